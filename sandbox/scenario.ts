@@ -1,0 +1,208 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Scenario files (sandbox/scenarios/*.json) describe a world for the emulator, a timeline of what people do in it,
+ * the watchdog's configuration, and the expected outcome. They are data: adding a failure mode needs no code.
+ * Times are minutes after the scenario's virtual start (`startTime`).
+ */
+
+/** What a Flink job does when a given application version is submitted. */
+export const JobBehaviour = z.discriminatedUnion('kind', [
+  /** Runs; checkpoints succeed. */
+  z.object({ kind: z.literal('healthy') }),
+  /**
+   * Starts, then fails `failAfterSeconds` after each (re)start and is restarted by Flink's restart strategy
+   * (exponential-delay by default since Flink 1.19): RUNNING in MSF, only the restart metrics tell.
+   */
+  z.object({
+    kind: z.literal('crash-loop'),
+    failAfterSeconds: z.number().positive().default(20),
+    error: z.string(),
+  }),
+  /** Job submission fails (e.g. wrong main class): the StartApplication/UpdateApplication operation FAILS. */
+  z.object({ kind: z.literal('fails-at-submit'), error: z.string() }),
+  /**
+   * Saved state cannot be mapped onto the new job graph (an operator removed, or an operator UID changed):
+   * restoring from a snapshot fails unless AllowNonRestoredState=true; SKIP_RESTORE_FROM_SNAPSHOT works.
+   */
+  z.object({
+    kind: z.literal('incompatible-state'),
+    reason: z.enum(['removed-operator', 'changed-uid']),
+    error: z.string(),
+  }),
+  /** The operation that submits this version never finishes: the application stays in its transient status. */
+  z.object({ kind: z.literal('hangs') }),
+]);
+export type JobBehaviour = z.infer<typeof JobBehaviour>;
+
+/** Restart strategy of the Flink job (Flink's `restart-strategy.*` options). Seconds. */
+export const RestartStrategy = z.object({
+  type: z.enum(['exponential-delay', 'fixed-delay']).default('exponential-delay'),
+  initialBackoffSeconds: z.number().nonnegative().default(1),
+  maxBackoffSeconds: z.number().positive().default(60),
+  backoffMultiplier: z.number().min(1).default(1.5),
+  /** Time from restart decision to the job running again (scheduling, state restore). */
+  restartDurationSeconds: z.number().nonnegative().default(10),
+});
+export type RestartStrategy = z.infer<typeof RestartStrategy>;
+
+/** Matches an application version's configuration to a job behaviour. All given fields must match. */
+export const JobRule = z.object({
+  when: z.object({
+    application: z.string().optional(),
+    /** S3 FileKey of the application code. */
+    codeKey: z.string().optional(),
+    /** An environment property: group id, key and value. */
+    property: z.object({ group: z.string(), key: z.string(), value: z.string() }).optional(),
+  }),
+  behaviour: JobBehaviour,
+});
+export type JobRule = z.infer<typeof JobRule>;
+
+/** One MSF application as it exists when the scenario starts (version 1 unless `initialVersion`). */
+export const ScenarioApplication = z.object({
+  name: z.string().min(1).max(128),
+  runtimeEnvironment: z.string().default('FLINK-1_20'),
+  code: z.object({ bucket: z.string(), fileKey: z.string(), objectVersion: z.string().optional() }),
+  environmentProperties: z.record(z.string(), z.record(z.string(), z.string())).default({}),
+  parallelism: z.number().int().positive().default(1),
+  parallelismPerKPU: z.number().int().positive().default(1),
+  autoScalingEnabled: z.boolean().default(false),
+  snapshotsEnabled: z.boolean().default(true),
+  systemRollbackEnabled: z.boolean().default(false),
+  tags: z.record(z.string(), z.string()).default({}),
+  initialStatus: z.enum(['RUNNING', 'READY']).default('RUNNING'),
+  /** How many versions the application has already been through (the current one is this id). */
+  initialVersion: z.number().int().positive().default(1),
+  /** Minutes before the scenario start at which the current version was created (affects "recent change"). */
+  versionAgeMinutes: z.number().nonnegative().default(240),
+  restartStrategy: RestartStrategy.default(RestartStrategy.parse({})),
+});
+export type ScenarioApplication = z.infer<typeof ScenarioApplication>;
+
+/** Faults injected into the world, independent of any version. */
+export const Fault = z.discriminatedUnion('kind', [
+  /** An external dependency (a stream, a database) is down: running jobs fail and restart until it is back. */
+  z.object({
+    kind: z.literal('outage'),
+    application: z.string(),
+    fromMinute: z.number().nonnegative(),
+    /** Omit for an outage that outlasts the scenario. */
+    toMinute: z.number().nonnegative().optional(),
+    error: z.string().default('org.apache.kafka.common.errors.TimeoutException: Timed out waiting for a node assignment'),
+  }),
+]);
+export type Fault = z.infer<typeof Fault>;
+
+/** What people (deploy pipelines, operators) do during the scenario, through the real SDK. */
+export const TimelineEntry = z.object({
+  atMinute: z.number().nonnegative(),
+  application: z.string(),
+  action: z.enum(['update', 'start', 'stop']),
+  /** For `update`: what the deploy changes. */
+  change: z
+    .object({
+      codeKey: z.string().optional(),
+      environmentProperties: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+      parallelism: z.number().int().positive().optional(),
+    })
+    .optional(),
+  note: z.string().optional(),
+});
+export type TimelineEntry = z.infer<typeof TimelineEntry>;
+
+/** Outcome of an incident or of a scenario, from the watchdog's point of view. */
+export const Outcome = z.enum([
+  /** Remediated and verified healthy. */
+  'RECOVERED',
+  /** The watchdog stopped acting and paged humans. */
+  'ESCALATED',
+  /** Only a notification (policy says notify, or nothing safe to do). */
+  'NOTIFIED',
+  /** Seen but not acted on: out of scope or observe mode. */
+  'OBSERVED',
+  /** No incident at all. */
+  'NO_INCIDENT',
+]);
+export type Outcome = z.infer<typeof Outcome>;
+
+export const ScenarioExpectation = z.object({
+  outcome: Outcome,
+  /** Application whose incident decides the scenario outcome (default: the first application). */
+  application: z.string().optional(),
+  /** Status the application must end in. */
+  finalStatus: z.string().optional(),
+  /** Mutating MSF calls the watchdog made, in order (operation names). Omit to not check. */
+  actions: z.array(z.string()).optional(),
+  /** Upper bound on mutating MSF calls made by the watchdog to any application. */
+  maxMutatingCalls: z.number().int().nonnegative().optional(),
+  /** Applications the watchdog must never call a mutating operation on. */
+  untouched: z.array(z.string()).default([]),
+});
+export type ScenarioExpectation = z.infer<typeof ScenarioExpectation>;
+
+export const Scenario = z.object({
+  name: z.string().regex(/^[a-z0-9-]+$/, 'scenario names are kebab-case'),
+  title: z.string(),
+  description: z.string(),
+  /** DESIGN.md drill scenario number(s) this file covers. */
+  designScenario: z.number().int().optional(),
+  /** Virtual start, ISO-8601. */
+  startTime: z.string().datetime().default('2026-03-02T14:00:00Z'),
+  durationMinutes: z.number().positive().max(24 * 60),
+  applications: z.array(ScenarioApplication).min(1),
+  jobModel: z.array(JobRule).default([]),
+  faults: z.array(Fault).default([]),
+  timeline: z.array(TimelineEntry).default([]),
+  /** The watchdog configuration (see shared/config), validated by the drill. */
+  watchdog: z.unknown(),
+  expected: ScenarioExpectation,
+});
+export type Scenario = z.infer<typeof Scenario>;
+
+/** The part of a scenario the emulator needs. */
+export type ScenarioWorld = Pick<Scenario, 'applications' | 'jobModel' | 'faults' | 'startTime'>;
+
+/** Folder holding the bundled scenarios. */
+export const SCENARIO_DIR = new URL('./scenarios/', import.meta.url).pathname;
+
+/**
+ * Reads and validates one scenario file.
+ * @throws Error naming the file and the invalid field.
+ */
+export function loadScenarioFile(path: string): Scenario {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new Error(`scenario ${path}: not readable JSON (${(cause as Error).message})`, { cause });
+  }
+  const parsed = Scenario.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`scenario ${path}: ${issues}`);
+  }
+  if (parsed.data.name !== basename(path, '.json')) {
+    throw new Error(`scenario ${path}: name "${parsed.data.name}" must match the file name`);
+  }
+  return parsed.data;
+}
+
+/** Lists bundled scenarios (file names without `.json`), sorted. */
+export function listScenarios(dir: string = SCENARIO_DIR): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => basename(f, '.json'))
+    .sort();
+}
+
+/** Loads a bundled scenario by name. @throws Error listing the known names when there is none by that name. */
+export function loadScenario(name: string, dir: string = SCENARIO_DIR): Scenario {
+  const known = listScenarios(dir);
+  if (!known.includes(name)) {
+    throw new Error(`unknown scenario "${name}"; known scenarios: ${known.join(', ')}`);
+  }
+  return loadScenarioFile(join(dir, `${name}.json`));
+}
