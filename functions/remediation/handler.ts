@@ -1,0 +1,73 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { z } from 'zod';
+import { systemClock } from '#shared/clock.ts';
+import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
+import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
+import { MsfAdapter } from '#shared/adapters/msf.ts';
+import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
+import { type RemediationDeps, type RemediationState, remediationStep } from '#shared/domain/remediation.ts';
+import { loadConfigFromEnv } from '../common/env.ts';
+
+const StartOptionsSchema = z.object({
+  restoreType: z.enum(['SKIP_RESTORE_FROM_SNAPSHOT', 'RESTORE_FROM_LATEST_SNAPSHOT', 'RESTORE_FROM_CUSTOM_SNAPSHOT']),
+  snapshotName: z.string().optional(),
+  allowNonRestoredState: z.boolean(),
+});
+
+const PlanStepSchema = z.discriminatedUnion('call', [
+  z.object({ call: z.literal('RollbackApplication'), awaitStatus: z.literal('RUNNING') }),
+  z.object({ call: z.literal('StopApplication'), force: z.literal(true), awaitStatus: z.literal('READY') }),
+  z.object({ call: z.literal('StartApplication'), start: StartOptionsSchema, awaitStatus: z.literal('RUNNING') }),
+  z.object({ call: z.literal('UpdateApplication'), reapplyVersionId: z.number().int().positive(), awaitStatus: z.literal('READY') }),
+]);
+
+/** The workflow state between remediation steps (validated on every step). */
+export const RemediationStateSchema = z.object({
+  incidentId: z.string().min(1).max(80),
+  applicationName: z.string().min(1).max(128),
+  phase: z.enum(['LOCK', 'ACT', 'AWAIT', 'VERIFY', 'REDECIDE', 'DONE']),
+  steps: z.array(PlanStepSchema),
+  stepIndex: z.number().int().nonnegative(),
+  expectVersionId: z.number().int().nonnegative(),
+  operationId: z.string().optional(),
+  deadlineMs: z.number().optional(),
+  verifyFromMs: z.number().optional(),
+  verifyRounds: z.number().int().nonnegative(),
+  retries: z.number().int().nonnegative(),
+  waitSeconds: z.number().nonnegative(),
+  outcome: z.enum(['RECOVERED', 'ESCALATED', 'DUPLICATE']).optional(),
+});
+
+/** Raised for a malformed workflow state: a bug in the workflow definition, never acted on. */
+export class InvalidRemediationStateError extends Error {
+  override readonly name = 'InvalidRemediationStateError';
+}
+
+/** One remediation step: validate the state, run the step, return the next state. */
+export function createRemediationHandler(deps: RemediationDeps): (event: unknown) => Promise<RemediationState> {
+  return async (event) => {
+    const parsed = RemediationStateSchema.safeParse(event);
+    if (!parsed.success) {
+      const error = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+      deps.log.error('rejected remediation state', { error });
+      throw new InvalidRemediationStateError(`invalid remediation state: ${error}`);
+    }
+    return remediationStep(parsed.data as RemediationState, deps);
+  };
+}
+
+let lambdaHandler: ((event: unknown) => Promise<RemediationState>) | undefined;
+
+/** Lambda entry point, wired from the environment. */
+export async function handler(event: unknown): Promise<RemediationState> {
+  lambdaHandler ??= createRemediationHandler({
+    msf: new MsfAdapter(),
+    metrics: new CloudWatchMetrics(),
+    ledger: new MemoryLedger(),
+    notifier: new RecordingNotifier(),
+    config: loadConfigFromEnv(),
+    clock: systemClock,
+    log: new Logger({ serviceName: 'flink-watchdog-remediation' }),
+  });
+  return lambdaHandler(event);
+}

@@ -1,0 +1,67 @@
+import { TERMINAL_STATUSES, type Incident } from '#shared/domain/incident.ts';
+import type { Ledger } from '#shared/ports/ledger.ts';
+
+/**
+ * In-memory Ledger with the same conditional semantics as the DynamoDB one: creating an existing incident is refused,
+ * the lock is held by one incident at a time until released or expired. Stored values are deep copies, so callers
+ * cannot change the ledger behind its back.
+ */
+export class MemoryLedger implements Ledger {
+  readonly #incidents = new Map<string, Incident>();
+  readonly #locks = new Map<string, { holder: string; expiresMs: number }>();
+  readonly #attempts = new Map<string, Array<{ incidentId: string; atMs: number }>>();
+
+  async createIncident(incident: Incident): Promise<boolean> {
+    if (this.#incidents.has(incident.id)) return false;
+    this.#incidents.set(incident.id, structuredClone(incident));
+    return true;
+  }
+
+  async getIncident(id: string): Promise<Incident | undefined> {
+    const i = this.#incidents.get(id);
+    return i ? structuredClone(i) : undefined;
+  }
+
+  async saveIncident(incident: Incident): Promise<void> {
+    this.#incidents.set(incident.id, structuredClone(incident));
+  }
+
+  async listIncidents(filter: { applicationName?: string } = {}): Promise<Incident[]> {
+    return [...this.#incidents.values()]
+      .filter((i) => filter.applicationName === undefined || i.applicationName === filter.applicationName)
+      .sort((a, b) => b.openedMs - a.openedMs)
+      .map((i) => structuredClone(i));
+  }
+
+  async openIncident(applicationName: string): Promise<Incident | undefined> {
+    return (await this.listIncidents({ applicationName })).find((i) => !TERMINAL_STATUSES.has(i.status));
+  }
+
+  async acquireLock(applicationName: string, incidentId: string, nowMs: number, ttlMs: number): Promise<{ acquired: boolean; holder?: string }> {
+    const lock = this.#locks.get(applicationName);
+    if (lock && lock.holder !== incidentId && lock.expiresMs > nowMs) return { acquired: false, holder: lock.holder };
+    this.#locks.set(applicationName, { holder: incidentId, expiresMs: nowMs + ttlMs });
+    return { acquired: true, holder: incidentId };
+  }
+
+  async releaseLock(applicationName: string, incidentId: string): Promise<void> {
+    if (this.#locks.get(applicationName)?.holder === incidentId) this.#locks.delete(applicationName);
+  }
+
+  async lockHolder(applicationName: string, nowMs: number): Promise<string | undefined> {
+    const lock = this.#locks.get(applicationName);
+    return lock && lock.expiresMs > nowMs ? lock.holder : undefined;
+  }
+
+  async recordAttempt(applicationName: string, incidentId: string, atMs: number): Promise<void> {
+    const list = this.#attempts.get(applicationName) ?? [];
+    list.push({ incidentId, atMs });
+    this.#attempts.set(applicationName, list);
+  }
+
+  async attemptsSince(applicationName: string, sinceMs: number): Promise<{ count: number; lastMs?: number }> {
+    const list = this.#attempts.get(applicationName) ?? [];
+    const last = list.at(-1)?.atMs;
+    return { count: list.filter((a) => a.atMs >= sinceMs).length, ...(last === undefined ? {} : { lastMs: last }) };
+  }
+}

@@ -1,0 +1,231 @@
+import { type PolicySettings, stuckLimitMinutes } from '#shared/config/schema.ts';
+import type { DeployFailureCause, Finding, RestartLoopFinding } from './findings.ts';
+import type { ApplicationObservation, ApplicationOperation, MetricSeries } from './model.ts';
+import { isTransient } from './model.ts';
+
+const MINUTE_MS = 60_000;
+
+/** Result of counting restarts in a cumulative counter series. */
+export interface RestartCount {
+  /** Restarts seen, count. */
+  restarts: number;
+  /** Start of the first period whose counter rose, ms; undefined when none rose. */
+  firstIncreaseMs?: number;
+  /** Times the counter dropped (a new job submission), count. */
+  resets: number;
+}
+
+/**
+ * Counts restarts in a cumulative restart counter (fullRestarts / numRestarts), ascending points.
+ *
+ * The counter is cumulative since the job was submitted, so restarts are the sum of increases between consecutive
+ * datapoints. A lower value than the previous one means a new submission: the counter restarted from 0, so the new
+ * value itself is the number of restarts since then (a new baseline, as the Flink Kubernetes operator's
+ * ClusterHealthEvaluator does). Missing datapoints are skipped: the increase across a gap is counted once the next
+ * datapoint arrives.
+ *
+ * @param baseline counter value known before the first point (e.g. 0 right after a submission); without it the first
+ *   point is only a baseline.
+ */
+export function countRestarts(series: MetricSeries | undefined, baseline?: number): RestartCount {
+  let restarts = 0;
+  let resets = 0;
+  let firstIncreaseMs: number | undefined;
+  let prev = baseline;
+  for (const p of series?.points ?? []) {
+    if (!Number.isFinite(p.value) || p.value < 0) continue;
+    if (prev !== undefined) {
+      const delta = p.value >= prev ? p.value - prev : p.value;
+      if (p.value < prev) resets += 1;
+      if (delta > 0) {
+        restarts += delta;
+        firstIncreaseMs ??= p.timestampMs;
+      }
+    }
+    prev = p.value;
+  }
+  return firstIncreaseMs === undefined ? { restarts, resets } : { restarts, resets, firstIncreaseMs };
+}
+
+/** Operations that change the running job or its version. */
+const DEPLOY_OPERATIONS = new Set(['UpdateApplication', 'StartApplication']);
+const ROLLBACK_OPERATION = /rollback/i;
+
+/**
+ * Classifies an operation's ErrorInfo.ErrorString. The patterns are Flink's and MSF's own messages:
+ * "Cannot map checkpoint/savepoint state for operator ... --allowNonRestoredState" for unmappable state, and
+ * snapshot failures reported on UpdateApplication while the job is down.
+ */
+export function classifyDeployFailure(errorString: string): DeployFailureCause {
+  if (/allowNonRestoredState|cannot map (checkpoint|savepoint|snapshot)|non-restored state/i.test(errorString)) {
+    return 'STATE_INCOMPATIBLE';
+  }
+  if (/snapshot/i.test(errorString)) return 'SNAPSHOT';
+  if (errorString.trim().length > 0) return 'SUBMIT';
+  return 'UNKNOWN';
+}
+
+/** Newest first (by start time, then id order as given). */
+function newestFirst(ops: readonly ApplicationOperation[]): ApplicationOperation[] {
+  return [...ops].sort((a, b) => (b.startMs ?? 0) - (a.startMs ?? 0));
+}
+
+/** How the current application version came to be, from the operation history and DescribeApplication. */
+function currentVersionOrigin(obs: ApplicationObservation): { atMs?: number; fromVersionId?: number; byRollback: boolean } {
+  const app = obs.application;
+  if (!app) return { byRollback: false };
+  const producer = newestFirst(obs.operations).find((o) => o.status === 'SUCCESSFUL' && o.versionTo === app.versionId);
+  const byRollback = producer
+    ? ROLLBACK_OPERATION.test(producer.operation)
+    : app.versionRolledBackTo !== undefined && app.versionRolledBackFrom !== undefined;
+  const atMs = app.versionCreatedMs ?? producer?.endMs;
+  const fromVersionId = producer?.versionFrom ?? app.versionUpdatedFrom;
+  return {
+    byRollback,
+    ...(atMs === undefined ? {} : { atMs }),
+    ...(fromVersionId === undefined ? {} : { fromVersionId }),
+  };
+}
+
+function restartLoop(obs: ApplicationObservation, policy: PolicySettings, nowMs: number): RestartLoopFinding | undefined {
+  const { windowMinutes, threshold } = policy.restartLoop;
+  const windowStart = nowMs - windowMinutes * MINUTE_MS;
+  const series = obs.restarts;
+  if (!series) return undefined;
+  // One point before the window serves as the baseline for the first increase inside it.
+  const before = series.points.filter((p) => p.timestampMs < windowStart).at(-1);
+  const inside = series.points.filter((p) => p.timestampMs >= windowStart && p.timestampMs <= nowMs);
+  const counted = countRestarts({ ...series, points: before ? [before, ...inside] : inside });
+  if (counted.restarts < threshold || counted.firstIncreaseMs === undefined) return undefined;
+  const onsetMs = counted.firstIncreaseMs;
+  const origin = currentVersionOrigin(obs);
+  const app = obs.application;
+  let recentChange: RestartLoopFinding['recentChange'];
+  if (
+    app &&
+    origin.atMs !== undefined &&
+    origin.fromVersionId !== undefined &&
+    onsetMs - origin.atMs <= policy.recentChangeMinutes * MINUTE_MS &&
+    origin.atMs <= nowMs
+  ) {
+    recentChange = {
+      fromVersionId: origin.fromVersionId,
+      toVersionId: app.versionId,
+      atMs: origin.atMs,
+      byRollback: origin.byRollback,
+    };
+  }
+  const changeText = recentChange
+    ? ` It began ${Math.max(0, Math.round((onsetMs - recentChange.atMs) / MINUTE_MS))} min after version ${recentChange.toVersionId} replaced version ${recentChange.fromVersionId}${recentChange.byRollback ? ' by a rollback' : ''}.`
+    : ' No version change in the last ' + `${policy.recentChangeMinutes} min before it began.`;
+  return {
+    kind: 'RESTART_LOOP',
+    summary: `Restart loop: ${counted.restarts} restarts (${series.metricName}) in the last ${windowMinutes} min while MSF reports ${app?.status ?? 'an unknown status'}.${changeText}`,
+    restarts: counted.restarts,
+    windowMinutes,
+    metricName: series.metricName,
+    onsetMs,
+    ...(recentChange ? { recentChange } : {}),
+  };
+}
+
+/**
+ * Evaluates one observation against the application's policy: a pure function of its inputs.
+ * Returns findings strongest first: OBSERVATION_FAILED, STUCK_TRANSITION, DEPLOY_FAILED, RESTART_LOOP, ROLLED_BACK,
+ * UNEXPECTED_STATUS. An empty list means healthy.
+ */
+export function evaluate(obs: ApplicationObservation, policy: PolicySettings, nowMs: number): Finding[] {
+  const findings: Finding[] = [];
+  for (const e of obs.errors) {
+    findings.push({
+      kind: 'OBSERVATION_FAILED',
+      summary: `Could not read ${e.source} for ${obs.applicationName}: ${e.message}`,
+      source: e.source,
+      message: e.message,
+    });
+  }
+  const app = obs.application;
+  if (!app) return findings;
+  const ops = newestFirst(obs.operations);
+
+  // Stuck in a transient status past its limit.
+  const limit = stuckLimitMinutes(policy, app.status);
+  if (isTransient(app.status) && limit !== undefined) {
+    const inProgress = ops.find((o) => o.status === 'IN_PROGRESS');
+    const sinceMs = inProgress?.startMs ?? app.lastUpdateMs;
+    if (sinceMs !== undefined) {
+      const minutes = Math.floor((nowMs - sinceMs) / MINUTE_MS);
+      if (nowMs - sinceMs > limit * MINUTE_MS) {
+        findings.push({
+          kind: 'STUCK_TRANSITION',
+          summary: `${app.name} has been ${app.status} for ${minutes} min (limit ${limit} min)${inProgress ? `; operation ${inProgress.operation} ${inProgress.operationId} is still IN_PROGRESS` : ''}.`,
+          status: app.status,
+          sinceMs,
+          minutes,
+          limitMinutes: limit,
+          ...(inProgress ? { operation: inProgress } : {}),
+        });
+      }
+    }
+  }
+
+  // The newest deploy operation failed and nothing succeeded since.
+  const lastDeploy = ops.find((o) => DEPLOY_OPERATIONS.has(o.operation) && o.status !== 'IN_PROGRESS');
+  if (lastDeploy?.status === 'FAILED') {
+    const laterSuccess = ops.some(
+      (o) =>
+        o.status === 'SUCCESSFUL' &&
+        (o.startMs ?? 0) > (lastDeploy.startMs ?? 0) &&
+        (DEPLOY_OPERATIONS.has(o.operation) || ROLLBACK_OPERATION.test(o.operation)),
+    );
+    const errorString = lastDeploy.errorString ?? '';
+    const cause = classifyDeployFailure(errorString);
+    if (lastDeploy.rollbackOperationId !== undefined) {
+      const rollback = ops.find((o) => o.operationId === lastDeploy.rollbackOperationId);
+      findings.push({
+        kind: 'ROLLED_BACK',
+        summary: `MSF rolled back from version ${lastDeploy.versionTo ?? app.versionRolledBackFrom ?? '?'} to ${app.versionRolledBackTo ?? lastDeploy.versionFrom ?? '?'} after ${lastDeploy.operation} failed: ${errorString || 'no ErrorInfo'}.`,
+        fromVersionId: lastDeploy.versionTo ?? app.versionRolledBackFrom ?? app.versionId,
+        toVersionId: app.versionRolledBackTo ?? lastDeploy.versionFrom ?? app.versionId,
+        system: true,
+        ...(rollback?.endMs === undefined ? {} : { atMs: rollback.endMs }),
+        ...(errorString ? { errorString } : {}),
+      });
+    } else if (!laterSuccess && (app.status === 'READY' || cause === 'SNAPSHOT')) {
+      findings.push({
+        kind: 'DEPLOY_FAILED',
+        summary: `${lastDeploy.operation} (${lastDeploy.operationId}) failed${lastDeploy.versionTo ? ` for version ${lastDeploy.versionTo}` : ''}; the application is ${app.status}. ErrorInfo: ${errorString || '(none)'}`,
+        operation: lastDeploy,
+        cause,
+        errorString,
+        status: app.status,
+      });
+    }
+  }
+
+  const loop = app.status === 'RUNNING' || app.status === 'AUTOSCALING' ? restartLoop(obs, policy, nowMs) : undefined;
+  if (loop) findings.push(loop);
+
+  if (
+    policy.desiredStatus === 'RUNNING' &&
+    app.status === 'READY' &&
+    !findings.some((f) => f.kind === 'DEPLOY_FAILED')
+  ) {
+    findings.push({
+      kind: 'UNEXPECTED_STATUS',
+      summary: `${app.name} is READY (not running) but its desired status is RUNNING.`,
+      desired: 'RUNNING',
+      actual: app.status,
+    });
+  }
+
+  const order: Finding['kind'][] = [
+    'OBSERVATION_FAILED',
+    'STUCK_TRANSITION',
+    'DEPLOY_FAILED',
+    'RESTART_LOOP',
+    'ROLLED_BACK',
+    'UNEXPECTED_STATUS',
+  ];
+  return findings.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
+}

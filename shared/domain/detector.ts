@@ -1,0 +1,226 @@
+import type { Clock } from '#shared/clock.ts';
+import type { WatchdogConfig } from '#shared/config/schema.ts';
+import { isListed, policyFor } from '#shared/config/schema.ts';
+import type { Ledger } from '#shared/ports/ledger.ts';
+import type { Log } from '#shared/ports/log.ts';
+import type { MetricsPort } from '#shared/ports/metrics.ts';
+import type { MsfPort } from '#shared/ports/msf.ts';
+import type { Notifier } from '#shared/ports/notifier.ts';
+import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
+import type { Decision } from './decision.ts';
+import { describeRemediation } from './decision.ts';
+import { evaluate } from './detect.ts';
+import type { Finding } from './findings.ts';
+import type { Incident, IncidentTrigger } from './incident.ts';
+import { addEvent, incidentId } from './incident.ts';
+import type { ApplicationObservation } from './model.ts';
+import { observe } from './observe.ts';
+import type { Scope } from './policy.ts';
+import { decide } from './policy.ts';
+import { initialRemediationState, tell } from './remediation.ts';
+
+const MINUTE_MS = 60_000;
+
+/** Something that makes the detector look at an application. */
+export type Signal =
+  /** A watchdog alarm went to ALARM (from a "CloudWatch Alarm State Change" event). */
+  | { source: 'alarm'; applicationName: string; alarmName: string; stateValue: string; stateTimestamp: string }
+  /** The periodic sweep: look at one application. */
+  | { source: 'schedule'; applicationName: string; rule: string };
+
+/** What the detector did with one signal. */
+export interface DetectionResult {
+  applicationName: string;
+  /**
+   * IGNORED: not an ALARM transition; DEFERRED: a guard blocks acting now (cooldown, operation in progress);
+   * DUPLICATE: already handled by an open incident or the same event.
+   */
+  result: 'IGNORED' | 'HEALTHY' | 'DEFERRED' | 'DUPLICATE' | 'OUT_OF_SCOPE' | 'NOTIFIED' | 'ESCALATED' | 'OBSERVED' | 'REMEDIATING';
+  incidentId?: string;
+  decision?: Decision;
+  reason: string;
+}
+
+export interface DetectorDeps {
+  msf: MsfPort;
+  metrics: MetricsPort;
+  ledger: Ledger;
+  notifier: Notifier;
+  starter: RemediationStarter;
+  config: WatchdogConfig;
+  clock: Clock;
+  log: Log;
+}
+
+/**
+ * Scope: listed in the config by name, or carrying the opt-in tag (read with ListTagsForResource, which needs the
+ * ARN from DescribeApplication). Only read calls.
+ */
+export async function resolveScope(
+  applicationName: string,
+  deps: Pick<DetectorDeps, 'msf' | 'config'>,
+  applicationArn?: string,
+): Promise<Scope> {
+  if (isListed(deps.config, applicationName)) return { inScope: true, reason: 'listed in the watchdog config' };
+  const tag = deps.config.optInTag;
+  if (!tag) return { inScope: false, reason: 'not listed in the watchdog config (no opt-in tag configured)' };
+  const arn = applicationArn ?? (await deps.msf.describeApplication(applicationName)).arn;
+  const tags = await deps.msf.listTags(arn);
+  return tags[tag.key] === tag.value
+    ? { inScope: true, reason: `opt-in tag ${tag.key}=${tag.value}` }
+    : { inScope: false, reason: `not listed in the watchdog config and no opt-in tag ${tag.key}=${tag.value}` };
+}
+
+/**
+ * A stable identity for the situation a finding describes, so repeated signals (duplicate alarm events, the next
+ * sweep) land on the same incident: the failed operation, or the job submission that loops.
+ */
+export function findingFingerprint(finding: Finding, obs: ApplicationObservation): string {
+  const app = obs.application;
+  const submission = obs.operations.find(
+    (o) => o.status === 'SUCCESSFUL' && /Start|Update|Rollback/i.test(o.operation) && o.versionTo !== undefined,
+  );
+  switch (finding.kind) {
+    case 'DEPLOY_FAILED':
+      return `DEPLOY_FAILED:${finding.operation.operationId}`;
+    case 'ROLLED_BACK':
+      return `ROLLED_BACK:${finding.fromVersionId}->${finding.toVersionId}:${finding.atMs ?? ''}`;
+    case 'STUCK_TRANSITION':
+      return `STUCK:${finding.status}:${finding.operation?.operationId ?? finding.sinceMs}`;
+    case 'RESTART_LOOP':
+      return `RESTART_LOOP:v${app?.versionId}:${submission?.operationId ?? app?.lastUpdateMs ?? ''}`;
+    case 'UNEXPECTED_STATUS':
+      return `UNEXPECTED_STATUS:${finding.actual}:v${app?.versionId}:${app?.lastUpdateMs ?? ''}`;
+    case 'OBSERVATION_FAILED':
+      return `OBSERVATION_FAILED:${finding.source}:${Math.floor(obs.atMs / (15 * MINUTE_MS))}`;
+  }
+}
+
+function newIncident(id: string, applicationName: string, trigger: IncidentTrigger, decision: Decision, nowMs: number): Incident {
+  return {
+    schemaVersion: 1,
+    id,
+    applicationName,
+    trigger,
+    openedMs: nowMs,
+    status:
+      decision.verdict === 'REMEDIATE'
+        ? 'REMEDIATING'
+        : decision.verdict === 'ESCALATE'
+          ? 'ESCALATED'
+          : decision.verdict === 'NOTIFY'
+            ? 'NOTIFIED'
+            : 'OBSERVED',
+    ...(decision.finding ? { finding: decision.finding } : {}),
+    decision,
+    ...(decision.remediation ? { remediation: decision.remediation } : {}),
+    attempts: decision.verdict === 'REMEDIATE' ? 1 : 0,
+    actions: [],
+    events: [],
+  };
+}
+
+/**
+ * Handles one signal: scope → observe → evaluate → decide → record the incident → start the remediation workflow,
+ * or only notify. Never makes a mutating MSF call itself. Read failures become OBSERVATION_FAILED findings.
+ */
+export async function detect(signal: Signal, deps: DetectorDeps): Promise<DetectionResult> {
+  const now = deps.clock.now();
+  const name = signal.applicationName;
+  const log = deps.log;
+  if (signal.source === 'alarm' && signal.stateValue !== 'ALARM') {
+    return { applicationName: name, result: 'IGNORED', reason: `alarm ${signal.alarmName} went to ${signal.stateValue}, not ALARM` };
+  }
+  const trigger: IncidentTrigger =
+    signal.source === 'alarm'
+      ? { source: 'alarm', detail: signal.alarmName, atMs: now }
+      : { source: 'schedule', detail: signal.rule, atMs: now };
+
+  let scope: Scope;
+  try {
+    scope = await resolveScope(name, deps);
+  } catch (e) {
+    const reason = `cannot resolve scope of ${name}: ${(e as Error).message}`;
+    log.error('scope check failed; not acting', { applicationName: name, error: (e as Error).message });
+    return { applicationName: name, result: 'OUT_OF_SCOPE', reason };
+  }
+  if (!scope.inScope) {
+    // Out of scope: record what was seen (from the signal alone), never touch the application.
+    const decision: Decision = {
+      verdict: 'NONE',
+      reason: `${name} is not watched (${scope.reason}): observed only, never touched.`,
+      guards: [{ name: 'in-scope', passed: false, detail: scope.reason }],
+      nextSteps: [],
+    };
+    const id = incidentId(name, signal.source === 'alarm' ? `OUT_OF_SCOPE:${signal.alarmName}:${signal.stateTimestamp}` : `OUT_OF_SCOPE:${signal.rule}`);
+    const incident = addEvent(newIncident(id, name, trigger, decision, now), now, 'OBSERVED', decision.reason);
+    incident.closedMs = now;
+    if (signal.source === 'alarm' && (await deps.ledger.createIncident(incident))) {
+      await tell(deps, incident, 'OBSERVED', now, `${name}: observed (not watched)`, decision.reason);
+    }
+    log.info('application not in scope: observed only', { applicationName: name, scope: scope.reason });
+    return { applicationName: name, result: 'OUT_OF_SCOPE', incidentId: id, decision, reason: decision.reason };
+  }
+
+  const open = await deps.ledger.openIncident(name);
+  if (open) {
+    return { applicationName: name, result: 'DUPLICATE', incidentId: open.id, reason: `incident ${open.id} is already ${open.status}` };
+  }
+
+  const policy = policyFor(deps.config, name);
+  const obs = await observe(name, deps, now, policy.restartLoop.windowMinutes);
+  const findings = evaluate(obs, policy, now);
+  const attempts = await deps.ledger.attemptsSince(name, now - policy.attemptWindowMinutes * MINUTE_MS);
+  const lockedBy = await deps.ledger.lockHolder(name, now);
+  const decision = decide({
+    observation: obs,
+    findings,
+    policy,
+    history: {
+      attemptsInWindow: attempts.count,
+      ...(attempts.lastMs === undefined ? {} : { lastAttemptMs: attempts.lastMs }),
+      ...(lockedBy === undefined ? {} : { lockedBy }),
+    },
+    scope,
+    nowMs: now,
+  });
+  const finding = decision.finding;
+  if (!finding) {
+    log.info('no finding', { applicationName: name, signal: signal.source });
+    return { applicationName: name, result: 'HEALTHY', decision, reason: decision.reason };
+  }
+  const id = incidentId(name, findingFingerprint(finding, obs));
+  const incident = newIncident(id, name, trigger, decision, now);
+  addEvent(incident, now, 'OPENED', finding.summary);
+  addEvent(incident, now, 'DECISION', `${decision.verdict}: ${decision.reason}`);
+  const observeMode = decision.guards.some((g) => g.name === 'mode-remediate' && !g.passed);
+  if (decision.verdict === 'NONE' && !observeMode) {
+    // Blocked for now (cooldown, another operation in progress, lock held): nothing recorded, the next signal retries.
+    log.info('remediation deferred', { applicationName: name, reason: decision.reason });
+    return { applicationName: name, result: 'DEFERRED', decision, reason: decision.reason };
+  }
+  if (decision.verdict !== 'REMEDIATE') incident.closedMs = now;
+  if (!(await deps.ledger.createIncident(incident))) {
+    return { applicationName: name, result: 'DUPLICATE', incidentId: id, decision, reason: `incident ${id} already recorded for this situation` };
+  }
+  log.info('incident opened', { incidentId: id, applicationName: name, finding: finding.kind, verdict: decision.verdict });
+
+  switch (decision.verdict) {
+    case 'REMEDIATE': {
+      const remediation = decision.remediation;
+      if (!remediation) throw new Error('REMEDIATE decision without a remediation (bug)');
+      await tell(deps, incident, 'OPENED', now, `${name}: ${finding.kind} → ${describeRemediation(remediation)}`, `${finding.summary}\nDecision: ${decision.reason}`);
+      await deps.starter.start(initialRemediationState(incident, remediation));
+      return { applicationName: name, result: 'REMEDIATING', incidentId: id, decision, reason: decision.reason };
+    }
+    case 'ESCALATE':
+      await tell(deps, incident, 'ESCALATED', now, `${name}: escalated — ${finding.kind}`, decision.reason, decision.nextSteps);
+      return { applicationName: name, result: 'ESCALATED', incidentId: id, decision, reason: decision.reason };
+    case 'NOTIFY':
+      await tell(deps, incident, 'NOTIFIED', now, `${name}: ${finding.kind}`, decision.reason, decision.nextSteps);
+      return { applicationName: name, result: 'NOTIFIED', incidentId: id, decision, reason: decision.reason };
+    case 'NONE':
+      await tell(deps, incident, 'OBSERVED', now, `${name}: ${finding.kind} (${policy.mode} mode)`, decision.reason, decision.nextSteps);
+      return { applicationName: name, result: 'OBSERVED', incidentId: id, decision, reason: decision.reason };
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The domain model: what the watchdog knows about an MSF application, in MSF's own terms.
+ * Plain data, no AWS SDK types: adapters (shared/adapters) map API responses onto these.
+ * Times are epoch milliseconds (`...Ms`) unless a name says otherwise.
+ */
+
+/** ApplicationStatus values (Kinesis Analytics V2 API, `ApplicationDetail.ApplicationStatus`). */
+export const APPLICATION_STATUSES = [
+  'DELETING',
+  'STARTING',
+  'STOPPING',
+  'READY',
+  'RUNNING',
+  'UPDATING',
+  'AUTOSCALING',
+  'FORCE_STOPPING',
+  'ROLLING_BACK',
+  'MAINTENANCE',
+  'ROLLED_BACK',
+] as const;
+export type ApplicationStatus = (typeof APPLICATION_STATUSES)[number];
+
+/** Restore types of `RunConfiguration.ApplicationRestoreConfiguration.ApplicationRestoreType`. */
+export type ApplicationRestoreType =
+  | 'SKIP_RESTORE_FROM_SNAPSHOT'
+  | 'RESTORE_FROM_LATEST_SNAPSHOT'
+  | 'RESTORE_FROM_CUSTOM_SNAPSHOT';
+
+/** S3 code location (`S3ApplicationCodeLocationDescription`). */
+export interface CodeLocation {
+  bucketArn: string;
+  fileKey: string;
+  objectVersion?: string;
+}
+
+/** The application as DescribeApplication (or DescribeApplicationVersion) returns it, reduced to what we use. */
+export interface ApplicationState {
+  name: string;
+  arn: string;
+  status: ApplicationStatus;
+  /** `ApplicationVersionId`. */
+  versionId: number;
+  /** e.g. FLINK-1_20, FLINK-2_2. */
+  runtimeEnvironment: string;
+  /** `ApplicationVersionUpdatedFrom`: the version the last update started from. */
+  versionUpdatedFrom?: number;
+  /** `ApplicationVersionRolledBackFrom` / `ApplicationVersionRolledBackTo`. */
+  versionRolledBackFrom?: number;
+  versionRolledBackTo?: number;
+  /** `ApplicationVersionCreateTimestamp`, ms. */
+  versionCreatedMs?: number;
+  /** `LastUpdateTimestamp`, ms. */
+  lastUpdateMs?: number;
+  /** `ConditionalToken`, sent back on UpdateApplication. */
+  conditionalToken?: string;
+  code?: CodeLocation;
+  environmentProperties: Record<string, Record<string, string>>;
+  /** Declared `Parallelism` (not `CurrentParallelism`, which autoscaling moves). */
+  parallelism?: number;
+  parallelismPerKPU?: number;
+  currentParallelism?: number;
+  autoScalingEnabled?: boolean;
+  snapshotsEnabled: boolean;
+  systemRollbackEnabled: boolean;
+  /** `FlinkRunConfigurationDescription.AllowNonRestoredState` of the last run. */
+  allowNonRestoredState?: boolean;
+}
+
+/** Operation names as MSF reports them in ListApplicationOperations (`Operation`). */
+export type OperationName = string;
+
+/** `OperationStatus`. */
+export type OperationStatus = 'IN_PROGRESS' | 'CANCELLED' | 'SUCCESSFUL' | 'FAILED';
+
+/** One entry of the application's operation history (ListApplicationOperations / DescribeApplicationOperation). */
+export interface ApplicationOperation {
+  operationId: string;
+  operation: OperationName;
+  status: OperationStatus;
+  startMs?: number;
+  endMs?: number;
+  /** `ApplicationVersionChangeDetails.ApplicationVersionUpdatedFrom/To`. */
+  versionFrom?: number;
+  versionTo?: number;
+  /** `OperationFailureDetails.ErrorInfo.ErrorString`. */
+  errorString?: string;
+  /** `OperationFailureDetails.RollbackOperationId`: the system rollback that followed this failure. */
+  rollbackOperationId?: string;
+}
+
+/** SnapshotStatus. */
+export type SnapshotStatus = 'CREATING' | 'READY' | 'DELETING' | 'FAILED';
+
+/** One snapshot (`SnapshotDetails`). */
+export interface ApplicationSnapshot {
+  name: string;
+  status: SnapshotStatus;
+  /** Application version the snapshot was taken of. */
+  versionId: number;
+  /** `SnapshotCreationTimestamp`, ms. */
+  createdMs?: number;
+}
+
+/** One datapoint at a 1-minute period; `timestampMs` is the period start. */
+export interface MetricPoint {
+  timestampMs: number;
+  value: number;
+}
+
+/** A metric read from CloudWatch (namespace AWS/KinesisAnalytics, dimension Application), ascending by time. */
+export interface MetricSeries {
+  /** fullRestarts, numRestarts, downtime, uptime, numberOfFailedCheckpoints. */
+  metricName: string;
+  periodSeconds: number;
+  points: MetricPoint[];
+}
+
+/** A read that failed while observing: a finding of its own, never a crash. */
+export interface ObservationError {
+  source: string;
+  message: string;
+}
+
+/**
+ * Everything observed about one application at one instant: DescribeApplication, the restart, downtime and
+ * checkpoint series, recent operations and snapshots.
+ */
+export interface ApplicationObservation {
+  applicationName: string;
+  /** When the observation was made, ms. */
+  atMs: number;
+  /** Undefined when DescribeApplication failed (see `errors`). */
+  application?: ApplicationState;
+  /** fullRestarts, or numRestarts on Flink 2.x runtimes; undefined when not read. */
+  restarts?: MetricSeries;
+  downtime?: MetricSeries;
+  failedCheckpoints?: MetricSeries;
+  /** Newest first. */
+  operations: ApplicationOperation[];
+  snapshots: ApplicationSnapshot[];
+  errors: ObservationError[];
+}
+
+/**
+ * Name of the restart counter for a runtime: Flink 2.x publishes `numRestarts`, earlier runtimes `fullRestarts`
+ * (MSF developer guide, metrics table).
+ */
+export function restartMetricName(runtimeEnvironment: string | undefined): 'fullRestarts' | 'numRestarts' {
+  const m = /^FLINK-(\d+)_/.exec(runtimeEnvironment ?? '');
+  return m && Number(m[1]) >= 2 ? 'numRestarts' : 'fullRestarts';
+}
+
+/** Whether a status is transient (anything but READY, RUNNING and ROLLED_BACK per MSF-REFERENCE). */
+export function isTransient(status: ApplicationStatus): boolean {
+  return status !== 'READY' && status !== 'RUNNING' && status !== 'ROLLED_BACK';
+}

@@ -1,0 +1,497 @@
+import type { PolicySettings, WatchdogConfig } from '#shared/config/schema.ts';
+import { policyFor } from '#shared/config/schema.ts';
+import type { Clock } from '#shared/clock.ts';
+import type { Ledger } from '#shared/ports/ledger.ts';
+import type { Log } from '#shared/ports/log.ts';
+import type { MetricsPort } from '#shared/ports/metrics.ts';
+import { MsfApiError, type MsfPort } from '#shared/ports/msf.ts';
+import type { Notifier, NotificationEvent } from '#shared/ports/notifier.ts';
+import type { RemediationAction, StartOptions } from './decision.ts';
+import { describeRemediation } from './decision.ts';
+import { countRestarts, evaluate } from './detect.ts';
+import type { ActionRecord, Incident } from './incident.ts';
+import { addEvent } from './incident.ts';
+import type { ApplicationState, ApplicationStatus } from './model.ts';
+import { restartMetricName } from './model.ts';
+import { observe } from './observe.ts';
+import { decide } from './policy.ts';
+
+const MINUTE_MS = 60_000;
+/** Lock lifetime, renewed at every step: a crashed workflow frees the application after this, ms. */
+export const LOCK_TTL_MS = 2 * 60 * MINUTE_MS;
+/** Retries of a throttled or unavailable MSF call before escalating, count. */
+const MAX_RETRIES = 5;
+/** Extra verify windows when restarts continue below the loop threshold, count. */
+const MAX_VERIFY_ROUNDS = 3;
+
+/** One MSF call of a remediation plan and the status that ends it. */
+export type PlanStep =
+  | { call: 'RollbackApplication'; awaitStatus: 'RUNNING' }
+  | { call: 'StopApplication'; force: true; awaitStatus: 'READY' }
+  | { call: 'StartApplication'; start: StartOptions; awaitStatus: 'RUNNING' }
+  | { call: 'UpdateApplication'; reapplyVersionId: number; awaitStatus: 'READY' };
+
+/** Statuses each call is allowed from (MSF-REFERENCE.md); checked on a fresh DescribeApplication before calling. */
+const ALLOWED_FROM: Record<PlanStep['call'], ReadonlySet<ApplicationStatus>> = {
+  RollbackApplication: new Set(['UPDATING', 'AUTOSCALING', 'RUNNING']),
+  StopApplication: new Set(['STARTING', 'UPDATING', 'STOPPING', 'AUTOSCALING', 'RUNNING']),
+  StartApplication: new Set(['READY']),
+  UpdateApplication: new Set(['READY']),
+};
+
+/** The MSF calls that carry out a remediation, in order. */
+export function planFor(action: RemediationAction): PlanStep[] {
+  switch (action.kind) {
+    case 'ROLLBACK':
+      return [{ call: 'RollbackApplication', awaitStatus: 'RUNNING' }];
+    case 'FORCE_STOP_AND_RESTART':
+      return [
+        { call: 'StopApplication', force: true, awaitStatus: 'READY' },
+        ...(action.start ? [{ call: 'StartApplication' as const, start: action.start, awaitStatus: 'RUNNING' as const }] : []),
+      ];
+    case 'START':
+      return [{ call: 'StartApplication', start: action.start, awaitStatus: 'RUNNING' }];
+    case 'REAPPLY_PREVIOUS_VERSION':
+      return [
+        { call: 'UpdateApplication', reapplyVersionId: action.goodVersionId, awaitStatus: 'READY' },
+        { call: 'StartApplication', start: action.start, awaitStatus: 'RUNNING' },
+      ];
+  }
+}
+
+/**
+ * The state a remediation carries from step to step: JSON, so a Step Functions execution can hold it between
+ * Wait states. `waitSeconds` says how long to wait before the next step.
+ */
+export interface RemediationState {
+  incidentId: string;
+  applicationName: string;
+  phase: 'LOCK' | 'ACT' | 'AWAIT' | 'VERIFY' | 'REDECIDE' | 'DONE';
+  steps: PlanStep[];
+  stepIndex: number;
+  /** ApplicationVersionId the next call expects to find; anything else means someone else changed the app. */
+  expectVersionId: number;
+  operationId?: string;
+  /** When the current transition must have finished, ms. */
+  deadlineMs?: number;
+  /** Start of the current verify window, ms. */
+  verifyFromMs?: number;
+  verifyRounds: number;
+  retries: number;
+  /** Seconds to wait before the next step (Step Functions Wait `SecondsPath`). */
+  waitSeconds: number;
+  outcome?: 'RECOVERED' | 'ESCALATED' | 'DUPLICATE';
+}
+
+/** What the remediation steps use. */
+export interface RemediationDeps {
+  msf: MsfPort;
+  metrics: MetricsPort;
+  ledger: Ledger;
+  notifier: Notifier;
+  config: WatchdogConfig;
+  clock: Clock;
+  log: Log;
+}
+
+/** The first state of a remediation for an incident whose decision is REMEDIATE. */
+export function initialRemediationState(incident: Incident, action: RemediationAction): RemediationState {
+  return {
+    incidentId: incident.id,
+    applicationName: incident.applicationName,
+    phase: 'LOCK',
+    steps: planFor(action),
+    stepIndex: 0,
+    expectVersionId: action.expectVersionId,
+    verifyRounds: 0,
+    retries: 0,
+    waitSeconds: 0,
+  };
+}
+
+/** Raised when a remediation step is handed an incident that does not exist: a bug or a lost ledger. */
+export class IncidentNotFoundError extends Error {
+  override readonly name = 'IncidentNotFoundError';
+  constructor(readonly incidentId: string) {
+    super(`incident ${incidentId} is not in the ledger`);
+  }
+}
+
+async function load(deps: RemediationDeps, id: string): Promise<Incident> {
+  const incident = await deps.ledger.getIncident(id);
+  if (!incident) throw new IncidentNotFoundError(id);
+  return incident;
+}
+
+/** Sends a notification; a failure to deliver never affects the remediation. */
+export async function tell(
+  deps: Pick<RemediationDeps, 'notifier' | 'log'>,
+  incident: Incident,
+  event: NotificationEvent,
+  atMs: number,
+  title: string,
+  text: string,
+  nextSteps: string[] = [],
+): Promise<void> {
+  try {
+    await deps.notifier.notify({ event, atMs, title, text, nextSteps, incident });
+  } catch (e) {
+    deps.log.warn('notification failed', { incidentId: incident.id, event, error: (e as Error).message });
+  }
+}
+
+async function finish(
+  deps: RemediationDeps,
+  state: RemediationState,
+  incident: Incident,
+  outcome: 'RECOVERED' | 'ESCALATED',
+  reason: string,
+  nextSteps: string[] = [],
+): Promise<RemediationState> {
+  const now = deps.clock.now();
+  incident.status = outcome === 'RECOVERED' ? 'RESOLVED' : 'ESCALATED';
+  incident.closedMs = now;
+  incident.outcomeReason = reason;
+  addEvent(incident, now, outcome === 'RECOVERED' ? 'RESOLVED' : 'ESCALATED', reason);
+  await deps.ledger.saveIncident(incident);
+  await deps.ledger.releaseLock(state.applicationName, state.incidentId);
+  deps.log.info(`incident ${outcome === 'RECOVERED' ? 'resolved' : 'escalated'}`, { incidentId: incident.id, reason });
+  const ttrMin = Math.round((now - incident.trigger.atMs) / MINUTE_MS);
+  await tell(
+    deps,
+    incident,
+    outcome === 'RECOVERED' ? 'RESOLVED' : 'ESCALATED',
+    now,
+    outcome === 'RECOVERED'
+      ? `${state.applicationName}: recovered in ${ttrMin} min`
+      : `${state.applicationName}: escalated — automation stopped, a human is needed`,
+    reason,
+    nextSteps,
+  );
+  return { ...state, phase: 'DONE', outcome, waitSeconds: 0 };
+}
+
+function escalateCommands(app: string): string[] {
+  return [
+    `aws kinesisanalyticsv2 describe-application --application-name ${app}`,
+    `aws kinesisanalyticsv2 list-application-operations --application-name ${app}`,
+  ];
+}
+
+/** After a rollback: what the infrastructure-as-code now says that MSF no longer runs. */
+function driftNote(incident: Incident, app: ApplicationState): string {
+  if (incident.remediation?.kind !== 'ROLLBACK') return '';
+  const { expectVersionId, toVersionId } = incident.remediation;
+  return ` Drift: MSF now runs version ${app.versionId} (the configuration of version ${toVersionId}); your Terraform/CDK still declares version ${expectVersionId}'s change, so the next apply redeploys the failing configuration. Fix it there first.`;
+}
+
+async function callStep(deps: RemediationDeps, state: RemediationState, step: PlanStep, app: ApplicationState): Promise<{ operationId?: string }> {
+  const name = state.applicationName;
+  switch (step.call) {
+    case 'RollbackApplication':
+      return deps.msf.rollbackApplication(name, app.versionId);
+    case 'StopApplication':
+      return deps.msf.stopApplication(name, true);
+    case 'StartApplication':
+      return deps.msf.startApplication(name, step.start);
+    case 'UpdateApplication': {
+      if (!app.conditionalToken) {
+        throw new MsfApiError(name, 'UpdateApplication', 'MissingConditionalToken', 'DescribeApplication returned no ConditionalToken');
+      }
+      const good = await deps.msf.describeApplicationVersion(name, step.reapplyVersionId);
+      return deps.msf.updateApplication(name, {
+        conditionalToken: app.conditionalToken,
+        ...(good.code ? { code: good.code } : {}),
+        environmentProperties: good.environmentProperties,
+        ...(good.parallelism === undefined
+          ? {}
+          : {
+              parallelism: {
+                parallelism: good.parallelism,
+                ...(good.parallelismPerKPU === undefined ? {} : { parallelismPerKPU: good.parallelismPerKPU }),
+                ...(good.autoScalingEnabled === undefined ? {} : { autoScalingEnabled: good.autoScalingEnabled }),
+              },
+            }),
+      });
+    }
+  }
+}
+
+function callInput(step: PlanStep, app: ApplicationState): Record<string, unknown> {
+  switch (step.call) {
+    case 'RollbackApplication':
+      return { CurrentApplicationVersionId: app.versionId };
+    case 'StopApplication':
+      return { Force: true };
+    case 'StartApplication':
+      return {
+        ApplicationRestoreType: step.start.restoreType,
+        ...(step.start.snapshotName ? { SnapshotName: step.start.snapshotName } : {}),
+        AllowNonRestoredState: step.start.allowNonRestoredState,
+      };
+    case 'UpdateApplication':
+      return { ConditionalToken: app.conditionalToken, ReapplyVersionId: step.reapplyVersionId };
+  }
+}
+
+async function act(deps: RemediationDeps, state: RemediationState, incident: Incident, policy: PolicySettings): Promise<RemediationState> {
+  const step = state.steps[state.stepIndex];
+  if (!step) return { ...state, phase: 'VERIFY', verifyFromMs: deps.clock.now(), waitSeconds: policy.verifyMinutes * 60 };
+  // Every mutating call follows a fresh DescribeApplication.
+  let app: ApplicationState;
+  try {
+    app = await deps.msf.describeApplication(state.applicationName);
+  } catch (e) {
+    return retryOrEscalate(deps, state, incident, policy, e, 'DescribeApplication');
+  }
+  if (app.versionId !== state.expectVersionId) {
+    return finish(
+      deps,
+      state,
+      incident,
+      'ESCALATED',
+      `Before ${step.call}: the application is at version ${app.versionId}, not ${state.expectVersionId} as decided — someone else changed it. Not acting on a stale decision.`,
+      escalateCommands(state.applicationName),
+    );
+  }
+  if (!ALLOWED_FROM[step.call].has(app.status)) {
+    return finish(
+      deps,
+      state,
+      incident,
+      'ESCALATED',
+      `Before ${step.call}: the application is ${app.status}, from which ${step.call} is not allowed. Not acting.`,
+      escalateCommands(state.applicationName),
+    );
+  }
+  const now = deps.clock.now();
+  // Record the action before taking it.
+  const record: ActionRecord = {
+    seq: incident.actions.length + 1,
+    call: step.call,
+    input: callInput(step, app),
+    recordedMs: now,
+    state: 'RECORDED',
+  };
+  incident.actions.push(record);
+  await deps.ledger.saveIncident(incident);
+  await deps.ledger.acquireLock(state.applicationName, state.incidentId, now, LOCK_TTL_MS);
+  try {
+    const result = await callStep(deps, state, step, app);
+    const done = deps.clock.now();
+    record.state = 'SUCCEEDED';
+    record.completedMs = done;
+    if (result.operationId) record.operationId = result.operationId;
+    addEvent(incident, done, 'ACTION', `${step.call} ${JSON.stringify(record.input)} accepted${result.operationId ? ` (operation ${result.operationId})` : ''}`);
+    await deps.ledger.saveIncident(incident);
+    await tell(deps, incident, 'ACTION_TAKEN', done, `${state.applicationName}: ${step.call}`, `${step.call} accepted; waiting for ${step.awaitStatus}.`);
+    const next: RemediationState = {
+      ...state,
+      phase: 'AWAIT',
+      retries: 0,
+      deadlineMs: done + policy.transitionTimeoutMinutes * MINUTE_MS,
+      waitSeconds: policy.pollIntervalSeconds,
+    };
+    if (result.operationId) next.operationId = result.operationId;
+    else delete next.operationId;
+    return next;
+  } catch (e) {
+    record.state = 'FAILED';
+    record.completedMs = deps.clock.now();
+    record.error = e instanceof Error ? e.message : String(e);
+    await deps.ledger.saveIncident(incident);
+    return retryOrEscalate(deps, state, incident, policy, e, step.call);
+  }
+}
+
+async function retryOrEscalate(
+  deps: RemediationDeps,
+  state: RemediationState,
+  incident: Incident,
+  policy: PolicySettings,
+  e: unknown,
+  call: string,
+): Promise<RemediationState> {
+  const retryable = e instanceof MsfApiError && e.retryable;
+  const message = e instanceof Error ? e.message : String(e);
+  if (retryable && state.retries < MAX_RETRIES) {
+    addEvent(incident, deps.clock.now(), 'ERROR', `${call} throttled or unavailable, retrying: ${message}`);
+    await deps.ledger.saveIncident(incident);
+    return { ...state, retries: state.retries + 1, waitSeconds: Math.min(300, policy.pollIntervalSeconds * 2 ** state.retries) };
+  }
+  return finish(deps, state, incident, 'ESCALATED', `${call} failed: ${message}`, escalateCommands(state.applicationName));
+}
+
+async function awaitTransition(deps: RemediationDeps, state: RemediationState, incident: Incident, policy: PolicySettings): Promise<RemediationState> {
+  const step = state.steps[state.stepIndex];
+  if (!step) return { ...state, phase: 'VERIFY', verifyFromMs: deps.clock.now(), waitSeconds: policy.verifyMinutes * 60 };
+  const now = deps.clock.now();
+  let app: ApplicationState;
+  try {
+    app = await deps.msf.describeApplication(state.applicationName);
+    if (state.operationId) {
+      const op = await deps.msf.describeOperation(state.applicationName, state.operationId);
+      if (op.status === 'FAILED' || op.status === 'CANCELLED') {
+        return finish(
+          deps,
+          state,
+          incident,
+          'ESCALATED',
+          `${step.call} operation ${op.operationId} ${op.status}: ${op.errorString ?? 'no ErrorInfo'}. The application is ${app.status}.`,
+          escalateCommands(state.applicationName),
+        );
+      }
+      if (op.status === 'IN_PROGRESS') return waitOrTimeout(deps, state, incident, policy, app, now);
+    }
+  } catch (e) {
+    return retryOrEscalate(deps, state, incident, policy, e, 'DescribeApplication');
+  }
+  if (app.status !== step.awaitStatus) return waitOrTimeout(deps, state, incident, policy, app, now);
+  addEvent(incident, now, 'STATUS', `${state.applicationName} is ${app.status} (version ${app.versionId}) after ${step.call}`);
+  await deps.ledger.saveIncident(incident);
+  const nextIndex = state.stepIndex + 1;
+  const base = { ...state, expectVersionId: app.versionId, retries: 0 };
+  delete base.operationId;
+  delete base.deadlineMs;
+  if (nextIndex < state.steps.length) return { ...base, phase: 'ACT', stepIndex: nextIndex, waitSeconds: 0 };
+  if (step.awaitStatus === 'READY') {
+    return finish(deps, state, incident, 'RECOVERED', `${state.applicationName} is READY as desired after ${describeRemediation(incident.remediation ?? { kind: 'FORCE_STOP_AND_RESTART', expectVersionId: app.versionId })}.`);
+  }
+  return { ...base, phase: 'VERIFY', stepIndex: nextIndex, verifyFromMs: now, waitSeconds: policy.verifyMinutes * 60 };
+}
+
+async function waitOrTimeout(
+  deps: RemediationDeps,
+  state: RemediationState,
+  incident: Incident,
+  policy: PolicySettings,
+  app: ApplicationState,
+  now: number,
+): Promise<RemediationState> {
+  if (state.deadlineMs !== undefined && now > state.deadlineMs) {
+    return finish(
+      deps,
+      state,
+      incident,
+      'ESCALATED',
+      `${state.steps[state.stepIndex]?.call} did not finish within ${policy.transitionTimeoutMinutes} min: the application is still ${app.status}.`,
+      [`aws kinesisanalyticsv2 stop-application --application-name ${state.applicationName} --force`, ...escalateCommands(state.applicationName)],
+    );
+  }
+  return { ...state, waitSeconds: policy.pollIntervalSeconds };
+}
+
+async function verify(deps: RemediationDeps, state: RemediationState, incident: Incident, policy: PolicySettings): Promise<RemediationState> {
+  const now = deps.clock.now();
+  const from = state.verifyFromMs ?? now;
+  let app: ApplicationState;
+  let restarts = 0;
+  try {
+    app = await deps.msf.describeApplication(state.applicationName);
+    const metric = restartMetricName(app.runtimeEnvironment);
+    const series = await deps.metrics.getSeries(state.applicationName, [metric], from, now);
+    const points = (series[metric]?.points ?? []).filter((p) => p.timestampMs >= from);
+    // The counter starts at 0 with the submission the remediation made.
+    restarts = countRestarts({ metricName: metric, periodSeconds: 60, points }, 0).restarts;
+  } catch (e) {
+    return retryOrEscalate(deps, state, incident, policy, e, 'verify');
+  }
+  const minutes = Math.round((now - from) / MINUTE_MS);
+  if (app.status === 'RUNNING' && restarts === 0) {
+    addEvent(incident, now, 'VERIFY', `RUNNING with no restart for ${minutes} min`);
+    return finish(
+      deps,
+      state,
+      incident,
+      'RECOVERED',
+      `${incident.remediation ? describeRemediation(incident.remediation) : 'Remediation'} worked: ${state.applicationName} is RUNNING version ${app.versionId} with no restart for ${minutes} min.${driftNote(incident, app)}`,
+    );
+  }
+  addEvent(incident, now, 'VERIFY', `not healthy after ${minutes} min: status ${app.status}, ${restarts} restart(s)`);
+  await deps.ledger.saveIncident(incident);
+  return { ...state, phase: 'REDECIDE', verifyRounds: state.verifyRounds + 1, waitSeconds: 0 };
+}
+
+async function redecide(deps: RemediationDeps, state: RemediationState, incident: Incident, policy: PolicySettings): Promise<RemediationState> {
+  const now = deps.clock.now();
+  const obs = await observe(state.applicationName, deps, now, policy.restartLoop.windowMinutes);
+  const findings = evaluate(obs, policy, now);
+  const attempts = await deps.ledger.attemptsSince(state.applicationName, now - policy.attemptWindowMinutes * MINUTE_MS);
+  const decision = decide({
+    observation: obs,
+    findings,
+    policy,
+    history: { attemptsInWindow: attempts.count, ...(attempts.lastMs === undefined ? {} : { lastAttemptMs: attempts.lastMs }) },
+    scope: { inScope: true, reason: 'in scope when the incident opened' },
+    nowMs: now,
+  });
+  addEvent(incident, now, 'DECISION', `${decision.verdict}: ${decision.reason}`);
+  incident.decision = decision;
+  await deps.ledger.saveIncident(incident);
+  if (decision.verdict === 'REMEDIATE' && decision.remediation) {
+    incident.remediation = decision.remediation;
+    incident.attempts += 1;
+    await deps.ledger.recordAttempt(state.applicationName, incident.id, now);
+    await deps.ledger.saveIncident(incident);
+    return {
+      ...state,
+      phase: 'ACT',
+      steps: planFor(decision.remediation),
+      stepIndex: 0,
+      expectVersionId: decision.remediation.expectVersionId,
+      retries: 0,
+      waitSeconds: 0,
+    };
+  }
+  if (decision.verdict === 'ESCALATE' || decision.verdict === 'NOTIFY') {
+    return finish(deps, state, incident, 'ESCALATED', `Remediation did not hold. ${decision.reason}`, decision.nextSteps.length ? decision.nextSteps : escalateCommands(state.applicationName));
+  }
+  // NONE: healthy by the loop threshold, cooling down, or another operation in progress: look again later.
+  if (state.verifyRounds >= MAX_VERIFY_ROUNDS) {
+    return finish(deps, state, incident, 'ESCALATED', `Still not healthy after ${state.verifyRounds} verify windows: ${decision.reason}`, escalateCommands(state.applicationName));
+  }
+  const cooldown = decision.guards.find((g) => g.name === 'cooldown-passed' && !g.passed);
+  if (cooldown && attempts.lastMs !== undefined) {
+    const waitMs = attempts.lastMs + policy.cooldownMinutes * MINUTE_MS - now;
+    return { ...state, phase: 'REDECIDE', waitSeconds: Math.max(policy.pollIntervalSeconds, Math.ceil(waitMs / 1000)) };
+  }
+  return { ...state, phase: 'VERIFY', verifyFromMs: now, waitSeconds: policy.verifyMinutes * 60 };
+}
+
+/**
+ * Runs one step of a remediation and returns the next state; the caller waits `waitSeconds` and calls again until
+ * `phase` is DONE. Phases: LOCK (take the application's lock; a held lock ends the run as DUPLICATE) → ACT (fresh
+ * DescribeApplication, guard, record, call) → AWAIT (poll status and operation until the target status; escalate on
+ * FAILED or timeout) → next ACT … → VERIFY (no restart for `verifyMinutes`) → RECOVERED, or REDECIDE (attempts,
+ * cooldown) → ACT again or ESCALATED.
+ * @throws IncidentNotFoundError when the incident is not in the ledger.
+ */
+export async function remediationStep(state: RemediationState, deps: RemediationDeps): Promise<RemediationState> {
+  if (state.phase === 'DONE') return state;
+  const incident = await load(deps, state.incidentId);
+  const policy = policyFor(deps.config, state.applicationName);
+  const now = deps.clock.now();
+  switch (state.phase) {
+    case 'LOCK': {
+      const lock = await deps.ledger.acquireLock(state.applicationName, state.incidentId, now, LOCK_TTL_MS);
+      if (!lock.acquired) {
+        incident.status = 'OBSERVED';
+        incident.closedMs = now;
+        incident.outcomeReason = `Incident ${lock.holder} already holds the lock on ${state.applicationName}: not acting twice.`;
+        addEvent(incident, now, 'DUPLICATE', incident.outcomeReason);
+        await deps.ledger.saveIncident(incident);
+        return { ...state, phase: 'DONE', outcome: 'DUPLICATE', waitSeconds: 0 };
+      }
+      await deps.ledger.recordAttempt(state.applicationName, incident.id, now);
+      return { ...state, phase: 'ACT', waitSeconds: 0 };
+    }
+    case 'ACT':
+      return act(deps, state, incident, policy);
+    case 'AWAIT':
+      return awaitTransition(deps, state, incident, policy);
+    case 'VERIFY':
+      return verify(deps, state, incident, policy);
+    case 'REDECIDE':
+      return redecide(deps, state, incident, policy);
+  }
+}
