@@ -1,11 +1,10 @@
 import { CloudWatchClient, type CloudWatchClientConfig, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import type { MetricSeries } from '#shared/domain/model.ts';
 import type { MetricsPort } from '#shared/ports/metrics.ts';
+import { MSF_METRIC_NAMESPACE } from '#shared/alarms.ts';
+import { APPLICATION_DIMENSION } from '#shared/events/detector-input.ts';
 import { WATCHDOG_USER_AGENT } from './msf.ts';
 
-/** Namespace and dimension MSF publishes under (MSF developer guide, "Metrics and dimensions"). */
-export const MSF_NAMESPACE = 'AWS/KinesisAnalytics';
-export const APPLICATION_DIMENSION = 'Application';
 
 /** Either a ready client or a client config, never both. */
 export type CloudWatchMetricsOptions = { client: CloudWatchClient } | { clientConfig?: CloudWatchClientConfig };
@@ -35,7 +34,7 @@ export class CloudWatchMetrics implements MetricsPort {
             Label: name,
             ReturnData: true,
             MetricStat: {
-              Metric: { Namespace: MSF_NAMESPACE, MetricName: name, Dimensions: [{ Name: APPLICATION_DIMENSION, Value: applicationName }] },
+              Metric: { Namespace: MSF_METRIC_NAMESPACE, MetricName: name, Dimensions: [{ Name: APPLICATION_DIMENSION, Value: applicationName }] },
               Period: 60,
               Stat: 'Maximum',
             },

@@ -5,12 +5,21 @@ import { isTransient } from './model.ts';
 
 const MINUTE_MS = 60_000;
 
+/**
+ * A restart loop is only acted on while it is going on: the last restart must fall in this many minutes (plus one period of publishing lag) before now.
+ * Flink's exponential-delay strategy caps the backoff at 1 min by default, so a live loop restarts at least every
+ * 2 min; a loop that stopped on its own (the dependency came back) is not remediated from stale window data.
+ */
+export const ONGOING_LOOP_MINUTES = 2;
+
 /** Result of counting restarts in a cumulative counter series. */
 export interface RestartCount {
   /** Restarts seen, count. */
   restarts: number;
   /** Start of the first period whose counter rose, ms; undefined when none rose. */
   firstIncreaseMs?: number;
+  /** Start of the last period whose counter rose, ms. */
+  lastIncreaseMs?: number;
   /** Times the counter dropped (a new job submission), count. */
   resets: number;
 }
@@ -31,6 +40,7 @@ export function countRestarts(series: MetricSeries | undefined, baseline?: numbe
   let restarts = 0;
   let resets = 0;
   let firstIncreaseMs: number | undefined;
+  let lastIncreaseMs: number | undefined;
   let prev = baseline;
   for (const p of series?.points ?? []) {
     if (!Number.isFinite(p.value) || p.value < 0) continue;
@@ -40,11 +50,14 @@ export function countRestarts(series: MetricSeries | undefined, baseline?: numbe
       if (delta > 0) {
         restarts += delta;
         firstIncreaseMs ??= p.timestampMs;
+        lastIncreaseMs = p.timestampMs;
       }
     }
     prev = p.value;
   }
-  return firstIncreaseMs === undefined ? { restarts, resets } : { restarts, resets, firstIncreaseMs };
+  return firstIncreaseMs === undefined || lastIncreaseMs === undefined
+    ? { restarts, resets }
+    : { restarts, resets, firstIncreaseMs, lastIncreaseMs };
 }
 
 /** Operations that change the running job or its version. */
@@ -96,7 +109,11 @@ function restartLoop(obs: ApplicationObservation, policy: PolicySettings, nowMs:
   const before = series.points.filter((p) => p.timestampMs < windowStart).at(-1);
   const inside = series.points.filter((p) => p.timestampMs >= windowStart && p.timestampMs <= nowMs);
   const counted = countRestarts({ ...series, points: before ? [before, ...inside] : inside });
-  if (counted.restarts < threshold || counted.firstIncreaseMs === undefined) return undefined;
+  if (counted.restarts < threshold || counted.firstIncreaseMs === undefined || counted.lastIncreaseMs === undefined) {
+    return undefined;
+  }
+  // Datapoints are keyed by period start and published when the period ends: allow one period of lag.
+  if (counted.lastIncreaseMs < nowMs - (ONGOING_LOOP_MINUTES + 1) * MINUTE_MS) return undefined;
   const onsetMs = counted.firstIncreaseMs;
   const origin = currentVersionOrigin(obs);
   const app = obs.application;

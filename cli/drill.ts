@@ -1,0 +1,66 @@
+import { runScenario, type ScenarioReport } from '#sandbox/drill.ts';
+import { listScenarios, loadScenario } from '#sandbox/scenario.ts';
+import { bold, dim, formatLine, formatSummary, formatVerdict } from './format.ts';
+
+/** The `--json` report of `flink-watchdog drill`. */
+export interface DrillJson {
+  scenarios: Array<{
+    name: string;
+    expected: string;
+    outcome: string;
+    passed: boolean;
+    failures: string[];
+    detectionSeconds: number | null;
+    recoverySeconds: number | null;
+    actions: Array<{ at: string; application: string; operation: string; input: unknown; errorType?: string }>;
+    mutatingCalls: number;
+  }>;
+}
+
+/** Turns reports into the documented JSON shape. */
+export function toDrillJson(reports: ScenarioReport[]): DrillJson {
+  return {
+    scenarios: reports.map((r) => ({
+      name: r.name,
+      expected: r.expected,
+      outcome: r.outcome,
+      passed: r.passed,
+      failures: r.failures,
+      detectionSeconds: r.detectionSeconds,
+      recoverySeconds: r.recoverySeconds,
+      actions: r.actions.map((a) => ({
+        at: new Date(a.atMs).toISOString(),
+        application: a.application,
+        operation: a.operation,
+        input: a.input,
+        ...(a.errorType ? { errorType: a.errorType } : {}),
+      })),
+      mutatingCalls: r.mutatingCalls,
+    })),
+  };
+}
+
+/**
+ * `flink-watchdog drill [SCENARIO...]`: runs scenarios (default: all) and prints their timelines and a summary,
+ * or JSON. Returns the exit code: 0 when every scenario met its expected outcome, 1 otherwise.
+ */
+export async function drillCommand(names: string[], opts: { json?: boolean }): Promise<number> {
+  const selected = names.length > 0 ? names : listScenarios();
+  const scenarios = selected.map((n) => loadScenario(n));
+  const wallStart = performance.now();
+  const reports: ScenarioReport[] = [];
+  for (const s of scenarios) {
+    if (!opts.json) {
+      console.log(`\n${bold(`━━ ${s.name}`)} — ${s.title}${s.designScenario ? dim(` [DESIGN.md #${s.designScenario}]`) : ''}`);
+      console.log(dim(`   ${s.description}`));
+    }
+    const startMs = Date.parse(s.startTime);
+    const report = await runScenario(s, opts.json ? {} : { onLine: (l) => console.log(formatLine(l, startMs)) });
+    reports.push(report);
+    if (!opts.json) console.log(formatVerdict(report));
+  }
+  const wallMs = performance.now() - wallStart;
+  if (opts.json) console.log(JSON.stringify(toDrillJson(reports), null, 2));
+  else console.log(`\n${formatSummary(reports, wallMs)}`);
+  return reports.every((r) => r.passed) ? 0 : 1;
+}

@@ -1,0 +1,55 @@
+import type { ScenarioReport, TimelineLine } from '#sandbox/drill.ts';
+
+/** HH:MM:SS of a virtual time (UTC). */
+export function clockTime(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19);
+}
+
+/** `+MM:SS` since the scenario start. */
+export function offset(ms: number, startMs: number): string {
+  const s = Math.max(0, Math.round((ms - startMs) / 1000));
+  return `+${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
+
+const color = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+export const green = (s: string) => paint('32', s);
+export const red = (s: string) => paint('31', s);
+export const dim = (s: string) => paint('2', s);
+export const bold = (s: string) => paint('1', s);
+
+/** One readable timeline line: `14:09:00 +09:00  alarm    text`. */
+export function formatLine(l: TimelineLine, startMs: number): string {
+  const actor = l.actor.padEnd(7);
+  const text = l.actor === 'error' ? red(l.text) : l.text;
+  return `  ${dim(clockTime(l.atMs))} ${dim(offset(l.atMs, startMs))}  ${actor} ${text}`;
+}
+
+/** The closing line of a scenario. */
+export function formatVerdict(r: ScenarioReport): string {
+  const mark = r.passed ? green('✓ passed') : red('✗ FAILED');
+  const det = r.detectionSeconds === null ? 'no remediation call' : `detection ${r.detectionSeconds} s`;
+  const rec = r.recoverySeconds === null ? '' : `, recovery ${r.recoverySeconds} s`;
+  const lines = [
+    `  ${bold('→')} ${r.outcome} (expected ${r.expected}) ${mark} — ${det}${rec}, ${r.mutatingCalls} mutating MSF call(s), ${r.wallMs} ms wall`,
+  ];
+  for (const f of r.failures) lines.push(`    ${red(f)}`);
+  return lines.join('\n');
+}
+
+/** The summary table after all scenarios. */
+export function formatSummary(reports: ScenarioReport[], wallMs: number): string {
+  const w = Math.max(...reports.map((r) => r.name.length), 8);
+  const rows = reports.map(
+    (r) =>
+      `  ${r.passed ? green('✓') : red('✗')} ${r.name.padEnd(w)}  ${r.outcome.padEnd(11)} ${String(r.detectionSeconds ?? '-').padStart(5)} s ${String(r.recoverySeconds ?? '-').padStart(6)} s  ${String(r.mutatingCalls).padStart(3)}`,
+  );
+  const passed = reports.filter((r) => r.passed).length;
+  return [
+    bold('Summary'),
+    `    ${'scenario'.padEnd(w)}  ${'outcome'.padEnd(11)} detect  recover  calls`,
+    ...rows,
+    '',
+    `  ${passed === reports.length ? green(`${passed}/${reports.length} scenarios passed`) : red(`${passed}/${reports.length} scenarios passed`)} in ${(wallMs / 1000).toFixed(1)} s wall time`,
+  ].join('\n');
+}

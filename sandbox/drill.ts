@@ -1,0 +1,407 @@
+import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeApplicationCommand,
+  KinesisAnalyticsV2Client,
+  StartApplicationCommand,
+  StopApplicationCommand,
+  UpdateApplicationCommand,
+} from '@aws-sdk/client-kinesis-analytics-v2';
+import { createDetectorHandler } from '#functions/detector/handler.ts';
+import { createRemediationHandler } from '#functions/remediation/handler.ts';
+import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
+import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
+import { MsfAdapter, WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
+import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
+import { alarmsFor } from '#shared/alarms.ts';
+import { parseConfig, policyFor, type WatchdogConfig } from '#shared/config/schema.ts';
+import type { Incident } from '#shared/domain/incident.ts';
+import type { RemediationState } from '#shared/domain/remediation.ts';
+import type { AlarmStateChangeEvent } from '#shared/events/alarm-state-change.ts';
+import type { Log } from '#shared/ports/log.ts';
+import { MUTATING_MSF_OPERATIONS } from '#shared/ports/msf.ts';
+import { VirtualClock } from './clock.ts';
+import { type Emulator, startEmulator } from './emulator/index.ts';
+import type { Outcome, Scenario, TimelineEntry } from './scenario.ts';
+
+const SECOND_MS = 1000;
+const MINUTE_MS = 60 * SECOND_MS;
+/** Virtual time step of the drill loop, ms. */
+const TICK_MS = 5 * SECOND_MS;
+/** Period of the scheduled sweep (the EventBridge schedule in AWS), ms. */
+const SWEEP_MS = 5 * MINUTE_MS;
+/** User agent of the drill's "people" (deploy pipelines): their calls are not the watchdog's. */
+const USER_AGENT: [string, string] = ['drill-user', '1'];
+
+/** One line of a scenario's timeline, in virtual time. */
+export interface TimelineLine {
+  atMs: number;
+  /** user, msf, job, alarm, detect, decide, call, notify, incident, error. */
+  actor: string;
+  text: string;
+}
+
+/** A watchdog mutating MSF call, as the emulator saw it. */
+export interface ActionLine {
+  atMs: number;
+  application: string;
+  operation: string;
+  input: unknown;
+  errorType?: string;
+}
+
+/** The result of one scenario. */
+export interface ScenarioReport {
+  name: string;
+  title: string;
+  expected: Outcome;
+  outcome: Outcome;
+  passed: boolean;
+  /** Why it failed, when it did. */
+  failures: string[];
+  /** Virtual seconds from loop onset (or the failing change) to the first remediation call; null without one. */
+  detectionSeconds: number | null;
+  /** Virtual seconds from onset to the incident's RESOLVED; null when not recovered. */
+  recoverySeconds: number | null;
+  actions: ActionLine[];
+  mutatingCalls: number;
+  startMs: number;
+  timeline: TimelineLine[];
+  incidents: Incident[];
+  /** CPU time of the detector per alarm event, ms (for the bench). */
+  detectorCpuMs: number[];
+  /** Wall time the scenario took, ms. */
+  wallMs: number;
+}
+
+/** A log that keeps errors and warnings as timeline lines and drops the rest. */
+function timelineLog(clock: VirtualClock, lines: TimelineLine[]): Log {
+  const push = (actor: string) => (message: string, ...extra: unknown[]) => {
+    const detail = extra.length ? ` ${JSON.stringify(extra[0])}` : '';
+    lines.push({ atMs: clock.now(), actor, text: `${message}${detail}` });
+  };
+  return { debug() {}, info() {}, warn: push('warn'), error: push('error') };
+}
+
+function incidentOutcome(incident: Incident | undefined): Outcome {
+  if (!incident) return 'NO_INCIDENT';
+  switch (incident.status) {
+    case 'RESOLVED':
+      return 'RECOVERED';
+    case 'ESCALATED':
+      return 'ESCALATED';
+    case 'NOTIFIED':
+      return 'NOTIFIED';
+    case 'OBSERVED':
+      return 'OBSERVED';
+    case 'REMEDIATING':
+      return 'NO_INCIDENT';
+  }
+}
+
+async function userAction(msf: KinesisAnalyticsV2Client, entry: TimelineEntry): Promise<string> {
+  const name = entry.application;
+  if (entry.action === 'start') {
+    await msf.send(
+      new StartApplicationCommand({
+        ApplicationName: name,
+        RunConfiguration: { ApplicationRestoreConfiguration: { ApplicationRestoreType: 'RESTORE_FROM_LATEST_SNAPSHOT' } },
+      }),
+    );
+    return `StartApplication ${name}`;
+  }
+  if (entry.action === 'stop') {
+    await msf.send(new StopApplicationCommand({ ApplicationName: name }));
+    return `StopApplication ${name}`;
+  }
+  const d = await msf.send(new DescribeApplicationCommand({ ApplicationName: name }));
+  const detail = d.ApplicationDetail;
+  const code = detail?.ApplicationConfigurationDescription?.ApplicationCodeConfigurationDescription?.CodeContentDescription?.S3ApplicationCodeLocationDescription;
+  const change = entry.change ?? {};
+  await msf.send(
+    new UpdateApplicationCommand({
+      ApplicationName: name,
+      ConditionalToken: detail?.ConditionalToken,
+      ApplicationConfigurationUpdate: {
+        ...(change.codeKey
+          ? {
+              ApplicationCodeConfigurationUpdate: {
+                CodeContentUpdate: { S3ContentLocationUpdate: { BucketARNUpdate: code?.BucketARN, FileKeyUpdate: change.codeKey } },
+              },
+            }
+          : {}),
+        ...(change.environmentProperties
+          ? {
+              EnvironmentPropertyUpdates: {
+                PropertyGroups: Object.entries(change.environmentProperties).map(([id, map]) => ({ PropertyGroupId: id, PropertyMap: map })),
+              },
+            }
+          : {}),
+        ...(change.parallelism
+          ? { FlinkApplicationConfigurationUpdate: { ParallelismConfigurationUpdate: { ConfigurationTypeUpdate: 'CUSTOM', ParallelismUpdate: change.parallelism } } }
+          : {}),
+      },
+    }),
+  );
+  const what = [
+    change.codeKey ? `code ${change.codeKey}` : '',
+    ...Object.entries(change.environmentProperties ?? {}).flatMap(([g, m]) => Object.entries(m).map(([k, v]) => `${g}.${k}=${v}`)),
+    change.parallelism ? `parallelism ${change.parallelism}` : '',
+  ].filter(Boolean);
+  return `UpdateApplication ${name}: ${what.join(', ')}${entry.note ? ` (${entry.note})` : ''}`;
+}
+
+function describeAlarm(e: AlarmStateChangeEvent): string {
+  return `${e.detail.alarmName} ${e.detail.previousState.value} → ${e.detail.state.value}`;
+}
+
+/** Options of {@link runScenario}. */
+export interface RunOptions {
+  /** Called with each timeline line as it happens (live output). */
+  onLine?: (line: TimelineLine) => void;
+}
+
+/**
+ * Runs one scenario end to end on a fresh emulator: the real detector and remediation handlers, the real SDK
+ * clients pointed at 127.0.0.1, a virtual clock, an in-memory ledger. Deterministic for a given scenario.
+ */
+export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<ScenarioReport> {
+  const wallStart = performance.now();
+  const startMs = Date.parse(scenario.startTime);
+  const endMs = startMs + scenario.durationMinutes * MINUTE_MS;
+  const clock = new VirtualClock(startMs);
+  const config: WatchdogConfig = parseConfig(scenario.watchdog, `scenario ${scenario.name} (watchdog)`);
+  const timeline: TimelineLine[] = [];
+  const line = (actor: string, text: string) => {
+    const l = { atMs: clock.now(), actor, text };
+    timeline.push(l);
+    options.onLine?.(l);
+  };
+  const emulator: Emulator = await startEmulator({ clock, world: scenario });
+  try {
+    const region = emulator.region;
+    const credentials = { accessKeyId: 'drill', secretAccessKey: 'drill' };
+    const base = { endpoint: emulator.endpoint, region, credentials, maxAttempts: 1 };
+    const watchdogMsf = new KinesisAnalyticsV2Client({ ...base, customUserAgent: [WATCHDOG_USER_AGENT] });
+    const watchdogCw = new CloudWatchClient({ ...base, customUserAgent: [WATCHDOG_USER_AGENT] });
+    const userMsf = new KinesisAnalyticsV2Client({ ...base, customUserAgent: [USER_AGENT] });
+    const userCw = new CloudWatchClient({ ...base, customUserAgent: [USER_AGENT] });
+
+    // The alarms the CDK construct would create, for every application of the world.
+    for (const app of scenario.applications) {
+      for (const a of alarmsFor(app.name, app.runtimeEnvironment, policyFor(config, app.name))) {
+        await userCw.send(
+          new PutMetricAlarmCommand({
+            AlarmName: a.alarmName,
+            AlarmDescription: a.description,
+            Metrics: a.queries.map((q) => ({
+              Id: q.id,
+              ReturnData: q.returnData,
+              ...(q.label ? { Label: q.label } : {}),
+              ...(q.expression ? { Expression: q.expression } : {}),
+              ...(q.metric
+                ? {
+                    MetricStat: {
+                      Metric: {
+                        Namespace: 'AWS/KinesisAnalytics',
+                        MetricName: q.metric.metricName,
+                        Dimensions: Object.entries(q.metric.dimensions).map(([Name, Value]) => ({ Name, Value })),
+                      },
+                      Period: q.metric.periodSeconds,
+                      Stat: q.metric.stat,
+                    },
+                  }
+                : {}),
+            })),
+            Threshold: a.threshold,
+            ComparisonOperator: a.comparisonOperator,
+            EvaluationPeriods: a.evaluationPeriods,
+            DatapointsToAlarm: a.datapointsToAlarm,
+            TreatMissingData: a.treatMissingData,
+          }),
+        );
+      }
+    }
+
+    const ledger = new MemoryLedger();
+    const notifier = new RecordingNotifier();
+    const log = timelineLog(clock, timeline);
+    const workflows: Array<{ state: RemediationState; wakeMs: number }> = [];
+    const deps = {
+      msf: new MsfAdapter({ client: watchdogMsf }),
+      metrics: new CloudWatchMetrics({ client: watchdogCw }),
+      ledger,
+      notifier,
+      config,
+      clock,
+      log,
+    };
+    const detector = createDetectorHandler({
+      ...deps,
+      starter: {
+        start: async (state) => {
+          workflows.push({ state, wakeMs: clock.now() });
+        },
+      },
+    });
+    const remediation = createRemediationHandler(deps);
+
+    const alarmQueue: AlarmStateChangeEvent[] = [];
+    emulator.onAlarmEvent((e) => alarmQueue.push(e));
+
+    const pendingTimeline = [...scenario.timeline].sort((a, b) => a.atMinute - b.atMinute);
+    const lastSeen = new Map<string, { status: string; versionId: number; restarts: number; jobRunning: boolean }>();
+    let onsetMs: number | undefined;
+    let nonRunningMs: number | undefined;
+    let notified = 0;
+    let callsSeen = 0;
+    const detectorCpuMs: number[] = [];
+    const expectedApp = scenario.expected.application ?? scenario.applications[0]?.name ?? '';
+
+    const runDetector = async (event: unknown) => {
+      const cpu = process.cpuUsage();
+      const out = await detector(event);
+      const used = process.cpuUsage(cpu);
+      detectorCpuMs.push((used.user + used.system) / 1000);
+      if (out.status === 'REJECTED') line('error', `detector rejected the event: ${out.error}`);
+      for (const r of out.results) {
+        if (r.result === 'HEALTHY' || r.result === 'IGNORED') continue;
+        if (r.result === 'DUPLICATE') continue;
+        if (r.decision?.finding) line('detect', `${r.applicationName}: ${r.decision.finding.summary}`);
+        line('decide', `${r.applicationName}: ${r.result}${r.incidentId ? ` [${r.incidentId}]` : ''} — ${r.decision?.reason ?? r.reason}`);
+      }
+    };
+
+    let nextSweep = startMs + SWEEP_MS;
+    for (let t = startMs; t <= endMs; t += TICK_MS) {
+      clock.advanceTo(t);
+      emulator.advanceTo(t);
+
+      // What happened in the world (from the emulator's own view).
+      for (const app of scenario.applications) {
+        const now = emulator.inspect(app.name);
+        if (!now) continue;
+        const before = lastSeen.get(app.name);
+        if (before && (before.status !== now.status || before.versionId !== now.versionId)) {
+          line('msf', `${app.name}: ${before.status} → ${now.status} (version ${now.versionId})`);
+        }
+        if (before && now.restarts > before.restarts && before.restarts === 0) {
+          line('job', `${app.name}: the job is restarting (restart ${now.restarts})`);
+        }
+        if (app.name === expectedApp) {
+          if (onsetMs === undefined && now.restarts > 0 && (before?.restarts ?? 0) < now.restarts) onsetMs = t;
+          if (nonRunningMs === undefined && before && now.status !== 'RUNNING' && before.status === 'RUNNING' && scenario.timeline.length > 0) nonRunningMs = t;
+        }
+        lastSeen.set(app.name, { ...now });
+      }
+
+      // People act.
+      while (pendingTimeline.length > 0 && startMs + (pendingTimeline[0]?.atMinute ?? 0) * MINUTE_MS <= t) {
+        const entry = pendingTimeline.shift() as TimelineEntry;
+        try {
+          line('user', await userAction(userMsf, entry));
+        } catch (e) {
+          line('user', `${entry.action} ${entry.application} refused: ${(e as Error).name}: ${(e as Error).message}`);
+        }
+      }
+
+      // Alarm state changes reach the detector (EventBridge rule → detector).
+      while (alarmQueue.length > 0) {
+        const e = alarmQueue.shift() as AlarmStateChangeEvent;
+        line('alarm', describeAlarm(e));
+        await runDetector(e);
+      }
+
+      // The periodic sweep (EventBridge schedule → detector).
+      if (t >= nextSweep) {
+        nextSweep += SWEEP_MS;
+        await runDetector({
+          version: '0',
+          id: `sweep-${t}`,
+          'detail-type': 'Scheduled Event',
+          source: 'aws.events',
+          account: emulator.accountId,
+          time: new Date(t).toISOString(),
+          region,
+          resources: [`arn:aws:events:${region}:${emulator.accountId}:rule/flink-watchdog-sweep`],
+          detail: {},
+        });
+      }
+
+      // Remediation workflows (Step Functions in AWS): run every step that is due.
+      for (const wf of workflows) {
+        while (wf.state.phase !== 'DONE' && wf.wakeMs <= t) {
+          wf.state = await remediation(wf.state);
+          wf.wakeMs = t + wf.state.waitSeconds * SECOND_MS;
+          if (wf.state.waitSeconds > 0) break;
+        }
+      }
+      for (let i = workflows.length - 1; i >= 0; i--) if (workflows[i]?.state.phase === 'DONE') workflows.splice(i, 1);
+
+      // Watchdog calls and notifications, as they happened.
+      for (; callsSeen < emulator.calls.length; callsSeen++) {
+        const c = emulator.calls[callsSeen];
+        if (c && c.service === 'kinesisanalytics' && MUTATING_MSF_OPERATIONS.has(c.operation) && c.userAgent.includes('flink-watchdog')) {
+          line('call', `${c.operation} ${JSON.stringify(c.input)}${c.errorType ? ` → ${c.errorType}` : ''}`);
+        }
+      }
+      for (; notified < notifier.sent.length; notified++) {
+        const n = notifier.sent[notified];
+        if (n) line('notify', `${n.event}: ${n.title}`);
+      }
+    }
+
+    const incidents = await ledger.listIncidents();
+    const actions: ActionLine[] = emulator.calls
+      .filter((c) => c.service === 'kinesisanalytics' && MUTATING_MSF_OPERATIONS.has(c.operation) && c.userAgent.includes('flink-watchdog'))
+      .map((c) => ({
+        atMs: c.atMs,
+        application: String((c.input as { ApplicationName?: unknown })?.ApplicationName ?? ''),
+        operation: c.operation,
+        input: c.input,
+        ...(c.errorType ? { errorType: c.errorType } : {}),
+      }));
+    const appIncidents = incidents.filter((i) => i.applicationName === expectedApp);
+    const decisive = appIncidents.find((i) => i.status !== 'OBSERVED' || appIncidents.length === 1) ?? appIncidents[0];
+    const outcome = incidentOutcome(decisive);
+    const onset = onsetMs ?? nonRunningMs;
+    const firstAction = actions.find((a) => a.application === expectedApp);
+    const resolved = decisive?.status === 'RESOLVED' ? decisive.closedMs : undefined;
+    const failures: string[] = [];
+    const exp = scenario.expected;
+    if (outcome !== exp.outcome) failures.push(`outcome ${outcome}, expected ${exp.outcome}`);
+    const finalStatus = emulator.inspect(expectedApp)?.status;
+    if (exp.finalStatus && finalStatus !== exp.finalStatus) failures.push(`final status ${finalStatus}, expected ${exp.finalStatus}`);
+    if (exp.actions) {
+      const got = actions.filter((a) => a.application === expectedApp).map((a) => a.operation);
+      if (JSON.stringify(got) !== JSON.stringify(exp.actions)) failures.push(`actions [${got.join(', ')}], expected [${exp.actions.join(', ')}]`);
+    }
+    if (exp.maxMutatingCalls !== undefined && actions.length > exp.maxMutatingCalls) {
+      failures.push(`${actions.length} mutating calls, expected at most ${exp.maxMutatingCalls}`);
+    }
+    for (const name of exp.untouched) {
+      const touched = actions.filter((a) => a.application === name);
+      if (touched.length > 0) failures.push(`${name} must never be touched, got ${touched.map((a) => a.operation).join(', ')}`);
+    }
+    if (timeline.some((l) => l.actor === 'error')) failures.push('errors were logged (see timeline)');
+    timeline.sort((a, b) => a.atMs - b.atMs);
+    return {
+      name: scenario.name,
+      title: scenario.title,
+      expected: exp.outcome,
+      outcome,
+      passed: failures.length === 0,
+      failures,
+      detectionSeconds: onset !== undefined && firstAction ? Math.round((firstAction.atMs - onset) / SECOND_MS) : null,
+      recoverySeconds: onset !== undefined && resolved !== undefined ? Math.round((resolved - onset) / SECOND_MS) : null,
+      actions,
+      mutatingCalls: actions.length,
+      startMs,
+      timeline,
+      incidents,
+      detectorCpuMs,
+      wallMs: Math.round(performance.now() - wallStart),
+    };
+  } finally {
+    await emulator.close();
+  }
+}

@@ -1,0 +1,92 @@
+import type { PolicySettings } from '#shared/config/schema.ts';
+import { restartMetricName } from '#shared/domain/model.ts';
+
+/** Namespace and dimension of MSF metrics (MSF developer guide, "Metrics and dimensions"). */
+export const MSF_METRIC_NAMESPACE = 'AWS/KinesisAnalytics';
+
+/** Prefix of every alarm the watchdog owns; its EventBridge rule matches on it. */
+export const ALARM_PREFIX = 'flink-watchdog-';
+
+/** One metric or expression of an alarm (PutMetricAlarm `Metrics[]`, plain data). */
+export interface AlarmQuery {
+  id: string;
+  metric?: { metricName: string; dimensions: Record<string, string>; stat: string; periodSeconds: number };
+  expression?: string;
+  label?: string;
+  returnData: boolean;
+}
+
+/** A CloudWatch alarm the watchdog needs per application; the drill and the CDK construct both create it from here. */
+export interface AlarmSpec {
+  alarmName: string;
+  kind: 'restart-loop' | 'downtime' | 'failed-checkpoints';
+  description: string;
+  queries: AlarmQuery[];
+  threshold: number;
+  comparisonOperator: 'GreaterThanThreshold';
+  /** Periods of 60 s looked at, count. */
+  evaluationPeriods: number;
+  /** Breaching periods among them that raise the alarm, count. */
+  datapointsToAlarm: number;
+  treatMissingData: 'notBreaching' | 'breaching' | 'missing' | 'ignore';
+}
+
+/**
+ * The watchdog's alarms for one application:
+ * - restart loop: DIFF of the cumulative restart counter (fullRestarts; numRestarts on FLINK-2_x) > 0 in
+ *   `threshold` of the last `windowMinutes` minutes. A counter reset (new submission) gives a negative DIFF, which does
+ *   not breach. Missing data is not breaching: MSF may omit counters that are zero.
+ * - downtime > 0 for 3 consecutive minutes; missing data is breaching, because an application that is not running
+ *   publishes nothing (the detector then compares with the desired status before doing anything).
+ * - failed checkpoints: numberOfFailedCheckpoints rising in 3 of 10 minutes; missing data not breaching.
+ */
+export function alarmsFor(applicationName: string, runtimeEnvironment: string, policy: PolicySettings): AlarmSpec[] {
+  const dims = { Application: applicationName };
+  const restart = restartMetricName(runtimeEnvironment);
+  const window = policy.restartLoop.windowMinutes;
+  return [
+    {
+      alarmName: `${ALARM_PREFIX}${applicationName}-restart-loop`,
+      kind: 'restart-loop',
+      description: `Flink Watchdog: ${applicationName} restarts (${restart}) in ${Math.min(policy.restartLoop.threshold, window)} of the last ${window} minutes`,
+      queries: [
+        { id: 'restarts', metric: { metricName: restart, dimensions: dims, stat: 'Maximum', periodSeconds: 60 }, returnData: false },
+        { id: 'newRestarts', expression: 'DIFF(restarts)', label: `new ${restart} per minute`, returnData: true },
+      ],
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+      evaluationPeriods: window,
+      datapointsToAlarm: Math.min(policy.restartLoop.threshold, window),
+      treatMissingData: 'notBreaching',
+    },
+    {
+      alarmName: `${ALARM_PREFIX}${applicationName}-downtime`,
+      kind: 'downtime',
+      description: `Flink Watchdog: ${applicationName} job down (downtime > 0) for 3 minutes, or not publishing metrics`,
+      queries: [{ id: 'downtime', metric: { metricName: 'downtime', dimensions: dims, stat: 'Maximum', periodSeconds: 60 }, returnData: true }],
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      treatMissingData: 'breaching',
+    },
+    {
+      alarmName: `${ALARM_PREFIX}${applicationName}-failed-checkpoints`,
+      kind: 'failed-checkpoints',
+      description: `Flink Watchdog: ${applicationName} checkpoints failing in 3 of the last 10 minutes`,
+      queries: [
+        {
+          id: 'failed',
+          metric: { metricName: 'numberOfFailedCheckpoints', dimensions: dims, stat: 'Maximum', periodSeconds: 60 },
+          returnData: false,
+        },
+        { id: 'newFailed', expression: 'DIFF(failed)', label: 'new failed checkpoints per minute', returnData: true },
+      ],
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+      evaluationPeriods: 10,
+      datapointsToAlarm: 3,
+      treatMissingData: 'notBreaching',
+    },
+  ];
+}
