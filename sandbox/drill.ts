@@ -346,7 +346,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       }
       for (; notified < notifier.sent.length; notified++) {
         const n = notifier.sent[notified];
-        if (n) line('notify', `${n.event}: ${n.title}`);
+        if (!n) continue;
+        line('notify', `${n.event}: ${n.title}`);
+        if (n.event === 'RESOLVED' || n.event === 'ESCALATED') line('', `  ${n.text}`);
+        for (const step of n.nextSteps) line('', `  next: ${step}`);
       }
     }
 

@@ -37,14 +37,16 @@ export interface AlarmSpec {
  *   `threshold` of the last `windowMinutes` minutes. A counter reset (new submission) gives a negative DIFF, which does
  *   not breach. Missing data is not breaching: MSF may omit counters that are zero.
  * - downtime > 0 for 3 consecutive minutes; missing data is breaching, because an application that is not running
- *   publishes nothing (the detector then compares with the desired status before doing anything).
+ *   publishes nothing (the detector then compares with the desired status before doing anything). Not created on
+ *   FLINK-2_x runtimes, which no longer publish downtime: there the periodic sweep finds READY applications.
  * - failed checkpoints: numberOfFailedCheckpoints rising in 3 of 10 minutes; missing data not breaching.
  */
 export function alarmsFor(applicationName: string, runtimeEnvironment: string, policy: PolicySettings): AlarmSpec[] {
   const dims = { Application: applicationName };
   const restart = restartMetricName(runtimeEnvironment);
   const window = policy.restartLoop.windowMinutes;
-  return [
+  const flink2 = restart === 'numRestarts';
+  const specs: AlarmSpec[] = [
     {
       alarmName: `${ALARM_PREFIX}${applicationName}-restart-loop`,
       kind: 'restart-loop',
@@ -89,4 +91,6 @@ export function alarmsFor(applicationName: string, runtimeEnvironment: string, p
       treatMissingData: 'notBreaching',
     },
   ];
+  // Flink 2.x runtimes no longer publish downtime/uptime: a missing-data-breaching alarm would fire for ever.
+  return flink2 ? specs.filter((s) => s.kind !== 'downtime') : specs;
 }

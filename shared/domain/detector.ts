@@ -152,7 +152,8 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
       guards: [{ name: 'in-scope', passed: false, detail: scope.reason }],
       nextSteps: [],
     };
-    const id = incidentId(name, signal.source === 'alarm' ? `OUT_OF_SCOPE:${signal.alarmName}:${signal.stateTimestamp}` : `OUT_OF_SCOPE:${signal.rule}`);
+    // One record per application and hour, however many of its alarms fire.
+    const id = incidentId(name, `OUT_OF_SCOPE:${Math.floor(now / (60 * MINUTE_MS))}`);
     const incident = addEvent(newIncident(id, name, trigger, decision, now), now, 'OBSERVED', decision.reason);
     incident.closedMs = now;
     if (signal.source === 'alarm' && (await deps.ledger.createIncident(incident))) {
@@ -198,6 +199,16 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
     // Blocked for now (cooldown, another operation in progress, lock held): nothing recorded, the next signal retries.
     log.info('remediation deferred', { applicationName: name, reason: decision.reason });
     return { applicationName: name, result: 'DEFERRED', decision, reason: decision.reason };
+  }
+  if (decision.verdict === 'ESCALATE' && decision.guards.some((g) => g.name === 'attempts-left' && !g.passed)) {
+    // Attempts exhausted: if this application was already escalated within the attempt window, do not page again.
+    const since = now - policy.attemptWindowMinutes * MINUTE_MS;
+    const earlier = (await deps.ledger.listIncidents({ applicationName: name })).find(
+      (i) => i.status === 'ESCALATED' && (i.closedMs ?? i.openedMs) >= since,
+    );
+    if (earlier) {
+      return { applicationName: name, result: 'DUPLICATE', incidentId: earlier.id, decision, reason: `already escalated as ${earlier.id}` };
+    }
   }
   if (decision.verdict !== 'REMEDIATE') incident.closedMs = now;
   if (!(await deps.ledger.createIncident(incident))) {

@@ -389,10 +389,13 @@ async function verify(deps: RemediationDeps, state: RemediationState, incident: 
   try {
     app = await deps.msf.describeApplication(state.applicationName);
     const metric = restartMetricName(app.runtimeEnvironment);
-    const series = await deps.metrics.getSeries(state.applicationName, [metric], from, now);
-    const points = (series[metric]?.points ?? []).filter((p) => p.timestampMs >= from);
-    // The counter starts at 0 with the submission the remediation made.
-    restarts = countRestarts({ metricName: metric, periodSeconds: 60, points }, 0).restarts;
+    const series = await deps.metrics.getSeries(state.applicationName, [metric], from - policy.restartLoop.windowMinutes * MINUTE_MS, now);
+    const points = series[metric]?.points ?? [];
+    // Baseline: the counter's last value before the window (a lower value after it is a new submission, which
+    // countRestarts treats as a reset); 0 when nothing was published before, i.e. the job was just submitted.
+    const baseline = points.filter((p) => p.timestampMs < from).at(-1)?.value ?? 0;
+    const inside = points.filter((p) => p.timestampMs >= from);
+    restarts = countRestarts({ metricName: metric, periodSeconds: 60, points: inside }, baseline).restarts;
   } catch (e) {
     return retryOrEscalate(deps, state, incident, policy, e, 'verify');
   }
