@@ -51,7 +51,9 @@ export async function drillCommand(names: string[], opts: { json?: boolean }): P
   const reports: ScenarioReport[] = [];
   for (const s of scenarios) {
     if (!opts.json) {
-      console.log(`\n${bold(`━━ ${s.name}`)} — ${s.title}${s.designScenario ? dim(` [DESIGN.md #${s.designScenario}]`) : ''}`);
+      console.log(
+        `\n${bold(`━━ ${s.name}`)} — ${s.title}${s.designScenario ? dim(` [DESIGN.md #${s.designScenario}]`) : ''}`,
+      );
       console.log(dim(`   ${s.description}`));
     }
     const startMs = Date.parse(s.startTime);

@@ -19,13 +19,19 @@ export async function sandboxCommand(opts: { scenario?: string; speed: string; p
   const emulator = await startEmulator({ clock, ...(scenario ? { world: scenario } : {}) });
   const tick = setInterval(() => emulator.advanceTo(clock.now()), 250);
   emulator.onAlarmEvent((e) =>
-    console.log(`[${new Date(clock.now()).toISOString()}] alarm ${e.detail.alarmName}: ${e.detail.previousState.value} → ${e.detail.state.value}`),
+    console.log(
+      `[${new Date(clock.now()).toISOString()}] alarm ${e.detail.alarmName}: ${e.detail.previousState.value} → ${e.detail.state.value}`,
+    ),
   );
   console.log(`Flink Watchdog sandbox (MSF + CloudWatch emulator) listening on ${emulator.endpoint}`);
-  console.log(`  scenario: ${scenario ? `${scenario.name} (${scenario.applications.map((a) => a.name).join(', ')})` : 'none (empty: create applications with CreateApplication)'}`);
+  console.log(
+    `  scenario: ${scenario ? `${scenario.name} (${scenario.applications.map((a) => a.name).join(', ')})` : 'none (empty: create applications with CreateApplication)'}`,
+  );
   console.log(`  virtual time runs ${speed}x; region ${emulator.region}, account ${emulator.accountId}`);
   console.log('\nPoint the AWS CLI or any SDK at it:');
-  console.log(`  export AWS_ENDPOINT_URL=${emulator.endpoint} AWS_REGION=${emulator.region} AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox`);
+  console.log(
+    `  export AWS_ENDPOINT_URL=${emulator.endpoint} AWS_REGION=${emulator.region} AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox`,
+  );
   console.log('  aws kinesisanalyticsv2 list-applications');
   console.log('\nCtrl-C to stop.');
   await new Promise<void>((resolve) => {

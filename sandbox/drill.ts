@@ -75,10 +75,12 @@ export interface ScenarioReport {
 
 /** A log that keeps errors and warnings as timeline lines and drops the rest. */
 function timelineLog(clock: VirtualClock, lines: TimelineLine[]): Log {
-  const push = (actor: string) => (message: string, ...extra: unknown[]) => {
-    const detail = extra.length ? ` ${JSON.stringify(extra[0])}` : '';
-    lines.push({ atMs: clock.now(), actor, text: `${message}${detail}` });
-  };
+  const push =
+    (actor: string) =>
+    (message: string, ...extra: unknown[]) => {
+      const detail = extra.length ? ` ${JSON.stringify(extra[0])}` : '';
+      lines.push({ atMs: clock.now(), actor, text: `${message}${detail}` });
+    };
   return { debug() {}, info() {}, warn: push('warn'), error: push('error') };
 }
 
@@ -104,7 +106,9 @@ async function userAction(msf: KinesisAnalyticsV2Client, entry: TimelineEntry): 
     await msf.send(
       new StartApplicationCommand({
         ApplicationName: name,
-        RunConfiguration: { ApplicationRestoreConfiguration: { ApplicationRestoreType: 'RESTORE_FROM_LATEST_SNAPSHOT' } },
+        RunConfiguration: {
+          ApplicationRestoreConfiguration: { ApplicationRestoreType: 'RESTORE_FROM_LATEST_SNAPSHOT' },
+        },
       }),
     );
     return `StartApplication ${name}`;
@@ -115,7 +119,9 @@ async function userAction(msf: KinesisAnalyticsV2Client, entry: TimelineEntry): 
   }
   const d = await msf.send(new DescribeApplicationCommand({ ApplicationName: name }));
   const detail = d.ApplicationDetail;
-  const code = detail?.ApplicationConfigurationDescription?.ApplicationCodeConfigurationDescription?.CodeContentDescription?.S3ApplicationCodeLocationDescription;
+  const code =
+    detail?.ApplicationConfigurationDescription?.ApplicationCodeConfigurationDescription?.CodeContentDescription
+      ?.S3ApplicationCodeLocationDescription;
   const change = entry.change ?? {};
   await msf.send(
     new UpdateApplicationCommand({
@@ -125,26 +131,40 @@ async function userAction(msf: KinesisAnalyticsV2Client, entry: TimelineEntry): 
         ...(change.codeKey
           ? {
               ApplicationCodeConfigurationUpdate: {
-                CodeContentUpdate: { S3ContentLocationUpdate: { BucketARNUpdate: code?.BucketARN, FileKeyUpdate: change.codeKey } },
+                CodeContentUpdate: {
+                  S3ContentLocationUpdate: { BucketARNUpdate: code?.BucketARN, FileKeyUpdate: change.codeKey },
+                },
               },
             }
           : {}),
         ...(change.environmentProperties
           ? {
               EnvironmentPropertyUpdates: {
-                PropertyGroups: Object.entries(change.environmentProperties).map(([id, map]) => ({ PropertyGroupId: id, PropertyMap: map })),
+                PropertyGroups: Object.entries(change.environmentProperties).map(([id, map]) => ({
+                  PropertyGroupId: id,
+                  PropertyMap: map,
+                })),
               },
             }
           : {}),
         ...(change.parallelism
-          ? { FlinkApplicationConfigurationUpdate: { ParallelismConfigurationUpdate: { ConfigurationTypeUpdate: 'CUSTOM', ParallelismUpdate: change.parallelism } } }
+          ? {
+              FlinkApplicationConfigurationUpdate: {
+                ParallelismConfigurationUpdate: {
+                  ConfigurationTypeUpdate: 'CUSTOM',
+                  ParallelismUpdate: change.parallelism,
+                },
+              },
+            }
           : {}),
       },
     }),
   );
   const what = [
     change.codeKey ? `code ${change.codeKey}` : '',
-    ...Object.entries(change.environmentProperties ?? {}).flatMap(([g, m]) => Object.entries(m).map(([k, v]) => `${g}.${k}=${v}`)),
+    ...Object.entries(change.environmentProperties ?? {}).flatMap(([g, m]) =>
+      Object.entries(m).map(([k, v]) => `${g}.${k}=${v}`),
+    ),
     change.parallelism ? `parallelism ${change.parallelism}` : '',
   ].filter(Boolean);
   return `UpdateApplication ${name}: ${what.join(', ')}${entry.note ? ` (${entry.note})` : ''}`;
@@ -267,7 +287,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         if (r.result === 'HEALTHY' || r.result === 'IGNORED') continue;
         if (r.result === 'DUPLICATE') continue;
         if (r.decision?.finding) line('detect', `${r.applicationName}: ${r.decision.finding.summary}`);
-        line('decide', `${r.applicationName}: ${r.result}${r.incidentId ? ` [${r.incidentId}]` : ''} — ${r.decision?.reason ?? r.reason}`);
+        line(
+          'decide',
+          `${r.applicationName}: ${r.result}${r.incidentId ? ` [${r.incidentId}]` : ''} — ${r.decision?.reason ?? r.reason}`,
+        );
       }
     };
 
@@ -289,7 +312,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         }
         if (app.name === expectedApp) {
           if (onsetMs === undefined && now.restarts > 0 && (before?.restarts ?? 0) < now.restarts) onsetMs = t;
-          if (nonRunningMs === undefined && before && now.status !== 'RUNNING' && before.status === 'RUNNING' && scenario.timeline.length > 0) nonRunningMs = t;
+          if (
+            nonRunningMs === undefined &&
+            before &&
+            now.status !== 'RUNNING' &&
+            before.status === 'RUNNING' &&
+            scenario.timeline.length > 0
+          )
+            nonRunningMs = t;
         }
         lastSeen.set(app.name, { ...now });
       }
@@ -340,7 +370,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       // Watchdog calls and notifications, as they happened.
       for (; callsSeen < emulator.calls.length; callsSeen++) {
         const c = emulator.calls[callsSeen];
-        if (c && c.service === 'kinesisanalytics' && MUTATING_MSF_OPERATIONS.has(c.operation) && c.userAgent.includes('flink-watchdog')) {
+        if (
+          c &&
+          c.service === 'kinesisanalytics' &&
+          MUTATING_MSF_OPERATIONS.has(c.operation) &&
+          c.userAgent.includes('flink-watchdog')
+        ) {
           line('call', `${c.operation} ${JSON.stringify(c.input)}${c.errorType ? ` → ${c.errorType}` : ''}`);
         }
       }
@@ -355,7 +390,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
 
     const incidents = await ledger.listIncidents();
     const actions: ActionLine[] = emulator.calls
-      .filter((c) => c.service === 'kinesisanalytics' && MUTATING_MSF_OPERATIONS.has(c.operation) && c.userAgent.includes('flink-watchdog'))
+      .filter(
+        (c) =>
+          c.service === 'kinesisanalytics' &&
+          MUTATING_MSF_OPERATIONS.has(c.operation) &&
+          c.userAgent.includes('flink-watchdog'),
+      )
       .map((c) => ({
         atMs: c.atMs,
         application: String((c.input as { ApplicationName?: unknown })?.ApplicationName ?? ''),
@@ -373,17 +413,20 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const exp = scenario.expected;
     if (outcome !== exp.outcome) failures.push(`outcome ${outcome}, expected ${exp.outcome}`);
     const finalStatus = emulator.inspect(expectedApp)?.status;
-    if (exp.finalStatus && finalStatus !== exp.finalStatus) failures.push(`final status ${finalStatus}, expected ${exp.finalStatus}`);
+    if (exp.finalStatus && finalStatus !== exp.finalStatus)
+      failures.push(`final status ${finalStatus}, expected ${exp.finalStatus}`);
     if (exp.actions) {
       const got = actions.filter((a) => a.application === expectedApp).map((a) => a.operation);
-      if (JSON.stringify(got) !== JSON.stringify(exp.actions)) failures.push(`actions [${got.join(', ')}], expected [${exp.actions.join(', ')}]`);
+      if (JSON.stringify(got) !== JSON.stringify(exp.actions))
+        failures.push(`actions [${got.join(', ')}], expected [${exp.actions.join(', ')}]`);
     }
     if (exp.maxMutatingCalls !== undefined && actions.length > exp.maxMutatingCalls) {
       failures.push(`${actions.length} mutating calls, expected at most ${exp.maxMutatingCalls}`);
     }
     for (const name of exp.untouched) {
       const touched = actions.filter((a) => a.application === name);
-      if (touched.length > 0) failures.push(`${name} must never be touched, got ${touched.map((a) => a.operation).join(', ')}`);
+      if (touched.length > 0)
+        failures.push(`${name} must never be touched, got ${touched.map((a) => a.operation).join(', ')}`);
     }
     if (timeline.some((l) => l.actor === 'error')) failures.push('errors were logged (see timeline)');
     timeline.sort((a, b) => a.atMs - b.atMs);
@@ -395,7 +438,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       passed: failures.length === 0,
       failures,
       detectionSeconds: onset !== undefined && firstAction ? Math.round((firstAction.atMs - onset) / SECOND_MS) : null,
-      recoverySeconds: onset !== undefined && resolved !== undefined ? Math.round((resolved - onset) / SECOND_MS) : null,
+      recoverySeconds:
+        onset !== undefined && resolved !== undefined ? Math.round((resolved - onset) / SECOND_MS) : null,
       actions,
       mutatingCalls: actions.length,
       startMs,

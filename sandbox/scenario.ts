@@ -56,6 +56,11 @@ export const JobRule = z.object({
     codeKey: z.string().optional(),
     /** An environment property: group id, key and value. */
     property: z.object({ group: z.string(), key: z.string(), value: z.string() }).optional(),
+    /**
+     * Only submissions made before this minute of the scenario: a transient problem (e.g. an update that hangs
+     * on an infrastructure fault that later clears).
+     */
+    submittedBeforeMinute: z.number().nonnegative().optional(),
   }),
   behaviour: JobBehaviour,
 });
@@ -91,7 +96,9 @@ export const Fault = z.discriminatedUnion('kind', [
     fromMinute: z.number().nonnegative(),
     /** Omit for an outage that outlasts the scenario. */
     toMinute: z.number().nonnegative().optional(),
-    error: z.string().default('org.apache.kafka.common.errors.TimeoutException: Timed out waiting for a node assignment'),
+    error: z
+      .string()
+      .default('org.apache.kafka.common.errors.TimeoutException: Timed out waiting for a node assignment'),
   }),
 ]);
 export type Fault = z.infer<typeof Fault>;
@@ -151,7 +158,10 @@ export const Scenario = z.object({
   designScenario: z.number().int().optional(),
   /** Virtual start, ISO-8601. */
   startTime: z.string().datetime().default('2026-03-02T14:00:00Z'),
-  durationMinutes: z.number().positive().max(24 * 60),
+  durationMinutes: z
+    .number()
+    .positive()
+    .max(24 * 60),
   applications: z.array(ScenarioApplication).min(1),
   jobModel: z.array(JobRule).default([]),
   faults: z.array(Fault).default([]),

@@ -52,7 +52,11 @@ export function alarmsFor(applicationName: string, runtimeEnvironment: string, p
       kind: 'restart-loop',
       description: `Flink Watchdog: ${applicationName} restarts (${restart}) in ${Math.min(policy.restartLoop.threshold, window)} of the last ${window} minutes`,
       queries: [
-        { id: 'restarts', metric: { metricName: restart, dimensions: dims, stat: 'Maximum', periodSeconds: 60 }, returnData: false },
+        {
+          id: 'restarts',
+          metric: { metricName: restart, dimensions: dims, stat: 'Maximum', periodSeconds: 60 },
+          returnData: false,
+        },
         { id: 'newRestarts', expression: 'DIFF(restarts)', label: `new ${restart} per minute`, returnData: true },
       ],
       threshold: 0,
@@ -65,7 +69,13 @@ export function alarmsFor(applicationName: string, runtimeEnvironment: string, p
       alarmName: `${ALARM_PREFIX}${applicationName}-downtime`,
       kind: 'downtime',
       description: `Flink Watchdog: ${applicationName} job down (downtime > 0) for 3 minutes, or not publishing metrics`,
-      queries: [{ id: 'downtime', metric: { metricName: 'downtime', dimensions: dims, stat: 'Maximum', periodSeconds: 60 }, returnData: true }],
+      queries: [
+        {
+          id: 'downtime',
+          metric: { metricName: 'downtime', dimensions: dims, stat: 'Maximum', periodSeconds: 60 },
+          returnData: true,
+        },
+      ],
       threshold: 0,
       comparisonOperator: 'GreaterThanThreshold',
       evaluationPeriods: 3,

@@ -1,9 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { systemClock } from '#shared/clock.ts';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
+import { systemClock } from '#shared/clock.ts';
 import { type DetectionResult, type DetectorDeps, detect } from '#shared/domain/detector.ts';
 import { parseDetectorEvent } from '#shared/events/detector-input.ts';
 import { loadConfigFromEnv } from '../common/env.ts';
@@ -30,7 +30,11 @@ export function createDetectorHandler(deps: DetectorDeps): (event: unknown) => P
     const signals =
       parsed.kind === 'alarm'
         ? parsed.signals
-        : deps.config.applications.map((a) => ({ source: 'schedule' as const, applicationName: a.name, rule: parsed.rule }));
+        : deps.config.applications.map((a) => ({
+            source: 'schedule' as const,
+            applicationName: a.name,
+            rule: parsed.rule,
+          }));
     const results: DetectionResult[] = [];
     for (const signal of signals) {
       const r = await detect(signal, deps);

@@ -1,10 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
-import { systemClock } from '#shared/clock.ts';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
+import { systemClock } from '#shared/clock.ts';
 import { type RemediationDeps, type RemediationState, remediationStep } from '#shared/domain/remediation.ts';
 import { loadConfigFromEnv } from '../common/env.ts';
 
@@ -18,7 +18,11 @@ const PlanStepSchema = z.discriminatedUnion('call', [
   z.object({ call: z.literal('RollbackApplication'), awaitStatus: z.literal('RUNNING') }),
   z.object({ call: z.literal('StopApplication'), force: z.literal(true), awaitStatus: z.literal('READY') }),
   z.object({ call: z.literal('StartApplication'), start: StartOptionsSchema, awaitStatus: z.literal('RUNNING') }),
-  z.object({ call: z.literal('UpdateApplication'), reapplyVersionId: z.number().int().positive(), awaitStatus: z.literal('READY') }),
+  z.object({
+    call: z.literal('UpdateApplication'),
+    reapplyVersionId: z.number().int().positive(),
+    awaitStatus: z.literal('READY'),
+  }),
 ]);
 
 /** The workflow state between remediation steps (validated on every step). */

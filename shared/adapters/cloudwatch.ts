@@ -1,10 +1,9 @@
 import { CloudWatchClient, type CloudWatchClientConfig, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import type { MetricSeries } from '#shared/domain/model.ts';
-import type { MetricsPort } from '#shared/ports/metrics.ts';
 import { MSF_METRIC_NAMESPACE } from '#shared/alarms.ts';
+import type { MetricSeries } from '#shared/domain/model.ts';
 import { APPLICATION_DIMENSION } from '#shared/events/detector-input.ts';
+import type { MetricsPort } from '#shared/ports/metrics.ts';
 import { WATCHDOG_USER_AGENT } from './msf.ts';
-
 
 /** Either a ready client or a client config, never both. */
 export type CloudWatchMetricsOptions = { client: CloudWatchClient } | { clientConfig?: CloudWatchClientConfig };
@@ -15,10 +14,17 @@ export class CloudWatchMetrics implements MetricsPort {
 
   constructor(options: CloudWatchMetricsOptions = {}) {
     this.#client =
-      'client' in options ? options.client : new CloudWatchClient({ customUserAgent: [WATCHDOG_USER_AGENT], ...(options.clientConfig ?? {}) });
+      'client' in options
+        ? options.client
+        : new CloudWatchClient({ customUserAgent: [WATCHDOG_USER_AGENT], ...(options.clientConfig ?? {}) });
   }
 
-  async getSeries(applicationName: string, metricNames: readonly string[], startMs: number, endMs: number): Promise<Record<string, MetricSeries>> {
+  async getSeries(
+    applicationName: string,
+    metricNames: readonly string[],
+    startMs: number,
+    endMs: number,
+  ): Promise<Record<string, MetricSeries>> {
     const out: Record<string, MetricSeries> = {};
     for (const name of metricNames) out[name] = { metricName: name, periodSeconds: 60, points: [] };
     let next: string | undefined;
@@ -34,7 +40,11 @@ export class CloudWatchMetrics implements MetricsPort {
             Label: name,
             ReturnData: true,
             MetricStat: {
-              Metric: { Namespace: MSF_METRIC_NAMESPACE, MetricName: name, Dimensions: [{ Name: APPLICATION_DIMENSION, Value: applicationName }] },
+              Metric: {
+                Namespace: MSF_METRIC_NAMESPACE,
+                MetricName: name,
+                Dimensions: [{ Name: APPLICATION_DIMENSION, Value: applicationName }],
+              },
               Period: 60,
               Stat: 'Maximum',
             },

@@ -1,4 +1,4 @@
-import { TERMINAL_STATUSES, type Incident } from '#shared/domain/incident.ts';
+import { type Incident, TERMINAL_STATUSES } from '#shared/domain/incident.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
 
 /**
@@ -37,7 +37,12 @@ export class MemoryLedger implements Ledger {
     return (await this.listIncidents({ applicationName })).find((i) => !TERMINAL_STATUSES.has(i.status));
   }
 
-  async acquireLock(applicationName: string, incidentId: string, nowMs: number, ttlMs: number): Promise<{ acquired: boolean; holder?: string }> {
+  async acquireLock(
+    applicationName: string,
+    incidentId: string,
+    nowMs: number,
+    ttlMs: number,
+  ): Promise<{ acquired: boolean; holder?: string }> {
     const lock = this.#locks.get(applicationName);
     if (lock && lock.holder !== incidentId && lock.expiresMs > nowMs) return { acquired: false, holder: lock.holder };
     this.#locks.set(applicationName, { holder: incidentId, expiresMs: nowMs + ttlMs });

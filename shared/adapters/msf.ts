@@ -31,7 +31,9 @@ export const WATCHDOG_USER_AGENT: [string, string] = ['flink-watchdog', '0.1.0']
 const DESCRIBED_OPERATIONS = 5;
 
 /** Either a ready client or a client config, never both. */
-export type MsfAdapterOptions = { client: KinesisAnalyticsV2Client } | { clientConfig?: KinesisAnalyticsV2ClientConfig };
+export type MsfAdapterOptions =
+  | { client: KinesisAnalyticsV2Client }
+  | { clientConfig?: KinesisAnalyticsV2ClientConfig };
 
 /** Maps DescribeApplication's ApplicationDetail onto the domain's ApplicationState. */
 export function toApplicationState(d: ApplicationDetail): ApplicationState {
@@ -66,9 +68,17 @@ export function toApplicationState(d: ApplicationDetail): ApplicationState {
     currentParallelism: par?.CurrentParallelism,
     autoScalingEnabled: par?.AutoScalingEnabled,
     allowNonRestoredState: allowNonRestored,
-    code: s3?.BucketARN && s3.FileKey ? { bucketArn: s3.BucketARN, fileKey: s3.FileKey, ...(s3.ObjectVersion ? { objectVersion: s3.ObjectVersion } : {}) } : undefined,
+    code:
+      s3?.BucketARN && s3.FileKey
+        ? {
+            bucketArn: s3.BucketARN,
+            fileKey: s3.FileKey,
+            ...(s3.ObjectVersion ? { objectVersion: s3.ObjectVersion } : {}),
+          }
+        : undefined,
   };
-  for (const [k, v] of Object.entries(optional)) if (v !== undefined) (state as unknown as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(optional))
+    if (v !== undefined) (state as unknown as Record<string, unknown>)[k] = v;
   return state;
 }
 
@@ -100,16 +110,24 @@ export class MsfAdapter implements MsfPort {
     const out = await this.#call(applicationName, 'DescribeApplication', () =>
       this.#client.send(new DescribeApplicationCommand({ ApplicationName: applicationName })),
     );
-    if (!out.ApplicationDetail) throw new MsfApiError(applicationName, 'DescribeApplication', 'EmptyResponse', 'no ApplicationDetail');
+    if (!out.ApplicationDetail)
+      throw new MsfApiError(applicationName, 'DescribeApplication', 'EmptyResponse', 'no ApplicationDetail');
     return toApplicationState(out.ApplicationDetail);
   }
 
   async describeApplicationVersion(applicationName: string, versionId: number): Promise<ApplicationState> {
     const out = await this.#call(applicationName, 'DescribeApplicationVersion', () =>
-      this.#client.send(new DescribeApplicationVersionCommand({ ApplicationName: applicationName, ApplicationVersionId: versionId })),
+      this.#client.send(
+        new DescribeApplicationVersionCommand({ ApplicationName: applicationName, ApplicationVersionId: versionId }),
+      ),
     );
     if (!out.ApplicationVersionDetail) {
-      throw new MsfApiError(applicationName, 'DescribeApplicationVersion', 'EmptyResponse', `no detail for version ${versionId}`);
+      throw new MsfApiError(
+        applicationName,
+        'DescribeApplicationVersion',
+        'EmptyResponse',
+        `no detail for version ${versionId}`,
+      );
     }
     return toApplicationState(out.ApplicationVersionDetail);
   }
@@ -122,7 +140,9 @@ export class MsfAdapter implements MsfPort {
       (a, b) => (b.StartTime?.getTime() ?? 0) - (a.StartTime?.getTime() ?? 0),
     );
     const described = await Promise.all(
-      summaries.slice(0, DESCRIBED_OPERATIONS).map((s) => (s.OperationId ? this.describeOperation(applicationName, s.OperationId) : undefined)),
+      summaries
+        .slice(0, DESCRIBED_OPERATIONS)
+        .map((s) => (s.OperationId ? this.describeOperation(applicationName, s.OperationId) : undefined)),
     );
     return summaries.map((s, i) => {
       const d = described[i];
@@ -140,7 +160,9 @@ export class MsfAdapter implements MsfPort {
 
   async describeOperation(applicationName: string, operationId: string): Promise<ApplicationOperation> {
     const out = await this.#call(applicationName, 'DescribeApplicationOperation', () =>
-      this.#client.send(new DescribeApplicationOperationCommand({ ApplicationName: applicationName, OperationId: operationId })),
+      this.#client.send(
+        new DescribeApplicationOperationCommand({ ApplicationName: applicationName, OperationId: operationId }),
+      ),
     );
     const d = out.ApplicationOperationInfoDetails;
     const op: ApplicationOperation = {
@@ -164,7 +186,9 @@ export class MsfAdapter implements MsfPort {
     let next: string | undefined;
     do {
       const out = await this.#call(applicationName, 'ListApplicationSnapshots', () =>
-        this.#client.send(new ListApplicationSnapshotsCommand({ ApplicationName: applicationName, Limit: 50, NextToken: next })),
+        this.#client.send(
+          new ListApplicationSnapshotsCommand({ ApplicationName: applicationName, Limit: 50, NextToken: next }),
+        ),
       );
       for (const s of out.SnapshotSummaries ?? []) {
         const snap: ApplicationSnapshot = {
@@ -214,12 +238,20 @@ export class MsfAdapter implements MsfPort {
 
   async rollbackApplication(applicationName: string, currentVersionId: number): Promise<{ operationId?: string }> {
     const out = await this.#call(applicationName, 'RollbackApplication', () =>
-      this.#client.send(new RollbackApplicationCommand({ ApplicationName: applicationName, CurrentApplicationVersionId: currentVersionId })),
+      this.#client.send(
+        new RollbackApplicationCommand({
+          ApplicationName: applicationName,
+          CurrentApplicationVersionId: currentVersionId,
+        }),
+      ),
     );
     return out.OperationId ? { operationId: out.OperationId } : {};
   }
 
-  async updateApplication(applicationName: string, update: ApplicationUpdate): Promise<{ operationId?: string; versionId?: number }> {
+  async updateApplication(
+    applicationName: string,
+    update: ApplicationUpdate,
+  ): Promise<{ operationId?: string; versionId?: number }> {
     const out = await this.#call(applicationName, 'UpdateApplication', () =>
       this.#client.send(
         new UpdateApplicationCommand({
@@ -242,7 +274,10 @@ export class MsfAdapter implements MsfPort {
             ...(update.environmentProperties
               ? {
                   EnvironmentPropertyUpdates: {
-                    PropertyGroups: Object.entries(update.environmentProperties).map(([id, map]) => ({ PropertyGroupId: id, PropertyMap: map })),
+                    PropertyGroups: Object.entries(update.environmentProperties).map(([id, map]) => ({
+                      PropertyGroupId: id,
+                      PropertyMap: map,
+                    })),
                   },
                 }
               : {}),
@@ -252,8 +287,12 @@ export class MsfAdapter implements MsfPort {
                     ParallelismConfigurationUpdate: {
                       ConfigurationTypeUpdate: 'CUSTOM',
                       ParallelismUpdate: update.parallelism.parallelism,
-                      ...(update.parallelism.parallelismPerKPU === undefined ? {} : { ParallelismPerKPUUpdate: update.parallelism.parallelismPerKPU }),
-                      ...(update.parallelism.autoScalingEnabled === undefined ? {} : { AutoScalingEnabledUpdate: update.parallelism.autoScalingEnabled }),
+                      ...(update.parallelism.parallelismPerKPU === undefined
+                        ? {}
+                        : { ParallelismPerKPUUpdate: update.parallelism.parallelismPerKPU }),
+                      ...(update.parallelism.autoScalingEnabled === undefined
+                        ? {}
+                        : { AutoScalingEnabledUpdate: update.parallelism.autoScalingEnabled }),
                     },
                   },
                 }
@@ -264,7 +303,9 @@ export class MsfAdapter implements MsfPort {
     );
     return {
       ...(out.OperationId ? { operationId: out.OperationId } : {}),
-      ...(out.ApplicationDetail?.ApplicationVersionId === undefined ? {} : { versionId: out.ApplicationDetail.ApplicationVersionId }),
+      ...(out.ApplicationDetail?.ApplicationVersionId === undefined
+        ? {}
+        : { versionId: out.ApplicationDetail.ApplicationVersionId }),
     };
   }
 }

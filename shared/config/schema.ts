@@ -7,7 +7,14 @@ import { z } from 'zod';
  */
 
 /** Transient ApplicationStatus values a stuck-transition limit can be set for. */
-export const TRANSIENT_STATUSES = ['STARTING', 'UPDATING', 'STOPPING', 'FORCE_STOPPING', 'ROLLING_BACK', 'AUTOSCALING'] as const;
+export const TRANSIENT_STATUSES = [
+  'STARTING',
+  'UPDATING',
+  'STOPPING',
+  'FORCE_STOPPING',
+  'ROLLING_BACK',
+  'AUTOSCALING',
+] as const;
 
 /** What to do for a restart loop that began shortly after a version change. */
 export const RestartLoopAfterChangeAction = z.enum(['ROLLBACK', 'FORCE_STOP_AND_RESTART', 'NOTIFY']);
@@ -19,10 +26,17 @@ export const RestoreFrom = z.enum(['last-known-good', 'latest']);
 
 const stuckTransitionMinutesShape = z
   .object(
-    Object.fromEntries(TRANSIENT_STATUSES.map((s) => [s, z.number().int().min(1).max(24 * 60).optional()])) as Record<
-      (typeof TRANSIENT_STATUSES)[number],
-      z.ZodOptional<z.ZodNumber>
-    >,
+    Object.fromEntries(
+      TRANSIENT_STATUSES.map((s) => [
+        s,
+        z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 60)
+          .optional(),
+      ]),
+    ) as Record<(typeof TRANSIENT_STATUSES)[number], z.ZodOptional<z.ZodNumber>>,
   )
   .strict();
 
@@ -165,7 +179,11 @@ export function stuckLimitMinutes(settings: PolicySettings, status: string): num
 /** One watched application, by its MSF ApplicationName. */
 export const WatchedApplication = z
   .object({
-    name: z.string().min(1).max(128).regex(/^[a-zA-Z0-9_.-]+$/, 'MSF application names use [a-zA-Z0-9_.-]'),
+    name: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[a-zA-Z0-9_.-]+$/, 'MSF application names use [a-zA-Z0-9_.-]'),
     policy: PolicyOverride.default({}),
   })
   .strict();

@@ -84,7 +84,11 @@ function newestFirst(ops: readonly ApplicationOperation[]): ApplicationOperation
 }
 
 /** How the current application version came to be, from the operation history and DescribeApplication. */
-function currentVersionOrigin(obs: ApplicationObservation): { atMs?: number; fromVersionId?: number; byRollback: boolean } {
+function currentVersionOrigin(obs: ApplicationObservation): {
+  atMs?: number;
+  fromVersionId?: number;
+  byRollback: boolean;
+} {
   const app = obs.application;
   if (!app) return { byRollback: false };
   const producer = newestFirst(obs.operations).find((o) => o.status === 'SUCCESSFUL' && o.versionTo === app.versionId);
@@ -100,7 +104,11 @@ function currentVersionOrigin(obs: ApplicationObservation): { atMs?: number; fro
   };
 }
 
-function restartLoop(obs: ApplicationObservation, policy: PolicySettings, nowMs: number): RestartLoopFinding | undefined {
+function restartLoop(
+  obs: ApplicationObservation,
+  policy: PolicySettings,
+  nowMs: number,
+): RestartLoopFinding | undefined {
   const { windowMinutes, threshold } = policy.restartLoop;
   const windowStart = nowMs - windowMinutes * MINUTE_MS;
   const series = obs.restarts;
@@ -134,7 +142,7 @@ function restartLoop(obs: ApplicationObservation, policy: PolicySettings, nowMs:
   }
   const changeText = recentChange
     ? ` It began ${Math.max(0, Math.round((onsetMs - recentChange.atMs) / MINUTE_MS))} min after version ${recentChange.toVersionId} replaced version ${recentChange.fromVersionId}${recentChange.byRollback ? ' by a rollback' : ''}.`
-    : ' No version change in the last ' + `${policy.recentChangeMinutes} min before it began.`;
+    : ` No version change in the last ${policy.recentChangeMinutes} min before it began.`;
   return {
     kind: 'RESTART_LOOP',
     summary: `Restart loop: ${counted.restarts} restarts (${series.metricName}) in the last ${windowMinutes} min while MSF reports ${app?.status ?? 'an unknown status'}.${changeText}`,

@@ -35,7 +35,16 @@ export interface DetectionResult {
    * IGNORED: not an ALARM transition; DEFERRED: a guard blocks acting now (cooldown, operation in progress);
    * DUPLICATE: already handled by an open incident or the same event.
    */
-  result: 'IGNORED' | 'HEALTHY' | 'DEFERRED' | 'DUPLICATE' | 'OUT_OF_SCOPE' | 'NOTIFIED' | 'ESCALATED' | 'OBSERVED' | 'REMEDIATING';
+  result:
+    | 'IGNORED'
+    | 'HEALTHY'
+    | 'DEFERRED'
+    | 'DUPLICATE'
+    | 'OUT_OF_SCOPE'
+    | 'NOTIFIED'
+    | 'ESCALATED'
+    | 'OBSERVED'
+    | 'REMEDIATING';
   incidentId?: string;
   decision?: Decision;
   reason: string;
@@ -96,7 +105,13 @@ export function findingFingerprint(finding: Finding, obs: ApplicationObservation
   }
 }
 
-function newIncident(id: string, applicationName: string, trigger: IncidentTrigger, decision: Decision, nowMs: number): Incident {
+function newIncident(
+  id: string,
+  applicationName: string,
+  trigger: IncidentTrigger,
+  decision: Decision,
+  nowMs: number,
+): Incident {
   return {
     schemaVersion: 1,
     id,
@@ -129,7 +144,11 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
   const name = signal.applicationName;
   const log = deps.log;
   if (signal.source === 'alarm' && signal.stateValue !== 'ALARM') {
-    return { applicationName: name, result: 'IGNORED', reason: `alarm ${signal.alarmName} went to ${signal.stateValue}, not ALARM` };
+    return {
+      applicationName: name,
+      result: 'IGNORED',
+      reason: `alarm ${signal.alarmName} went to ${signal.stateValue}, not ALARM`,
+    };
   }
   const trigger: IncidentTrigger =
     signal.source === 'alarm'
@@ -165,7 +184,12 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
 
   const open = await deps.ledger.openIncident(name);
   if (open) {
-    return { applicationName: name, result: 'DUPLICATE', incidentId: open.id, reason: `incident ${open.id} is already ${open.status}` };
+    return {
+      applicationName: name,
+      result: 'DUPLICATE',
+      incidentId: open.id,
+      reason: `incident ${open.id} is already ${open.status}`,
+    };
   }
 
   const policy = policyFor(deps.config, name);
@@ -207,31 +231,71 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
       (i) => i.status === 'ESCALATED' && (i.closedMs ?? i.openedMs) >= since,
     );
     if (earlier) {
-      return { applicationName: name, result: 'DUPLICATE', incidentId: earlier.id, decision, reason: `already escalated as ${earlier.id}` };
+      return {
+        applicationName: name,
+        result: 'DUPLICATE',
+        incidentId: earlier.id,
+        decision,
+        reason: `already escalated as ${earlier.id}`,
+      };
     }
   }
   if (decision.verdict !== 'REMEDIATE') incident.closedMs = now;
   if (!(await deps.ledger.createIncident(incident))) {
-    return { applicationName: name, result: 'DUPLICATE', incidentId: id, decision, reason: `incident ${id} already recorded for this situation` };
+    return {
+      applicationName: name,
+      result: 'DUPLICATE',
+      incidentId: id,
+      decision,
+      reason: `incident ${id} already recorded for this situation`,
+    };
   }
-  log.info('incident opened', { incidentId: id, applicationName: name, finding: finding.kind, verdict: decision.verdict });
+  log.info('incident opened', {
+    incidentId: id,
+    applicationName: name,
+    finding: finding.kind,
+    verdict: decision.verdict,
+  });
 
   switch (decision.verdict) {
     case 'REMEDIATE': {
       const remediation = decision.remediation;
       if (!remediation) throw new Error('REMEDIATE decision without a remediation (bug)');
-      await tell(deps, incident, 'OPENED', now, `${name}: ${finding.kind} → ${describeRemediation(remediation)}`, `${finding.summary}\nDecision: ${decision.reason}`);
+      await tell(
+        deps,
+        incident,
+        'OPENED',
+        now,
+        `${name}: ${finding.kind} → ${describeRemediation(remediation)}`,
+        `${finding.summary}\nDecision: ${decision.reason}`,
+      );
       await deps.starter.start(initialRemediationState(incident, remediation));
       return { applicationName: name, result: 'REMEDIATING', incidentId: id, decision, reason: decision.reason };
     }
     case 'ESCALATE':
-      await tell(deps, incident, 'ESCALATED', now, `${name}: escalated — ${finding.kind}`, decision.reason, decision.nextSteps);
+      await tell(
+        deps,
+        incident,
+        'ESCALATED',
+        now,
+        `${name}: escalated — ${finding.kind}`,
+        decision.reason,
+        decision.nextSteps,
+      );
       return { applicationName: name, result: 'ESCALATED', incidentId: id, decision, reason: decision.reason };
     case 'NOTIFY':
       await tell(deps, incident, 'NOTIFIED', now, `${name}: ${finding.kind}`, decision.reason, decision.nextSteps);
       return { applicationName: name, result: 'NOTIFIED', incidentId: id, decision, reason: decision.reason };
     case 'NONE':
-      await tell(deps, incident, 'OBSERVED', now, `${name}: ${finding.kind} (${policy.mode} mode)`, decision.reason, decision.nextSteps);
+      await tell(
+        deps,
+        incident,
+        'OBSERVED',
+        now,
+        `${name}: ${finding.kind} (${policy.mode} mode)`,
+        decision.reason,
+        decision.nextSteps,
+      );
       return { applicationName: name, result: 'OBSERVED', incidentId: id, decision, reason: decision.reason };
   }
 }

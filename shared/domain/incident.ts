@@ -5,7 +5,12 @@ import type { Finding } from './findings.ts';
 /** Lifecycle of an incident. Terminal: RESOLVED, ESCALATED, NOTIFIED, OBSERVED. */
 export type IncidentStatus = 'REMEDIATING' | 'RESOLVED' | 'ESCALATED' | 'NOTIFIED' | 'OBSERVED';
 
-export const TERMINAL_STATUSES: ReadonlySet<IncidentStatus> = new Set(['RESOLVED', 'ESCALATED', 'NOTIFIED', 'OBSERVED']);
+export const TERMINAL_STATUSES: ReadonlySet<IncidentStatus> = new Set([
+  'RESOLVED',
+  'ESCALATED',
+  'NOTIFIED',
+  'OBSERVED',
+]);
 
 /** What raised the incident. */
 export interface IncidentTrigger {

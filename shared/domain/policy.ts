@@ -93,18 +93,29 @@ function prescribe(
   const name = obs.applicationName;
   const describe = cli(name, 'describe-application --application-name {app}');
   if (!app) {
-    return { reason: `${finding.summary} Not acting without a fresh DescribeApplication.`, nextSteps: [describe], snapshotNeeded: false };
+    return {
+      reason: `${finding.summary} Not acting without a fresh DescribeApplication.`,
+      nextSteps: [describe],
+      snapshotNeeded: false,
+    };
   }
   const wantRunning = policy.desiredStatus === 'RUNNING';
   const v = app.versionId;
   switch (finding.kind) {
     case 'OBSERVATION_FAILED':
-      return { reason: `${finding.summary} Not acting on partial information.`, nextSteps: [describe], snapshotNeeded: false };
+      return {
+        reason: `${finding.summary} Not acting on partial information.`,
+        nextSteps: [describe],
+        snapshotNeeded: false,
+      };
     case 'ROLLED_BACK':
       return {
         reason: `${finding.summary} This is MSF's own rollback: the watchdog does not redeploy against it. Your infrastructure-as-code still declares version ${finding.fromVersionId}'s configuration, so the next apply redeploys the failing change.`,
         nextSteps: [
-          cli(name, `describe-application-version --application-name {app} --application-version-id ${finding.fromVersionId}`),
+          cli(
+            name,
+            `describe-application-version --application-name {app} --application-version-id ${finding.fromVersionId}`,
+          ),
           'Fix the change, or align your Terraform/CDK with the running version, before the next apply.',
         ],
         snapshotNeeded: false,
@@ -113,13 +124,20 @@ function prescribe(
       return {
         reason: `${finding.summary} No failed operation explains it; starting it is left to people.`,
         nextSteps: [
-          cli(name, 'start-application --application-name {app} --run-configuration \'{"ApplicationRestoreConfiguration":{"ApplicationRestoreType":"RESTORE_FROM_LATEST_SNAPSHOT"}}\''),
+          cli(
+            name,
+            'start-application --application-name {app} --run-configuration \'{"ApplicationRestoreConfiguration":{"ApplicationRestoreType":"RESTORE_FROM_LATEST_SNAPSHOT"}}\'',
+          ),
         ],
         snapshotNeeded: false,
       };
     case 'STUCK_TRANSITION': {
       if (policy.onStuckTransition === 'NOTIFY') {
-        return { reason: `${finding.summary} Policy onStuckTransition=NOTIFY.`, nextSteps: [cli(name, 'stop-application --application-name {app} --force')], snapshotNeeded: false };
+        return {
+          reason: `${finding.summary} Policy onStuckTransition=NOTIFY.`,
+          nextSteps: [cli(name, 'stop-application --application-name {app} --force')],
+          snapshotNeeded: false,
+        };
       }
       if (!FORCE_STOPPABLE.has(app.status)) {
         return {
@@ -156,7 +174,11 @@ function prescribe(
         };
       }
       if (!wantRunning) {
-        return { reason: `${finding.summary} Desired status is READY: nothing to restart.`, nextSteps: [], snapshotNeeded: false };
+        return {
+          reason: `${finding.summary} Desired status is READY: nothing to restart.`,
+          nextSteps: [],
+          snapshotNeeded: false,
+        };
       }
       if (finding.cause === 'STATE_INCOMPATIBLE') {
         const fix = cli(
@@ -215,7 +237,9 @@ function prescribe(
         if (policy.onRestartLoopAfterChange === 'NOTIFY') {
           return {
             reason: `${finding.summary} Policy onRestartLoopAfterChange=NOTIFY.`,
-            nextSteps: [cli(name, `rollback-application --application-name {app} --current-application-version-id ${v}`)],
+            nextSteps: [
+              cli(name, `rollback-application --application-name {app} --current-application-version-id ${v}`),
+            ],
             snapshotNeeded: false,
           };
         }
@@ -294,7 +318,8 @@ export function decide(input: DecisionInput): Decision {
   const status = app?.status;
   const actionable = status !== undefined && status !== 'DELETING' && status !== 'MAINTENANCE';
   guards.push({ name: 'status-actionable', passed: actionable, detail: `ApplicationStatus ${status ?? 'unknown'}` });
-  if (!actionable) return blocked('NOTIFY', `${finding.summary} MSF is ${status ?? 'unreadable'}: the watchdog does not act now.`);
+  if (!actionable)
+    return blocked('NOTIFY', `${finding.summary} MSF is ${status ?? 'unreadable'}: the watchdog does not act now.`);
 
   const foreign = obs.operations.find((o) => o.status === 'IN_PROGRESS');
   const foreignOk = !foreign || finding.kind === 'STUCK_TRANSITION';
@@ -324,7 +349,10 @@ export function decide(input: DecisionInput): Decision {
     return blocked(
       'ESCALATE',
       `${finding.summary} ${history.attemptsInWindow} remediation attempts in the last ${policy.attemptWindowMinutes} min did not hold: stopping automation so it does not flap.`,
-      [cli(obs.applicationName, 'describe-application --application-name {app}'), 'Check the job logs for the root cause before restarting it.'],
+      [
+        cli(obs.applicationName, 'describe-application --application-name {app}'),
+        'Check the job logs for the root cause before restarting it.',
+      ],
     );
   }
 

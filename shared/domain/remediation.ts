@@ -1,11 +1,11 @@
+import type { Clock } from '#shared/clock.ts';
 import type { PolicySettings, WatchdogConfig } from '#shared/config/schema.ts';
 import { policyFor } from '#shared/config/schema.ts';
-import type { Clock } from '#shared/clock.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { MetricsPort } from '#shared/ports/metrics.ts';
 import { MsfApiError, type MsfPort } from '#shared/ports/msf.ts';
-import type { Notifier, NotificationEvent } from '#shared/ports/notifier.ts';
+import type { NotificationEvent, Notifier } from '#shared/ports/notifier.ts';
 import type { RemediationAction, StartOptions } from './decision.ts';
 import { describeRemediation } from './decision.ts';
 import { countRestarts, evaluate } from './detect.ts';
@@ -47,7 +47,9 @@ export function planFor(action: RemediationAction): PlanStep[] {
     case 'FORCE_STOP_AND_RESTART':
       return [
         { call: 'StopApplication', force: true, awaitStatus: 'READY' },
-        ...(action.start ? [{ call: 'StartApplication' as const, start: action.start, awaitStatus: 'RUNNING' as const }] : []),
+        ...(action.start
+          ? [{ call: 'StartApplication' as const, start: action.start, awaitStatus: 'RUNNING' as const }]
+          : []),
       ];
     case 'START':
       return [{ call: 'StartApplication', start: action.start, awaitStatus: 'RUNNING' }];
@@ -185,7 +187,12 @@ function driftNote(incident: Incident, app: ApplicationState): string {
   return ` Drift: MSF now runs version ${app.versionId} (the configuration of version ${toVersionId}); your Terraform/CDK still declares version ${expectVersionId}'s change, so the next apply redeploys the failing configuration. Fix it there first.`;
 }
 
-async function callStep(deps: RemediationDeps, state: RemediationState, step: PlanStep, app: ApplicationState): Promise<{ operationId?: string }> {
+async function callStep(
+  deps: RemediationDeps,
+  state: RemediationState,
+  step: PlanStep,
+  app: ApplicationState,
+): Promise<{ operationId?: string }> {
   const name = state.applicationName;
   switch (step.call) {
     case 'RollbackApplication':
@@ -196,7 +203,12 @@ async function callStep(deps: RemediationDeps, state: RemediationState, step: Pl
       return deps.msf.startApplication(name, step.start);
     case 'UpdateApplication': {
       if (!app.conditionalToken) {
-        throw new MsfApiError(name, 'UpdateApplication', 'MissingConditionalToken', 'DescribeApplication returned no ConditionalToken');
+        throw new MsfApiError(
+          name,
+          'UpdateApplication',
+          'MissingConditionalToken',
+          'DescribeApplication returned no ConditionalToken',
+        );
       }
       const good = await deps.msf.describeApplicationVersion(name, step.reapplyVersionId);
       return deps.msf.updateApplication(name, {
@@ -234,9 +246,15 @@ function callInput(step: PlanStep, app: ApplicationState): Record<string, unknow
   }
 }
 
-async function act(deps: RemediationDeps, state: RemediationState, incident: Incident, policy: PolicySettings): Promise<RemediationState> {
+async function act(
+  deps: RemediationDeps,
+  state: RemediationState,
+  incident: Incident,
+  policy: PolicySettings,
+): Promise<RemediationState> {
   const step = state.steps[state.stepIndex];
-  if (!step) return { ...state, phase: 'VERIFY', verifyFromMs: deps.clock.now(), waitSeconds: policy.verifyMinutes * 60 };
+  if (!step)
+    return { ...state, phase: 'VERIFY', verifyFromMs: deps.clock.now(), waitSeconds: policy.verifyMinutes * 60 };
   // Every mutating call follows a fresh DescribeApplication.
   let app: ApplicationState;
   try {
@@ -282,9 +300,21 @@ async function act(deps: RemediationDeps, state: RemediationState, incident: Inc
     record.state = 'SUCCEEDED';
     record.completedMs = done;
     if (result.operationId) record.operationId = result.operationId;
-    addEvent(incident, done, 'ACTION', `${step.call} ${JSON.stringify(record.input)} accepted${result.operationId ? ` (operation ${result.operationId})` : ''}`);
+    addEvent(
+      incident,
+      done,
+      'ACTION',
+      `${step.call} ${JSON.stringify(record.input)} accepted${result.operationId ? ` (operation ${result.operationId})` : ''}`,
+    );
     await deps.ledger.saveIncident(incident);
-    await tell(deps, incident, 'ACTION_TAKEN', done, `${state.applicationName}: ${step.call}`, `${step.call} accepted; waiting for ${step.awaitStatus}.`);
+    await tell(
+      deps,
+      incident,
+      'ACTION_TAKEN',
+      done,
+      `${state.applicationName}: ${step.call}`,
+      `${step.call} accepted; waiting for ${step.awaitStatus}.`,
+    );
     const next: RemediationState = {
       ...state,
       phase: 'AWAIT',
@@ -317,14 +347,31 @@ async function retryOrEscalate(
   if (retryable && state.retries < MAX_RETRIES) {
     addEvent(incident, deps.clock.now(), 'ERROR', `${call} throttled or unavailable, retrying: ${message}`);
     await deps.ledger.saveIncident(incident);
-    return { ...state, retries: state.retries + 1, waitSeconds: Math.min(300, policy.pollIntervalSeconds * 2 ** state.retries) };
+    return {
+      ...state,
+      retries: state.retries + 1,
+      waitSeconds: Math.min(300, policy.pollIntervalSeconds * 2 ** state.retries),
+    };
   }
-  return finish(deps, state, incident, 'ESCALATED', `${call} failed: ${message}`, escalateCommands(state.applicationName));
+  return finish(
+    deps,
+    state,
+    incident,
+    'ESCALATED',
+    `${call} failed: ${message}`,
+    escalateCommands(state.applicationName),
+  );
 }
 
-async function awaitTransition(deps: RemediationDeps, state: RemediationState, incident: Incident, policy: PolicySettings): Promise<RemediationState> {
+async function awaitTransition(
+  deps: RemediationDeps,
+  state: RemediationState,
+  incident: Incident,
+  policy: PolicySettings,
+): Promise<RemediationState> {
   const step = state.steps[state.stepIndex];
-  if (!step) return { ...state, phase: 'VERIFY', verifyFromMs: deps.clock.now(), waitSeconds: policy.verifyMinutes * 60 };
+  if (!step)
+    return { ...state, phase: 'VERIFY', verifyFromMs: deps.clock.now(), waitSeconds: policy.verifyMinutes * 60 };
   const now = deps.clock.now();
   let app: ApplicationState;
   try {
@@ -347,7 +394,12 @@ async function awaitTransition(deps: RemediationDeps, state: RemediationState, i
     return retryOrEscalate(deps, state, incident, policy, e, 'DescribeApplication');
   }
   if (app.status !== step.awaitStatus) return waitOrTimeout(deps, state, incident, policy, app, now);
-  addEvent(incident, now, 'STATUS', `${state.applicationName} is ${app.status} (version ${app.versionId}) after ${step.call}`);
+  addEvent(
+    incident,
+    now,
+    'STATUS',
+    `${state.applicationName} is ${app.status} (version ${app.versionId}) after ${step.call}`,
+  );
   await deps.ledger.saveIncident(incident);
   const nextIndex = state.stepIndex + 1;
   const base = { ...state, expectVersionId: app.versionId, retries: 0 };
@@ -355,7 +407,13 @@ async function awaitTransition(deps: RemediationDeps, state: RemediationState, i
   delete base.deadlineMs;
   if (nextIndex < state.steps.length) return { ...base, phase: 'ACT', stepIndex: nextIndex, waitSeconds: 0 };
   if (step.awaitStatus === 'READY') {
-    return finish(deps, state, incident, 'RECOVERED', `${state.applicationName} is READY as desired after ${describeRemediation(incident.remediation ?? { kind: 'FORCE_STOP_AND_RESTART', expectVersionId: app.versionId })}.`);
+    return finish(
+      deps,
+      state,
+      incident,
+      'RECOVERED',
+      `${state.applicationName} is READY as desired after ${describeRemediation(incident.remediation ?? { kind: 'FORCE_STOP_AND_RESTART', expectVersionId: app.versionId })}.`,
+    );
   }
   return { ...base, phase: 'VERIFY', stepIndex: nextIndex, verifyFromMs: now, waitSeconds: policy.verifyMinutes * 60 };
 }
@@ -375,13 +433,21 @@ async function waitOrTimeout(
       incident,
       'ESCALATED',
       `${state.steps[state.stepIndex]?.call} did not finish within ${policy.transitionTimeoutMinutes} min: the application is still ${app.status}.`,
-      [`aws kinesisanalyticsv2 stop-application --application-name ${state.applicationName} --force`, ...escalateCommands(state.applicationName)],
+      [
+        `aws kinesisanalyticsv2 stop-application --application-name ${state.applicationName} --force`,
+        ...escalateCommands(state.applicationName),
+      ],
     );
   }
   return { ...state, waitSeconds: policy.pollIntervalSeconds };
 }
 
-async function verify(deps: RemediationDeps, state: RemediationState, incident: Incident, policy: PolicySettings): Promise<RemediationState> {
+async function verify(
+  deps: RemediationDeps,
+  state: RemediationState,
+  incident: Incident,
+  policy: PolicySettings,
+): Promise<RemediationState> {
   const now = deps.clock.now();
   const from = state.verifyFromMs ?? now;
   let app: ApplicationState;
@@ -389,7 +455,12 @@ async function verify(deps: RemediationDeps, state: RemediationState, incident: 
   try {
     app = await deps.msf.describeApplication(state.applicationName);
     const metric = restartMetricName(app.runtimeEnvironment);
-    const series = await deps.metrics.getSeries(state.applicationName, [metric], from - policy.restartLoop.windowMinutes * MINUTE_MS, now);
+    const series = await deps.metrics.getSeries(
+      state.applicationName,
+      [metric],
+      from - policy.restartLoop.windowMinutes * MINUTE_MS,
+      now,
+    );
     const points = series[metric]?.points ?? [];
     // Baseline: the counter's last value before the window (a lower value after it is a new submission, which
     // countRestarts treats as a reset); 0 when nothing was published before, i.e. the job was just submitted.
@@ -415,16 +486,27 @@ async function verify(deps: RemediationDeps, state: RemediationState, incident: 
   return { ...state, phase: 'REDECIDE', verifyRounds: state.verifyRounds + 1, waitSeconds: 0 };
 }
 
-async function redecide(deps: RemediationDeps, state: RemediationState, incident: Incident, policy: PolicySettings): Promise<RemediationState> {
+async function redecide(
+  deps: RemediationDeps,
+  state: RemediationState,
+  incident: Incident,
+  policy: PolicySettings,
+): Promise<RemediationState> {
   const now = deps.clock.now();
   const obs = await observe(state.applicationName, deps, now, policy.restartLoop.windowMinutes);
   const findings = evaluate(obs, policy, now);
-  const attempts = await deps.ledger.attemptsSince(state.applicationName, now - policy.attemptWindowMinutes * MINUTE_MS);
+  const attempts = await deps.ledger.attemptsSince(
+    state.applicationName,
+    now - policy.attemptWindowMinutes * MINUTE_MS,
+  );
   const decision = decide({
     observation: obs,
     findings,
     policy,
-    history: { attemptsInWindow: attempts.count, ...(attempts.lastMs === undefined ? {} : { lastAttemptMs: attempts.lastMs }) },
+    history: {
+      attemptsInWindow: attempts.count,
+      ...(attempts.lastMs === undefined ? {} : { lastAttemptMs: attempts.lastMs }),
+    },
     scope: { inScope: true, reason: 'in scope when the incident opened' },
     nowMs: now,
   });
@@ -447,11 +529,25 @@ async function redecide(deps: RemediationDeps, state: RemediationState, incident
     };
   }
   if (decision.verdict === 'ESCALATE' || decision.verdict === 'NOTIFY') {
-    return finish(deps, state, incident, 'ESCALATED', `Remediation did not hold. ${decision.reason}`, decision.nextSteps.length ? decision.nextSteps : escalateCommands(state.applicationName));
+    return finish(
+      deps,
+      state,
+      incident,
+      'ESCALATED',
+      `Remediation did not hold. ${decision.reason}`,
+      decision.nextSteps.length ? decision.nextSteps : escalateCommands(state.applicationName),
+    );
   }
   // NONE: healthy by the loop threshold, cooling down, or another operation in progress: look again later.
   if (state.verifyRounds >= MAX_VERIFY_ROUNDS) {
-    return finish(deps, state, incident, 'ESCALATED', `Still not healthy after ${state.verifyRounds} verify windows: ${decision.reason}`, escalateCommands(state.applicationName));
+    return finish(
+      deps,
+      state,
+      incident,
+      'ESCALATED',
+      `Still not healthy after ${state.verifyRounds} verify windows: ${decision.reason}`,
+      escalateCommands(state.applicationName),
+    );
   }
   const cooldown = decision.guards.find((g) => g.name === 'cooldown-passed' && !g.passed);
   if (cooldown && attempts.lastMs !== undefined) {

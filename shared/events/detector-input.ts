@@ -39,7 +39,8 @@ export function parseDetectorEvent(event: unknown): ParsedDetectorEvent {
     };
   }
   const parsed = AlarmStateChangeEvent.safeParse(event);
-  if (!parsed.success) return { ok: false, error: `malformed ${ALARM_STATE_CHANGE_DETAIL_TYPE} event: ${formatIssues(parsed.error)}` };
+  if (!parsed.success)
+    return { ok: false, error: `malformed ${ALARM_STATE_CHANGE_DETAIL_TYPE} event: ${formatIssues(parsed.error)}` };
   const e = parsed.data;
   const apps = new Set<string>();
   for (const m of e.detail.configuration.metrics) {
@@ -53,7 +54,10 @@ export function parseDetectorEvent(event: unknown): ParsedDetectorEvent {
     };
   }
   if (apps.size > 1) {
-    return { ok: false, error: `alarm ${e.detail.alarmName} names several applications (${[...apps].join(', ')}): use one alarm per application` };
+    return {
+      ok: false,
+      error: `alarm ${e.detail.alarmName} names several applications (${[...apps].join(', ')}): use one alarm per application`,
+    };
   }
   const [applicationName] = [...apps] as [string];
   return {

@@ -15,7 +15,12 @@ export interface Ledger {
   /** The newest non-terminal incident of the application. */
   openIncident(applicationName: string): Promise<Incident | undefined>;
   /** Takes the application's lock for `incidentId` until `nowMs + ttlMs`; re-entrant for the same holder. */
-  acquireLock(applicationName: string, incidentId: string, nowMs: number, ttlMs: number): Promise<{ acquired: boolean; holder?: string }>;
+  acquireLock(
+    applicationName: string,
+    incidentId: string,
+    nowMs: number,
+    ttlMs: number,
+  ): Promise<{ acquired: boolean; holder?: string }>;
   /** Releases the lock if `incidentId` holds it. */
   releaseLock(applicationName: string, incidentId: string): Promise<void>;
   /** The incident holding the lock, if it has not expired at `nowMs`. */

@@ -6,5 +6,10 @@ export interface MetricsPort {
    * GetMetricData for each metric name over [startMs, endMs), statistic Maximum, period 60 s.
    * Missing datapoints are simply absent. Throws on API errors.
    */
-  getSeries(applicationName: string, metricNames: readonly string[], startMs: number, endMs: number): Promise<Record<string, MetricSeries>>;
+  getSeries(
+    applicationName: string,
+    metricNames: readonly string[],
+    startMs: number,
+    endMs: number,
+  ): Promise<Record<string, MetricSeries>>;
 }

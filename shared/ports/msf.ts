@@ -36,7 +36,10 @@ export interface MsfPort {
   /** RollbackApplication, guarded by `CurrentApplicationVersionId`. */
   rollbackApplication(applicationName: string, currentVersionId: number): Promise<{ operationId?: string }>;
   /** UpdateApplication, guarded by `ConditionalToken`. */
-  updateApplication(applicationName: string, update: ApplicationUpdate): Promise<{ operationId?: string; versionId?: number }>;
+  updateApplication(
+    applicationName: string,
+    update: ApplicationUpdate,
+  ): Promise<{ operationId?: string; versionId?: number }>;
 }
 
 /** MSF call names that change an application. */

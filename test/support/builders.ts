@@ -30,11 +30,18 @@ export function app(overrides: Partial<ApplicationState> = {}): ApplicationState
   };
 }
 
-export function snapshot(name: string, versionId: number, createdMs: number, status: ApplicationSnapshot['status'] = 'READY'): ApplicationSnapshot {
+export function snapshot(
+  name: string,
+  versionId: number,
+  createdMs: number,
+  status: ApplicationSnapshot['status'] = 'READY',
+): ApplicationSnapshot {
   return { name, versionId, createdMs, status };
 }
 
-export function op(partial: Partial<ApplicationOperation> & Pick<ApplicationOperation, 'operation' | 'status'>): ApplicationOperation {
+export function op(
+  partial: Partial<ApplicationOperation> & Pick<ApplicationOperation, 'operation' | 'status'>,
+): ApplicationOperation {
   return { operationId: `op-${partial.operation}-${partial.startMs ?? 0}`, ...partial };
 }
 

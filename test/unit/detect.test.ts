@@ -24,7 +24,11 @@ describe('Function: countRestarts', () => {
   });
 
   it('counts the increase across missing datapoints once the next datapoint arrives', () => {
-    const r = countRestarts({ metricName: 'fullRestarts', periodSeconds: 60, points: counter(T0, [1, undefined, undefined, 4]) });
+    const r = countRestarts({
+      metricName: 'fullRestarts',
+      periodSeconds: 60,
+      points: counter(T0, [1, undefined, undefined, 4]),
+    });
     expect(r.restarts).toBe(3);
     expect(r.firstIncreaseMs).toBe(T0 + 3 * MIN);
   });
@@ -64,7 +68,10 @@ describe('Function: evaluate', () => {
   });
 
   it('reads numRestarts on Flink 2.x (the series given is named so)', () => {
-    const obs = observation({ application: app({ runtimeEnvironment: 'FLINK-2_2' }), restarts: loopingRestarts(now, 6, 'numRestarts') }, now);
+    const obs = observation(
+      { application: app({ runtimeEnvironment: 'FLINK-2_2' }), restarts: loopingRestarts(now, 6, 'numRestarts') },
+      now,
+    );
     const loop = evaluate(obs, policy(), now)[0] as RestartLoopFinding;
     expect(loop.metricName).toBe('numRestarts');
   });
@@ -74,7 +81,16 @@ describe('Function: evaluate', () => {
       {
         application: app({ versionCreatedMs: now - 8 * MIN, versionUpdatedFrom: 6 }),
         restarts: loopingRestarts(now),
-        operations: [op({ operation: 'UpdateApplication', status: 'SUCCESSFUL', startMs: now - 9 * MIN, endMs: now - 8 * MIN, versionFrom: 6, versionTo: 7 })],
+        operations: [
+          op({
+            operation: 'UpdateApplication',
+            status: 'SUCCESSFUL',
+            startMs: now - 9 * MIN,
+            endMs: now - 8 * MIN,
+            versionFrom: 6,
+            versionTo: 7,
+          }),
+        ],
       },
       now,
     );
@@ -87,7 +103,16 @@ describe('Function: evaluate', () => {
       {
         application: app({ versionId: 8, versionCreatedMs: now - 8 * MIN, versionUpdatedFrom: 7 }),
         restarts: loopingRestarts(now),
-        operations: [op({ operation: 'RollbackApplication', status: 'SUCCESSFUL', startMs: now - 9 * MIN, endMs: now - 8 * MIN, versionFrom: 7, versionTo: 8 })],
+        operations: [
+          op({
+            operation: 'RollbackApplication',
+            status: 'SUCCESSFUL',
+            startMs: now - 9 * MIN,
+            endMs: now - 8 * MIN,
+            versionFrom: 7,
+            versionTo: 8,
+          }),
+        ],
       },
       now,
     );
@@ -95,9 +120,15 @@ describe('Function: evaluate', () => {
   });
 
   it('needs the threshold of restarts inside the window', () => {
-    const series = { metricName: 'fullRestarts', periodSeconds: 60, points: counter(now - 10 * MIN, [0, 0, 0, 0, 0, 0, 0, 0, 1, 2]) };
+    const series = {
+      metricName: 'fullRestarts',
+      periodSeconds: 60,
+      points: counter(now - 10 * MIN, [0, 0, 0, 0, 0, 0, 0, 0, 1, 2]),
+    };
     expect(evaluate(observation({ restarts: series }, now), policy(), now)).toEqual([]);
-    expect(evaluate(observation({ restarts: series }, now), policy({ restartLoop: { threshold: 2 } }), now)[0]?.kind).toBe('RESTART_LOOP');
+    expect(
+      evaluate(observation({ restarts: series }, now), policy({ restartLoop: { threshold: 2 } }), now)[0]?.kind,
+    ).toBe('RESTART_LOOP');
   });
 
   it('ignores restarts before the window', () => {
@@ -106,7 +137,11 @@ describe('Function: evaluate', () => {
   });
 
   it('does not report a loop that stopped on its own (no restart in the last minutes)', () => {
-    const series = { metricName: 'fullRestarts', periodSeconds: 60, points: counter(now - 10 * MIN, [0, 2, 4, 6, 8, 8, 8, 8, 8, 8]) };
+    const series = {
+      metricName: 'fullRestarts',
+      periodSeconds: 60,
+      points: counter(now - 10 * MIN, [0, 2, 4, 6, 8, 8, 8, 8, 8, 8]),
+    };
     expect(evaluate(observation({ restarts: series }, now), policy(), now)).toEqual([]);
   });
 
@@ -116,10 +151,25 @@ describe('Function: evaluate', () => {
   });
 
   it('reports READY after a failed UpdateApplication as DEPLOY_FAILED with its ErrorInfo and cause', () => {
-    const failed = op({ operation: 'UpdateApplication', status: 'FAILED', startMs: now - 5 * MIN, versionFrom: 6, versionTo: 7, errorString: 'ClassNotFoundException: com.acme.Job' });
-    const findings = evaluate(observation({ application: app({ status: 'READY' }), operations: [failed] }, now), policy(), now);
+    const failed = op({
+      operation: 'UpdateApplication',
+      status: 'FAILED',
+      startMs: now - 5 * MIN,
+      versionFrom: 6,
+      versionTo: 7,
+      errorString: 'ClassNotFoundException: com.acme.Job',
+    });
+    const findings = evaluate(
+      observation({ application: app({ status: 'READY' }), operations: [failed] }, now),
+      policy(),
+      now,
+    );
     expect(findings).toHaveLength(1);
-    expect(findings[0]).toMatchObject({ kind: 'DEPLOY_FAILED', cause: 'SUBMIT', errorString: 'ClassNotFoundException: com.acme.Job' });
+    expect(findings[0]).toMatchObject({
+      kind: 'DEPLOY_FAILED',
+      cause: 'SUBMIT',
+      errorString: 'ClassNotFoundException: com.acme.Job',
+    });
   });
 
   it('forgets a failed deploy once a later start succeeded', () => {
@@ -132,29 +182,62 @@ describe('Function: evaluate', () => {
 
   it('reports a system rollback as ROLLED_BACK, not DEPLOY_FAILED', () => {
     const ops = [
-      op({ operation: 'RollbackApplication', status: 'SUCCESSFUL', startMs: now - 4 * MIN, endMs: now - 3 * MIN, operationId: 'rb-1' }),
-      op({ operation: 'UpdateApplication', status: 'FAILED', startMs: now - 6 * MIN, versionFrom: 6, versionTo: 7, errorString: 'uid', rollbackOperationId: 'rb-1' }),
+      op({
+        operation: 'RollbackApplication',
+        status: 'SUCCESSFUL',
+        startMs: now - 4 * MIN,
+        endMs: now - 3 * MIN,
+        operationId: 'rb-1',
+      }),
+      op({
+        operation: 'UpdateApplication',
+        status: 'FAILED',
+        startMs: now - 6 * MIN,
+        versionFrom: 6,
+        versionTo: 7,
+        errorString: 'uid',
+        rollbackOperationId: 'rb-1',
+      }),
     ];
-    const obs = observation({ application: app({ versionId: 8, versionRolledBackFrom: 7, versionRolledBackTo: 6 }), operations: ops }, now);
-    expect(evaluate(obs, policy(), now)[0]).toMatchObject({ kind: 'ROLLED_BACK', fromVersionId: 7, toVersionId: 6, system: true });
+    const obs = observation(
+      { application: app({ versionId: 8, versionRolledBackFrom: 7, versionRolledBackTo: 6 }), operations: ops },
+      now,
+    );
+    expect(evaluate(obs, policy(), now)[0]).toMatchObject({
+      kind: 'ROLLED_BACK',
+      fromVersionId: 7,
+      toVersionId: 6,
+      system: true,
+    });
   });
 
   it('reports a transition stuck past its limit, from the IN_PROGRESS operation start', () => {
     const inProgress = op({ operation: 'UpdateApplication', status: 'IN_PROGRESS', startMs: now - 25 * MIN });
     const obs = observation({ application: app({ status: 'UPDATING' }), operations: [inProgress] }, now);
-    expect(evaluate(obs, policy(), now)[0]).toMatchObject({ kind: 'STUCK_TRANSITION', status: 'UPDATING', minutes: 25, limitMinutes: 20 });
+    expect(evaluate(obs, policy(), now)[0]).toMatchObject({
+      kind: 'STUCK_TRANSITION',
+      status: 'UPDATING',
+      minutes: 25,
+      limitMinutes: 20,
+    });
     expect(evaluate(obs, policy({ stuckTransitionMinutes: { UPDATING: 30 } }), now)).toEqual([]);
   });
 
   it('turns read failures into OBSERVATION_FAILED findings, first', () => {
-    const obs = observation({ errors: [{ source: 'GetMetricData', message: 'ThrottlingException' }], restarts: loopingRestarts(now) }, now);
+    const obs = observation(
+      { errors: [{ source: 'GetMetricData', message: 'ThrottlingException' }], restarts: loopingRestarts(now) },
+      now,
+    );
     expect(evaluate(obs, policy(), now).map((f) => f.kind)).toEqual(['OBSERVATION_FAILED', 'RESTART_LOOP']);
   });
 });
 
 describe('Function: classifyDeployFailure', () => {
   it.each([
-    ['Cannot map checkpoint/savepoint state for operator 7df1 to the new program ... --allowNonRestoredState', 'STATE_INCOMPATIBLE'],
+    [
+      'Cannot map checkpoint/savepoint state for operator 7df1 to the new program ... --allowNonRestoredState',
+      'STATE_INCOMPATIBLE',
+    ],
     ['Failed to take snapshot for the application at this moment', 'SNAPSHOT'],
     ["The program's entry point class 'com.acme.Jobb' was not found in the jar file.", 'SUBMIT'],
     ['', 'UNKNOWN'],

@@ -14,14 +14,32 @@ const looping = (o: Partial<ApplicationObservation> = {}) => observation({ resta
 const afterChange = (o: Partial<ApplicationObservation> = {}) =>
   looping({
     application: app({ versionCreatedMs: now - 9 * MIN, versionUpdatedFrom: 6 }),
-    operations: [op({ operation: 'UpdateApplication', status: 'SUCCESSFUL', startMs: now - 10 * MIN, endMs: now - 9 * MIN, versionFrom: 6, versionTo: 7 })],
+    operations: [
+      op({
+        operation: 'UpdateApplication',
+        status: 'SUCCESSFUL',
+        startMs: now - 10 * MIN,
+        endMs: now - 9 * MIN,
+        versionFrom: 6,
+        versionTo: 7,
+      }),
+    ],
     ...o,
   });
 const failedDeploy = (errorString: string, o: Partial<ApplicationObservation> = {}) =>
   observation(
     {
       application: app({ status: 'READY', versionId: 8, versionUpdatedFrom: 7 }),
-      operations: [op({ operation: 'UpdateApplication', status: 'FAILED', startMs: now - 6 * MIN, versionFrom: 7, versionTo: 8, errorString })],
+      operations: [
+        op({
+          operation: 'UpdateApplication',
+          status: 'FAILED',
+          startMs: now - 6 * MIN,
+          versionFrom: 7,
+          versionTo: 8,
+          errorString,
+        }),
+      ],
       snapshots: [snapshot('orders-v7-b', 7, now - 6 * MIN), snapshot('orders-v7-a', 7, now - 60 * MIN)],
       ...o,
     },
@@ -55,24 +73,44 @@ const table: Row[] = [
   },
   {
     situation: 'restart loop, no recent change → force-stop + start from last-known-good snapshot',
-    obs: looping({ snapshots: [snapshot('orders-v7-late', 7, now - 1 * MIN), snapshot('orders-v7-good', 7, now - 60 * MIN)] }),
+    obs: looping({
+      snapshots: [snapshot('orders-v7-late', 7, now - 1 * MIN), snapshot('orders-v7-good', 7, now - 60 * MIN)],
+    }),
     verdict: 'REMEDIATE',
     action: {
       kind: 'FORCE_STOP_AND_RESTART',
-      start: { restoreType: 'RESTORE_FROM_CUSTOM_SNAPSHOT', snapshotName: 'orders-v7-good', allowNonRestoredState: false },
+      start: {
+        restoreType: 'RESTORE_FROM_CUSTOM_SNAPSHOT',
+        snapshotName: 'orders-v7-good',
+        allowNonRestoredState: false,
+      },
     },
   },
   {
     situation: 'restart loop, no recent change, restoreFrom=latest → RESTORE_FROM_LATEST_SNAPSHOT',
-    obs: looping({ snapshots: [snapshot('orders-v7-late', 7, now - 1 * MIN), snapshot('orders-v7-good', 7, now - 60 * MIN)] }),
+    obs: looping({
+      snapshots: [snapshot('orders-v7-late', 7, now - 1 * MIN), snapshot('orders-v7-good', 7, now - 60 * MIN)],
+    }),
     policy: { restoreFrom: 'latest' },
     verdict: 'REMEDIATE',
-    action: { kind: 'FORCE_STOP_AND_RESTART', start: { restoreType: 'RESTORE_FROM_LATEST_SNAPSHOT', allowNonRestoredState: false } },
+    action: {
+      kind: 'FORCE_STOP_AND_RESTART',
+      start: { restoreType: 'RESTORE_FROM_LATEST_SNAPSHOT', allowNonRestoredState: false },
+    },
   },
   {
     situation: 'restart loop on a version that is itself a rollback → force-stop, never a second rollback',
     obs: afterChange({
-      operations: [op({ operation: 'RollbackApplication', status: 'SUCCESSFUL', startMs: now - 10 * MIN, endMs: now - 9 * MIN, versionFrom: 6, versionTo: 7 })],
+      operations: [
+        op({
+          operation: 'RollbackApplication',
+          status: 'SUCCESSFUL',
+          startMs: now - 10 * MIN,
+          endMs: now - 9 * MIN,
+          versionFrom: 6,
+          versionTo: 7,
+        }),
+      ],
     }),
     verdict: 'REMEDIATE',
     action: { kind: 'FORCE_STOP_AND_RESTART' },
@@ -127,7 +165,9 @@ const table: Row[] = [
   },
   {
     situation: 'a foreign operation IN_PROGRESS → wait for it',
-    obs: looping({ operations: [op({ operation: 'UpdateApplication', status: 'IN_PROGRESS', startMs: now - 1 * MIN })] }),
+    obs: looping({
+      operations: [op({ operation: 'UpdateApplication', status: 'IN_PROGRESS', startMs: now - 1 * MIN })],
+    }),
     verdict: 'NONE',
     failedGuard: 'no-foreign-operation',
   },
@@ -160,12 +200,16 @@ const table: Row[] = [
   },
   {
     situation: 'removed operator, allowNonRestoredState=false → notify with the exact fix',
-    obs: failedDeploy('Cannot map checkpoint/savepoint state for operator 7df1 ... set the --allowNonRestoredState option'),
+    obs: failedDeploy(
+      'Cannot map checkpoint/savepoint state for operator 7df1 ... set the --allowNonRestoredState option',
+    ),
     verdict: 'NOTIFY',
   },
   {
     situation: 'removed operator, allowNonRestoredState=true → start with AllowNonRestoredState',
-    obs: failedDeploy('Cannot map checkpoint/savepoint state for operator 7df1 ... set the --allowNonRestoredState option'),
+    obs: failedDeploy(
+      'Cannot map checkpoint/savepoint state for operator 7df1 ... set the --allowNonRestoredState option',
+    ),
     policy: { allowNonRestoredState: true },
     verdict: 'REMEDIATE',
     action: { kind: 'START', start: { restoreType: 'RESTORE_FROM_LATEST_SNAPSHOT', allowNonRestoredState: true } },
@@ -173,20 +217,45 @@ const table: Row[] = [
   {
     situation: 'update failed for a snapshot while looping → force-stop + start from latest snapshot',
     obs: looping({
-      operations: [op({ operation: 'UpdateApplication', status: 'FAILED', startMs: now - 3 * MIN, errorString: 'Failed to take snapshot for the application' })],
+      operations: [
+        op({
+          operation: 'UpdateApplication',
+          status: 'FAILED',
+          startMs: now - 3 * MIN,
+          errorString: 'Failed to take snapshot for the application',
+        }),
+      ],
     }),
     verdict: 'REMEDIATE',
-    action: { kind: 'FORCE_STOP_AND_RESTART', start: { restoreType: 'RESTORE_FROM_LATEST_SNAPSHOT', allowNonRestoredState: false } },
+    action: {
+      kind: 'FORCE_STOP_AND_RESTART',
+      start: { restoreType: 'RESTORE_FROM_LATEST_SNAPSHOT', allowNonRestoredState: false },
+    },
   },
   {
     situation: 'update failed for a snapshot but the job is healthy again → notify (re-run the deploy)',
-    obs: observation({ operations: [op({ operation: 'UpdateApplication', status: 'FAILED', startMs: now - 3 * MIN, errorString: 'Failed to take snapshot' })] }, now),
+    obs: observation(
+      {
+        operations: [
+          op({
+            operation: 'UpdateApplication',
+            status: 'FAILED',
+            startMs: now - 3 * MIN,
+            errorString: 'Failed to take snapshot',
+          }),
+        ],
+      },
+      now,
+    ),
     verdict: 'NOTIFY',
   },
   {
     situation: 'stuck UPDATING past its limit → force-stop + start (foreign operation allowed: it is the stuck one)',
     obs: observation(
-      { application: app({ status: 'UPDATING' }), operations: [op({ operation: 'UpdateApplication', status: 'IN_PROGRESS', startMs: now - 25 * MIN })] },
+      {
+        application: app({ status: 'UPDATING' }),
+        operations: [op({ operation: 'UpdateApplication', status: 'IN_PROGRESS', startMs: now - 25 * MIN })],
+      },
       now,
     ),
     verdict: 'REMEDIATE',
@@ -195,7 +264,10 @@ const table: Row[] = [
   {
     situation: 'stuck ROLLING_BACK (Force stop not allowed) → escalate',
     obs: observation(
-      { application: app({ status: 'ROLLING_BACK' }), operations: [op({ operation: 'RollbackApplication', status: 'IN_PROGRESS', startMs: now - 25 * MIN })] },
+      {
+        application: app({ status: 'ROLLING_BACK' }),
+        operations: [op({ operation: 'RollbackApplication', status: 'IN_PROGRESS', startMs: now - 25 * MIN })],
+      },
       now,
     ),
     verdict: 'ESCALATE',
@@ -207,7 +279,15 @@ const table: Row[] = [
         application: app({ versionId: 8, versionRolledBackFrom: 7, versionRolledBackTo: 6 }),
         operations: [
           op({ operation: 'RollbackApplication', status: 'SUCCESSFUL', startMs: now - 4 * MIN, operationId: 'rb-1' }),
-          op({ operation: 'UpdateApplication', status: 'FAILED', startMs: now - 6 * MIN, versionFrom: 6, versionTo: 7, errorString: 'uid', rollbackOperationId: 'rb-1' }),
+          op({
+            operation: 'UpdateApplication',
+            status: 'FAILED',
+            startMs: now - 6 * MIN,
+            versionFrom: 6,
+            versionTo: 7,
+            errorString: 'uid',
+            rollbackOperationId: 'rb-1',
+          }),
         ],
       },
       now,
@@ -221,7 +301,10 @@ const table: Row[] = [
   },
   {
     situation: 'DescribeApplication failed → notify, no action on partial information',
-    obs: observation({ application: undefined, errors: [{ source: 'DescribeApplication', message: 'AccessDenied' }] }, now),
+    obs: observation(
+      { application: undefined, errors: [{ source: 'DescribeApplication', message: 'AccessDenied' }] },
+      now,
+    ),
     verdict: 'NOTIFY',
   },
   { situation: 'healthy → nothing', obs: observation({}, now), verdict: 'NONE' },
@@ -233,7 +316,14 @@ describe('Function: decide (the default policy table)', () => {
     const settings = policy(row.policy);
     const findings = evaluate(row.obs, settings, now);
     // Act
-    const d = decide({ observation: row.obs, findings, policy: settings, history: row.history ?? fresh, scope: row.scope ?? inScope, nowMs: now });
+    const d = decide({
+      observation: row.obs,
+      findings,
+      policy: settings,
+      history: row.history ?? fresh,
+      scope: row.scope ?? inScope,
+      nowMs: now,
+    });
     // Assess
     expect(d.verdict).toBe(row.verdict);
     if (row.action) expect(d.remediation).toMatchObject(row.action);
@@ -247,7 +337,14 @@ describe('Function: decide (the default policy table)', () => {
   it('gives exact AWS CLI next steps when it only notifies about unmappable state', () => {
     const obs = failedDeploy('Cannot map checkpoint/savepoint state for operator 7df1 ... --allowNonRestoredState');
     const settings = policy();
-    const d = decide({ observation: obs, findings: evaluate(obs, settings, now), policy: settings, history: fresh, scope: inScope, nowMs: now });
+    const d = decide({
+      observation: obs,
+      findings: evaluate(obs, settings, now),
+      policy: settings,
+      history: fresh,
+      scope: inScope,
+      nowMs: now,
+    });
     expect(d.nextSteps[0]).toContain('aws kinesisanalyticsv2 start-application --application-name orders');
     expect(d.nextSteps[0]).toContain('"AllowNonRestoredState":true');
   });
@@ -255,7 +352,14 @@ describe('Function: decide (the default policy table)', () => {
   it('records every guard it checked on a remediation, in order', () => {
     const obs = looping();
     const settings = policy();
-    const d = decide({ observation: obs, findings: evaluate(obs, settings, now), policy: settings, history: fresh, scope: inScope, nowMs: now });
+    const d = decide({
+      observation: obs,
+      findings: evaluate(obs, settings, now),
+      policy: settings,
+      history: fresh,
+      scope: inScope,
+      nowMs: now,
+    });
     expect(d.guards.map((g) => g.name)).toEqual([
       'in-scope',
       'status-actionable',

@@ -1,0 +1,106 @@
+import { CloudWatchEmulator } from '#sandbox/emulator/cloudwatch.ts';
+import { type ApplicationInspection, MsfEmulator, type TransitionTimings } from '#sandbox/emulator/msf.ts';
+import { type RecordedCall, startEmulatorServer } from '#sandbox/emulator/server.ts';
+import type { ScenarioWorld } from '#sandbox/scenario.ts';
+import type { Clock } from '#shared/clock.ts';
+import type { AlarmStateChangeEvent } from '#shared/events/alarm-state-change.ts';
+
+export type { TransitionTimings } from '#sandbox/emulator/msf.ts';
+export { DEFAULT_TRANSITION_TIMINGS } from '#sandbox/emulator/msf.ts';
+export type { RecordedCall } from '#sandbox/emulator/server.ts';
+
+/** Options of {@link startEmulator}. */
+export interface EmulatorOptions {
+  /** Shared with the drill; the emulator reads it but never advances it. */
+  clock: Clock;
+  /** applications / jobModel / faults / startTime of a scenario. @default an empty emulator */
+  world?: ScenarioWorld;
+  /** AWS region in ARNs and alarm events. @default 'eu-west-1' */
+  region?: string;
+  /** 12-digit account id in ARNs and alarm events. @default '123456789012' */
+  accountId?: string;
+  /** Seconds per transient status (STARTING, UPDATING, STOPPING, FORCE_STOPPING, ROLLING_BACK, AUTOSCALING). */
+  timings?: Partial<TransitionTimings>;
+}
+
+/** A running local MSF + CloudWatch emulator. */
+export interface Emulator {
+  /** Base URL for SDK v3 clients (`endpoint` option or AWS_ENDPOINT_URL), e.g. `http://127.0.0.1:41234`. */
+  readonly endpoint: string;
+  readonly region: string;
+  readonly accountId: string;
+  /** Every API request in arrival order. */
+  readonly calls: readonly RecordedCall[];
+  /** The CloudWatch half: metric store, alarms, alarm evaluation. */
+  readonly cloudwatch: CloudWatchEmulator;
+  /**
+   * Processes the world up to `epochMs` (transient statuses end, jobs fail/restart, per-minute metrics published,
+   * alarms evaluated at each minute boundary). Idempotent; never goes backwards.
+   */
+  advanceTo(epochMs: number): void;
+  /** Subscribes to "CloudWatch Alarm State Change" events; returns the unsubscribe function. */
+  onAlarmEvent(listener: (e: AlarmStateChangeEvent) => void): () => void;
+  /**
+   * Read-only view for the drill and tests: current status, version id, job state, restart count — as of the last
+   * advanceTo or API request (inspect itself does not advance the world).
+   */
+  inspect(
+    applicationName: string,
+  ): { status: string; versionId: number; jobRunning: boolean; restarts: number } | undefined;
+  /** Stops the HTTP server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the emulator: MSF state seeded from `world`, CloudWatch, and an HTTP server on 127.0.0.1 (free port) that
+ * calls `advanceTo(clock.now())` at the start of every request. Alarm events produced at a minute boundary are
+ * delivered synchronously, in order, to the listeners registered with `onAlarmEvent`.
+ * @throws Error when the scenario world is inconsistent (an application defined twice) or the server cannot listen.
+ */
+export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
+  const region = opts.region ?? 'eu-west-1';
+  const accountId = opts.accountId ?? '123456789012';
+  const { clock } = opts;
+  const cloudwatch = new CloudWatchEmulator({ clock, region, accountId });
+  const listeners: { readonly fn: (e: AlarmStateChangeEvent) => void }[] = [];
+  const msf = new MsfEmulator({
+    clock,
+    region,
+    accountId,
+    ...(opts.world ? { world: opts.world } : {}),
+    ...(opts.timings ? { timings: opts.timings } : {}),
+    metrics: cloudwatch,
+    onMinute: (boundaryMs) => {
+      for (const event of cloudwatch.evaluateAlarms(boundaryMs)) {
+        for (const listener of [...listeners]) listener.fn(event);
+      }
+    },
+  });
+  const calls: RecordedCall[] = [];
+  const server = await startEmulatorServer({
+    clock,
+    advance: () => msf.advanceTo(clock.now()),
+    kinesisAnalytics: (operation, input) => msf.handle(operation, input),
+    cloudWatch: (operation, input) => cloudwatch.handle(operation, input),
+    record: (call) => calls.push(call),
+  });
+
+  return {
+    endpoint: server.endpoint,
+    region,
+    accountId,
+    calls,
+    cloudwatch,
+    advanceTo: (epochMs) => msf.advanceTo(epochMs),
+    onAlarmEvent(fn) {
+      const entry = { fn };
+      listeners.push(entry);
+      return () => {
+        const index = listeners.indexOf(entry);
+        if (index >= 0) listeners.splice(index, 1);
+      };
+    },
+    inspect: (applicationName): ApplicationInspection | undefined => msf.inspect(applicationName),
+    close: () => server.close(),
+  };
+}

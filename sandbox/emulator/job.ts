@@ -1,0 +1,222 @@
+import type { JobBehaviour, JobRule, RestartStrategy } from '#sandbox/scenario.ts';
+
+/**
+ * The Flink job model of the emulator: which behaviour a submitted application version has (from the scenario's
+ * `jobModel` rules), and how a submitted job runs, fails and is restarted by Flink's restart strategy.
+ *
+ * Pure and clock-free: every method takes the time (epoch ms) it should reason about.
+ */
+
+/** Seconds a running job survives after an outage of a dependency begins (Fault kind `outage`). */
+export const OUTAGE_FAIL_AFTER_SECONDS = 20;
+
+/**
+ * Flink's `restart-strategy.exponential-delay.reset-backoff-threshold` default (1 h): after running this long without a
+ * failure, the next failure starts the backoff from `initialBackoff` again.
+ */
+export const BACKOFF_RESET_THRESHOLD_MS = 60 * 60 * 1000;
+
+/**
+ * MSF cannot take a snapshot (savepoint) of a job that is down or that restarted less than this long ago: the
+ * emulator's rule for "the application is currently experiencing downtime".
+ */
+export const SNAPSHOT_STABLE_WINDOW_MS = 120 * 1000;
+
+/** A window in which an external dependency of one application is down. Epoch ms; `toMs` undefined = never ends. */
+export interface OutageWindow {
+  readonly fromMs: number;
+  readonly toMs?: number;
+  /** The exception the job fails with while the dependency is down. */
+  readonly error: string;
+}
+
+/** The parts of an application version's configuration that `JobRule.when` can match. */
+export interface JobRuleSubject {
+  /** ApplicationName. */
+  readonly application: string;
+  /** S3ApplicationCodeLocationDescription.FileKey. */
+  readonly codeKey: string;
+  /** EnvironmentPropertyDescriptions.PropertyGroupDescriptions as group id → key → value. */
+  readonly properties: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Minutes since the scenario start at which the job is submitted (for `when.submittedBeforeMinute`). */
+  readonly atMinute?: number;
+}
+
+/** Result of {@link resolveJobBehaviour}: the behaviour, and the index of the rule that gave it (-1 = default). */
+export interface ResolvedBehaviour {
+  readonly behaviour: JobBehaviour;
+  readonly ruleIndex: number;
+}
+
+/** `true` when every field given in `rule.when` matches `subject`. */
+export function ruleMatches(rule: JobRule, subject: JobRuleSubject): boolean {
+  const { application, codeKey, property, submittedBeforeMinute } = rule.when;
+  if (
+    submittedBeforeMinute !== undefined &&
+    subject.atMinute !== undefined &&
+    subject.atMinute >= submittedBeforeMinute
+  ) {
+    return false;
+  }
+  if (application !== undefined && application !== subject.application) return false;
+  if (codeKey !== undefined && codeKey !== subject.codeKey) return false;
+  if (property !== undefined && subject.properties[property.group]?.[property.key] !== property.value) return false;
+  return true;
+}
+
+/**
+ * The behaviour of a job submitted for an application version: the first rule of the scenario's `jobModel` whose
+ * `when` matches, else `healthy` (ruleIndex -1).
+ */
+export function resolveJobBehaviour(rules: readonly JobRule[], subject: JobRuleSubject): ResolvedBehaviour {
+  const ruleIndex = rules.findIndex((rule) => ruleMatches(rule, subject));
+  const rule = rules[ruleIndex];
+  return rule ? { behaviour: rule.behaviour, ruleIndex } : { behaviour: { kind: 'healthy' }, ruleIndex: -1 };
+}
+
+/**
+ * Time (ms) from the `failureIndex`-th failure (0-based, counted since the last backoff reset) until the job runs
+ * again: the restart strategy's backoff plus `restartDurationSeconds`.
+ * - exponential-delay: `min(initialBackoff * backoffMultiplier^failureIndex, maxBackoff)`;
+ * - fixed-delay: `initialBackoff` every time.
+ */
+export function restartDelayMs(strategy: RestartStrategy, failureIndex: number): number {
+  const backoffSeconds =
+    strategy.type === 'fixed-delay'
+      ? strategy.initialBackoffSeconds
+      : Math.min(
+          strategy.initialBackoffSeconds * strategy.backoffMultiplier ** failureIndex,
+          strategy.maxBackoffSeconds,
+        );
+  return Math.round((backoffSeconds + strategy.restartDurationSeconds) * 1000);
+}
+
+/** What a running Flink job reports at a point in time (the source of the AWS/KinesisAnalytics metrics). */
+export interface JobStatus {
+  /** Job is RUNNING in Flink terms (not failing/restarting). */
+  readonly running: boolean;
+  /** Restarts since the job was submitted (Flink `numRestarts`, MSF `fullRestarts`); counted when a restart begins. */
+  readonly restarts: number;
+  /** Failed checkpoints since submission (`numberOfFailedCheckpoints`): each failure aborts the in-flight one. */
+  readonly failedCheckpoints: number;
+  /** ms running since the last (re)start; 0 while down (`uptime`). */
+  readonly uptimeMs: number;
+  /** ms down since the last failure; 0 while running (`downtime`). */
+  readonly downtimeMs: number;
+  /** Epoch ms of the last failure, if any. */
+  readonly lastFailureMs?: number;
+  /** Exception of the last failure, if any. */
+  readonly lastError?: string;
+}
+
+/** How a submitted job behaves once it runs: healthy, or failing after a while each time it is (re)started. */
+export type RunningBehaviour =
+  | { readonly kind: 'healthy' }
+  | { readonly kind: 'crash-loop'; readonly failAfterSeconds: number; readonly error: string };
+
+/** Construction parameters of {@link FlinkJob}. */
+export interface FlinkJobOptions {
+  /** Epoch ms at which the job starts running (end of the MSF transition that submitted it). */
+  readonly submittedAtMs: number;
+  readonly behaviour: RunningBehaviour;
+  readonly restartStrategy: RestartStrategy;
+  /** Outages of the application's dependencies; the job fails while one is active. */
+  readonly outages?: readonly OutageWindow[];
+}
+
+/**
+ * One submitted Flink job, simulated event by event: it runs, fails (crash-loop behaviour or an outage), waits for the
+ * restart strategy's backoff plus the restart duration, runs again. Counters start at 0 on submission; a new
+ * submission (start, update, rollback) is a new FlinkJob.
+ */
+export class FlinkJob {
+  readonly submittedAtMs: number;
+  readonly #behaviour: RunningBehaviour;
+  readonly #strategy: RestartStrategy;
+  readonly #outages: readonly OutageWindow[];
+  #nowMs: number;
+  #running = true;
+  /** Start of the current phase: running since, or down since. */
+  #sinceMs: number;
+  #restartAtMs = Number.POSITIVE_INFINITY;
+  #restarts = 0;
+  #failedCheckpoints = 0;
+  #failureIndex = 0;
+  #lastFailureMs: number | undefined;
+  #lastError: string | undefined;
+
+  constructor(opts: FlinkJobOptions) {
+    this.submittedAtMs = opts.submittedAtMs;
+    this.#behaviour = opts.behaviour;
+    this.#strategy = opts.restartStrategy;
+    this.#outages = opts.outages ?? [];
+    this.#nowMs = opts.submittedAtMs;
+    this.#sinceMs = opts.submittedAtMs;
+  }
+
+  /** Processes every failure and restart up to `epochMs`. Never goes backwards. */
+  advanceTo(epochMs: number): void {
+    if (epochMs <= this.#nowMs) return;
+    for (;;) {
+      const next = this.#running ? this.#nextFailure() : { atMs: this.#restartAtMs, error: undefined };
+      if (next.atMs > epochMs) break;
+      if (this.#running) this.#fail(next.atMs, next.error ?? 'job failed');
+      else this.#restart(next.atMs);
+    }
+    this.#nowMs = epochMs;
+  }
+
+  /** The job's status at the time it was last advanced to. */
+  status(): JobStatus {
+    const phaseMs = this.#nowMs - this.#sinceMs;
+    return {
+      running: this.#running,
+      restarts: this.#restarts,
+      failedCheckpoints: this.#failedCheckpoints,
+      uptimeMs: this.#running ? phaseMs : 0,
+      downtimeMs: this.#running ? 0 : phaseMs,
+      ...(this.#lastFailureMs === undefined ? {} : { lastFailureMs: this.#lastFailureMs }),
+      ...(this.#lastError === undefined ? {} : { lastError: this.#lastError }),
+    };
+  }
+
+  /**
+   * Whether MSF could take a snapshot now: the job is running and has not failed within
+   * {@link SNAPSHOT_STABLE_WINDOW_MS}. Advance the job to `epochMs` first.
+   */
+  canTakeSnapshot(epochMs: number): boolean {
+    if (!this.#running) return false;
+    return this.#lastFailureMs === undefined || epochMs - this.#lastFailureMs >= SNAPSHOT_STABLE_WINDOW_MS;
+  }
+
+  #nextFailure(): { atMs: number; error?: string } {
+    let best: { atMs: number; error?: string } = { atMs: Number.POSITIVE_INFINITY };
+    if (this.#behaviour.kind === 'crash-loop') {
+      best = { atMs: this.#sinceMs + this.#behaviour.failAfterSeconds * 1000, error: this.#behaviour.error };
+    }
+    for (const outage of this.#outages) {
+      const failAt = Math.max(this.#sinceMs, outage.fromMs) + OUTAGE_FAIL_AFTER_SECONDS * 1000;
+      const stillDown = outage.toMs === undefined || failAt < outage.toMs;
+      if (stillDown && failAt < best.atMs) best = { atMs: failAt, error: outage.error };
+    }
+    return best;
+  }
+
+  #fail(atMs: number, error: string): void {
+    if (atMs - this.#sinceMs >= BACKOFF_RESET_THRESHOLD_MS) this.#failureIndex = 0;
+    this.#running = false;
+    this.#sinceMs = atMs;
+    this.#restarts += 1;
+    this.#failedCheckpoints += 1;
+    this.#lastFailureMs = atMs;
+    this.#lastError = error;
+    this.#restartAtMs = atMs + restartDelayMs(this.#strategy, this.#failureIndex);
+    this.#failureIndex += 1;
+  }
+
+  #restart(atMs: number): void {
+    this.#running = true;
+    this.#sinceMs = atMs;
+    this.#restartAtMs = Number.POSITIVE_INFINITY;
+  }
+}

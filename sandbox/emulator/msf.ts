@@ -1,0 +1,1500 @@
+import { createHash } from 'node:crypto';
+import { EmulatorServiceError } from '#sandbox/emulator/errors.ts';
+import {
+  FlinkJob,
+  type JobRuleSubject,
+  type OutageWindow,
+  type RunningBehaviour,
+  resolveJobBehaviour,
+} from '#sandbox/emulator/job.ts';
+import { type JobRule, RestartStrategy, type ScenarioApplication, type ScenarioWorld } from '#sandbox/scenario.ts';
+import type { Clock } from '#shared/clock.ts';
+
+/**
+ * The Managed Service for Apache Flink half of the emulator: application state and the Kinesis Analytics V2
+ * operations (awsJson1_1, target prefix `KinesisAnalytics_20180523`), with shapes, enum values and exception names
+ * taken from the API model (`@aws-sdk/client-kinesis-analytics-v2` models, API reference "Actions" pages).
+ *
+ * Time is virtual: the emulator never reads the wall clock, and only moves when {@link MsfEmulator.advanceTo} is
+ * called (the HTTP server calls it with `clock.now()` at the start of every request). Inside, a fixed 1-second step
+ * ends transient statuses, runs the Flink jobs (see job.ts) and, at every 1-minute boundary, publishes the
+ * AWS/KinesisAnalytics metrics.
+ */
+
+/** `ApplicationStatus` values (API model enum). READY and RUNNING are steady, the rest transient. */
+export type ApplicationStatus =
+  | 'DELETING'
+  | 'STARTING'
+  | 'STOPPING'
+  | 'READY'
+  | 'RUNNING'
+  | 'UPDATING'
+  | 'AUTOSCALING'
+  | 'FORCE_STOPPING'
+  | 'ROLLING_BACK'
+  | 'MAINTENANCE'
+  | 'ROLLED_BACK';
+
+/** `OperationStatus` values (API model enum). */
+export type OperationStatus = 'IN_PROGRESS' | 'CANCELLED' | 'SUCCESSFUL' | 'FAILED';
+
+/** `SnapshotStatus` values (API model enum). */
+export type SnapshotStatus = 'CREATING' | 'READY' | 'DELETING' | 'FAILED';
+
+/** `ApplicationRestoreType` values (API model enum). */
+export type ApplicationRestoreType =
+  | 'SKIP_RESTORE_FROM_SNAPSHOT'
+  | 'RESTORE_FROM_LATEST_SNAPSHOT'
+  | 'RESTORE_FROM_CUSTOM_SNAPSHOT';
+
+const RESTORE_TYPES: readonly ApplicationRestoreType[] = [
+  'SKIP_RESTORE_FROM_SNAPSHOT',
+  'RESTORE_FROM_LATEST_SNAPSHOT',
+  'RESTORE_FROM_CUSTOM_SNAPSHOT',
+];
+
+/** How long (virtual seconds) each transient status lasts before the operation completes. */
+export interface TransitionTimings {
+  /** StartApplication: READY → STARTING → RUNNING. @default 60 */
+  readonly STARTING: number;
+  /** UpdateApplication of a RUNNING application: RUNNING → UPDATING → RUNNING. @default 90 */
+  readonly UPDATING: number;
+  /** StopApplication (snapshot taken): RUNNING → STOPPING → READY. @default 30 */
+  readonly STOPPING: number;
+  /** StopApplication with Force=true: → FORCE_STOPPING → READY. @default 15 */
+  readonly FORCE_STOPPING: number;
+  /** RollbackApplication or system rollback: → ROLLING_BACK → RUNNING. @default 90 */
+  readonly ROLLING_BACK: number;
+  /** Reserved: the emulator does not autoscale yet. @default 60 */
+  readonly AUTOSCALING: number;
+}
+
+/** Default {@link TransitionTimings}, seconds. */
+export const DEFAULT_TRANSITION_TIMINGS: TransitionTimings = {
+  STARTING: 60,
+  UPDATING: 90,
+  STOPPING: 30,
+  FORCE_STOPPING: 15,
+  ROLLING_BACK: 90,
+  AUTOSCALING: 60,
+};
+
+/** UpdateApplication of a READY application only changes configuration: UPDATING lasts at most this long (s). */
+const UPDATE_WHEN_READY_MAX_SECONDS = 10;
+/** A snapshot stays CREATING for this long (s), or until the transition that took it ends, whichever is first. */
+const SNAPSHOT_CREATING_SECONDS = 10;
+const STEP_MS = 1000;
+const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+
+/** One datapoint for the metric store; `timestampMs` = start of the 1-minute period it describes. */
+export interface MetricDatapoint {
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensions: Record<string, string>;
+  readonly timestampMs: number;
+  readonly value: number;
+  readonly unit?: string;
+}
+
+/** Where the emulator publishes per-minute metrics (the CloudWatch emulator's `putDatapoint`). */
+export interface MetricSink {
+  putDatapoint(p: MetricDatapoint): void;
+}
+
+/** Construction parameters of {@link MsfEmulator}. */
+export interface MsfEmulatorOptions {
+  /** Shared virtual clock; the emulator reads it for API call times but never advances it. */
+  readonly clock: Clock;
+  readonly region: string;
+  readonly accountId: string;
+  /** Applications, job model, faults and start time of a scenario. @default an empty world */
+  readonly world?: ScenarioWorld;
+  /** Seconds per transient status. @default DEFAULT_TRANSITION_TIMINGS */
+  readonly timings?: Partial<TransitionTimings>;
+  /** Receives the per-minute AWS/KinesisAnalytics metrics. @default metrics are dropped */
+  readonly metrics?: MetricSink;
+  /** Called after the metrics of each 1-minute boundary (epoch ms) are published, e.g. to evaluate alarms. */
+  readonly onMinute?: (boundaryMs: number) => void;
+}
+
+/** Read-only view of one application for the drill and tests. */
+export interface ApplicationInspection {
+  /** ApplicationStatus. */
+  readonly status: string;
+  /** ApplicationVersionId. */
+  readonly versionId: number;
+  /** A job is submitted and currently RUNNING in Flink terms (not restarting). */
+  readonly jobRunning: boolean;
+  /** Restarts since the current job was submitted (0 when no job). */
+  readonly restarts: number;
+}
+
+interface ParallelismConfig {
+  configurationType: string;
+  parallelism: number;
+  parallelismPerKPU: number;
+  autoScalingEnabled: boolean;
+}
+
+interface AppConfig {
+  description?: string;
+  runtimeEnvironment: string;
+  serviceExecutionRole: string;
+  codeContentType: string;
+  code: { bucketArn: string; fileKey: string; objectVersion?: string };
+  /** Property group id → key → value, in insertion order. */
+  propertyGroups: Record<string, Record<string, string>>;
+  parallelism: ParallelismConfig;
+  monitoring: { configurationType: string; metricsLevel: string; logLevel: string };
+  checkpoint: {
+    configurationType: string;
+    checkpointingEnabled: boolean;
+    checkpointInterval: number;
+    minPauseBetweenCheckpoints: number;
+  };
+  snapshotsEnabled: boolean;
+  systemRollbackEnabled: boolean;
+  restore: { type: ApplicationRestoreType; snapshotName?: string };
+  allowNonRestoredState: boolean;
+}
+
+interface VersionRecord {
+  readonly versionId: number;
+  readonly config: AppConfig;
+  readonly createdAtMs: number;
+  readonly updatedFrom?: number;
+  readonly rolledBackFrom?: number;
+  readonly rolledBackTo?: number;
+  readonly conditionalToken: string;
+  /** Last ApplicationStatus seen while this version was current (ListApplicationVersions). */
+  lastStatus: ApplicationStatus;
+}
+
+interface SnapshotRecord {
+  readonly name: string;
+  status: SnapshotStatus;
+  readonly versionId: number;
+  readonly createdAtMs: number;
+  readonly runtimeEnvironment: string;
+  /** While CREATING: when it becomes READY. */
+  readyAtMs?: number;
+}
+
+interface OperationRecord {
+  readonly id: string;
+  readonly seq: number;
+  readonly operation: string;
+  status: OperationStatus;
+  readonly startMs: number;
+  endMs?: number;
+  change?: { from: number; to: number };
+  failure?: { rollbackOperationId?: string; error?: string };
+}
+
+type PendingKind = 'start' | 'update' | 'stop' | 'force-stop' | 'rollback';
+
+interface Pending {
+  readonly kind: PendingKind;
+  readonly operationId: string;
+  /** Epoch ms at which the transient status ends; +Infinity while the operation hangs. */
+  endsAtMs: number;
+  /** For `update`: the application was RUNNING (a job is redeployed); from READY only configuration changes. */
+  readonly fromRunning?: boolean;
+  /** FlinkRunConfiguration.AllowNonRestoredState sent on the call that submits the job. */
+  readonly allowNonRestoredState: boolean;
+}
+
+interface AppState {
+  readonly name: string;
+  readonly arn: string;
+  readonly createdAtMs: number;
+  lastUpdateMs: number;
+  status: ApplicationStatus;
+  versionId: number;
+  readonly versions: Map<number, VersionRecord>;
+  readonly tags: Map<string, string>;
+  readonly snapshots: SnapshotRecord[];
+  readonly operations: OperationRecord[];
+  readonly restartStrategy: RestartStrategy;
+  readonly outages: readonly OutageWindow[];
+  job?: FlinkJob;
+  pending?: Pending;
+  seq: number;
+}
+
+type Obj = Readonly<Record<string, unknown>>;
+const EMPTY: Obj = {};
+
+function invalidArgument(message: string): never {
+  throw new EmulatorServiceError('InvalidArgumentException', message);
+}
+
+function asObj(value: unknown, what: string): Obj {
+  if (value === undefined || value === null) return EMPTY;
+  if (typeof value !== 'object' || Array.isArray(value)) invalidArgument(`${what} must be an object`);
+  return value as Obj;
+}
+
+function optStr(o: Obj, key: string): string | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') invalidArgument(`${key} must be a string`);
+  return v;
+}
+
+function reqStr(o: Obj, key: string): string {
+  const v = optStr(o, key);
+  if (v === undefined || v === '') invalidArgument(`${key} is required`);
+  return v;
+}
+
+function optNum(o: Obj, key: string): number | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) invalidArgument(`${key} must be a number`);
+  return v;
+}
+
+function optBool(o: Obj, key: string): boolean | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') invalidArgument(`${key} must be a boolean`);
+  return v;
+}
+
+function optArray(o: Obj, key: string): readonly unknown[] {
+  const v = o[key];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) invalidArgument(`${key} must be a list`);
+  return v;
+}
+
+/** Epoch ms → epoch seconds, the awsJson timestamp format. */
+function seconds(ms: number): number {
+  return ms / 1000;
+}
+
+function hash(text: string, length: number): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length);
+}
+
+function cloneConfig(config: AppConfig): AppConfig {
+  return structuredClone(config);
+}
+
+function parseRestoreType(value: string | undefined): ApplicationRestoreType | undefined {
+  if (value === undefined) return undefined;
+  const found = RESTORE_TYPES.find((t) => t === value);
+  if (!found) invalidArgument(`ApplicationRestoreType must be one of ${RESTORE_TYPES.join(', ')}`);
+  return found;
+}
+
+function parsePropertyGroups(list: readonly unknown[]): Record<string, Record<string, string>> {
+  const groups: Record<string, Record<string, string>> = {};
+  for (const item of list) {
+    const group = asObj(item, 'PropertyGroup');
+    const id = reqStr(group, 'PropertyGroupId');
+    const map = asObj(group.PropertyMap, 'PropertyMap');
+    const properties: Record<string, string> = {};
+    for (const [key, value] of Object.entries(map)) {
+      if (typeof value !== 'string') invalidArgument(`PropertyMap value of ${key} must be a string`);
+      properties[key] = value;
+    }
+    groups[id] = properties;
+  }
+  return groups;
+}
+
+/** UpdateApplication's ApplicationConfigurationUpdate etc. applied to a copy of `previous`. */
+function applyUpdate(previous: AppConfig, body: Obj): AppConfig {
+  const next = cloneConfig(previous);
+  const update = asObj(body.ApplicationConfigurationUpdate, 'ApplicationConfigurationUpdate');
+  const code = asObj(update.ApplicationCodeConfigurationUpdate, 'ApplicationCodeConfigurationUpdate');
+  const contentType = optStr(code, 'CodeContentTypeUpdate');
+  if (contentType !== undefined) next.codeContentType = contentType;
+  const s3 = asObj(
+    asObj(code.CodeContentUpdate, 'CodeContentUpdate').S3ContentLocationUpdate,
+    'S3ContentLocationUpdate',
+  );
+  const bucketArn = optStr(s3, 'BucketARNUpdate');
+  const fileKey = optStr(s3, 'FileKeyUpdate');
+  const objectVersion = optStr(s3, 'ObjectVersionUpdate');
+  if (bucketArn !== undefined || fileKey !== undefined || objectVersion !== undefined) {
+    next.code = {
+      bucketArn: bucketArn ?? previous.code.bucketArn,
+      fileKey: fileKey ?? previous.code.fileKey,
+      // A new object without a new version id no longer refers to the old object version.
+      ...(objectVersion !== undefined
+        ? { objectVersion }
+        : bucketArn === undefined && fileKey === undefined && previous.code.objectVersion !== undefined
+          ? { objectVersion: previous.code.objectVersion }
+          : {}),
+    };
+  }
+  const env = update.EnvironmentPropertyUpdates;
+  if (env !== undefined && env !== null) {
+    // The update replaces all property groups.
+    next.propertyGroups = parsePropertyGroups(optArray(asObj(env, 'EnvironmentPropertyUpdates'), 'PropertyGroups'));
+  }
+  const flink = asObj(update.FlinkApplicationConfigurationUpdate, 'FlinkApplicationConfigurationUpdate');
+  const par = asObj(flink.ParallelismConfigurationUpdate, 'ParallelismConfigurationUpdate');
+  next.parallelism = {
+    configurationType: optStr(par, 'ConfigurationTypeUpdate') ?? previous.parallelism.configurationType,
+    parallelism: optNum(par, 'ParallelismUpdate') ?? previous.parallelism.parallelism,
+    parallelismPerKPU: optNum(par, 'ParallelismPerKPUUpdate') ?? previous.parallelism.parallelismPerKPU,
+    autoScalingEnabled: optBool(par, 'AutoScalingEnabledUpdate') ?? previous.parallelism.autoScalingEnabled,
+  };
+  const mon = asObj(flink.MonitoringConfigurationUpdate, 'MonitoringConfigurationUpdate');
+  next.monitoring = {
+    configurationType: optStr(mon, 'ConfigurationTypeUpdate') ?? previous.monitoring.configurationType,
+    metricsLevel: optStr(mon, 'MetricsLevelUpdate') ?? previous.monitoring.metricsLevel,
+    logLevel: optStr(mon, 'LogLevelUpdate') ?? previous.monitoring.logLevel,
+  };
+  const cp = asObj(flink.CheckpointConfigurationUpdate, 'CheckpointConfigurationUpdate');
+  next.checkpoint = {
+    configurationType: optStr(cp, 'ConfigurationTypeUpdate') ?? previous.checkpoint.configurationType,
+    checkpointingEnabled: optBool(cp, 'CheckpointingEnabledUpdate') ?? previous.checkpoint.checkpointingEnabled,
+    checkpointInterval: optNum(cp, 'CheckpointIntervalUpdate') ?? previous.checkpoint.checkpointInterval,
+    minPauseBetweenCheckpoints:
+      optNum(cp, 'MinPauseBetweenCheckpointsUpdate') ?? previous.checkpoint.minPauseBetweenCheckpoints,
+  };
+  const snap = asObj(update.ApplicationSnapshotConfigurationUpdate, 'ApplicationSnapshotConfigurationUpdate');
+  next.snapshotsEnabled = optBool(snap, 'SnapshotsEnabledUpdate') ?? previous.snapshotsEnabled;
+  const rollback = asObj(
+    update.ApplicationSystemRollbackConfigurationUpdate,
+    'ApplicationSystemRollbackConfigurationUpdate',
+  );
+  next.systemRollbackEnabled = optBool(rollback, 'RollbackEnabledUpdate') ?? previous.systemRollbackEnabled;
+  next.serviceExecutionRole = optStr(body, 'ServiceExecutionRoleUpdate') ?? previous.serviceExecutionRole;
+  next.runtimeEnvironment = optStr(body, 'RuntimeEnvironmentUpdate') ?? previous.runtimeEnvironment;
+  if (!Number.isInteger(next.parallelism.parallelism) || next.parallelism.parallelism < 1) {
+    invalidArgument('Parallelism must be a positive integer');
+  }
+  return next;
+}
+
+/** Exact message AWS documents for a snapshot that cannot be taken (troubleshooting-symptoms.md, see below). */
+function snapshotDowntimeMessage(name: string): string {
+  return (
+    `Failed to take snapshot for the application ${name} at this moment. The application is currently experiencing ` +
+    "downtime. Please check the application's CloudWatch metrics or CloudWatch logs for any possible errors and retry " +
+    'the request. You can also retry the request after disabling the snapshots in the Kinesis Data Analytics console ' +
+    'or by updating the ApplicationSnapshotConfiguration through the AWS SDK'
+  );
+}
+
+/**
+ * In-memory Managed Service for Apache Flink. {@link handle} runs one operation; {@link advanceTo} moves the world.
+ * Not safe for use without advancing: the HTTP server calls `advanceTo(clock.now())` before every request.
+ */
+export class MsfEmulator {
+  readonly region: string;
+  readonly accountId: string;
+  readonly #clock: Clock;
+  readonly #timings: TransitionTimings;
+  readonly #rules: readonly JobRule[];
+  readonly #faults: ScenarioWorld['faults'];
+  readonly #startMs: number;
+  readonly #metrics: MetricSink | undefined;
+  readonly #onMinute: ((boundaryMs: number) => void) | undefined;
+  readonly #apps = new Map<string, AppState>();
+  /** Last simulated instant (a whole second), epoch ms. */
+  #cursorMs: number;
+
+  constructor(opts: MsfEmulatorOptions) {
+    this.region = opts.region;
+    this.accountId = opts.accountId;
+    this.#clock = opts.clock;
+    this.#timings = { ...DEFAULT_TRANSITION_TIMINGS, ...opts.timings };
+    this.#rules = opts.world?.jobModel ?? [];
+    this.#faults = opts.world?.faults ?? [];
+    this.#metrics = opts.metrics;
+    this.#onMinute = opts.onMinute;
+    const now = opts.clock.now();
+    this.#startMs = opts.world ? Date.parse(opts.world.startTime) : now;
+    this.#cursorMs = Math.floor(now / STEP_MS) * STEP_MS;
+    for (const app of opts.world?.applications ?? []) this.#seedApplication(app);
+  }
+
+  /**
+   * Processes the world up to `epochMs` in 1-second steps: transient statuses end, snapshots become READY, jobs fail
+   * and restart, and at each 1-minute boundary the metrics are published and `onMinute` is called. Idempotent; never
+   * goes backwards.
+   */
+  advanceTo(epochMs: number): void {
+    const target = Math.floor(epochMs / STEP_MS) * STEP_MS;
+    while (this.#cursorMs < target) {
+      this.#cursorMs += STEP_MS;
+      this.#step(this.#cursorMs);
+    }
+  }
+
+  /**
+   * Current status, version, job state and restart count of an application, as of the last {@link advanceTo} (or API
+   * request); does not advance the world itself. undefined if the application does not exist.
+   */
+  inspect(applicationName: string): ApplicationInspection | undefined {
+    const app = this.#apps.get(applicationName);
+    if (!app) return undefined;
+    const job = app.job?.status();
+    return {
+      status: app.status,
+      versionId: app.versionId,
+      jobRunning: job?.running ?? false,
+      restarts: job?.restarts ?? 0,
+    };
+  }
+
+  /**
+   * Runs one Kinesis Analytics V2 operation (the part after `KinesisAnalytics_20180523.` in X-Amz-Target) on the
+   * decoded JSON input and returns the JSON output object (timestamps as epoch seconds).
+   * @throws EmulatorServiceError with the API model's exception name: ResourceNotFoundException, ResourceInUseException,
+   *   ConcurrentModificationException, InvalidArgumentException, InvalidRequestException,
+   *   InvalidApplicationConfigurationException, UnknownOperationException.
+   */
+  handle(operation: string, input: unknown): unknown {
+    const now = this.#clock.now();
+    this.advanceTo(now);
+    const body = asObj(input, 'request body');
+    switch (operation) {
+      case 'CreateApplication':
+        return this.#createApplication(body, now);
+      case 'ListApplications':
+        return this.#listApplications(body);
+      case 'DescribeApplication':
+        return { ApplicationDetail: this.#detail(this.#app(body)) };
+      case 'StartApplication':
+        return this.#startApplication(body, now);
+      case 'StopApplication':
+        return this.#stopApplication(body, now);
+      case 'UpdateApplication':
+        return this.#updateApplication(body, now);
+      case 'RollbackApplication':
+        return this.#rollbackApplication(body, now);
+      case 'ListApplicationVersions':
+        return this.#listApplicationVersions(body);
+      case 'DescribeApplicationVersion':
+        return this.#describeApplicationVersion(body);
+      case 'ListApplicationOperations':
+        return this.#listApplicationOperations(body);
+      case 'DescribeApplicationOperation':
+        return this.#describeApplicationOperation(body);
+      case 'ListApplicationSnapshots':
+        return this.#listApplicationSnapshots(body);
+      case 'CreateApplicationSnapshot':
+        return this.#createApplicationSnapshot(body, now);
+      case 'DescribeApplicationSnapshot':
+        return this.#describeApplicationSnapshot(body);
+      case 'TagResource':
+        return this.#tagResource(body);
+      case 'UntagResource':
+        return this.#untagResource(body);
+      case 'ListTagsForResource':
+        return { Tags: [...this.#appByArn(body).tags].map(([Key, Value]) => ({ Key, Value })) };
+      default:
+        throw new EmulatorServiceError('UnknownOperationException', `Operation ${operation} is not supported`);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // World: seeding and simulation
+  // ---------------------------------------------------------------------------------------------------------------
+
+  #seedApplication(spec: ScenarioApplication): void {
+    if (this.#apps.has(spec.name)) throw new Error(`scenario defines application ${spec.name} twice`);
+    const n = spec.initialVersion;
+    const currentCreatedMs = this.#startMs - spec.versionAgeMinutes * MINUTE_MS;
+    const versionCreatedMs = (k: number) => currentCreatedMs - (n - k) * DAY_MS;
+    const config: AppConfig = {
+      runtimeEnvironment: spec.runtimeEnvironment,
+      serviceExecutionRole: `arn:aws:iam::${this.accountId}:role/${spec.name}-msf-role`,
+      codeContentType: 'ZIPFILE',
+      code: {
+        bucketArn: `arn:aws:s3:::${spec.code.bucket}`,
+        fileKey: spec.code.fileKey,
+        ...(spec.code.objectVersion === undefined ? {} : { objectVersion: spec.code.objectVersion }),
+      },
+      propertyGroups: structuredClone(spec.environmentProperties),
+      parallelism: {
+        configurationType: 'CUSTOM',
+        parallelism: spec.parallelism,
+        parallelismPerKPU: spec.parallelismPerKPU,
+        autoScalingEnabled: spec.autoScalingEnabled,
+      },
+      monitoring: { configurationType: 'DEFAULT', metricsLevel: 'APPLICATION', logLevel: 'INFO' },
+      checkpoint: {
+        configurationType: 'DEFAULT',
+        checkpointingEnabled: true,
+        checkpointInterval: 60_000,
+        minPauseBetweenCheckpoints: 5_000,
+      },
+      snapshotsEnabled: spec.snapshotsEnabled,
+      systemRollbackEnabled: spec.systemRollbackEnabled,
+      restore: { type: 'RESTORE_FROM_LATEST_SNAPSHOT' },
+      allowNonRestoredState: false,
+    };
+    const app = this.#newApp(spec.name, versionCreatedMs(1), spec.restartStrategy);
+    for (const [key, value] of Object.entries(spec.tags)) app.tags.set(key, value);
+    for (let k = 1; k <= n; k++) {
+      this.#putVersion(app, {
+        versionId: k,
+        config: cloneConfig(config),
+        createdAtMs: versionCreatedMs(k),
+        ...(k > 1 ? { updatedFrom: k - 1 } : {}),
+        lastStatus: k < n ? 'RUNNING' : spec.initialStatus,
+      });
+    }
+    app.versionId = n;
+    app.lastUpdateMs = currentCreatedMs;
+    app.status = spec.initialStatus;
+
+    // A healthy-looking history: started once, updated to each version, snapshots of the previous and current version.
+    this.#seedOperation(app, 'StartApplication', versionCreatedMs(1), this.#timings.STARTING, 1, 1);
+    for (let k = 2; k <= n; k++) {
+      this.#seedOperation(app, 'UpdateApplication', versionCreatedMs(k), this.#timings.UPDATING, k - 1, k);
+    }
+    const currentSnapshotMs = currentCreatedMs + Math.floor((spec.versionAgeMinutes * MINUTE_MS) / 2);
+    if (spec.snapshotsEnabled) {
+      if (n > 1) this.#seedSnapshot(app, n - 1, currentCreatedMs, spec.runtimeEnvironment);
+      this.#seedSnapshot(app, n, currentSnapshotMs, spec.runtimeEnvironment);
+    }
+    if (spec.initialStatus === 'READY') {
+      this.#seedOperation(app, 'StopApplication', currentSnapshotMs, this.#timings.STOPPING, n, n);
+    } else {
+      const { behaviour } = resolveJobBehaviour(this.#rules, this.#subject(app, config));
+      // An initially RUNNING application is running a job; a version that could not have been submitted runs healthy.
+      const running: RunningBehaviour =
+        behaviour.kind === 'crash-loop'
+          ? { kind: 'crash-loop', failAfterSeconds: behaviour.failAfterSeconds, error: behaviour.error }
+          : { kind: 'healthy' };
+      app.job = new FlinkJob({
+        submittedAtMs: currentCreatedMs,
+        behaviour: running,
+        restartStrategy: app.restartStrategy,
+        outages: app.outages,
+      });
+    }
+    this.#apps.set(spec.name, app);
+  }
+
+  #seedOperation(app: AppState, operation: string, startMs: number, durationS: number, from: number, to: number): void {
+    const op = this.#newOperation(app, operation, startMs, { from, to });
+    op.status = 'SUCCESSFUL';
+    op.endMs = startMs + durationS * 1000;
+  }
+
+  #seedSnapshot(app: AppState, versionId: number, atMs: number, runtimeEnvironment: string): void {
+    app.snapshots.push({
+      name: this.#snapshotName(app, versionId, atMs),
+      status: 'READY',
+      versionId,
+      createdAtMs: atMs,
+      runtimeEnvironment,
+    });
+  }
+
+  #newApp(name: string, createdAtMs: number, restartStrategy: RestartStrategy): AppState {
+    const outages: OutageWindow[] = [];
+    for (const fault of this.#faults) {
+      if (fault.kind !== 'outage' || fault.application !== name) continue;
+      outages.push({
+        fromMs: this.#startMs + fault.fromMinute * MINUTE_MS,
+        ...(fault.toMinute === undefined ? {} : { toMs: this.#startMs + fault.toMinute * MINUTE_MS }),
+        error: fault.error,
+      });
+    }
+    return {
+      name,
+      arn: `arn:aws:kinesisanalytics:${this.region}:${this.accountId}:application/${name}`,
+      createdAtMs,
+      lastUpdateMs: createdAtMs,
+      status: 'READY',
+      versionId: 1,
+      versions: new Map(),
+      tags: new Map(),
+      snapshots: [],
+      operations: [],
+      restartStrategy,
+      outages,
+      seq: 0,
+    };
+  }
+
+  #step(t: number): void {
+    for (const app of this.#apps.values()) {
+      for (const snapshot of app.snapshots) {
+        if (snapshot.status === 'CREATING' && snapshot.readyAtMs !== undefined && snapshot.readyAtMs <= t) {
+          snapshot.status = 'READY';
+          delete snapshot.readyAtMs;
+        }
+      }
+      // A completed transition may start another one (a failed update starts a system rollback).
+      for (let guard = 0; app.pending && app.pending.endsAtMs <= t && guard < 4; guard++) {
+        this.#completeTransition(app, app.pending);
+      }
+      app.job?.advanceTo(t);
+    }
+    if (t % MINUTE_MS === 0) {
+      this.#publishMetrics(t);
+      this.#onMinute?.(t);
+    }
+  }
+
+  #publishMetrics(boundaryMs: number): void {
+    const sink = this.#metrics;
+    if (!sink) return;
+    const minuteIndex = boundaryMs / MINUTE_MS;
+    // Deterministic gaps: counters that are 0 are left out every third minute, as CloudWatch often shows them.
+    const omitZeroCounters = minuteIndex % 3 === 2;
+    for (const app of this.#apps.values()) {
+      if (!app.job) continue;
+      const status = app.job.status();
+      const put = (metricName: string, value: number, unit: string, counter: boolean) => {
+        if (counter && value === 0 && omitZeroCounters) return;
+        sink.putDatapoint({
+          namespace: 'AWS/KinesisAnalytics',
+          metricName,
+          dimensions: { Application: app.name },
+          timestampMs: boundaryMs - MINUTE_MS,
+          value,
+          unit,
+        });
+      };
+      if (this.#config(app).runtimeEnvironment.startsWith('FLINK-2')) {
+        put('numRestarts', status.restarts, 'Count', true);
+      } else {
+        put('fullRestarts', status.restarts, 'Count', true);
+        put('downtime', status.downtimeMs, 'Milliseconds', false);
+        put('uptime', status.uptimeMs, 'Milliseconds', false);
+      }
+      put('numberOfFailedCheckpoints', status.failedCheckpoints, 'Count', true);
+    }
+  }
+
+  #completeTransition(app: AppState, pending: Pending): void {
+    const t = pending.endsAtMs;
+    const op = this.#operation(app, pending.operationId);
+    switch (pending.kind) {
+      case 'force-stop':
+      case 'stop': {
+        app.job = undefined;
+        this.#finish(app, op, 'SUCCESSFUL', t, 'READY');
+        return;
+      }
+      case 'update': {
+        if (!pending.fromRunning) {
+          this.#finish(app, op, 'SUCCESSFUL', t, 'READY');
+          return;
+        }
+        // The old job was stopped with a snapshot; the new version's job is submitted now.
+        app.job = undefined;
+        const config = this.#config(app);
+        const restoreFrom = config.snapshotsEnabled ? this.#restoreSnapshot(app, config.restore) : undefined;
+        const outcome = this.#submit(app, t, restoreFrom, pending.allowNonRestoredState);
+        if (outcome.kind === 'hangs') {
+          pending.endsAtMs = Number.POSITIVE_INFINITY;
+          return;
+        }
+        if (outcome.kind === 'running') {
+          this.#finish(app, op, 'SUCCESSFUL', t, 'RUNNING');
+          return;
+        }
+        op.failure = { error: outcome.error };
+        if (config.systemRollbackEnabled && this.#beginSystemRollback(app, op, t)) {
+          op.status = 'FAILED';
+          op.endMs = t;
+          return;
+        }
+        this.#finish(app, op, 'FAILED', t, 'READY');
+        return;
+      }
+      case 'start': {
+        const config = this.#config(app);
+        const outcome = this.#submit(app, t, this.#restoreSnapshot(app, config.restore), pending.allowNonRestoredState);
+        if (outcome.kind === 'hangs') {
+          pending.endsAtMs = Number.POSITIVE_INFINITY;
+          return;
+        }
+        if (outcome.kind === 'running') {
+          this.#finish(app, op, 'SUCCESSFUL', t, 'RUNNING');
+          return;
+        }
+        // System rollback reverts failed update/scale operations only; a failed start leaves the application READY.
+        op.failure = { error: outcome.error };
+        this.#finish(app, op, 'FAILED', t, 'READY');
+        return;
+      }
+      case 'rollback': {
+        // RollbackApplication restores from the last successful snapshot (API reference, RollbackApplication).
+        const outcome = this.#submit(app, t, this.#latestReadySnapshot(app), false);
+        if (outcome.kind === 'hangs') {
+          pending.endsAtMs = Number.POSITIVE_INFINITY;
+          return;
+        }
+        if (outcome.kind === 'running') {
+          this.#finish(app, op, 'SUCCESSFUL', t, 'RUNNING');
+          return;
+        }
+        // "If the automatic rollback also fails, ... transitions the application to the READY status" (how-system-rollbacks).
+        op.failure = { error: outcome.error };
+        this.#finish(app, op, 'FAILED', t, 'READY');
+        return;
+      }
+    }
+  }
+
+  /**
+   * A failed UpdateApplication with RollbackEnabled: MSF "automatically initiates a RollbackApplication operation"
+   * (developer guide, how-system-rollbacks). Returns false when there is nothing to roll back to.
+   */
+  #beginSystemRollback(app: AppState, failed: OperationRecord, t: number): boolean {
+    const from = app.versionId;
+    const target = this.#version(app, from).updatedFrom;
+    if (target === undefined || !this.#latestReadySnapshot(app)) return false;
+    const rollback = this.#newOperation(app, 'RollbackApplication', t);
+    failed.failure = { ...failed.failure, rollbackOperationId: rollback.id };
+    const to = this.#createRolledBackVersion(app, target, t);
+    rollback.change = { from, to };
+    this.#setStatus(app, 'ROLLING_BACK');
+    app.pending = {
+      kind: 'rollback',
+      operationId: rollback.id,
+      endsAtMs: t + this.#timings.ROLLING_BACK * 1000,
+      allowNonRestoredState: false,
+    };
+    return true;
+  }
+
+  #finish(app: AppState, op: OperationRecord, status: OperationStatus, t: number, appStatus: ApplicationStatus): void {
+    op.status = status;
+    op.endMs = t;
+    app.pending = undefined;
+    this.#setStatus(app, appStatus);
+  }
+
+  /**
+   * Submits a job for the current version at `t`. The behaviour comes from the first matching JobRule; restoring a
+   * snapshot into an `incompatible-state` version fails unless AllowNonRestoredState, except when the snapshot was
+   * taken by a version the same rule matches (its state already fits the new job graph).
+   */
+  #submit(
+    app: AppState,
+    t: number,
+    restoreFrom: SnapshotRecord | undefined,
+    allowNonRestoredState: boolean,
+  ): { kind: 'running' } | { kind: 'hangs' } | { kind: 'failed'; error: string } {
+    const config = this.#config(app);
+    const { behaviour, ruleIndex } = resolveJobBehaviour(this.#rules, this.#subject(app, config));
+    if (behaviour.kind === 'fails-at-submit') return { kind: 'failed', error: behaviour.error };
+    if (behaviour.kind === 'hangs') return { kind: 'hangs' };
+    if (behaviour.kind === 'incompatible-state' && restoreFrom && !allowNonRestoredState) {
+      const snapshotVersion = app.versions.get(restoreFrom.versionId);
+      const sameGraph =
+        snapshotVersion !== undefined &&
+        resolveJobBehaviour(this.#rules, this.#subject(app, snapshotVersion.config)).ruleIndex === ruleIndex;
+      if (!sameGraph) return { kind: 'failed', error: behaviour.error };
+    }
+    const running: RunningBehaviour =
+      behaviour.kind === 'crash-loop'
+        ? { kind: 'crash-loop', failAfterSeconds: behaviour.failAfterSeconds, error: behaviour.error }
+        : { kind: 'healthy' };
+    app.job = new FlinkJob({
+      submittedAtMs: t,
+      behaviour: running,
+      restartStrategy: app.restartStrategy,
+      outages: app.outages,
+    });
+    return { kind: 'running' };
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Operations
+  // ---------------------------------------------------------------------------------------------------------------
+
+  #createApplication(body: Obj, now: number): unknown {
+    const name = reqStr(body, 'ApplicationName');
+    if (!/^[a-zA-Z0-9_.-]{1,128}$/.test(name)) invalidArgument('ApplicationName must match [a-zA-Z0-9_.-]{1,128}');
+    if (this.#apps.has(name)) {
+      throw new EmulatorServiceError('ResourceInUseException', `Application ${name} already exists`);
+    }
+    const runtimeEnvironment = reqStr(body, 'RuntimeEnvironment');
+    const serviceExecutionRole = reqStr(body, 'ServiceExecutionRole');
+    const configuration = asObj(body.ApplicationConfiguration, 'ApplicationConfiguration');
+    const codeConfig = asObj(configuration.ApplicationCodeConfiguration, 'ApplicationCodeConfiguration');
+    const s3 = asObj(asObj(codeConfig.CodeContent, 'CodeContent').S3ContentLocation, 'S3ContentLocation');
+    if (s3 === EMPTY) invalidArgument('ApplicationCodeConfiguration.CodeContent.S3ContentLocation is required');
+    const flink = asObj(configuration.FlinkApplicationConfiguration, 'FlinkApplicationConfiguration');
+    const par = asObj(flink.ParallelismConfiguration, 'ParallelismConfiguration');
+    const mon = asObj(flink.MonitoringConfiguration, 'MonitoringConfiguration');
+    const cp = asObj(flink.CheckpointConfiguration, 'CheckpointConfiguration');
+    const objectVersion = optStr(s3, 'ObjectVersion');
+    const description = optStr(body, 'ApplicationDescription');
+    const config: AppConfig = {
+      ...(description === undefined ? {} : { description }),
+      runtimeEnvironment,
+      serviceExecutionRole,
+      codeContentType: optStr(codeConfig, 'CodeContentType') ?? 'ZIPFILE',
+      code: {
+        bucketArn: reqStr(s3, 'BucketARN'),
+        fileKey: reqStr(s3, 'FileKey'),
+        ...(objectVersion === undefined ? {} : { objectVersion }),
+      },
+      propertyGroups: parsePropertyGroups(
+        optArray(asObj(configuration.EnvironmentProperties, 'EnvironmentProperties'), 'PropertyGroups'),
+      ),
+      parallelism: {
+        configurationType: optStr(par, 'ConfigurationType') ?? 'DEFAULT',
+        parallelism: optNum(par, 'Parallelism') ?? 1,
+        parallelismPerKPU: optNum(par, 'ParallelismPerKPU') ?? 1,
+        autoScalingEnabled: optBool(par, 'AutoScalingEnabled') ?? false,
+      },
+      monitoring: {
+        configurationType: optStr(mon, 'ConfigurationType') ?? 'DEFAULT',
+        metricsLevel: optStr(mon, 'MetricsLevel') ?? 'APPLICATION',
+        logLevel: optStr(mon, 'LogLevel') ?? 'INFO',
+      },
+      checkpoint: {
+        configurationType: optStr(cp, 'ConfigurationType') ?? 'DEFAULT',
+        checkpointingEnabled: optBool(cp, 'CheckpointingEnabled') ?? true,
+        checkpointInterval: optNum(cp, 'CheckpointInterval') ?? 60_000,
+        minPauseBetweenCheckpoints: optNum(cp, 'MinPauseBetweenCheckpoints') ?? 5_000,
+      },
+      snapshotsEnabled:
+        optBool(
+          asObj(configuration.ApplicationSnapshotConfiguration, 'ApplicationSnapshotConfiguration'),
+          'SnapshotsEnabled',
+        ) ?? true,
+      systemRollbackEnabled:
+        optBool(
+          asObj(configuration.ApplicationSystemRollbackConfiguration, 'ApplicationSystemRollbackConfiguration'),
+          'RollbackEnabled',
+        ) ?? false,
+      restore: { type: 'RESTORE_FROM_LATEST_SNAPSHOT' },
+      allowNonRestoredState: false,
+    };
+    const app = this.#newApp(name, now, RestartStrategy.parse({}));
+    for (const tag of optArray(body, 'Tags')) {
+      const t = asObj(tag, 'Tag');
+      app.tags.set(reqStr(t, 'Key'), optStr(t, 'Value') ?? '');
+    }
+    this.#putVersion(app, { versionId: 1, config, createdAtMs: now, lastStatus: 'READY' });
+    this.#apps.set(name, app);
+    return { ApplicationDetail: this.#detail(app) };
+  }
+
+  #listApplications(body: Obj): unknown {
+    const apps = [...this.#apps.values()];
+    const { page, nextToken } = this.#paginate(apps, body);
+    return {
+      ApplicationSummaries: page.map((app) => ({
+        ApplicationName: app.name,
+        ApplicationARN: app.arn,
+        ApplicationStatus: app.status,
+        ApplicationVersionId: app.versionId,
+        RuntimeEnvironment: this.#config(app).runtimeEnvironment,
+        ApplicationMode: 'STREAMING',
+      })),
+      ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+    };
+  }
+
+  /**
+   * StartApplication: only from READY (else ResourceInUseException). RunConfiguration.ApplicationRestoreConfiguration
+   * and FlinkRunConfiguration.AllowNonRestoredState apply to this start and are shown in RunConfigurationDescription.
+   */
+  #startApplication(body: Obj, now: number): unknown {
+    const app = this.#app(body);
+    this.#requireStatus(app, ['READY'], 'StartApplication');
+    const run = asObj(body.RunConfiguration, 'RunConfiguration');
+    const config = this.#config(app);
+    const restore = this.#parseRestore(
+      app,
+      asObj(run.ApplicationRestoreConfiguration, 'ApplicationRestoreConfiguration'),
+    );
+    if (restore) config.restore = restore;
+    const allowNonRestoredState =
+      optBool(asObj(run.FlinkRunConfiguration, 'FlinkRunConfiguration'), 'AllowNonRestoredState') ?? false;
+    config.allowNonRestoredState = allowNonRestoredState;
+    const op = this.#newOperation(app, 'StartApplication', now, { from: app.versionId, to: app.versionId });
+    this.#setStatus(app, 'STARTING');
+    app.pending = {
+      kind: 'start',
+      operationId: op.id,
+      endsAtMs: now + this.#timings.STARTING * 1000,
+      allowNonRestoredState,
+    };
+    return { OperationId: op.id };
+  }
+
+  /**
+   * StopApplication: from RUNNING takes a snapshot (when SnapshotsEnabled) and stops; Force=true stops without a
+   * snapshot from STARTING, UPDATING, STOPPING, AUTOSCALING or RUNNING and cancels the operation in progress.
+   */
+  #stopApplication(body: Obj, now: number): unknown {
+    const app = this.#app(body);
+    const force = optBool(body, 'Force') ?? false;
+    if (force) {
+      this.#requireStatus(
+        app,
+        ['STARTING', 'UPDATING', 'STOPPING', 'AUTOSCALING', 'RUNNING'],
+        'StopApplication with Force',
+      );
+      this.#cancelPending(app, now, true);
+      app.job = undefined;
+      const op = this.#newOperation(app, 'StopApplication', now, { from: app.versionId, to: app.versionId });
+      this.#setStatus(app, 'FORCE_STOPPING');
+      app.pending = {
+        kind: 'force-stop',
+        operationId: op.id,
+        endsAtMs: now + this.#timings.FORCE_STOPPING * 1000,
+        allowNonRestoredState: false,
+      };
+      return { OperationId: op.id };
+    }
+    this.#requireStatus(app, ['RUNNING'], 'StopApplication');
+    const endsAtMs = now + this.#timings.STOPPING * 1000;
+    if (this.#config(app).snapshotsEnabled) this.#takeSnapshot(app, now, endsAtMs);
+    const op = this.#newOperation(app, 'StopApplication', now, { from: app.versionId, to: app.versionId });
+    this.#setStatus(app, 'STOPPING');
+    app.pending = { kind: 'stop', operationId: op.id, endsAtMs, allowNonRestoredState: false };
+    return { OperationId: op.id };
+  }
+
+  /**
+   * UpdateApplication: from READY or RUNNING; needs ConditionalToken or CurrentApplicationVersionId. Creates the next
+   * version at once (the response shows it, status UPDATING). From RUNNING a snapshot is taken first (when
+   * SnapshotsEnabled) and the job is redeployed when UPDATING ends; from READY only the configuration changes.
+   */
+  #updateApplication(body: Obj, now: number): unknown {
+    const app = this.#app(body);
+    this.#checkConcurrency(app, body, true);
+    this.#requireStatus(app, ['READY', 'RUNNING'], 'UpdateApplication');
+    const fromRunning = app.status === 'RUNNING';
+    const previous = this.#config(app);
+    const next = applyUpdate(previous, body);
+    const run = asObj(body.RunConfigurationUpdate, 'RunConfigurationUpdate');
+    // "If you update your application without specifying this parameter, AllowNonRestoredState will be set to false".
+    const allowNonRestoredState =
+      optBool(asObj(run.FlinkRunConfiguration, 'FlinkRunConfiguration'), 'AllowNonRestoredState') ?? false;
+    next.allowNonRestoredState = allowNonRestoredState;
+    const restore = this.#parseRestore(
+      app,
+      asObj(run.ApplicationRestoreConfiguration, 'ApplicationRestoreConfiguration'),
+    );
+    if (restore) next.restore = restore;
+
+    const durationS = fromRunning
+      ? this.#timings.UPDATING
+      : Math.min(UPDATE_WHEN_READY_MAX_SECONDS, this.#timings.UPDATING);
+    const endsAtMs = now + durationS * 1000;
+    // Snapshot first: if it cannot be taken, the call fails and nothing changes (see #takeSnapshot).
+    if (fromRunning && previous.snapshotsEnabled) this.#takeSnapshot(app, now, endsAtMs);
+    const from = app.versionId;
+    const to = this.#nextVersionId(app);
+    this.#putVersion(app, { versionId: to, config: next, createdAtMs: now, updatedFrom: from, lastStatus: 'UPDATING' });
+    app.versionId = to;
+    app.lastUpdateMs = now;
+    const op = this.#newOperation(app, 'UpdateApplication', now, { from, to });
+    this.#setStatus(app, 'UPDATING');
+    app.pending = { kind: 'update', operationId: op.id, endsAtMs, fromRunning, allowNonRestoredState };
+    return { ApplicationDetail: this.#detail(app), OperationId: op.id };
+  }
+
+  /**
+   * RollbackApplication: only from UPDATING, AUTOSCALING or RUNNING; CurrentApplicationVersionId must be current.
+   * Goes back to ApplicationVersionUpdatedFrom's configuration as a new version (RolledBackFrom = the version when
+   * called, RolledBackTo = the target) and restores the last successful snapshot.
+   */
+  #rollbackApplication(body: Obj, now: number): unknown {
+    const app = this.#app(body);
+    this.#checkConcurrency(app, body, false);
+    this.#requireStatus(app, ['UPDATING', 'AUTOSCALING', 'RUNNING'], 'RollbackApplication');
+    const from = app.versionId;
+    const target = this.#version(app, from).updatedFrom;
+    if (target === undefined) {
+      throw new EmulatorServiceError(
+        'InvalidRequestException',
+        `Application ${app.name} has no previous version to roll back to`,
+      );
+    }
+    // "If the application has no snapshots, Managed Service for Apache Flink rejects the rollback request" (API
+    // reference, RollbackApplication). The exception name is not documented; InvalidRequestException is a guess.
+    if (!this.#latestReadySnapshot(app)) {
+      throw new EmulatorServiceError(
+        'InvalidRequestException',
+        `Application ${app.name} has no snapshots; RollbackApplication needs a snapshot to restore from`,
+      );
+    }
+    this.#cancelPending(app, now, false);
+    app.job = undefined;
+    const op = this.#newOperation(app, 'RollbackApplication', now);
+    const to = this.#createRolledBackVersion(app, target, now);
+    op.change = { from, to };
+    this.#setStatus(app, 'ROLLING_BACK');
+    app.pending = {
+      kind: 'rollback',
+      operationId: op.id,
+      endsAtMs: now + this.#timings.ROLLING_BACK * 1000,
+      allowNonRestoredState: false,
+    };
+    return { ApplicationDetail: this.#detail(app), OperationId: op.id };
+  }
+
+  #listApplicationVersions(body: Obj): unknown {
+    const app = this.#app(body);
+    const versions = [...app.versions.values()].sort((a, b) => b.versionId - a.versionId);
+    const { page, nextToken } = this.#paginate(versions, body);
+    return {
+      ApplicationVersionSummaries: page.map((v) => ({
+        ApplicationVersionId: v.versionId,
+        ApplicationStatus: v.versionId === app.versionId ? app.status : v.lastStatus,
+      })),
+      ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+    };
+  }
+
+  #describeApplicationVersion(body: Obj): unknown {
+    const app = this.#app(body);
+    const versionId = optNum(body, 'ApplicationVersionId');
+    if (versionId === undefined) invalidArgument('ApplicationVersionId is required');
+    const version = app.versions.get(versionId);
+    if (!version) {
+      throw new EmulatorServiceError(
+        'ResourceNotFoundException',
+        `Application version ${versionId} of ${app.name} not found`,
+      );
+    }
+    return { ApplicationVersionDetail: this.#detail(app, version) };
+  }
+
+  #listApplicationOperations(body: Obj): unknown {
+    const app = this.#app(body);
+    const operation = optStr(body, 'Operation');
+    const status = optStr(body, 'OperationStatus');
+    // "in reverse chronological order" (developer guide, how-system-rollbacks).
+    const ops = app.operations
+      .filter(
+        (op) =>
+          (operation === undefined || op.operation === operation) && (status === undefined || op.status === status),
+      )
+      .sort((a, b) => b.startMs - a.startMs || b.seq - a.seq);
+    const { page, nextToken } = this.#paginate(ops, body);
+    return {
+      ApplicationOperationInfoList: page.map((op) => ({
+        Operation: op.operation,
+        OperationId: op.id,
+        StartTime: seconds(op.startMs),
+        ...(op.endMs === undefined ? {} : { EndTime: seconds(op.endMs) }),
+        OperationStatus: op.status,
+      })),
+      ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+    };
+  }
+
+  #describeApplicationOperation(body: Obj): unknown {
+    const app = this.#app(body);
+    const op = this.#operation(app, reqStr(body, 'OperationId'));
+    return {
+      ApplicationOperationInfoDetails: {
+        Operation: op.operation,
+        StartTime: seconds(op.startMs),
+        ...(op.endMs === undefined ? {} : { EndTime: seconds(op.endMs) }),
+        OperationStatus: op.status,
+        ...(op.change
+          ? {
+              ApplicationVersionChangeDetails: {
+                ApplicationVersionUpdatedFrom: op.change.from,
+                ApplicationVersionUpdatedTo: op.change.to,
+              },
+            }
+          : {}),
+        ...(op.failure
+          ? {
+              OperationFailureDetails: {
+                ...(op.failure.rollbackOperationId === undefined
+                  ? {}
+                  : { RollbackOperationId: op.failure.rollbackOperationId }),
+                ...(op.failure.error === undefined ? {} : { ErrorInfo: { ErrorString: op.failure.error } }),
+              },
+            }
+          : {}),
+      },
+    };
+  }
+
+  #listApplicationSnapshots(body: Obj): unknown {
+    const app = this.#app(body);
+    const { page, nextToken } = this.#paginate(app.snapshots, body);
+    return {
+      SnapshotSummaries: page.map((s) => this.#snapshotDetails(s)),
+      ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+    };
+  }
+
+  /** CreateApplicationSnapshot: only while RUNNING; CREATING, then READY after a few seconds. */
+  #createApplicationSnapshot(body: Obj, now: number): unknown {
+    const app = this.#app(body);
+    const name = reqStr(body, 'SnapshotName');
+    if (!/^[a-zA-Z0-9_.-]{1,256}$/.test(name)) invalidArgument('SnapshotName must match [a-zA-Z0-9_.-]{1,256}');
+    this.#requireStatus(app, ['RUNNING'], 'CreateApplicationSnapshot');
+    if (app.snapshots.some((s) => s.name === name)) invalidArgument(`Snapshot ${name} already exists for ${app.name}`);
+    if (!this.#config(app).snapshotsEnabled) {
+      throw new EmulatorServiceError(
+        'InvalidApplicationConfigurationException',
+        `Snapshots are not enabled for application ${app.name}`,
+      );
+    }
+    this.#takeSnapshot(app, now, now + SNAPSHOT_CREATING_SECONDS * 1000, name);
+    return {};
+  }
+
+  #describeApplicationSnapshot(body: Obj): unknown {
+    const app = this.#app(body);
+    const name = reqStr(body, 'SnapshotName');
+    const snapshot = app.snapshots.find((s) => s.name === name);
+    if (!snapshot) {
+      throw new EmulatorServiceError('ResourceNotFoundException', `Snapshot ${name} of ${app.name} not found`);
+    }
+    return { SnapshotDetails: this.#snapshotDetails(snapshot) };
+  }
+
+  #tagResource(body: Obj): unknown {
+    const app = this.#appByArn(body);
+    for (const tag of optArray(body, 'Tags')) {
+      const t = asObj(tag, 'Tag');
+      app.tags.set(reqStr(t, 'Key'), optStr(t, 'Value') ?? '');
+    }
+    return {};
+  }
+
+  #untagResource(body: Obj): unknown {
+    const app = this.#appByArn(body);
+    for (const key of optArray(body, 'TagKeys')) {
+      if (typeof key === 'string') app.tags.delete(key);
+    }
+    return {};
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Helpers
+  // ---------------------------------------------------------------------------------------------------------------
+
+  #app(body: Obj): AppState {
+    const name = reqStr(body, 'ApplicationName');
+    const app = this.#apps.get(name);
+    if (!app) {
+      throw new EmulatorServiceError(
+        'ResourceNotFoundException',
+        `Application ${name} is not found in account ${this.accountId}`,
+      );
+    }
+    return app;
+  }
+
+  #appByArn(body: Obj): AppState {
+    const arn = reqStr(body, 'ResourceARN');
+    for (const app of this.#apps.values()) if (app.arn === arn) return app;
+    throw new EmulatorServiceError('ResourceNotFoundException', `Resource ${arn} not found`);
+  }
+
+  #version(app: AppState, versionId: number): VersionRecord {
+    const version = app.versions.get(versionId);
+    if (!version) throw new Error(`emulator bug: ${app.name} has no version ${versionId}`);
+    return version;
+  }
+
+  #config(app: AppState): AppConfig {
+    return this.#version(app, app.versionId).config;
+  }
+
+  #operation(app: AppState, operationId: string): OperationRecord {
+    const op = app.operations.find((o) => o.id === operationId);
+    if (!op) {
+      throw new EmulatorServiceError('ResourceNotFoundException', `Operation ${operationId} of ${app.name} not found`);
+    }
+    return op;
+  }
+
+  #subject(app: AppState, config: AppConfig): JobRuleSubject {
+    return {
+      application: app.name,
+      codeKey: config.code.fileKey,
+      properties: config.propertyGroups,
+      atMinute: (this.#clock.now() - this.#startMs) / MINUTE_MS,
+    };
+  }
+
+  #requireStatus(app: AppState, allowed: readonly ApplicationStatus[], what: string): void {
+    if (!allowed.includes(app.status)) {
+      throw new EmulatorServiceError(
+        'ResourceInUseException',
+        `Application ${app.name} is in ${app.status} status; ${what} is only allowed in ${allowed.join(', ')}`,
+      );
+    }
+  }
+
+  /**
+   * UpdateApplication needs ConditionalToken or CurrentApplicationVersionId (API reference: "You must provide the
+   * CurrentApplicationVersionId or the ConditionalToken"); RollbackApplication needs CurrentApplicationVersionId.
+   * A stale value → ConcurrentModificationException.
+   */
+  #checkConcurrency(app: AppState, body: Obj, tokenAllowed: boolean): void {
+    const versionId = optNum(body, 'CurrentApplicationVersionId');
+    const token = tokenAllowed ? optStr(body, 'ConditionalToken') : undefined;
+    if (versionId === undefined && token === undefined) {
+      invalidArgument(
+        tokenAllowed
+          ? 'You must provide the CurrentApplicationVersionId or the ConditionalToken'
+          : 'CurrentApplicationVersionId is required',
+      );
+    }
+    const current = this.#version(app, app.versionId);
+    if (versionId !== undefined && versionId !== app.versionId) {
+      throw new EmulatorServiceError(
+        'ConcurrentModificationException',
+        `Current application version of ${app.name} is ${app.versionId}, not ${versionId}`,
+      );
+    }
+    if (token !== undefined && token !== current.conditionalToken) {
+      throw new EmulatorServiceError(
+        'ConcurrentModificationException',
+        `ConditionalToken of ${app.name} is stale; describe the application again`,
+      );
+    }
+  }
+
+  #parseRestore(app: AppState, restore: Obj): AppConfig['restore'] | undefined {
+    const type = parseRestoreType(optStr(restore, 'ApplicationRestoreType'));
+    if (type === undefined) return undefined;
+    const snapshotName = optStr(restore, 'SnapshotName');
+    if (type !== 'RESTORE_FROM_CUSTOM_SNAPSHOT') return { type };
+    if (snapshotName === undefined) invalidArgument('SnapshotName is required with RESTORE_FROM_CUSTOM_SNAPSHOT');
+    const snapshot = app.snapshots.find((s) => s.name === snapshotName);
+    if (snapshot?.status !== 'READY') {
+      throw new EmulatorServiceError(
+        'ResourceNotFoundException',
+        `Snapshot ${snapshotName} of ${app.name} not found or not READY`,
+      );
+    }
+    return { type, snapshotName };
+  }
+
+  /** The snapshot a submission restores from, per ApplicationRestoreConfiguration; undefined = start without state. */
+  #restoreSnapshot(app: AppState, restore: AppConfig['restore']): SnapshotRecord | undefined {
+    switch (restore.type) {
+      case 'SKIP_RESTORE_FROM_SNAPSHOT':
+        return undefined;
+      case 'RESTORE_FROM_CUSTOM_SNAPSHOT':
+        return app.snapshots.find((s) => s.name === restore.snapshotName && s.status === 'READY');
+      case 'RESTORE_FROM_LATEST_SNAPSHOT':
+        return this.#latestReadySnapshot(app);
+    }
+  }
+
+  #latestReadySnapshot(app: AppState): SnapshotRecord | undefined {
+    let latest: SnapshotRecord | undefined;
+    for (const s of app.snapshots) {
+      if (s.status === 'READY' && (!latest || s.createdAtMs >= latest.createdAtMs)) latest = s;
+    }
+    return latest;
+  }
+
+  /**
+   * Takes a snapshot of the running job, READY at `min(now + 10 s, settleByMs)`.
+   * @throws EmulatorServiceError InvalidApplicationConfigurationException when the job is down or restarted within
+   *   the last 120 s: AWS documents this synchronous error for snapshots and for the updates and stops that take one
+   *   (developer guide, troubleshooting-symptoms: "Snapshot, application update, or application stop error:
+   *   InvalidApplicationConfigurationException ... Failed to take snapshot ... currently experiencing downtime").
+   */
+  #takeSnapshot(app: AppState, now: number, settleByMs: number, name?: string): void {
+    const job = app.job;
+    job?.advanceTo(now);
+    if (!job?.canTakeSnapshot(now)) {
+      throw new EmulatorServiceError('InvalidApplicationConfigurationException', snapshotDowntimeMessage(app.name));
+    }
+    app.snapshots.push({
+      name: name ?? this.#snapshotName(app, app.versionId, now),
+      status: 'CREATING',
+      versionId: app.versionId,
+      createdAtMs: now,
+      runtimeEnvironment: this.#config(app).runtimeEnvironment,
+      readyAtMs: Math.min(now + SNAPSHOT_CREATING_SECONDS * 1000, settleByMs),
+    });
+  }
+
+  #snapshotName(app: AppState, versionId: number, atMs: number): string {
+    const base = `${app.name}-v${versionId}-${Math.floor(atMs / 1000)}`;
+    let name = base;
+    for (let i = 2; app.snapshots.some((s) => s.name === name); i++) name = `${base}-${i}`;
+    return name;
+  }
+
+  /**
+   * Force stop or rollback interrupts the operation in progress: it ends CANCELLED. A force stop also fails a snapshot
+   * still CREATING (the job it was taken from is killed).
+   */
+  #cancelPending(app: AppState, now: number, failSnapshots: boolean): void {
+    const pending = app.pending;
+    if (!pending) return;
+    const op = this.#operation(app, pending.operationId);
+    op.status = 'CANCELLED';
+    op.endMs = now;
+    app.pending = undefined;
+    if (!failSnapshots) return;
+    for (const s of app.snapshots) {
+      if (s.status === 'CREATING') {
+        s.status = 'FAILED';
+        delete s.readyAtMs;
+      }
+    }
+  }
+
+  #nextVersionId(app: AppState): number {
+    return Math.max(...app.versions.keys()) + 1;
+  }
+
+  #putVersion(app: AppState, v: Omit<VersionRecord, 'conditionalToken'>): void {
+    app.versions.set(v.versionId, { ...v, conditionalToken: hash(`${app.arn}:version:${v.versionId}`, 32) });
+  }
+
+  /**
+   * A rollback creates a new application version with the target's configuration. Source: ApplicationDetail in the
+   * API model — ApplicationVersionRolledBackFrom is "the application version when RollbackApplication was called",
+   * ApplicationVersionRolledBackTo "the version to which you want to roll back" — and ApplicationVersionId only
+   * grows; that the rolled-back configuration gets a new id is inferred, not documented.
+   */
+  #createRolledBackVersion(app: AppState, target: number, now: number): number {
+    const from = app.versionId;
+    const to = this.#nextVersionId(app);
+    const config = cloneConfig(this.#version(app, target).config);
+    config.allowNonRestoredState = false;
+    this.#putVersion(app, {
+      versionId: to,
+      config,
+      createdAtMs: now,
+      updatedFrom: from,
+      rolledBackFrom: from,
+      rolledBackTo: target,
+      lastStatus: 'ROLLING_BACK',
+    });
+    app.versionId = to;
+    app.lastUpdateMs = now;
+    return to;
+  }
+
+  #setStatus(app: AppState, status: ApplicationStatus): void {
+    app.status = status;
+    this.#version(app, app.versionId).lastStatus = status;
+  }
+
+  #newOperation(
+    app: AppState,
+    operation: string,
+    startMs: number,
+    change?: { from: number; to: number },
+  ): OperationRecord {
+    app.seq += 1;
+    const op: OperationRecord = {
+      id: hash(`${app.arn}:operation:${app.seq}`, 24),
+      seq: app.seq,
+      operation,
+      status: 'IN_PROGRESS',
+      startMs,
+      ...(change ? { change } : {}),
+    };
+    app.operations.push(op);
+    return op;
+  }
+
+  #paginate<T>(items: readonly T[], body: Obj): { page: readonly T[]; nextToken?: string } {
+    const limit = optNum(body, 'Limit') ?? 50;
+    if (!Number.isInteger(limit) || limit < 1) invalidArgument('Limit must be a positive integer');
+    const token = optStr(body, 'NextToken');
+    const start = token === undefined ? 0 : Number.parseInt(token, 10);
+    if (!Number.isInteger(start) || start < 0 || start > items.length) invalidArgument('NextToken is not valid');
+    const end = start + limit;
+    return { page: items.slice(start, end), ...(end < items.length ? { nextToken: String(end) } : {}) };
+  }
+
+  #snapshotDetails(s: SnapshotRecord): unknown {
+    return {
+      SnapshotName: s.name,
+      SnapshotStatus: s.status,
+      ApplicationVersionId: s.versionId,
+      SnapshotCreationTimestamp: seconds(s.createdAtMs),
+      RuntimeEnvironment: s.runtimeEnvironment,
+    };
+  }
+
+  /** ApplicationDetail of the current version, or of `version` (DescribeApplicationVersion). */
+  #detail(app: AppState, version?: VersionRecord): unknown {
+    const v = version ?? this.#version(app, app.versionId);
+    const isCurrent = v.versionId === app.versionId;
+    const c = v.config;
+    return {
+      ApplicationARN: app.arn,
+      ...(c.description === undefined ? {} : { ApplicationDescription: c.description }),
+      ApplicationName: app.name,
+      RuntimeEnvironment: c.runtimeEnvironment,
+      ServiceExecutionRole: c.serviceExecutionRole,
+      ApplicationStatus: isCurrent ? app.status : v.lastStatus,
+      ApplicationVersionId: v.versionId,
+      CreateTimestamp: seconds(app.createdAtMs),
+      LastUpdateTimestamp: seconds(isCurrent ? app.lastUpdateMs : v.createdAtMs),
+      ApplicationConfigurationDescription: {
+        ApplicationCodeConfigurationDescription: {
+          CodeContentType: c.codeContentType,
+          CodeContentDescription: {
+            S3ApplicationCodeLocationDescription: {
+              BucketARN: c.code.bucketArn,
+              FileKey: c.code.fileKey,
+              ...(c.code.objectVersion === undefined ? {} : { ObjectVersion: c.code.objectVersion }),
+            },
+          },
+        },
+        RunConfigurationDescription: {
+          ApplicationRestoreConfigurationDescription: {
+            ApplicationRestoreType: c.restore.type,
+            ...(c.restore.snapshotName === undefined ? {} : { SnapshotName: c.restore.snapshotName }),
+          },
+          FlinkRunConfigurationDescription: { AllowNonRestoredState: c.allowNonRestoredState },
+        },
+        FlinkApplicationConfigurationDescription: {
+          CheckpointConfigurationDescription: {
+            ConfigurationType: c.checkpoint.configurationType,
+            CheckpointingEnabled: c.checkpoint.checkpointingEnabled,
+            CheckpointInterval: c.checkpoint.checkpointInterval,
+            MinPauseBetweenCheckpoints: c.checkpoint.minPauseBetweenCheckpoints,
+          },
+          MonitoringConfigurationDescription: {
+            ConfigurationType: c.monitoring.configurationType,
+            MetricsLevel: c.monitoring.metricsLevel,
+            LogLevel: c.monitoring.logLevel,
+          },
+          ParallelismConfigurationDescription: {
+            ConfigurationType: c.parallelism.configurationType,
+            Parallelism: c.parallelism.parallelism,
+            ParallelismPerKPU: c.parallelism.parallelismPerKPU,
+            CurrentParallelism: c.parallelism.parallelism,
+            AutoScalingEnabled: c.parallelism.autoScalingEnabled,
+          },
+        },
+        EnvironmentPropertyDescriptions: {
+          PropertyGroupDescriptions: Object.entries(c.propertyGroups).map(([PropertyGroupId, PropertyMap]) => ({
+            PropertyGroupId,
+            PropertyMap,
+          })),
+        },
+        ApplicationSnapshotConfigurationDescription: { SnapshotsEnabled: c.snapshotsEnabled },
+        ApplicationSystemRollbackConfigurationDescription: { RollbackEnabled: c.systemRollbackEnabled },
+      },
+      ...(v.updatedFrom === undefined ? {} : { ApplicationVersionUpdatedFrom: v.updatedFrom }),
+      ...(v.rolledBackFrom === undefined ? {} : { ApplicationVersionRolledBackFrom: v.rolledBackFrom }),
+      ...(v.rolledBackTo === undefined ? {} : { ApplicationVersionRolledBackTo: v.rolledBackTo }),
+      ApplicationVersionCreateTimestamp: seconds(v.createdAtMs),
+      ...(isCurrent ? { ConditionalToken: v.conditionalToken } : {}),
+      ApplicationMode: 'STREAMING',
+    };
+  }
+}

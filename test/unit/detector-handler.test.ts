@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import { createDetectorHandler } from '#functions/detector/handler.ts';
+import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
+import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
+import { parseConfig } from '#shared/config/schema.ts';
+import type { RemediationState } from '#shared/domain/remediation.ts';
+import { app, loopingRestarts, MIN, snapshot, T0 } from '../support/builders.ts';
+import { CapturingLog, FakeMetrics, FakeMsf } from '../support/fakes.ts';
+
+const now = T0 + 30 * MIN;
+
+function alarmEvent(overrides: { dimensions?: Record<string, string>; state?: string; alarmName?: string } = {}) {
+  return {
+    version: '0',
+    id: 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92',
+    'detail-type': 'CloudWatch Alarm State Change',
+    source: 'aws.cloudwatch',
+    account: '123456789012',
+    time: '2026-03-02T14:30:00Z',
+    region: 'eu-west-1',
+    resources: ['arn:aws:cloudwatch:eu-west-1:123456789012:alarm:flink-watchdog-orders-restart-loop'],
+    detail: {
+      alarmName: overrides.alarmName ?? 'flink-watchdog-orders-restart-loop',
+      configuration: {
+        metrics: [
+          {
+            id: 'restarts',
+            metricStat: {
+              metric: {
+                namespace: 'AWS/KinesisAnalytics',
+                name: 'fullRestarts',
+                dimensions: overrides.dimensions ?? { Application: 'orders' },
+              },
+              period: 60,
+              stat: 'Maximum',
+            },
+            returnData: false,
+          },
+          { id: 'newRestarts', expression: 'DIFF(restarts)', returnData: true },
+        ],
+      },
+      previousState: { value: 'OK', reason: 'Threshold Crossed', timestamp: '2026-03-02T14:20:00.000+0000' },
+      state: {
+        value: overrides.state ?? 'ALARM',
+        reason: 'Threshold Crossed',
+        timestamp: '2026-03-02T14:30:00.000+0000',
+      },
+    },
+  };
+}
+
+function setup(
+  config: unknown = { schemaVersion: 1, defaults: { mode: 'remediate' }, applications: [{ name: 'orders' }] },
+) {
+  const msf = new FakeMsf().setApp(app(), { snapshots: [snapshot('orders-v7-a', 7, now - 60 * MIN)] });
+  const metrics = new FakeMetrics().set('orders', loopingRestarts(now));
+  const ledger = new MemoryLedger();
+  const notifier = new RecordingNotifier();
+  const log = new CapturingLog();
+  const started: RemediationState[] = [];
+  const handler = createDetectorHandler({
+    msf,
+    metrics,
+    ledger,
+    notifier,
+    log,
+    config: parseConfig(config),
+    clock: { now: () => now },
+    starter: { start: async (s) => void started.push(s) },
+  });
+  return { msf, ledger, notifier, log, started, handler };
+}
+
+describe('Handler: detector', () => {
+  describe('bad input', () => {
+    it.each([
+      ['a non-object', 'not an event'],
+      ['null', null],
+      ['an event of another kind', { 'detail-type': 'EC2 Instance State-change Notification', source: 'aws.ec2' }],
+      ['an alarm event without detail', { ...alarmEvent(), detail: undefined }],
+      [
+        'an alarm event with a bad state value',
+        {
+          ...alarmEvent(),
+          detail: { ...alarmEvent().detail, state: { value: 'BROKEN', reason: 'x', timestamp: 'x' } },
+        },
+      ],
+    ])('rejects %s with a logged error and no MSF call', async (_label, event) => {
+      // Prepare
+      const { handler, msf, log, started } = setup();
+      // Act
+      const out = await handler(event);
+      // Assess
+      expect(out.status).toBe('REJECTED');
+      expect(out.error).toBeTruthy();
+      expect(log.lines.filter((l) => l.level === 'error')).toHaveLength(1);
+      expect(msf.calls).toEqual([]);
+      expect(msf.mutations).toEqual([]);
+      expect(started).toEqual([]);
+    });
+
+    it('rejects an alarm without an Application dimension, naming the field', async () => {
+      const { handler, msf, log } = setup();
+      const out = await handler(alarmEvent({ dimensions: { InstanceId: 'i-123' } }));
+      expect(out.status).toBe('REJECTED');
+      expect(out.error).toContain('"Application" dimension');
+      expect(out.error).toContain('detail.configuration.metrics[].metricStat.metric.dimensions');
+      expect(log.lines.some((l) => l.level === 'error')).toBe(true);
+      expect(msf.calls).toEqual([]);
+    });
+
+    it('names the missing field of a malformed alarm event', async () => {
+      const { handler } = setup();
+      const e = alarmEvent();
+      const out = await handler({ ...e, detail: { ...e.detail, alarmName: 42 } });
+      expect(out.error).toContain('detail.alarmName');
+    });
+
+    it('answers an alarm for an unknown application with a clear error and zero mutating calls', async () => {
+      const { handler, msf, started, log } = setup({
+        schemaVersion: 1,
+        optInTag: { key: 'flink-watchdog', value: 'enabled' },
+        defaults: { mode: 'remediate' },
+        applications: [{ name: 'orders' }],
+      });
+      const out = await handler(alarmEvent({ dimensions: { Application: 'ghost-app' } }));
+      expect(out.results[0]?.result).toBe('OUT_OF_SCOPE');
+      expect(out.results[0]?.reason).toContain('ResourceNotFoundException');
+      expect(log.lines.some((l) => l.level === 'error' && l.message.includes('ghost-app'))).toBe(true);
+      expect(msf.mutations).toEqual([]);
+      expect(started).toEqual([]);
+    });
+  });
+
+  it('opens one incident and starts one remediation for a restart-loop alarm', async () => {
+    const { handler, ledger, started, notifier, msf } = setup();
+    const out = await handler(alarmEvent());
+    expect(out.results[0]).toMatchObject({ result: 'REMEDIATING' });
+    expect(started).toHaveLength(1);
+    expect(started[0]?.steps.map((s) => s.call)).toEqual(['StopApplication', 'StartApplication']);
+    expect((await ledger.listIncidents()).map((i) => i.status)).toEqual(['REMEDIATING']);
+    expect(notifier.sent.map((n) => n.event)).toEqual(['OPENED']);
+    expect(msf.mutations).toEqual([]); // the detector never calls a mutating API itself
+  });
+
+  it('handles the same alarm event delivered twice once', async () => {
+    const { handler, started } = setup();
+    await handler(alarmEvent());
+    const second = await handler(alarmEvent());
+    expect(second.results[0]?.result).toBe('DUPLICATE');
+    expect(started).toHaveLength(1);
+  });
+
+  it('ignores OK and INSUFFICIENT_DATA transitions without reading MSF', async () => {
+    const { handler, msf } = setup();
+    const out = await handler(alarmEvent({ state: 'OK' }));
+    expect(out.results[0]?.result).toBe('IGNORED');
+    expect(msf.calls).toEqual([]);
+  });
+
+  it('never touches an application that is neither listed nor opted in', async () => {
+    const { handler, msf, started, ledger } = setup({
+      schemaVersion: 1,
+      defaults: { mode: 'remediate' },
+      applications: [{ name: 'other' }],
+    });
+    const out = await handler(alarmEvent());
+    expect(out.results[0]?.result).toBe('OUT_OF_SCOPE');
+    expect(msf.calls).toEqual([]);
+    expect(started).toEqual([]);
+    expect((await ledger.listIncidents())[0]?.status).toBe('OBSERVED');
+  });
+
+  it('watches an application that carries the opt-in tag', async () => {
+    const { handler, msf, started } = setup({
+      schemaVersion: 1,
+      optInTag: { key: 'flink-watchdog', value: 'enabled' },
+      defaults: { mode: 'remediate' },
+    });
+    msf.tags.set(app().arn, { 'flink-watchdog': 'enabled' });
+    const out = await handler(alarmEvent());
+    expect(out.results[0]?.result).toBe('REMEDIATING');
+    expect(started).toHaveLength(1);
+  });
+
+  it('in observe mode records what it would have done and starts nothing', async () => {
+    const { handler, started, notifier } = setup({
+      schemaVersion: 1,
+      defaults: { mode: 'observe' },
+      applications: [{ name: 'orders' }],
+    });
+    const out = await handler(alarmEvent());
+    expect(out.results[0]?.result).toBe('OBSERVED');
+    expect(out.results[0]?.decision?.wouldHave?.kind).toBe('FORCE_STOP_AND_RESTART');
+    expect(started).toEqual([]);
+    expect(notifier.sent[0]?.text).toContain('Would have: force-stop');
+  });
+});
