@@ -1,5 +1,5 @@
 import { runScenario, type ScenarioReport } from '#sandbox/drill.ts';
-import { listScenarios, loadScenario } from '#sandbox/scenario.ts';
+import { listScenarios, loadScenario, loadScenarioFile } from '#sandbox/scenario.ts';
 import { bold, dim, formatLine, formatSummary, formatVerdict } from './format.ts';
 
 /** The `--json` report of `flink-watchdog drill`. */
@@ -41,12 +41,12 @@ export function toDrillJson(reports: ScenarioReport[]): DrillJson {
 }
 
 /**
- * `flink-watchdog drill [SCENARIO...]`: runs scenarios (default: all) and prints their timelines and a summary,
+ * `flink-watchdog drill [SCENARIO...]`: runs scenarios by name or by path to a .json file (default: all bundled) and prints their timelines and a summary,
  * or JSON. Returns the exit code: 0 when every scenario met its expected outcome, 1 otherwise.
  */
 export async function drillCommand(names: string[], opts: { json?: boolean }): Promise<number> {
   const selected = names.length > 0 ? names : listScenarios();
-  const scenarios = selected.map((n) => loadScenario(n));
+  const scenarios = selected.map((n) => (n.endsWith('.json') ? loadScenarioFile(n) : loadScenario(n)));
   const wallStart = performance.now();
   const reports: ScenarioReport[] = [];
   for (const s of scenarios) {

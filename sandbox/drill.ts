@@ -64,6 +64,8 @@ export interface ScenarioReport {
   recoverySeconds: number | null;
   actions: ActionLine[];
   mutatingCalls: number;
+  /** Every MSF call the watchdog made (reads included), in order. */
+  watchdogCalls: ActionLine[];
   startMs: number;
   timeline: TimelineLine[];
   incidents: Incident[];
@@ -389,13 +391,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     }
 
     const incidents = await ledger.listIncidents();
-    const actions: ActionLine[] = emulator.calls
-      .filter(
-        (c) =>
-          c.service === 'kinesisanalytics' &&
-          MUTATING_MSF_OPERATIONS.has(c.operation) &&
-          c.userAgent.includes('flink-watchdog'),
-      )
+    const watchdogCalls: ActionLine[] = emulator.calls
+      .filter((c) => c.service === 'kinesisanalytics' && c.userAgent.includes('flink-watchdog'))
       .map((c) => ({
         atMs: c.atMs,
         application: String((c.input as { ApplicationName?: unknown })?.ApplicationName ?? ''),
@@ -403,6 +400,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         input: c.input,
         ...(c.errorType ? { errorType: c.errorType } : {}),
       }));
+    const actions = watchdogCalls.filter((c) => MUTATING_MSF_OPERATIONS.has(c.operation));
     const appIncidents = incidents.filter((i) => i.applicationName === expectedApp);
     const decisive = appIncidents.find((i) => i.status !== 'OBSERVED' || appIncidents.length === 1) ?? appIncidents[0];
     const outcome = incidentOutcome(decisive);
@@ -442,6 +440,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         onset !== undefined && resolved !== undefined ? Math.round((resolved - onset) / SECOND_MS) : null,
       actions,
       mutatingCalls: actions.length,
+      watchdogCalls,
       startMs,
       timeline,
       incidents,

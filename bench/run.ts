@@ -1,0 +1,54 @@
+/**
+ * `npm run bench`: figures, not pass/fail.
+ * - per drill scenario: detection latency (virtual seconds from loop onset, or the failing change, to the first
+ *   remediation call), recovery time, wall time, and the detector's CPU time per event it handled (ms, including
+ *   the SDK round trips to the local emulator);
+ * - the decision's own CPU time (evaluate + decide, pure functions) per alarm event, over many synthetic events.
+ */
+import { runScenario } from '#sandbox/drill.ts';
+import { listScenarios, loadScenario } from '#sandbox/scenario.ts';
+import { evaluate } from '#shared/domain/detect.ts';
+import { decide } from '#shared/domain/policy.ts';
+import { loopingRestarts, MIN, observation, policy, T0 } from '../test/support/builders.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+function stats(xs: number[]): { median: number; p95: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
+  return { median: at(0.5), p95: at(0.95), max: s.at(-1) ?? 0 };
+}
+
+const fmt = (n: number | null, digits = 0) => (n === null ? '-' : n.toFixed(digits));
+
+console.log('Drill scenarios (virtual time; CPU per detector event includes SDK calls to the local emulator)');
+console.log(`  ${'scenario'.padEnd(28)} ${'outcome'.padEnd(10)} ${'detect s'.padStart(8)} ${'recover s'.padStart(9)} ${'events'.padStart(6)} ${'cpu/event ms (median/p95)'.padStart(26)} ${'wall ms'.padStart(8)}`);
+for (const name of listScenarios()) {
+  const r = await runScenario(loadScenario(name));
+  const cpu = stats(r.detectorCpuMs);
+  console.log(
+    `  ${name.padEnd(28)} ${r.outcome.padEnd(10)} ${fmt(r.detectionSeconds).padStart(8)} ${fmt(r.recoverySeconds).padStart(9)} ${String(r.detectorCpuMs.length).padStart(6)} ${`${fmt(cpu.median, 2)} / ${fmt(cpu.p95, 2)}`.padStart(26)} ${String(r.wallMs).padStart(8)}`,
+  );
+}
+
+// The decision alone: evaluate + decide on a looping application, many times.
+const now = T0 + 30 * MIN;
+const obs = observation({ restarts: loopingRestarts(now) }, now);
+const settings = policy();
+const N = 20_000;
+const times: number[] = [];
+for (let i = 0; i < N; i++) {
+  const t0 = process.cpuUsage();
+  const findings = evaluate(obs, settings, now);
+  decide({ observation: obs, findings, policy: settings, history: { attemptsInWindow: 0 }, scope: { inScope: true, reason: 'bench' }, nowMs: now });
+  const d = process.cpuUsage(t0);
+  times.push((d.user + d.system) / 1000);
+}
+const start = performance.now();
+for (let i = 0; i < N; i++) {
+  const findings = evaluate(obs, settings, now);
+  decide({ observation: obs, findings, policy: settings, history: { attemptsInWindow: 0 }, scope: { inScope: true, reason: 'bench' }, nowMs: now });
+}
+const perEventMs = (performance.now() - start) / N;
+console.log('\nDecision CPU time per alarm event (evaluate + decide, no I/O)');
+console.log(`  ${N} events: mean ${(perEventMs * 1000).toFixed(1)} µs wall per event; cpuUsage granularity-limited median ${stats(times).median.toFixed(3)} ms`);

@@ -1,0 +1,132 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { runScenario, type ScenarioReport } from '#sandbox/drill.ts';
+import { listScenarios, loadScenario } from '#sandbox/scenario.ts';
+import { MUTATING_MSF_OPERATIONS } from '#shared/ports/msf.ts';
+
+const run = promisify(execFile);
+const reports = new Map<string, ScenarioReport>();
+async function report(name: string): Promise<ScenarioReport> {
+  let r = reports.get(name);
+  if (!r) {
+    r = await runScenario(loadScenario(name));
+    reports.set(name, r);
+  }
+  return r;
+}
+
+describe('Drill: every bundled scenario meets its expected outcome', () => {
+  it.each(listScenarios())('%s', async (name) => {
+    const r = await report(name);
+    expect(r.failures).toEqual([]);
+    expect(r.passed).toBe(true);
+  });
+
+  it('covers DESIGN.md scenarios 1, 2, 3, 4, 5, 7 and 9', () => {
+    const covered = new Set(listScenarios().map((n) => loadScenario(n).designScenario));
+    for (const n of [1, 2, 3, 4, 5, 7, 9]) expect(covered.has(n)).toBe(true);
+  });
+});
+
+describe('Drill: safety properties over every scenario', () => {
+  it.each(listScenarios())('%s: every mutating call follows a fresh DescribeApplication of that application', async (name) => {
+    const r = await report(name);
+    let describedSinceLastMutation = new Set<string>();
+    for (const c of r.watchdogCalls) {
+      if (c.operation === 'DescribeApplication') describedSinceLastMutation.add(c.application);
+      if (MUTATING_MSF_OPERATIONS.has(c.operation)) {
+        expect(describedSinceLastMutation.has(c.application), `${c.operation} without a fresh DescribeApplication`).toBe(true);
+        describedSinceLastMutation = new Set();
+      }
+    }
+  });
+
+  it.each(listScenarios())('%s: UpdateApplication and RollbackApplication carry a ConditionalToken or version id', async (name) => {
+    const r = await report(name);
+    for (const a of r.actions) {
+      const input = a.input as Record<string, unknown>;
+      if (a.operation === 'UpdateApplication') expect(input.ConditionalToken ?? input.CurrentApplicationVersionId).toBeDefined();
+      if (a.operation === 'RollbackApplication') expect(typeof input.CurrentApplicationVersionId).toBe('number');
+    }
+  });
+
+  it.each(listScenarios())('%s: every action of an incident was recorded and completed', async (name) => {
+    const r = await report(name);
+    const recorded = r.incidents.flatMap((i) => i.actions);
+    expect(recorded.map((a) => a.call)).toEqual(r.actions.map((a) => a.operation));
+    for (const a of recorded) {
+      expect(a.state).toBe('SUCCEEDED');
+      expect(a.recordedMs).toBeLessThanOrEqual(a.completedMs ?? 0);
+    }
+  });
+});
+
+describe('Drill: what users see', () => {
+  it('bad-config-change rolls back the failing version and reports the IaC drift', async () => {
+    const r = await report('bad-config-change');
+    expect(r.actions[0]).toMatchObject({ operation: 'RollbackApplication', input: { CurrentApplicationVersionId: 7 } });
+    const incident = r.incidents.find((i) => i.applicationName === 'orders-enrichment');
+    expect(incident?.status).toBe('RESOLVED');
+    expect(incident?.outcomeReason).toContain('Terraform/CDK still declares version 7');
+    expect(r.timeline.some((l) => l.actor === 'alarm' && l.text.includes('restart-loop OK → ALARM'))).toBe(true);
+    expect(r.detectionSeconds).toBeGreaterThan(0);
+  });
+
+  it('external-outage-escalates stops acting after its attempts and tells humans what to run', async () => {
+    const r = await report('external-outage-escalates');
+    const escalated = r.incidents.filter((i) => i.status === 'ESCALATED');
+    expect(escalated).toHaveLength(1);
+    expect(escalated[0]?.outcomeReason).toMatch(/did not hold/);
+    const lastAction = r.actions.at(-1)?.atMs ?? 0;
+    expect(escalated[0]?.closedMs ?? 0).toBeGreaterThanOrEqual(lastAction);
+  });
+
+  it('not-opted-in never touches the out-of-scope application or the observe-mode one', async () => {
+    const r = await report('not-opted-in');
+    expect(r.mutatingCalls).toBe(0);
+    const observeMode = r.incidents.find((i) => i.applicationName === 'audit-trail');
+    expect(observeMode?.decision.wouldHave?.kind).toBe('FORCE_STOP_AND_RESTART');
+    expect(r.incidents.filter((i) => i.applicationName === 'ledger-replay')).toHaveLength(1);
+  });
+
+  it('is deterministic: the same scenario gives the same timeline', async () => {
+    const a = await runScenario(loadScenario('wrong-main-class'));
+    const b = await runScenario(loadScenario('wrong-main-class'));
+    expect(b.timeline.map((l) => `${l.atMs} ${l.actor} ${l.text}`)).toEqual(a.timeline.map((l) => `${l.atMs} ${l.actor} ${l.text}`));
+  });
+});
+
+describe('CLI: flink-watchdog drill', () => {
+  const cli = ['tsx', 'cli/bin.ts', 'drill'];
+
+  it('prints the documented JSON and exits 0 when scenarios pass', async () => {
+    const { stdout } = await run('npx', [...cli, 'wrong-main-class', 'removed-operator', '--json']);
+    const json = JSON.parse(stdout) as { scenarios: Array<Record<string, unknown>> };
+    expect(json.scenarios.map((s) => s.name)).toEqual(['wrong-main-class', 'removed-operator']);
+    for (const s of json.scenarios) {
+      expect(Object.keys(s)).toEqual(
+        expect.arrayContaining(['name', 'expected', 'outcome', 'passed', 'detectionSeconds', 'recoverySeconds', 'actions', 'mutatingCalls']),
+      );
+    }
+    expect(json.scenarios[1]).toMatchObject({ outcome: 'RECOVERED', passed: true, mutatingCalls: 1 });
+  });
+
+  it('exits 1 when a scenario misses its expected outcome', async () => {
+    const failed = await run('npx', [...cli, 'test/fixtures/scenarios/wrong-expectation.json', '--json']).then(
+      () => undefined,
+      (e: { code: number; stdout: string }) => e,
+    );
+    expect(failed?.code).toBe(1);
+    expect(JSON.parse(failed?.stdout ?? '{}').scenarios[0]).toMatchObject({ passed: false, outcome: 'NOTIFIED', expected: 'RECOVERED' });
+  });
+
+  it('names the known scenarios when asked for an unknown one', async () => {
+    const failed = await run('npx', [...cli, 'no-such-scenario']).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain('unknown scenario "no-such-scenario"; known scenarios: bad-config-change');
+  });
+});
