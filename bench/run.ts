@@ -22,7 +22,9 @@ function stats(xs: number[]): { median: number; p95: number; max: number } {
 const fmt = (n: number | null, digits = 0) => (n === null ? '-' : n.toFixed(digits));
 
 console.log('Drill scenarios (virtual time; CPU per detector event includes SDK calls to the local emulator)');
-console.log(`  ${'scenario'.padEnd(28)} ${'outcome'.padEnd(10)} ${'detect s'.padStart(8)} ${'recover s'.padStart(9)} ${'events'.padStart(6)} ${'cpu/event ms (median/p95)'.padStart(26)} ${'wall ms'.padStart(8)}`);
+console.log(
+  `  ${'scenario'.padEnd(28)} ${'outcome'.padEnd(10)} ${'detect s'.padStart(8)} ${'recover s'.padStart(9)} ${'events'.padStart(6)} ${'cpu/event ms (median/p95)'.padStart(26)} ${'wall ms'.padStart(8)}`,
+);
 for (const name of listScenarios()) {
   const r = await runScenario(loadScenario(name));
   const cpu = stats(r.detectorCpuMs);
@@ -40,15 +42,31 @@ const times: number[] = [];
 for (let i = 0; i < N; i++) {
   const t0 = process.cpuUsage();
   const findings = evaluate(obs, settings, now);
-  decide({ observation: obs, findings, policy: settings, history: { attemptsInWindow: 0 }, scope: { inScope: true, reason: 'bench' }, nowMs: now });
+  decide({
+    observation: obs,
+    findings,
+    policy: settings,
+    history: { attemptsInWindow: 0 },
+    scope: { inScope: true, reason: 'bench' },
+    nowMs: now,
+  });
   const d = process.cpuUsage(t0);
   times.push((d.user + d.system) / 1000);
 }
 const start = performance.now();
 for (let i = 0; i < N; i++) {
   const findings = evaluate(obs, settings, now);
-  decide({ observation: obs, findings, policy: settings, history: { attemptsInWindow: 0 }, scope: { inScope: true, reason: 'bench' }, nowMs: now });
+  decide({
+    observation: obs,
+    findings,
+    policy: settings,
+    history: { attemptsInWindow: 0 },
+    scope: { inScope: true, reason: 'bench' },
+    nowMs: now,
+  });
 }
 const perEventMs = (performance.now() - start) / N;
 console.log('\nDecision CPU time per alarm event (evaluate + decide, no I/O)');
-console.log(`  ${N} events: mean ${(perEventMs * 1000).toFixed(1)} µs wall per event; cpuUsage granularity-limited median ${stats(times).median.toFixed(3)} ms`);
+console.log(
+  `  ${N} events: mean ${(perEventMs * 1000).toFixed(1)} µs wall per event; cpuUsage granularity-limited median ${stats(times).median.toFixed(3)} ms`,
+);

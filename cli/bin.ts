@@ -13,7 +13,10 @@ const program = new Command()
 program
   .command('drill')
   .description('Run drill scenarios on the embedded MSF + CloudWatch emulator (no AWS account needed)')
-  .argument('[scenario...]', 'scenario names, or paths to scenario .json files (default: every scenario in sandbox/scenarios)')
+  .argument(
+    '[scenario...]',
+    'scenario names, or paths to scenario .json files (default: every scenario in sandbox/scenarios)',
+  )
   .option('--json', 'print {scenarios: [...]} as JSON instead of timelines')
   .action(async (names: string[], opts: { json?: boolean }) => {
     process.exitCode = await drillCommand(names, opts);

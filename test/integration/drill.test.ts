@@ -30,26 +30,36 @@ describe('Drill: every bundled scenario meets its expected outcome', () => {
 });
 
 describe('Drill: safety properties over every scenario', () => {
-  it.each(listScenarios())('%s: every mutating call follows a fresh DescribeApplication of that application', async (name) => {
-    const r = await report(name);
-    let describedSinceLastMutation = new Set<string>();
-    for (const c of r.watchdogCalls) {
-      if (c.operation === 'DescribeApplication') describedSinceLastMutation.add(c.application);
-      if (MUTATING_MSF_OPERATIONS.has(c.operation)) {
-        expect(describedSinceLastMutation.has(c.application), `${c.operation} without a fresh DescribeApplication`).toBe(true);
-        describedSinceLastMutation = new Set();
+  it.each(listScenarios())(
+    '%s: every mutating call follows a fresh DescribeApplication of that application',
+    async (name) => {
+      const r = await report(name);
+      let describedSinceLastMutation = new Set<string>();
+      for (const c of r.watchdogCalls) {
+        if (c.operation === 'DescribeApplication') describedSinceLastMutation.add(c.application);
+        if (MUTATING_MSF_OPERATIONS.has(c.operation)) {
+          expect(
+            describedSinceLastMutation.has(c.application),
+            `${c.operation} without a fresh DescribeApplication`,
+          ).toBe(true);
+          describedSinceLastMutation = new Set();
+        }
       }
-    }
-  });
+    },
+  );
 
-  it.each(listScenarios())('%s: UpdateApplication and RollbackApplication carry a ConditionalToken or version id', async (name) => {
-    const r = await report(name);
-    for (const a of r.actions) {
-      const input = a.input as Record<string, unknown>;
-      if (a.operation === 'UpdateApplication') expect(input.ConditionalToken ?? input.CurrentApplicationVersionId).toBeDefined();
-      if (a.operation === 'RollbackApplication') expect(typeof input.CurrentApplicationVersionId).toBe('number');
-    }
-  });
+  it.each(listScenarios())(
+    '%s: UpdateApplication and RollbackApplication carry a ConditionalToken or version id',
+    async (name) => {
+      const r = await report(name);
+      for (const a of r.actions) {
+        const input = a.input as Record<string, unknown>;
+        if (a.operation === 'UpdateApplication')
+          expect(input.ConditionalToken ?? input.CurrentApplicationVersionId).toBeDefined();
+        if (a.operation === 'RollbackApplication') expect(typeof input.CurrentApplicationVersionId).toBe('number');
+      }
+    },
+  );
 
   it.each(listScenarios())('%s: every action of an incident was recorded and completed', async (name) => {
     const r = await report(name);
@@ -93,7 +103,9 @@ describe('Drill: what users see', () => {
   it('is deterministic: the same scenario gives the same timeline', async () => {
     const a = await runScenario(loadScenario('wrong-main-class'));
     const b = await runScenario(loadScenario('wrong-main-class'));
-    expect(b.timeline.map((l) => `${l.atMs} ${l.actor} ${l.text}`)).toEqual(a.timeline.map((l) => `${l.atMs} ${l.actor} ${l.text}`));
+    expect(b.timeline.map((l) => `${l.atMs} ${l.actor} ${l.text}`)).toEqual(
+      a.timeline.map((l) => `${l.atMs} ${l.actor} ${l.text}`),
+    );
   });
 });
 
@@ -106,7 +118,16 @@ describe('CLI: flink-watchdog drill', () => {
     expect(json.scenarios.map((s) => s.name)).toEqual(['wrong-main-class', 'removed-operator']);
     for (const s of json.scenarios) {
       expect(Object.keys(s)).toEqual(
-        expect.arrayContaining(['name', 'expected', 'outcome', 'passed', 'detectionSeconds', 'recoverySeconds', 'actions', 'mutatingCalls']),
+        expect.arrayContaining([
+          'name',
+          'expected',
+          'outcome',
+          'passed',
+          'detectionSeconds',
+          'recoverySeconds',
+          'actions',
+          'mutatingCalls',
+        ]),
       );
     }
     expect(json.scenarios[1]).toMatchObject({ outcome: 'RECOVERED', passed: true, mutatingCalls: 1 });
@@ -118,7 +139,11 @@ describe('CLI: flink-watchdog drill', () => {
       (e: { code: number; stdout: string }) => e,
     );
     expect(failed?.code).toBe(1);
-    expect(JSON.parse(failed?.stdout ?? '{}').scenarios[0]).toMatchObject({ passed: false, outcome: 'NOTIFIED', expected: 'RECOVERED' });
+    expect(JSON.parse(failed?.stdout ?? '{}').scenarios[0]).toMatchObject({
+      passed: false,
+      outcome: 'NOTIFIED',
+      expected: 'RECOVERED',
+    });
   });
 
   it('names the known scenarios when asked for an unknown one', async () => {
