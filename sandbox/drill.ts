@@ -1,10 +1,8 @@
 import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import {
-  DescribeApplicationCommand,
   KinesisAnalyticsV2Client,
   StartApplicationCommand,
   StopApplicationCommand,
-  UpdateApplicationCommand,
 } from '@aws-sdk/client-kinesis-analytics-v2';
 import { createDetectorHandler } from '#functions/detector/handler.ts';
 import { createRemediationHandler } from '#functions/remediation/handler.ts';
@@ -119,49 +117,15 @@ async function userAction(msf: KinesisAnalyticsV2Client, entry: TimelineEntry): 
     await msf.send(new StopApplicationCommand({ ApplicationName: name }));
     return `StopApplication ${name}`;
   }
-  const d = await msf.send(new DescribeApplicationCommand({ ApplicationName: name }));
-  const detail = d.ApplicationDetail;
-  const code =
-    detail?.ApplicationConfigurationDescription?.ApplicationCodeConfigurationDescription?.CodeContentDescription
-      ?.S3ApplicationCodeLocationDescription;
+  const user = new MsfAdapter({ client: msf });
+  const current = await user.describeApplication(name);
   const change = entry.change ?? {};
-  await msf.send(
-    new UpdateApplicationCommand({
-      ApplicationName: name,
-      ConditionalToken: detail?.ConditionalToken,
-      ApplicationConfigurationUpdate: {
-        ...(change.codeKey
-          ? {
-              ApplicationCodeConfigurationUpdate: {
-                CodeContentUpdate: {
-                  S3ContentLocationUpdate: { BucketARNUpdate: code?.BucketARN, FileKeyUpdate: change.codeKey },
-                },
-              },
-            }
-          : {}),
-        ...(change.environmentProperties
-          ? {
-              EnvironmentPropertyUpdates: {
-                PropertyGroups: Object.entries(change.environmentProperties).map(([id, map]) => ({
-                  PropertyGroupId: id,
-                  PropertyMap: map,
-                })),
-              },
-            }
-          : {}),
-        ...(change.parallelism
-          ? {
-              FlinkApplicationConfigurationUpdate: {
-                ParallelismConfigurationUpdate: {
-                  ConfigurationTypeUpdate: 'CUSTOM',
-                  ParallelismUpdate: change.parallelism,
-                },
-              },
-            }
-          : {}),
-      },
-    }),
-  );
+  await user.updateApplication(name, {
+    conditionalToken: current.conditionalToken ?? '',
+    ...(change.codeKey && current.code ? { code: { bucketArn: current.code.bucketArn, fileKey: change.codeKey } } : {}),
+    ...(change.environmentProperties ? { environmentProperties: change.environmentProperties } : {}),
+    ...(change.parallelism ? { parallelism: { parallelism: change.parallelism } } : {}),
+  });
   const what = [
     change.codeKey ? `code ${change.codeKey}` : '',
     ...Object.entries(change.environmentProperties ?? {}).flatMap(([g, m]) =>
@@ -332,7 +296,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         try {
           line('user', await userAction(userMsf, entry));
         } catch (e) {
-          line('user', `${entry.action} ${entry.application} refused: ${(e as Error).name}: ${(e as Error).message}`);
+          const err = e as Error & { code?: string; cause?: { message?: string } };
+          line('user', `${entry.action} ${entry.application} refused: ${err.code ?? err.name}: ${err.cause?.message ?? err.message}`);
         }
       }
 

@@ -246,6 +246,11 @@ function callInput(step: PlanStep, app: ApplicationState): Record<string, unknow
   }
 }
 
+/** Enters VERIFY: the healthy window starts now and is checked after `verifyMinutes`. */
+function startVerify(state: RemediationState, nowMs: number, policy: PolicySettings): RemediationState {
+  return { ...state, phase: 'VERIFY', verifyFromMs: nowMs, waitSeconds: policy.verifyMinutes * 60 };
+}
+
 async function act(
   deps: RemediationDeps,
   state: RemediationState,
@@ -253,8 +258,7 @@ async function act(
   policy: PolicySettings,
 ): Promise<RemediationState> {
   const step = state.steps[state.stepIndex];
-  if (!step)
-    return { ...state, phase: 'VERIFY', verifyFromMs: deps.clock.now(), waitSeconds: policy.verifyMinutes * 60 };
+  if (!step) return startVerify(state, deps.clock.now(), policy);
   // Every mutating call follows a fresh DescribeApplication.
   let app: ApplicationState;
   try {
@@ -370,8 +374,7 @@ async function awaitTransition(
   policy: PolicySettings,
 ): Promise<RemediationState> {
   const step = state.steps[state.stepIndex];
-  if (!step)
-    return { ...state, phase: 'VERIFY', verifyFromMs: deps.clock.now(), waitSeconds: policy.verifyMinutes * 60 };
+  if (!step) return startVerify(state, deps.clock.now(), policy);
   const now = deps.clock.now();
   let app: ApplicationState;
   try {
@@ -415,7 +418,7 @@ async function awaitTransition(
       `${state.applicationName} is READY as desired after ${describeRemediation(incident.remediation ?? { kind: 'FORCE_STOP_AND_RESTART', expectVersionId: app.versionId })}.`,
     );
   }
-  return { ...base, phase: 'VERIFY', stepIndex: nextIndex, verifyFromMs: now, waitSeconds: policy.verifyMinutes * 60 };
+  return startVerify({ ...base, stepIndex: nextIndex }, now, policy);
 }
 
 async function waitOrTimeout(
@@ -554,7 +557,7 @@ async function redecide(
     const waitMs = attempts.lastMs + policy.cooldownMinutes * MINUTE_MS - now;
     return { ...state, phase: 'REDECIDE', waitSeconds: Math.max(policy.pollIntervalSeconds, Math.ceil(waitMs / 1000)) };
   }
-  return { ...state, phase: 'VERIFY', verifyFromMs: now, waitSeconds: policy.verifyMinutes * 60 };
+  return startVerify(state, now, policy);
 }
 
 /**
