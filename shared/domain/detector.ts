@@ -1,6 +1,6 @@
 import type { Clock } from '#shared/clock.ts';
 import type { WatchdogConfig } from '#shared/config/schema.ts';
-import { isListed, policyFor } from '#shared/config/schema.ts';
+import { policyFor } from '#shared/config/schema.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { MetricsPort } from '#shared/ports/metrics.ts';
@@ -18,6 +18,7 @@ import { observe } from './observe.ts';
 import type { Scope } from './policy.ts';
 import { decide } from './policy.ts';
 import { initialRemediationState, tell } from './remediation.ts';
+import { resolveScope } from './scope.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -59,25 +60,6 @@ export interface DetectorDeps {
   config: WatchdogConfig;
   clock: Clock;
   log: Log;
-}
-
-/**
- * Scope: listed in the config by name, or carrying the opt-in tag (read with ListTagsForResource, which needs the
- * ARN from DescribeApplication). Only read calls.
- */
-export async function resolveScope(
-  applicationName: string,
-  deps: Pick<DetectorDeps, 'msf' | 'config'>,
-  applicationArn?: string,
-): Promise<Scope> {
-  if (isListed(deps.config, applicationName)) return { inScope: true, reason: 'listed in the watchdog config' };
-  const tag = deps.config.optInTag;
-  if (!tag) return { inScope: false, reason: 'not listed in the watchdog config (no opt-in tag configured)' };
-  const arn = applicationArn ?? (await deps.msf.describeApplication(applicationName)).arn;
-  const tags = await deps.msf.listTags(arn);
-  return tags[tag.key] === tag.value
-    ? { inScope: true, reason: `opt-in tag ${tag.key}=${tag.value}` }
-    : { inScope: false, reason: `not listed in the watchdog config and no opt-in tag ${tag.key}=${tag.value}` };
 }
 
 /**

@@ -14,7 +14,8 @@ import { addEvent } from './incident.ts';
 import type { ApplicationState, ApplicationStatus } from './model.ts';
 import { restartMetricName } from './model.ts';
 import { observe } from './observe.ts';
-import { decide } from './policy.ts';
+import { decide, type Scope } from './policy.ts';
+import { resolveScope } from './scope.ts';
 
 const MINUTE_MS = 60_000;
 /** Lock lifetime, renewed at every step: a crashed workflow frees the application after this, ms. */
@@ -149,6 +150,7 @@ async function finish(
   outcome: 'RECOVERED' | 'ESCALATED',
   reason: string,
   nextSteps: string[] = [],
+  options: { releaseLock: boolean } = { releaseLock: true },
 ): Promise<RemediationState> {
   const now = deps.clock.now();
   incident.status = outcome === 'RECOVERED' ? 'RESOLVED' : 'ESCALATED';
@@ -156,7 +158,7 @@ async function finish(
   incident.outcomeReason = reason;
   addEvent(incident, now, outcome === 'RECOVERED' ? 'RESOLVED' : 'ESCALATED', reason);
   await deps.ledger.saveIncident(incident);
-  await deps.ledger.releaseLock(state.applicationName, state.incidentId);
+  if (options.releaseLock) await deps.ledger.releaseLock(state.applicationName, state.incidentId);
   deps.log.info(`incident ${outcome === 'RECOVERED' ? 'resolved' : 'escalated'}`, { incidentId: incident.id, reason });
   const ttrMin = Math.round((now - incident.trigger.atMs) / MINUTE_MS);
   await tell(
@@ -287,6 +289,19 @@ async function act(
     );
   }
   const now = deps.clock.now();
+  // Still ours? The lock is renewed at every call; one lost to another incident means we stop here.
+  const lock = await deps.ledger.acquireLock(state.applicationName, state.incidentId, now, LOCK_TTL_MS);
+  if (!lock.acquired) {
+    return finish(
+      deps,
+      state,
+      incident,
+      'ESCALATED',
+      `Before ${step.call}: incident ${lock.holder} holds the lock on ${state.applicationName}; not acting twice.`,
+      escalateCommands(state.applicationName),
+      { releaseLock: false },
+    );
+  }
   // Record the action before taking it.
   const record: ActionRecord = {
     seq: incident.actions.length + 1,
@@ -297,7 +312,6 @@ async function act(
   };
   incident.actions.push(record);
   await deps.ledger.saveIncident(incident);
-  await deps.ledger.acquireLock(state.applicationName, state.incidentId, now, LOCK_TTL_MS);
   try {
     const result = await callStep(deps, state, step, app);
     const done = deps.clock.now();
@@ -496,6 +510,12 @@ async function redecide(
   policy: PolicySettings,
 ): Promise<RemediationState> {
   const now = deps.clock.now();
+  let scope: Scope;
+  try {
+    scope = await resolveScope(state.applicationName, deps);
+  } catch (e) {
+    return retryOrEscalate(deps, state, incident, policy, e, 'scope check');
+  }
   const obs = await observe(state.applicationName, deps, now, policy.restartLoop.windowMinutes);
   const findings = evaluate(obs, policy, now);
   const attempts = await deps.ledger.attemptsSince(
@@ -510,7 +530,7 @@ async function redecide(
       attemptsInWindow: attempts.count,
       ...(attempts.lastMs === undefined ? {} : { lastAttemptMs: attempts.lastMs }),
     },
-    scope: { inScope: true, reason: 'in scope when the incident opened' },
+    scope,
     nowMs: now,
   });
   addEvent(incident, now, 'DECISION', `${decision.verdict}: ${decision.reason}`);
@@ -530,6 +550,16 @@ async function redecide(
       retries: 0,
       waitSeconds: 0,
     };
+  }
+  if (!scope.inScope) {
+    return finish(
+      deps,
+      state,
+      incident,
+      'ESCALATED',
+      `${state.applicationName} is no longer watched (${scope.reason}): automation stops here.`,
+      escalateCommands(state.applicationName),
+    );
   }
   if (decision.verdict === 'ESCALATE' || decision.verdict === 'NOTIFY') {
     return finish(
