@@ -18,7 +18,7 @@ import { decide, type Scope } from './policy.ts';
 import { resolveScope } from './scope.ts';
 
 const MINUTE_MS = 60_000;
-/** Lock lifetime, renewed at every step: a crashed workflow frees the application after this, ms. */
+/** Lock lifetime, renewed at every step (LOCK, ACT, AWAIT, VERIFY, REDECIDE): a crashed workflow frees the application after this, ms. */
 export const LOCK_TTL_MS = 2 * 60 * MINUTE_MS;
 /** Retries of a throttled or unavailable MSF call before escalating, count. */
 const MAX_RETRIES = 5;
@@ -289,19 +289,6 @@ async function act(
     );
   }
   const now = deps.clock.now();
-  // Still ours? The lock is renewed at every call; one lost to another incident means we stop here.
-  const lock = await deps.ledger.acquireLock(state.applicationName, state.incidentId, now, LOCK_TTL_MS);
-  if (!lock.acquired) {
-    return finish(
-      deps,
-      state,
-      incident,
-      'ESCALATED',
-      `Before ${step.call}: incident ${lock.holder} holds the lock on ${state.applicationName}; not acting twice.`,
-      escalateCommands(state.applicationName),
-      { releaseLock: false },
-    );
-  }
   // Record the action before taking it.
   const record: ActionRecord = {
     seq: incident.actions.length + 1,
@@ -456,7 +443,8 @@ async function waitOrTimeout(
       ],
     );
   }
-  return { ...state, waitSeconds: policy.pollIntervalSeconds };
+  // A poll that succeeded ends any run of throttled calls.
+  return { ...state, retries: 0, waitSeconds: policy.pollIntervalSeconds };
 }
 
 async function verify(
@@ -500,7 +488,7 @@ async function verify(
   }
   addEvent(incident, now, 'VERIFY', `not healthy after ${minutes} min: status ${app.status}, ${restarts} restart(s)`);
   await deps.ledger.saveIncident(incident);
-  return { ...state, phase: 'REDECIDE', verifyRounds: state.verifyRounds + 1, waitSeconds: 0 };
+  return { ...state, phase: 'REDECIDE', verifyRounds: state.verifyRounds + 1, retries: 0, waitSeconds: 0 };
 }
 
 async function redecide(
@@ -603,20 +591,33 @@ export async function remediationStep(state: RemediationState, deps: Remediation
   const incident = await load(deps, state.incidentId);
   const policy = policyFor(deps.config, state.applicationName);
   const now = deps.clock.now();
-  switch (state.phase) {
-    case 'LOCK': {
-      const lock = await deps.ledger.acquireLock(state.applicationName, state.incidentId, now, LOCK_TTL_MS);
-      if (!lock.acquired) {
-        incident.status = 'OBSERVED';
-        incident.closedMs = now;
-        incident.outcomeReason = `Incident ${lock.holder} already holds the lock on ${state.applicationName}: not acting twice.`;
-        addEvent(incident, now, 'DUPLICATE', incident.outcomeReason);
-        await deps.ledger.saveIncident(incident);
-        return { ...state, phase: 'DONE', outcome: 'DUPLICATE', waitSeconds: 0 };
-      }
-      await deps.ledger.recordAttempt(state.applicationName, incident.id, now);
-      return { ...state, phase: 'ACT', waitSeconds: 0 };
+  if (state.phase === 'LOCK') {
+    const lock = await deps.ledger.acquireLock(state.applicationName, state.incidentId, now, LOCK_TTL_MS);
+    if (!lock.acquired) {
+      incident.status = 'OBSERVED';
+      incident.closedMs = now;
+      incident.outcomeReason = `Incident ${lock.holder} already holds the lock on ${state.applicationName}: not acting twice.`;
+      addEvent(incident, now, 'DUPLICATE', incident.outcomeReason);
+      await deps.ledger.saveIncident(incident);
+      return { ...state, phase: 'DONE', outcome: 'DUPLICATE', waitSeconds: 0 };
     }
+    await deps.ledger.recordAttempt(state.applicationName, incident.id, now);
+    return { ...state, phase: 'ACT', waitSeconds: 0 };
+  }
+  // The lock is renewed at every step; one lost to another incident (expired during a long wait) stops us here.
+  const lock = await deps.ledger.acquireLock(state.applicationName, state.incidentId, now, LOCK_TTL_MS);
+  if (!lock.acquired) {
+    return finish(
+      deps,
+      state,
+      incident,
+      'ESCALATED',
+      `Incident ${lock.holder} holds the lock on ${state.applicationName}: this remediation stops without acting.`,
+      escalateCommands(state.applicationName),
+      { releaseLock: false },
+    );
+  }
+  switch (state.phase) {
     case 'ACT':
       return act(deps, state, incident, policy);
     case 'AWAIT':

@@ -1,0 +1,700 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
+import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
+import { parseConfig } from '#shared/config/schema.ts';
+import type { RemediationAction, StartOptions } from '#shared/domain/decision.ts';
+import type { ActionRecord, Incident } from '#shared/domain/incident.ts';
+import type { ApplicationOperation, ApplicationState, ApplicationStatus } from '#shared/domain/model.ts';
+import {
+  IncidentNotFoundError,
+  initialRemediationState,
+  LOCK_TTL_MS,
+  type RemediationDeps,
+  type RemediationState,
+  remediationStep,
+} from '#shared/domain/remediation.ts';
+import type { Ledger } from '#shared/ports/ledger.ts';
+import { MsfApiError, MUTATING_MSF_OPERATIONS } from '#shared/ports/msf.ts';
+import type { Notification, Notifier } from '#shared/ports/notifier.ts';
+import { app, counter, MIN, T0 } from '../support/builders.ts';
+import { CapturingLog, FakeMetrics, FakeMsf } from '../support/fakes.ts';
+
+const START: StartOptions = { restoreType: 'RESTORE_FROM_LATEST_SNAPSHOT', allowNonRestoredState: false };
+const FORCE_STOP_AND_RESTART: RemediationAction = { kind: 'FORCE_STOP_AND_RESTART', expectVersionId: 7, start: START };
+const INCIDENT_ID = 'orders-0123456789abcdef';
+const OPENED_MS = T0 + 30 * MIN;
+
+function incident(remediation: RemediationAction, id = INCIDENT_ID): Incident {
+  return {
+    schemaVersion: 1,
+    id,
+    applicationName: 'orders',
+    trigger: { source: 'alarm', detail: 'flink-watchdog-orders-restart-loop', atMs: OPENED_MS },
+    openedMs: OPENED_MS,
+    status: 'REMEDIATING',
+    decision: { verdict: 'REMEDIATE', reason: 'restart loop', remediation, guards: [], nextSteps: [] },
+    remediation,
+    attempts: 1,
+    actions: [],
+    events: [],
+  };
+}
+
+/** The application the fake holds, so a test can move it through MSF statuses between steps. */
+function appIn(msf: FakeMsf, name = 'orders'): ApplicationState {
+  const a = msf.apps.get(name);
+  if (!a) throw new Error(`FakeMsf has no application ${name}`);
+  return a;
+}
+
+function setStatus(msf: FakeMsf, status: ApplicationStatus, patch: Partial<ApplicationState> = {}): void {
+  Object.assign(appIn(msf), { status, ...patch });
+}
+
+/** Puts (or replaces) an operation that DescribeApplicationOperation returns. */
+function setOperation(
+  msf: FakeMsf,
+  operationId: string,
+  operation: string,
+  status: ApplicationOperation['status'],
+  errorString?: string,
+): void {
+  const ops = (msf.operations.get('orders') ?? []).filter((o) => o.operationId !== operationId);
+  ops.unshift({ operationId, operation, status, ...(errorString ? { errorString } : {}) });
+  msf.operations.set('orders', ops);
+}
+
+/** A notifier that always fails to deliver. */
+class BrokenNotifier implements Notifier {
+  attempts = 0;
+  async notify(_notification: Notification): Promise<void> {
+    this.attempts += 1;
+    throw new Error('Slack webhook returned 500');
+  }
+}
+
+/** Reads the incident from the ledger while StopApplication is in flight. */
+class LedgerPeekingMsf extends FakeMsf {
+  readonly #ledger: Ledger;
+  actionsDuringStop: ActionRecord[] | undefined;
+
+  constructor(ledger: Ledger) {
+    super();
+    this.#ledger = ledger;
+  }
+
+  override async stopApplication(name: string, force: boolean) {
+    this.actionsDuringStop = (await this.#ledger.getIncident(INCIDENT_ID))?.actions;
+    return super.stopApplication(name, force);
+  }
+}
+
+/** StopApplication fails with `code` for the first `failures` calls, then behaves. */
+class FailingStopMsf extends FakeMsf {
+  readonly #code: string;
+  #failures: number;
+
+  constructor(code: string, failures: number) {
+    super();
+    this.#code = code;
+    this.#failures = failures;
+  }
+
+  override async stopApplication(name: string, force: boolean) {
+    if (this.#failures > 0) {
+      this.#failures -= 1;
+      this.calls.push(`StopApplication ${name}`);
+      throw new MsfApiError(name, 'StopApplication', this.#code, `simulated ${this.#code}`);
+    }
+    return super.stopApplication(name, force);
+  }
+}
+
+async function setup(
+  options: {
+    action?: RemediationAction;
+    app?: Partial<ApplicationState>;
+    msf?: (ledger: Ledger) => FakeMsf;
+    notifier?: Notifier;
+  } = {},
+) {
+  const action = options.action ?? FORCE_STOP_AND_RESTART;
+  const ledger = new MemoryLedger();
+  const msf = (options.msf ? options.msf(ledger) : new FakeMsf()).setApp(app(options.app));
+  const metrics = new FakeMetrics();
+  const notifier = options.notifier ?? new RecordingNotifier();
+  const log = new CapturingLog();
+  const time = { t: OPENED_MS };
+  const deps: RemediationDeps = {
+    msf,
+    metrics,
+    ledger,
+    notifier,
+    log,
+    config: parseConfig({ schemaVersion: 1, defaults: { mode: 'remediate' }, applications: [{ name: 'orders' }] }),
+    clock: { now: () => time.t },
+  };
+  const inc = incident(action);
+  await ledger.createIncident(inc);
+  const advance = (ms: number) => {
+    time.t += ms;
+  };
+  /** One step, then the clock moves on by the wait the step asked for. */
+  const step = async (state: RemediationState) => {
+    const next = await remediationStep(state, deps);
+    advance(next.waitSeconds * 1000);
+    return next;
+  };
+  const stored = async () => {
+    const i = await ledger.getIncident(INCIDENT_ID);
+    if (!i) throw new Error('incident vanished from the ledger');
+    return i;
+  };
+  return {
+    msf,
+    metrics,
+    ledger,
+    notifier,
+    log,
+    deps,
+    advance,
+    step,
+    stored,
+    now: () => time.t,
+    initial: initialRemediationState(inc, action),
+  };
+}
+
+type Setup = Awaited<ReturnType<typeof setup>>;
+
+/** LOCK, then StopApplication accepted and awaited: the state is back in ACT for StartApplication. */
+async function stopAndReady(s: Setup): Promise<RemediationState> {
+  const act = await s.step(s.initial); // LOCK
+  const awaiting = await s.step(act); // StopApplication
+  setOperation(s.msf, 'stop-1', 'StopApplication', 'SUCCESSFUL');
+  setStatus(s.msf, 'READY');
+  return s.step(awaiting); // READY → ACT (StartApplication)
+}
+
+/** Runs FORCE_STOP_AND_RESTART up to VERIFY (Stop → READY → Start → RUNNING). */
+async function runToVerify(s: Setup): Promise<RemediationState> {
+  const startAct = await stopAndReady(s);
+  const awaiting = await s.step(startAct); // StartApplication
+  setOperation(s.msf, 'start-2', 'StartApplication', 'SUCCESSFUL');
+  setStatus(s.msf, 'RUNNING');
+  return s.step(awaiting); // RUNNING → VERIFY
+}
+
+function mutatingCalls(msf: FakeMsf): string[] {
+  return msf.calls.filter((c) => MUTATING_MSF_OPERATIONS.has(c.split(' ')[0] ?? ''));
+}
+
+describe('Function: remediationStep', () => {
+  describe('LOCK', () => {
+    it('takes the lock and moves to ACT without calling MSF', async () => {
+      // Prepare
+      const s = await setup();
+      // Act
+      const next = await remediationStep(s.initial, s.deps);
+      // Assess
+      expect(next.phase).toBe('ACT');
+      expect(next.waitSeconds).toBe(0);
+      expect(await s.ledger.lockHolder('orders', s.now())).toBe(INCIDENT_ID);
+      expect((await s.ledger.attemptsSince('orders', 0)).count).toBe(1);
+      expect(s.msf.calls).toEqual([]);
+    });
+
+    it('ends a second incident for the same application as DUPLICATE without calling MSF', async () => {
+      // Prepare
+      const s = await setup();
+      await s.ledger.acquireLock('orders', 'orders-other-incident', s.now(), LOCK_TTL_MS);
+      // Act
+      const next = await remediationStep(s.initial, s.deps);
+      // Assess
+      expect(next.phase).toBe('DONE');
+      expect(next.outcome).toBe('DUPLICATE');
+      expect(s.msf.calls).toEqual([]);
+      expect(s.msf.mutations).toEqual([]);
+      const inc = await s.stored();
+      expect(inc.status).toBe('OBSERVED');
+      expect(inc.outcomeReason).toContain('orders-other-incident');
+      expect(inc.events.map((e) => e.kind)).toEqual(['DUPLICATE']);
+      expect(await s.ledger.lockHolder('orders', s.now())).toBe('orders-other-incident');
+    });
+  });
+
+  describe('ACT', () => {
+    it('records the action in the ledger as RECORDED before the MSF call, then marks it SUCCEEDED', async () => {
+      // Prepare
+      let peeking: LedgerPeekingMsf | undefined;
+      const s = await setup({
+        msf: (ledger) => {
+          peeking = new LedgerPeekingMsf(ledger);
+          return peeking;
+        },
+      });
+      const act = await s.step(s.initial);
+      // Act
+      const next = await s.step(act);
+      // Assess
+      expect(peeking?.actionsDuringStop).toEqual([
+        expect.objectContaining({ seq: 1, call: 'StopApplication', input: { Force: true }, state: 'RECORDED' }),
+      ]);
+      const actions = (await s.stored()).actions;
+      expect(actions).toHaveLength(1);
+      expect(actions[0]).toMatchObject({ seq: 1, call: 'StopApplication', state: 'SUCCEEDED', operationId: 'stop-1' });
+      expect(actions[0]?.completedMs).toBeTypeOf('number');
+      expect(next.phase).toBe('AWAIT');
+      expect(next.operationId).toBe('stop-1');
+    });
+
+    it('makes a fresh DescribeApplication before every mutating call', async () => {
+      // Prepare
+      const s = await setup();
+      // Act
+      const verifying = await runToVerify(s);
+      // Assess
+      expect(verifying.phase).toBe('VERIFY');
+      expect(mutatingCalls(s.msf)).toEqual(['StopApplication orders', 'StartApplication orders']);
+      s.msf.calls.forEach((call, i) => {
+        if (!MUTATING_MSF_OPERATIONS.has(call.split(' ')[0] ?? '')) return;
+        expect(s.msf.calls[i - 1]).toBe('DescribeApplication orders');
+      });
+    });
+
+    it('escalates without acting when the version differs from the decided one, and releases the lock', async () => {
+      // Prepare
+      const s = await setup({ app: { versionId: 8, conditionalToken: 'token-8' } });
+      const act = await s.step(s.initial);
+      // Act
+      const next = await s.step(act);
+      // Assess
+      expect(next.phase).toBe('DONE');
+      expect(next.outcome).toBe('ESCALATED');
+      expect(s.msf.mutations).toEqual([]);
+      expect(mutatingCalls(s.msf)).toEqual([]);
+      const inc = await s.stored();
+      expect(inc.status).toBe('ESCALATED');
+      expect(inc.outcomeReason).toContain('version 8, not 7');
+      expect(inc.outcomeReason).toContain('someone else changed it');
+      expect(inc.actions).toEqual([]);
+      expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+    });
+
+    it('escalates before the second call when someone changes the version between the steps', async () => {
+      // Prepare
+      const s = await setup();
+      const startAct = await stopAndReady(s);
+      setStatus(s.msf, 'READY', { versionId: 9 });
+      // Act
+      const next = await s.step(startAct);
+      // Assess
+      expect(next.outcome).toBe('ESCALATED');
+      expect(s.msf.mutations.map((m) => m.call)).toEqual(['StopApplication']);
+      expect((await s.stored()).outcomeReason).toContain('someone else changed it');
+    });
+
+    it('does not act when another incident took the lock meanwhile, and leaves that lock alone', async () => {
+      // Prepare
+      const s = await setup();
+      const act = await s.step(s.initial);
+      s.advance(LOCK_TTL_MS + MIN); // our lock lapsed...
+      await s.ledger.acquireLock('orders', 'orders-other-incident', s.now(), LOCK_TTL_MS); // ...and was taken
+      // Act
+      const next = await s.step(act);
+      // Assess
+      expect(next.outcome).toBe('ESCALATED');
+      expect(s.msf.mutations).toEqual([]);
+      const inc = await s.stored();
+      expect(inc.actions).toEqual([]);
+      expect(inc.outcomeReason).toContain('orders-other-incident');
+      expect(await s.ledger.lockHolder('orders', s.now())).toBe('orders-other-incident');
+    });
+
+    it('escalates without calling StartApplication on a RUNNING application', async () => {
+      // Prepare
+      const s = await setup({ action: { kind: 'START', expectVersionId: 7, start: START } });
+      const act = await s.step(s.initial);
+      // Act
+      const next = await s.step(act);
+      // Assess
+      expect(next.phase).toBe('DONE');
+      expect(next.outcome).toBe('ESCALATED');
+      expect(s.msf.mutations).toEqual([]);
+      const inc = await s.stored();
+      expect(inc.status).toBe('ESCALATED');
+      expect(inc.outcomeReason).toContain('RUNNING, from which StartApplication is not allowed');
+      expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+    });
+
+    it('sends RollbackApplication with the current version id', async () => {
+      // Prepare
+      const s = await setup({ action: { kind: 'ROLLBACK', expectVersionId: 7, toVersionId: 6 } });
+      const act = await s.step(s.initial);
+      // Act
+      const next = await s.step(act);
+      // Assess
+      expect(next.phase).toBe('AWAIT');
+      expect(s.msf.mutations).toEqual([
+        { call: 'RollbackApplication', applicationName: 'orders', args: { currentVersionId: 7 } },
+      ]);
+      expect((await s.stored()).actions[0]?.input).toEqual({ CurrentApplicationVersionId: 7 });
+    });
+
+    it('sends UpdateApplication with the ConditionalToken of the fresh DescribeApplication', async () => {
+      // Prepare
+      const s = await setup({
+        action: { kind: 'REAPPLY_PREVIOUS_VERSION', expectVersionId: 7, goodVersionId: 6, start: START },
+        app: { status: 'READY', conditionalToken: 'token-at-decision' },
+      });
+      const act = await s.step(s.initial);
+      setStatus(s.msf, 'READY', { conditionalToken: 'token-fresh' });
+      // Act
+      const next = await s.step(act);
+      // Assess
+      expect(next.phase).toBe('AWAIT');
+      expect(s.msf.mutations.map((m) => m.call)).toEqual(['UpdateApplication']);
+      expect(s.msf.mutations[0]?.args).toMatchObject({ conditionalToken: 'token-fresh' });
+      expect((await s.stored()).actions[0]?.input).toEqual({ ConditionalToken: 'token-fresh', ReapplyVersionId: 6 });
+    });
+
+    it('retries a throttled call after a wait, then carries it out once', async () => {
+      // Prepare
+      const s = await setup({ msf: () => new FailingStopMsf('ThrottlingException', 1) });
+      const act = await s.step(s.initial);
+      // Act
+      const retry = await s.step(act);
+      const next = await s.step(retry);
+      // Assess
+      expect(retry.phase).toBe('ACT');
+      expect(retry.retries).toBe(1);
+      expect(retry.waitSeconds).toBe(15);
+      expect(next.phase).toBe('AWAIT');
+      expect(next.retries).toBe(0);
+      expect(s.msf.mutations.map((m) => m.call)).toEqual(['StopApplication']);
+      const inc = await s.stored();
+      expect(inc.status).toBe('REMEDIATING');
+      expect(inc.actions.map((a) => a.state)).toEqual(['FAILED', 'SUCCEEDED']);
+      expect(inc.actions[0]?.error).toContain('ThrottlingException');
+      expect(inc.events.some((e) => e.kind === 'ERROR' && e.message.includes('retrying'))).toBe(true);
+    });
+
+    it('backs off on repeated throttling and escalates once the retries are used up', async () => {
+      // Prepare
+      const s = await setup({ msf: () => new FailingStopMsf('ThrottlingException', 100) });
+      let state = await s.step(s.initial);
+      const waits: number[] = [];
+      // Act
+      while (state.phase !== 'DONE' && waits.length < 20) {
+        state = await s.step(state);
+        waits.push(state.waitSeconds);
+      }
+      // Assess
+      expect(waits).toEqual([15, 30, 60, 120, 240, 0]);
+      expect(state.outcome).toBe('ESCALATED');
+      expect((await s.stored()).outcomeReason).toContain('ThrottlingException');
+      expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+    });
+
+    it('forgets earlier throttling once a poll succeeds: occasional throttling never escalates a healthy transition', async () => {
+      // Prepare: DescribeApplication is throttled on every other AWAIT poll.
+      class FlakyDescribeMsf extends FakeMsf {
+        polls = 0;
+        throttle = false;
+        override async describeApplication(name: string) {
+          if (this.throttle && this.polls++ % 2 === 0) {
+            throw new MsfApiError(name, 'DescribeApplication', 'ThrottlingException', 'Rate exceeded');
+          }
+          return super.describeApplication(name);
+        }
+      }
+      const s = await setup({ msf: () => new FlakyDescribeMsf() });
+      const msf = s.msf as FlakyDescribeMsf;
+      let state = await s.step(await s.step(s.initial)); // LOCK, ACT (StopApplication)
+      setStatus(msf, 'FORCE_STOPPING');
+      setOperation(msf, 'stop-1', 'StopApplication', 'IN_PROGRESS');
+      msf.throttle = true;
+      // Act: 12 polls, half of them throttled, well inside the 15-minute transition timeout.
+      const retries: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        state = await s.step(state);
+        retries.push(state.retries);
+      }
+      // Assess
+      expect(state.phase).toBe('AWAIT');
+      expect(Math.max(...retries)).toBe(1);
+      expect((await s.stored()).status).toBe('REMEDIATING');
+    });
+
+    it('does not retry a ResourceInUseException: it escalates', async () => {
+      // Prepare
+      const s = await setup({ msf: () => new FailingStopMsf('ResourceInUseException', 1) });
+      const act = await s.step(s.initial);
+      // Act
+      const next = await s.step(act);
+      // Assess
+      expect(next.phase).toBe('DONE');
+      expect(next.outcome).toBe('ESCALATED');
+      expect(s.msf.mutations).toEqual([]);
+      const inc = await s.stored();
+      expect(inc.status).toBe('ESCALATED');
+      expect(inc.outcomeReason).toContain('ResourceInUseException');
+      expect(inc.actions).toEqual([expect.objectContaining({ call: 'StopApplication', state: 'FAILED' })]);
+      expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+    });
+  });
+
+  describe('AWAIT', () => {
+    it('polls again after pollIntervalSeconds while the status is transient', async () => {
+      // Prepare
+      const s = await setup();
+      const awaiting = await s.step(await s.step(s.initial));
+      setStatus(s.msf, 'FORCE_STOPPING');
+      setOperation(s.msf, 'stop-1', 'StopApplication', 'IN_PROGRESS');
+      // Act
+      const next = await s.step(awaiting);
+      // Assess
+      expect(next.phase).toBe('AWAIT');
+      expect(next.stepIndex).toBe(0);
+      expect(next.waitSeconds).toBe(15);
+      expect(s.msf.mutations).toHaveLength(1);
+    });
+
+    it('keeps waiting while the operation succeeded but the status is not there yet', async () => {
+      // Prepare
+      const s = await setup();
+      const awaiting = await s.step(await s.step(s.initial));
+      setStatus(s.msf, 'STOPPING');
+      setOperation(s.msf, 'stop-1', 'StopApplication', 'SUCCESSFUL');
+      // Act
+      const next = await s.step(awaiting);
+      // Assess
+      expect(next.phase).toBe('AWAIT');
+      expect(next.waitSeconds).toBe(15);
+    });
+
+    it('escalates with the ErrorInfo when the operation FAILED', async () => {
+      // Prepare
+      const s = await setup();
+      const awaiting = await s.step(await s.step(s.initial));
+      setStatus(s.msf, 'RUNNING');
+      setOperation(s.msf, 'stop-1', 'StopApplication', 'FAILED', 'Flink job failed to stop: TaskManager lost');
+      // Act
+      const next = await s.step(awaiting);
+      // Assess
+      expect(next.phase).toBe('DONE');
+      expect(next.outcome).toBe('ESCALATED');
+      const inc = await s.stored();
+      expect(inc.status).toBe('ESCALATED');
+      expect(inc.outcomeReason).toContain('stop-1 FAILED');
+      expect(inc.outcomeReason).toContain('Flink job failed to stop: TaskManager lost');
+      expect(s.msf.mutations.map((m) => m.call)).toEqual(['StopApplication']);
+      expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+    });
+
+    it('waits up to transitionTimeoutMinutes and escalates once past it', async () => {
+      // Prepare
+      const s = await setup();
+      const act = await s.step(s.initial);
+      const actedAt = s.now();
+      const awaiting = await s.step(act);
+      setStatus(s.msf, 'FORCE_STOPPING');
+      setOperation(s.msf, 'stop-1', 'StopApplication', 'IN_PROGRESS');
+      s.advance(actedAt + 15 * MIN - s.now());
+      // Act
+      const atDeadline = await remediationStep(awaiting, s.deps);
+      s.advance(1000);
+      const pastDeadline = await remediationStep(atDeadline, s.deps);
+      // Assess
+      expect(atDeadline.phase).toBe('AWAIT');
+      expect(pastDeadline.phase).toBe('DONE');
+      expect(pastDeadline.outcome).toBe('ESCALATED');
+      const inc = await s.stored();
+      expect(inc.outcomeReason).toContain('did not finish within 15 min');
+      expect(inc.outcomeReason).toContain('FORCE_STOPPING');
+      expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+    });
+  });
+
+  describe('FORCE_STOP_AND_RESTART', () => {
+    it('stops, waits for READY, starts, waits for RUNNING, then verifies for verifyMinutes', async () => {
+      // Prepare
+      const s = await setup();
+      const act = await s.step(s.initial);
+      // Act
+      const stopping = await s.step(act);
+      setStatus(s.msf, 'FORCE_STOPPING');
+      setOperation(s.msf, 'stop-1', 'StopApplication', 'IN_PROGRESS');
+      const stillStopping = await s.step(stopping);
+      setStatus(s.msf, 'READY');
+      setOperation(s.msf, 'stop-1', 'StopApplication', 'SUCCESSFUL');
+      const startAct = await s.step(stillStopping);
+      const starting = await s.step(startAct);
+      setStatus(s.msf, 'RUNNING');
+      setOperation(s.msf, 'start-2', 'StartApplication', 'SUCCESSFUL');
+      const runningAt = s.now();
+      const verifying = await s.step(starting);
+      // Assess
+      expect([stopping, stillStopping, startAct, starting, verifying].map((x) => [x.phase, x.stepIndex])).toEqual([
+        ['AWAIT', 0],
+        ['AWAIT', 0],
+        ['ACT', 1],
+        ['AWAIT', 1],
+        ['VERIFY', 2],
+      ]);
+      expect(s.msf.mutations).toEqual([
+        { call: 'StopApplication', applicationName: 'orders', args: { force: true } },
+        { call: 'StartApplication', applicationName: 'orders', args: START },
+      ]);
+      expect(verifying.waitSeconds).toBe(5 * 60);
+      expect(verifying.verifyFromMs).toBe(runningAt);
+      const inc = await s.stored();
+      expect(inc.actions.map((a) => [a.call, a.state])).toEqual([
+        ['StopApplication', 'SUCCEEDED'],
+        ['StartApplication', 'SUCCEEDED'],
+      ]);
+      expect(inc.actions[1]?.input).toEqual({
+        ApplicationRestoreType: 'RESTORE_FROM_LATEST_SNAPSHOT',
+        AllowNonRestoredState: false,
+      });
+      expect(inc.status).toBe('REMEDIATING');
+    });
+
+    it('resolves as soon as the application is READY when there is nothing to start', async () => {
+      // Prepare
+      const s = await setup({ action: { kind: 'FORCE_STOP_AND_RESTART', expectVersionId: 7 } });
+      const awaiting = await s.step(await s.step(s.initial));
+      setStatus(s.msf, 'READY');
+      setOperation(s.msf, 'stop-1', 'StopApplication', 'SUCCESSFUL');
+      // Act
+      const next = await s.step(awaiting);
+      // Assess
+      expect(next.outcome).toBe('RECOVERED');
+      expect(s.msf.mutations.map((m) => m.call)).toEqual(['StopApplication']);
+      expect((await s.stored()).status).toBe('RESOLVED');
+    });
+  });
+
+  describe('VERIFY', () => {
+    it('resolves when no restart happened since the verify window started', async () => {
+      // Prepare
+      const s = await setup();
+      const verifying = await runToVerify(s);
+      const from = verifying.verifyFromMs ?? 0;
+      // the old job's loop before the window, the new job's counter from 0 inside it
+      s.metrics.set('orders', {
+        metricName: 'fullRestarts',
+        periodSeconds: 60,
+        points: counter(from - 5 * MIN, [1, 2, 3, 4, 5, 0, 0, 0, 0, 0]),
+      });
+      // Act
+      const next = await s.step(verifying);
+      // Assess
+      expect(next.phase).toBe('DONE');
+      expect(next.outcome).toBe('RECOVERED');
+      const inc = await s.stored();
+      expect(inc.status).toBe('RESOLVED');
+      expect(inc.closedMs).toBe(s.now());
+      expect(inc.events.map((e) => e.kind)).toContain('RESOLVED');
+      expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+      const notifier = s.notifier as RecordingNotifier;
+      expect(notifier.sent.map((n) => n.event)).toEqual(['ACTION_TAKEN', 'ACTION_TAKEN', 'RESOLVED']);
+    });
+
+    it('moves to REDECIDE when the application restarted during the verify window', async () => {
+      // Prepare
+      const s = await setup();
+      const verifying = await runToVerify(s);
+      const from = verifying.verifyFromMs ?? 0;
+      s.metrics.set('orders', {
+        metricName: 'fullRestarts',
+        periodSeconds: 60,
+        points: counter(from - 5 * MIN, [1, 2, 3, 4, 5, 0, 1, 2, 3, 3]),
+      });
+      // Act
+      const next = await s.step(verifying);
+      // Assess
+      expect(next.phase).toBe('REDECIDE');
+      expect(next.verifyRounds).toBe(1);
+      const inc = await s.stored();
+      expect(inc.status).toBe('REMEDIATING');
+      expect(inc.events.at(-1)).toMatchObject({ kind: 'VERIFY' });
+      expect(inc.events.at(-1)?.message).toContain('3 restart(s)');
+      expect(await s.ledger.lockHolder('orders', s.now())).toBe(INCIDENT_ID);
+    });
+
+    it('resolves when the cumulative restart counter was already high before the window and did not move', async () => {
+      // Prepare
+      const s = await setup();
+      const verifying = await runToVerify(s);
+      const from = verifying.verifyFromMs ?? 0;
+      s.metrics.set('orders', {
+        metricName: 'fullRestarts',
+        periodSeconds: 60,
+        points: counter(
+          from - 5 * MIN,
+          Array.from({ length: 10 }, () => 42),
+        ),
+      });
+      // Act
+      const next = await s.step(verifying);
+      // Assess
+      expect(next.outcome).toBe('RECOVERED');
+      expect((await s.stored()).status).toBe('RESOLVED');
+    });
+
+    it('moves to REDECIDE when the application is not RUNNING at the end of the window', async () => {
+      // Prepare
+      const s = await setup();
+      const verifying = await runToVerify(s);
+      setStatus(s.msf, 'READY');
+      // Act
+      const next = await s.step(verifying);
+      // Assess
+      expect(next.phase).toBe('REDECIDE');
+      expect((await s.stored()).status).toBe('REMEDIATING');
+    });
+  });
+
+  describe('notifications', () => {
+    it('carries a remediation through to RESOLVED when every notification fails', async () => {
+      // Prepare
+      const notifier = new BrokenNotifier();
+      const s = await setup({ notifier });
+      // Act
+      const verifying = await runToVerify(s);
+      const done = await s.step(verifying);
+      // Assess
+      expect(done.outcome).toBe('RECOVERED');
+      expect((await s.stored()).status).toBe('RESOLVED');
+      expect(s.msf.mutations.map((m) => m.call)).toEqual(['StopApplication', 'StartApplication']);
+      expect(notifier.attempts).toBe(3);
+      expect(s.log.lines.filter((l) => l.level === 'warn' && l.message === 'notification failed')).toHaveLength(3);
+      expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+    });
+  });
+
+  describe('bookkeeping', () => {
+    it('returns a DONE state unchanged without reading anything', async () => {
+      // Prepare
+      const s = await setup();
+      const done: RemediationState = { ...s.initial, phase: 'DONE', outcome: 'RECOVERED' };
+      // Act
+      const next = await remediationStep(done, s.deps);
+      // Assess
+      expect(next).toBe(done);
+      expect(s.msf.calls).toEqual([]);
+    });
+
+    it('throws IncidentNotFoundError for an incident that is not in the ledger', async () => {
+      // Prepare
+      const s = await setup();
+      const lost: RemediationState = { ...s.initial, incidentId: 'orders-lost' };
+      // Act
+      const run = remediationStep(lost, s.deps);
+      // Assess
+      await expect(run).rejects.toBeInstanceOf(IncidentNotFoundError);
+      expect(s.msf.calls).toEqual([]);
+    });
+  });
+});
