@@ -297,7 +297,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           line('user', await userAction(userMsf, entry));
         } catch (e) {
           const err = e as Error & { code?: string; cause?: { message?: string } };
-          line('user', `${entry.action} ${entry.application} refused: ${err.code ?? err.name}: ${err.cause?.message ?? err.message}`);
+          line(
+            'user',
+            `${entry.action} ${entry.application} refused: ${err.code ?? err.name}: ${err.cause?.message ?? err.message}`,
+          );
         }
       }
 
