@@ -1,0 +1,62 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { parseConfig } from '#shared/config/schema.ts';
+import { WatchdogStack } from '../watchdog-stack.ts';
+
+/**
+ * The CDK app. Context:
+ * - `configFile`: the watchdog config, relative to the repository root (default `flink-watchdog.config.json`; when
+ *   that file is absent, `flink-watchdog.config.example.json` is used and a note says so);
+ * - `runtimeEnvironments`: MSF RuntimeEnvironment per application name, e.g. `{"orders-enrichment":"FLINK-2_2"}`
+ *   (default FLINK-1_20 for every application);
+ * - `stackName`: default `FlinkWatchdog`.
+ * A config that does not validate fails synth with each bad field named.
+ */
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DEFAULT_CONFIG_FILE = 'flink-watchdog.config.json';
+const EXAMPLE_CONFIG_FILE = 'flink-watchdog.config.example.json';
+
+const app = new App();
+
+function configPath(): string {
+  const fromContext = app.node.tryGetContext('configFile') as string | undefined;
+  if (fromContext !== undefined) return isAbsolute(fromContext) ? fromContext : join(REPO_ROOT, fromContext);
+  const real = join(REPO_ROOT, DEFAULT_CONFIG_FILE);
+  if (existsSync(real)) return real;
+  console.error(
+    `note: ${DEFAULT_CONFIG_FILE} not found; synthesizing with ${EXAMPLE_CONFIG_FILE}. Create ${DEFAULT_CONFIG_FILE} (or pass -c configFile=PATH) to deploy your own applications.`,
+  );
+  return join(REPO_ROOT, EXAMPLE_CONFIG_FILE);
+}
+
+function runtimeEnvironments(): Record<string, string> | undefined {
+  const raw = app.node.tryGetContext('runtimeEnvironments') as unknown;
+  if (raw === undefined) return undefined;
+  const value = typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;
+  if (typeof value !== 'object' || value === null || Object.values(value).some((v) => typeof v !== 'string')) {
+    throw new Error('context runtimeEnvironments: expected an object of application name → RuntimeEnvironment');
+  }
+  return value as Record<string, string>;
+}
+
+const path = configPath();
+const source = relative(process.cwd(), path) || path;
+let raw: unknown;
+try {
+  raw = JSON.parse(readFileSync(path, 'utf8'));
+} catch (e) {
+  throw new Error(`${source}: not readable JSON (${(e as Error).message})`, { cause: e });
+}
+const config = parseConfig(raw, source);
+const envs = runtimeEnvironments();
+
+new WatchdogStack(app, (app.node.tryGetContext('stackName') as string | undefined) ?? 'FlinkWatchdog', {
+  config,
+  ...(envs !== undefined ? { runtimeEnvironments: envs } : {}),
+  description: 'Flink Watchdog: detects and remediates failing Amazon Managed Service for Apache Flink applications',
+});
+
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
