@@ -3,7 +3,7 @@ import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
-import { systemClock } from '#shared/clock.ts';
+import { systemClock } from '#shared/adapters/system-clock.ts';
 import { type DetectionResult, type DetectorDeps, detect } from '#shared/domain/detector.ts';
 import { parseDetectorEvent } from '#shared/events/detector-input.ts';
 import { loadConfigFromEnv } from '../common/env.ts';

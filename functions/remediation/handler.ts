@@ -4,7 +4,7 @@ import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
-import { systemClock } from '#shared/clock.ts';
+import { systemClock } from '#shared/adapters/system-clock.ts';
 import { type RemediationDeps, type RemediationState, remediationStep } from '#shared/domain/remediation.ts';
 import { loadConfigFromEnv } from '../common/env.ts';
 
