@@ -5,7 +5,12 @@ import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
-import { type RemediationDeps, type RemediationState, remediationStep } from '#shared/domain/remediation.ts';
+import {
+  REMEDIATION_PHASES,
+  type RemediationDeps,
+  type RemediationState,
+  remediationStep,
+} from '#shared/domain/remediation.ts';
 import { loadConfigFromEnv } from '../common/env.ts';
 
 const StartOptionsSchema = z.object({
@@ -29,7 +34,7 @@ const PlanStepSchema = z.discriminatedUnion('call', [
 export const RemediationStateSchema = z.object({
   incidentId: z.string().min(1).max(80),
   applicationName: z.string().min(1).max(128),
-  phase: z.enum(['LOCK', 'ACT', 'AWAIT', 'VERIFY', 'REDECIDE', 'DONE']),
+  phase: z.enum(REMEDIATION_PHASES),
   steps: z.array(PlanStepSchema),
   stepIndex: z.number().int().nonnegative(),
   expectVersionId: z.number().int().nonnegative(),
@@ -40,6 +45,7 @@ export const RemediationStateSchema = z.object({
   retries: z.number().int().nonnegative(),
   waitSeconds: z.number().nonnegative(),
   outcome: z.enum(['RECOVERED', 'ESCALATED', 'DUPLICATE']).optional(),
+  error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
 });
 
 /** Raised for a malformed workflow state: a bug in the workflow definition, never acted on. */

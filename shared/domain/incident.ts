@@ -70,6 +70,8 @@ export interface Incident {
   closedMs?: number;
   /** Final explanation, for RESOLVED/ESCALATED. */
   outcomeReason?: string;
+  /** Exact commands a human should run next (ESCALATED). */
+  nextSteps?: string[];
 }
 
 /**

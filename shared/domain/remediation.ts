@@ -10,7 +10,7 @@ import type { RemediationAction, StartOptions } from './decision.ts';
 import { describeRemediation } from './decision.ts';
 import { countRestarts, evaluate } from './detect.ts';
 import type { ActionRecord, Incident } from './incident.ts';
-import { addEvent } from './incident.ts';
+import { addEvent, TERMINAL_STATUSES } from './incident.ts';
 import type { ApplicationState, ApplicationStatus } from './model.ts';
 import { restartMetricName } from './model.ts';
 import { observe } from './observe.ts';
@@ -69,7 +69,11 @@ export function planFor(action: RemediationAction): PlanStep[] {
 export interface RemediationState {
   incidentId: string;
   applicationName: string;
-  phase: 'LOCK' | 'ACT' | 'AWAIT' | 'VERIFY' | 'REDECIDE' | 'DONE';
+  /**
+   * LOCK → ACT → AWAIT → … → VERIFY (→ REDECIDE → ACT …) → RELEASE → NOTIFY → DONE. ESCALATE is entered only from the
+   * workflow's Catch path, with `error` set.
+   */
+  phase: RemediationPhase;
   steps: PlanStep[];
   stepIndex: number;
   /** ApplicationVersionId the next call expects to find; anything else means someone else changed the app. */
@@ -84,7 +88,23 @@ export interface RemediationState {
   /** Seconds to wait before the next step (Step Functions Wait `SecondsPath`). */
   waitSeconds: number;
   outcome?: 'RECOVERED' | 'ESCALATED' | 'DUPLICATE';
+  /** The error a failed workflow step raised (Step Functions Catch, `ResultPath: $.error`): `Error` name and `Cause`. */
+  error?: { Error: string; Cause?: string };
 }
+
+/** The phases of a remediation, in workflow order (see {@link remediationStep}). */
+export const REMEDIATION_PHASES = [
+  'LOCK',
+  'ACT',
+  'AWAIT',
+  'VERIFY',
+  'REDECIDE',
+  'ESCALATE',
+  'RELEASE',
+  'NOTIFY',
+  'DONE',
+] as const;
+export type RemediationPhase = (typeof REMEDIATION_PHASES)[number];
 
 /** What the remediation steps use. */
 export interface RemediationDeps {
@@ -156,23 +176,86 @@ async function finish(
   incident.status = outcome === 'RECOVERED' ? 'RESOLVED' : 'ESCALATED';
   incident.closedMs = now;
   incident.outcomeReason = reason;
+  incident.nextSteps = nextSteps;
   addEvent(incident, now, outcome === 'RECOVERED' ? 'RESOLVED' : 'ESCALATED', reason);
   await deps.ledger.saveIncident(incident);
-  if (options.releaseLock) await deps.ledger.releaseLock(state.applicationName, state.incidentId);
   deps.log.info(`incident ${outcome === 'RECOVERED' ? 'resolved' : 'escalated'}`, { incidentId: incident.id, reason });
-  const ttrMin = Math.round((now - incident.trigger.atMs) / MINUTE_MS);
+  // The outcome is recorded; releasing the lock and telling people are the workflow's next two states.
+  return { ...state, phase: options.releaseLock ? 'RELEASE' : 'NOTIFY', outcome, waitSeconds: 0 };
+}
+
+/** RELEASE: frees the application's lock if this incident holds it (a no-op otherwise). */
+async function release(deps: RemediationDeps, state: RemediationState): Promise<RemediationState> {
+  await deps.ledger.releaseLock(state.applicationName, state.incidentId);
+  return { ...state, phase: 'NOTIFY', waitSeconds: 0 };
+}
+
+/** NOTIFY: tells people the recorded outcome (RESOLVED with time to recovery, or ESCALATED with next steps). */
+async function notifyOutcome(
+  deps: RemediationDeps,
+  state: RemediationState,
+  incident: Incident,
+): Promise<RemediationState> {
+  const now = deps.clock.now();
+  const recovered = incident.status === 'RESOLVED';
+  const ttrMin = Math.round(((incident.closedMs ?? now) - incident.trigger.atMs) / MINUTE_MS);
   await tell(
     deps,
     incident,
-    outcome === 'RECOVERED' ? 'RESOLVED' : 'ESCALATED',
+    recovered ? 'RESOLVED' : 'ESCALATED',
     now,
-    outcome === 'RECOVERED'
+    recovered
       ? `${state.applicationName}: recovered in ${ttrMin} min`
       : `${state.applicationName}: escalated — automation stopped, a human is needed`,
-    reason,
-    nextSteps,
+    incident.outcomeReason ?? '',
+    incident.nextSteps ?? [],
   );
-  return { ...state, phase: 'DONE', outcome, waitSeconds: 0 };
+  return { ...state, phase: 'DONE', waitSeconds: 0 };
+}
+
+/** ESCALATE (the workflow's Catch path): a step failed in a way the step itself could not handle. */
+async function escalateFailedStep(
+  deps: RemediationDeps,
+  state: RemediationState,
+  incident: Incident,
+): Promise<RemediationState> {
+  if (TERMINAL_STATUSES.has(incident.status)) {
+    // The outcome was already recorded before the failure: keep it, and still release and notify.
+    return {
+      ...state,
+      phase: 'RELEASE',
+      outcome: state.outcome ?? (incident.status === 'RESOLVED' ? 'RECOVERED' : 'ESCALATED'),
+      waitSeconds: 0,
+    };
+  }
+  return finish(
+    deps,
+    state,
+    incident,
+    'ESCALATED',
+    `The remediation workflow failed: ${describeWorkflowError(state.error)}. Automation stopped; check what the last recorded action did before acting.`,
+    escalateCommands(state.applicationName),
+  );
+}
+
+/**
+ * A readable form of a Step Functions error: for a Lambda failure, `Cause` is the JSON
+ * `{ errorType, errorMessage, trace }` of the function's error.
+ */
+export function describeWorkflowError(error: RemediationState['error']): string {
+  if (!error) return 'unknown error';
+  if (error.Cause) {
+    try {
+      const cause = JSON.parse(error.Cause) as { errorType?: unknown; errorMessage?: unknown };
+      if (typeof cause.errorMessage === 'string') {
+        return `${typeof cause.errorType === 'string' ? cause.errorType : error.Error}: ${cause.errorMessage}`;
+      }
+    } catch {
+      // Not JSON: use it as it is.
+    }
+    return `${error.Error}: ${error.Cause}`;
+  }
+  return error.Error;
 }
 
 function escalateCommands(app: string): string[] {
@@ -347,7 +430,12 @@ async function retryOrEscalate(
   e: unknown,
   call: string,
 ): Promise<RemediationState> {
-  const retryable = e instanceof MsfApiError && e.retryable;
+  // ConcurrentModificationException and ResourceInUseException are retried too: the next ACT starts with a fresh
+  // DescribeApplication and escalates if the version or status is no longer the one decided on, so a retry can never
+  // act on someone else's change.
+  const retryable =
+    e instanceof MsfApiError &&
+    (e.retryable || e.code === 'ConcurrentModificationException' || e.code === 'ResourceInUseException');
   const message = e instanceof Error ? e.message : String(e);
   if (retryable && state.retries < MAX_RETRIES) {
     addEvent(incident, deps.clock.now(), 'ERROR', `${call} throttled or unavailable, retrying: ${message}`);
@@ -583,12 +671,17 @@ async function redecide(
  * `phase` is DONE. Phases: LOCK (take the application's lock; a held lock ends the run as DUPLICATE) → ACT (fresh
  * DescribeApplication, guard, record, call) → AWAIT (poll status and operation until the target status; escalate on
  * FAILED or timeout) → next ACT … → VERIFY (no restart for `verifyMinutes`) → RECOVERED, or REDECIDE (attempts,
- * cooldown) → ACT again or ESCALATED.
+ * cooldown) → ACT again or ESCALATED. Once the outcome is recorded: RELEASE (free the lock) → NOTIFY (tell people) →
+ * DONE. ESCALATE is the Step Functions Catch path: it records the failed step's `error` as the reason to escalate.
  * @throws IncidentNotFoundError when the incident is not in the ledger.
  */
 export async function remediationStep(state: RemediationState, deps: RemediationDeps): Promise<RemediationState> {
   if (state.phase === 'DONE') return state;
   const incident = await load(deps, state.incidentId);
+  // The closing phases run whoever holds the lock: the outcome is already recorded.
+  if (state.phase === 'RELEASE') return release(deps, state);
+  if (state.phase === 'NOTIFY') return notifyOutcome(deps, state, incident);
+  if (state.phase === 'ESCALATE') return escalateFailedStep(deps, state, incident);
   const policy = policyFor(deps.config, state.applicationName);
   const now = deps.clock.now();
   if (state.phase === 'LOCK') {

@@ -145,6 +145,12 @@ async function setup(
     advance(next.waitSeconds * 1000);
     return next;
   };
+  /** Runs the closing phases (RELEASE → NOTIFY) of a state whose outcome is recorded, up to DONE. */
+  const close = async (state: RemediationState) => {
+    let next = state;
+    for (let i = 0; i < 3 && (next.phase === 'RELEASE' || next.phase === 'NOTIFY'); i++) next = await step(next);
+    return next;
+  };
   const stored = async () => {
     const i = await ledger.getIncident(INCIDENT_ID);
     if (!i) throw new Error('incident vanished from the ledger');
@@ -159,6 +165,7 @@ async function setup(
     deps,
     advance,
     step,
+    close,
     stored,
     now: () => time.t,
     initial: initialRemediationState(inc, action),
@@ -267,8 +274,10 @@ describe('Function: remediationStep', () => {
       const s = await setup({ app: { versionId: 8, conditionalToken: 'token-8' } });
       const act = await s.step(s.initial);
       // Act
-      const next = await s.step(act);
+      const recorded = await s.step(act);
+      const next = await s.close(recorded);
       // Assess
+      expect(recorded.phase).toBe('RELEASE');
       expect(next.phase).toBe('DONE');
       expect(next.outcome).toBe('ESCALATED');
       expect(s.msf.mutations).toEqual([]);
@@ -316,7 +325,7 @@ describe('Function: remediationStep', () => {
       const s = await setup({ action: { kind: 'START', expectVersionId: 7, start: START } });
       const act = await s.step(s.initial);
       // Act
-      const next = await s.step(act);
+      const next = await s.close(await s.step(act));
       // Assess
       expect(next.phase).toBe('DONE');
       expect(next.outcome).toBe('ESCALATED');
@@ -385,10 +394,11 @@ describe('Function: remediationStep', () => {
       let state = await s.step(s.initial);
       const waits: number[] = [];
       // Act
-      while (state.phase !== 'DONE' && waits.length < 20) {
+      while (state.phase !== 'RELEASE' && waits.length < 20) {
         state = await s.step(state);
         waits.push(state.waitSeconds);
       }
+      state = await s.close(state);
       // Assess
       expect(waits).toEqual([15, 30, 60, 120, 240, 0]);
       expect(state.outcome).toBe('ESCALATED');
@@ -426,19 +436,54 @@ describe('Function: remediationStep', () => {
       expect((await s.stored()).status).toBe('REMEDIATING');
     });
 
-    it('does not retry a ResourceInUseException: it escalates', async () => {
+    it.each(['ResourceInUseException', 'ConcurrentModificationException'])(
+      'retries a %s after a fresh DescribeApplication, and carries the call out once MSF accepts it',
+      async (code) => {
+        // Prepare
+        const s = await setup({ msf: () => new FailingStopMsf(code, 1) });
+        const act = await s.step(s.initial);
+        // Act
+        const retry = await s.step(act);
+        const next = await s.step(retry);
+        // Assess
+        expect(retry.phase).toBe('ACT');
+        expect(retry.retries).toBe(1);
+        expect(next.phase).toBe('AWAIT');
+        expect(s.msf.mutations.map((m) => m.call)).toEqual(['StopApplication']);
+        const inc = await s.stored();
+        expect(inc.actions.map((a) => a.state)).toEqual(['FAILED', 'SUCCEEDED']);
+        expect(inc.actions[0]?.error).toContain(code);
+      },
+    );
+
+    it('escalates instead of retrying a ConcurrentModificationException when the version moved meanwhile', async () => {
       // Prepare
-      const s = await setup({ msf: () => new FailingStopMsf('ResourceInUseException', 1) });
+      const s = await setup({ msf: () => new FailingStopMsf('ConcurrentModificationException', 1) });
+      const act = await s.step(s.initial);
+      const retry = await s.step(act);
+      setStatus(s.msf, 'RUNNING', { versionId: 8 });
+      // Act
+      const next = await s.close(await s.step(retry));
+      // Assess
+      expect(next.outcome).toBe('ESCALATED');
+      expect(s.msf.mutations).toEqual([]);
+      expect((await s.stored()).outcomeReason).toContain('someone else changed it');
+      expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+    });
+
+    it('does not retry a precondition failure (InvalidApplicationConfigurationException): it escalates', async () => {
+      // Prepare
+      const s = await setup({ msf: () => new FailingStopMsf('InvalidApplicationConfigurationException', 1) });
       const act = await s.step(s.initial);
       // Act
-      const next = await s.step(act);
+      const next = await s.close(await s.step(act));
       // Assess
       expect(next.phase).toBe('DONE');
       expect(next.outcome).toBe('ESCALATED');
       expect(s.msf.mutations).toEqual([]);
       const inc = await s.stored();
       expect(inc.status).toBe('ESCALATED');
-      expect(inc.outcomeReason).toContain('ResourceInUseException');
+      expect(inc.outcomeReason).toContain('InvalidApplicationConfigurationException');
       expect(inc.actions).toEqual([expect.objectContaining({ call: 'StopApplication', state: 'FAILED' })]);
       expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
     });
@@ -480,7 +525,7 @@ describe('Function: remediationStep', () => {
       setStatus(s.msf, 'RUNNING');
       setOperation(s.msf, 'stop-1', 'StopApplication', 'FAILED', 'Flink job failed to stop: TaskManager lost');
       // Act
-      const next = await s.step(awaiting);
+      const next = await s.close(await s.step(awaiting));
       // Assess
       expect(next.phase).toBe('DONE');
       expect(next.outcome).toBe('ESCALATED');
@@ -504,7 +549,7 @@ describe('Function: remediationStep', () => {
       // Act
       const atDeadline = await remediationStep(awaiting, s.deps);
       s.advance(1000);
-      const pastDeadline = await remediationStep(atDeadline, s.deps);
+      const pastDeadline = await s.close(await remediationStep(atDeadline, s.deps));
       // Assess
       expect(atDeadline.phase).toBe('AWAIT');
       expect(pastDeadline.phase).toBe('DONE');
@@ -588,9 +633,12 @@ describe('Function: remediationStep', () => {
         points: counter(from - 5 * MIN, [1, 2, 3, 4, 5, 0, 0, 0, 0, 0]),
       });
       // Act
-      const next = await s.step(verifying);
-      // Assess
-      expect(next.phase).toBe('DONE');
+      const recorded = await s.step(verifying);
+      const released = await s.step(recorded);
+      const next = await s.step(released);
+      // Assess: the outcome is recorded, then the lock released, then people told.
+      expect([recorded.phase, released.phase, next.phase]).toEqual(['RELEASE', 'NOTIFY', 'DONE']);
+      expect(recorded.outcome).toBe('RECOVERED');
       expect(next.outcome).toBe('RECOVERED');
       const inc = await s.stored();
       expect(inc.status).toBe('RESOLVED');
@@ -663,13 +711,56 @@ describe('Function: remediationStep', () => {
       const s = await setup({ notifier });
       // Act
       const verifying = await runToVerify(s);
-      const done = await s.step(verifying);
+      const done = await s.close(await s.step(verifying));
       // Assess
       expect(done.outcome).toBe('RECOVERED');
       expect((await s.stored()).status).toBe('RESOLVED');
       expect(s.msf.mutations.map((m) => m.call)).toEqual(['StopApplication', 'StartApplication']);
       expect(notifier.attempts).toBe(3);
       expect(s.log.lines.filter((l) => l.level === 'warn' && l.message === 'notification failed')).toHaveLength(3);
+      expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+    });
+  });
+
+  describe('ESCALATE (the workflow Catch path)', () => {
+    it("escalates with the failed step's error, releases the lock and tells people what to run next", async () => {
+      // Prepare: the Lambda of the AWAIT step failed; Step Functions caught it into $.error.
+      const s = await setup();
+      const awaiting = await s.step(await s.step(s.initial));
+      const cause = JSON.stringify({
+        errorType: 'ProvisionedThroughputExceededException',
+        errorMessage: 'Rate exceeded',
+      });
+      const caught: RemediationState = {
+        ...awaiting,
+        phase: 'ESCALATE',
+        error: { Error: 'ProvisionedThroughputExceededException', Cause: cause },
+      };
+      // Act
+      const next = await s.close(await s.step(caught));
+      // Assess
+      expect(next).toMatchObject({ phase: 'DONE', outcome: 'ESCALATED' });
+      const inc = await s.stored();
+      expect(inc.status).toBe('ESCALATED');
+      expect(inc.outcomeReason).toContain('ProvisionedThroughputExceededException: Rate exceeded');
+      expect(inc.nextSteps?.[0]).toContain('aws kinesisanalyticsv2 describe-application --application-name orders');
+      expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+      const notifier = s.notifier as RecordingNotifier;
+      expect(notifier.sent.at(-1)).toMatchObject({ event: 'ESCALATED', nextSteps: inc.nextSteps });
+      expect(s.msf.mutations.map((m) => m.call)).toEqual(['StopApplication']);
+    });
+
+    it('keeps an outcome that was already recorded when a later step fails', async () => {
+      // Prepare: RESOLVED was recorded, then the RELEASE step's Lambda failed.
+      const s = await setup();
+      const verifying = await runToVerify(s);
+      const recorded = await s.step(verifying);
+      const caught: RemediationState = { ...recorded, phase: 'ESCALATE', error: { Error: 'States.Timeout' } };
+      // Act
+      const next = await s.close(await s.step(caught));
+      // Assess
+      expect(next).toMatchObject({ phase: 'DONE', outcome: 'RECOVERED' });
+      expect((await s.stored()).status).toBe('RESOLVED');
       expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
     });
   });
