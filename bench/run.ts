@@ -3,13 +3,15 @@
  * - per drill scenario: detection latency (virtual seconds from loop onset, or the failing change, to the first
  *   remediation call), recovery time, wall time, and the detector's CPU time per event it handled (ms, including
  *   the SDK round trips to the local emulator);
- * - the decision's own CPU time (evaluate + decide, pure functions) per alarm event, over many synthetic events.
+ * - the decision's own CPU time (evaluate + decide, pure functions) per alarm event, over many synthetic events;
+ * - per Lambda function: the minified bundle size (kB) and the cold import time of the bundle (ms, bench/bundles.ts).
  */
 import { runScenario } from '#sandbox/drill.ts';
 import { listScenarios, loadScenario } from '#sandbox/scenario.ts';
 import { evaluate } from '#shared/domain/detect.ts';
 import { decide } from '#shared/domain/policy.ts';
 import { loopingRestarts, MIN, observation, policy, T0 } from '../test/support/builders.ts';
+import { measureBundles } from './bundles.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -64,3 +66,15 @@ console.log('\nDecision CPU time per alarm event (evaluate + decide, no I/O)');
 console.log(
   `  ${N} events: mean ${(perEventMs * 1000).toFixed(1)} µs wall per event; cpuUsage granularity-limited median ${stats(times).median.toFixed(3)} ms`,
 );
+
+// The Lambda bundles: built as the construct builds them, size and cold import time in a fresh node.
+console.log('\nLambda bundles (esbuild with the construct options; cold init = import in a fresh node, median of 5)');
+console.log(`  ${'function'.padEnd(14)} ${'bundle kB'.padStart(9)} ${'cold init ms'.padStart(12)}`);
+try {
+  for (const b of await measureBundles()) {
+    console.log(`  ${b.fn.padEnd(14)} ${b.bundleKb.toFixed(1).padStart(9)} ${b.coldInitMs.toFixed(1).padStart(12)}`);
+  }
+} catch (e) {
+  console.log(`  failed: ${(e as Error).message}`);
+  process.exitCode = 1;
+}

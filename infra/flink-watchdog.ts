@@ -1,20 +1,27 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { CfnAlarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Match, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DetectorEnv, functionEnvironment, RemediationEnv } from '#functions/common/env.ts';
+import { LEDGER_TABLE } from '#shared/adapters/ledger-table.ts';
 import { ALARM_PREFIX, type AlarmSpec, alarmsFor, MSF_METRIC_NAMESPACE } from '#shared/alarms.ts';
-import { policyFor, type WatchdogConfig } from '#shared/config/schema.ts';
+import { policyFor, runtimeEnvironmentOf, type WatchdogConfig } from '#shared/config/schema.ts';
+import { WatchdogDashboard } from './dashboard.ts';
+import { RemediationWorkflow } from './remediation-workflow.ts';
 
-/** Runtime environment assumed for a watched application when none is given (MSF `RuntimeEnvironment`). */
-export const DEFAULT_RUNTIME_ENVIRONMENT = 'FLINK-1_20';
 
 /** MSF read actions the watchdog uses (Kinesis Analytics V2 API; all take an application ARN as resource). */
 export const MSF_READ_ACTIONS = [
@@ -66,10 +73,20 @@ export interface FlinkWatchdogProps {
    */
   readonly logRetention?: RetentionDays;
   /**
-   * Removal policy of the log groups and dead-letter queues.
+   * Removal policy of the log groups, dead-letter queues and the topic's key.
    * @default RemovalPolicy.DESTROY
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Removal policy of the ledger table (incidents and their recorded actions: the audit trail).
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly ledgerRemovalPolicy?: RemovalPolicy;
+  /**
+   * Longest a remediation workflow may run before Step Functions stops it.
+   * @default Duration.hours(12)
+   */
+  readonly remediationTimeout?: Duration;
 }
 
 /** Raised at synth time for construct props that cannot produce a working watchdog. */
@@ -85,6 +102,15 @@ export class FlinkWatchdogPropsError extends Error {
 export class FlinkWatchdog extends Construct {
   readonly detector: NodejsFunction;
   readonly remediation: NodejsFunction;
+  /** The ledger: incidents, the per-application lock, attempt counters (layout in shared/adapters/ledger-table.ts). */
+  readonly ledger: TableV2;
+  /** The remediation workflow (Step Functions Standard). */
+  readonly workflow: RemediationWorkflow;
+  /** Where incidents are published (created, KMS-encrypted, unless `notifications.snsTopicArn` names one). */
+  readonly topic: ITopic;
+  /** The secret holding the Slack webhook URL, when `notifications.slackWebhookSecretName` names one. */
+  readonly slackWebhookSecret?: ISecret;
+  readonly dashboard: WatchdogDashboard;
   /** Dead-letter queue of the EventBridge rule targets (events that could not be delivered to the detector). */
   readonly eventsDeadLetterQueue: Queue;
   /** Dead-letter queue of failed asynchronous invocations of the functions. */
@@ -111,27 +137,113 @@ export class FlinkWatchdog extends Construct {
       reason: 'This queue is itself the dead-letter queue of the EventBridge rule targets (DeadLetterConfig).',
     });
 
+    this.ledger = new TableV2(this, 'Ledger', {
+      partitionKey: { name: LEDGER_TABLE.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: LEDGER_TABLE.sortKey, type: AttributeType.STRING },
+      globalSecondaryIndexes: [
+        {
+          indexName: LEDGER_TABLE.byApplicationIndex.indexName,
+          partitionKey: { name: LEDGER_TABLE.byApplicationIndex.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: LEDGER_TABLE.byApplicationIndex.sortKey, type: AttributeType.NUMBER },
+        },
+      ],
+      billing: Billing.onDemand(),
+      encryption: TableEncryptionV2.awsManagedKey(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: LEDGER_TABLE.ttlAttribute,
+      deletionProtection: (props.ledgerRemovalPolicy ?? RemovalPolicy.RETAIN) === RemovalPolicy.RETAIN,
+      removalPolicy: props.ledgerRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    const notifications = config.notifications ?? {};
+    if (notifications.snsTopicArn !== undefined) {
+      this.topic = Topic.fromTopicArn(this, 'NotificationTopic', notifications.snsTopicArn);
+    } else {
+      const key = new Key(this, 'NotificationTopicKey', {
+        description: 'Flink Watchdog: encrypts the notification topic',
+        enableKeyRotation: true,
+        removalPolicy,
+      });
+      const topic = new Topic(this, 'NotificationTopic', {
+        displayName: 'Flink Watchdog incidents',
+        masterKey: key,
+        enforceSSL: true,
+      });
+      for (const email of notifications.emailSubscriptions ?? []) topic.addSubscription(new EmailSubscription(email));
+      this.topic = topic;
+    }
+    if (notifications.slackWebhookSecretName !== undefined) {
+      this.slackWebhookSecret = Secret.fromSecretNameV2(
+        this,
+        'SlackWebhookSecret',
+        notifications.slackWebhookSecretName,
+      );
+    }
+
     const fnDefaults = {
-      configJson,
       deadLetterQueue: this.invocationDeadLetterQueue,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy,
     };
+    const common = {
+      WATCHDOG_CONFIG: configJson,
+      LEDGER_TABLE_NAME: this.ledger.tableName,
+      NOTIFICATION_TOPIC_ARN: this.topic.topicArn,
+      ...(notifications.slackWebhookSecretName !== undefined
+        ? { SLACK_WEBHOOK_SECRET_NAME: notifications.slackWebhookSecretName }
+        : {}),
+    };
+    this.remediation = watchdogFunction(this, 'Remediation', {
+      ...fnDefaults,
+      entry: join(REPO_ROOT, 'functions', 'remediation', 'handler.ts'),
+      description: 'Flink Watchdog remediation: one step of the remediation workflow (lock, act, poll, verify, notify)',
+      timeout: Duration.minutes(1),
+      environment: functionEnvironment(RemediationEnv, common),
+    });
+    this.workflow = new RemediationWorkflow(this, 'RemediationWorkflow', {
+      stepFunction: this.remediation,
+      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy,
+      ...(props.remediationTimeout !== undefined ? { timeout: props.remediationTimeout } : {}),
+    });
     this.detector = watchdogFunction(this, 'Detector', {
       ...fnDefaults,
       entry: join(REPO_ROOT, 'functions', 'detector', 'handler.ts'),
       description: 'Flink Watchdog detector: alarm state changes and the periodic sweep → findings → decisions',
+      environment: functionEnvironment(DetectorEnv, {
+        ...common,
+        STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn,
+      }),
     });
-    this.remediation = watchdogFunction(this, 'Remediation', {
-      ...fnDefaults,
-      entry: join(REPO_ROOT, 'functions', 'remediation', 'handler.ts'),
-      description: 'Flink Watchdog remediation: one step of the remediation workflow (act, poll, verify)',
-      timeout: Duration.minutes(1),
+    this.workflow.stateMachine.grantStartExecution(this.detector);
+    for (const fn of [this.detector, this.remediation]) {
+      this.ledger.grantReadWriteData(fn);
+      this.topic.grantPublish(fn);
+      this.slackWebhookSecret?.grantRead(fn);
+      Validations.of(fn.role ?? fn).acknowledge(
+        {
+          id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.ledger.node.defaultChild as CfnElement)}.Arn>/index/*]`,
+          reason:
+            "The ledger's own indexes (the byApplication GSI) under the ledger table's ARN; granted by TableV2.grantReadWriteData.",
+        },
+        {
+          id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+          reason:
+            "Publishing to the KMS-encrypted topic needs kms:GenerateDataKey* on the topic's own key only (Topic.grantPublish).",
+        },
+      );
+    }
+
+    this.dashboard = new WatchdogDashboard(this, 'Dashboard', {
+      applications: config.applications.map((a) => ({
+        name: a.name,
+        runtimeEnvironment: runtimeEnvironments[a.name] ?? runtimeEnvironmentOf(config, a.name),
+      })),
     });
 
     for (const app of config.applications) {
       const policy = policyFor(config, app.name);
-      const runtime = runtimeEnvironments[app.name] ?? DEFAULT_RUNTIME_ENVIRONMENT;
+      const runtime = runtimeEnvironments[app.name] ?? runtimeEnvironmentOf(config, app.name);
       for (const spec of alarmsFor(app.name, runtime, policy)) {
         this.alarms.push(alarmFromSpec(this, `${app.name}-${spec.kind}`, spec));
       }
@@ -243,7 +355,8 @@ function deadLetterQueue(scope: Construct, id: string, removalPolicy: RemovalPol
 interface WatchdogFunctionProps {
   entry: string;
   description: string;
-  configJson: string;
+  /** Built with `functionEnvironment()` from the function's zod schema (functions/common/env.ts). */
+  environment: Record<string, string>;
   deadLetterQueue: Queue;
   logRetention: RetentionDays;
   removalPolicy: RemovalPolicy;
@@ -273,7 +386,7 @@ function watchdogFunction(scope: Construct, id: string, props: WatchdogFunctionP
     tracing: Tracing.ACTIVE,
     deadLetterQueue: props.deadLetterQueue,
     environment: {
-      WATCHDOG_CONFIG: props.configJson,
+      ...props.environment,
       NODE_OPTIONS: '--enable-source-maps',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },

@@ -7,19 +7,21 @@ import {
 import { createDetectorHandler } from '#functions/detector/handler.ts';
 import { createRemediationHandler } from '#functions/remediation/handler.ts';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
-import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
+import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { MsfAdapter, WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
 import { alarmsFor } from '#shared/alarms.ts';
 import { parseConfig, policyFor, type WatchdogConfig } from '#shared/config/schema.ts';
 import type { Incident } from '#shared/domain/incident.ts';
-import type { RemediationState } from '#shared/domain/remediation.ts';
 import type { AlarmStateChangeEvent } from '#shared/events/alarm-state-change.ts';
 import type { Log } from '#shared/ports/log.ts';
 import { MUTATING_MSF_OPERATIONS } from '#shared/ports/msf.ts';
 import { VirtualClock } from './clock.ts';
+import { startLedgerTable } from './dynalite.ts';
 import { type Emulator, startEmulator } from './emulator/index.ts';
 import type { Outcome, Scenario, TimelineEntry } from './scenario.ts';
+import { type LocalExecution, LocalWorkflow } from './workflow.ts';
+import { synthesizedWorkflow } from './workflow-definition.ts';
 
 const SECOND_MS = 1000;
 const MINUTE_MS = 60 * SECOND_MS;
@@ -69,6 +71,10 @@ export interface ScenarioReport {
   incidents: Incident[];
   /** CPU time of the detector per alarm event, ms (for the bench). */
   detectorCpuMs: number[];
+  /** The remediation workflow executions (the synthesized Step Functions definition, run locally). */
+  executions: LocalExecution[];
+  /** Workflow starts refused because an execution with that name (the incident id) existed, count. */
+  duplicateStarts: number;
   /** Wall time the scenario took, ms. */
   wallMs: number;
 }
@@ -148,7 +154,8 @@ export interface RunOptions {
 
 /**
  * Runs one scenario end to end on a fresh emulator: the real detector and remediation handlers, the real SDK
- * clients pointed at 127.0.0.1, a virtual clock, an in-memory ledger. Deterministic for a given scenario.
+ * clients pointed at 127.0.0.1, a virtual clock, the ledger on dynalite (DynamoDB on 127.0.0.1), and the remediation
+ * workflow as synthesized from the CDK construct, run by aws-local-stepfunctions. Deterministic for a given scenario.
  */
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<ScenarioReport> {
   const wallStart = performance.now();
@@ -162,7 +169,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     timeline.push(l);
     options.onLine?.(l);
   };
+  const workflowDefinition = synthesizedWorkflow(config);
   const emulator: Emulator = await startEmulator({ clock, world: scenario });
+  const table = await startLedgerTable();
   try {
     const region = emulator.region;
     const credentials = { accessKeyId: 'drill', secretAccessKey: 'drill' };
@@ -208,10 +217,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       }
     }
 
-    const ledger = new MemoryLedger();
+    const ledger = new DynamoDbLedger({ tableName: table.tableName, client: table.client });
     const notifier = new RecordingNotifier();
     const log = timelineLog(clock, timeline);
-    const workflows: Array<{ state: RemediationState; wakeMs: number }> = [];
     const deps = {
       msf: new MsfAdapter({ client: watchdogMsf }),
       metrics: new CloudWatchMetrics({ client: watchdogCw }),
@@ -221,15 +229,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       clock,
       log,
     };
-    const detector = createDetectorHandler({
-      ...deps,
-      starter: {
-        start: async (state) => {
-          workflows.push({ state, wakeMs: clock.now() });
-        },
-      },
-    });
     const remediation = createRemediationHandler(deps);
+    const workflow = new LocalWorkflow({ workflow: workflowDefinition, step: remediation, clock });
+    const detector = createDetectorHandler({ ...deps, starter: workflow });
+    const reportedExecutions = new Map<string, string>();
 
     const alarmQueue: AlarmStateChangeEvent[] = [];
     emulator.onAlarmEvent((e) => alarmQueue.push(e));
@@ -327,15 +330,17 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         });
       }
 
-      // Remediation workflows (Step Functions in AWS): run every step that is due.
-      for (const wf of workflows) {
-        while (wf.state.phase !== 'DONE' && wf.wakeMs <= t) {
-          wf.state = await remediation(wf.state);
-          wf.wakeMs = t + wf.state.waitSeconds * SECOND_MS;
-          if (wf.state.waitSeconds > 0) break;
+      // Remediation workflows (Step Functions): every execution runs until its next Wait or its end.
+      await workflow.settle();
+      for (const x of workflow.executions) {
+        const status = `${x.status}${x.error ? ` (${x.error})` : ''}`;
+        if (reportedExecutions.get(x.name) === status) continue;
+        if (!reportedExecutions.has(x.name)) line('workflow', `execution ${x.name} started`);
+        if (x.status !== 'RUNNING') {
+          line('workflow', `execution ${x.name} ${status}: ${x.stateTransitions} state transitions, ${x.steps} steps`);
         }
+        reportedExecutions.set(x.name, status);
       }
-      for (let i = workflows.length - 1; i >= 0; i--) if (workflows[i]?.state.phase === 'DONE') workflows.splice(i, 1);
 
       // Watchdog calls and notifications, as they happened.
       for (; callsSeen < emulator.calls.length; callsSeen++) {
@@ -413,9 +418,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       timeline,
       incidents,
       detectorCpuMs,
+      executions: workflow.executions,
+      duplicateStarts: workflow.duplicateStarts,
       wallMs: Math.round(performance.now() - wallStart),
     };
   } finally {
-    await emulator.close();
+    await Promise.all([emulator.close(), table.close()]);
   }
 }

@@ -2,26 +2,101 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseConfig, type WatchdogConfig } from '#shared/config/schema.ts';
 
-/** Environment every watchdog function reads. `WATCHDOG_CONFIG` (JSON) wins over `WATCHDOG_CONFIG_PATH` (a file). */
-export const CommonEnv = z
-  .object({
-    WATCHDOG_CONFIG: z.string().min(2).optional(),
-    WATCHDOG_CONFIG_PATH: z.string().min(1).optional(),
-    AWS_REGION: z.string().min(1).optional(),
-  })
-  .refine((e) => e.WATCHDOG_CONFIG !== undefined || e.WATCHDOG_CONFIG_PATH !== undefined, {
-    message: 'set WATCHDOG_CONFIG (the config JSON) or WATCHDOG_CONFIG_PATH (a config file)',
-  });
+/** Variables naming the watchdog config. `WATCHDOG_CONFIG` (JSON) wins over `WATCHDOG_CONFIG_PATH` (a file). */
+const configVariables = {
+  /** The watchdog config as JSON (what the CDK construct sets). */
+  WATCHDOG_CONFIG: z.string().min(2).optional(),
+  /** A path to the watchdog config file (local runs). */
+  WATCHDOG_CONFIG_PATH: z.string().min(1).optional(),
+  AWS_REGION: z.string().min(1).optional(),
+};
+
+const hasConfig = (e: { WATCHDOG_CONFIG?: string | undefined; WATCHDOG_CONFIG_PATH?: string | undefined }) =>
+  e.WATCHDOG_CONFIG !== undefined || e.WATCHDOG_CONFIG_PATH !== undefined;
+const CONFIG_MESSAGE = 'set WATCHDOG_CONFIG (the config JSON) or WATCHDOG_CONFIG_PATH (a config file)';
+
+/** Environment every watchdog function reads. */
+export const CommonEnv = z.object(configVariables).refine(hasConfig, { message: CONFIG_MESSAGE });
 export type CommonEnv = z.infer<typeof CommonEnv>;
+
+/** Where notifications go (see infra/flink-watchdog.ts). */
+const notificationVariables = {
+  /** ARN of the SNS topic incidents are published to. */
+  NOTIFICATION_TOPIC_ARN: z.string().startsWith('arn:'),
+  /** Name of the Secrets Manager secret holding the Slack webhook URL (the URL itself is never in the environment). */
+  SLACK_WEBHOOK_SECRET_NAME: z.string().min(1).optional(),
+};
+
+/** Environment of the detector function (functions/detector/handler.ts). */
+export const DetectorEnv = z
+  .object({
+    ...configVariables,
+    ...notificationVariables,
+    /** Name of the ledger's DynamoDB table. */
+    LEDGER_TABLE_NAME: z.string().min(3),
+    /** ARN of the remediation workflow (Step Functions state machine) the detector starts. */
+    STATE_MACHINE_ARN: z.string().startsWith('arn:'),
+  })
+  .refine(hasConfig, { message: CONFIG_MESSAGE });
+export type DetectorEnv = z.infer<typeof DetectorEnv>;
+
+/** Environment of the remediation step function (functions/remediation/handler.ts). */
+export const RemediationEnv = z
+  .object({
+    ...configVariables,
+    ...notificationVariables,
+    /** Name of the ledger's DynamoDB table. */
+    LEDGER_TABLE_NAME: z.string().min(3),
+  })
+  .refine(hasConfig, { message: CONFIG_MESSAGE });
+export type RemediationEnv = z.infer<typeof RemediationEnv>;
+
+/**
+ * Validates a function's environment against its schema.
+ * @throws Error naming each missing or malformed variable.
+ */
+export function readEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+    throw new Error(`environment: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** An unresolved CDK token (e.g. a table name or an ARN known only at deploy time), as it appears at synth time. */
+const CDK_TOKEN = /\$\{Token\[/;
+
+/**
+ * A function's environment for the CDK construct, typed from the function's schema: leaving out a required variable
+ * is a compile error. At synth time the values are validated too, except those that are CDK tokens (resolved only at
+ * deploy time), which are only checked to be present.
+ * @throws Error naming the variable when a value does not validate.
+ */
+export function functionEnvironment<S extends z.ZodType<Record<string, string | undefined>>>(
+  schema: S,
+  values: z.input<S>,
+): Record<string, string> {
+  const entries = Object.entries(values as Record<string, string | undefined>).filter(
+    (e): e is [string, string] => e[1] !== undefined,
+  );
+  const tokens = new Set(entries.filter(([, v]) => CDK_TOKEN.test(v)).map(([k]) => k));
+  const parsed = schema.safeParse(Object.fromEntries(entries));
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues
+        .filter((i) => !(typeof i.path[0] === 'string' && tokens.has(i.path[0])))
+        .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+  if (problems.length > 0) throw new Error(`function environment: ${problems.join('; ')}`);
+  return Object.fromEntries(entries);
+}
 
 /**
  * Reads and validates the watchdog config named by the environment.
  * @throws ConfigError or Error naming the variable and the problem.
  */
 export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): WatchdogConfig {
-  const parsed = CommonEnv.safeParse(env);
-  if (!parsed.success) throw new Error(`environment: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-  const { WATCHDOG_CONFIG: json, WATCHDOG_CONFIG_PATH: path } = parsed.data;
+  const { WATCHDOG_CONFIG: json, WATCHDOG_CONFIG_PATH: path } = readEnv(CommonEnv, env);
   const source = json !== undefined ? 'WATCHDOG_CONFIG' : (path as string);
   let raw: unknown;
   try {

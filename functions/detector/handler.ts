@@ -1,12 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
-import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
+import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
-import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
+import { PowertoolsWatchdogMetrics } from '#shared/adapters/powertools-metrics.ts';
+import { StepFunctionsStarter } from '#shared/adapters/sfn-starter.ts';
+import { SnsNotifier } from '#shared/adapters/sns-notifier.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import { type DetectionResult, type DetectorDeps, detect } from '#shared/domain/detector.ts';
 import { parseDetectorEvent } from '#shared/events/detector-input.ts';
-import { loadConfigFromEnv } from '../common/env.ts';
+import { noopWatchdogMetrics, type WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
+import { DetectorEnv, loadConfigFromEnv, readEnv } from '../common/env.ts';
 
 /** What the detector returns for one event. */
 export interface DetectorOutput {
@@ -25,6 +28,7 @@ export function createDetectorHandler(deps: DetectorDeps): (event: unknown) => P
     const parsed = parseDetectorEvent(event);
     if (!parsed.ok) {
       deps.log.error('rejected event', { error: parsed.error });
+      deps.telemetry?.count('DetectorEventRejected');
       return { status: 'REJECTED', error: parsed.error, results: [] };
     }
     const signals =
@@ -46,21 +50,33 @@ export function createDetectorHandler(deps: DetectorDeps): (event: unknown) => P
 }
 
 let lambdaHandler: ((event: unknown) => Promise<DetectorOutput>) | undefined;
+let telemetry: WatchdogMetrics = noopWatchdogMetrics;
 
 /**
- * Lambda entry point, wired from the environment (see functions/common/env.ts). The ledger here is in memory until
- * the DynamoDB ledger lands (README, "What does not work yet").
+ * Lambda entry point, wired from the environment ({@link DetectorEnv}): the DynamoDB ledger, the Step Functions
+ * remediation workflow, the SNS topic, Powertools metrics.
+ * @throws Error naming the variable when the environment is incomplete (the invocation fails; nothing is called).
  */
 export async function handler(event: unknown): Promise<DetectorOutput> {
-  lambdaHandler ??= createDetectorHandler({
-    msf: new MsfAdapter(),
-    metrics: new CloudWatchMetrics(),
-    ledger: new MemoryLedger(),
-    notifier: new RecordingNotifier(),
-    starter: { start: async () => {} },
-    config: loadConfigFromEnv(),
-    clock: systemClock,
-    log: new Logger({ serviceName: 'flink-watchdog-detector' }),
-  });
-  return lambdaHandler(event);
+  if (!lambdaHandler) {
+    const env = readEnv(DetectorEnv);
+    const log = new Logger({ serviceName: 'flink-watchdog-detector' });
+    telemetry = new PowertoolsWatchdogMetrics({ serviceName: 'flink-watchdog-detector' });
+    lambdaHandler = createDetectorHandler({
+      msf: new MsfAdapter(),
+      metrics: new CloudWatchMetrics(),
+      ledger: new DynamoDbLedger({ tableName: env.LEDGER_TABLE_NAME }),
+      notifier: new SnsNotifier({ topicArn: env.NOTIFICATION_TOPIC_ARN }),
+      starter: new StepFunctionsStarter({ stateMachineArn: env.STATE_MACHINE_ARN, log }),
+      config: loadConfigFromEnv(),
+      clock: systemClock,
+      log,
+      telemetry,
+    });
+  }
+  try {
+    return await lambdaHandler(event);
+  } finally {
+    telemetry.flush();
+  }
 }

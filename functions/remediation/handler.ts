@@ -1,9 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
-import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
+import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
-import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
+import { PowertoolsWatchdogMetrics } from '#shared/adapters/powertools-metrics.ts';
+import { SnsNotifier } from '#shared/adapters/sns-notifier.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import {
   REMEDIATION_PHASES,
@@ -11,7 +12,8 @@ import {
   type RemediationState,
   remediationStep,
 } from '#shared/domain/remediation.ts';
-import { loadConfigFromEnv } from '../common/env.ts';
+import { noopWatchdogMetrics, type WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
+import { loadConfigFromEnv, RemediationEnv, readEnv } from '../common/env.ts';
 
 const StartOptionsSchema = z.object({
   restoreType: z.enum(['SKIP_RESTORE_FROM_SNAPSHOT', 'RESTORE_FROM_LATEST_SNAPSHOT', 'RESTORE_FROM_CUSTOM_SNAPSHOT']),
@@ -67,17 +69,32 @@ export function createRemediationHandler(deps: RemediationDeps): (event: unknown
 }
 
 let lambdaHandler: ((event: unknown) => Promise<RemediationState>) | undefined;
+let telemetry: WatchdogMetrics = noopWatchdogMetrics;
 
-/** Lambda entry point, wired from the environment. */
+/**
+ * Lambda entry point, wired from the environment ({@link RemediationEnv}): the DynamoDB ledger, the SNS topic,
+ * Powertools metrics. One invocation runs one step of the remediation workflow.
+ * @throws Error naming the variable when the environment is incomplete; InvalidRemediationStateError for a malformed
+ * state (both end in the workflow's Catch path).
+ */
 export async function handler(event: unknown): Promise<RemediationState> {
-  lambdaHandler ??= createRemediationHandler({
-    msf: new MsfAdapter(),
-    metrics: new CloudWatchMetrics(),
-    ledger: new MemoryLedger(),
-    notifier: new RecordingNotifier(),
-    config: loadConfigFromEnv(),
-    clock: systemClock,
-    log: new Logger({ serviceName: 'flink-watchdog-remediation' }),
-  });
-  return lambdaHandler(event);
+  if (!lambdaHandler) {
+    const env = readEnv(RemediationEnv);
+    telemetry = new PowertoolsWatchdogMetrics({ serviceName: 'flink-watchdog-remediation' });
+    lambdaHandler = createRemediationHandler({
+      msf: new MsfAdapter(),
+      metrics: new CloudWatchMetrics(),
+      ledger: new DynamoDbLedger({ tableName: env.LEDGER_TABLE_NAME }),
+      notifier: new SnsNotifier({ topicArn: env.NOTIFICATION_TOPIC_ARN }),
+      config: loadConfigFromEnv(),
+      clock: systemClock,
+      log: new Logger({ serviceName: 'flink-watchdog-remediation' }),
+      telemetry,
+    });
+  }
+  try {
+    return await lambdaHandler(event);
+  } finally {
+    telemetry.flush();
+  }
 }

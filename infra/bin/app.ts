@@ -1,19 +1,22 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { parseConfig } from '#shared/config/schema.ts';
+import { ConfigError, parseConfig, runtimeEnvironmentOf, type WatchdogConfig } from '#shared/config/schema.ts';
 import { WatchdogStack } from '../watchdog-stack.ts';
 
 /**
  * The CDK app. Context:
  * - `configFile`: the watchdog config, relative to the repository root (default `flink-watchdog.config.json`; when
  *   that file is absent, `flink-watchdog.config.example.json` is used and a note says so);
- * - `runtimeEnvironments`: MSF RuntimeEnvironment per application name, e.g. `{"orders-enrichment":"FLINK-2_2"}`
- *   (default FLINK-1_20 for every application);
+ * - `runtimeEnvironments`: MSF RuntimeEnvironment per application name, e.g. `{"orders-enrichment":"FLINK-2_2"}`,
+ *   merged on top of the config's `applications[].runtimeEnvironment` (which defaults to FLINK-1_20): an override
+ *   for a one-off synth (`-c runtimeEnvironments='{"orders-enrichment":"FLINK-2_2"}'`); the config file is the place
+ *   to keep it;
  * - `stackName`: default `FlinkWatchdog`.
- * A config that does not validate fails synth with each bad field named.
+ * A config that does not validate fails synth (exit code 1, no stack trace) with each bad field named on stderr, e.g.
+ * `applications[0].policy.restartLoop.threshold: must be at least 1 (got -1)`.
  */
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_CONFIG_FILE = 'flink-watchdog.config.json';
@@ -32,7 +35,8 @@ function configPath(): string {
   return join(REPO_ROOT, EXAMPLE_CONFIG_FILE);
 }
 
-function runtimeEnvironments(): Record<string, string> | undefined {
+/** The `runtimeEnvironments` context as a record, or undefined when not set. */
+function runtimeEnvironmentsFromContext(): Record<string, string> | undefined {
   const raw = app.node.tryGetContext('runtimeEnvironments') as unknown;
   if (raw === undefined) return undefined;
   const value = typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;
@@ -50,12 +54,24 @@ try {
 } catch (e) {
   throw new Error(`${source}: not readable JSON (${(e as Error).message})`, { cause: e });
 }
-const config = parseConfig(raw, source);
-const envs = runtimeEnvironments();
+let config: WatchdogConfig;
+try {
+  config = parseConfig(raw, source);
+} catch (e) {
+  if (!(e instanceof ConfigError)) throw e;
+  // writeSync: process.exit does not wait for an asynchronous stderr (a pipe on macOS).
+  writeSync(2, `error: invalid watchdog configuration in ${source}:\n${e.issues.map((i) => `  - ${i}\n`).join('')}`);
+  process.exit(1);
+}
+// The config's runtime environment of every listed application, then the context override on top.
+const envs: Record<string, string> = {
+  ...Object.fromEntries(config.applications.map((a) => [a.name, runtimeEnvironmentOf(config, a.name)])),
+  ...runtimeEnvironmentsFromContext(),
+};
 
 new WatchdogStack(app, (app.node.tryGetContext('stackName') as string | undefined) ?? 'FlinkWatchdog', {
   config,
-  ...(envs !== undefined ? { runtimeEnvironments: envs } : {}),
+  runtimeEnvironments: envs,
   description: 'Flink Watchdog: detects and remediates failing Amazon Managed Service for Apache Flink applications',
 });
 

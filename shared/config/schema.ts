@@ -43,51 +43,102 @@ const stuckTransitionMinutesShape = z
 /** Policy fields without defaults: the shape of a per-application override. */
 const policyFields = {
   /** `remediate` acts; `observe` only reports what it would have done. */
-  mode: z.enum(['remediate', 'observe']),
+  mode: z.enum(['remediate', 'observe']).describe('`remediate` acts; `observe` only reports what it would have done.'),
   /** Desired ApplicationStatus. Only RUNNING applications are restarted or started. */
-  desiredStatus: z.enum(['RUNNING', 'READY']),
+  desiredStatus: z
+    .enum(['RUNNING', 'READY'])
+    .describe('Desired ApplicationStatus. Only RUNNING applications are restarted or started.'),
   /** Look-back window for counting restarts (minutes) and restarts within it that make a restart loop (count). */
   restartLoop: z
     .object({
-      windowMinutes: z.number().int().min(2).max(180).optional(),
-      threshold: z.number().int().min(1).max(1000).optional(),
+      windowMinutes: z
+        .number()
+        .int()
+        .min(2)
+        .max(180)
+        .optional()
+        .describe('Look-back window for counting restarts, minutes.'),
+      threshold: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .optional()
+        .describe('Restarts within the window that make a restart loop, count.'),
     })
-    .strict(),
+    .strict()
+    .describe('What counts as a restart loop.'),
   /** A version change this recent before the loop began makes rollback the remedy, minutes. */
   recentChangeMinutes: z
     .number()
     .int()
     .min(0)
-    .max(24 * 60),
-  onRestartLoopAfterChange: RestartLoopAfterChangeAction,
-  onRestartLoop: RestartAction,
-  onStuckTransition: RestartAction,
-  restoreFrom: RestoreFrom,
+    .max(24 * 60)
+    .describe('A version change this recent before the loop began makes rollback the remedy, minutes.'),
+  onRestartLoopAfterChange: RestartLoopAfterChangeAction.describe(
+    'What to do for a restart loop that began shortly after a version change.',
+  ),
+  onRestartLoop: RestartAction.describe('What to do for a restart loop with no recent change.'),
+  onStuckTransition: RestartAction.describe('What to do when a transient status outlasts its limit.'),
+  restoreFrom: RestoreFrom.describe(
+    'Which snapshot a restart restores from; `last-known-good` falls back to `latest` when none qualifies.',
+  ),
   /** On READY after a failed deploy: re-apply the previous version's configuration and start from its snapshot. */
-  restoreLastGoodVersion: z.boolean(),
+  restoreLastGoodVersion: z
+    .boolean()
+    .describe(
+      "On READY after a failed deploy: re-apply the previous version's configuration and start from its snapshot.",
+    ),
   /** On a restore that fails because state cannot be mapped: start again with AllowNonRestoredState=true. */
-  allowNonRestoredState: z.boolean(),
+  allowNonRestoredState: z
+    .boolean()
+    .describe('On a restore that fails because state cannot be mapped: start again with AllowNonRestoredState=true.'),
   /** Time an application may stay in a transient status before it counts as stuck, minutes per status. */
-  stuckTransitionMinutes: stuckTransitionMinutesShape,
+  stuckTransitionMinutes: stuckTransitionMinutesShape.describe(
+    'Time an application may stay in a transient status before it counts as stuck, minutes per status.',
+  ),
   /** Healthy window after a remediation before it counts as recovered (no new restarts), minutes. */
-  verifyMinutes: z.number().int().min(1).max(120),
+  verifyMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(120)
+    .describe('Healthy window after a remediation before it counts as recovered (no new restarts), minutes.'),
   /** Minimum time between two remediation attempts on one application, minutes. */
   cooldownMinutes: z
     .number()
     .int()
     .min(0)
-    .max(24 * 60),
+    .max(24 * 60)
+    .describe('Minimum time between two remediation attempts on one application, minutes.'),
   /** Remediation attempts per application within `attemptWindowMinutes` before escalating, count. */
-  maxAttempts: z.number().int().min(1).max(20),
+  maxAttempts: z
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .describe('Remediation attempts per application within `attemptWindowMinutes` before escalating, count.'),
+  /** Window `maxAttempts` is counted in, minutes. */
   attemptWindowMinutes: z
     .number()
     .int()
     .min(1)
-    .max(7 * 24 * 60),
+    .max(7 * 24 * 60)
+    .describe('Window `maxAttempts` is counted in, minutes.'),
   /** Interval between DescribeApplication polls while MSF transitions, seconds. */
-  pollIntervalSeconds: z.number().int().min(5).max(600),
+  pollIntervalSeconds: z
+    .number()
+    .int()
+    .min(5)
+    .max(600)
+    .describe('Interval between DescribeApplication polls while MSF transitions, seconds.'),
   /** Time a transition the watchdog started may take before it escalates, minutes. */
-  transitionTimeoutMinutes: z.number().int().min(1).max(240),
+  transitionTimeoutMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(240)
+    .describe('Time a transition the watchdog started may take before it escalates, minutes.'),
 };
 
 /** The defaults of every policy knob (DESIGN.md, "Default policy"). */
@@ -112,7 +163,12 @@ export const DEFAULT_POLICY = {
 } as const;
 
 /** A (partial) policy as written in the config file: any subset of the knobs. */
-export const PolicyOverride = z.object(policyFields).partial().strict();
+export const PolicyOverride = z
+  .object(policyFields)
+  .partial()
+  .strict()
+  // `id`: the generated JSON Schema defines it once under `$defs` and refers to it from `defaults` and each `policy`.
+  .meta({ id: 'PolicyOverride', description: 'Any subset of the policy knobs; unset knobs keep the inherited value.' });
 export type PolicyOverride = z.infer<typeof PolicyOverride>;
 
 /** The effective policy of one application: every knob set. */
@@ -176,6 +232,14 @@ export function stuckLimitMinutes(settings: PolicySettings, status: string): num
   return settings.stuckTransitionMinutes[key] ?? DEFAULT_STUCK_MINUTES[key];
 }
 
+/** MSF RuntimeEnvironment assumed for an application whose config does not name one. */
+export const DEFAULT_RUNTIME_ENVIRONMENT = 'FLINK-1_20';
+
+/** An MSF Flink RuntimeEnvironment, e.g. `FLINK-1_20` or `FLINK-2_2`. */
+export const RuntimeEnvironment = z
+  .string()
+  .regex(/^FLINK-\d+_\d+$/, 'expected an MSF Flink RuntimeEnvironment such as FLINK-1_20 or FLINK-2_2');
+
 /** One watched application, by its MSF ApplicationName. */
 export const WatchedApplication = z
   .object({
@@ -183,42 +247,151 @@ export const WatchedApplication = z
       .string()
       .min(1)
       .max(128)
-      .regex(/^[a-zA-Z0-9_.-]+$/, 'MSF application names use [a-zA-Z0-9_.-]'),
-    policy: PolicyOverride.default({}),
+      .regex(/^[a-zA-Z0-9_.-]+$/, 'MSF application names use [a-zA-Z0-9_.-]')
+      .describe('The MSF ApplicationName.'),
+    /**
+     * The application's MSF RuntimeEnvironment (default `FLINK-1_20`). It chooses the restart metric (`fullRestarts`,
+     * or `numRestarts` on FLINK-2_x) and whether a downtime alarm exists (not on FLINK-2_x, which has no downtime metric).
+     */
+    runtimeEnvironment: RuntimeEnvironment.optional().describe(
+      'MSF RuntimeEnvironment, e.g. FLINK-1_20 (the default) or FLINK-2_2. Chooses the restart metric (fullRestarts, ' +
+        'or numRestarts on FLINK-2_x) and whether a downtime alarm exists (not on FLINK-2_x).',
+    ),
+    policy: PolicyOverride.default({}).describe("Overrides of the config's `defaults` for this application."),
   })
   .strict();
+export type WatchedApplication = z.infer<typeof WatchedApplication>;
 
+/** Matches a Slack incoming-webhook URL (`https://hooks.slack.com/...`), with or without the scheme. */
+const SLACK_WEBHOOK = /hooks\.slack(?:-gov)?\.com\//i;
+
+/** The message for a Slack webhook URL found in the config: it is a credential and belongs in Secrets Manager. */
+export const SLACK_WEBHOOK_IN_CONFIG_MESSAGE =
+  'this is a Slack incoming-webhook URL, which is a credential: never put it in the config. Store it in a ' +
+  'Secrets Manager secret and set notifications.slackWebhookSecretName to the name of that secret';
+
+/** Whether `value` is, or contains anywhere inside, a string that looks like a Slack incoming-webhook URL. */
+function containsSlackWebhook(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return SLACK_WEBHOOK.test(value);
+  if (depth > 8 || typeof value !== 'object' || value === null) return false;
+  return Object.values(value).some((v) => containsSlackWebhook(v, depth + 1));
+}
+
+/** A schema-level message that names the Slack-webhook problem first, else `message`. */
+function unlessSlackWebhook(message: string): (issue: { input?: unknown }) => string {
+  return (issue) => (containsSlackWebhook(issue.input) ? SLACK_WEBHOOK_IN_CONFIG_MESSAGE : message);
+}
+
+/**
+ * Where notifications go. A Slack incoming-webhook URL anywhere in it (in a field, an unknown key, an array) is
+ * rejected with a message saying to put it in Secrets Manager: it is a credential, and the config ends up in Lambda
+ * environment variables and CloudFormation templates. `slackWebhookSecretName` names the secret instead.
+ */
+export const Notifications = z
+  .object({
+    /**
+     * ARN of an existing SNS topic to publish to, e.g. `arn:aws:sns:eu-west-1:123456789012:flink-alerts`.
+     * When absent, the stack creates an encrypted topic.
+     */
+    snsTopicArn: z
+      .string()
+      .regex(/^arn:aws(?:-[a-z]+)*:sns:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:[A-Za-z0-9_-]{1,256}$/, {
+        error: unlessSlackWebhook(
+          'expected the ARN of a standard SNS topic, e.g. arn:aws:sns:eu-west-1:123456789012:flink-alerts',
+        ),
+      })
+      .optional()
+      .describe(
+        'ARN of an existing standard SNS topic to publish to; when absent, the stack creates an encrypted topic.',
+      ),
+    /**
+     * Name of the Secrets Manager secret whose value is the Slack incoming-webhook URL, e.g.
+     * `flink-watchdog/slack-webhook`. The URL itself never goes in the config. When absent, nothing is sent to Slack.
+     */
+    slackWebhookSecretName: z
+      .string()
+      .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, {
+        error: unlessSlackWebhook(
+          'expected a Secrets Manager secret name (1-512 of A-Z a-z 0-9 / _ + = . @ -), e.g. flink-watchdog/slack-webhook',
+        ),
+      })
+      .refine((s) => !SLACK_WEBHOOK.test(s), SLACK_WEBHOOK_IN_CONFIG_MESSAGE)
+      .optional()
+      .describe(
+        'Name of the Secrets Manager secret holding the Slack incoming-webhook URL (never the URL itself); ' +
+          'when absent, nothing is sent to Slack.',
+      ),
+    /** Email addresses subscribed to the topic (each must confirm the subscription mail). */
+    emailSubscriptions: z
+      .array(z.email({ error: unlessSlackWebhook('expected an email address, e.g. oncall@example.com') }))
+      .max(100)
+      .optional()
+      .describe('Email addresses subscribed to the topic; each must confirm the subscription mail.'),
+  })
+  .strict()
+  .describe('Where notifications go. Slack webhook URLs never go here: put them in Secrets Manager.');
+export type Notifications = z.infer<typeof Notifications>;
+
+/**
+ * The config file (`flink-watchdog.config.json`). Validate with {@link parseConfig}, whose errors name each field and
+ * the fix; `npm run schema` turns this into the JSON Schema editors use.
+ */
 export const WatchdogConfig = z
   .object({
-    schemaVersion: z.literal(1),
+    /** Editor hint (`./shared/config/flink-watchdog.config.schema.json`); accepted and ignored. */
+    $schema: z.string().optional().describe('JSON Schema reference for editors; ignored by the watchdog.'),
+    schemaVersion: z.literal(1).describe('Version of this file format; this release reads 1.'),
     /** Applications carrying this tag (key and value) are watched too, with the default policy. */
     optInTag: z
       .object({ key: z.string().min(1), value: z.string().min(1) })
       .strict()
-      .optional(),
+      .optional()
+      .describe('Applications carrying this tag (key and value) are watched too, with the default policy.'),
     /** Policy for every application; per-application `policy` overrides fields of it. */
-    defaults: PolicyOverride.default({}),
-    applications: z.array(WatchedApplication).default([]),
+    defaults: PolicyOverride.default({}).describe(
+      "Policy for every application; an application's own `policy` overrides fields of it.",
+    ),
+    applications: z.array(WatchedApplication).default([]).describe('The applications watched by name.'),
+    /** Where notifications go (optional: without it, the stack creates an encrypted SNS topic and nothing else). */
+    notifications: Notifications.optional(),
   })
   .strict()
-  .superRefine((cfg, ctx) => {
-    const seen = new Set<string>();
-    cfg.applications.forEach((app, i) => {
-      if (seen.has(app.name)) {
+  .superRefine(
+    (cfg, ctx) => {
+      // Runs even when other fields are invalid (`when`), so it must not trust the shape of `cfg`.
+      const apps: unknown = typeof cfg === 'object' && cfg !== null ? cfg.applications : undefined;
+      if (!Array.isArray(apps)) return;
+      const firstIndex = new Map<string, number>();
+      apps.forEach((app: unknown, i) => {
+        const name = typeof app === 'object' && app !== null ? (app as { name?: unknown }).name : undefined;
+        if (typeof name !== 'string') return;
+        const first = firstIndex.get(name);
+        if (first === undefined) {
+          firstIndex.set(name, i);
+          return;
+        }
         ctx.addIssue({
           code: 'custom',
           path: ['applications', i, 'name'],
-          message: `duplicate application "${app.name}": list each application once`,
+          message: `duplicate application "${name}" (also applications[${first}]): list each application once and merge their policies`,
         });
-      }
-      seen.add(app.name);
-    });
-  });
-export type WatchdogConfig = z.infer<typeof WatchdogConfig>;
+      });
+    },
+    { when: () => true },
+  )
+  .describe(
+    'Flink Watchdog configuration: which Amazon Managed Service for Apache Flink applications are watched, and how.',
+  );
+/** A validated configuration (the editor-only `$schema` key removed). */
+export type WatchdogConfig = Omit<z.infer<typeof WatchdogConfig>, '$schema'>;
 
 /** Raised for a configuration that does not validate; `message` names each bad field and how to fix it. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  /**
+   * @param issues one entry per problem, `path: problem`, the path written like a JavaScript accessor
+   *   (`applications[0].policy.restartLoop.threshold`).
+   */
   constructor(
     message: string,
     readonly issues: readonly string[],
@@ -228,16 +401,148 @@ export class ConfigError extends Error {
   }
 }
 
+/** `['applications', 0, 'policy']` → `applications[0].policy`; the root is `(root)`. */
+export function formatConfigPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out || '(root)';
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return JSON.stringify(value);
+}
+
+function quoteList(values: readonly unknown[]): string {
+  return values.map((v) => JSON.stringify(v)).join(', ');
+}
+
 /**
- * Validates a raw configuration object.
+ * Parse-time messages that say what is wrong and what would be right. Schema-level messages (patterns, the Slack
+ * check) win over these.
+ */
+function configErrorMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  const path = issue.path ?? [];
+  if (path[0] === 'notifications' && issue.code !== 'unrecognized_keys' && containsSlackWebhook(issue.input)) {
+    return SLACK_WEBHOOK_IN_CONFIG_MESSAGE;
+  }
+  switch (issue.code) {
+    case 'invalid_value': {
+      const allowed = issue.values.length === 1 ? quoteList(issue.values) : `one of ${quoteList(issue.values)}`;
+      if (issue.input === undefined) return `required: must be ${allowed}`;
+      return `must be ${allowed} (got ${describeValue(issue.input)})`;
+    }
+    case 'invalid_type':
+      if (issue.input === undefined) return `required: expected ${article(issue.expected)}`;
+      return `expected ${article(issue.expected)}, got ${describeValue(issue.input)}`;
+    case 'too_small':
+      if (issue.origin === 'number' || issue.origin === 'int') {
+        return `must be ${issue.inclusive ? 'at least' : 'greater than'} ${issue.minimum} (got ${describeValue(issue.input)})`;
+      }
+      return issue.minimum === 1 ? 'must not be empty' : `must have at least ${issue.minimum} ${unit(issue.origin)}`;
+    case 'too_big':
+      if (issue.origin === 'number' || issue.origin === 'int') {
+        return `must be ${issue.inclusive ? 'at most' : 'less than'} ${issue.maximum} (got ${describeValue(issue.input)})`;
+      }
+      return `must have at most ${issue.maximum} ${unit(issue.origin)}`;
+    default:
+      return undefined;
+  }
+}
+
+function article(expected: string): string {
+  if (expected === 'int') return 'an integer';
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
+
+function unit(origin: string): string {
+  if (origin === 'string') return 'characters';
+  if (origin === 'array' || origin === 'set') return 'items';
+  return 'entries';
+}
+
+/**
+ * The allowed key an unknown key was probably meant as: the same ignoring case, `-` and `_`, else the only one within
+ * two edits of it (a typo, a plural).
+ */
+function didYouMean(key: string, allowed: readonly string[]): string | undefined {
+  const norm = (k: string) => k.toLowerCase().replace(/[-_]/g, '');
+  const exact = allowed.find((a) => norm(a) === norm(key));
+  if (exact !== undefined) return exact;
+  const near = allowed.filter((a) => editDistance(norm(a), norm(key)) <= 2);
+  return near.length === 1 ? near[0] : undefined;
+}
+
+/** Levenshtein distance between `a` and `b`. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * Validates a raw configuration object (as read from JSON). A top-level `$schema` key is accepted and dropped.
  * @param source where it came from (file path, environment variable), used in the error message.
- * @throws ConfigError listing every invalid field as `path: problem`.
+ * @throws ConfigError listing every invalid field as `path: problem`, e.g.
+ *   `applications[0].policy.restartLoop.threshold: must be at least 1 (got -1)` or
+ *   `applications[0].policy.restartloop: unknown key (did you mean "restartLoop"?); allowed keys: mode, ...`.
  */
 export function parseConfig(raw: unknown, source = 'config'): WatchdogConfig {
-  const parsed = WatchdogConfig.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-  throw new ConfigError(`invalid watchdog configuration in ${source}: ${issues.join('; ')}`, issues);
+  // Allowed keys of each strict object that saw unknown keys, by formatted path (the issue itself does not carry them).
+  const allowedKeys = new Map<string, readonly string[]>();
+  const parsed = WatchdogConfig.safeParse(raw, {
+    reportInput: true,
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys' && issue.inst instanceof z.ZodObject) {
+        allowedKeys.set(formatConfigPath(issue.path ?? []), Object.keys(issue.inst.shape));
+      }
+      return configErrorMessage(issue);
+    },
+  });
+  if (parsed.success) {
+    const { $schema: _editorHint, ...config } = parsed.data;
+    return config;
+  }
+  const issues: string[] = [];
+  for (const issue of parsed.error.issues) {
+    if (issue.code !== 'unrecognized_keys') {
+      issues.push(`${formatConfigPath(issue.path)}: ${issue.message}`);
+      continue;
+    }
+    const allowed = allowedKeys.get(formatConfigPath(issue.path)) ?? [];
+    const input = issue.input as Record<string, unknown> | undefined;
+    for (const key of issue.keys) {
+      const where = formatConfigPath([...issue.path, key]);
+      if (containsSlackWebhook(input?.[key])) {
+        issues.push(`${where}: ${SLACK_WEBHOOK_IN_CONFIG_MESSAGE}`);
+        continue;
+      }
+      const meant = didYouMean(key, allowed);
+      issues.push(
+        `${where}: unknown key${meant !== undefined ? ` (did you mean "${meant}"?)` : ''}; allowed keys: ${allowed.join(', ')}`,
+      );
+    }
+  }
+  const unique = [...new Set(issues)];
+  throw new ConfigError(`invalid watchdog configuration in ${source}: ${unique.join('; ')}`, unique);
+}
+
+/** The MSF RuntimeEnvironment of a listed application: its `runtimeEnvironment`, else {@link DEFAULT_RUNTIME_ENVIRONMENT}. */
+export function runtimeEnvironmentOf(config: WatchdogConfig, applicationName: string): string {
+  return config.applications.find((a) => a.name === applicationName)?.runtimeEnvironment ?? DEFAULT_RUNTIME_ENVIRONMENT;
 }
 
 /** The effective policy for one application: defaults, then the config's `defaults`, then its own `policy`. */

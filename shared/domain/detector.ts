@@ -7,6 +7,7 @@ import type { MetricsPort } from '#shared/ports/metrics.ts';
 import type { MsfPort } from '#shared/ports/msf.ts';
 import type { Notifier } from '#shared/ports/notifier.ts';
 import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
+import type { WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
 import type { Decision } from './decision.ts';
 import { describeRemediation } from './decision.ts';
 import { evaluate } from './detect.ts';
@@ -17,7 +18,7 @@ import type { ApplicationObservation } from './model.ts';
 import { observe } from './observe.ts';
 import type { Scope } from './policy.ts';
 import { decide } from './policy.ts';
-import { initialRemediationState, tell } from './remediation.ts';
+import { escalateCommands, initialRemediationState, tell } from './remediation.ts';
 import { resolveScope } from './scope.ts';
 
 const MINUTE_MS = 60_000;
@@ -60,6 +61,8 @@ export interface DetectorDeps {
   config: WatchdogConfig;
   clock: Clock;
   log: Log;
+  /** The watchdog's own metrics (IncidentOpened). Default: none. */
+  telemetry?: WatchdogMetrics;
 }
 
 /**
@@ -232,6 +235,7 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
       reason: `incident ${id} already recorded for this situation`,
     };
   }
+  deps.telemetry?.count('IncidentOpened', name);
   log.info('incident opened', {
     incidentId: id,
     applicationName: name,
@@ -251,7 +255,31 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
         `${name}: ${finding.kind} → ${describeRemediation(remediation)}`,
         `${finding.summary}\nDecision: ${decision.reason}`,
       );
-      await deps.starter.start(initialRemediationState(incident, remediation));
+      try {
+        await deps.starter.start(initialRemediationState(incident, remediation));
+      } catch (e) {
+        // Nothing was done to the application. Close the incident (an open one would block every later incident of
+        // this application) and tell people: the situation is real and no automation is handling it.
+        const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+        const reason = `The remediation workflow could not be started (${message}); no action was taken. ${finding.summary}`;
+        incident.status = 'ESCALATED';
+        incident.closedMs = now;
+        incident.outcomeReason = reason;
+        incident.nextSteps = escalateCommands(name);
+        addEvent(incident, now, 'ESCALATED', reason);
+        await deps.ledger.saveIncident(incident);
+        log.error('remediation workflow not started', { incidentId: id, error: message });
+        await tell(
+          deps,
+          incident,
+          'ESCALATED',
+          now,
+          `${name}: escalated — ${finding.kind}`,
+          reason,
+          incident.nextSteps,
+        );
+        return { applicationName: name, result: 'ESCALATED', incidentId: id, decision, reason };
+      }
       return { applicationName: name, result: 'REMEDIATING', incidentId: id, decision, reason: decision.reason };
     }
     case 'ESCALATE':

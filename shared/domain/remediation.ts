@@ -6,6 +6,7 @@ import type { Log } from '#shared/ports/log.ts';
 import type { MetricsPort } from '#shared/ports/metrics.ts';
 import { MsfApiError, type MsfPort } from '#shared/ports/msf.ts';
 import type { NotificationEvent, Notifier } from '#shared/ports/notifier.ts';
+import type { WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
 import type { RemediationAction, StartOptions } from './decision.ts';
 import { describeRemediation } from './decision.ts';
 import { countRestarts, evaluate } from './detect.ts';
@@ -115,6 +116,8 @@ export interface RemediationDeps {
   config: WatchdogConfig;
   clock: Clock;
   log: Log;
+  /** The watchdog's own metrics (RemediationAction, IncidentResolved, IncidentEscalated, TimeToRecovery). */
+  telemetry?: WatchdogMetrics;
 }
 
 /** The first state of a remediation for an incident whose decision is REMEDIATE. */
@@ -180,6 +183,12 @@ async function finish(
   addEvent(incident, now, outcome === 'RECOVERED' ? 'RESOLVED' : 'ESCALATED', reason);
   await deps.ledger.saveIncident(incident);
   deps.log.info(`incident ${outcome === 'RECOVERED' ? 'resolved' : 'escalated'}`, { incidentId: incident.id, reason });
+  if (outcome === 'RECOVERED') {
+    deps.telemetry?.count('IncidentResolved', state.applicationName);
+    deps.telemetry?.count('TimeToRecovery', state.applicationName, Math.round((now - incident.trigger.atMs) / 1000));
+  } else {
+    deps.telemetry?.count('IncidentEscalated', state.applicationName);
+  }
   // The outcome is recorded; releasing the lock and telling people are the workflow's next two states.
   return { ...state, phase: options.releaseLock ? 'RELEASE' : 'NOTIFY', outcome, waitSeconds: 0 };
 }
@@ -258,7 +267,8 @@ export function describeWorkflowError(error: RemediationState['error']): string 
   return error.Error;
 }
 
-function escalateCommands(app: string): string[] {
+/** The AWS CLI commands a human should run first when automation stops on `app`. */
+export function escalateCommands(app: string): string[] {
   return [
     `aws kinesisanalyticsv2 describe-application --application-name ${app}`,
     `aws kinesisanalyticsv2 list-application-operations --application-name ${app}`,
@@ -385,6 +395,7 @@ async function act(
   try {
     const result = await callStep(deps, state, step, app);
     const done = deps.clock.now();
+    deps.telemetry?.count('RemediationAction', state.applicationName);
     record.state = 'SUCCEEDED';
     record.completedMs = done;
     if (result.operationId) record.operationId = result.operationId;

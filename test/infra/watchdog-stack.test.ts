@@ -220,7 +220,7 @@ describe('Construct: FlinkWatchdog', () => {
         ConfigError,
       );
       expect(() => parseConfig({ schemaVersion: 1, applications: [{ name: 'bad name' }] }, 'x.json')).toThrow(
-        /applications\.0\.name/,
+        /applications\[0\]\.name/,
       );
     });
   });

@@ -1,0 +1,228 @@
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  Fail,
+  LogLevel,
+  Pass,
+  Result,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  type TaskStateBase,
+  Timeout,
+  Wait,
+  WaitTime,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { RemediationPhase } from '#shared/domain/remediation.ts';
+
+/**
+ * Names of the workflow's states. The local runner (sandbox/workflow.ts) binds the Task states to the remediation
+ * handler by these names, and the infra tests assert on them.
+ */
+export const WORKFLOW_STATES = {
+  route: 'Route',
+  wait: 'WaitBeforeNextStep',
+  dispatch: 'NextStep',
+  stepFailed: 'StepFailed',
+  outcome: 'Outcome',
+  recovered: 'Recovered',
+  duplicate: 'Duplicate',
+  escalated: 'Escalated',
+  escalationFailed: 'EscalationFailed',
+  closeFailed: 'CloseFailed',
+  invalidPhase: 'InvalidPhase',
+} as const;
+
+/** The Task state that runs each phase of the remediation step machine (shared/domain/remediation.ts). */
+export const PHASE_TASKS: Readonly<Record<Exclude<RemediationPhase, 'DONE'>, string>> = {
+  LOCK: 'Lock',
+  ACT: 'Act',
+  AWAIT: 'PollStatus',
+  VERIFY: 'VerifyHealthy',
+  REDECIDE: 'Redecide',
+  ESCALATE: 'Escalate',
+  RELEASE: 'ReleaseLock',
+  NOTIFY: 'Notify',
+};
+
+/**
+ * Errors retried by every Task state besides the Lambda service errors `LambdaInvoke` retries by default
+ * (Lambda.ServiceException, Lambda.AWSLambdaException, Lambda.SdkClientException,
+ * Lambda.ClientExecutionTimeoutException): DynamoDB throttling and faults raised by the ledger
+ * (DynamoDB API error names). A retried step is safe: every step re-reads the ledger, and every mutating call
+ * follows a fresh DescribeApplication that escalates if the application is no longer as decided. MSF throttling,
+ * ResourceInUseException and ConcurrentModificationException are retried inside the step machine, which records
+ * each retry in the incident's timeline.
+ */
+export const RETRIED_STEP_ERRORS = [
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'Lambda.TooManyRequestsException',
+] as const;
+
+/** Properties of {@link RemediationWorkflow}. */
+export interface RemediationWorkflowProps {
+  /** The function that runs one remediation step (functions/remediation/handler.ts). */
+  readonly stepFunction: IFunction;
+  /**
+   * Longest a remediation may run before Step Functions stops it (the application's lock expires on its own after
+   * `LOCK_TTL_MS`).
+   * @default Duration.hours(12)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Retention of the workflow's execution log group.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Removal policy of the execution log group.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The remediation workflow: a Step Functions Standard state machine that drives the remediation step machine of
+ * shared/domain/remediation.ts. Each Task state invokes the step function with the state JSON and gets the next state
+ * back; a Choice routes on `phase`, and a Wait state (`SecondsPath: $.waitSeconds`) does all the waiting, so no Lambda
+ * ever sleeps. Lock → Act → PollStatus (Wait/poll) → VerifyHealthy (→ Redecide → Act …) → ReleaseLock → Notify →
+ * Recovered | Duplicate | Escalated. Any step failing after its retries is caught into `$.error` and escalated
+ * (StepFailed → Escalate), which records why, releases the lock and notifies. Started by the detector with the
+ * incident id as execution name, so a duplicate event cannot start a second run.
+ */
+export class RemediationWorkflow extends Construct {
+  readonly stateMachine: StateMachine;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: RemediationWorkflowProps) {
+    super(scope, id);
+    const S = WORKFLOW_STATES;
+    const step = (phase: Exclude<RemediationPhase, 'DONE'>, comment: string): LambdaInvoke => {
+      const task = new LambdaInvoke(this, PHASE_TASKS[phase], {
+        lambdaFunction: props.stepFunction,
+        comment,
+        // The function returns the next state; the invocation metadata is dropped.
+        outputPath: '$.Payload',
+        retryOnServiceExceptions: true,
+        taskTimeout: Timeout.duration(Duration.seconds(90)),
+      });
+      task.addRetry({
+        errors: [...RETRIED_STEP_ERRORS],
+        interval: Duration.seconds(5),
+        maxAttempts: 3,
+        backoffRate: 2,
+      });
+      return task;
+    };
+
+    const route = new Choice(this, S.route, { comment: 'Finished, or wait before the next step' });
+    const dispatch = new Choice(this, S.dispatch, { comment: 'The Task state of the phase' });
+    const wait = new Wait(this, S.wait, {
+      comment: 'Waits as long as the last step asked: polling interval, verify window, retry backoff',
+      time: WaitTime.secondsPath('$.waitSeconds'),
+    });
+
+    const escalated = new Fail(this, S.escalated, {
+      error: 'ESCALATED',
+      cause: 'Automation stopped and a human is needed; the incident in the ledger says why and what to run next.',
+    });
+    const outcome = new Choice(this, S.outcome)
+      .when(Condition.stringEquals('$.outcome', 'RECOVERED'), new Succeed(this, S.recovered))
+      .when(
+        Condition.stringEquals('$.outcome', 'DUPLICATE'),
+        new Succeed(this, S.duplicate, { comment: 'Another incident holds the lock: nothing was done' }),
+      )
+      .otherwise(escalated);
+
+    const markFailed = new Pass(this, S.stepFailed, {
+      comment: 'A step failed after its retries: escalate, keeping the error in $.error',
+      result: Result.fromString('ESCALATE'),
+      resultPath: '$.phase',
+    });
+    const catchInto = (task: LambdaInvoke): TaskStateBase =>
+      task.addCatch(markFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    const lock = catchInto(step('LOCK', "Takes the application's lock (a held lock ends the run as Duplicate)"));
+    const act = catchInto(
+      step('ACT', 'Fresh DescribeApplication, guards, records the action, then makes the one MSF call'),
+    );
+    const poll = catchInto(step('AWAIT', 'Polls the application status and the operation until the target status'));
+    const verify = catchInto(step('VERIFY', 'Checks the application stayed RUNNING with no restart for the window'));
+    const redecide = catchInto(step('REDECIDE', 'Decides again: another attempt, or escalate'));
+    const escalate = step('ESCALATE', 'Records the failed step as the reason to escalate').addCatch(
+      new Fail(this, S.escalationFailed, {
+        error: 'ESCALATION_FAILED',
+        cause: 'A step failed and recording the escalation failed too; the lock expires on its own.',
+      }),
+      { errors: ['States.ALL'], resultPath: '$.error' },
+    );
+    const closeFailed = new Fail(this, S.closeFailed, {
+      error: 'CLOSE_FAILED',
+      cause: 'The outcome is recorded but releasing the lock or notifying failed; the lock expires on its own.',
+    });
+    const release = step('RELEASE', "Releases the application's lock").addCatch(closeFailed, {
+      errors: ['States.ALL'],
+      resultPath: '$.error',
+    });
+    const notify = step('NOTIFY', 'Tells people the outcome: RESOLVED or ESCALATED with next steps').addCatch(
+      closeFailed,
+      { errors: ['States.ALL'], resultPath: '$.error' },
+    );
+
+    for (const task of [lock, act, poll, verify, redecide, escalate, release, notify]) task.next(route);
+    markFailed.next(escalate);
+    wait.next(dispatch);
+    route
+      .when(Condition.stringEquals('$.phase', 'DONE'), outcome)
+      .when(Condition.numberGreaterThan('$.waitSeconds', 0), wait)
+      .otherwise(dispatch);
+    const tasks: Record<Exclude<RemediationPhase, 'DONE'>, TaskStateBase> = {
+      LOCK: lock,
+      ACT: act,
+      AWAIT: poll,
+      VERIFY: verify,
+      REDECIDE: redecide,
+      ESCALATE: escalate,
+      RELEASE: release,
+      NOTIFY: notify,
+    };
+    for (const [phase, task] of Object.entries(tasks)) dispatch.when(Condition.stringEquals('$.phase', phase), task);
+    dispatch.otherwise(
+      new Fail(this, S.invalidPhase, { error: 'INVALID_PHASE', cause: 'The state has no known phase: a bug.' }),
+    );
+
+    this.logGroup = new LogGroup(this, 'ExecutionLogs', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      comment: 'Flink Watchdog remediation: lock → act → wait/poll → verify → release → notify',
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(route),
+      timeout: props.timeout ?? Duration.hours(12),
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },
+    });
+    Validations.of(this.stateMachine.role).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.stepFunction.node.defaultChild as CfnElement)}.Arn>:*]`,
+        reason:
+          'Invoking versions and aliases of the one remediation step function (LambdaInvoke grants the function ARN and ARN:*).',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs delivery (logs:CreateLogDelivery and related) support no resource-level permissions.',
+      },
+    );
+  }
+}

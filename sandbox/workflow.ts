@@ -1,0 +1,198 @@
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { Clock } from '#shared/clock.ts';
+import type { RemediationState } from '#shared/domain/remediation.ts';
+import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
+import type { SynthesizedWorkflow } from './workflow-definition.ts';
+
+// aws-local-stepfunctions calls Promise.withResolvers (Node 22); Node 20 lacks it.
+if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
+  Object.defineProperty(Promise, 'withResolvers', {
+    configurable: true,
+    writable: true,
+    value: <T>() => {
+      let resolve!: (value: T | PromiseLike<T>) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
+
+type Definition = ConstructorParameters<typeof StateMachine>[0];
+type RunInput = Parameters<StateMachine['run']>[0];
+
+/** One local execution of the remediation workflow. */
+export interface LocalExecution {
+  /** The execution name: the incident id. */
+  name: string;
+  input: RemediationState;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  /** The last state a step returned. */
+  lastState: RemediationState;
+  /** The Fail state's error (e.g. ESCALATED) or the runtime error name, when FAILED. */
+  error?: string;
+  /** State transitions, counted as Step Functions bills them (one per state entered), count. */
+  stateTransitions: number;
+  /** Task states run (remediation steps), count. */
+  steps: number;
+  /** The states entered, in order. */
+  path: string[];
+}
+
+/** Options of {@link LocalWorkflow}. */
+export interface LocalWorkflowOptions {
+  /** The synthesized workflow (see `synthesizedWorkflow`). */
+  workflow: SynthesizedWorkflow;
+  /** The remediation step handler the Task states are bound to (functions/remediation/handler.ts). */
+  step: (event: unknown) => Promise<RemediationState>;
+  /** The drill's virtual clock: steps run when it reaches the time the Wait state asked for. */
+  clock: Clock;
+}
+
+interface Tracked {
+  execution: LocalExecution;
+  /** Virtual time the last step returned, ms. */
+  lastStepMs?: number;
+  parked?: { dueMs: number; wake: () => void };
+  running: boolean;
+}
+
+/** Longest `settle()` waits, in wall time, for executions to park or finish before declaring them stuck, ms. */
+const SETTLE_TIMEOUT_MS = 30_000;
+
+/**
+ * Runs the synthesized remediation workflow locally with aws-local-stepfunctions: the definition's Task states are
+ * bound to the real remediation step handler (`taskResourceLocalHandlers`), Retry pauses are cut to 0 ms, and the Wait
+ * state is cut to 0 ms with each step instead held until the virtual clock reaches the time the Wait asked for
+ * (`waitSeconds` after the previous step). Implements the detector's RemediationStarter: the execution name is the
+ * incident id and a second start with the same name is ignored, as Step Functions refuses it (ExecutionAlreadyExists).
+ */
+export class LocalWorkflow implements RemediationStarter {
+  readonly #machine: StateMachine;
+  readonly #options: LocalWorkflowOptions;
+  readonly #tracked = new Map<string, Tracked>();
+  /** Starts refused because an execution of that name exists, count. */
+  duplicateStarts = 0;
+
+  constructor(options: LocalWorkflowOptions) {
+    this.#options = options;
+    this.#machine = new StateMachine(options.workflow.definition as unknown as Definition, {
+      validationOptions: { checkPaths: true },
+    });
+  }
+
+  /** Every execution started so far, in start order. */
+  get executions(): LocalExecution[] {
+    return [...this.#tracked.values()].map((t) => t.execution);
+  }
+
+  async start(state: RemediationState): Promise<void> {
+    const name = state.incidentId;
+    if (this.#tracked.has(name)) {
+      this.duplicateStarts += 1;
+      return;
+    }
+    const tracked: Tracked = {
+      execution: {
+        name,
+        input: structuredClone(state),
+        status: 'RUNNING',
+        lastState: state,
+        stateTransitions: 0,
+        steps: 0,
+        path: [],
+      },
+      running: true,
+    };
+    this.#tracked.set(name, tracked);
+    const { workflow } = this.#options;
+    const zero = (names: string[]) => Object.fromEntries(names.map((n) => [n, 0]));
+    const run = this.#machine.run(state as unknown as RunInput, {
+      overrides: {
+        taskResourceLocalHandlers: Object.fromEntries(
+          workflow.taskStates.map((n) => [
+            n,
+            async (input: unknown) => (await this.#invoke(tracked, input)) as unknown as RunInput,
+          ]),
+        ),
+        waitTimeOverrides: zero(workflow.waitStates),
+        retryIntervalOverrides: zero(workflow.taskStates),
+      },
+      context: {
+        Execution: {
+          Name: name,
+          Input: state as unknown as RunInput,
+          StartTime: new Date(this.#options.clock.now()).toISOString(),
+        },
+      },
+    });
+    void (async () => {
+      for await (const event of run.eventLogs) {
+        if (event.type === 'StateEntered') {
+          tracked.execution.stateTransitions += 1;
+          tracked.execution.path.push(event.state.name);
+        }
+      }
+    })();
+    run.result.then(
+      () => {
+        tracked.execution.status = 'SUCCEEDED';
+        tracked.running = false;
+      },
+      (e: Error) => {
+        tracked.execution.status = 'FAILED';
+        tracked.execution.error = e.name;
+        tracked.running = false;
+      },
+    );
+  }
+
+  /** A Task state's invocation: `{ FunctionName, Payload }` in, `{ Payload }` out (the lambda:invoke integration). */
+  async #invoke(tracked: Tracked, input: unknown): Promise<{ Payload: RemediationState }> {
+    const payload = (input as { Payload?: { waitSeconds?: unknown } }).Payload;
+    const waitMs = typeof payload?.waitSeconds === 'number' ? payload.waitSeconds * 1000 : 0;
+    const dueMs = (tracked.lastStepMs ?? this.#options.clock.now()) + waitMs;
+    if (dueMs > this.#options.clock.now()) {
+      await new Promise<void>((wake) => {
+        tracked.parked = { dueMs, wake };
+        tracked.running = false;
+      });
+    }
+    tracked.execution.steps += 1;
+    try {
+      const next = await this.#options.step(payload);
+      tracked.execution.lastState = next;
+      return { Payload: next };
+    } finally {
+      tracked.lastStepMs = this.#options.clock.now();
+    }
+  }
+
+  /**
+   * Lets every execution run until it waits for a later virtual time or ends. Call after advancing the clock.
+   * @throws Error when an execution neither parks nor ends within 30 s of wall time.
+   */
+  async settle(): Promise<void> {
+    const deadline = performance.now() + SETTLE_TIMEOUT_MS;
+    for (;;) {
+      const now = this.#options.clock.now();
+      for (const t of this.#tracked.values()) {
+        if (t.parked && t.parked.dueMs <= now) {
+          const { wake } = t.parked;
+          delete t.parked;
+          t.running = true;
+          wake();
+        }
+      }
+      if ([...this.#tracked.values()].every((t) => !t.running)) return;
+      if (performance.now() > deadline) {
+        const stuck = [...this.#tracked.values()].filter((t) => t.running).map((t) => t.execution.name);
+        throw new Error(`local workflow: executions ${stuck.join(', ')} neither waited nor ended`);
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+}

@@ -1,0 +1,401 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  ScanCommand,
+  type ScanCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  ATTEMPT_SORT_KEY_DIGITS,
+  DEFAULT_ATTEMPT_RETENTION_DAYS,
+  DEFAULT_CLOSED_INCIDENT_RETENTION_DAYS,
+  INCIDENT_SORT_KEY,
+  LEDGER_TABLE,
+  LOCK_SORT_KEY,
+} from '#shared/adapters/ledger-table.ts';
+import { type Incident, TERMINAL_STATUSES } from '#shared/domain/incident.ts';
+import type { Ledger } from '#shared/ports/ledger.ts';
+
+const DAY_MS = 86_400_000;
+/** Largest `atMs` an attempt sort key can hold (15 nines). */
+const MAX_ATTEMPT_MS = 10 ** ATTEMPT_SORT_KEY_DIGITS - 1;
+/** How often `acquireLock` retries when the lock changes between its conditional write and its read. */
+const LOCK_RACE_RETRIES = 3;
+
+/** Options of {@link DynamoDbLedger}. */
+export interface DynamoDbLedgerOptions {
+  /** Name of a table laid out as in `ledger-table.ts`. */
+  tableName: string;
+  /**
+   * The client to use. A plain `DynamoDBClient` is wrapped in a document client; a `DynamoDBDocumentClient` is used as
+   * is (undefined values are stripped before every write, so it needs no `removeUndefinedValues`). Default: a
+   * `DynamoDBClient` from the environment's region and credentials.
+   */
+  client?: DynamoDBDocumentClient | DynamoDBClient;
+  /**
+   * Days a terminal incident is kept after `closedMs` (after `openedMs` when it has none) before DynamoDB TTL may
+   * delete it. Default {@link DEFAULT_CLOSED_INCIDENT_RETENTION_DAYS}.
+   */
+  retentionDays?: number;
+}
+
+/**
+ * The Ledger on one DynamoDB table (layout in `ledger-table.ts`), with the same conditional semantics as MemoryLedger:
+ * - creating an incident whose id exists is refused by a conditional PutItem, so at-least-once delivery is harmless;
+ * - an application's lock is one item written with a conditional PutItem, held by one incident until released or
+ *   until its `expiresMs` has passed;
+ * - remediation attempts are one item each under the application's `ATTEMPTS#` partition.
+ *
+ * Reads of single items and of attempts are strongly consistent. `listIncidents`/`openIncident` with an application
+ * read the `byApplication` GSI, which in AWS is eventually consistent: an incident written a moment ago may be missing
+ * for a short while. Incidents with equal `openedMs` come back in an unspecified order.
+ *
+ * Every method rejects with the SDK's error (e.g. `ResourceNotFoundException`,
+ * `ProvisionedThroughputExceededException`, a `ValidationException` for an item over 400 KB) except where documented;
+ * only the expected `ConditionalCheckFailedException` of a conditional write is turned into a result.
+ */
+export class DynamoDbLedger implements Ledger {
+  readonly #table: string;
+  readonly #db: DynamoDBDocumentClient;
+  readonly #retentionMs: number;
+
+  /**
+   * @throws RangeError when `retentionDays` is not a positive finite number.
+   */
+  constructor(options: DynamoDbLedgerOptions) {
+    const retentionDays = options.retentionDays ?? DEFAULT_CLOSED_INCIDENT_RETENTION_DAYS;
+    if (!(Number.isFinite(retentionDays) && retentionDays > 0)) {
+      throw new RangeError(`retentionDays must be a positive number of days, got ${retentionDays}`);
+    }
+    this.#table = options.tableName;
+    this.#retentionMs = retentionDays * DAY_MS;
+    const client = options.client ?? new DynamoDBClient({});
+    this.#db =
+      client instanceof DynamoDBDocumentClient
+        ? client
+        : DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  /**
+   * Stores a new incident (PutItem with `attribute_not_exists(pk)`).
+   * @returns false, with nothing written, when an incident with this id exists.
+   */
+  async createIncident(incident: Incident): Promise<boolean> {
+    try {
+      await this.#db.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: this.#incidentItem(incident),
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': LEDGER_TABLE.partitionKey },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /** The stored incident (GetItem, strongly consistent), a fresh copy; undefined when there is none. */
+  async getIncident(id: string): Promise<Incident | undefined> {
+    const { Item } = await this.#db.send(
+      new GetCommand({ TableName: this.#table, Key: incidentKey(id), ConsistentRead: true }),
+    );
+    return Item ? incidentOf(Item) : undefined;
+  }
+
+  /**
+   * Overwrites the stored incident, or creates it (unconditional PutItem). Sets the TTL `expiresAt` once the incident
+   * is terminal, and removes it should the incident be non-terminal again.
+   */
+  async saveIncident(incident: Incident): Promise<void> {
+    await this.#db.send(new PutCommand({ TableName: this.#table, Item: this.#incidentItem(incident) }));
+  }
+
+  /**
+   * Incidents, newest `openedMs` first, optionally of one application. With an application: Query on the
+   * `byApplication` GSI (eventually consistent in AWS); without: a strongly consistent Scan of the whole table. Both
+   * read every page.
+   */
+  async listIncidents(filter: { applicationName?: string } = {}): Promise<Incident[]> {
+    if (filter.applicationName === undefined) {
+      const items = await this.#scanAll({
+        TableName: this.#table,
+        ConsistentRead: true,
+        FilterExpression: '#sk = :incident',
+        ExpressionAttributeNames: { '#sk': LEDGER_TABLE.sortKey },
+        ExpressionAttributeValues: { ':incident': INCIDENT_SORT_KEY },
+      });
+      return items.map(incidentOf).sort((a, b) => b.openedMs - a.openedMs);
+    }
+    const items = await this.#queryAll(this.#byApplicationQuery(filter.applicationName));
+    return items.map(incidentOf);
+  }
+
+  /**
+   * The newest non-terminal incident of the application: Query on the `byApplication` GSI, newest first, filtered on
+   * `status`, reading pages until one matches.
+   */
+  async openIncident(applicationName: string): Promise<Incident | undefined> {
+    const terminal = [...TERMINAL_STATUSES];
+    const values = Object.fromEntries(terminal.map((s, i) => [`:t${i}`, s]));
+    const base = this.#byApplicationQuery(applicationName);
+    const input: QueryCommandInput = {
+      ...base,
+      FilterExpression: `${base.FilterExpression} AND NOT (#status IN (${Object.keys(values).join(', ')}))`,
+      ExpressionAttributeNames: { ...base.ExpressionAttributeNames, '#status': 'status' },
+      ExpressionAttributeValues: { ...base.ExpressionAttributeValues, ...values },
+    };
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#db.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+      const first = page.Items?.[0];
+      if (first) return incidentOf(first);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return undefined;
+  }
+
+  /**
+   * Takes the application's lock for `incidentId` until `nowMs + ttlMs` (both ms): PutItem on `LOCK#<app>` with
+   * `attribute_not_exists(pk) OR holder = :id OR expiresMs <= :now`, so it is re-entrant for the holder (extending the
+   * expiry) and takes over an expired lock. When refused, reads the lock (strongly consistent) to report its holder; if
+   * the lock changed in between (released or expired), tries again, a few times.
+   * @returns `{ acquired: true, holder: incidentId }`, or `{ acquired: false, holder }` with the current holder.
+   */
+  async acquireLock(
+    applicationName: string,
+    incidentId: string,
+    nowMs: number,
+    ttlMs: number,
+  ): Promise<{ acquired: boolean; holder?: string }> {
+    const expiresMs = nowMs + ttlMs;
+    let holder: string | undefined;
+    for (let attempt = 0; attempt < LOCK_RACE_RETRIES; attempt++) {
+      try {
+        await this.#db.send(
+          new PutCommand({
+            TableName: this.#table,
+            Item: {
+              ...lockKey(applicationName),
+              holder: incidentId,
+              expiresMs,
+              [LEDGER_TABLE.ttlAttribute]: Math.ceil(expiresMs / 1000),
+            },
+            ConditionExpression: 'attribute_not_exists(#pk) OR #holder = :id OR #expiresMs <= :now',
+            ExpressionAttributeNames: {
+              '#pk': LEDGER_TABLE.partitionKey,
+              '#holder': 'holder',
+              '#expiresMs': 'expiresMs',
+            },
+            ExpressionAttributeValues: { ':id': incidentId, ':now': nowMs },
+          }),
+        );
+        return { acquired: true, holder: incidentId };
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+      const lock = await this.#readLock(applicationName);
+      holder = lock?.holder;
+      if (lock && lock.holder !== incidentId && lock.expiresMs > nowMs) return { acquired: false, holder: lock.holder };
+    }
+    return holder === undefined ? { acquired: false } : { acquired: false, holder };
+  }
+
+  /**
+   * Releases the lock if `incidentId` holds it, expired or not (DeleteItem with `holder = :id`); a no-op when another
+   * incident holds it or there is no lock.
+   */
+  async releaseLock(applicationName: string, incidentId: string): Promise<void> {
+    try {
+      await this.#db.send(
+        new DeleteCommand({
+          TableName: this.#table,
+          Key: lockKey(applicationName),
+          ConditionExpression: '#holder = :id',
+          ExpressionAttributeNames: { '#holder': 'holder' },
+          ExpressionAttributeValues: { ':id': incidentId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
+  /** The incident holding the lock if it has not expired at `nowMs` (GetItem, strongly consistent). */
+  async lockHolder(applicationName: string, nowMs: number): Promise<string | undefined> {
+    const lock = await this.#readLock(applicationName);
+    return lock && lock.expiresMs > nowMs ? lock.holder : undefined;
+  }
+
+  /**
+   * Counts a remediation attempt at `atMs` (epoch ms): PutItem of `ATTEMPTS#<app>` / `<atMs padded>#<incidentId>`,
+   * expiring {@link DEFAULT_ATTEMPT_RETENTION_DAYS} days later. Idempotent: recording the same incident's attempt at
+   * the same `atMs` again counts once (MemoryLedger would count it twice).
+   * @throws RangeError when `atMs` is not an integer from 0 to 999999999999999.
+   */
+  async recordAttempt(applicationName: string, incidentId: string, atMs: number): Promise<void> {
+    if (!(Number.isSafeInteger(atMs) && atMs >= 0 && atMs <= MAX_ATTEMPT_MS)) {
+      throw new RangeError(`atMs must be an integer epoch-ms from 0 to ${MAX_ATTEMPT_MS}, got ${atMs}`);
+    }
+    await this.#db.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: {
+          [LEDGER_TABLE.partitionKey]: attemptsPk(applicationName),
+          [LEDGER_TABLE.sortKey]: `${pad(atMs)}#${incidentId}`,
+          incidentId,
+          atMs,
+          [LEDGER_TABLE.ttlAttribute]: Math.ceil((atMs + DEFAULT_ATTEMPT_RETENTION_DAYS * DAY_MS) / 1000),
+        },
+      }),
+    );
+  }
+
+  /**
+   * Attempts with `atMs >= sinceMs` (a counting Query on the sort key, every page), and the `atMs` of the latest
+   * attempt still stored (a Query newest first, Limit 1), both strongly consistent. "Latest" is the largest `atMs`,
+   * which is the last recorded one when attempts are recorded in time order; attempts older than the retention
+   * ({@link DEFAULT_ATTEMPT_RETENTION_DAYS} days) may have been deleted by TTL.
+   */
+  async attemptsSince(applicationName: string, sinceMs: number): Promise<{ count: number; lastMs?: number }> {
+    const pk = attemptsPk(applicationName);
+    const names = { '#pk': LEDGER_TABLE.partitionKey, '#sk': LEDGER_TABLE.sortKey };
+    const since = Math.ceil(sinceMs);
+    let count = 0;
+    if (!Number.isNaN(since) && since <= MAX_ATTEMPT_MS) {
+      const lowerBound = since > 0 ? pad(since) : '';
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.#db.send(
+          new QueryCommand({
+            TableName: this.#table,
+            ConsistentRead: true,
+            Select: 'COUNT',
+            KeyConditionExpression: lowerBound ? '#pk = :pk AND #sk >= :since' : '#pk = :pk',
+            ExpressionAttributeNames: lowerBound ? names : { '#pk': names['#pk'] },
+            ExpressionAttributeValues: lowerBound ? { ':pk': pk, ':since': lowerBound } : { ':pk': pk },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        count += page.Count ?? 0;
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    }
+    const latest = await this.#db.send(
+      new QueryCommand({
+        TableName: this.#table,
+        ConsistentRead: true,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': names['#pk'] },
+        ExpressionAttributeValues: { ':pk': pk },
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const lastMs = latest.Items?.[0]?.atMs;
+    return typeof lastMs === 'number' ? { count, lastMs } : { count };
+  }
+
+  #incidentItem(incident: Incident): Record<string, unknown> {
+    const item: Record<string, unknown> = {
+      ...incidentKey(incident.id),
+      [LEDGER_TABLE.byApplicationIndex.partitionKey]: incident.applicationName,
+      [LEDGER_TABLE.byApplicationIndex.sortKey]: incident.openedMs,
+      status: incident.status,
+      incident: withoutUndefined(incident),
+    };
+    if (TERMINAL_STATUSES.has(incident.status)) {
+      const closedMs = incident.closedMs ?? incident.openedMs;
+      item[LEDGER_TABLE.ttlAttribute] = Math.floor((closedMs + this.#retentionMs) / 1000);
+    }
+    return item;
+  }
+
+  #byApplicationQuery(applicationName: string) {
+    const gsi = LEDGER_TABLE.byApplicationIndex;
+    return {
+      TableName: this.#table,
+      IndexName: gsi.indexName,
+      KeyConditionExpression: '#app = :app',
+      FilterExpression: '#sk = :incident',
+      ExpressionAttributeNames: { '#app': gsi.partitionKey, '#sk': LEDGER_TABLE.sortKey } as Record<string, string>,
+      ExpressionAttributeValues: { ':app': applicationName, ':incident': INCIDENT_SORT_KEY } as Record<string, unknown>,
+      ScanIndexForward: false,
+    } satisfies QueryCommandInput;
+  }
+
+  async #readLock(applicationName: string): Promise<{ holder: string; expiresMs: number } | undefined> {
+    const { Item } = await this.#db.send(
+      new GetCommand({ TableName: this.#table, Key: lockKey(applicationName), ConsistentRead: true }),
+    );
+    if (!Item || typeof Item.holder !== 'string' || typeof Item.expiresMs !== 'number') return undefined;
+    return { holder: Item.holder, expiresMs: Item.expiresMs };
+  }
+
+  async #queryAll(input: QueryCommandInput): Promise<Array<Record<string, unknown>>> {
+    const items: Array<Record<string, unknown>> = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#db.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  async #scanAll(input: ScanCommandInput): Promise<Array<Record<string, unknown>>> {
+    const items: Array<Record<string, unknown>> = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#db.send(new ScanCommand({ ...input, ExclusiveStartKey: startKey }));
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}
+
+function incidentKey(id: string): Record<string, string> {
+  return { [LEDGER_TABLE.partitionKey]: `INCIDENT#${id}`, [LEDGER_TABLE.sortKey]: INCIDENT_SORT_KEY };
+}
+
+function lockKey(applicationName: string): Record<string, string> {
+  return { [LEDGER_TABLE.partitionKey]: `LOCK#${applicationName}`, [LEDGER_TABLE.sortKey]: LOCK_SORT_KEY };
+}
+
+function attemptsPk(applicationName: string): string {
+  return `ATTEMPTS#${applicationName}`;
+}
+
+function pad(ms: number): string {
+  return String(ms).padStart(ATTEMPT_SORT_KEY_DIGITS, '0');
+}
+
+function incidentOf(item: Record<string, unknown>): Incident {
+  const incident = item.incident;
+  if (typeof incident !== 'object' || incident === null) {
+    throw new Error(`Ledger item ${String(item[LEDGER_TABLE.partitionKey])} has no incident attribute`);
+  }
+  return incident as Incident;
+}
+
+/** A copy without `undefined` object properties (DynamoDB cannot store them; absent reads back the same). */
+function withoutUndefined<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(withoutUndefined) as T;
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, withoutUndefined(v)]),
+  ) as T;
+}
+
+function isConditionalCheckFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}

@@ -1,0 +1,46 @@
+import { SFNClient, type SFNClientConfig, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { RemediationState } from '#shared/domain/remediation.ts';
+import type { Log } from '#shared/ports/log.ts';
+import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
+
+/** Options of {@link StepFunctionsStarter}. */
+export interface StepFunctionsStarterOptions {
+  /** ARN of the remediation workflow (the construct's state machine). */
+  stateMachineArn: string;
+  /** A ready client (tests), or a config for a new one. */
+  client?: SFNClient;
+  clientConfig?: SFNClientConfig;
+  log: Log;
+}
+
+/**
+ * Starts the remediation workflow with Step Functions StartExecution, the execution `name` being the incident id
+ * (Step Functions refuses a second execution of that name for 90 days). `ExecutionAlreadyExists` — a duplicate
+ * start after at-least-once delivery — is logged and ignored; any other error is thrown.
+ */
+export class StepFunctionsStarter implements RemediationStarter {
+  readonly #client: SFNClient;
+  readonly #arn: string;
+  readonly #log: Log;
+
+  constructor(options: StepFunctionsStarterOptions) {
+    this.#client = options.client ?? new SFNClient(options.clientConfig ?? {});
+    this.#arn = options.stateMachineArn;
+    this.#log = options.log;
+  }
+
+  async start(state: RemediationState): Promise<void> {
+    try {
+      const out = await this.#client.send(
+        new StartExecutionCommand({ stateMachineArn: this.#arn, name: state.incidentId, input: JSON.stringify(state) }),
+      );
+      this.#log.info('remediation workflow started', { incidentId: state.incidentId, executionArn: out.executionArn });
+    } catch (e) {
+      if ((e as Error).name === 'ExecutionAlreadyExists') {
+        this.#log.info('remediation workflow already started', { incidentId: state.incidentId });
+        return;
+      }
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ALARM_PREFIX } from '#shared/alarms.ts';
+
+// The CDK app (infra/bin/app.ts) run as `cdk synth` runs it: a child process with the context in CDK_CONTEXT_JSON and
+// the cloud assembly directory in CDK_OUTDIR. A bad config file must fail synth, naming the field, before any
+// construct is built; a good one must synthesize. Each run costs a few seconds (loading aws-cdk-lib), so the runs are
+// few and concurrent.
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../fixtures/config/', import.meta.url));
+const outDirs: string[] = [];
+
+interface SynthRun {
+  code: number | null;
+  stderr: string;
+  outDir: string;
+}
+
+/** Runs the CDK app on `fixture` with extra context; resolves when the process exits. */
+function synth(fixture: string, context: Record<string, unknown> = {}): Promise<SynthRun> {
+  const outDir = mkdtempSync(join(tmpdir(), 'flink-watchdog-synth-'));
+  outDirs.push(outDir);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/bin/app.ts'], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      CDK_CONTEXT_JSON: JSON.stringify({
+        configFile: join(FIXTURES, fixture),
+        'aws:cdk:bundling-stacks': [],
+        ...context,
+      }),
+      CDK_OUTDIR: outDir,
+      CDK_DISABLE_VERSION_CHECK: '1',
+      // Built-in CloudFormation validation adds ~2 s and nothing to these assertions.
+      CDK_VALIDATION: 'false',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr, outDir }));
+  });
+}
+
+afterAll(() => {
+  for (const dir of outDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('CDK app: synth with a config file', () => {
+  describe.concurrent('fails, naming the field, on a bad config', () => {
+    it.each([
+      ['unknown-policy-key.json', 'applications[0].policy.restartloop', 'unknown key (did you mean "restartLoop"?)'],
+      ['unknown-mode.json', 'applications[0].policy.mode', 'must be one of "remediate", "observe" (got "aggressive")'],
+      ['negative-threshold.json', 'applications[0].policy.restartLoop.threshold', 'must be at least 1 (got -1)'],
+      ['duplicate-application.json', 'applications[1].name', 'duplicate application "orders-enrichment"'],
+      ['slack-url-in-config.json', 'notifications.slackWebhookUrl', 'Secrets Manager'],
+    ])(
+      '%s → %s',
+      async (fixture, path, problem) => {
+        // Act
+        const run = await synth(fixture);
+
+        // Assess
+        expect(run.code, run.stderr).not.toBe(0);
+        expect(run.stderr).toContain(`invalid watchdog configuration in test/fixtures/config/${fixture}`);
+        expect(run.stderr).toContain(`${path}: `);
+        expect(run.stderr).toContain(problem);
+        expect(run.stderr, 'a config error is reported without a stack trace').not.toMatch(/\n\s+at /);
+        expect(existsSync(join(run.outDir, 'manifest.json')), 'nothing synthesized').toBe(false);
+      },
+      60_000,
+    );
+  });
+
+  it('synthesizes a valid config, runtime environments from the config with the context override on top', async () => {
+    // Act
+    const run = await synth('valid.json', { runtimeEnvironments: { 'fraud-scoring': 'FLINK-1_20' } });
+
+    // Assess
+    expect(run.code, run.stderr).toBe(0);
+    const templateFile = join(run.outDir, 'FlinkWatchdog.template.json');
+    expect(existsSync(templateFile), `a template in ${run.outDir}`).toBe(true);
+    const template = JSON.parse(readFileSync(templateFile, 'utf8')) as {
+      Resources: Record<string, { Type: string; Properties?: { AlarmName?: unknown } }>;
+    };
+    const alarmNames = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
+      .map((r) => r.Properties?.AlarmName);
+    // FLINK-1_x applications get a downtime alarm; FLINK-2_x ones do not (the metric is gone).
+    expect(alarmNames).toContain(`${ALARM_PREFIX}orders-enrichment-downtime`); // default FLINK-1_20
+    expect(alarmNames).not.toContain(`${ALARM_PREFIX}payments-aggregation-downtime`); // FLINK-2_2 in the config
+    expect(alarmNames).toContain(`${ALARM_PREFIX}fraud-scoring-downtime`); // FLINK-2_2, overridden by the context
+    expect(alarmNames).toContain(`${ALARM_PREFIX}payments-aggregation-restart-loop`);
+  }, 60_000);
+});

@@ -1,0 +1,485 @@
+import { DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type LocalLedgerTable, startLedgerTable } from '#sandbox/dynalite.ts';
+import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
+import { DEFAULT_CLOSED_INCIDENT_RETENTION_DAYS, LEDGER_TABLE } from '#shared/adapters/ledger-table.ts';
+import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
+import type { RemediationAction } from '#shared/domain/decision.ts';
+import type { Incident } from '#shared/domain/incident.ts';
+import type { Ledger } from '#shared/ports/ledger.ts';
+import { MIN, T0 } from '../support/builders.ts';
+
+const ROLLBACK: RemediationAction = { kind: 'ROLLBACK', expectVersionId: 7, toVersionId: 6 };
+
+/** A REMEDIATING incident of `orders` opened at T0, with only the required fields. */
+function incident(id: string, overrides: Partial<Incident> = {}): Incident {
+  return {
+    schemaVersion: 1,
+    id,
+    applicationName: 'orders',
+    trigger: { source: 'alarm', detail: 'flink-watchdog-orders-restart-loop', atMs: T0 },
+    openedMs: T0,
+    status: 'REMEDIATING',
+    decision: { verdict: 'REMEDIATE', reason: 'restart loop', guards: [], nextSteps: [] },
+    attempts: 0,
+    actions: [],
+    events: [],
+    ...overrides,
+  };
+}
+
+/** An incident with every optional field set and nested values of each kind the ledger must keep. */
+function fullIncident(id: string): Incident {
+  return incident(id, {
+    status: 'RESOLVED',
+    finding: {
+      kind: 'RESTART_LOOP',
+      summary: 'orders restarted 6 times in 10 minutes',
+      restarts: 6,
+      windowMinutes: 10,
+      metricName: 'fullRestarts',
+      onsetMs: T0 - 6 * MIN,
+      recentChange: { fromVersionId: 6, toVersionId: 7, atMs: T0 - 20 * MIN, byRollback: false },
+    },
+    decision: {
+      verdict: 'REMEDIATE',
+      reason: 'restart loop after a deploy',
+      remediation: ROLLBACK,
+      guards: [
+        { name: 'lock-free', passed: true, detail: '' },
+        { name: 'attempts-left', passed: true, detail: '0 of 2 used' },
+      ],
+      nextSteps: ['aws kinesisanalyticsv2 describe-application --application-name orders'],
+    },
+    remediation: ROLLBACK,
+    attempts: 1,
+    actions: [
+      {
+        seq: 1,
+        call: 'RollbackApplication',
+        input: { ApplicationName: 'orders', CurrentApplicationVersionId: 7, nested: { list: [1, 'two', true] } },
+        recordedMs: T0 + 1,
+        state: 'SUCCEEDED',
+        completedMs: T0 + 2,
+        operationId: 'op-1',
+      },
+    ],
+    events: [
+      { atMs: T0, kind: 'OPENED', message: 'restart loop' },
+      { atMs: T0 + 5 * MIN, kind: 'RESOLVED', message: 'running at version 6' },
+    ],
+    closedMs: T0 + 5 * MIN,
+    outcomeReason: 'rolled back to version 6',
+  });
+}
+
+interface Subject {
+  name: string;
+  open(): Promise<{ ledger: Ledger; close(): Promise<void> }>;
+}
+
+const subjects: Subject[] = [
+  { name: 'MemoryLedger', open: async () => ({ ledger: new MemoryLedger(), close: async () => {} }) },
+  {
+    name: 'DynamoDbLedger on dynalite',
+    open: async () => {
+      const table = await startLedgerTable();
+      return { ledger: new DynamoDbLedger({ tableName: table.tableName, client: table.client }), close: table.close };
+    },
+  },
+];
+
+describe.each(subjects)('Ledger contract: $name', ({ open }) => {
+  let ledger: Ledger;
+  let close: () => Promise<void>;
+
+  beforeEach(async () => {
+    ({ ledger, close } = await open());
+  });
+  afterEach(async () => {
+    await close();
+  });
+
+  describe('incidents', () => {
+    it('refuses to create an incident whose id exists, and writes nothing', async () => {
+      const first = incident('orders-1');
+      expect(await ledger.createIncident(first)).toBe(true);
+      const other = incident('orders-1', { status: 'ESCALATED', openedMs: T0 + MIN, applicationName: 'payments' });
+      expect(await ledger.createIncident(other)).toBe(false);
+      expect(await ledger.getIncident('orders-1')).toStrictEqual(first);
+      expect(await ledger.listIncidents({ applicationName: 'payments' })).toEqual([]);
+      expect(await ledger.listIncidents()).toHaveLength(1);
+    });
+
+    it('round-trips an incident with every field set', async () => {
+      const full = fullIncident('orders-full');
+      await ledger.createIncident(full);
+      expect(await ledger.getIncident('orders-full')).toStrictEqual(full);
+    });
+
+    it('round-trips an incident whose optional fields are undefined', async () => {
+      const sparse = incident('orders-sparse', {
+        finding: undefined,
+        remediation: undefined,
+        closedMs: undefined,
+        outcomeReason: undefined,
+        actions: [
+          {
+            seq: 1,
+            call: 'StopApplication',
+            input: { Force: true },
+            recordedMs: T0,
+            state: 'RECORDED',
+            error: undefined,
+          },
+        ],
+      });
+      expect(await ledger.createIncident(sparse)).toBe(true);
+      const read = await ledger.getIncident('orders-sparse');
+      expect(read).toEqual(sparse);
+      expect(read?.closedMs).toBeUndefined();
+      expect(read?.actions[0]?.error).toBeUndefined();
+    });
+
+    it('returns copies: changing what was stored or read does not change the ledger', async () => {
+      const original = incident('orders-1');
+      await ledger.createIncident(original);
+      original.events.push({ atMs: T0, kind: 'ERROR', message: 'changed after create' });
+      const read = await ledger.getIncident('orders-1');
+      if (!read) throw new Error('incident not found');
+      read.status = 'RESOLVED';
+      read.events.push({ atMs: T0, kind: 'ERROR', message: 'changed after get' });
+      const listed = await ledger.listIncidents();
+      listed[0]?.actions.push({ seq: 9, call: 'X', input: {}, recordedMs: T0, state: 'FAILED' });
+      expect(await ledger.getIncident('orders-1')).toStrictEqual(incident('orders-1'));
+    });
+
+    it('returns undefined for an unknown id', async () => {
+      expect(await ledger.getIncident('nope')).toBeUndefined();
+    });
+
+    it('saveIncident overwrites, and creates when missing', async () => {
+      await ledger.createIncident(incident('orders-1'));
+      const resolved = incident('orders-1', { status: 'RESOLVED', closedMs: T0 + MIN, attempts: 1 });
+      await ledger.saveIncident(resolved);
+      expect(await ledger.getIncident('orders-1')).toStrictEqual(resolved);
+      await ledger.saveIncident(incident('orders-2'));
+      expect(await ledger.getIncident('orders-2')).toStrictEqual(incident('orders-2'));
+      expect(await ledger.createIncident(incident('orders-2'))).toBe(false);
+    });
+
+    it('lists newest first, optionally of one application', async () => {
+      const created = [
+        incident('orders-a', { openedMs: T0 + 1 * MIN }),
+        incident('payments-a', { applicationName: 'payments', openedMs: T0 + 2 * MIN }),
+        incident('orders-c', { openedMs: T0 + 5 * MIN, status: 'RESOLVED', closedMs: T0 + 6 * MIN }),
+        incident('orders-b', { openedMs: T0 + 3 * MIN }),
+        incident('payments-b', { applicationName: 'payments', openedMs: T0 + 4 * MIN }),
+      ];
+      for (const i of created) await ledger.createIncident(i);
+      const ids = (list: Incident[]) => list.map((i) => i.id);
+      expect(ids(await ledger.listIncidents())).toEqual([
+        'orders-c',
+        'payments-b',
+        'orders-b',
+        'payments-a',
+        'orders-a',
+      ]);
+      expect(ids(await ledger.listIncidents({}))).toHaveLength(5);
+      expect(ids(await ledger.listIncidents({ applicationName: 'orders' }))).toEqual([
+        'orders-c',
+        'orders-b',
+        'orders-a',
+      ]);
+      expect(ids(await ledger.listIncidents({ applicationName: 'payments' }))).toEqual(['payments-b', 'payments-a']);
+      expect(await ledger.listIncidents({ applicationName: 'unknown' })).toEqual([]);
+      expect(await ledger.listIncidents({ applicationName: 'orders' })).toContainEqual(created[2]);
+    });
+
+    it('lists every incident when there are more than one page would hold', async () => {
+      const big = 'x'.repeat(60_000);
+      const many = Array.from({ length: 24 }, (_, n) =>
+        incident(`orders-${n}`, { openedMs: T0 + n, outcomeReason: big }),
+      );
+      await Promise.all(many.map((i) => ledger.createIncident(i)));
+      const all = await ledger.listIncidents();
+      expect(all.map((i) => i.openedMs)).toEqual(many.map((i) => i.openedMs).reverse());
+      expect(await ledger.listIncidents({ applicationName: 'orders' })).toHaveLength(24);
+    });
+
+    it('openIncident returns the newest non-terminal incident of the application', async () => {
+      expect(await ledger.openIncident('orders')).toBeUndefined();
+      await ledger.createIncident(incident('orders-old', { openedMs: T0 }));
+      await ledger.createIncident(incident('orders-mid', { openedMs: T0 + MIN }));
+      for (const [n, status] of (['RESOLVED', 'ESCALATED', 'NOTIFIED', 'OBSERVED'] as const).entries()) {
+        await ledger.createIncident(incident(`orders-${status}`, { openedMs: T0 + (2 + n) * MIN, status }));
+      }
+      await ledger.createIncident(incident('payments-new', { applicationName: 'payments', openedMs: T0 + 9 * MIN }));
+      expect((await ledger.openIncident('orders'))?.id).toBe('orders-mid');
+      await ledger.saveIncident(incident('orders-mid', { openedMs: T0 + MIN, status: 'RESOLVED', closedMs: T0 }));
+      expect((await ledger.openIncident('orders'))?.id).toBe('orders-old');
+      await ledger.saveIncident(incident('orders-old', { status: 'ESCALATED', closedMs: T0 }));
+      expect(await ledger.openIncident('orders')).toBeUndefined();
+      expect(await ledger.openIncident('payments')).toStrictEqual(
+        incident('payments-new', { applicationName: 'payments', openedMs: T0 + 9 * MIN }),
+      );
+    });
+  });
+
+  describe('lock', () => {
+    it('is held by one incident at a time, per application', async () => {
+      expect(await ledger.acquireLock('orders', 'inc-a', T0, MIN)).toEqual({ acquired: true, holder: 'inc-a' });
+      expect(await ledger.acquireLock('orders', 'inc-b', T0 + 1, MIN)).toEqual({ acquired: false, holder: 'inc-a' });
+      expect(await ledger.lockHolder('orders', T0 + 2)).toBe('inc-a');
+      expect(await ledger.acquireLock('payments', 'inc-b', T0, MIN)).toEqual({ acquired: true, holder: 'inc-b' });
+      expect(await ledger.lockHolder('payments', T0)).toBe('inc-b');
+    });
+
+    it('is re-entrant for the holder, which extends it', async () => {
+      await ledger.acquireLock('orders', 'inc-a', T0, MIN);
+      expect(await ledger.acquireLock('orders', 'inc-a', T0 + 30_000, MIN)).toEqual({
+        acquired: true,
+        holder: 'inc-a',
+      });
+      expect(await ledger.lockHolder('orders', T0 + 80_000)).toBe('inc-a');
+      expect(await ledger.acquireLock('orders', 'inc-b', T0 + 80_000, MIN)).toEqual({
+        acquired: false,
+        holder: 'inc-a',
+      });
+      expect(await ledger.lockHolder('orders', T0 + 90_000)).toBeUndefined();
+    });
+
+    it('can be taken over once expired (at expiry exactly)', async () => {
+      await ledger.acquireLock('orders', 'inc-a', T0, MIN);
+      expect(await ledger.acquireLock('orders', 'inc-b', T0 + MIN - 1, MIN)).toEqual({
+        acquired: false,
+        holder: 'inc-a',
+      });
+      expect(await ledger.acquireLock('orders', 'inc-b', T0 + MIN, MIN)).toEqual({ acquired: true, holder: 'inc-b' });
+      expect(await ledger.lockHolder('orders', T0 + MIN)).toBe('inc-b');
+      expect(await ledger.acquireLock('orders', 'inc-a', T0 + MIN + 1, MIN)).toEqual({
+        acquired: false,
+        holder: 'inc-b',
+      });
+    });
+
+    it('is released only by its holder; releasing otherwise is a no-op', async () => {
+      await ledger.releaseLock('orders', 'inc-a');
+      await ledger.acquireLock('orders', 'inc-a', T0, MIN);
+      await ledger.releaseLock('orders', 'inc-b');
+      await ledger.releaseLock('payments', 'inc-a');
+      expect(await ledger.lockHolder('orders', T0)).toBe('inc-a');
+      await ledger.releaseLock('orders', 'inc-a');
+      expect(await ledger.lockHolder('orders', T0)).toBeUndefined();
+      expect(await ledger.acquireLock('orders', 'inc-b', T0, MIN)).toEqual({ acquired: true, holder: 'inc-b' });
+    });
+
+    it('can be released by its holder after it expired', async () => {
+      await ledger.acquireLock('orders', 'inc-a', T0, MIN);
+      await ledger.releaseLock('orders', 'inc-a');
+      expect(await ledger.acquireLock('orders', 'inc-b', T0 + 1, MIN)).toEqual({ acquired: true, holder: 'inc-b' });
+    });
+
+    it('lockHolder respects expiry', async () => {
+      expect(await ledger.lockHolder('orders', T0)).toBeUndefined();
+      await ledger.acquireLock('orders', 'inc-a', T0, MIN);
+      expect(await ledger.lockHolder('orders', T0 - MIN)).toBe('inc-a');
+      expect(await ledger.lockHolder('orders', T0 + MIN - 1)).toBe('inc-a');
+      expect(await ledger.lockHolder('orders', T0 + MIN)).toBeUndefined();
+    });
+  });
+
+  describe('attempts', () => {
+    it('reports no attempts and no lastMs for an application without any', async () => {
+      expect(await ledger.attemptsSince('orders', 0)).toStrictEqual({ count: 0 });
+    });
+
+    it('counts attempts at or after sinceMs, and the last one ever', async () => {
+      await ledger.recordAttempt('orders', 'inc-a', T0);
+      await ledger.recordAttempt('orders', 'inc-a', T0 + MIN);
+      await ledger.recordAttempt('orders', 'inc-b', T0 + MIN);
+      await ledger.recordAttempt('orders', 'inc-b', T0 + 2 * MIN);
+      await ledger.recordAttempt('payments', 'inc-c', T0 + 10 * MIN);
+      expect(await ledger.attemptsSince('orders', 0)).toStrictEqual({ count: 4, lastMs: T0 + 2 * MIN });
+      expect(await ledger.attemptsSince('orders', T0 - 1)).toStrictEqual({ count: 4, lastMs: T0 + 2 * MIN });
+      expect(await ledger.attemptsSince('orders', T0 + MIN)).toStrictEqual({ count: 3, lastMs: T0 + 2 * MIN });
+      expect(await ledger.attemptsSince('orders', T0 + MIN + 1)).toStrictEqual({ count: 1, lastMs: T0 + 2 * MIN });
+      expect(await ledger.attemptsSince('orders', T0 + 3 * MIN)).toStrictEqual({ count: 0, lastMs: T0 + 2 * MIN });
+      expect(await ledger.attemptsSince('payments', T0)).toStrictEqual({ count: 1, lastMs: T0 + 10 * MIN });
+      expect(await ledger.attemptsSince('inventory', T0)).toStrictEqual({ count: 0 });
+    });
+  });
+
+  it('agrees with MemoryLedger on random sequences of lock and attempt operations', async () => {
+    const holders = ['inc-a', 'inc-b', 'inc-c'];
+    const apps = ['orders', 'payments'];
+    const operation = fc.oneof(
+      fc.record({
+        op: fc.constant('acquire' as const),
+        app: fc.constantFrom(...apps),
+        holder: fc.constantFrom(...holders),
+        atMs: fc.integer({ min: 0, max: 10 * MIN }),
+        ttlMs: fc.integer({ min: 1, max: 3 * MIN }),
+      }),
+      fc.record({
+        op: fc.constant('release' as const),
+        app: fc.constantFrom(...apps),
+        holder: fc.constantFrom(...holders),
+      }),
+      fc.record({
+        op: fc.constant('holder' as const),
+        app: fc.constantFrom(...apps),
+        atMs: fc.integer({ min: 0, max: 10 * MIN }),
+      }),
+      fc.record({
+        op: fc.constant('attempts' as const),
+        app: fc.constantFrom(...apps),
+        atMs: fc.integer({ min: 0, max: 10 * MIN }),
+      }),
+    );
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 12 }), async (ops) => {
+        // Fresh application names per run, so runs sharing this ledger cannot see each other's locks.
+        const prefix = `run${run++}-`;
+        const model = new MemoryLedger();
+        let attemptMs = T0;
+        for (const o of ops) {
+          const app = prefix + o.app;
+          switch (o.op) {
+            case 'acquire': {
+              const args = [app, o.holder, T0 + o.atMs, o.ttlMs] as const;
+              expect(await ledger.acquireLock(...args)).toEqual(await model.acquireLock(...args));
+              break;
+            }
+            case 'release':
+              await ledger.releaseLock(app, o.holder);
+              await model.releaseLock(app, o.holder);
+              break;
+            case 'holder':
+              expect(await ledger.lockHolder(app, T0 + o.atMs)).toBe(await model.lockHolder(app, T0 + o.atMs));
+              break;
+            case 'attempts':
+              // Attempts recorded in time order, as the watchdog does; query a random window.
+              attemptMs += 1 + (o.atMs % 1000);
+              await ledger.recordAttempt(app, 'inc-a', attemptMs);
+              await model.recordAttempt(app, 'inc-a', attemptMs);
+              expect(await ledger.attemptsSince(app, T0 + o.atMs)).toEqual(await model.attemptsSince(app, T0 + o.atMs));
+              break;
+          }
+        }
+      }),
+      { numRuns: 20 },
+    );
+  });
+});
+
+describe('DynamoDbLedger on dynalite', () => {
+  let table: LocalLedgerTable;
+  let ledger: DynamoDbLedger;
+
+  beforeAll(async () => {
+    table = await startLedgerTable({ tableName: 'ledger-contract' });
+    ledger = new DynamoDbLedger({ tableName: table.tableName, client: table.client });
+  });
+  afterAll(async () => {
+    await table?.close();
+  });
+
+  it('serves the table on the loopback interface', () => {
+    expect(table.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(table.tableName).toBe('ledger-contract');
+  });
+
+  it('lets exactly one of 50 concurrent creates of the same incident win', async () => {
+    const same = incident('concurrent-create', { applicationName: 'concurrent-create' });
+    const results = await Promise.all(Array.from({ length: 50 }, () => ledger.createIncident(structuredClone(same))));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await ledger.getIncident('concurrent-create')).toStrictEqual(same);
+    expect(await ledger.listIncidents({ applicationName: 'concurrent-create' })).toHaveLength(1);
+  });
+
+  it('gives the lock to exactly one of two incidents racing for it', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.stringMatching(/^[A-Za-z0-9_-]{1,24}$/), { minLength: 2, maxLength: 2 }),
+        fc.integer({ min: T0, max: T0 + 30 * 24 * 60 * MIN }),
+        fc.integer({ min: 1, max: 60 * MIN }),
+        fc.tuple(fc.nat({ max: 4 }), fc.nat({ max: 4 })),
+        fc.boolean(),
+        async (ids, nowMs, ttlMs, delays, expiredLockFirst) => {
+          const [a = '', b = ''] = ids;
+          const app = `race-${run++}`;
+          // Optionally a third incident's lock that has expired by nowMs, so both racers take the takeover path.
+          if (expiredLockFirst) await ledger.acquireLock(app, 'stale-holder', nowMs - ttlMs - 1, ttlMs);
+          const race = async (id: string, delayMs: number) => {
+            await new Promise((resolve) => setTimeout(resolve, delayMs));
+            return { id, result: await ledger.acquireLock(app, id, nowMs, ttlMs) };
+          };
+          const outcomes = await Promise.all([race(a, delays[0]), race(b, delays[1])]);
+          const winners = outcomes.filter((o) => o.result.acquired);
+          expect(winners).toHaveLength(1);
+          const winner = winners[0]?.id;
+          for (const o of outcomes) expect(o.result.holder).toBe(winner);
+          expect(await ledger.lockHolder(app, nowMs)).toBe(winner);
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+
+  it('sets the TTL attribute only on terminal incidents, closedMs plus the retention', async () => {
+    const raw = async (pk: string, sk: string) =>
+      (await table.client.send(new GetCommand({ TableName: table.tableName, Key: { pk, sk }, ConsistentRead: true })))
+        .Item;
+    await ledger.createIncident(incident('ttl-open', { applicationName: 'ttl' }));
+    expect(await raw('INCIDENT#ttl-open', 'INCIDENT')).not.toHaveProperty(LEDGER_TABLE.ttlAttribute);
+    const closedMs = T0 + 10 * MIN;
+    await ledger.saveIncident(incident('ttl-open', { applicationName: 'ttl', status: 'RESOLVED', closedMs }));
+    const item = await raw('INCIDENT#ttl-open', 'INCIDENT');
+    expect(item?.[LEDGER_TABLE.ttlAttribute]).toBe(
+      Math.floor((closedMs + DEFAULT_CLOSED_INCIDENT_RETENTION_DAYS * 24 * 60 * MIN) / 1000),
+    );
+    expect(item).toMatchObject({ applicationName: 'ttl', openedMs: T0, status: 'RESOLVED' });
+    await ledger.acquireLock('ttl', 'inc-a', T0, MIN);
+    expect(await raw('LOCK#ttl', 'LOCK')).toMatchObject({
+      holder: 'inc-a',
+      expiresMs: T0 + MIN,
+      [LEDGER_TABLE.ttlAttribute]: (T0 + MIN) / 1000,
+    });
+  });
+
+  it('wraps a plain DynamoDBClient, dropping undefined values on write', async () => {
+    const plain = new DynamoDBClient({
+      endpoint: table.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+    });
+    try {
+      const viaPlain = new DynamoDbLedger({ tableName: table.tableName, client: plain });
+      const sparse = incident('plain-client', { applicationName: 'plain', closedMs: undefined });
+      expect(await viaPlain.createIncident(sparse)).toBe(true);
+      expect(await ledger.getIncident('plain-client')).toEqual(sparse);
+    } finally {
+      plain.destroy();
+    }
+  });
+
+  it('propagates other DynamoDB errors unchanged', async () => {
+    const missing = new DynamoDbLedger({ tableName: 'no-such-table', client: table.client });
+    await expect(missing.getIncident('x')).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(missing.createIncident(incident('x'))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(missing.acquireLock('orders', 'inc-a', T0, MIN)).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(missing.releaseLock('orders', 'inc-a')).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('rejects attempt times that do not fit the sort key', async () => {
+    await expect(ledger.recordAttempt('orders', 'inc-a', -1)).rejects.toBeInstanceOf(RangeError);
+    await expect(ledger.recordAttempt('orders', 'inc-a', 1.5)).rejects.toBeInstanceOf(RangeError);
+    await expect(ledger.recordAttempt('orders', 'inc-a', 1e15)).rejects.toBeInstanceOf(RangeError);
+  });
+});
