@@ -22,7 +22,6 @@ import { policyFor, runtimeEnvironmentOf, type WatchdogConfig } from '#shared/co
 import { WatchdogDashboard } from './dashboard.ts';
 import { RemediationWorkflow } from './remediation-workflow.ts';
 
-
 /** MSF read actions the watchdog uses (Kinesis Analytics V2 API; all take an application ARN as resource). */
 export const MSF_READ_ACTIONS = [
   'kinesisanalytics:DescribeApplication',
