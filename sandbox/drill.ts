@@ -4,7 +4,7 @@ import {
   StartApplicationCommand,
   StopApplicationCommand,
 } from '@aws-sdk/client-kinesis-analytics-v2';
-import { createDetectorHandler } from '#functions/detector/handler.ts';
+import { createDetectorHandler, type DetectorOutput } from '#functions/detector/handler.ts';
 import { createRemediationHandler } from '#functions/remediation/handler.ts';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
@@ -246,21 +246,24 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const detectorCpuMs: number[] = [];
     const expectedApp = scenario.expected.application ?? scenario.applications[0]?.name ?? '';
 
-    const runDetector = async (event: unknown) => {
-      const cpu = process.cpuUsage();
-      const out = await detector(event);
-      const used = process.cpuUsage(cpu);
-      detectorCpuMs.push((used.user + used.system) / 1000);
-      if (out.status === 'REJECTED') line('error', `detector rejected the event: ${out.error}`);
+    /** Timeline lines for what the detector found and decided (healthy, ignored and duplicate results are quiet). */
+    const echo = (out: DetectorOutput) => {
       for (const r of out.results) {
-        if (r.result === 'HEALTHY' || r.result === 'IGNORED') continue;
-        if (r.result === 'DUPLICATE') continue;
+        if (r.result === 'HEALTHY' || r.result === 'IGNORED' || r.result === 'DUPLICATE') continue;
         if (r.decision?.finding) line('detect', `${r.applicationName}: ${r.decision.finding.summary}`);
         line(
           'decide',
           `${r.applicationName}: ${r.result}${r.incidentId ? ` [${r.incidentId}]` : ''} — ${r.decision?.reason ?? r.reason}`,
         );
       }
+    };
+    const runDetector = async (event: unknown): Promise<DetectorOutput> => {
+      const cpu = process.cpuUsage();
+      const out = await detector(event);
+      const used = process.cpuUsage(cpu);
+      detectorCpuMs.push((used.user + used.system) / 1000);
+      if (out.status === 'REJECTED') line('error', `detector rejected the event: ${out.error}`);
+      return out;
     };
 
     let nextSweep = startMs + SWEEP_MS;
@@ -310,14 +313,26 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       // Alarm state changes reach the detector (EventBridge rule → detector).
       while (alarmQueue.length > 0) {
         const e = alarmQueue.shift() as AlarmStateChangeEvent;
-        line('alarm', describeAlarm(e));
-        await runDetector(e);
+        const copies = scenario.delivery.alarmEventCopies;
+        line('alarm', `${describeAlarm(e)}${copies > 1 ? ` (delivered ${copies} times at once)` : ''}`);
+        if (copies === 1) {
+          echo(await runDetector(e));
+          continue;
+        }
+        // At-least-once delivery: every copy runs at once; show the one that acted, then what the others found.
+        const outs = await Promise.all(Array.from({ length: copies }, () => runDetector(e)));
+        const results = outs.flatMap((o) => o.results);
+        const acted = outs.find((o) => o.results.some((r) => r.result !== 'HEALTHY' && r.result !== 'DUPLICATE'));
+        if (acted) echo(acted);
+        const counts = new Map<string, number>();
+        for (const r of results) counts.set(r.result, (counts.get(r.result) ?? 0) + 1);
+        line('detect', `${copies} deliveries: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}`);
       }
 
       // The periodic sweep (EventBridge schedule → detector).
       if (t >= nextSweep) {
         nextSweep += SWEEP_MS;
-        await runDetector({
+        const sweep = await runDetector({
           version: '0',
           id: `sweep-${t}`,
           'detail-type': 'Scheduled Event',
@@ -328,6 +343,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           resources: [`arn:aws:events:${region}:${emulator.accountId}:rule/flink-watchdog-sweep`],
           detail: {},
         });
+        echo(sweep);
       }
 
       // Remediation workflows (Step Functions): every execution runs until its next Wait or its end.
@@ -398,6 +414,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       const touched = actions.filter((a) => a.application === name);
       if (touched.length > 0)
         failures.push(`${name} must never be touched, got ${touched.map((a) => a.operation).join(', ')}`);
+    }
+    if (exp.workflowExecutions !== undefined && workflow.executions.length !== exp.workflowExecutions) {
+      failures.push(`${workflow.executions.length} workflow executions, expected ${exp.workflowExecutions}`);
     }
     if (timeline.some((l) => l.actor === 'error')) failures.push('errors were logged (see timeline)');
     timeline.sort((a, b) => a.atMs - b.atMs);

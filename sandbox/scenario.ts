@@ -147,6 +147,8 @@ export const ScenarioExpectation = z.object({
   maxMutatingCalls: z.number().int().nonnegative().optional(),
   /** Applications the watchdog must never call a mutating operation on. */
   untouched: z.array(z.string()).default([]),
+  /** Remediation workflow executions started in the whole scenario, exactly (count). Omit to not check. */
+  workflowExecutions: z.number().int().nonnegative().optional(),
 });
 export type ScenarioExpectation = z.infer<typeof ScenarioExpectation>;
 
@@ -166,6 +168,16 @@ export const Scenario = z.object({
   jobModel: z.array(JobRule).default([]),
   faults: z.array(Fault).default([]),
   timeline: z.array(TimelineEntry).default([]),
+  /**
+   * How EventBridge delivers the alarm state change events to the detector. `alarmEventCopies`: every event is
+   * delivered this many times at once (at-least-once delivery, DESIGN.md scenario 8), count.
+   */
+  delivery: z
+    .object({ alarmEventCopies: z.number().int().min(1).max(100).default(1) })
+    .strict()
+    .default({
+      alarmEventCopies: 1,
+    }),
   /** The watchdog configuration (see shared/config), validated by the drill. */
   watchdog: z.unknown(),
   expected: ScenarioExpectation,

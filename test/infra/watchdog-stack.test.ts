@@ -1,13 +1,14 @@
-import { App } from 'aws-cdk-lib';
+import { App, type CfnElement, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DetectorEnv, functionEnvironment, RemediationEnv } from '#functions/common/env.ts';
+import { LEDGER_TABLE } from '#shared/adapters/ledger-table.ts';
 import { ALARM_PREFIX } from '#shared/alarms.ts';
 import { ConfigError, parseConfig, type WatchdogConfig } from '#shared/config/schema.ts';
-import { FlinkWatchdogPropsError, MSF_MUTATING_ACTIONS } from '../../infra/flink-watchdog.ts';
+import { FlinkWatchdog, FlinkWatchdogPropsError, MSF_MUTATING_ACTIONS } from '../../infra/flink-watchdog.ts';
 import { WatchdogStack } from '../../infra/watchdog-stack.ts';
-
-// The built-in CloudFormation validation costs ~2 s per synth and adds nothing to these assertions.
-process.env.CDK_VALIDATION = 'false';
 
 const CONFIG = parseConfig({
   schemaVersion: 1,
@@ -19,14 +20,38 @@ const CONFIG = parseConfig({
   ],
 });
 
-function synth(config: WatchdogConfig, runtimeEnvironments?: Record<string, string>): Template {
+const SLACK_SECRET_NAME = 'flink-watchdog/slack-webhook';
+const EXISTING_TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:flink-alerts';
+/** A fixed account and region, so that the synthesized template does not depend on the machine. */
+const FIXED_ENV = { account: '123456789012', region: 'eu-west-1' };
+
+/** A CDK app that skips NodejsFunction bundling and the built-in CloudFormation validation (~2 s per synth). */
+function testApp(): App {
+  return new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+}
+
+function synthStack(
+  config: WatchdogConfig,
+  runtimeEnvironments?: Record<string, string>,
+  env?: { account: string; region: string },
+): WatchdogStack {
   // Skips NodejsFunction bundling: these tests assert the template, not the bundle.
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new WatchdogStack(app, 'Test', {
+  return new WatchdogStack(testApp(), 'Test', {
     config,
     ...(runtimeEnvironments !== undefined ? { runtimeEnvironments } : {}),
+    ...(env !== undefined ? { env } : {}),
   });
-  return Template.fromStack(stack);
+}
+
+function synth(config: WatchdogConfig, runtimeEnvironments?: Record<string, string>): Template {
+  return Template.fromStack(synthStack(config, runtimeEnvironments));
+}
+
+/** The logical ID of a construct's CloudFormation resource (its default child for L2 constructs). */
+function logicalIdOf(construct: IConstruct | undefined): string {
+  expect(construct, 'a construct').toBeDefined();
+  const element = (construct?.node.defaultChild ?? construct) as CfnElement;
+  return Stack.of(element).getLogicalId(element);
 }
 
 function arnOf(name: string): unknown {
@@ -48,8 +73,11 @@ function arnOf(name: string): unknown {
 
 interface Statement {
   Sid?: string;
+  Effect: 'Allow' | 'Deny';
   Action: string | string[];
-  Resource: unknown;
+  NotAction?: unknown;
+  Resource?: unknown;
+  NotResource?: unknown;
   Condition?: unknown;
 }
 
@@ -62,10 +90,81 @@ function statementsOf(template: Template, roleLogicalIdPrefix: string): Statemen
   return (entry?.[1].Properties.PolicyDocument.Statement ?? []) as Statement[];
 }
 
+/** A policy statement with the logical IDs of the roles its policy is attached to. */
+interface AttachedStatement {
+  policy: string;
+  roles: string[];
+  statement: Statement;
+}
+
+/** Every statement of every `AWS::IAM::Policy` in the template. */
+function allStatements(template: Template): AttachedStatement[] {
+  return Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([policy, p]) =>
+    (p.Properties.PolicyDocument.Statement as Statement[]).map((statement) => ({
+      policy,
+      roles: (p.Properties.Roles as { Ref: string }[]).map((r) => r.Ref),
+      statement,
+    })),
+  );
+}
+
+/** Whether an IAM action pattern (`service:Action`, with `*` and `?` wildcards, case-insensitive) covers `action`. */
+function coversAction(pattern: string, action: string): boolean {
+  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${regex}$`, 'i').test(action);
+}
+
+/** Whether a statement grants any of `actions`, wildcards included. */
+function grantsAny(statement: Statement, actions: readonly string[]): boolean {
+  return [statement.Action].flat().some((pattern) => actions.some((a) => coversAction(pattern, a)));
+}
+
+/** The environment variables of the function with this logical ID. */
+function environmentOf(template: Template, functionId: string): Record<string, unknown> {
+  const fn = template.toJSON().Resources?.[functionId];
+  expect(fn?.Type, `${functionId} is a function`).toBe('AWS::Lambda::Function');
+  return (fn?.Properties?.Environment?.Variables ?? {}) as Record<string, unknown>;
+}
+
+/** Actions that support no resource-level permissions, the only ones allowed on `Resource: '*'`. */
+const RESOURCELESS_ACTIONS = [
+  'cloudwatch:GetMetricData',
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+];
+
+/** Matches an asset hash (SHA-256, hex) anywhere in a string. */
+const ASSET_HASH = /[0-9a-f]{64}/g;
+
+/**
+ * The template with what changes whenever a source file changes taken out: asset hashes (e.g. the `S3Key` of the
+ * functions' code) become `[ASSET_HASH]`, and `aws:asset:*` metadata is dropped.
+ */
+function normalised(template: Template): unknown {
+  return JSON.parse(
+    JSON.stringify(template.toJSON(), (key, value: unknown) => {
+      if (key.startsWith('aws:asset:')) return undefined;
+      return typeof value === 'string' ? value.replace(ASSET_HASH, '[ASSET_HASH]') : value;
+    }),
+  );
+}
+
 describe('Construct: FlinkWatchdog', () => {
+  let stack: WatchdogStack;
   let template: Template;
   beforeAll(() => {
-    template = synth(CONFIG, { 'payments-aggregation': 'FLINK-2_2' });
+    stack = synthStack(CONFIG, { 'payments-aggregation': 'FLINK-2_2' });
+    template = Template.fromStack(stack);
   });
 
   describe('alarms', () => {
