@@ -144,7 +144,8 @@ export class LocalWorkflow implements RemediationStarter {
       },
       (e: Error) => {
         tracked.execution.status = 'FAILED';
-        tracked.execution.error = e.name;
+        // A Fail state's error (e.g. ESCALATED) is the cause of the library's ExecutionError.
+        tracked.execution.error = e.cause instanceof Error ? e.cause.name : e.name;
         tracked.running = false;
       },
     );
@@ -162,13 +163,11 @@ export class LocalWorkflow implements RemediationStarter {
       });
     }
     tracked.execution.steps += 1;
-    try {
-      const next = await this.#options.step(payload);
-      tracked.execution.lastState = next;
-      return { Payload: next };
-    } finally {
-      tracked.lastStepMs = this.#options.clock.now();
-    }
+    const next = await this.#options.step(payload);
+    tracked.execution.lastState = next;
+    // Only a step that returned sets the time the next Wait counts from: a Retry re-runs the failed step at once.
+    tracked.lastStepMs = this.#options.clock.now();
+    return { Payload: next };
   }
 
   /**
