@@ -2,7 +2,8 @@
  * `npm run bench`: figures, not pass/fail.
  * - per drill scenario: detection latency (virtual seconds from loop onset, or the failing change, to the first
  *   remediation call), recovery time, wall time, and the detector's CPU time per event it handled (ms, including
- *   the SDK round trips to the local emulator);
+ *   the SDK round trips to the local emulator), and the remediation workflow's state transitions (Step Functions
+ *   bills Standard workflows per state transition) and steps (remediation Lambda invocations);
  * - the decision's own CPU time (evaluate + decide, pure functions) per alarm event, over many synthetic events;
  * - per Lambda function: the minified bundle size (kB) and the cold import time of the bundle (ms, bench/bundles.ts).
  */
@@ -25,13 +26,16 @@ const fmt = (n: number | null, digits = 0) => (n === null ? '-' : n.toFixed(digi
 
 console.log('Drill scenarios (virtual time; CPU per detector event includes SDK calls to the local emulator)');
 console.log(
-  `  ${'scenario'.padEnd(28)} ${'outcome'.padEnd(10)} ${'detect s'.padStart(8)} ${'recover s'.padStart(9)} ${'events'.padStart(6)} ${'cpu/event ms (median/p95)'.padStart(26)} ${'wall ms'.padStart(8)}`,
+  `  ${'scenario'.padEnd(28)} ${'outcome'.padEnd(10)} ${'detect s'.padStart(8)} ${'recover s'.padStart(9)} ${'events'.padStart(6)} ${'cpu/event ms (median/p95)'.padStart(26)} ${'transitions'.padStart(11)} ${'steps'.padStart(5)} ${'wall ms'.padStart(8)}`,
 );
 for (const name of listScenarios()) {
   const r = await runScenario(loadScenario(name));
   const cpu = stats(r.detectorCpuMs);
+  // Per remediation (workflow execution); a scenario without one shows '-'.
+  const per = (f: (x: (typeof r.executions)[number]) => number) =>
+    r.executions.length ? r.executions.map(f).join('+') : '-';
   console.log(
-    `  ${name.padEnd(28)} ${r.outcome.padEnd(10)} ${fmt(r.detectionSeconds).padStart(8)} ${fmt(r.recoverySeconds).padStart(9)} ${String(r.detectorCpuMs.length).padStart(6)} ${`${fmt(cpu.median, 2)} / ${fmt(cpu.p95, 2)}`.padStart(26)} ${String(r.wallMs).padStart(8)}`,
+    `  ${name.padEnd(28)} ${r.outcome.padEnd(10)} ${fmt(r.detectionSeconds).padStart(8)} ${fmt(r.recoverySeconds).padStart(9)} ${String(r.detectorCpuMs.length).padStart(6)} ${`${fmt(cpu.median, 2)} / ${fmt(cpu.p95, 2)}`.padStart(26)} ${per((x) => x.stateTransitions).padStart(11)} ${per((x) => x.steps).padStart(5)} ${String(r.wallMs).padStart(8)}`,
   );
 }
 

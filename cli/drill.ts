@@ -14,6 +14,16 @@ export interface DrillJson {
     recoverySeconds: number | null;
     actions: Array<{ at: string; application: string; operation: string; input: unknown; errorType?: string }>;
     mutatingCalls: number;
+    /** Remediation workflow executions (the synthesized Step Functions definition, run locally). */
+    workflowExecutions: Array<{
+      /** The execution name: the incident id. */
+      name: string;
+      status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+      /** The Fail state's error, e.g. ESCALATED. */
+      error?: string;
+      /** States entered, as Step Functions bills them, count. */
+      stateTransitions: number;
+    }>;
   }>;
 }
 
@@ -36,6 +46,12 @@ export function toDrillJson(reports: ScenarioReport[]): DrillJson {
         ...(a.errorType ? { errorType: a.errorType } : {}),
       })),
       mutatingCalls: r.mutatingCalls,
+      workflowExecutions: r.executions.map((x) => ({
+        name: x.name,
+        status: x.status,
+        ...(x.error ? { error: x.error } : {}),
+        stateTransitions: x.stateTransitions,
+      })),
     })),
   };
 }
