@@ -19,6 +19,11 @@ import { DetectorEnv, functionEnvironment, RemediationEnv } from '#functions/com
 import { LEDGER_TABLE } from '#shared/adapters/ledger-table.ts';
 import { ALARM_PREFIX, type AlarmSpec, alarmsFor, MSF_METRIC_NAMESPACE } from '#shared/alarms.ts';
 import { policyFor, runtimeEnvironmentOf, type WatchdogConfig } from '#shared/config/schema.ts';
+import {
+  CLOUDTRAIL_API_CALL_DETAIL_TYPE,
+  MSF_CHANGE_EVENT_NAMES,
+  MSF_EVENT_SOURCE,
+} from '#shared/events/cloudtrail.ts';
 import { WatchdogDashboard } from './dashboard.ts';
 import { RemediationWorkflow } from './remediation-workflow.ts';
 
@@ -81,6 +86,14 @@ export interface FlinkWatchdogProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly ledgerRemovalPolicy?: RemovalPolicy;
+  /**
+   * Also invoke the detector on MSF API calls that change an application (StartApplication, StopApplication,
+   * UpdateApplication, RollbackApplication, CreateApplication) seen as "AWS API Call via CloudTrail" events, so a change
+   * made outside the watchdog is looked at at once instead of at the next sweep. Needs a CloudTrail trail that logs
+   * management events in the region.
+   * @default false
+   */
+  readonly cloudTrailEvents?: boolean;
   /**
    * Longest a remediation workflow may run before Step Functions stops it.
    * @default Duration.hours(12)
@@ -268,6 +281,18 @@ export class FlinkWatchdog extends Construct {
       schedule: Schedule.rate(props.sweepInterval ?? Duration.minutes(5)),
       targets: [target()],
     });
+
+    if (props.cloudTrailEvents) {
+      new Rule(this, 'MsfApiCallRule', {
+        description: 'Flink Watchdog: MSF API calls that change an application (CloudTrail) → detector',
+        eventPattern: {
+          source: [MSF_EVENT_SOURCE],
+          detailType: [CLOUDTRAIL_API_CALL_DETAIL_TYPE],
+          detail: { eventSource: ['kinesisanalytics.amazonaws.com'], eventName: [...MSF_CHANGE_EVENT_NAMES] },
+        },
+        targets: [target()],
+      });
+    }
 
     this.grantMsf(config, this.detector, false);
     this.grantMsf(config, this.remediation, true);

@@ -12,6 +12,11 @@ export interface WatchdogStackProps extends StackProps {
    * @default - `FLINK-1_20` for every application
    */
   readonly runtimeEnvironments?: Readonly<Record<string, string>>;
+  /**
+   * Invoke the detector on MSF API calls seen through CloudTrail (see {@link FlinkWatchdogProps.cloudTrailEvents}).
+   * @default false
+   */
+  readonly cloudTrailEvents?: boolean;
 }
 
 /** One stack holding the {@link FlinkWatchdog} construct. */
@@ -23,6 +28,7 @@ export class WatchdogStack extends Stack {
     this.watchdog = new FlinkWatchdog(this, 'FlinkWatchdog', {
       config: props.config,
       ...(props.runtimeEnvironments !== undefined ? { runtimeEnvironments: props.runtimeEnvironments } : {}),
+      ...(props.cloudTrailEvents !== undefined ? { cloudTrailEvents: props.cloudTrailEvents } : {}),
     });
   }
 }

@@ -31,14 +31,15 @@ export function createDetectorHandler(deps: DetectorDeps): (event: unknown) => P
       deps.telemetry?.count('DetectorEventRejected');
       return { status: 'REJECTED', error: parsed.error, results: [] };
     }
+    if (parsed.kind === 'cloudtrail' && parsed.ignored) deps.log.info('event ignored', { reason: parsed.ignored });
     const signals =
-      parsed.kind === 'alarm'
-        ? parsed.signals
-        : deps.config.applications.map((a) => ({
+      parsed.kind === 'schedule'
+        ? deps.config.applications.map((a) => ({
             source: 'schedule' as const,
             applicationName: a.name,
             rule: parsed.rule,
-          }));
+          }))
+        : parsed.signals;
     const results: DetectionResult[] = [];
     for (const signal of signals) {
       const r = await detect(signal, deps);

@@ -14,7 +14,8 @@ import { WatchdogStack } from '../watchdog-stack.ts';
  *   merged on top of the config's `applications[].runtimeEnvironment` (which defaults to FLINK-1_20): an override
  *   for a one-off synth (`-c runtimeEnvironments='{"orders-enrichment":"FLINK-2_2"}'`); the config file is the place
  *   to keep it;
- * - `stackName`: default `FlinkWatchdog`.
+ * - `stackName`: default `FlinkWatchdog`;
+ * - `cloudTrailEvents`: `true` adds the rule for MSF API calls seen through CloudTrail (default false).
  * A config that does not validate fails synth (exit code 1, no stack trace) with each bad field named on stderr, e.g.
  * `applications[0].policy.restartLoop.threshold: must be at least 1 (got -1)`.
  */
@@ -69,9 +70,13 @@ const envs: Record<string, string> = {
   ...runtimeEnvironmentsFromContext(),
 };
 
+/** `-c cloudTrailEvents=true`: also react to MSF API calls seen through CloudTrail (needs a trail). */
+const cloudTrailEvents = String(app.node.tryGetContext('cloudTrailEvents') ?? 'false') === 'true';
+
 new WatchdogStack(app, (app.node.tryGetContext('stackName') as string | undefined) ?? 'FlinkWatchdog', {
   config,
   runtimeEnvironments: envs,
+  cloudTrailEvents,
   description: 'Flink Watchdog: detects and remediates failing Amazon Managed Service for Apache Flink applications',
 });
 

@@ -28,7 +28,9 @@ export type Signal =
   /** A watchdog alarm went to ALARM (from a "CloudWatch Alarm State Change" event). */
   | { source: 'alarm'; applicationName: string; alarmName: string; stateValue: string; stateTimestamp: string }
   /** The periodic sweep: look at one application. */
-  | { source: 'schedule'; applicationName: string; rule: string };
+  | { source: 'schedule'; applicationName: string; rule: string }
+  /** Someone changed the application (an MSF "AWS API Call via CloudTrail" event): look at it now. */
+  | { source: 'cloudtrail'; applicationName: string; eventName: string };
 
 /** What the detector did with one signal. */
 export interface DetectionResult {
@@ -138,7 +140,9 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
   const trigger: IncidentTrigger =
     signal.source === 'alarm'
       ? { source: 'alarm', detail: signal.alarmName, atMs: now }
-      : { source: 'schedule', detail: signal.rule, atMs: now };
+      : signal.source === 'cloudtrail'
+        ? { source: 'cloudtrail', detail: signal.eventName, atMs: now }
+        : { source: 'schedule', detail: signal.rule, atMs: now };
 
   let scope: Scope;
   try {

@@ -14,8 +14,8 @@ export const TERMINAL_STATUSES: ReadonlySet<IncidentStatus> = new Set([
 
 /** What raised the incident. */
 export interface IncidentTrigger {
-  source: 'alarm' | 'schedule' | 'runbook';
-  /** Alarm name, schedule rule, or runbook requester. */
+  source: 'alarm' | 'schedule' | 'cloudtrail' | 'runbook';
+  /** Alarm name, schedule rule, MSF API call (CloudTrail eventName), or runbook requester. */
   detail: string;
   atMs: number;
 }

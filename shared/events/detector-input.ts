@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
 import type { Signal } from '#shared/domain/detector.ts';
 import { ALARM_STATE_CHANGE_DETAIL_TYPE, AlarmStateChangeEvent } from './alarm-state-change.ts';
+import { CLOUDTRAIL_API_CALL_DETAIL_TYPE, MSF_CHANGE_EVENT_NAMES, MsfCloudTrailEvent } from './cloudtrail.ts';
 
 /** EventBridge scheduled event (`detail-type` "Scheduled Event", source aws.events): the periodic sweep. */
 export const ScheduledEvent = z.object({
@@ -17,11 +19,14 @@ export const APPLICATION_DIMENSION = 'Application';
 /** Result of reading a detector event: the signals to handle, or why the event was rejected. */
 export type ParsedDetectorEvent =
   | { ok: true; kind: 'alarm'; signals: Signal[] }
+  /** An MSF API call; no signal for the watchdog's own calls, failed calls and read-only calls (`ignored` says why). */
+  | { ok: true; kind: 'cloudtrail'; signals: Signal[]; ignored?: string }
   | { ok: true; kind: 'schedule'; rule: string }
   | { ok: false; error: string };
 
 /**
- * Reads an event for the detector: a "CloudWatch Alarm State Change" or a "Scheduled Event". Malformed events,
+ * Reads an event for the detector: a "CloudWatch Alarm State Change", a "Scheduled Event", or an MSF "AWS API Call
+ * via CloudTrail" (optional rule; it makes the detector look at the application at once). Malformed events,
  * alarms without an `Application` dimension and alarms naming several applications are rejected with a reason that
  * names the field: nothing downstream runs for them.
  */
@@ -32,10 +37,11 @@ export function parseDetectorEvent(event: unknown): ParsedDetectorEvent {
     if (!s.success) return { ok: false, error: `malformed Scheduled Event: ${formatIssues(s.error)}` };
     return { ok: true, kind: 'schedule', rule: s.data.resources[0] ?? 'schedule' };
   }
+  if (detailType === CLOUDTRAIL_API_CALL_DETAIL_TYPE) return parseCloudTrail(event);
   if (detailType !== ALARM_STATE_CHANGE_DETAIL_TYPE) {
     return {
       ok: false,
-      error: `unsupported event: detail-type is ${JSON.stringify(detailType)}; expected "${ALARM_STATE_CHANGE_DETAIL_TYPE}" or "Scheduled Event"`,
+      error: `unsupported event: detail-type is ${JSON.stringify(detailType)}; expected "${ALARM_STATE_CHANGE_DETAIL_TYPE}", "Scheduled Event" or "${CLOUDTRAIL_API_CALL_DETAIL_TYPE}"`,
     };
   }
   const parsed = AlarmStateChangeEvent.safeParse(event);
@@ -72,6 +78,29 @@ export function parseDetectorEvent(event: unknown): ParsedDetectorEvent {
         stateTimestamp: e.detail.state.timestamp,
       },
     ],
+  };
+}
+
+function parseCloudTrail(event: unknown): ParsedDetectorEvent {
+  const parsed = MsfCloudTrailEvent.safeParse(event);
+  if (!parsed.success) {
+    return { ok: false, error: `malformed ${CLOUDTRAIL_API_CALL_DETAIL_TYPE} event: ${formatIssues(parsed.error)}` };
+  }
+  const d = parsed.data.detail;
+  const none = (ignored: string): ParsedDetectorEvent => ({ ok: true, kind: 'cloudtrail', signals: [], ignored });
+  if (!(MSF_CHANGE_EVENT_NAMES as readonly string[]).includes(d.eventName)) {
+    return none(`${d.eventName} does not change an application`);
+  }
+  if (d.errorCode) return none(`${d.eventName} failed (${d.errorCode}): nothing changed`);
+  // The watchdog's own calls are followed by its workflow already; re-checking them would feed back on itself.
+  if (d.userAgent?.includes(WATCHDOG_USER_AGENT[0])) return none(`${d.eventName} was the watchdog's own call`);
+  if (!d.requestParameters) {
+    return { ok: false, error: `${d.eventName} event without detail.requestParameters.applicationName` };
+  }
+  return {
+    ok: true,
+    kind: 'cloudtrail',
+    signals: [{ source: 'cloudtrail', applicationName: d.requestParameters.applicationName, eventName: d.eventName }],
   };
 }
 

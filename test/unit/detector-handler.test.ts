@@ -49,6 +49,26 @@ function alarmEvent(overrides: { dimensions?: Record<string, string>; state?: st
   };
 }
 
+function cloudTrailEvent(detail: Record<string, unknown> = {}) {
+  return {
+    version: '0',
+    id: '6f87d04b-9f74-4f04-a780-7acf4b0a9b38',
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: 'aws.kinesisanalytics',
+    account: '123456789012',
+    time: '2026-03-02T14:30:00Z',
+    region: 'eu-west-1',
+    resources: [],
+    detail: {
+      eventSource: 'kinesisanalytics.amazonaws.com',
+      eventName: 'UpdateApplication',
+      userAgent: 'aws-cli/2.27.0 md/command#kinesisanalyticsv2.update-application',
+      requestParameters: { applicationName: 'orders', currentApplicationVersionId: 7 },
+      ...detail,
+    },
+  };
+}
+
 function setup(
   config: unknown = { schemaVersion: 1, defaults: { mode: 'remediate' }, applications: [{ name: 'orders' }] },
 ) {
@@ -149,6 +169,78 @@ describe('Handler: detector', () => {
     const second = await handler(alarmEvent());
     expect(second.results[0]?.result).toBe('DUPLICATE');
     expect(started).toHaveLength(1);
+  });
+
+  describe('CloudTrail events (MSF API calls)', () => {
+    it('looks at the application at once after someone changes it', async () => {
+      // Prepare
+      const { handler, started, ledger } = setup();
+      // Act
+      const out = await handler(cloudTrailEvent());
+      // Assess
+      expect(out.status).toBe('OK');
+      expect(out.results[0]).toMatchObject({ applicationName: 'orders', result: 'REMEDIATING' });
+      expect(started).toHaveLength(1);
+      expect((await ledger.listIncidents())[0]?.trigger).toMatchObject({
+        source: 'cloudtrail',
+        detail: 'UpdateApplication',
+      });
+    });
+
+    it.each([
+      ["the watchdog's own call", { userAgent: 'aws-sdk-js/3.1112.0 flink-watchdog/0.1.0' }],
+      ['a failed call', { errorCode: 'ResourceInUseException' }],
+      ['a read-only call', { eventName: 'DescribeApplication' }],
+    ])('ignores %s without reading MSF', async (_label, detail) => {
+      // Prepare
+      const { handler, msf, started } = setup();
+      // Act
+      const out = await handler(cloudTrailEvent(detail));
+      // Assess
+      expect(out).toEqual({ status: 'OK', results: [] });
+      expect(msf.calls).toEqual([]);
+      expect(started).toEqual([]);
+    });
+
+    it('rejects a CloudTrail event without the application name, naming the field', async () => {
+      // Prepare
+      const { handler, msf } = setup();
+      // Act
+      const out = await handler(cloudTrailEvent({ requestParameters: null }));
+      // Assess
+      expect(out.status).toBe('REJECTED');
+      expect(out.error).toContain('requestParameters.applicationName');
+      expect(msf.calls).toEqual([]);
+    });
+  });
+
+  it('escalates, closes the incident and acts on nothing when the workflow cannot be started', async () => {
+    // Prepare
+    const { msf, ledger, notifier, log } = setup();
+    const handler = createDetectorHandler({
+      msf,
+      metrics: new FakeMetrics().set('orders', loopingRestarts(now)),
+      ledger,
+      notifier,
+      log,
+      config: parseConfig({ schemaVersion: 1, defaults: { mode: 'remediate' }, applications: [{ name: 'orders' }] }),
+      clock: { now: () => now },
+      starter: {
+        start: async () => {
+          throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        },
+      },
+    });
+    // Act
+    const out = await handler(alarmEvent());
+    // Assess
+    expect(out.results[0]?.result).toBe('ESCALATED');
+    const [incident] = await ledger.listIncidents();
+    expect(incident?.status).toBe('ESCALATED');
+    expect(incident?.outcomeReason).toContain('could not be started (ThrottlingException: Rate exceeded)');
+    expect(await ledger.openIncident('orders')).toBeUndefined();
+    expect(notifier.sent.map((n) => n.event)).toEqual(['OPENED', 'ESCALATED']);
+    expect(msf.mutations).toEqual([]);
   });
 
   it('ignores OK and INSUFFICIENT_DATA transitions without reading MSF', async () => {
