@@ -47,6 +47,15 @@ export const MSF_MUTATING_ACTIONS = [
   'kinesisanalytics:RollbackApplication',
 ] as const;
 
+/** The DynamoDB actions the ledger adapter uses (GetItem, PutItem, DeleteItem, Query, Scan). */
+export const LEDGER_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+] as const;
+
 /** Lambda limit on the total size of a function's environment variables, bytes. */
 const LAMBDA_ENV_LIMIT_BYTES = 4096;
 
@@ -229,14 +238,14 @@ export class FlinkWatchdog extends Construct {
     });
     this.workflow.stateMachine.grantStartExecution(this.detector);
     for (const fn of [this.detector, this.remediation]) {
-      this.ledger.grantReadWriteData(fn);
+      // Exactly the calls DynamoDbLedger makes (shared/adapters/dynamodb-ledger.ts), on the table and its index.
+      this.ledger.grant(fn, ...LEDGER_ACTIONS);
       this.topic.grantPublish(fn);
       this.slackWebhookSecret?.grantRead(fn);
       Validations.of(fn.role ?? fn).acknowledge(
         {
           id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.ledger.node.defaultChild as CfnElement)}.Arn>/index/*]`,
-          reason:
-            "The ledger's own indexes (the byApplication GSI) under the ledger table's ARN; granted by TableV2.grantReadWriteData.",
+          reason: "The ledger's own indexes (the byApplication GSI) under the ledger table's ARN, for Query.",
         },
         {
           id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',

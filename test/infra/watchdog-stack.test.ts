@@ -7,7 +7,12 @@ import { DetectorEnv, functionEnvironment, RemediationEnv } from '#functions/com
 import { LEDGER_TABLE } from '#shared/adapters/ledger-table.ts';
 import { ALARM_PREFIX } from '#shared/alarms.ts';
 import { ConfigError, parseConfig, type WatchdogConfig } from '#shared/config/schema.ts';
-import { FlinkWatchdog, FlinkWatchdogPropsError, MSF_MUTATING_ACTIONS } from '../../infra/flink-watchdog.ts';
+import {
+  FlinkWatchdog,
+  FlinkWatchdogPropsError,
+  LEDGER_ACTIONS,
+  MSF_MUTATING_ACTIONS,
+} from '../../infra/flink-watchdog.ts';
 import { WatchdogStack } from '../../infra/watchdog-stack.ts';
 
 const CONFIG = parseConfig({
@@ -404,6 +409,8 @@ describe('Construct: FlinkWatchdog', () => {
         expect(environmentOf(template, logicalIdOf(fn)).LEDGER_TABLE_NAME).toEqual({ Ref: ledger });
         const grant = grants.find((s) => s.roles.includes(logicalIdOf(fn.role)));
         expect(grant?.statement.Resource).toEqual([arn, { 'Fn::Join': ['', [arn, '/index/*']] }]);
+        // Only what the ledger adapter calls: no batch writes, no UpdateItem, no stream reads on the audit table.
+        expect([grant?.statement.Action].flat().sort()).toEqual([...LEDGER_ACTIONS].sort());
       }
     });
   });
@@ -726,6 +733,43 @@ describe('Construct: FlinkWatchdog', () => {
         });
       }
       template.resourceCountIs('AWS::Lambda::Permission', 2);
+    });
+  });
+
+  describe('CloudTrail rule (cloudTrailEvents)', () => {
+    it('routes the MSF calls that change an application to the detector, with the events DLQ', () => {
+      // Prepare
+      const withTrail = new WatchdogStack(testApp(), 'Test', { config: CONFIG, cloudTrailEvents: true });
+
+      // Act
+      const trail = Template.fromStack(withTrail);
+
+      // Assess
+      trail.resourceCountIs('AWS::Events::Rule', 3);
+      trail.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['aws.kinesisanalytics'],
+          'detail-type': ['AWS API Call via CloudTrail'],
+          detail: {
+            eventSource: ['kinesisanalytics.amazonaws.com'],
+            eventName: Match.arrayEquals([...MSF_MUTATING_ACTIONS.map((a) => a.split(':')[1]), 'CreateApplication']),
+          },
+        },
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [logicalIdOf(withTrail.watchdog.detector), 'Arn'] },
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalIdOf(withTrail.watchdog.eventsDeadLetterQueue), 'Arn'] } },
+            RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+          }),
+        ],
+      });
+    });
+
+    it('is off by default', () => {
+      // Assess
+      expect(
+        Object.values(template.findResources('AWS::Events::Rule')).map((r) => r.Properties.EventPattern?.source),
+      ).not.toContainEqual(['aws.kinesisanalytics']);
     });
   });
 
