@@ -24,6 +24,10 @@ import {
   MSF_CHANGE_EVENT_NAMES,
   MSF_EVENT_SOURCE,
 } from '#shared/events/cloudtrail.ts';
+import {
+  ABNORMAL_EXECUTION_STATUSES,
+  EXECUTION_STATUS_CHANGE_DETAIL_TYPE,
+} from '#shared/events/execution-status-change.ts';
 import { WatchdogDashboard } from './dashboard.ts';
 import { RemediationWorkflow } from './remediation-workflow.ts';
 
@@ -288,6 +292,21 @@ export class FlinkWatchdog extends Construct {
     new Rule(this, 'SweepSchedule', {
       description: 'Flink Watchdog: periodic sweep of every listed application → detector',
       schedule: Schedule.rate(props.sweepInterval ?? Duration.minutes(5)),
+      targets: [target()],
+    });
+
+    // A run that ends without recording its outcome (timed out, aborted, or failed past its Catch) must not leave an
+    // open incident behind: the detector closes it as ESCALATED and frees the lock.
+    new Rule(this, 'WorkflowEndedRule', {
+      description: 'Flink Watchdog: remediation workflow executions that FAILED, TIMED_OUT or were ABORTED → detector',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: [EXECUTION_STATUS_CHANGE_DETAIL_TYPE],
+        detail: {
+          stateMachineArn: [this.workflow.stateMachine.stateMachineArn],
+          status: [...ABNORMAL_EXECUTION_STATUSES],
+        },
+      },
       targets: [target()],
     });
 

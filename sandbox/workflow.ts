@@ -164,6 +164,11 @@ export class LocalWorkflow implements RemediationStarter {
     }
     tracked.execution.steps += 1;
     const next = await this.#options.step(payload);
+    if (!Number.isInteger(next.waitSeconds) || next.waitSeconds < 0) {
+      // Step Functions fails the execution (States.Runtime, not catchable) on a Wait SecondsPath that is not a
+      // non-negative integer; aws-local-stepfunctions does not check it, so the drill does.
+      throw new Error(`States.Runtime: waitSeconds ${next.waitSeconds} is not a non-negative integer`);
+    }
     tracked.execution.lastState = next;
     // Only a step that returned sets the time the next Wait counts from: a Retry re-runs the failed step at once.
     tracked.lastStepMs = this.#options.clock.now();

@@ -7,6 +7,7 @@ import { StepFunctionsStarter } from '#shared/adapters/sfn-starter.ts';
 import { SnsNotifier } from '#shared/adapters/sns-notifier.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import { type DetectionResult, type DetectorDeps, detect } from '#shared/domain/detector.ts';
+import { closeAbandonedIncident } from '#shared/domain/remediation.ts';
 import { parseDetectorEvent } from '#shared/events/detector-input.ts';
 import { noopWatchdogMetrics, type WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
 import { DetectorEnv, loadConfigFromEnv, readEnv } from '../common/env.ts';
@@ -30,6 +31,22 @@ export function createDetectorHandler(deps: DetectorDeps): (event: unknown) => P
       deps.log.error('rejected event', { error: parsed.error });
       deps.telemetry?.count('DetectorEventRejected');
       return { status: 'REJECTED', error: parsed.error, results: [] };
+    }
+    if (parsed.kind === 'workflow-ended') {
+      const closed = await closeAbandonedIncident(parsed.incidentId, parsed.status, parsed.error, deps);
+      return {
+        status: 'OK',
+        results: closed
+          ? [
+              {
+                applicationName: closed.applicationName,
+                result: 'ESCALATED',
+                incidentId: closed.id,
+                reason: closed.outcomeReason ?? '',
+              },
+            ]
+          : [],
+      };
     }
     if (parsed.kind === 'cloudtrail' && parsed.ignored) deps.log.info('event ignored', { reason: parsed.ignored });
     const signals =

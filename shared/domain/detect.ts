@@ -113,9 +113,14 @@ function restartLoop(
   const windowStart = nowMs - windowMinutes * MINUTE_MS;
   const series = obs.restarts;
   if (!series) return undefined;
-  // One point before the window serves as the baseline for the first increase inside it.
-  const before = series.points.filter((p) => p.timestampMs < windowStart).at(-1);
-  const inside = series.points.filter((p) => p.timestampMs >= windowStart && p.timestampMs <= nowMs);
+  const origin = currentVersionOrigin(obs);
+  // Only the running version's restarts count: when a new version replaced a looping one inside the window (someone
+  // deployed a fix), the old job's restarts say nothing about the new one and must not trigger a rollback of the fix.
+  const countFrom =
+    origin.atMs !== undefined && origin.atMs > windowStart && origin.atMs <= nowMs ? origin.atMs : windowStart;
+  // One point before the counting start serves as the baseline for the first increase after it.
+  const before = series.points.filter((p) => p.timestampMs < countFrom).at(-1);
+  const inside = series.points.filter((p) => p.timestampMs >= countFrom && p.timestampMs <= nowMs);
   const counted = countRestarts({ ...series, points: before ? [before, ...inside] : inside });
   if (counted.restarts < threshold || counted.firstIncreaseMs === undefined || counted.lastIncreaseMs === undefined) {
     return undefined;
@@ -123,7 +128,6 @@ function restartLoop(
   // Datapoints are keyed by period start and published when the period ends: allow one period of lag.
   if (counted.lastIncreaseMs < nowMs - (ONGOING_LOOP_MINUTES + 1) * MINUTE_MS) return undefined;
   const onsetMs = counted.firstIncreaseMs;
-  const origin = currentVersionOrigin(obs);
   const app = obs.application;
   let recentChange: RestartLoopFinding['recentChange'];
   if (

@@ -26,6 +26,19 @@ const MAX_RETRIES = 5;
 /** Extra verify windows when restarts continue below the loop threshold, count. */
 const MAX_VERIFY_ROUNDS = 3;
 
+/** Longest single wait of a remediation, s: well inside LOCK_TTL_MS, so a waiting run never loses its lock. */
+export const MAX_WAIT_SECONDS = LOCK_TTL_MS / 1000 / 2;
+
+/** An AWS SDK error the SDK itself classifies as throttling or transient (`$retryable`), or a 5xx fault. */
+function isTransientSdkError(e: unknown): boolean {
+  const err = e as { name?: unknown; $retryable?: unknown; $fault?: unknown };
+  return (
+    err?.$retryable !== undefined ||
+    err?.$fault === 'server' ||
+    (typeof err?.name === 'string' && /Throttl|TooManyRequests|RequestLimitExceeded/.test(err.name))
+  );
+}
+
 /** One MSF call of a remediation plan and the status that ends it. */
 export type PlanStep =
   | { call: 'RollbackApplication'; awaitStatus: 'RUNNING' }
@@ -445,8 +458,10 @@ async function retryOrEscalate(
   // DescribeApplication and escalates if the version or status is no longer the one decided on, so a retry can never
   // act on someone else's change.
   const retryable =
-    e instanceof MsfApiError &&
-    (e.retryable || e.code === 'ConcurrentModificationException' || e.code === 'ResourceInUseException');
+    (e instanceof MsfApiError &&
+      (e.retryable || e.code === 'ConcurrentModificationException' || e.code === 'ResourceInUseException')) ||
+    // CloudWatch (GetMetricData in verify) and DynamoDB throttling or faults, as the AWS SDK marks them.
+    (!(e instanceof MsfApiError) && isTransientSdkError(e));
   const message = e instanceof Error ? e.message : String(e);
   if (retryable && state.retries < MAX_RETRIES) {
     addEvent(incident, deps.clock.now(), 'ERROR', `${call} throttled or unavailable, retrying: ${message}`);
@@ -554,6 +569,9 @@ async function verify(
 ): Promise<RemediationState> {
   const now = deps.clock.now();
   const from = state.verifyFromMs ?? now;
+  const remainingMs = from + policy.verifyMinutes * MINUTE_MS - now;
+  // A verify window longer than the longest single wait is waited out in several Wait states.
+  if (remainingMs > 0) return { ...state, waitSeconds: Math.ceil(remainingMs / 1000) };
   let app: ApplicationState;
   let restarts = 0;
   try {
@@ -688,11 +706,34 @@ async function redecide(
  */
 export async function remediationStep(state: RemediationState, deps: RemediationDeps): Promise<RemediationState> {
   if (state.phase === 'DONE') return state;
+  const next = await stepOnce(state, deps);
+  // Step Functions' Wait SecondsPath takes a non-negative integer; and no wait may outlive the lock.
+  const waitSeconds = Math.min(MAX_WAIT_SECONDS, Math.max(0, Math.ceil(next.waitSeconds)));
+  return waitSeconds === next.waitSeconds ? next : { ...next, waitSeconds };
+}
+
+async function stepOnce(state: RemediationState, deps: RemediationDeps): Promise<RemediationState> {
+  if (state.phase === 'DONE') return state;
   const incident = await load(deps, state.incidentId);
   // The closing phases run whoever holds the lock: the outcome is already recorded.
   if (state.phase === 'RELEASE') return release(deps, state);
   if (state.phase === 'NOTIFY') return notifyOutcome(deps, state, incident);
   if (state.phase === 'ESCALATE') return escalateFailedStep(deps, state, incident);
+  if (TERMINAL_STATUSES.has(incident.status)) {
+    // Closed elsewhere (e.g. the detector could not tell whether StartExecution went through and escalated): never
+    // act on an incident people were told is closed. Free the lock if this run holds it, and stop.
+    await deps.ledger.releaseLock(state.applicationName, state.incidentId);
+    deps.log.warn('incident already closed: the workflow stops without acting', {
+      incidentId: incident.id,
+      status: incident.status,
+    });
+    return {
+      ...state,
+      phase: 'DONE',
+      outcome: incident.status === 'RESOLVED' ? 'RECOVERED' : 'ESCALATED',
+      waitSeconds: 0,
+    };
+  }
   const policy = policyFor(deps.config, state.applicationName);
   const now = deps.clock.now();
   if (state.phase === 'LOCK') {
@@ -731,4 +772,45 @@ export async function remediationStep(state: RemediationState, deps: Remediation
     case 'REDECIDE':
       return redecide(deps, state, incident, policy);
   }
+}
+
+/**
+ * A remediation workflow execution ended FAILED, TIMED_OUT or ABORTED (Step Functions Execution Status Change). When
+ * the run recorded its outcome first (the Escalated Fail state also ends FAILED), nothing is done. Otherwise the
+ * incident would stay open and hide every later incident of the application: it is escalated with the execution's
+ * status, the lock is freed if the incident holds it, and people are told.
+ * @returns the incident when it was closed here, undefined when there was nothing to close.
+ */
+export async function closeAbandonedIncident(
+  incidentId: string,
+  executionStatus: string,
+  executionError: string | undefined,
+  deps: Pick<RemediationDeps, 'ledger' | 'notifier' | 'clock' | 'log' | 'telemetry'>,
+): Promise<Incident | undefined> {
+  const incident = await deps.ledger.getIncident(incidentId);
+  if (!incident) {
+    deps.log.warn('workflow ended for an incident that is not in the ledger', { incidentId, executionStatus });
+    return undefined;
+  }
+  if (TERMINAL_STATUSES.has(incident.status)) return undefined;
+  const now = deps.clock.now();
+  const reason = `The remediation workflow ended ${executionStatus}${executionError ? ` (${executionError})` : ''} before recording an outcome. Check what the last recorded action did before acting.`;
+  incident.status = 'ESCALATED';
+  incident.closedMs = now;
+  incident.outcomeReason = reason;
+  incident.nextSteps = escalateCommands(incident.applicationName);
+  addEvent(incident, now, 'ESCALATED', reason);
+  await deps.ledger.saveIncident(incident);
+  await deps.ledger.releaseLock(incident.applicationName, incident.id);
+  deps.telemetry?.count('IncidentEscalated', incident.applicationName);
+  await tell(
+    deps,
+    incident,
+    'ESCALATED',
+    now,
+    `${incident.applicationName}: escalated — the remediation workflow ended ${executionStatus}`,
+    reason,
+    incident.nextSteps,
+  );
+  return incident;
 }

@@ -3,6 +3,11 @@ import { WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
 import type { Signal } from '#shared/domain/detector.ts';
 import { ALARM_STATE_CHANGE_DETAIL_TYPE, AlarmStateChangeEvent } from './alarm-state-change.ts';
 import { CLOUDTRAIL_API_CALL_DETAIL_TYPE, MSF_CHANGE_EVENT_NAMES, MsfCloudTrailEvent } from './cloudtrail.ts';
+import {
+  ABNORMAL_EXECUTION_STATUSES,
+  EXECUTION_STATUS_CHANGE_DETAIL_TYPE,
+  ExecutionStatusChangeEvent,
+} from './execution-status-change.ts';
 
 /** EventBridge scheduled event (`detail-type` "Scheduled Event", source aws.events): the periodic sweep. */
 export const ScheduledEvent = z.object({
@@ -21,6 +26,8 @@ export type ParsedDetectorEvent =
   | { ok: true; kind: 'alarm'; signals: Signal[] }
   /** An MSF API call; no signal for the watchdog's own calls, failed calls and read-only calls (`ignored` says why). */
   | { ok: true; kind: 'cloudtrail'; signals: Signal[]; ignored?: string }
+  /** A remediation workflow execution ended FAILED, TIMED_OUT or ABORTED; its name is the incident id. */
+  | { ok: true; kind: 'workflow-ended'; incidentId: string; status: string; error?: string }
   | { ok: true; kind: 'schedule'; rule: string }
   | { ok: false; error: string };
 
@@ -38,10 +45,29 @@ export function parseDetectorEvent(event: unknown): ParsedDetectorEvent {
     return { ok: true, kind: 'schedule', rule: s.data.resources[0] ?? 'schedule' };
   }
   if (detailType === CLOUDTRAIL_API_CALL_DETAIL_TYPE) return parseCloudTrail(event);
+  if (detailType === EXECUTION_STATUS_CHANGE_DETAIL_TYPE) {
+    const x = ExecutionStatusChangeEvent.safeParse(event);
+    if (!x.success)
+      return { ok: false, error: `malformed ${EXECUTION_STATUS_CHANGE_DETAIL_TYPE} event: ${formatIssues(x.error)}` };
+    const d = x.data.detail;
+    if (!(ABNORMAL_EXECUTION_STATUSES as readonly string[]).includes(d.status)) {
+      return {
+        ok: false,
+        error: `${EXECUTION_STATUS_CHANGE_DETAIL_TYPE} with status ${d.status}: only ${ABNORMAL_EXECUTION_STATUSES.join(', ')} are handled`,
+      };
+    }
+    return {
+      ok: true,
+      kind: 'workflow-ended',
+      incidentId: d.name,
+      status: d.status,
+      ...(d.error ? { error: `${d.error}${d.cause ? `: ${d.cause}` : ''}` } : {}),
+    };
+  }
   if (detailType !== ALARM_STATE_CHANGE_DETAIL_TYPE) {
     return {
       ok: false,
-      error: `unsupported event: detail-type is ${JSON.stringify(detailType)}; expected "${ALARM_STATE_CHANGE_DETAIL_TYPE}", "Scheduled Event" or "${CLOUDTRAIL_API_CALL_DETAIL_TYPE}"`,
+      error: `unsupported event: detail-type is ${JSON.stringify(detailType)}; expected "${ALARM_STATE_CHANGE_DETAIL_TYPE}", "Scheduled Event", "${CLOUDTRAIL_API_CALL_DETAIL_TYPE}" or "${EXECUTION_STATUS_CHANGE_DETAIL_TYPE}"`,
     };
   }
   const parsed = AlarmStateChangeEvent.safeParse(event);

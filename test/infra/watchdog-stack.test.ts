@@ -696,13 +696,13 @@ describe('Construct: FlinkWatchdog', () => {
       template.allResourcesProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 14 * 24 * 3600 });
     });
 
-    it('gives both rules retries, an event age limit and the events DLQ, which only those rules may send to', () => {
+    it('gives every rule retries, an event age limit and the events DLQ, which only those rules may send to', () => {
       // Prepare
       const dlq = logicalIdOf(stack.watchdog.eventsDeadLetterQueue);
       const rules = template.findResources('AWS::Events::Rule');
 
       // Assess
-      expect(Object.keys(rules)).toHaveLength(2);
+      expect(Object.keys(rules)).toHaveLength(3);
       for (const [id, rule] of Object.entries(rules)) {
         expect(rule.Properties.Targets, id).toEqual([
           {
@@ -732,7 +732,22 @@ describe('Construct: FlinkWatchdog', () => {
           },
         });
       }
-      template.resourceCountIs('AWS::Lambda::Permission', 2);
+      template.resourceCountIs('AWS::Lambda::Permission', 3);
+    });
+
+    it('sends the remediation workflow executions that end FAILED, TIMED_OUT or ABORTED to the detector', () => {
+      // Assess
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['aws.states'],
+          'detail-type': ['Step Functions Execution Status Change'],
+          detail: {
+            stateMachineArn: [{ Ref: logicalIdOf(stack.watchdog.workflow.stateMachine) }],
+            status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+          },
+        },
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalIdOf(stack.watchdog.detector), 'Arn'] } })],
+      });
     });
   });
 
@@ -745,7 +760,7 @@ describe('Construct: FlinkWatchdog', () => {
       const trail = Template.fromStack(withTrail);
 
       // Assess
-      trail.resourceCountIs('AWS::Events::Rule', 3);
+      trail.resourceCountIs('AWS::Events::Rule', 4);
       trail.hasResourceProperties('AWS::Events::Rule', {
         EventPattern: {
           source: ['aws.kinesisanalytics'],

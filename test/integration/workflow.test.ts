@@ -184,12 +184,15 @@ describe('Workflow: the synthesized remediation state machine, run locally', () 
     });
 
     it('never lets both hold the lock: one acts, the other ends Duplicate without an MSF call', async () => {
+      let runs = 0;
       await fc.assert(
         fc.asyncProperty(fc.boolean(), fc.integer({ min: 0, max: 3 }), async (secondFirst, yields) => {
           // Prepare
           const ledger = new DynamoDbLedger({ tableName: table.tableName, client: table.client });
           const ids = secondFirst ? ['orders-b', 'orders-a'] : ['orders-a', 'orders-b'];
-          const run = `${yields}-${secondFirst}`;
+          // Fresh incident ids every run: the table outlives the runs.
+          runs += 1;
+          const run = `${runs}-${yields}-${secondFirst}`;
           const names = ids.map((id) => `${id}-${run}`);
           for (const id of names) await ledger.createIncident(incident(id));
           const h = harness(ledger);

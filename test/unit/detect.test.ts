@@ -76,6 +76,39 @@ describe('Function: evaluate', () => {
     expect(loop.metricName).toBe('numRestarts');
   });
 
+  it("does not blame a fix deployed onto a looping job: only the new version's restarts count", () => {
+    // Prepare: version 7 looped for 8 minutes; someone deployed version 8 one minute ago, and its job is quiet.
+    const loopUnder7 = counter(now - 12 * MIN, [0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0]);
+    const fixed = observation(
+      {
+        application: app({ versionId: 8, versionCreatedMs: now - 1 * MIN, versionUpdatedFrom: 7 }),
+        restarts: { metricName: 'fullRestarts', periodSeconds: 60, points: loopUnder7 },
+      },
+      now,
+    );
+    // Act
+    const findings = evaluate(fixed, policy(), now);
+    // Assess
+    expect(findings.filter((f) => f.kind === 'RESTART_LOOP')).toEqual([]);
+  });
+
+  it('still finds the loop when the new version keeps looping after the change', () => {
+    // Prepare: version 8 deployed 6 minutes ago restarts every minute since.
+    const points = counter(now - 12 * MIN, [0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5, 6]);
+    const obs = observation(
+      {
+        application: app({ versionId: 8, versionCreatedMs: now - 6 * MIN, versionUpdatedFrom: 7 }),
+        restarts: { metricName: 'fullRestarts', periodSeconds: 60, points },
+      },
+      now,
+    );
+    // Act
+    const loop = evaluate(obs, policy(), now).find((f) => f.kind === 'RESTART_LOOP') as RestartLoopFinding;
+    // Assess
+    expect(loop.restarts).toBe(6);
+    expect(loop.recentChange).toMatchObject({ fromVersionId: 7, toVersionId: 8 });
+  });
+
   it('links the loop to a version change made shortly before it began', () => {
     const obs = observation(
       {

@@ -214,6 +214,75 @@ describe('Handler: detector', () => {
     });
   });
 
+  describe('remediation workflow ended abnormally (Step Functions Execution Status Change)', () => {
+    const ended = (name: string, status = 'TIMED_OUT') => ({
+      version: '0',
+      id: '315c1398-40ff-a850-213b-158f73e60175',
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: '123456789012',
+      time: '2026-03-02T18:00:00Z',
+      region: 'eu-west-1',
+      resources: [`arn:aws:states:eu-west-1:123456789012:execution:Remediation:${name}`],
+      detail: {
+        executionArn: `arn:aws:states:eu-west-1:123456789012:execution:Remediation:${name}`,
+        stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Remediation',
+        name,
+        status,
+        startDate: 1772474400000,
+        stopDate: 1772488800000,
+        input: '{}',
+        output: null,
+        error: null,
+        cause: null,
+      },
+    });
+
+    it('closes the incident the run left open, frees its lock and tells people', async () => {
+      // Prepare: a remediation started and holds the lock; its execution then timed out.
+      const { handler, ledger, notifier, msf } = setup();
+      await handler(alarmEvent());
+      const [open] = await ledger.listIncidents();
+      await ledger.acquireLock('orders', open?.id ?? '', now, 60 * MIN);
+      // Act
+      const out = await handler(ended(open?.id ?? ''));
+      // Assess
+      expect(out.results[0]).toMatchObject({ result: 'ESCALATED', incidentId: open?.id });
+      const closed = await ledger.getIncident(open?.id ?? '');
+      expect(closed?.status).toBe('ESCALATED');
+      expect(closed?.outcomeReason).toContain('ended TIMED_OUT before recording an outcome');
+      expect(await ledger.lockHolder('orders', now)).toBeUndefined();
+      expect(await ledger.openIncident('orders')).toBeUndefined();
+      expect(notifier.sent.at(-1)?.event).toBe('ESCALATED');
+      expect(msf.mutations).toEqual([]);
+    });
+
+    it('leaves an incident alone whose run recorded its outcome (the Escalated Fail state also ends FAILED)', async () => {
+      // Prepare
+      const { handler, ledger, notifier } = setup();
+      await handler(alarmEvent());
+      const [open] = await ledger.listIncidents();
+      await ledger.saveIncident({ ...(open as NonNullable<typeof open>), status: 'ESCALATED', outcomeReason: 'x' });
+      const sent = notifier.sent.length;
+      // Act
+      const out = await handler(ended(open?.id ?? '', 'FAILED'));
+      // Assess
+      expect(out).toEqual({ status: 'OK', results: [] });
+      expect((await ledger.getIncident(open?.id ?? ''))?.outcomeReason).toBe('x');
+      expect(notifier.sent).toHaveLength(sent);
+    });
+
+    it('rejects a status change it does not handle, naming the status', async () => {
+      // Prepare
+      const { handler } = setup();
+      // Act
+      const out = await handler(ended('orders-x', 'SUCCEEDED'));
+      // Assess
+      expect(out.status).toBe('REJECTED');
+      expect(out.error).toContain('SUCCEEDED');
+    });
+  });
+
   it('escalates, closes the incident and acts on nothing when the workflow cannot be started', async () => {
     // Prepare
     const { msf, ledger, notifier, log } = setup();

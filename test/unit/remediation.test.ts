@@ -116,6 +116,8 @@ async function setup(
     app?: Partial<ApplicationState>;
     msf?: (ledger: Ledger) => FakeMsf;
     notifier?: Notifier;
+    /** Policy defaults merged into the config (e.g. a long verify window). */
+    defaults?: Record<string, unknown>;
   } = {},
 ) {
   const action = options.action ?? FORCE_STOP_AND_RESTART;
@@ -131,7 +133,11 @@ async function setup(
     ledger,
     notifier,
     log,
-    config: parseConfig({ schemaVersion: 1, defaults: { mode: 'remediate' }, applications: [{ name: 'orders' }] }),
+    config: parseConfig({
+      schemaVersion: 1,
+      defaults: { mode: 'remediate', ...options.defaults },
+      applications: [{ name: 'orders' }],
+    }),
     clock: { now: () => time.t },
   };
   const inc = incident(action);
@@ -719,6 +725,72 @@ describe('Function: remediationStep', () => {
       expect(notifier.attempts).toBe(3);
       expect(s.log.lines.filter((l) => l.level === 'warn' && l.message === 'notification failed')).toHaveLength(3);
       expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+    });
+  });
+
+  describe('safety limits', () => {
+    it('never acts on an incident already closed elsewhere, and frees the lock it holds', async () => {
+      // Prepare: the run holds the lock; meanwhile the incident was closed (e.g. the detector escalated it).
+      const s = await setup();
+      const act = await s.step(s.initial);
+      await s.deps.ledger.saveIncident({ ...(await s.stored()), status: 'ESCALATED', closedMs: s.now() });
+      // Act
+      const next = await s.step(act);
+      // Assess
+      expect(next).toMatchObject({ phase: 'DONE', outcome: 'ESCALATED' });
+      expect(s.msf.calls).toEqual([]);
+      expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+    });
+
+    it('does not even take the lock for a closed incident', async () => {
+      // Prepare
+      const s = await setup();
+      await s.deps.ledger.saveIncident({ ...(await s.stored()), status: 'ESCALATED', closedMs: s.now() });
+      // Act
+      const next = await s.step(s.initial);
+      // Assess
+      expect(next.phase).toBe('DONE');
+      expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+      expect((await s.ledger.attemptsSince('orders', 0)).count).toBe(0);
+    });
+
+    it('waits out a verify window longer than the lock in several waits, and only then verifies', async () => {
+      // Prepare: a 2-hour verify window (the most the config allows); no wait may exceed an hour (the lock lives two).
+      const s = await setup({ defaults: { verifyMinutes: 120 } });
+      const verifying = await runToVerify(s);
+      const from = verifying.verifyFromMs ?? 0;
+      // Act
+      const waits = [verifying.waitSeconds];
+      let state = verifying;
+      while (state.phase === 'VERIFY' && waits.length < 10) {
+        state = await s.step(state);
+        waits.push(state.waitSeconds);
+      }
+      // Assess
+      expect(waits).toEqual([3600, 3600, 0]);
+      expect(s.now() - from).toBe(120 * MIN);
+      expect(state.outcome).toBe('RECOVERED');
+      expect(await s.ledger.lockHolder('orders', s.now())).toBe(INCIDENT_ID);
+    });
+
+    it('retries a throttled GetMetricData while verifying instead of escalating a remediation that worked', async () => {
+      // Prepare
+      const s = await setup();
+      const verifying = await runToVerify(s);
+      let throttled = 0;
+      const real = s.metrics.getSeries.bind(s.metrics);
+      s.metrics.getSeries = async (...args: Parameters<typeof real>) => {
+        if (throttled++ === 0) {
+          throw Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $retryable: { throttling: true } });
+        }
+        return real(...args);
+      };
+      // Act
+      const retry = await s.step(verifying);
+      const next = await s.step(retry);
+      // Assess
+      expect(retry).toMatchObject({ phase: 'VERIFY', retries: 1 });
+      expect(next.outcome).toBe('RECOVERED');
     });
   });
 
