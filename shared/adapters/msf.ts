@@ -40,6 +40,7 @@ export function toApplicationState(d: ApplicationDetail): ApplicationState {
   const cfg = d.ApplicationConfigurationDescription;
   const s3 = cfg?.ApplicationCodeConfigurationDescription?.CodeContentDescription?.S3ApplicationCodeLocationDescription;
   const par = cfg?.FlinkApplicationConfigurationDescription?.ParallelismConfigurationDescription;
+  const mon = cfg?.FlinkApplicationConfigurationDescription?.MonitoringConfigurationDescription;
   const env: Record<string, Record<string, string>> = {};
   for (const g of cfg?.EnvironmentPropertyDescriptions?.PropertyGroupDescriptions ?? []) {
     if (g.PropertyGroupId) env[g.PropertyGroupId] = { ...(g.PropertyMap ?? {}) };
@@ -67,6 +68,8 @@ export function toApplicationState(d: ApplicationDetail): ApplicationState {
     parallelismPerKPU: par?.ParallelismPerKPU,
     currentParallelism: par?.CurrentParallelism,
     autoScalingEnabled: par?.AutoScalingEnabled,
+    logLevel: mon?.LogLevel,
+    metricsLevel: mon?.MetricsLevel,
     allowNonRestoredState: allowNonRestored,
     code:
       s3?.BucketARN && s3.FileKey

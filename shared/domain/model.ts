@@ -62,6 +62,10 @@ export interface ApplicationState {
   autoScalingEnabled?: boolean;
   snapshotsEnabled: boolean;
   systemRollbackEnabled: boolean;
+  /** `MonitoringConfigurationDescription.LogLevel`: INFO, WARN, ERROR or DEBUG. */
+  logLevel?: string;
+  /** `MonitoringConfigurationDescription.MetricsLevel`: APPLICATION, TASK, OPERATOR or PARALLELISM. */
+  metricsLevel?: string;
   /** `FlinkRunConfigurationDescription.AllowNonRestoredState` of the last run. */
   allowNonRestoredState?: boolean;
 }
