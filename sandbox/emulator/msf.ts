@@ -1409,7 +1409,8 @@ export class MsfEmulator {
 
   #paginate<T>(items: readonly T[], body: Obj): { page: readonly T[]; nextToken?: string } {
     const limit = optNum(body, 'Limit') ?? 50;
-    if (!Number.isInteger(limit) || limit < 1) invalidArgument('Limit must be a positive integer');
+    // The List* operations accept Limit 1–50 (Kinesis Analytics V2 API reference).
+    if (!Number.isInteger(limit) || limit < 1 || limit > 50) invalidArgument('Limit must be an integer from 1 to 50');
     const token = optStr(body, 'NextToken');
     const start = token === undefined ? 0 : Number.parseInt(token, 10);
     if (!Number.isInteger(start) || start < 0 || start > items.length) invalidArgument('NextToken is not valid');

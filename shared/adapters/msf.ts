@@ -6,6 +6,7 @@ import {
   KinesisAnalyticsV2Client,
   type KinesisAnalyticsV2ClientConfig,
   ListApplicationOperationsCommand,
+  ListApplicationsCommand,
   ListApplicationSnapshotsCommand,
   ListTagsForResourceCommand,
   RollbackApplicationCommand,
@@ -22,7 +23,7 @@ import type {
   OperationStatus,
   SnapshotStatus,
 } from '#shared/domain/model.ts';
-import { type ApplicationUpdate, MsfApiError, type MsfPort } from '#shared/ports/msf.ts';
+import { type ApplicationSummary, type ApplicationUpdate, MsfApiError, type MsfPort } from '#shared/ports/msf.ts';
 
 /** User agent suffix of every watchdog call, so MSF's CloudTrail (and the emulator) can tell who called. */
 export const WATCHDOG_USER_AGENT: [string, string] = ['flink-watchdog', '0.1.0'];
@@ -133,6 +134,27 @@ export class MsfAdapter implements MsfPort {
       );
     }
     return toApplicationState(out.ApplicationVersionDetail);
+  }
+
+  async listApplications(): Promise<ApplicationSummary[]> {
+    const out: ApplicationSummary[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.#call('*', 'ListApplications', () =>
+        this.#client.send(new ListApplicationsCommand({ Limit: 50, ...(token ? { NextToken: token } : {}) })),
+      );
+      for (const s of page.ApplicationSummaries ?? []) {
+        out.push({
+          name: s.ApplicationName ?? '',
+          arn: s.ApplicationARN ?? '',
+          status: (s.ApplicationStatus ?? 'READY') as ApplicationStatus,
+          versionId: s.ApplicationVersionId ?? 0,
+          runtimeEnvironment: s.RuntimeEnvironment ?? '',
+        });
+      }
+      token = page.NextToken;
+    } while (token);
+    return out;
   }
 
   async listOperations(applicationName: string): Promise<ApplicationOperation[]> {

@@ -3,6 +3,7 @@ import type {
   ApplicationOperation,
   ApplicationSnapshot,
   ApplicationState,
+  ApplicationStatus,
   CodeLocation,
 } from '#shared/domain/model.ts';
 
@@ -20,7 +21,19 @@ export interface ApplicationUpdate {
  * The MSF (Kinesis Analytics V2) API as the watchdog uses it. Implemented by `shared/adapters/msf.ts` over the AWS
  * SDK v3 client; domain tests use a hand-written fake. Methods throw {@link MsfApiError} on API errors.
  */
+/** One entry of ListApplications (`ApplicationSummary`): enough to tell whether an application changed. */
+export interface ApplicationSummary {
+  name: string;
+  arn: string;
+  status: ApplicationStatus;
+  /** `ApplicationVersionId`. */
+  versionId: number;
+  runtimeEnvironment: string;
+}
+
 export interface MsfPort {
+  /** ListApplications, every page (50 applications per call, the API's maximum `Limit`). */
+  listApplications(): Promise<ApplicationSummary[]>;
   describeApplication(applicationName: string): Promise<ApplicationState>;
   /** DescribeApplicationVersion: the full configuration of an earlier version. */
   describeApplicationVersion(applicationName: string, versionId: number): Promise<ApplicationState>;

@@ -43,6 +43,16 @@ export class FakeMsf implements MsfPort {
     return a;
   }
 
+  async listApplications() {
+    this.calls.push('ListApplications');
+    return [...this.apps.values()].map((a) => ({
+      name: a.name,
+      arn: a.arn,
+      status: a.status,
+      versionId: a.versionId,
+      runtimeEnvironment: a.runtimeEnvironment,
+    }));
+  }
   async describeApplication(name: string) {
     return structuredClone(this.#get(name, 'DescribeApplication'));
   }
