@@ -18,9 +18,12 @@ import {
   LOCK_SORT_KEY,
 } from '#shared/adapters/ledger-table.ts';
 import { type Incident, TERMINAL_STATUSES } from '#shared/domain/incident.ts';
+import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
 
 const DAY_MS = 86_400_000;
+/** Key of the reconciler's memory item. */
+const RECONCILER_KEY = { [LEDGER_TABLE.partitionKey]: 'RECONCILER', [LEDGER_TABLE.sortKey]: 'MEMORY' };
 /** Largest `atMs` an attempt sort key can hold (15 nines). */
 const MAX_ATTEMPT_MS = 10 ** ATTEMPT_SORT_KEY_DIGITS - 1;
 /** How often `acquireLock` retries when the lock changes between its conditional write and its read. */
@@ -254,6 +257,21 @@ export class DynamoDbLedger implements Ledger {
           [LEDGER_TABLE.ttlAttribute]: Math.ceil((atMs + DEFAULT_ATTEMPT_RETENTION_DAYS * DAY_MS) / 1000),
         },
       }),
+    );
+  }
+
+  /** The reconciler's memory: GetItem `RECONCILER` / `MEMORY`, strongly consistent. */
+  async loadReconcilerMemory(): Promise<ReconcilerMemory | undefined> {
+    const out = await this.#db.send(
+      new GetCommand({ TableName: this.#table, Key: RECONCILER_KEY, ConsistentRead: true }),
+    );
+    return (out.Item?.memory as ReconcilerMemory | undefined) ?? undefined;
+  }
+
+  /** Overwrites the reconciler's memory (PutItem; one item, about 100 bytes per application). */
+  async saveReconcilerMemory(memory: ReconcilerMemory): Promise<void> {
+    await this.#db.send(
+      new PutCommand({ TableName: this.#table, Item: { ...RECONCILER_KEY, memory: withoutUndefined(memory) } }),
     );
   }
 

@@ -1,4 +1,5 @@
 import { type Incident, TERMINAL_STATUSES } from '#shared/domain/incident.ts';
+import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
 
 /**
@@ -10,6 +11,7 @@ export class MemoryLedger implements Ledger {
   readonly #incidents = new Map<string, Incident>();
   readonly #locks = new Map<string, { holder: string; expiresMs: number }>();
   readonly #attempts = new Map<string, Array<{ incidentId: string; atMs: number }>>();
+  #reconciler: ReconcilerMemory | undefined;
 
   async createIncident(incident: Incident): Promise<boolean> {
     if (this.#incidents.has(incident.id)) return false;
@@ -68,5 +70,13 @@ export class MemoryLedger implements Ledger {
     const list = this.#attempts.get(applicationName) ?? [];
     const last = list.at(-1)?.atMs;
     return { count: list.filter((a) => a.atMs >= sinceMs).length, ...(last === undefined ? {} : { lastMs: last }) };
+  }
+
+  async loadReconcilerMemory(): Promise<ReconcilerMemory | undefined> {
+    return this.#reconciler ? structuredClone(this.#reconciler) : undefined;
+  }
+
+  async saveReconcilerMemory(memory: ReconcilerMemory): Promise<void> {
+    this.#reconciler = structuredClone(memory);
   }
 }

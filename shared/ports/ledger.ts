@@ -1,4 +1,5 @@
 import type { Incident } from '#shared/domain/incident.ts';
+import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
 
 /**
  * The watchdog's memory: incidents with their recorded actions, the per-application lock and attempt counters.
@@ -29,4 +30,8 @@ export interface Ledger {
   recordAttempt(applicationName: string, incidentId: string, atMs: number): Promise<void>;
   /** Attempts since `sinceMs`, and when the last one (ever) started. */
   attemptsSince(applicationName: string, sinceMs: number): Promise<{ count: number; lastMs?: number }>;
+  /** The reconciler's memory from its last cycle; undefined before the first. */
+  loadReconcilerMemory(): Promise<ReconcilerMemory | undefined>;
+  /** Overwrites the reconciler's memory. */
+  saveReconcilerMemory(memory: ReconcilerMemory): Promise<void>;
 }

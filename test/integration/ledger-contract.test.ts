@@ -228,6 +228,28 @@ describe.each(subjects)('Ledger contract: $name', ({ open }) => {
     });
   });
 
+  describe('reconciler memory', () => {
+    it('has none before the first cycle, then returns what was saved, optional fields included or not', async () => {
+      // Prepare
+      const memory = {
+        schemaVersion: 1 as const,
+        apps: {
+          orders: { status: 'RUNNING', versionId: 7, desiredFingerprint: 'd1', pendingFingerprint: 'p1', describedMs: 5 },
+          payments: { status: 'READY', versionId: 3, desiredFingerprint: 'd2', pendingFingerprint: undefined },
+        },
+      };
+      // Act
+      const before = await ledger.loadReconcilerMemory();
+      await ledger.saveReconcilerMemory(memory);
+      const after = await ledger.loadReconcilerMemory();
+      // Assess
+      expect(before).toBeUndefined();
+      expect(after?.apps.orders).toEqual(memory.apps.orders);
+      expect(after?.apps.payments).toMatchObject({ status: 'READY', versionId: 3, desiredFingerprint: 'd2' });
+      expect(after?.apps.payments?.pendingFingerprint).toBeUndefined();
+    });
+  });
+
   describe('lock', () => {
     it('is held by one incident at a time, per application', async () => {
       expect(await ledger.acquireLock('orders', 'inc-a', T0, MIN)).toEqual({ acquired: true, holder: 'inc-a' });
