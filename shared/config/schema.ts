@@ -139,6 +139,29 @@ const policyFields = {
     .min(1)
     .max(240)
     .describe('Time a transition the watchdog started may take before it escalates, minutes.'),
+  /** What to do per kind of drift between the declared state (config, Terraform state, tags) and what MSF runs. */
+  onDrift: z
+    .object({
+      status: z
+        .enum(['reconcile', 'notify', 'ignore'])
+        .optional()
+        .describe(
+          'Status drift. `reconcile`: desired RUNNING, found READY with no failed operation → start from the latest snapshot.',
+        ),
+      version: z
+        .enum(['notify', 'ignore'])
+        .optional()
+        .describe(
+          'Application version or code drift (e.g. after a rollback). Never reconciled: MSF rolled back for a reason.',
+        ),
+      configuration: z
+        .enum(['notify', 'ignore'])
+        .optional()
+        .describe('Configuration drift (parallelism, properties, …).'),
+      informational: z.enum(['notify', 'ignore']).optional().describe('Informational drift (log and metrics level).'),
+    })
+    .strict()
+    .describe('What to do per kind of drift: reconcile (status only), notify, or ignore.'),
 };
 
 /** The defaults of every policy knob (DESIGN.md, "Default policy"). */
@@ -160,6 +183,7 @@ export const DEFAULT_POLICY = {
   attemptWindowMinutes: 60,
   pollIntervalSeconds: 15,
   transitionTimeoutMinutes: 15,
+  onDrift: { status: 'notify', version: 'notify', configuration: 'notify', informational: 'ignore' },
 } as const;
 
 /** A (partial) policy as written in the config file: any subset of the knobs. */
@@ -190,6 +214,12 @@ export interface PolicySettings {
   attemptWindowMinutes: number;
   pollIntervalSeconds: number;
   transitionTimeoutMinutes: number;
+  onDrift: {
+    status: 'reconcile' | 'notify' | 'ignore';
+    version: 'notify' | 'ignore';
+    configuration: 'notify' | 'ignore';
+    informational: 'notify' | 'ignore';
+  };
 }
 
 /** Merges overrides, later ones winning, onto {@link DEFAULT_POLICY}. */
@@ -198,6 +228,7 @@ export function mergePolicy(...overrides: PolicyOverride[]): PolicySettings {
     ...DEFAULT_POLICY,
     restartLoop: { ...DEFAULT_POLICY.restartLoop },
     stuckTransitionMinutes: {},
+    onDrift: { ...DEFAULT_POLICY.onDrift },
   };
   for (const o of overrides) {
     const defined = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
@@ -206,6 +237,7 @@ export function mergePolicy(...overrides: PolicyOverride[]): PolicySettings {
       ...defined,
       restartLoop: { ...out.restartLoop, ...stripUndefined(o.restartLoop ?? {}) },
       stuckTransitionMinutes: { ...out.stuckTransitionMinutes, ...stripUndefined(o.stuckTransitionMinutes ?? {}) },
+      onDrift: { ...out.onDrift, ...stripUndefined(o.onDrift ?? {}) },
     };
   }
   return out;
@@ -354,6 +386,27 @@ export const WatchdogConfig = z
     applications: z.array(WatchedApplication).default([]).describe('The applications watched by name.'),
     /** Where notifications go (optional: without it, the stack creates an encrypted SNS topic and nothing else). */
     notifications: Notifications.optional(),
+    /** Desired-state sources for drift detection besides this config. */
+    drift: z
+      .object({
+        terraformState: z
+          .array(
+            z
+              .string()
+              .min(1)
+              .refine((v) => !/^s3:\/\//.test(v) || /^s3:\/\/[a-z0-9.-]{3,63}\/.+/.test(v), {
+                message: 'an S3 location looks like s3://BUCKET/KEY',
+              }),
+          )
+          .max(20)
+          .optional()
+          .describe(
+            'Terraform state files (format version 4): local paths or s3://BUCKET/KEY of the S3 backend object.',
+          ),
+      })
+      .strict()
+      .optional()
+      .describe('Desired-state sources for drift detection besides this config.'),
   })
   .strict()
   .superRefine(

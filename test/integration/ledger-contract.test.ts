@@ -234,7 +234,13 @@ describe.each(subjects)('Ledger contract: $name', ({ open }) => {
       const memory = {
         schemaVersion: 1 as const,
         apps: {
-          orders: { status: 'RUNNING', versionId: 7, desiredFingerprint: 'd1', pendingFingerprint: 'p1', describedMs: 5 },
+          orders: {
+            status: 'RUNNING',
+            versionId: 7,
+            desiredFingerprint: 'd1',
+            pendingFingerprint: 'p1',
+            describedMs: 5,
+          },
           payments: { status: 'READY', versionId: 3, desiredFingerprint: 'd2', pendingFingerprint: undefined },
         },
       };

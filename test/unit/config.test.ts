@@ -240,7 +240,7 @@ describe('Config: parseConfig', () => {
       expect(issues).toEqual([
         'defaults.restartLoop.window_minutes: unknown key (did you mean "windowMinutes"?); allowed keys: windowMinutes, threshold',
         'defaults.stuckTransitionMinutes.RUNNING: unknown key; allowed keys: STARTING, UPDATING, STOPPING, FORCE_STOPPING, ROLLING_BACK, AUTOSCALING',
-        'application: unknown key (did you mean "applications"?); allowed keys: $schema, schemaVersion, optInTag, defaults, applications, notifications',
+        'application: unknown key (did you mean "applications"?); allowed keys: $schema, schemaVersion, optInTag, defaults, applications, notifications, drift',
       ]);
     });
 
@@ -393,6 +393,7 @@ describe('Config: JSON Schema', () => {
       'defaults',
       'applications',
       'notifications',
+      'drift',
     ]);
     expect(schema.properties.$schema).toMatchObject({ type: 'string' });
     expect(schema.properties.applications?.items).toMatchObject({
