@@ -100,6 +100,18 @@ export const Fault = z.discriminatedUnion('kind', [
       .string()
       .default('org.apache.kafka.common.errors.TimeoutException: Timed out waiting for a node assignment'),
   }),
+  /**
+   * MSF autoscaling moves the running job's parallelism: AUTOSCALING for `durationSeconds`, then RUNNING with
+   * CurrentParallelism `toParallelism`. The declared Parallelism and the application version do not change (an
+   * emulator simplification): what a drift check must not mistake for drift.
+   */
+  z.object({
+    kind: z.literal('autoscale'),
+    application: z.string(),
+    atMinute: z.number().nonnegative(),
+    toParallelism: z.number().int().positive(),
+    durationSeconds: z.number().int().positive().default(60),
+  }),
 ]);
 export type Fault = z.infer<typeof Fault>;
 

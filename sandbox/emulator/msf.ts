@@ -221,6 +221,12 @@ interface AppState {
   job?: FlinkJob;
   pending?: Pending;
   seq: number;
+  /** CurrentParallelism set by autoscaling; undefined: the declared Parallelism. */
+  currentParallelism?: number;
+  /** Autoscaling events of the scenario, not yet begun. */
+  readonly autoscale: Array<{ atMs: number; toParallelism: number; durationMs: number }>;
+  /** When the autoscaling in progress ends, ms. */
+  autoscalingUntilMs?: number;
 }
 
 type Obj = Readonly<Record<string, unknown>>;
@@ -618,6 +624,17 @@ export class MsfEmulator {
       restartStrategy,
       outages,
       seq: 0,
+      autoscale: this.#faults.flatMap((f) =>
+        f.kind === 'autoscale' && f.application === name
+          ? [
+              {
+                atMs: this.#startMs + f.atMinute * MINUTE_MS,
+                toParallelism: f.toParallelism,
+                durationMs: f.durationSeconds * 1000,
+              },
+            ]
+          : [],
+      ),
     };
   }
 
@@ -633,12 +650,28 @@ export class MsfEmulator {
       for (let guard = 0; app.pending && app.pending.endsAtMs <= t && guard < 4; guard++) {
         this.#completeTransition(app, app.pending);
       }
+      this.#autoscale(app, t);
       app.job?.advanceTo(t);
     }
     if (t % MINUTE_MS === 0) {
       this.#publishMetrics(t);
       this.#onMinute?.(t);
     }
+  }
+
+  /** Scenario autoscaling: RUNNING → AUTOSCALING → RUNNING with a new CurrentParallelism (a RUNNING job only). */
+  #autoscale(app: AppState, t: number): void {
+    if (app.autoscalingUntilMs !== undefined && app.autoscalingUntilMs <= t) {
+      delete app.autoscalingUntilMs;
+      if (app.status === 'AUTOSCALING') app.status = 'RUNNING';
+    }
+    const next = app.autoscale[0];
+    if (!next || next.atMs > t) return;
+    app.autoscale.shift();
+    if (app.status !== 'RUNNING' || app.pending) return;
+    app.status = 'AUTOSCALING';
+    app.currentParallelism = next.toParallelism;
+    app.autoscalingUntilMs = t + next.durationMs;
   }
 
   #publishMetrics(boundaryMs: number): void {
@@ -770,6 +803,8 @@ export class MsfEmulator {
     op.status = status;
     op.endMs = t;
     app.pending = undefined;
+    // A new or stopped job runs with the declared parallelism again.
+    delete app.currentParallelism;
     this.#setStatus(app, appStatus);
   }
 
@@ -1477,7 +1512,7 @@ export class MsfEmulator {
             ConfigurationType: c.parallelism.configurationType,
             Parallelism: c.parallelism.parallelism,
             ParallelismPerKPU: c.parallelism.parallelismPerKPU,
-            CurrentParallelism: c.parallelism.parallelism,
+            CurrentParallelism: (isCurrent ? app.currentParallelism : undefined) ?? c.parallelism.parallelism,
             AutoScalingEnabled: c.parallelism.autoScalingEnabled,
           },
         },
