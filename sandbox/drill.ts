@@ -5,12 +5,15 @@ import {
   StopApplicationCommand,
 } from '@aws-sdk/client-kinesis-analytics-v2';
 import { createDetectorHandler, type DetectorOutput } from '#functions/detector/handler.ts';
+import { createReconcilerHandler } from '#functions/reconciler/handler.ts';
 import { createRemediationHandler } from '#functions/remediation/handler.ts';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { MsfAdapter, WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
 import { alarmsFor } from '#shared/alarms.ts';
+import { loadDesiredStates } from '#shared/desired/sources.ts';
+import { parseTerraformState } from '#shared/desired/terraform.ts';
 import { parseConfig, policyFor, type WatchdogConfig } from '#shared/config/schema.ts';
 import type { Incident } from '#shared/domain/incident.ts';
 import type { AlarmStateChangeEvent } from '#shared/events/alarm-state-change.ts';
@@ -232,6 +235,18 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const remediation = createRemediationHandler(deps);
     const workflow = new LocalWorkflow({ workflow: workflowDefinition, step: remediation, clock });
     const detector = createDetectorHandler({ ...deps, starter: workflow });
+    // Terraform state files come from the scenario, by name.
+    const readTerraform = async (source: string) => {
+      const state = scenario.terraformStates[source];
+      return state === undefined
+        ? parseTerraformState('', `${source} (not among the scenario's terraformStates)`)
+        : parseTerraformState(JSON.stringify(state), source);
+    };
+    const reconciler = createReconcilerHandler({
+      ...deps,
+      starter: workflow,
+      desired: () => loadDesiredStates(config, readTerraform),
+    });
     const reportedExecutions = new Map<string, string>();
 
     const alarmQueue: AlarmStateChangeEvent[] = [];
@@ -344,6 +359,26 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           detail: {},
         });
         echo(sweep);
+        // The reconciler runs on the same schedule (its own EventBridge rule in AWS).
+        const cycle = await reconciler({
+          version: '0',
+          id: `reconcile-${t}`,
+          'detail-type': 'Scheduled Event',
+          source: 'aws.events',
+          account: emulator.accountId,
+          time: new Date(t).toISOString(),
+          region,
+          resources: [`arn:aws:events:${region}:${emulator.accountId}:rule/flink-watchdog-reconcile`],
+          detail: {},
+        });
+        if (cycle.status === 'REJECTED') line('error', `reconciler rejected the event: ${cycle.error}`);
+        for (const p of cycle.result?.problems ?? []) line('error', `desired state: ${p.message}`);
+        for (const l of cycle.result?.lines ?? []) {
+          if (l.verdict === 'UNCHANGED' || l.verdict === 'NO_DRIFT' || l.verdict === 'ALREADY_REPORTED') continue;
+          const what = l.report?.fields.map((f) => f.field).join(', ');
+          line('drift', `${l.applicationName}: ${l.verdict}${what ? ` (${what})` : ''}${l.reason ? ` — ${l.reason}` : ''}`);
+          if (l.verdict === 'REPORTED' && l.report) line('', `  ${l.report.summary}`);
+        }
       }
 
       // Remediation workflows (Step Functions): every execution runs until its next Wait or its end.

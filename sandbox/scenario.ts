@@ -190,6 +190,11 @@ export const Scenario = z.object({
     .default({
       alarmEventCopies: 1,
     }),
+  /**
+   * Terraform state files the scenario provides, by name (format version 4 JSON). The watchdog config refers to them
+   * by name in `drift.terraformState`, as it would to a path or an s3:// location.
+   */
+  terraformStates: z.record(z.string(), z.unknown()).default({}),
   /** The watchdog configuration (see shared/config), validated by the drill. */
   watchdog: z.unknown(),
   expected: ScenarioExpectation,

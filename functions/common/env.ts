@@ -40,6 +40,10 @@ export const DetectorEnv = z
   .refine(hasConfig, { message: CONFIG_MESSAGE });
 export type DetectorEnv = z.infer<typeof DetectorEnv>;
 
+/** Environment of the reconciler (functions/reconciler/handler.ts): as the detector's, it may start the workflow. */
+export const ReconcilerEnv = DetectorEnv;
+export type ReconcilerEnv = DetectorEnv;
+
 /** Environment of the remediation step function (functions/remediation/handler.ts). */
 export const RemediationEnv = z
   .object({

@@ -3,35 +3,45 @@
  *
  * Reads state format version 4 (Terraform 0.12 and later): `{ version: 4, terraform_version, serial, lineage,
  * resources[] }`, each resource `{ module?, mode, type, name, provider, instances[] }` and each instance
- * `{ index_key?, attributes, sensitive_attributes }`. Only managed resources of type `aws_kinesisanalyticsv2_application`
- * (hashicorp/aws provider) are read; every instance becomes one {@link DesiredApplicationState} whose
- * `source.address` is the Terraform resource address, e.g.
+ * `{ index_key?, attributes, sensitive_attributes }`. Only managed resources of type
+ * `aws_kinesisanalyticsv2_application` (hashicorp/aws provider) are read; every instance becomes one
+ * {@link DesiredApplicationState} whose `source.address` is the Terraform resource address, e.g.
  * `module.streaming.aws_kinesisanalyticsv2_application.app["orders"]` (for_each), `...sessionizer[0]` (count) or
  * `aws_kinesisanalyticsv2_application.clickstream` (neither).
  *
  * In a state file every nested block is an array of objects (a `MaxItems: 1` block is a one-element array), so the
  * paths below read `block[0]`.
  *
- * | Terraform attribute (`aws_kinesisanalyticsv2_application`)                 | DesiredApplicationState | MSF field (DescribeApplication `ApplicationDetail`)                          |
- * | -------------------------------------------------------------------------- | ----------------------- | ---------------------------------------------------------------------------- |
- * | `name`                                                                     | `applicationName`       | `ApplicationName`                                                            |
- * | `start_application` true / false / null                                    | `status` RUNNING / READY / not declared | `ApplicationStatus`                                          |
- * | `version_id`                                                               | `versionId`             | `ApplicationVersionId`                                                       |
- * | `runtime_environment`                                                      | `runtimeEnvironment`    | `RuntimeEnvironment`                                                         |
- * | `AC.application_code_configuration[0].code_content[0].s3_content_location[0].bucket_arn` | `code.bucketArn` | `ACD.ApplicationCodeConfigurationDescription.CodeContentDescription.S3ApplicationCodeLocationDescription.BucketARN` |
- * | `...s3_content_location[0].file_key`                                       | `code.fileKey`          | `...S3ApplicationCodeLocationDescription.FileKey`                            |
- * | `...s3_content_location[0].object_version` (`""` = none)                   | `code.objectVersion`    | `...S3ApplicationCodeLocationDescription.ObjectVersion`                      |
- * | `AC.environment_properties[0].property_group[*].property_group_id`         | key of `environmentProperties` | `ACD.EnvironmentPropertyDescriptions.PropertyGroupDescriptions[*].PropertyGroupId` |
- * | `AC.environment_properties[0].property_group[*].property_map`              | `environmentProperties[id]` (values as they are) | `...PropertyGroupDescriptions[*].PropertyMap`         |
- * | `AC.flink_application_configuration[0].parallelism_configuration[0].parallelism` (CUSTOM only) | `parallelism` | `ACD.FlinkApplicationConfigurationDescription.ParallelismConfigurationDescription.Parallelism` |
- * | `...parallelism_configuration[0].parallelism_per_kpu` (CUSTOM only)        | `parallelismPerKPU`     | `...ParallelismConfigurationDescription.ParallelismPerKPU`                   |
- * | `...parallelism_configuration[0].auto_scaling_enabled` (CUSTOM only)       | `autoScalingEnabled`    | `...ParallelismConfigurationDescription.AutoScalingEnabled`                  |
- * | `AC.flink_application_configuration[0].monitoring_configuration[0].log_level` (CUSTOM only) | `logLevel` | `...FlinkApplicationConfigurationDescription.MonitoringConfigurationDescription.LogLevel` |
- * | `...monitoring_configuration[0].metrics_level` (CUSTOM only)               | `metricsLevel`          | `...MonitoringConfigurationDescription.MetricsLevel`                         |
- * | `AC.application_snapshot_configuration[0].snapshots_enabled`               | `snapshotsEnabled`      | `ACD.ApplicationSnapshotConfigurationDescription.SnapshotsEnabled`           |
- * | `AC.application_system_rollback_configuration[0].rollback_enabled` (see below) | `systemRollbackEnabled` | `ACD.ApplicationSystemRollbackConfigurationDescription.RollbackEnabled`  |
+ * | Terraform attribute                         | DesiredApplicationState         | MSF field (DescribeApplication) |
+ * | ------------------------------------------- | ------------------------------- | ------------------------------- |
+ * | `name`                                      | `applicationName`               | `ApplicationName`               |
+ * | `start_application` true / false / null     | `status` RUNNING / READY / none | `ApplicationStatus`             |
+ * | `version_id`                                | `versionId`                     | `ApplicationVersionId`          |
+ * | `runtime_environment`                       | `runtimeEnvironment`            | `RuntimeEnvironment`            |
+ * | `S3L.bucket_arn`                            | `code.bucketArn`                | `S3D.BucketARN`                 |
+ * | `S3L.file_key`                              | `code.fileKey`                  | `S3D.FileKey`                   |
+ * | `S3L.object_version` (`""`: none)           | `code.objectVersion`            | `S3D.ObjectVersion`             |
+ * | `EP.property_group[*].property_group_id`    | `environmentProperties` key     | `EPD[*].PropertyGroupId`        |
+ * | `EP.property_group[*].property_map`         | `environmentProperties[id]`     | `EPD[*].PropertyMap`            |
+ * | `PC.parallelism` (CUSTOM only)              | `parallelism`                   | `PD.Parallelism`                |
+ * | `PC.parallelism_per_kpu` (CUSTOM only)      | `parallelismPerKPU`             | `PD.ParallelismPerKPU`          |
+ * | `PC.auto_scaling_enabled` (CUSTOM only)     | `autoScalingEnabled`            | `PD.AutoScalingEnabled`         |
+ * | `MC.log_level` (CUSTOM only)                | `logLevel`                      | `MD.LogLevel`                   |
+ * | `MC.metrics_level` (CUSTOM only)            | `metricsLevel`                  | `MD.MetricsLevel`               |
+ * | `SC.snapshots_enabled`                      | `snapshotsEnabled`              | `SD.SnapshotsEnabled`           |
+ * | `RC.rollback_enabled` (when present, below) | `systemRollbackEnabled`         | `RD.RollbackEnabled`            |
  *
- * `AC` is `application_configuration[0]`, `ACD` is `ApplicationConfigurationDescription`.
+ * Abbreviations (Terraform, in the state): `AC` = `application_configuration[0]`,
+ * `S3L` = `AC.application_code_configuration[0].code_content[0].s3_content_location[0]`,
+ * `EP` = `AC.environment_properties[0]`, `PC` / `MC` = `AC.flink_application_configuration[0]` then
+ * `.parallelism_configuration[0]` / `.monitoring_configuration[0]`, `SC` = `AC.application_snapshot_configuration[0]`,
+ * `RC` = `AC.application_system_rollback_configuration[0]`.
+ * (MSF, in `ApplicationDetail`): `ACD` = `ApplicationConfigurationDescription`,
+ * `S3D` = `ACD.ApplicationCodeConfigurationDescription.CodeContentDescription.S3ApplicationCodeLocationDescription`,
+ * `EPD` = `ACD.EnvironmentPropertyDescriptions.PropertyGroupDescriptions`, `PD` / `MD` =
+ * `ACD.FlinkApplicationConfigurationDescription` then `.ParallelismConfigurationDescription` /
+ * `.MonitoringConfigurationDescription`, `SD` = `ACD.ApplicationSnapshotConfigurationDescription`,
+ * `RD` = `ACD.ApplicationSystemRollbackConfigurationDescription`.
  *
  * Choices and limits:
  * - `configuration_type`: when a `parallelism_configuration` or `monitoring_configuration` block says `DEFAULT`, MSF
@@ -121,7 +131,9 @@ export function resourceAddress(parts: TerraformAddressParts): string {
   segments.push(parts.type, parts.name);
   const base = segments.join('.');
   if (parts.indexKey === undefined) return base;
-  return typeof parts.indexKey === 'number' ? `${base}[${parts.indexKey}]` : `${base}[${JSON.stringify(parts.indexKey)}]`;
+  return typeof parts.indexKey === 'number'
+    ? `${base}[${parts.indexKey}]`
+    : `${base}[${JSON.stringify(parts.indexKey)}]`;
 }
 
 /** A nested block in a state file: an array of objects, or null / absent when the block is not set. */
@@ -190,9 +202,9 @@ const ResourceSchema = z.looseObject({
 const InstanceSchema = z.looseObject({
   index_key: z.union([z.number().int(), z.string()]).nullish(),
   deposed: z.string().nullish(),
-  attributes: z.unknown(),
-  attributes_flat: z.unknown(),
-  sensitive_attributes: z.unknown(),
+  attributes: z.unknown().optional(),
+  attributes_flat: z.unknown().optional(),
+  sensitive_attributes: z.unknown().optional(),
 });
 
 /**
@@ -224,7 +236,7 @@ export function parseTerraformState(text: string, location: string): TerraformRe
   if (version !== SUPPORTED_STATE_VERSION) {
     const which =
       typeof version === 'number' && version < SUPPORTED_STATE_VERSION
-        ? ` (written by Terraform 0.11 or earlier; run a current Terraform against it to upgrade it)`
+        ? ' (written by Terraform 0.11 or earlier; run a current Terraform against it to upgrade it)'
         : typeof version === 'number'
           ? ' (newer than this reader)'
           : '';
@@ -245,7 +257,9 @@ export function parseTerraformState(text: string, location: string): TerraformRe
     if (!resource.success) {
       result.problems.push({
         location,
-        message: `Terraform state ${location}: resources[${i}] (${MSF_RESOURCE_TYPE}) is malformed: ${issuesOf(resource.error)}`,
+        message:
+          `Terraform state ${location}: resources[${i}] (${MSF_RESOURCE_TYPE}) is malformed: ` +
+          issuesOf(resource.error),
       });
       return;
     }
@@ -268,7 +282,13 @@ function readInstance(
   const { location } = result;
   const parsed = InstanceSchema.safeParse(rawInstance);
   const indexKey = parsed.success ? (parsed.data.index_key ?? undefined) : undefined;
-  const address = resourceAddress({ module: r.module ?? undefined, mode: r.mode, type: r.type, name: r.name, indexKey });
+  const address = resourceAddress({
+    module: r.module ?? undefined,
+    mode: r.mode,
+    type: r.type,
+    name: r.name,
+    indexKey,
+  });
   const problem = (message: string): void => {
     result.problems.push({ location, address, message: `Terraform state ${location}, ${address}: ${message}` });
   };
@@ -281,7 +301,8 @@ function readInstance(
   if (!isRecord(instance.attributes)) {
     problem(
       instance.attributes_flat !== undefined
-        ? 'the instance has only legacy flat attributes ("attributes_flat"); an apply or refresh with a current Terraform rewrites them'
+        ? 'the instance has only legacy flat attributes ("attributes_flat"); ' +
+            'an apply or refresh with a current Terraform rewrites them'
         : 'the instance has no attributes',
     );
     return;
@@ -366,8 +387,7 @@ function renderPaths(raw: unknown): string[] {
         rendered += rendered === '' ? step.value : `.${step.value}`;
       } else if (step.type === 'index' && isRecord(step.value)) {
         const key = step.value.value;
-        rendered +=
-          typeof key === 'number' ? `[${key}]` : typeof key === 'string' ? `[${JSON.stringify(key)}]` : '[*]';
+        rendered += typeof key === 'number' ? `[${key}]` : typeof key === 'string' ? `[${JSON.stringify(key)}]` : '[*]';
       } else {
         ok = false;
         break;
@@ -416,7 +436,8 @@ export function findApplication(result: TerraformReadResult, name: string): Find
     found: false,
     problem: {
       location,
-      message: `Terraform state ${location}: resource absent from the state: no ${MSF_RESOURCE_TYPE} named ${name}${why}`,
+      message:
+        `Terraform state ${location}: resource absent from the state: ` + `no ${MSF_RESOURCE_TYPE} named ${name}${why}`,
     },
   };
 }

@@ -1,0 +1,71 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
+import { MsfAdapter } from '#shared/adapters/msf.ts';
+import { StepFunctionsStarter } from '#shared/adapters/sfn-starter.ts';
+import { SnsNotifier } from '#shared/adapters/sns-notifier.ts';
+import { systemClock } from '#shared/adapters/system-clock.ts';
+import { readTerraformState } from '#shared/desired/terraform-source.ts';
+import { loadDesiredStates } from '#shared/desired/sources.ts';
+import { type ReconcileResult, type ReconcilerDeps, reconcile } from '#shared/domain/reconciler.ts';
+import { parseDetectorEvent } from '#shared/events/detector-input.ts';
+import { loadConfigFromEnv, ReconcilerEnv, readEnv } from '../common/env.ts';
+
+/** What the reconciler returns for one event. */
+export interface ReconcilerOutput {
+  /** REJECTED: not a Scheduled Event or an MSF CloudTrail event; nothing was called. */
+  status: 'OK' | 'REJECTED';
+  error?: string;
+  result?: ReconcileResult;
+}
+
+/**
+ * The reconciler: on its schedule, one reconcile cycle over the watched applications; on an MSF "AWS API Call via
+ * CloudTrail" event, an immediate re-check of that one application. Anything else is rejected without an MSF call.
+ */
+export function createReconcilerHandler(deps: ReconcilerDeps): (event: unknown) => Promise<ReconcilerOutput> {
+  return async (event) => {
+    const parsed = parseDetectorEvent(event);
+    if (!parsed.ok || parsed.kind === 'alarm' || parsed.kind === 'workflow-ended') {
+      const error = parsed.ok ? `the reconciler does not handle ${parsed.kind} events` : parsed.error;
+      deps.log.error('rejected event', { error });
+      return { status: 'REJECTED', error };
+    }
+    if (parsed.kind === 'cloudtrail') {
+      const names = parsed.signals.map((s) => s.applicationName);
+      if (names.length === 0) return { status: 'OK' };
+      return { status: 'OK', result: await reconcile(deps, { only: names, force: names }) };
+    }
+    const result = await reconcile(deps);
+    for (const p of result.problems) deps.log.error('desired state unreadable', { ...p });
+    deps.log.info('reconcile cycle', {
+      msfCalls: result.msfCalls,
+      verdicts: result.lines.map((l) => `${l.applicationName}:${l.verdict}`),
+    });
+    return { status: 'OK', result };
+  };
+}
+
+let lambdaHandler: ((event: unknown) => Promise<ReconcilerOutput>) | undefined;
+
+/**
+ * Lambda entry point, wired from the environment ({@link ReconcilerEnv}).
+ * @throws Error naming the variable when the environment is incomplete.
+ */
+export async function handler(event: unknown): Promise<ReconcilerOutput> {
+  if (!lambdaHandler) {
+    const env = readEnv(ReconcilerEnv);
+    const log = new Logger({ serviceName: 'flink-watchdog-reconciler' });
+    const config = loadConfigFromEnv();
+    lambdaHandler = createReconcilerHandler({
+      msf: new MsfAdapter(),
+      ledger: new DynamoDbLedger({ tableName: env.LEDGER_TABLE_NAME }),
+      notifier: new SnsNotifier({ topicArn: env.NOTIFICATION_TOPIC_ARN }),
+      starter: new StepFunctionsStarter({ stateMachineArn: env.STATE_MACHINE_ARN, log }),
+      config,
+      clock: systemClock,
+      log,
+      desired: () => loadDesiredStates(config, (source) => readTerraformState(source)),
+    });
+  }
+  return lambdaHandler(event);
+}

@@ -1,0 +1,325 @@
+import { createHash } from 'node:crypto';
+import type { Clock } from '#shared/clock.ts';
+import { policyFor, type WatchdogConfig } from '#shared/config/schema.ts';
+import type { Ledger } from '#shared/ports/ledger.ts';
+import type { Log } from '#shared/ports/log.ts';
+import type { ApplicationSummary, MsfPort } from '#shared/ports/msf.ts';
+import type { Notifier } from '#shared/ports/notifier.ts';
+import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
+import type { RemediationAction } from './decision.ts';
+import type { DesiredApplicationState } from './desired.ts';
+import { compareDesired, type DriftReport, type DriftSeverity, driftFingerprint } from './drift.ts';
+import { addEvent, type Incident, incidentId } from './incident.ts';
+import type { ApplicationOperation, ApplicationState } from './model.ts';
+import type { ReconcilerAppMemory, ReconcilerMemory } from './reconciler-memory.ts';
+import { initialRemediationState, tell } from './remediation.ts';
+
+/** A desired-state source that could not be read (a corrupt Terraform state, a missing S3 object, …). */
+export interface DesiredStateProblem {
+  /** The file or `s3://` location. */
+  location: string;
+  /** The resource address or application, when the problem is about one. */
+  address?: string;
+  message: string;
+}
+
+/** The desired states of the watched applications, and what could not be read. */
+export interface DesiredStates {
+  states: DesiredApplicationState[];
+  problems: DesiredStateProblem[];
+}
+
+/** What the reconciler uses. */
+export interface ReconcilerDeps {
+  msf: MsfPort;
+  ledger: Ledger;
+  notifier: Notifier;
+  starter: RemediationStarter;
+  config: WatchdogConfig;
+  clock: Clock;
+  log: Log;
+  /** Reads the desired states (config, Terraform state files). */
+  desired: () => Promise<DesiredStates>;
+}
+
+/** What the reconciler did with one application. */
+export type ReconcileVerdict =
+  /** ListApplications showed no change since the last cycle: not described. */
+  | 'UNCHANGED'
+  | 'NO_DRIFT'
+  /** Drift seen once; reported only if the next cycle agrees (status drift is not debounced). */
+  | 'PENDING'
+  | 'REPORTED'
+  /** The same drift was reported before. */
+  | 'ALREADY_REPORTED'
+  /** Status drift reconciled: the remediation workflow starts the application. */
+  | 'RECONCILING'
+  /** Drift whose kind the policy ignores. */
+  | 'IGNORED'
+  /** Declared, but not an application in this account and region. */
+  | 'MISSING'
+  | 'ERROR';
+
+/** One application's line of a reconcile cycle. */
+export interface ReconcileLine {
+  applicationName: string;
+  verdict: ReconcileVerdict;
+  report?: DriftReport;
+  incidentId?: string;
+  reason?: string;
+}
+
+/** The result of one reconcile cycle. */
+export interface ReconcileResult {
+  lines: ReconcileLine[];
+  problems: DesiredStateProblem[];
+  /** MSF API calls the cycle made (ListApplications pages included), count. */
+  msfCalls: number;
+}
+
+/** Options of one cycle. */
+export interface ReconcileOptions {
+  /** Describe these applications even if ListApplications shows no change (e.g. after a CloudTrail event). */
+  force?: readonly string[];
+  /** Only these applications. */
+  only?: readonly string[];
+}
+
+/** The policy key of each drift severity. */
+const POLICY_KEY: Record<DriftSeverity, 'status' | 'version' | 'configuration' | 'informational'> = {
+  informational: 'informational',
+  configuration: 'configuration',
+  'code/version': 'version',
+  status: 'status',
+};
+
+/** Counts the MSF calls made through it. */
+function countingMsf(msf: MsfPort): { msf: MsfPort; calls: () => number; listPages: () => number } {
+  let calls = 0;
+  let applications = 0;
+  const proxy = new Proxy(msf, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        const out = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        if (prop === 'listApplications') applications += (out as unknown[]).length;
+        else calls += 1;
+        return out;
+      };
+    },
+  });
+  // ListApplications returns 50 summaries per call.
+  const listPages = () => Math.max(1, Math.ceil(applications / 50));
+  return { msf: proxy, calls: () => calls + listPages(), listPages };
+}
+
+/** A stable fingerprint of a desired state (its source location excluded): a new declaration means a new look. */
+export function desiredFingerprint(d: DesiredApplicationState): string {
+  const { source: _source, ...rest } = d;
+  return createHash('sha256').update(JSON.stringify(rest, Object.keys(rest).sort())).digest('hex').slice(0, 16);
+}
+
+function needsDescribe(
+  summary: ApplicationSummary,
+  memory: ReconcilerAppMemory | undefined,
+  desired: string,
+  forced: boolean,
+): boolean {
+  return (
+    forced ||
+    memory === undefined ||
+    memory.status !== summary.status ||
+    memory.versionId !== summary.versionId ||
+    memory.desiredFingerprint !== desired ||
+    memory.pendingFingerprint !== undefined
+  );
+}
+
+/**
+ * One reconcile cycle: desired states → one cheap ListApplications pass (50 applications per call) → describe only
+ * the applications whose status or version changed since the last cycle (or whose desired state changed, or whose
+ * drift awaits confirmation, or that a CloudTrail event named) → compare field by field → drift is reported once two
+ * consecutive observations agree, except status drift, which counts at once → per drift kind, by policy: notify,
+ * reconcile (status only: desired RUNNING, found READY with no failed operation → start from the latest snapshot,
+ * through the remediation workflow and its guards), or ignore. Version drift is never reconciled: when MSF rolled
+ * back (its own system rollback, or a person), redeploying would repeat the failure; it is reported.
+ * Only applications listed in the config are reconciled.
+ */
+export async function reconcile(deps: ReconcilerDeps, options: ReconcileOptions = {}): Promise<ReconcileResult> {
+  const now = deps.clock.now();
+  const counting = countingMsf(deps.msf);
+  const msf = counting.msf;
+  const { states, problems } = await deps.desired();
+  const listed = new Set(deps.config.applications.map((a) => a.name));
+  const wanted = states.filter(
+    (d) => listed.has(d.applicationName) && (!options.only || options.only.includes(d.applicationName)),
+  );
+  const memory: ReconcilerMemory = (await deps.ledger.loadReconcilerMemory()) ?? { schemaVersion: 1, apps: {} };
+  const summaries = new Map((await msf.listApplications()).map((s) => [s.name, s]));
+  const lines: ReconcileLine[] = [];
+
+  for (const desired of wanted) {
+    const name = desired.applicationName;
+    const summary = summaries.get(name);
+    if (!summary) {
+      lines.push({
+        applicationName: name,
+        verdict: 'MISSING',
+        reason: `${name} is declared (${desired.source.kind} ${desired.source.location}) but is not an application in this account and region`,
+      });
+      continue;
+    }
+    const fingerprintOfDesired = desiredFingerprint(desired);
+    const previous = memory.apps[name];
+    const forced = options.force?.includes(name) ?? false;
+    if (!needsDescribe(summary, previous, fingerprintOfDesired, forced)) {
+      lines.push({
+        applicationName: name,
+        verdict: previous?.reportedFingerprint ? 'ALREADY_REPORTED' : 'UNCHANGED',
+      });
+      continue;
+    }
+    const entry: ReconcilerAppMemory = {
+      status: summary.status,
+      versionId: summary.versionId,
+      desiredFingerprint: fingerprintOfDesired,
+      describedMs: now,
+      ...(previous?.reportedFingerprint ? { reportedFingerprint: previous.reportedFingerprint } : {}),
+    };
+    memory.apps[name] = entry;
+    try {
+      const app = await msf.describeApplication(name);
+      const operations = await msf.listOperations(name);
+      const report = compareDesired(desired, app, { operations, nowMs: now });
+      lines.push(await decideDrift(deps, { desired, app, operations, report, previous, entry, now }));
+    } catch (e) {
+      lines.push({ applicationName: name, verdict: 'ERROR', reason: e instanceof Error ? e.message : String(e) });
+      // Look again next cycle.
+      delete memory.apps[name];
+    }
+  }
+  await deps.ledger.saveReconcilerMemory(memory);
+  return { lines, problems, msfCalls: counting.calls() };
+}
+
+interface DriftContext {
+  desired: DesiredApplicationState;
+  app: ApplicationState;
+  /** ListApplicationOperations of this cycle. */
+  operations: ApplicationOperation[];
+  report: DriftReport;
+  previous: ReconcilerAppMemory | undefined;
+  entry: ReconcilerAppMemory;
+  now: number;
+}
+
+async function decideDrift(deps: ReconcilerDeps, c: DriftContext): Promise<ReconcileLine> {
+  const name = c.app.name;
+  const { report } = c;
+  if (report.severity === 'none') {
+    if (c.previous?.reportedFingerprint) deps.log.info('drift resolved', { applicationName: name });
+    delete c.entry.reportedFingerprint;
+    return { applicationName: name, verdict: 'NO_DRIFT', report };
+  }
+  const fp = driftFingerprint(report);
+  if (c.previous?.reportedFingerprint === fp) return { applicationName: name, verdict: 'ALREADY_REPORTED', report };
+  // Debounce: everything but status drift must be seen twice in a row.
+  if (report.severity !== 'status' && c.previous?.pendingFingerprint !== fp) {
+    c.entry.pendingFingerprint = fp;
+    return { applicationName: name, verdict: 'PENDING', report };
+  }
+  const latest = [...c.operations].sort((a, b) => (b.startMs ?? 0) - (a.startMs ?? 0))[0];
+  if (report.severity === 'status' && c.app.status === 'READY' && latest?.status === 'FAILED') {
+    // A failed operation left it READY: the detector reports (or remediates) that failed deploy with its ErrorInfo.
+    c.entry.reportedFingerprint = fp;
+    return {
+      applicationName: name,
+      verdict: 'IGNORED',
+      report,
+      reason: `${latest.operation} failed: the detector handles it`,
+    };
+  }
+  const policy = policyFor(deps.config, name);
+  const action = policy.onDrift[POLICY_KEY[report.severity]];
+  if (action === 'ignore') {
+    c.entry.reportedFingerprint = fp;
+    return { applicationName: name, verdict: 'IGNORED', report, reason: `onDrift.${POLICY_KEY[report.severity]} is ignore` };
+  }
+  if (action === 'reconcile') {
+    const reconciling = await reconcileStatus(deps, c, fp);
+    if (reconciling) return reconciling;
+  }
+  const id = incidentId(name, `drift:${fp}`);
+  const incident = driftIncident(id, c, 'NOTIFIED', { verdict: 'NOTIFY', reason: report.summary });
+  c.entry.reportedFingerprint = fp;
+  if (!(await deps.ledger.createIncident(incident))) {
+    return { applicationName: name, verdict: 'ALREADY_REPORTED', report, incidentId: id };
+  }
+  await tell(deps, incident, 'NOTIFIED', c.now, `${name}: drift (${report.severity})`, report.summary, [
+    `npx flink-watchdog drift --app ${name}`,
+  ]);
+  return { applicationName: name, verdict: 'REPORTED', report, incidentId: id };
+}
+
+/**
+ * Status drift with `onDrift.status: reconcile`: desired RUNNING, found READY, and the last operation did not fail (a
+ * failed deploy is the detector's business) → start from the latest snapshot through the remediation workflow, in
+ * remediate mode, with no other incident open. Returns undefined when it does not apply (then the drift is reported).
+ */
+async function reconcileStatus(deps: ReconcilerDeps, c: DriftContext, fp: string): Promise<ReconcileLine | undefined> {
+  const name = c.app.name;
+  if (c.report.severity !== 'status' || c.desired.status !== 'RUNNING' || c.app.status !== 'READY') return undefined;
+  if (await deps.ledger.openIncident(name)) return undefined;
+  const policy = policyFor(deps.config, name);
+  const action: RemediationAction = {
+    kind: 'START',
+    expectVersionId: c.app.versionId,
+    start: { restoreType: 'RESTORE_FROM_LATEST_SNAPSHOT', allowNonRestoredState: false },
+  };
+  const id = incidentId(name, `drift:${fp}:${c.app.versionId}`);
+  const remediate = policy.mode === 'remediate';
+  const reason = remediate
+    ? `${c.report.summary} Reconciling by policy (onDrift.status: reconcile): start from the latest snapshot.`
+    : `${c.report.summary} Would have started it from the latest snapshot (observe mode).`;
+  const incident = driftIncident(id, c, remediate ? 'REMEDIATING' : 'OBSERVED', {
+    verdict: remediate ? 'REMEDIATE' : 'NONE',
+    reason,
+    ...(remediate ? { remediation: action } : {}),
+  });
+  if (remediate) incident.remediation = action;
+  c.entry.reportedFingerprint = fp;
+  if (!(await deps.ledger.createIncident(incident))) {
+    return { applicationName: name, verdict: 'ALREADY_REPORTED', report: c.report, incidentId: id };
+  }
+  if (!remediate) {
+    await tell(deps, incident, 'OBSERVED', c.now, `${name}: stopped out of band (observe mode)`, reason);
+    return { applicationName: name, verdict: 'REPORTED', report: c.report, incidentId: id };
+  }
+  await tell(deps, incident, 'OPENED', c.now, `${name}: stopped out of band → start from the latest snapshot`, reason);
+  await deps.starter.start(initialRemediationState(incident, action));
+  return { applicationName: name, verdict: 'RECONCILING', report: c.report, incidentId: id };
+}
+
+function driftIncident(
+  id: string,
+  c: DriftContext,
+  status: Incident['status'],
+  decision: { verdict: Incident['decision']['verdict']; reason: string; remediation?: RemediationAction },
+): Incident {
+  const incident: Incident = {
+    schemaVersion: 1,
+    id,
+    applicationName: c.app.name,
+    trigger: { source: 'schedule', detail: `reconciler (${c.desired.source.kind} ${c.desired.source.location})`, atMs: c.now },
+    openedMs: c.now,
+    status,
+    decision: { ...decision, guards: [], nextSteps: [] },
+    attempts: 0,
+    actions: [],
+    events: [],
+  };
+  if (status !== 'REMEDIATING') incident.closedMs = c.now;
+  addEvent(incident, c.now, 'OPENED', c.report.summary);
+  return incident;
+}
