@@ -12,9 +12,9 @@ import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { MsfAdapter, WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
 import { alarmsFor } from '#shared/alarms.ts';
+import { parseConfig, policyFor, type WatchdogConfig } from '#shared/config/schema.ts';
 import { loadDesiredStates } from '#shared/desired/sources.ts';
 import { parseTerraformState } from '#shared/desired/terraform.ts';
-import { parseConfig, policyFor, type WatchdogConfig } from '#shared/config/schema.ts';
 import type { Incident } from '#shared/domain/incident.ts';
 import type { AlarmStateChangeEvent } from '#shared/events/alarm-state-change.ts';
 import type { Log } from '#shared/ports/log.ts';
@@ -376,7 +376,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         for (const l of cycle.result?.lines ?? []) {
           if (l.verdict === 'UNCHANGED' || l.verdict === 'NO_DRIFT' || l.verdict === 'ALREADY_REPORTED') continue;
           const what = l.report?.fields.map((f) => f.field).join(', ');
-          line('drift', `${l.applicationName}: ${l.verdict}${what ? ` (${what})` : ''}${l.reason ? ` — ${l.reason}` : ''}`);
+          line(
+            'drift',
+            `${l.applicationName}: ${l.verdict}${what ? ` (${what})` : ''}${l.reason ? ` — ${l.reason}` : ''}`,
+          );
           if (l.verdict === 'REPORTED' && l.report) line('', `  ${l.report.summary}`);
         }
       }

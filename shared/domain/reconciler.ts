@@ -117,7 +117,10 @@ function countingMsf(msf: MsfPort): { msf: MsfPort; calls: () => number; listPag
 /** A stable fingerprint of a desired state (its source location excluded): a new declaration means a new look. */
 export function desiredFingerprint(d: DesiredApplicationState): string {
   const { source: _source, ...rest } = d;
-  return createHash('sha256').update(JSON.stringify(rest, Object.keys(rest).sort())).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify(rest, Object.keys(rest).sort()))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 function needsDescribe(
@@ -244,7 +247,12 @@ async function decideDrift(deps: ReconcilerDeps, c: DriftContext): Promise<Recon
   const action = policy.onDrift[POLICY_KEY[report.severity]];
   if (action === 'ignore') {
     c.entry.reportedFingerprint = fp;
-    return { applicationName: name, verdict: 'IGNORED', report, reason: `onDrift.${POLICY_KEY[report.severity]} is ignore` };
+    return {
+      applicationName: name,
+      verdict: 'IGNORED',
+      report,
+      reason: `onDrift.${POLICY_KEY[report.severity]} is ignore`,
+    };
   }
   if (action === 'reconcile') {
     const reconciling = await reconcileStatus(deps, c, fp);
@@ -311,7 +319,11 @@ function driftIncident(
     schemaVersion: 1,
     id,
     applicationName: c.app.name,
-    trigger: { source: 'schedule', detail: `reconciler (${c.desired.source.kind} ${c.desired.source.location})`, atMs: c.now },
+    trigger: {
+      source: 'schedule',
+      detail: `reconciler (${c.desired.source.kind} ${c.desired.source.location})`,
+      atMs: c.now,
+    },
     openedMs: c.now,
     status,
     decision: { ...decision, guards: [], nextSteps: [] },
