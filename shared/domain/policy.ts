@@ -122,7 +122,10 @@ function prescribe(
       };
     case 'UNEXPECTED_STATUS':
       return {
-        reason: `${finding.summary} No failed operation explains it; starting it is left to people.`,
+        reason:
+          policy.onDrift.status === 'reconcile'
+            ? `${finding.summary} No failed operation explains it; the reconciler starts it from the latest snapshot (onDrift.status: reconcile).`
+            : `${finding.summary} No failed operation explains it; starting it is left to people (set onDrift.status: reconcile to have the watchdog start it).`,
         nextSteps: [
           cli(
             name,
