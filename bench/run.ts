@@ -5,7 +5,9 @@
  *   the SDK round trips to the local emulator), and the remediation workflow's state transitions (Step Functions
  *   bills Standard workflows per state transition) and steps (remediation Lambda invocations);
  * - the decision's own CPU time (evaluate + decide, pure functions) per alarm event, over many synthetic events;
- * - per Lambda function: the minified bundle size (kB) and the cold import time of the bundle (ms, bench/bundles.ts).
+ * - per Lambda function: the minified bundle size (kB) and the cold import time of the bundle (ms, bench/bundles.ts);
+ * - the reconciler over 1,000 emulated applications: MSF calls and wall time of a cycle with nothing changed (goal:
+ *   ≤ 25 calls) and with 10 changed (bench/reconcile.ts).
  */
 import { runScenario } from '#sandbox/drill.ts';
 import { listScenarios, loadScenario } from '#sandbox/scenario.ts';
@@ -13,6 +15,7 @@ import { evaluate } from '#shared/domain/detect.ts';
 import { decide } from '#shared/domain/policy.ts';
 import { loopingRestarts, MIN, observation, policy, T0 } from '../test/support/builders.ts';
 import { measureBundles } from './bundles.ts';
+import { measureReconcile } from './reconcile.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -81,4 +84,15 @@ try {
 } catch (e) {
   console.log(`  failed: ${(e as Error).message}`);
   process.exitCode = 1;
+}
+
+// The reconciler's cheap first pass over many applications.
+console.log(
+  '\nReconcile cycles over 1,000 emulated applications (MSF calls as the emulator counted them; goal ≤ 25 unchanged)',
+);
+console.log(`  ${'cycle'.padEnd(48)} ${'MSF calls'.padStart(9)} ${'described'.padStart(9)} ${'wall ms'.padStart(8)}`);
+for (const f of await measureReconcile()) {
+  console.log(
+    `  ${f.cycle.padEnd(48)} ${String(f.msfCalls).padStart(9)} ${String(f.described).padStart(9)} ${f.wallMs.toFixed(0).padStart(8)}`,
+  );
 }

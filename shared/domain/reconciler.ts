@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import pLimit from 'p-limit';
 import type { Clock } from '#shared/clock.ts';
 import { policyFor, type WatchdogConfig } from '#shared/config/schema.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
@@ -85,6 +86,9 @@ export interface ReconcileOptions {
   only?: readonly string[];
 }
 
+/** Applications looked at concurrently in one cycle, count. */
+export const DESCRIBE_CONCURRENCY = 8;
+
 /** The policy key of each drift severity. */
 const POLICY_KEY: Record<DriftSeverity, 'status' | 'version' | 'configuration' | 'informational'> = {
   informational: 'informational',
@@ -162,26 +166,21 @@ export async function reconcile(deps: ReconcilerDeps, options: ReconcileOptions 
   const summaries = new Map((await msf.listApplications()).map((s) => [s.name, s]));
   const lines: ReconcileLine[] = [];
 
-  for (const desired of wanted) {
+  const look = async (desired: DesiredApplicationState): Promise<ReconcileLine> => {
     const name = desired.applicationName;
     const summary = summaries.get(name);
     if (!summary) {
-      lines.push({
+      return {
         applicationName: name,
         verdict: 'MISSING',
         reason: `${name} is declared (${desired.source.kind} ${desired.source.location}) but is not an application in this account and region`,
-      });
-      continue;
+      };
     }
     const fingerprintOfDesired = desiredFingerprint(desired);
     const previous = memory.apps[name];
     const forced = options.force?.includes(name) ?? false;
     if (!needsDescribe(summary, previous, fingerprintOfDesired, forced)) {
-      lines.push({
-        applicationName: name,
-        verdict: previous?.reportedFingerprint ? 'ALREADY_REPORTED' : 'UNCHANGED',
-      });
-      continue;
+      return { applicationName: name, verdict: previous?.reportedFingerprint ? 'ALREADY_REPORTED' : 'UNCHANGED' };
     }
     const entry: ReconcilerAppMemory = {
       status: summary.status,
@@ -195,13 +194,18 @@ export async function reconcile(deps: ReconcilerDeps, options: ReconcileOptions 
       const app = await msf.describeApplication(name);
       const operations = await msf.listOperations(name);
       const report = compareDesired(desired, app, { operations, nowMs: now });
-      lines.push(await decideDrift(deps, { desired, app, operations, report, previous, entry, now }));
+      return await decideDrift(deps, { desired, app, operations, report, previous, entry, now });
     } catch (e) {
-      lines.push({ applicationName: name, verdict: 'ERROR', reason: e instanceof Error ? e.message : String(e) });
       // Look again next cycle.
       delete memory.apps[name];
+      return { applicationName: name, verdict: 'ERROR', reason: e instanceof Error ? e.message : String(e) };
     }
-  }
+  };
+  // A few applications at a time: a first cycle over many applications fits the function's timeout, and MSF's
+  // per-account API rate is not hammered.
+  const limit = pLimit(DESCRIBE_CONCURRENCY);
+  lines.push(...(await Promise.all(wanted.map((d) => limit(() => look(d))))));
+
   await deps.ledger.saveReconcilerMemory(memory);
   return { lines, problems, msfCalls: counting.calls() };
 }
