@@ -19,6 +19,11 @@ export interface ReconcilerAppMemory {
   pendingFingerprint?: string;
   /** Drift already reported; cleared when the drift goes away. */
   reportedFingerprint?: string;
+  /**
+   * When the current drift was first seen, ms: one drift episode. The same drift coming back after it went away is
+   * a new episode, reported (and reconciled) again.
+   */
+  driftSinceMs?: number;
   /** When the application was last described, ms. */
   describedMs?: number;
 }

@@ -188,8 +188,19 @@ export async function reconcile(deps: ReconcilerDeps, options: ReconcileOptions 
       desiredFingerprint: fingerprintOfDesired,
       describedMs: now,
       ...(previous?.reportedFingerprint ? { reportedFingerprint: previous.reportedFingerprint } : {}),
+      ...(previous?.driftSinceMs !== undefined ? { driftSinceMs: previous.driftSinceMs } : {}),
     };
     memory.apps[name] = entry;
+    // A desired state that could not be read completely is not a basis for comparing, let alone acting.
+    const unreadable = problems.find((p) => p.address === undefined || p.address === name);
+    if (unreadable) {
+      delete memory.apps[name];
+      return {
+        applicationName: name,
+        verdict: 'ERROR',
+        reason: `desired state not compared, no action taken: ${unreadable.message}`,
+      };
+    }
     try {
       const app = await msf.describeApplication(name);
       const operations = await msf.listOperations(name);
@@ -227,10 +238,13 @@ async function decideDrift(deps: ReconcilerDeps, c: DriftContext): Promise<Recon
   if (report.severity === 'none') {
     if (c.previous?.reportedFingerprint) deps.log.info('drift resolved', { applicationName: name });
     delete c.entry.reportedFingerprint;
+    delete c.entry.driftSinceMs;
     return { applicationName: name, verdict: 'NO_DRIFT', report };
   }
   const fp = driftFingerprint(report);
   if (c.previous?.reportedFingerprint === fp) return { applicationName: name, verdict: 'ALREADY_REPORTED', report };
+  // The episode starts when this drift was first seen; it names the incident, so a drift that comes back is new.
+  c.entry.driftSinceMs = c.previous?.pendingFingerprint === fp ? (c.previous.driftSinceMs ?? c.now) : c.now;
   // Debounce: everything but status drift must be seen twice in a row.
   if (report.severity !== 'status' && c.previous?.pendingFingerprint !== fp) {
     c.entry.pendingFingerprint = fp;
@@ -262,7 +276,7 @@ async function decideDrift(deps: ReconcilerDeps, c: DriftContext): Promise<Recon
     const reconciling = await reconcileStatus(deps, c, fp);
     if (reconciling) return reconciling;
   }
-  const id = incidentId(name, `drift:${fp}`);
+  const id = incidentId(name, `drift:${fp}:${c.entry.driftSinceMs}`);
   const incident = driftIncident(id, c, 'NOTIFIED', { verdict: 'NOTIFY', reason: report.summary });
   c.entry.reportedFingerprint = fp;
   if (!(await deps.ledger.createIncident(incident))) {
@@ -289,7 +303,7 @@ async function reconcileStatus(deps: ReconcilerDeps, c: DriftContext, fp: string
     expectVersionId: c.app.versionId,
     start: { restoreType: 'RESTORE_FROM_LATEST_SNAPSHOT', allowNonRestoredState: false },
   };
-  const id = incidentId(name, `drift:${fp}:${c.app.versionId}`);
+  const id = incidentId(name, `drift:${fp}:${c.entry.driftSinceMs}:reconcile`);
   const remediate = policy.mode === 'remediate';
   const reason = remediate
     ? `${c.report.summary} Reconciling by policy (onDrift.status: reconcile): start from the latest snapshot.`
@@ -308,8 +322,29 @@ async function reconcileStatus(deps: ReconcilerDeps, c: DriftContext, fp: string
     await tell(deps, incident, 'OBSERVED', c.now, `${name}: stopped out of band (observe mode)`, reason);
     return { applicationName: name, verdict: 'REPORTED', report: c.report, incidentId: id };
   }
+  try {
+    await deps.starter.start(initialRemediationState(incident, action));
+  } catch (e) {
+    // Nothing was done: close the incident (an open one would block the next try) and look again next cycle.
+    const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    incident.status = 'ESCALATED';
+    incident.closedMs = c.now;
+    incident.outcomeReason = `The remediation workflow could not be started (${message}); no action was taken.`;
+    addEvent(incident, c.now, 'ESCALATED', incident.outcomeReason);
+    await deps.ledger.saveIncident(incident);
+    delete c.entry.reportedFingerprint;
+    delete c.entry.driftSinceMs;
+    // Described again next cycle, as a new episode.
+    c.entry.pendingFingerprint = fp;
+    return {
+      applicationName: name,
+      verdict: 'ERROR',
+      report: c.report,
+      incidentId: id,
+      reason: incident.outcomeReason,
+    };
+  }
   await tell(deps, incident, 'OPENED', c.now, `${name}: stopped out of band → start from the latest snapshot`, reason);
-  await deps.starter.start(initialRemediationState(incident, action));
   return { applicationName: name, verdict: 'RECONCILING', report: c.report, incidentId: id };
 }
 
