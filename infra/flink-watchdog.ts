@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { CfnAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Match, Rule, Schedule } from 'aws-cdk-lib/aws-events';
@@ -15,7 +15,7 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DetectorEnv, functionEnvironment, RemediationEnv } from '#functions/common/env.ts';
+import { DetectorEnv, functionEnvironment, ReconcilerEnv, RemediationEnv } from '#functions/common/env.ts';
 import { LEDGER_TABLE } from '#shared/adapters/ledger-table.ts';
 import { ALARM_PREFIX, type AlarmSpec, alarmsFor, MSF_METRIC_NAMESPACE } from '#shared/alarms.ts';
 import { policyFor, runtimeEnvironmentOf, type WatchdogConfig } from '#shared/config/schema.ts';
@@ -68,8 +68,8 @@ const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Properties of {@link FlinkWatchdog}. */
 export interface FlinkWatchdogProps {
   /**
-   * The watchdog configuration, already validated with `parseConfig` (shared/config/schema.ts). It is passed to both
-   * functions as `WATCHDOG_CONFIG` (JSON), and its `applications` get alarms and IAM permissions.
+   * The watchdog configuration, already validated with `parseConfig` (shared/config/schema.ts). It is passed to every
+   * function as `WATCHDOG_CONFIG` (JSON), and its `applications` get alarms and IAM permissions.
    */
   readonly config: WatchdogConfig;
   /**
@@ -100,7 +100,7 @@ export interface FlinkWatchdogProps {
    */
   readonly ledgerRemovalPolicy?: RemovalPolicy;
   /**
-   * Also invoke the detector on MSF API calls that change an application (StartApplication, StopApplication,
+   * Also invoke the detector and the reconciler on MSF API calls that change an application (StartApplication, StopApplication,
    * UpdateApplication, RollbackApplication, CreateApplication) seen as "AWS API Call via CloudTrail" events, so a change
    * made outside the watchdog is looked at at once instead of at the next sweep. Needs a CloudTrail trail that logs
    * management events in the region.
@@ -120,13 +120,17 @@ export class FlinkWatchdogPropsError extends Error {
 }
 
 /**
- * The deployed watchdog: per-application CloudWatch alarms (from `alarmsFor()`), an EventBridge rule on their state
- * changes and a periodic sweep, both invoking the detector Lambda; the remediation Lambda; dead-letter queues; and
- * least-privilege IAM scoped to the listed applications (plus tag-conditioned access when `optInTag` is set).
+ * The deployed watchdog: per-application CloudWatch alarms (from `alarmsFor()`); EventBridge rules on their state
+ * changes and on remediation workflow executions that end abnormally (→ detector), and a periodic sweep (→ detector and
+ * drift reconciler); the remediation workflow (Step Functions) and its step Lambda; the ledger table; the notification
+ * topic; the dashboard; dead-letter queues; and least-privilege IAM scoped to the listed applications (plus
+ * tag-conditioned access when `optInTag` is set).
  */
 export class FlinkWatchdog extends Construct {
   readonly detector: NodejsFunction;
   readonly remediation: NodejsFunction;
+  /** The drift reconciler, on the sweep schedule (and on MSF CloudTrail events when enabled). */
+  readonly reconciler: NodejsFunction;
   /** The ledger: incidents, the per-application lock, attempt counters (layout in shared/adapters/ledger-table.ts). */
   readonly ledger: TableV2;
   /** The remediation workflow (Step Functions Standard). */
@@ -136,7 +140,7 @@ export class FlinkWatchdog extends Construct {
   /** The secret holding the Slack webhook URL, when `notifications.slackWebhookSecretName` names one. */
   readonly slackWebhookSecret?: ISecret;
   readonly dashboard: WatchdogDashboard;
-  /** Dead-letter queue of the EventBridge rule targets (events that could not be delivered to the detector). */
+  /** Dead-letter queue of the EventBridge rule targets (events that could not be delivered to a function). */
   readonly eventsDeadLetterQueue: Queue;
   /** Dead-letter queue of failed asynchronous invocations of the functions. */
   readonly invocationDeadLetterQueue: Queue;
@@ -240,8 +244,21 @@ export class FlinkWatchdog extends Construct {
         STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn,
       }),
     });
+    this.reconciler = watchdogFunction(this, 'Reconciler', {
+      ...fnDefaults,
+      entry: join(REPO_ROOT, 'functions', 'reconciler', 'handler.ts'),
+      description:
+        'Flink Watchdog reconciler: desired state (config, Terraform state) vs what MSF runs → drift reports, reconcile',
+      timeout: Duration.minutes(2),
+      environment: functionEnvironment(ReconcilerEnv, {
+        ...common,
+        STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn,
+      }),
+    });
     this.workflow.stateMachine.grantStartExecution(this.detector);
-    for (const fn of [this.detector, this.remediation]) {
+    this.workflow.stateMachine.grantStartExecution(this.reconciler);
+    this.grantTerraformState(config.drift?.terraformState ?? []);
+    for (const fn of [this.detector, this.remediation, this.reconciler]) {
       // Exactly the calls DynamoDbLedger makes (shared/adapters/dynamodb-ledger.ts), on the table and its index.
       this.ledger.grant(fn, ...LEDGER_ACTIONS);
       this.topic.grantPublish(fn);
@@ -289,10 +306,16 @@ export class FlinkWatchdog extends Construct {
       },
       targets: [target()],
     });
+    const reconcilerTarget = (): LambdaFunction =>
+      new LambdaFunction(this.reconciler, {
+        deadLetterQueue: this.eventsDeadLetterQueue,
+        retryAttempts: 3,
+        maxEventAge: Duration.hours(1),
+      });
     new Rule(this, 'SweepSchedule', {
-      description: 'Flink Watchdog: periodic sweep of every listed application → detector',
+      description: 'Flink Watchdog: periodic sweep of every listed application → detector and drift reconciler',
       schedule: Schedule.rate(props.sweepInterval ?? Duration.minutes(5)),
-      targets: [target()],
+      targets: [target(), reconcilerTarget()],
     });
 
     // A run that ends without recording its outcome (timed out, aborted, or failed past its Catch) must not leave an
@@ -312,22 +335,76 @@ export class FlinkWatchdog extends Construct {
 
     if (props.cloudTrailEvents) {
       new Rule(this, 'MsfApiCallRule', {
-        description: 'Flink Watchdog: MSF API calls that change an application (CloudTrail) → detector',
+        description: 'Flink Watchdog: MSF API calls that change an application (CloudTrail) → detector and reconciler',
         eventPattern: {
           source: [MSF_EVENT_SOURCE],
           detailType: [CLOUDTRAIL_API_CALL_DETAIL_TYPE],
           detail: { eventSource: ['kinesisanalytics.amazonaws.com'], eventName: [...MSF_CHANGE_EVENT_NAMES] },
         },
-        targets: [target()],
+        targets: [target(), reconcilerTarget()],
       });
     }
 
     this.grantMsf(config, this.detector, false);
     this.grantMsf(config, this.remediation, true);
+    this.grantMsf(config, this.reconciler, false, { metrics: false });
+    // The reconciler's cheap first pass: ListApplications supports no resource-level permissions.
+    this.reconciler.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'MsfListApplications',
+        actions: ['kinesisanalytics:ListApplications'],
+        resources: ['*'],
+      }),
+    );
+  }
+
+  /** s3:GetObject on each `s3://` Terraform state of the config; a local path cannot be read from Lambda (a warning). */
+  private grantTerraformState(sources: readonly string[]): void {
+    const objects: string[] = [];
+    const listings: Array<{ bucket: string; key: string }> = [];
+    for (const source of sources) {
+      const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(source);
+      if (match && /[*?$]/.test(source)) {
+        // An IAM resource with a wildcard would grant far more than one state file.
+        throw new FlinkWatchdogPropsError(
+          `drift.terraformState "${source}": wildcards (*, ?) and \${…} are not allowed; name the state object itself`,
+        );
+      }
+      if (!match) {
+        Annotations.of(this).addWarningV2(
+          'flink-watchdog:terraform-state-local-path',
+          `drift.terraformState "${source}" is a local path: the reconciler Lambda cannot read it (use the S3 backend object, s3://BUCKET/KEY). The CLI can.`,
+        );
+        continue;
+      }
+      objects.push(`arn:${Stack.of(this).partition}:s3:::${match[1]}/${match[2]}`);
+      listings.push({ bucket: match[1] as string, key: match[2] as string });
+    }
+    if (objects.length === 0) return;
+    this.reconciler.addToRolePolicy(
+      new PolicyStatement({ sid: 'TerraformStateRead', actions: ['s3:GetObject'], resources: objects }),
+    );
+    // Without ListBucket, S3 answers a missing object with 403 AccessDenied; with it (limited to the key itself),
+    // a missing state file is reported as what it is (NoSuchKey).
+    for (const [i, l] of listings.entries()) {
+      this.reconciler.addToRolePolicy(
+        new PolicyStatement({
+          sid: `TerraformStateList${i}`,
+          actions: ['s3:ListBucket'],
+          resources: [`arn:${Stack.of(this).partition}:s3:::${l.bucket}`],
+          conditions: { StringEquals: { 's3:prefix': l.key } },
+        }),
+      );
+    }
   }
 
   /** Grants MSF reads (and mutations when `mutate`) on the listed applications and, with `optInTag`, on tagged ones. */
-  private grantMsf(config: WatchdogConfig, fn: NodejsFunction, mutate: boolean): void {
+  private grantMsf(
+    config: WatchdogConfig,
+    fn: NodejsFunction,
+    mutate: boolean,
+    options: { metrics: boolean } = { metrics: true },
+  ): void {
     const grantee: IGrantable = fn;
     // The policies live on the function's role, a sibling of the function: acknowledgements go there.
     const role = fn.role ?? fn;
@@ -357,13 +434,15 @@ export class FlinkWatchdog extends Construct {
           'Applications opted in by tag are not known at deploy time; the statement is limited by an aws:ResourceTag condition on the opt-in tag.',
       });
     }
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({ sid: 'CloudWatchMetrics', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
-    );
+    if (options.metrics) {
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        new PolicyStatement({ sid: 'CloudWatchMetrics', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
+      );
+    }
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'cloudwatch:GetMetricData and the X-Ray tracing actions (xray:PutTraceSegments, xray:PutTelemetryRecords) support no resource-level permissions.',
+        'cloudwatch:GetMetricData, kinesisanalytics:ListApplications and the X-Ray tracing actions (xray:PutTraceSegments, xray:PutTelemetryRecords) support no resource-level permissions.',
     });
   }
 }

@@ -13,7 +13,7 @@ export interface WatchdogStackProps extends StackProps {
    */
   readonly runtimeEnvironments?: Readonly<Record<string, string>>;
   /**
-   * Invoke the detector on MSF API calls seen through CloudTrail (see {@link FlinkWatchdogProps.cloudTrailEvents}).
+   * Invoke the detector and the reconciler on MSF API calls seen through CloudTrail (see {@link FlinkWatchdogProps.cloudTrailEvents}).
    * @default false
    */
   readonly cloudTrailEvents?: boolean;

@@ -1,5 +1,6 @@
 import { App, type CfnElement, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import {
   FlinkWatchdogPropsError,
   LEDGER_ACTIONS,
   MSF_MUTATING_ACTIONS,
+  MSF_READ_ACTIONS,
 } from '../../infra/flink-watchdog.ts';
 import { WatchdogStack } from '../../infra/watchdog-stack.ts';
 
@@ -137,6 +139,7 @@ function environmentOf(template: Template, functionId: string): Record<string, u
 /** Actions that support no resource-level permissions, the only ones allowed on `Resource: '*'`. */
 const RESOURCELESS_ACTIONS = [
   'cloudwatch:GetMetricData',
+  'kinesisanalytics:ListApplications',
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',
   'xray:GetSamplingRules',
@@ -150,6 +153,11 @@ const RESOURCELESS_ACTIONS = [
   'logs:DescribeResourcePolicies',
   'logs:DescribeLogGroups',
 ];
+
+/** The watchdog's functions: the detector, the remediation step function and the drift reconciler. */
+function functionsOf(watchdog: FlinkWatchdog): NodejsFunction[] {
+  return [watchdog.detector, watchdog.remediation, watchdog.reconciler];
+}
 
 /** Matches an asset hash (SHA-256, hex) anywhere in a string. */
 const ASSET_HASH = /[0-9a-f]{64}/g;
@@ -285,7 +293,7 @@ describe('Construct: FlinkWatchdog', () => {
   });
 
   describe('functions and queues', () => {
-    it('runs both functions on arm64 Node 22 with JSON logs, tracing, a DLQ and the config', () => {
+    it('runs the three functions on arm64 Node 22 with JSON logs, tracing, a DLQ and the config', () => {
       // Assess
       const fns = template.findResources('AWS::Lambda::Function', {
         Properties: {
@@ -298,8 +306,19 @@ describe('Construct: FlinkWatchdog', () => {
           Environment: { Variables: Match.objectLike({ WATCHDOG_CONFIG: JSON.stringify(CONFIG) }) },
         },
       });
-      expect(Object.keys(fns)).toHaveLength(2);
+      expect(Object.keys(fns).sort()).toEqual(functionsOf(stack.watchdog).map(logicalIdOf).sort());
+      template.resourceCountIs('AWS::Lambda::Function', 3);
       template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    });
+
+    it('gives the reconciler a 2-minute timeout, the others the 30-second default', () => {
+      // Act
+      const timeoutOf = (fn: NodejsFunction) =>
+        template.toJSON().Resources[logicalIdOf(fn)].Properties.Timeout as number;
+
+      // Assess
+      expect(timeoutOf(stack.watchdog.reconciler)).toBe(120);
+      expect(timeoutOf(stack.watchdog.detector)).toBe(30);
     });
 
     it('encrypts the dead-letter queues and enforces SSL', () => {
@@ -396,7 +415,7 @@ describe('Construct: FlinkWatchdog', () => {
       template.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     });
 
-    it('names the table in both functions, which may read and write it and its indexes', () => {
+    it('names the table in all three functions, which may read and write it and its indexes', () => {
       // Prepare
       const ledger = logicalIdOf(stack.watchdog.ledger);
       const arn = { 'Fn::GetAtt': [ledger, 'Arn'] };
@@ -405,7 +424,7 @@ describe('Construct: FlinkWatchdog', () => {
       const grants = allStatements(template).filter((s) => grantsAny(s.statement, ['dynamodb:PutItem']));
 
       // Assess
-      for (const fn of [stack.watchdog.detector, stack.watchdog.remediation]) {
+      for (const fn of functionsOf(stack.watchdog)) {
         expect(environmentOf(template, logicalIdOf(fn)).LEDGER_TABLE_NAME).toEqual({ Ref: ledger });
         const grant = grants.find((s) => s.roles.includes(logicalIdOf(fn.role)));
         expect(grant?.statement.Resource).toEqual([arn, { 'Fn::Join': ['', [arn, '/index/*']] }]);
@@ -441,14 +460,14 @@ describe('Construct: FlinkWatchdog', () => {
       template.resourceCountIs('AWS::SNS::Subscription', 0);
     });
 
-    it('lets both functions publish to the topic, using its key and no other', () => {
+    it('lets all three functions publish to the topic, using its key and no other', () => {
       // Prepare
       const topic = { Ref: logicalIdOf(stack.watchdog.topic) };
       const key = { 'Fn::GetAtt': [logicalIdOf(stack.watchdog.node.findChild('NotificationTopicKey')), 'Arn'] };
       const statements = allStatements(template);
 
       // Assess
-      for (const fn of [stack.watchdog.detector, stack.watchdog.remediation]) {
+      for (const fn of functionsOf(stack.watchdog)) {
         const role = logicalIdOf(fn.role);
         const own = statements.filter((s) => s.roles.includes(role)).map((s) => s.statement);
         expect(environmentOf(template, logicalIdOf(fn)).NOTIFICATION_TOPIC_ARN).toEqual(topic);
@@ -459,7 +478,7 @@ describe('Construct: FlinkWatchdog', () => {
 
     it('sends nothing to Slack without slackWebhookSecretName', () => {
       // Assess
-      for (const fn of [stack.watchdog.detector, stack.watchdog.remediation]) {
+      for (const fn of functionsOf(stack.watchdog)) {
         expect(environmentOf(template, logicalIdOf(fn))).not.toHaveProperty('SLACK_WEBHOOK_SECRET_NAME');
       }
       expect(allStatements(template).filter((s) => grantsAny(s.statement, ['secretsmanager:GetSecretValue']))).toEqual(
@@ -496,12 +515,12 @@ describe('Construct: FlinkWatchdog', () => {
         }
       });
 
-      it('gives both functions the secret NAME and read access to that secret only', () => {
+      it('gives all three functions the secret NAME and read access to that secret only', () => {
         // Prepare
         const statements = allStatements(slackTemplate);
 
         // Assess
-        for (const fn of [withSlack.watchdog.detector, withSlack.watchdog.remediation]) {
+        for (const fn of functionsOf(withSlack.watchdog)) {
           expect(environmentOf(slackTemplate, logicalIdOf(fn)).SLACK_WEBHOOK_SECRET_NAME).toBe(SLACK_SECRET_NAME);
           const reads = statements
             .filter((s) => s.roles.includes(logicalIdOf(fn.role)))
@@ -513,7 +532,9 @@ describe('Construct: FlinkWatchdog', () => {
         }
         const readers = statements.filter((s) => grantsAny(s.statement, ['secretsmanager:GetSecretValue']));
         expect(readers.flatMap((s) => s.roles).sort()).toEqual(
-          [logicalIdOf(withSlack.watchdog.detector.role), logicalIdOf(withSlack.watchdog.remediation.role)].sort(),
+          functionsOf(withSlack.watchdog)
+            .map((fn) => logicalIdOf(fn.role))
+            .sort(),
         );
       });
 
@@ -551,12 +572,12 @@ describe('Construct: FlinkWatchdog', () => {
         existingTemplate.resourceCountIs('AWS::KMS::Key', 0);
       });
 
-      it('has both functions publish to that ARN', () => {
+      it('has all three functions publish to that ARN', () => {
         // Prepare
         const statements = allStatements(existingTemplate);
 
         // Assess
-        for (const fn of [existing.watchdog.detector, existing.watchdog.remediation]) {
+        for (const fn of functionsOf(existing.watchdog)) {
           expect(environmentOf(existingTemplate, logicalIdOf(fn)).NOTIFICATION_TOPIC_ARN).toBe(EXISTING_TOPIC_ARN);
           const publish = statements
             .filter((s) => s.roles.includes(logicalIdOf(fn.role)))
@@ -617,24 +638,39 @@ describe('Construct: FlinkWatchdog', () => {
       }
     });
 
-    it('lets the detector start executions of the workflow and nothing else in Step Functions', () => {
+    it('lets only the detector and the reconciler start executions of the workflow', () => {
       // Prepare
-      const detectorRole = logicalIdOf(stack.watchdog.detector.role);
       const stateMachine = { Ref: logicalIdOf(stack.watchdog.workflow.stateMachine) };
 
       // Act
       const starts = allStatements(template).filter((s) => grantsAny(s.statement, ['states:StartExecution']));
-      const detectorStates = allStatements(template)
-        .filter((s) => s.roles.includes(detectorRole))
-        .flatMap((s) => [s.statement.Action].flat())
-        .filter((a) => a.startsWith('states:'));
 
       // Assess
-      expect(starts.map((s) => s.roles)).toEqual([[detectorRole]]);
-      expect(starts[0]?.statement.Resource).toEqual(stateMachine);
-      expect(detectorStates).toEqual(['states:StartExecution']);
-      expect(environmentOf(template, logicalIdOf(stack.watchdog.detector)).STATE_MACHINE_ARN).toEqual(stateMachine);
+      expect(starts.map((s) => s.roles).sort()).toEqual(
+        [[logicalIdOf(stack.watchdog.detector.role)], [logicalIdOf(stack.watchdog.reconciler.role)]].sort(),
+      );
+      for (const { statement } of starts) expect(statement.Resource).toEqual(stateMachine);
     });
+
+    it.each(['detector', 'reconciler'] as const)(
+      'lets the %s start executions of the workflow and do nothing else in Step Functions',
+      (name) => {
+        // Prepare
+        const fn = stack.watchdog[name];
+        const role = logicalIdOf(fn.role);
+        const stateMachine = { Ref: logicalIdOf(stack.watchdog.workflow.stateMachine) };
+
+        // Act
+        const own = allStatements(template).filter((s) => s.roles.includes(role));
+        const statesActions = own.flatMap((s) => [s.statement.Action].flat()).filter((a) => a.startsWith('states:'));
+        const starts = own.filter((s) => grantsAny(s.statement, ['states:StartExecution']));
+
+        // Assess
+        expect(statesActions).toEqual(['states:StartExecution']);
+        expect(starts.map((s) => s.statement.Resource)).toEqual([stateMachine]);
+        expect(environmentOf(template, logicalIdOf(fn)).STATE_MACHINE_ARN).toEqual(stateMachine);
+      },
+    );
 
     it('lets the state machine invoke the remediation function (and its versions) only', () => {
       // Prepare
@@ -655,8 +691,165 @@ describe('Construct: FlinkWatchdog', () => {
     });
   });
 
+  describe('reconciler', () => {
+    const LOCAL_PATH_WARNING = 'flink-watchdog:terraform-state-local-path';
+    const STATE_BUCKET = 'acme-terraform-state';
+
+    /** `arn:<partition>:s3:::BUCKET/KEY` as the template holds it (the partition is a pseudo-parameter). */
+    function objectArn(bucket: string, key: string): unknown {
+      return { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${bucket}/${key}`]] };
+    }
+
+    function withTerraformState(...terraformState: string[]): WatchdogStack {
+      return synthStack(parseConfig({ ...CONFIG, drift: { terraformState } }));
+    }
+
+    /** The statements granting any S3 action. */
+    /** Statements granting S3 object reads (ListBucket, limited to each state key, is asserted separately). */
+    function s3Statements(t: Template): AttachedStatement[] {
+      return allStatements(t).filter((s) =>
+        [s.statement.Action].flat().some((a) => a.startsWith('s3:') && a !== 's3:ListBucket'),
+      );
+    }
+
+    function listBucketStatements(t: Template): AttachedStatement[] {
+      return allStatements(t).filter((s) => [s.statement.Action].flat().includes('s3:ListBucket'));
+    }
+
+    function escaped(text: string): string {
+      return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    }
+
+    it('reads MSF only: no mutating kinesisanalytics action and no cloudwatch:GetMetricData', () => {
+      // Prepare
+      const role = logicalIdOf(stack.watchdog.reconciler.role);
+      const own = allStatements(template)
+        .filter((s) => s.roles.includes(role))
+        .map((s) => s.statement);
+
+      // Act
+      const msf = own.filter((s) => [s.Action].flat().some((a) => a.startsWith('kinesisanalytics:')));
+
+      // Assess
+      expect(own.filter((s) => grantsAny(s, MSF_MUTATING_ACTIONS))).toEqual([]);
+      expect(own.filter((s) => grantsAny(s, ['cloudwatch:GetMetricData']))).toEqual([]);
+      expect(own.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('cloudwatch:'))).toEqual([]);
+      expect(msf.map((s) => s.Sid).sort()).toEqual(['MsfListApplications', 'MsfOptInTagged', 'MsfReadListed']);
+      const listed = msf.find((s) => s.Sid === 'MsfReadListed');
+      expect(listed?.Action).toEqual([...MSF_READ_ACTIONS]);
+      expect(listed?.Resource).toEqual(CONFIG.applications.map((a) => arnOf(a.name)));
+      const tagged = msf.find((s) => s.Sid === 'MsfOptInTagged');
+      expect(tagged?.Action).toEqual([...MSF_READ_ACTIONS]);
+      expect(tagged?.Resource).toEqual(arnOf('*'));
+      expect(tagged?.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/flink-watchdog': 'enabled' } });
+    });
+
+    it('has ListApplications as its only kinesisanalytics action on "*", which no other function has', () => {
+      // Prepare
+      const role = logicalIdOf(stack.watchdog.reconciler.role);
+
+      // Act
+      const onStar = allStatements(template).filter(
+        (s) =>
+          [s.statement.Resource].flat().includes('*') &&
+          [s.statement.Action].flat().some((a) => a.startsWith('kinesisanalytics:')),
+      );
+      const listers = allStatements(template).filter((s) =>
+        grantsAny(s.statement, ['kinesisanalytics:ListApplications']),
+      );
+
+      // Assess
+      expect(onStar).toHaveLength(1);
+      expect(onStar[0]?.roles).toEqual([role]);
+      expect(onStar[0]?.statement).toEqual({
+        Sid: 'MsfListApplications',
+        Effect: 'Allow',
+        Action: 'kinesisanalytics:ListApplications',
+        Resource: '*',
+      });
+      expect(listers.map((s) => s.roles)).toEqual([[role]]);
+    });
+
+    it('may read exactly the s3:// Terraform state object, and no other role any S3 object', () => {
+      // Prepare
+      const withState = withTerraformState(`s3://${STATE_BUCKET}/envs/prod/msf.tfstate`);
+
+      // Act
+      const statements = s3Statements(Template.fromStack(withState));
+
+      // Assess
+      expect(statements).toHaveLength(1);
+      expect(statements[0]?.roles).toEqual([logicalIdOf(withState.watchdog.reconciler.role)]);
+      expect(statements[0]?.statement).toEqual({
+        Sid: 'TerraformStateRead',
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: objectArn(STATE_BUCKET, 'envs/prod/msf.tfstate'),
+      });
+      Annotations.fromStack(withState).hasNoWarning('*', Match.stringLikeRegexp(escaped(LOCAL_PATH_WARNING)));
+      // ListBucket on the bucket, for that key only: a missing state object then reads as NoSuchKey, not 403.
+      const listings = listBucketStatements(Template.fromStack(withState));
+      expect(listings).toHaveLength(1);
+      expect(listings[0]?.roles).toEqual([logicalIdOf(withState.watchdog.reconciler.role)]);
+      expect(listings[0]?.statement).toMatchObject({
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Condition: { StringEquals: { 's3:prefix': 'envs/prod/msf.tfstate' } },
+      });
+    });
+
+    it('refuses a Terraform state location with a wildcard, which would widen the grant', () => {
+      // Assess
+      expect(() => withTerraformState(`s3://${STATE_BUCKET}/*`)).toThrow(/wildcards/);
+    });
+
+    it('grants s3:GetObject on each s3:// state object, in one statement', () => {
+      // Prepare
+      const withStates = withTerraformState(
+        `s3://${STATE_BUCKET}/envs/prod/msf.tfstate`,
+        `s3://${STATE_BUCKET}/env:/staging/msf.tfstate`,
+      );
+
+      // Act
+      const statements = s3Statements(Template.fromStack(withStates));
+
+      // Assess
+      expect(statements.map((s) => s.statement.Action)).toEqual(['s3:GetObject']);
+      expect(statements[0]?.statement.Resource).toEqual([
+        objectArn(STATE_BUCKET, 'envs/prod/msf.tfstate'),
+        objectArn(STATE_BUCKET, 'env:/staging/msf.tfstate'),
+      ]);
+    });
+
+    it('grants no S3 access without an s3:// Terraform state', () => {
+      // Assess
+      expect(s3Statements(template)).toEqual([]);
+      Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp(escaped(LOCAL_PATH_WARNING)));
+    });
+
+    it('warns at synth time about a local Terraform state path, and grants nothing for it', () => {
+      // Prepare
+      const withLocal = withTerraformState('./terraform/terraform.tfstate', `s3://${STATE_BUCKET}/prod.tfstate`);
+
+      // Act
+      const statements = s3Statements(Template.fromStack(withLocal));
+
+      // Assess
+      Annotations.fromStack(withLocal).hasWarning(
+        `/${withLocal.stackName}/${withLocal.watchdog.node.id}`,
+        Match.stringLikeRegexp(
+          `${escaped('drift.terraformState "./terraform/terraform.tfstate" is a local path')}.*${escaped(`[ack: ${LOCAL_PATH_WARNING}]`)}`,
+        ),
+      );
+      expect(statements.map((s) => s.statement.Resource)).toEqual([objectArn(STATE_BUCKET, 'prod.tfstate')]);
+      const localOnly = withTerraformState('./terraform/terraform.tfstate');
+      Annotations.fromStack(localOnly).hasWarning('*', Match.stringLikeRegexp(escaped(LOCAL_PATH_WARNING)));
+      expect(s3Statements(Template.fromStack(localOnly))).toEqual([]);
+    });
+  });
+
   describe('function environments', () => {
-    it('gives both functions the ledger, topic and config, and the detector the state machine', () => {
+    it('gives all three functions the ledger, topic and config, and the detector and reconciler the state machine', () => {
       // Prepare
       const common = {
         WATCHDOG_CONFIG: JSON.stringify(CONFIG),
@@ -667,12 +860,15 @@ describe('Construct: FlinkWatchdog', () => {
       // Act
       const detector = environmentOf(template, logicalIdOf(stack.watchdog.detector));
       const remediation = environmentOf(template, logicalIdOf(stack.watchdog.remediation));
+      const reconciler = environmentOf(template, logicalIdOf(stack.watchdog.reconciler));
 
       // Assess
       expect(detector).toMatchObject({
         ...common,
         STATE_MACHINE_ARN: { Ref: logicalIdOf(stack.watchdog.workflow.stateMachine) },
       });
+      // ReconcilerEnv is DetectorEnv: the same variables, the same values.
+      expect(reconciler).toEqual(detector);
       expect(remediation).toMatchObject(common);
       expect(remediation).not.toHaveProperty('STATE_MACHINE_ARN');
       expect(JSON.parse(detector.WATCHDOG_CONFIG as string)).toEqual(CONFIG);
@@ -680,12 +876,12 @@ describe('Construct: FlinkWatchdog', () => {
   });
 
   describe('dead-letter queues', () => {
-    it('sends failed asynchronous invocations of both functions to the invocation DLQ, kept 14 days', () => {
+    it('sends failed asynchronous invocations of all three functions to the invocation DLQ, kept 14 days', () => {
       // Prepare
       const dlq = { 'Fn::GetAtt': [logicalIdOf(stack.watchdog.invocationDeadLetterQueue), 'Arn'] };
 
       // Assess
-      for (const fn of [stack.watchdog.detector, stack.watchdog.remediation]) {
+      for (const fn of functionsOf(stack.watchdog)) {
         const resource = template.toJSON().Resources[logicalIdOf(fn)];
         expect(resource.Properties.DeadLetterConfig).toEqual({ TargetArn: dlq });
         const sends = allStatements(template)
@@ -700,24 +896,31 @@ describe('Construct: FlinkWatchdog', () => {
       // Prepare
       const dlq = logicalIdOf(stack.watchdog.eventsDeadLetterQueue);
       const rules = template.findResources('AWS::Events::Rule');
+      const sweep = logicalIdOf(stack.watchdog.node.findChild('SweepSchedule'));
+      // The sweep also runs the reconciler; the alarm and workflow-ended rules are the detector's only.
+      const targetsOf = (id: string): NodejsFunction[] =>
+        id === sweep ? [stack.watchdog.detector, stack.watchdog.reconciler] : [stack.watchdog.detector];
 
       // Assess
       expect(Object.keys(rules)).toHaveLength(3);
+      expect(Object.keys(rules)).toContain(sweep);
       for (const [id, rule] of Object.entries(rules)) {
-        expect(rule.Properties.Targets, id).toEqual([
-          {
+        expect(rule.Properties.Targets, id).toEqual(
+          targetsOf(id).map((fn) => ({
             Id: expect.any(String),
-            Arn: { 'Fn::GetAtt': [logicalIdOf(stack.watchdog.detector), 'Arn'] },
+            Arn: { 'Fn::GetAtt': [logicalIdOf(fn), 'Arn'] },
             DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlq, 'Arn'] } },
             RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
-          },
-        ]);
-        template.hasResourceProperties('AWS::Lambda::Permission', {
-          Action: 'lambda:InvokeFunction',
-          Principal: 'events.amazonaws.com',
-          FunctionName: { 'Fn::GetAtt': [logicalIdOf(stack.watchdog.detector), 'Arn'] },
-          SourceArn: { 'Fn::GetAtt': [id, 'Arn'] },
-        });
+          })),
+        );
+        for (const fn of targetsOf(id)) {
+          template.hasResourceProperties('AWS::Lambda::Permission', {
+            Action: 'lambda:InvokeFunction',
+            Principal: 'events.amazonaws.com',
+            FunctionName: { 'Fn::GetAtt': [logicalIdOf(fn), 'Arn'] },
+            SourceArn: { 'Fn::GetAtt': [id, 'Arn'] },
+          });
+        }
         template.hasResourceProperties('AWS::SQS::QueuePolicy', {
           Queues: [{ Ref: dlq }],
           PolicyDocument: {
@@ -732,7 +935,30 @@ describe('Construct: FlinkWatchdog', () => {
           },
         });
       }
-      template.resourceCountIs('AWS::Lambda::Permission', 3);
+      template.resourceCountIs('AWS::Lambda::Permission', 4);
+    });
+
+    it('invokes both the detector and the reconciler from the sweep, each with the events DLQ and retries', () => {
+      // Prepare
+      const sweep = logicalIdOf(stack.watchdog.node.findChild('SweepSchedule'));
+      const dlq = { 'Fn::GetAtt': [logicalIdOf(stack.watchdog.eventsDeadLetterQueue), 'Arn'] };
+
+      // Act
+      const targets = template.toJSON().Resources[sweep].Properties.Targets as Record<string, unknown>[];
+
+      // Assess
+      expect(targets.map((t) => t.Arn)).toEqual([
+        { 'Fn::GetAtt': [logicalIdOf(stack.watchdog.detector), 'Arn'] },
+        { 'Fn::GetAtt': [logicalIdOf(stack.watchdog.reconciler), 'Arn'] },
+      ]);
+      for (const target of targets) {
+        expect(target.DeadLetterConfig).toEqual({ Arn: dlq });
+        expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 });
+      }
+      const invokers = Object.values(template.findResources('AWS::Lambda::Permission'))
+        .filter((p) => JSON.stringify(p.Properties.FunctionName).includes(logicalIdOf(stack.watchdog.reconciler)))
+        .map((p) => p.Properties.SourceArn);
+      expect(invokers, 'only the sweep invokes the reconciler').toEqual([{ 'Fn::GetAtt': [sweep, 'Arn'] }]);
     });
 
     it('sends the remediation workflow executions that end FAILED, TIMED_OUT or ABORTED to the detector', () => {
@@ -752,7 +978,7 @@ describe('Construct: FlinkWatchdog', () => {
   });
 
   describe('CloudTrail rule (cloudTrailEvents)', () => {
-    it('routes the MSF calls that change an application to the detector, with the events DLQ', () => {
+    it('routes the MSF calls that change an application to the detector and the reconciler, with the events DLQ', () => {
       // Prepare
       const withTrail = new WatchdogStack(testApp(), 'Test', { config: CONFIG, cloudTrailEvents: true });
 
@@ -770,14 +996,15 @@ describe('Construct: FlinkWatchdog', () => {
             eventName: Match.arrayEquals([...MSF_MUTATING_ACTIONS.map((a) => a.split(':')[1]), 'CreateApplication']),
           },
         },
-        Targets: [
+        Targets: [withTrail.watchdog.detector, withTrail.watchdog.reconciler].map((fn) =>
           Match.objectLike({
-            Arn: { 'Fn::GetAtt': [logicalIdOf(withTrail.watchdog.detector), 'Arn'] },
+            Arn: { 'Fn::GetAtt': [logicalIdOf(fn), 'Arn'] },
             DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalIdOf(withTrail.watchdog.eventsDeadLetterQueue), 'Arn'] } },
             RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
           }),
-        ],
+        ),
       });
+      trail.resourceCountIs('AWS::Lambda::Permission', 6);
     });
 
     it('is off by default', () => {
