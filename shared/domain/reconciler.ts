@@ -86,6 +86,21 @@ export interface ReconcileOptions {
   only?: readonly string[];
 }
 
+/**
+ * Tag on an MSF application declaring its desired status (`RUNNING` or `READY`): the third desired-state source, for
+ * teams that declare intent on the resource. It overrides the config's desired status, never a Terraform state's.
+ */
+export const DESIRED_STATUS_TAG = 'flink-watchdog:desired-status';
+
+function withDesiredStatusTag(
+  desired: DesiredApplicationState,
+  tags: Record<string, string>,
+): DesiredApplicationState {
+  const value = tags[DESIRED_STATUS_TAG];
+  if (desired.source.kind !== 'config' || (value !== 'RUNNING' && value !== 'READY')) return desired;
+  return { ...desired, status: value, source: { kind: 'tag', location: `${DESIRED_STATUS_TAG}=${value}` } };
+}
+
 /** Applications looked at concurrently in one cycle, count. */
 export const DESCRIBE_CONCURRENCY = 8;
 
@@ -204,8 +219,9 @@ export async function reconcile(deps: ReconcilerDeps, options: ReconcileOptions 
     try {
       const app = await msf.describeApplication(name);
       const operations = await msf.listOperations(name);
-      const report = compareDesired(desired, app, { operations, nowMs: now });
-      return await decideDrift(deps, { desired, app, operations, report, previous, entry, now });
+      const wanted = withDesiredStatusTag(desired, await msf.listTags(app.arn));
+      const report = compareDesired(wanted, app, { operations, nowMs: now });
+      return await decideDrift(deps, { desired: wanted, app, operations, report, previous, entry, now });
     } catch (e) {
       // Look again next cycle.
       delete memory.apps[name];

@@ -230,7 +230,8 @@ describe('Function: reconcile', () => {
       expect(verdicts(result)).toEqual({ orders: 'NO_DRIFT', payments: 'NO_DRIFT', clicks: 'NO_DRIFT' });
       expect(described(s.msf)).toEqual(['clicks', 'orders', 'payments']);
       expect(result.msfCalls).toBe(s.msf.calls.length);
-      expect(result.msfCalls).toBe(1 + 3 * 2);
+      // ListApplications, then DescribeApplication, ListApplicationOperations and ListTagsForResource per application.
+      expect(result.msfCalls).toBe(1 + 3 * 3);
     });
 
     it('makes only the ListApplications calls on a second cycle when nothing changed (120 applications: 3 pages)', async () => {
@@ -265,8 +266,10 @@ describe('Function: reconcile', () => {
         'ListApplicationOperations clicks',
         'ListApplicationOperations payments',
         'ListApplications',
+        'ListTagsForResource arn:aws:kinesisanalytics:eu-west-1:123456789012:application/clicks',
+        'ListTagsForResource arn:aws:kinesisanalytics:eu-west-1:123456789012:application/payments',
       ]);
-      expect(result.msfCalls).toBe(5);
+      expect(result.msfCalls).toBe(7);
       expect(verdicts(result)).toEqual({ orders: 'UNCHANGED', payments: 'REPORTED', clicks: 'PENDING' });
     });
 
@@ -295,8 +298,9 @@ describe('Function: reconcile', () => {
         'ListApplications',
         'DescribeApplication orders',
         'ListApplicationOperations orders',
+        'ListTagsForResource arn:aws:kinesisanalytics:eu-west-1:123456789012:application/orders',
       ]);
-      expect(result.msfCalls).toBe(3);
+      expect(result.msfCalls).toBe(4);
       expect(verdicts(result)).toEqual({ orders: 'NO_DRIFT', payments: 'UNCHANGED' });
     });
   });
@@ -729,6 +733,32 @@ describe('Function: reconcile', () => {
       expect(line(result).reason).toContain('no action taken');
       expect(s.starter.started).toEqual([]);
       expect(s.notifier.sent).toEqual([]);
+    });
+  });
+
+  describe('desired status tag', () => {
+    it('takes the desired status from the flink-watchdog:desired-status tag over the config default', async () => {
+      // Prepare: the config wants RUNNING (its default); the application's tag says READY on purpose.
+      const s = setup({
+        reader: async (location) => ({ location, applications: [], problems: [], sensitivePaths: {} }),
+      });
+      const config = parseConfig({ schemaVersion: 1, applications: [{ name: 'orders' }] });
+      s.deps.config = config;
+      s.deps.desired = () =>
+        loadDesiredStates(
+          config,
+          async () => ({ location: '', applications: [], problems: [], sensitivePaths: {} }),
+          [],
+        );
+      s.change('orders', { status: 'READY' });
+      s.msf.tags.set(`${'arn:aws:kinesisanalytics:eu-west-1:123456789012:application/'}orders`, {
+        'flink-watchdog:desired-status': 'READY',
+      });
+      // Act
+      const result = await s.cycle();
+      // Assess
+      expect(line(result).verdict).toBe('NO_DRIFT');
+      expect(line(result).report?.source).toMatchObject({ kind: 'tag' });
     });
   });
 
