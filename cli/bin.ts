@@ -1,9 +1,10 @@
 #!/usr/bin/env -S npx tsx
 import { Command } from 'commander';
-import { drillCommand } from './drill.ts';
-import { sandboxCommand } from './sandbox.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+// Each command's module is imported when the command runs: `drift` and `status` start without loading the drill's
+// emulator and workflow runner.
 
 const program = new Command()
   .name('flink-watchdog')
@@ -19,6 +20,7 @@ program
   )
   .option('--json', 'print {scenarios: [...]} as JSON instead of timelines')
   .action(async (names: string[], opts: { json?: boolean }) => {
+    const { drillCommand } = await import('./drill.ts');
     process.exitCode = await drillCommand(names, opts);
   });
 
@@ -28,7 +30,40 @@ program
   .option('--scenario <name>', 'load the applications and faults of a drill scenario')
   .option('--speed <factor>', 'virtual seconds per wall-clock second', '1')
   .action(async (opts: { scenario?: string; speed: string }) => {
+    const { sandboxCommand } = await import('./sandbox.ts');
     process.exitCode = await sandboxCommand(opts);
+  });
+
+program
+  .command('drift')
+  .description(
+    'Compare what each watched MSF application runs with its desired state (watchdog config, Terraform state). ' +
+      'Exit code 0: no drift, 2: drift found, 1: error (like terraform plan -detailed-exitcode)',
+  )
+  .option('--app <name>', 'only this watched application')
+  .option(
+    '--tfstate <source...>',
+    "Terraform state files: local paths or s3://BUCKET/KEY (replace the config's drift.terraformState)",
+  )
+  .option('--config <path>', 'watchdog config (default: $WATCHDOG_CONFIG_PATH, else ./flink-watchdog.config.json)')
+  .option('--json', 'print {applications: [DriftReport...], problems: [...]} as JSON')
+  .action(async (opts: { app?: string; tfstate?: string[]; config?: string; json?: boolean }) => {
+    const { driftCommand } = await import('./drift.ts');
+    process.exitCode = await driftCommand(opts);
+  });
+
+program
+  .command('status')
+  .description(
+    'One line per watched MSF application: status, version, restarts in the last window, open incident, drift',
+  )
+  .option('--config <path>', 'watchdog config (default: $WATCHDOG_CONFIG_PATH, else ./flink-watchdog.config.json)')
+  .option('--tfstate <source...>', 'Terraform state files for the drift column: local paths or s3://BUCKET/KEY')
+  .option('--table <name>', 'the ledger DynamoDB table, for the open incident column (default: $LEDGER_TABLE_NAME)')
+  .option('--json', 'print {applications: [...], problems: [...]} as JSON')
+  .action(async (opts: { config?: string; tfstate?: string[]; table?: string; json?: boolean }) => {
+    const { statusCommand } = await import('./status.ts');
+    process.exitCode = await statusCommand(opts);
   });
 
 program.parseAsync().catch((e: unknown) => {

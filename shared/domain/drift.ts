@@ -498,6 +498,7 @@ function compareParallelism(c: Comparison, desired: DesiredApplicationState, act
   c.simple('parallelism', desired.parallelism, actual.parallelism, 'runs with');
   if (
     desired.parallelism !== undefined &&
+    actual.parallelism === desired.parallelism &&
     actual.currentParallelism !== undefined &&
     actual.currentParallelism !== desired.parallelism
   ) {

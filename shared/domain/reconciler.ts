@@ -92,10 +92,7 @@ export interface ReconcileOptions {
  */
 export const DESIRED_STATUS_TAG = 'flink-watchdog:desired-status';
 
-function withDesiredStatusTag(
-  desired: DesiredApplicationState,
-  tags: Record<string, string>,
-): DesiredApplicationState {
+function withDesiredStatusTag(desired: DesiredApplicationState, tags: Record<string, string>): DesiredApplicationState {
   const value = tags[DESIRED_STATUS_TAG];
   if (desired.source.kind !== 'config' || (value !== 'RUNNING' && value !== 'READY')) return desired;
   return { ...desired, status: value, source: { kind: 'tag', location: `${DESIRED_STATUS_TAG}=${value}` } };

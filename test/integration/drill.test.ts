@@ -152,6 +152,8 @@ describe('CLI: flink-watchdog drill', () => {
       (e: { code: number; stderr: string }) => e,
     );
     expect(failed?.code).toBe(1);
-    expect(failed?.stderr).toContain('unknown scenario "no-such-scenario"; known scenarios: autoscaling-not-drift, bad-config-change');
+    expect(failed?.stderr).toContain(
+      'unknown scenario "no-such-scenario"; known scenarios: autoscaling-not-drift, bad-config-change',
+    );
   });
 });
