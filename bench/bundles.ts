@@ -16,6 +16,7 @@ const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FUNCTIONS = {
   detector: 'functions/detector/handler.ts',
   remediation: 'functions/remediation/handler.ts',
+  reconciler: 'functions/reconciler/handler.ts',
 } as const;
 
 /**
@@ -67,7 +68,7 @@ const CHILD_SCRIPT = [
 
 /** One function's figures. */
 export interface BundleFigures {
-  /** Function name: `detector` or `remediation`. */
+  /** Function name: `detector`, `remediation` or `reconciler`. */
   fn: string;
   /** Size of the minified bundle (`index.mjs`, without its source map), kB (1024 bytes), one decimal. */
   bundleKb: number;
@@ -81,7 +82,7 @@ export class BundleBenchError extends Error {
 }
 
 /**
- * Bundles functions/detector/handler.ts and functions/remediation/handler.ts with the construct's esbuild options
+ * Bundles the detector, remediation and reconciler handlers (functions/*/handler.ts) with the construct's esbuild options
  * into a temporary directory (removed afterwards), and measures each bundle's size and cold import time. The child
  * runs on this process's Node (`process.execPath`), which may be older than the Lambda runtime (Node 22).
  * @throws BundleBenchError naming the function when esbuild fails or the import exits non-zero.
