@@ -82,7 +82,8 @@ export class BundleBenchError extends Error {
 }
 
 /**
- * Bundles the detector, remediation and reconciler handlers (functions/*/handler.ts) with the construct's esbuild options
+ * Bundles the detector, remediation and reconciler handlers (functions/NAME/handler.ts) with the construct's esbuild
+ * options
  * into a temporary directory (removed afterwards), and measures each bundle's size and cold import time. The child
  * runs on this process's Node (`process.execPath`), which may be older than the Lambda runtime (Node 22).
  * @throws BundleBenchError naming the function when esbuild fails or the import exits non-zero.
