@@ -1,0 +1,770 @@
+import type { Clock } from '#shared/clock.ts';
+import type { PolicySettings, WatchdogConfig } from '#shared/config/schema.ts';
+import { policyFor } from '#shared/config/schema.ts';
+import type { RunbookCommand, RunbookCommandName } from '#shared/events/runbook-command.ts';
+import type { Ledger } from '#shared/ports/ledger.ts';
+import type { Log } from '#shared/ports/log.ts';
+import type { MsfPort } from '#shared/ports/msf.ts';
+import type { NotificationEvent, Notifier } from '#shared/ports/notifier.ts';
+import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
+import type { Decision, GuardResult, RemediationAction, StartOptions } from './decision.ts';
+import type { ActionRecord, Incident, IncidentStatus } from './incident.ts';
+import { addEvent, incidentId } from './incident.ts';
+import type { ApplicationObservation, ApplicationSnapshot, ApplicationStatus } from './model.ts';
+import type { Scope } from './policy.ts';
+import { chooseRestore } from './policy.ts';
+import { escalateCommands, initialRemediationState, tell } from './remediation.ts';
+import { resolveScope } from './scope.ts';
+
+/**
+ * Runbook commands (SNS-triggered): a person asks the watchdog to act on one application. A command is authorised,
+ * scope-checked, guarded like automatic remediation, recorded in the ledger as an incident, and carried out by the
+ * same remediation workflow; every outcome is told with a notification.
+ */
+
+const MINUTE_MS = 60_000;
+/** How long the lock is held around a one-shot call made here (CreateApplicationSnapshot), ms. */
+const ONE_SHOT_LOCK_TTL_MS = 5 * MINUTE_MS;
+
+/**
+ * Pauses and resumes automatic remediation of one application (a flag in the ledger). Optional: without it,
+ * `pause-automation` and `resume-automation` are rejected as not supported. The detector must honour the flag for a
+ * pause to mean anything (not part of this module).
+ */
+export interface AutomationSwitch {
+  /** Whether automatic remediation of the application is paused. */
+  isPaused(applicationName: string): Promise<boolean>;
+  /** Pauses automatic remediation; `by` and `reason` are recorded with the flag. Idempotent. */
+  pause(applicationName: string, by: string, reason: string): Promise<void>;
+  /** Resumes automatic remediation. Idempotent. */
+  resume(applicationName: string): Promise<void>;
+}
+
+/**
+ * MSF CreateApplicationSnapshot (not in {@link MsfPort}). Optional: without it, `snapshot` is rejected as not
+ * supported. Allowed only while the application is RUNNING with `SnapshotsEnabled`; the snapshot is CREATING when the
+ * call returns.
+ * @throws MsfApiError on API errors.
+ */
+export interface SnapshotCreator {
+  createApplicationSnapshot(applicationName: string, snapshotName: string): Promise<void>;
+}
+
+/** What {@link runCommand} uses. */
+export interface RunbookDeps {
+  msf: MsfPort;
+  ledger: Ledger;
+  notifier: Notifier;
+  starter: RemediationStarter;
+  config: WatchdogConfig;
+  clock: Clock;
+  log: Log;
+  /** @default undefined — `pause-automation` / `resume-automation` are rejected as not supported. */
+  automation?: AutomationSwitch;
+  /** @default undefined — `snapshot` is rejected as not supported. */
+  snapshots?: SnapshotCreator;
+}
+
+/** Where a command came from. Config-free: the caller passes the topics commands are accepted from. */
+export interface RunbookContext {
+  /** `Sns.TopicArn` of the message. */
+  topicArn: string;
+  /** Topic ARNs commands are accepted from (the configured command topic); exact match. Empty: nothing accepted. */
+  authorizedTopics: readonly string[];
+  /** `Sns.MessageId`: kept by SNS on redelivery, so the incident id derived from it makes a redelivery a DUPLICATE. */
+  messageId: string;
+}
+
+/**
+ * The answer to one command:
+ * - `REJECTED`: not authorised, out of scope, not supported, or a guard said no (`reason` says which); nothing changed;
+ * - `DRY_RUN`: `dryRun` was true (the default): `reason` says what would have been done; nothing changed;
+ * - `STARTED`: the remediation workflow was started for the recorded incident;
+ * - `DONE`: carried out here (snapshot, pause-automation, resume-automation);
+ * - `DUPLICATE`: this message was handled before (SNS redelivery): nothing done again.
+ */
+export interface RunbookResult {
+  status: 'REJECTED' | 'DRY_RUN' | 'STARTED' | 'DONE' | 'DUPLICATE';
+  reason: string;
+  /** The incident recording the command; absent when it was rejected before being recorded (not authorised). */
+  incidentId?: string;
+  applicationName?: string;
+  command?: RunbookCommandName;
+  /** The remediation started (STARTED) or that would have been (DRY_RUN). */
+  action?: RemediationAction;
+}
+
+/** Statuses StopApplication Force=true is allowed from (MSF-REFERENCE.md). */
+const FORCE_STOPPABLE: ReadonlySet<ApplicationStatus> = new Set([
+  'STARTING',
+  'UPDATING',
+  'STOPPING',
+  'AUTOSCALING',
+  'RUNNING',
+]);
+/** Statuses RollbackApplication is allowed from. */
+const ROLLBACKABLE: ReadonlySet<ApplicationStatus> = new Set(['UPDATING', 'AUTOSCALING', 'RUNNING']);
+const READY_ONLY: ReadonlySet<ApplicationStatus> = new Set(['READY']);
+const RUNNING_ONLY: ReadonlySet<ApplicationStatus> = new Set(['RUNNING']);
+
+/**
+ * Whether the message may command the watchdog: it came from an authorised topic (the topic policy limits who can
+ * publish; this checks the message really came through that topic) and names who asks. Pure.
+ * @returns undefined when authorised, else the reason.
+ */
+export function authorise(command: Pick<RunbookCommand, 'requestedBy'>, ctx: RunbookContext): string | undefined {
+  if (!ctx.authorizedTopics.includes(ctx.topicArn)) {
+    return ctx.authorizedTopics.length === 0
+      ? `not authorised: no command topic is configured, so no command is accepted (message from ${ctx.topicArn})`
+      : `not authorised: the message came from topic ${JSON.stringify(ctx.topicArn)}, not the command topic`;
+  }
+  if (command.requestedBy.trim() === '') return 'not authorised: requestedBy is empty';
+  return undefined;
+}
+
+/** The incident id of a command: one per SNS message, so a redelivery lands on the same incident. */
+export function runbookIncidentId(applicationName: string, messageId: string): string {
+  return incidentId(applicationName, `runbook:${messageId}`);
+}
+
+/** What the ledger says about who else is acting on the application. */
+export interface RunbookHistory {
+  /** The incident holding the application's lock (ledger `lockHolder`). */
+  lockedBy?: string;
+  /** The application's open (non-terminal) incident, e.g. an automatic remediation about to take the lock. */
+  openIncidentId?: string;
+}
+
+/** A command planned against a fresh observation. */
+export type RunbookPlan =
+  /** Carried out by the remediation workflow. */
+  | { kind: 'workflow'; action: RemediationAction; detail: string; guards: GuardResult[] }
+  /** CreateApplicationSnapshot, called here. */
+  | { kind: 'snapshot'; snapshotName: string; detail: string; guards: GuardResult[] }
+  | { kind: 'rejected'; reason: string; nextSteps: string[]; guards: GuardResult[] };
+
+function cli(app: string, rest: string): string {
+  return `aws kinesisanalyticsv2 ${rest} --application-name ${app}`;
+}
+
+/** READY snapshots, newest first. */
+function readySnapshots(snapshots: readonly ApplicationSnapshot[]): ApplicationSnapshot[] {
+  return snapshots.filter((s) => s.status === 'READY').sort((a, b) => (b.createdMs ?? 0) - (a.createdMs ?? 0));
+}
+
+/** Whether the running version was itself produced by a rollback (as `detect` tells it). */
+function currentVersionIsRollback(obs: ApplicationObservation): boolean {
+  const app = obs.application;
+  if (!app) return false;
+  const producer = [...obs.operations]
+    .sort((a, b) => (b.startMs ?? 0) - (a.startMs ?? 0))
+    .find((o) => o.status === 'SUCCESSFUL' && o.versionTo === app.versionId);
+  return producer
+    ? /rollback/i.test(producer.operation)
+    : app.versionRolledBackTo !== undefined && app.versionRolledBackFrom !== undefined;
+}
+
+/**
+ * Plans a command that changes the application (every command but pause/resume) against a fresh observation
+ * (DescribeApplication, ListApplicationOperations, ListApplicationSnapshots). Pure; table-tested.
+ *
+ * Guards, all recorded: status actionable (not DELETING/MAINTENANCE, and one the command's MSF call is allowed
+ * from); no foreign operation IN_PROGRESS (except for a forced stop, which exists to clear a transition, as for an
+ * automatic stuck-transition remediation); lock free and no other open incident; a READY snapshot where the action
+ * restores one (or RollbackApplication needs one). Attempts and cooldown do not block a human command: they limit
+ * automation so it does not flap, and a person deciding is what escalation asks for. Policy `mode` (observe) does
+ * not block either: it is about automatic decisions. `expectVersionId` is the observed `ApplicationVersionId`.
+ *
+ * Mapping: force-stop → FORCE_STOP_AND_RESTART without start; restart-from-snapshot → FORCE_STOP_AND_RESTART with a
+ * start (from READY: START) restoring `latest`, `last-known-good` (the newest READY snapshot of the running version,
+ * via `chooseRestore`) or a named READY snapshot; rollback → ROLLBACK to `ApplicationVersionUpdatedFrom`; start →
+ * START from READY (latest snapshot, or without state when the application has none); snapshot →
+ * CreateApplicationSnapshot (RUNNING, SnapshotsEnabled). `stop` is rejected: a non-forced StopApplication is not a
+ * workflow step yet.
+ */
+export function planRunbookCommand(
+  command: RunbookCommand,
+  obs: ApplicationObservation,
+  policy: PolicySettings,
+  history: RunbookHistory,
+  snapshotName?: string,
+): RunbookPlan {
+  const name = command.application;
+  const guards: GuardResult[] = [];
+  const reject = (reason: string, nextSteps: string[] = escalateCommands(name)): RunbookPlan => ({
+    kind: 'rejected',
+    reason,
+    nextSteps,
+    guards,
+  });
+  const app = obs.application;
+  if (!app)
+    return reject(`cannot read ${name}: ${obs.errors.map((e) => e.message).join('; ') || 'no DescribeApplication'}`);
+  const c = command.command;
+  if (c === 'stop') {
+    return reject(
+      'not supported yet: use force-stop (a non-forced StopApplication, which takes a snapshot, is not a workflow step yet)',
+      [cli(name, 'stop-application')],
+    );
+  }
+  if (c === 'pause-automation' || c === 'resume-automation') {
+    return reject(`${c} does not change the application (bug: planned as one)`, []);
+  }
+
+  const ready = readySnapshots(obs.snapshots);
+  const forced = c === 'force-stop' || (c === 'restart-from-snapshot' && app.status !== 'READY');
+  const allowed: ReadonlySet<ApplicationStatus> =
+    c === 'force-stop'
+      ? FORCE_STOPPABLE
+      : c === 'restart-from-snapshot'
+        ? new Set([...FORCE_STOPPABLE, 'READY'])
+        : c === 'rollback'
+          ? ROLLBACKABLE
+          : c === 'start'
+            ? READY_ONLY
+            : RUNNING_ONLY;
+  const statusOk = allowed.has(app.status);
+  guards.push({
+    name: 'status-actionable',
+    passed: statusOk,
+    detail: `ApplicationStatus ${app.status}; ${c} needs ${[...allowed].join(', ')}`,
+  });
+  if (!statusOk) {
+    const hint =
+      app.status === 'READY' && c === 'force-stop'
+        ? ': it is already stopped'
+        : app.status === 'RUNNING' && c === 'start'
+          ? ': it is already running'
+          : '';
+    return reject(`${c} is not allowed while ${name} is ${app.status}${hint}.`, [cli(name, 'describe-application')]);
+  }
+
+  const foreign = obs.operations.find((o) => o.status === 'IN_PROGRESS');
+  const foreignOk = !foreign || forced;
+  guards.push({
+    name: 'no-foreign-operation',
+    passed: foreignOk,
+    detail: foreign
+      ? `${foreign.operation} ${foreign.operationId} IN_PROGRESS${forced ? ' (a forced stop clears it)' : ''}`
+      : 'no operation in progress',
+  });
+  if (!foreignOk) {
+    return reject(
+      `${foreign?.operation} ${foreign?.operationId} is in progress on ${name}: wait for it, or use force-stop to clear it.`,
+      [cli(name, 'list-application-operations')],
+    );
+  }
+
+  const other = history.lockedBy ?? history.openIncidentId;
+  guards.push({
+    name: 'lock-free',
+    passed: other === undefined,
+    detail:
+      history.lockedBy !== undefined
+        ? `held by incident ${history.lockedBy}`
+        : history.openIncidentId !== undefined
+          ? `incident ${history.openIncidentId} is open`
+          : 'free',
+  });
+  if (other !== undefined) {
+    return reject(`incident ${other} is already acting on ${name}: not acting twice. Wait for it to finish.`);
+  }
+  guards.push(
+    { name: 'attempts-left', passed: true, detail: 'not applied: attempts limit automation, not a human command' },
+    { name: 'cooldown-passed', passed: true, detail: 'not applied: cooldown limits automation, not a human command' },
+  );
+
+  const v = app.versionId;
+  const snapshotGuard = (ok: boolean, detail: string) => guards.push({ name: 'snapshot-exists', passed: ok, detail });
+  switch (c) {
+    case 'force-stop':
+      return {
+        kind: 'workflow',
+        action: { kind: 'FORCE_STOP_AND_RESTART', expectVersionId: v },
+        detail: `force-stop ${name} (version ${v}, ${app.status}); no snapshot is taken and it is not restarted`,
+        guards,
+      };
+    case 'restart-from-snapshot': {
+      const choice = command.snapshot ?? policy.restoreFrom;
+      let start: StartOptions;
+      let from: string;
+      if (choice === 'latest' || choice === 'last-known-good') {
+        const restore = chooseRestore(obs, { ...policy, restoreFrom: choice }, obs.atMs);
+        snapshotGuard(
+          restore !== undefined,
+          restore ? `${ready.length} READY snapshot(s), newest ${ready[0]?.name}` : 'no READY snapshot',
+        );
+        if (!restore) {
+          return reject(`${name} has no READY snapshot to restart from: restarting would lose its state.`, [
+            cli(name, 'list-application-snapshots'),
+          ]);
+        }
+        start = restore.start;
+        from = restore.detail;
+      } else {
+        const snap = obs.snapshots.find((s) => s.name === choice);
+        const ok = snap?.status === 'READY';
+        snapshotGuard(ok, snap ? `snapshot ${choice} is ${snap.status}` : `no snapshot named ${choice}`);
+        if (!ok) {
+          return reject(
+            snap
+              ? `snapshot ${choice} of ${name} is ${snap.status}, not READY: it cannot be restored.`
+              : `${name} has no snapshot named ${choice}.`,
+            [cli(name, 'list-application-snapshots')],
+          );
+        }
+        start = { restoreType: 'RESTORE_FROM_CUSTOM_SNAPSHOT', snapshotName: choice, allowNonRestoredState: false };
+        from = `snapshot ${choice} (version ${snap.versionId}${snap.versionId === v ? '' : `, not the running version ${v}`})`;
+      }
+      const action: RemediationAction = forced
+        ? { kind: 'FORCE_STOP_AND_RESTART', expectVersionId: v, start }
+        : { kind: 'START', expectVersionId: v, start };
+      return {
+        kind: 'workflow',
+        action,
+        detail: `${forced ? `force-stop ${name} (version ${v}, ${app.status}), then start` : `start ${name} (READY)`} from the ${from}`,
+        guards,
+      };
+    }
+    case 'rollback': {
+      if (currentVersionIsRollback(obs)) {
+        return reject(
+          `version ${v} of ${name} is itself a rollback: rolling back again is not an option. Use restart-from-snapshot or fix the deployment.`,
+        );
+      }
+      const to = app.versionUpdatedFrom;
+      if (to === undefined) {
+        return reject(`${name} has no ApplicationVersionUpdatedFrom: there is no earlier version to roll back to.`);
+      }
+      snapshotGuard(ready.length > 0, ready.length ? `${ready.length} READY snapshot(s)` : 'no READY snapshot');
+      if (ready.length === 0) {
+        return reject(`${name} has no READY snapshot: MSF rejects RollbackApplication without one.`, [
+          cli(name, 'list-application-snapshots'),
+        ]);
+      }
+      return {
+        kind: 'workflow',
+        action: { kind: 'ROLLBACK', expectVersionId: v, toVersionId: to },
+        detail: `roll ${name} back from version ${v} to version ${to} (MSF restores the last successful snapshot)`,
+        guards,
+      };
+    }
+    case 'start': {
+      if (obs.snapshots.length > 0 && ready.length === 0) {
+        snapshotGuard(false, `no READY snapshot (${obs.snapshots.map((s) => `${s.name} ${s.status}`).join(', ')})`);
+        return reject(
+          `${name} has snapshots but none is READY: starting now would drop its state. Wait for them, or restart-from-snapshot a named one.`,
+          [cli(name, 'list-application-snapshots')],
+        );
+      }
+      const withState = ready.length > 0;
+      snapshotGuard(true, withState ? `newest READY snapshot ${ready[0]?.name}` : 'no snapshot: nothing to restore');
+      return {
+        kind: 'workflow',
+        action: {
+          kind: 'START',
+          expectVersionId: v,
+          start: {
+            restoreType: withState ? 'RESTORE_FROM_LATEST_SNAPSHOT' : 'SKIP_RESTORE_FROM_SNAPSHOT',
+            allowNonRestoredState: false,
+          },
+        },
+        detail: `start ${name} (READY, version ${v}) ${withState ? `from the latest snapshot ${ready[0]?.name}` : 'without state: it has no snapshot'}`,
+        guards,
+      };
+    }
+    case 'snapshot': {
+      if (!app.snapshotsEnabled) {
+        return reject(`${name} has SnapshotsEnabled=false: MSF cannot take a snapshot of it.`, [
+          cli(name, 'describe-application'),
+        ]);
+      }
+      const snapshotNameOrDefault = snapshotName ?? `runbook-${name}`;
+      return {
+        kind: 'snapshot',
+        snapshotName: snapshotNameOrDefault,
+        detail: `take snapshot ${snapshotNameOrDefault} of ${name} (version ${v}, RUNNING)`,
+        guards,
+      };
+    }
+  }
+}
+
+/** The one-line account of a command, as every notification and the incident trigger carry it. */
+export function describeCommand(command: RunbookCommand): string {
+  const snapshot = command.snapshot ? ` ${command.snapshot}` : '';
+  return `runbook: ${command.command}${snapshot} by ${command.requestedBy}: ${command.reason}`;
+}
+
+/** Why a command cannot be carried out by this deployment, or undefined when it can. */
+function unsupported(command: RunbookCommand, deps: RunbookDeps): string | undefined {
+  switch (command.command) {
+    case 'stop':
+      return 'not supported yet: use force-stop (a non-forced StopApplication, which takes a snapshot, is not a workflow step yet)';
+    case 'snapshot':
+      return deps.snapshots
+        ? undefined
+        : 'not supported yet: CreateApplicationSnapshot is not available to the watchdog';
+    case 'pause-automation':
+    case 'resume-automation':
+      return deps.automation
+        ? undefined
+        : `not supported yet: ${command.command} needs an automation switch in the ledger, which this deployment does not have`;
+    default:
+      return undefined;
+  }
+}
+
+function newIncident(
+  id: string,
+  command: RunbookCommand,
+  nowMs: number,
+  status: IncidentStatus,
+  decision: Decision,
+): Incident {
+  const incident: Incident = {
+    schemaVersion: 1,
+    id,
+    applicationName: command.application,
+    trigger: { source: 'runbook', detail: `${command.requestedBy}: ${command.reason}`, atMs: nowMs },
+    openedMs: nowMs,
+    status,
+    decision,
+    ...(decision.remediation ? { remediation: decision.remediation } : {}),
+    attempts: decision.verdict === 'REMEDIATE' ? 1 : 0,
+    actions: [],
+    events: [],
+  };
+  addEvent(incident, nowMs, 'OPENED', describeCommand(command));
+  addEvent(incident, nowMs, 'DECISION', `${decision.verdict}: ${decision.reason}`);
+  return incident;
+}
+
+/**
+ * Handles one command: authorise → (already handled? DUPLICATE) → supported by this deployment → in scope →
+ * fresh DescribeApplication, ListApplicationOperations, ListApplicationSnapshots → guards and plan
+ * ({@link planRunbookCommand}) → record the incident (trigger source `runbook`) → dry run, or act: start the
+ * remediation workflow with `initialRemediationState`, or make the one-shot call (CreateApplicationSnapshot, the
+ * automation switch).
+ *
+ * Every authorised command is recorded in the ledger before anything acts, under an id derived from the SNS
+ * MessageId, and answered with a notification: OPENED (STARTED), ACTION_TAKEN (DONE), NOTIFIED "would have"
+ * (DRY_RUN), NOTIFIED with the reason (REJECTED), ESCALATED when the workflow cannot be started. Unauthorised
+ * commands are only logged: nothing is recorded, read or told. Pausing automation does not block human commands.
+ *
+ * Never makes a mutating MSF call itself, except CreateApplicationSnapshot through `deps.snapshots`.
+ * @throws only for infrastructure faults of the ledger (the SNS delivery is then retried; the MessageId makes the
+ *   retry safe).
+ */
+export async function runCommand(
+  command: RunbookCommand,
+  deps: RunbookDeps,
+  ctx: RunbookContext,
+): Promise<RunbookResult> {
+  const name = command.application;
+  const base = { applicationName: name, command: command.command } as const;
+  const denied = authorise(command, ctx);
+  if (denied) {
+    deps.log.error('runbook command rejected', { applicationName: name, command: command.command, reason: denied });
+    return { ...base, status: 'REJECTED', reason: denied };
+  }
+  const now = deps.clock.now();
+  const id = runbookIncidentId(name, ctx.messageId);
+  const duplicate = (): RunbookResult => ({
+    ...base,
+    status: 'DUPLICATE',
+    incidentId: id,
+    reason: `message ${ctx.messageId} was already handled as incident ${id}`,
+  });
+  if (await deps.ledger.getIncident(id)) return duplicate();
+
+  /** Records the command as a closed incident and tells people; REJECTED, DRY_RUN or DONE. */
+  const close = async (
+    status: 'REJECTED' | 'DRY_RUN' | 'DONE',
+    reason: string,
+    guards: GuardResult[],
+    options: { nextSteps?: string[]; wouldHave?: RemediationAction } = {},
+  ): Promise<RunbookResult> => {
+    const nextSteps = options.nextSteps ?? [];
+    const decision: Decision = {
+      verdict: status === 'REJECTED' ? 'NOTIFY' : 'NONE',
+      reason,
+      ...(options.wouldHave ? { wouldHave: options.wouldHave } : {}),
+      guards,
+      nextSteps,
+    };
+    const incident = newIncident(id, command, now, status === 'DONE' ? 'RESOLVED' : 'NOTIFIED', decision);
+    incident.closedMs = now;
+    incident.outcomeReason = reason;
+    incident.nextSteps = nextSteps;
+    addEvent(incident, now, status === 'DONE' ? 'RESOLVED' : 'NOTIFIED', reason);
+    if (!(await deps.ledger.createIncident(incident))) return duplicate();
+    await answer(deps, incident, command, status, reason, now, nextSteps);
+    deps.log.info(`runbook command ${status === 'DONE' ? 'done' : status === 'DRY_RUN' ? 'dry run' : 'rejected'}`, {
+      incidentId: id,
+      applicationName: name,
+      command: command.command,
+      requestedBy: command.requestedBy,
+      reason,
+    });
+    return {
+      ...base,
+      status,
+      incidentId: id,
+      reason,
+      ...(options.wouldHave ? { action: options.wouldHave } : {}),
+    };
+  };
+
+  const notSupported = unsupported(command, deps);
+  if (notSupported) {
+    return close('REJECTED', notSupported, [], {
+      nextSteps: command.command === 'stop' ? [cli(name, 'stop-application')] : [],
+    });
+  }
+
+  let scope: Scope;
+  try {
+    scope = await resolveScope(name, deps);
+  } catch (e) {
+    const reason = `cannot resolve the scope of ${name}: ${(e as Error).message}`;
+    return close('REJECTED', reason, [{ name: 'in-scope', passed: false, detail: reason }]);
+  }
+  const scopeGuard: GuardResult = { name: 'in-scope', passed: scope.inScope, detail: scope.reason };
+  if (!scope.inScope) {
+    return close('REJECTED', `${name} is not watched (${scope.reason}): the watchdog never touches it.`, [scopeGuard]);
+  }
+
+  if (command.command === 'pause-automation' || command.command === 'resume-automation') {
+    return switchAutomation(command, deps, scopeGuard, close);
+  }
+
+  let obs: ApplicationObservation;
+  try {
+    const [application, operations, snapshots] = await Promise.all([
+      deps.msf.describeApplication(name),
+      deps.msf.listOperations(name),
+      deps.msf.listSnapshots(name),
+    ]);
+    obs = { applicationName: name, atMs: now, application, operations, snapshots, errors: [] };
+  } catch (e) {
+    return close('REJECTED', `cannot read ${name}, not acting on partial information: ${(e as Error).message}`, [
+      scopeGuard,
+    ]);
+  }
+  const lockedBy = await deps.ledger.lockHolder(name, now);
+  const open = await deps.ledger.openIncident(name);
+  const plan = planRunbookCommand(
+    command,
+    obs,
+    policyFor(deps.config, name),
+    {
+      ...(lockedBy === undefined ? {} : { lockedBy }),
+      ...(open === undefined ? {} : { openIncidentId: open.id }),
+    },
+    `runbook-${id}`,
+  );
+  const guards = [scopeGuard, ...plan.guards];
+  if (plan.kind === 'rejected') return close('REJECTED', plan.reason, guards, { nextSteps: plan.nextSteps });
+  if (command.dryRun) {
+    return close('DRY_RUN', `dry run: would have ${plan.detail}. Nothing was changed.`, guards, {
+      nextSteps: ['Send the same command with "dryRun": false to carry it out.'],
+      ...(plan.kind === 'workflow' ? { wouldHave: plan.action } : {}),
+    });
+  }
+  if (plan.kind === 'snapshot') return takeSnapshot(command, deps, id, now, plan, guards, close, duplicate);
+
+  // Through the remediation workflow, as automatic remediation: recorded first, then started.
+  const action = plan.action;
+  const reason = `${plan.detail}.`;
+  const decision: Decision = { verdict: 'REMEDIATE', reason, remediation: action, guards, nextSteps: [] };
+  const incident = newIncident(id, command, now, 'REMEDIATING', decision);
+  if (!(await deps.ledger.createIncident(incident))) return duplicate();
+  await answer(deps, incident, command, 'STARTED', reason, now, []);
+  try {
+    await deps.starter.start(initialRemediationState(incident, action));
+  } catch (e) {
+    const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    const why = `The remediation workflow could not be started (${message}); no action was taken.`;
+    incident.status = 'ESCALATED';
+    incident.closedMs = now;
+    incident.outcomeReason = why;
+    incident.nextSteps = escalateCommands(name);
+    addEvent(incident, now, 'ESCALATED', why);
+    await deps.ledger.saveIncident(incident);
+    deps.log.error('remediation workflow not started for a runbook command', { incidentId: id, error: message });
+    await tell(
+      deps,
+      incident,
+      'ESCALATED',
+      now,
+      `${name}: runbook ${command.command} not carried out`,
+      why,
+      incident.nextSteps,
+    );
+    return { ...base, status: 'REJECTED', incidentId: id, reason: why, action };
+  }
+  deps.log.info('runbook command started', {
+    incidentId: id,
+    applicationName: name,
+    command: command.command,
+    requestedBy: command.requestedBy,
+    action: action.kind,
+  });
+  return { ...base, status: 'STARTED', incidentId: id, reason, action };
+}
+
+type Close = (
+  status: 'REJECTED' | 'DRY_RUN' | 'DONE',
+  reason: string,
+  guards: GuardResult[],
+  options?: { nextSteps?: string[]; wouldHave?: RemediationAction },
+) => Promise<RunbookResult>;
+
+/** pause-automation / resume-automation: flips the switch (or reports, on a dry run). */
+async function switchAutomation(
+  command: RunbookCommand,
+  deps: RunbookDeps,
+  scopeGuard: GuardResult,
+  close: Close,
+): Promise<RunbookResult> {
+  const name = command.application;
+  const automation = deps.automation;
+  if (!automation) return close('REJECTED', 'not supported yet: no automation switch', [scopeGuard]); // checked earlier
+  const pause = command.command === 'pause-automation';
+  let paused: boolean;
+  try {
+    paused = await automation.isPaused(name);
+  } catch (e) {
+    return close('REJECTED', `cannot read whether automation of ${name} is paused: ${(e as Error).message}`, [
+      scopeGuard,
+    ]);
+  }
+  const current = paused ? 'paused' : 'active';
+  if (command.dryRun) {
+    return close(
+      'DRY_RUN',
+      `dry run: would have ${pause ? 'paused' : 'resumed'} automatic remediation of ${name} (now ${current}). Nothing was changed.`,
+      [scopeGuard],
+      { nextSteps: ['Send the same command with "dryRun": false to carry it out.'] },
+    );
+  }
+  if (pause === paused) {
+    return close('DONE', `automatic remediation of ${name} was already ${current}: nothing to change.`, [scopeGuard]);
+  }
+  // The switch holds no MSF state: flipping it first and recording after cannot leave the application half-changed.
+  try {
+    if (pause) await automation.pause(name, command.requestedBy, command.reason);
+    else await automation.resume(name);
+  } catch (e) {
+    return close('REJECTED', `could not ${pause ? 'pause' : 'resume'} automation of ${name}: ${(e as Error).message}`, [
+      scopeGuard,
+    ]);
+  }
+  return close(
+    'DONE',
+    pause
+      ? `automatic remediation of ${name} is paused: the watchdog reports but does not act until resume-automation. Runbook commands still work.`
+      : `automatic remediation of ${name} is resumed.`,
+    [scopeGuard],
+  );
+}
+
+/** snapshot: CreateApplicationSnapshot under the application's lock, recorded before and after the call. */
+async function takeSnapshot(
+  command: RunbookCommand,
+  deps: RunbookDeps,
+  id: string,
+  now: number,
+  plan: Extract<RunbookPlan, { kind: 'snapshot' }>,
+  guards: GuardResult[],
+  close: Close,
+  duplicate: () => RunbookResult,
+): Promise<RunbookResult> {
+  const name = command.application;
+  const creator = deps.snapshots;
+  if (!creator) return close('REJECTED', 'not supported yet: CreateApplicationSnapshot', guards); // checked earlier
+  const reason = `${plan.detail}.`;
+  const decision: Decision = { verdict: 'NONE', reason, guards, nextSteps: [] };
+  // Recorded closed from the start: a crash after this line must never leave an open incident that blocks detection.
+  const incident = newIncident(id, command, now, 'NOTIFIED', decision);
+  incident.closedMs = now;
+  const record: ActionRecord = {
+    seq: 1,
+    call: 'CreateApplicationSnapshot',
+    input: { SnapshotName: plan.snapshotName },
+    recordedMs: now,
+    state: 'RECORDED',
+  };
+  incident.actions.push(record);
+  if (!(await deps.ledger.createIncident(incident))) return duplicate();
+  const lock = await deps.ledger.acquireLock(name, id, now, ONE_SHOT_LOCK_TTL_MS);
+  const finish = async (status: 'DONE' | 'REJECTED', why: string): Promise<RunbookResult> => {
+    incident.status = status === 'DONE' ? 'RESOLVED' : 'NOTIFIED';
+    incident.outcomeReason = why;
+    addEvent(incident, deps.clock.now(), status === 'DONE' ? 'RESOLVED' : 'NOTIFIED', why);
+    await deps.ledger.saveIncident(incident);
+    await deps.ledger.releaseLock(name, id);
+    await answer(
+      deps,
+      incident,
+      command,
+      status,
+      why,
+      now,
+      status === 'DONE' ? [] : [cli(name, 'list-application-snapshots')],
+    );
+    return { applicationName: name, command: command.command, status, incidentId: id, reason: why };
+  };
+  if (!lock.acquired) {
+    record.state = 'FAILED';
+    record.error = `lock held by incident ${lock.holder}`;
+    return finish('REJECTED', `incident ${lock.holder} is already acting on ${name}: not taking a snapshot now.`);
+  }
+  try {
+    await creator.createApplicationSnapshot(name, plan.snapshotName);
+  } catch (e) {
+    record.state = 'FAILED';
+    record.completedMs = deps.clock.now();
+    record.error = e instanceof Error ? e.message : String(e);
+    return finish('REJECTED', `CreateApplicationSnapshot ${plan.snapshotName} failed: ${record.error}`);
+  }
+  record.state = 'SUCCEEDED';
+  record.completedMs = deps.clock.now();
+  addEvent(
+    incident,
+    record.completedMs,
+    'ACTION',
+    `CreateApplicationSnapshot ${JSON.stringify(record.input)} accepted`,
+  );
+  return finish(
+    'DONE',
+    `snapshot ${plan.snapshotName} of ${name} is being created (SnapshotStatus CREATING until READY).`,
+  );
+}
+
+/** Tells people the answer to a command. */
+async function answer(
+  deps: Pick<RunbookDeps, 'notifier' | 'log'>,
+  incident: Incident,
+  command: RunbookCommand,
+  status: 'REJECTED' | 'DRY_RUN' | 'DONE' | 'STARTED',
+  text: string,
+  atMs: number,
+  nextSteps: string[],
+): Promise<void> {
+  const name = command.application;
+  const head = `${name}: runbook ${command.command} by ${command.requestedBy}`;
+  const event: NotificationEvent = status === 'STARTED' ? 'OPENED' : status === 'DONE' ? 'ACTION_TAKEN' : 'NOTIFIED';
+  const title =
+    status === 'REJECTED'
+      ? `${head}: rejected`
+      : status === 'DRY_RUN'
+        ? `${head}: dry run`
+        : status === 'STARTED'
+          ? `${head}: started`
+          : `${head}: done`;
+  const label = status === 'REJECTED' ? 'Rejected' : status === 'DRY_RUN' ? 'Would have' : 'Action';
+  const body = status === 'DRY_RUN' ? text.replace(/^dry run: would have /, '') : text;
+  await tell(deps, incident, event, atMs, title, `${describeCommand(command)}\n${label}: ${body}`, nextSteps);
+}

@@ -1,0 +1,202 @@
+import { z } from 'zod';
+
+/**
+ * Runbook commands: what a person (or a runbook) publishes to the watchdog's command topic (SNS) to have it act on one
+ * MSF application through the same remediation workflow and guards as automatic remediation.
+ */
+
+/** The commands the command topic accepts. */
+export const RUNBOOK_COMMANDS = [
+  'force-stop',
+  'restart-from-snapshot',
+  'rollback',
+  'start',
+  'stop',
+  'snapshot',
+  'pause-automation',
+  'resume-automation',
+] as const;
+export type RunbookCommandName = (typeof RUNBOOK_COMMANDS)[number];
+
+/** `snapshot` keywords of `restart-from-snapshot`; any other value names a snapshot (`SnapshotName`). */
+export const SNAPSHOT_KEYWORDS = ['latest', 'last-known-good'] as const;
+
+/** Longest `Sns.Message` read, characters: a command is well under 2 KB, anything bigger is not one. */
+export const MAX_COMMAND_MESSAGE_CHARS = 8192;
+
+/** A type error message: `required` when the field is missing, else what was expected. */
+function expected(what: string): (issue: { input?: unknown }) => string {
+  return (issue) => (issue.input === undefined ? 'required' : `expected ${what}`);
+}
+
+/** An MSF `ApplicationName`: 1-128 of `[a-zA-Z0-9_.-]`. */
+const ApplicationName = z
+  .string({ error: expected('an MSF application name (a string)') })
+  .min(1, 'must not be empty')
+  .max(128, 'must be at most 128 characters (MSF ApplicationName)')
+  .regex(/^[a-zA-Z0-9_.-]+$/, 'MSF application names use [a-zA-Z0-9_.-]');
+
+/** `latest`, `last-known-good`, or an MSF `SnapshotName` (1-256 of `[a-zA-Z0-9_.-]`). */
+const SnapshotChoice = z
+  .string({ error: expected('"latest", "last-known-good" or a snapshot name (a string)') })
+  .min(1, 'must not be empty')
+  .max(256, 'must be at most 256 characters (MSF SnapshotName)')
+  .regex(/^[a-zA-Z0-9_.-]+$/, 'MSF snapshot names use [a-zA-Z0-9_.-]');
+
+/**
+ * One command message (the JSON `Message` of an SNS notification on the command topic). Strict: unknown keys are
+ * rejected, so a misspelt `dryrun` can never silently fall back to a default.
+ *
+ * - `command`: what to do (see {@link RUNBOOK_COMMANDS}).
+ * - `application`: the MSF `ApplicationName`.
+ * - `snapshot`: only with `restart-from-snapshot`: `latest` (RESTORE_FROM_LATEST_SNAPSHOT), `last-known-good` (the
+ *   newest READY snapshot of the running version), or a snapshot name (RESTORE_FROM_CUSTOM_SNAPSHOT; it must exist and
+ *   be READY). A snapshot literally named `latest` or `last-known-good` is read as the keyword. When absent, the
+ *   application's policy `restoreFrom` decides.
+ * - `requestedBy`: who asks (1-256 characters after trimming), recorded on the incident and told in every notification.
+ * - `reason`: why (1-1024 characters after trimming).
+ * - `dryRun`: @default true — safe by default: a command that does not say `"dryRun": false` only reports what it
+ *   would have done (after a fresh DescribeApplication and the same guards), and changes nothing.
+ */
+export const RunbookCommand = z
+  .object({
+    command: z.enum(RUNBOOK_COMMANDS, {
+      error: (issue) =>
+        issue.input === undefined
+          ? `required: one of ${RUNBOOK_COMMANDS.join(', ')}`
+          : `unknown command ${JSON.stringify(issue.input)}: expected one of ${RUNBOOK_COMMANDS.join(', ')}`,
+    }),
+    application: ApplicationName,
+    snapshot: SnapshotChoice.optional(),
+    requestedBy: z
+      .string({ error: expected('who requests the command (a string)') })
+      .trim()
+      .min(1, 'must not be empty')
+      .max(256, 'must be at most 256 characters'),
+    reason: z
+      .string({ error: expected('why the command is requested (a string)') })
+      .trim()
+      .min(1, 'must not be empty')
+      .max(1024, 'must be at most 1024 characters'),
+    dryRun: z.boolean({ error: expected('true or false') }).default(true),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.snapshot !== undefined && c.command !== 'restart-from-snapshot') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['snapshot'],
+        message: `only allowed with command restart-from-snapshot (got command ${c.command})`,
+      });
+    }
+  });
+/** A validated command; `dryRun` is always set. */
+export type RunbookCommand = z.output<typeof RunbookCommand>;
+
+/** One SNS message attribute as Lambda delivers it (`Sns.MessageAttributes`). */
+const SnsMessageAttribute = z.object({ Type: z.string(), Value: z.string() });
+
+/** The part of an SNS Lambda event record the watchdog reads (`Records[].Sns`); other fields are ignored. */
+const SnsRecord = z.object({
+  EventSource: z.literal('aws:sns').optional(),
+  Sns: z.object({
+    MessageId: z.string().min(1),
+    TopicArn: z.string().min(1),
+    Message: z.string(),
+    MessageAttributes: z.record(z.string(), SnsMessageAttribute).optional(),
+  }),
+});
+
+/** An SNS Lambda event: one or more records. */
+const SnsEvent = z.object({ Records: z.array(z.unknown()).min(1) });
+
+/**
+ * Message attributes that, when present, must agree with the message body. They exist so subscribers of the command
+ * topic can route with filter policies; an attribute saying one thing and the body another is rejected.
+ */
+export const COMMAND_ATTRIBUTES = ['command', 'application'] as const;
+
+/** One record of the event: a command with where it came from, or why it was rejected. */
+export type ParsedRunbookRecord =
+  | {
+      ok: true;
+      /** `Sns.MessageId`: SNS keeps it on redelivery, so it identifies the command. */
+      messageId: string;
+      /** `Sns.TopicArn`: the topic the command was published to (authorisation checks it). */
+      topicArn: string;
+      command: RunbookCommand;
+    }
+  | { ok: false; messageId?: string; topicArn?: string; error: string };
+
+/** Result of reading an SNS event: its records, or why the whole event was rejected. */
+export type ParsedRunbookEvent = { ok: true; records: ParsedRunbookRecord[] } | { ok: false; error: string };
+
+/**
+ * Reads an SNS Lambda event (`Records[].Sns`) of the command topic. Each record is read on its own: its `Message` must
+ * be JSON matching {@link RunbookCommand}, and the `command`/`application` message attributes, when present, must agree
+ * with it. Malformed JSON, unknown commands, missing or oversized fields give `ok: false` with an error naming the
+ * field (e.g. `Records[0].Sns.Message.requestedBy: must not be empty`). Never throws; calls nothing.
+ */
+export function parseRunbookEvent(event: unknown): ParsedRunbookEvent {
+  const envelope = SnsEvent.safeParse(event);
+  if (!envelope.success) {
+    return { ok: false, error: `not an SNS event: ${formatIssues(envelope.error, '')}` };
+  }
+  return { ok: true, records: envelope.data.Records.map((r, i) => parseRunbookRecord(r, i)) };
+}
+
+/** Reads one SNS record (see {@link parseRunbookEvent}); `index` only names the record in errors. */
+export function parseRunbookRecord(record: unknown, index = 0): ParsedRunbookRecord {
+  const at = `Records[${index}]`;
+  const r = SnsRecord.safeParse(record);
+  if (!r.success) return { ok: false, error: `malformed SNS record: ${formatIssues(r.error, at)}` };
+  const { MessageId: messageId, TopicArn: topicArn, Message: message, MessageAttributes: attributes } = r.data.Sns;
+  const from = { messageId, topicArn };
+  if (message.length > MAX_COMMAND_MESSAGE_CHARS) {
+    return {
+      ok: false,
+      ...from,
+      error: `${at}.Sns.Message: ${message.length} characters, more than the ${MAX_COMMAND_MESSAGE_CHARS} a command may have`,
+    };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(message);
+  } catch (e) {
+    return { ok: false, ...from, error: `${at}.Sns.Message: not JSON (${(e as Error).message})` };
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { ok: false, ...from, error: `${at}.Sns.Message: expected a JSON object with command and application` };
+  }
+  const c = RunbookCommand.safeParse(raw);
+  if (!c.success) return { ok: false, ...from, error: formatIssues(c.error, `${at}.Sns.Message`) };
+  for (const name of COMMAND_ATTRIBUTES) {
+    const attribute = attributes?.[name];
+    const body = name === 'command' ? c.data.command : c.data.application;
+    if (attribute !== undefined && attribute.Value !== body) {
+      return {
+        ok: false,
+        ...from,
+        error: `${at}.Sns.MessageAttributes.${name}: ${JSON.stringify(attribute.Value)} disagrees with the message's ${name} ${JSON.stringify(body)}`,
+      };
+    }
+  }
+  return { ok: true, ...from, command: c.data };
+}
+
+function formatIssues(error: z.ZodError, prefix: string): string {
+  return error.issues
+    .map((i) => {
+      const keys = i.code === 'unrecognized_keys' ? i.keys : [undefined];
+      return keys
+        .map((key) => {
+          const path = [...i.path, ...(key === undefined ? [] : [key])]
+            .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+            .join('');
+          const where = `${prefix}${path}`.replace(/^\./, '') || '(root)';
+          return key === undefined ? `${where}: ${i.message}` : `${where}: unknown key`;
+        })
+        .join('; ');
+    })
+    .join('; ');
+}

@@ -1,0 +1,177 @@
+import { z } from 'zod';
+import type { Notification } from '#shared/ports/notifier.ts';
+import {
+  actionLine,
+  escapeMrkdwn,
+  extraText,
+  findingOf,
+  formatDuration,
+  headline,
+  isCommand,
+  SEVERITY_BY_EVENT,
+  timeToRecoverySeconds,
+  truncate,
+  truncateMrkdwn,
+  wouldHaveSentence,
+} from './common.ts';
+import { incidentLinks } from './links.ts';
+
+/**
+ * Amazon Q Developer in chat applications (formerly AWS Chatbot) custom notifications, published to the SNS topic a
+ * chat channel is configured with. Format: "Custom notifications using Amazon Q Developer in chat applications",
+ * https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html (event schema and parameter details).
+ */
+
+/**
+ * The documented event schema. Required: `version` (must be `1.0`) and `source` (must be `custom`); `id` is a unique
+ * event identifier; `textType` supports only `client-markdown` (rendered as the chat platform's markdown, i.e. Slack
+ * mrkdwn in Slack); `metadata.threadId` threads notifications that share it (when the channel's preferences allow
+ * notification updates in a thread). `description` is required here because the watchdog always sends one.
+ */
+export const ChatbotNotification = z.object({
+  version: z.literal('1.0'),
+  source: z.literal('custom'),
+  id: z.string().optional(),
+  content: z.object({
+    textType: z.literal('client-markdown').optional(),
+    title: z.string().optional(),
+    description: z.string(),
+    nextSteps: z.array(z.string()).optional(),
+    keywords: z.array(z.string()).optional(),
+  }),
+  metadata: z
+    .object({
+      threadId: z.string().optional(),
+      summary: z.string().optional(),
+      eventType: z.string().optional(),
+      relatedResources: z.array(z.string()).optional(),
+      additionalContext: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
+});
+export type ChatbotNotification = z.infer<typeof ChatbotNotification>;
+
+/**
+ * Caps the watchdog applies, characters or items. The custom-notification page documents the shape and the fixed values
+ * but (in the copies consulted) no per-field lengths, so these are the watchdog's own, taken from the Slack Block Kit
+ * limits the notification is rendered into (@slack/types: section text ≤ 3,000 characters, header text ≤ 150) and
+ * kept small enough that the whole SNS message stays far below SNS's 256 KiB.
+ */
+export const CHATBOT_LIMITS = {
+  /** Slack header text limit. */
+  title: 150,
+  /** Slack section text limit. */
+  description: 3_000,
+  nextSteps: 10,
+  nextStep: 1_000,
+  keywords: 10,
+  keyword: 75,
+  summary: 300,
+  /** Longest finding summary, decision reason or explanation inside the description, before the actions. */
+  descriptionPart: 800,
+} as const;
+
+/** Context of {@link renderChatbot}. */
+export interface ChatbotContext {
+  /** AWS Region of the application, for console links. */
+  region: string;
+  /** The application's ARN (`relatedResources`); the application name is used when unknown. */
+  applicationArn?: string;
+  /** Ledger table name, for the incident's console link. */
+  ledgerTableName?: string;
+}
+
+/**
+ * The custom notification of one lifecycle notification: title = headline (the "would have" in observe mode),
+ * description = finding, decision and reason, explanation, time to recovery, actions with times, links; nextSteps =
+ * the exact commands (as code); threadId = incident id, so every update of one incident lands in one thread.
+ * User-derived text is mrkdwn-escaped (&, <, >) and every field is capped ({@link CHATBOT_LIMITS}). Pure.
+ */
+export function renderChatbot(n: Notification, ctx: ChatbotContext): ChatbotNotification {
+  const i = n.incident;
+  const finding = findingOf(n);
+  const links = incidentLinks({
+    region: ctx.region,
+    applicationName: i.applicationName,
+    incidentId: i.id,
+    ...(ctx.ledgerTableName ? { ledgerTableName: ctx.ledgerTableName } : {}),
+  });
+  const part = (text: string) => truncateMrkdwn(escapeMrkdwn(text), CHATBOT_LIMITS.descriptionPart);
+
+  const head: string[] = [];
+  const held = wouldHaveSentence(n);
+  if (held) head.push(`*${part(held)}*`);
+  if (finding) head.push(`*Finding* \`${finding.kind}\`: ${part(finding.summary)}`);
+  head.push(`*Decision* \`${i.decision.verdict}\`: ${part(i.decision.reason)}`);
+  const extra = extraText(n);
+  if (extra) head.push(part(extra));
+  const ttr = timeToRecoverySeconds(n);
+  if (ttr !== undefined) head.push(`*Time to recovery:* ${formatDuration(ttr)}`);
+
+  // In mrkdwn a link's URL is escaped like any text (`&` → `&amp;`); Slack decodes it before following the link.
+  const link = (url: string, label: string) => `<${escapeMrkdwn(url)}|${label}>`;
+  const linkLine = [
+    link(links.msfConsole, 'MSF console'),
+    link(links.metrics, 'CloudWatch metrics'),
+    ...(links.incident ? [link(links.incident, 'Incident')] : []),
+  ].join(' · ');
+  const tail = [`*Links:* ${linkLine}`, `Incident \`${i.id}\` · history: \`${links.historyCommand}\``];
+
+  const fixed = [...head, ...tail].join('\n').length + 2;
+  const actions =
+    i.actions.length === 0
+      ? []
+      : [
+          truncateMrkdwn(
+            ['*Actions*', ...i.actions.map((a) => `• ${escapeMrkdwn(actionLine(a))}`)].join('\n'),
+            Math.max(100, CHATBOT_LIMITS.description - fixed),
+          ),
+        ];
+  const description = truncateMrkdwn([...head, ...actions, ...tail].join('\n'), CHATBOT_LIMITS.description);
+
+  const title = headline(n);
+  return {
+    version: '1.0',
+    source: 'custom',
+    id: `${i.id}:${n.event}:${n.atMs}`,
+    content: {
+      textType: 'client-markdown',
+      title: truncateMrkdwn(escapeMrkdwn(title), CHATBOT_LIMITS.title),
+      description,
+      nextSteps:
+        n.nextSteps.length <= CHATBOT_LIMITS.nextSteps
+          ? n.nextSteps.map(nextStep)
+          : [
+              ...n.nextSteps.slice(0, CHATBOT_LIMITS.nextSteps - 1).map(nextStep),
+              `… ${n.nextSteps.length - CHATBOT_LIMITS.nextSteps + 1} more steps not shown (truncated)`,
+            ],
+      keywords: [i.applicationName, n.event, ...(finding ? [finding.kind] : []), i.decision.verdict]
+        .slice(0, CHATBOT_LIMITS.keywords)
+        .map((k) => truncate(k, CHATBOT_LIMITS.keyword)),
+    },
+    metadata: {
+      threadId: i.id,
+      summary: truncate(title, CHATBOT_LIMITS.summary),
+      eventType: n.event,
+      relatedResources: [ctx.applicationArn ?? i.applicationName],
+      additionalContext: {
+        application: i.applicationName,
+        incidentId: i.id,
+        event: n.event,
+        severity: SEVERITY_BY_EVENT[n.event],
+        findingKind: finding?.kind ?? 'NONE',
+        action: i.remediation?.kind ?? 'NONE',
+        outcome: i.status,
+        region: ctx.region,
+      },
+    },
+  };
+}
+
+/** One next step as client-markdown: a command as inline code (cut inside the backticks), prose escaped. */
+function nextStep(step: string): string {
+  const escaped = escapeMrkdwn(step);
+  return isCommand(step) && !step.includes('`')
+    ? `\`${truncateMrkdwn(escaped, CHATBOT_LIMITS.nextStep - 2)}\``
+    : truncateMrkdwn(escaped, CHATBOT_LIMITS.nextStep);
+}

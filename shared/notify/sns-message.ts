@@ -1,0 +1,340 @@
+import { spawnSync } from 'node:child_process';
+import { realpathSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { describeRemediation, type RemediationAction, type RemediationKind } from '#shared/domain/decision.ts';
+import type { FindingKind } from '#shared/domain/findings.ts';
+import type { ActionRecord, IncidentStatus, IncidentTrigger } from '#shared/domain/incident.ts';
+import type { Notification } from '#shared/ports/notifier.ts';
+import {
+  findingOf,
+  headline,
+  isoTime,
+  NOTIFICATION_EVENTS,
+  SEVERITY_BY_EVENT,
+  type Severity,
+  timeToRecoverySeconds,
+  truncate,
+  wouldHave,
+} from './common.ts';
+
+/**
+ * The versioned runbook message the watchdog publishes to SNS (and sends as EventBridge `detail`): what happened, what
+ * was decided and done, and what a human should run next, with message attributes for subscription filter policies.
+ *
+ * Its JSON Schema is committed as {@link WATCHDOG_EVENT_JSON_SCHEMA_FILE}. Regenerate it after changing the schema
+ * below: `npx tsx shared/notify/sns-message.ts --write-schema`. A unit test fails when the committed file is stale.
+ *
+ * No raw configuration ever goes out: an action's `input` (which may hold environment property values, i.e. secrets)
+ * is never copied; actions carry only call, state, times, operation id and error.
+ */
+
+const keys = <K extends string>(record: Record<K, true>) => Object.keys(record) as [K, ...K[]];
+
+/** Finding kinds (`Finding['kind']`); a `Record` keeps the list exhaustive at compile time. */
+const FINDING_KINDS = keys<FindingKind>({
+  RESTART_LOOP: true,
+  STUCK_TRANSITION: true,
+  DEPLOY_FAILED: true,
+  ROLLED_BACK: true,
+  UNEXPECTED_STATUS: true,
+  OBSERVATION_FAILED: true,
+});
+const REMEDIATION_KINDS = keys<RemediationKind>({
+  ROLLBACK: true,
+  FORCE_STOP_AND_RESTART: true,
+  START: true,
+  REAPPLY_PREVIOUS_VERSION: true,
+});
+const INCIDENT_STATUSES = keys<IncidentStatus>({
+  REMEDIATING: true,
+  RESOLVED: true,
+  ESCALATED: true,
+  NOTIFIED: true,
+  OBSERVED: true,
+});
+const ACTION_STATES = keys<ActionRecord['state']>({ RECORDED: true, SUCCEEDED: true, FAILED: true });
+const TRIGGER_SOURCES = keys<IncidentTrigger['source']>({
+  alarm: true,
+  schedule: true,
+  cloudtrail: true,
+  runbook: true,
+});
+const SEVERITIES = keys<Severity>({ critical: true, warning: true, info: true });
+
+const IsoTime = z.iso.datetime().describe('ISO 8601 UTC timestamp');
+
+const RemediationRef = z.object({
+  kind: z.enum(REMEDIATION_KINDS),
+  description: z.string().describe('In words, e.g. "roll back from version 7 to version 6 (RollbackApplication)"'),
+});
+
+/** The runbook message, schema version 1 (JSON; times ISO 8601 UTC). */
+export const WatchdogEventV1 = z
+  .object({
+    schemaVersion: z.literal(1),
+    event: z.enum(NOTIFICATION_EVENTS).describe('Lifecycle event'),
+    at: IsoTime.describe('When the event happened'),
+    application: z.string().min(1).describe('MSF ApplicationName'),
+    applicationArn: z.string().optional().describe('ApplicationARN, when the publisher knows it'),
+    incidentId: z.string().min(1),
+    severity: z
+      .enum(SEVERITIES)
+      .describe('critical: ESCALATED; warning: OPENED, ACTION_TAKEN, NOTIFIED; info: RESOLVED, OBSERVED'),
+    title: z.string().describe('One-line headline'),
+    text: z.string().describe('The explanation, in the user’s terms'),
+    nextSteps: z.array(z.string()).describe('Exact commands (AWS CLI) or steps a human should run next'),
+    trigger: z.object({
+      source: z.enum(TRIGGER_SOURCES),
+      detail: z.string().describe('Alarm name, schedule rule, CloudTrail eventName or runbook requester'),
+      at: IsoTime,
+    }),
+    finding: z.object({ kind: z.enum(FINDING_KINDS), summary: z.string() }).optional(),
+    decision: z.object({
+      verdict: z.enum(['REMEDIATE', 'NOTIFY', 'ESCALATE', 'NONE']),
+      reason: z.string(),
+      remediation: RemediationRef.optional().describe('The remediation taken'),
+      wouldHave: RemediationRef.optional().describe('What would have been done (observe mode, or blocked by a guard)'),
+    }),
+    actions: z
+      .array(
+        z.object({
+          seq: z.number().int(),
+          call: z.string().describe('MSF operation, e.g. StopApplication'),
+          state: z.enum(ACTION_STATES),
+          recordedAt: IsoTime,
+          completedAt: IsoTime.optional(),
+          operationId: z.string().optional(),
+          error: z.string().optional(),
+        }),
+      )
+      .describe('MSF calls made by this incident, oldest first (never their input)'),
+    actionsOmitted: z.number().int().positive().optional().describe('Older actions left out to fit the message size'),
+    outcome: z.object({
+      status: z.enum(INCIDENT_STATUSES),
+      reason: z.string().optional(),
+      closedAt: IsoTime.optional(),
+    }),
+    timeToRecoverySeconds: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe('RESOLVED only: seconds from the trigger to the incident closing'),
+  })
+  .describe('Flink Watchdog lifecycle event (schemaVersion 1)');
+export type WatchdogEventV1 = z.infer<typeof WatchdogEventV1>;
+
+/** One SNS message attribute (`MessageAttributeValue`); SNS rejects empty values, so none is ever empty. */
+export interface SnsStringAttribute {
+  DataType: 'String';
+  StringValue: string;
+}
+
+/** Message attribute names, for subscription filter policies (`FilterPolicyScope: MessageAttributes`). */
+export type SnsAttributeName =
+  | 'severity'
+  | 'application'
+  | 'findingKind'
+  | 'action'
+  | 'outcome'
+  | 'event'
+  | 'incidentId';
+
+/** What {@link renderSnsMessage} returns: Publish's `Message` (as an object), `Subject` and `MessageAttributes`. */
+export interface SnsRendering {
+  message: WatchdogEventV1;
+  /** Publish `Subject`: printable ASCII, at most {@link SNS_SUBJECT_MAX} characters (for email subscriptions). */
+  subject: string;
+  /**
+   * - `severity`: {@link Severity};
+   * - `application`: ApplicationName;
+   * - `findingKind`: the finding's kind, or `NONE`;
+   * - `action`: the remediation's kind (`incident.remediation.kind`), or `NONE` when nothing was or will be done;
+   * - `outcome`: the incident's status (REMEDIATING, RESOLVED, ESCALATED, NOTIFIED, OBSERVED);
+   * - `event`: the lifecycle event;
+   * - `incidentId`.
+   */
+  attributes: Record<SnsAttributeName, SnsStringAttribute>;
+}
+
+/** SNS Publish `Subject` limit, characters (SNS API reference: Publish, Subject). */
+export const SNS_SUBJECT_MAX = 100;
+
+/**
+ * SNS message size limit, bytes: 256 KiB = 262,144 bytes including the message attributes' names, types and values
+ * (SNS API reference: MessageAttributeValue). The rendering keeps message + attributes under it.
+ */
+export const SNS_MESSAGE_MAX_BYTES = 262_144;
+
+/** Per-field caps that keep ordinary messages far below {@link SNS_MESSAGE_MAX_BYTES}, characters or items. */
+export const SNS_FIELD_LIMITS = {
+  title: 500,
+  text: 10_000,
+  reason: 10_000,
+  findingSummary: 4_000,
+  nextSteps: 20,
+  nextStep: 2_000,
+  /** Newest actions kept; older ones are counted in `actionsOmitted`. */
+  actions: 100,
+  actionError: 2_000,
+} as const;
+
+/** Options of {@link renderSnsMessage}. */
+export interface SnsRenderOptions {
+  /** The application's ARN, when known (see `applicationArn` in links.ts). */
+  applicationArn?: string;
+}
+
+/**
+ * The {@link WatchdogEventV1} of a notification, with message attributes and a subject. Pure and deterministic.
+ * Fields are capped ({@link SNS_FIELD_LIMITS}); if the JSON still exceeds {@link SNS_MESSAGE_MAX_BYTES}, older actions
+ * are dropped and then the free texts shortened until it fits.
+ */
+export function renderSnsMessage(n: Notification, options: SnsRenderOptions = {}): SnsRendering {
+  const attributes = snsAttributes(n);
+  const attributeBytes = Object.entries(attributes).reduce(
+    (sum, [name, a]) => sum + byteLength(name) + byteLength(a.DataType) + byteLength(a.StringValue),
+    0,
+  );
+  let message = watchdogEvent(n, options, SNS_FIELD_LIMITS.actions, 1);
+  for (const [actions, shrink] of [
+    [10, 1],
+    [0, 1],
+    [0, 10],
+    [0, 100],
+  ] as const) {
+    if (byteLength(JSON.stringify(message)) + attributeBytes <= SNS_MESSAGE_MAX_BYTES) break;
+    message = watchdogEvent(n, options, actions, shrink);
+  }
+  const subject = truncate(message.title.replace(/[^\x20-\x7e]/g, '-'), SNS_SUBJECT_MAX);
+  return { message, subject, attributes };
+}
+
+/** The message attributes of a notification (see {@link SnsRendering.attributes}). */
+export function snsAttributes(n: Notification): Record<SnsAttributeName, SnsStringAttribute> {
+  const s = (StringValue: string): SnsStringAttribute => ({ DataType: 'String', StringValue });
+  return {
+    severity: s(SEVERITY_BY_EVENT[n.event]),
+    application: s(n.incident.applicationName),
+    findingKind: s(findingOf(n)?.kind ?? 'NONE'),
+    action: s(n.incident.remediation?.kind ?? 'NONE'),
+    outcome: s(n.incident.status),
+    event: s(n.event),
+    incidentId: s(n.incident.id),
+  };
+}
+
+/**
+ * Builds the event; `maxActions` newest actions are kept and every free text is capped at its limit divided by
+ * `shrink` (used only to fit pathological inputs into the SNS size limit).
+ */
+function watchdogEvent(
+  n: Notification,
+  options: SnsRenderOptions,
+  maxActions: number,
+  shrink: number,
+): WatchdogEventV1 {
+  const i = n.incident;
+  const cap = (text: string, limit: number) => truncate(text, Math.max(100, Math.floor(limit / shrink)));
+  const finding = findingOf(n);
+  const held = wouldHave(n);
+  const kept = maxActions > 0 ? i.actions.slice(-maxActions) : [];
+  const omitted = i.actions.length - kept.length;
+  const ttr = timeToRecoverySeconds(n);
+  const ref = (a: RemediationAction) => ({ kind: a.kind, description: describeRemediation(a) });
+  return {
+    schemaVersion: 1,
+    event: n.event,
+    at: isoTime(n.atMs),
+    application: i.applicationName,
+    ...(options.applicationArn ? { applicationArn: options.applicationArn } : {}),
+    incidentId: i.id,
+    severity: SEVERITY_BY_EVENT[n.event],
+    title: cap(headline(n), SNS_FIELD_LIMITS.title),
+    text: cap(n.text, SNS_FIELD_LIMITS.text),
+    nextSteps: n.nextSteps.slice(0, SNS_FIELD_LIMITS.nextSteps).map((s) => cap(s, SNS_FIELD_LIMITS.nextStep)),
+    trigger: { source: i.trigger.source, detail: i.trigger.detail, at: isoTime(i.trigger.atMs) },
+    ...(finding
+      ? { finding: { kind: finding.kind, summary: cap(finding.summary, SNS_FIELD_LIMITS.findingSummary) } }
+      : {}),
+    decision: {
+      verdict: i.decision.verdict,
+      reason: cap(i.decision.reason, SNS_FIELD_LIMITS.reason),
+      ...(i.remediation ? { remediation: ref(i.remediation) } : {}),
+      ...(held ? { wouldHave: ref(held.action) } : {}),
+    },
+    actions: kept.map((a) => ({
+      seq: a.seq,
+      call: a.call,
+      state: a.state,
+      recordedAt: isoTime(a.recordedMs),
+      ...(a.completedMs !== undefined ? { completedAt: isoTime(a.completedMs) } : {}),
+      ...(a.operationId !== undefined ? { operationId: a.operationId } : {}),
+      ...(a.error !== undefined ? { error: cap(a.error, SNS_FIELD_LIMITS.actionError) } : {}),
+    })),
+    ...(omitted > 0 ? { actionsOmitted: omitted } : {}),
+    outcome: {
+      status: i.status,
+      ...(i.outcomeReason !== undefined ? { reason: cap(i.outcomeReason, SNS_FIELD_LIMITS.reason) } : {}),
+      ...(i.closedMs !== undefined ? { closedAt: isoTime(i.closedMs) } : {}),
+    },
+    ...(ttr !== undefined ? { timeToRecoverySeconds: ttr } : {}),
+  };
+}
+
+function byteLength(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+/** Path of the committed, generated JSON Schema of {@link WatchdogEventV1} (next to this file). */
+export const WATCHDOG_EVENT_JSON_SCHEMA_FILE = fileURLToPath(new URL('./sns-message.schema.json', import.meta.url));
+
+/** `$id` of the generated schema: names the message format and its schemaVersion, not a download location. */
+export const WATCHDOG_EVENT_JSON_SCHEMA_ID = 'urn:flink-watchdog:event:schema-version-1';
+
+/** The JSON Schema (draft 2020-12) of {@link WatchdogEventV1}, for runbook authors and subscribers. */
+export function watchdogEventJsonSchema(): Record<string, unknown> {
+  const { $schema, description, ...rest } = z.toJSONSchema(WatchdogEventV1, { io: 'output', target: 'draft-2020-12' });
+  return {
+    $schema,
+    $id: WATCHDOG_EVENT_JSON_SCHEMA_ID,
+    title: 'Flink Watchdog event',
+    description,
+    ...rest,
+  };
+}
+
+/**
+ * Writes {@link watchdogEventJsonSchema} to `file` as pretty JSON with a trailing newline, then lets Biome lay it out
+ * the way `npm run lint` expects (skipped with a note when Biome is not installed; the content is the same either way).
+ */
+export function writeWatchdogEventJsonSchema(file: string = WATCHDOG_EVENT_JSON_SCHEMA_FILE): void {
+  writeFileSync(file, `${JSON.stringify(watchdogEventJsonSchema(), null, 2)}\n`);
+  let biome: string;
+  try {
+    biome = createRequire(import.meta.url).resolve('@biomejs/biome/bin/biome');
+  } catch {
+    console.error('note: @biomejs/biome not installed; the schema file is not formatted');
+    return;
+  }
+  const formatted = spawnSync(process.execPath, [biome, 'format', '--write', file], { encoding: 'utf8' });
+  if (formatted.status !== 0) console.error(`note: biome format failed: ${formatted.stderr || formatted.stdout}`);
+}
+
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(resolve(entry)) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain() && process.argv.includes('--write-schema')) {
+  writeWatchdogEventJsonSchema();
+  console.log(`wrote ${WATCHDOG_EVENT_JSON_SCHEMA_FILE}`);
+}

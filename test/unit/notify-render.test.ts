@@ -1,0 +1,720 @@
+/**
+ * Renderings of one Notification (shared/notify): Slack Block Kit, Amazon Q Developer custom notification, SNS runbook
+ * message (WatchdogEventV1) and EventBridge entry, for each lifecycle event, compared with committed golden files in
+ * test/fixtures/golden/<rendering>-<event>.json.
+ *
+ * After an intended change of a rendering, rewrite the golden files and review the diff:
+ *   UPDATE_GOLDEN=1 npx vitest run test/unit/notify-render.test.ts && npx biome check --write test/fixtures/golden
+ * (files are compared as parsed JSON, so Biome's layout does not matter).
+ *
+ * Deterministic: fixed times (2026-03-02T14:00:00Z), region eu-west-1.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { KnownBlock } from '@slack/web-api';
+import { describe, expect, it } from 'vitest';
+import type { Decision, GuardResult, RemediationAction } from '#shared/domain/decision.ts';
+import type {
+  DeployFailedFinding,
+  RestartLoopFinding,
+  RolledBackFinding,
+  StuckTransitionFinding,
+} from '#shared/domain/findings.ts';
+import type { ActionRecord, Incident } from '#shared/domain/incident.ts';
+import { CHATBOT_LIMITS, ChatbotNotification, renderChatbot } from '#shared/notify/chatbot.ts';
+import { NOTIFICATION_EVENTS, SEVERITY_BY_EVENT, truncate, truncateMrkdwn } from '#shared/notify/common.ts';
+import { DETAIL_TYPES, EVENT_SOURCE, renderEventBridge } from '#shared/notify/eventbridge.ts';
+import { applicationArn, incidentLinks, metricsConsoleUrl, msfConsoleUrl } from '#shared/notify/links.ts';
+import { blockTextLength, renderSlack, SLACK_LIMITS } from '#shared/notify/slack.ts';
+import {
+  renderSnsMessage,
+  SNS_MESSAGE_MAX_BYTES,
+  WATCHDOG_EVENT_JSON_SCHEMA_FILE,
+  WatchdogEventV1,
+  watchdogEventJsonSchema,
+} from '#shared/notify/sns-message.ts';
+import type { Notification, NotificationEvent } from '#shared/ports/notifier.ts';
+
+const GOLDEN_DIR = fileURLToPath(new URL('../fixtures/golden/', import.meta.url));
+const UPDATE_GOLDEN = process.env.UPDATE_GOLDEN === '1';
+
+const T0 = Date.parse('2026-03-02T14:00:00Z');
+const SEC = 1_000;
+const MIN = 60 * SEC;
+const REGION = 'eu-west-1';
+const APP = 'orders-enrichment';
+const ARN = applicationArn(REGION, '123456789012', APP);
+const LEDGER_TABLE = 'flink-watchdog-ledger';
+const THREAD_TS = '1772460000.000100';
+const ID = 'orders-enrichment-3f9c2a7b1d4e5f60';
+
+const ROLLBACK: RemediationAction = { kind: 'ROLLBACK', expectVersionId: 7, toVersionId: 6 };
+const FORCE_STOP: RemediationAction = {
+  kind: 'FORCE_STOP_AND_RESTART',
+  expectVersionId: 7,
+  start: { restoreType: 'RESTORE_FROM_LATEST_SNAPSHOT', allowNonRestoredState: false },
+};
+
+const LOOP: RestartLoopFinding = {
+  kind: 'RESTART_LOOP',
+  summary:
+    'orders-enrichment restarted 14 times in 15 min (fullRestarts) since 13:52 UTC, 12 min after the update from version 6 to version 7.',
+  restarts: 14,
+  windowMinutes: 15,
+  metricName: 'fullRestarts',
+  onsetMs: T0 - 8 * MIN,
+  recentChange: { fromVersionId: 6, toVersionId: 7, atMs: T0 - 20 * MIN, byRollback: false },
+};
+const LOOP_REASON = `${LOOP.summary} The loop began after the update to version 7: roll back to version 6, whose last snapshot is restorable.`;
+
+const STUCK: StuckTransitionFinding = {
+  kind: 'STUCK_TRANSITION',
+  summary: 'orders-enrichment has been UPDATING for 42 min (limit 30 min).',
+  status: 'UPDATING',
+  sinceMs: T0 - 42 * MIN,
+  minutes: 42,
+  limitMinutes: 30,
+};
+
+const SYSTEM_ROLLBACK: RolledBackFinding = {
+  kind: 'ROLLED_BACK',
+  summary: 'MSF rolled orders-enrichment back from version 8 to version 7 after the update failed.',
+  fromVersionId: 8,
+  toVersionId: 7,
+  system: true,
+  atMs: T0 - 3 * MIN,
+  errorString: 'CodeValidationException: main class com.example.OrdersJob not found',
+};
+
+const PASSED: GuardResult[] = [
+  { name: 'in-scope', passed: true, detail: 'listed in the watchdog config' },
+  { name: 'status-actionable', passed: true, detail: 'ApplicationStatus RUNNING' },
+  { name: 'no-foreign-operation', passed: true, detail: 'no operation in progress' },
+  { name: 'lock-free', passed: true, detail: 'free' },
+  { name: 'attempts-left', passed: true, detail: '0 of 3 attempts used in 60 min' },
+  { name: 'cooldown-passed', passed: true, detail: 'no earlier attempt' },
+];
+
+const CLI = {
+  describe: `aws kinesisanalyticsv2 describe-application --application-name ${APP}`,
+  forceStop: `aws kinesisanalyticsv2 stop-application --application-name ${APP} --force`,
+  start: `aws kinesisanalyticsv2 start-application --application-name ${APP} --run-configuration '{"ApplicationRestoreConfiguration":{"ApplicationRestoreType":"RESTORE_FROM_LATEST_SNAPSHOT"}}'`,
+  version: `aws kinesisanalyticsv2 describe-application-version --application-name ${APP} --application-version-id 8`,
+};
+
+function incident(overrides: Partial<Incident> & Pick<Incident, 'decision' | 'status'>): Incident {
+  return {
+    schemaVersion: 1,
+    id: ID,
+    applicationName: APP,
+    trigger: { source: 'alarm', detail: `flink-watchdog-${APP}-restart-loop`, atMs: T0 - 30 * SEC },
+    openedMs: T0,
+    attempts: 0,
+    actions: [],
+    events: [],
+    ...overrides,
+  };
+}
+
+function action(seq: number, call: string, recordedMs: number, more: Partial<ActionRecord> = {}): ActionRecord {
+  return { seq, call, input: { ApplicationName: APP }, recordedMs, state: 'SUCCEEDED', ...more };
+}
+
+const remediate: Decision = {
+  verdict: 'REMEDIATE',
+  reason: LOOP_REASON,
+  finding: LOOP,
+  remediation: ROLLBACK,
+  guards: [...PASSED, { name: 'mode-remediate', passed: true, detail: 'mode remediate' }],
+  nextSteps: [],
+};
+const rollbackAction = action(1, 'RollbackApplication', T0 + MIN, {
+  input: { ApplicationName: APP, CurrentApplicationVersionId: 7 },
+  completedMs: T0 + MIN + 2 * SEC,
+  operationId: 'op-7f3c9a1e',
+});
+
+/** One realistic notification per lifecycle event, as the domain's `tell` produces them. */
+const NOTIFICATIONS: Record<NotificationEvent, Notification> = {
+  OPENED: {
+    event: 'OPENED',
+    atMs: T0,
+    title: `${APP}: RESTART_LOOP → roll back from version 7 to version 6 (RollbackApplication)`,
+    text: `${LOOP.summary}\nDecision: ${LOOP_REASON}`,
+    nextSteps: [],
+    incident: incident({
+      status: 'REMEDIATING',
+      finding: LOOP,
+      decision: remediate,
+      remediation: ROLLBACK,
+      attempts: 1,
+    }),
+  },
+  ACTION_TAKEN: {
+    event: 'ACTION_TAKEN',
+    atMs: T0 + MIN + 2 * SEC,
+    title: `${APP}: RollbackApplication`,
+    text: 'RollbackApplication accepted; waiting for RUNNING.',
+    nextSteps: [],
+    incident: incident({
+      status: 'REMEDIATING',
+      finding: LOOP,
+      decision: remediate,
+      remediation: ROLLBACK,
+      attempts: 1,
+      actions: [rollbackAction],
+    }),
+  },
+  RESOLVED: {
+    event: 'RESOLVED',
+    atMs: T0 + 7 * MIN + 30 * SEC,
+    title: `${APP}: recovered in 8 min`,
+    text: `${APP} is RUNNING at version 8 (version 6's configuration) and fullRestarts has not moved for 5 min.`,
+    nextSteps: [],
+    incident: incident({
+      status: 'RESOLVED',
+      finding: LOOP,
+      decision: remediate,
+      remediation: ROLLBACK,
+      attempts: 1,
+      actions: [rollbackAction],
+      closedMs: T0 + 7 * MIN + 30 * SEC,
+      outcomeReason: `${APP} is RUNNING at version 8 (version 6's configuration) and fullRestarts has not moved for 5 min.`,
+    }),
+  },
+  ESCALATED: {
+    event: 'ESCALATED',
+    atMs: T0 + 12 * MIN,
+    title: `${APP}: escalated — automation stopped, a human is needed`,
+    text: `StopApplication with Force failed twice; ${APP} is still UPDATING. No further automatic action.`,
+    nextSteps: [CLI.describe, CLI.forceStop, CLI.start, 'Check the job logs for the root cause before restarting it.'],
+    incident: incident({
+      status: 'ESCALATED',
+      trigger: { source: 'schedule', detail: 'flink-watchdog-sweep', atMs: T0 },
+      finding: STUCK,
+      decision: {
+        verdict: 'REMEDIATE',
+        reason: `${STUCK.summary} Force-stopping clears a stuck transition; then start from the latest snapshot.`,
+        finding: STUCK,
+        remediation: FORCE_STOP,
+        guards: [...PASSED, { name: 'mode-remediate', passed: true, detail: 'mode remediate' }],
+        nextSteps: [],
+      },
+      remediation: FORCE_STOP,
+      attempts: 1,
+      actions: [
+        action(1, 'StopApplication', T0 + MIN, {
+          input: { ApplicationName: APP, Force: true },
+          state: 'FAILED',
+          completedMs: T0 + MIN + SEC,
+          error: 'ResourceInUseException: Application orders-enrichment is not in a state that allows force-stop',
+        }),
+        action(2, 'StopApplication', T0 + 6 * MIN, {
+          input: { ApplicationName: APP, Force: true },
+          state: 'FAILED',
+          completedMs: T0 + 6 * MIN + SEC,
+          error: 'ResourceInUseException: Application orders-enrichment is not in a state that allows force-stop',
+        }),
+      ],
+      closedMs: T0 + 12 * MIN,
+      outcomeReason: `StopApplication with Force failed twice; ${APP} is still UPDATING. No further automatic action.`,
+      nextSteps: [
+        CLI.describe,
+        CLI.forceStop,
+        CLI.start,
+        'Check the job logs for the root cause before restarting it.',
+      ],
+    }),
+  },
+  NOTIFIED: {
+    event: 'NOTIFIED',
+    atMs: T0,
+    title: `${APP}: ROLLED_BACK`,
+    text: `${SYSTEM_ROLLBACK.summary} This is MSF's own rollback: the watchdog does not redeploy against it.`,
+    nextSteps: [
+      CLI.version,
+      'Fix the change, or align your Terraform/CDK with the running version, before the next apply.',
+    ],
+    incident: incident({
+      status: 'NOTIFIED',
+      trigger: { source: 'cloudtrail', detail: 'UpdateApplication', atMs: T0 - MIN },
+      finding: SYSTEM_ROLLBACK,
+      decision: {
+        verdict: 'NOTIFY',
+        reason: `${SYSTEM_ROLLBACK.summary} This is MSF's own rollback: the watchdog does not redeploy against it.`,
+        finding: SYSTEM_ROLLBACK,
+        guards: [{ name: 'in-scope', passed: true, detail: 'listed in the watchdog config' }],
+        nextSteps: [CLI.version],
+      },
+      closedMs: T0,
+    }),
+  },
+  OBSERVED: {
+    event: 'OBSERVED',
+    atMs: T0,
+    title: `${APP}: RESTART_LOOP (observe mode)`,
+    text: `Observe mode: ${LOOP_REASON} Would have: roll back from version 7 to version 6 (RollbackApplication).`,
+    nextSteps: [],
+    incident: incident({
+      status: 'OBSERVED',
+      finding: LOOP,
+      decision: {
+        verdict: 'NONE',
+        reason: `Observe mode: ${LOOP_REASON} Would have: roll back from version 7 to version 6 (RollbackApplication).`,
+        finding: LOOP,
+        wouldHave: ROLLBACK,
+        guards: [...PASSED, { name: 'mode-remediate', passed: false, detail: 'mode observe' }],
+        nextSteps: [],
+      },
+      closedMs: T0,
+    }),
+  },
+};
+
+const RENDERINGS: Record<string, (n: Notification) => unknown> = {
+  slack: (n) =>
+    renderSlack(n, {
+      region: REGION,
+      ledgerTableName: LEDGER_TABLE,
+      ...(n.event === 'OPENED' ? {} : { threadTs: THREAD_TS }),
+    }),
+  chatbot: (n) => renderChatbot(n, { region: REGION, applicationArn: ARN, ledgerTableName: LEDGER_TABLE }),
+  sns: (n) => renderSnsMessage(n, { applicationArn: ARN }),
+  eventbridge: (n) => renderEventBridge(n, { eventBusName: 'flink-watchdog', applicationArn: ARN }),
+};
+
+/** A JSON round trip, as the rendering goes on the wire (Dates become ISO strings). */
+const wire = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+
+function golden(name: string, actual: unknown): unknown {
+  const file = `${GOLDEN_DIR}${name}.json`;
+  if (UPDATE_GOLDEN || !existsSync(file)) {
+    mkdirSync(GOLDEN_DIR, { recursive: true });
+    writeFileSync(file, `${JSON.stringify(actual, null, 2)}\n`);
+  }
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+/** Every `text` string anywhere in a block (section, header, context elements, buttons). */
+function textsOf(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(textsOf);
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, v]) => (key === 'text' && typeof v === 'string' ? [v] : textsOf(v)));
+}
+
+/** A notification with a 10,000-character ErrorInfo everywhere, 80 actions and many long next steps. */
+function hugeNotification(): Notification {
+  const errorString =
+    `CodeValidationException: ${'java.lang.ClassNotFoundException: com.example.Missing <at> & '.repeat(170)}`.slice(
+      0,
+      10_000,
+    );
+  const finding: DeployFailedFinding = {
+    kind: 'DEPLOY_FAILED',
+    summary: `The update to version 8 failed: ${errorString}`,
+    operation: {
+      operationId: 'op-1',
+      operation: 'UpdateApplication',
+      status: 'FAILED',
+      startMs: T0 - 5 * MIN,
+      errorString,
+    },
+    cause: 'SUBMIT',
+    errorString,
+    status: 'READY',
+  };
+  const actions = Array.from({ length: 80 }, (_, k) =>
+    action(k + 1, k % 2 === 0 ? 'StopApplication' : 'StartApplication', T0 + k * MIN, {
+      state: 'FAILED',
+      completedMs: T0 + k * MIN + SEC,
+      operationId: `op-${k}`,
+      error: errorString,
+    }),
+  );
+  const nextSteps = Array.from({ length: 30 }, (_, k) => `${CLI.describe} --debug ${'x'.repeat(200)} ${k}`);
+  const n = NOTIFICATIONS.ESCALATED;
+  return {
+    ...n,
+    title: `${APP}: escalated — ${errorString}`,
+    text: errorString,
+    nextSteps,
+    incident: {
+      ...n.incident,
+      finding,
+      decision: { ...n.incident.decision, finding, reason: `${finding.summary} ${errorString}` },
+      actions,
+      outcomeReason: errorString,
+      nextSteps,
+    },
+  };
+}
+
+describe('Rendering: golden files', () => {
+  for (const [rendering, render] of Object.entries(RENDERINGS)) {
+    for (const event of NOTIFICATION_EVENTS) {
+      const name = `${rendering}-${event.toLowerCase().replace(/_/g, '-')}`;
+      it(`renders ${event} for ${rendering} as ${name}.json`, () => {
+        // Act
+        const actual = wire(render(NOTIFICATIONS[event]));
+
+        // Assess
+        expect(actual).toEqual(golden(name, actual));
+      });
+    }
+  }
+});
+
+describe('Rendering: Slack', () => {
+  it('puts application and status in the header, threads updates and carries the incident id in the text', () => {
+    // Act
+    const opened = renderSlack(NOTIFICATIONS.OPENED, { region: REGION });
+    const escalated = renderSlack(NOTIFICATIONS.ESCALATED, { region: REGION, threadTs: THREAD_TS });
+
+    // Assess
+    expect(escalated.blocks[0]).toEqual({
+      type: 'header',
+      text: { type: 'plain_text', text: 'orders-enrichment · ESCALATED' },
+    });
+    expect(opened.thread_ts).toBeUndefined();
+    expect(escalated.thread_ts).toBe(THREAD_TS);
+    expect(opened.text).toContain(ID);
+    expect(JSON.stringify(opened.blocks)).toContain(ID);
+  });
+
+  it('shows actions with their times and next steps as code', () => {
+    // Act
+    const texts = textsOf(renderSlack(NOTIFICATIONS.ESCALATED, { region: REGION }).blocks).join('\n');
+
+    // Assess
+    expect(texts).toContain('• 14:01 UTC StopApplication FAILED (completed 14:01 UTC, error: ResourceInUseException');
+    expect(texts).toContain(`\`\`\`${CLI.describe}\n${CLI.forceStop}\n${CLI.start}\`\`\``);
+    expect(texts).toContain('• Check the job logs for the root cause before restarting it.');
+  });
+
+  it('offers the MSF console, CloudWatch metrics and the incident as buttons', () => {
+    // Act
+    const { blocks } = renderSlack(NOTIFICATIONS.OPENED, { region: REGION, ledgerTableName: LEDGER_TABLE });
+
+    // Assess
+    const buttons = blocks.flatMap((b) => (b.type === 'actions' ? b.elements : []));
+    expect(buttons.map((b) => (b.type === 'button' ? [b.text.text, b.url] : []))).toEqual([
+      ['MSF console', msfConsoleUrl(REGION, APP)],
+      ['CloudWatch metrics', metricsConsoleUrl(REGION, APP)],
+      [
+        'Incident',
+        incidentLinks({ region: REGION, applicationName: APP, incidentId: ID, ledgerTableName: LEDGER_TABLE }).incident,
+      ],
+    ]);
+  });
+
+  it('stays within Block Kit limits with a 10,000-character ErrorInfo and 80 actions', () => {
+    // Act
+    const message = renderSlack(hugeNotification(), { region: REGION, ledgerTableName: LEDGER_TABLE });
+
+    // Assess
+    expect(message.blocks.length).toBeLessThanOrEqual(SLACK_LIMITS.blocks);
+    for (const text of textsOf(message.blocks)) expect(text.length).toBeLessThanOrEqual(SLACK_LIMITS.sectionText);
+    const header = message.blocks[0] as Extract<KnownBlock, { type: 'header' }>;
+    expect(header.text.text.length).toBeLessThanOrEqual(SLACK_LIMITS.headerText);
+    expect(message.text.length).toBeLessThanOrEqual(SLACK_LIMITS.messageText);
+    expect(message.blocks.reduce((sum, b) => sum + blockTextLength(b), 0)).toBeLessThanOrEqual(
+      SLACK_LIMITS.totalBlockText,
+    );
+    const all = textsOf(message.blocks).join('\n');
+    expect(all).toContain('(truncated)');
+    expect(all).toMatch(/… \d+ more actions not shown \(truncated\)/);
+    expect(all).toContain(ID);
+    expect(message.text).toContain(`(incident ${ID})`);
+    expect(message.blocks.at(-1)?.type).toBe('context');
+  });
+
+  it('escapes mrkdwn control characters in user-derived text', () => {
+    // Arrange
+    const n = NOTIFICATIONS.NOTIFIED;
+    const hostile: Notification = {
+      ...n,
+      title: `${APP}: <!channel> & <https://evil.example|click>`,
+      text: 'lag > 5 min & rising <@U123>',
+      incident: { ...n.incident, decision: { ...n.incident.decision, reason: 'a < b & c > d' } },
+    };
+
+    // Act
+    const message = renderSlack(hostile, { region: REGION });
+
+    // Assess
+    const all = [message.text, ...textsOf(message.blocks.filter((b) => b.type !== 'header'))].join('\n');
+    expect(all).toContain('&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;');
+    expect(all).toContain('lag &gt; 5 min &amp; rising &lt;@U123&gt;');
+    expect(all).toContain('a &lt; b &amp; c &gt; d');
+    expect(all).not.toContain('<!channel>');
+    expect(all).not.toContain('<@U123>');
+  });
+
+  it('shows prominently what observe mode would have done', () => {
+    // Act
+    const { blocks } = renderSlack(NOTIFICATIONS.OBSERVED, { region: REGION });
+
+    // Assess
+    expect(textsOf(blocks.slice(0, 2))).toEqual([
+      'orders-enrichment · OBSERVED (observe mode)',
+      '*orders-enrichment: would have rolled back to version 6 (observe mode)*\n*Would have: roll back from version 7 to version 6 (RollbackApplication). Observe mode: nothing was done to the application.*',
+    ]);
+  });
+});
+
+describe('Rendering: Amazon Q Developer custom notification', () => {
+  it('validates against the documented schema for every event, threaded by incident id', () => {
+    for (const event of NOTIFICATION_EVENTS) {
+      // Act
+      const notification = renderChatbot(NOTIFICATIONS[event], { region: REGION, applicationArn: ARN });
+
+      // Assess
+      expect(ChatbotNotification.safeParse(notification).success, event).toBe(true);
+      expect(notification).toMatchObject({
+        version: '1.0',
+        source: 'custom',
+        content: { textType: 'client-markdown' },
+        metadata: { threadId: ID, eventType: event, relatedResources: [ARN] },
+      });
+    }
+  });
+
+  it('falls back to the application name as related resource', () => {
+    // Act
+    const notification = renderChatbot(NOTIFICATIONS.OPENED, { region: REGION });
+
+    // Assess
+    expect(notification.metadata?.relatedResources).toEqual([APP]);
+  });
+
+  it('keeps every field within its cap for a huge incident', () => {
+    // Act
+    const notification = renderChatbot(hugeNotification(), { region: REGION });
+
+    // Assess
+    expect(ChatbotNotification.parse(notification)).toEqual(notification);
+    const { content, metadata } = notification;
+    expect(content.title?.length).toBeLessThanOrEqual(CHATBOT_LIMITS.title);
+    expect(content.description.length).toBeLessThanOrEqual(CHATBOT_LIMITS.description);
+    expect(content.description).toContain('(truncated)');
+    expect(content.description).toContain(`Incident \`${ID}\``);
+    expect(content.nextSteps?.length).toBeLessThanOrEqual(CHATBOT_LIMITS.nextSteps);
+    for (const step of content.nextSteps ?? []) expect(step.length).toBeLessThanOrEqual(CHATBOT_LIMITS.nextStep);
+    expect(metadata?.summary?.length).toBeLessThanOrEqual(CHATBOT_LIMITS.summary);
+  });
+
+  it('escapes mrkdwn and leads with the observe-mode "would have"', () => {
+    // Arrange
+    const n = NOTIFICATIONS.OBSERVED;
+    const hostile: Notification = {
+      ...n,
+      incident: { ...n.incident, finding: { ...LOOP, summary: 'restarts <!here> & more' } },
+    };
+
+    // Act
+    const { content } = renderChatbot(hostile, { region: REGION });
+
+    // Assess
+    expect(content.title).toBe('orders-enrichment: would have rolled back to version 6 (observe mode)');
+    expect(content.description.split('\n')[0]).toBe(
+      '*Would have: roll back from version 7 to version 6 (RollbackApplication). Observe mode: nothing was done to the application.*',
+    );
+    expect(content.description).toContain('restarts &lt;!here&gt; &amp; more');
+  });
+});
+
+describe('Rendering: SNS runbook message', () => {
+  it('validates against WatchdogEventV1 for every event, with filter-policy attributes', () => {
+    for (const event of NOTIFICATION_EVENTS) {
+      // Act
+      const { message, attributes, subject } = renderSnsMessage(NOTIFICATIONS[event]);
+
+      // Assess
+      expect(WatchdogEventV1.parse(wire(message))).toEqual(message);
+      expect(Object.keys(attributes).sort()).toEqual(
+        ['action', 'application', 'event', 'findingKind', 'incidentId', 'outcome', 'severity'].sort(),
+      );
+      for (const a of Object.values(attributes)) {
+        expect(a.DataType).toBe('String');
+        expect(a.StringValue.length).toBeGreaterThan(0);
+      }
+      expect(attributes.severity.StringValue).toBe(SEVERITY_BY_EVENT[event]);
+      expect(attributes.event.StringValue).toBe(event);
+      expect(subject).toMatch(/^[\x20-\x7e]{1,100}$/);
+    }
+  });
+
+  it.each([
+    ['OPENED', { severity: 'warning', findingKind: 'RESTART_LOOP', action: 'ROLLBACK', outcome: 'REMEDIATING' }],
+    ['ACTION_TAKEN', { severity: 'warning', findingKind: 'RESTART_LOOP', action: 'ROLLBACK', outcome: 'REMEDIATING' }],
+    ['RESOLVED', { severity: 'info', findingKind: 'RESTART_LOOP', action: 'ROLLBACK', outcome: 'RESOLVED' }],
+    [
+      'ESCALATED',
+      { severity: 'critical', findingKind: 'STUCK_TRANSITION', action: 'FORCE_STOP_AND_RESTART', outcome: 'ESCALATED' },
+    ],
+    ['NOTIFIED', { severity: 'warning', findingKind: 'ROLLED_BACK', action: 'NONE', outcome: 'NOTIFIED' }],
+    ['OBSERVED', { severity: 'info', findingKind: 'RESTART_LOOP', action: 'NONE', outcome: 'OBSERVED' }],
+  ] as const)('sets the attributes of %s', (event, expected) => {
+    // Act
+    const { attributes } = renderSnsMessage(NOTIFICATIONS[event]);
+
+    // Assess
+    expect({
+      severity: attributes.severity.StringValue,
+      findingKind: attributes.findingKind.StringValue,
+      action: attributes.action.StringValue,
+      outcome: attributes.outcome.StringValue,
+    }).toEqual(expected);
+    expect(attributes.application.StringValue).toBe(APP);
+    expect(attributes.incidentId.StringValue).toBe(ID);
+  });
+
+  it('carries time to recovery on RESOLVED only', () => {
+    // Act
+    const resolved = renderSnsMessage(NOTIFICATIONS.RESOLVED).message;
+    const opened = renderSnsMessage(NOTIFICATIONS.OPENED).message;
+
+    // Assess
+    expect(resolved.timeToRecoverySeconds).toBe(480);
+    expect(resolved.outcome).toEqual({
+      status: 'RESOLVED',
+      reason: NOTIFICATIONS.RESOLVED.incident.outcomeReason,
+      closedAt: '2026-03-02T14:07:30.000Z',
+    });
+    expect(opened).not.toHaveProperty('timeToRecoverySeconds');
+  });
+
+  it('never includes action input (environment property values)', () => {
+    // Arrange
+    const n = NOTIFICATIONS.ACTION_TAKEN;
+    const update = action(2, 'UpdateApplication', T0 + 2 * MIN, {
+      input: {
+        ApplicationName: APP,
+        CurrentApplicationVersionId: 8,
+        ApplicationConfigurationUpdate: {
+          EnvironmentPropertyUpdates: {
+            PropertyGroups: [
+              { PropertyGroupId: 'app', PropertyMap: { 'db.password': 's3cr3t', 'api.key': 's3cr3t-key' } },
+            ],
+          },
+        },
+      },
+      operationId: 'op-update',
+    });
+    const withSecret: Notification = { ...n, incident: { ...n.incident, actions: [rollbackAction, update] } };
+
+    // Act
+    const { message, attributes } = renderSnsMessage(withSecret);
+    const entry = renderEventBridge(withSecret);
+
+    // Assess
+    const json = JSON.stringify({ message, attributes, entry });
+    expect(json).not.toContain('s3cr3t');
+    expect(json).not.toContain('PropertyMap');
+    expect(message.actions.map((a) => Object.keys(a).sort())).toEqual([
+      ['call', 'completedAt', 'operationId', 'recordedAt', 'seq', 'state'],
+      ['call', 'operationId', 'recordedAt', 'seq', 'state'],
+    ]);
+    expect(WatchdogEventV1.parse(wire(message))).toEqual(message);
+  });
+
+  it('stays within the SNS message size for a huge incident', () => {
+    // Act
+    const { message, attributes } = renderSnsMessage(hugeNotification());
+
+    // Assess
+    const bytes =
+      Buffer.byteLength(JSON.stringify(message)) +
+      Object.entries(attributes).reduce((s, [k, a]) => s + k.length + a.DataType.length + a.StringValue.length, 0);
+    expect(bytes).toBeLessThanOrEqual(SNS_MESSAGE_MAX_BYTES);
+    expect(message.actions).toHaveLength(80);
+    expect(message.text.length).toBeLessThan(10_100);
+    expect(WatchdogEventV1.parse(wire(message))).toEqual(message);
+  });
+
+  it('says what observe mode would have done', () => {
+    // Act
+    const { message } = renderSnsMessage(NOTIFICATIONS.OBSERVED);
+
+    // Assess
+    expect(message.title).toBe('orders-enrichment: would have rolled back to version 6 (observe mode)');
+    expect(message.decision).toMatchObject({
+      verdict: 'NONE',
+      wouldHave: { kind: 'ROLLBACK', description: 'roll back from version 7 to version 6 (RollbackApplication)' },
+    });
+    expect(message.decision).not.toHaveProperty('remediation');
+  });
+
+  it('has its JSON Schema committed up to date (npx tsx shared/notify/sns-message.ts --write-schema)', () => {
+    // Arrange
+    const committed = readFileSync(WATCHDOG_EVENT_JSON_SCHEMA_FILE, 'utf8');
+
+    // Assess
+    expect(
+      JSON.parse(committed),
+      'shared/notify/sns-message.schema.json is stale: npx tsx shared/notify/sns-message.ts --write-schema',
+    ).toEqual(watchdogEventJsonSchema());
+    expect(committed.endsWith('}\n')).toBe(true);
+    expect(watchdogEventJsonSchema()).toMatchObject({
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      $id: 'urn:flink-watchdog:event:schema-version-1',
+      type: 'object',
+    });
+  });
+});
+
+describe('Rendering: EventBridge', () => {
+  it('uses the documented source and detail-type of each event, with the runbook message as detail', () => {
+    for (const event of NOTIFICATION_EVENTS) {
+      // Act
+      const entry = renderEventBridge(NOTIFICATIONS[event], { applicationArn: ARN });
+
+      // Assess
+      expect(entry.Source).toBe(EVENT_SOURCE);
+      expect(entry.DetailType).toBe(DETAIL_TYPES[event]);
+      expect(entry.Resources).toEqual([ARN]);
+      expect(entry.EventBusName).toBeUndefined();
+      expect(WatchdogEventV1.parse(JSON.parse(entry.Detail ?? ''))).toMatchObject({ event, incidentId: ID });
+    }
+  });
+
+  it('omits Resources when the ARN is unknown and names the bus when given', () => {
+    // Act
+    const entry = renderEventBridge(NOTIFICATIONS.RESOLVED, { eventBusName: 'ops' });
+
+    // Assess
+    expect(entry).not.toHaveProperty('Resources');
+    expect(entry.EventBusName).toBe('ops');
+    expect(entry.Time?.toISOString()).toBe('2026-03-02T14:07:30.000Z');
+  });
+});
+
+describe('Rendering: links and helpers', () => {
+  it('builds console links from region, application name and incident id', () => {
+    // Act
+    const links = incidentLinks({
+      region: REGION,
+      applicationName: APP,
+      incidentId: ID,
+      ledgerTableName: LEDGER_TABLE,
+    });
+
+    // Assess
+    expect(links).toEqual({
+      msfConsole:
+        'https://eu-west-1.console.aws.amazon.com/flink/home?region=eu-west-1#/applications/orders-enrichment',
+      metrics:
+        "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#metricsV2:graph=~();query=~'*7bAWS*2fKinesisAnalytics*2cApplication*7d*20orders-enrichment",
+      incident: `https://eu-west-1.console.aws.amazon.com/dynamodbv2/home?region=eu-west-1#edit-item?itemMode=2&pk=INCIDENT%23${ID}&route=ROUTE_ITEM_EXPLORER&sk=INCIDENT&table=flink-watchdog-ledger`,
+      historyCommand: 'flink-watchdog history --app orders-enrichment',
+    });
+    expect(ARN).toBe('arn:aws:kinesisanalytics:eu-west-1:123456789012:application/orders-enrichment');
+  });
+
+  it('truncates with a marker, never splitting an entity', () => {
+    // Assess
+    expect(truncate('abcdef', 6)).toBe('abcdef');
+    expect(truncate('x'.repeat(50), 20)).toBe(`${'x'.repeat(7)}… (truncated)`);
+    expect(truncateMrkdwn(`${'x'.repeat(5)}&amp;${'y'.repeat(30)}`, 21)).toBe('xxxxx… (truncated)');
+  });
+});
