@@ -24,6 +24,8 @@ export interface DrillJson {
       /** States entered, as Step Functions bills them, count. */
       stateTransitions: number;
     }>;
+    /** Every notification per channel (slack: the local receiver; sns: the capture), and whether it was delivered. */
+    notifications: Array<{ channel: string; event: string; incidentId: string; delivered: boolean }>;
   }>;
 }
 
@@ -51,6 +53,12 @@ export function toDrillJson(reports: ScenarioReport[]): DrillJson {
         status: x.status,
         ...(x.error ? { error: x.error } : {}),
         stateTransitions: x.stateTransitions,
+      })),
+      notifications: r.notifications.map((d) => ({
+        channel: d.channel,
+        event: d.event,
+        incidentId: d.incidentId,
+        delivered: d.delivered,
       })),
     })),
   };

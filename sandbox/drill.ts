@@ -9,20 +9,25 @@ import { createReconcilerHandler } from '#functions/reconciler/handler.ts';
 import { createRemediationHandler } from '#functions/remediation/handler.ts';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
+import { FanOutNotifier, scrubSecrets, type UndeliveredNotification } from '#shared/adapters/fan-out-notifier.ts';
 import { MsfAdapter, WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
+import { SlackWebhookNotifier } from '#shared/adapters/slack-notifier.ts';
 import { alarmsFor } from '#shared/alarms.ts';
 import { parseConfig, policyFor, type WatchdogConfig } from '#shared/config/schema.ts';
 import { loadDesiredStates } from '#shared/desired/sources.ts';
 import { parseTerraformState } from '#shared/desired/terraform.ts';
 import type { Incident } from '#shared/domain/incident.ts';
 import type { AlarmStateChangeEvent } from '#shared/events/alarm-state-change.ts';
+import { renderSnsMessage, type SnsRendering } from '#shared/notify/sns-message.ts';
 import type { Log } from '#shared/ports/log.ts';
 import { MUTATING_MSF_OPERATIONS } from '#shared/ports/msf.ts';
+import type { Notification, Notifier } from '#shared/ports/notifier.ts';
 import { VirtualClock } from './clock.ts';
 import { startLedgerTable } from './dynalite.ts';
 import { type Emulator, startEmulator } from './emulator/index.ts';
 import type { Outcome, Scenario, TimelineEntry } from './scenario.ts';
+import { startSlackReceiver } from './slack-receiver.ts';
 import { type LocalExecution, LocalWorkflow } from './workflow.ts';
 import { synthesizedWorkflow } from './workflow-definition.ts';
 
@@ -52,6 +57,17 @@ export interface ActionLine {
   errorType?: string;
 }
 
+/** One notification's delivery to one channel (the local Slack receiver, the SNS capture). */
+export interface DeliveryLine {
+  channel: string;
+  event: Notification['event'];
+  incidentId: string;
+  atMs: number;
+  delivered: boolean;
+  /** Why it was not delivered (after the channel's retries). */
+  error?: string;
+}
+
 /** The result of one scenario. */
 export interface ScenarioReport {
   name: string;
@@ -78,6 +94,14 @@ export interface ScenarioReport {
   executions: LocalExecution[];
   /** Workflow starts refused because an execution with that name (the incident id) existed, count. */
   duplicateStarts: number;
+  /** Every notification's delivery per channel. */
+  notifications: DeliveryLine[];
+  /** What the Slack receiver got (attempts included: a retried message appears once per attempt). */
+  slackRequests: number;
+  /** The versioned SNS runbook messages that would have been published. */
+  snsMessages: SnsRendering[];
+  /** Notifications that went to the dead-letter queue. */
+  deadLetters: UndeliveredNotification[];
   /** Wall time the scenario took, ms. */
   wallMs: number;
 }
@@ -175,6 +199,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const workflowDefinition = synthesizedWorkflow(config);
   const emulator: Emulator = await startEmulator({ clock, world: scenario });
   const table = await startLedgerTable();
+  const slackReceiver = await startSlackReceiver({
+    clock,
+    outages: scenario.slack.outages.map((o) => ({
+      fromMs: startMs + o.fromMinute * MINUTE_MS,
+      ...(o.toMinute === undefined ? {} : { toMs: startMs + o.toMinute * MINUTE_MS }),
+      mode: o.mode,
+    })),
+  });
   try {
     const region = emulator.region;
     const credentials = { accessKeyId: 'drill', secretAccessKey: 'drill' };
@@ -221,8 +253,52 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     }
 
     const ledger = new DynamoDbLedger({ tableName: table.tableName, client: table.client });
-    const notifier = new RecordingNotifier();
     const log = timelineLog(clock, timeline);
+    // Notifications: the timeline's record, a local Slack webhook receiver and an SNS capture, through the same
+    // fan-out as in AWS (a failed delivery is retried, recorded on the incident and dead-lettered).
+    const recorded = new RecordingNotifier();
+    const deliveries: DeliveryLine[] = [];
+    const deadLetters: UndeliveredNotification[] = [];
+    const snsMessages: SnsRendering[] = [];
+    const tracked = (channel: string, inner: Notifier): Notifier => ({
+      notify: async (n) => {
+        const base = { channel, event: n.event, incidentId: n.incident.id, atMs: n.atMs };
+        try {
+          await inner.notify(n);
+          deliveries.push({ ...base, delivered: true });
+        } catch (e) {
+          deliveries.push({
+            ...base,
+            delivered: false,
+            error: scrubSecrets(e instanceof Error ? e.message : String(e)),
+          });
+          throw e;
+        }
+      },
+    });
+    const notifier = new FanOutNotifier({
+      channels: [
+        {
+          name: 'slack',
+          notifier: tracked(
+            'slack',
+            // Short timeouts and retry delays: the drill's wall time, not the behaviour, is what they change.
+            new SlackWebhookNotifier({
+              webhookUrl: async () => slackReceiver.url,
+              region,
+              timeoutMs: 250,
+              retries: 2,
+              minRetryDelayMs: 10,
+            }),
+          ),
+        },
+        { name: 'sns', notifier: tracked('sns', { notify: async (n) => void snsMessages.push(renderSnsMessage(n)) }) },
+        { name: 'timeline', notifier: recorded },
+      ],
+      ledger,
+      deadLetter: async (u) => void deadLetters.push(u),
+      log,
+    });
     const deps = {
       msf: new MsfAdapter({ client: watchdogMsf }),
       metrics: new CloudWatchMetrics({ client: watchdogCw }),
@@ -408,10 +484,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           line('call', `${c.operation} ${JSON.stringify(c.input)}${c.errorType ? ` → ${c.errorType}` : ''}`);
         }
       }
-      for (; notified < notifier.sent.length; notified++) {
-        const n = notifier.sent[notified];
+      for (; notified < recorded.sent.length; notified++) {
+        const n = recorded.sent[notified];
         if (!n) continue;
-        line('notify', `${n.event}: ${n.title}`);
+        const channels = deliveries
+          .filter((d) => d.event === n.event && d.incidentId === n.incident.id && d.atMs === n.atMs)
+          .map((d) => `${d.channel} ${d.delivered ? '✓' : `✗ ${d.error ?? ''}`}`);
+        line('notify', `${n.event}: ${n.title}${channels.length ? `  [${channels.join(', ')}]` : ''}`);
         if (n.event === 'RESOLVED' || n.event === 'ESCALATED') line('', `  ${n.text}`);
         for (const step of n.nextSteps) line('', `  next: ${step}`);
       }
@@ -477,9 +556,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       detectorCpuMs,
       executions: workflow.executions,
       duplicateStarts: workflow.duplicateStarts,
+      notifications: deliveries,
+      slackRequests: slackReceiver.received.length,
+      snsMessages,
+      deadLetters,
       wallMs: Math.round(performance.now() - wallStart),
     };
   } finally {
-    await Promise.all([emulator.close(), table.close()]);
+    await Promise.all([emulator.close(), table.close(), slackReceiver.close()]);
   }
 }

@@ -191,6 +191,26 @@ export const Scenario = z.object({
       alarmEventCopies: 1,
     }),
   /**
+   * The local Slack receiver's outages, in scenario minutes: `http-500` answers 500, `timeout` never answers. The
+   * watchdog must carry on, retry, and record the failed delivery on the incident.
+   */
+  slack: z
+    .object({
+      outages: z
+        .array(
+          z
+            .object({
+              fromMinute: z.number().nonnegative(),
+              toMinute: z.number().nonnegative().optional(),
+              mode: z.enum(['http-500', 'timeout']),
+            })
+            .strict(),
+        )
+        .default([]),
+    })
+    .strict()
+    .default({ outages: [] }),
+  /**
    * Terraform state files the scenario provides, by name (format version 4 JSON). The watchdog config refers to them
    * by name in `drift.terraformState`, as it would to a path or an s3:// location.
    */

@@ -100,6 +100,33 @@ describe('Drill: what users see', () => {
     expect(r.incidents.filter((i) => i.applicationName === 'ledger-replay')).toHaveLength(1);
   });
 
+  it('slack-outage: the remediation completes while Slack fails; each delivery retried, recorded, dead-lettered', async () => {
+    const r = await report('slack-outage');
+    expect(r.outcome).toBe('RECOVERED');
+    const slack = r.notifications.filter((d) => d.channel === 'slack');
+    const sns = r.notifications.filter((d) => d.channel === 'sns');
+    expect(slack.length).toBeGreaterThan(0);
+    expect(slack.every((d) => !d.delivered)).toBe(true);
+    expect(sns.every((d) => d.delivered)).toBe(true);
+    expect(sns.map((d) => d.event)).toEqual(slack.map((d) => d.event));
+    // Every notification reached the receiver three times: the first try and two retries.
+    expect(r.slackRequests).toBe(3 * slack.length);
+    expect(r.deadLetters.map((d) => d.event)).toEqual(slack.map((d) => d.event));
+    const incident = r.incidents.find((i) => i.status === 'RESOLVED');
+    const failures = incident?.events.filter((e) => e.kind === 'ERROR' && e.message.includes('to slack not delivered'));
+    expect(failures?.map((e) => e.message.split(' ')[0])).toEqual(['OPENED', 'ACTION_TAKEN', 'RESOLVED']);
+  });
+
+  it('tells every lifecycle event of a remediation to Slack and SNS when both are healthy', async () => {
+    const r = await report('bad-config-change');
+    const byChannel = (c: string) =>
+      r.notifications.filter((d) => d.channel === c).map((d) => `${d.event}:${d.delivered}`);
+    expect(byChannel('slack')).toEqual(['OPENED:true', 'ACTION_TAKEN:true', 'RESOLVED:true']);
+    expect(byChannel('sns')).toEqual(byChannel('slack'));
+    expect(r.snsMessages.map((m) => m.attributes.event?.StringValue)).toEqual(['OPENED', 'ACTION_TAKEN', 'RESOLVED']);
+    expect(r.deadLetters).toEqual([]);
+  });
+
   it('is deterministic: the same scenario gives the same timeline', async () => {
     const a = await runScenario(loadScenario('wrong-main-class'));
     const b = await runScenario(loadScenario('wrong-main-class'));
@@ -127,6 +154,8 @@ describe('CLI: flink-watchdog drill', () => {
           'recoverySeconds',
           'actions',
           'mutatingCalls',
+          'workflowExecutions',
+          'notifications',
         ]),
       );
     }
