@@ -1,10 +1,11 @@
 #!/usr/bin/env -S npx tsx
 import { Command } from 'commander';
+import type { RemediateOptions } from './remediate.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-// Each command's module is imported when the command runs: `drift` and `status` start without loading the drill's
-// emulator and workflow runner.
+// Each command's module is imported when the command runs: `drift`, `status`, `history` and `remediate` start without
+// loading the drill's emulator and workflow runner.
 
 const program = new Command()
   .name('flink-watchdog')
@@ -64,6 +65,48 @@ program
   .action(async (opts: { config?: string; tfstate?: string[]; table?: string; json?: boolean }) => {
     const { statusCommand } = await import('./status.ts');
     process.exitCode = await statusCommand(opts);
+  });
+
+program
+  .command('history')
+  .description('Incidents and the MSF calls recorded for them in the ledger, newest first')
+  .option('--app <name>', 'only incidents of this MSF application')
+  .option('--table <name>', 'the ledger DynamoDB table (default: $LEDGER_TABLE_NAME)')
+  .option('--limit <n>', 'at most this many incidents', '20')
+  .option('--json', 'print {incidents: [Incident...], problems: [...]} (property values in action inputs masked)')
+  .action(async (opts: { app?: string; table?: string; limit?: string; json?: boolean }) => {
+    const { historyCommand } = await import('./history.ts');
+    process.exitCode = await historyCommand(opts);
+  });
+
+program
+  .command('remediate')
+  .description(
+    'Plan a runbook command against the live application (dry run), or publish it to the watchdog command topic ' +
+      'with --execute and follow the application status. Exit code 0: would act / target reached, 2: dry run ' +
+      'would be rejected, 1: error, rejected or timeout',
+  )
+  .argument('<app>', 'MSF application name')
+  .requiredOption(
+    '--action <command>',
+    'force-stop | restart-from-snapshot | rollback | start | stop | snapshot | pause-automation | resume-automation',
+  )
+  .option('--snapshot <name>', 'restart-from-snapshot only: latest, last-known-good or a snapshot name')
+  .option('--reason <text>', 'why (required with --execute)')
+  .option('--requested-by <who>', 'who asks, recorded on the incident (required with --execute)')
+  .option('--execute', 'publish the command (default: dry run, nothing changed or published)')
+  .option('--topic <arn>', 'the watchdog SNS command topic (default: $COMMAND_TOPIC_ARN)')
+  .option('--config <path>', 'watchdog config (default: $WATCHDOG_CONFIG_PATH, else ./flink-watchdog.config.json)')
+  .option(
+    '--table <name>',
+    'the ledger DynamoDB table, for the lock guard and the answer (default: $LEDGER_TABLE_NAME)',
+  )
+  .option('--poll-seconds <s>', 'seconds between DescribeApplication calls while waiting', '5')
+  .option('--timeout-minutes <m>', 'how long --execute waits for the target status', '20')
+  .option('--json', 'print {plan, published, progress, problems} as JSON (progress lines on stderr)')
+  .action(async (app: string, opts: RemediateOptions) => {
+    const { remediateCommand } = await import('./remediate.ts');
+    process.exitCode = await remediateCommand(app, opts);
   });
 
 program.parseAsync().catch((e: unknown) => {

@@ -25,6 +25,12 @@ const notificationVariables = {
   NOTIFICATION_TOPIC_ARN: z.string().startsWith('arn:'),
   /** Name of the Secrets Manager secret holding the Slack webhook URL (the URL itself is never in the environment). */
   SLACK_WEBHOOK_SECRET_NAME: z.string().min(1).optional(),
+  /** ARN of the topic Amazon Q Developer in chat applications subscribes to (custom-notification JSON). */
+  CHATBOT_TOPIC_ARN: z.string().startsWith('arn:').optional(),
+  /** EventBridge bus for the watchdog's custom events (absent: the account's default bus). */
+  EVENT_BUS_NAME: z.string().min(1).optional(),
+  /** URL of the SQS queue undelivered notifications go to (an alarm watches it). */
+  NOTIFICATION_DLQ_URL: z.string().startsWith('https://').optional(),
 };
 
 /** Environment of the detector function (functions/detector/handler.ts). */

@@ -23,7 +23,7 @@ const StartOptionsSchema = z.object({
 
 const PlanStepSchema = z.discriminatedUnion('call', [
   z.object({ call: z.literal('RollbackApplication'), awaitStatus: z.literal('RUNNING') }),
-  z.object({ call: z.literal('StopApplication'), force: z.literal(true), awaitStatus: z.literal('READY') }),
+  z.object({ call: z.literal('StopApplication'), force: z.boolean(), awaitStatus: z.literal('READY') }),
   z.object({ call: z.literal('StartApplication'), start: StartOptionsSchema, awaitStatus: z.literal('RUNNING') }),
   z.object({
     call: z.literal('UpdateApplication'),

@@ -97,22 +97,26 @@ let lambdaHandler: ((event: unknown) => Promise<RunbookOutput>) | undefined;
 
 /**
  * Lambda entry point (subscribed to the command topic), wired from the environment ({@link RunbookEnv}): the DynamoDB
- * ledger, the Step Functions remediation workflow, the SNS notification topic. No automation switch and no snapshot
- * creator are wired yet, so `pause-automation`, `resume-automation` and `snapshot` are answered "not supported yet".
+ * ledger (also the automation pause flag the detector, reconciler and workflow read), the MSF adapter (also the
+ * snapshot creator), the Step Functions remediation workflow, the SNS notification topic.
  * @throws Error naming the variable when the environment is incomplete (the invocation fails; nothing is called).
  */
 export async function handler(event: unknown): Promise<RunbookOutput> {
   if (!lambdaHandler) {
     const env = readEnv(RunbookEnv);
     const log = new Logger({ serviceName: 'flink-watchdog-runbook' });
+    const msf = new MsfAdapter();
+    const ledger = new DynamoDbLedger({ tableName: env.LEDGER_TABLE_NAME });
     lambdaHandler = createRunbookHandler({
-      msf: new MsfAdapter(),
-      ledger: new DynamoDbLedger({ tableName: env.LEDGER_TABLE_NAME }),
+      msf,
+      ledger,
       notifier: new SnsNotifier({ topicArn: env.NOTIFICATION_TOPIC_ARN }),
       starter: new StepFunctionsStarter({ stateMachineArn: env.STATE_MACHINE_ARN, log }),
       config: loadConfigFromEnv(),
       clock: systemClock,
       log,
+      automation: ledger,
+      snapshots: msf,
       commandTopicArn: env.COMMAND_TOPIC_ARN,
     });
   }

@@ -11,12 +11,14 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import {
   ATTEMPT_SORT_KEY_DIGITS,
+  AUTOMATION_SORT_KEY,
   DEFAULT_ATTEMPT_RETENTION_DAYS,
   DEFAULT_CLOSED_INCIDENT_RETENTION_DAYS,
   INCIDENT_SORT_KEY,
   LEDGER_TABLE,
   LOCK_SORT_KEY,
 } from '#shared/adapters/ledger-table.ts';
+import type { AutomationPause } from '#shared/domain/automation.ts';
 import { type Incident, TERMINAL_STATUSES } from '#shared/domain/incident.ts';
 import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
@@ -51,7 +53,8 @@ export interface DynamoDbLedgerOptions {
  * - creating an incident whose id exists is refused by a conditional PutItem, so at-least-once delivery is harmless;
  * - an application's lock is one item written with a conditional PutItem, held by one incident until released or
  *   until its `expiresMs` has passed;
- * - remediation attempts are one item each under the application's `ATTEMPTS#` partition.
+ * - remediation attempts are one item each under the application's `ATTEMPTS#` partition;
+ * - a pause of automatic remediation is one item `AUTOMATION#<app>`, without TTL: it lasts until resumed.
  *
  * Reads of single items and of attempts are strongly consistent. `listIncidents`/`openIncident` with an application
  * read the `byApplication` GSI, which in AWS is eventually consistent: an incident written a moment ago may be missing
@@ -320,6 +323,38 @@ export class DynamoDbLedger implements Ledger {
     return typeof lastMs === 'number' ? { count, lastMs } : { count };
   }
 
+  /**
+   * The application's automation pause (GetItem `AUTOMATION#<app>` / `AUTOMATION`, strongly consistent). An item with
+   * missing or mistyped attributes still counts as a pause (someone meant to stop automation): its fields read as
+   * `unknown` and 0.
+   */
+  async automationPause(applicationName: string): Promise<AutomationPause | undefined> {
+    const { Item } = await this.#db.send(
+      new GetCommand({ TableName: this.#table, Key: automationKey(applicationName), ConsistentRead: true }),
+    );
+    if (!Item) return undefined;
+    return {
+      pausedBy: typeof Item.pausedBy === 'string' ? Item.pausedBy : 'unknown',
+      reason: typeof Item.reason === 'string' ? Item.reason : 'unknown',
+      atMs: typeof Item.atMs === 'number' ? Item.atMs : 0,
+    };
+  }
+
+  /** Pauses automatic remediation (unconditional PutItem of `AUTOMATION#<app>`, no TTL; overwrites an earlier pause). */
+  async pauseAutomation(applicationName: string, by: string, reason: string, atMs: number): Promise<void> {
+    await this.#db.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: { ...automationKey(applicationName), schemaVersion: 1, pausedBy: by, reason, atMs },
+      }),
+    );
+  }
+
+  /** Resumes automatic remediation (DeleteItem of `AUTOMATION#<app>`; a no-op when there is none). */
+  async resumeAutomation(applicationName: string): Promise<void> {
+    await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: automationKey(applicationName) }));
+  }
+
   #incidentItem(incident: Incident): Record<string, unknown> {
     const item: Record<string, unknown> = {
       ...incidentKey(incident.id),
@@ -385,6 +420,10 @@ function incidentKey(id: string): Record<string, string> {
 
 function lockKey(applicationName: string): Record<string, string> {
   return { [LEDGER_TABLE.partitionKey]: `LOCK#${applicationName}`, [LEDGER_TABLE.sortKey]: LOCK_SORT_KEY };
+}
+
+function automationKey(applicationName: string): Record<string, string> {
+  return { [LEDGER_TABLE.partitionKey]: `AUTOMATION#${applicationName}`, [LEDGER_TABLE.sortKey]: AUTOMATION_SORT_KEY };
 }
 
 function attemptsPk(applicationName: string): string {

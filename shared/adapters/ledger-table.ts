@@ -10,6 +10,7 @@
  * | incident | `INCIDENT#<id>`      | `INCIDENT`                       | applicationName, openedMs, status, incident, expiresAt?  |
  * | lock     | `LOCK#<application>` | `LOCK`                           | holder, expiresMs, expiresAt                             |
  * | attempt  | `ATTEMPTS#<app>`     | `<atMs, 15 digits>#<incidentId>` | incidentId, atMs, expiresAt                              |
+ * | pause    | `AUTOMATION#<app>`   | `AUTOMATION`                     | schemaVersion, pausedBy, reason, atMs (no expiresAt)     |
  *
  * Only incident items carry `applicationName` and `openedMs`, so only they appear in the `byApplication` index.
  */
@@ -38,6 +39,8 @@ export const LEDGER_TABLE = {
 export const INCIDENT_SORT_KEY = 'INCIDENT';
 /** Sort key value of lock items. */
 export const LOCK_SORT_KEY = 'LOCK';
+/** Sort key value of automation pause items (one per paused application; deleted on resume, never expired). */
+export const AUTOMATION_SORT_KEY = 'AUTOMATION';
 
 /**
  * How long a terminal incident is kept, days: its `expiresAt` is set to `closedMs` (or `openedMs` when the incident

@@ -1,3 +1,4 @@
+import type { AutomationPause } from '#shared/domain/automation.ts';
 import { type Incident, TERMINAL_STATUSES } from '#shared/domain/incident.ts';
 import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
@@ -11,6 +12,7 @@ export class MemoryLedger implements Ledger {
   readonly #incidents = new Map<string, Incident>();
   readonly #locks = new Map<string, { holder: string; expiresMs: number }>();
   readonly #attempts = new Map<string, Array<{ incidentId: string; atMs: number }>>();
+  readonly #pauses = new Map<string, AutomationPause>();
   #reconciler: ReconcilerMemory | undefined;
 
   async createIncident(incident: Incident): Promise<boolean> {
@@ -78,5 +80,18 @@ export class MemoryLedger implements Ledger {
 
   async saveReconcilerMemory(memory: ReconcilerMemory): Promise<void> {
     this.#reconciler = structuredClone(memory);
+  }
+
+  async automationPause(applicationName: string): Promise<AutomationPause | undefined> {
+    const pause = this.#pauses.get(applicationName);
+    return pause ? { ...pause } : undefined;
+  }
+
+  async pauseAutomation(applicationName: string, by: string, reason: string, atMs: number): Promise<void> {
+    this.#pauses.set(applicationName, { pausedBy: by, reason, atMs });
+  }
+
+  async resumeAutomation(applicationName: string): Promise<void> {
+    this.#pauses.delete(applicationName);
   }
 }

@@ -1,5 +1,6 @@
 import {
   type ApplicationDetail,
+  CreateApplicationSnapshotCommand,
   DescribeApplicationCommand,
   DescribeApplicationOperationCommand,
   DescribeApplicationVersionCommand,
@@ -271,6 +272,14 @@ export class MsfAdapter implements MsfPort {
       ),
     );
     return out.OperationId ? { operationId: out.OperationId } : {};
+  }
+
+  async createApplicationSnapshot(applicationName: string, snapshotName: string): Promise<void> {
+    await this.#call(applicationName, 'CreateApplicationSnapshot', () =>
+      this.#client.send(
+        new CreateApplicationSnapshotCommand({ ApplicationName: applicationName, SnapshotName: snapshotName }),
+      ),
+    );
   }
 
   async updateApplication(

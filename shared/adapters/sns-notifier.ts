@@ -1,21 +1,20 @@
 import { PublishCommand, SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
+import { renderChatbot } from '#shared/notify/chatbot.ts';
+import { renderSnsMessage } from '#shared/notify/sns-message.ts';
 import type { Notification, Notifier } from '#shared/ports/notifier.ts';
 
-/** Options of {@link SnsNotifier}. */
+/** Options of {@link SnsNotifier} and {@link ChatbotNotifier}. */
 export interface SnsNotifierOptions {
-  /** ARN of the topic (the construct's encrypted topic, or `notifications.snsTopicArn`). */
+  /** ARN of the topic. */
   topicArn: string;
   client?: SNSClient;
   clientConfig?: SNSClientConfig;
 }
 
-/** SNS Publish `Subject` limit, characters. */
-const SUBJECT_MAX = 100;
-
 /**
- * Publishes each notification to an SNS topic as JSON (`schemaVersion` 1: event, title, text, nextSteps and the
- * incident), with message attributes `application`, `event` and `incidentId` for subscription filter policies.
- * Errors are thrown to the caller (the domain's `tell` logs them and carries on).
+ * Publishes each notification to the runbook topic as the versioned {@link renderSnsMessage} JSON (WatchdogEventV1,
+ * schema in shared/notify/sns-message.schema.json), with message attributes severity, application, findingKind,
+ * action, outcome, event and incidentId for subscription filter policies. Errors are thrown (the fan-out records them).
  */
 export class SnsNotifier implements Notifier {
   readonly #client: SNSClient;
@@ -27,25 +26,38 @@ export class SnsNotifier implements Notifier {
   }
 
   async notify(n: Notification): Promise<void> {
-    const message = {
-      schemaVersion: 1,
-      event: n.event,
-      at: new Date(n.atMs).toISOString(),
-      title: n.title,
-      text: n.text,
-      nextSteps: n.nextSteps,
-      incident: n.incident,
-    };
+    const { message, subject, attributes } = renderSnsMessage(n);
     await this.#client.send(
       new PublishCommand({
         TopicArn: this.#topicArn,
-        Subject: n.title.replace(/[^\x20-\x7e]/g, '-').slice(0, SUBJECT_MAX),
+        Subject: subject,
         Message: JSON.stringify(message),
-        MessageAttributes: {
-          application: { DataType: 'String', StringValue: n.incident.applicationName },
-          event: { DataType: 'String', StringValue: n.event },
-          incidentId: { DataType: 'String', StringValue: n.incident.id },
-        },
+        MessageAttributes: attributes,
+      }),
+    );
+  }
+}
+
+/**
+ * Publishes each notification to the chat topic in the Amazon Q Developer in chat applications custom-notification
+ * format (shared/notify/chatbot.ts), `threadId` = the incident id, so one incident's updates thread together.
+ */
+export class ChatbotNotifier implements Notifier {
+  readonly #client: SNSClient;
+  readonly #topicArn: string;
+  readonly #region: string;
+
+  constructor(options: SnsNotifierOptions & { region: string }) {
+    this.#client = options.client ?? new SNSClient(options.clientConfig ?? {});
+    this.#topicArn = options.topicArn;
+    this.#region = options.region;
+  }
+
+  async notify(n: Notification): Promise<void> {
+    await this.#client.send(
+      new PublishCommand({
+        TopicArn: this.#topicArn,
+        Message: JSON.stringify(renderChatbot(n, { region: this.#region })),
       }),
     );
   }

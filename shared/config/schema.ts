@@ -359,6 +359,12 @@ export const Notifications = z
       .max(100)
       .optional()
       .describe('Email addresses subscribed to the topic; each must confirm the subscription mail.'),
+    chatbot: z
+      .boolean()
+      .optional()
+      .describe(
+        'Create a topic for Amazon Q Developer in chat applications (custom-notification JSON, one thread per incident).',
+      ),
   })
   .strict()
   .describe('Where notifications go. Slack webhook URLs never go here: put them in Secrets Manager.');
@@ -386,6 +392,22 @@ export const WatchdogConfig = z
     applications: z.array(WatchedApplication).default([]).describe('The applications watched by name.'),
     /** Where notifications go (optional: without it, the stack creates an encrypted SNS topic and nothing else). */
     notifications: Notifications.optional(),
+    /**
+     * Runbook commands over SNS (force-stop, restart-from-snapshot, rollback, …). Without it, no command topic exists.
+     */
+    runbooks: z
+      .object({
+        publishers: z
+          .array(z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$/, 'an IAM role or user ARN'))
+          .min(1)
+          .max(50)
+          .describe(
+            'IAM principals (role or user ARNs) allowed to publish commands; the topic policy denies everyone else.',
+          ),
+      })
+      .strict()
+      .optional()
+      .describe('Runbook commands over SNS. Without it, no command topic exists.'),
     /** Desired-state sources for drift detection besides this config. */
     drift: z
       .object({

@@ -18,6 +18,11 @@ export type RemediationAction =
   | { kind: 'FORCE_STOP_AND_RESTART'; expectVersionId: number; start?: StartOptions }
   /** StartApplication from READY. */
   | { kind: 'START'; expectVersionId: number; start: StartOptions }
+  /**
+   * StopApplication without Force (allowed only from RUNNING): MSF takes a snapshot first when `SnapshotsEnabled`;
+   * ends when the application is READY. Only a person asks for it (runbook `stop`).
+   */
+  | { kind: 'STOP'; expectVersionId: number }
   /** UpdateApplication (from READY) back to version `goodVersionId`'s configuration, then StartApplication. */
   | { kind: 'REAPPLY_PREVIOUS_VERSION'; expectVersionId: number; goodVersionId: number; start: StartOptions };
 
@@ -34,7 +39,9 @@ export interface GuardResult {
     | 'cooldown-passed'
     | 'attempts-left'
     | 'snapshot-exists'
-    | 'desired-running';
+    | 'desired-running'
+    /** Automatic remediation of the application is not paused (runbook `pause-automation`). */
+    | 'automation-active';
   passed: boolean;
   detail: string;
 }
@@ -71,6 +78,8 @@ export function describeRemediation(a: RemediationAction): string {
       return a.start ? `force-stop, then ${start(a.start)}` : 'force-stop (desired status READY: no restart)';
     case 'START':
       return start(a.start);
+    case 'STOP':
+      return 'stop (StopApplication without Force: MSF takes a snapshot first when SnapshotsEnabled)';
     case 'REAPPLY_PREVIOUS_VERSION':
       return `re-apply version ${a.goodVersionId}'s configuration (UpdateApplication), then ${start(a.start)}`;
   }

@@ -8,6 +8,7 @@ import type { MsfPort } from '#shared/ports/msf.ts';
 import type { Notifier } from '#shared/ports/notifier.ts';
 import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
 import type { WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
+import { holdWhilePaused } from './automation.ts';
 import type { Decision } from './decision.ts';
 import { describeRemediation } from './decision.ts';
 import { evaluate } from './detect.ts';
@@ -125,6 +126,11 @@ function newIncident(
 /**
  * Handles one signal: scope → observe → evaluate → decide → record the incident → start the remediation workflow,
  * or only notify. Never makes a mutating MSF call itself. Read failures become OBSERVATION_FAILED findings.
+ *
+ * While automation of the application is paused (ledger `automationPause`, runbook `pause-automation`), a REMEDIATE
+ * decision is held back as in observe mode: an OBSERVED incident says "automation paused by X: reason — would have …"
+ * and nothing is started. Its id is that of the situation plus the pause, so once automation is resumed the same
+ * situation is remediated; while paused it is recorded and told once.
  */
 export async function detect(signal: Signal, deps: DetectorDeps): Promise<DetectionResult> {
   const now = deps.clock.now();
@@ -181,12 +187,13 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
     };
   }
 
+  const pause = await deps.ledger.automationPause(name);
   const policy = policyFor(deps.config, name);
   const obs = await observe(name, deps, now, policy.restartLoop.windowMinutes);
   const findings = evaluate(obs, policy, now);
   const attempts = await deps.ledger.attemptsSince(name, now - policy.attemptWindowMinutes * MINUTE_MS);
   const lockedBy = await deps.ledger.lockHolder(name, now);
-  const decision = decide({
+  const decided = decide({
     observation: obs,
     findings,
     policy,
@@ -198,17 +205,20 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
     scope,
     nowMs: now,
   });
+  const decision = holdWhilePaused(decided, pause);
+  const paused = pause !== undefined && decision !== decided;
   const finding = decision.finding;
   if (!finding) {
     log.info('no finding', { applicationName: name, signal: signal.source });
     return { applicationName: name, result: 'HEALTHY', decision, reason: decision.reason };
   }
-  const id = incidentId(name, findingFingerprint(finding, obs));
+  const fingerprint = findingFingerprint(finding, obs);
+  const id = incidentId(name, paused ? `${fingerprint}:paused:${pause.atMs}` : fingerprint);
   const incident = newIncident(id, name, trigger, decision, now);
   addEvent(incident, now, 'OPENED', finding.summary);
   addEvent(incident, now, 'DECISION', `${decision.verdict}: ${decision.reason}`);
   const observeMode = decision.guards.some((g) => g.name === 'mode-remediate' && !g.passed);
-  if (decision.verdict === 'NONE' && !observeMode) {
+  if (decision.verdict === 'NONE' && !observeMode && !paused) {
     // Blocked for now (cooldown, another operation in progress, lock held): nothing recorded, the next signal retries.
     log.info('remediation deferred', { applicationName: name, reason: decision.reason });
     return { applicationName: name, result: 'DEFERRED', decision, reason: decision.reason };
@@ -306,7 +316,7 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
         incident,
         'OBSERVED',
         now,
-        `${name}: ${finding.kind} (${policy.mode} mode)`,
+        `${name}: ${finding.kind} (${paused ? 'automation paused' : `${policy.mode} mode`})`,
         decision.reason,
         decision.nextSteps,
       );

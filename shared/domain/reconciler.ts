@@ -7,6 +7,7 @@ import type { Log } from '#shared/ports/log.ts';
 import type { ApplicationSummary, MsfPort } from '#shared/ports/msf.ts';
 import type { Notifier } from '#shared/ports/notifier.ts';
 import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
+import { type AutomationPause, describePause } from './automation.ts';
 import type { RemediationAction } from './decision.ts';
 import type { DesiredApplicationState } from './desired.ts';
 import { compareDesired, type DriftReport, type DriftSeverity, driftFingerprint } from './drift.ts';
@@ -305,6 +306,10 @@ async function decideDrift(deps: ReconcilerDeps, c: DriftContext): Promise<Recon
  * Status drift with `onDrift.status: reconcile`: desired RUNNING, found READY, and the last operation did not fail (a
  * failed deploy is the detector's business) → start from the latest snapshot through the remediation workflow, in
  * remediate mode, with no other incident open. Returns undefined when it does not apply (then the drift is reported).
+ *
+ * While automation of the application is paused (runbook `pause-automation`), nothing is started: an OBSERVED incident
+ * says "automation paused by X: reason — would have started it …" (once per pause and drift episode), and the
+ * application is looked at again every cycle, so it is started once automation is resumed.
  */
 async function reconcileStatus(deps: ReconcilerDeps, c: DriftContext, fp: string): Promise<ReconcileLine | undefined> {
   const name = c.app.name;
@@ -318,6 +323,10 @@ async function reconcileStatus(deps: ReconcilerDeps, c: DriftContext, fp: string
   };
   const id = incidentId(name, `drift:${fp}:${c.entry.driftSinceMs}:reconcile`);
   const remediate = policy.mode === 'remediate';
+  if (remediate) {
+    const pause = await deps.ledger.automationPause(name);
+    if (pause) return reportPaused(deps, c, fp, action, pause);
+  }
   const reason = remediate
     ? `${c.report.summary} Reconciling by policy (onDrift.status: reconcile): start from the latest snapshot.`
     : `${c.report.summary} Would have started it from the latest snapshot (observe mode).`;
@@ -361,11 +370,40 @@ async function reconcileStatus(deps: ReconcilerDeps, c: DriftContext, fp: string
   return { applicationName: name, verdict: 'RECONCILING', report: c.report, incidentId: id };
 }
 
+/**
+ * Status drift that would be reconciled, while automation is paused: recorded as OBSERVED with what would have been
+ * done, told once. The drift is left pending rather than reported, so the next cycle looks again (and starts the
+ * application once automation is resumed).
+ */
+async function reportPaused(
+  deps: ReconcilerDeps,
+  c: DriftContext,
+  fp: string,
+  action: RemediationAction,
+  pause: AutomationPause,
+): Promise<ReconcileLine> {
+  const name = c.app.name;
+  const id = incidentId(name, `drift:${fp}:${c.entry.driftSinceMs}:reconcile:paused:${pause.atMs}`);
+  const reason = `${describePause(pause)} — would have started it from the latest snapshot. ${c.report.summary}`;
+  const incident = driftIncident(id, c, 'OBSERVED', { verdict: 'NONE', reason, wouldHave: action });
+  c.entry.pendingFingerprint = fp;
+  if (!(await deps.ledger.createIncident(incident))) {
+    return { applicationName: name, verdict: 'ALREADY_REPORTED', report: c.report, incidentId: id, reason };
+  }
+  await tell(deps, incident, 'OBSERVED', c.now, `${name}: stopped out of band (automation paused)`, reason);
+  return { applicationName: name, verdict: 'REPORTED', report: c.report, incidentId: id, reason };
+}
+
 function driftIncident(
   id: string,
   c: DriftContext,
   status: Incident['status'],
-  decision: { verdict: Incident['decision']['verdict']; reason: string; remediation?: RemediationAction },
+  decision: {
+    verdict: Incident['decision']['verdict'];
+    reason: string;
+    remediation?: RemediationAction;
+    wouldHave?: RemediationAction;
+  },
 ): Incident {
   const incident: Incident = {
     schemaVersion: 1,

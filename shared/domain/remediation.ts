@@ -7,6 +7,7 @@ import type { MetricsPort } from '#shared/ports/metrics.ts';
 import { MsfApiError, type MsfPort } from '#shared/ports/msf.ts';
 import type { NotificationEvent, Notifier } from '#shared/ports/notifier.ts';
 import type { WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
+import { describePause, holdWhilePaused } from './automation.ts';
 import type { RemediationAction, StartOptions } from './decision.ts';
 import { describeRemediation } from './decision.ts';
 import { countRestarts, evaluate } from './detect.ts';
@@ -42,17 +43,33 @@ function isTransientSdkError(e: unknown): boolean {
 /** One MSF call of a remediation plan and the status that ends it. */
 export type PlanStep =
   | { call: 'RollbackApplication'; awaitStatus: 'RUNNING' }
-  | { call: 'StopApplication'; force: true; awaitStatus: 'READY' }
+  /** `force`: StopApplication Force=true (no snapshot; allowed from transient statuses) or a plain stop from RUNNING. */
+  | { call: 'StopApplication'; force: boolean; awaitStatus: 'READY' }
   | { call: 'StartApplication'; start: StartOptions; awaitStatus: 'RUNNING' }
   | { call: 'UpdateApplication'; reapplyVersionId: number; awaitStatus: 'READY' };
 
-/** Statuses each call is allowed from (MSF-REFERENCE.md); checked on a fresh DescribeApplication before calling. */
+/**
+ * Statuses each call is allowed from (MSF-REFERENCE.md); checked on a fresh DescribeApplication before calling.
+ * StopApplication's set is that of Force=true; without Force it is {@link PLAIN_STOP_ALLOWED_FROM}.
+ */
 const ALLOWED_FROM: Record<PlanStep['call'], ReadonlySet<ApplicationStatus>> = {
   RollbackApplication: new Set(['UPDATING', 'AUTOSCALING', 'RUNNING']),
   StopApplication: new Set(['STARTING', 'UPDATING', 'STOPPING', 'AUTOSCALING', 'RUNNING']),
   StartApplication: new Set(['READY']),
   UpdateApplication: new Set(['READY']),
 };
+/** Statuses StopApplication without Force is allowed from. */
+const PLAIN_STOP_ALLOWED_FROM: ReadonlySet<ApplicationStatus> = new Set(['RUNNING']);
+
+/** The statuses `step` may be called from. */
+function allowedFrom(step: PlanStep): ReadonlySet<ApplicationStatus> {
+  return step.call === 'StopApplication' && !step.force ? PLAIN_STOP_ALLOWED_FROM : ALLOWED_FROM[step.call];
+}
+
+/** The call as people read it: "StopApplication without Force" for a plain stop, else the call name. */
+function callLabel(step: PlanStep): string {
+  return step.call === 'StopApplication' && !step.force ? 'StopApplication without Force' : step.call;
+}
 
 /** The MSF calls that carry out a remediation, in order. */
 export function planFor(action: RemediationAction): PlanStep[] {
@@ -68,6 +85,8 @@ export function planFor(action: RemediationAction): PlanStep[] {
       ];
     case 'START':
       return [{ call: 'StartApplication', start: action.start, awaitStatus: 'RUNNING' }];
+    case 'STOP':
+      return [{ call: 'StopApplication', force: false, awaitStatus: 'READY' }];
     case 'REAPPLY_PREVIOUS_VERSION':
       return [
         { call: 'UpdateApplication', reapplyVersionId: action.goodVersionId, awaitStatus: 'READY' },
@@ -306,7 +325,7 @@ async function callStep(
     case 'RollbackApplication':
       return deps.msf.rollbackApplication(name, app.versionId);
     case 'StopApplication':
-      return deps.msf.stopApplication(name, true);
+      return deps.msf.stopApplication(name, step.force);
     case 'StartApplication':
       return deps.msf.startApplication(name, step.start);
     case 'UpdateApplication': {
@@ -342,7 +361,7 @@ function callInput(step: PlanStep, app: ApplicationState): Record<string, unknow
     case 'RollbackApplication':
       return { CurrentApplicationVersionId: app.versionId };
     case 'StopApplication':
-      return { Force: true };
+      return { Force: step.force };
     case 'StartApplication':
       return {
         ApplicationRestoreType: step.start.restoreType,
@@ -384,13 +403,13 @@ async function act(
       escalateCommands(state.applicationName),
     );
   }
-  if (!ALLOWED_FROM[step.call].has(app.status)) {
+  if (!allowedFrom(step).has(app.status)) {
     return finish(
       deps,
       state,
       incident,
       'ESCALATED',
-      `Before ${step.call}: the application is ${app.status}, from which ${step.call} is not allowed. Not acting.`,
+      `Before ${step.call}: the application is ${app.status}, from which ${callLabel(step)} is not allowed. Not acting.`,
       escalateCommands(state.applicationName),
     );
   }
@@ -638,9 +657,22 @@ async function redecide(
     scope,
     nowMs: now,
   });
-  addEvent(incident, now, 'DECISION', `${decision.verdict}: ${decision.reason}`);
-  incident.decision = decision;
+  // A pause (runbook pause-automation) stops automation here: no further attempt, people decide.
+  const pause = decision.verdict === 'REMEDIATE' ? await deps.ledger.automationPause(state.applicationName) : undefined;
+  const held = holdWhilePaused(decision, pause, 'ESCALATE');
+  addEvent(incident, now, 'DECISION', `${held.verdict}: ${held.reason}`);
+  incident.decision = held;
   await deps.ledger.saveIncident(incident);
+  if (pause && held.wouldHave && held !== decision) {
+    return finish(
+      deps,
+      state,
+      incident,
+      'ESCALATED',
+      `Remediation did not hold; ${describePause(pause)} — not starting another attempt (would have ${describeRemediation(held.wouldHave)}). ${decision.reason}`,
+      escalateCommands(state.applicationName),
+    );
+  }
   if (decision.verdict === 'REMEDIATE' && decision.remediation) {
     incident.remediation = decision.remediation;
     incident.attempts += 1;
@@ -700,8 +732,9 @@ async function redecide(
  * `phase` is DONE. Phases: LOCK (take the application's lock; a held lock ends the run as DUPLICATE) → ACT (fresh
  * DescribeApplication, guard, record, call) → AWAIT (poll status and operation until the target status; escalate on
  * FAILED or timeout) → next ACT … → VERIFY (no restart for `verifyMinutes`) → RECOVERED, or REDECIDE (attempts,
- * cooldown) → ACT again or ESCALATED. Once the outcome is recorded: RELEASE (free the lock) → NOTIFY (tell people) →
- * DONE. ESCALATE is the Step Functions Catch path: it records the failed step's `error` as the reason to escalate.
+ * cooldown; an application whose automation is paused escalates) → ACT again or ESCALATED. Once the outcome is
+ * recorded: RELEASE (free the lock) → NOTIFY (tell people) → DONE. ESCALATE is the Step Functions Catch path: it
+ * records the failed step's `error` as the reason to escalate.
  * @throws IncidentNotFoundError when the incident is not in the ledger.
  */
 export async function remediationStep(state: RemediationState, deps: RemediationDeps): Promise<RemediationState> {

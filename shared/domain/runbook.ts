@@ -7,6 +7,7 @@ import type { Log } from '#shared/ports/log.ts';
 import type { MsfPort } from '#shared/ports/msf.ts';
 import type { NotificationEvent, Notifier } from '#shared/ports/notifier.ts';
 import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
+import type { AutomationPause } from './automation.ts';
 import type { Decision, GuardResult, RemediationAction, StartOptions } from './decision.ts';
 import type { ActionRecord, Incident, IncidentStatus } from './incident.ts';
 import { addEvent, incidentId } from './incident.ts';
@@ -27,28 +28,19 @@ const MINUTE_MS = 60_000;
 const ONE_SHOT_LOCK_TTL_MS = 5 * MINUTE_MS;
 
 /**
- * Pauses and resumes automatic remediation of one application (a flag in the ledger). Optional: without it,
- * `pause-automation` and `resume-automation` are rejected as not supported. The detector must honour the flag for a
- * pause to mean anything (not part of this module).
+ * Pauses and resumes automatic remediation of one application: the ledger's pause flag ({@link Ledger}
+ * `automationPause`, `pauseAutomation`, `resumeAutomation`), which the detector, the reconciler and the remediation
+ * workflow honour. Pass the same ledger they read. Optional: without it, `pause-automation` and `resume-automation`
+ * are rejected as not supported.
  */
-export interface AutomationSwitch {
-  /** Whether automatic remediation of the application is paused. */
-  isPaused(applicationName: string): Promise<boolean>;
-  /** Pauses automatic remediation; `by` and `reason` are recorded with the flag. Idempotent. */
-  pause(applicationName: string, by: string, reason: string): Promise<void>;
-  /** Resumes automatic remediation. Idempotent. */
-  resume(applicationName: string): Promise<void>;
-}
+export type AutomationSwitch = Pick<Ledger, 'automationPause' | 'pauseAutomation' | 'resumeAutomation'>;
 
 /**
- * MSF CreateApplicationSnapshot (not in {@link MsfPort}). Optional: without it, `snapshot` is rejected as not
- * supported. Allowed only while the application is RUNNING with `SnapshotsEnabled`; the snapshot is CREATING when the
- * call returns.
- * @throws MsfApiError on API errors.
+ * MSF CreateApplicationSnapshot ({@link MsfPort} `createApplicationSnapshot`; the MSF adapter is one). Optional:
+ * without it, `snapshot` is rejected as not supported. Allowed only while the application is RUNNING with
+ * `SnapshotsEnabled`; the snapshot is CREATING when the call returns.
  */
-export interface SnapshotCreator {
-  createApplicationSnapshot(applicationName: string, snapshotName: string): Promise<void>;
-}
+export type SnapshotCreator = Pick<MsfPort, 'createApplicationSnapshot'>;
 
 /** What {@link runCommand} uses. */
 export interface RunbookDeps {
@@ -59,9 +51,15 @@ export interface RunbookDeps {
   config: WatchdogConfig;
   clock: Clock;
   log: Log;
-  /** @default undefined — `pause-automation` / `resume-automation` are rejected as not supported. */
+  /**
+   * The pause flag; the Lambda passes its ledger.
+   * @default undefined — `pause-automation` / `resume-automation` are rejected as not supported.
+   */
   automation?: AutomationSwitch;
-  /** @default undefined — `snapshot` is rejected as not supported. */
+  /**
+   * CreateApplicationSnapshot; the Lambda passes its MSF adapter.
+   * @default undefined — `snapshot` is rejected as not supported.
+   */
   snapshots?: SnapshotCreator;
 }
 
@@ -178,9 +176,10 @@ function currentVersionIsRollback(obs: ApplicationObservation): boolean {
  * Mapping: force-stop → FORCE_STOP_AND_RESTART without start; restart-from-snapshot → FORCE_STOP_AND_RESTART with a
  * start (from READY: START) restoring `latest`, `last-known-good` (the newest READY snapshot of the running version,
  * via `chooseRestore`) or a named READY snapshot; rollback → ROLLBACK to `ApplicationVersionUpdatedFrom`; start →
- * START from READY (latest snapshot, or without state when the application has none); snapshot →
- * CreateApplicationSnapshot (RUNNING, SnapshotsEnabled). `stop` is rejected: a non-forced StopApplication is not a
- * workflow step yet.
+ * START from READY (latest snapshot, or without state when the application has none); stop → STOP (StopApplication
+ * without Force, from RUNNING only; MSF takes a snapshot first when SnapshotsEnabled); snapshot →
+ * CreateApplicationSnapshot (RUNNING, SnapshotsEnabled). A pause of automation does not block any of them: a person
+ * decided.
  */
 export function planRunbookCommand(
   command: RunbookCommand,
@@ -201,12 +200,6 @@ export function planRunbookCommand(
   if (!app)
     return reject(`cannot read ${name}: ${obs.errors.map((e) => e.message).join('; ') || 'no DescribeApplication'}`);
   const c = command.command;
-  if (c === 'stop') {
-    return reject(
-      'not supported yet: use force-stop (a non-forced StopApplication, which takes a snapshot, is not a workflow step yet)',
-      [cli(name, 'stop-application')],
-    );
-  }
   if (c === 'pause-automation' || c === 'resume-automation') {
     return reject(`${c} does not change the application (bug: planned as one)`, []);
   }
@@ -222,7 +215,7 @@ export function planRunbookCommand(
           ? ROLLBACKABLE
           : c === 'start'
             ? READY_ONLY
-            : RUNNING_ONLY;
+            : RUNNING_ONLY; // stop, snapshot
   const statusOk = allowed.has(app.status);
   guards.push({
     name: 'status-actionable',
@@ -231,11 +224,13 @@ export function planRunbookCommand(
   });
   if (!statusOk) {
     const hint =
-      app.status === 'READY' && c === 'force-stop'
+      app.status === 'READY' && (c === 'force-stop' || c === 'stop')
         ? ': it is already stopped'
         : app.status === 'RUNNING' && c === 'start'
           ? ': it is already running'
-          : '';
+          : c === 'stop' && FORCE_STOPPABLE.has(app.status)
+            ? ` (StopApplication without Force needs RUNNING): use force-stop to stop it from ${app.status}, without a snapshot`
+            : '';
     return reject(`${c} is not allowed while ${name} is ${app.status}${hint}.`, [cli(name, 'describe-application')]);
   }
 
@@ -282,6 +277,13 @@ export function planRunbookCommand(
         kind: 'workflow',
         action: { kind: 'FORCE_STOP_AND_RESTART', expectVersionId: v },
         detail: `force-stop ${name} (version ${v}, ${app.status}); no snapshot is taken and it is not restarted`,
+        guards,
+      };
+    case 'stop':
+      return {
+        kind: 'workflow',
+        action: { kind: 'STOP', expectVersionId: v },
+        detail: `stop ${name} (version ${v}, RUNNING) with StopApplication without Force: ${app.snapshotsEnabled ? 'MSF takes a snapshot first' : 'SnapshotsEnabled=false, so no snapshot is taken'}; it is not restarted`,
         guards,
       };
     case 'restart-from-snapshot': {
@@ -399,8 +401,6 @@ export function describeCommand(command: RunbookCommand): string {
 /** Why a command cannot be carried out by this deployment, or undefined when it can. */
 function unsupported(command: RunbookCommand, deps: RunbookDeps): string | undefined {
   switch (command.command) {
-    case 'stop':
-      return 'not supported yet: use force-stop (a non-forced StopApplication, which takes a snapshot, is not a workflow step yet)';
     case 'snapshot':
       return deps.snapshots
         ? undefined
@@ -517,11 +517,7 @@ export async function runCommand(
   };
 
   const notSupported = unsupported(command, deps);
-  if (notSupported) {
-    return close('REJECTED', notSupported, [], {
-      nextSteps: command.command === 'stop' ? [cli(name, 'stop-application')] : [],
-    });
-  }
+  if (notSupported) return close('REJECTED', notSupported, []);
 
   let scope: Scope;
   try {
@@ -632,15 +628,16 @@ async function switchAutomation(
   const automation = deps.automation;
   if (!automation) return close('REJECTED', 'not supported yet: no automation switch', [scopeGuard]); // checked earlier
   const pause = command.command === 'pause-automation';
-  let paused: boolean;
+  let existing: AutomationPause | undefined;
   try {
-    paused = await automation.isPaused(name);
+    existing = await automation.automationPause(name);
   } catch (e) {
     return close('REJECTED', `cannot read whether automation of ${name} is paused: ${(e as Error).message}`, [
       scopeGuard,
     ]);
   }
-  const current = paused ? 'paused' : 'active';
+  const paused = existing !== undefined;
+  const current = existing ? `paused (by ${existing.pausedBy}: ${existing.reason})` : 'active';
   if (command.dryRun) {
     return close(
       'DRY_RUN',
@@ -654,8 +651,8 @@ async function switchAutomation(
   }
   // The switch holds no MSF state: flipping it first and recording after cannot leave the application half-changed.
   try {
-    if (pause) await automation.pause(name, command.requestedBy, command.reason);
-    else await automation.resume(name);
+    if (pause) await automation.pauseAutomation(name, command.requestedBy, command.reason, deps.clock.now());
+    else await automation.resumeAutomation(name);
   } catch (e) {
     return close('REJECTED', `could not ${pause ? 'pause' : 'resume'} automation of ${name}: ${(e as Error).message}`, [
       scopeGuard,

@@ -111,6 +111,8 @@ export function remediationDone(a: RemediationAction): string {
       return a.start ? `force-stopped and restarted (${a.start.restoreType})` : 'force-stopped';
     case 'START':
       return `started (${a.start.restoreType})`;
+    case 'STOP':
+      return 'stopped (without Force)';
     case 'REAPPLY_PREVIOUS_VERSION':
       return `re-applied version ${a.goodVersionId} and restarted`;
   }

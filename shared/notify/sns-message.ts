@@ -46,6 +46,7 @@ const REMEDIATION_KINDS = keys<RemediationKind>({
   ROLLBACK: true,
   FORCE_STOP_AND_RESTART: true,
   START: true,
+  STOP: true,
   REAPPLY_PREVIOUS_VERSION: true,
 });
 const INCIDENT_STATUSES = keys<IncidentStatus>({

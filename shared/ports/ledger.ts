@@ -1,8 +1,10 @@
+import type { AutomationPause } from '#shared/domain/automation.ts';
 import type { Incident } from '#shared/domain/incident.ts';
 import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
 
 /**
- * The watchdog's memory: incidents with their recorded actions, the per-application lock and attempt counters.
+ * The watchdog's memory: incidents with their recorded actions, the per-application lock and attempt counters, and
+ * whether automatic remediation of an application is paused.
  * In memory for tests and the drill; DynamoDB in AWS. Conditional writes make duplicates harmless.
  */
 export interface Ledger {
@@ -34,4 +36,13 @@ export interface Ledger {
   loadReconcilerMemory(): Promise<ReconcilerMemory | undefined>;
   /** Overwrites the reconciler's memory. */
   saveReconcilerMemory(memory: ReconcilerMemory): Promise<void>;
+  /** The pause of automatic remediation of the application (runbook `pause-automation`); undefined when active. */
+  automationPause(applicationName: string): Promise<AutomationPause | undefined>;
+  /**
+   * Pauses automatic remediation of the application, recording who (`by`), why (`reason`) and when (`atMs`, epoch ms).
+   * Overwrites an existing pause. Never expires: only {@link Ledger.resumeAutomation} ends it.
+   */
+  pauseAutomation(applicationName: string, by: string, reason: string, atMs: number): Promise<void>;
+  /** Resumes automatic remediation of the application; a no-op when it is not paused. */
+  resumeAutomation(applicationName: string): Promise<void>;
 }

@@ -17,10 +17,6 @@ export interface ApplicationUpdate {
   parallelism?: { parallelism: number; parallelismPerKPU?: number; autoScalingEnabled?: boolean };
 }
 
-/**
- * The MSF (Kinesis Analytics V2) API as the watchdog uses it. Implemented by `shared/adapters/msf.ts` over the AWS
- * SDK v3 client; domain tests use a hand-written fake. Methods throw {@link MsfApiError} on API errors.
- */
 /** One entry of ListApplications (`ApplicationSummary`): enough to tell whether an application changed. */
 export interface ApplicationSummary {
   name: string;
@@ -31,6 +27,10 @@ export interface ApplicationSummary {
   runtimeEnvironment: string;
 }
 
+/**
+ * The MSF (Kinesis Analytics V2) API as the watchdog uses it. Implemented by `shared/adapters/msf.ts` over the AWS
+ * SDK v3 client; domain tests use a hand-written fake. Methods throw {@link MsfApiError} on API errors.
+ */
 export interface MsfPort {
   /** ListApplications, every page (50 applications per call, the API's maximum `Limit`). */
   listApplications(): Promise<ApplicationSummary[]>;
@@ -48,6 +48,12 @@ export interface MsfPort {
   stopApplication(applicationName: string, force: boolean): Promise<{ operationId?: string }>;
   /** RollbackApplication, guarded by `CurrentApplicationVersionId`. */
   rollbackApplication(applicationName: string, currentVersionId: number): Promise<{ operationId?: string }>;
+  /**
+   * CreateApplicationSnapshot named `snapshotName`. MSF allows it only while the application is RUNNING with
+   * `SnapshotsEnabled` (else ResourceInUseException / InvalidRequestException); the snapshot is CREATING when the call
+   * returns and READY once taken (ListApplicationSnapshots `SnapshotStatus`).
+   */
+  createApplicationSnapshot(applicationName: string, snapshotName: string): Promise<void>;
   /** UpdateApplication, guarded by `ConditionalToken`. */
   updateApplication(
     applicationName: string,

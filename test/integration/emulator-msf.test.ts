@@ -25,7 +25,9 @@ import type { z } from 'zod';
 import { VirtualClock } from '#sandbox/clock.ts';
 import { type Emulator, startEmulator } from '#sandbox/emulator/index.ts';
 import { Fault, JobRule, ScenarioApplication } from '#sandbox/scenario.ts';
+import { MsfAdapter } from '#shared/adapters/msf.ts';
 import type { AlarmStateChangeEvent } from '#shared/events/alarm-state-change.ts';
+import { MsfApiError } from '#shared/ports/msf.ts';
 
 const START = '2026-03-02T14:00:00Z';
 const START_MS = Date.parse(START);
@@ -627,6 +629,30 @@ describe('Emulator: snapshots', () => {
       SnapshotStatus: 'READY',
       ApplicationVersionId: 1,
     });
+  });
+
+  it('creates a snapshot through MsfAdapter, and reports a refused one as MsfApiError', async () => {
+    // Prepare
+    const h = await harness([orders('orders'), orders('stopped', { initialStatus: 'READY' })]);
+    const adapter = new MsfAdapter({ client: h.msf });
+
+    // Act
+    await adapter.createApplicationSnapshot('orders', 'runbook-1');
+    const refused = await adapter.createApplicationSnapshot('stopped', 'runbook-2').catch((e: unknown) => e);
+    h.advanceMinutes(1);
+
+    // Assess
+    expect((await adapter.listSnapshots('orders')).find((s) => s.name === 'runbook-1')).toMatchObject({
+      status: 'READY',
+      versionId: 1,
+    });
+    expect(refused).toBeInstanceOf(MsfApiError);
+    expect(refused).toMatchObject({
+      applicationName: 'stopped',
+      operation: 'CreateApplicationSnapshot',
+      code: 'ResourceInUseException',
+    });
+    expect((await snapshots(h, 'stopped')).map((s) => s.SnapshotName)).not.toContain('runbook-2');
   });
 });
 

@@ -1,5 +1,5 @@
 import { DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalLedgerTable, startLedgerTable } from '#sandbox/dynalite.ts';
@@ -256,6 +256,51 @@ describe.each(subjects)('Ledger contract: $name', ({ open }) => {
     });
   });
 
+  describe('automation pause', () => {
+    it('is absent until paused, then holds who paused it, why and when, per application', async () => {
+      // Act
+      const before = await ledger.automationPause('orders');
+      await ledger.pauseAutomation('orders', 'alice@example.com', 'release freeze', T0);
+      // Assess
+      expect(before).toBeUndefined();
+      expect(await ledger.automationPause('orders')).toStrictEqual({
+        pausedBy: 'alice@example.com',
+        reason: 'release freeze',
+        atMs: T0,
+      });
+      expect(await ledger.automationPause('payments')).toBeUndefined();
+    });
+
+    it('overwrites an earlier pause, and is cleared by resume (a no-op when not paused)', async () => {
+      await ledger.resumeAutomation('orders');
+      await ledger.pauseAutomation('orders', 'alice@example.com', 'release freeze', T0);
+      await ledger.pauseAutomation('orders', 'bob@example.com', 'incident 42', T0 + MIN);
+      expect(await ledger.automationPause('orders')).toStrictEqual({
+        pausedBy: 'bob@example.com',
+        reason: 'incident 42',
+        atMs: T0 + MIN,
+      });
+      await ledger.resumeAutomation('orders');
+      expect(await ledger.automationPause('orders')).toBeUndefined();
+    });
+
+    it('is not an incident, a lock or an attempt', async () => {
+      await ledger.pauseAutomation('orders', 'alice@example.com', 'release freeze', T0);
+      expect(await ledger.listIncidents()).toEqual([]);
+      expect(await ledger.listIncidents({ applicationName: 'orders' })).toEqual([]);
+      expect(await ledger.openIncident('orders')).toBeUndefined();
+      expect(await ledger.lockHolder('orders', T0)).toBeUndefined();
+      expect(await ledger.attemptsSince('orders', 0)).toEqual({ count: 0 });
+    });
+
+    it('returns a copy: changing what was read does not change the pause', async () => {
+      await ledger.pauseAutomation('orders', 'alice@example.com', 'release freeze', T0);
+      const read = await ledger.automationPause('orders');
+      if (read) read.pausedBy = 'mallory';
+      expect((await ledger.automationPause('orders'))?.pausedBy).toBe('alice@example.com');
+    });
+  });
+
   describe('lock', () => {
     it('is held by one incident at a time, per application', async () => {
       expect(await ledger.acquireLock('orders', 'inc-a', T0, MIN)).toEqual({ acquired: true, holder: 'inc-a' });
@@ -478,6 +523,39 @@ describe('DynamoDbLedger on dynalite', () => {
       expiresMs: T0 + MIN,
       [LEDGER_TABLE.ttlAttribute]: (T0 + MIN) / 1000,
     });
+  });
+
+  it('keeps an automation pause as one AUTOMATION#<app> item without TTL, deleted on resume', async () => {
+    const raw = async () =>
+      (
+        await table.client.send(
+          new GetCommand({
+            TableName: table.tableName,
+            Key: { pk: 'AUTOMATION#paused-app', sk: 'AUTOMATION' },
+            ConsistentRead: true,
+          }),
+        )
+      ).Item;
+    await ledger.pauseAutomation('paused-app', 'alice@example.com', 'release freeze', T0);
+    const item = await raw();
+    expect(item).toStrictEqual({
+      pk: 'AUTOMATION#paused-app',
+      sk: 'AUTOMATION',
+      schemaVersion: 1,
+      pausedBy: 'alice@example.com',
+      reason: 'release freeze',
+      atMs: T0,
+    });
+    expect(item).not.toHaveProperty(LEDGER_TABLE.ttlAttribute);
+    await ledger.resumeAutomation('paused-app');
+    expect(await raw()).toBeUndefined();
+  });
+
+  it('counts a pause item with missing attributes as a pause', async () => {
+    await table.client.send(
+      new PutCommand({ TableName: table.tableName, Item: { pk: 'AUTOMATION#odd-app', sk: 'AUTOMATION' } }),
+    );
+    expect(await ledger.automationPause('odd-app')).toStrictEqual({ pausedBy: 'unknown', reason: 'unknown', atMs: 0 });
   });
 
   it('wraps a plain DynamoDBClient, dropping undefined values on write', async () => {

@@ -92,6 +92,10 @@ export class FakeMsf implements MsfPort {
     this.mutations.push({ call: 'RollbackApplication', applicationName: name, args: { currentVersionId } });
     return { operationId: `rollback-${this.mutations.length}` };
   }
+  async createApplicationSnapshot(name: string, snapshotName: string) {
+    this.#get(name, 'CreateApplicationSnapshot');
+    this.mutations.push({ call: 'CreateApplicationSnapshot', applicationName: name, args: { snapshotName } });
+  }
   async updateApplication(name: string, update: ApplicationUpdate) {
     this.#get(name, 'UpdateApplication');
     this.mutations.push({ call: 'UpdateApplication', applicationName: name, args: update });

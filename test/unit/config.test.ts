@@ -188,7 +188,7 @@ describe('Config: parseConfig', () => {
       [
         'an unknown key',
         { slackChannel: '#flink' },
-        /^notifications\.slackChannel: unknown key; allowed keys: snsTopicArn, slackWebhookSecretName, emailSubscriptions$/,
+        /^notifications\.slackChannel: unknown key; allowed keys: snsTopicArn, slackWebhookSecretName, emailSubscriptions, chatbot$/,
       ],
     ])('rejects a bad %s with a message naming the fix', (_, notifications, expected) => {
       // Act
@@ -240,7 +240,7 @@ describe('Config: parseConfig', () => {
       expect(issues).toEqual([
         'defaults.restartLoop.window_minutes: unknown key (did you mean "windowMinutes"?); allowed keys: windowMinutes, threshold',
         'defaults.stuckTransitionMinutes.RUNNING: unknown key; allowed keys: STARTING, UPDATING, STOPPING, FORCE_STOPPING, ROLLING_BACK, AUTOSCALING',
-        'application: unknown key (did you mean "applications"?); allowed keys: $schema, schemaVersion, optInTag, defaults, applications, notifications, drift',
+        'application: unknown key (did you mean "applications"?); allowed keys: $schema, schemaVersion, optInTag, defaults, applications, notifications, runbooks, drift',
       ]);
     });
 
@@ -393,6 +393,7 @@ describe('Config: JSON Schema', () => {
       'defaults',
       'applications',
       'notifications',
+      'runbooks',
       'drift',
     ]);
     expect(schema.properties.$schema).toMatchObject({ type: 'string' });

@@ -344,6 +344,61 @@ describe('Handler: detector', () => {
     expect(started).toHaveLength(1);
   });
 
+  describe('automation paused (runbook pause-automation)', () => {
+    it('records an OBSERVED incident saying who paused it and what it would have done, and starts nothing', async () => {
+      // Prepare
+      const { handler, ledger, started, notifier, msf } = setup();
+      await ledger.pauseAutomation('orders', 'alice@example.com', 'release freeze', now - 10 * MIN);
+      // Act
+      const out = await handler(alarmEvent());
+      // Assess
+      const result = out.results[0];
+      expect(result).toMatchObject({ result: 'OBSERVED' });
+      expect(result?.reason).toMatch(
+        /^automation paused by alice@example\.com: release freeze — would have force-stop, then start /,
+      );
+      expect(result?.decision).toMatchObject({ verdict: 'NONE', wouldHave: { kind: 'FORCE_STOP_AND_RESTART' } });
+      expect(result?.decision?.guards.at(-1)).toMatchObject({ name: 'automation-active', passed: false });
+      expect(started).toEqual([]);
+      expect(msf.mutations).toEqual([]);
+      const [incident] = await ledger.listIncidents();
+      expect(incident).toMatchObject({ status: 'OBSERVED', decision: { verdict: 'NONE' } });
+      expect(incident?.remediation).toBeUndefined();
+      expect(incident?.closedMs).toBe(now);
+      expect(await ledger.openIncident('orders')).toBeUndefined();
+      expect(await ledger.attemptsSince('orders', 0)).toEqual({ count: 0 });
+      expect(notifier.sent.map((n) => n.event)).toEqual(['OBSERVED']);
+      expect(notifier.sent[0]?.title).toContain('(automation paused)');
+    });
+
+    it('tells a paused situation once, and remediates it once automation is resumed', async () => {
+      // Prepare
+      const { handler, ledger, started } = setup();
+      await ledger.pauseAutomation('orders', 'alice@example.com', 'release freeze', now - 10 * MIN);
+      // Act
+      const first = await handler(alarmEvent());
+      const again = await handler(alarmEvent());
+      await ledger.resumeAutomation('orders');
+      const resumed = await handler(alarmEvent());
+      // Assess
+      expect([first, again, resumed].map((o) => o.results[0]?.result)).toEqual([
+        'OBSERVED',
+        'DUPLICATE',
+        'REMEDIATING',
+      ]);
+      expect(resumed.results[0]?.incidentId).not.toBe(first.results[0]?.incidentId);
+      expect(started).toHaveLength(1);
+    });
+
+    it('pausing one application leaves the others to automation', async () => {
+      const { handler, ledger, started } = setup();
+      await ledger.pauseAutomation('payments', 'alice@example.com', 'release freeze', now - 10 * MIN);
+      const out = await handler(alarmEvent());
+      expect(out.results[0]?.result).toBe('REMEDIATING');
+      expect(started).toHaveLength(1);
+    });
+  });
+
   it('in observe mode records what it would have done and starts nothing', async () => {
     const { handler, started, notifier } = setup({
       schemaVersion: 1,

@@ -496,6 +496,43 @@ describe('Function: reconcile', () => {
       expect(s.notifier.sent.map((n) => n.event)).toEqual(['OBSERVED']);
     });
 
+    it('does not start an application while its automation is paused: it reports, then starts it once resumed', async () => {
+      // Prepare
+      const s = setup({ defaults: { mode: 'remediate', onDrift: { status: 'reconcile' } } });
+      await s.cycle();
+      await s.ledger.pauseAutomation('orders', 'alice@example.com', 'release freeze', T0);
+      s.change('orders', { status: 'READY' });
+      // Act
+      const paused = await s.cycle();
+      const stillPaused = await s.cycle();
+      const describedWhilePaused = described(s.msf);
+      await s.ledger.resumeAutomation('orders');
+      const resumed = await s.cycle();
+      // Assess
+      expect([paused, stillPaused, resumed].map((r) => line(r).verdict)).toEqual([
+        'REPORTED',
+        'ALREADY_REPORTED',
+        'RECONCILING',
+      ]);
+      expect(line(paused).reason).toMatch(
+        /^automation paused by alice@example\.com: release freeze — would have started it from the latest snapshot/,
+      );
+      expect(describedWhilePaused).toEqual(['orders']); // looked at again every cycle while paused
+      const observed = await s.ledger.getIncident(line(paused).incidentId ?? '');
+      expect(observed).toMatchObject({
+        status: 'OBSERVED',
+        decision: { verdict: 'NONE', wouldHave: { kind: 'START', expectVersionId: 7 } },
+      });
+      expect(observed?.remediation).toBeUndefined();
+      expect(s.starter.started).toHaveLength(1);
+      expect(s.starter.started[0]?.incidentId).toBe(line(resumed).incidentId);
+      expect(s.notifier.sent.map((n) => [n.event, n.title])).toEqual([
+        ['OBSERVED', 'orders: stopped out of band (automation paused)'],
+        ['OPENED', 'orders: stopped out of band → start from the latest snapshot'],
+      ]);
+      expect(s.msf.mutations).toEqual([]);
+    });
+
     it('leaves an application READY after a FAILED operation to the detector', async () => {
       // Prepare
       const s = setup({ defaults: { mode: 'remediate', onDrift: { status: 'reconcile' } } });

@@ -16,11 +16,12 @@ import {
 import type { Ledger } from '#shared/ports/ledger.ts';
 import { MsfApiError, MUTATING_MSF_OPERATIONS } from '#shared/ports/msf.ts';
 import type { Notification, Notifier } from '#shared/ports/notifier.ts';
-import { app, counter, MIN, T0 } from '../support/builders.ts';
+import { app, counter, loopingRestarts, MIN, snapshot, T0 } from '../support/builders.ts';
 import { CapturingLog, FakeMetrics, FakeMsf } from '../support/fakes.ts';
 
 const START: StartOptions = { restoreType: 'RESTORE_FROM_LATEST_SNAPSHOT', allowNonRestoredState: false };
 const FORCE_STOP_AND_RESTART: RemediationAction = { kind: 'FORCE_STOP_AND_RESTART', expectVersionId: 7, start: START };
+const STOP: RemediationAction = { kind: 'STOP', expectVersionId: 7 };
 const INCIDENT_ID = 'orders-0123456789abcdef';
 const OPENED_MS = T0 + 30 * MIN;
 
@@ -623,6 +624,124 @@ describe('Function: remediationStep', () => {
       expect(next.outcome).toBe('RECOVERED');
       expect(s.msf.mutations.map((m) => m.call)).toEqual(['StopApplication']);
       expect((await s.stored()).status).toBe('RESOLVED');
+    });
+  });
+
+  describe('STOP (runbook stop: StopApplication without Force)', () => {
+    it('records Force false before calling, stops without Force and resolves once READY', async () => {
+      // Prepare
+      let peeking: LedgerPeekingMsf | undefined;
+      const s = await setup({
+        action: STOP,
+        msf: (ledger) => {
+          peeking = new LedgerPeekingMsf(ledger);
+          return peeking;
+        },
+      });
+      const act = await s.step(s.initial);
+      // Act
+      const awaiting = await s.step(act);
+      setStatus(s.msf, 'STOPPING');
+      setOperation(s.msf, 'stop-1', 'StopApplication', 'IN_PROGRESS');
+      const stillStopping = await s.step(awaiting);
+      setStatus(s.msf, 'READY');
+      setOperation(s.msf, 'stop-1', 'StopApplication', 'SUCCESSFUL');
+      const recorded = await s.step(stillStopping);
+      const done = await s.close(recorded);
+      // Assess
+      expect(s.initial.steps).toEqual([{ call: 'StopApplication', force: false, awaitStatus: 'READY' }]);
+      expect(peeking?.actionsDuringStop).toEqual([
+        expect.objectContaining({ call: 'StopApplication', input: { Force: false }, state: 'RECORDED' }),
+      ]);
+      expect(s.msf.mutations).toEqual([{ call: 'StopApplication', applicationName: 'orders', args: { force: false } }]);
+      expect([awaiting.phase, stillStopping.phase]).toEqual(['AWAIT', 'AWAIT']);
+      expect(done).toMatchObject({ phase: 'DONE', outcome: 'RECOVERED' });
+      const inc = await s.stored();
+      expect(inc.status).toBe('RESOLVED');
+      expect(inc.outcomeReason).toContain('orders is READY as desired after stop (StopApplication without Force');
+      expect(inc.actions.map((a) => [a.call, a.input, a.state])).toEqual([
+        ['StopApplication', { Force: false }, 'SUCCEEDED'],
+      ]);
+      expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+    });
+
+    it.each(['STARTING', 'UPDATING', 'AUTOSCALING'] as const)(
+      'is refused from %s (only a forced stop is allowed there): escalates without calling MSF',
+      async (status) => {
+        // Prepare
+        const s = await setup({ action: STOP, app: { status } });
+        const act = await s.step(s.initial);
+        // Act
+        const next = await s.close(await s.step(act));
+        // Assess
+        expect(next).toMatchObject({ phase: 'DONE', outcome: 'ESCALATED' });
+        expect(s.msf.mutations).toEqual([]);
+        expect(mutatingCalls(s.msf)).toEqual([]);
+        const inc = await s.stored();
+        expect(inc.actions).toEqual([]);
+        expect(inc.outcomeReason).toContain(
+          `the application is ${status}, from which StopApplication without Force is not allowed`,
+        );
+      },
+    );
+
+    it('still force-stops from STARTING when the stop is forced', async () => {
+      const s = await setup({
+        action: { kind: 'FORCE_STOP_AND_RESTART', expectVersionId: 7 },
+        app: { status: 'STARTING' },
+      });
+      const next = await s.step(await s.step(s.initial));
+      expect(next.phase).toBe('AWAIT');
+      expect(s.msf.mutations).toEqual([{ call: 'StopApplication', applicationName: 'orders', args: { force: true } }]);
+      expect((await s.stored()).actions[0]?.input).toEqual({ Force: true });
+    });
+  });
+
+  describe('REDECIDE', () => {
+    /** Runs FORCE_STOP_AND_RESTART to VERIFY, then lets the job loop again so the verify window fails. */
+    async function loopingAgain(s: Setup): Promise<RemediationState> {
+      const verifying = await runToVerify(s);
+      s.msf.snapshots.set('orders', [snapshot('orders-v7-a', 7, OPENED_MS - 60 * MIN)]);
+      s.advance((verifying.waitSeconds ?? 0) * 1000);
+      s.metrics.set('orders', loopingRestarts(s.now()));
+      const redeciding = await s.step(verifying);
+      expect(redeciding.phase).toBe('REDECIDE');
+      return redeciding;
+    }
+
+    it('starts another attempt when the remediation did not hold', async () => {
+      // Prepare
+      const s = await setup();
+      const redeciding = await loopingAgain(s);
+      // Act
+      const next = await s.step(redeciding);
+      // Assess
+      expect(next).toMatchObject({ phase: 'ACT', stepIndex: 0 });
+      expect((await s.stored()).attempts).toBe(2);
+    });
+
+    it('escalates instead of starting another attempt while automation is paused', async () => {
+      // Prepare
+      const s = await setup();
+      const redeciding = await loopingAgain(s);
+      await s.ledger.pauseAutomation('orders', 'alice@example.com', 'release freeze', s.now());
+      const mutationsBefore = s.msf.mutations.length;
+      // Act
+      const next = await s.close(await s.step(redeciding));
+      // Assess
+      expect(next).toMatchObject({ phase: 'DONE', outcome: 'ESCALATED' });
+      expect(s.msf.mutations).toHaveLength(mutationsBefore);
+      const inc = await s.stored();
+      expect(inc.status).toBe('ESCALATED');
+      expect(inc.attempts).toBe(1);
+      expect(inc.outcomeReason).toContain('automation paused by alice@example.com: release freeze');
+      expect(inc.outcomeReason).toContain('not starting another attempt (would have force-stop, then start');
+      expect(inc.decision).toMatchObject({ verdict: 'ESCALATE', wouldHave: { kind: 'FORCE_STOP_AND_RESTART' } });
+      expect(inc.decision.remediation).toBeUndefined();
+      expect(inc.decision.guards.at(-1)).toMatchObject({ name: 'automation-active', passed: false });
+      expect((await s.ledger.attemptsSince('orders', 0)).count).toBe(1);
+      expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+      expect((s.notifier as RecordingNotifier).sent.at(-1)?.event).toBe('ESCALATED');
     });
   });
 

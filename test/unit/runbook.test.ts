@@ -16,6 +16,7 @@ import {
   type SnapshotCreator,
 } from '#shared/domain/runbook.ts';
 import { parseRunbookEvent, RUNBOOK_COMMANDS, RunbookCommand } from '#shared/events/runbook-command.ts';
+import type { Ledger } from '#shared/ports/ledger.ts';
 import { MUTATING_MSF_OPERATIONS } from '#shared/ports/msf.ts';
 import { app, MIN, observation, op, policy, snapshot, T0 } from '../support/builders.ts';
 import { CapturingLog, FakeMsf } from '../support/fakes.ts';
@@ -24,24 +25,27 @@ const now = T0 + 30 * MIN;
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:flink-watchdog-commands';
 const OTHER_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:someone-elses-topic';
 
-/** A recording AutomationSwitch (the ledger flag it stands for does not exist yet). */
-class FakeAutomationSwitch implements AutomationSwitch {
-  readonly paused = new Map<string, { by: string; reason: string }>();
+/** The ledger's pause flag as the runbook's AutomationSwitch, recording every change made through it. */
+class RecordingAutomationSwitch implements AutomationSwitch {
   readonly calls: string[] = [];
-  async isPaused(app: string) {
-    return this.paused.has(app);
+  readonly #ledger: Ledger;
+  constructor(ledger: Ledger) {
+    this.#ledger = ledger;
   }
-  async pause(app: string, by: string, reason: string) {
+  async automationPause(app: string) {
+    return this.#ledger.automationPause(app);
+  }
+  async pauseAutomation(app: string, by: string, reason: string, atMs: number) {
     this.calls.push(`pause ${app}`);
-    this.paused.set(app, { by, reason });
+    await this.#ledger.pauseAutomation(app, by, reason, atMs);
   }
-  async resume(app: string) {
+  async resumeAutomation(app: string) {
     this.calls.push(`resume ${app}`);
-    this.paused.delete(app);
+    await this.#ledger.resumeAutomation(app);
   }
 }
 
-/** A recording SnapshotCreator (CreateApplicationSnapshot is not in the MSF port yet). */
+/** A recording SnapshotCreator that can be told to fail (the Lambda wires the MSF adapter instead). */
 class FakeSnapshotCreator implements SnapshotCreator {
   readonly created: Array<{ app: string; name: string }> = [];
   failWith?: Error;
@@ -74,7 +78,7 @@ function setup(o: SetupOptions = {}) {
   const notifier = new RecordingNotifier();
   const log = new CapturingLog();
   const started: RemediationState[] = [];
-  const automation = new FakeAutomationSwitch();
+  const automation = new RecordingAutomationSwitch(ledger);
   const snapshots = new FakeSnapshotCreator();
   const deps: RunbookDeps = {
     msf,
@@ -533,18 +537,66 @@ describe('Function: runCommand (through the runbook handler)', () => {
   });
 
   describe('stop', () => {
-    it('is rejected as not supported yet, pointing at force-stop, without reading MSF', async () => {
+    it('records the incident, then starts the workflow with a stop without Force (MSF takes a snapshot)', async () => {
+      // Prepare
       const f = setup();
+      // Act
       const result = await run(f, { command: 'stop' });
+      // Assess
       expect(result).toMatchObject({
-        status: 'REJECTED',
-        reason: expect.stringContaining('not supported yet: use force-stop'),
+        status: 'STARTED',
+        command: 'stop',
+        action: { kind: 'STOP', expectVersionId: 7 },
+        reason: expect.stringContaining('MSF takes a snapshot first'),
+      });
+      expect(f.started).toHaveLength(1);
+      expect(f.started[0]).toMatchObject({
+        incidentId: result.incidentId,
+        phase: 'LOCK',
+        expectVersionId: 7,
+        steps: [{ call: 'StopApplication', force: false, awaitStatus: 'READY' }],
+      });
+      expect(await f.ledger.getIncident(result.incidentId ?? '')).toMatchObject({
+        status: 'REMEDIATING',
+        trigger: { source: 'runbook' },
+        remediation: { kind: 'STOP', expectVersionId: 7 },
+        decision: { verdict: 'REMEDIATE' },
+      });
+      expect(f.notifier.sent.map((n) => n.event)).toEqual(['OPENED']);
+      expect(f.msf.mutations).toEqual([]); // the workflow makes the call, not the runbook
+    });
+
+    it('says no snapshot is taken when SnapshotsEnabled is false', async () => {
+      const f = setup({ app: { snapshotsEnabled: false } });
+      const result = await run(f, { command: 'stop', dryRun: true });
+      expect(result).toMatchObject({
+        status: 'DRY_RUN',
+        reason: expect.stringContaining('SnapshotsEnabled=false, so no snapshot is taken'),
+        action: { kind: 'STOP', expectVersionId: 7 },
       });
       expectNothingChanged(f);
-      expect(f.msf.calls).toEqual([]);
-      expect(f.notifier.sent[0]?.nextSteps).toEqual([
-        'aws kinesisanalyticsv2 stop-application --application-name orders',
-      ]);
+    });
+
+    it.each([
+      ['READY', { app: { status: 'READY' as const } }, 'not allowed while orders is READY: it is already stopped'],
+      [
+        'UPDATING (a plain stop needs RUNNING)',
+        {
+          app: { status: 'UPDATING' as const },
+          operations: [op({ operation: 'UpdateApplication', status: 'IN_PROGRESS', startMs: now - MIN })],
+        },
+        'use force-stop to stop it from UPDATING',
+      ],
+      [
+        'RUNNING with an operation in progress',
+        { operations: [op({ operation: 'UpdateApplication', status: 'IN_PROGRESS', startMs: now - MIN })] },
+        'UpdateApplication op-UpdateApplication',
+      ],
+    ])('is rejected from %s', async (_label, options, reason) => {
+      const f = setup(options);
+      const result = await run(f, { command: 'stop' });
+      expect(result).toMatchObject({ status: 'REJECTED', reason: expect.stringContaining(reason) });
+      expectNothingChanged(f);
     });
   });
 
@@ -576,6 +628,24 @@ describe('Function: runCommand (through the runbook handler)', () => {
       expect(f.notifier.sent[0]?.text).toContain('runbook: snapshot by alice@example.com');
     });
 
+    it('calls CreateApplicationSnapshot through the MSF port when the MSF adapter is the snapshot creator', async () => {
+      // Prepare: wired as the Lambda wires it (snapshots: msf)
+      const f = setup();
+      const handler = createRunbookHandler({ ...f.deps, snapshots: f.msf, commandTopicArn: TOPIC });
+      // Act
+      const out = await handler(snsEvent(command({ command: 'snapshot' })));
+      // Assess
+      const result = out.results[0];
+      expect(result).toMatchObject({ status: 'DONE' });
+      expect(f.msf.mutations).toEqual([
+        {
+          call: 'CreateApplicationSnapshot',
+          applicationName: 'orders',
+          args: { snapshotName: `runbook-${result?.incidentId}` },
+        },
+      ]);
+    });
+
     it('records a failed CreateApplicationSnapshot and answers REJECTED', async () => {
       const f = setup({ snapshotCreator: true });
       f.snapshots.failWith = new Error('ResourceInUseException');
@@ -604,19 +674,45 @@ describe('Function: runCommand (through the runbook handler)', () => {
       expectNothingChanged(f);
     });
 
-    it('pauses, then resumes, recording who asked and why, without any MSF call', async () => {
+    it('pauses, then resumes, recording who asked and why in the ledger, without any MSF call', async () => {
       // Prepare
       const f = setup({ automation: true });
       // Act
       const paused = await run(f, { command: 'pause-automation' }, { messageId: 'm-1' });
+      const flag = await f.ledger.automationPause('orders');
       const resumed = await run(f, { command: 'resume-automation' }, { messageId: 'm-2' });
       // Assess
       expect(paused).toMatchObject({ status: 'DONE', reason: expect.stringContaining('is paused') });
+      expect(flag).toEqual({ pausedBy: 'alice@example.com', reason: 'job stuck since the deploy', atMs: now });
       expect(resumed).toMatchObject({ status: 'DONE', reason: expect.stringContaining('is resumed') });
+      expect(await f.ledger.automationPause('orders')).toBeUndefined();
       expect(f.automation.calls).toEqual(['pause orders', 'resume orders']);
       expect(f.msf.mutations).toEqual([]);
       expect(f.notifier.sent.map((n) => n.event)).toEqual(['ACTION_TAKEN', 'ACTION_TAKEN']);
       expect((await f.ledger.listIncidents()).map((i) => i.status)).toEqual(['RESOLVED', 'RESOLVED']);
+    });
+
+    it('changes nothing when automation is already paused, and says by whom', async () => {
+      const f = setup({ automation: true });
+      await f.ledger.pauseAutomation('orders', 'bob@example.com', 'release freeze', now - MIN);
+      const result = await run(f, { command: 'pause-automation' });
+      expect(result).toMatchObject({
+        status: 'DONE',
+        reason: expect.stringContaining('was already paused (by bob@example.com: release freeze): nothing to change'),
+      });
+      expect(f.automation.calls).toEqual([]);
+      expect(await f.ledger.automationPause('orders')).toMatchObject({ pausedBy: 'bob@example.com' });
+    });
+
+    it('does not block other runbook commands: a person decided', async () => {
+      // Prepare
+      const f = setup({ automation: true });
+      await run(f, { command: 'pause-automation' }, { messageId: 'm-1' });
+      // Act
+      const stopped = await run(f, { command: 'force-stop' }, { messageId: 'm-2' });
+      // Assess
+      expect(stopped).toMatchObject({ status: 'STARTED', action: { kind: 'FORCE_STOP_AND_RESTART' } });
+      expect(f.started).toHaveLength(1);
     });
 
     it('reports a dry run without flipping the switch', async () => {
@@ -686,8 +782,8 @@ describe('Function: runCommand (through the runbook handler)', () => {
 
     it('answers a redelivered rejected command once', async () => {
       const f = setup();
-      await run(f, { command: 'stop' });
-      expect((await run(f, { command: 'stop' })).status).toBe('DUPLICATE');
+      expect((await run(f, { command: 'start' })).status).toBe('REJECTED'); // already running
+      expect((await run(f, { command: 'start' })).status).toBe('DUPLICATE');
       expect(f.notifier.sent).toHaveLength(1);
     });
   });

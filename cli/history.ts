@@ -1,0 +1,228 @@
+import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
+import { describeRemediation } from '#shared/domain/decision.ts';
+import type { ActionRecord, Incident } from '#shared/domain/incident.ts';
+import { TERMINAL_STATUSES } from '#shared/domain/incident.ts';
+import type { Ledger } from '#shared/ports/ledger.ts';
+import { awsProblem, type CliProblem, formatProblem } from './drift.ts';
+import { bold, dim, green, red } from './format.ts';
+
+/** Incidents shown when `--limit` is not given. */
+export const DEFAULT_HISTORY_LIMIT = 20;
+
+/** What replaces every value of an environment property (and anything else under a property map) in the output. */
+export const MASK = '***';
+
+/**
+ * Keys of an action's `input` whose whole subtree is masked: environment property groups and maps, as the watchdog
+ * and the MSF API name them (`environmentProperties`, `PropertyGroups`, `PropertyMap`, `EnvironmentPropertyUpdates`).
+ */
+const PROPERTY_KEY = /propert/i;
+
+/** Options of `flink-watchdog history` (commander's parsed flags). */
+export interface HistoryOptions {
+  /** Only incidents of this MSF application (Query on the ledger's `byApplication` index). */
+  app?: string;
+  /** The ledger's DynamoDB table. @default env LEDGER_TABLE_NAME; without either the command fails (exit 1) */
+  table?: string;
+  /** At most this many incidents, newest first (a positive integer, as a string from commander). @default 20 */
+  limit?: string;
+  /** Print {@link HistoryJson} instead of readable blocks. */
+  json?: boolean;
+}
+
+/** The `--json` output of `flink-watchdog history`. */
+export interface HistoryJson {
+  /**
+   * The ledger's incidents, newest `openedMs` first, with every action `input` masked by {@link redactIncident}: the
+   * keys stay, values under a property map (environment properties) are `***`.
+   */
+  incidents: Incident[];
+  /** What could not be read; non-empty means exit code 1. */
+  problems: CliProblem[];
+}
+
+/** Adapters {@link historyCommand} uses. */
+export interface HistoryDeps {
+  /** @default a DynamoDbLedger on `--table` / LEDGER_TABLE_NAME with the default credential chain */
+  ledger?: Ledger;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** `YYYY-MM-DD HH:MM:SSZ` (UTC) of an epoch-ms time. */
+export function utcTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}Z`;
+}
+
+/** `HH:MM:SSZ` when `ms` falls on the same UTC day as `sameDayAs`, else {@link utcTime}. */
+function shortTime(ms: number, sameDayAs: number): string {
+  const full = utcTime(ms);
+  return full.slice(0, 10) === utcTime(sameDayAs).slice(0, 10) ? full.slice(11) : full;
+}
+
+/** A copy of `value` with every leaf (string, number, boolean) replaced by {@link MASK}; keys are kept. */
+function maskLeaves(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(maskLeaves);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskLeaves(v)]));
+  }
+  return value === null || value === undefined ? value : MASK;
+}
+
+/**
+ * An action's `input` (the recorded MSF request parameters) safe to print: values under a key naming properties
+ * (`environmentProperties`, `PropertyGroups`, `PropertyMap`, ...) are masked at any depth, their keys kept; other
+ * values (Force, ApplicationRestoreType, version ids) are kept.
+ */
+export function maskActionInput(input: Record<string, unknown>): Record<string, unknown> {
+  const walk = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(walk);
+    if (typeof value !== 'object' || value === null) return value;
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, PROPERTY_KEY.test(k) ? maskLeaves(v) : walk(v)]),
+    );
+  };
+  return walk(input) as Record<string, unknown>;
+}
+
+/**
+ * A copy of the incident safe to print: each action's `input` masked by {@link maskActionInput}, and wherever the
+ * incident's texts (timeline events, decision and outcome reasons) quote an action's input as JSON (the workflow logs
+ * `StopApplication {"Force":true} accepted`), the quote is replaced by the masked JSON. Nothing else changes.
+ */
+export function redactIncident(incident: Incident): Incident {
+  const copy = structuredClone(incident);
+  const quotes: Array<[string, string]> = [];
+  copy.actions = copy.actions.map((a: ActionRecord) => {
+    const masked = maskActionInput(a.input ?? {});
+    const original = JSON.stringify(a.input ?? {});
+    const safe = JSON.stringify(masked);
+    if (original !== safe) quotes.push([original, safe]);
+    return { ...a, input: masked };
+  });
+  if (quotes.length === 0) return copy;
+  const scrub = (text: string) => quotes.reduce((t, [from, to]) => t.split(from).join(to), text);
+  copy.events = copy.events.map((e) => ({ ...e, message: scrub(e.message) }));
+  copy.decision = { ...copy.decision, reason: scrub(copy.decision.reason) };
+  if (copy.outcomeReason !== undefined) copy.outcomeReason = scrub(copy.outcomeReason);
+  return copy;
+}
+
+function paintStatus(status: Incident['status']): string {
+  if (status === 'RESOLVED') return green(status);
+  if (status === 'ESCALATED' || status === 'REMEDIATING') return red(status);
+  return bold(status);
+}
+
+/** One action: `#SEQ CALL STATE  recorded T  completed T  operation ID  input: KEYS  error: TEXT`. */
+function formatAction(a: ActionRecord, openedMs: number): string {
+  const parts = [
+    `#${a.seq} ${bold(a.call)} ${a.state === 'FAILED' ? red(a.state) : a.state === 'SUCCEEDED' ? green(a.state) : a.state}`,
+    `recorded ${shortTime(a.recordedMs, openedMs)}`,
+  ];
+  if (a.completedMs !== undefined) parts.push(`completed ${shortTime(a.completedMs, openedMs)}`);
+  if (a.operationId) parts.push(`operation ${a.operationId}`);
+  const keys = Object.keys(a.input ?? {});
+  if (keys.length > 0) parts.push(dim(`input: ${keys.join(', ')}`));
+  if (a.error) parts.push(red(`error: ${a.error}`));
+  return `   ${parts.join('  ')}`;
+}
+
+/**
+ * A readable block for one incident: a header line (opened time UTC, application, id, status, trigger, finding
+ * kind), the decision and its reason (with the failed guards and the remediation), each recorded action (seq, MSF
+ * call, state, recorded/completed times, operation id, error, and the `input` keys only, never values), the outcome
+ * reason and the next steps. Pass a {@link redactIncident} copy: the reasons are printed as stored.
+ */
+export function formatIncident(i: Incident): string {
+  const trigger = `${i.trigger.source}${i.trigger.detail ? ` ${i.trigger.detail}` : ''}`;
+  const lines = [
+    `${bold(`━━ ${utcTime(i.openedMs)}`)}  ${bold(i.applicationName)}  ${i.id}  ${paintStatus(i.status)}  trigger: ${trigger}  finding: ${i.finding?.kind ?? '-'}`,
+    `   decision: ${i.decision.verdict} — ${i.decision.reason}`,
+  ];
+  const failed = i.decision.guards.filter((g) => !g.passed);
+  for (const g of failed) lines.push(`   ${red('✗')} guard ${g.name}: ${g.detail}`);
+  const action = i.remediation ?? i.decision.remediation;
+  if (action) lines.push(`   remediation: ${describeRemediation(action)}`);
+  else if (i.decision.wouldHave) lines.push(`   would have: ${describeRemediation(i.decision.wouldHave)}`);
+  if (i.actions.length === 0) lines.push(dim('   no MSF call recorded'));
+  for (const a of [...i.actions].sort((x, y) => x.seq - y.seq)) lines.push(formatAction(a, i.openedMs));
+  if (i.outcomeReason) {
+    const closed = i.closedMs === undefined ? '' : dim(` (closed ${shortTime(i.closedMs, i.openedMs)})`);
+    lines.push(`   outcome: ${i.outcomeReason}${closed}`);
+  } else if (!TERMINAL_STATUSES.has(i.status)) {
+    lines.push(dim(`   still ${i.status}: no outcome yet`));
+  }
+  const next = i.nextSteps?.length ? i.nextSteps : i.decision.nextSteps;
+  if (next.length > 0) {
+    lines.push('   next steps:');
+    for (const step of next) lines.push(`     ${step}`);
+  }
+  return lines.join('\n');
+}
+
+/** `--limit` as a positive integer, or a problem naming the flag. */
+function parseLimit(raw: string | undefined): number | CliProblem {
+  if (raw === undefined) return DEFAULT_HISTORY_LIMIT;
+  const n = Number(raw);
+  if (Number.isSafeInteger(n) && n > 0) return n;
+  return { kind: 'config', location: '--limit', message: `--limit must be a positive integer, got ${raw}` };
+}
+
+/**
+ * `flink-watchdog history [--app NAME] [--table NAME] [--limit N] [--json]`: the incidents of the ledger table
+ * (`--table`, else LEDGER_TABLE_NAME), newest `openedMs` first, at most `--limit` (default
+ * {@link DEFAULT_HISTORY_LIMIT}), with their decision, recorded MSF calls and outcome. Readable blocks
+ * ({@link formatIncident}: action inputs as keys only), or {@link HistoryJson} with `--json` (action inputs with
+ * property values masked: {@link redactIncident}). Errors go to stderr.
+ * @returns the exit code: 0, or 1 when no table is named, `--limit` is invalid, or the ledger cannot be read.
+ */
+export async function historyCommand(opts: HistoryOptions, deps: HistoryDeps = {}): Promise<number> {
+  const env = deps.env ?? process.env;
+  const problems: CliProblem[] = [];
+  let incidents: Incident[] = [];
+  const finish = (): number => {
+    if (opts.json) console.log(JSON.stringify({ incidents, problems } satisfies HistoryJson, null, 2));
+    for (const p of problems) console.error(formatProblem(p));
+    return problems.length > 0 ? 1 : 0;
+  };
+
+  const limit = parseLimit(opts.limit);
+  if (typeof limit !== 'number') {
+    problems.push(limit);
+    return finish();
+  }
+  const table = opts.table ?? env.LEDGER_TABLE_NAME;
+  if (!deps.ledger && !table) {
+    problems.push({
+      kind: 'config',
+      location: 'ledger',
+      message:
+        'no ledger table: pass --table NAME or set LEDGER_TABLE_NAME (the DynamoDB table of the watchdog ledger)',
+    });
+    return finish();
+  }
+  const tableLabel = table ?? '(injected ledger)';
+  const ledger = deps.ledger ?? new DynamoDbLedger({ tableName: tableLabel });
+  try {
+    const all = await ledger.listIncidents(opts.app === undefined ? {} : { applicationName: opts.app });
+    incidents = all.slice(0, limit).map(redactIncident);
+  } catch (e) {
+    const problem = awsProblem('ledger', opts.app, e);
+    problems.push({ ...problem, message: `ledger table ${tableLabel}: ${problem.message}` });
+    return finish();
+  }
+  if (!opts.json) {
+    const scope = opts.app === undefined ? '' : ` of ${opts.app}`;
+    if (incidents.length === 0) {
+      console.log(dim(`No incidents${scope} in ledger table ${tableLabel}.`));
+    } else {
+      console.log(
+        dim(
+          `${incidents.length} incident${incidents.length === 1 ? '' : 's'}${scope}, newest first (table ${tableLabel})`,
+        ),
+      );
+      for (const i of incidents) console.log(`\n${formatIncident(i)}`);
+    }
+  }
+  return finish();
+}

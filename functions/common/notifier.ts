@@ -1,0 +1,52 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { EventBridgeNotifier } from '#shared/adapters/eventbridge-notifier.ts';
+import { FanOutNotifier, type NotificationChannel } from '#shared/adapters/fan-out-notifier.ts';
+import { SlackWebhookNotifier, slackWebhookUrlFromSecret } from '#shared/adapters/slack-notifier.ts';
+import { ChatbotNotifier, SnsNotifier } from '#shared/adapters/sns-notifier.ts';
+import { sqsDeadLetter } from '#shared/adapters/sqs-dead-letter.ts';
+import type { Ledger } from '#shared/ports/ledger.ts';
+import type { Log } from '#shared/ports/log.ts';
+import type { Notifier } from '#shared/ports/notifier.ts';
+
+/** The notification variables every function's environment carries (see functions/common/env.ts). */
+export interface NotificationEnv {
+  AWS_REGION?: string | undefined;
+  NOTIFICATION_TOPIC_ARN: string;
+  SLACK_WEBHOOK_SECRET_NAME?: string | undefined;
+  CHATBOT_TOPIC_ARN?: string | undefined;
+  EVENT_BUS_NAME?: string | undefined;
+  NOTIFICATION_DLQ_URL?: string | undefined;
+}
+
+/**
+ * Every configured channel behind one fan-out: the SNS runbook topic (always), EventBridge custom events (always),
+ * the Amazon Q Developer chat topic and Slack (when configured). A channel that fails after its retries is recorded on
+ * the incident and sent to the notification dead-letter queue; delivery never blocks or undoes a remediation.
+ */
+export function notifierFromEnv(env: NotificationEnv, deps: { ledger: Ledger; log: Log }): Notifier {
+  const region = env.AWS_REGION ?? 'us-east-1';
+  const channels: NotificationChannel[] = [
+    { name: 'sns', notifier: new SnsNotifier({ topicArn: env.NOTIFICATION_TOPIC_ARN }) },
+    {
+      name: 'eventbridge',
+      notifier: new EventBridgeNotifier(env.EVENT_BUS_NAME ? { eventBusName: env.EVENT_BUS_NAME } : {}),
+    },
+  ];
+  if (env.CHATBOT_TOPIC_ARN) {
+    channels.push({ name: 'chatbot', notifier: new ChatbotNotifier({ topicArn: env.CHATBOT_TOPIC_ARN, region }) });
+  }
+  const secretName = env.SLACK_WEBHOOK_SECRET_NAME;
+  if (secretName) {
+    const secrets = new SecretsManagerClient({});
+    channels.push({
+      name: 'slack',
+      notifier: new SlackWebhookNotifier({ webhookUrl: () => slackWebhookUrlFromSecret(secretName, secrets), region }),
+    });
+  }
+  return new FanOutNotifier({
+    channels,
+    ledger: deps.ledger,
+    log: deps.log,
+    ...(env.NOTIFICATION_DLQ_URL ? { deadLetter: sqsDeadLetter(env.NOTIFICATION_DLQ_URL) } : {}),
+  });
+}
