@@ -50,6 +50,24 @@ export type DetectorEnv = z.infer<typeof DetectorEnv>;
 export const ReconcilerEnv = DetectorEnv;
 export type ReconcilerEnv = DetectorEnv;
 
+/** Environment of the runbook function (functions/runbook/handler.ts): the detector's plus the command topic. */
+export const RunbookEnv = z
+  .object({
+    ...configVariables,
+    ...notificationVariables,
+    LEDGER_TABLE_NAME: z.string().min(3),
+    STATE_MACHINE_ARN: z.string().startsWith('arn:'),
+    /** ARN of the command topic: only messages published to it are accepted. */
+    COMMAND_TOPIC_ARN: z
+      .string()
+      .regex(
+        /^arn:aws(?:-[a-z]+)*:sns:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:[A-Za-z0-9_-]{1,256}$/,
+        'expected an SNS topic ARN',
+      ),
+  })
+  .refine(hasConfig, { message: CONFIG_MESSAGE });
+export type RunbookEnv = z.infer<typeof RunbookEnv>;
+
 /** Environment of the remediation step function (functions/remediation/handler.ts). */
 export const RemediationEnv = z
   .object({

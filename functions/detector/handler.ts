@@ -4,13 +4,13 @@ import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { PowertoolsWatchdogMetrics } from '#shared/adapters/powertools-metrics.ts';
 import { StepFunctionsStarter } from '#shared/adapters/sfn-starter.ts';
-import { SnsNotifier } from '#shared/adapters/sns-notifier.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import { type DetectionResult, type DetectorDeps, detect } from '#shared/domain/detector.ts';
 import { closeAbandonedIncident } from '#shared/domain/remediation.ts';
 import { parseDetectorEvent } from '#shared/events/detector-input.ts';
 import { noopWatchdogMetrics, type WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
 import { DetectorEnv, loadConfigFromEnv, readEnv } from '../common/env.ts';
+import { notifierFromEnv } from '../common/notifier.ts';
 
 /** What the detector returns for one event. */
 export interface DetectorOutput {
@@ -78,13 +78,14 @@ let telemetry: WatchdogMetrics = noopWatchdogMetrics;
 export async function handler(event: unknown): Promise<DetectorOutput> {
   if (!lambdaHandler) {
     const env = readEnv(DetectorEnv);
+    const ledger = new DynamoDbLedger({ tableName: env.LEDGER_TABLE_NAME });
     const log = new Logger({ serviceName: 'flink-watchdog-detector' });
     telemetry = new PowertoolsWatchdogMetrics({ serviceName: 'flink-watchdog-detector' });
     lambdaHandler = createDetectorHandler({
       msf: new MsfAdapter(),
       metrics: new CloudWatchMetrics(),
-      ledger: new DynamoDbLedger({ tableName: env.LEDGER_TABLE_NAME }),
-      notifier: new SnsNotifier({ topicArn: env.NOTIFICATION_TOPIC_ARN }),
+      ledger,
+      notifier: notifierFromEnv(env, { ledger, log }),
       starter: new StepFunctionsStarter({ stateMachineArn: env.STATE_MACHINE_ARN, log }),
       config: loadConfigFromEnv(),
       clock: systemClock,

@@ -2,13 +2,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { StepFunctionsStarter } from '#shared/adapters/sfn-starter.ts';
-import { SnsNotifier } from '#shared/adapters/sns-notifier.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import { loadDesiredStates } from '#shared/desired/sources.ts';
 import { readTerraformState } from '#shared/desired/terraform-source.ts';
 import { type ReconcileResult, type ReconcilerDeps, reconcile } from '#shared/domain/reconciler.ts';
 import { parseDetectorEvent } from '#shared/events/detector-input.ts';
 import { loadConfigFromEnv, ReconcilerEnv, readEnv } from '../common/env.ts';
+import { notifierFromEnv } from '../common/notifier.ts';
 
 /** What the reconciler returns for one event. */
 export interface ReconcilerOutput {
@@ -54,12 +54,13 @@ let lambdaHandler: ((event: unknown) => Promise<ReconcilerOutput>) | undefined;
 export async function handler(event: unknown): Promise<ReconcilerOutput> {
   if (!lambdaHandler) {
     const env = readEnv(ReconcilerEnv);
+    const ledger = new DynamoDbLedger({ tableName: env.LEDGER_TABLE_NAME });
     const log = new Logger({ serviceName: 'flink-watchdog-reconciler' });
     const config = loadConfigFromEnv();
     lambdaHandler = createReconcilerHandler({
       msf: new MsfAdapter(),
-      ledger: new DynamoDbLedger({ tableName: env.LEDGER_TABLE_NAME }),
-      notifier: new SnsNotifier({ topicArn: env.NOTIFICATION_TOPIC_ARN }),
+      ledger,
+      notifier: notifierFromEnv(env, { ledger, log }),
       starter: new StepFunctionsStarter({ stateMachineArn: env.STATE_MACHINE_ARN, log }),
       config,
       clock: systemClock,

@@ -4,7 +4,6 @@ import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { PowertoolsWatchdogMetrics } from '#shared/adapters/powertools-metrics.ts';
-import { SnsNotifier } from '#shared/adapters/sns-notifier.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import {
   REMEDIATION_PHASES,
@@ -14,6 +13,7 @@ import {
 } from '#shared/domain/remediation.ts';
 import { noopWatchdogMetrics, type WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
 import { loadConfigFromEnv, RemediationEnv, readEnv } from '../common/env.ts';
+import { notifierFromEnv } from '../common/notifier.ts';
 
 const StartOptionsSchema = z.object({
   restoreType: z.enum(['SKIP_RESTORE_FROM_SNAPSHOT', 'RESTORE_FROM_LATEST_SNAPSHOT', 'RESTORE_FROM_CUSTOM_SNAPSHOT']),
@@ -81,14 +81,16 @@ export async function handler(event: unknown): Promise<RemediationState> {
   if (!lambdaHandler) {
     const env = readEnv(RemediationEnv);
     telemetry = new PowertoolsWatchdogMetrics({ serviceName: 'flink-watchdog-remediation' });
+    const ledger = new DynamoDbLedger({ tableName: env.LEDGER_TABLE_NAME });
+    const log = new Logger({ serviceName: 'flink-watchdog-remediation' });
     lambdaHandler = createRemediationHandler({
       msf: new MsfAdapter(),
       metrics: new CloudWatchMetrics(),
-      ledger: new DynamoDbLedger({ tableName: env.LEDGER_TABLE_NAME }),
-      notifier: new SnsNotifier({ topicArn: env.NOTIFICATION_TOPIC_ARN }),
+      ledger,
+      notifier: notifierFromEnv(env, { ledger, log }),
       config: loadConfigFromEnv(),
       clock: systemClock,
-      log: new Logger({ serviceName: 'flink-watchdog-remediation' }),
+      log,
       telemetry,
     });
   }

@@ -3,43 +3,13 @@ import { z } from 'zod';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { StepFunctionsStarter } from '#shared/adapters/sfn-starter.ts';
-import { SnsNotifier } from '#shared/adapters/sns-notifier.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import { type RunbookDeps, type RunbookResult, runCommand } from '#shared/domain/runbook.ts';
 import { parseRunbookEvent } from '#shared/events/runbook-command.ts';
-import { loadConfigFromEnv, readEnv } from '../common/env.ts';
+import { loadConfigFromEnv, RunbookEnv, readEnv } from '../common/env.ts';
+import { notifierFromEnv } from '../common/notifier.ts';
 
-/**
- * Environment of the runbook function (functions/runbook/handler.ts): the detector's (it starts the same workflow)
- * plus the command topic. Defined here rather than in functions/common/env.ts until the construct wires the function.
- */
-export const RunbookEnv = z
-  .object({
-    /** The watchdog config as JSON (what the CDK construct sets). */
-    WATCHDOG_CONFIG: z.string().min(2).optional(),
-    /** A path to the watchdog config file (local runs). */
-    WATCHDOG_CONFIG_PATH: z.string().min(1).optional(),
-    AWS_REGION: z.string().min(1).optional(),
-    /** ARN of the SNS topic incidents are published to (answers to commands go there too). */
-    NOTIFICATION_TOPIC_ARN: z.string().startsWith('arn:'),
-    /** Name of the Secrets Manager secret holding the Slack webhook URL (the URL itself is never in the environment). */
-    SLACK_WEBHOOK_SECRET_NAME: z.string().min(1).optional(),
-    /** Name of the ledger's DynamoDB table. */
-    LEDGER_TABLE_NAME: z.string().min(3),
-    /** ARN of the remediation workflow (Step Functions state machine) commands are carried out by. */
-    STATE_MACHINE_ARN: z.string().startsWith('arn:'),
-    /** ARN of the command topic: only messages published to it are accepted. */
-    COMMAND_TOPIC_ARN: z
-      .string()
-      .regex(
-        /^arn:aws(?:-[a-z]+)*:sns:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:[A-Za-z0-9_-]{1,256}$/,
-        'expected an SNS topic ARN',
-      ),
-  })
-  .refine((e) => e.WATCHDOG_CONFIG !== undefined || e.WATCHDOG_CONFIG_PATH !== undefined, {
-    message: 'set WATCHDOG_CONFIG (the config JSON) or WATCHDOG_CONFIG_PATH (a config file)',
-  });
-export type RunbookEnv = z.infer<typeof RunbookEnv>;
+export { RunbookEnv } from '../common/env.ts';
 
 /** What the runbook function returns for one SNS event. */
 export interface RunbookOutput {
@@ -110,7 +80,7 @@ export async function handler(event: unknown): Promise<RunbookOutput> {
     lambdaHandler = createRunbookHandler({
       msf,
       ledger,
-      notifier: new SnsNotifier({ topicArn: env.NOTIFICATION_TOPIC_ARN }),
+      notifier: notifierFromEnv(env, { ledger, log }),
       starter: new StepFunctionsStarter({ stateMachineArn: env.STATE_MACHINE_ARN, log }),
       config: loadConfigFromEnv(),
       clock: systemClock,
