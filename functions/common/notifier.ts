@@ -1,7 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EventBridgeNotifier } from '#shared/adapters/eventbridge-notifier.ts';
 import { FanOutNotifier, type NotificationChannel } from '#shared/adapters/fan-out-notifier.ts';
-import { SlackWebhookNotifier, slackWebhookUrlFromSecret } from '#shared/adapters/slack-notifier.ts';
+import { SlackSecretNotifier } from '#shared/adapters/slack-notifier.ts';
 import { ChatbotNotifier, SnsNotifier } from '#shared/adapters/sns-notifier.ts';
 import { sqsDeadLetter } from '#shared/adapters/sqs-dead-letter.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
@@ -37,10 +37,15 @@ export function notifierFromEnv(env: NotificationEnv, deps: { ledger: Ledger; lo
   }
   const secretName = env.SLACK_WEBHOOK_SECRET_NAME;
   if (secretName) {
-    const secrets = new SecretsManagerClient({});
+    // Webhook mode or Web API mode (threads), whichever the secret holds.
     channels.push({
       name: 'slack',
-      notifier: new SlackWebhookNotifier({ webhookUrl: () => slackWebhookUrlFromSecret(secretName, secrets), region }),
+      notifier: new SlackSecretNotifier({
+        secretName,
+        region,
+        ledger: deps.ledger,
+        secrets: new SecretsManagerClient({}),
+      }),
     });
   }
   return new FanOutNotifier({

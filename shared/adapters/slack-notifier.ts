@@ -1,6 +1,8 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { LogLevel, WebClient } from '@slack/web-api';
 import { IncomingWebhook } from '@slack/webhook';
 import { renderSlack } from '#shared/notify/slack.ts';
+import type { Ledger } from '#shared/ports/ledger.ts';
 import type { Notification, Notifier } from '#shared/ports/notifier.ts';
 
 /** Options of {@link SlackWebhookNotifier}. */
@@ -55,6 +57,105 @@ export class SlackWebhookNotifier implements Notifier {
   }
 }
 
+/** The Slack credentials a secret holds: an incoming-webhook URL, or a bot token and a channel (Web API mode). */
+export type SlackCredentials = { mode: 'webhook'; url: string } | { mode: 'web-api'; token: string; channel: string };
+
+/** Options of {@link SlackWebApiNotifier}. */
+export interface SlackWebApiNotifierOptions {
+  /** Resolves the bot token and channel (from Secrets Manager in AWS); called once, then cached. Never logged. */
+  credentials: () => Promise<{ token: string; channel: string }>;
+  region: string;
+  /** Where the thread of each incident is kept (the incident's `slackThread`, saved at once). */
+  ledger: Ledger;
+  /** Slack Web API base URL. @default https://slack.com/api/ */
+  slackApiUrl?: string;
+  /** Per-request timeout, ms. @default 3000 */
+  timeoutMs?: number;
+  /** Retries of a failed request (network, 5xx, rate limits per @slack/web-api). @default 2 */
+  retries?: number;
+  /** First retry delay, ms. @default 500 */
+  minRetryDelayMs?: number;
+}
+
+/**
+ * Posts each notification with the Slack Web API (chat.postMessage, Block Kit from shared/notify/slack.ts): the
+ * first message of an incident opens a thread, and every later update of that incident replies in it (`thread_ts`,
+ * kept on the incident in the ledger). Throws when Slack refuses or delivery fails after the retries.
+ */
+export class SlackWebApiNotifier implements Notifier {
+  readonly #options: SlackWebApiNotifierOptions;
+  #client: Promise<{ client: WebClient; channel: string }> | undefined;
+
+  constructor(options: SlackWebApiNotifierOptions) {
+    this.#options = options;
+  }
+
+  async notify(n: Notification): Promise<void> {
+    this.#client ??= this.#options.credentials().then(({ token, channel }) => ({
+      channel,
+      client: new WebClient(token, {
+        ...(this.#options.slackApiUrl ? { slackApiUrl: this.#options.slackApiUrl } : {}),
+        timeout: this.#options.timeoutMs ?? 3000,
+        retryConfig: {
+          retries: this.#options.retries ?? 2,
+          factor: 2,
+          minTimeout: this.#options.minRetryDelayMs ?? 500,
+          randomize: false,
+        },
+        logLevel: LogLevel.ERROR,
+      }),
+    }));
+    let connection: { client: WebClient; channel: string };
+    try {
+      connection = await this.#client;
+    } catch (e) {
+      this.#client = undefined;
+      throw e;
+    }
+    const thread = n.incident.slackThread;
+    const { text, blocks } = renderSlack(n, {
+      region: this.#options.region,
+      ...(thread && thread.channel === connection.channel ? { threadTs: thread.ts } : {}),
+    });
+    const out = await connection.client.chat.postMessage({
+      channel: connection.channel,
+      text,
+      blocks,
+      ...(thread && thread.channel === connection.channel ? { thread_ts: thread.ts } : {}),
+    });
+    if (!thread && out.ts) {
+      // The incident object is the one the step holds: later saves keep the thread too.
+      n.incident.slackThread = { channel: out.channel ?? connection.channel, ts: out.ts };
+      await this.#options.ledger.saveIncident(n.incident);
+    }
+  }
+}
+
+/**
+ * What a Slack secret holds: the incoming-webhook URL itself (or JSON `{"url": …}`), or JSON
+ * `{"token": "xoxb-…", "channel": "C…"}` for Web API mode (threads). Values are never logged or put in errors.
+ * @throws Error naming the secret (not its value) when it holds neither.
+ */
+export async function slackCredentialsFromSecret(
+  secretName: string,
+  client: SecretsManagerClient = new SecretsManagerClient({}),
+): Promise<SlackCredentials> {
+  const out = await client.send(new GetSecretValueCommand({ SecretId: secretName }));
+  const raw = out.SecretString?.trim() ?? '';
+  if (raw.startsWith('{')) {
+    let parsed: { token?: unknown; channel?: unknown } = {};
+    try {
+      parsed = JSON.parse(raw) as typeof parsed;
+    } catch {
+      // Handled below as "neither".
+    }
+    if (typeof parsed.token === 'string' && typeof parsed.channel === 'string' && parsed.token && parsed.channel) {
+      return { mode: 'web-api', token: parsed.token, channel: parsed.channel };
+    }
+  }
+  return { mode: 'webhook', url: await slackWebhookUrlFromSecret(secretName, client, raw) };
+}
+
 /**
  * The Slack webhook URL from a Secrets Manager secret: its SecretString is the URL itself, or JSON with a `url` or
  * `webhookUrl` field. The value is never logged or put in an error message.
@@ -63,9 +164,10 @@ export class SlackWebhookNotifier implements Notifier {
 export async function slackWebhookUrlFromSecret(
   secretName: string,
   client: SecretsManagerClient = new SecretsManagerClient({}),
+  secretString?: string,
 ): Promise<string> {
-  const out = await client.send(new GetSecretValueCommand({ SecretId: secretName }));
-  const raw = out.SecretString?.trim() ?? '';
+  const raw =
+    secretString ?? (await client.send(new GetSecretValueCommand({ SecretId: secretName }))).SecretString?.trim() ?? '';
   let url = raw;
   if (raw.startsWith('{')) {
     try {
@@ -81,4 +183,38 @@ export async function slackWebhookUrlFromSecret(
     );
   }
   return url;
+}
+
+/**
+ * Slack from a Secrets Manager secret: webhook mode or Web API mode (threads), whichever the secret holds
+ * ({@link slackCredentialsFromSecret}); the secret is read once, on the first notification.
+ */
+export class SlackSecretNotifier implements Notifier {
+  readonly #options: { secretName: string; region: string; ledger: Ledger; secrets?: SecretsManagerClient };
+  #inner: Promise<Notifier> | undefined;
+
+  constructor(options: { secretName: string; region: string; ledger: Ledger; secrets?: SecretsManagerClient }) {
+    this.#options = options;
+  }
+
+  async notify(n: Notification): Promise<void> {
+    const { secretName, region, ledger, secrets } = this.#options;
+    this.#inner ??= slackCredentialsFromSecret(secretName, secrets).then((c) =>
+      c.mode === 'webhook'
+        ? new SlackWebhookNotifier({ webhookUrl: async () => c.url, region })
+        : new SlackWebApiNotifier({
+            credentials: async () => ({ token: c.token, channel: c.channel }),
+            region,
+            ledger,
+          }),
+    );
+    let inner: Notifier;
+    try {
+      inner = await this.#inner;
+    } catch (e) {
+      this.#inner = undefined;
+      throw e;
+    }
+    await inner.notify(n);
+  }
 }

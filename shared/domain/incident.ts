@@ -72,6 +72,8 @@ export interface Incident {
   outcomeReason?: string;
   /** Exact commands a human should run next (ESCALATED). */
   nextSteps?: string[];
+  /** The Slack message that opened this incident's thread (Web API token mode): later updates reply in it. */
+  slackThread?: { channel: string; ts: string };
 }
 
 /**
