@@ -1,13 +1,24 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Annotations, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { CfnAlarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { CfnAlarm, ComparisonOperator, Alarm as CwAlarm, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Match, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import {
+  AnyPrincipal,
+  ArnPrincipal,
+  CompositePrincipal,
+  Effect,
+  type IGrantable,
+  PolicyStatement,
+  Role,
+  ServicePrincipal,
+} from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { SnsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -15,7 +26,7 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DetectorEnv, functionEnvironment, ReconcilerEnv, RemediationEnv } from '#functions/common/env.ts';
+import { DetectorEnv, functionEnvironment, ReconcilerEnv, RemediationEnv, RunbookEnv } from '#functions/common/env.ts';
 import { LEDGER_TABLE } from '#shared/adapters/ledger-table.ts';
 import { ALARM_PREFIX, type AlarmSpec, alarmsFor, MSF_METRIC_NAMESPACE } from '#shared/alarms.ts';
 import { policyFor, runtimeEnvironmentOf, type WatchdogConfig } from '#shared/config/schema.ts';
@@ -140,6 +151,19 @@ export class FlinkWatchdog extends Construct {
   /** The secret holding the Slack webhook URL, when `notifications.slackWebhookSecretName` names one. */
   readonly slackWebhookSecret?: ISecret;
   readonly dashboard: WatchdogDashboard;
+  /** The topic Amazon Q Developer in chat applications subscribes to, when `notifications.chatbot` is set. */
+  readonly chatTopic?: Topic;
+  /** Undelivered notifications (after each channel's retries); an alarm fires when it holds any. */
+  readonly notificationDeadLetterQueue: Queue;
+  /** The runbook command topic, when `runbooks` is configured; only `runbooks.publishers` may publish. */
+  readonly commandTopic?: Topic;
+  /** The runbook command function, when `runbooks` is configured. */
+  readonly runbook?: NodejsFunction;
+
+  /** Every function of the watchdog. */
+  functions(): NodejsFunction[] {
+    return [this.detector, this.remediation, this.reconciler, ...(this.runbook ? [this.runbook] : [])];
+  }
   /** Dead-letter queue of the EventBridge rule targets (events that could not be delivered to a function). */
   readonly eventsDeadLetterQueue: Queue;
   /** Dead-letter queue of failed asynchronous invocations of the functions. */
@@ -185,17 +209,22 @@ export class FlinkWatchdog extends Construct {
     });
 
     const notifications = config.notifications ?? {};
-    if (notifications.snsTopicArn !== undefined) {
-      this.topic = Topic.fromTopicArn(this, 'NotificationTopic', notifications.snsTopicArn);
-    } else {
-      const key = new Key(this, 'NotificationTopicKey', {
-        description: 'Flink Watchdog: encrypts the notification topic',
+    // One rotating KMS key for the topics the stack creates.
+    let topicKey: Key | undefined;
+    const keyForTopics = (): Key => {
+      topicKey ??= new Key(this, 'NotificationTopicKey', {
+        description: 'Flink Watchdog: encrypts the notification, chat and command topics',
         enableKeyRotation: true,
         removalPolicy,
       });
+      return topicKey;
+    };
+    if (notifications.snsTopicArn !== undefined) {
+      this.topic = Topic.fromTopicArn(this, 'NotificationTopic', notifications.snsTopicArn);
+    } else {
       const topic = new Topic(this, 'NotificationTopic', {
         displayName: 'Flink Watchdog incidents',
-        masterKey: key,
+        masterKey: keyForTopics(),
         enforceSSL: true,
       });
       for (const email of notifications.emailSubscriptions ?? []) topic.addSubscription(new EmailSubscription(email));
@@ -209,6 +238,36 @@ export class FlinkWatchdog extends Construct {
       );
     }
 
+    if (notifications.chatbot) {
+      this.chatTopic = new Topic(this, 'ChatNotificationTopic', {
+        displayName: 'Flink Watchdog (Amazon Q Developer in chat applications)',
+        masterKey: keyForTopics(),
+        enforceSSL: true,
+      });
+    }
+    // Notifications a channel could not deliver after its retries; the alarm tells people they are being lost.
+    this.notificationDeadLetterQueue = deadLetterQueue(this, 'NotificationDeadLetterQueue', removalPolicy);
+    Validations.of(this.notificationDeadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself a dead-letter queue: the functions send it the notifications they could not deliver.',
+    });
+    const undelivered = new CwAlarm(this, 'UndeliveredNotificationsAlarm', {
+      // Not under ALARM_PREFIX: its state changes must not reach the detector, which handles application alarms only.
+      alarmName: `FlinkWatchdog-undelivered-notifications-${Stack.of(this).stackName}`,
+      alarmDescription:
+        'Flink Watchdog could not deliver notifications (Slack, SNS, EventBridge or the chat topic) after retries: see the notification dead-letter queue and the incidents.',
+      metric: this.notificationDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    undelivered.addAlarmAction(new SnsAction(this.topic));
+
     const fnDefaults = {
       deadLetterQueue: this.invocationDeadLetterQueue,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -218,6 +277,8 @@ export class FlinkWatchdog extends Construct {
       WATCHDOG_CONFIG: configJson,
       LEDGER_TABLE_NAME: this.ledger.tableName,
       NOTIFICATION_TOPIC_ARN: this.topic.topicArn,
+      NOTIFICATION_DLQ_URL: this.notificationDeadLetterQueue.queueUrl,
+      ...(this.chatTopic ? { CHATBOT_TOPIC_ARN: this.chatTopic.topicArn } : {}),
       ...(notifications.slackWebhookSecretName !== undefined
         ? { SLACK_WEBHOOK_SECRET_NAME: notifications.slackWebhookSecretName }
         : {}),
@@ -255,14 +316,65 @@ export class FlinkWatchdog extends Construct {
         STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn,
       }),
     });
+    if (config.runbooks) {
+      this.commandTopic = new Topic(this, 'CommandTopic', {
+        displayName: 'Flink Watchdog runbook commands',
+        masterKey: keyForTopics(),
+        enforceSSL: true,
+      });
+      // Only the configured principals may publish commands: everyone else is denied, whatever their IAM allows.
+      this.commandTopic.addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'OnlyConfiguredPublishers',
+          effect: Effect.DENY,
+          principals: [new AnyPrincipal()],
+          actions: ['sns:Publish'],
+          resources: [this.commandTopic.topicArn],
+          conditions: { ArnNotEquals: { 'aws:PrincipalArn': config.runbooks.publishers } },
+        }),
+      );
+      this.commandTopic.addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'ConfiguredPublishers',
+          principals: config.runbooks.publishers.map((arn) => new ArnPrincipal(arn)),
+          actions: ['sns:Publish'],
+          resources: [this.commandTopic.topicArn],
+        }),
+      );
+      keyForTopics().grant(
+        new CompositePrincipal(...config.runbooks.publishers.map((arn) => new ArnPrincipal(arn))),
+        'kms:GenerateDataKey*',
+        'kms:Decrypt',
+      );
+      this.runbook = watchdogFunction(this, 'Runbook', {
+        ...fnDefaults,
+        entry: join(REPO_ROOT, 'functions', 'runbook', 'handler.ts'),
+        description: 'Flink Watchdog runbook commands: validate, scope-check, record, carry out through the workflow',
+        environment: functionEnvironment(RunbookEnv, {
+          ...common,
+          STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn,
+          COMMAND_TOPIC_ARN: this.commandTopic.topicArn,
+        }),
+      });
+      this.runbook.addEventSource(
+        new SnsEventSource(this.commandTopic, { deadLetterQueue: this.eventsDeadLetterQueue }),
+      );
+      this.workflow.stateMachine.grantStartExecution(this.runbook);
+    }
     this.workflow.stateMachine.grantStartExecution(this.detector);
     this.workflow.stateMachine.grantStartExecution(this.reconciler);
     this.grantTerraformState(config.drift?.terraformState ?? []);
-    for (const fn of [this.detector, this.remediation, this.reconciler]) {
+    const defaultBus = `arn:${Stack.of(this).partition}:events:${Stack.of(this).region}:${Stack.of(this).account}:event-bus/default`;
+    for (const fn of this.functions()) {
       // Exactly the calls DynamoDbLedger makes (shared/adapters/dynamodb-ledger.ts), on the table and its index.
       this.ledger.grant(fn, ...LEDGER_ACTIONS);
       this.topic.grantPublish(fn);
+      this.chatTopic?.grantPublish(fn);
       this.slackWebhookSecret?.grantRead(fn);
+      this.notificationDeadLetterQueue.grantSendMessages(fn);
+      fn.addToRolePolicy(
+        new PolicyStatement({ sid: 'WatchdogEvents', actions: ['events:PutEvents'], resources: [defaultBus] }),
+      );
       Validations.of(fn.role ?? fn).acknowledge(
         {
           id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.ledger.node.defaultChild as CfnElement)}.Arn>/index/*]`,
@@ -348,6 +460,11 @@ export class FlinkWatchdog extends Construct {
     this.grantMsf(config, this.detector, false);
     this.grantMsf(config, this.remediation, true);
     this.grantMsf(config, this.reconciler, false, { metrics: false });
+    if (this.runbook) {
+      this.grantMsf(config, this.runbook, false, { metrics: false });
+      // The `snapshot` command calls CreateApplicationSnapshot itself; every other command goes through the workflow.
+      this.grantOnWatched(config, this.runbook, 'MsfSnapshot', ['kinesisanalytics:CreateApplicationSnapshot']);
+    }
     // The reconciler's cheap first pass: ListApplications supports no resource-level permissions.
     this.reconciler.addToRolePolicy(
       new PolicyStatement({
@@ -356,6 +473,22 @@ export class FlinkWatchdog extends Construct {
         resources: ['*'],
       }),
     );
+  }
+
+  /** Grants `actions` on the listed applications and, with `optInTag`, on applications carrying the tag. */
+  private grantOnWatched(config: WatchdogConfig, fn: NodejsFunction, sid: string, actions: string[]): void {
+    const arns = config.applications.map((a) => applicationArn(this, a.name));
+    if (arns.length > 0) fn.addToRolePolicy(new PolicyStatement({ sid: `${sid}Listed`, actions, resources: arns }));
+    if (config.optInTag) {
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          sid: `${sid}OptInTagged`,
+          actions,
+          resources: [applicationArn(this, '*')],
+          conditions: { StringEquals: { [`aws:ResourceTag/${config.optInTag.key}`]: config.optInTag.value } },
+        }),
+      );
+    }
   }
 
   /** s3:GetObject on each `s3://` Terraform state of the config; a local path cannot be read from Lambda (a warning). */
