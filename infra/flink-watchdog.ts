@@ -9,7 +9,6 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import {
   AnyPrincipal,
   ArnPrincipal,
-  CompositePrincipal,
   Effect,
   type IGrantable,
   PolicyStatement,
@@ -252,9 +251,10 @@ export class FlinkWatchdog extends Construct {
       reason:
         'This queue is itself a dead-letter queue: the functions send it the notifications they could not deliver.',
     });
+    // Not under ALARM_PREFIX: its state changes must not reach the detector, which handles application alarms only.
+    const undeliveredAlarmName = `FlinkWatchdog-undelivered-notifications-${Stack.of(this).stackName}`;
     const undelivered = new CwAlarm(this, 'UndeliveredNotificationsAlarm', {
-      // Not under ALARM_PREFIX: its state changes must not reach the detector, which handles application alarms only.
-      alarmName: `FlinkWatchdog-undelivered-notifications-${Stack.of(this).stackName}`,
+      alarmName: undeliveredAlarmName,
       alarmDescription:
         'Flink Watchdog could not deliver notifications (Slack, SNS, EventBridge or the chat topic) after retries: see the notification dead-letter queue and the incidents.',
       metric: this.notificationDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
@@ -267,6 +267,35 @@ export class FlinkWatchdog extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     undelivered.addAlarmAction(new SnsAction(this.topic));
+    if (topicKey && this.topic instanceof Topic) {
+      // CloudWatch publishes the alarm to the encrypted topic: it needs the key and the topic's permission.
+      const cloudwatch = new ServicePrincipal('cloudwatch.amazonaws.com');
+      // The alarm's ARN from its name, not a reference to it: key → alarm → topic → key would be a cycle.
+      const stack = Stack.of(this);
+      const alarmArn = `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:${undeliveredAlarmName}`;
+      const fromThisAlarm = {
+        ArnLike: { 'aws:SourceArn': alarmArn },
+        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+      };
+      topicKey.addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'CloudWatchAlarmPublish',
+          principals: [cloudwatch],
+          actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+          resources: ['*'],
+          conditions: fromThisAlarm,
+        }),
+      );
+      this.topic.addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'CloudWatchAlarmPublish',
+          principals: [cloudwatch],
+          actions: ['sns:Publish'],
+          resources: [this.topic.topicArn],
+          conditions: fromThisAlarm,
+        }),
+      );
+    }
 
     const fnDefaults = {
       deadLetterQueue: this.invocationDeadLetterQueue,
@@ -341,10 +370,15 @@ export class FlinkWatchdog extends Construct {
           resources: [this.commandTopic.topicArn],
         }),
       );
-      keyForTopics().grant(
-        new CompositePrincipal(...config.runbooks.publishers.map((arn) => new ArnPrincipal(arn))),
-        'kms:GenerateDataKey*',
-        'kms:Decrypt',
+      // Publishers may use the key only through SNS (publishing to the encrypted command topic).
+      keyForTopics().addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'CommandPublishersViaSns',
+          principals: config.runbooks.publishers.map((arn) => new ArnPrincipal(arn)),
+          actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'kms:ViaService': `sns.${Stack.of(this).region}.amazonaws.com` } },
+        }),
       );
       this.runbook = watchdogFunction(this, 'Runbook', {
         ...fnDefaults,

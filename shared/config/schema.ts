@@ -398,7 +398,14 @@ export const WatchdogConfig = z
     runbooks: z
       .object({
         publishers: z
-          .array(z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$/, 'an IAM role or user ARN'))
+          .array(
+            z
+              .string()
+              .regex(
+                /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/\S+$/,
+                'an IAM role or user ARN (arn:aws:iam::ACCOUNT:role/NAME); for an assumed role, name the role, not the session',
+              ),
+          )
           .min(1)
           .max(50)
           .describe(

@@ -154,9 +154,110 @@ const RESOURCELESS_ACTIONS = [
   'logs:DescribeLogGroups',
 ];
 
-/** The watchdog's functions: the detector, the remediation step function and the drift reconciler. */
-function functionsOf(watchdog: FlinkWatchdog): NodejsFunction[] {
-  return [watchdog.detector, watchdog.remediation, watchdog.reconciler];
+/**
+ * The IAM invariants of every synthesized watchdog: no managed or inline role policies, no NotAction, no wildcard
+ * action, only Allow statements, and `Resource: '*'` only for actions that support no resource-level permissions.
+ */
+function expectLeastPrivilege(template: Template): void {
+  template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
+  for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+    expect(role.Properties.Policies).toBeUndefined();
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  }
+  for (const { statement: s } of allStatements(template)) {
+    expect(s.NotAction).toBeUndefined();
+    expect(s.Effect).toBe('Allow');
+    for (const a of [s.Action].flat()) expect(a, 'a wildcard action').not.toMatch(/^\*$|:\*$/);
+    if ([s.Resource].flat().includes('*')) {
+      for (const a of [s.Action].flat()) expect(RESOURCELESS_ACTIONS, 'on Resource "*"').toContain(a);
+    }
+  }
+}
+
+/** The name of the alarm on undelivered notifications (outside the application alarms' prefix). */
+function undeliveredAlarmName(stack: Stack): string {
+  return `FlinkWatchdog-undelivered-notifications-${stack.stackName}`;
+}
+
+/** The CloudWatch alarms of the template, by logical ID. */
+function alarmsOf(template: Template): Record<string, { Properties: Record<string, unknown> }> {
+  return template.findResources('AWS::CloudWatch::Alarm') as Record<string, { Properties: Record<string, unknown> }>;
+}
+
+/** The application alarms: those under ALARM_PREFIX, the prefix the alarm-state rule routes to the detector. */
+function applicationAlarmNames(template: Template): string[] {
+  return Object.values(alarmsOf(template))
+    .map((a) => a.Properties.AlarmName as string)
+    .filter((name) => name.startsWith(ALARM_PREFIX));
+}
+
+/** The names of the alarms that are not application alarms. */
+function otherAlarmNames(template: Template): string[] {
+  return Object.values(alarmsOf(template))
+    .map((a) => a.Properties.AlarmName as string)
+    .filter((name) => !name.startsWith(ALARM_PREFIX));
+}
+
+/** Principals allowed to publish runbook commands (one in another account). */
+const PUBLISHERS = ['arn:aws:iam::123456789012:role/oncall-runbooks', 'arn:aws:iam::210987654321:role/ops-automation'];
+
+/** The account's default event bus, as the template holds it (no fixed account or region). */
+const DEFAULT_EVENT_BUS = {
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':events:',
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      ':event-bus/default',
+    ],
+  ],
+};
+
+const SNAPSHOT_ACTION = 'kinesisanalytics:CreateApplicationSnapshot';
+
+/** Every mutating action of the MSF (Kinesis Analytics V2) API. */
+const MSF_MUTATING_ACTIONS_ALL = [
+  ...MSF_MUTATING_ACTIONS,
+  'kinesisanalytics:AddApplicationCloudWatchLoggingOption',
+  'kinesisanalytics:AddApplicationInput',
+  'kinesisanalytics:AddApplicationInputProcessingConfiguration',
+  'kinesisanalytics:AddApplicationOutput',
+  'kinesisanalytics:AddApplicationReferenceDataSource',
+  'kinesisanalytics:AddApplicationVpcConfiguration',
+  'kinesisanalytics:CreateApplication',
+  'kinesisanalytics:CreateApplicationPresignedUrl',
+  SNAPSHOT_ACTION,
+  'kinesisanalytics:DeleteApplication',
+  'kinesisanalytics:DeleteApplicationCloudWatchLoggingOption',
+  'kinesisanalytics:DeleteApplicationInputProcessingConfiguration',
+  'kinesisanalytics:DeleteApplicationOutput',
+  'kinesisanalytics:DeleteApplicationReferenceDataSource',
+  'kinesisanalytics:DeleteApplicationSnapshot',
+  'kinesisanalytics:DeleteApplicationVpcConfiguration',
+  'kinesisanalytics:TagResource',
+  'kinesisanalytics:UntagResource',
+  'kinesisanalytics:UpdateApplicationMaintenanceConfiguration',
+];
+
+let fullyConfiguredStack: { stack: WatchdogStack; template: Template } | undefined;
+
+/** A stack with every optional notification and runbook feature on (synthesized once). */
+function fullyConfigured(): { stack: WatchdogStack; template: Template } {
+  if (fullyConfiguredStack === undefined) {
+    const stack = synthStack(
+      parseConfig({
+        ...CONFIG,
+        notifications: { chatbot: true, slackWebhookSecretName: SLACK_SECRET_NAME },
+        runbooks: { publishers: PUBLISHERS },
+      }),
+    );
+    fullyConfiguredStack = { stack, template: Template.fromStack(stack) };
+  }
+  return fullyConfiguredStack;
 }
 
 /** Matches an asset hash (SHA-256, hex) anywhere in a string. */
@@ -228,9 +329,11 @@ describe('Construct: FlinkWatchdog', () => {
           }),
         ]),
       });
-      const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName);
+      const names = applicationAlarmNames(template);
       expect(names).not.toContain(`${ALARM_PREFIX}payments-aggregation-downtime`);
       expect(names).toHaveLength(5);
+      // Besides the application alarms, only the alarm on undelivered notifications.
+      expect(otherAlarmNames(template)).toEqual([undeliveredAlarmName(stack)]);
     });
   });
 
@@ -306,7 +409,7 @@ describe('Construct: FlinkWatchdog', () => {
           Environment: { Variables: Match.objectLike({ WATCHDOG_CONFIG: JSON.stringify(CONFIG) }) },
         },
       });
-      expect(Object.keys(fns).sort()).toEqual(functionsOf(stack.watchdog).map(logicalIdOf).sort());
+      expect(Object.keys(fns).sort()).toEqual(stack.watchdog.functions().map(logicalIdOf).sort());
       template.resourceCountIs('AWS::Lambda::Function', 3);
       template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     });
@@ -321,25 +424,43 @@ describe('Construct: FlinkWatchdog', () => {
       expect(timeoutOf(stack.watchdog.detector)).toBe(30);
     });
 
-    it('encrypts the dead-letter queues and enforces SSL', () => {
+    it('encrypts the three dead-letter queues (events, invocations, notifications) and enforces SSL', () => {
+      // Prepare
+      const queues = [
+        stack.watchdog.eventsDeadLetterQueue,
+        stack.watchdog.invocationDeadLetterQueue,
+        stack.watchdog.notificationDeadLetterQueue,
+      ].map(logicalIdOf);
+
       // Assess
-      template.resourceCountIs('AWS::SQS::Queue', 2);
+      expect(Object.keys(template.findResources('AWS::SQS::Queue')).sort()).toEqual([...queues].sort());
       template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
-      template.resourceCountIs('AWS::SQS::QueuePolicy', 2);
-      template.allResourcesProperties('AWS::SQS::QueuePolicy', {
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          ]),
-        },
-      });
+      template.resourceCountIs('AWS::SQS::QueuePolicy', 3);
+      for (const queue of queues) {
+        template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+          Queues: [{ Ref: queue }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({
+                Effect: 'Deny',
+                Action: 'sqs:*',
+                Principal: { AWS: '*' },
+                Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+                Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+              }),
+            ]),
+          },
+        });
+      }
     });
   });
 
   describe('alarms per application', () => {
     it('creates the alarms of each listed application, every metric on that application only', () => {
       // Act
-      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+      const alarms = Object.values(alarmsOf(template)).filter((a) =>
+        (a.Properties.AlarmName as string).startsWith(ALARM_PREFIX),
+      );
       const byApplication = new Map<string, string[]>();
       for (const alarm of alarms) {
         const name = alarm.Properties.AlarmName as string;
@@ -364,10 +485,15 @@ describe('Construct: FlinkWatchdog', () => {
 
     it('creates no alarm without a listed application', () => {
       // Act
-      const tagOnly = synth(parseConfig({ schemaVersion: 1, optInTag: { key: 'flink-watchdog', value: 'on' } }));
+      const tagOnlyStack = synthStack(
+        parseConfig({ schemaVersion: 1, optInTag: { key: 'flink-watchdog', value: 'on' } }),
+      );
+      const tagOnly = Template.fromStack(tagOnlyStack);
 
       // Assess
-      tagOnly.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+      expect(applicationAlarmNames(tagOnly)).toEqual([]);
+      // The alarm on undelivered notifications exists whatever the applications.
+      expect(otherAlarmNames(tagOnly)).toEqual([undeliveredAlarmName(tagOnlyStack)]);
       expect(allStatements(tagOnly).filter((s) => s.statement.Sid === 'MsfMutateListed')).toEqual([]);
     });
   });
@@ -424,7 +550,7 @@ describe('Construct: FlinkWatchdog', () => {
       const grants = allStatements(template).filter((s) => grantsAny(s.statement, ['dynamodb:PutItem']));
 
       // Assess
-      for (const fn of functionsOf(stack.watchdog)) {
+      for (const fn of stack.watchdog.functions()) {
         expect(environmentOf(template, logicalIdOf(fn)).LEDGER_TABLE_NAME).toEqual({ Ref: ledger });
         const grant = grants.find((s) => s.roles.includes(logicalIdOf(fn.role)));
         expect(grant?.statement.Resource).toEqual([arn, { 'Fn::Join': ['', [arn, '/index/*']] }]);
@@ -467,7 +593,7 @@ describe('Construct: FlinkWatchdog', () => {
       const statements = allStatements(template);
 
       // Assess
-      for (const fn of functionsOf(stack.watchdog)) {
+      for (const fn of stack.watchdog.functions()) {
         const role = logicalIdOf(fn.role);
         const own = statements.filter((s) => s.roles.includes(role)).map((s) => s.statement);
         expect(environmentOf(template, logicalIdOf(fn)).NOTIFICATION_TOPIC_ARN).toEqual(topic);
@@ -478,7 +604,7 @@ describe('Construct: FlinkWatchdog', () => {
 
     it('sends nothing to Slack without slackWebhookSecretName', () => {
       // Assess
-      for (const fn of functionsOf(stack.watchdog)) {
+      for (const fn of stack.watchdog.functions()) {
         expect(environmentOf(template, logicalIdOf(fn))).not.toHaveProperty('SLACK_WEBHOOK_SECRET_NAME');
       }
       expect(allStatements(template).filter((s) => grantsAny(s.statement, ['secretsmanager:GetSecretValue']))).toEqual(
@@ -520,7 +646,7 @@ describe('Construct: FlinkWatchdog', () => {
         const statements = allStatements(slackTemplate);
 
         // Assess
-        for (const fn of functionsOf(withSlack.watchdog)) {
+        for (const fn of withSlack.watchdog.functions()) {
           expect(environmentOf(slackTemplate, logicalIdOf(fn)).SLACK_WEBHOOK_SECRET_NAME).toBe(SLACK_SECRET_NAME);
           const reads = statements
             .filter((s) => s.roles.includes(logicalIdOf(fn.role)))
@@ -532,7 +658,8 @@ describe('Construct: FlinkWatchdog', () => {
         }
         const readers = statements.filter((s) => grantsAny(s.statement, ['secretsmanager:GetSecretValue']));
         expect(readers.flatMap((s) => s.roles).sort()).toEqual(
-          functionsOf(withSlack.watchdog)
+          withSlack.watchdog
+            .functions()
             .map((fn) => logicalIdOf(fn.role))
             .sort(),
         );
@@ -572,12 +699,20 @@ describe('Construct: FlinkWatchdog', () => {
         existingTemplate.resourceCountIs('AWS::KMS::Key', 0);
       });
 
+      it('sends the alarm on undelivered notifications to that ARN', () => {
+        // Assess
+        existingTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          AlarmName: undeliveredAlarmName(existing),
+          AlarmActions: [EXISTING_TOPIC_ARN],
+        });
+      });
+
       it('has all three functions publish to that ARN', () => {
         // Prepare
         const statements = allStatements(existingTemplate);
 
         // Assess
-        for (const fn of functionsOf(existing.watchdog)) {
+        for (const fn of existing.watchdog.functions()) {
           expect(environmentOf(existingTemplate, logicalIdOf(fn)).NOTIFICATION_TOPIC_ARN).toBe(EXISTING_TOPIC_ARN);
           const publish = statements
             .filter((s) => s.roles.includes(logicalIdOf(fn.role)))
@@ -619,23 +754,8 @@ describe('Construct: FlinkWatchdog', () => {
     });
 
     it('has no NotAction, no wildcard action and "*" resources only for actions that support nothing else', () => {
-      // Act
-      const statements = allStatements(template).map((s) => s.statement);
-
       // Assess
-      template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
-      for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
-        expect(role.Properties.Policies).toBeUndefined();
-        expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-      }
-      for (const s of statements) {
-        expect(s.NotAction).toBeUndefined();
-        expect(s.Effect).toBe('Allow');
-        for (const a of [s.Action].flat()) expect(a, 'a wildcard action').not.toMatch(/^\*$|:\*$/);
-        if ([s.Resource].flat().includes('*')) {
-          for (const a of [s.Action].flat()) expect(RESOURCELESS_ACTIONS, 'on Resource "*"').toContain(a);
-        }
-      }
+      expectLeastPrivilege(template);
     });
 
     it('lets only the detector and the reconciler start executions of the workflow', () => {
@@ -876,18 +996,21 @@ describe('Construct: FlinkWatchdog', () => {
   });
 
   describe('dead-letter queues', () => {
-    it('sends failed asynchronous invocations of all three functions to the invocation DLQ, kept 14 days', () => {
+    it('sends failed asynchronous invocations of every function to the invocation DLQ, kept 14 days', () => {
       // Prepare
       const dlq = { 'Fn::GetAtt': [logicalIdOf(stack.watchdog.invocationDeadLetterQueue), 'Arn'] };
+      const notificationDlq = { 'Fn::GetAtt': [logicalIdOf(stack.watchdog.notificationDeadLetterQueue), 'Arn'] };
 
       // Assess
-      for (const fn of functionsOf(stack.watchdog)) {
+      expect(stack.watchdog.functions()).toHaveLength(3);
+      for (const fn of stack.watchdog.functions()) {
         const resource = template.toJSON().Resources[logicalIdOf(fn)];
         expect(resource.Properties.DeadLetterConfig).toEqual({ TargetArn: dlq });
         const sends = allStatements(template)
           .filter((s) => s.roles.includes(logicalIdOf(fn.role)))
           .filter((s) => grantsAny(s.statement, ['sqs:SendMessage']));
-        expect(sends.map((s) => s.statement.Resource)).toEqual([dlq]);
+        // The invocation DLQ (Lambda's DeadLetterConfig) and the notification DLQ (undelivered notifications).
+        expect(sends.map((s) => s.statement.Resource)).toEqual([dlq, notificationDlq]);
       }
       template.allResourcesProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 14 * 24 * 3600 });
     });
@@ -1047,6 +1170,543 @@ describe('Construct: FlinkWatchdog', () => {
         .DefinitionString['Fn::Join'][1] as unknown[];
       // The non-string parts (the function ARN) sit inside JSON strings: leaving them out keeps the JSON valid.
       expect(JSON.parse(definition.filter((p) => typeof p === 'string').join('')).TimeoutSeconds).toBe(7200);
+    });
+  });
+
+  describe('undelivered notifications', () => {
+    it('alarms when the notification DLQ holds a message, publishing to the notification topic', () => {
+      // Prepare
+      const queue = logicalIdOf(stack.watchdog.notificationDeadLetterQueue);
+
+      // Act
+      const alarms = Object.values(alarmsOf(template)).filter(
+        (a) => a.Properties.AlarmName === undeliveredAlarmName(stack),
+      );
+
+      // Assess
+      expect(alarms).toHaveLength(1);
+      expect(alarms[0]?.Properties).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: logicalIdOf(stack.watchdog.topic) }],
+      });
+      expect(alarms[0]?.Properties.Metrics).toBeUndefined();
+    });
+
+    it('names the alarm outside the prefix the alarm-state rule routes to the detector', () => {
+      // Prepare
+      const rules = Object.values(template.findResources('AWS::Events::Rule')).filter((r) =>
+        ((r.Properties.EventPattern?.source ?? []) as string[]).includes('aws.cloudwatch'),
+      );
+      expect(rules).toHaveLength(1);
+      const matchers = (rules[0]?.Properties.EventPattern?.detail?.alarmName ?? []) as { prefix: string }[];
+      const prefixes = matchers.map((m) => m.prefix);
+
+      // Act
+      const name = undeliveredAlarmName(stack);
+
+      // Assess
+      expect(prefixes).toEqual([ALARM_PREFIX]);
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: name });
+      // EventBridge prefix matching is case-sensitive; not even a case-insensitive match is allowed here.
+      for (const prefix of prefixes) expect(name.toLowerCase().startsWith(prefix.toLowerCase()), name).toBe(false);
+      expect(applicationAlarmNames(template)).not.toContain(name);
+    });
+
+    it('keeps the notification DLQ 14 days, encrypted, over TLS only', () => {
+      // Prepare
+      const queue = logicalIdOf(stack.watchdog.notificationDeadLetterQueue);
+
+      // Assess
+      expect(template.toJSON().Resources[queue].Properties).toEqual({
+        MessageRetentionPeriod: 14 * 24 * 3600,
+        SqsManagedSseEnabled: true,
+      });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queue }],
+        PolicyDocument: {
+          Statement: [Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })],
+        },
+      });
+    });
+
+    it.each([
+      ['the default config', 3, () => ({ stack, template })],
+      ['chatbot and runbooks', 4, fullyConfigured],
+    ])(
+      'with %s, gives every function NOTIFICATION_DLQ_URL, SendMessage on that queue and PutEvents on the default bus',
+      (_, count, get) => {
+        // Prepare
+        const { stack: s, template: t } = get();
+        const queue = logicalIdOf(s.watchdog.notificationDeadLetterQueue);
+        const invocationDlq = { 'Fn::GetAtt': [logicalIdOf(s.watchdog.invocationDeadLetterQueue), 'Arn'] };
+        const functionRoles = s.watchdog.functions().map((fn) => logicalIdOf(fn.role));
+
+        // Act
+        const statements = allStatements(t);
+
+        // Assess
+        expect(s.watchdog.functions()).toHaveLength(count);
+        for (const fn of s.watchdog.functions()) {
+          const role = logicalIdOf(fn.role);
+          const own = statements.filter((st) => st.roles.includes(role)).map((st) => st.statement);
+          expect(environmentOf(t, logicalIdOf(fn)).NOTIFICATION_DLQ_URL).toEqual({ Ref: queue });
+          // SQS: SendMessage (with the queue attribute/URL reads of grantSendMessages) on the notification DLQ, and the
+          // invocation DLQ of Lambda's DeadLetterConfig; nothing else.
+          const sqs = own.filter((st) => [st.Action].flat().some((a) => a.startsWith('sqs:')));
+          expect(sqs).toEqual([
+            { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: invocationDlq },
+            {
+              Effect: 'Allow',
+              Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+              Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+            },
+          ]);
+          // EventBridge: PutEvents on the account's default bus, and no other events action.
+          const events = own.filter((st) => [st.Action].flat().some((a) => a.startsWith('events:')));
+          expect(events).toEqual([
+            { Sid: 'WatchdogEvents', Effect: 'Allow', Action: 'events:PutEvents', Resource: DEFAULT_EVENT_BUS },
+          ]);
+        }
+        // Only the functions may send to the notification DLQ or put events.
+        const senders = statements.filter((st) => JSON.stringify(st.statement.Resource).includes(`"${queue}"`));
+        expect(senders.flatMap((st) => st.roles).sort()).toEqual([...functionRoles].sort());
+        const putters = statements.filter((st) => grantsAny(st.statement, ['events:PutEvents']));
+        expect(putters.flatMap((st) => st.roles).sort()).toEqual([...functionRoles].sort());
+      },
+    );
+  });
+
+  describe('Amazon Q Developer chat topic (notifications.chatbot)', () => {
+    it('is not created when chatbot is off or unset', () => {
+      // Prepare
+      const off = synthStack(parseConfig({ ...CONFIG, notifications: { chatbot: false } }));
+
+      // Assess
+      for (const [s, t] of [
+        [stack, template],
+        [off, Template.fromStack(off)],
+      ] as const) {
+        expect(s.watchdog.chatTopic).toBeUndefined();
+        expect(s.watchdog.node.tryFindChild('ChatNotificationTopic')).toBeUndefined();
+        t.resourceCountIs('AWS::SNS::Topic', 1);
+        for (const fn of s.watchdog.functions()) {
+          expect(environmentOf(t, logicalIdOf(fn))).not.toHaveProperty('CHATBOT_TOPIC_ARN');
+        }
+      }
+    });
+
+    describe('when on', () => {
+      let withChat: WatchdogStack;
+      let chatTemplate: Template;
+      beforeAll(() => {
+        withChat = synthStack(parseConfig({ ...CONFIG, notifications: { chatbot: true } }));
+        chatTemplate = Template.fromStack(withChat);
+      });
+
+      it('creates a topic encrypted with the rotated topic key, publishable over TLS only', () => {
+        // Prepare
+        const chat = logicalIdOf(withChat.watchdog.chatTopic);
+        const key = logicalIdOf(withChat.watchdog.node.findChild('NotificationTopicKey'));
+
+        // Assess
+        chatTemplate.resourceCountIs('AWS::SNS::Topic', 2);
+        chatTemplate.resourceCountIs('AWS::KMS::Key', 1);
+        expect(chatTemplate.toJSON().Resources[chat].Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [key, 'Arn'] });
+        chatTemplate.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+        // Its resource policy only enforces TLS: nothing but the functions' IAM grants lets anyone publish.
+        chatTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
+          Topics: [{ Ref: chat }],
+          PolicyDocument: {
+            Statement: [
+              {
+                Sid: 'AllowPublishThroughSSLOnly',
+                Effect: 'Deny',
+                Action: 'sns:Publish',
+                Principal: '*',
+                Resource: { Ref: chat },
+                Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+              },
+            ],
+            Version: '2012-10-17',
+          },
+        });
+        chatTemplate.resourceCountIs('AWS::SNS::Subscription', 0);
+      });
+
+      it('gives every function CHATBOT_TOPIC_ARN and publish on it (with the key), and nobody else', () => {
+        // Prepare
+        const topic = { Ref: logicalIdOf(withChat.watchdog.topic) };
+        const chat = { Ref: logicalIdOf(withChat.watchdog.chatTopic) };
+        const key = { 'Fn::GetAtt': [logicalIdOf(withChat.watchdog.node.findChild('NotificationTopicKey')), 'Arn'] };
+        const statements = allStatements(chatTemplate);
+        const functionRoles = withChat.watchdog.functions().map((fn) => logicalIdOf(fn.role));
+
+        // Assess
+        for (const fn of withChat.watchdog.functions()) {
+          const own = statements.filter((s) => s.roles.includes(logicalIdOf(fn.role))).map((s) => s.statement);
+          expect(environmentOf(chatTemplate, logicalIdOf(fn)).CHATBOT_TOPIC_ARN).toEqual(chat);
+          expect(own.filter((s) => grantsAny(s, ['sns:Publish'])).map((s) => s.Resource)).toEqual([topic, chat]);
+          expect(own.filter((s) => grantsAny(s, ['kms:GenerateDataKey'])).map((s) => s.Resource)).toEqual([key]);
+        }
+        const publishers = statements.filter((s) => JSON.stringify(s.statement.Resource) === JSON.stringify(chat));
+        expect(publishers.flatMap((s) => s.roles).sort()).toEqual([...functionRoles].sort());
+        expect(publishers.map((s) => s.statement.Action)).toEqual(functionRoles.map(() => 'sns:Publish'));
+      });
+    });
+  });
+
+  describe('runbook commands (runbooks)', () => {
+    it('creates no command topic and no runbook function without runbooks: three functions', () => {
+      // Assess
+      expect(stack.watchdog.commandTopic).toBeUndefined();
+      expect(stack.watchdog.runbook).toBeUndefined();
+      expect(stack.watchdog.functions()).toEqual([
+        stack.watchdog.detector,
+        stack.watchdog.remediation,
+        stack.watchdog.reconciler,
+      ]);
+      template.resourceCountIs('AWS::Lambda::Function', 3);
+      template.resourceCountIs('AWS::SNS::Topic', 1);
+      expect(template.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'lambda' } })).toEqual({});
+      for (const fn of stack.watchdog.functions()) {
+        expect(environmentOf(template, logicalIdOf(fn))).not.toHaveProperty('COMMAND_TOPIC_ARN');
+      }
+      expect(
+        allStatements(template).filter((s) => grantsAny(s.statement, ['kinesisanalytics:CreateApplicationSnapshot'])),
+      ).toEqual([]);
+    });
+
+    describe('when configured', () => {
+      let withRunbooks: WatchdogStack;
+      let runbookTemplate: Template;
+      let runbook: NodejsFunction;
+      let commandTopic: string;
+      beforeAll(() => {
+        withRunbooks = synthStack(parseConfig({ ...CONFIG, runbooks: { publishers: PUBLISHERS } }));
+        runbookTemplate = Template.fromStack(withRunbooks);
+        expect(withRunbooks.watchdog.runbook).toBeDefined();
+        runbook = withRunbooks.watchdog.runbook as NodejsFunction;
+        commandTopic = logicalIdOf(withRunbooks.watchdog.commandTopic);
+      });
+
+      /** The statements of the runbook function's role. */
+      function runbookStatements(): Statement[] {
+        const role = logicalIdOf(runbook.role);
+        return allStatements(runbookTemplate)
+          .filter((s) => s.roles.includes(role))
+          .map((s) => s.statement);
+      }
+
+      it('adds the runbook function: four functions, on the runtime defaults with the invocation DLQ', () => {
+        // Prepare
+        const dlq = { 'Fn::GetAtt': [logicalIdOf(withRunbooks.watchdog.invocationDeadLetterQueue), 'Arn'] };
+
+        // Assess
+        expect(withRunbooks.watchdog.functions()).toEqual([
+          withRunbooks.watchdog.detector,
+          withRunbooks.watchdog.remediation,
+          withRunbooks.watchdog.reconciler,
+          runbook,
+        ]);
+        runbookTemplate.resourceCountIs('AWS::Lambda::Function', 4);
+        expect(runbookTemplate.toJSON().Resources[logicalIdOf(runbook)].Properties).toMatchObject({
+          Runtime: 'nodejs22.x',
+          Architectures: ['arm64'],
+          TracingConfig: { Mode: 'Active' },
+          DeadLetterConfig: { TargetArn: dlq },
+        });
+      });
+
+      it("gives the runbook the detector's environment plus COMMAND_TOPIC_ARN, the command topic", () => {
+        // Act
+        const env = environmentOf(runbookTemplate, logicalIdOf(runbook));
+        const detector = environmentOf(runbookTemplate, logicalIdOf(withRunbooks.watchdog.detector));
+
+        // Assess
+        expect(env).toEqual({ ...detector, COMMAND_TOPIC_ARN: { Ref: commandTopic } });
+        expect(env.STATE_MACHINE_ARN).toEqual({ Ref: logicalIdOf(withRunbooks.watchdog.workflow.stateMachine) });
+        for (const fn of [
+          withRunbooks.watchdog.detector,
+          withRunbooks.watchdog.remediation,
+          withRunbooks.watchdog.reconciler,
+        ]) {
+          expect(environmentOf(runbookTemplate, logicalIdOf(fn))).not.toHaveProperty('COMMAND_TOPIC_ARN');
+        }
+      });
+
+      it('encrypts the command topic with the rotated topic key', () => {
+        // Prepare
+        const key = logicalIdOf(withRunbooks.watchdog.node.findChild('NotificationTopicKey'));
+
+        // Assess
+        runbookTemplate.resourceCountIs('AWS::SNS::Topic', 2);
+        runbookTemplate.resourceCountIs('AWS::KMS::Key', 1);
+        expect(runbookTemplate.toJSON().Resources[commandTopic].Properties.KmsMasterKeyId).toEqual({
+          'Fn::GetAtt': [key, 'Arn'],
+        });
+      });
+
+      it('lets the configured publishers, and only them, publish, over TLS only', () => {
+        // Prepare
+        const topic = { Ref: commandTopic };
+
+        // Act
+        const policies = Object.values(runbookTemplate.findResources('AWS::SNS::TopicPolicy')).filter(
+          (p) => JSON.stringify(p.Properties.Topics) === JSON.stringify([topic]),
+        );
+
+        // Assess
+        expect(policies).toHaveLength(1);
+        expect(policies[0]?.Properties.PolicyDocument).toEqual({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'AllowPublishThroughSSLOnly',
+              Effect: 'Deny',
+              Action: 'sns:Publish',
+              Principal: '*',
+              Resource: topic,
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            },
+            {
+              Sid: 'OnlyConfiguredPublishers',
+              Effect: 'Deny',
+              Action: 'sns:Publish',
+              Principal: { AWS: '*' },
+              Resource: topic,
+              Condition: { ArnNotEquals: { 'aws:PrincipalArn': PUBLISHERS } },
+            },
+            {
+              Sid: 'ConfiguredPublishers',
+              Effect: 'Allow',
+              Action: 'sns:Publish',
+              Principal: { AWS: PUBLISHERS },
+              Resource: topic,
+            },
+          ],
+        });
+        // No IAM policy of the stack grants publishing commands: the watchdog's own functions cannot.
+        const iamPublish = allStatements(runbookTemplate).filter(
+          (s) => grantsAny(s.statement, ['sns:Publish']) && JSON.stringify(s.statement.Resource).includes(commandTopic),
+        );
+        expect(iamPublish).toEqual([]);
+      });
+
+      it('lets the publishers use the topic key through SNS only, and CloudWatch only for the undelivered alarm', () => {
+        // Act
+        const keyPolicy = Object.values(runbookTemplate.findResources('AWS::KMS::Key'))[0]?.Properties.KeyPolicy as {
+          Statement: Statement[];
+        };
+        const forPublishers = keyPolicy.Statement.filter((s) =>
+          PUBLISHERS.some((arn) => JSON.stringify(s).includes(arn)),
+        );
+        const forCloudWatch = keyPolicy.Statement.filter((s) => JSON.stringify(s).includes('cloudwatch.amazonaws.com'));
+
+        // Assess
+        expect(forPublishers).toEqual([
+          {
+            Sid: 'CommandPublishersViaSns',
+            Effect: 'Allow',
+            Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+            Principal: { AWS: PUBLISHERS },
+            Resource: '*',
+            Condition: { StringEquals: { 'kms:ViaService': expect.anything() } },
+          },
+        ]);
+        expect(forCloudWatch).toEqual([
+          expect.objectContaining({
+            Sid: 'CloudWatchAlarmPublish',
+            Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Condition: expect.objectContaining({ ArnLike: { 'aws:SourceArn': expect.anything() } }),
+          }),
+        ]);
+        // The rest is the account's administration of its own key (CDK's default key policy).
+        expect(keyPolicy.Statement.filter((s) => !forPublishers.includes(s) && !forCloudWatch.includes(s))).toEqual([
+          {
+            Effect: 'Allow',
+            Action: 'kms:*',
+            Principal: {
+              AWS: {
+                'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']],
+              },
+            },
+            Resource: '*',
+          },
+        ]);
+      });
+
+      it('lets CloudWatch publish the undelivered-notifications alarm to the encrypted topic, from that alarm only', () => {
+        // Assess
+        runbookTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({
+                Sid: 'CloudWatchAlarmPublish',
+                Effect: 'Allow',
+                Principal: { Service: 'cloudwatch.amazonaws.com' },
+                Action: 'sns:Publish',
+                Condition: Match.objectLike({ ArnLike: { 'aws:SourceArn': Match.anyValue() } }),
+              }),
+            ]),
+          },
+        });
+      });
+
+      it('subscribes the runbook function to the command topic, with the events DLQ as its redrive policy', () => {
+        // Prepare
+        const fn = { 'Fn::GetAtt': [logicalIdOf(runbook), 'Arn'] };
+        const dlq = logicalIdOf(withRunbooks.watchdog.eventsDeadLetterQueue);
+
+        // Act
+        const subscriptions = Object.values(runbookTemplate.findResources('AWS::SNS::Subscription'));
+
+        // Assess
+        expect(subscriptions.map((s) => s.Properties)).toEqual([
+          {
+            Protocol: 'lambda',
+            TopicArn: { Ref: commandTopic },
+            Endpoint: fn,
+            RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] } },
+          },
+        ]);
+        const snsInvokes = Object.values(runbookTemplate.findResources('AWS::Lambda::Permission')).filter(
+          (p) => p.Properties.Principal === 'sns.amazonaws.com',
+        );
+        expect(snsInvokes.map((p) => p.Properties)).toEqual([
+          {
+            Action: 'lambda:InvokeFunction',
+            FunctionName: fn,
+            Principal: 'sns.amazonaws.com',
+            SourceArn: { Ref: commandTopic },
+          },
+        ]);
+        // SNS may send the undeliverable commands to the DLQ, for this topic only.
+        runbookTemplate.hasResourceProperties('AWS::SQS::QueuePolicy', {
+          Queues: [{ Ref: dlq }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              {
+                Effect: 'Allow',
+                Action: 'sqs:SendMessage',
+                Principal: { Service: 'sns.amazonaws.com' },
+                Resource: { 'Fn::GetAtt': [dlq, 'Arn'] },
+                Condition: { ArnEquals: { 'aws:SourceArn': { Ref: commandTopic } } },
+              },
+            ]),
+          },
+        });
+      });
+
+      it('gives the runbook MSF reads and, as its only mutating MSF action, CreateApplicationSnapshot', () => {
+        // Prepare
+        const listed = CONFIG.applications.map((a) => arnOf(a.name));
+        const tagCondition = { StringEquals: { 'aws:ResourceTag/flink-watchdog': 'enabled' } };
+
+        // Act
+        const msf = runbookStatements().filter((s) => [s.Action].flat().some((a) => a.startsWith('kinesisanalytics:')));
+        const mutating = msf.filter((s) =>
+          [s.Action].flat().some((a) => !(MSF_READ_ACTIONS as readonly string[]).includes(a)),
+        );
+
+        // Assess
+        expect(
+          msf.filter((s) =>
+            grantsAny(
+              s,
+              MSF_MUTATING_ACTIONS_ALL.filter((a) => a !== SNAPSHOT_ACTION),
+            ),
+          ),
+        ).toEqual([]);
+        expect(mutating).toEqual([
+          { Sid: 'MsfSnapshotListed', Effect: 'Allow', Action: SNAPSHOT_ACTION, Resource: listed },
+          {
+            Sid: 'MsfSnapshotOptInTagged',
+            Effect: 'Allow',
+            Action: SNAPSHOT_ACTION,
+            Resource: arnOf('*'),
+            Condition: tagCondition,
+          },
+        ]);
+        expect(msf.find((s) => s.Sid === 'MsfReadListed')).toEqual({
+          Sid: 'MsfReadListed',
+          Effect: 'Allow',
+          Action: [...MSF_READ_ACTIONS],
+          Resource: listed,
+        });
+        expect(msf.find((s) => s.Sid === 'MsfOptInTagged')).toEqual({
+          Sid: 'MsfOptInTagged',
+          Effect: 'Allow',
+          Action: [...MSF_READ_ACTIONS],
+          Resource: arnOf('*'),
+          Condition: tagCondition,
+        });
+        // No other role may snapshot.
+        const snapshotters = allStatements(runbookTemplate).filter((s) => grantsAny(s.statement, [SNAPSHOT_ACTION]));
+        expect([...new Set(snapshotters.flatMap((s) => s.roles))]).toEqual([logicalIdOf(runbook.role)]);
+      });
+
+      it('lets the runbook start executions of the workflow and do nothing else in Step Functions', () => {
+        // Prepare
+        const stateMachine = { Ref: logicalIdOf(withRunbooks.watchdog.workflow.stateMachine) };
+
+        // Act
+        const states = runbookStatements().filter((s) => [s.Action].flat().some((a) => a.startsWith('states:')));
+        const starters = allStatements(runbookTemplate).filter((s) =>
+          grantsAny(s.statement, ['states:StartExecution']),
+        );
+
+        // Assess
+        expect(states).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: stateMachine }]);
+        expect(starters.flatMap((s) => s.roles).sort()).toEqual(
+          [withRunbooks.watchdog.detector, withRunbooks.watchdog.reconciler, runbook]
+            .map((fn) => logicalIdOf(fn.role))
+            .sort(),
+        );
+        for (const { statement } of starters) expect(statement.Resource).toEqual(stateMachine);
+      });
+
+      it('keeps the IAM invariants (no wildcard action, "*" only where nothing else is supported)', () => {
+        // Assess
+        expectLeastPrivilege(runbookTemplate);
+        expectLeastPrivilege(fullyConfigured().template);
+      });
+    });
+
+    it('creates the topic key for the chat and command topics even with an existing notification topic', () => {
+      // Prepare
+      const existing = synthStack(
+        parseConfig({
+          ...CONFIG,
+          notifications: { snsTopicArn: EXISTING_TOPIC_ARN, chatbot: true },
+          runbooks: { publishers: PUBLISHERS },
+        }),
+      );
+      const t = Template.fromStack(existing);
+      const key = { 'Fn::GetAtt': [logicalIdOf(existing.watchdog.node.findChild('NotificationTopicKey')), 'Arn'] };
+
+      // Assess
+      t.resourceCountIs('AWS::KMS::Key', 1);
+      t.resourceCountIs('AWS::SNS::Topic', 2);
+      t.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: key });
+      for (const fn of existing.watchdog.functions()) {
+        const own = allStatements(t)
+          .filter((s) => s.roles.includes(logicalIdOf(fn.role)))
+          .map((s) => s.statement);
+        expect(own.filter((s) => grantsAny(s, ['sns:Publish'])).map((s) => s.Resource)).toEqual([
+          EXISTING_TOPIC_ARN,
+          { Ref: logicalIdOf(existing.watchdog.chatTopic) },
+        ]);
+        expect(own.filter((s) => grantsAny(s, ['kms:GenerateDataKey'])).map((s) => s.Resource)).toEqual([key]);
+      }
     });
   });
 
