@@ -53,8 +53,9 @@ const SnapshotChoice = z
  *   newest READY snapshot of the running version), or a snapshot name (RESTORE_FROM_CUSTOM_SNAPSHOT; it must exist and
  *   be READY). A snapshot literally named `latest` or `last-known-good` is read as the keyword. When absent, the
  *   application's policy `restoreFrom` decides.
- * - `requestedBy`: who asks (1-256 characters after trimming), recorded on the incident and told in every notification.
- * - `reason`: why (1-1024 characters after trimming).
+ * - `requestedBy`: who asks (at most 256 characters as sent, not blank), recorded on the incident and told in every
+ *   notification.
+ * - `reason`: why (at most 1024 characters as sent, not blank).
  * - `dryRun`: @default true — safe by default: a command that does not say `"dryRun": false` only reports what it
  *   would have done (after a fresh DescribeApplication and the same guards), and changes nothing.
  */
@@ -70,14 +71,15 @@ export const RunbookCommand = z
     snapshot: SnapshotChoice.optional(),
     requestedBy: z
       .string({ error: expected('who requests the command (a string)') })
+      // The limit counts what was sent, blanks included; then blanks around it are dropped.
+      .max(256, 'must be at most 256 characters')
       .trim()
-      .min(1, 'must not be empty')
-      .max(256, 'must be at most 256 characters'),
+      .min(1, 'must not be empty'),
     reason: z
       .string({ error: expected('why the command is requested (a string)') })
+      .max(1024, 'must be at most 1024 characters')
       .trim()
-      .min(1, 'must not be empty')
-      .max(1024, 'must be at most 1024 characters'),
+      .min(1, 'must not be empty'),
     dryRun: z.boolean({ error: expected('true or false') }).default(true),
   })
   .strict()
