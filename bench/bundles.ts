@@ -17,6 +17,7 @@ const FUNCTIONS = {
   detector: 'functions/detector/handler.ts',
   remediation: 'functions/remediation/handler.ts',
   reconciler: 'functions/reconciler/handler.ts',
+  runbook: 'functions/runbook/handler.ts',
 } as const;
 
 /**
@@ -68,7 +69,7 @@ const CHILD_SCRIPT = [
 
 /** One function's figures. */
 export interface BundleFigures {
-  /** Function name: `detector`, `remediation` or `reconciler`. */
+  /** Function name: `detector`, `remediation`, `reconciler` or `runbook`. */
   fn: string;
   /** Size of the minified bundle (`index.mjs`, without its source map), kB (1024 bytes), one decimal. */
   bundleKb: number;
@@ -82,7 +83,7 @@ export class BundleBenchError extends Error {
 }
 
 /**
- * Bundles the detector, remediation and reconciler handlers (functions/NAME/handler.ts) with the construct's esbuild
+ * Bundles the detector, remediation, reconciler and runbook handlers (functions/NAME/handler.ts) with the construct's esbuild
  * options
  * into a temporary directory (removed afterwards), and measures each bundle's size and cold import time. The child
  * runs on this process's Node (`process.execPath`), which may be older than the Lambda runtime (Node 22).
