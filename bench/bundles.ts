@@ -83,9 +83,9 @@ export class BundleBenchError extends Error {
 }
 
 /**
- * Bundles the detector, remediation, reconciler and runbook handlers (functions/NAME/handler.ts) with the construct's esbuild
- * options
- * into a temporary directory (removed afterwards), and measures each bundle's size and cold import time. The child
+ * Bundles the detector, remediation, reconciler and runbook handlers (functions/NAME/handler.ts) with the
+ * construct's esbuild options into a temporary directory (removed afterwards), and measures each bundle's size and
+ * cold import time. The child
  * runs on this process's Node (`process.execPath`), which may be older than the Lambda runtime (Node 22).
  * @throws BundleBenchError naming the function when esbuild fails or the import exits non-zero.
  */
