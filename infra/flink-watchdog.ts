@@ -257,9 +257,11 @@ export class FlinkWatchdog extends Construct {
       alarmName: undeliveredAlarmName,
       alarmDescription:
         'Flink Watchdog could not deliver notifications (Slack, SNS, EventBridge or the chat topic) after retries: see the notification dead-letter queue and the incidents.',
-      metric: this.notificationDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      // Every new loss, not just a non-empty queue: a queue left unread would otherwise keep the alarm in ALARM
+      // and hide the next losses.
+      metric: this.notificationDeadLetterQueue.metricNumberOfMessagesSent({
         period: Duration.minutes(5),
-        statistic: 'Maximum',
+        statistic: 'Sum',
       }),
       threshold: 1,
       evaluationPeriods: 1,

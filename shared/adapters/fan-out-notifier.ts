@@ -1,4 +1,4 @@
-import { addEvent } from '#shared/domain/incident.ts';
+import { addEvent, type IncidentEvent } from '#shared/domain/incident.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { Notification, Notifier } from '#shared/ports/notifier.ts';
@@ -30,6 +30,12 @@ export interface FanOutNotifierOptions {
   /** Where undelivered notifications go (an SQS dead-letter queue with an alarm, in AWS). */
   deadLetter?: (undelivered: UndeliveredNotification) => Promise<void>;
   log: Log;
+  /**
+   * Longest a channel may take for one notification, retries included, before it counts as not delivered, ms: a slow
+   * Slack must not hold a step until its Lambda times out.
+   * @default 15000
+   */
+  deadlineMs?: number;
 }
 
 /** Anything that looks like a Slack webhook URL or a bearer token, replaced before an error is logged or stored. */
@@ -53,11 +59,15 @@ export class FanOutNotifier implements Notifier {
   }
 
   async notify(n: Notification): Promise<void> {
-    const results = await Promise.allSettled(this.#options.channels.map((c) => c.notifier.notify(n)));
+    const deadlineMs = this.#options.deadlineMs ?? 15_000;
+    const results = await Promise.allSettled(
+      this.#options.channels.map((c) => withDeadline(c.notifier.notify(n), deadlineMs, c.name)),
+    );
     const failures = results.flatMap((r, i) =>
       r.status === 'rejected' ? [{ channel: this.#options.channels[i]?.name ?? '?', reason: r.reason as unknown }] : [],
     );
     if (failures.length === 0) return;
+    const failedEvents: IncidentEvent[] = [];
     for (const f of failures) {
       const error = scrubSecrets(f.reason instanceof Error ? f.reason.message : String(f.reason));
       this.#options.log.warn('notification not delivered', {
@@ -66,8 +76,9 @@ export class FanOutNotifier implements Notifier {
         incidentId: n.incident.id,
         error,
       });
-      // The incident object is the one the step holds: later saves keep this event too.
+      // Into the step's copy (its later saves keep it) and, below, into the stored incident (never overwriting it).
       addEvent(n.incident, n.atMs, 'ERROR', `${n.event} notification to ${f.channel} not delivered: ${error}`);
+      failedEvents.push(n.incident.events.at(-1) as IncidentEvent);
       try {
         await this.#options.deadLetter?.({
           channel: f.channel,
@@ -83,9 +94,29 @@ export class FanOutNotifier implements Notifier {
       }
     }
     try {
-      await this.#options.ledger?.saveIncident(n.incident);
+      // Read, add only these events, write: a stale copy of the incident (e.g. from before the workflow started)
+      // must never overwrite what the workflow recorded since.
+      const ledger = this.#options.ledger;
+      const stored = ledger ? await ledger.getIncident(n.incident.id) : undefined;
+      if (ledger && stored) {
+        stored.events.push(...failedEvents);
+        await ledger.saveIncident(stored);
+      }
     } catch (e) {
       this.#options.log.error('could not record the failed delivery', { error: scrubSecrets(String(e)) });
     }
+  }
+}
+
+/** `work`, or a rejection once `ms` have passed (the work itself carries on in the background, its result ignored). */
+async function withDeadline(work: Promise<void>, ms: number, channel: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${channel}: no answer within ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }

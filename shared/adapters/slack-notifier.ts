@@ -103,6 +103,8 @@ export class SlackWebApiNotifier implements Notifier {
           randomize: false,
         },
         logLevel: LogLevel.ERROR,
+        // A rate-limited call fails at once (the fan-out records it) instead of sleeping Retry-After inside a step.
+        rejectRateLimitedCalls: true,
       }),
     }));
     let connection: { client: WebClient; channel: string };
@@ -124,9 +126,12 @@ export class SlackWebApiNotifier implements Notifier {
       ...(thread && thread.channel === connection.channel ? { thread_ts: thread.ts } : {}),
     });
     if (!thread && out.ts) {
-      // The incident object is the one the step holds: later saves keep the thread too.
-      n.incident.slackThread = { channel: out.channel ?? connection.channel, ts: out.ts };
-      await this.#options.ledger.saveIncident(n.incident);
+      const slackThread = { channel: out.channel ?? connection.channel, ts: out.ts };
+      // Into the step's copy (its later saves keep it) and into the stored incident, read fresh: a stale copy must
+      // never overwrite what the workflow recorded since.
+      n.incident.slackThread = slackThread;
+      const stored = await this.#options.ledger.getIncident(n.incident.id);
+      if (stored) await this.#options.ledger.saveIncident({ ...stored, slackThread });
     }
   }
 }

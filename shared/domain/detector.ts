@@ -179,6 +179,11 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
 
   const open = await deps.ledger.openIncident(name);
   if (open) {
+    if (open.status === 'REMEDIATING' && open.remediation && open.actions.length === 0) {
+      // Recorded but maybe never started (the invocation that recorded it died before StartExecution): start it.
+      // Harmless if it runs: the execution name is the incident id, so Step Functions starts nothing twice.
+      await deps.starter.start(initialRemediationState(open, open.remediation));
+    }
     return {
       applicationName: name,
       result: 'DUPLICATE',
@@ -261,14 +266,7 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
     case 'REMEDIATE': {
       const remediation = decision.remediation;
       if (!remediation) throw new Error('REMEDIATE decision without a remediation (bug)');
-      await tell(
-        deps,
-        incident,
-        'OPENED',
-        now,
-        `${name}: ${finding.kind} → ${describeRemediation(remediation)}`,
-        `${finding.summary}\nDecision: ${decision.reason}`,
-      );
+      // Start first, tell after: a slow notification must never leave a recorded incident without its workflow.
       try {
         await deps.starter.start(initialRemediationState(incident, remediation));
       } catch (e) {
@@ -294,6 +292,14 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
         );
         return { applicationName: name, result: 'ESCALATED', incidentId: id, decision, reason };
       }
+      await tell(
+        deps,
+        incident,
+        'OPENED',
+        now,
+        `${name}: ${finding.kind} → ${describeRemediation(remediation)}`,
+        `${finding.summary}\nDecision: ${decision.reason}`,
+      );
       return { applicationName: name, result: 'REMEDIATING', incidentId: id, decision, reason: decision.reason };
     }
     case 'ESCALATE':

@@ -315,6 +315,17 @@ async function reconcileStatus(deps: ReconcilerDeps, c: DriftContext, fp: string
   const name = c.app.name;
   if (c.report.severity !== 'status' || c.desired.status !== 'RUNNING' || c.app.status !== 'READY') return undefined;
   if (await deps.ledger.openIncident(name)) return undefined;
+  const stoppedOnRequest = await runbookStop(deps.ledger, name);
+  if (stoppedOnRequest) {
+    // A person stopped it through a runbook command: that is intent, not drift to undo. Reported, not restarted.
+    c.entry.reportedFingerprint = fp;
+    return {
+      applicationName: name,
+      verdict: 'IGNORED',
+      report: c.report,
+      reason: `stopped by runbook command (${stoppedOnRequest.trigger.detail}, incident ${stoppedOnRequest.id}): not restarted; send the start command to bring it back`,
+    };
+  }
   const policy = policyFor(deps.config, name);
   const action: RemediationAction = {
     kind: 'START',
@@ -424,4 +435,12 @@ function driftIncident(
   if (status !== 'REMEDIATING') incident.closedMs = c.now;
   addEvent(incident, c.now, 'OPENED', c.report.summary);
   return incident;
+}
+
+/** The newest incident of the application, when it is a runbook command that stopped it (stop, or force-stop). */
+async function runbookStop(ledger: ReconcilerDeps['ledger'], applicationName: string): Promise<Incident | undefined> {
+  const [newest] = await ledger.listIncidents({ applicationName });
+  const r = newest?.remediation;
+  const stops = r?.kind === 'STOP' || (r?.kind === 'FORCE_STOP_AND_RESTART' && r.start === undefined);
+  return newest?.trigger.source === 'runbook' && newest.status === 'RESOLVED' && stops ? newest : undefined;
 }

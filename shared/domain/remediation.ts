@@ -795,6 +795,22 @@ async function stepOnce(state: RemediationState, deps: RemediationDeps): Promise
       { releaseLock: false },
     );
   }
+  if (state.phase === 'ACT' && incident.trigger.source !== 'runbook') {
+    // A pause set after the decision (or during a remediation in progress) holds before every MSF call; a runbook
+    // command is a person's decision and is not held.
+    const pause = await deps.ledger.automationPause(state.applicationName);
+    if (pause) {
+      const step = state.steps[state.stepIndex];
+      return finish(
+        deps,
+        state,
+        incident,
+        'ESCALATED',
+        `${describePause(pause)}: the remediation stops before ${step?.call ?? 'its next call'}${incident.actions.length ? ` (after ${incident.actions.map((a) => a.call).join(', ')})` : ' without acting'}.`,
+        escalateCommands(state.applicationName),
+      );
+    }
+  }
   switch (state.phase) {
     case 'ACT':
       return act(deps, state, incident, policy);

@@ -476,7 +476,15 @@ export async function runCommand(
     incidentId: id,
     reason: `message ${ctx.messageId} was already handled as incident ${id}`,
   });
-  if (await deps.ledger.getIncident(id)) return duplicate();
+  const seen = await deps.ledger.getIncident(id);
+  if (seen) {
+    if (seen.status === 'REMEDIATING' && seen.remediation && seen.actions.length === 0) {
+      // Recorded by a delivery that died before StartExecution: start it now (the execution name is the incident
+      // id, so a workflow already running is not started twice).
+      await deps.starter.start(initialRemediationState(seen, seen.remediation));
+    }
+    return duplicate();
+  }
 
   /** Records the command as a closed incident and tells people; REJECTED, DRY_RUN or DONE. */
   const close = async (
@@ -576,7 +584,7 @@ export async function runCommand(
   const decision: Decision = { verdict: 'REMEDIATE', reason, remediation: action, guards, nextSteps: [] };
   const incident = newIncident(id, command, now, 'REMEDIATING', decision);
   if (!(await deps.ledger.createIncident(incident))) return duplicate();
-  await answer(deps, incident, command, 'STARTED', reason, now, []);
+  // Start first, answer after: a slow notification must never leave a recorded command without its workflow.
   try {
     await deps.starter.start(initialRemediationState(incident, action));
   } catch (e) {
@@ -600,6 +608,7 @@ export async function runCommand(
     );
     return { ...base, status: 'REJECTED', incidentId: id, reason: why, action };
   }
+  await answer(deps, incident, command, 'STARTED', reason, now, []);
   deps.log.info('runbook command started', {
     incidentId: id,
     applicationName: name,

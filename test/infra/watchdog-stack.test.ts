@@ -1174,7 +1174,7 @@ describe('Construct: FlinkWatchdog', () => {
   });
 
   describe('undelivered notifications', () => {
-    it('alarms when the notification DLQ holds a message, publishing to the notification topic', () => {
+    it('alarms on every notification sent to the DLQ, publishing to the notification topic', () => {
       // Prepare
       const queue = logicalIdOf(stack.watchdog.notificationDeadLetterQueue);
 
@@ -1187,9 +1187,9 @@ describe('Construct: FlinkWatchdog', () => {
       expect(alarms).toHaveLength(1);
       expect(alarms[0]?.Properties).toMatchObject({
         Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
+        MetricName: 'NumberOfMessagesSent',
         Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
-        Statistic: 'Maximum',
+        Statistic: 'Sum',
         Period: 300,
         EvaluationPeriods: 1,
         Threshold: 1,

@@ -163,12 +163,44 @@ describe('Handler: detector', () => {
     expect(msf.mutations).toEqual([]); // the detector never calls a mutating API itself
   });
 
-  it('handles the same alarm event delivered twice once', async () => {
-    const { handler, started } = setup();
+  it('handles the same alarm event delivered twice once: one incident, one execution name', async () => {
+    const { handler, started, ledger, notifier } = setup();
     await handler(alarmEvent());
     const second = await handler(alarmEvent());
     expect(second.results[0]?.result).toBe('DUPLICATE');
-    expect(started).toHaveLength(1);
+    expect(await ledger.listIncidents()).toHaveLength(1);
+    // A start repeated for an incident with no action yet carries the same execution name: Step Functions runs one.
+    expect(new Set(started.map((s) => s.incidentId)).size).toBe(1);
+    expect(notifier.sent.map((n) => n.event)).toEqual(['OPENED']);
+  });
+
+  it('starts the workflow of an incident that was recorded but never started (the recording invocation died)', async () => {
+    // Prepare: the first invocation recorded the incident, then died before StartExecution.
+    const { handler, started, ledger } = setup();
+    const crashed = createDetectorHandler({
+      msf: new FakeMsf().setApp(app(), { snapshots: [snapshot('orders-v7-a', 7, now - 60 * MIN)] }),
+      metrics: new FakeMetrics().set('orders', loopingRestarts(now)),
+      ledger,
+      notifier: new RecordingNotifier(),
+      log: new CapturingLog(),
+      config: parseConfig({ schemaVersion: 1, defaults: { mode: 'remediate' }, applications: [{ name: 'orders' }] }),
+      clock: { now: () => now },
+      starter: {
+        start: async () => {
+          throw Object.assign(new Error('Task timed out'), { name: 'Sandbox.Timedout' });
+        },
+      },
+    });
+    await crashed(alarmEvent());
+    // What the ledger holds when the invocation died between recording and starting: REMEDIATING, no action.
+    const [escalated] = await ledger.listIncidents();
+    const { closedMs: _closed, outcomeReason: _reason, ...recorded } = escalated as NonNullable<typeof escalated>;
+    await ledger.saveIncident({ ...recorded, status: 'REMEDIATING', events: [] });
+    // Act: the retried event arrives.
+    const out = await handler(alarmEvent());
+    // Assess
+    expect(out.results[0]).toMatchObject({ result: 'DUPLICATE', incidentId: recorded.id });
+    expect(started.map((s) => s.incidentId)).toEqual([recorded.id]);
   });
 
   describe('CloudTrail events (MSF API calls)', () => {
@@ -308,7 +340,8 @@ describe('Handler: detector', () => {
     expect(incident?.status).toBe('ESCALATED');
     expect(incident?.outcomeReason).toContain('could not be started (ThrottlingException: Rate exceeded)');
     expect(await ledger.openIncident('orders')).toBeUndefined();
-    expect(notifier.sent.map((n) => n.event)).toEqual(['OPENED', 'ESCALATED']);
+    // Nothing was opened: the only notification says why automation is not handling it.
+    expect(notifier.sent.map((n) => n.event)).toEqual(['ESCALATED']);
     expect(msf.mutations).toEqual([]);
   });
 

@@ -799,6 +799,31 @@ describe('Function: reconcile', () => {
     });
   });
 
+  describe('a runbook stop', () => {
+    it('is not undone: an application a person stopped through a runbook command is reported, not restarted', async () => {
+      // Prepare
+      const s = setup({ defaults: { mode: 'remediate', onDrift: { status: 'reconcile' } } });
+      await s.cycle();
+      const stop = { kind: 'STOP' as const, expectVersionId: 7 };
+      await s.ledger.createIncident({
+        ...remediatingIncident('orders'),
+        id: 'orders-runbook-stop',
+        trigger: { source: 'runbook', detail: 'bob@example.com: maintenance window', atMs: T0 },
+        status: 'RESOLVED',
+        closedMs: T0 + MIN,
+        remediation: stop,
+        decision: { verdict: 'REMEDIATE', reason: 'stop', remediation: stop, guards: [], nextSteps: [] },
+      });
+      s.change('orders', { status: 'READY' });
+      // Act
+      const result = await s.cycle();
+      // Assess
+      expect(line(result)).toMatchObject({ verdict: 'IGNORED' });
+      expect(line(result).reason).toContain('stopped by runbook command (bob@example.com: maintenance window');
+      expect(s.starter.started).toEqual([]);
+    });
+  });
+
   describe('drift episodes', () => {
     it('reports the same drift again when it comes back after going away', async () => {
       // Prepare

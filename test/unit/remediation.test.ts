@@ -913,6 +913,38 @@ describe('Function: remediationStep', () => {
     });
   });
 
+  describe('a pause set after the decision', () => {
+    it('stops before the next MSF call and says who paused', async () => {
+      // Prepare: the run took the lock; then someone paused automation of the application.
+      const s = await setup();
+      const act = await s.step(s.initial);
+      await s.ledger.pauseAutomation('orders', 'alice@example.com', 'release freeze', s.now());
+      // Act
+      const next = await s.close(await s.step(act));
+      // Assess
+      expect(next).toMatchObject({ phase: 'DONE', outcome: 'ESCALATED' });
+      expect(s.msf.mutations).toEqual([]);
+      expect((await s.stored()).outcomeReason).toContain('automation paused by alice@example.com: release freeze');
+      expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+    });
+
+    it('does not hold a runbook command: a person decided', async () => {
+      // Prepare
+      const s = await setup();
+      await s.deps.ledger.saveIncident({
+        ...(await s.stored()),
+        trigger: { source: 'runbook', detail: 'bob: force-stop', atMs: s.now() },
+      });
+      await s.ledger.pauseAutomation('orders', 'alice@example.com', 'release freeze', s.now());
+      const act = await s.step(s.initial);
+      // Act
+      const next = await s.step(act);
+      // Assess
+      expect(next.phase).toBe('AWAIT');
+      expect(s.msf.mutations.map((m) => m.call)).toEqual(['StopApplication']);
+    });
+  });
+
   describe('ESCALATE (the workflow Catch path)', () => {
     it("escalates with the failed step's error, releases the lock and tells people what to run next", async () => {
       // Prepare: the Lambda of the AWAIT step failed; Step Functions caught it into $.error.
