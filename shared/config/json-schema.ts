@@ -1,10 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { realpathSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DEFAULT_POLICY, DEFAULT_STUCK_MINUTES, WatchdogConfig } from '#shared/config/schema.ts';
+import { isMainModule, writeFormattedJson } from '#shared/json-schema-file.ts';
 
 /**
  * The JSON Schema of the watchdog config file, generated from the zod schema in `schema.ts` so editors can validate
@@ -70,29 +67,10 @@ function annotatePolicyDefaults(policy: JsonSchemaNode | undefined): void {
  * `npm run lint` expects (skipped with a note when Biome is not installed; the content is the same either way).
  */
 export function writeConfigJsonSchema(file: string = CONFIG_JSON_SCHEMA_FILE): void {
-  writeFileSync(file, `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
-  let biome: string;
-  try {
-    biome = createRequire(import.meta.url).resolve('@biomejs/biome/bin/biome');
-  } catch {
-    console.error('note: @biomejs/biome not installed; the schema file is not formatted');
-    return;
-  }
-  const formatted = spawnSync(process.execPath, [biome, 'format', '--write', file], { encoding: 'utf8' });
-  if (formatted.status !== 0) console.error(`note: biome format failed: ${formatted.stderr || formatted.stdout}`);
+  writeFormattedJson(file, configJsonSchema());
 }
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  try {
-    return realpathSync(resolve(entry)) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMainModule(import.meta.url)) {
   writeConfigJsonSchema();
   console.log(`wrote ${CONFIG_JSON_SCHEMA_FILE}`);
 }

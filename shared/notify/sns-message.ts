@@ -1,12 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { realpathSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describeRemediation, type RemediationAction, type RemediationKind } from '#shared/domain/decision.ts';
 import type { FindingKind } from '#shared/domain/findings.ts';
 import type { ActionRecord, IncidentStatus, IncidentTrigger } from '#shared/domain/incident.ts';
+import { isMainModule, writeFormattedJson } from '#shared/json-schema-file.ts';
 import type { Notification } from '#shared/ports/notifier.ts';
 import {
   findingOf,
@@ -313,29 +310,10 @@ export function watchdogEventJsonSchema(): Record<string, unknown> {
  * the way `npm run lint` expects (skipped with a note when Biome is not installed; the content is the same either way).
  */
 export function writeWatchdogEventJsonSchema(file: string = WATCHDOG_EVENT_JSON_SCHEMA_FILE): void {
-  writeFileSync(file, `${JSON.stringify(watchdogEventJsonSchema(), null, 2)}\n`);
-  let biome: string;
-  try {
-    biome = createRequire(import.meta.url).resolve('@biomejs/biome/bin/biome');
-  } catch {
-    console.error('note: @biomejs/biome not installed; the schema file is not formatted');
-    return;
-  }
-  const formatted = spawnSync(process.execPath, [biome, 'format', '--write', file], { encoding: 'utf8' });
-  if (formatted.status !== 0) console.error(`note: biome format failed: ${formatted.stderr || formatted.stdout}`);
+  writeFormattedJson(file, watchdogEventJsonSchema());
 }
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  try {
-    return realpathSync(resolve(entry)) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain() && process.argv.includes('--write-schema')) {
+if (isMainModule(import.meta.url) && process.argv.includes('--write-schema')) {
   writeWatchdogEventJsonSchema();
   console.log(`wrote ${WATCHDOG_EVENT_JSON_SCHEMA_FILE}`);
 }
