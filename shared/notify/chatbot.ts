@@ -14,7 +14,7 @@ import {
   truncateMrkdwn,
   wouldHaveSentence,
 } from './common.ts';
-import { incidentLinks } from './links.ts';
+import { notificationLinks } from './links.ts';
 
 /**
  * Amazon Q Developer in chat applications (formerly AWS Chatbot) custom notifications, published to the SNS topic a
@@ -90,12 +90,7 @@ export interface ChatbotContext {
 export function renderChatbot(n: Notification, ctx: ChatbotContext): ChatbotNotification {
   const i = n.incident;
   const finding = findingOf(n);
-  const links = incidentLinks({
-    region: ctx.region,
-    applicationName: i.applicationName,
-    incidentId: i.id,
-    ...(ctx.ledgerTableName ? { ledgerTableName: ctx.ledgerTableName } : {}),
-  });
+  const links = notificationLinks(n, ctx);
   const part = (text: string) => truncateMrkdwn(escapeMrkdwn(text), CHATBOT_LIMITS.descriptionPart);
 
   const head: string[] = [];

@@ -107,6 +107,19 @@ export function incidentLinks(ctx: LinkContext): IncidentLinks {
   };
 }
 
+/** The links of a notification's incident, for a rendering that knows the region (and maybe the ledger table). */
+export function notificationLinks(
+  n: { incident: { applicationName: string; id: string } },
+  ctx: { region: string; ledgerTableName?: string },
+): IncidentLinks {
+  return incidentLinks({
+    region: ctx.region,
+    applicationName: n.incident.applicationName,
+    incidentId: n.incident.id,
+    ...(ctx.ledgerTableName ? { ledgerTableName: ctx.ledgerTableName } : {}),
+  });
+}
+
 /** JSURL-style string escaping used in CloudWatch console fragments: `*` + 2 hex digits (or `**` + 4 for > 0xff). */
 function jsurlString(s: string): string {
   return s.replace(/[^A-Za-z0-9\-._]/g, (ch) => {

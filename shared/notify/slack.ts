@@ -18,7 +18,7 @@ import {
   wouldHave,
   wouldHaveSentence,
 } from './common.ts';
-import { incidentLinks } from './links.ts';
+import { type incidentLinks, notificationLinks } from './links.ts';
 
 /**
  * Slack Block Kit rendering of one lifecycle notification, for both delivery modes:
@@ -89,12 +89,7 @@ export interface SlackMessage {
 export function renderSlack(n: Notification, ctx: SlackContext): SlackMessage {
   const i = n.incident;
   const finding = findingOf(n);
-  const links = incidentLinks({
-    region: ctx.region,
-    applicationName: i.applicationName,
-    incidentId: i.id,
-    ...(ctx.ledgerTableName ? { ledgerTableName: ctx.ledgerTableName } : {}),
-  });
+  const links = notificationLinks(n, ctx);
   const status = `${STATUS_LABEL[n.event]}${n.event === 'OBSERVED' && wouldHave(n) && isObserveMode(n) ? ' (observe mode)' : ''}`;
   const title = headline(n);
 
