@@ -4,6 +4,7 @@ import type {
   ApplicationOperation,
   ApplicationSnapshot,
   ApplicationState,
+  CodeLocation,
   MetricPoint,
 } from '#shared/domain/model.ts';
 
@@ -72,4 +73,63 @@ export function loopingRestarts(nowMs: number, minutes = 6, metricName = 'fullRe
 
 export function policy(o: PolicyOverride = {}): PolicySettings {
   return mergePolicy({ mode: 'remediate' }, o);
+}
+
+/** Code of version 6 in the rollback scenario (DESIGN.md #6). */
+export const CODE_6: CodeLocation = {
+  bucketArn: 'arn:aws:s3:::orders-artifacts',
+  fileKey: 'jobs/orders-1.2.0.jar',
+  objectVersion: 'obj-v6',
+};
+/** Code of version 7, the one that fails, in the rollback scenario. */
+export const CODE_7: CodeLocation = {
+  bucketArn: 'arn:aws:s3:::orders-artifacts',
+  fileKey: 'jobs/orders-1.3.0.jar',
+  objectVersion: 'obj-v7',
+};
+/** The ErrorInfo of the failed UpdateApplication in the rollback scenario (an operator UID changed). */
+export const UID_ERROR =
+  'Cannot map checkpoint/savepoint state for operator 4f2a9c to the new program, because the operator is not available in the new program';
+
+/**
+ * Scenario 6 of DESIGN.md: UpdateApplication 6 → 7 fails at T0 (changed operator UID), MSF's system rollback
+ * finishes at T0 + 2 min and runs the configuration of version 6 as version 8.
+ */
+export function systemRollback(overrides: Partial<ApplicationState> = {}): {
+  actual: ApplicationState;
+  operations: ApplicationOperation[];
+} {
+  return {
+    actual: app({
+      versionId: 8,
+      versionUpdatedFrom: 7,
+      versionRolledBackFrom: 7,
+      versionRolledBackTo: 6,
+      versionCreatedMs: T0 + MIN,
+      code: CODE_6,
+      systemRollbackEnabled: true,
+      ...overrides,
+    }),
+    operations: [
+      op({
+        operation: 'UpdateApplication',
+        status: 'FAILED',
+        startMs: T0,
+        endMs: T0 + MIN,
+        versionFrom: 6,
+        versionTo: 7,
+        errorString: UID_ERROR,
+        rollbackOperationId: 'rb-1',
+      }),
+      op({
+        operationId: 'rb-1',
+        operation: 'RollbackApplication',
+        status: 'SUCCESSFUL',
+        startMs: T0 + MIN,
+        endMs: T0 + 2 * MIN,
+        versionFrom: 7,
+        versionTo: 8,
+      }),
+    ],
+  };
 }

@@ -10,26 +10,14 @@ import {
   driftFingerprint,
   foldSeverity,
 } from '#shared/domain/drift.ts';
-import type { ApplicationOperation, ApplicationState, CodeLocation } from '#shared/domain/model.ts';
-import { app, MIN, op, T0 } from '../support/builders.ts';
+import type { ApplicationOperation, ApplicationState } from '#shared/domain/model.ts';
+import { app, CODE_6, CODE_7, MIN, op, systemRollback, T0, UID_ERROR } from '../support/builders.ts';
 
 const TF: DesiredStateSource = {
   kind: 'terraform',
   location: 's3://tf-state/streaming/terraform.tfstate',
   address: 'module.streaming.aws_kinesisanalyticsv2_application.app["orders"]',
 };
-const CODE_6: CodeLocation = {
-  bucketArn: 'arn:aws:s3:::orders-artifacts',
-  fileKey: 'jobs/orders-1.2.0.jar',
-  objectVersion: 'obj-v6',
-};
-const CODE_7: CodeLocation = {
-  bucketArn: 'arn:aws:s3:::orders-artifacts',
-  fileKey: 'jobs/orders-1.3.0.jar',
-  objectVersion: 'obj-v7',
-};
-const UID_ERROR =
-  'Cannot map checkpoint/savepoint state for operator 4f2a9c to the new program, because the operator is not available in the new program';
 
 /** A desired state read from Terraform, declaring only what `o` sets. */
 function desired(o: Partial<DesiredApplicationState> = {}): DesiredApplicationState {
@@ -38,45 +26,6 @@ function desired(o: Partial<DesiredApplicationState> = {}): DesiredApplicationSt
 
 function ctx(operations: ApplicationOperation[] = [], nowMs = T0 + 10 * MIN, timeZone?: string) {
   return timeZone === undefined ? { operations, nowMs } : { operations, nowMs, timeZone };
-}
-
-/**
- * Scenario 6 of DESIGN.md: UpdateApplication 6 → 7 fails at 14:00 (changed operator UID), MSF's system rollback
- * finishes at 14:02 and runs the configuration of version 6 as version 8.
- */
-function systemRollback(): { actual: ApplicationState; operations: ApplicationOperation[] } {
-  return {
-    actual: app({
-      versionId: 8,
-      versionUpdatedFrom: 7,
-      versionRolledBackFrom: 7,
-      versionRolledBackTo: 6,
-      versionCreatedMs: T0 + MIN,
-      code: CODE_6,
-      systemRollbackEnabled: true,
-    }),
-    operations: [
-      op({
-        operation: 'UpdateApplication',
-        status: 'FAILED',
-        startMs: T0,
-        endMs: T0 + MIN,
-        versionFrom: 6,
-        versionTo: 7,
-        errorString: UID_ERROR,
-        rollbackOperationId: 'rb-1',
-      }),
-      op({
-        operationId: 'rb-1',
-        operation: 'RollbackApplication',
-        status: 'SUCCESSFUL',
-        startMs: T0 + MIN,
-        endMs: T0 + 2 * MIN,
-        versionFrom: 7,
-        versionTo: 8,
-      }),
-    ],
-  };
 }
 
 describe('Function: compareDesired', () => {

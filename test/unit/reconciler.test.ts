@@ -8,7 +8,7 @@ import { loadDesiredStates, type TerraformReader } from '#shared/desired/sources
 import { parseTerraformState } from '#shared/desired/terraform.ts';
 import type { DesiredApplicationState } from '#shared/domain/desired.ts';
 import type { Incident } from '#shared/domain/incident.ts';
-import type { ApplicationOperation, ApplicationState, CodeLocation } from '#shared/domain/model.ts';
+import type { ApplicationOperation, ApplicationState } from '#shared/domain/model.ts';
 import {
   type ReconcileOptions,
   type ReconcileResult,
@@ -18,25 +18,13 @@ import {
 import type { RemediationState } from '#shared/domain/remediation.ts';
 import { MsfApiError, MUTATING_MSF_OPERATIONS } from '#shared/ports/msf.ts';
 import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
-import { app, MIN, op, T0 } from '../support/builders.ts';
+import { app, CODE_7, MIN, op, systemRollback as systemRollbackOf, T0, UID_ERROR } from '../support/builders.ts';
 import { CapturingLog, FakeMsf } from '../support/fakes.ts';
 
 const TF_STATE = 's3://tf-state/streaming/terraform.tfstate';
 const CORRUPT_STATE = fileURLToPath(new URL('../fixtures/tfstate/corrupt.tfstate', import.meta.url));
 /** Time between two reconcile cycles (the schedule's rate). */
 const CYCLE_MS = 5 * MIN;
-const CODE_6: CodeLocation = {
-  bucketArn: 'arn:aws:s3:::orders-artifacts',
-  fileKey: 'jobs/orders-1.2.0.jar',
-  objectVersion: 'obj-v6',
-};
-const CODE_7: CodeLocation = {
-  bucketArn: 'arn:aws:s3:::orders-artifacts',
-  fileKey: 'jobs/orders-1.3.0.jar',
-  objectVersion: 'obj-v7',
-};
-const UID_ERROR =
-  'Cannot map checkpoint/savepoint state for operator 4f2a9c to the new program, because the operator is not available in the new program';
 
 /** Keeps every remediation the reconciler starts (the Step Functions execution, in AWS). */
 class RecordingStarter implements RemediationStarter {
@@ -70,43 +58,9 @@ function appNamed(name: string, overrides: Partial<ApplicationState> = {}): Appl
   return app({ name, arn: `arn:aws:kinesisanalytics:eu-west-1:123456789012:application/${name}`, ...overrides });
 }
 
-/**
- * Scenario 6 of DESIGN.md: UpdateApplication 6 → 7 fails at 14:00 (changed operator UID), MSF's system rollback
- * finishes at 14:02 and runs the configuration of version 6 as version 8.
- */
-function systemRollback(): { actual: ApplicationState; operations: ApplicationOperation[] } {
-  return {
-    actual: appNamed('orders', {
-      versionId: 8,
-      versionUpdatedFrom: 7,
-      versionRolledBackFrom: 7,
-      versionRolledBackTo: 6,
-      versionCreatedMs: T0 + MIN,
-      code: CODE_6,
-      systemRollbackEnabled: true,
-    }),
-    operations: [
-      op({
-        operation: 'UpdateApplication',
-        status: 'FAILED',
-        startMs: T0,
-        endMs: T0 + MIN,
-        versionFrom: 6,
-        versionTo: 7,
-        errorString: UID_ERROR,
-        rollbackOperationId: 'rb-1',
-      }),
-      op({
-        operationId: 'rb-1',
-        operation: 'RollbackApplication',
-        status: 'SUCCESSFUL',
-        startMs: T0 + MIN,
-        endMs: T0 + 2 * MIN,
-        versionFrom: 7,
-        versionTo: 8,
-      }),
-    ],
-  };
+/** Scenario 6 of DESIGN.md for the application `orders` with its full ARN (see `systemRollback` in builders.ts). */
+function systemRollback() {
+  return systemRollbackOf({ arn: appNamed('orders').arn });
 }
 
 /** An incident on `applicationName` still being remediated (e.g. by the detector). */
