@@ -29,7 +29,11 @@ program
   .command('sandbox')
   .description('Run the MSF + CloudWatch emulator in the foreground, for any AWS SDK or CLI')
   .option('--scenario <name>', 'load the applications and faults of a drill scenario')
-  .option('--speed <factor>', 'virtual seconds per wall-clock second', '1')
+  .option(
+    '--speed <factor>',
+    'virtual seconds per wall-clock second, 0 to 3600; 0 starts the clock paused (drive it with POST /sandbox/clock)',
+    '1',
+  )
   .action(async (opts: { scenario?: string; speed: string }) => {
     const { sandboxCommand } = await import('./sandbox.ts');
     process.exitCode = await sandboxCommand(opts);

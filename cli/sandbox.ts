@@ -1,38 +1,55 @@
-import { ScaledClock } from '#sandbox/clock.ts';
+import { MAX_SANDBOX_SPEED, SandboxClock } from '#sandbox/clock.ts';
 import { startEmulator } from '#sandbox/emulator/index.ts';
+import { MAX_ADVANCE_SECONDS, SANDBOX_CLOCK_PATH } from '#sandbox/emulator/server.ts';
 import { loadScenario } from '#sandbox/scenario.ts';
+
+/** Options of {@link sandboxCommand}, as commander gives them. */
+export interface SandboxOptions {
+  /** A scenario name or a path to a scenario .json file. @default an empty emulator */
+  readonly scenario?: string;
+  /** Virtual seconds per wall-clock second, from 0 (paused) to 3600, as typed on the command line. */
+  readonly speed: string;
+}
 
 /**
  * `flink-watchdog sandbox [--scenario NAME] [--speed N]`: runs the emulator in the foreground and prints the
  * endpoint and the environment to point any AWS SDK or the AWS CLI at it. Virtual time runs `speed` times faster
- * than the wall clock. Stops on Ctrl-C.
+ * than the wall clock; `--speed 0` starts it paused, to be driven with `POST /sandbox/clock` on the endpoint.
+ * Stops on Ctrl-C.
+ * @returns the exit code: 0 after Ctrl-C, 2 for an invalid --speed.
  */
-export async function sandboxCommand(opts: { scenario?: string; speed: string; port?: string }): Promise<number> {
-  const speed = Number(opts.speed);
-  if (!Number.isFinite(speed) || speed <= 0 || speed > 3600) {
-    console.error(`--speed must be a number between 0 and 3600 (got "${opts.speed}")`);
+export async function sandboxCommand(opts: SandboxOptions): Promise<number> {
+  const speed = opts.speed.trim() === '' ? Number.NaN : Number(opts.speed);
+  if (!Number.isFinite(speed) || speed < 0 || speed > MAX_SANDBOX_SPEED) {
+    console.error(
+      `--speed must be a number from 0 (paused) to ${MAX_SANDBOX_SPEED} virtual seconds per wall-clock second (got "${opts.speed}")`,
+    );
     return 2;
   }
   const scenario = opts.scenario ? loadScenario(opts.scenario) : undefined;
   const start = scenario ? Date.parse(scenario.startTime) : Date.now();
-  const clock = new ScaledClock(start, speed);
+  const clock = new SandboxClock(start, speed);
   const emulator = await startEmulator({ clock, ...(scenario ? { world: scenario } : {}) });
   const tick = setInterval(() => emulator.advanceTo(clock.now()), 250);
   emulator.onAlarmEvent((e) =>
-    console.log(
-      `[${new Date(clock.now()).toISOString()}] alarm ${e.detail.alarmName}: ${e.detail.previousState.value} → ${e.detail.state.value}`,
-    ),
+    console.log(`[${e.time}] alarm ${e.detail.alarmName}: ${e.detail.previousState.value} → ${e.detail.state.value}`),
   );
+  const clockUrl = `${emulator.endpoint}${SANDBOX_CLOCK_PATH}`;
   console.log(`Flink Watchdog sandbox (MSF + CloudWatch emulator) listening on ${emulator.endpoint}`);
   console.log(
     `  scenario: ${scenario ? `${scenario.name} (${scenario.applications.map((a) => a.name).join(', ')})` : 'none (empty: create applications with CreateApplication)'}`,
   );
-  console.log(`  virtual time runs ${speed}x; region ${emulator.region}, account ${emulator.accountId}`);
+  console.log(
+    `  virtual time ${speed === 0 ? 'paused' : `runs ${speed}x`} at ${new Date(clock.now()).toISOString()}; region ${emulator.region}, account ${emulator.accountId}`,
+  );
   console.log('\nPoint the AWS CLI or any SDK at it:');
   console.log(
     `  export AWS_ENDPOINT_URL=${emulator.endpoint} AWS_REGION=${emulator.region} AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox`,
   );
   console.log('  aws kinesisanalyticsv2 list-applications');
+  console.log(`\nDrive the virtual clock (advanceSeconds up to ${MAX_ADVANCE_SECONDS}; speed 0 pauses):`);
+  console.log(`  curl ${clockUrl}`);
+  console.log(`  curl -X POST ${clockUrl} -d '{"advanceSeconds": 60}'`);
   console.log('\nCtrl-C to stop.');
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
