@@ -1,6 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
+import {
+  DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS,
+  DEFAULT_METRICS_DELAY_SECONDS,
+} from '#sandbox/emulator/metric-publisher.ts';
 
 /**
  * Scenario files (sandbox/scenarios/*.json) describe a world for the emulator, a timeline of what people do in it,
@@ -14,7 +18,8 @@ export const JobBehaviour = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('healthy') }),
   /**
    * Starts, then fails `failAfterSeconds` after each (re)start and is restarted by Flink's restart strategy
-   * (exponential-delay by default since Flink 1.19): RUNNING in MSF, only the restart metrics tell.
+   * (MSF's default: exponential-delay from Flink 1.19, fixed-delay before): RUNNING in MSF, only the restart metrics
+   * tell.
    */
   z.object({
     kind: z.literal('crash-loop'),
@@ -34,12 +39,25 @@ export const JobBehaviour = z.discriminatedUnion('kind', [
   }),
   /** The operation that submits this version never finishes: the application stays in its transient status. */
   z.object({ kind: z.literal('hangs') }),
+  /**
+   * Runs without failing, but every checkpoint fails (e.g. the checkpoint storage refuses writes): one more
+   * `numberOfFailedCheckpoints` every CheckpointInterval, `lastCheckpointDuration`/`lastCheckpointSize` stay at the
+   * last completed checkpoint (-1 when none). What a checkpoint stall looks like from CloudWatch.
+   */
+  z.object({
+    kind: z.literal('checkpoint-failing'),
+    error: z.string().default('org.apache.flink.runtime.checkpoint.CheckpointException: Checkpoint expired'),
+  }),
 ]);
 export type JobBehaviour = z.infer<typeof JobBehaviour>;
 
-/** Restart strategy of the Flink job (Flink's `restart-strategy.*` options). Seconds. */
+/**
+ * Restart strategy of the Flink job (Flink's `restart-strategy.*` options). Seconds. Without `type`, MSF's default for
+ * the application's runtime applies (exponential-delay from FLINK-1_19, fixed-delay before; see
+ * resolveRestartStrategy in sandbox/emulator/job.ts); `initialBackoffSeconds` is the fixed-delay delay too.
+ */
 export const RestartStrategy = z.object({
-  type: z.enum(['exponential-delay', 'fixed-delay']).default('exponential-delay'),
+  type: z.enum(['exponential-delay', 'fixed-delay']).optional(),
   initialBackoffSeconds: z.number().nonnegative().default(1),
   maxBackoffSeconds: z.number().positive().default(60),
   backoffMultiplier: z.number().min(1).default(1.5),
@@ -83,7 +101,21 @@ export const ScenarioApplication = z.object({
   initialVersion: z.number().int().positive().default(1),
   /** Minutes before the scenario start at which the current version was created (affects "recent change"). */
   versionAgeMinutes: z.number().nonnegative().default(240),
-  restartStrategy: RestartStrategy.default(RestartStrategy.parse({})),
+  /** @default MSF's default strategy for `runtimeEnvironment`, with Flink's default settings */
+  restartStrategy: RestartStrategy.optional(),
+  /**
+   * The application's CheckpointConfiguration. ConfigurationType DEFAULT means checkpoints every 60000 ms whatever
+   * the other fields say (API model, CheckpointConfiguration); CUSTOM uses them. Milliseconds.
+   */
+  checkpointConfiguration: z
+    .object({
+      configurationType: z.enum(['DEFAULT', 'CUSTOM']).default('DEFAULT'),
+      checkpointingEnabled: z.boolean().default(true),
+      checkpointInterval: z.number().int().min(1).default(60_000),
+      minPauseBetweenCheckpoints: z.number().int().min(0).default(5_000),
+    })
+    .strict()
+    .prefault({}),
 });
 export type ScenarioApplication = z.infer<typeof ScenarioApplication>;
 
@@ -101,9 +133,11 @@ export const Fault = z.discriminatedUnion('kind', [
       .default('org.apache.kafka.common.errors.TimeoutException: Timed out waiting for a node assignment'),
   }),
   /**
-   * MSF autoscaling moves the running job's parallelism: AUTOSCALING for `durationSeconds`, then RUNNING with
-   * CurrentParallelism `toParallelism`. The declared Parallelism and the application version do not change (an
-   * emulator simplification): what a drift check must not mistake for drift.
+   * MSF autoscaling moves the running job's parallelism: AUTOSCALING for `durationSeconds` (an operation in
+   * ListApplicationOperations), then RUNNING with CurrentParallelism `toParallelism`. The declared Parallelism and the
+   * application version do not change (an emulator simplification): what a drift check must not mistake for drift.
+   * `fails: true`: the scaling fails with `error`; with system rollback enabled MSF rolls the application back to the
+   * version that was running, else the application ends READY.
    */
   z.object({
     kind: z.literal('autoscale'),
@@ -111,6 +145,44 @@ export const Fault = z.discriminatedUnion('kind', [
     atMinute: z.number().nonnegative(),
     toParallelism: z.number().int().positive(),
     durationSeconds: z.number().int().positive().default(60),
+    fails: z.boolean().default(false),
+    error: z
+      .string()
+      .default('org.apache.flink.runtime.JobException: Recovery is suppressed by NoRestartBackoffTimeStrategy'),
+  }),
+  /**
+   * MSF maintenance (OS and container patches): ApplicationStatus MAINTENANCE for `durationSeconds`, a `Maintenance`
+   * operation in ListApplicationOperations, and the job restarted once (one more fullRestarts/numRestarts, down for
+   * `durationSeconds`; AWS: "a downtime of 10 to 30 seconds"). Only a RUNNING application with no operation in
+   * progress is maintained; otherwise the fault is skipped.
+   */
+  z.object({
+    kind: z.literal('maintenance'),
+    application: z.string(),
+    atMinute: z.number().nonnegative(),
+    durationSeconds: z.number().int().positive().default(30),
+  }),
+  /**
+   * The application's datapoints for the periods starting in [fromMinute, toMinute) reach CloudWatch
+   * `extraDelaySeconds` later than the normal publication delay.
+   */
+  z.object({
+    kind: z.literal('metrics-delayed'),
+    application: z.string(),
+    fromMinute: z.number().nonnegative(),
+    toMinute: z.number().nonnegative().optional(),
+    extraDelaySeconds: z.number().int().positive(),
+  }),
+  /**
+   * The application's datapoints for the periods starting in [fromMinute, toMinute) are never published: all of them,
+   * or only the named `metrics` (e.g. ["downtime"]).
+   */
+  z.object({
+    kind: z.literal('metrics-missing'),
+    application: z.string(),
+    fromMinute: z.number().nonnegative(),
+    toMinute: z.number().nonnegative().optional(),
+    metrics: z.array(z.string().min(1)).min(1).optional(),
   }),
 ]);
 export type Fault = z.infer<typeof Fault>;
@@ -181,6 +253,24 @@ export const Scenario = z.object({
   faults: z.array(Fault).default([]),
   timeline: z.array(TimelineEntry).default([]),
   /**
+   * CloudWatch timing in the emulator, whole seconds: MSF's datapoints for a minute are stored `metricsDelaySeconds`
+   * after the minute ends; alarms are evaluated `alarmEvaluationOffsetSeconds` after each minute boundary.
+   * Defaults: DEFAULT_METRICS_DELAY_SECONDS and DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS
+   * (sandbox/emulator/metric-publisher.ts, with their sources).
+   */
+  cloudwatch: z
+    .object({
+      metricsDelaySeconds: z
+        .number()
+        .int()
+        .min(0)
+        .max(60 * 60)
+        .default(DEFAULT_METRICS_DELAY_SECONDS),
+      alarmEvaluationOffsetSeconds: z.number().int().min(0).max(59).default(DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS),
+    })
+    .strict()
+    .prefault({}),
+  /**
    * How EventBridge delivers the alarm state change events to the detector. `alarmEventCopies`: every event is
    * delivered this many times at once (at-least-once delivery, DESIGN.md scenario 8), count.
    */
@@ -222,7 +312,8 @@ export const Scenario = z.object({
 export type Scenario = z.infer<typeof Scenario>;
 
 /** The part of a scenario the emulator needs. */
-export type ScenarioWorld = Pick<Scenario, 'applications' | 'jobModel' | 'faults' | 'startTime'>;
+export type ScenarioWorld = Pick<Scenario, 'applications' | 'jobModel' | 'faults' | 'startTime'> &
+  Partial<Pick<Scenario, 'cloudwatch'>>;
 
 /** Folder holding the bundled scenarios. */
 export const SCENARIO_DIR = new URL('./scenarios/', import.meta.url).pathname;

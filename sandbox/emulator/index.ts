@@ -5,8 +5,13 @@ import type { ScenarioWorld } from '#sandbox/scenario.ts';
 import type { Clock } from '#shared/clock.ts';
 import type { AlarmStateChangeEvent } from '#shared/events/alarm-state-change.ts';
 
+export {
+  DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS,
+  DEFAULT_METRICS_DELAY_SECONDS,
+  METRIC_SNAPSHOTS_PER_MINUTE,
+} from '#sandbox/emulator/metric-publisher.ts';
 export type { TransitionTimings } from '#sandbox/emulator/msf.ts';
-export { DEFAULT_TRANSITION_TIMINGS } from '#sandbox/emulator/msf.ts';
+export { AUTOSCALE_OPERATION, DEFAULT_TRANSITION_TIMINGS, MAINTENANCE_OPERATION } from '#sandbox/emulator/msf.ts';
 export type { RecordedCall } from '#sandbox/emulator/server.ts';
 
 /** Options of {@link startEmulator}. */
@@ -21,6 +26,13 @@ export interface EmulatorOptions {
   accountId?: string;
   /** Seconds per transient status (STARTING, UPDATING, STOPPING, FORCE_STOPPING, ROLLING_BACK, AUTOSCALING). */
   timings?: Partial<TransitionTimings>;
+  /**
+   * CloudWatch timing, whole seconds; each field overrides the scenario's `cloudwatch` setting.
+   * `metricsDelaySeconds`: a minute's MSF datapoints are stored this long after the minute ends
+   * (@default DEFAULT_METRICS_DELAY_SECONDS). `alarmEvaluationOffsetSeconds` (0–59): alarms are evaluated this long
+   * after each minute boundary (@default DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS).
+   */
+  cloudwatch?: { metricsDelaySeconds?: number; alarmEvaluationOffsetSeconds?: number };
 }
 
 /** A running local MSF + CloudWatch emulator. */
@@ -34,8 +46,9 @@ export interface Emulator {
   /** The CloudWatch half: metric store, alarms, alarm evaluation. */
   readonly cloudwatch: CloudWatchEmulator;
   /**
-   * Processes the world up to `epochMs` (transient statuses end, jobs fail/restart, per-minute metrics published,
-   * alarms evaluated at each minute boundary). Idempotent; never goes backwards.
+   * Processes the world up to `epochMs` (transient statuses end, jobs fail/restart/checkpoint, metrics sampled and
+   * stored when due, alarms evaluated at each minute boundary + the evaluation offset). Idempotent; never goes
+   * backwards.
    */
   advanceTo(epochMs: number): void;
   /** Subscribes to "CloudWatch Alarm State Change" events; returns the unsubscribe function. */
@@ -53,9 +66,11 @@ export interface Emulator {
 
 /**
  * Starts the emulator: MSF state seeded from `world`, CloudWatch, and an HTTP server on 127.0.0.1 (free port) that
- * calls `advanceTo(clock.now())` at the start of every request. Alarm events produced at a minute boundary are
- * delivered synchronously, in order, to the listeners registered with `onAlarmEvent`.
- * @throws Error when the scenario world is inconsistent (an application defined twice) or the server cannot listen.
+ * calls `advanceTo(clock.now())` at the start of every request. Alarm events produced at an alarm evaluation (each
+ * minute boundary + the evaluation offset) are delivered synchronously, in order, to the listeners registered with
+ * `onAlarmEvent`.
+ * @throws RangeError when a CloudWatch timing setting is out of range; Error when the scenario world is inconsistent
+ *   (an application defined twice) or the server cannot listen.
  */
 export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const region = opts.region ?? 'eu-west-1';
@@ -69,9 +84,15 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     accountId,
     ...(opts.world ? { world: opts.world } : {}),
     ...(opts.timings ? { timings: opts.timings } : {}),
+    ...(opts.cloudwatch?.metricsDelaySeconds === undefined
+      ? {}
+      : { metricsDelaySeconds: opts.cloudwatch.metricsDelaySeconds }),
+    ...(opts.cloudwatch?.alarmEvaluationOffsetSeconds === undefined
+      ? {}
+      : { alarmEvaluationOffsetSeconds: opts.cloudwatch.alarmEvaluationOffsetSeconds }),
     metrics: cloudwatch,
-    onMinute: (boundaryMs) => {
-      for (const event of cloudwatch.evaluateAlarms(boundaryMs)) {
+    onAlarmEvaluation: (atMs) => {
+      for (const event of cloudwatch.evaluateAlarms(atMs)) {
         for (const listener of [...listeners]) listener.fn(event);
       }
     },

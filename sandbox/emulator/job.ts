@@ -1,4 +1,5 @@
-import type { JobBehaviour, JobRule, RestartStrategy } from '#sandbox/scenario.ts';
+import { flinkVersion } from '#sandbox/emulator/metric-publisher.ts';
+import { type JobBehaviour, type JobRule, RestartStrategy } from '#sandbox/scenario.ts';
 
 /**
  * The Flink job model of the emulator: which behaviour a submitted application version has (from the scenario's
@@ -42,6 +43,52 @@ export interface JobRuleSubject {
   readonly atMinute?: number;
 }
 
+/**
+ * Duration (ms) of a completed checkpoint in the job model (`lastCheckpointDuration`). Assumption: a small, steady
+ * state; no AWS or Flink default exists for it.
+ */
+export const CHECKPOINT_DURATION_MS = 1_000;
+
+/** Size (bytes) of a completed checkpoint in the job model (`lastCheckpointSize`). Assumption: 1 MiB of state. */
+export const CHECKPOINT_SIZE_BYTES = 1_048_576;
+
+/** A restart strategy with its type decided (see {@link resolveRestartStrategy}). Seconds. */
+export type ResolvedRestartStrategy = RestartStrategy & { readonly type: 'exponential-delay' | 'fixed-delay' };
+
+/**
+ * The restart strategy a job of `runtimeEnvironment` runs with: the scenario's own settings, and when the scenario does
+ * not name a type, MSF's default for the runtime: "From Flink 1.19 and later, we use the exponential-delay restart
+ * strategy by default. All previous versions use the fixed-delay restart strategy by default" (MSF developer guide,
+ * "Modifiable Flink configuration properties", Restart strategy,
+ * https://docs.aws.amazon.com/managed-flink/latest/java/reference-modifiable-settings.html). A runtime that is not
+ * `FLINK-<major>_<minor>` counts as before 1.19 (assumption: only old runtimes are spelled otherwise).
+ * The numeric defaults (initial backoff 1 s, ×1.5, max 60 s) are Flink's `restart-strategy.exponential-delay.*` and
+ * `restart-strategy.fixed-delay.delay` (1 s) defaults (Flink configuration reference, Fault Tolerance).
+ */
+export function resolveRestartStrategy(
+  runtimeEnvironment: string,
+  spec: RestartStrategy = RestartStrategy.parse({}),
+): ResolvedRestartStrategy {
+  if (spec.type !== undefined) return { ...spec, type: spec.type };
+  const version = flinkVersion(runtimeEnvironment);
+  const exponential = version !== undefined && (version[0] > 1 || version[1] >= 19);
+  return { ...spec, type: exponential ? 'exponential-delay' : 'fixed-delay' };
+}
+
+/**
+ * Checkpoint interval (ms) of a job from the application's CheckpointConfiguration, or undefined when checkpointing is
+ * off. With ConfigurationType DEFAULT, MSF uses CheckpointingEnabled true and CheckpointInterval 60000 "even if they
+ * are set to other values" (API model, CheckpointConfiguration).
+ */
+export function checkpointIntervalMs(config: {
+  readonly configurationType: string;
+  readonly checkpointingEnabled: boolean;
+  readonly checkpointInterval: number;
+}): number | undefined {
+  if (config.configurationType === 'DEFAULT') return 60_000;
+  return config.checkpointingEnabled ? config.checkpointInterval : undefined;
+}
+
 /** Result of {@link resolveJobBehaviour}: the behaviour, and the index of the rule that gave it (-1 = default). */
 export interface ResolvedBehaviour {
   readonly behaviour: JobBehaviour;
@@ -80,7 +127,7 @@ export function resolveJobBehaviour(rules: readonly JobRule[], subject: JobRuleS
  * - exponential-delay: `min(initialBackoff * backoffMultiplier^failureIndex, maxBackoff)`;
  * - fixed-delay: `initialBackoff` every time.
  */
-export function restartDelayMs(strategy: RestartStrategy, failureIndex: number): number {
+export function restartDelayMs(strategy: ResolvedRestartStrategy, failureIndex: number): number {
   const backoffSeconds =
     strategy.type === 'fixed-delay'
       ? strategy.initialBackoffSeconds
@@ -97,8 +144,20 @@ export interface JobStatus {
   readonly running: boolean;
   /** Restarts since the job was submitted (Flink `numRestarts`, MSF `fullRestarts`); counted when a restart begins. */
   readonly restarts: number;
-  /** Failed checkpoints since submission (`numberOfFailedCheckpoints`): each failure aborts the in-flight one. */
+  /**
+   * Failed checkpoints since submission (`numberOfFailedCheckpoints`): a checkpoint that fails (behaviour
+   * `checkpoint-failing`), and one per job failure (assumption, kept from the first job model: each failure aborts the
+   * in-flight checkpoint).
+   */
   readonly failedCheckpoints: number;
+  /** Completed checkpoints since submission (Flink `numberOfCompletedCheckpoints`; MSF does not publish it). */
+  readonly completedCheckpoints: number;
+  /** Duration of the last completed checkpoint, ms (`lastCheckpointDuration`); undefined before the first one. */
+  readonly lastCheckpointDurationMs?: number;
+  /** Size of the last completed checkpoint, bytes (`lastCheckpointSize`); undefined before the first one. */
+  readonly lastCheckpointSizeBytes?: number;
+  /** Epoch ms at which the last checkpoint completed, if any. */
+  readonly lastCompletedCheckpointMs?: number;
   /** ms running since the last (re)start; 0 while down (`uptime`). */
   readonly uptimeMs: number;
   /** ms down since the last failure; 0 while running (`downtime`). */
@@ -109,19 +168,28 @@ export interface JobStatus {
   readonly lastError?: string;
 }
 
-/** How a submitted job behaves once it runs: healthy, or failing after a while each time it is (re)started. */
+/**
+ * How a submitted job behaves once it runs: healthy, failing after a while each time it is (re)started, or running
+ * while every checkpoint fails.
+ */
 export type RunningBehaviour =
   | { readonly kind: 'healthy' }
-  | { readonly kind: 'crash-loop'; readonly failAfterSeconds: number; readonly error: string };
+  | { readonly kind: 'crash-loop'; readonly failAfterSeconds: number; readonly error: string }
+  | { readonly kind: 'checkpoint-failing'; readonly error: string };
 
 /** Construction parameters of {@link FlinkJob}. */
 export interface FlinkJobOptions {
   /** Epoch ms at which the job starts running (end of the MSF transition that submitted it). */
   readonly submittedAtMs: number;
   readonly behaviour: RunningBehaviour;
-  readonly restartStrategy: RestartStrategy;
+  readonly restartStrategy: ResolvedRestartStrategy;
   /** Outages of the application's dependencies; the job fails while one is active. */
   readonly outages?: readonly OutageWindow[];
+  /**
+   * Checkpoint interval, ms (see {@link checkpointIntervalMs}); undefined = checkpointing off. Checkpoints are triggered
+   * every interval while the job runs, the first one an interval after it starts running. @default undefined
+   */
+  readonly checkpointIntervalMs?: number;
 }
 
 /**
@@ -132,8 +200,9 @@ export interface FlinkJobOptions {
 export class FlinkJob {
   readonly submittedAtMs: number;
   readonly #behaviour: RunningBehaviour;
-  readonly #strategy: RestartStrategy;
+  readonly #strategy: ResolvedRestartStrategy;
   readonly #outages: readonly OutageWindow[];
+  readonly #checkpointIntervalMs: number | undefined;
   #nowMs: number;
   #running = true;
   /** Start of the current phase: running since, or down since. */
@@ -141,6 +210,9 @@ export class FlinkJob {
   #restartAtMs = Number.POSITIVE_INFINITY;
   #restarts = 0;
   #failedCheckpoints = 0;
+  #completedCheckpoints = 0;
+  #lastCompletedCheckpointMs: number | undefined;
+  #nextCheckpointMs = Number.POSITIVE_INFINITY;
   #failureIndex = 0;
   #lastFailureMs: number | undefined;
   #lastError: string | undefined;
@@ -150,20 +222,47 @@ export class FlinkJob {
     this.#behaviour = opts.behaviour;
     this.#strategy = opts.restartStrategy;
     this.#outages = opts.outages ?? [];
+    this.#checkpointIntervalMs = opts.checkpointIntervalMs;
     this.#nowMs = opts.submittedAtMs;
     this.#sinceMs = opts.submittedAtMs;
+    this.#scheduleCheckpoint(opts.submittedAtMs);
   }
 
-  /** Processes every failure and restart up to `epochMs`. Never goes backwards. */
+  /** Processes every failure, restart and checkpoint up to `epochMs`, in time order. Never goes backwards. */
   advanceTo(epochMs: number): void {
     if (epochMs <= this.#nowMs) return;
     for (;;) {
       const next = this.#running ? this.#nextFailure() : { atMs: this.#restartAtMs, error: undefined };
+      const checkpointFirst = this.#running && this.#nextCheckpointMs <= Math.min(next.atMs, epochMs);
+      if (checkpointFirst) {
+        this.#checkpoint(this.#nextCheckpointMs);
+        continue;
+      }
       if (next.atMs > epochMs) break;
       if (this.#running) this.#fail(next.atMs, next.error ?? 'job failed');
       else this.#restart(next.atMs);
     }
     this.#nowMs = epochMs;
+  }
+
+  /**
+   * A restart MSF makes itself, not the job's failure (maintenance, developer guide "Manage maintenance tasks": "your
+   * Managed Service for Apache Flink application will be restarted. This causes a downtime of 10 to 30 seconds",
+   * https://docs.aws.amazon.com/managed-flink/latest/java/maintenance.html). The job goes down at `atMs` and runs
+   * again `downMs` later; the restart counter grows by one ("Restarts can occur during internal maintenance",
+   * fullRestarts, MSF metrics page) and the restart strategy's backoff is not advanced. No effect while the job is
+   * already down. Advances the job to `atMs` first.
+   */
+  restartNow(atMs: number, downMs: number, reason: string): void {
+    this.advanceTo(atMs);
+    if (!this.#running) return;
+    this.#running = false;
+    this.#sinceMs = atMs;
+    this.#restarts += 1;
+    this.#lastFailureMs = atMs;
+    this.#lastError = reason;
+    this.#restartAtMs = atMs + downMs;
+    this.#nextCheckpointMs = Number.POSITIVE_INFINITY;
   }
 
   /** The job's status at the time it was last advanced to. */
@@ -173,6 +272,14 @@ export class FlinkJob {
       running: this.#running,
       restarts: this.#restarts,
       failedCheckpoints: this.#failedCheckpoints,
+      completedCheckpoints: this.#completedCheckpoints,
+      ...(this.#lastCompletedCheckpointMs === undefined
+        ? {}
+        : {
+            lastCheckpointDurationMs: CHECKPOINT_DURATION_MS,
+            lastCheckpointSizeBytes: CHECKPOINT_SIZE_BYTES,
+            lastCompletedCheckpointMs: this.#lastCompletedCheckpointMs,
+          }),
       uptimeMs: this.#running ? phaseMs : 0,
       downtimeMs: this.#running ? 0 : phaseMs,
       ...(this.#lastFailureMs === undefined ? {} : { lastFailureMs: this.#lastFailureMs }),
@@ -202,8 +309,25 @@ export class FlinkJob {
     return best;
   }
 
+  #scheduleCheckpoint(runningSinceMs: number): void {
+    this.#nextCheckpointMs =
+      this.#checkpointIntervalMs === undefined ? Number.POSITIVE_INFINITY : runningSinceMs + this.#checkpointIntervalMs;
+  }
+
+  /** A checkpoint triggered at `atMs` completes at once, or fails under `checkpoint-failing`; the next is scheduled. */
+  #checkpoint(atMs: number): void {
+    if (this.#behaviour.kind === 'checkpoint-failing') {
+      this.#failedCheckpoints += 1;
+    } else {
+      this.#completedCheckpoints += 1;
+      this.#lastCompletedCheckpointMs = atMs;
+    }
+    this.#nextCheckpointMs = atMs + (this.#checkpointIntervalMs ?? Number.POSITIVE_INFINITY);
+  }
+
   #fail(atMs: number, error: string): void {
     if (atMs - this.#sinceMs >= BACKOFF_RESET_THRESHOLD_MS) this.#failureIndex = 0;
+    this.#nextCheckpointMs = Number.POSITIVE_INFINITY;
     this.#running = false;
     this.#sinceMs = atMs;
     this.#restarts += 1;
@@ -218,5 +342,6 @@ export class FlinkJob {
     this.#running = true;
     this.#sinceMs = atMs;
     this.#restartAtMs = Number.POSITIVE_INFINITY;
+    this.#scheduleCheckpoint(atMs);
   }
 }

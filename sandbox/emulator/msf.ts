@@ -1,13 +1,22 @@
 import { createHash } from 'node:crypto';
 import { EmulatorServiceError } from '#sandbox/emulator/errors.ts';
 import {
+  checkpointIntervalMs,
   FlinkJob,
   type JobRuleSubject,
   type OutageWindow,
   type RunningBehaviour,
   resolveJobBehaviour,
+  resolveRestartStrategy,
 } from '#sandbox/emulator/job.ts';
-import { type JobRule, RestartStrategy, type ScenarioApplication, type ScenarioWorld } from '#sandbox/scenario.ts';
+import {
+  DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS,
+  isSnapshotInstant,
+  MetricPublisher,
+  type MetricSink,
+  type PublicationFaults,
+} from '#sandbox/emulator/metric-publisher.ts';
+import type { JobBehaviour, JobRule, RestartStrategy, ScenarioApplication, ScenarioWorld } from '#sandbox/scenario.ts';
 import type { Clock } from '#shared/clock.ts';
 
 /**
@@ -17,9 +26,30 @@ import type { Clock } from '#shared/clock.ts';
  *
  * Time is virtual: the emulator never reads the wall clock, and only moves when {@link MsfEmulator.advanceTo} is
  * called (the HTTP server calls it with `clock.now()` at the start of every request). Inside, a fixed 1-second step
- * ends transient statuses, runs the Flink jobs (see job.ts) and, at every 1-minute boundary, publishes the
- * AWS/KinesisAnalytics metrics.
+ * ends transient statuses, runs the Flink jobs (see job.ts), samples the AWS/KinesisAnalytics metrics four times a
+ * minute and stores them with the publication delay (see metric-publisher.ts), and asks for alarm evaluation a few
+ * seconds after each minute boundary.
  */
+
+export type { MetricDatapoint, MetricSink } from '#sandbox/emulator/metric-publisher.ts';
+
+/**
+ * `Operation` of MSF's own maintenance in ListApplicationOperations. The developer guide says maintenance shows there
+ * ("You can find out if Managed Service for Apache Flink has performed a maintenance action on your application using
+ * the ListApplicationOperations API", https://docs.aws.amazon.com/managed-flink/latest/java/maintenance.html) but no
+ * page found shows the string; the API model types Operation as a free string (1–64 characters). Assumption:
+ * `Maintenance`, after the MAINTENANCE ApplicationStatus.
+ */
+export const MAINTENANCE_OPERATION = 'Maintenance';
+
+/**
+ * `Operation` of an autoscaling event in ListApplicationOperations. System rollback covers "an action such as
+ * UpdateApplication or autoscaling" (https://docs.aws.amazon.com/managed-flink/latest/java/how-system-rollbacks.html)
+ * and the operations list shows "all customer and system operations"
+ * (https://docs.aws.amazon.com/managed-flink/latest/java/troubleshooting-system-rollback.html); the string itself is
+ * not documented. Assumption: `Autoscaling`, after the AUTOSCALING ApplicationStatus.
+ */
+export const AUTOSCALE_OPERATION = 'Autoscaling';
 
 /** `ApplicationStatus` values (API model enum). READY and RUNNING are steady, the rest transient. */
 export type ApplicationStatus =
@@ -65,7 +95,7 @@ export interface TransitionTimings {
   readonly FORCE_STOPPING: number;
   /** RollbackApplication or system rollback: → ROLLING_BACK → RUNNING. @default 90 */
   readonly ROLLING_BACK: number;
-  /** Reserved: the emulator does not autoscale yet. @default 60 */
+  /** Not used: a scenario's `autoscale` fault gives its own duration. @default 60 */
   readonly AUTOSCALING: number;
 }
 
@@ -87,21 +117,6 @@ const STEP_MS = 1000;
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
 
-/** One datapoint for the metric store; `timestampMs` = start of the 1-minute period it describes. */
-export interface MetricDatapoint {
-  readonly namespace: string;
-  readonly metricName: string;
-  readonly dimensions: Record<string, string>;
-  readonly timestampMs: number;
-  readonly value: number;
-  readonly unit?: string;
-}
-
-/** Where the emulator publishes per-minute metrics (the CloudWatch emulator's `putDatapoint`). */
-export interface MetricSink {
-  putDatapoint(p: MetricDatapoint): void;
-}
-
 /** Construction parameters of {@link MsfEmulator}. */
 export interface MsfEmulatorOptions {
   /** Shared virtual clock; the emulator reads it for API call times but never advances it. */
@@ -112,10 +127,23 @@ export interface MsfEmulatorOptions {
   readonly world?: ScenarioWorld;
   /** Seconds per transient status. @default DEFAULT_TRANSITION_TIMINGS */
   readonly timings?: Partial<TransitionTimings>;
-  /** Receives the per-minute AWS/KinesisAnalytics metrics. @default metrics are dropped */
+  /** Receives the AWS/KinesisAnalytics metrics. @default metrics are dropped */
   readonly metrics?: MetricSink;
-  /** Called after the metrics of each 1-minute boundary (epoch ms) are published, e.g. to evaluate alarms. */
-  readonly onMinute?: (boundaryMs: number) => void;
+  /**
+   * Whole seconds after a minute ends at which its datapoints reach `metrics`.
+   * @default world.cloudwatch.metricsDelaySeconds, else DEFAULT_METRICS_DELAY_SECONDS
+   */
+  readonly metricsDelaySeconds?: number;
+  /**
+   * Whole seconds (0–59) after each minute boundary at which `onAlarmEvaluation` is called.
+   * @default world.cloudwatch.alarmEvaluationOffsetSeconds, else DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS
+   */
+  readonly alarmEvaluationOffsetSeconds?: number;
+  /**
+   * Called at each minute boundary + the alarm evaluation offset (epoch ms), after the datapoints due by then are
+   * stored: the time to evaluate alarms.
+   */
+  readonly onAlarmEvaluation?: (atMs: number) => void;
 }
 
 /** Read-only view of one application for the drill and tests. */
@@ -169,6 +197,8 @@ interface VersionRecord {
   readonly conditionalToken: string;
   /** Last ApplicationStatus seen while this version was current (ListApplicationVersions). */
   lastStatus: ApplicationStatus;
+  /** The application was RUNNING at some time while this version was current (a rollback target). */
+  wasRunning: boolean;
 }
 
 interface SnapshotRecord {
@@ -192,7 +222,7 @@ interface OperationRecord {
   failure?: { rollbackOperationId?: string; error?: string };
 }
 
-type PendingKind = 'start' | 'update' | 'stop' | 'force-stop' | 'rollback';
+type PendingKind = 'start' | 'update' | 'stop' | 'force-stop' | 'rollback' | 'autoscale' | 'maintenance';
 
 interface Pending {
   readonly kind: PendingKind;
@@ -203,7 +233,20 @@ interface Pending {
   readonly fromRunning?: boolean;
   /** FlinkRunConfiguration.AllowNonRestoredState sent on the call that submits the job. */
   readonly allowNonRestoredState: boolean;
+  /** For `autoscale`: the scaling fails with this error. */
+  readonly failsWith?: string;
 }
+
+/** A system event of the scenario (autoscaling, maintenance), not yet begun. */
+type SystemEvent =
+  | {
+      readonly kind: 'autoscale';
+      readonly atMs: number;
+      readonly toParallelism: number;
+      readonly durationMs: number;
+      readonly failsWith?: string;
+    }
+  | { readonly kind: 'maintenance'; readonly atMs: number; readonly durationMs: number };
 
 interface AppState {
   readonly name: string;
@@ -216,17 +259,17 @@ interface AppState {
   readonly tags: Map<string, string>;
   readonly snapshots: SnapshotRecord[];
   readonly operations: OperationRecord[];
-  readonly restartStrategy: RestartStrategy;
+  /** The scenario's restart strategy; its type may be left to the runtime's default (resolved at each submission). */
+  readonly restartStrategy: RestartStrategy | undefined;
   readonly outages: readonly OutageWindow[];
+  readonly publicationFaults: PublicationFaults;
   job?: FlinkJob;
   pending?: Pending;
   seq: number;
   /** CurrentParallelism set by autoscaling; undefined: the declared Parallelism. */
   currentParallelism?: number;
-  /** Autoscaling events of the scenario, not yet begun. */
-  readonly autoscale: Array<{ atMs: number; toParallelism: number; durationMs: number }>;
-  /** When the autoscaling in progress ends, ms. */
-  autoscalingUntilMs?: number;
+  /** Autoscaling and maintenance events of the scenario not yet begun, in time order. */
+  readonly systemEvents: SystemEvent[];
 }
 
 type Obj = Readonly<Record<string, unknown>>;
@@ -402,8 +445,9 @@ export class MsfEmulator {
   readonly #rules: readonly JobRule[];
   readonly #faults: ScenarioWorld['faults'];
   readonly #startMs: number;
-  readonly #metrics: MetricSink | undefined;
-  readonly #onMinute: ((boundaryMs: number) => void) | undefined;
+  readonly #publisher: MetricPublisher | undefined;
+  readonly #alarmOffsetMs: number;
+  readonly #onAlarmEvaluation: ((atMs: number) => void) | undefined;
   readonly #apps = new Map<string, AppState>();
   /** Last simulated instant (a whole second), epoch ms. */
   #cursorMs: number;
@@ -415,8 +459,21 @@ export class MsfEmulator {
     this.#timings = { ...DEFAULT_TRANSITION_TIMINGS, ...opts.timings };
     this.#rules = opts.world?.jobModel ?? [];
     this.#faults = opts.world?.faults ?? [];
-    this.#metrics = opts.metrics;
-    this.#onMinute = opts.onMinute;
+    const delaySeconds = opts.metricsDelaySeconds ?? opts.world?.cloudwatch?.metricsDelaySeconds;
+    this.#publisher = opts.metrics
+      ? new MetricPublisher({ sink: opts.metrics, ...(delaySeconds === undefined ? {} : { delaySeconds }) })
+      : undefined;
+    const offsetSeconds =
+      opts.alarmEvaluationOffsetSeconds ??
+      opts.world?.cloudwatch?.alarmEvaluationOffsetSeconds ??
+      DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS;
+    if (!Number.isInteger(offsetSeconds) || offsetSeconds < 0 || offsetSeconds > 59) {
+      throw new RangeError(
+        `alarmEvaluationOffsetSeconds must be a whole number of seconds from 0 to 59 (got ${offsetSeconds})`,
+      );
+    }
+    this.#alarmOffsetMs = offsetSeconds * 1000;
+    this.#onAlarmEvaluation = opts.onAlarmEvaluation;
     const now = opts.clock.now();
     this.#startMs = opts.world ? Date.parse(opts.world.startTime) : now;
     this.#cursorMs = Math.floor(now / STEP_MS) * STEP_MS;
@@ -424,9 +481,9 @@ export class MsfEmulator {
   }
 
   /**
-   * Processes the world up to `epochMs` in 1-second steps: transient statuses end, snapshots become READY, jobs fail
-   * and restart, and at each 1-minute boundary the metrics are published and `onMinute` is called. Idempotent; never
-   * goes backwards.
+   * Processes the world up to `epochMs` in 1-second steps: transient statuses end, snapshots become READY, jobs fail,
+   * restart and checkpoint, metrics are sampled and stored when due, and `onAlarmEvaluation` is called at each minute
+   * boundary + the evaluation offset. Idempotent; never goes backwards.
    */
   advanceTo(epochMs: number): void {
     const target = Math.floor(epochMs / STEP_MS) * STEP_MS;
@@ -529,12 +586,7 @@ export class MsfEmulator {
         autoScalingEnabled: spec.autoScalingEnabled,
       },
       monitoring: { configurationType: 'DEFAULT', metricsLevel: 'APPLICATION', logLevel: 'INFO' },
-      checkpoint: {
-        configurationType: 'DEFAULT',
-        checkpointingEnabled: true,
-        checkpointInterval: 60_000,
-        minPauseBetweenCheckpoints: 5_000,
-      },
+      checkpoint: { ...spec.checkpointConfiguration },
       snapshotsEnabled: spec.snapshotsEnabled,
       systemRollbackEnabled: spec.systemRollbackEnabled,
       restore: { type: 'RESTORE_FROM_LATEST_SNAPSHOT' },
@@ -549,6 +601,7 @@ export class MsfEmulator {
         createdAtMs: versionCreatedMs(k),
         ...(k > 1 ? { updatedFrom: k - 1 } : {}),
         lastStatus: k < n ? 'RUNNING' : spec.initialStatus,
+        wasRunning: true,
       });
     }
     app.versionId = n;
@@ -570,16 +623,7 @@ export class MsfEmulator {
     } else {
       const { behaviour } = resolveJobBehaviour(this.#rules, this.#subject(app, config));
       // An initially RUNNING application is running a job; a version that could not have been submitted runs healthy.
-      const running: RunningBehaviour =
-        behaviour.kind === 'crash-loop'
-          ? { kind: 'crash-loop', failAfterSeconds: behaviour.failAfterSeconds, error: behaviour.error }
-          : { kind: 'healthy' };
-      app.job = new FlinkJob({
-        submittedAtMs: currentCreatedMs,
-        behaviour: running,
-        restartStrategy: app.restartStrategy,
-        outages: app.outages,
-      });
+      app.job = this.#newJob(app, config, currentCreatedMs, behaviour);
     }
     this.#apps.set(spec.name, app);
   }
@@ -600,16 +644,81 @@ export class MsfEmulator {
     });
   }
 
-  #newApp(name: string, createdAtMs: number, restartStrategy: RestartStrategy): AppState {
+  /**
+   * A job for `config` submitted at `atMs` (a new FlinkJob: counters from 0), with the restart strategy for the
+   * config's runtime and its checkpoint interval. Behaviours that end at submission run as healthy (seeding only).
+   */
+  #newJob(app: AppState, config: AppConfig, atMs: number, behaviour: JobBehaviour): FlinkJob {
+    const running: RunningBehaviour =
+      behaviour.kind === 'crash-loop'
+        ? { kind: 'crash-loop', failAfterSeconds: behaviour.failAfterSeconds, error: behaviour.error }
+        : behaviour.kind === 'checkpoint-failing'
+          ? { kind: 'checkpoint-failing', error: behaviour.error }
+          : { kind: 'healthy' };
+    const intervalMs = checkpointIntervalMs(config.checkpoint);
+    return new FlinkJob({
+      submittedAtMs: atMs,
+      behaviour: running,
+      restartStrategy: resolveRestartStrategy(config.runtimeEnvironment, app.restartStrategy),
+      outages: app.outages,
+      ...(intervalMs === undefined ? {} : { checkpointIntervalMs: intervalMs }),
+    });
+  }
+
+  #newApp(name: string, createdAtMs: number, restartStrategy: RestartStrategy | undefined): AppState {
+    const at = (minute: number) => this.#startMs + minute * MINUTE_MS;
     const outages: OutageWindow[] = [];
+    const publicationFaults: {
+      delayed: PublicationFaults['delayed'][number][];
+      missing: PublicationFaults['missing'][number][];
+    } = {
+      delayed: [],
+      missing: [],
+    };
+    const systemEvents: SystemEvent[] = [];
     for (const fault of this.#faults) {
-      if (fault.kind !== 'outage' || fault.application !== name) continue;
-      outages.push({
-        fromMs: this.#startMs + fault.fromMinute * MINUTE_MS,
-        ...(fault.toMinute === undefined ? {} : { toMs: this.#startMs + fault.toMinute * MINUTE_MS }),
-        error: fault.error,
-      });
+      if (fault.application !== name) continue;
+      switch (fault.kind) {
+        case 'outage':
+          outages.push({
+            fromMs: at(fault.fromMinute),
+            ...(fault.toMinute === undefined ? {} : { toMs: at(fault.toMinute) }),
+            error: fault.error,
+          });
+          break;
+        case 'metrics-delayed':
+          publicationFaults.delayed.push({
+            fromMs: at(fault.fromMinute),
+            ...(fault.toMinute === undefined ? {} : { toMs: at(fault.toMinute) }),
+            extraDelayMs: fault.extraDelaySeconds * 1000,
+          });
+          break;
+        case 'metrics-missing':
+          publicationFaults.missing.push({
+            fromMs: at(fault.fromMinute),
+            ...(fault.toMinute === undefined ? {} : { toMs: at(fault.toMinute) }),
+            ...(fault.metrics === undefined ? {} : { metricNames: fault.metrics }),
+          });
+          break;
+        case 'autoscale':
+          systemEvents.push({
+            kind: 'autoscale',
+            atMs: at(fault.atMinute),
+            toParallelism: fault.toParallelism,
+            durationMs: fault.durationSeconds * 1000,
+            ...(fault.fails ? { failsWith: fault.error } : {}),
+          });
+          break;
+        case 'maintenance':
+          systemEvents.push({
+            kind: 'maintenance',
+            atMs: at(fault.atMinute),
+            durationMs: fault.durationSeconds * 1000,
+          });
+          break;
+      }
     }
+    systemEvents.sort((a, b) => a.atMs - b.atMs);
     return {
       name,
       arn: `arn:aws:kinesisanalytics:${this.region}:${this.accountId}:application/${name}`,
@@ -623,18 +732,9 @@ export class MsfEmulator {
       operations: [],
       restartStrategy,
       outages,
+      publicationFaults,
       seq: 0,
-      autoscale: this.#faults.flatMap((f) =>
-        f.kind === 'autoscale' && f.application === name
-          ? [
-              {
-                atMs: this.#startMs + f.atMinute * MINUTE_MS,
-                toParallelism: f.toParallelism,
-                durationMs: f.durationSeconds * 1000,
-              },
-            ]
-          : [],
-      ),
+      systemEvents,
     };
   }
 
@@ -650,58 +750,58 @@ export class MsfEmulator {
       for (let guard = 0; app.pending && app.pending.endsAtMs <= t && guard < 4; guard++) {
         this.#completeTransition(app, app.pending);
       }
-      this.#autoscale(app, t);
+      this.#beginSystemEvents(app, t);
       app.job?.advanceTo(t);
     }
-    if (t % MINUTE_MS === 0) {
-      this.#publishMetrics(t);
-      this.#onMinute?.(t);
-    }
-  }
-
-  /** Scenario autoscaling: RUNNING → AUTOSCALING → RUNNING with a new CurrentParallelism (a RUNNING job only). */
-  #autoscale(app: AppState, t: number): void {
-    if (app.autoscalingUntilMs !== undefined && app.autoscalingUntilMs <= t) {
-      delete app.autoscalingUntilMs;
-      if (app.status === 'AUTOSCALING') app.status = 'RUNNING';
-    }
-    const next = app.autoscale[0];
-    if (!next || next.atMs > t) return;
-    app.autoscale.shift();
-    if (app.status !== 'RUNNING' || app.pending) return;
-    app.status = 'AUTOSCALING';
-    app.currentParallelism = next.toParallelism;
-    app.autoscalingUntilMs = t + next.durationMs;
-  }
-
-  #publishMetrics(boundaryMs: number): void {
-    const sink = this.#metrics;
-    if (!sink) return;
-    const minuteIndex = boundaryMs / MINUTE_MS;
-    // Deterministic gaps: counters that are 0 are left out every third minute, as CloudWatch often shows them.
-    const omitZeroCounters = minuteIndex % 3 === 2;
-    for (const app of this.#apps.values()) {
-      if (!app.job) continue;
-      const status = app.job.status();
-      const put = (metricName: string, value: number, unit: string, counter: boolean) => {
-        if (counter && value === 0 && omitZeroCounters) return;
-        sink.putDatapoint({
-          namespace: 'AWS/KinesisAnalytics',
-          metricName,
-          dimensions: { Application: app.name },
-          timestampMs: boundaryMs - MINUTE_MS,
-          value,
-          unit,
-        });
-      };
-      if (this.#config(app).runtimeEnvironment.startsWith('FLINK-2')) {
-        put('numRestarts', status.restarts, 'Count', true);
-      } else {
-        put('fullRestarts', status.restarts, 'Count', true);
-        put('downtime', status.downtimeMs, 'Milliseconds', false);
-        put('uptime', status.uptimeMs, 'Milliseconds', false);
+    const publisher = this.#publisher;
+    if (publisher) {
+      if (isSnapshotInstant(t)) {
+        for (const app of this.#apps.values()) {
+          if (!app.job) continue;
+          const runtime = this.#config(app).runtimeEnvironment;
+          publisher.sample(app.name, runtime, app.job.status(), t, app.publicationFaults);
+        }
       }
-      put('numberOfFailedCheckpoints', status.failedCheckpoints, 'Count', true);
+      publisher.flush(t);
+    }
+    if (t % MINUTE_MS === this.#alarmOffsetMs) this.#onAlarmEvaluation?.(t);
+  }
+
+  /**
+   * Starts the scenario's autoscaling and maintenance events that are due. Each applies only to a RUNNING application
+   * with a job and no operation in progress, and is skipped otherwise (assumption: MSF does not scale or patch an
+   * application in another status).
+   * - autoscale: RUNNING → AUTOSCALING (an `Autoscaling` operation) → RUNNING with the new CurrentParallelism.
+   * - maintenance: RUNNING → MAINTENANCE (a `Maintenance` operation) → RUNNING; the job is restarted once and is down
+   *   for the whole maintenance ("a downtime of 10 to 30 seconds",
+   *   https://docs.aws.amazon.com/managed-flink/latest/java/maintenance.html).
+   */
+  #beginSystemEvents(app: AppState, t: number): void {
+    for (let next = app.systemEvents[0]; next && next.atMs <= t; next = app.systemEvents[0]) {
+      app.systemEvents.shift();
+      if (app.status !== 'RUNNING' || app.pending || !app.job) continue;
+      if (next.kind === 'autoscale') {
+        const op = this.#newOperation(app, AUTOSCALE_OPERATION, t);
+        this.#setStatus(app, 'AUTOSCALING');
+        app.currentParallelism = next.toParallelism;
+        app.pending = {
+          kind: 'autoscale',
+          operationId: op.id,
+          endsAtMs: t + next.durationMs,
+          allowNonRestoredState: false,
+          ...(next.failsWith === undefined ? {} : { failsWith: next.failsWith }),
+        };
+      } else {
+        const op = this.#newOperation(app, MAINTENANCE_OPERATION, t);
+        this.#setStatus(app, 'MAINTENANCE');
+        app.job.restartNow(t, next.durationMs, 'Restarted by Managed Service for Apache Flink maintenance');
+        app.pending = {
+          kind: 'maintenance',
+          operationId: op.id,
+          endsAtMs: t + next.durationMs,
+          allowNonRestoredState: false,
+        };
+      }
     }
   }
 
@@ -709,6 +809,37 @@ export class MsfEmulator {
     const t = pending.endsAtMs;
     const op = this.#operation(app, pending.operationId);
     switch (pending.kind) {
+      case 'maintenance': {
+        op.status = 'SUCCESSFUL';
+        op.endMs = t;
+        app.pending = undefined;
+        this.#setStatus(app, 'RUNNING');
+        return;
+      }
+      case 'autoscale': {
+        if (pending.failsWith === undefined) {
+          op.status = 'SUCCESSFUL';
+          op.endMs = t;
+          app.pending = undefined;
+          this.#setStatus(app, 'RUNNING');
+          return;
+        }
+        // "If your application update or scaling operation fails ..., Amazon Managed Service for Apache Flink
+        // automatically attempts to roll back to the previous running version if you have opted in ... If this
+        // autorollback fails or you have not opted in ..., your application will be placed into the READY state"
+        // (https://docs.aws.amazon.com/managed-flink/latest/java/troubleshooting-system-rollback.html). The version
+        // that was running is the current one: scaling does not create a version in the emulator.
+        op.failure = { error: pending.failsWith };
+        app.job = undefined;
+        delete app.currentParallelism;
+        if (this.#config(app).systemRollbackEnabled && this.#beginSystemRollback(app, op, t, app.versionId)) {
+          op.status = 'FAILED';
+          op.endMs = t;
+          return;
+        }
+        this.#finish(app, op, 'FAILED', t, 'READY');
+        return;
+      }
       case 'force-stop':
       case 'stop': {
         app.job = undefined;
@@ -734,7 +865,8 @@ export class MsfEmulator {
           return;
         }
         op.failure = { error: outcome.error };
-        if (config.systemRollbackEnabled && this.#beginSystemRollback(app, op, t)) {
+        const target = this.#previousRunningVersion(app);
+        if (config.systemRollbackEnabled && target !== undefined && this.#beginSystemRollback(app, op, t, target)) {
           op.status = 'FAILED';
           op.endMs = t;
           return;
@@ -778,13 +910,14 @@ export class MsfEmulator {
   }
 
   /**
-   * A failed UpdateApplication with RollbackEnabled: MSF "automatically initiates a RollbackApplication operation"
-   * (developer guide, how-system-rollbacks). Returns false when there is nothing to roll back to.
+   * A failed UpdateApplication or autoscaling with RollbackEnabled: MSF "automatically initiates a RollbackApplication
+   * operation" to "the previous version that ran successfully" (developer guide, how-system-rollbacks,
+   * https://docs.aws.amazon.com/managed-flink/latest/java/how-system-rollbacks.html), restoring its state. Returns
+   * false when there is no snapshot to restore from.
    */
-  #beginSystemRollback(app: AppState, failed: OperationRecord, t: number): boolean {
+  #beginSystemRollback(app: AppState, failed: OperationRecord, t: number, target: number): boolean {
     const from = app.versionId;
-    const target = this.#version(app, from).updatedFrom;
-    if (target === undefined || !this.#latestReadySnapshot(app)) return false;
+    if (!this.#latestReadySnapshot(app)) return false;
     const rollback = this.#newOperation(app, 'RollbackApplication', t);
     failed.failure = { ...failed.failure, rollbackOperationId: rollback.id };
     const to = this.#createRolledBackVersion(app, target, t);
@@ -797,6 +930,21 @@ export class MsfEmulator {
       allowNonRestoredState: false,
     };
     return true;
+  }
+
+  /**
+   * The version RollbackApplication goes back to: "Reverts the application to the previous running version" (API
+   * reference, RollbackApplication, https://docs.aws.amazon.com/managed-flink/latest/apiv2/API_RollbackApplication.html):
+   * the newest version other than the current one that was RUNNING while it was current. A version whose deploy
+   * failed, or that was only ever configured while READY, is skipped. undefined when there is none.
+   */
+  #previousRunningVersion(app: AppState): number | undefined {
+    let best: number | undefined;
+    for (const v of app.versions.values()) {
+      if (v.versionId === app.versionId || !v.wasRunning) continue;
+      if (best === undefined || v.versionId > best) best = v.versionId;
+    }
+    return best;
   }
 
   #finish(app: AppState, op: OperationRecord, status: OperationStatus, t: number, appStatus: ApplicationStatus): void {
@@ -830,16 +978,7 @@ export class MsfEmulator {
         resolveJobBehaviour(this.#rules, this.#subject(app, snapshotVersion.config)).ruleIndex === ruleIndex;
       if (!sameGraph) return { kind: 'failed', error: behaviour.error };
     }
-    const running: RunningBehaviour =
-      behaviour.kind === 'crash-loop'
-        ? { kind: 'crash-loop', failAfterSeconds: behaviour.failAfterSeconds, error: behaviour.error }
-        : { kind: 'healthy' };
-    app.job = new FlinkJob({
-      submittedAtMs: t,
-      behaviour: running,
-      restartStrategy: app.restartStrategy,
-      outages: app.outages,
-    });
+    app.job = this.#newJob(app, config, t, behaviour);
     return { kind: 'running' };
   }
 
@@ -908,12 +1047,12 @@ export class MsfEmulator {
       restore: { type: 'RESTORE_FROM_LATEST_SNAPSHOT' },
       allowNonRestoredState: false,
     };
-    const app = this.#newApp(name, now, RestartStrategy.parse({}));
+    const app = this.#newApp(name, now, undefined);
     for (const tag of optArray(body, 'Tags')) {
       const t = asObj(tag, 'Tag');
       app.tags.set(reqStr(t, 'Key'), optStr(t, 'Value') ?? '');
     }
-    this.#putVersion(app, { versionId: 1, config, createdAtMs: now, lastStatus: 'READY' });
+    this.#putVersion(app, { versionId: 1, config, createdAtMs: now, lastStatus: 'READY', wasRunning: false });
     this.#apps.set(name, app);
     return { ApplicationDetail: this.#detail(app) };
   }
@@ -1027,7 +1166,14 @@ export class MsfEmulator {
     if (fromRunning && previous.snapshotsEnabled) this.#takeSnapshot(app, now, endsAtMs);
     const from = app.versionId;
     const to = this.#nextVersionId(app);
-    this.#putVersion(app, { versionId: to, config: next, createdAtMs: now, updatedFrom: from, lastStatus: 'UPDATING' });
+    this.#putVersion(app, {
+      versionId: to,
+      config: next,
+      createdAtMs: now,
+      updatedFrom: from,
+      lastStatus: 'UPDATING',
+      wasRunning: false,
+    });
     app.versionId = to;
     app.lastUpdateMs = now;
     const op = this.#newOperation(app, 'UpdateApplication', now, { from, to });
@@ -1038,19 +1184,19 @@ export class MsfEmulator {
 
   /**
    * RollbackApplication: only from UPDATING, AUTOSCALING or RUNNING; CurrentApplicationVersionId must be current.
-   * Goes back to ApplicationVersionUpdatedFrom's configuration as a new version (RolledBackFrom = the version when
-   * called, RolledBackTo = the target) and restores the last successful snapshot.
+   * Goes back to the previous running version's configuration (see #previousRunningVersion) as a new version
+   * (RolledBackFrom = the version when called, RolledBackTo = the target) and restores the last successful snapshot.
    */
   #rollbackApplication(body: Obj, now: number): unknown {
     const app = this.#app(body);
     this.#checkConcurrency(app, body, false);
     this.#requireStatus(app, ['UPDATING', 'AUTOSCALING', 'RUNNING'], 'RollbackApplication');
     const from = app.versionId;
-    const target = this.#version(app, from).updatedFrom;
+    const target = this.#previousRunningVersion(app);
     if (target === undefined) {
       throw new EmulatorServiceError(
         'InvalidRequestException',
-        `Application ${app.name} has no previous version to roll back to`,
+        `Application ${app.name} has no previous running version to roll back to`,
       );
     }
     // "If the application has no snapshots, Managed Service for Apache Flink rejects the rollback request" (API
@@ -1412,6 +1558,7 @@ export class MsfEmulator {
       rolledBackFrom: from,
       rolledBackTo: target,
       lastStatus: 'ROLLING_BACK',
+      wasRunning: false,
     });
     app.versionId = to;
     app.lastUpdateMs = now;
@@ -1420,7 +1567,9 @@ export class MsfEmulator {
 
   #setStatus(app: AppState, status: ApplicationStatus): void {
     app.status = status;
-    this.#version(app, app.versionId).lastStatus = status;
+    const version = this.#version(app, app.versionId);
+    version.lastStatus = status;
+    if (status === 'RUNNING') version.wasRunning = true;
   }
 
   #newOperation(

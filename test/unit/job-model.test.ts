@@ -4,6 +4,7 @@ import {
   FlinkJob,
   OUTAGE_FAIL_AFTER_SECONDS,
   resolveJobBehaviour,
+  resolveRestartStrategy,
   restartDelayMs,
 } from '#sandbox/emulator/job.ts';
 import { type JobRule, RestartStrategy } from '#sandbox/scenario.ts';
@@ -11,9 +12,12 @@ import { type JobRule, RestartStrategy } from '#sandbox/scenario.ts';
 const T0 = Date.parse('2026-03-02T14:00:00Z');
 const s = (seconds: number) => T0 + seconds * 1000;
 
-/** Scenario defaults: exponential-delay, initial 1 s, ×1.5, max 60 s, restart duration 10 s. */
-const exponential = RestartStrategy.parse({});
-const fixed = RestartStrategy.parse({ type: 'fixed-delay', initialBackoffSeconds: 5, restartDurationSeconds: 10 });
+/** Scenario defaults on FLINK-1_20: exponential-delay, initial 1 s, ×1.5, max 60 s, restart duration 10 s. */
+const exponential = resolveRestartStrategy('FLINK-1_20');
+const fixed = resolveRestartStrategy(
+  'FLINK-1_20',
+  RestartStrategy.parse({ type: 'fixed-delay', initialBackoffSeconds: 5, restartDurationSeconds: 10 }),
+);
 
 describe('Function: restartDelayMs', () => {
   it('grows the exponential-delay backoff by the multiplier and adds the restart duration', () => {
