@@ -44,7 +44,7 @@ export async function sandboxCommand(opts: SandboxOptions): Promise<number> {
   );
   console.log('\nPoint the AWS CLI or any SDK at it:');
   console.log(
-    `  export AWS_ENDPOINT_URL=${emulator.endpoint} AWS_REGION=${emulator.region} AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox`,
+    `  export AWS_ENDPOINT_URL=${emulator.endpoint} AWS_REGION=${emulator.region} AWS_DEFAULT_REGION=${emulator.region} AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox`,
   );
   console.log('  aws kinesisanalyticsv2 list-applications');
   console.log(`\nDrive the virtual clock (advanceSeconds up to ${MAX_ADVANCE_SECONDS}; speed 0 pauses):`);
