@@ -1,4 +1,6 @@
 import { runScenario, type ScenarioReport } from '#sandbox/drill.ts';
+import type { OnsetRule } from '#sandbox/onset.ts';
+import { type PeerDetectionJson, peersJson } from '#sandbox/peers.ts';
 import { listScenarios, loadScenario, loadScenarioFile } from '#sandbox/scenario.ts';
 import { bold, dim, formatLine, formatSummary, formatVerdict } from './format.ts';
 
@@ -10,8 +12,16 @@ export interface DrillJson {
     outcome: string;
     passed: boolean;
     failures: string[];
+    /** The incident's onset (see ScenarioReport.detectionOnset); null without an incident or evidence. */
+    detectionOnset: { rule: OnsetRule; at: string } | null;
+    /** Virtual seconds from the onset to the detector's decision (the incident's openedMs); null without one. */
     detectionSeconds: number | null;
+    /** Virtual seconds from the onset to the watchdog's first mutating MSF call; null without one. */
+    firstActionSeconds: number | null;
+    /** Virtual seconds from the onset to the incident's RESOLVED; null when not recovered. */
     recoverySeconds: number | null;
+    /** The peer rules' detection on the same run: null detectionSeconds = not detected. */
+    peers: { operatorHealthCheck: PeerDetectionJson; awsDowntimeAlarm: PeerDetectionJson };
     actions: Array<{ at: string; application: string; operation: string; input: unknown; errorType?: string }>;
     mutatingCalls: number;
     /** Remediation workflow executions (the synthesized Step Functions definition, run locally). */
@@ -38,8 +48,13 @@ export function toDrillJson(reports: ScenarioReport[]): DrillJson {
       outcome: r.outcome,
       passed: r.passed,
       failures: r.failures,
+      detectionOnset: r.detectionOnset
+        ? { rule: r.detectionOnset.rule, at: new Date(r.detectionOnset.atMs).toISOString() }
+        : null,
       detectionSeconds: r.detectionSeconds,
+      firstActionSeconds: r.firstActionSeconds,
       recoverySeconds: r.recoverySeconds,
+      peers: peersJson(r.peers),
       actions: r.actions.map((a) => ({
         at: new Date(a.atMs).toISOString(),
         application: a.application,

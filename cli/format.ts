@@ -28,10 +28,14 @@ export function formatLine(l: TimelineLine, startMs: number): string {
 /** The closing line of a scenario. */
 export function formatVerdict(r: ScenarioReport): string {
   const mark = r.passed ? green('✓ passed') : red('✗ FAILED');
-  const det = r.detectionSeconds === null ? 'no remediation call' : `detection ${r.detectionSeconds} s`;
+  const det = r.detectionSeconds === null ? 'no detection figure' : `detection ${r.detectionSeconds} s`;
+  const act = r.firstActionSeconds === null ? '' : `, first action ${r.firstActionSeconds} s`;
   const rec = r.recoverySeconds === null ? '' : `, recovery ${r.recoverySeconds} s`;
+  const peer = (s: number | null) => (s === null ? 'not detected' : `${s} s`);
+  const peers = `peers: operator health check ${peer(r.peers.operatorHealthCheck.detectionSeconds)}, AWS downtime alarm ${peer(r.peers.awsDowntimeAlarm.detectionSeconds)}`;
   const lines = [
-    `  ${bold('→')} ${r.outcome} (expected ${r.expected}) ${mark} — ${det}${rec}, ${r.mutatingCalls} mutating MSF call(s), ${r.wallMs} ms wall`,
+    `  ${bold('→')} ${r.outcome} (expected ${r.expected}) ${mark} — ${det}${act}${rec}, ${r.mutatingCalls} mutating MSF call(s), ${r.wallMs} ms wall`,
+    `    ${dim(peers)}`,
   ];
   for (const f of r.failures) lines.push(`    ${red(f)}`);
   return lines.join('\n');
@@ -42,12 +46,12 @@ export function formatSummary(reports: ScenarioReport[], wallMs: number): string
   const w = Math.max(...reports.map((r) => r.name.length), 8);
   const rows = reports.map(
     (r) =>
-      `  ${r.passed ? green('✓') : red('✗')} ${r.name.padEnd(w)}  ${r.outcome.padEnd(11)} ${String(r.detectionSeconds ?? '-').padStart(5)} s ${String(r.recoverySeconds ?? '-').padStart(6)} s  ${String(r.mutatingCalls).padStart(3)}`,
+      `  ${r.passed ? green('✓') : red('✗')} ${r.name.padEnd(w)}  ${r.outcome.padEnd(11)} ${String(r.detectionSeconds ?? '-').padStart(5)} s ${String(r.recoverySeconds ?? '-').padStart(6)} s  ${String(r.mutatingCalls).padStart(3)}  ${String(r.peers.operatorHealthCheck.detectionSeconds ?? '-').padStart(8)} s ${String(r.peers.awsDowntimeAlarm.detectionSeconds ?? '-').padStart(6)} s`,
   );
   const passed = reports.filter((r) => r.passed).length;
   return [
     bold('Summary'),
-    `    ${'scenario'.padEnd(w)}  ${'outcome'.padEnd(11)} detect  recover  calls`,
+    `    ${'scenario'.padEnd(w)}  ${'outcome'.padEnd(11)} detect  recover  calls  operator  AWS downtime (peers; - = not detected)`,
     ...rows,
     '',
     `  ${passed === reports.length ? green(`${passed}/${reports.length} scenarios passed`) : red(`${passed}/${reports.length} scenarios passed`)} in ${(wallMs / 1000).toFixed(1)} s wall time`,

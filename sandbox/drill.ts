@@ -13,8 +13,8 @@ import { FanOutNotifier, scrubSecrets, type UndeliveredNotification } from '#sha
 import { MsfAdapter, WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
 import { SlackWebhookNotifier } from '#shared/adapters/slack-notifier.ts';
-import { alarmsFor } from '#shared/alarms.ts';
-import { parseConfig, policyFor, type WatchdogConfig } from '#shared/config/schema.ts';
+import { ALARM_PREFIX, alarmsFor } from '#shared/alarms.ts';
+import { parseConfig, policyFor, stuckLimitMinutes, type WatchdogConfig } from '#shared/config/schema.ts';
 import { loadDesiredStates } from '#shared/desired/sources.ts';
 import { parseTerraformState } from '#shared/desired/terraform.ts';
 import type { Incident } from '#shared/domain/incident.ts';
@@ -26,6 +26,17 @@ import type { Notification, Notifier } from '#shared/ports/notifier.ts';
 import { VirtualClock } from './clock.ts';
 import { startLedgerTable } from './dynalite.ts';
 import { type Emulator, startEmulator } from './emulator/index.ts';
+import { type DetectionOnset, detectionOnset } from './onset.ts';
+import {
+  AWS_DOWNTIME_PEER_ALARM_PREFIX,
+  AWS_DOWNTIME_RULE_DESCRIPTION,
+  awsRecommendedDowntimeAlarm,
+  OPERATOR_OBSERVE_INTERVAL_MS,
+  OPERATOR_RULE_DESCRIPTION,
+  OperatorRestartHealthCheck,
+  type PeerReport,
+  peerDetection,
+} from './peers.ts';
 import type { Outcome, Scenario, TimelineEntry } from './scenario.ts';
 import { startSlackReceiver } from './slack-receiver.ts';
 import { type LocalExecution, LocalWorkflow } from './workflow.ts';
@@ -77,10 +88,29 @@ export interface ScenarioReport {
   passed: boolean;
   /** Why it failed, when it did. */
   failures: string[];
-  /** Virtual seconds from loop onset (or the failing change) to the first remediation call; null without one. */
+  /**
+   * The onset of the first incident opened on the scenario's application, from the world (emulator), by the kind of
+   * the incident's finding (sandbox/onset.ts): the first
+   * restart of the looping job (RESTART_LOOP); the EndTime of the FAILED operation (DEPLOY_FAILED, ROLLED_BACK); the
+   * operation's StartTime + the stuck limit (STUCK_TRANSITION); the time the application entered the unexpected status
+   * (UNEXPECTED_STATUS). null without an incident, or when the evidence is absent. Restarts and statuses are seen at
+   * the drill's 5-second tick, so those onsets are up to 5 s late (detection up to 5 s shorter than exact).
+   */
+  detectionOnset: DetectionOnset | null;
+  /**
+   * Virtual seconds from the onset to the detector's decision (the first incident's openedMs), for every outcome with
+   * an incident: RECOVERED, ESCALATED, NOTIFIED and OBSERVED alike. null without an incident or an onset.
+   */
   detectionSeconds: number | null;
-  /** Virtual seconds from onset to the incident's RESOLVED; null when not recovered. */
+  /**
+   * Virtual seconds from the onset to the watchdog's first mutating MSF call on the application (what
+   * `detectionSeconds` meant before it measured the decision); null without such a call.
+   */
+  firstActionSeconds: number | null;
+  /** Virtual seconds from the onset to the incident's RESOLVED (closedMs); null when not recovered. */
   recoverySeconds: number | null;
+  /** The peer rules (Flink Kubernetes Operator health check, AWS's recommended downtime alarm) on the same run. */
+  peers: PeerReport;
   actions: ActionLine[];
   mutatingCalls: number;
   /** Every MSF call the watchdog made (reads included), in order. */
@@ -250,6 +280,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           }),
         );
       }
+      // Peer rule: AWS's recommended downtime alarm, a real alarm beside the watchdog's (sandbox/peers.ts).
+      await userCw.send(new PutMetricAlarmCommand(awsRecommendedDowntimeAlarm(app.name)));
     }
 
     const ledger = new DynamoDbLedger({ tableName: table.tableName, client: table.client });
@@ -326,16 +358,32 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const reportedExecutions = new Map<string, string>();
 
     const alarmQueue: AlarmStateChangeEvent[] = [];
-    emulator.onAlarmEvent((e) => alarmQueue.push(e));
+    // The watchdog's EventBridge rule matches its alarms by name prefix (infra/flink-watchdog.ts): a peer's never
+    // reaches the detector.
+    emulator.onAlarmEvent((e) => {
+      if (e.detail.alarmName.startsWith(ALARM_PREFIX)) alarmQueue.push(e);
+    });
 
     const pendingTimeline = [...scenario.timeline].sort((a, b) => a.atMinute - b.atMinute);
     const lastSeen = new Map<string, { status: string; versionId: number; restarts: number; jobRunning: boolean }>();
-    let onsetMs: number | undefined;
-    let nonRunningMs: number | undefined;
+    /** Expected application: each time a job's restart counter left 0 (its first restart), and each status entered. */
+    const firstRestartsMs: number[] = [];
+    const statusEntries: Array<{ status: string; atMs: number }> = [];
     let notified = 0;
     let callsSeen = 0;
     const detectorCpuMs: number[] = [];
     const expectedApp = scenario.expected.application ?? scenario.applications[0]?.name ?? '';
+    // Peer rules on the expected application: the operator's health check, and AWS's downtime alarm's first ALARM as
+    // the emulator's CloudWatch produced it.
+    const operatorCheck = new OperatorRestartHealthCheck();
+    let operatorFiredMs: number | null = null;
+    let awsAlarmFiredMs: number | null = null;
+    const peerAlarmName = `${AWS_DOWNTIME_PEER_ALARM_PREFIX}${expectedApp}`;
+    emulator.onAlarmEvent((e) => {
+      if (awsAlarmFiredMs !== null || e.detail.alarmName !== peerAlarmName || e.detail.state.value !== 'ALARM') return;
+      awsAlarmFiredMs = Date.parse(e.detail.state.timestamp);
+      line('peer', `${AWS_DOWNTIME_RULE_DESCRIPTION}: ${e.detail.previousState.value} → ALARM`);
+    });
 
     /** Timeline lines for what the detector found and decided (healthy, ignored and duplicate results are quiet). */
     const echo = (out: DetectorOutput) => {
@@ -374,15 +422,23 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           line('job', `${app.name}: the job is restarting (restart ${now.restarts})`);
         }
         if (app.name === expectedApp) {
-          if (onsetMs === undefined && now.restarts > 0 && (before?.restarts ?? 0) < now.restarts) onsetMs = t;
+          // A job's first restart: the counter leaves 0, or falls (a new job) and is above 0 again.
+          if (now.restarts > 0 && (!before || before.restarts === 0 || now.restarts < before.restarts)) {
+            firstRestartsMs.push(t);
+          }
+          if (!before || before.status !== now.status) statusEntries.push({ status: now.status, atMs: t });
+          // The operator observes at each reconcile, and only while a job is deployed (MSF status RUNNING).
           if (
-            nonRunningMs === undefined &&
-            before &&
-            now.status !== 'RUNNING' &&
-            before.status === 'RUNNING' &&
-            scenario.timeline.length > 0
-          )
-            nonRunningMs = t;
+            (t - startMs) % OPERATOR_OBSERVE_INTERVAL_MS === 0 &&
+            now.status === 'RUNNING' &&
+            operatorFiredMs === null
+          ) {
+            const health = operatorCheck.observe(t, now.restarts);
+            if (!health.healthy) {
+              operatorFiredMs = t;
+              line('peer', `${OPERATOR_RULE_DESCRIPTION}: ${health.restartsInWindow} restarts → unhealthy`);
+            }
+          }
         }
         lastSeen.set(app.name, { ...now });
       }
@@ -510,7 +566,23 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const appIncidents = incidents.filter((i) => i.applicationName === expectedApp);
     const decisive = appIncidents.find((i) => i.status !== 'OBSERVED' || appIncidents.length === 1) ?? appIncidents[0];
     const outcome = incidentOutcome(decisive);
-    const onset = onsetMs ?? nonRunningMs;
+    // Detection is of the first incident opened on the application (later ones, e.g. a drift report after a system
+    // rollback, follow from it); its onset comes from the world: the emulator's view and its operation history.
+    const detected = [...appIncidents].sort((a, b) => a.openedMs - b.openedMs)[0];
+    const onsetFound = detected
+      ? detectionOnset({
+          finding: detected.finding ?? detected.decision.finding,
+          ...(detected.trigger.source === 'alarm' ? { triggerAlarmName: detected.trigger.detail } : {}),
+          decisionMs: detected.openedMs,
+          firstRestartsMs,
+          operations: await new MsfAdapter({ client: userMsf }).listOperations(expectedApp),
+          statusEntries,
+          stuckLimitMinutes: (status) => stuckLimitMinutes(policyFor(config, expectedApp), status),
+        })
+      : undefined;
+    const onset = onsetFound?.atMs;
+    const since = (ms: number | undefined) =>
+      onset !== undefined && ms !== undefined ? Math.round((ms - onset) / SECOND_MS) : null;
     const firstAction = actions.find((a) => a.application === expectedApp);
     const resolved = decisive?.status === 'RESOLVED' ? decisive.closedMs : undefined;
     const failures: string[] = [];
@@ -544,9 +616,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       outcome,
       passed: failures.length === 0,
       failures,
-      detectionSeconds: onset !== undefined && firstAction ? Math.round((firstAction.atMs - onset) / SECOND_MS) : null,
-      recoverySeconds:
-        onset !== undefined && resolved !== undefined ? Math.round((resolved - onset) / SECOND_MS) : null,
+      detectionOnset: onsetFound ?? null,
+      detectionSeconds: since(detected?.openedMs),
+      firstActionSeconds: since(firstAction?.atMs),
+      recoverySeconds: since(resolved),
+      peers: {
+        operatorHealthCheck: peerDetection(OPERATOR_RULE_DESCRIPTION, operatorFiredMs, onset),
+        awsDowntimeAlarm: peerDetection(AWS_DOWNTIME_RULE_DESCRIPTION, awsAlarmFiredMs, onset),
+      },
       actions,
       mutatingCalls: actions.length,
       watchdogCalls,
