@@ -1,14 +1,33 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { EmulatorServiceError } from '#sandbox/emulator/errors.ts';
+import type { z } from 'zod';
 import {
-  evaluateExpression,
-  type GridSeries,
-  type MathNode,
-  MetricMathError,
-  parseExpression,
-  referencedIds,
-} from '#sandbox/emulator/metric-math.ts';
+  type EvaluatedDatapoint,
+  evaluateRange,
+  evaluationRangePeriods,
+  type TreatMissingData,
+} from '#sandbox/emulator/cloudwatch-alarms.ts';
+import { isPercentile, MetricStore, type StoredSample } from '#sandbox/emulator/cloudwatch-store.ts';
+import {
+  type ComparisonOperator,
+  checkPeriod,
+  DeleteAlarmsInput,
+  DescribeAlarmHistoryInput,
+  DescribeAlarmsInput,
+  describeQuery,
+  GetMetricDataInput,
+  type HistoryItemType,
+  type MetricDatumInput,
+  mathError,
+  PutMetricAlarmInput,
+  PutMetricDataInput,
+  parseInput,
+  parseQueries,
+  type Query,
+  SetAlarmStateInput,
+  type WireDouble,
+} from '#sandbox/emulator/cloudwatch-wire.ts';
+import { EmulatorServiceError } from '#sandbox/emulator/errors.ts';
+import { evaluateExpression, type GridSeries, MetricMathError, referencedIds } from '#sandbox/emulator/metric-math.ts';
 import type { Clock } from '#shared/clock.ts';
 import {
   ALARM_STATE_CHANGE_DETAIL_TYPE,
@@ -18,128 +37,8 @@ import {
 } from '#shared/events/alarm-state-change.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
-// Wire shapes (awsJson1_0, query-compatible). Field names are the CloudWatch API's; timestamps are epoch SECONDS.
-// ---------------------------------------------------------------------------------------------------------------
-
-const COMPARISON_OPERATORS = [
-  'GreaterThanThreshold',
-  'GreaterThanOrEqualToThreshold',
-  'LessThanThreshold',
-  'LessThanOrEqualToThreshold',
-] as const;
-type ComparisonOperator = (typeof COMPARISON_OPERATORS)[number];
-
-const TREAT_MISSING_DATA = ['missing', 'notBreaching', 'breaching', 'ignore'] as const;
-type TreatMissingData = (typeof TREAT_MISSING_DATA)[number];
-
-const STATISTICS = ['SampleCount', 'Average', 'Sum', 'Minimum', 'Maximum'] as const;
-const STATE_VALUES = ['OK', 'ALARM', 'INSUFFICIENT_DATA'] as const;
-
-const Dimension = z.object({ Name: z.string().min(1).max(255), Value: z.string().min(1).max(1024) });
-const Dimensions = z.array(Dimension).max(30);
-const Metric = z.object({
-  Namespace: z.string().min(1).max(255).optional(),
-  MetricName: z.string().min(1).max(255).optional(),
-  Dimensions: Dimensions.optional(),
-});
-const MetricStat = z.object({
-  Metric,
-  /** Seconds. */
-  Period: z.number().int().min(1),
-  Stat: z.string().min(1),
-  Unit: z.string().optional(),
-});
-const MetricDataQuery = z.object({
-  Id: z.string().min(1).max(255),
-  MetricStat: MetricStat.optional(),
-  Expression: z.string().min(1).max(2048).optional(),
-  Label: z.string().optional(),
-  ReturnData: z.boolean().optional(),
-  /** Seconds; only meaningful with Expression. */
-  Period: z.number().int().min(1).optional(),
-  AccountId: z.string().optional(),
-});
-type MetricDataQueryInput = z.infer<typeof MetricDataQuery>;
-const ActionList = z.array(z.string().min(1).max(1024)).max(5);
-
-const PutMetricAlarmInput = z.object({
-  AlarmName: z.string().min(1).max(255),
-  AlarmDescription: z.string().max(1024).optional(),
-  ActionsEnabled: z.boolean().optional(),
-  OKActions: ActionList.optional(),
-  AlarmActions: ActionList.optional(),
-  InsufficientDataActions: ActionList.optional(),
-  MetricName: z.string().min(1).max(255).optional(),
-  Namespace: z.string().min(1).max(255).optional(),
-  Statistic: z.enum(STATISTICS).optional(),
-  ExtendedStatistic: z.string().optional(),
-  Dimensions: Dimensions.optional(),
-  /** Seconds. */
-  Period: z.number().int().min(1).optional(),
-  Unit: z.string().optional(),
-  EvaluationPeriods: z.number().int().min(1),
-  DatapointsToAlarm: z.number().int().min(1).optional(),
-  Threshold: z.number().optional(),
-  ComparisonOperator: z.enum(COMPARISON_OPERATORS),
-  TreatMissingData: z.enum(TREAT_MISSING_DATA).optional(),
-  EvaluateLowSampleCountPercentile: z.string().optional(),
-  Metrics: z.array(MetricDataQuery).max(20).optional(),
-  Tags: z.array(z.object({ Key: z.string().min(1).max(128), Value: z.string().max(256) })).optional(),
-  ThresholdMetricId: z.string().optional(),
-});
-
-const DescribeAlarmsInput = z.object({
-  AlarmNames: z.array(z.string().min(1).max(255)).max(100).optional(),
-  AlarmNamePrefix: z.string().min(1).max(255).optional(),
-  AlarmTypes: z.array(z.enum(['CompositeAlarm', 'MetricAlarm'])).optional(),
-  StateValue: z.enum(STATE_VALUES).optional(),
-  ActionPrefix: z.string().min(1).max(1024).optional(),
-  MaxRecords: z.number().int().min(1).max(100).optional(),
-  NextToken: z.string().optional(),
-});
-
-const DeleteAlarmsInput = z.object({ AlarmNames: z.array(z.string().min(1).max(255)).max(100) });
-
-const GetMetricDataInput = z.object({
-  MetricDataQueries: z.array(MetricDataQuery).min(1).max(500),
-  /** Epoch seconds (may be fractional). */
-  StartTime: z.number(),
-  /** Epoch seconds (may be fractional). */
-  EndTime: z.number(),
-  NextToken: z.string().optional(),
-  ScanBy: z.enum(['TimestampDescending', 'TimestampAscending']).optional(),
-  MaxDatapoints: z.number().int().min(1).optional(),
-  LabelOptions: z.object({ Timezone: z.string().optional() }).optional(),
-});
-
-// ---------------------------------------------------------------------------------------------------------------
 // Internal model
 // ---------------------------------------------------------------------------------------------------------------
-
-interface Sample {
-  readonly t: number;
-  readonly v: number;
-  readonly unit: string;
-}
-
-/** A validated MetricDataQuery: exactly one of `stat` / `expression`. */
-interface Query {
-  readonly id: string;
-  readonly label: string | undefined;
-  readonly returnData: boolean;
-  /** Expression queries: the `Period` field (seconds), if given. */
-  readonly period: number | undefined;
-  readonly stat?: {
-    readonly namespace: string;
-    readonly metricName: string;
-    readonly dimensions: ReadonlyArray<{ readonly Name: string; readonly Value: string }>;
-    /** Seconds. */
-    readonly period: number;
-    readonly stat: string;
-    readonly unit: string | undefined;
-  };
-  readonly expression?: { readonly text: string; readonly ast: MathNode };
-}
 
 interface AlarmState {
   value: AlarmStateValue;
@@ -187,11 +86,32 @@ interface Alarm {
   transitionedMs: number;
 }
 
+/** One DescribeAlarmHistory item as stored. */
+interface HistoryItem {
+  /** Insertion order, to keep items of the same millisecond in the order they happened. */
+  readonly seq: number;
+  readonly alarmName: string;
+  /** Epoch ms. */
+  readonly timestampMs: number;
+  readonly type: HistoryItemType;
+  readonly summary: string;
+  /** JSON text. */
+  readonly data: string;
+}
+
 /** Periods before the evaluation range that a metric-math alarm also queries, so DIFF/RATE have a previous value. */
 const ALARM_MATH_LOOKBACK_PERIODS = 5;
-/** Upper bound on datapoints per query in GetMetricData (CloudWatch's own MaxDatapoints default). */
+/**
+ * Datapoints one GetMetricData request may return, and the default of MaxDatapoints (API model, GetMetricData: "a
+ * total of as many as 100,800 data points"; MaxDatapoints: "If you omit this, the default of 100,800 is used").
+ */
 const MAX_DATAPOINTS = 100_800;
 const MINUTE_MS = 60_000;
+const SECOND_MS = 1_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+/** PutMetricData API reference: "Values must be in the range of -2^360 to 2^360". */
+const MAX_ABS_VALUE = 2 ** 360;
 
 // ---------------------------------------------------------------------------------------------------------------
 // The emulator
@@ -199,12 +119,20 @@ const MINUTE_MS = 60_000;
 
 /** Options of {@link CloudWatchEmulator}. */
 export interface CloudWatchEmulatorOptions {
-  /** Source of "now" for configuration timestamps (AlarmConfigurationUpdatedTimestamp, initial StateUpdatedTimestamp). */
+  /**
+   * Source of "now" for API calls: AlarmConfigurationUpdatedTimestamp, the initial StateUpdatedTimestamp, SetAlarmState,
+   * PutMetricData's default Timestamp and its accepted time window.
+   */
   readonly clock: Clock;
   /** Region in alarm ARNs and events, e.g. `eu-west-1`. */
   readonly region: string;
   /** 12-digit account id in alarm ARNs and events. */
   readonly accountId: string;
+  /**
+   * Receives the "CloudWatch Alarm State Change" event of a SetAlarmState call as soon as it happens. Without it, such
+   * events are returned, first, by the next {@link CloudWatchEmulator.evaluateAlarms} call.
+   */
+  readonly onAlarmEvent?: (event: AlarmStateChangeEvent) => void;
 }
 
 /** One datapoint for {@link CloudWatchEmulator.putDatapoint}. */
@@ -229,52 +157,63 @@ export interface EmulatorAlarmSummary {
 
 /**
  * In-memory CloudWatch for the local sandbox: stores metric datapoints, serves the awsJson1_0 operations
- * PutMetricAlarm, DescribeAlarms, DeleteAlarms and GetMetricData, and evaluates metric alarms at minute boundaries,
- * producing the "CloudWatch Alarm State Change" EventBridge events real CloudWatch would put on the default bus.
+ * PutMetricAlarm, DescribeAlarms, DeleteAlarms, GetMetricData, PutMetricData, SetAlarmState and DescribeAlarmHistory,
+ * and evaluates metric alarms over their last complete periods, producing the "CloudWatch Alarm State Change"
+ * EventBridge events real CloudWatch would put on the default bus.
  *
+ * Nothing here drops or thins data: a period is missing only when no datapoint was stored for it.
  * Every time comes from the injected clock or from the `nowMs` given to {@link evaluateAlarms}; never the wall clock.
  */
 export class CloudWatchEmulator {
   readonly #clock: Clock;
   readonly #region: string;
   readonly #accountId: string;
-  readonly #series = new Map<string, Sample[]>();
-  readonly #unsorted = new Set<string>();
+  readonly #onAlarmEvent: ((event: AlarmStateChangeEvent) => void) | undefined;
+  readonly #store = new MetricStore();
   readonly #alarms = new Map<string, Alarm>();
+  readonly #history: HistoryItem[] = [];
+  /** SetAlarmState events waiting for the next evaluateAlarms call (when no `onAlarmEvent` listener is given). */
+  readonly #pendingEvents: AlarmStateChangeEvent[] = [];
   #eventCounter = 0;
+  #historySeq = 0;
 
   constructor(opts: CloudWatchEmulatorOptions) {
     this.#clock = opts.clock;
     this.#region = opts.region;
     this.#accountId = opts.accountId;
+    this.#onAlarmEvent = opts.onAlarmEvent;
   }
 
   /**
-   * Stores one datapoint. Several datapoints for the same metric and minute are kept as separate samples,
-   * as PutMetricData would (SampleCount counts them, Sum adds them).
+   * Stores one datapoint, filed under `timestampMs` as given. Several datapoints for the same metric and period are
+   * kept as separate samples, as PutMetricData would (SampleCount counts them, Sum adds them).
    * @throws TypeError when `timestampMs` or `value` is not a finite number.
    */
   putDatapoint(p: EmulatorDatapoint): void {
     if (!Number.isFinite(p.timestampMs) || !Number.isFinite(p.value)) {
       throw new TypeError(`putDatapoint: timestampMs and value must be finite numbers (${p.metricName})`);
     }
-    const key = seriesKey(p.namespace, p.metricName, p.dimensions);
-    let samples = this.#series.get(key);
-    if (!samples) {
-      samples = [];
-      this.#series.set(key, samples);
-    }
-    const last = samples[samples.length - 1];
-    if (last && last.t > p.timestampMs) this.#unsorted.add(key);
-    samples.push({ t: p.timestampMs, v: p.value, unit: p.unit ?? 'None' });
+    this.#store.put(
+      { namespace: p.namespace, metricName: p.metricName, dimensions: p.dimensions },
+      {
+        t: p.timestampMs,
+        unit: p.unit ?? 'None',
+        sampleCount: 1,
+        sum: p.value,
+        minimum: p.value,
+        maximum: p.value,
+        values: [[p.value, 1]],
+      },
+    );
   }
 
   /**
    * Runs one awsJson1_0 operation (`X-Amz-Target: GraniteServiceVersion20100801.<operation>`) and returns its JSON
    * output object. Timestamps in input and output are epoch seconds, as the query-compatible JSON protocol sends them.
-   * @throws EmulatorServiceError with `type` = the exception name from the CloudWatch API model
-   *   (ValidationException, InvalidParameterValueException, MissingRequiredParameterException,
-   *   InvalidParameterCombinationException, ResourceNotFound, InvalidNextToken) or UnknownOperationException.
+   * @throws EmulatorServiceError with `type` = the exception name from the CloudWatch API model and `status` = its
+   *   HTTP status there (ValidationException, InvalidParameterValueException, MissingRequiredParameterException,
+   *   InvalidParameterCombinationException, InvalidFormatFault, InvalidNextToken: 400; ResourceNotFound: 404), or
+   *   UnknownOperationException.
    */
   handle(operation: string, input: unknown): unknown {
     switch (operation) {
@@ -286,28 +225,36 @@ export class CloudWatchEmulator {
         return this.#deleteAlarms(parseInput(DeleteAlarmsInput, input));
       case 'GetMetricData':
         return this.#getMetricData(parseInput(GetMetricDataInput, input));
+      case 'PutMetricData':
+        return this.#putMetricData(parseInput(PutMetricDataInput, input));
+      case 'SetAlarmState':
+        return this.#setAlarmState(parseInput(SetAlarmStateInput, input));
+      case 'DescribeAlarmHistory':
+        return this.#describeAlarmHistory(parseInput(DescribeAlarmHistoryInput, input));
       default:
         throw new EmulatorServiceError(
           'UnknownOperationException',
-          `The CloudWatch emulator does not implement ${operation} (it serves PutMetricAlarm, DescribeAlarms, DeleteAlarms, GetMetricData).`,
+          `The CloudWatch emulator does not implement ${operation} (it serves PutMetricAlarm, DescribeAlarms, DeleteAlarms, GetMetricData, PutMetricData, SetAlarmState, DescribeAlarmHistory).`,
         );
     }
   }
 
   /**
-   * Evaluates every alarm at `nowMs` (epoch ms, a minute boundary): the alarm looks at its last EvaluationPeriods
-   * periods, period k covering [now − (k+1)·Period, now − k·Period). Returns one event per alarm whose state value
-   * changed, in alarm-name order. Each event passes `AlarmStateChangeEvent.parse`.
+   * Evaluates every alarm at `nowMs` (epoch ms, any instant). An alarm with Period P looks at its evaluation range: the
+   * last complete periods, those that ended at or before `nowMs` (period k covers [E − (k+1)·P, E − k·P) with
+   * E = `nowMs` rounded down to a multiple of P), on the datapoints stored at this moment. Returns the events of
+   * SetAlarmState calls not yet delivered, then one event per alarm whose state value changed, in alarm-name order.
+   * Each event passes `AlarmStateChangeEvent.parse`; its `time`, the new state's `timestamp` and StateReasonData's
+   * `queryDate` are `nowMs`. Every change is also recorded as a StateUpdate history item.
+   * @throws TypeError when `nowMs` is not a finite number.
    */
   evaluateAlarms(nowMs: number): AlarmStateChangeEvent[] {
-    const events: AlarmStateChangeEvent[] = [];
+    if (!Number.isFinite(nowMs)) throw new TypeError(`evaluateAlarms: nowMs must be a finite number (got ${nowMs})`);
+    const events = this.#pendingEvents.splice(0);
     for (const alarm of [...this.#alarms.values()].sort((a, b) => compare(a.name, b.name))) {
       const next = this.#evaluate(alarm, nowMs);
       if (!next || next.value === alarm.state.value) continue;
-      const previous = alarm.state;
-      alarm.state = next;
-      alarm.transitionedMs = nowMs;
-      events.push(this.#stateChangeEvent(alarm, previous, nowMs));
+      events.push(this.#transition(alarm, next, nowMs));
     }
     return events;
   }
@@ -431,7 +378,7 @@ export class CloudWatchEmulator {
 
     const now = this.#clock.now();
     const existing = this.#alarms.get(input.AlarmName);
-    this.#alarms.set(input.AlarmName, {
+    const alarm: Alarm = {
       name: input.AlarmName,
       arn: `arn:aws:cloudwatch:${this.#region}:${this.#accountId}:alarm:${input.AlarmName}`,
       description: input.AlarmDescription,
@@ -458,7 +405,21 @@ export class CloudWatchEmulator {
         updatedMs: now,
       },
       transitionedMs: existing?.transitionedMs ?? now,
-    });
+    };
+    this.#alarms.set(input.AlarmName, alarm);
+    // Every PutMetricAlarm is a ConfigurationUpdate history item: `Alarm "name" created` with HistoryData
+    // {"version":"1.0","type":"Create","createdAlarm":{...}} (shape of CloudWatch's DescribeAlarmHistory output).
+    // ASSUMPTION: an update is worded `Alarm "name" updated` with {"type":"Update","updatedAlarm":{...}}, by analogy.
+    const config = historyAlarmConfig(this.#describeAlarm(alarm));
+    this.#record(
+      alarm.name,
+      now,
+      'ConfigurationUpdate',
+      `Alarm "${alarm.name}" ${existing ? 'updated' : 'created'}`,
+      existing
+        ? { version: '1.0', type: 'Update', updatedAlarm: config }
+        : { version: '1.0', type: 'Create', createdAlarm: config },
+    );
     return {};
   }
 
@@ -533,19 +494,32 @@ export class CloudWatchEmulator {
     return out;
   }
 
+  /**
+   * Deletes the named alarms that exist. DeleteAlarms API reference: "If you specify any incorrect alarm names, the
+   * alarms you specify with correct names are still deleted." https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DeleteAlarms.html
+   * ASSUMPTION: unknown names raise no error at all (the reference names no case in which ResourceNotFound is raised).
+   * History is kept: "CloudWatch retains the history of an alarm even if you delete the alarm" (DescribeAlarmHistory
+   * API reference). ASSUMPTION: no history item is written for a deletion (no documented shape for one).
+   */
   #deleteAlarms(input: z.infer<typeof DeleteAlarmsInput>): Record<string, never> {
-    const unknown = input.AlarmNames.filter((n) => !this.#alarms.has(n));
-    if (unknown.length > 0) {
-      // As CloudWatch: with any wrong name nothing is deleted.
-      throw new EmulatorServiceError(
-        'ResourceNotFound',
-        `Alarm(s) not found: ${unknown.join(', ')}. No alarms were deleted.`,
-      );
-    }
     for (const n of input.AlarmNames) this.#alarms.delete(n);
     return {};
   }
 
+  /**
+   * GetMetricData (API reference: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html).
+   * - StartTime is inclusive and rounded down to the minute ("Start time less than 15 days ago - Round down to the
+   *   nearest whole minute"); EndTime is exclusive.
+   * - ScanBy defaults to TimestampDescending ("If you omit this parameter, the default of TimestampDescending is used").
+   * - MaxDatapoints (default 100,800) bounds the datapoints of one answer; when more remain, the answer carries a
+   *   NextToken and the results cut short say StatusCode `PartialData` ("PartialData means that an incomplete set of
+   *   data points were returned. You can use the NextToken value that was returned and repeat your request").
+   * ASSUMPTIONS (the order CloudWatch fills a page in is not documented): a page takes datapoints result after result,
+   *   in request order, each in ScanBy order; every page lists every returned query, a query already finished with empty
+   *   Timestamps/Values and StatusCode `Complete`. The API reference's "NextToken is not returned if you are performing
+   *   a math expression" is not modelled: expressions page like metrics, so MaxDatapoints is always honoured.
+   *   A NextToken is bound to the request it came from; with other queries, times or ScanBy it is InvalidNextToken.
+   */
   #getMetricData(input: z.infer<typeof GetMetricDataInput>): unknown {
     const startMs = Math.floor((input.StartTime * 1000) / MINUTE_MS) * MINUTE_MS;
     const endMs = input.EndTime * 1000;
@@ -557,9 +531,11 @@ export class CloudWatchEmulator {
     }
     const queries = parseQueries(input.MetricDataQueries, 'MetricDataQueries');
     this.#checkQueryGraph(queries);
+    const fingerprint = requestFingerprint(input);
+    const offset = input.NextToken === undefined ? 0 : decodeNextToken(input.NextToken, fingerprint);
     const computed = this.#computeQueries(queries, startMs, endMs);
     const ascending = input.ScanBy === 'TimestampAscending';
-    const results = queries
+    const all = queries
       .filter((q) => q.returnData)
       .map((q) => {
         const series = computed(q.id);
@@ -569,15 +545,195 @@ export class CloudWatchEmulator {
           if (v !== undefined && t !== undefined) points.push({ t, v });
         });
         if (!ascending) points.reverse();
-        return {
-          Id: q.id,
-          Label: q.label ?? q.stat?.metricName ?? q.id,
-          Timestamps: points.map((p) => p.t / 1000),
-          Values: points.map((p) => p.v),
-          StatusCode: 'Complete',
-        };
+        return { q, points };
       });
-    return { MetricDataResults: results, Messages: [] };
+    const total = all.reduce((a, r) => a + r.points.length, 0);
+    if (offset > total) throw new EmulatorServiceError('InvalidNextToken', 'The NextToken is not valid.');
+    const pageEnd = Math.min(total, offset + (input.MaxDatapoints ?? MAX_DATAPOINTS));
+    let before = 0;
+    const results = all.map(({ q, points }) => {
+      const from = Math.max(0, offset - before);
+      const to = Math.max(0, Math.min(points.length, pageEnd - before));
+      before += points.length;
+      const page = points.slice(from, Math.max(from, to));
+      return {
+        Id: q.id,
+        Label: q.label ?? q.stat?.metricName ?? q.id,
+        Timestamps: page.map((p) => p.t / 1000),
+        Values: page.map((p) => p.v),
+        StatusCode: to >= points.length ? 'Complete' : 'PartialData',
+      };
+    });
+    return {
+      MetricDataResults: results,
+      Messages: [],
+      ...(pageEnd < total ? { NextToken: encodeNextToken(pageEnd, fingerprint) } : {}),
+    };
+  }
+
+  /**
+   * PutMetricData (API reference: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html
+   * and MetricDatum: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDatum.html).
+   * The whole request is validated before anything is stored. Rules:
+   * - "no more than 1000 different metrics (across both the MetricData and EntityMetricData properties)"; "up to two
+   *   EntityMetricData objects";
+   * - a datum gives its value(s) as Value, StatisticValues, or Values (+ Counts): exactly one of them (ASSUMPTION: the
+   *   reference describes them as alternatives; two together are InvalidParameterCombination, none MissingParameter);
+   * - "up to 150 unique values" in Values; Counts "must include the same amount of values as the Values array", each
+   *   count defaulting to 1;
+   * - "Values must be in the range of -2^360 to 2^360. In addition, special values (for example, NaN, +Infinity,
+   *   -Infinity) are not supported";
+   * - StorageResolution: "Valid values are 1 and 60", default 60; 60 is stored "at 1-minute resolution" (the timestamp
+   *   is filed under its minute), 1 "with sub-minute resolution down to one second";
+   * - Timestamp defaults to the time received; accepted "as much as two weeks before the current date, and as much as
+   *   2 hours after the current day and time".
+   * ASSUMPTIONS: accepted data is visible to GetMetricData and alarms at once (the reference's availability delays are
+   * for timestamps 3 hours old or more); a namespace starting with `AWS/` is accepted (the reference says "should not");
+   * EntityMetricData's Entity is not validated or stored (the emulator has no entity view).
+   */
+  #putMetricData(input: z.infer<typeof PutMetricDataInput>): Record<string, never> {
+    const entityData = input.EntityMetricData ?? [];
+    if (entityData.length > 2) {
+      throw new EmulatorServiceError(
+        'InvalidParameterValueException',
+        `The collection EntityMetricData must not have more than 2 members (got ${entityData.length}).`,
+      );
+    }
+    const data: Array<{ datum: MetricDatumInput; field: string }> = [
+      ...(input.MetricData ?? []).map((datum, i) => ({ datum, field: `MetricData.member.${i + 1}` })),
+      ...entityData.flatMap((e, j) =>
+        (e.MetricData ?? []).map((datum, i) => ({
+          datum,
+          field: `EntityMetricData.member.${j + 1}.MetricData.member.${i + 1}`,
+        })),
+      ),
+    ];
+    if (data.length === 0) {
+      throw new EmulatorServiceError(
+        'MissingRequiredParameterException',
+        'The request must include MetricData or EntityMetricData with at least one metric datum.',
+      );
+    }
+    if (data.length > 1000) {
+      throw new EmulatorServiceError(
+        'InvalidParameterValueException',
+        `A PutMetricData request can hold at most 1000 metrics across MetricData and EntityMetricData (got ${data.length}).`,
+      );
+    }
+    const now = this.#clock.now();
+    const samples = data.map(({ datum, field }) => ({
+      metric: {
+        namespace: input.Namespace,
+        metricName: datum.MetricName,
+        dimensions: Object.fromEntries((datum.Dimensions ?? []).map((d) => [d.Name, d.Value])),
+      },
+      sample: toStoredSample(datum, field, now),
+    }));
+    for (const { metric, sample } of samples) this.#store.put(metric, sample);
+    return {};
+  }
+
+  /**
+   * SetAlarmState (API reference: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html):
+   * "Temporarily sets the state of an alarm ... When the updated state differs from the previous value, the action
+   * configured for the appropriate state is invoked ... Metric alarms returns to their actual state quickly": the next
+   * {@link evaluateAlarms} sets the evaluated state again when it differs. A change emits the state-change event and a
+   * StateUpdate history item. Errors from the model: ResourceNotFound (HTTP 404) for an unknown alarm, InvalidFormatFault
+   * (400) when StateReasonData is not JSON.
+   * ASSUMPTION: setting the value the alarm already has updates StateReason/StateReasonData only (no event, no history
+   * item), as only a differing state "invokes" anything.
+   */
+  #setAlarmState(input: z.infer<typeof SetAlarmStateInput>): Record<string, never> {
+    const alarm = this.#alarms.get(input.AlarmName);
+    if (!alarm) {
+      throw new EmulatorServiceError('ResourceNotFound', `Alarm ${input.AlarmName} does not exist.`, 404);
+    }
+    if (input.StateReasonData !== undefined) {
+      try {
+        JSON.parse(input.StateReasonData);
+      } catch {
+        throw new EmulatorServiceError(
+          'InvalidFormatFault',
+          'The parameter StateReasonData must be a JSON document (e.g. {"version":"1.0"}).',
+        );
+      }
+    }
+    const now = this.#clock.now();
+    const next: AlarmState = {
+      value: input.StateValue,
+      reason: input.StateReason,
+      reasonData: input.StateReasonData,
+      updatedMs: now,
+    };
+    if (next.value === alarm.state.value) {
+      alarm.state = next;
+      return {};
+    }
+    const event = this.#transition(alarm, next, now);
+    if (this.#onAlarmEvent) this.#onAlarmEvent(event);
+    else this.#pendingEvents.push(event);
+    return {};
+  }
+
+  /**
+   * DescribeAlarmHistory (API reference: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarmHistory.html).
+   * Filters: AlarmName, AlarmTypes ("If you omit this parameter, only metric alarms are returned"; the emulator has
+   * only metric alarms), HistoryItemType, StartDate/EndDate; MaxRecords 1–100; ScanBy "TimestampDescending to have the
+   * newest event history returned first". Items: ConfigurationUpdate (PutMetricAlarm) and StateUpdate (evaluation,
+   * SetAlarmState) with HistoryData JSON shaped like CloudWatch's.
+   * ASSUMPTIONS: ScanBy defaults to TimestampDescending, MaxRecords to 100 (the reference gives no defaults);
+   * StartDate and EndDate are both inclusive.
+   * @throws EmulatorServiceError InvalidNextToken (400) for a NextToken this request did not produce.
+   */
+  #describeAlarmHistory(input: z.infer<typeof DescribeAlarmHistoryInput>): unknown {
+    const wantMetric = input.AlarmTypes === undefined || input.AlarmTypes.includes('MetricAlarm');
+    const startMs = input.StartDate === undefined ? undefined : input.StartDate * 1000;
+    const endMs = input.EndDate === undefined ? undefined : input.EndDate * 1000;
+    const ascending = input.ScanBy === 'TimestampAscending';
+    const matching = (wantMetric && input.AlarmContributorId === undefined ? this.#history : [])
+      .filter((h) => input.AlarmName === undefined || h.alarmName === input.AlarmName)
+      .filter((h) => input.HistoryItemType === undefined || h.type === input.HistoryItemType)
+      .filter((h) => startMs === undefined || h.timestampMs >= startMs)
+      .filter((h) => endMs === undefined || h.timestampMs <= endMs)
+      .sort((a, b) => (ascending ? 1 : -1) * (a.timestampMs - b.timestampMs || a.seq - b.seq));
+    const fingerprint = requestFingerprint({ ...input, NextToken: undefined, MaxRecords: undefined });
+    const offset = input.NextToken === undefined ? 0 : decodeNextToken(input.NextToken, fingerprint);
+    if (offset > matching.length) throw new EmulatorServiceError('InvalidNextToken', 'The NextToken is not valid.');
+    const max = input.MaxRecords ?? 100;
+    const page = matching.slice(offset, offset + max);
+    const nextOffset = offset + page.length;
+    return {
+      AlarmHistoryItems: page.map((h) => ({
+        AlarmName: h.alarmName,
+        AlarmType: 'MetricAlarm',
+        Timestamp: h.timestampMs / 1000,
+        HistoryItemType: h.type,
+        HistorySummary: h.summary,
+        HistoryData: h.data,
+      })),
+      ...(nextOffset < matching.length ? { NextToken: encodeNextToken(nextOffset, fingerprint) } : {}),
+    };
+  }
+
+  /** Changes an alarm's state value: records the StateUpdate history item and returns the state-change event. */
+  #transition(alarm: Alarm, next: AlarmState, atMs: number): AlarmStateChangeEvent {
+    const previous = alarm.state;
+    alarm.state = next;
+    alarm.transitionedMs = atMs;
+    // StateUpdate items as CloudWatch writes them: summary "Alarm updated from OK to ALARM", HistoryData
+    // {"version":"1.0","oldState":{"stateValue","stateReason","stateReasonData"?},"newState":{...}} with
+    // stateReasonData embedded as a JSON object.
+    this.#record(alarm.name, atMs, 'StateUpdate', `Alarm updated from ${previous.value} to ${next.value}`, {
+      version: '1.0',
+      oldState: historyState(previous),
+      newState: historyState(next),
+    });
+    return this.#stateChangeEvent(alarm, previous, atMs);
+  }
+
+  #record(alarmName: string, timestampMs: number, type: HistoryItemType, summary: string, data: unknown): void {
+    this.#historySeq += 1;
+    this.#history.push({ seq: this.#historySeq, alarmName, timestampMs, type, summary, data: JSON.stringify(data) });
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -672,147 +828,105 @@ export class CloudWatchEmulator {
     return resolve;
   }
 
-  /** Aggregates the samples of one metric in [fromMs, toMs); `undefined` when there are none. */
+  /** The statistic of one MetricStat query over [fromMs, toMs); `undefined` when no datapoint was stored there. */
   #aggregate(
     stat: NonNullable<Query['stat']>,
     fromMs: number,
     toMs: number,
+    statistic: string = stat.stat,
   ): { value: number; count: number } | undefined {
-    const key = seriesKey(
-      stat.namespace,
-      stat.metricName,
-      Object.fromEntries(stat.dimensions.map((d) => [d.Name, d.Value])),
-    );
-    const samples = this.#samples(key);
-    const values: number[] = [];
-    for (let k = lowerBound(samples, fromMs); k < samples.length; k++) {
-      const s = samples[k];
-      if (!s || s.t >= toMs) break;
-      if (stat.unit === undefined || stat.unit === s.unit) values.push(s.v);
-    }
-    if (values.length === 0) return undefined;
-    return { value: computeStat(stat.stat, values), count: values.length };
-  }
-
-  #samples(key: string): readonly Sample[] {
-    const samples = this.#series.get(key) ?? [];
-    if (this.#unsorted.delete(key)) samples.sort((a, b) => a.t - b.t);
-    return samples;
+    const metric = {
+      namespace: stat.namespace,
+      metricName: stat.metricName,
+      dimensions: Object.fromEntries(stat.dimensions.map((d) => [d.Name, d.Value])),
+    };
+    const result = this.#store.aggregate(metric, statistic, stat.unit, fromMs, toMs);
+    return result && { value: result.value, count: result.sampleCount };
   }
 
   // -------------------------------------------------------------------------------------------------------------
   // Alarm evaluation
   // -------------------------------------------------------------------------------------------------------------
 
-  /** The alarm's next state at `nowMs`, or `undefined` to keep the current one (TreatMissingData `ignore`). */
+  /**
+   * The alarm's next state at `nowMs`, or `undefined` to keep the current one. Retrieves the evaluation range (the
+   * last {@link evaluationRangePeriods} complete periods) of the alarm's returned series — for metric-math alarms the
+   * expression's own datapoints, so `DIFF(m)` alarms follow the same missing-data rules — and lets
+   * {@link evaluateRange} decide.
+   */
   #evaluate(alarm: Alarm, nowMs: number): AlarmState | undefined {
     const n = alarm.evaluationPeriods;
     const m = alarm.datapointsToAlarm ?? n;
     const periodMs = alarm.period * 1000;
+    const rangeSize = evaluationRangePeriods(n);
+    // The last complete period ends at the latest period boundary at or before nowMs. ASSUMPTION: periods are aligned
+    // to multiples of Period since the epoch (minute boundaries for 60 s), as CloudWatch's datapoint timestamps are.
+    const endMs = Math.floor(nowMs / periodMs) * periodMs;
     const lookback = alarm.single ? 0 : ALARM_MATH_LOOKBACK_PERIODS;
-    const windowStart = nowMs - n * periodMs;
-    const series = this.#computeQueries(alarm.queries, windowStart - lookback * periodMs, nowMs)(alarm.returnId);
-
-    // Newest first: k = 0 is [now − Period, now).
-    const evaluated: Array<{ t: number; value: number | undefined; count: number | undefined }> = [];
-    for (let k = 0; k < n; k++) {
-      const t = nowMs - (k + 1) * periodMs;
-      const idx = series.timestampsMs.indexOf(t);
-      const value = idx >= 0 ? series.values[idx] : undefined;
-      const stat = alarm.single ? alarm.queries[0]?.stat : undefined;
-      const count = stat && value !== undefined ? this.#aggregate(stat, t, t + periodMs)?.count : undefined;
-      evaluated.push({ t, value, count });
-    }
-
-    const present = evaluated.filter(
-      (d): d is { t: number; value: number; count: number | undefined } => d.value !== undefined,
-    );
+    const series = this.#computeQueries(
+      alarm.queries,
+      endMs - (rangeSize + lookback) * periodMs,
+      endMs,
+    )(alarm.returnId);
+    const periodStart = (k: number) => endMs - (k + 1) * periodMs;
+    const range = Array.from({ length: rangeSize }, (_, k) => {
+      const idx = series.timestampsMs.indexOf(periodStart(k));
+      return idx >= 0 ? series.values[idx] : undefined;
+    });
     const breaches = (v: number): boolean => compareToThreshold(alarm.comparisonOperator, v, alarm.threshold);
-    const missingCount = n - present.length;
-    const reasonData = this.#reasonData(alarm, nowMs, evaluated, present);
+    const outcome = evaluateRange({
+      range,
+      evaluationPeriods: n,
+      datapointsToAlarm: m,
+      treatMissingData: alarm.treatMissingData,
+      breaches,
+    });
+    if (outcome.kind === 'retain') return undefined;
+
+    const stat = alarm.single ? alarm.queries[0]?.stat : undefined;
+    const evaluated = outcome.evaluated.map((d) => ({
+      ...d,
+      t: periodStart(d.index),
+      count:
+        stat && d.value !== undefined
+          ? this.#aggregate(stat, periodStart(d.index), periodStart(d.index) + periodMs, 'SampleCount')?.count
+          : undefined,
+    }));
     const state = (value: AlarmStateValue, reason: string): AlarmState => ({
       value,
       reason,
-      reasonData,
+      reasonData: reasonData(alarm, nowMs, evaluated),
       updatedMs: nowMs,
     });
+    const real = evaluated.filter((d): d is typeof d & { value: number } => d.value !== undefined);
 
-    if (present.length === 0) {
-      switch (alarm.treatMissingData) {
-        case 'ignore':
-          return undefined;
-        case 'missing':
-          return state(
-            'INSUFFICIENT_DATA',
-            `Insufficient Data: ${n} ${n === 1 ? 'datapoint was' : 'datapoints were'} unknown.`,
-          );
-        case 'breaching':
-        case 'notBreaching': {
-          const treatedAs = alarm.treatMissingData === 'breaching' ? 'Breaching' : 'NonBreaching';
-          return state(
-            alarm.treatMissingData === 'breaching' ? 'ALARM' : 'OK',
-            `Threshold Crossed: no datapoints were received for ${plural(n, 'period')} and ${plural(n, 'missing datapoint')} ${n === 1 ? 'was' : 'were'} treated as [${treatedAs}].`,
-          );
-        }
-      }
-    }
-
-    let breachingCount = present.filter((d) => breaches(d.value)).length;
-    let required = m;
-    switch (alarm.treatMissingData) {
-      case 'breaching':
-        breachingCount += missingCount;
-        break;
-      case 'notBreaching':
-        break;
-      case 'missing':
-        // Fewer datapoints than DatapointsToAlarm: CloudWatch decides on the ones present.
-        required = Math.min(m, present.length);
-        break;
-      case 'ignore':
-        if (present.length < m) return undefined;
-        break;
-    }
-    const goingToAlarm = breachingCount >= required;
-    const op = comparisonPhrase(alarm.comparisonOperator);
-    const threshold = javaDouble(alarm.threshold);
-    if (goingToAlarm) {
-      const listed = present.filter((d) => breaches(d.value));
+    if (outcome.value === 'INSUFFICIENT_DATA') {
       return state(
-        'ALARM',
-        `Threshold Crossed: ${breachingCount} out of the last ${n} datapoints ${datapointList(listed)} ${breachingCount === 1 ? 'was' : 'were'} ${op} the threshold (${threshold}) (minimum ${plural(m, 'datapoint')} for OK -> ALARM transition).`,
+        'INSUFFICIENT_DATA',
+        `Insufficient Data: ${n} ${n === 1 ? 'datapoint was' : 'datapoints were'} unknown.`,
       );
     }
-    const listed = present.filter((d) => !breaches(d.value));
-    const goodCount = alarm.treatMissingData === 'notBreaching' ? listed.length + missingCount : listed.length;
-    const minimumOk = n - m + 1;
+    if (outcome.rule === 'all-missing') {
+      const treatedAs = alarm.treatMissingData === 'breaching' ? 'Breaching' : 'NonBreaching';
+      return state(
+        outcome.value,
+        `Threshold Crossed: no datapoints were received for ${plural(n, 'period')} and ${plural(n, 'missing datapoint')} ${n === 1 ? 'was' : 'were'} treated as [${treatedAs}].`,
+      );
+    }
+    const op = comparisonPhrase(alarm.comparisonOperator);
+    const threshold = javaDouble(alarm.threshold);
+    if (outcome.value === 'ALARM') {
+      const count = outcome.breachingCount;
+      return state(
+        'ALARM',
+        `Threshold Crossed: ${count} out of the last ${n} datapoints ${datapointList(real.filter((d) => d.breaching))} ${count === 1 ? 'was' : 'were'} ${op} the threshold (${threshold}) (minimum ${plural(m, 'datapoint')} for OK -> ALARM transition).`,
+      );
+    }
+    const good = evaluated.filter((d) => !d.breaching).length;
     return state(
       'OK',
-      `Threshold Crossed: ${goodCount} out of the last ${n} datapoints ${datapointList(listed)} ${goodCount === 1 ? 'was' : 'were'} not ${op} the threshold (${threshold}) (minimum ${plural(minimumOk, 'datapoint')} for ALARM -> OK transition).`,
+      `Threshold Crossed: ${good} out of the last ${n} datapoints ${datapointList(real.filter((d) => !d.breaching))} ${good === 1 ? 'was' : 'were'} not ${op} the threshold (${threshold}) (minimum ${plural(n - m + 1, 'datapoint')} for ALARM -> OK transition).`,
     );
-  }
-
-  /** StateReasonData JSON, shaped like CloudWatch's (version 1.0). */
-  #reasonData(
-    alarm: Alarm,
-    nowMs: number,
-    evaluated: ReadonlyArray<{ t: number; value: number | undefined; count: number | undefined }>,
-    present: ReadonlyArray<{ t: number; value: number }>,
-  ): string {
-    const oldest = present[present.length - 1];
-    const data: Record<string, unknown> = { version: '1.0', queryDate: awsTimestamp(nowMs) };
-    if (oldest) data.startDate = awsTimestamp(oldest.t);
-    const stat = alarm.single ? (alarm.single.statistic ?? alarm.single.extendedStatistic) : undefined;
-    if (stat !== undefined) data.statistic = stat;
-    data.period = alarm.period;
-    data.recentDatapoints = [...present].reverse().map((d) => d.value);
-    data.threshold = alarm.threshold;
-    data.evaluatedDatapoints = evaluated.map((d) => ({
-      timestamp: awsTimestamp(d.t),
-      ...(d.count !== undefined ? { sampleCount: d.count } : {}),
-      ...(d.value !== undefined ? { value: d.value } : {}),
-    }));
-    return JSON.stringify(data);
   }
 
   #stateChangeEvent(alarm: Alarm, previous: AlarmState, nowMs: number): AlarmStateChangeEvent {
@@ -849,157 +963,216 @@ export class CloudWatchEmulator {
 // Helpers
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Parses with zod; a failure becomes CloudWatch's "N validation errors detected: Value … at '…' failed to …". */
-function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
-  const result = schema.safeParse(input ?? {}, { reportInput: true });
-  if (result.success) return result.data;
-  const parts = result.error.issues.map(describeIssue);
-  throw new EmulatorServiceError(
-    'ValidationException',
-    `${parts.length} validation error${parts.length === 1 ? '' : 's'} detected: ${parts.join('; ')}`,
-  );
+/**
+ * StateReasonData JSON, shaped like CloudWatch's (version 1.0): `queryDate` = the evaluation instant, `startDate` =
+ * the oldest evaluated real datapoint, `recentDatapoints` = the evaluated real values oldest first,
+ * `evaluatedDatapoints` = the evaluated datapoints newest first (filled missing ones with a timestamp only).
+ */
+function reasonData(
+  alarm: Alarm,
+  nowMs: number,
+  evaluated: ReadonlyArray<EvaluatedDatapoint & { t: number; count: number | undefined }>,
+): string {
+  const real = evaluated.filter((d) => d.value !== undefined);
+  const oldest = real[real.length - 1];
+  const data: Record<string, unknown> = { version: '1.0', queryDate: awsTimestamp(nowMs) };
+  if (oldest) data.startDate = awsTimestamp(oldest.t);
+  const stat = alarm.single ? (alarm.single.statistic ?? alarm.single.extendedStatistic) : undefined;
+  if (stat !== undefined) data.statistic = stat;
+  data.period = alarm.period;
+  data.recentDatapoints = [...real].reverse().map((d) => d.value);
+  data.threshold = alarm.threshold;
+  data.evaluatedDatapoints = evaluated.map((d) => ({
+    timestamp: awsTimestamp(d.t),
+    ...(d.count !== undefined ? { sampleCount: d.count } : {}),
+    ...(d.value !== undefined ? { value: d.value } : {}),
+  }));
+  return JSON.stringify(data);
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path
-    .map((p) => (typeof p === 'number' ? `${p + 1}.member` : String(p).charAt(0).toLowerCase() + String(p).slice(1)))
-    .join('.');
-  const input: unknown = issue.input;
-  const shown =
-    input === undefined || input === null
-      ? 'null'
-      : `'${typeof input === 'object' ? JSON.stringify(input) : String(input)}'`;
-  let constraint: string;
-  switch (issue.code) {
-    case 'invalid_type':
-      constraint = input === undefined ? 'Member must not be null' : `Member must be of type ${issue.expected}`;
-      break;
-    case 'invalid_value':
-      constraint = `Member must satisfy enum value set: [${issue.values.map(String).join(', ')}]`;
-      break;
-    case 'too_small':
-      constraint =
-        issue.origin === 'number'
-          ? `Member must have value greater than or equal to ${String(issue.minimum)}`
-          : `Member must have length greater than or equal to ${String(issue.minimum)}`;
-      break;
-    case 'too_big':
-      constraint =
-        issue.origin === 'number'
-          ? `Member must have value less than or equal to ${String(issue.maximum)}`
-          : `Member must have length less than or equal to ${String(issue.maximum)}`;
-      break;
-    default:
-      constraint = issue.message;
+/** A state as DescribeAlarmHistory's StateUpdate HistoryData writes it (stateReasonData as an object). */
+function historyState(s: AlarmState): Record<string, unknown> {
+  let reasonObject: unknown;
+  if (s.reasonData !== undefined) {
+    try {
+      reasonObject = JSON.parse(s.reasonData);
+    } catch {
+      reasonObject = undefined;
+    }
   }
-  return `Value ${shown} at '${path}' failed to satisfy constraint: ${constraint}`;
+  return {
+    stateValue: s.value,
+    stateReason: s.reason,
+    ...(reasonObject !== undefined ? { stateReasonData: reasonObject } : {}),
+  };
 }
 
-/** Validates MetricDataQuery structures (PutMetricAlarm `Metrics`, GetMetricData `MetricDataQueries`). */
-function parseQueries(raw: readonly MetricDataQueryInput[], field: string): Query[] {
-  const seen = new Set<string>();
-  return raw.map((q, index) => {
-    const where = `${field}.member.${index + 1}`;
-    if (!/^[a-z][a-zA-Z0-9_]*$/.test(q.Id)) {
-      throw new EmulatorServiceError(
-        'ValidationException',
-        `Invalid metric id '${q.Id}' at ${where}.Id: it must start with a lowercase letter and contain only letters, digits and underscores.`,
-      );
+/**
+ * An alarm's configuration as ConfigurationUpdate HistoryData writes it (`createdAlarm`): DescribeAlarms fields in
+ * camelCase, timestamps as `2026-03-02T14:07:00.000+0000`, dimensions as `{name, value}`, `okactions` spelled as
+ * CloudWatch spells it.
+ */
+function historyAlarmConfig(described: Record<string, unknown>): Record<string, unknown> {
+  const camel = (key: string): string =>
+    key === 'OKActions' ? 'okactions' : key.charAt(0).toLowerCase() + key.slice(1);
+  const convert = (value: unknown, key: string): unknown => {
+    if (key.endsWith('Timestamp') && typeof value === 'number') return awsTimestamp(value * 1000);
+    if (Array.isArray(value)) return value.map((v) => convert(v, ''));
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [camel(k), convert(v, k)]));
     }
-    if (seen.has(q.Id))
-      throw new EmulatorServiceError('ValidationException', `The metric id '${q.Id}' is used more than once.`);
-    seen.add(q.Id);
-    if (q.MetricStat !== undefined && q.Expression !== undefined) {
-      throw new EmulatorServiceError(
-        'ValidationException',
-        'The parameters MetricDataQuery Expression and MetricStat are mutually exclusive and you have specified both.',
-      );
-    }
-    const base = { id: q.Id, label: q.Label, returnData: q.ReturnData ?? true, period: q.Period };
-    if (q.MetricStat !== undefined) {
-      const ms = q.MetricStat;
-      if (ms.Metric.Namespace === undefined || ms.Metric.MetricName === undefined) {
-        throw new EmulatorServiceError(
-          'MissingRequiredParameterException',
-          `${where}.MetricStat.Metric needs both Namespace and MetricName.`,
-        );
-      }
-      if (!isSupportedStat(ms.Stat)) {
-        throw new EmulatorServiceError(
-          'InvalidParameterValueException',
-          `The value ${ms.Stat} for parameter ${where}.MetricStat.Stat is not supported by the emulator (use ${STATISTICS.join(', ')} or pNN).`,
-        );
-      }
-      checkPeriod(ms.Period, `${where}.MetricStat.Period`, true);
-      return {
-        ...base,
-        stat: {
-          namespace: ms.Metric.Namespace,
-          metricName: ms.Metric.MetricName,
-          dimensions: ms.Metric.Dimensions ?? [],
-          period: ms.Period,
-          stat: ms.Stat,
-          unit: ms.Unit,
-        },
-      };
-    }
-    if (q.Expression !== undefined) {
-      try {
-        return { ...base, expression: { text: q.Expression, ast: parseExpression(q.Expression) } };
-      } catch (err) {
-        if (err instanceof MetricMathError) {
-          throw new EmulatorServiceError(
-            'ValidationException',
-            `Error in expression '${q.Id}' (${q.Expression}): ${err.message}.`,
-          );
-        }
-        throw err;
-      }
-    }
-    throw new EmulatorServiceError(
-      'MissingRequiredParameterException',
-      `${where} must specify either Expression or MetricStat.`,
-    );
-  });
+    return value;
+  };
+  return convert(described, '') as Record<string, unknown>;
 }
 
-function mathError(q: Query, message: string): EmulatorServiceError {
-  return new EmulatorServiceError(
-    'ValidationException',
-    `Error in expression '${q.id}'${q.expression ? ` (${q.expression.text})` : ''}: ${message}.`,
-  );
-}
-
-/** Alarm periods: 10, 20, 30 or a multiple of 60 s; GetMetricData also allows 1 and 5 (high resolution). */
-function checkPeriod(period: number, field: string, allowHighResolution: boolean): void {
-  const ok = period % 60 === 0 || [10, 20, 30].includes(period) || (allowHighResolution && [1, 5].includes(period));
-  if (!ok) {
+/** A finite wire double within ±2^360, or InvalidParameterValue naming the field. */
+function checkedValue(v: WireDouble, field: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > MAX_ABS_VALUE) {
     throw new EmulatorServiceError(
       'InvalidParameterValueException',
-      `The parameter ${field} must be ${allowHighResolution ? '1, 5, ' : ''}10, 20, 30 or a multiple of 60 (got ${period}).`,
+      `The value ${String(v)} for parameter ${field} is invalid: values must be finite numbers between -2^360 and 2^360 (NaN and Infinity are not supported).`,
     );
   }
+  return v;
 }
 
-function describeQuery(q: Query): Record<string, unknown> {
-  const out: Record<string, unknown> = { Id: q.id };
-  if (q.stat) {
-    out.MetricStat = {
-      Metric: {
-        Namespace: q.stat.namespace,
-        MetricName: q.stat.metricName,
-        Dimensions: q.stat.dimensions.map((d) => ({ Name: d.Name, Value: d.Value })),
-      },
-      Period: q.stat.period,
-      Stat: q.stat.stat,
-      ...(q.stat.unit !== undefined ? { Unit: q.stat.unit } : {}),
-    };
+/**
+ * Validates one MetricDatum (rules on {@link CloudWatchEmulator} PutMetricData) and turns it into a stored sample.
+ * @throws EmulatorServiceError InvalidParameterValueException / InvalidParameterCombinationException /
+ *   MissingRequiredParameterException naming the field.
+ */
+function toStoredSample(datum: MetricDatumInput, field: string, nowMs: number): StoredSample {
+  const given = (['Value', 'StatisticValues', 'Values'] as const).filter((f) => datum[f] !== undefined);
+  if (given.length > 1) {
+    throw new EmulatorServiceError(
+      'InvalidParameterCombinationException',
+      `The parameters ${given.map((f) => `${field}.${f}`).join(' and ')} are mutually exclusive and you have specified ${given.length === 2 ? 'both' : 'all of them'}.`,
+    );
   }
-  if (q.expression) out.Expression = q.expression.text;
-  if (q.label !== undefined) out.Label = q.label;
-  out.ReturnData = q.returnData;
-  if (q.period !== undefined) out.Period = q.period;
-  return out;
+  if (given.length === 0) {
+    throw new EmulatorServiceError(
+      'MissingRequiredParameterException',
+      `One of the parameters ${field}.Value, ${field}.StatisticValues or ${field}.Values is required.`,
+    );
+  }
+  if (datum.Counts !== undefined && datum.Values === undefined) {
+    throw new EmulatorServiceError(
+      'InvalidParameterCombinationException',
+      `The parameter ${field}.Counts can only be used together with ${field}.Values.`,
+    );
+  }
+  const resolution = datum.StorageResolution ?? 60;
+  if (resolution !== 1 && resolution !== 60) {
+    throw new EmulatorServiceError(
+      'InvalidParameterValueException',
+      `The value ${resolution} for parameter ${field}.StorageResolution is invalid: valid values are 1 and 60.`,
+    );
+  }
+  const timestampMs = datum.Timestamp === undefined ? nowMs : datum.Timestamp * 1000;
+  if (!Number.isFinite(timestampMs) || timestampMs < nowMs - 14 * DAY_MS || timestampMs > nowMs + 2 * HOUR_MS) {
+    throw new EmulatorServiceError(
+      'InvalidParameterValueException',
+      `The parameter ${field}.Timestamp must be no more than two weeks in the past and no more than 2 hours in the future (got ${new Date(timestampMs).toISOString()}).`,
+    );
+  }
+  const step = resolution === 1 ? SECOND_MS : MINUTE_MS;
+  const t = Math.floor(timestampMs / step) * step;
+  const unit = datum.Unit ?? 'None';
+
+  if (datum.Value !== undefined) {
+    const v = checkedValue(datum.Value, `${field}.Value`);
+    return { t, unit, sampleCount: 1, sum: v, minimum: v, maximum: v, values: [[v, 1]] };
+  }
+  if (datum.StatisticValues !== undefined) {
+    const s = datum.StatisticValues;
+    const where = `${field}.StatisticValues`;
+    const sampleCount = checkedValue(s.SampleCount, `${where}.SampleCount`);
+    const sum = checkedValue(s.Sum, `${where}.Sum`);
+    const minimum = checkedValue(s.Minimum, `${where}.Minimum`);
+    const maximum = checkedValue(s.Maximum, `${where}.Maximum`);
+    if (!(sampleCount > 0) || minimum > maximum) {
+      // ASSUMPTION: an impossible statistic set is refused (the reference gives no rule; CloudWatch's own check is not
+      // documented).
+      throw new EmulatorServiceError(
+        'InvalidParameterValueException',
+        `The parameter ${where} is inconsistent: SampleCount must be greater than 0 and Minimum must not exceed Maximum.`,
+      );
+    }
+    // Percentiles only when "SampleCount ... is 1 and Min, Max, and Sum are all equal" or "Min and Max are equal, and
+    // Sum is equal to Min multiplied by SampleCount" (PutMetricData API reference).
+    const usable = minimum === maximum && sum === minimum * sampleCount;
+    return { t, unit, sampleCount, sum, minimum, maximum, values: usable ? [[minimum, sampleCount]] : undefined };
+  }
+  const values = (datum.Values ?? []).map((v, i) => checkedValue(v, `${field}.Values.member.${i + 1}`));
+  if (values.length === 0 || values.length > 150) {
+    throw new EmulatorServiceError(
+      'InvalidParameterValueException',
+      `The parameter ${field}.Values must hold 1 to 150 values (got ${values.length}).`,
+    );
+  }
+  const counts = (datum.Counts ?? values.map(() => 1)).map((c, i) =>
+    checkedValue(c, `${field}.Counts.member.${i + 1}`),
+  );
+  if (counts.length !== values.length) {
+    throw new EmulatorServiceError(
+      'InvalidParameterValueException',
+      `The parameters ${field}.Values and ${field}.Counts must have the same number of members (${values.length} and ${counts.length}).`,
+    );
+  }
+  if (counts.some((c) => c < 0)) {
+    throw new EmulatorServiceError(
+      'InvalidParameterValueException',
+      `The parameter ${field}.Counts must not be negative.`,
+    );
+  }
+  const pairs = values.map((v, i) => [v, counts[i] ?? 1] as const).filter(([, c]) => c > 0);
+  if (pairs.length === 0) {
+    throw new EmulatorServiceError(
+      'InvalidParameterValueException',
+      `The parameter ${field}.Counts must count at least one value.`,
+    );
+  }
+  return {
+    t,
+    unit,
+    sampleCount: pairs.reduce((a, [, c]) => a + c, 0),
+    sum: pairs.reduce((a, [v, c]) => a + v * c, 0),
+    minimum: Math.min(...pairs.map(([v]) => v)),
+    maximum: Math.max(...pairs.map(([v]) => v)),
+    values: pairs,
+  };
+}
+
+/** A short hash of a request's identifying fields, so a NextToken is only accepted by the request it came from. */
+function requestFingerprint(input: object): string {
+  const { NextToken: _token, MaxDatapoints: _max, ...identity } = input as Record<string, unknown>;
+  return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
+}
+
+function encodeNextToken(offset: number, fingerprint: string): string {
+  return Buffer.from(JSON.stringify({ o: offset, f: fingerprint })).toString('base64url');
+}
+
+/** @throws EmulatorServiceError InvalidNextToken (HTTP 400 in the model) for a malformed or foreign token. */
+function decodeNextToken(token: string, fingerprint: string): number {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (
+      parsed !== null &&
+      typeof parsed === 'object' &&
+      'o' in parsed &&
+      'f' in parsed &&
+      Number.isInteger(parsed.o) &&
+      (parsed.o as number) >= 0 &&
+      parsed.f === fingerprint
+    ) {
+      return parsed.o as number;
+    }
+  } catch {
+    // fall through to the service error
+  }
+  throw new EmulatorServiceError('InvalidNextToken', 'The NextToken is not valid for this request.');
 }
 
 /** `detail.configuration.metrics` as CloudWatch writes it (camelCase, dimensions as a map). */
@@ -1035,52 +1208,6 @@ function eventMetrics(alarm: Alarm): AlarmEventMetric[] {
 function uuidFrom(text: string): string {
   const h = createHash('sha256').update(text).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
-
-function seriesKey(namespace: string, metricName: string, dimensions: Readonly<Record<string, string>>): string {
-  const dims = Object.entries(dimensions).sort(([a], [b]) => compare(a, b));
-  return JSON.stringify([namespace, metricName, dims]);
-}
-
-function lowerBound(samples: readonly Sample[], t: number): number {
-  let lo = 0;
-  let hi = samples.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((samples[mid]?.t ?? Number.POSITIVE_INFINITY) < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function isPercentile(stat: string): boolean {
-  return /^p(\d{1,2}(\.\d{1,2})?|100)$/.test(stat);
-}
-
-function isSupportedStat(stat: string): boolean {
-  return (STATISTICS as readonly string[]).includes(stat) || isPercentile(stat);
-}
-
-/** Statistic over one period's samples (non-empty). Percentiles use the nearest-rank method. */
-function computeStat(stat: string, values: readonly number[]): number {
-  switch (stat) {
-    case 'Maximum':
-      return Math.max(...values);
-    case 'Minimum':
-      return Math.min(...values);
-    case 'Sum':
-      return values.reduce((a, b) => a + b, 0);
-    case 'Average':
-      return values.reduce((a, b) => a + b, 0) / values.length;
-    case 'SampleCount':
-      return values.length;
-    default: {
-      const p = Number(stat.slice(1));
-      const sorted = [...values].sort((a, b) => a - b);
-      const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-      return sorted[rank - 1] ?? Number.NaN;
-    }
-  }
 }
 
 function compareToThreshold(op: ComparisonOperator, v: number, threshold: number): boolean {
