@@ -34,7 +34,8 @@ program
     'virtual seconds per wall-clock second, 0 to 3600; 0 starts the clock paused (drive it with POST /sandbox/clock)',
     '1',
   )
-  .action(async (opts: { scenario?: string; speed: string }) => {
+  .option('--start <iso8601>', 'virtual start time, e.g. 2026-03-02T14:00:00Z (default: now; with --scenario, its own)')
+  .action(async (opts: { scenario?: string; speed: string; start?: string }) => {
     const { sandboxCommand } = await import('./sandbox.ts');
     process.exitCode = await sandboxCommand(opts);
   });

@@ -9,14 +9,22 @@ export interface SandboxOptions {
   readonly scenario?: string;
   /** Virtual seconds per wall-clock second, from 0 (paused) to 3600, as typed on the command line. */
   readonly speed: string;
+  /**
+   * Virtual start time, ISO-8601 with a time zone (e.g. `2026-03-02T14:00:00Z`); not with `scenario`, whose own
+   * `startTime` its minutes count from. @default the scenario's startTime, else the wall-clock now
+   */
+  readonly start?: string;
 }
 
+/** ISO-8601 date-time with seconds and a time zone (`Z` or `±hh:mm`), optional fraction. */
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
 /**
- * `flink-watchdog sandbox [--scenario NAME] [--speed N]`: runs the emulator in the foreground and prints the
+ * `flink-watchdog sandbox [--scenario NAME] [--speed N] [--start ISO-8601]`: runs the emulator in the foreground and prints the
  * endpoint and the environment to point any AWS SDK or the AWS CLI at it. Virtual time runs `speed` times faster
  * than the wall clock; `--speed 0` starts it paused, to be driven with `POST /sandbox/clock` on the endpoint.
  * Stops on Ctrl-C.
- * @returns the exit code: 0 after Ctrl-C, 2 for an invalid --speed.
+ * @returns the exit code: 0 after Ctrl-C, 2 for an invalid --speed or --start.
  */
 export async function sandboxCommand(opts: SandboxOptions): Promise<number> {
   const speed = opts.speed.trim() === '' ? Number.NaN : Number(opts.speed);
@@ -26,8 +34,24 @@ export async function sandboxCommand(opts: SandboxOptions): Promise<number> {
     );
     return 2;
   }
+  if (opts.start !== undefined) {
+    if (opts.scenario) {
+      console.error('--start cannot be combined with --scenario: the scenario starts at its own startTime');
+      return 2;
+    }
+    if (!ISO_DATE_TIME.test(opts.start) || Number.isNaN(Date.parse(opts.start))) {
+      console.error(
+        `--start must be an ISO-8601 date-time with a time zone, e.g. 2026-03-02T14:00:00Z (got "${opts.start}")`,
+      );
+      return 2;
+    }
+  }
   const scenario = opts.scenario ? loadScenario(opts.scenario) : undefined;
-  const start = scenario ? Date.parse(scenario.startTime) : Date.now();
+  const start = scenario
+    ? Date.parse(scenario.startTime)
+    : opts.start !== undefined
+      ? Date.parse(opts.start)
+      : Date.now();
   const clock = new SandboxClock(start, speed);
   const emulator = await startEmulator({ clock, ...(scenario ? { world: scenario } : {}) });
   const tick = setInterval(() => emulator.advanceTo(clock.now()), 250);

@@ -1,0 +1,91 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+
+/** Runs `flink-watchdog sandbox ARGS` as a user would (node + tsx, the repository as working directory). */
+function runSandbox(args: readonly string[]): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', 'tsx', 'cli/bin.ts', 'sandbox', ...args], {
+    cwd: process.cwd(),
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+}
+
+/** Collects stdout until `line` appears (resolves with everything printed so far) or the process exits. */
+function waitForOutput(child: ChildProcessWithoutNullStreams, line: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      if (out.includes(line)) {
+        child.stdout.off('data', onData);
+        resolve(out);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`sandbox exited with ${code} before printing "${line}":\n${out}`)));
+  });
+}
+
+/** Resolves with the exit code and stderr once the process has exited. */
+function exited(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.once('exit', (code) => resolve({ code, stderr }));
+  });
+}
+
+const children: ChildProcessWithoutNullStreams[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGINT');
+});
+
+describe('Command: flink-watchdog sandbox', () => {
+  it('starts paused with --speed 0, prints the endpoint, the environment and the clock, and stops on Ctrl-C', async () => {
+    // Prepare
+    const child = runSandbox(['--speed', '0', '--start', '2026-03-02T14:00:00Z']);
+    children.push(child);
+    const done = exited(child);
+
+    // Act
+    const banner = await waitForOutput(child, 'Ctrl-C to stop.');
+    const endpoint = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(banner)?.[1];
+    const first = await (await fetch(`${endpoint}/sandbox/clock`)).json();
+    const second = await (await fetch(`${endpoint}/sandbox/clock`)).json();
+    const advanced = await (
+      await fetch(`${endpoint}/sandbox/clock`, { method: 'POST', body: '{"advanceSeconds": 60}' })
+    ).json();
+    child.kill('SIGINT');
+    const { code } = await done;
+
+    // Assess
+    expect(endpoint).toBeDefined();
+    expect(banner).toContain(`export AWS_ENDPOINT_URL=${endpoint} AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1`);
+    expect(banner).toContain('virtual time paused at 2026-03-02T14:00:00.000Z');
+    expect(banner).toContain(`curl -X POST ${endpoint}/sandbox/clock -d '{"advanceSeconds": 60}'`);
+    expect(first).toEqual({ now: '2026-03-02T14:00:00.000Z', speed: 0 });
+    expect(second).toEqual(first);
+    expect(advanced).toEqual({ now: '2026-03-02T14:01:00.000Z', speed: 0 });
+    expect(code).toBe(0);
+  });
+
+  it.each([
+    [['--speed', '-1'], /--speed must be a number from 0 \(paused\) to 3600/],
+    [['--speed', 'fast'], /--speed must be a number from 0 \(paused\) to 3600/],
+    [['--start', '2026-03-02'], /--start must be an ISO-8601 date-time with a time zone/],
+    [['--start', '2026-03-02T14:00:00Z', '--scenario', 'bad-config-change'], /--start cannot be combined/],
+  ])('refuses %j with exit code 2 and says how to fix it', async (args, message) => {
+    // Prepare
+    const child = runSandbox(args);
+    children.push(child);
+
+    // Act
+    const { code, stderr } = await exited(child);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+});
