@@ -829,3 +829,158 @@ describe('Emulator: metrics and alarms', () => {
     expect(alarm).toBeDefined();
   });
 });
+
+describe('Emulator: RollbackApplication target', () => {
+  it('goes back to the previous running version, skipping a version that never ran', async () => {
+    // Prepare: v2 fails at submit (READY on v2), v3 is configured from READY and started: it runs, in a crash loop
+    const h = await harness([orders('orders')]);
+    await deploy(h, 'orders', { fileKey: 'wrong-main-class.jar' });
+    h.advanceMinutes(2);
+    await deploy(h, 'orders', { fileKey: 'orders-1.jar', topic: 'ordres' });
+    h.advanceMinutes(1);
+    await h.msf.send(new StartApplicationCommand({ ApplicationName: 'orders' }));
+    h.advanceMinutes(2);
+    expect(await describeApp(h, 'orders')).toMatchObject({ ApplicationStatus: 'RUNNING', ApplicationVersionId: 3 });
+
+    // Act
+    await h.msf.send(new RollbackApplicationCommand({ ApplicationName: 'orders', CurrentApplicationVersionId: 3 }));
+    h.advanceMinutes(2);
+
+    // Assess: version 1 ran, version 2 never did
+    const detail = await describeApp(h, 'orders');
+    expect(detail).toMatchObject({
+      ApplicationStatus: 'RUNNING',
+      ApplicationVersionId: 4,
+      ApplicationVersionRolledBackFrom: 3,
+      ApplicationVersionRolledBackTo: 1,
+    });
+    expect(fileKey(detail)).toBe('orders-1.jar');
+    expect(
+      detail.ApplicationConfigurationDescription?.EnvironmentPropertyDescriptions?.PropertyGroupDescriptions,
+    ).toEqual([{ PropertyGroupId: 'kafka', PropertyMap: { topic: 'orders' } }]);
+  });
+});
+
+describe('Emulator: maintenance and autoscaling operations', () => {
+  async function operations(h: Harness, name: string, operation?: string) {
+    const out = await h.msf.send(
+      new ListApplicationOperationsCommand({ ApplicationName: name, ...(operation ? { Operation: operation } : {}) }),
+    );
+    return out.ApplicationOperationInfoList ?? [];
+  }
+
+  it('shows maintenance as MAINTENANCE and a Maintenance operation; the job restarts once', async () => {
+    // Prepare
+    const h = await harness(
+      [orders('orders')],
+      [{ kind: 'maintenance', application: 'orders', atMinute: 2, durationSeconds: 30 }],
+    );
+
+    // Act
+    h.advanceMinutes(2);
+    const during = await describeApp(h, 'orders');
+    const inProgress = await operations(h, 'orders', 'Maintenance');
+    const jobDuring = h.emulator.inspect('orders');
+    h.advanceMinutes(1);
+
+    // Assess
+    expect(during.ApplicationStatus).toBe('MAINTENANCE');
+    expect(inProgress).toMatchObject([{ Operation: 'Maintenance', OperationStatus: 'IN_PROGRESS' }]);
+    expect(jobDuring).toMatchObject({ jobRunning: false, restarts: 1 });
+    expect(await operations(h, 'orders', 'Maintenance')).toMatchObject([
+      { Operation: 'Maintenance', OperationStatus: 'SUCCESSFUL' },
+    ]);
+    expect(h.emulator.inspect('orders')).toEqual({ status: 'RUNNING', versionId: 1, jobRunning: true, restarts: 1 });
+  });
+
+  it('rejects RollbackApplication during maintenance with ResourceInUseException', async () => {
+    // Prepare
+    const h = await harness(
+      [orders('orders', { initialVersion: 2 })],
+      [{ kind: 'maintenance', application: 'orders', atMinute: 1, durationSeconds: 30 }],
+    );
+    h.advanceMinutes(1);
+
+    // Act
+    const error = await h.msf
+      .send(new RollbackApplicationCommand({ ApplicationName: 'orders', CurrentApplicationVersionId: 2 }))
+      .catch((e: Error) => e);
+
+    // Assess
+    expect(error).toMatchObject({ name: 'ResourceInUseException' });
+  });
+
+  it('records a successful autoscale as an Autoscaling operation with the new CurrentParallelism', async () => {
+    // Prepare
+    const h = await harness(
+      [orders('orders', { parallelism: 2, autoScalingEnabled: true })],
+      [{ kind: 'autoscale', application: 'orders', atMinute: 1, toParallelism: 4, durationSeconds: 60 }],
+    );
+
+    // Act
+    h.advanceMinutes(1);
+    const during = await describeApp(h, 'orders');
+    h.advanceMinutes(2);
+
+    // Assess
+    expect(during.ApplicationStatus).toBe('AUTOSCALING');
+    const detail = await describeApp(h, 'orders');
+    expect(detail.ApplicationStatus).toBe('RUNNING');
+    expect(
+      detail.ApplicationConfigurationDescription?.FlinkApplicationConfigurationDescription
+        ?.ParallelismConfigurationDescription,
+    ).toMatchObject({ Parallelism: 2, CurrentParallelism: 4 });
+    expect(await operations(h, 'orders', 'Autoscaling')).toMatchObject([
+      { Operation: 'Autoscaling', OperationStatus: 'SUCCESSFUL' },
+    ]);
+  });
+
+  it('rolls back to the running version by itself after a failed autoscale when system rollback is enabled', async () => {
+    // Prepare
+    const h = await harness(
+      [orders('orders', { parallelism: 2, autoScalingEnabled: true, systemRollbackEnabled: true })],
+      [{ kind: 'autoscale', application: 'orders', atMinute: 1, toParallelism: 4, durationSeconds: 60, fails: true }],
+    );
+
+    // Act
+    h.advanceMinutes(2);
+    const rollingBack = await describeApp(h, 'orders');
+    h.advanceMinutes(2);
+
+    // Assess
+    expect(rollingBack.ApplicationStatus).toBe('ROLLING_BACK');
+    const [scaling] = await operations(h, 'orders', 'Autoscaling');
+    const failed = await describeOperation(h, 'orders', scaling?.OperationId);
+    expect(failed).toMatchObject({
+      Operation: 'Autoscaling',
+      OperationStatus: 'FAILED',
+      OperationFailureDetails: { ErrorInfo: { ErrorString: expect.stringContaining('JobException') } },
+    });
+    expect(await describeOperation(h, 'orders', failed.OperationFailureDetails?.RollbackOperationId)).toMatchObject({
+      Operation: 'RollbackApplication',
+      OperationStatus: 'SUCCESSFUL',
+    });
+    const detail = await describeApp(h, 'orders');
+    expect(detail).toMatchObject({ ApplicationStatus: 'RUNNING', ApplicationVersionRolledBackTo: 1 });
+    expect(
+      detail.ApplicationConfigurationDescription?.FlinkApplicationConfigurationDescription
+        ?.ParallelismConfigurationDescription,
+    ).toMatchObject({ Parallelism: 2, CurrentParallelism: 2 });
+  });
+
+  it('leaves the application READY after a failed autoscale without system rollback', async () => {
+    // Prepare
+    const h = await harness(
+      [orders('orders', { parallelism: 2, autoScalingEnabled: true })],
+      [{ kind: 'autoscale', application: 'orders', atMinute: 1, toParallelism: 4, durationSeconds: 60, fails: true }],
+    );
+
+    // Act
+    h.advanceMinutes(3);
+
+    // Assess
+    expect(h.emulator.inspect('orders')).toMatchObject({ status: 'READY', jobRunning: false });
+    const [latest] = await operations(h, 'orders');
+    expect(latest).toMatchObject({ Operation: 'Autoscaling', OperationStatus: 'FAILED' });
+  });
+});

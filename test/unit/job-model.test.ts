@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   BACKOFF_RESET_THRESHOLD_MS,
+  CHECKPOINT_DURATION_MS,
+  CHECKPOINT_SIZE_BYTES,
+  checkpointIntervalMs,
   FlinkJob,
   OUTAGE_FAIL_AFTER_SECONDS,
   resolveJobBehaviour,
@@ -45,7 +48,188 @@ describe('Function: restartDelayMs', () => {
   });
 });
 
+describe('Function: resolveRestartStrategy', () => {
+  it.each([
+    ['FLINK-1_15', 'fixed-delay'],
+    ['FLINK-1_18', 'fixed-delay'],
+    ['FLINK-1_19', 'exponential-delay'],
+    ['FLINK-1_20', 'exponential-delay'],
+    ['FLINK-2_2', 'exponential-delay'],
+    ['SQL-1_0', 'fixed-delay'],
+  ])('defaults %s to %s (MSF: exponential-delay from Flink 1.19)', (runtime, type) => {
+    // Act
+    const strategy = resolveRestartStrategy(runtime);
+
+    // Assess
+    expect(strategy.type).toBe(type);
+  });
+
+  it('keeps a type the scenario names, whatever the runtime', () => {
+    // Act
+    const strategy = resolveRestartStrategy('FLINK-1_20', RestartStrategy.parse({ type: 'fixed-delay' }));
+
+    // Assess
+    expect(strategy.type).toBe('fixed-delay');
+  });
+
+  it('paces a FLINK-1_18 crash loop at a fixed delay and a FLINK-1_20 one at a growing delay', () => {
+    // Prepare
+    const loop = (runtime: string) =>
+      new FlinkJob({
+        submittedAtMs: T0,
+        behaviour: { kind: 'crash-loop', failAfterSeconds: 20, error: 'boom' },
+        restartStrategy: resolveRestartStrategy(runtime),
+      });
+    const old = loop('FLINK-1_18');
+    const current = loop('FLINK-1_20');
+
+    // Act: 20 s running + 1 s delay + 10 s restart = a failure every 31 s on fixed-delay
+    old.advanceTo(s(299));
+    current.advanceTo(s(299));
+
+    // Assess: fixed-delay fails at 20, 51, …, 299 s (10 failures); exponential-delay falls behind
+    expect(old.status().restarts).toBe(10);
+    expect(current.status().restarts).toBeLessThan(10);
+  });
+});
+
+describe('Function: checkpointIntervalMs', () => {
+  it('is 60000 ms with ConfigurationType DEFAULT, whatever the other fields say', () => {
+    // Act
+    const interval = checkpointIntervalMs({
+      configurationType: 'DEFAULT',
+      checkpointingEnabled: false,
+      checkpointInterval: 5_000,
+    });
+
+    // Assess
+    expect(interval).toBe(60_000);
+  });
+
+  it('uses CheckpointInterval with CUSTOM, and none when checkpointing is disabled', () => {
+    // Act
+    const custom = checkpointIntervalMs({
+      configurationType: 'CUSTOM',
+      checkpointingEnabled: true,
+      checkpointInterval: 30_000,
+    });
+    const off = checkpointIntervalMs({
+      configurationType: 'CUSTOM',
+      checkpointingEnabled: false,
+      checkpointInterval: 30_000,
+    });
+
+    // Assess
+    expect(custom).toBe(30_000);
+    expect(off).toBeUndefined();
+  });
+});
+
 describe('Class: FlinkJob', () => {
+  describe('Method: advanceTo (checkpoints)', () => {
+    it('completes a checkpoint every interval while running', () => {
+      // Prepare
+      const job = new FlinkJob({
+        submittedAtMs: T0,
+        behaviour: { kind: 'healthy' },
+        restartStrategy: exponential,
+        checkpointIntervalMs: 60_000,
+      });
+
+      // Act
+      job.advanceTo(s(59));
+      const before = job.status();
+      job.advanceTo(s(180));
+
+      // Assess
+      expect(before).toMatchObject({ completedCheckpoints: 0, failedCheckpoints: 0 });
+      expect(before.lastCheckpointDurationMs).toBeUndefined();
+      expect(job.status()).toMatchObject({
+        completedCheckpoints: 3,
+        failedCheckpoints: 0,
+        lastCheckpointDurationMs: CHECKPOINT_DURATION_MS,
+        lastCheckpointSizeBytes: CHECKPOINT_SIZE_BYTES,
+        lastCompletedCheckpointMs: s(180),
+      });
+    });
+
+    it('fails one checkpoint per interval under checkpoint-failing, and the job keeps running', () => {
+      // Prepare
+      const job = new FlinkJob({
+        submittedAtMs: T0,
+        behaviour: { kind: 'checkpoint-failing', error: 'Checkpoint expired' },
+        restartStrategy: exponential,
+        checkpointIntervalMs: 30_000,
+      });
+
+      // Act
+      job.advanceTo(s(600));
+
+      // Assess
+      expect(job.status()).toMatchObject({
+        running: true,
+        restarts: 0,
+        failedCheckpoints: 20,
+        completedCheckpoints: 0,
+      });
+      expect(job.status().lastCheckpointDurationMs).toBeUndefined();
+    });
+
+    it('takes no checkpoint while down, and the first one an interval after running again', () => {
+      // Prepare: fails at 20 s, runs again at 31 s
+      const job = new FlinkJob({
+        submittedAtMs: T0,
+        behaviour: { kind: 'healthy' },
+        restartStrategy: exponential,
+        checkpointIntervalMs: 60_000,
+        outages: [{ fromMs: T0, toMs: s(21), error: 'down' }],
+      });
+
+      // Act
+      job.advanceTo(s(90));
+      const beforeFirst = job.status().completedCheckpoints;
+      job.advanceTo(s(91));
+
+      // Assess
+      expect(beforeFirst).toBe(0);
+      expect(job.status()).toMatchObject({ completedCheckpoints: 1, lastCompletedCheckpointMs: s(91) });
+    });
+  });
+
+  describe('Method: restartNow', () => {
+    it('restarts a running job once, down for the given time, without advancing the backoff', () => {
+      // Prepare
+      const job = new FlinkJob({ submittedAtMs: T0, behaviour: { kind: 'healthy' }, restartStrategy: exponential });
+
+      // Act
+      job.restartNow(s(100), 30_000, 'maintenance');
+      job.advanceTo(s(129));
+      const during = job.status();
+      job.advanceTo(s(130));
+
+      // Assess
+      expect(during).toMatchObject({ running: false, restarts: 1, downtimeMs: 29_000, lastError: 'maintenance' });
+      expect(job.status()).toMatchObject({ running: true, restarts: 1, uptimeMs: 0 });
+    });
+
+    it('does nothing while the job is already down', () => {
+      // Prepare: fails at 20 s, down until 31 s
+      const job = new FlinkJob({
+        submittedAtMs: T0,
+        behaviour: { kind: 'healthy' },
+        restartStrategy: exponential,
+        outages: [{ fromMs: T0, toMs: s(21), error: 'down' }],
+      });
+
+      // Act
+      job.restartNow(s(25), 30_000, 'maintenance');
+      job.advanceTo(s(31));
+
+      // Assess
+      expect(job.status()).toMatchObject({ running: true, restarts: 1, lastError: 'down' });
+    });
+  });
+
   describe('Method: advanceTo', () => {
     it('paces a crash loop: fails failAfterSeconds after each (re)start, restarts after the backoff', () => {
       // Prepare
