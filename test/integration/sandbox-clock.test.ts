@@ -3,6 +3,8 @@ import {
   DescribeAlarmsCommand,
   GetMetricDataCommand,
   PutMetricAlarmCommand,
+  PutMetricDataCommand,
+  type StateValue,
 } from '@aws-sdk/client-cloudwatch';
 import { KinesisAnalyticsV2Client, ListApplicationsCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -341,5 +343,105 @@ describe('Emulator: advancing the sandbox clock runs every due event in order', 
     expect(a.events.length).toBeGreaterThan(1);
     expect(a.fullRestarts.some((p) => p.value > 0)).toBe(true);
     expect(await summary(manySteps)).toEqual(a);
+  });
+});
+
+/**
+ * One row of the CloudWatch User Guide's tables in "How alarm state is evaluated when data is missing"
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html): the five most recent
+ * periods, oldest first (`0` not breaching, `X` breaching, `-` missing), for an alarm with EvaluationPeriods 3.
+ */
+interface TableRow {
+  readonly name: string;
+  readonly datapoints: string;
+  readonly datapointsToAlarm: 2 | 3;
+  /** PutMetricAlarm's TreatMissingData. */
+  readonly treatMissingData: 'breaching' | 'notBreaching' | 'ignore' | 'missing';
+  readonly expected: StateValue;
+}
+
+const TABLE_ROWS: readonly TableRow[] = [
+  // The restart-loop alarm of the audit: CloudWatch evaluates the 3 most recent real datapoints, X X X.
+  {
+    name: 'restart-loop',
+    datapoints: '0 X X - X',
+    datapointsToAlarm: 3,
+    treatMissingData: 'notBreaching',
+    expected: 'ALARM',
+  },
+  // The downtime alarm of the audit: one real, non-breaching datapoint keeps it OK even when missing data breaches.
+  { name: 'downtime', datapoints: '0 - - - -', datapointsToAlarm: 3, treatMissingData: 'breaching', expected: 'OK' },
+  { name: 'enough-real', datapoints: '0 - X - X', datapointsToAlarm: 3, treatMissingData: 'missing', expected: 'OK' },
+  {
+    name: 'all-missing',
+    datapoints: '- - - - -',
+    datapointsToAlarm: 3,
+    treatMissingData: 'breaching',
+    expected: 'ALARM',
+  },
+  {
+    name: 'two-of-three',
+    datapoints: '0 - X - -',
+    datapointsToAlarm: 2,
+    treatMissingData: 'breaching',
+    expected: 'ALARM',
+  },
+  {
+    name: 'two-of-three-ok',
+    datapoints: '- - - - 0',
+    datapointsToAlarm: 2,
+    treatMissingData: 'missing',
+    expected: 'OK',
+  },
+];
+
+describe('Acceptance: an AWS SDK client drives `sandbox --speed 0` through the missing-data table', () => {
+  it('gives the states the CloudWatch User Guide gives', async () => {
+    // Prepare: a paused sandbox one second before a minute boundary (the boundary closes the fifth period).
+    const sandbox = await startSandbox(T0 - 1_000);
+    const clockNow = Date.parse(String((await sandbox.clockRequest('GET')).body.now));
+    const boundary = Math.ceil(clockNow / MINUTE) * MINUTE;
+    const namespace = 'FlinkWatchdog/Acceptance';
+    for (const row of TABLE_ROWS) {
+      await sandbox.cloudwatch.send(
+        new PutMetricAlarmCommand({
+          AlarmName: row.name,
+          Namespace: namespace,
+          MetricName: 'errors',
+          Dimensions: [{ Name: 'Row', Value: row.name }],
+          Statistic: 'Maximum',
+          Period: 60,
+          EvaluationPeriods: 3,
+          DatapointsToAlarm: row.datapointsToAlarm,
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+          TreatMissingData: row.treatMissingData,
+        }),
+      );
+    }
+    const metricData = TABLE_ROWS.flatMap((row) =>
+      row.datapoints.split(' ').flatMap((cell, i) =>
+        cell === '-'
+          ? []
+          : [
+              {
+                MetricName: 'errors',
+                Dimensions: [{ Name: 'Row', Value: row.name }],
+                Timestamp: new Date(boundary - (5 - i) * MINUTE),
+                Value: cell === 'X' ? 1 : 0,
+                Unit: 'Count' as const,
+              },
+            ],
+      ),
+    );
+    await sandbox.cloudwatch.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: metricData }));
+
+    // Act: past the boundary, short of the next one: one evaluation, whatever its offset after the boundary.
+    await advance(sandbox, 59);
+    const out = await sandbox.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: TABLE_ROWS.map((r) => r.name) }));
+
+    // Assess
+    const states = Object.fromEntries((out.MetricAlarms ?? []).map((a) => [a.AlarmName, a.StateValue]));
+    expect(states).toEqual(Object.fromEntries(TABLE_ROWS.map((r) => [r.name, r.expected])));
   });
 });
