@@ -48,6 +48,7 @@ export function toApplicationState(d: ApplicationDetail): ApplicationState {
     if (g.PropertyGroupId) env[g.PropertyGroupId] = { ...(g.PropertyMap ?? {}) };
   }
   const allowNonRestored = cfg?.RunConfigurationDescription?.FlinkRunConfigurationDescription?.AllowNonRestoredState;
+  const cp = cfg?.FlinkApplicationConfigurationDescription?.CheckpointConfigurationDescription;
   const ms = (t: Date | undefined) => (t ? t.getTime() : undefined);
   const state: ApplicationState = {
     name: d.ApplicationName ?? '',
@@ -73,6 +74,13 @@ export function toApplicationState(d: ApplicationDetail): ApplicationState {
     logLevel: mon?.LogLevel,
     metricsLevel: mon?.MetricsLevel,
     allowNonRestoredState: allowNonRestored,
+    checkpointConfiguration: cp?.ConfigurationType
+      ? {
+          configurationType: cp.ConfigurationType,
+          ...(cp.CheckpointingEnabled === undefined ? {} : { checkpointingEnabled: cp.CheckpointingEnabled }),
+          ...(cp.CheckpointInterval === undefined ? {} : { checkpointIntervalMs: cp.CheckpointInterval }),
+        }
+      : undefined,
     code:
       s3?.BucketARN && s3.FileKey
         ? {

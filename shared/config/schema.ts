@@ -80,6 +80,47 @@ const policyFields = {
   ),
   onRestartLoop: RestartAction.describe('What to do for a restart loop with no recent change.'),
   onStuckTransition: RestartAction.describe('What to do when a transient status outlasts its limit.'),
+  /** What to do when checkpoints stall (CHECKPOINT_STALL): `NOTIFY`, or force-stop and restart from a snapshot. */
+  onCheckpointStall: RestartAction.describe(
+    'What to do when checkpoints stall: NOTIFY (default), or FORCE_STOP_AND_RESTART from the last-known-good snapshot.',
+  ),
+  /**
+   * The job's checkpoint settings the watchdog cannot read from MSF (they live in the application code or its Flink
+   * configuration), from which the stall window is derived as the Flink Kubernetes Operator derives it:
+   * max(CheckpointInterval, checkpoint timeout) × (tolerable failed checkpoints + 2).
+   */
+  checkpointStall: z
+    .object({
+      checkpointTimeoutSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 60 * 60)
+        .optional()
+        .describe(
+          "The job's checkpoint timeout (Flink execution.checkpointing.timeout), seconds. Default 600 (Flink's).",
+        ),
+      tolerableFailedCheckpoints: z
+        .number()
+        .int()
+        .min(0)
+        .max(1000)
+        .optional()
+        .describe(
+          "The job's tolerable consecutive checkpoint failures (Flink execution.checkpointing.tolerable-failed-checkpoints), count. Default 0 (Flink's).",
+        ),
+      failedCheckpointsThreshold: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .optional()
+        .describe(
+          'Failed checkpoints within the window, beyond those a restart explains, that make a stall, count. Default: tolerableFailedCheckpoints + 2.',
+        ),
+    })
+    .strict()
+    .describe('Checkpoint settings of the job, from which the checkpoint-stall window is derived.'),
   restoreFrom: RestoreFrom.describe(
     'Which snapshot a restart restores from; `last-known-good` falls back to `latest` when none qualifies.',
   ),
@@ -173,6 +214,8 @@ export const DEFAULT_POLICY = {
   onRestartLoopAfterChange: 'ROLLBACK',
   onRestartLoop: 'FORCE_STOP_AND_RESTART',
   onStuckTransition: 'FORCE_STOP_AND_RESTART',
+  onCheckpointStall: 'NOTIFY',
+  checkpointStall: { checkpointTimeoutSeconds: 600, tolerableFailedCheckpoints: 0 },
   restoreFrom: 'last-known-good',
   restoreLastGoodVersion: false,
   allowNonRestoredState: false,
@@ -204,6 +247,13 @@ export interface PolicySettings {
   onRestartLoopAfterChange: z.infer<typeof RestartLoopAfterChangeAction>;
   onRestartLoop: z.infer<typeof RestartAction>;
   onStuckTransition: z.infer<typeof RestartAction>;
+  onCheckpointStall: z.infer<typeof RestartAction>;
+  /** Timeout (s) and tolerable failures (count) of the job's checkpoints; threshold unset = tolerable + 2. */
+  checkpointStall: {
+    checkpointTimeoutSeconds: number;
+    tolerableFailedCheckpoints: number;
+    failedCheckpointsThreshold?: number;
+  };
   restoreFrom: z.infer<typeof RestoreFrom>;
   restoreLastGoodVersion: boolean;
   allowNonRestoredState: boolean;
@@ -227,6 +277,7 @@ export function mergePolicy(...overrides: PolicyOverride[]): PolicySettings {
   let out: PolicySettings = {
     ...DEFAULT_POLICY,
     restartLoop: { ...DEFAULT_POLICY.restartLoop },
+    checkpointStall: { ...DEFAULT_POLICY.checkpointStall },
     stuckTransitionMinutes: {},
     onDrift: { ...DEFAULT_POLICY.onDrift },
   };
@@ -236,6 +287,7 @@ export function mergePolicy(...overrides: PolicyOverride[]): PolicySettings {
       ...out,
       ...defined,
       restartLoop: { ...out.restartLoop, ...stripUndefined(o.restartLoop ?? {}) },
+      checkpointStall: { ...out.checkpointStall, ...stripUndefined(o.checkpointStall ?? {}) },
       stuckTransitionMinutes: { ...out.stuckTransitionMinutes, ...stripUndefined(o.stuckTransitionMinutes ?? {}) },
       onDrift: { ...out.onDrift, ...stripUndefined(o.onDrift ?? {}) },
     };

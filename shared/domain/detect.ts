@@ -1,5 +1,6 @@
 import { type PolicySettings, stuckLimitMinutes } from '#shared/config/schema.ts';
-import type { DeployFailureCause, Finding, RestartLoopFinding } from './findings.ts';
+import { checkpointCompletions, checkpointWindow, currentRunStartMs, sliceWithBaseline } from './checkpoints.ts';
+import type { CheckpointStallFinding, DeployFailureCause, Finding, RestartLoopFinding } from './findings.ts';
 import type { ApplicationObservation, ApplicationOperation, MetricSeries } from './model.ts';
 import { isTransient } from './model.ts';
 
@@ -159,8 +160,128 @@ function restartLoop(
 }
 
 /**
+ * CHECKPOINT_STALL for a RUNNING application whose checkpointing is on, when either holds in the window derived by
+ * {@link checkpointWindow} (max(interval, timeout) × (tolerable failed checkpoints + 2)):
+ * - FAILED_CHECKPOINTS_RISING: `numberOfFailedCheckpoints` (a cumulative counter, counted as {@link countRestarts}
+ *   counts restarts: a drop is a new job submission) rose by at least the threshold (policy
+ *   `checkpointStall.failedCheckpointsThreshold`, default tolerable + 2) beyond the failures restarts explain, the
+ *   last failure is recent (within one checkpoint cycle, max(interval, timeout), plus two periods of publishing lag)
+ *   and no checkpoint completed after it. A restart aborts the checkpoint in flight, and Flink runs one checkpoint at
+ *   a time by default (execution.checkpointing.max-concurrent-checkpoints 1), so each restart in the window explains
+ *   one failed checkpoint: a restart loop stays a RESTART_LOOP.
+ * - NO_COMPLETED_CHECKPOINT: the last-checkpoint gauges (see {@link checkpointCompletions}) show no completed
+ *   checkpoint since `sinceMs` (the last completion seen, or the job's submission) and datapoints reach past
+ *   `sinceMs` + window. MSF publishes no completed-checkpoint counter, so a completion shows only as a change of
+ *   `lastCheckpointDuration` or `lastCheckpointSize`; without those series this cause is never found.
+ * Only failures and completions of the current job (since its submission) count.
+ */
+export function checkpointStall(
+  obs: ApplicationObservation,
+  policy: PolicySettings,
+  nowMs: number,
+): CheckpointStallFinding | undefined {
+  const app = obs.application;
+  if (app?.status !== 'RUNNING') return undefined;
+  const window = checkpointWindow(app, policy.checkpointStall);
+  if (!window.enabled) return undefined;
+  const { enabled: _enabled, windowMinutes, ...windowFacts } = window;
+  const runStartMs = currentRunStartMs(obs);
+  const windowStartMs = nowMs - window.windowMs;
+  const countFromMs = runStartMs !== undefined && runStartMs > windowStartMs ? runStartMs : windowStartMs;
+
+  const failed = countRestarts(sliceWithBaseline(obs.failedCheckpoints, countFromMs, nowMs));
+  const restarts = countRestarts(sliceWithBaseline(obs.restarts, countFromMs, nowMs)).restarts;
+  const unexplained = Math.max(0, failed.restarts - restarts);
+  const threshold = policy.checkpointStall.failedCheckpointsThreshold ?? window.tolerableFailedCheckpoints + 2;
+
+  const completions = checkpointCompletions(obs.lastCheckpointDuration, obs.lastCheckpointSize);
+  const lastCompletedMs =
+    completions.lastCompletionMs !== undefined &&
+    (runStartMs === undefined || completions.lastCompletionMs > runStartMs)
+      ? completions.lastCompletionMs
+      : undefined;
+
+  // NO_COMPLETED_CHECKPOINT: no completion since the later of the last one seen and the job's submission.
+  let noCompletion: { sinceMs: number; onsetMs: number } | undefined;
+  const sinceMs = Math.max(
+    lastCompletedMs ?? Number.NEGATIVE_INFINITY,
+    runStartMs ?? Number.NEGATIVE_INFINITY,
+    lastCompletedMs === undefined && runStartMs === undefined
+      ? (completions.firstPointMs ?? Number.POSITIVE_INFINITY)
+      : Number.NEGATIVE_INFINITY,
+  );
+  if (
+    Number.isFinite(sinceMs) &&
+    completions.coveredUntilMs !== undefined &&
+    completions.coveredUntilMs >= sinceMs + window.windowMs &&
+    nowMs >= sinceMs + window.windowMs
+  ) {
+    noCompletion = { sinceMs, onsetMs: sinceMs + window.windowMs };
+  }
+
+  // FAILED_CHECKPOINTS_RISING: failures beyond what restarts explain, still going on, none completed after them.
+  let rising: { sinceMs: number; onsetMs: number } | undefined;
+  const periodMs = (obs.failedCheckpoints?.periodSeconds ?? 60) * 1000;
+  if (unexplained >= threshold && failed.firstIncreaseMs !== undefined && failed.lastIncreaseMs !== undefined) {
+    const lastFailureEndMs = failed.lastIncreaseMs + periodMs;
+    const ongoing = lastFailureEndMs >= nowMs - (Math.max(window.intervalMs, window.timeoutMs) + 2 * periodMs);
+    const recovered = lastCompletedMs !== undefined && lastCompletedMs > lastFailureEndMs;
+    if (ongoing && !recovered) {
+      rising = {
+        sinceMs: lastCompletedMs ?? failed.firstIncreaseMs,
+        onsetMs: thresholdReachedMs(obs, countFromMs, nowMs, threshold) ?? lastFailureEndMs,
+      };
+    }
+  }
+
+  const found = noCompletion ?? rising;
+  if (!found) return undefined;
+  const cause = noCompletion ? 'NO_COMPLETED_CHECKPOINT' : 'FAILED_CHECKPOINTS_RISING';
+  const since = new Date(found.sinceMs).toISOString();
+  const stalledMin = Math.floor((nowMs - found.sinceMs) / MINUTE_MS);
+  const failures =
+    failed.restarts > 0
+      ? ` ${failed.restarts} checkpoint(s) failed (numberOfFailedCheckpoints) in the last ${windowMinutes} min${restarts > 0 ? `, ${unexplained} of them not explained by the ${restarts} restart(s)` : ''}.`
+      : '';
+  const head =
+    cause === 'NO_COMPLETED_CHECKPOINT'
+      ? `Checkpoint stall: no checkpoint of ${app.name} completed for ${stalledMin} min (since ${since}${lastCompletedMs === undefined ? ', the job’s start' : ''}), longer than the ${windowMinutes}-min window.`
+      : `Checkpoint stall: checkpoints of ${app.name} keep failing (${unexplained} failed beyond what restarts explain; threshold ${threshold}) and none completed since ${since}.`;
+  return {
+    kind: 'CHECKPOINT_STALL',
+    summary: `${head}${cause === 'NO_COMPLETED_CHECKPOINT' ? failures : ''} Window: ${window.derivation}.`,
+    cause,
+    sinceMs: found.sinceMs,
+    onsetMs: found.onsetMs,
+    ...(lastCompletedMs === undefined ? {} : { lastCompletedMs }),
+    failedCheckpoints: failed.restarts,
+    restarts,
+    unexplainedFailures: unexplained,
+    failedCheckpointsThreshold: threshold,
+    window: windowFacts,
+  };
+}
+
+/** End of the period in which failed checkpoints beyond restarts first reached `threshold`, ms. */
+function thresholdReachedMs(
+  obs: ApplicationObservation,
+  fromMs: number,
+  nowMs: number,
+  threshold: number,
+): number | undefined {
+  const periodMs = (obs.failedCheckpoints?.periodSeconds ?? 60) * 1000;
+  for (const p of obs.failedCheckpoints?.points ?? []) {
+    if (p.timestampMs < fromMs || p.timestampMs > nowMs) continue;
+    const failed = countRestarts(sliceWithBaseline(obs.failedCheckpoints, fromMs, p.timestampMs)).restarts;
+    const restarts = countRestarts(sliceWithBaseline(obs.restarts, fromMs, p.timestampMs)).restarts;
+    if (failed - restarts >= threshold) return p.timestampMs + periodMs;
+  }
+  return undefined;
+}
+
+/**
  * Evaluates one observation against the application's policy: a pure function of its inputs.
- * Returns findings strongest first: OBSERVATION_FAILED, STUCK_TRANSITION, DEPLOY_FAILED, RESTART_LOOP, ROLLED_BACK,
+ * Returns findings strongest first: OBSERVATION_FAILED, STUCK_TRANSITION, DEPLOY_FAILED, RESTART_LOOP, CHECKPOINT_STALL, ROLLED_BACK,
  * UNEXPECTED_STATUS. An empty list means healthy.
  */
 export function evaluate(obs: ApplicationObservation, policy: PolicySettings, nowMs: number): Finding[] {
@@ -235,6 +356,9 @@ export function evaluate(obs: ApplicationObservation, policy: PolicySettings, no
   const loop = app.status === 'RUNNING' || app.status === 'AUTOSCALING' ? restartLoop(obs, policy, nowMs) : undefined;
   if (loop) findings.push(loop);
 
+  const stall = checkpointStall(obs, policy, nowMs);
+  if (stall) findings.push(stall);
+
   if (
     policy.desiredStatus === 'RUNNING' &&
     app.status === 'READY' &&
@@ -253,6 +377,7 @@ export function evaluate(obs: ApplicationObservation, policy: PolicySettings, no
     'STUCK_TRANSITION',
     'DEPLOY_FAILED',
     'RESTART_LOOP',
+    'CHECKPOINT_STALL',
     'ROLLED_BACK',
     'UNEXPECTED_STATUS',
   ];

@@ -86,6 +86,8 @@ export function findingFingerprint(finding: Finding, obs: ApplicationObservation
       return `STUCK:${finding.status}:${finding.operation?.operationId ?? finding.sinceMs}`;
     case 'RESTART_LOOP':
       return `RESTART_LOOP:v${app?.versionId}:${submission?.operationId ?? app?.lastUpdateMs ?? ''}`;
+    case 'CHECKPOINT_STALL':
+      return `CHECKPOINT_STALL:v${app?.versionId}:${submission?.operationId ?? app?.lastUpdateMs ?? ''}`;
     case 'UNEXPECTED_STATUS':
       return `UNEXPECTED_STATUS:${finding.actual}:v${app?.versionId}:${app?.lastUpdateMs ?? ''}`;
     case 'OBSERVATION_FAILED':
@@ -194,7 +196,7 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
 
   const pause = await deps.ledger.automationPause(name);
   const policy = policyFor(deps.config, name);
-  const obs = await observe(name, deps, now, policy.restartLoop.windowMinutes);
+  const obs = await observe(name, deps, now, policy.restartLoop.windowMinutes, policy.checkpointStall);
   const findings = evaluate(obs, policy, now);
   const attempts = await deps.ledger.attemptsSince(name, now - policy.attemptWindowMinutes * MINUTE_MS);
   const lockedBy = await deps.ledger.lockHolder(name, now);

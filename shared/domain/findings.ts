@@ -68,6 +68,52 @@ export interface UnexpectedStatusFinding {
   actual: ApplicationStatus;
 }
 
+/**
+ * Why checkpoints count as stalled:
+ * - `FAILED_CHECKPOINTS_RISING`: `numberOfFailedCheckpoints` rose by at least the threshold within the window, beyond
+ *   the failures restarts explain, and no checkpoint completed after the last failure;
+ * - `NO_COMPLETED_CHECKPOINT`: no checkpoint completed for longer than the window.
+ */
+export type CheckpointStallCause = 'FAILED_CHECKPOINTS_RISING' | 'NO_COMPLETED_CHECKPOINT';
+
+/** How the checkpoint-stall window was derived (the Flink Kubernetes Operator's rule). */
+export interface CheckpointStallWindow {
+  /** max(interval, timeout) × (tolerable failures + 2), ms. */
+  windowMs: number;
+  /** `CheckpointInterval`, ms. */
+  intervalMs: number;
+  /** DEFAULT: MSF's 60000 ms for ConfigurationType DEFAULT; CUSTOM: the application's CheckpointInterval; ASSUMED: not returned, 60000 ms assumed. */
+  intervalSource: 'DEFAULT' | 'CUSTOM' | 'ASSUMED';
+  /** Checkpoint timeout from the policy (Flink's default 10 min), ms. */
+  timeoutMs: number;
+  /** Tolerable consecutive checkpoint failures from the policy (Flink's default 0), count. */
+  tolerableFailedCheckpoints: number;
+  /** The derivation in words, e.g. "max(interval 60 s [MSF DEFAULT], timeout 600 s) × (0 tolerable failures + 2) = 20 min". */
+  derivation: string;
+}
+
+/** Checkpoints of a RUNNING job stall: they fail again and again, or none completes within the window. */
+export interface CheckpointStallFinding {
+  kind: 'CHECKPOINT_STALL';
+  summary: string;
+  cause: CheckpointStallCause;
+  /** Since when no checkpoint is known to have completed (the last completion seen, or the job's start), ms. */
+  sinceMs: number;
+  /** When the stall condition was first met (the threshold-th failure, or `sinceMs` + window), ms. */
+  onsetMs: number;
+  /** End of the period in which the last completed checkpoint was seen, ms; undefined when none was seen. */
+  lastCompletedMs?: number;
+  /** Increase of numberOfFailedCheckpoints in the window, count. */
+  failedCheckpoints: number;
+  /** Restarts in the same window (each can abort one in-flight checkpoint), count. */
+  restarts: number;
+  /** Failed checkpoints no restart explains: `failedCheckpoints - restarts`, at least 0, count. */
+  unexplainedFailures: number;
+  /** Threshold of `unexplainedFailures` for FAILED_CHECKPOINTS_RISING, count. */
+  failedCheckpointsThreshold: number;
+  window: CheckpointStallWindow;
+}
+
 export interface ObservationFailedFinding {
   kind: 'OBSERVATION_FAILED';
   summary: string;
@@ -81,6 +127,7 @@ export type Finding =
   | DeployFailedFinding
   | RolledBackFinding
   | UnexpectedStatusFinding
+  | CheckpointStallFinding
   | ObservationFailedFinding;
 
 export type FindingKind = Finding['kind'];

@@ -68,6 +68,22 @@ export interface ApplicationState {
   metricsLevel?: string;
   /** `FlinkRunConfigurationDescription.AllowNonRestoredState` of the last run. */
   allowNonRestoredState?: boolean;
+  /** `FlinkApplicationConfigurationDescription.CheckpointConfigurationDescription`; undefined when not returned. */
+  checkpointConfiguration?: CheckpointConfiguration;
+}
+
+/**
+ * An application's checkpointing (`CheckpointConfigurationDescription`). With `ConfigurationType` DEFAULT, MSF uses
+ * CheckpointingEnabled true and CheckpointInterval 60000 ms whatever the other fields say
+ * (https://docs.aws.amazon.com/managed-flink/latest/apiv2/API_CheckpointConfigurationDescription.html).
+ */
+export interface CheckpointConfiguration {
+  /** `ConfigurationType`: DEFAULT or CUSTOM. */
+  configurationType: string;
+  /** `CheckpointingEnabled`. */
+  checkpointingEnabled?: boolean;
+  /** `CheckpointInterval`, ms. */
+  checkpointIntervalMs?: number;
 }
 
 /** Operation names as MSF reports them in ListApplicationOperations (`Operation`). */
@@ -139,6 +155,9 @@ export interface ApplicationObservation {
   restarts?: MetricSeries;
   downtime?: MetricSeries;
   failedCheckpoints?: MetricSeries;
+  /** `lastCheckpointDuration` (ms) and `lastCheckpointSize` (bytes): gauges of the last completed checkpoint. */
+  lastCheckpointDuration?: MetricSeries;
+  lastCheckpointSize?: MetricSeries;
   /** Newest first. */
   operations: ApplicationOperation[];
   snapshots: ApplicationSnapshot[];

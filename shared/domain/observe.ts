@@ -1,6 +1,8 @@
+import { DEFAULT_POLICY, type PolicySettings } from '#shared/config/schema.ts';
 import type { MetricsPort } from '#shared/ports/metrics.ts';
 import type { MsfPort } from '#shared/ports/msf.ts';
-import type { ApplicationObservation, ObservationError } from './model.ts';
+import { checkpointWindow } from './checkpoints.ts';
+import type { ApplicationObservation, MetricSeries, ObservationError } from './model.ts';
 import { restartMetricName } from './model.ts';
 
 const MINUTE_MS = 60_000;
@@ -13,15 +15,22 @@ export interface ObservePorts {
 
 /**
  * Observes one application: DescribeApplication, ListApplicationOperations, ListApplicationSnapshots, and the
- * restart counter (fullRestarts, or numRestarts on Flink 2.x), downtime and numberOfFailedCheckpoints series over
- * the last `lookbackMinutes` (+1 minute for a baseline). Every read that fails becomes an `errors` entry: this
- * function does not throw for API errors.
+ * downtime over the last `lookbackMinutes`, plus numberOfFailedCheckpoints, lastCheckpointDuration and
+ * lastCheckpointSize over the checkpoint-stall window derived from the application's CheckpointConfigurationDescription
+ * and `checkpointStall` (see `checkpointWindow`), and the restart counter (fullRestarts, or numRestarts on Flink 2.x)
+ * over the longer of the two; each with one more minute for a baseline. One GetMetricData read covers all five.
+ * Every read that fails
+ * becomes an `errors` entry: this function does not throw for API errors.
+ *
+ * @param lookbackMinutes the restart window, minutes.
+ * @param checkpointStall the policy's checkpoint settings; default {@link DEFAULT_POLICY}'s (Flink's defaults).
  */
 export async function observe(
   applicationName: string,
   ports: ObservePorts,
   nowMs: number,
   lookbackMinutes: number,
+  checkpointStall: PolicySettings['checkpointStall'] = DEFAULT_POLICY.checkpointStall,
 ): Promise<ApplicationObservation> {
   const errors: ObservationError[] = [];
   const capture = async <T>(source: string, fn: () => Promise<T>): Promise<T | undefined> => {
@@ -47,16 +56,28 @@ export async function observe(
   };
   if (!application) return obs;
   const restartName = restartMetricName(application.runtimeEnvironment);
-  const names = [restartName, 'downtime', 'numberOfFailedCheckpoints'];
+  const checkpointNames = ['numberOfFailedCheckpoints', 'lastCheckpointDuration', 'lastCheckpointSize'] as const;
+  const names = [restartName, 'downtime', ...checkpointNames];
   const start = nowMs - (lookbackMinutes + 1) * MINUTE_MS;
-  const series = await capture('GetMetricData', () => ports.metrics.getSeries(applicationName, names, start, nowMs));
+  const checkpointStart = nowMs - (checkpointWindow(application, checkpointStall).windowMinutes + 1) * MINUTE_MS;
+  const series = await capture('GetMetricData', () =>
+    ports.metrics.getSeries(applicationName, names, Math.min(start, checkpointStart), nowMs),
+  );
   if (series) {
+    // Downtime keeps its own look-back. The restart series spans the checkpoint window too: restarts there explain
+    // failed checkpoints; the restart rules count only inside their own window.
+    const from = (s: MetricSeries | undefined, startMs: number) =>
+      s ? { ...s, points: s.points.filter((p) => p.timestampMs >= startMs) } : undefined;
     const restarts = series[restartName];
-    const downtime = series.downtime;
-    const failedCheckpoints = series.numberOfFailedCheckpoints;
+    const downtime = from(series.downtime, start);
+    const failedCheckpoints = from(series.numberOfFailedCheckpoints, checkpointStart);
+    const lastDuration = from(series.lastCheckpointDuration, checkpointStart);
+    const lastSize = from(series.lastCheckpointSize, checkpointStart);
     if (restarts) obs.restarts = restarts;
     if (downtime) obs.downtime = downtime;
     if (failedCheckpoints) obs.failedCheckpoints = failedCheckpoints;
+    if (lastDuration) obs.lastCheckpointDuration = lastDuration;
+    if (lastSize) obs.lastCheckpointSize = lastSize;
   }
   return obs;
 }

@@ -1,8 +1,8 @@
 import type { PolicySettings } from '#shared/config/schema.ts';
 import type { Decision, GuardResult, RemediationAction, StartOptions } from './decision.ts';
 import { describeRemediation } from './decision.ts';
-import type { Finding } from './findings.ts';
-import type { ApplicationObservation, ApplicationSnapshot, ApplicationStatus } from './model.ts';
+import type { CheckpointStallFinding, Finding } from './findings.ts';
+import type { ApplicationObservation, ApplicationSnapshot, ApplicationState, ApplicationStatus } from './model.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -83,11 +83,72 @@ function cli(app: string, rest: string): string {
   return `aws kinesisanalyticsv2 ${rest.replace('{app}', app)}`;
 }
 
-/** The remediation the policy table prescribes for a finding, or a reason why it only notifies. */
-function prescribe(
-  finding: Finding,
+/** What {@link prescribe} returns: the action (if any), why, next steps, and whether a snapshot must exist. */
+interface Prescription {
+  action?: RemediationAction;
+  reason: string;
+  nextSteps: string[];
+  snapshotNeeded: boolean;
+  escalate?: boolean;
+}
+
+/**
+ * CHECKPOINT_STALL: policy `onCheckpointStall`. NOTIFY (the default) tells what stalls, since when, the window and how
+ * it was derived, and the commands to look and to restart. FORCE_STOP_AND_RESTART force-stops (a plain stop first
+ * takes a snapshot, which a job whose checkpoints stall is unlikely to complete) and, when the desired status is
+ * RUNNING, starts from the last-known-good snapshot: the newest READY snapshot of the running version taken before
+ * the stall began (`sinceMs`), else the latest (see {@link chooseRestore}); with no READY snapshot the
+ * `snapshot-exists` guard escalates.
+ */
+function prescribeCheckpointStall(
+  finding: CheckpointStallFinding,
   input: DecisionInput,
-): { action?: RemediationAction; reason: string; nextSteps: string[]; snapshotNeeded: boolean; escalate?: boolean } {
+  app: ApplicationState,
+): Prescription {
+  const { observation: obs, policy, nowMs } = input;
+  const name = obs.applicationName;
+  const wantRunning = policy.desiredStatus === 'RUNNING';
+  const restore = wantRunning ? chooseRestore(obs, policy, finding.sinceMs) : undefined;
+  const since = new Date(finding.sinceMs).toISOString();
+  if (policy.onCheckpointStall === 'NOTIFY') {
+    const from = new Date(Math.min(finding.sinceMs, nowMs - finding.window.windowMs) - 5 * MINUTE_MS).toISOString();
+    const to = new Date(nowMs).toISOString();
+    const metric = (m: string) =>
+      `aws cloudwatch get-metric-statistics --namespace AWS/KinesisAnalytics --metric-name ${m} --dimensions Name=Application,Value=${name} --statistics Maximum --period 60 --start-time ${from} --end-time ${to}`;
+    const start =
+      restore?.start.restoreType === 'RESTORE_FROM_CUSTOM_SNAPSHOT'
+        ? `{"ApplicationRestoreConfiguration":{"ApplicationRestoreType":"RESTORE_FROM_CUSTOM_SNAPSHOT","SnapshotName":"${restore.start.snapshotName}"}}`
+        : '{"ApplicationRestoreConfiguration":{"ApplicationRestoreType":"RESTORE_FROM_LATEST_SNAPSHOT"}}';
+    return {
+      reason: `${finding.summary} Policy onCheckpointStall=NOTIFY: the job keeps running, but if it fails it resumes from the last completed checkpoint (before ${since}). Set onCheckpointStall: FORCE_STOP_AND_RESTART to have the watchdog force-stop it and start from the ${restore?.detail ?? 'latest snapshot'}.`,
+      nextSteps: [
+        metric('numberOfFailedCheckpoints'),
+        metric('lastCheckpointDuration'),
+        "Read the job's CloudWatch Logs for why checkpoints fail or time out (backpressure, a slow sink, state growth, access to the checkpoint storage).",
+        cli(name, 'list-application-snapshots --application-name {app}'),
+        ...(wantRunning
+          ? [
+              `To restart: ${cli(name, 'stop-application --application-name {app} --force')}, then ${cli(name, `start-application --application-name {app} --run-configuration '${start}'`)}`,
+            ]
+          : []),
+      ],
+      snapshotNeeded: false,
+    };
+  }
+  return {
+    action: {
+      kind: 'FORCE_STOP_AND_RESTART',
+      expectVersionId: app.versionId,
+      ...(restore ? { start: restore.start } : {}),
+    },
+    reason: `${finding.summary} Policy onCheckpointStall=FORCE_STOP_AND_RESTART: force-stop (a plain stop first takes a snapshot, which a job whose checkpoints stall is unlikely to complete)${wantRunning ? ` and start from the ${restore?.detail ?? 'latest snapshot'}` : '; desired status READY, so no restart'}.`,
+    nextSteps: [],
+    snapshotNeeded: wantRunning,
+  };
+}
+
+/** The remediation the policy table prescribes for a finding, or a reason why it only notifies. */
+function prescribe(finding: Finding, input: DecisionInput): Prescription {
   const { observation: obs, policy } = input;
   const app = obs.application;
   const name = obs.applicationName;
@@ -234,6 +295,8 @@ function prescribe(
         snapshotNeeded: true,
       };
     }
+    case 'CHECKPOINT_STALL':
+      return prescribeCheckpointStall(finding, input, app);
     case 'RESTART_LOOP': {
       const change = finding.recentChange;
       if (change && !change.byRollback && policy.onRestartLoopAfterChange !== 'FORCE_STOP_AND_RESTART') {

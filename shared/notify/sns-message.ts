@@ -37,6 +37,7 @@ const FINDING_KINDS = keys<FindingKind>({
   DEPLOY_FAILED: true,
   ROLLED_BACK: true,
   UNEXPECTED_STATUS: true,
+  CHECKPOINT_STALL: true,
   OBSERVATION_FAILED: true,
 });
 const REMEDIATION_KINDS = keys<RemediationKind>({

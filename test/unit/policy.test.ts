@@ -372,3 +372,104 @@ describe('Function: decide (the default policy table)', () => {
     ]);
   });
 });
+
+describe('Function: decide (CHECKPOINT_STALL)', () => {
+  /** RUNNING, checkpoints completing every minute until 25 min ago, then none (window 20 min by default). */
+  const stalled = (o: Partial<ApplicationObservation> = {}) =>
+    observation(
+      {
+        application: app({ checkpointConfiguration: { configurationType: 'DEFAULT' } }),
+        lastCheckpointDuration: {
+          metricName: 'lastCheckpointDuration',
+          periodSeconds: 60,
+          points: Array.from({ length: 30 }, (_, i) => ({
+            timestampMs: now - 30 * MIN + i * MIN,
+            value: 1000 + Math.min(i, 4),
+          })),
+        },
+        ...o,
+      },
+      now,
+    );
+  const stallSince = now - 25 * MIN;
+  const decideFor = (obs: ApplicationObservation, override: PolicyOverride = {}) => {
+    const settings = policy(override);
+    const findings = evaluate(obs, settings, now);
+    return decide({ observation: obs, findings, policy: settings, history: fresh, scope: inScope, nowMs: now });
+  };
+
+  it('notifies by default: what stalled, since when, the window and its derivation, and next steps', () => {
+    // Act
+    const d = decideFor(stalled());
+    // Assess
+    expect(d.verdict).toBe('NOTIFY');
+    expect(d.finding?.kind).toBe('CHECKPOINT_STALL');
+    expect(d.remediation).toBeUndefined();
+    expect(d.reason).toContain(new Date(stallSince).toISOString());
+    expect(d.reason).toContain('20-min window');
+    expect(d.reason).toContain(
+      'max(interval 60 s [MSF DEFAULT], timeout 600 s) × (0 tolerable failed checkpoints + 2)',
+    );
+    expect(d.reason).toContain('onCheckpointStall=NOTIFY');
+    expect(d.nextSteps.some((s) => s.includes('--metric-name numberOfFailedCheckpoints'))).toBe(true);
+    expect(d.nextSteps.some((s) => s.includes('stop-application --application-name orders --force'))).toBe(true);
+  });
+
+  it('names the last-known-good snapshot in the restart command it suggests', () => {
+    const d = decideFor(
+      stalled({
+        snapshots: [snapshot('orders-v7-late', 7, now - 5 * MIN), snapshot('orders-v7-good', 7, now - 60 * MIN)],
+      }),
+    );
+    expect(d.nextSteps.at(-1)).toContain('"SnapshotName":"orders-v7-good"');
+  });
+
+  it.each([
+    {
+      situation: 'FORCE_STOP_AND_RESTART with a last-known-good snapshot (taken before the stall) → restore it',
+      snapshots: [snapshot('orders-v7-late', 7, now - 5 * MIN), snapshot('orders-v7-good', 7, now - 60 * MIN)],
+      verdict: 'REMEDIATE',
+      start: {
+        restoreType: 'RESTORE_FROM_CUSTOM_SNAPSHOT',
+        snapshotName: 'orders-v7-good',
+        allowNonRestoredState: false,
+      },
+    },
+    {
+      situation: 'FORCE_STOP_AND_RESTART without a last-known-good snapshot (only one taken during the stall) → latest',
+      snapshots: [snapshot('orders-v7-late', 7, now - 5 * MIN)],
+      verdict: 'REMEDIATE',
+      start: { restoreType: 'RESTORE_FROM_LATEST_SNAPSHOT', allowNonRestoredState: false },
+    },
+    {
+      situation: 'FORCE_STOP_AND_RESTART without any READY snapshot → escalate',
+      snapshots: [snapshot('orders-v7-x', 7, now - 60 * MIN, 'FAILED')],
+      verdict: 'ESCALATE',
+      failedGuard: 'snapshot-exists',
+    },
+  ] as const)('$situation', ({ snapshots, verdict, ...expected }) => {
+    // Act
+    const d = decideFor(stalled({ snapshots: [...snapshots] }), { onCheckpointStall: 'FORCE_STOP_AND_RESTART' });
+    // Assess
+    expect(d.verdict).toBe(verdict);
+    if ('start' in expected) {
+      expect(d.remediation).toEqual({ kind: 'FORCE_STOP_AND_RESTART', expectVersionId: 7, start: expected.start });
+      expect(d.reason).toContain('onCheckpointStall=FORCE_STOP_AND_RESTART');
+    } else {
+      expect(d.remediation).toBeUndefined();
+      expect(d.guards.filter((g) => !g.passed).map((g) => g.name)).toEqual([expected.failedGuard]);
+    }
+  });
+
+  it('force-stops without a restart when the desired status is READY', () => {
+    const d = decideFor(stalled(), { onCheckpointStall: 'FORCE_STOP_AND_RESTART', desiredStatus: 'READY' });
+    expect(d.verdict).toBe('REMEDIATE');
+    expect(d.remediation).toEqual({ kind: 'FORCE_STOP_AND_RESTART', expectVersionId: 7 });
+  });
+
+  it('in observe mode says what it would have done', () => {
+    const d = decideFor(stalled(), { onCheckpointStall: 'FORCE_STOP_AND_RESTART', mode: 'observe' });
+    expect(d.verdict).toBe('NONE');
+    expect(d.wouldHave).toMatchObject({ kind: 'FORCE_STOP_AND_RESTART' });
+  });
+});
