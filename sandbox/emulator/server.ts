@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { type DrivableClock, isDrivableClock, MAX_SANDBOX_SPEED } from '#sandbox/clock.ts';
 import { EmulatorServiceError } from '#sandbox/emulator/errors.ts';
 import type { Clock } from '#shared/clock.ts';
@@ -212,7 +213,15 @@ function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => {
+      // SDK v3 CloudWatch clients gzip PutMetricData bodies of 10 KB or more (API model: requestcompression gzip).
+      try {
+        const body = Buffer.concat(chunks);
+        resolve((header(req, 'content-encoding') === 'gzip' ? gunzipSync(body) : body).toString('utf8'));
+      } catch (error) {
+        reject(error);
+      }
+    });
     req.on('error', reject);
   });
 }

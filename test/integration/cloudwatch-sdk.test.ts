@@ -1,18 +1,28 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  type AlarmHistoryItem,
   CloudWatchClient,
   DeleteAlarmsCommand,
   DescribeAlarmsCommand,
   GetMetricDataCommand,
+  InvalidNextToken,
+  InvalidParameterValueException,
   MissingRequiredParameterException,
   PutMetricAlarmCommand,
+  type PutMetricAlarmCommandInput,
+  PutMetricDataCommand,
+  paginateDescribeAlarmHistory,
+  paginateGetMetricData,
+  ResourceNotFound,
+  SetAlarmStateCommand,
   ValidationException,
 } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '#sandbox/clock.ts';
 import { CloudWatchEmulator } from '#sandbox/emulator/cloudwatch.ts';
 import { EmulatorServiceError } from '#sandbox/emulator/errors.ts';
+import { type EmulatorServer, type RecordedCall, startEmulatorServer } from '#sandbox/emulator/server.ts';
 
 const MINUTE = 60_000;
 /** 2026-03-02T14:00:00Z. */
@@ -231,6 +241,223 @@ describe('Class: CloudWatchEmulator (through @aws-sdk/client-cloudwatch)', () =>
       });
       await expect(noThreshold).rejects.toBeInstanceOf(MissingRequiredParameterException);
       expect(cw.alarms()).toEqual([]);
+    });
+  });
+});
+
+describe('Class: CloudWatchEmulator (through the emulator server and @aws-sdk/client-cloudwatch)', () => {
+  const clock = new VirtualClock(T0);
+  let server: EmulatorServer;
+  let client: CloudWatchClient;
+  let cw: CloudWatchEmulator;
+  const calls: RecordedCall[] = [];
+
+  beforeAll(async () => {
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+    server = await startEmulatorServer({
+      clock,
+      advance: () => undefined,
+      kinesisAnalytics: () => {
+        throw new EmulatorServiceError('UnknownOperationException', 'not under test');
+      },
+      cloudWatch: (operation, input) => cw.handle(operation, input),
+      record: (call) => calls.push(call),
+    });
+    client = new CloudWatchClient({
+      region: 'eu-west-1',
+      endpoint: server.endpoint,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+  });
+
+  afterAll(async () => {
+    client.destroy();
+    await server.close();
+  });
+
+  beforeEach(() => {
+    cw = new CloudWatchEmulator({ clock, region: 'eu-west-1', accountId: '123456789012' });
+    calls.length = 0;
+  });
+
+  const putAlarm = (overrides: Partial<PutMetricAlarmCommandInput> = {}) =>
+    client.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'orders-enricher-downtime',
+        Namespace: 'Sandbox',
+        MetricName: 'downtime',
+        Dimensions: DIMENSIONS,
+        Statistic: 'Maximum',
+        Period: 60,
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 3,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'breaching',
+        ...overrides,
+      }),
+    );
+
+  describe('Operation: PutMetricData', () => {
+    it('drives an alarm: the table cell 0 - - - - (breaching, 3 of 3) is OK, then ALARM a minute later', async () => {
+      // Prepare
+      await putAlarm();
+
+      // Act
+      await client.send(
+        new PutMetricDataCommand({
+          Namespace: 'Sandbox',
+          MetricData: [
+            { MetricName: 'downtime', Dimensions: DIMENSIONS, Timestamp: new Date(T0 - 5 * MINUTE), Value: 0 },
+          ],
+        }),
+      );
+      cw.evaluateAlarms(T0 + 15_000);
+      const first = await client.send(new DescribeAlarmsCommand({ AlarmNames: ['orders-enricher-downtime'] }));
+      cw.evaluateAlarms(T0 + MINUTE + 15_000);
+      const second = await client.send(new DescribeAlarmsCommand({ AlarmNames: ['orders-enricher-downtime'] }));
+
+      // Assess
+      expect(first.MetricAlarms?.[0]?.StateValue).toBe('OK');
+      expect(second.MetricAlarms?.[0]?.StateValue).toBe('ALARM');
+    });
+
+    it('accepts a gzip-compressed request of 1000 metrics with Values/Counts', async () => {
+      // Prepare: 1000 datums are well above the SDK's 10 KB compression threshold.
+      const MetricData = Array.from({ length: 1000 }, (_, i) => ({
+        MetricName: 'latency',
+        Dimensions: DIMENSIONS,
+        Timestamp: new Date(T0 - MINUTE + (i % 60) * 1000),
+        Values: [1, 2],
+        Counts: [1, 3],
+      }));
+
+      // Act
+      await client.send(new PutMetricDataCommand({ Namespace: 'Sandbox', MetricData }));
+      const out = await client.send(
+        new GetMetricDataCommand({
+          MetricDataQueries: [
+            {
+              Id: 'n',
+              MetricStat: {
+                Metric: { Namespace: 'Sandbox', MetricName: 'latency', Dimensions: DIMENSIONS },
+                Period: 60,
+                Stat: 'SampleCount',
+              },
+            },
+          ],
+          StartTime: new Date(T0 - MINUTE),
+          EndTime: new Date(T0),
+        }),
+      );
+
+      // Assess
+      expect(out.MetricDataResults?.[0]?.Values).toEqual([4000]);
+      expect(calls.find((c) => c.operation === 'PutMetricData')?.errorType).toBeUndefined();
+    });
+
+    it('raises InvalidParameterValueException for a NaN value', async () => {
+      // Act
+      const send = client.send(
+        new PutMetricDataCommand({ Namespace: 'Sandbox', MetricData: [{ MetricName: 'm', Value: Number.NaN }] }),
+      );
+
+      // Assess
+      await expect(send).rejects.toBeInstanceOf(InvalidParameterValueException);
+      await expect(send).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
+    });
+  });
+
+  describe('Operation: SetAlarmState and DescribeAlarmHistory', () => {
+    it('sets the state, records it in the history, and pages the history', async () => {
+      // Prepare
+      await putAlarm();
+
+      // Act
+      await client.send(
+        new SetAlarmStateCommand({ AlarmName: 'orders-enricher-downtime', StateValue: 'ALARM', StateReason: 'drill' }),
+      );
+      const described = await client.send(new DescribeAlarmsCommand({ AlarmNames: ['orders-enricher-downtime'] }));
+      const items: AlarmHistoryItem[] = [];
+      for await (const page of paginateDescribeAlarmHistory(
+        { client, pageSize: 1 },
+        { AlarmName: 'orders-enricher-downtime', ScanBy: 'TimestampAscending' },
+      )) {
+        items.push(...(page.AlarmHistoryItems ?? []));
+      }
+      const unknown = client.send(new SetAlarmStateCommand({ AlarmName: 'nope', StateValue: 'OK', StateReason: 'x' }));
+
+      // Assess
+      expect(described.MetricAlarms?.[0]).toMatchObject({ StateValue: 'ALARM', StateReason: 'drill' });
+      expect(items.map((h) => [h.HistoryItemType, h.HistorySummary])).toEqual([
+        ['ConfigurationUpdate', 'Alarm "orders-enricher-downtime" created'],
+        ['StateUpdate', 'Alarm updated from INSUFFICIENT_DATA to ALARM'],
+      ]);
+      expect(items[0]?.Timestamp).toEqual(new Date(T0));
+      await expect(unknown).rejects.toBeInstanceOf(ResourceNotFound);
+      await expect(unknown).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    });
+  });
+
+  describe('Operation: DeleteAlarms', () => {
+    it('deletes the names that exist and accepts unknown ones', async () => {
+      // Prepare
+      await putAlarm();
+      await putAlarm({ AlarmName: 'kept' });
+
+      // Act
+      await client.send(new DeleteAlarmsCommand({ AlarmNames: ['orders-enricher-downtime', 'never-created'] }));
+      const out = await client.send(new DescribeAlarmsCommand({}));
+
+      // Assess
+      expect(out.MetricAlarms?.map((a) => a.AlarmName)).toEqual(['kept']);
+    });
+  });
+
+  describe('Operation: GetMetricData', () => {
+    it('pages with MaxDatapoints and NextToken through the SDK paginator', async () => {
+      // Prepare: minutes 13:50..13:59 hold 0..9.
+      for (let i = 0; i < 10; i++) {
+        cw.putDatapoint({
+          namespace: NS,
+          metricName: 'uptime',
+          dimensions: { Application: 'orders-enricher' },
+          timestampMs: T0 - (10 - i) * MINUTE,
+          value: i,
+        });
+      }
+      const input = {
+        MetricDataQueries: [
+          {
+            Id: 'u',
+            MetricStat: {
+              Metric: { Namespace: NS, MetricName: 'uptime', Dimensions: DIMENSIONS },
+              Period: 60,
+              Stat: 'Maximum',
+            },
+          },
+        ],
+        StartTime: new Date(T0 - 10 * MINUTE),
+        EndTime: new Date(T0),
+        MaxDatapoints: 4,
+      };
+
+      // Act
+      const pages: Array<{ values: number[]; status: string | undefined }> = [];
+      for await (const page of paginateGetMetricData({ client }, input)) {
+        const result = page.MetricDataResults?.[0];
+        pages.push({ values: result?.Values ?? [], status: result?.StatusCode });
+      }
+      const bad = client.send(new GetMetricDataCommand({ ...input, NextToken: 'not-a-token' }));
+
+      // Assess
+      expect(pages).toEqual([
+        { values: [9, 8, 7, 6], status: 'PartialData' },
+        { values: [5, 4, 3, 2], status: 'PartialData' },
+        { values: [1, 0], status: 'Complete' },
+      ]);
+      await expect(bad).rejects.toBeInstanceOf(InvalidNextToken);
     });
   });
 });
