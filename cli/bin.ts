@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 import { Command } from 'commander';
 import type { RemediateOptions } from './remediate.ts';
+import type { SandboxOptions } from './sandbox.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -35,7 +36,9 @@ program
     '1',
   )
   .option('--start <iso8601>', 'virtual start time, e.g. 2026-03-02T14:00:00Z (default: now; with --scenario, its own)')
-  .action(async (opts: { scenario?: string; speed: string; start?: string }) => {
+  .option('--metrics-delay <seconds>', 'MSF datapoints stored this long after each minute ends, 0 to 3600')
+  .option('--alarm-evaluation-offset <seconds>', 'alarms evaluated this long after each minute boundary, 0 to 59')
+  .action(async (opts: SandboxOptions) => {
     const { sandboxCommand } = await import('./sandbox.ts');
     process.exitCode = await sandboxCommand(opts);
   });

@@ -1,5 +1,9 @@
 import { MAX_SANDBOX_SPEED, SandboxClock } from '#sandbox/clock.ts';
-import { startEmulator } from '#sandbox/emulator/index.ts';
+import {
+  DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS,
+  DEFAULT_METRICS_DELAY_SECONDS,
+  startEmulator,
+} from '#sandbox/emulator/index.ts';
 import { MAX_ADVANCE_SECONDS, SANDBOX_CLOCK_PATH } from '#sandbox/emulator/server.ts';
 import { loadScenario } from '#sandbox/scenario.ts';
 
@@ -14,17 +18,35 @@ export interface SandboxOptions {
    * `startTime` its minutes count from. @default the scenario's startTime, else the wall-clock now
    */
   readonly start?: string;
+  /**
+   * Seconds after a minute ends at which its MSF datapoints are stored, 0 to 3600, as typed.
+   * @default the scenario's `cloudwatch.metricsDelaySeconds`, else DEFAULT_METRICS_DELAY_SECONDS
+   */
+  readonly metricsDelay?: string;
+  /**
+   * Seconds after each minute boundary at which alarms are evaluated, 0 to 59, as typed.
+   * @default the scenario's `cloudwatch.alarmEvaluationOffsetSeconds`, else DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS
+   */
+  readonly alarmEvaluationOffset?: string;
+}
+
+/** A whole number of seconds from 0 to `max` typed on the command line, or the message that says how to fix it. */
+function wholeSeconds(option: string, raw: string, max: number): number | string {
+  const value = raw.trim() === '' ? Number.NaN : Number(raw);
+  return Number.isInteger(value) && value >= 0 && value <= max
+    ? value
+    : `${option} must be a whole number of seconds from 0 to ${max} (got "${raw}")`;
 }
 
 /** ISO-8601 date-time with seconds and a time zone (`Z` or `±hh:mm`), optional fraction. */
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 /**
- * `flink-watchdog sandbox [--scenario NAME] [--speed N] [--start ISO-8601]`: runs the emulator in the foreground and prints the
+ * `flink-watchdog sandbox [--scenario NAME] [--speed N] [--start ISO-8601] [--metrics-delay S] [--alarm-evaluation-offset S]`: runs the emulator in the foreground and prints the
  * endpoint and the environment to point any AWS SDK or the AWS CLI at it. Virtual time runs `speed` times faster
  * than the wall clock; `--speed 0` starts it paused, to be driven with `POST /sandbox/clock` on the endpoint.
  * Stops on Ctrl-C.
- * @returns the exit code: 0 after Ctrl-C, 2 for an invalid --speed or --start.
+ * @returns the exit code: 0 after Ctrl-C, 2 for an invalid option (the message says which and how to fix it).
  */
 export async function sandboxCommand(opts: SandboxOptions): Promise<number> {
   const speed = opts.speed.trim() === '' ? Number.NaN : Number(opts.speed);
@@ -46,6 +68,19 @@ export async function sandboxCommand(opts: SandboxOptions): Promise<number> {
       return 2;
     }
   }
+  const timing: { metricsDelaySeconds?: number; alarmEvaluationOffsetSeconds?: number } = {};
+  for (const [option, raw, max, key] of [
+    ['--metrics-delay', opts.metricsDelay, 3600, 'metricsDelaySeconds'],
+    ['--alarm-evaluation-offset', opts.alarmEvaluationOffset, 59, 'alarmEvaluationOffsetSeconds'],
+  ] as const) {
+    if (raw === undefined) continue;
+    const seconds = wholeSeconds(option, raw, max);
+    if (typeof seconds === 'string') {
+      console.error(seconds);
+      return 2;
+    }
+    timing[key] = seconds;
+  }
   const scenario = opts.scenario ? loadScenario(opts.scenario) : undefined;
   const start = scenario
     ? Date.parse(scenario.startTime)
@@ -53,7 +88,13 @@ export async function sandboxCommand(opts: SandboxOptions): Promise<number> {
       ? Date.parse(opts.start)
       : Date.now();
   const clock = new SandboxClock(start, speed);
-  const emulator = await startEmulator({ clock, ...(scenario ? { world: scenario } : {}) });
+  const emulator = await startEmulator({ clock, cloudwatch: timing, ...(scenario ? { world: scenario } : {}) });
+  const metricsDelay =
+    timing.metricsDelaySeconds ?? scenario?.cloudwatch.metricsDelaySeconds ?? DEFAULT_METRICS_DELAY_SECONDS;
+  const evaluationOffset =
+    timing.alarmEvaluationOffsetSeconds ??
+    scenario?.cloudwatch.alarmEvaluationOffsetSeconds ??
+    DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS;
   const tick = setInterval(() => emulator.advanceTo(clock.now()), 250);
   emulator.onAlarmEvent((e) =>
     console.log(`[${e.time}] alarm ${e.detail.alarmName}: ${e.detail.previousState.value} → ${e.detail.state.value}`),
@@ -65,6 +106,9 @@ export async function sandboxCommand(opts: SandboxOptions): Promise<number> {
   );
   console.log(
     `  virtual time ${speed === 0 ? 'paused' : `runs ${speed}x`} at ${new Date(clock.now()).toISOString()}; region ${emulator.region}, account ${emulator.accountId}`,
+  );
+  console.log(
+    `  MSF metrics stored ${metricsDelay} s after each minute ends; alarms evaluated ${evaluationOffset} s after each minute`,
   );
   console.log('\nPoint the AWS CLI or any SDK at it:');
   console.log(

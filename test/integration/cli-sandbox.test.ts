@@ -1,5 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_METRICS_DELAY_SECONDS } from '#sandbox/emulator/index.ts';
 
 /** Runs `flink-watchdog sandbox ARGS` as a user would (node + tsx, the repository as working directory). */
 function runSandbox(args: readonly string[]): ChildProcessWithoutNullStreams {
@@ -45,7 +46,7 @@ afterEach(() => {
 describe('Command: flink-watchdog sandbox', () => {
   it('starts paused with --speed 0, prints the endpoint, the environment and the clock, and stops on Ctrl-C', async () => {
     // Prepare
-    const child = runSandbox(['--speed', '0', '--start', '2026-03-02T14:00:00Z']);
+    const child = runSandbox(['--speed', '0', '--start', '2026-03-02T14:00:00Z', '--alarm-evaluation-offset', '10']);
     children.push(child);
     const done = exited(child);
 
@@ -64,6 +65,9 @@ describe('Command: flink-watchdog sandbox', () => {
     expect(endpoint).toBeDefined();
     expect(banner).toContain(`export AWS_ENDPOINT_URL=${endpoint} AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1`);
     expect(banner).toContain('virtual time paused at 2026-03-02T14:00:00.000Z');
+    expect(banner).toContain(
+      `MSF metrics stored ${DEFAULT_METRICS_DELAY_SECONDS} s after each minute ends; alarms evaluated 10 s after each minute`,
+    );
     expect(banner).toContain(`curl -X POST ${endpoint}/sandbox/clock -d '{"advanceSeconds": 60}'`);
     expect(first).toEqual({ now: '2026-03-02T14:00:00.000Z', speed: 0 });
     expect(second).toEqual(first);
@@ -76,6 +80,8 @@ describe('Command: flink-watchdog sandbox', () => {
     [['--speed', 'fast'], /--speed must be a number from 0 \(paused\) to 3600/],
     [['--start', '2026-03-02'], /--start must be an ISO-8601 date-time with a time zone/],
     [['--start', '2026-03-02T14:00:00Z', '--scenario', 'bad-config-change'], /--start cannot be combined/],
+    [['--alarm-evaluation-offset', '60'], /--alarm-evaluation-offset must be a whole number of seconds from 0 to 59/],
+    [['--metrics-delay', '1.5'], /--metrics-delay must be a whole number of seconds from 0 to 3600/],
   ])('refuses %j with exit code 2 and says how to fix it', async (args, message) => {
     // Prepare
     const child = runSandbox(args);
