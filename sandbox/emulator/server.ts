@@ -137,10 +137,15 @@ export function parseClockChange(raw: string): ClockChange | SandboxAnswer {
   if ('advanceSeconds' in fields) {
     const seconds = fields.advanceSeconds;
     if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0 || seconds > MAX_ADVANCE_SECONDS) {
+      const why =
+        typeof seconds === 'number' && seconds > MAX_ADVANCE_SECONDS
+          ? ': advance a longer span in several requests'
+          : typeof seconds === 'number' && seconds < 0
+            ? ': the virtual clock never goes back'
+            : '';
       return invalid(
         'advanceSeconds',
-        `advanceSeconds must be a JSON number of seconds from 0 to ${MAX_ADVANCE_SECONDS} (got ${JSON.stringify(seconds)}); ` +
-          'advance a longer span in several requests',
+        `advanceSeconds must be a JSON number of seconds from 0 to ${MAX_ADVANCE_SECONDS} (got ${JSON.stringify(seconds)})${why}`,
       );
     }
     change.advanceMs = Math.round(seconds * 1000);
