@@ -16,7 +16,10 @@ export type { RecordedCall } from '#sandbox/emulator/server.ts';
 
 /** Options of {@link startEmulator}. */
 export interface EmulatorOptions {
-  /** Shared with the drill; the emulator reads it but never advances it. */
+  /**
+   * Shared with the drill; the emulator reads it but never advances it, except when it is a DrivableClock
+   * (sandbox/clock.ts, as in `flink-watchdog sandbox`): then clients drive it with `/sandbox/clock` (server.ts).
+   */
   clock: Clock;
   /** applications / jobModel / faults / startTime of a scenario. @default an empty emulator */
   world?: ScenarioWorld;
