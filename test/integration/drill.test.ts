@@ -127,6 +127,52 @@ describe('Drill: what users see', () => {
     expect(r.deadLetters).toEqual([]);
   });
 
+  it.each(listScenarios())(
+    '%s: an incident gets a detection time from its onset to the decision, whatever the outcome',
+    async (name) => {
+      const r = await report(name);
+      if (r.outcome === 'NO_INCIDENT') {
+        expect(r.detectionSeconds).toBeNull();
+        expect(r.detectionOnset).toBeNull();
+        return;
+      }
+      expect(r.detectionOnset).not.toBeNull();
+      expect(r.detectionSeconds).toEqual(expect.any(Number));
+      expect(r.detectionSeconds).toBeGreaterThanOrEqual(0);
+      // The decision comes before (or with) the first remediation call and the recovery.
+      if (r.firstActionSeconds !== null) expect(r.firstActionSeconds).toBeGreaterThanOrEqual(r.detectionSeconds ?? 0);
+      if (r.recoverySeconds !== null) expect(r.recoverySeconds).toBeGreaterThan(r.detectionSeconds ?? 0);
+    },
+  );
+
+  it('reports detection for NOTIFIED and OBSERVED outcomes, by the onset rule of their finding', async () => {
+    const notified = await report('wrong-main-class');
+    expect(notified.outcome).toBe('NOTIFIED');
+    expect(notified.detectionOnset?.rule).toBe('failed-operation-end');
+    expect(notified.firstActionSeconds).toBeNull();
+    const observed = await report('not-opted-in');
+    expect(observed.outcome).toBe('OBSERVED');
+    expect(observed.detectionOnset?.rule).toBe('first-restart');
+    const rolledBack = await report('system-rollback-drift');
+    expect(rolledBack.detectionOnset?.rule).toBe('failed-operation-end');
+    const stuck = await report('stuck-updating');
+    // UPDATING began at minute 5 with a 10-minute limit: the onset is the limit, not the update.
+    expect(stuck.detectionOnset).toEqual({ rule: 'transition-limit', atMs: stuck.startMs + 15 * 60_000 });
+  });
+
+  it('runs the peer rules beside the watchdog without waking it, and reports not detected as null', async () => {
+    const r = await report('external-outage-recovers');
+    // The AWS recommended alarm is a real alarm of the emulator; its events never reach the detector.
+    expect(r.timeline.some((l) => l.actor === 'alarm' && l.text.startsWith('peer-'))).toBe(false);
+    for (const p of [r.peers.operatorHealthCheck, r.peers.awsDowntimeAlarm]) {
+      expect(p.rule).not.toBe('');
+      if (p.firedMs === null) expect(p.detectionSeconds).toBeNull();
+      else expect(r.timeline.some((l) => l.actor === 'peer' && l.atMs === p.firedMs)).toBe(true);
+    }
+    // A loop of a few restarts a minute never reaches the operator's 65 restarts in 2 minutes.
+    expect(r.peers.operatorHealthCheck).toMatchObject({ firedMs: null, detectionSeconds: null });
+  });
+
   it('is deterministic: the same scenario gives the same timeline', async () => {
     const a = await runScenario(loadScenario('wrong-main-class'));
     const b = await runScenario(loadScenario('wrong-main-class'));
@@ -150,8 +196,11 @@ describe('CLI: flink-watchdog drill', () => {
           'expected',
           'outcome',
           'passed',
+          'detectionOnset',
           'detectionSeconds',
+          'firstActionSeconds',
           'recoverySeconds',
+          'peers',
           'actions',
           'mutatingCalls',
           'workflowExecutions',
