@@ -4,6 +4,7 @@ import {
   GetMetricDataCommand,
   PutMetricAlarmCommand,
   PutMetricDataCommand,
+  SetAlarmStateCommand,
   type StateValue,
 } from '@aws-sdk/client-cloudwatch';
 import { KinesisAnalyticsV2Client, ListApplicationsCommand } from '@aws-sdk/client-kinesis-analytics-v2';
@@ -355,89 +356,95 @@ describe('Emulator: advancing the sandbox clock runs every due event in order', 
   });
 });
 
+/** PutMetricAlarm's TreatMissingData, in the order of the User Guide's table columns. */
+const TREATMENTS = ['missing', 'ignore', 'breaching', 'notBreaching'] as const;
+
 /**
  * One row of the CloudWatch User Guide's tables in "How alarm state is evaluated when data is missing"
  * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html): the five most recent
- * periods, oldest first (`0` not breaching, `X` breaching, `-` missing), for an alarm with EvaluationPeriods 3.
+ * periods of the evaluation range, oldest first (`0` not breaching, `X` breaching, `-` missing), for an alarm with
+ * EvaluationPeriods 3, and the state for each TreatMissingData column (`retain`: "Retain current state").
  */
 interface TableRow {
-  readonly name: string;
   readonly datapoints: string;
   readonly datapointsToAlarm: 2 | 3;
-  /** PutMetricAlarm's TreatMissingData. */
-  readonly treatMissingData: 'breaching' | 'notBreaching' | 'ignore' | 'missing';
-  readonly expected: StateValue;
+  readonly states: readonly [
+    StateValue | 'retain',
+    StateValue | 'retain',
+    StateValue | 'retain',
+    StateValue | 'retain',
+  ];
 }
 
+/** Both tables of the section, every row: first Datapoints to Alarm 3 of 3, then 2 of 3. */
 const TABLE_ROWS: readonly TableRow[] = [
-  // The restart-loop alarm of the audit: CloudWatch evaluates the 3 most recent real datapoints, X X X.
-  {
-    name: 'restart-loop',
-    datapoints: '0 X X - X',
-    datapointsToAlarm: 3,
-    treatMissingData: 'notBreaching',
-    expected: 'ALARM',
-  },
-  // The downtime alarm of the audit: one real, non-breaching datapoint keeps it OK even when missing data breaches.
-  { name: 'downtime', datapoints: '0 - - - -', datapointsToAlarm: 3, treatMissingData: 'breaching', expected: 'OK' },
-  { name: 'enough-real', datapoints: '0 - X - X', datapointsToAlarm: 3, treatMissingData: 'missing', expected: 'OK' },
-  {
-    name: 'all-missing',
-    datapoints: '- - - - -',
-    datapointsToAlarm: 3,
-    treatMissingData: 'breaching',
-    expected: 'ALARM',
-  },
-  {
-    name: 'two-of-three',
-    datapoints: '0 - X - -',
-    datapointsToAlarm: 2,
-    treatMissingData: 'breaching',
-    expected: 'ALARM',
-  },
-  {
-    name: 'two-of-three-ok',
-    datapoints: '- - - - 0',
-    datapointsToAlarm: 2,
-    treatMissingData: 'missing',
-    expected: 'OK',
-  },
+  { datapoints: '0 - X - X', datapointsToAlarm: 3, states: ['OK', 'OK', 'OK', 'OK'] },
+  // The audit's downtime alarm (breaching, 3 of 3): the one real, non-breaching datapoint keeps it OK.
+  { datapoints: '0 - - - -', datapointsToAlarm: 3, states: ['OK', 'OK', 'OK', 'OK'] },
+  { datapoints: '- - - - -', datapointsToAlarm: 3, states: ['INSUFFICIENT_DATA', 'retain', 'ALARM', 'OK'] },
+  // The audit's restart-loop alarm (notBreaching): the 3 most recent real datapoints are X X X.
+  { datapoints: '0 X X - X', datapointsToAlarm: 3, states: ['ALARM', 'ALARM', 'ALARM', 'ALARM'] },
+  { datapoints: '- - X - -', datapointsToAlarm: 3, states: ['ALARM', 'retain', 'ALARM', 'OK'] },
+  { datapoints: '0 - X - X', datapointsToAlarm: 2, states: ['ALARM', 'ALARM', 'ALARM', 'ALARM'] },
+  { datapoints: '0 0 X 0 X', datapointsToAlarm: 2, states: ['ALARM', 'ALARM', 'ALARM', 'ALARM'] },
+  { datapoints: '0 - X - -', datapointsToAlarm: 2, states: ['OK', 'OK', 'ALARM', 'OK'] },
+  { datapoints: '- - - - 0', datapointsToAlarm: 2, states: ['OK', 'OK', 'ALARM', 'OK'] },
+  { datapoints: '- - - X -', datapointsToAlarm: 2, states: ['ALARM', 'retain', 'ALARM', 'OK'] },
 ];
 
-describe('Acceptance: an AWS SDK client drives `sandbox --speed 0` through the missing-data table', () => {
-  it('gives the states the CloudWatch User Guide gives', async () => {
-    // Prepare: a paused sandbox one second before a minute boundary (the boundary closes the fifth period).
+/** The state an alarm is set to (SetAlarmState) before the evaluation, so that "retain" has something to keep. */
+const STATE_BEFORE: StateValue = 'OK';
+
+describe('Acceptance: an AWS SDK client drives `sandbox --speed 0` through the missing-data tables', () => {
+  it('gives every cell the state the CloudWatch User Guide gives', async () => {
+    // Prepare: a paused sandbox one second before a minute boundary (the boundary closes the fifth period); one alarm
+    // per cell, each on its own metric.
     const sandbox = await startSandbox(T0 - 1_000);
     const clockNow = Date.parse(String((await sandbox.clockRequest('GET')).body.now));
     const boundary = Math.ceil(clockNow / MINUTE) * MINUTE;
     const namespace = 'FlinkWatchdog/Acceptance';
-    for (const row of TABLE_ROWS) {
+    const cells = TABLE_ROWS.flatMap((row) =>
+      TREATMENTS.map((treatMissingData, column) => ({
+        name: `${row.datapointsToAlarm}-of-3 [${row.datapoints}] ${treatMissingData}`,
+        row,
+        treatMissingData,
+        expected: row.states[column] === 'retain' ? STATE_BEFORE : row.states[column],
+      })),
+    );
+    for (const cell of cells) {
       await sandbox.cloudwatch.send(
         new PutMetricAlarmCommand({
-          AlarmName: row.name,
+          AlarmName: cell.name,
           Namespace: namespace,
           MetricName: 'errors',
-          Dimensions: [{ Name: 'Row', Value: row.name }],
+          Dimensions: [{ Name: 'Cell', Value: cell.name }],
           Statistic: 'Maximum',
           Period: 60,
           EvaluationPeriods: 3,
-          DatapointsToAlarm: row.datapointsToAlarm,
+          DatapointsToAlarm: cell.row.datapointsToAlarm,
           Threshold: 0,
           ComparisonOperator: 'GreaterThanThreshold',
-          TreatMissingData: row.treatMissingData,
+          TreatMissingData: cell.treatMissingData,
+        }),
+      );
+      await sandbox.cloudwatch.send(
+        new SetAlarmStateCommand({
+          AlarmName: cell.name,
+          StateValue: STATE_BEFORE,
+          StateReason: 'state before the table',
         }),
       );
     }
-    const metricData = TABLE_ROWS.flatMap((row) =>
-      row.datapoints.split(' ').flatMap((cell, i) =>
-        cell === '-'
+    const metricData = cells.flatMap((cell) =>
+      cell.row.datapoints.split(' ').flatMap((point, i) =>
+        point === '-'
           ? []
           : [
               {
                 MetricName: 'errors',
-                Dimensions: [{ Name: 'Row', Value: row.name }],
+                Dimensions: [{ Name: 'Cell', Value: cell.name }],
                 Timestamp: new Date(boundary - (5 - i) * MINUTE),
-                Value: cell === 'X' ? 1 : 0,
+                Value: point === 'X' ? 1 : 0,
                 Unit: 'Count' as const,
               },
             ],
@@ -447,10 +454,10 @@ describe('Acceptance: an AWS SDK client drives `sandbox --speed 0` through the m
 
     // Act: past the boundary, short of the next one: one evaluation, whatever its offset after the boundary.
     await advance(sandbox, 59);
-    const out = await sandbox.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: TABLE_ROWS.map((r) => r.name) }));
+    const out = await sandbox.cloudwatch.send(new DescribeAlarmsCommand({ MaxRecords: 100 }));
 
     // Assess
     const states = Object.fromEntries((out.MetricAlarms ?? []).map((a) => [a.AlarmName, a.StateValue]));
-    expect(states).toEqual(Object.fromEntries(TABLE_ROWS.map((r) => [r.name, r.expected])));
+    expect(states).toEqual(Object.fromEntries(cells.map((cell) => [cell.name, cell.expected])));
   });
 });
