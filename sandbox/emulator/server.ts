@@ -115,7 +115,7 @@ function invalid(field: string, message: string): SandboxAnswer {
  * {@link MAX_ADVANCE_SECONDS}), `speed` (0 to MAX_SANDBOX_SPEED) or both, and nothing else.
  * @returns the change, or the 400 answer naming the field at fault.
  */
-export function parseClockChange(raw: string): ClockChange | SandboxAnswer {
+function parseClockChange(raw: string): ClockChange | SandboxAnswer {
   let body: unknown;
   try {
     body = JSON.parse(raw);
