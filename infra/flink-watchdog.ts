@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Annotations, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, type CfnElement, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { CfnAlarm, ComparisonOperator, Alarm as CwAlarm, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -40,6 +40,7 @@ import {
 } from '#shared/events/execution-status-change.ts';
 import { WatchdogDashboard } from './dashboard.ts';
 import { RemediationWorkflow } from './remediation-workflow.ts';
+import { stateMachineArn, WatchWorkflow } from './watch-workflow.ts';
 
 /** MSF read actions the watchdog uses (Kinesis Analytics V2 API; all take an application ARN as resource). */
 export const MSF_READ_ACTIONS = [
@@ -145,6 +146,8 @@ export class FlinkWatchdog extends Construct {
   readonly ledger: TableV2;
   /** The remediation workflow (Step Functions Standard). */
   readonly workflow: RemediationWorkflow;
+  /** The watch workflow (Step Functions Standard): the detector looks again after a restart, a transition, a change. */
+  readonly watchWorkflow: WatchWorkflow;
   /** Where incidents are published (created, KMS-encrypted, unless `notifications.snsTopicArn` names one). */
   readonly topic: ITopic;
   /** The secret holding the Slack webhook URL, when `notifications.slackWebhookSecretName` names one. */
@@ -327,15 +330,31 @@ export class FlinkWatchdog extends Construct {
       removalPolicy,
       ...(props.remediationTimeout !== undefined ? { timeout: props.remediationTimeout } : {}),
     });
+    // The watch workflow invokes the detector, and the detector starts the watch workflow: the detector names it by
+    // ARN from a fixed name (a reference to the state machine would make a dependency cycle).
+    const watchName = Names.uniqueResourceName(this, { maxLength: 70, separator: '-' }).concat('-watch');
+    const watchArn = stateMachineArn(this, watchName);
     this.detector = watchdogFunction(this, 'Detector', {
       ...fnDefaults,
       entry: join(REPO_ROOT, 'functions', 'detector', 'handler.ts'),
-      description: 'Flink Watchdog detector: alarm state changes and the periodic sweep → findings → decisions',
+      description:
+        'Flink Watchdog detector: alarm state changes, the periodic sweep and watch checks → findings → decisions',
       environment: functionEnvironment(DetectorEnv, {
         ...common,
         STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn,
+        WATCH_STATE_MACHINE_ARN: watchArn,
       }),
     });
+    this.watchWorkflow = new WatchWorkflow(this, 'WatchWorkflow', {
+      checkFunction: this.detector,
+      stateMachineName: watchName,
+      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy,
+    });
+    // The detector may start executions of the watch workflow only.
+    this.detector.addToRolePolicy(
+      new PolicyStatement({ sid: 'StartWatch', actions: ['states:StartExecution'], resources: [watchArn] }),
+    );
     this.reconciler = watchdogFunction(this, 'Reconciler', {
       ...fnDefaults,
       entry: join(REPO_ROOT, 'functions', 'reconciler', 'handler.ts'),

@@ -18,6 +18,7 @@ import { parseConfig, policyFor, stuckLimitMinutes, type WatchdogConfig } from '
 import { loadDesiredStates } from '#shared/desired/sources.ts';
 import { parseTerraformState } from '#shared/desired/terraform.ts';
 import type { Incident } from '#shared/domain/incident.ts';
+import type { WatchInput } from '#shared/domain/watch.ts';
 import type { AlarmStateChangeEvent } from '#shared/events/alarm-state-change.ts';
 import { renderSnsMessage, type SnsRendering } from '#shared/notify/sns-message.ts';
 import type { Log } from '#shared/ports/log.ts';
@@ -40,7 +41,7 @@ import {
 import type { Outcome, Scenario, TimelineEntry } from './scenario.ts';
 import { startSlackReceiver } from './slack-receiver.ts';
 import { type LocalExecution, LocalWorkflow } from './workflow.ts';
-import { synthesizedWorkflow } from './workflow-definition.ts';
+import { synthesizedWatchWorkflow, synthesizedWorkflow } from './workflow-definition.ts';
 
 const SECOND_MS = 1000;
 const MINUTE_MS = 60 * SECOND_MS;
@@ -219,7 +220,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const startMs = Date.parse(scenario.startTime);
   const endMs = startMs + scenario.durationMinutes * MINUTE_MS;
   const clock = new VirtualClock(startMs);
-  const config: WatchdogConfig = parseConfig(scenario.watchdog, `scenario ${scenario.name} (watchdog)`);
+  const parsedConfig: WatchdogConfig = parseConfig(scenario.watchdog, `scenario ${scenario.name} (watchdog)`);
+  // The watchdog is told the scenario's metric delay (as a deployment would set `detection.metricsDelaySeconds`), so
+  // its watches look when a new datapoint can first be read; a scenario's own watchdog setting wins.
+  const config: WatchdogConfig = {
+    ...parsedConfig,
+    detection: { metricsDelaySeconds: scenario.cloudwatch.metricsDelaySeconds, ...parsedConfig.detection },
+  };
   const timeline: TimelineLine[] = [];
   const line = (actor: string, text: string) => {
     const l = { atMs: clock.now(), actor, text };
@@ -227,6 +234,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     options.onLine?.(l);
   };
   const workflowDefinition = synthesizedWorkflow(config);
+  const watchDefinition = synthesizedWatchWorkflow(config);
   const emulator: Emulator = await startEmulator({ clock, world: scenario });
   const table = await startLedgerTable();
   const slackReceiver = await startSlackReceiver({
@@ -342,7 +350,24 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     };
     const remediation = createRemediationHandler(deps);
     const workflow = new LocalWorkflow({ workflow: workflowDefinition, step: remediation, clock });
-    const detector = createDetectorHandler({ ...deps, starter: workflow });
+    // Watches (Step Functions in AWS): the synthesized watch workflow, its Check Task bound to the detector.
+    const watchWorkflow = new LocalWorkflow<DetectorOutput & WatchInput>({
+      workflow: watchDefinition,
+      step: async (event) => {
+        const out = await runDetector(event);
+        echo(out);
+        return out as DetectorOutput & WatchInput;
+      },
+      clock,
+      nameOf: (input) => input.watch.name,
+    });
+    const detector = createDetectorHandler({
+      ...deps,
+      starter: workflow,
+      watches: {
+        start: (input) => watchWorkflow.tryStart({ status: 'OK', results: [], ...input }),
+      },
+    });
     // Terraform state files come from the scenario, by name.
     const readTerraform = async (source: string) => {
       const state = scenario.terraformStates[source];
@@ -356,6 +381,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       desired: () => loadDesiredStates(config, readTerraform),
     });
     const reportedExecutions = new Map<string, string>();
+    const reportedWatches = new Map<string, string>();
 
     const alarmQueue: AlarmStateChangeEvent[] = [];
     // The watchdog's EventBridge rule matches its alarms by name prefix (infra/flink-watchdog.ts): a peer's never
@@ -516,7 +542,27 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         }
       }
 
-      // Remediation workflows (Step Functions): every execution runs until its next Wait or its end.
+      // Watches, then remediation workflows (Step Functions): every execution runs until its next Wait or its end. A
+      // watch's check may start a remediation workflow; a remediation step never starts a watch.
+      await watchWorkflow.settle();
+      for (const x of watchWorkflow.executions) {
+        const status = `${x.status}${x.error ? ` (${x.error})` : ''}`;
+        if (reportedWatches.get(x.name) === status) continue;
+        if (!reportedWatches.has(x.name)) {
+          line(
+            'watch',
+            `${x.input.watch.applicationName}: ${x.input.watch.kind} watch ${x.name} started (first check in ${x.input.waitSeconds} s)`,
+          );
+        }
+        if (x.status !== 'RUNNING') {
+          const last = x.lastState;
+          line(
+            'watch',
+            `${x.input.watch.applicationName}: ${x.input.watch.kind} watch ${status}${last.outcome ? ` ${last.outcome}` : ''} after ${last.watch?.checks ?? 0} check(s)${last.summary ? ` — ${last.summary}` : ''}`,
+          );
+        }
+        reportedWatches.set(x.name, status);
+      }
       await workflow.settle();
       for (const x of workflow.executions) {
         const status = `${x.status}${x.error ? ` (${x.error})` : ''}`;

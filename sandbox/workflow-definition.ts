@@ -4,19 +4,20 @@ import { join } from 'node:path';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import type { WatchdogConfig } from '#shared/config/schema.ts';
 import { PHASE_TASKS, WORKFLOW_STATES } from '../infra/remediation-workflow.ts';
+import { WATCH_STATES } from '../infra/watch-workflow.ts';
 import { WatchdogStack } from '../infra/watchdog-stack.ts';
 
 /** Account and region the drill synthesizes the stack for (never deployed). */
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
 
-/** The remediation workflow as deployed, ready to run locally. */
+/** A workflow (the remediation or the watch state machine) as deployed, ready to run locally. */
 export interface SynthesizedWorkflow {
   /** The Amazon States Language definition from the synthesized template (`DefinitionString`, tokens resolved). */
   definition: Record<string, unknown>;
-  /** The ARN the definition's Task states invoke (the remediation function, as the template names it). */
+  /** The ARN the definition's Task states invoke (the remediation or detector function, as the template names it). */
   stepFunctionArn: string;
-  /** Names of the Task states that invoke the remediation function. */
+  /** Names of the Task states that invoke that function. */
   taskStates: string[];
   /** Names of the Wait states. */
   waitStates: string[];
@@ -45,47 +46,97 @@ function resolve(value: CfnValue, resources: Record<string, { Type: string }>): 
   throw new Error(`workflow definition: cannot resolve ${JSON.stringify(value)}`);
 }
 
-let cached: SynthesizedWorkflow | undefined;
+interface SynthesizedStack {
+  template: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+  remediationFunctionId: string;
+  detectorFunctionId: string;
+  synthMs: number;
+}
+
+let cachedStack: SynthesizedStack | undefined;
+const cachedMachines = new Map<string, SynthesizedWorkflow>();
 
 /**
- * Synthesizes the watchdog stack (the CDK app's stack and construct, function bundling skipped) and takes the
- * remediation state machine's definition from the template: the drill runs exactly what `cdk deploy` would deploy.
- * The definition does not depend on the config (only alarms, IAM and the dashboard do), so it is synthesized once
- * per process.
- * @throws Error when the template holds no state machine or a token the resolver does not know.
+ * Synthesizes the watchdog stack (the CDK app's stack and construct, function bundling skipped) once per process: the
+ * state machine definitions do not depend on the config (only alarms, IAM and the dashboard do).
  */
-export function synthesizedWorkflow(config: WatchdogConfig): SynthesizedWorkflow {
-  if (cached) return cached;
+function synthesizedStack(config: WatchdogConfig): SynthesizedStack {
+  if (cachedStack) return cachedStack;
   const started = performance.now();
   const outdir = mkdtempSync(join(tmpdir(), 'flink-watchdog-synth-'));
   try {
     const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
     const stack = new WatchdogStack(app, 'FlinkWatchdogDrill', { config, env: { account: ACCOUNT, region: REGION } });
-    const template = app.synth().getStackArtifact(stack.artifactId).template as {
-      Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    const template = app.synth().getStackArtifact(stack.artifactId).template as SynthesizedStack['template'];
+    cachedStack = {
+      template,
+      remediationFunctionId: stack.getLogicalId(stack.watchdog.remediation.node.defaultChild as CfnElement),
+      detectorFunctionId: stack.getLogicalId(stack.watchdog.detector.node.defaultChild as CfnElement),
+      synthMs: performance.now() - started,
     };
-    const machines = Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
-    if (machines.length !== 1) throw new Error(`expected one state machine in the template, found ${machines.length}`);
-    const definitionString = machines[0]?.Properties.DefinitionString as CfnValue;
-    const definition = JSON.parse(resolve(definitionString, template.Resources)) as {
+    return cachedStack;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The state machine of the template whose Task states invoke the function `functionId`, with the Task states
+ * `expectedTasks` and the Wait state `expectedWait`.
+ * @throws Error when no such state machine exists or the template holds a token the resolver does not know.
+ */
+function machineInvoking(
+  config: WatchdogConfig,
+  functionId: (s: SynthesizedStack) => string,
+  expectedTasks: readonly string[],
+  expectedWait: string,
+): SynthesizedWorkflow {
+  const stack = synthesizedStack(config);
+  const id = functionId(stack);
+  const cached = cachedMachines.get(id);
+  if (cached) return cached;
+  const stepFunctionArn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`;
+  const machines = Object.values(stack.template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+  for (const machine of machines) {
+    const definition = JSON.parse(
+      resolve(machine.Properties.DefinitionString as CfnValue, stack.template.Resources),
+    ) as {
       States: Record<string, { Type: string; Parameters?: { FunctionName?: string } }>;
     };
-    const fnId = stack.getLogicalId(stack.watchdog.remediation.node.defaultChild as CfnElement);
-    const stepFunctionArn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${fnId}`;
     const taskStates = Object.entries(definition.States)
       .filter(([, s]) => s.Type === 'Task' && s.Parameters?.FunctionName === stepFunctionArn)
       .map(([name]) => name);
-    const expected = Object.values(PHASE_TASKS);
-    if (expected.some((t) => !taskStates.includes(t))) {
-      throw new Error(`workflow definition: Task states ${taskStates.join(', ')}; expected ${expected.join(', ')}`);
+    if (taskStates.length === 0) continue;
+    if (expectedTasks.some((t) => !taskStates.includes(t))) {
+      throw new Error(
+        `workflow definition: Task states ${taskStates.join(', ')}; expected ${expectedTasks.join(', ')}`,
+      );
     }
     const waitStates = Object.entries(definition.States)
       .filter(([, s]) => s.Type === 'Wait')
       .map(([name]) => name);
-    if (!waitStates.includes(WORKFLOW_STATES.wait)) throw new Error('workflow definition: no Wait state');
-    cached = { definition, stepFunctionArn, taskStates, waitStates, synthMs: performance.now() - started };
-    return cached;
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
+    if (!waitStates.includes(expectedWait)) throw new Error(`workflow definition: no Wait state ${expectedWait}`);
+    const out = { definition, stepFunctionArn, taskStates, waitStates, synthMs: stack.synthMs };
+    cachedMachines.set(id, out);
+    return out;
   }
+  throw new Error(`workflow definition: no state machine invokes ${id} (found ${machines.length} state machines)`);
+}
+
+/**
+ * The remediation state machine's definition from the synthesized template (the CDK app's stack and construct,
+ * function bundling skipped): the drill runs exactly what `cdk deploy` would deploy.
+ * @throws Error when the template holds no such state machine or a token the resolver does not know.
+ */
+export function synthesizedWorkflow(config: WatchdogConfig): SynthesizedWorkflow {
+  return machineInvoking(config, (s) => s.remediationFunctionId, Object.values(PHASE_TASKS), WORKFLOW_STATES.wait);
+}
+
+/**
+ * The watch state machine's definition (infra/watch-workflow.ts) from the same synthesized template: its Check Task
+ * invokes the detector function.
+ * @throws Error when the template holds no such state machine or a token the resolver does not know.
+ */
+export function synthesizedWatchWorkflow(config: WatchdogConfig): SynthesizedWorkflow {
+  return machineInvoking(config, (s) => s.detectorFunctionId, [WATCH_STATES.check], WATCH_STATES.wait);
 }

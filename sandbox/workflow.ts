@@ -1,7 +1,6 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { Clock } from '#shared/clock.ts';
 import type { RemediationState } from '#shared/domain/remediation.ts';
-import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
 import type { SynthesizedWorkflow } from './workflow-definition.ts';
 
 // aws-local-stepfunctions calls Promise.withResolvers (Node 22); Node 20 lacks it.
@@ -24,14 +23,19 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
 type Definition = ConstructorParameters<typeof StateMachine>[0];
 type RunInput = Parameters<StateMachine['run']>[0];
 
-/** One local execution of the remediation workflow. */
-export interface LocalExecution {
-  /** The execution name: the incident id. */
+/** What a Task state returns: the next state, carrying the seconds the following Wait state waits. */
+export interface WaitingState {
+  waitSeconds: number;
+}
+
+/** One local execution of a workflow (the remediation workflow unless typed otherwise). */
+export interface LocalExecution<S extends WaitingState = RemediationState> {
+  /** The execution name: the incident id (remediation), the watch's name (watch). */
   name: string;
-  input: RemediationState;
+  input: S;
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
   /** The last state a step returned. */
-  lastState: RemediationState;
+  lastState: S;
   /** The Fail state's error (e.g. ESCALATED) or the runtime error name, when FAILED. */
   error?: string;
   /** State transitions, counted as Step Functions bills them (one per state entered), count. */
@@ -43,17 +47,25 @@ export interface LocalExecution {
 }
 
 /** Options of {@link LocalWorkflow}. */
-export interface LocalWorkflowOptions {
-  /** The synthesized workflow (see `synthesizedWorkflow`). */
+export interface LocalWorkflowOptions<S extends WaitingState = RemediationState> {
+  /** The synthesized workflow (see `synthesizedWorkflow`, `synthesizedWatchWorkflow`). */
   workflow: SynthesizedWorkflow;
-  /** The remediation step handler the Task states are bound to (functions/remediation/handler.ts). */
-  step: (event: unknown) => Promise<RemediationState>;
+  /**
+   * The handler the Task states are bound to: the remediation step handler (functions/remediation/handler.ts), or the
+   * detector for the watch workflow's Check.
+   */
+  step: (event: unknown) => Promise<S>;
   /** The drill's virtual clock: steps run when it reaches the time the Wait state asked for. */
   clock: Clock;
+  /**
+   * The execution name of an input (what Step Functions' StartExecution `name` would be).
+   * @default the remediation state's `incidentId`
+   */
+  nameOf?: (input: S) => string;
 }
 
-interface Tracked {
-  execution: LocalExecution;
+interface Tracked<S extends WaitingState> {
+  execution: LocalExecution<S>;
   /** Virtual time the last step returned, ms. */
   lastStepMs?: number;
   parked?: { dueMs: number; wake: () => void };
@@ -64,20 +76,21 @@ interface Tracked {
 const SETTLE_TIMEOUT_MS = 30_000;
 
 /**
- * Runs the synthesized remediation workflow locally with aws-local-stepfunctions: the definition's Task states are
- * bound to the real remediation step handler (`taskResourceLocalHandlers`), Retry pauses are cut to 0 ms, and the Wait
- * state is cut to 0 ms with each step instead held until the virtual clock reaches the time the Wait asked for
- * (`waitSeconds` after the previous step). Implements the detector's RemediationStarter: the execution name is the
- * incident id and a second start with the same name is ignored, as Step Functions refuses it (ExecutionAlreadyExists).
+ * Runs a synthesized workflow locally with aws-local-stepfunctions: the definition's Task states are bound to the
+ * real handler (`taskResourceLocalHandlers`), Retry pauses are cut to 0 ms, and the Wait state is cut to 0 ms with
+ * each step instead held until the virtual clock reaches the time the Wait asked for (`waitSeconds` after the previous
+ * step, or after the start for a first step). Implements the detector's RemediationStarter: the execution name is the
+ * incident id (or `nameOf(input)`) and a second start with the same name is ignored, as Step Functions refuses it
+ * (ExecutionAlreadyExists).
  */
-export class LocalWorkflow implements RemediationStarter {
+export class LocalWorkflow<S extends WaitingState = RemediationState> {
   readonly #machine: StateMachine;
-  readonly #options: LocalWorkflowOptions;
-  readonly #tracked = new Map<string, Tracked>();
+  readonly #options: LocalWorkflowOptions<S>;
+  readonly #tracked = new Map<string, Tracked<S>>();
   /** Starts refused because an execution of that name exists, count. */
   duplicateStarts = 0;
 
-  constructor(options: LocalWorkflowOptions) {
+  constructor(options: LocalWorkflowOptions<S>) {
     this.#options = options;
     this.#machine = new StateMachine(options.workflow.definition as unknown as Definition, {
       validationOptions: { checkPaths: true },
@@ -85,17 +98,27 @@ export class LocalWorkflow implements RemediationStarter {
   }
 
   /** Every execution started so far, in start order. */
-  get executions(): LocalExecution[] {
+  get executions(): LocalExecution<S>[] {
     return [...this.#tracked.values()].map((t) => t.execution);
   }
 
-  async start(state: RemediationState): Promise<void> {
-    const name = state.incidentId;
+  /** Starts an execution named after `state` (see `nameOf`); nothing when one of that name exists (RemediationStarter). */
+  async start(state: S): Promise<void> {
+    await this.tryStart(state);
+  }
+
+  /**
+   * Starts an execution named after `state` (see `nameOf`).
+   * @returns false when an execution of that name exists (nothing started), as Step Functions answers
+   *   ExecutionAlreadyExists.
+   */
+  async tryStart(state: S): Promise<boolean> {
+    const name = this.#options.nameOf ? this.#options.nameOf(state) : (state as unknown as RemediationState).incidentId;
     if (this.#tracked.has(name)) {
       this.duplicateStarts += 1;
-      return;
+      return false;
     }
-    const tracked: Tracked = {
+    const tracked: Tracked<S> = {
       execution: {
         name,
         input: structuredClone(state),
@@ -149,10 +172,11 @@ export class LocalWorkflow implements RemediationStarter {
         tracked.running = false;
       },
     );
+    return true;
   }
 
   /** A Task state's invocation: `{ FunctionName, Payload }` in, `{ Payload }` out (the lambda:invoke integration). */
-  async #invoke(tracked: Tracked, input: unknown): Promise<{ Payload: RemediationState }> {
+  async #invoke(tracked: Tracked<S>, input: unknown): Promise<{ Payload: S }> {
     const payload = (input as { Payload?: { waitSeconds?: unknown } }).Payload;
     const waitMs = typeof payload?.waitSeconds === 'number' ? payload.waitSeconds * 1000 : 0;
     const dueMs = (tracked.lastStepMs ?? this.#options.clock.now()) + waitMs;

@@ -33,9 +33,15 @@ export interface AlarmSpec {
 
 /**
  * The watchdog's alarms for one application:
- * - restart loop: DIFF of the cumulative restart counter (fullRestarts; numRestarts on FLINK-2_x) > 0 in
- *   `threshold` of the last `windowMinutes` minutes. A counter reset (new submission) gives a negative DIFF, which does
- *   not breach. Missing data is not breaching: MSF may omit counters that are zero.
+ * - restart: DIFF of the cumulative restart counter (fullRestarts; numRestarts on FLINK-2_x) > 0 in 1 of 1 minute,
+ *   i.e. ANY restart. It only wakes the detector, which counts restarts exactly with GetMetricData: a policy of N
+ *   restarts in W minutes means N restarts, however they fall into minutes (an M-of-N alarm counts minutes that had a
+ *   restart, so 5 restarts within 2 minutes would never reach a threshold of 5). Below the threshold the detector
+ *   starts a watch that looks again every minute (shared/domain/watch.ts); a restart that keeps the alarm in ALARM
+ *   sends no new event, which is why the watch, not the alarm, follows the loop. A counter reset (new submission)
+ *   gives a negative DIFF, which does not breach. Missing data is not breaching: with 1 of 1, CloudWatch evaluates
+ *   the most recent real datapoint of its evaluation range, and with none there the alarm goes (or stays) OK
+ *   (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-evaluating-missing-data).
  * - downtime > 0 for 3 consecutive minutes; missing data is breaching, because an application that is not running
  *   publishes nothing (the detector then compares with the desired status before doing anything). Not created on
  *   FLINK-2_x runtimes, which no longer publish downtime: there the periodic sweep finds READY applications.
@@ -50,7 +56,7 @@ export function alarmsFor(applicationName: string, runtimeEnvironment: string, p
     {
       alarmName: `${ALARM_PREFIX}${applicationName}-restart-loop`,
       kind: 'restart-loop',
-      description: `Flink Watchdog: ${applicationName} restarts (${restart}) in ${Math.min(policy.restartLoop.threshold, window)} of the last ${window} minutes`,
+      description: `Flink Watchdog: ${applicationName} restarted (${restart} rose); the detector counts restarts exactly (restart loop: ${policy.restartLoop.threshold} in ${window} min)`,
       queries: [
         {
           id: 'restarts',
@@ -61,8 +67,8 @@ export function alarmsFor(applicationName: string, runtimeEnvironment: string, p
       ],
       threshold: 0,
       comparisonOperator: 'GreaterThanThreshold',
-      evaluationPeriods: window,
-      datapointsToAlarm: Math.min(policy.restartLoop.threshold, window),
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
       treatMissingData: 'notBreaching',
     },
     {

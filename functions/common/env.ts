@@ -42,6 +42,11 @@ export const DetectorEnv = z
     LEDGER_TABLE_NAME: z.string().min(3),
     /** ARN of the remediation workflow (Step Functions state machine) the detector starts. */
     STATE_MACHINE_ARN: z.string().startsWith('arn:'),
+    /**
+     * ARN of the watch workflow (infra/watch-workflow.ts) the detector starts to look again after a restart, a
+     * transition or a change. Absent: no watches; detection relies on the alarms and the sweep alone.
+     */
+    WATCH_STATE_MACHINE_ARN: z.string().startsWith('arn:').optional(),
   })
   .refine(hasConfig, { message: CONFIG_MESSAGE });
 export type DetectorEnv = z.infer<typeof DetectorEnv>;

@@ -4,9 +4,11 @@ import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { PowertoolsWatchdogMetrics } from '#shared/adapters/powertools-metrics.ts';
 import { StepFunctionsStarter } from '#shared/adapters/sfn-starter.ts';
+import { StepFunctionsWatchStarter } from '#shared/adapters/sfn-watch-starter.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
-import { type DetectionResult, type DetectorDeps, detect } from '#shared/domain/detector.ts';
+import { checkWatch, type DetectionResult, type DetectorDeps, detect } from '#shared/domain/detector.ts';
 import { closeAbandonedIncident } from '#shared/domain/remediation.ts';
+import type { WatchOutcome, WatchState } from '#shared/domain/watch.ts';
 import { parseDetectorEvent } from '#shared/events/detector-input.ts';
 import { noopWatchdogMetrics, type WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
 import { DetectorEnv, loadConfigFromEnv, readEnv } from '../common/env.ts';
@@ -18,11 +20,23 @@ export interface DetectorOutput {
   status: 'OK' | 'REJECTED';
   error?: string;
   results: DetectionResult[];
+  /** For a watch check: the watch as it goes on (the watch workflow's next input). */
+  watch?: WatchState;
+  /** For a watch check: the watch is over (the workflow's Choice ends the execution). */
+  done?: boolean;
+  /** For a watch check: seconds the workflow's Wait state waits before the next check. */
+  waitSeconds?: number;
+  /** For a watch check that ended: how. */
+  outcome?: WatchOutcome;
+  /** For a watch check: why it goes on or ended. */
+  summary?: string;
 }
 
 /**
- * The detector: CloudWatch Alarm State Change (or Scheduled Event) → observe → evaluate → decide → record the
- * incident → start remediation. Bad events are logged as errors and answered REJECTED, without any MSF call.
+ * The detector: CloudWatch Alarm State Change (or Scheduled Event, CloudTrail event) → observe → evaluate → decide →
+ * record the incident → start remediation, or start a watch when a closer look is due; and each check of a watch
+ * (`{"watch": …}` from the watch workflow), answered with the watch's next step (`watch`, `done`, `waitSeconds`).
+ * Bad events are logged as errors and answered REJECTED, without any MSF call.
  */
 export function createDetectorHandler(deps: DetectorDeps): (event: unknown) => Promise<DetectorOutput> {
   return async (event) => {
@@ -46,6 +60,18 @@ export function createDetectorHandler(deps: DetectorDeps): (event: unknown) => P
               },
             ]
           : [],
+      };
+    }
+    if (parsed.kind === 'watch') {
+      const step = await checkWatch(parsed.input, deps);
+      return {
+        status: 'OK',
+        results: [step.result],
+        watch: step.watch,
+        done: step.done,
+        waitSeconds: step.waitSeconds,
+        ...(step.outcome ? { outcome: step.outcome } : {}),
+        summary: step.summary,
       };
     }
     if (parsed.kind === 'cloudtrail' && parsed.ignored) deps.log.info('event ignored', { reason: parsed.ignored });
@@ -72,7 +98,7 @@ let telemetry: WatchdogMetrics = noopWatchdogMetrics;
 
 /**
  * Lambda entry point, wired from the environment ({@link DetectorEnv}): the DynamoDB ledger, the Step Functions
- * remediation workflow, the SNS topic, Powertools metrics.
+ * remediation workflow, the watch workflow (when `WATCH_STATE_MACHINE_ARN` is set), the SNS topic, Powertools metrics.
  * @throws Error naming the variable when the environment is incomplete (the invocation fails; nothing is called).
  */
 export async function handler(event: unknown): Promise<DetectorOutput> {
@@ -87,6 +113,9 @@ export async function handler(event: unknown): Promise<DetectorOutput> {
       ledger,
       notifier: notifierFromEnv(env, { ledger, log }),
       starter: new StepFunctionsStarter({ stateMachineArn: env.STATE_MACHINE_ARN, log }),
+      ...(env.WATCH_STATE_MACHINE_ARN
+        ? { watches: new StepFunctionsWatchStarter({ stateMachineArn: env.WATCH_STATE_MACHINE_ARN, log }) }
+        : {}),
       config: loadConfigFromEnv(),
       clock: systemClock,
       log,

@@ -488,6 +488,31 @@ export const WatchdogConfig = z
       .strict()
       .optional()
       .describe('Desired-state sources for drift detection besides this config.'),
+    /** How quickly the watchdog looks again after a signal (watches); see {@link detectionSettings}. */
+    detection: z
+      .object({
+        metricsDelaySeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(600)
+          .optional()
+          .describe(
+            "Seconds after a 1-minute period ends before its MSF datapoint can be read from CloudWatch (default 60, a conservative assumption). A watch's checks are aligned to it.",
+          ),
+        watchMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(120)
+          .optional()
+          .describe(
+            'After an UpdateApplication or StartApplication, how long the application is checked every minute (restarts stay at zero, no failed checkpoint), minutes (default 10).',
+          ),
+      })
+      .strict()
+      .optional()
+      .describe('Timing of the watches that follow a restart, a transition or a change.'),
   })
   .strict()
   .superRefine(
@@ -683,6 +708,33 @@ export function runtimeEnvironmentOf(config: WatchdogConfig, applicationName: st
 export function policyFor(config: WatchdogConfig, applicationName: string): PolicySettings {
   const app = config.applications.find((a) => a.name === applicationName);
   return mergePolicy(config.defaults, app?.policy ?? {});
+}
+
+/**
+ * Default seconds between the end of a 1-minute period and the moment its MSF datapoint can be read with
+ * GetMetricData. No AWS document states this latency for AWS/KinesisAnalytics; one minute is a conservative stated
+ * assumption (AWS's sample "CloudWatch Alarm State Change" events show the newest evaluated datapoint up to a period
+ * behind the query). Configurable per deployment: `detection.metricsDelaySeconds`.
+ */
+export const DEFAULT_METRICS_DELAY_SECONDS = 60;
+
+/** Default length of a change watch after UpdateApplication or StartApplication, minutes. */
+export const DEFAULT_WATCH_MINUTES = 10;
+
+/** The effective `detection` settings: every field set. */
+export interface DetectionSettings {
+  /** Delay before a period's datapoint is readable, seconds. */
+  metricsDelaySeconds: number;
+  /** Length of a change watch, minutes. */
+  watchMinutes: number;
+}
+
+/** The config's `detection` section with its defaults filled in. */
+export function detectionSettings(config: WatchdogConfig): DetectionSettings {
+  return {
+    metricsDelaySeconds: config.detection?.metricsDelaySeconds ?? DEFAULT_METRICS_DELAY_SECONDS,
+    watchMinutes: config.detection?.watchMinutes ?? DEFAULT_WATCH_MINUTES,
+  };
 }
 
 /** Whether the application is listed by name (tag opt-in is checked by the caller, it needs an API call). */

@@ -105,13 +105,18 @@ function currentVersionOrigin(obs: ApplicationObservation): {
   };
 }
 
-function restartLoop(
+/**
+ * Restarts of the running version within the policy's restart-loop window ending at `nowMs` (counted exactly from
+ * the cumulative counter, see {@link countRestarts}); undefined when the observation has no restart series. When a
+ * new version replaced the job inside the window, counting starts at that change: the old job's restarts say nothing
+ * about the new one. Used by the RESTART_LOOP rule and by the watches that look again below the threshold.
+ */
+export function runningVersionRestarts(
   obs: ApplicationObservation,
   policy: PolicySettings,
   nowMs: number,
-): RestartLoopFinding | undefined {
-  const { windowMinutes, threshold } = policy.restartLoop;
-  const windowStart = nowMs - windowMinutes * MINUTE_MS;
+): RestartCount | undefined {
+  const windowStart = nowMs - policy.restartLoop.windowMinutes * MINUTE_MS;
   const series = obs.restarts;
   if (!series) return undefined;
   const origin = currentVersionOrigin(obs);
@@ -122,7 +127,19 @@ function restartLoop(
   // One point before the counting start serves as the baseline for the first increase after it.
   const before = series.points.filter((p) => p.timestampMs < countFrom).at(-1);
   const inside = series.points.filter((p) => p.timestampMs >= countFrom && p.timestampMs <= nowMs);
-  const counted = countRestarts({ ...series, points: before ? [before, ...inside] : inside });
+  return countRestarts({ ...series, points: before ? [before, ...inside] : inside });
+}
+
+function restartLoop(
+  obs: ApplicationObservation,
+  policy: PolicySettings,
+  nowMs: number,
+): RestartLoopFinding | undefined {
+  const { windowMinutes, threshold } = policy.restartLoop;
+  const series = obs.restarts;
+  const counted = runningVersionRestarts(obs, policy, nowMs);
+  if (!series || !counted) return undefined;
+  const origin = currentVersionOrigin(obs);
   if (counted.restarts < threshold || counted.firstIncreaseMs === undefined || counted.lastIncreaseMs === undefined) {
     return undefined;
   }

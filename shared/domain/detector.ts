@@ -1,12 +1,13 @@
 import type { Clock } from '#shared/clock.ts';
-import type { WatchdogConfig } from '#shared/config/schema.ts';
-import { policyFor } from '#shared/config/schema.ts';
+import type { PolicySettings, WatchdogConfig } from '#shared/config/schema.ts';
+import { detectionSettings, policyFor } from '#shared/config/schema.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { MetricsPort } from '#shared/ports/metrics.ts';
 import type { MsfPort } from '#shared/ports/msf.ts';
 import type { Notifier } from '#shared/ports/notifier.ts';
 import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
+import type { WatchStarter } from '#shared/ports/watch-starter.ts';
 import type { WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
 import { holdWhilePaused } from './automation.ts';
 import type { Decision } from './decision.ts';
@@ -22,6 +23,15 @@ import { decide } from './policy.ts';
 import { escalateCommands, initialRemediationState, tell } from './remediation.ts';
 import { resolveScope } from './scope.ts';
 
+import {
+  advanceWatch,
+  nextDataCheckMs,
+  plannedWatches,
+  secondsUntil,
+  type WatchInput,
+  type WatchState,
+  type WatchStep,
+} from './watch.ts';
 const MINUTE_MS = 60_000;
 
 /** Something that makes the detector look at an application. */
@@ -31,7 +41,9 @@ export type Signal =
   /** The periodic sweep: look at one application. */
   | { source: 'schedule'; applicationName: string; rule: string }
   /** Someone changed the application (an MSF "AWS API Call via CloudTrail" event): look at it now. */
-  | { source: 'cloudtrail'; applicationName: string; eventName: string };
+  | { source: 'cloudtrail'; applicationName: string; eventName: string }
+  /** One check of a running watch (shared/domain/watch.ts): look again, then say whether the watch goes on. */
+  | { source: 'watch'; applicationName: string; watch: WatchState };
 
 /** What the detector did with one signal. */
 export interface DetectionResult {
@@ -54,6 +66,10 @@ export interface DetectionResult {
   decision?: Decision;
   reason: string;
 }
+  /** For a HEALTHY watch check: the watch's next step (go on, or its outcome). */
+  watch?: WatchStep;
+  /** Names of the watches this signal started (a healthy observation that calls for a closer look). */
+  watchesStarted?: string[];
 
 export interface DetectorDeps {
   msf: MsfPort;
@@ -67,6 +83,8 @@ export interface DetectorDeps {
   /** The watchdog's own metrics (IncidentOpened). Default: none. */
   telemetry?: WatchdogMetrics;
 }
+  /** Starts watches (the watch workflow). Default: none, detection then relies on alarms and the sweep alone. */
+  watches?: WatchStarter;
 
 /**
  * A stable identity for the situation a finding describes, so repeated signals (duplicate alarm events, the next
@@ -145,12 +163,7 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
       reason: `alarm ${signal.alarmName} went to ${signal.stateValue}, not ALARM`,
     };
   }
-  const trigger: IncidentTrigger =
-    signal.source === 'alarm'
-      ? { source: 'alarm', detail: signal.alarmName, atMs: now }
-      : signal.source === 'cloudtrail'
-        ? { source: 'cloudtrail', detail: signal.eventName, atMs: now }
-        : { source: 'schedule', detail: signal.rule, atMs: now };
+  const trigger = triggerOf(signal, now);
 
   let scope: Scope;
   try {
@@ -217,7 +230,8 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
   const finding = decision.finding;
   if (!finding) {
     log.info('no finding', { applicationName: name, signal: signal.source });
-    return { applicationName: name, result: 'HEALTHY', decision, reason: decision.reason };
+    const followUp = await followUpHealthy(signal, obs, policy, deps, now);
+    return { applicationName: name, result: 'HEALTHY', decision, reason: decision.reason, ...followUp };
   }
   const fingerprint = findingFingerprint(finding, obs);
   const id = incidentId(name, paused ? `${fingerprint}:paused:${pause.atMs}` : fingerprint);
@@ -329,5 +343,129 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
         decision.nextSteps,
       );
       return { applicationName: name, result: 'OBSERVED', incidentId: id, decision, reason: decision.reason };
+  }
+}
+
+/** The incident trigger of a signal; a watch check names the signal that started the watch, and the watch. */
+function triggerOf(signal: Signal, now: number): IncidentTrigger {
+  switch (signal.source) {
+    case 'alarm':
+      return { source: 'alarm', detail: signal.alarmName, atMs: now };
+    case 'cloudtrail':
+      return { source: 'cloudtrail', detail: signal.eventName, atMs: now };
+    case 'schedule':
+      return { source: 'schedule', detail: signal.rule, atMs: now };
+    case 'watch': {
+      const w = signal.watch;
+      return {
+        source: w.trigger.source,
+        detail: `${w.trigger.detail} (${w.kind} watch ${w.name}, check ${w.checks + 1})`,
+        atMs: now,
+      };
+    }
+  }
+}
+
+/**
+ * After a healthy observation: a watch check learns whether its watch goes on; any other signal starts the watches
+ * the observation calls for (a restart below the threshold, a transient status, a recent change). A watch that
+ * cannot be started is logged: the alarms and the sweep still look at the application.
+ */
+async function followUpHealthy(
+  signal: Signal,
+  obs: ApplicationObservation,
+  policy: PolicySettings,
+  deps: DetectorDeps,
+  now: number,
+): Promise<Pick<DetectionResult, 'watch' | 'watchesStarted'>> {
+  const detection = detectionSettings(deps.config);
+  if (signal.source === 'watch') {
+    const step = advanceWatch(signal.watch, obs, policy, detection, now);
+    if (step.done) {
+      deps.log.info('watch ended', {
+        applicationName: signal.applicationName,
+        watch: step.watch.name,
+        kind: step.watch.kind,
+        outcome: step.outcome,
+        summary: step.summary,
+      });
+    }
+    return { watch: step };
+  }
+  if (!deps.watches) return {};
+  const origin: WatchState['trigger'] =
+    signal.source === 'alarm'
+      ? { source: 'alarm', detail: signal.alarmName }
+      : signal.source === 'cloudtrail'
+        ? { source: 'cloudtrail', detail: signal.eventName }
+        : { source: 'schedule', detail: signal.rule };
+  const started: string[] = [];
+  for (const planned of plannedWatches(obs, policy, detection, origin, now)) {
+    try {
+      if (await deps.watches.start(planned.input)) {
+        started.push(planned.input.watch.name);
+        deps.log.info('watch started', {
+          applicationName: signal.applicationName,
+          watch: planned.input.watch.name,
+          kind: planned.input.watch.kind,
+          firstCheckInSeconds: planned.input.waitSeconds,
+          summary: planned.summary,
+        });
+      }
+    } catch (e) {
+      deps.log.warn('watch not started; alarms and the sweep still look at the application', {
+        applicationName: signal.applicationName,
+        watch: planned.input.watch.name,
+        error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+      });
+    }
+  }
+  return started.length > 0 ? { watchesStarted: started } : {};
+}
+
+/** What one check of a watch answers: its next step, and what the detector did. */
+export interface WatchCheckResult extends WatchStep {
+  result: DetectionResult;
+}
+
+/**
+ * One check of a watch (the watch workflow's Check Task): runs the detector for the application with a `watch`
+ * signal, then says whether the watch goes on. A finding goes the normal way (incident, remediation workflow) and ends
+ * the watch as FOUND; an open incident ends it as HANDLED; a decision held back for now (DEFERRED: cooldown, an
+ * operation in progress) looks again at the next minute; a healthy check goes on or ends by the watch's own rules
+ * ({@link advanceWatch}).
+ */
+export async function checkWatch(input: WatchInput, deps: DetectorDeps): Promise<WatchCheckResult> {
+  const watch = input.watch;
+  const result = await detect({ source: 'watch', applicationName: watch.applicationName, watch }, deps);
+  const now = deps.clock.now();
+  const next = { ...watch, checks: watch.checks + 1 };
+  const end = (outcome: WatchCheckResult['outcome'], summary: string): WatchCheckResult => {
+    deps.log.info('watch ended', {
+      applicationName: watch.applicationName,
+      watch: watch.name,
+      kind: watch.kind,
+      outcome,
+      summary,
+    });
+    return { watch: next, done: true, waitSeconds: 0, ...(outcome ? { outcome } : {}), summary, result };
+  };
+  switch (result.result) {
+    case 'HEALTHY':
+      return result.watch
+        ? { ...result.watch, result }
+        : end('GONE', `no watch step for ${watch.applicationName} (${result.reason})`);
+    case 'DEFERRED': {
+      if (now >= watch.untilMs) return end('EXPIRED', `still deferred at the watch's end: ${result.reason}`);
+      const dueMs = nextDataCheckMs(now, detectionSettings(deps.config).metricsDelaySeconds);
+      return { watch: next, done: false, waitSeconds: secondsUntil(now, dueMs), summary: result.reason, result };
+    }
+    case 'DUPLICATE':
+      return end('HANDLED', result.reason);
+    case 'OUT_OF_SCOPE':
+    case 'IGNORED':
+      return end('GONE', result.reason);
+    default:
+      return end('FOUND', `${result.result}${result.incidentId ? ` [${result.incidentId}]` : ''}: ${result.reason}`);
   }
 }

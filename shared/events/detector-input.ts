@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
 import type { Signal } from '#shared/domain/detector.ts';
+import { WatchInput } from '#shared/domain/watch.ts';
 import { ALARM_STATE_CHANGE_DETAIL_TYPE, AlarmStateChangeEvent } from './alarm-state-change.ts';
 import { CLOUDTRAIL_API_CALL_DETAIL_TYPE, MSF_CHANGE_EVENT_NAMES, MsfCloudTrailEvent } from './cloudtrail.ts';
 import {
@@ -29,15 +30,28 @@ export type ParsedDetectorEvent =
   /** A remediation workflow execution ended FAILED, TIMED_OUT or ABORTED; its name is the incident id. */
   | { ok: true; kind: 'workflow-ended'; incidentId: string; status: string; error?: string }
   | { ok: true; kind: 'schedule'; rule: string }
+  /** One check of a watch: the watch workflow's Check Task invokes the detector with `{"watch": {...}, ...}`. */
+  | { ok: true; kind: 'watch'; input: WatchInput }
   | { ok: false; error: string };
 
 /**
- * Reads an event for the detector: a "CloudWatch Alarm State Change", a "Scheduled Event", or an MSF "AWS API Call
- * via CloudTrail" (optional rule; it makes the detector look at the application at once). Malformed events,
+ * Reads an event for the detector: a "CloudWatch Alarm State Change", a "Scheduled Event", an MSF "AWS API Call
+ * via CloudTrail" (optional rule; it makes the detector look at the application at once), or a watch check
+ * (`{"watch": …}`, from the watch workflow; shared/domain/watch.ts). Malformed events,
  * alarms without an `Application` dimension and alarms naming several applications are rejected with a reason that
  * names the field: nothing downstream runs for them.
  */
 export function parseDetectorEvent(event: unknown): ParsedDetectorEvent {
+  if (typeof event === 'object' && event !== null && 'watch' in event) {
+    const w = WatchInput.safeParse(event);
+    if (!w.success) {
+      return {
+        ok: false,
+        error: `malformed watch check: ${formatIssues(w.error)}; the watch workflow passes {"watch": {...}, "done": false, "waitSeconds": N} as the watchdog started it`,
+      };
+    }
+    return { ok: true, kind: 'watch', input: w.data };
+  }
   const detailType = (event as { 'detail-type'?: unknown } | null)?.['detail-type'];
   if (detailType === 'Scheduled Event') {
     const s = ScheduledEvent.safeParse(event);

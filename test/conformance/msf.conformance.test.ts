@@ -134,6 +134,38 @@ describe('Conformance: Kinesis Analytics V2 responses match the API model', () =
     expect(page.NextToken).toEqual(expect.any(String));
   });
 
+  it('maintenance and autoscaling (and a failed autoscale with its system rollback), during and after', async () => {
+    const expected = { maintained: 'Maintenance', autoscaled: 'Autoscaling', 'autoscale-fails': 'Autoscaling' };
+    const seen = new Map<string, Set<string>>();
+    const statuses: string[] = [];
+    // The scenario faults begin at minute 1: at 75 s they are in progress, at 600 s they are over.
+    for (const seconds of [75, 600]) {
+      advanceSeconds(Math.max(0, Date.parse(START) + seconds * SECOND - clock.now()) / SECOND);
+      for (const name of Object.keys(expected)) {
+        await msf.send(new DescribeApplicationCommand({ ApplicationName: name }));
+        const detail = expectConformingOutput(MODEL, wire, 'DescribeApplication').ApplicationDetail;
+        statuses.push(`${seconds} s ${name}: ${(detail as { ApplicationStatus: string }).ApplicationStatus}`);
+        await msf.send(new ListApplicationOperationsCommand({ ApplicationName: name }));
+        const list = expectConformingOutput(MODEL, wire, 'ListApplicationOperations');
+        const operations = list.ApplicationOperationInfoList as Array<{
+          Operation: string;
+          OperationId: string;
+          OperationStatus: string;
+        }>;
+        for (const { Operation, OperationId, OperationStatus } of operations) {
+          seen.set(name, (seen.get(name) ?? new Set()).add(Operation));
+          // An IN_PROGRESS operation has no EndTime yet, which the model requires (known finding, not yet fixed).
+          if (OperationStatus === 'IN_PROGRESS') continue;
+          await msf.send(new DescribeApplicationOperationCommand({ ApplicationName: name, OperationId }));
+          expectConformingOutput(MODEL, wire, 'DescribeApplicationOperation');
+        }
+      }
+    }
+    for (const [name, operation] of Object.entries(expected)) expect([...(seen.get(name) ?? [])]).toContain(operation);
+    // The transient statuses themselves were checked against the model.
+    expect(statuses).toEqual(expect.arrayContaining(['75 s maintained: MAINTENANCE', '75 s autoscaled: AUTOSCALING']));
+  });
+
   it.each(['reader', 'reader-2x', 'stopped'])('DescribeApplication of %s', async (name) => {
     await msf.send(new DescribeApplicationCommand({ ApplicationName: name, IncludeAdditionalDetails: true }));
     expectConformingOutput(MODEL, wire, 'DescribeApplication');
@@ -285,34 +317,6 @@ describe('Conformance: Kinesis Analytics V2 responses match the API model', () =
       new DescribeApplicationVersionCommand({ ApplicationName: 'rolling-back', ApplicationVersionId: versionId }),
     );
     expectConformingOutput(MODEL, wire, 'DescribeApplicationVersion');
-  });
-
-  it.each([
-    ['maintained', 'Maintenance'],
-    ['autoscaled', 'Autoscaling'],
-    ['autoscale-fails', 'Autoscaling'],
-  ])('maintenance and autoscaling operations of %s, during and after', async (name, operationName) => {
-    const seen = new Set<string>();
-    for (const seconds of [75, 600]) {
-      advanceSeconds(Math.max(0, Date.parse(START) + seconds * SECOND - clock.now()) / SECOND);
-      await msf.send(new DescribeApplicationCommand({ ApplicationName: name }));
-      expectConformingOutput(MODEL, wire, 'DescribeApplication');
-      await msf.send(new ListApplicationOperationsCommand({ ApplicationName: name }));
-      const list = expectConformingOutput(MODEL, wire, 'ListApplicationOperations');
-      const operations = list.ApplicationOperationInfoList as Array<{
-        Operation: string;
-        OperationId: string;
-        OperationStatus: string;
-      }>;
-      for (const { Operation, OperationId, OperationStatus } of operations) {
-        seen.add(Operation);
-        // An IN_PROGRESS operation has no EndTime yet, which the model requires (known finding M1).
-        if (OperationStatus === 'IN_PROGRESS') continue;
-        await msf.send(new DescribeApplicationOperationCommand({ ApplicationName: name, OperationId }));
-        expectConformingOutput(MODEL, wire, 'DescribeApplicationOperation');
-      }
-    }
-    expect([...seen]).toContain(operationName);
   });
 
   it('StopApplication with Force during an update cancels it', async () => {

@@ -294,8 +294,9 @@ describe('Construct: FlinkWatchdog', () => {
       }
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         AlarmName: `${ALARM_PREFIX}orders-enrichment-restart-loop`,
-        EvaluationPeriods: 10,
-        DatapointsToAlarm: 3,
+        // Any restart wakes the detector, which counts restarts exactly (shared/alarms.ts).
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
         TreatMissingData: 'notBreaching',
         Metrics: Match.arrayWith([
           Match.objectLike({
@@ -321,8 +322,9 @@ describe('Construct: FlinkWatchdog', () => {
       // Assess
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         AlarmName: `${ALARM_PREFIX}payments-aggregation-restart-loop`,
-        EvaluationPeriods: 15,
-        DatapointsToAlarm: 4,
+        AlarmDescription: Match.stringLikeRegexp('restart loop: 4 in 15 min'),
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
         Metrics: Match.arrayWith([
           Match.objectLike({
             MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'numRestarts' }) }),
@@ -762,8 +764,10 @@ describe('Construct: FlinkWatchdog', () => {
       // Prepare
       const stateMachine = { Ref: logicalIdOf(stack.watchdog.workflow.stateMachine) };
 
-      // Act
-      const starts = allStatements(template).filter((s) => grantsAny(s.statement, ['states:StartExecution']));
+      // Act (the detector's start of the watch workflow, Sid StartWatch, is asserted in watch-workflow.test.ts)
+      const starts = allStatements(template).filter(
+        (s) => grantsAny(s.statement, ['states:StartExecution']) && s.statement.Sid !== 'StartWatch',
+      );
 
       // Assess
       expect(starts.map((s) => s.roles).sort()).toEqual(
@@ -779,6 +783,8 @@ describe('Construct: FlinkWatchdog', () => {
         const fn = stack.watchdog[name];
         const role = logicalIdOf(fn.role);
         const stateMachine = { Ref: logicalIdOf(stack.watchdog.workflow.stateMachine) };
+        // The detector also starts watches (infra/watch-workflow.ts), named by ARN in its environment.
+        const watch = name === 'detector' ? [environmentOf(template, logicalIdOf(fn)).WATCH_STATE_MACHINE_ARN] : [];
 
         // Act
         const own = allStatements(template).filter((s) => s.roles.includes(role));
@@ -786,8 +792,9 @@ describe('Construct: FlinkWatchdog', () => {
         const starts = own.filter((s) => grantsAny(s.statement, ['states:StartExecution']));
 
         // Assess
-        expect(statesActions).toEqual(['states:StartExecution']);
-        expect(starts.map((s) => s.statement.Resource)).toEqual([stateMachine]);
+        expect(statesActions).toEqual(['states:StartExecution', ...watch.map(() => 'states:StartExecution')]);
+        expect(starts.map((s) => s.statement.Resource)).toEqual(expect.arrayContaining([stateMachine, ...watch]));
+        expect(starts).toHaveLength(1 + watch.length);
         expect(environmentOf(template, logicalIdOf(fn)).STATE_MACHINE_ARN).toEqual(stateMachine);
       },
     );
@@ -797,8 +804,11 @@ describe('Construct: FlinkWatchdog', () => {
       const smRole = logicalIdOf(stack.watchdog.workflow.stateMachine.role);
       const fn = { 'Fn::GetAtt': [logicalIdOf(stack.watchdog.remediation), 'Arn'] };
 
-      // Act
-      const invokes = allStatements(template).filter((s) => grantsAny(s.statement, ['lambda:InvokeFunction']));
+      // Act (the watch workflow's invocation of the detector is asserted in watch-workflow.test.ts)
+      const watchRole = logicalIdOf(stack.watchdog.watchWorkflow.stateMachine.role);
+      const invokes = allStatements(template).filter(
+        (s) => grantsAny(s.statement, ['lambda:InvokeFunction']) && !s.roles.includes(watchRole),
+      );
 
       // Assess
       expect(invokes.map((s) => s.roles)).toEqual([[smRole]]);
@@ -987,8 +997,11 @@ describe('Construct: FlinkWatchdog', () => {
         ...common,
         STATE_MACHINE_ARN: { Ref: logicalIdOf(stack.watchdog.workflow.stateMachine) },
       });
-      // ReconcilerEnv is DetectorEnv: the same variables, the same values.
-      expect(reconciler).toEqual(detector);
+      // ReconcilerEnv is DetectorEnv: the same variables, the same values, but for the watch workflow, which only the
+      // detector starts.
+      const { WATCH_STATE_MACHINE_ARN: watchArn, ...detectorWithoutWatch } = detector;
+      expect(watchArn).toBeDefined();
+      expect(reconciler).toEqual(detectorWithoutWatch);
       expect(remediation).toMatchObject(common);
       expect(remediation).not.toHaveProperty('STATE_MACHINE_ARN');
       expect(JSON.parse(detector.WATCHDOG_CONFIG as string)).toEqual(CONFIG);
@@ -1430,8 +1443,9 @@ describe('Construct: FlinkWatchdog', () => {
         const env = environmentOf(runbookTemplate, logicalIdOf(runbook));
         const detector = environmentOf(runbookTemplate, logicalIdOf(withRunbooks.watchdog.detector));
 
-        // Assess
-        expect(env).toEqual({ ...detector, COMMAND_TOPIC_ARN: { Ref: commandTopic } });
+        // Assess (only the detector starts watches)
+        const { WATCH_STATE_MACHINE_ARN: _watch, ...detectorWithoutWatch } = detector;
+        expect(env).toEqual({ ...detectorWithoutWatch, COMMAND_TOPIC_ARN: { Ref: commandTopic } });
         expect(env.STATE_MACHINE_ARN).toEqual({ Ref: logicalIdOf(withRunbooks.watchdog.workflow.stateMachine) });
         for (const fn of [
           withRunbooks.watchdog.detector,
@@ -1660,8 +1674,8 @@ describe('Construct: FlinkWatchdog', () => {
 
         // Act
         const states = runbookStatements().filter((s) => [s.Action].flat().some((a) => a.startsWith('states:')));
-        const starters = allStatements(runbookTemplate).filter((s) =>
-          grantsAny(s.statement, ['states:StartExecution']),
+        const starters = allStatements(runbookTemplate).filter(
+          (s) => grantsAny(s.statement, ['states:StartExecution']) && s.statement.Sid !== 'StartWatch',
         );
 
         // Assess

@@ -1,0 +1,43 @@
+import { SFNClient, type SFNClientConfig, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { WatchInput } from '#shared/domain/watch.ts';
+import type { Log } from '#shared/ports/log.ts';
+import type { WatchStarter } from '#shared/ports/watch-starter.ts';
+
+/** Options of {@link StepFunctionsWatchStarter}: a ready client (tests) or a config for a new one, never both. */
+export type StepFunctionsWatchStarterOptions = {
+  /** ARN of the watch workflow (infra/watch-workflow.ts). */
+  stateMachineArn: string;
+  log: Log;
+} & ({ client: SFNClient; clientConfig?: never } | { client?: never; clientConfig?: SFNClientConfig });
+
+/**
+ * Starts watches with Step Functions StartExecution, the execution `name` being the watch's name. A second start of
+ * the same name is answered `ExecutionAlreadyExists` by Step Functions (names are unique per state machine for 90 days,
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html): that means the situation is
+ * already watched, and is returned as false. Any other error is thrown.
+ */
+export class StepFunctionsWatchStarter implements WatchStarter {
+  readonly #client: SFNClient;
+  readonly #arn: string;
+  readonly #log: Log;
+
+  constructor(options: StepFunctionsWatchStarterOptions) {
+    this.#client = options.client ?? new SFNClient(options.clientConfig ?? {});
+    this.#arn = options.stateMachineArn;
+    this.#log = options.log;
+  }
+
+  async start(input: WatchInput): Promise<boolean> {
+    const name = input.watch.name;
+    try {
+      const out = await this.#client.send(
+        new StartExecutionCommand({ stateMachineArn: this.#arn, name, input: JSON.stringify(input) }),
+      );
+      this.#log.info('watch started', { watch: name, kind: input.watch.kind, executionArn: out.executionArn });
+      return true;
+    } catch (e) {
+      if ((e as Error).name === 'ExecutionAlreadyExists') return false;
+      throw e;
+    }
+  }
+}

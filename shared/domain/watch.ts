@@ -1,0 +1,401 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { type DetectionSettings, type PolicySettings, stuckLimitMinutes } from '#shared/config/schema.ts';
+import { countRestarts, runningVersionRestarts } from './detect.ts';
+import type { ApplicationObservation, ApplicationOperation } from './model.ts';
+import { isTransient } from './model.ts';
+
+/**
+ * Watches: after a signal that is not (yet) a finding, the watchdog looks again, at the moments new evidence can first
+ * be seen, instead of waiting for the next alarm or sweep. Each watch is a Step Functions Standard execution
+ * (infra/watch-workflow.ts): Wait (`$.waitSeconds`) → Check (the detector, `{"watch": …}`) → done? → Wait … Every
+ * check re-observes and re-evaluates through the normal detector path; this module holds the pure parts: when a watch
+ * starts, when it looks next, and when it ends.
+ *
+ * - `restarts`: the job restarted but fewer times than the restart-loop threshold. Looked at every minute until no
+ *   restart is left in the window (QUIET) or the loop is confirmed (FOUND).
+ * - `transition`: the application is in a transient status. Looked at once its limit has passed (STUCK_TRANSITION),
+ *   or ends when the status settles.
+ * - `change`: an UpdateApplication or StartApplication. Looked at every minute for `watchMinutes` after the operation
+ *   ended: STABLE when restarts stayed at zero and no checkpoint failed; a restart is counted exactly as above.
+ */
+
+const SECOND_MS = 1000;
+const MINUTE_MS = 60 * SECOND_MS;
+
+/**
+ * Seconds after a datapoint can first be read before a check looks for it: room for the Lambda invocation and the
+ * emulator's or CloudWatch's own ingestion jitter. An assumption (no AWS figure exists); small, so a decision comes
+ * well within 30 s of the datapoint.
+ */
+export const CHECK_MARGIN_SECONDS = 5;
+
+/** Kinds of watch. */
+export const WATCH_KINDS = ['restarts', 'transition', 'change'] as const;
+export type WatchKind = (typeof WATCH_KINDS)[number];
+
+/** How a watch ended. */
+export const WATCH_OUTCOMES = [
+  /** `restarts`: no restart left in the window. */
+  'QUIET',
+  /** `change`: `watchMinutes` after the operation with no restart and no failed checkpoint. */
+  'STABLE',
+  /** `change`: restarts or failed checkpoints during the watch, fewer than a finding needs; quiet again. */
+  'UNSTABLE',
+  /** `transition`: the status left the transient status before its limit. */
+  'SETTLED',
+  /** `change`: the operation failed without a finding (MSF kept the application as it was). */
+  'OPERATION_FAILED',
+  /** A finding was decided on (an incident was recorded). */
+  'FOUND',
+  /** An open incident already handles the application. */
+  'HANDLED',
+  /** The application is no longer watched or readable as an application. */
+  'GONE',
+  /** The watch reached its longest duration. */
+  'EXPIRED',
+] as const;
+export type WatchOutcome = (typeof WATCH_OUTCOMES)[number];
+
+/** Longest a watch runs, minutes: its Step Functions execution is stopped after this at the latest. */
+export const MAX_WATCH_MINUTES = 6 * 60;
+
+/** What started a watch (kept so an incident found by a check names the original signal). */
+export const WatchTrigger = z
+  .object({
+    source: z.enum(['alarm', 'schedule', 'cloudtrail']),
+    /** Alarm name, schedule rule or CloudTrail eventName. */
+    detail: z.string().max(512),
+  })
+  .strict();
+
+/** One watch, as it travels between the checks of its execution (the state machine's `$.watch`). */
+export const WatchState = z
+  .object({
+    schemaVersion: z.literal(1),
+    /** The MSF ApplicationName. */
+    applicationName: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[a-zA-Z0-9_.-]+$/, 'MSF application names use [a-zA-Z0-9_.-]'),
+    kind: z.enum(WATCH_KINDS),
+    /** The execution name (see {@link watchName}): one watch per application, kind and key. */
+    name: z.string().min(1).max(80),
+    /** When the watch started, epoch ms. */
+    startedMs: z.number().int().nonnegative(),
+    /** The watch ends at the first check at or after this time, epoch ms. */
+    untilMs: z.number().int().nonnegative(),
+    /** `change`: the operation watched (ListApplicationOperations OperationId). */
+    operationId: z.string().min(1).optional(),
+    /** `change`: when the operation ended and the stability window began, epoch ms. */
+    stableFromMs: z.number().int().nonnegative().optional(),
+    /** Checks made so far, count. */
+    checks: z.number().int().nonnegative(),
+    /** A restart was seen during the watch. */
+    sawRestart: z.boolean(),
+    /** A failed checkpoint was seen during the watch. */
+    sawFailedCheckpoint: z.boolean(),
+    trigger: WatchTrigger,
+  })
+  .strict();
+export type WatchState = z.infer<typeof WatchState>;
+
+/**
+ * The state of a watch execution between its states: the Check Task's input and output (the detector's answer adds
+ * its results beside these fields). `waitSeconds` is what the Wait state waits before the next check.
+ */
+export const WatchInput = z.object({
+  watch: WatchState,
+  /** The watch is over: the Choice state ends the execution. */
+  done: z.boolean().default(false),
+  /** Seconds to wait before the next check (a non-negative integer: Step Functions' Wait SecondsPath). */
+  waitSeconds: z.number().int().min(0).default(0),
+});
+export type WatchInput = z.infer<typeof WatchInput>;
+
+/** What one check decided about its watch. */
+export interface WatchStep {
+  watch: WatchState;
+  done: boolean;
+  /** Seconds until the next check (0 when done). */
+  waitSeconds: number;
+  /** Set when done. */
+  outcome?: WatchOutcome;
+  /** One line for people: why the watch goes on or ended. */
+  summary: string;
+}
+
+/**
+ * The execution name of a watch: `<application>-<kind>-<hash of the key>`, at most 80 characters of
+ * [A-Za-z0-9_.-] (Step Functions StartExecution `name`: 1-80 characters, no whitespace, brackets, wildcards or
+ * `"#%\^|~`$&,;:/`; https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html).
+ * Step Functions refuses a second execution of a name, so two signals about the same situation start one watch.
+ */
+export function watchName(applicationName: string, kind: WatchKind, key: string): string {
+  const hash = createHash('sha256').update(`${applicationName}\n${kind}\n${key}`).digest('hex').slice(0, 16);
+  const safe = applicationName.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 80 - kind.length - hash.length - 2);
+  return `${safe}-${kind}-${hash}`;
+}
+
+/**
+ * The first moment after `nowMs` at which a check sees the datapoint of a period that has ended since: a minute
+ * boundary + `metricsDelaySeconds` + {@link CHECK_MARGIN_SECONDS}, epoch ms. A check made then sees the newest
+ * period's datapoint ≤ margin seconds after it can first be read.
+ */
+export function nextDataCheckMs(nowMs: number, metricsDelaySeconds: number): number {
+  const offset = ((metricsDelaySeconds + CHECK_MARGIN_SECONDS) * SECOND_MS) % MINUTE_MS;
+  const base = Math.floor((nowMs - offset) / MINUTE_MS) * MINUTE_MS + offset;
+  return base > nowMs ? base : base + MINUTE_MS;
+}
+
+/** Whole seconds from `nowMs` until `dueMs` (rounded up, at least 0): a Wait state's SecondsPath value. */
+export function secondsUntil(nowMs: number, dueMs: number): number {
+  return Math.max(0, Math.ceil((dueMs - nowMs) / SECOND_MS));
+}
+
+/** A watch to start, with the seconds its execution waits before the first check. */
+export interface WatchStart {
+  input: WatchInput & { waitSeconds: number };
+  /** One line for people. */
+  summary: string;
+}
+
+/** The newest UpdateApplication or StartApplication, in progress or successful. */
+function newestChange(obs: ApplicationObservation): ApplicationOperation | undefined {
+  return [...obs.operations]
+    .filter(
+      (o) =>
+        (o.operation === 'UpdateApplication' || o.operation === 'StartApplication') &&
+        (o.status === 'IN_PROGRESS' || o.status === 'SUCCESSFUL'),
+    )
+    .sort((a, b) => (b.startMs ?? 0) - (a.startMs ?? 0))[0];
+}
+
+/** Since when the application has been in its transient status: its in-progress operation's start, else its last update. */
+function transientSinceMs(obs: ApplicationObservation): { sinceMs?: number; operationId?: string } {
+  const inProgress = [...obs.operations]
+    .filter((o) => o.status === 'IN_PROGRESS')
+    .sort((a, b) => (b.startMs ?? 0) - (a.startMs ?? 0))[0];
+  const sinceMs = inProgress?.startMs ?? obs.application?.lastUpdateMs;
+  return {
+    ...(sinceMs === undefined ? {} : { sinceMs }),
+    ...(inProgress ? { operationId: inProgress.operationId } : {}),
+  };
+}
+
+/** When a transition watch looks: the transition's limit has passed (`evaluate` counts it stuck after the limit). */
+function transitionDueMs(sinceMs: number, limitMinutes: number): number {
+  return sinceMs + limitMinutes * MINUTE_MS + CHECK_MARGIN_SECONDS * SECOND_MS;
+}
+
+/**
+ * The watches a healthy observation calls for (pure): a restart below the threshold → `restarts`; a transient status →
+ * `transition` (first check just after its limit); an UpdateApplication or StartApplication in progress or ended
+ * within `watchMinutes` → `change`. Each has a deterministic name, so the same situation seen again (a duplicate
+ * alarm event, the next sweep) maps to the same execution, which Step Functions refuses to start twice.
+ */
+export function plannedWatches(
+  obs: ApplicationObservation,
+  policy: PolicySettings,
+  detection: DetectionSettings,
+  trigger: z.infer<typeof WatchTrigger>,
+  nowMs: number,
+): WatchStart[] {
+  const app = obs.application;
+  if (!app) return [];
+  const name = obs.applicationName;
+  const starts: WatchStart[] = [];
+  const base = { schemaVersion: 1 as const, applicationName: name, startedMs: nowMs, checks: 0, trigger };
+  const nextData = nextDataCheckMs(nowMs, detection.metricsDelaySeconds);
+  const change = newestChange(obs);
+  const watchMs = detection.watchMinutes * MINUTE_MS;
+
+  const restarts = runningVersionRestarts(obs, policy, nowMs);
+  if (restarts && restarts.restarts > 0 && restarts.firstIncreaseMs !== undefined) {
+    const kind = 'restarts';
+    const key = `v${app.versionId}:${restarts.firstIncreaseMs}`;
+    starts.push({
+      input: {
+        watch: {
+          ...base,
+          kind,
+          name: watchName(name, kind, key),
+          untilMs: nowMs + 2 * policy.restartLoop.windowMinutes * MINUTE_MS,
+          sawRestart: true,
+          sawFailedCheckpoint: false,
+        },
+        done: false,
+        waitSeconds: secondsUntil(nowMs, nextData),
+      },
+      summary: `${restarts.restarts} restart(s) in the last ${policy.restartLoop.windowMinutes} min (threshold ${policy.restartLoop.threshold}): looking again every minute`,
+    });
+  }
+
+  const limit = stuckLimitMinutes(policy, app.status);
+  const transient = transientSinceMs(obs);
+  if (isTransient(app.status) && limit !== undefined && transient.sinceMs !== undefined) {
+    const kind = 'transition';
+    const dueMs = transitionDueMs(transient.sinceMs, limit);
+    const key = `${app.status}:${transient.operationId ?? transient.sinceMs}`;
+    starts.push({
+      input: {
+        watch: {
+          ...base,
+          kind,
+          name: watchName(name, kind, key),
+          untilMs: Math.max(dueMs, nowMs) + 10 * MINUTE_MS,
+          sawRestart: false,
+          sawFailedCheckpoint: false,
+        },
+        done: false,
+        waitSeconds: secondsUntil(nowMs, dueMs),
+      },
+      summary: `${app.status} since ${new Date(transient.sinceMs).toISOString()}: looking again when its ${limit}-min limit has passed`,
+    });
+  }
+
+  if (change && (change.status === 'IN_PROGRESS' || (change.endMs !== undefined && change.endMs + watchMs > nowMs))) {
+    const kind = 'change';
+    const inProgressLimit = (stuckLimitMinutes(policy, app.status) ?? 0) * MINUTE_MS;
+    starts.push({
+      input: {
+        watch: {
+          ...base,
+          kind,
+          name: watchName(name, kind, change.operationId),
+          operationId: change.operationId,
+          ...(change.status === 'SUCCESSFUL' && change.endMs !== undefined ? { stableFromMs: change.endMs } : {}),
+          untilMs:
+            change.status === 'SUCCESSFUL' && change.endMs !== undefined
+              ? change.endMs + watchMs
+              : nowMs + inProgressLimit + watchMs,
+          sawRestart: false,
+          sawFailedCheckpoint: false,
+        },
+        done: false,
+        waitSeconds: secondsUntil(nowMs, nextData),
+      },
+      summary: `${change.operation} ${change.operationId}: watching every minute for ${detection.watchMinutes} min after it ends (no restart, no failed checkpoint)`,
+    });
+  }
+  return starts;
+}
+
+/** Increases of a cumulative counter from `fromMs` to `nowMs`, count. */
+function increasesSince(series: ApplicationObservation['restarts'], fromMs: number, nowMs: number): number {
+  if (!series) return 0;
+  const before = series.points.filter((p) => p.timestampMs < fromMs).at(-1);
+  const inside = series.points.filter((p) => p.timestampMs >= fromMs && p.timestampMs <= nowMs);
+  return countRestarts({ ...series, points: before ? [before, ...inside] : inside }).restarts;
+}
+
+/**
+ * The next step of a watch whose check found nothing to decide on (pure): go on at the next moment new evidence can
+ * be seen, or end with an outcome. Restarts left in the window keep any watch going (they are counted exactly at each
+ * check until the loop is confirmed or the window is quiet), up to `untilMs` and {@link MAX_WATCH_MINUTES}.
+ */
+export function advanceWatch(
+  watch: WatchState,
+  obs: ApplicationObservation,
+  policy: PolicySettings,
+  detection: DetectionSettings,
+  nowMs: number,
+): WatchStep {
+  const app = obs.application;
+  const restarts = runningVersionRestarts(obs, policy, nowMs)?.restarts ?? 0;
+  const stableFromMs =
+    watch.stableFromMs ?? (watch.kind === 'change' ? changeEndMs(obs, watch.operationId) : undefined);
+  const countFrom = stableFromMs ?? watch.startedMs;
+  const next: WatchState = {
+    ...watch,
+    checks: watch.checks + 1,
+    ...(stableFromMs === undefined ? {} : { stableFromMs }),
+    sawRestart: watch.sawRestart || increasesSince(obs.restarts, countFrom, nowMs) > 0,
+    sawFailedCheckpoint: watch.sawFailedCheckpoint || increasesSince(obs.failedCheckpoints, countFrom, nowMs) > 0,
+  };
+  const end = (outcome: WatchOutcome, summary: string): WatchStep => ({
+    watch: next,
+    done: true,
+    waitSeconds: 0,
+    outcome,
+    summary,
+  });
+  const goOn = (dueMs: number, summary: string): WatchStep => ({
+    watch: next,
+    done: false,
+    waitSeconds: secondsUntil(nowMs, dueMs),
+    summary,
+  });
+  const everyMinute = nextDataCheckMs(nowMs, detection.metricsDelaySeconds);
+  const hardStop = watch.startedMs + MAX_WATCH_MINUTES * MINUTE_MS;
+  if (!app) return end('GONE', `${watch.applicationName} could not be described`);
+  if (nowMs >= hardStop) return end('EXPIRED', `watched for ${MAX_WATCH_MINUTES} min`);
+
+  if (restarts > 0 && (app.status === 'RUNNING' || app.status === 'AUTOSCALING')) {
+    if (nowMs >= watch.untilMs && watch.kind !== 'change') {
+      return end(
+        'EXPIRED',
+        `${restarts} restart(s) in the window, below the threshold of ${policy.restartLoop.threshold}, until the watch's end`,
+      );
+    }
+    return goOn(
+      everyMinute,
+      `${restarts} restart(s) in the last ${policy.restartLoop.windowMinutes} min, below the threshold of ${policy.restartLoop.threshold}: looking again`,
+    );
+  }
+
+  switch (watch.kind) {
+    case 'restarts':
+      return end('QUIET', `no restart in the last ${policy.restartLoop.windowMinutes} min`);
+    case 'transition': {
+      const limit = stuckLimitMinutes(policy, app.status);
+      const since = transientSinceMs(obs).sinceMs;
+      if (!isTransient(app.status) || limit === undefined || since === undefined) {
+        return end('SETTLED', `${app.name} is ${app.status}: the transition ended within its limit`);
+      }
+      if (nowMs >= watch.untilMs) return end('EXPIRED', `${app.status} past the watch's end without a finding`);
+      const dueMs = transitionDueMs(since, limit);
+      return goOn(
+        dueMs > nowMs ? dueMs : everyMinute,
+        `${app.status} since ${new Date(since).toISOString()} (limit ${limit} min)`,
+      );
+    }
+    case 'change': {
+      const op = obs.operations.find((o) => o.operationId === watch.operationId);
+      if (op?.status === 'FAILED') {
+        return end('OPERATION_FAILED', `${op.operation} ${op.operationId} failed: ${op.errorString ?? 'no ErrorInfo'}`);
+      }
+      if (stableFromMs === undefined) {
+        if (nowMs >= watch.untilMs) return end('EXPIRED', `${watch.operationId} did not end within the watch`);
+        return goOn(everyMinute, `${op?.operation ?? 'the operation'} ${watch.operationId} is still in progress`);
+      }
+      const untilMs = Math.min(watch.untilMs, stableFromMs + detection.watchMinutes * MINUTE_MS);
+      if (nowMs < untilMs) {
+        return goOn(
+          everyMinute,
+          `${Math.floor((nowMs - stableFromMs) / MINUTE_MS)} of ${detection.watchMinutes} min after ${watch.operationId}: no restart so far`,
+        );
+      }
+      if (next.sawRestart || next.sawFailedCheckpoint) {
+        const what = [next.sawRestart ? 'restarts' : '', next.sawFailedCheckpoint ? 'failed checkpoints' : '']
+          .filter(Boolean)
+          .join(' and ');
+        return end(
+          'UNSTABLE',
+          `${what} within ${detection.watchMinutes} min after ${watch.operationId}, fewer than a finding needs; quiet now`,
+        );
+      }
+      return end(
+        'STABLE',
+        `stable for ${detection.watchMinutes} min after ${watch.operationId}: no restart, no failed checkpoint`,
+      );
+    }
+  }
+}
+
+/** EndTime of the watched operation once it succeeded, epoch ms. */
+function changeEndMs(obs: ApplicationObservation, operationId: string | undefined): number | undefined {
+  const op = obs.operations.find((o) => o.operationId === operationId);
+  return op?.status === 'SUCCESSFUL' ? op.endMs : undefined;
+}
