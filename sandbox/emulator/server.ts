@@ -67,7 +67,8 @@ export const SANDBOX_CLOCK_PATH = '/sandbox/clock';
 /**
  * Largest `advanceSeconds` one `POST /sandbox/clock` accepts: 86,400 s (one virtual day). Assumption, not an AWS
  * rule: the emulator steps through every virtual second of a request before it answers (and answers nothing else
- * meanwhile), so a step is capped at a day; advance a longer span in several requests.
+ * meanwhile), so a step is capped at a day, which takes a few wall-clock seconds (a scenario application with nine
+ * alarms: about 3 s); advance a longer span in several requests.
  */
 export const MAX_ADVANCE_SECONDS = 86_400;
 

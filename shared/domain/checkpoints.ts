@@ -11,8 +11,9 @@ import type { ApplicationObservation, ApplicationState, MetricSeries } from './m
  * (Bytes, "the total size of the last checkpoint"). There is no completed-checkpoint counter (Flink's
  * `numberOfCompletedCheckpoints`, which the Flink Kubernetes Operator watches, is not among them). So a completed
  * checkpoint is only seen when one of the two last-checkpoint gauges changes value; two checkpoints in a row with the
- * same duration and size cannot be told apart. Flink reports -1 for both gauges until the job completes its first
- * checkpoint (apache/flink, CheckpointStatsTracker: LatestCompletedCheckpointDurationGauge/SizeGauge).
+ * same duration and size cannot be told apart, and unchanged gauges prove nothing. Flink reports -1 for both gauges
+ * until the job completes its first checkpoint (apache/flink, CheckpointStatsTracker:
+ * LatestCompletedCheckpointDurationGauge/SizeGauge): that, and failed checkpoints, are the evidence of a stall.
  */
 
 const MINUTE_MS = 60_000;
@@ -105,30 +106,44 @@ export interface CheckpointCompletions {
   coveredUntilMs?: number;
   /** Start of the oldest datapoint of either gauge, ms. */
   firstPointMs?: number;
+  /**
+   * Start of the newest unbroken run of -1 datapoints reaching the newest datapoint (in every gauge read): no
+   * checkpoint completed since the job was submitted, ms. Undefined when the newest value of a gauge is ≥ 0.
+   */
+  noneCompletedSinceMs?: number;
 }
 
 /**
  * Reads completed checkpoints from the last-checkpoint gauges (ascending points). A value differing from the previous
  * datapoint and ≥ 0 means a newer checkpoint completed in that period; a value of -1 means none completed since the
- * job was submitted. Limitation: equal consecutive values are read as "no completion".
+ * job was submitted. Limitation: equal consecutive values cannot tell whether checkpoints completed, so they are never
+ * taken as evidence of a stall (only -1 is).
  */
 export function checkpointCompletions(...series: Array<MetricSeries | undefined>): CheckpointCompletions {
   const out: CheckpointCompletions = {};
+  let someCompleted = false;
+  let noneSinceMs: number | undefined;
   for (const s of series) {
-    if (!s) continue;
+    const points = (s?.points ?? []).filter((p) => Number.isFinite(p.value));
+    if (!s || points.length === 0) continue;
     const periodMs = s.periodSeconds * 1000;
     let prev: number | undefined;
-    for (const p of s.points) {
-      if (!Number.isFinite(p.value)) continue;
+    let runStartMs: number | undefined;
+    for (const p of points) {
       const endMs = p.timestampMs + periodMs;
       out.firstPointMs = Math.min(out.firstPointMs ?? p.timestampMs, p.timestampMs);
       out.coveredUntilMs = Math.max(out.coveredUntilMs ?? endMs, endMs);
       if (prev !== undefined && p.value !== prev && p.value >= 0) {
         out.lastCompletionMs = Math.max(out.lastCompletionMs ?? endMs, endMs);
       }
+      if (p.value < 0) runStartMs ??= p.timestampMs;
+      else runStartMs = undefined;
       prev = p.value;
     }
+    if (runStartMs === undefined) someCompleted = true;
+    else noneSinceMs = Math.max(noneSinceMs ?? runStartMs, runStartMs);
   }
+  if (!someCompleted && noneSinceMs !== undefined) out.noneCompletedSinceMs = noneSinceMs;
   return out;
 }
 

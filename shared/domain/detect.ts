@@ -186,11 +186,13 @@ function restartLoop(
  *   and no checkpoint completed after it. A restart aborts the checkpoint in flight, and Flink runs one checkpoint at
  *   a time by default (execution.checkpointing.max-concurrent-checkpoints 1), so each restart in the window explains
  *   one failed checkpoint: a restart loop stays a RESTART_LOOP.
- * - NO_COMPLETED_CHECKPOINT: the last-checkpoint gauges (see {@link checkpointCompletions}) show no completed
- *   checkpoint since `sinceMs` (the last completion seen, or the job's submission) and datapoints reach past
- *   `sinceMs` + window. MSF publishes no completed-checkpoint counter, so a completion shows only as a change of
- *   `lastCheckpointDuration` or `lastCheckpointSize`; without those series this cause is never found.
- * Only failures and completions of the current job (since its submission) count.
+ * - NO_COMPLETED_CHECKPOINT: the last-checkpoint gauges (see {@link checkpointCompletions}) read -1, no checkpoint
+ *   completed since the job was submitted, from `sinceMs` (the submission) until past `sinceMs` + window.
+ * MSF publishes no completed-checkpoint counter, so "no completion within the window" of a job that did complete
+ * checkpoints before is found through its failures: a checkpoint that does not complete within the timeout expires and
+ * counts as failed, so a window of max(interval, timeout) × (tolerable + 2) without a completion holds about
+ * tolerable + 2 failed attempts, which is the default threshold. Unchanged gauges are never taken as a stall (equal
+ * checkpoints look the same). Only failures and completions of the current job (since its submission) count.
  */
 export function checkpointStall(
   obs: ApplicationObservation,
@@ -218,22 +220,19 @@ export function checkpointStall(
       ? completions.lastCompletionMs
       : undefined;
 
-  // NO_COMPLETED_CHECKPOINT: no completion since the later of the last one seen and the job's submission.
+  // NO_COMPLETED_CHECKPOINT: the gauges read -1 (none completed since the submission) for longer than the window.
   let noCompletion: { sinceMs: number; onsetMs: number } | undefined;
-  const sinceMs = Math.max(
-    lastCompletedMs ?? Number.NEGATIVE_INFINITY,
-    runStartMs ?? Number.NEGATIVE_INFINITY,
-    lastCompletedMs === undefined && runStartMs === undefined
-      ? (completions.firstPointMs ?? Number.POSITIVE_INFINITY)
-      : Number.NEGATIVE_INFINITY,
-  );
-  if (
-    Number.isFinite(sinceMs) &&
-    completions.coveredUntilMs !== undefined &&
-    completions.coveredUntilMs >= sinceMs + window.windowMs &&
-    nowMs >= sinceMs + window.windowMs
-  ) {
-    noCompletion = { sinceMs, onsetMs: sinceMs + window.windowMs };
+  if (completions.noneCompletedSinceMs !== undefined) {
+    // Only what the datapoints show counts: the run of -1 itself must span the window (a submission the operation
+    // history does not show, e.g. after maintenance, would otherwise date the stall too early).
+    const sinceMs = Math.max(runStartMs ?? Number.NEGATIVE_INFINITY, completions.noneCompletedSinceMs);
+    if (
+      completions.coveredUntilMs !== undefined &&
+      completions.coveredUntilMs >= sinceMs + window.windowMs &&
+      nowMs >= sinceMs + window.windowMs
+    ) {
+      noCompletion = { sinceMs, onsetMs: sinceMs + window.windowMs };
+    }
   }
 
   // FAILED_CHECKPOINTS_RISING: failures beyond what restarts explain, still going on, none completed after them.

@@ -72,7 +72,8 @@ export interface UnexpectedStatusFinding {
  * Why checkpoints count as stalled:
  * - `FAILED_CHECKPOINTS_RISING`: `numberOfFailedCheckpoints` rose by at least the threshold within the window, beyond
  *   the failures restarts explain, and no checkpoint completed after the last failure;
- * - `NO_COMPLETED_CHECKPOINT`: no checkpoint completed for longer than the window.
+ * - `NO_COMPLETED_CHECKPOINT`: no checkpoint completed since the job was submitted (the last-checkpoint gauges read -1),
+ *   for longer than the window.
  */
 export type CheckpointStallCause = 'FAILED_CHECKPOINTS_RISING' | 'NO_COMPLETED_CHECKPOINT';
 

@@ -31,6 +31,14 @@ function seq(n: number, f: (i: number) => number): number[] {
 /** A gauge that changes every minute (a checkpoint completes every minute) until `untilIndex`, then stays. */
 const completingUntil = (untilIndex: number) => Array.from({ length: 30 }, (_, i) => 1000 + Math.min(i, untilIndex));
 const noFailures = () => last30('numberOfFailedCheckpoints', flat(3));
+/** A StartApplication that ended `minutesAgo` before `now`: the running job's submission. */
+const started = (minutesAgo: number) =>
+  op({
+    operation: 'StartApplication',
+    status: 'SUCCESSFUL',
+    startMs: now - (minutesAgo + 2) * MIN,
+    endMs: now - minutesAgo * MIN,
+  });
 
 function stall(o: Partial<ApplicationObservation>, p = policy()): CheckpointStallFinding | undefined {
   return checkpointStall(observation({ application: running(), ...o }, now), p, now);
@@ -109,6 +117,14 @@ describe('Function: checkpointCompletions', () => {
     expect(c.lastCompletionMs).toBe(T0 + 3 * MIN);
     expect(c.coveredUntilMs).toBe(T0 + 4 * MIN);
     expect(c.firstPointMs).toBe(T0);
+  });
+
+  it('dates the run of -1 that reaches the newest datapoint (no checkpoint since the submission)', () => {
+    const c = checkpointCompletions(series('lastCheckpointDuration', T0, [800, 800, -1, -1]));
+    expect(c.noneCompletedSinceMs).toBe(T0 + 2 * MIN);
+    expect(checkpointCompletions(series('lastCheckpointDuration', T0, [-1, -1])).noneCompletedSinceMs).toBe(T0);
+    expect(checkpointCompletions(series('lastCheckpointDuration', T0, [-1, 900])).noneCompletedSinceMs).toBeUndefined();
+    expect(checkpointCompletions().noneCompletedSinceMs).toBeUndefined();
   });
 
   it('reads -1 (no checkpoint since submission) as no completion, and the first value after it as one', () => {
@@ -193,27 +209,25 @@ describe('Function: checkpointStall', () => {
       override: { checkpointStall: { failedCheckpointsThreshold: 5 } },
     },
     {
-      situation: 'no completion past the window: gauges unchanged for 25 min (> 20 min)',
+      situation: 'gauges unchanged for 25 min and no failure: not a stall (equal checkpoints look alike)',
       obs: {
         failedCheckpoints: noFailures(),
         lastCheckpointDuration: last30('lastCheckpointDuration', completingUntil(4)),
-        lastCheckpointSize: last30('lastCheckpointSize', [...seq(5, (i) => 4096 + i), ...repeat(25, 4100)]),
-      },
-      cause: 'NO_COMPLETED_CHECKPOINT',
-      sinceMs: now - 25 * MIN,
-    },
-    {
-      situation: 'no completion for 15 min: still inside the 20-min window',
-      obs: {
-        failedCheckpoints: noFailures(),
-        lastCheckpointDuration: last30('lastCheckpointDuration', completingUntil(14)),
+        lastCheckpointSize: last30('lastCheckpointSize', flat(1_048_576)),
       },
     },
     {
-      situation: 'no completion for 15 min with a 5-min timeout (window 10 min): stalled',
+      situation: 'no checkpoint completed (-1) 15 min after StartApplication: still inside the 20-min window',
       obs: {
-        failedCheckpoints: noFailures(),
-        lastCheckpointDuration: last30('lastCheckpointDuration', completingUntil(14)),
+        operations: [started(15)],
+        lastCheckpointDuration: last30('lastCheckpointDuration', [...repeat(15, 700), ...repeat(15, -1)]),
+      },
+    },
+    {
+      situation: 'no checkpoint completed (-1) 15 min after StartApplication with a 5-min timeout (window 10 min)',
+      obs: {
+        operations: [started(15)],
+        lastCheckpointDuration: last30('lastCheckpointDuration', [...repeat(15, 700), ...repeat(15, -1)]),
       },
       override: { checkpointStall: { checkpointTimeoutSeconds: 300 } },
       cause: 'NO_COMPLETED_CHECKPOINT',
@@ -222,9 +236,33 @@ describe('Function: checkpointStall', () => {
     {
       situation: 'no datapoint yet for the minutes past the window (metrics delayed): not concluded',
       obs: {
-        failedCheckpoints: noFailures(),
-        // Completed at minute index 9 (end = now - 20 min); the newest datapoint is index 18 (ends now - 11 min).
-        lastCheckpointDuration: last30('lastCheckpointDuration', [...completingUntil(9).slice(0, 19)]),
+        operations: [started(21)],
+        // -1 since the submission 21 min ago, but the newest datapoint is index 18 (ends 11 min before now).
+        lastCheckpointDuration: last30('lastCheckpointDuration', [...repeat(9, 700), ...repeat(10, -1)]),
+      },
+    },
+    {
+      situation: 'every datapoint -1 and no submission known: since the oldest datapoint',
+      obs: {
+        application: running({ versionCreatedMs: undefined }),
+        lastCheckpointDuration: last30('lastCheckpointDuration', flat(-1)),
+        lastCheckpointSize: last30('lastCheckpointSize', flat(-1)),
+      },
+      cause: 'NO_COMPLETED_CHECKPOINT',
+      sinceMs: now - 30 * MIN,
+    },
+    {
+      situation: '-1 for 5 min while the known submission is hours old (e.g. after maintenance): the datapoints decide',
+      obs: {
+        lastCheckpointDuration: last30('lastCheckpointDuration', [...repeat(25, 700), ...repeat(5, -1)]),
+      },
+    },
+    {
+      situation: 'one gauge -1 but the other shows a completed checkpoint: not concluded',
+      obs: {
+        operations: [started(25)],
+        lastCheckpointDuration: last30('lastCheckpointDuration', flat(-1)),
+        lastCheckpointSize: last30('lastCheckpointSize', flat(2048)),
       },
     },
     {
@@ -306,10 +344,25 @@ describe('Function: checkpointStall', () => {
     expect(f?.onsetMs).toBe(now - 30 * MIN + 28 * MIN);
   });
 
-  it('dates a NO_COMPLETED_CHECKPOINT onset at the end of the window', () => {
-    const f = stall({ lastCheckpointDuration: last30('lastCheckpointDuration', completingUntil(4)) });
-    expect(f?.onsetMs).toBe((f?.sinceMs ?? 0) + 20 * MIN);
-    expect(f?.lastCompletedMs).toBe(now - 25 * MIN);
+  it('dates a NO_COMPLETED_CHECKPOINT onset at the end of the window, from the submission', () => {
+    const f = stall({
+      operations: [started(25)],
+      lastCheckpointDuration: last30('lastCheckpointDuration', [...repeat(5, 700), ...repeat(25, -1)]),
+    });
+    expect(f?.sinceMs).toBe(now - 25 * MIN);
+    expect(f?.onsetMs).toBe(now - 5 * MIN);
+    expect(f?.lastCompletedMs).toBeUndefined();
+  });
+
+  it('prefers NO_COMPLETED_CHECKPOINT when checkpoints also keep failing', () => {
+    const f = stall({
+      operations: [started(25)],
+      failedCheckpoints: last30('numberOfFailedCheckpoints', [...repeat(5, 0), ...seq(25, (i) => i)]),
+      lastCheckpointDuration: last30('lastCheckpointDuration', [...repeat(5, 700), ...repeat(25, -1)]),
+    });
+    expect(f?.cause).toBe('NO_COMPLETED_CHECKPOINT');
+    expect(f?.failedCheckpoints).toBe(20);
+    expect(f?.summary).toContain('20 checkpoint(s) failed (numberOfFailedCheckpoints) in the last 20 min');
   });
 });
 
@@ -328,7 +381,11 @@ describe('Function: evaluate (CHECKPOINT_STALL)', () => {
 
   it('reports a stall of a RUNNING application as its only finding', () => {
     const obs = observation(
-      { application: running(), lastCheckpointDuration: last30('lastCheckpointDuration', completingUntil(2)) },
+      {
+        application: running(),
+        operations: [started(28)],
+        lastCheckpointDuration: last30('lastCheckpointDuration', flat(-1)),
+      },
       now,
     );
     expect(evaluate(obs, policy(), now).map((f) => f.kind)).toEqual(['CHECKPOINT_STALL']);

@@ -374,18 +374,18 @@ describe('Function: decide (the default policy table)', () => {
 });
 
 describe('Function: decide (CHECKPOINT_STALL)', () => {
-  /** RUNNING, checkpoints completing every minute until 25 min ago, then none (window 20 min by default). */
+  /** RUNNING since a StartApplication 25 min ago, and no checkpoint completed since (-1; window 20 min by default). */
   const stalled = (o: Partial<ApplicationObservation> = {}) =>
     observation(
       {
         application: app({ checkpointConfiguration: { configurationType: 'DEFAULT' } }),
+        operations: [
+          op({ operation: 'StartApplication', status: 'SUCCESSFUL', startMs: now - 27 * MIN, endMs: now - 25 * MIN }),
+        ],
         lastCheckpointDuration: {
           metricName: 'lastCheckpointDuration',
           periodSeconds: 60,
-          points: Array.from({ length: 30 }, (_, i) => ({
-            timestampMs: now - 30 * MIN + i * MIN,
-            value: 1000 + Math.min(i, 4),
-          })),
+          points: Array.from({ length: 30 }, (_, i) => ({ timestampMs: now - 30 * MIN + i * MIN, value: -1 })),
         },
         ...o,
       },
