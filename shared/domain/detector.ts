@@ -12,11 +12,12 @@ import type { WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
 import { holdWhilePaused } from './automation.ts';
 import type { Decision } from './decision.ts';
 import { describeRemediation } from './decision.ts';
-import { evaluate } from './detect.ts';
+import { countRestarts, evaluate } from './detect.ts';
 import type { Finding } from './findings.ts';
 import type { Incident, IncidentTrigger } from './incident.ts';
 import { addEvent, incidentId } from './incident.ts';
-import type { ApplicationObservation } from './model.ts';
+import { lastRecovery, type RecordedRecovery, recordLockDeferral } from './incident-history.ts';
+import type { ApplicationObservation, MetricSeries } from './model.ts';
 import { observe } from './observe.ts';
 import type { Scope } from './policy.ts';
 import { decide } from './policy.ts';
@@ -65,11 +66,11 @@ export interface DetectionResult {
   incidentId?: string;
   decision?: Decision;
   reason: string;
-}
   /** For a HEALTHY watch check: the watch's next step (go on, or its outcome). */
   watch?: WatchStep;
   /** Names of the watches this signal started (a healthy observation that calls for a closer look). */
   watchesStarted?: string[];
+}
 
 export interface DetectorDeps {
   msf: MsfPort;
@@ -82,9 +83,9 @@ export interface DetectorDeps {
   log: Log;
   /** The watchdog's own metrics (IncidentOpened). Default: none. */
   telemetry?: WatchdogMetrics;
-}
   /** Starts watches (the watch workflow). Default: none, detection then relies on alarms and the sweep alone. */
   watches?: WatchStarter;
+}
 
 /**
  * A stable identity for the situation a finding describes, so repeated signals (duplicate alarm events, the next
@@ -233,14 +234,37 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
     const followUp = await followUpHealthy(signal, obs, policy, deps, now);
     return { applicationName: name, result: 'HEALTHY', decision, reason: decision.reason, ...followUp };
   }
-  const fingerprint = findingFingerprint(finding, obs);
+  const recovery = finding.kind === 'RESTART_LOOP' ? await lastRecovery(deps.ledger, name) : undefined;
+  const fingerprint = findingFingerprint(finding, obs, recovery);
   const id = incidentId(name, paused ? `${fingerprint}:paused:${pause.atMs}` : fingerprint);
   const incident = newIncident(id, name, trigger, decision, now);
   addEvent(incident, now, 'OPENED', finding.summary);
   addEvent(incident, now, 'DECISION', `${decision.verdict}: ${decision.reason}`);
   const observeMode = decision.guards.some((g) => g.name === 'mode-remediate' && !g.passed);
   if (decision.verdict === 'NONE' && !observeMode && !paused) {
-    // Blocked for now (cooldown, another operation in progress, lock held): nothing recorded, the next signal retries.
+    // Blocked for now (cooldown, another operation in progress, lock held): the next signal retries.
+    if (lockedBy !== undefined) {
+      // Behind a lock: recorded (one record per blocking incident) and, once it lasts cooldownMinutes, told once.
+      const deferral = await recordLockDeferral(
+        {
+          applicationName: name,
+          lockHolder: lockedBy,
+          trigger,
+          finding,
+          decision,
+          cooldownMinutes: policy.cooldownMinutes,
+          nowMs: now,
+        },
+        deps,
+      );
+      return {
+        applicationName: name,
+        result: 'DEFERRED',
+        incidentId: deferral.incidentId,
+        decision,
+        reason: decision.reason,
+      };
+    }
     log.info('remediation deferred', { applicationName: name, reason: decision.reason });
     return { applicationName: name, result: 'DEFERRED', decision, reason: decision.reason };
   }
