@@ -23,7 +23,6 @@ import type { Scope } from './policy.ts';
 import { decide } from './policy.ts';
 import { escalateCommands, initialRemediationState, tell } from './remediation.ts';
 import { resolveScope } from './scope.ts';
-
 import {
   advanceWatch,
   nextDataCheckMs,
@@ -33,6 +32,7 @@ import {
   type WatchState,
   type WatchStep,
 } from './watch.ts';
+
 const MINUTE_MS = 60_000;
 
 /** Something that makes the detector look at an application. */
