@@ -244,6 +244,38 @@ describe('Conformance: CloudWatch responses match the API model', () => {
     expectConformingOutput(MODEL, wire, 'GetMetricData');
   });
 
+  it('GetMetricData: a page cut short by MaxDatapoints (PartialData) and the pages after it', async () => {
+    const request = {
+      StartTime: new Date(clock.now() - 10 * MINUTE),
+      EndTime: new Date(clock.now()),
+      MaxDatapoints: 3,
+      MetricDataQueries: ['uptime', 'downtime'].map((metricName, i) => ({
+        Id: `m${i}`,
+        MetricStat: {
+          Metric: {
+            Namespace: MSF_METRIC_NAMESPACE,
+            MetricName: metricName,
+            Dimensions: [{ Name: 'Application', Value: 'orders' }],
+          },
+          Period: 60,
+          Stat: 'Maximum' as const,
+        },
+      })),
+    };
+    const statusCodes: string[] = [];
+    let nextToken: string | undefined;
+    let pages = 0;
+    do {
+      await cloudwatch.send(new GetMetricDataCommand({ ...request, NextToken: nextToken }));
+      const page = expectConformingOutput(MODEL, wire, 'GetMetricData');
+      statusCodes.push(...(page.MetricDataResults as Array<{ StatusCode: string }>).map((r) => r.StatusCode));
+      nextToken = page.NextToken as string | undefined;
+      pages += 1;
+    } while (nextToken !== undefined && pages < 20);
+    expect(pages).toBeGreaterThan(1);
+    expect(statusCodes).toContain('PartialData');
+  });
+
   it('PutMetricData: single values, Values/Counts and StatisticValues; the data is read back by GetMetricData', async () => {
     const at = new Date(clock.now() - 2 * MINUTE);
     await cloudwatch.send(
