@@ -35,6 +35,7 @@ export const WORKFLOW_STATES = {
   duplicate: 'Duplicate',
   escalated: 'Escalated',
   escalationFailed: 'EscalationFailed',
+  lockNotReleased: 'LockNotReleased',
   closeFailed: 'CloseFailed',
   invalidPhase: 'InvalidPhase',
 } as const;
@@ -96,7 +97,8 @@ export interface RemediationWorkflowProps {
  * back; a Choice routes on `phase`, and a Wait state (`SecondsPath: $.waitSeconds`) does all the waiting, so no Lambda
  * ever sleeps. Lock → Act → PollStatus (Wait/poll) → VerifyHealthy (→ Redecide → Act …) → ReleaseLock → Notify →
  * Recovered | Duplicate | Escalated. Any step failing after its retries is caught into `$.error` and escalated
- * (StepFailed → Escalate), which records why, releases the lock and notifies. Started by the detector with the
+ * (StepFailed → Escalate), which records why, releases the lock and notifies. A failed release still notifies
+ * (ReleaseLock → LockNotReleased → Notify), saying that the lock is still held and how to release it by hand. Started by the detector with the
  * incident id as execution name, so a duplicate event cannot start a second run.
  */
 export class RemediationWorkflow extends Construct {
@@ -167,16 +169,24 @@ export class RemediationWorkflow extends Construct {
     );
     const closeFailed = new Fail(this, S.closeFailed, {
       error: 'CLOSE_FAILED',
-      cause: 'The outcome is recorded but releasing the lock or notifying failed; the lock expires on its own.',
-    });
-    const release = step('RELEASE', "Releases the application's lock").addCatch(closeFailed, {
-      errors: ['States.ALL'],
-      resultPath: '$.error',
+      cause: 'The outcome is recorded but notifying failed; the incident in the ledger holds the outcome.',
     });
     const notify = step('NOTIFY', 'Tells people the outcome: RESOLVED or ESCALATED with next steps').addCatch(
       closeFailed,
       { errors: ['States.ALL'], resultPath: '$.error' },
     );
+    // Releasing retries inside the step; should the step itself fail, people are still told the outcome, and Notify,
+    // finding the lock still held, says so with the command to release it by hand.
+    const lockNotReleased = new Pass(this, S.lockNotReleased, {
+      comment: 'Releasing the lock failed: tell the outcome anyway, keeping the error in $.error',
+      result: Result.fromString('NOTIFY'),
+      resultPath: '$.phase',
+    });
+    const release = step('RELEASE', "Releases the application's lock (idempotent, retried with backoff)").addCatch(
+      lockNotReleased,
+      { errors: ['States.ALL'], resultPath: '$.error' },
+    );
+    lockNotReleased.next(notify);
 
     for (const task of [lock, act, poll, verify, redecide, escalate, release, notify]) task.next(route);
     markFailed.next(escalate);

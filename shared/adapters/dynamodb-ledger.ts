@@ -21,7 +21,7 @@ import {
 import type { AutomationPause } from '#shared/domain/automation.ts';
 import { type Incident, TERMINAL_STATUSES } from '#shared/domain/incident.ts';
 import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
-import type { Ledger } from '#shared/ports/ledger.ts';
+import { type Ledger, type LockRelease, LockReleaseError } from '#shared/ports/ledger.ts';
 
 const DAY_MS = 86_400_000;
 /** Key of the reconciler's memory item. */
@@ -214,23 +214,49 @@ export class DynamoDbLedger implements Ledger {
   }
 
   /**
-   * Releases the lock if `incidentId` holds it, expired or not (DeleteItem with `holder = :id`); a no-op when another
-   * incident holds it or there is no lock.
+   * Releases the lock if `incidentId` holds it, expired or not: DeleteItem of `LOCK#<app>` with `holder = :id`, so a
+   * lock taken over by another incident is never deleted. Idempotent: when the condition fails, the lock is read
+   * (strongly consistent); held by another incident, or gone, it is `NOT_HELD` (a success). Still held by
+   * `incidentId` (a condition failure that is not about the holder), the delete is tried again, a few times.
+   * @returns `RELEASED` or `NOT_HELD`.
+   * @throws LockReleaseError when the lock is still held by `incidentId` after those tries; the SDK's error
+   *   (e.g. ProvisionedThroughputExceededException once the SDK's own retries are used up) as is. Safe to retry.
    */
-  async releaseLock(applicationName: string, incidentId: string): Promise<void> {
-    try {
-      await this.#db.send(
-        new DeleteCommand({
-          TableName: this.#table,
-          Key: lockKey(applicationName),
-          ConditionExpression: '#holder = :id',
-          ExpressionAttributeNames: { '#holder': 'holder' },
-          ExpressionAttributeValues: { ':id': incidentId },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
+  async releaseLock(applicationName: string, incidentId: string): Promise<LockRelease> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < LOCK_RACE_RETRIES; attempt++) {
+      try {
+        await this.#db.send(
+          new DeleteCommand({
+            TableName: this.#table,
+            Key: lockKey(applicationName),
+            ConditionExpression: '#holder = :id',
+            ExpressionAttributeNames: { '#holder': 'holder' },
+            ExpressionAttributeValues: { ':id': incidentId },
+          }),
+        );
+        return 'RELEASED';
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        lastError = error;
+      }
+      const lock = await this.#readLock(applicationName);
+      if (lock?.holder !== incidentId) return 'NOT_HELD';
     }
+    throw new LockReleaseError(applicationName, incidentId, { cause: lastError });
+  }
+
+  /**
+   * The AWS CLI DeleteItem that releases the lock by hand, conditional on the holder (so it never frees a lock another
+   * incident took since).
+   */
+  manualLockRelease(applicationName: string, incidentId: string): string {
+    const key = JSON.stringify({
+      [LEDGER_TABLE.partitionKey]: { S: `LOCK#${applicationName}` },
+      [LEDGER_TABLE.sortKey]: { S: LOCK_SORT_KEY },
+    });
+    const values = JSON.stringify({ ':id': { S: incidentId } });
+    return `aws dynamodb delete-item --table-name ${this.#table} --key '${key}' --condition-expression '#holder = :id' --expression-attribute-names '{"#holder":"holder"}' --expression-attribute-values '${values}'`;
   }
 
   /** The incident holding the lock if it has not expired at `nowMs` (GetItem, strongly consistent). */

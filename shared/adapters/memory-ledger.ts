@@ -1,7 +1,7 @@
 import type { AutomationPause } from '#shared/domain/automation.ts';
 import { type Incident, TERMINAL_STATUSES } from '#shared/domain/incident.ts';
 import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
-import type { Ledger } from '#shared/ports/ledger.ts';
+import type { Ledger, LockRelease } from '#shared/ports/ledger.ts';
 
 /**
  * In-memory Ledger with the same conditional semantics as the DynamoDB one: creating an existing incident is refused,
@@ -53,8 +53,15 @@ export class MemoryLedger implements Ledger {
     return { acquired: true, holder: incidentId };
   }
 
-  async releaseLock(applicationName: string, incidentId: string): Promise<void> {
-    if (this.#locks.get(applicationName)?.holder === incidentId) this.#locks.delete(applicationName);
+  async releaseLock(applicationName: string, incidentId: string): Promise<LockRelease> {
+    if (this.#locks.get(applicationName)?.holder !== incidentId) return 'NOT_HELD';
+    this.#locks.delete(applicationName);
+    return 'RELEASED';
+  }
+
+  /** Nothing outlives the process: the lock goes away with it (or once it expires). */
+  manualLockRelease(applicationName: string, incidentId: string): string {
+    return `in-memory ledger: the lock of ${applicationName} held by ${incidentId} ends with the process or when it expires`;
   }
 
   async lockHolder(applicationName: string, nowMs: number): Promise<string | undefined> {

@@ -90,8 +90,14 @@ export interface DetectorDeps {
 /**
  * A stable identity for the situation a finding describes, so repeated signals (duplicate alarm events, the next
  * sweep) land on the same incident: the failed operation, or the job submission that loops.
+ *
+ * A restart loop after a recorded recovery is a new situation, whatever ListApplicationOperations shows (a force-stop
+ * and start keeps the version, and the list may not show the new submission yet): when the restart counter rose after
+ * `recovery` (the application's latest RESOLVED incident), the identity names that recovery, so it can never collide
+ * with the resolved incident's, while every signal about the same loop still maps to one id. Restarts seen only
+ * before the recovery (the resolved loop, still inside the window) keep the old identity.
  */
-export function findingFingerprint(finding: Finding, obs: ApplicationObservation): string {
+export function findingFingerprint(finding: Finding, obs: ApplicationObservation, recovery?: RecordedRecovery): string {
   const app = obs.application;
   const submission = obs.operations.find(
     (o) => o.status === 'SUCCESSFUL' && /Start|Update|Rollback/i.test(o.operation) && o.versionTo !== undefined,
@@ -103,8 +109,10 @@ export function findingFingerprint(finding: Finding, obs: ApplicationObservation
       return `ROLLED_BACK:${finding.fromVersionId}->${finding.toVersionId}:${finding.atMs ?? ''}`;
     case 'STUCK_TRANSITION':
       return `STUCK:${finding.status}:${finding.operation?.operationId ?? finding.sinceMs}`;
-    case 'RESTART_LOOP':
-      return `RESTART_LOOP:v${app?.versionId}:${submission?.operationId ?? app?.lastUpdateMs ?? ''}`;
+    case 'RESTART_LOOP': {
+      const loop = `RESTART_LOOP:v${app?.versionId}:${submission?.operationId ?? app?.lastUpdateMs ?? ''}`;
+      return recovery && restartedSince(obs.restarts, recovery.atMs) ? `${loop}:after:${recovery.incidentId}` : loop;
+    }
     case 'CHECKPOINT_STALL':
       return `CHECKPOINT_STALL:v${app?.versionId}:${submission?.operationId ?? app?.lastUpdateMs ?? ''}`;
     case 'UNEXPECTED_STATUS':
@@ -112,6 +120,15 @@ export function findingFingerprint(finding: Finding, obs: ApplicationObservation
     case 'OBSERVATION_FAILED':
       return `OBSERVATION_FAILED:${finding.source}:${Math.floor(obs.atMs / (15 * MINUTE_MS))}`;
   }
+}
+
+/** Whether the cumulative restart counter rose in a period ending after `sinceMs` (a reset to a new job counts). */
+function restartedSince(series: MetricSeries | undefined, sinceMs: number): boolean {
+  if (!series) return false;
+  const periodMs = series.periodSeconds * 1000;
+  const baseline = series.points.filter((p) => p.timestampMs + periodMs <= sinceMs).at(-1)?.value;
+  const after = series.points.filter((p) => p.timestampMs + periodMs > sinceMs);
+  return countRestarts({ ...series, points: after }, baseline).restarts > 0;
 }
 
 function newIncident(

@@ -31,6 +31,11 @@ export interface ActionRecord {
   completedMs?: number;
   operationId?: string;
   error?: string;
+  /**
+   * True when the call failed without an answer from MSF (a timeout or network error): MSF may have carried it out.
+   * The next step looks for the call's own operation (ListApplicationOperations) before doing anything else.
+   */
+  outcomeUnknown?: boolean;
 }
 
 /** One line of the incident's own timeline. */
@@ -47,6 +52,8 @@ export interface IncidentEvent {
     | 'NOTIFIED'
     | 'OBSERVED'
     | 'DUPLICATE'
+    /** A detection held back because another incident holds the application's lock (see {@link LockDeferral}). */
+    | 'DEFERRED'
     | 'ERROR';
   message: string;
 }
@@ -74,6 +81,25 @@ export interface Incident {
   nextSteps?: string[];
   /** The Slack message that opened this incident's thread (Web API token mode): later updates reply in it. */
   slackThread?: { channel: string; ts: string };
+  /** Set on a deferral record: detections of the application held back behind another incident's lock. */
+  deferral?: LockDeferral;
+}
+
+/**
+ * Detections of an application held back because another incident (`lockHolder`) holds its lock. Kept on one
+ * OBSERVED incident per blocking incident (its id is derived from `lockHolder`), so `history` shows it and every
+ * later sweep updates the same record instead of adding one.
+ */
+export interface LockDeferral {
+  /** The incident holding the application's lock. */
+  lockHolder: string;
+  /** The first and the latest deferred detection, epoch ms. */
+  firstMs: number;
+  lastMs: number;
+  /** Deferred detections so far, count. */
+  count: number;
+  /** When people were told (once the deferral lasted `cooldownMinutes`), epoch ms; absent until then. */
+  toldMs?: number;
 }
 
 /**

@@ -13,7 +13,7 @@ import { describeRemediation } from './decision.ts';
 import { countRestarts, evaluate } from './detect.ts';
 import type { ActionRecord, Incident } from './incident.ts';
 import { addEvent, TERMINAL_STATUSES } from './incident.ts';
-import type { ApplicationState, ApplicationStatus } from './model.ts';
+import type { ApplicationOperation, ApplicationState, ApplicationStatus } from './model.ts';
 import { restartMetricName } from './model.ts';
 import { observe } from './observe.ts';
 import { decide, type Scope } from './policy.ts';
@@ -60,6 +60,41 @@ const ALLOWED_FROM: Record<PlanStep['call'], ReadonlySet<ApplicationStatus>> = {
 };
 /** Statuses StopApplication without Force is allowed from. */
 const PLAIN_STOP_ALLOWED_FROM: ReadonlySet<ApplicationStatus> = new Set(['RUNNING']);
+
+/**
+ * Statuses a call puts the application in (or ends it in), by call: seeing one of them after the call got no answer
+ * means MSF most likely carried the call out (MSF-REFERENCE.md: StopApplication → STOPPING, or FORCE_STOPPING with
+ * Force, → READY; StartApplication → STARTING → RUNNING; RollbackApplication → ROLLING_BACK; UpdateApplication of a
+ * READY application → UPDATING → READY).
+ */
+const OWN_TRANSITION: Record<PlanStep['call'], ReadonlySet<ApplicationStatus>> = {
+  RollbackApplication: new Set(['ROLLING_BACK']),
+  StopApplication: new Set(['STOPPING', 'FORCE_STOPPING', 'READY']),
+  StartApplication: new Set(['STARTING', 'RUNNING']),
+  UpdateApplication: new Set(['UPDATING']),
+};
+
+/**
+ * How much earlier than the watchdog recorded its call MSF may date the call's operation (`StartTime`), ms: the
+ * Lambda's clock and MSF's may differ a little. Assumption: AWS keeps its hosts' clocks within well under a second
+ * (Amazon Time Sync), so 5 s leaves room without taking someone else's earlier operation for the watchdog's own.
+ */
+const OPERATION_CLOCK_SKEW_MS = 5_000;
+
+/**
+ * Whether a failed MSF call may nevertheless have been carried out: it got no answer (a client timeout, a connection
+ * reset, a socket hang-up), so the request may have reached MSF. An error response (one with an HTTP status, e.g.
+ * ThrottlingException or ResourceInUseException) means MSF refused it; a connection never made (ECONNREFUSED) means
+ * it never got there.
+ */
+export function noAnswerFromMsf(e: unknown): boolean {
+  const cause = e instanceof MsfApiError ? e.cause : e;
+  const status = (cause as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata?.httpStatusCode;
+  if (typeof status === 'number') return false;
+  const text =
+    e instanceof MsfApiError ? `${e.code} ${e.message}` : e instanceof Error ? `${e.name} ${e.message}` : String(e);
+  return /Timeout|TimedOut|ETIMEDOUT|ECONNRESET|EPIPE|socket hang up|NetworkingError|AbortError/i.test(text);
+}
 
 /** The statuses `step` may be called from. */
 function allowedFrom(step: PlanStep): ReadonlySet<ApplicationStatus> {
@@ -225,10 +260,65 @@ async function finish(
   return { ...state, phase: options.releaseLock ? 'RELEASE' : 'NOTIFY', outcome, waitSeconds: 0 };
 }
 
-/** RELEASE: frees the application's lock if this incident holds it (a no-op otherwise). */
+/** Wait before the next try after `retries` failed ones, s: the poll interval doubled each time, at most 5 min. */
+function backoffSeconds(policy: PolicySettings, retries: number): number {
+  return Math.min(300, policy.pollIntervalSeconds * 2 ** retries);
+}
+
+/**
+ * RELEASE: frees the application's lock if this incident holds it. Releasing is idempotent (a lock this incident no
+ * longer holds, or none, is a success), so any failure is retried, up to {@link MAX_RETRIES} times with backoff; after
+ * that the run goes on to NOTIFY, which checks the lock and tells people the outcome either way.
+ */
 async function release(deps: RemediationDeps, state: RemediationState): Promise<RemediationState> {
-  await deps.ledger.releaseLock(state.applicationName, state.incidentId);
-  return { ...state, phase: 'NOTIFY', waitSeconds: 0 };
+  try {
+    const result = await deps.ledger.releaseLock(state.applicationName, state.incidentId);
+    deps.log.info('lock released', { incidentId: state.incidentId, result });
+  } catch (e) {
+    const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    if (state.retries < MAX_RETRIES) {
+      deps.log.warn('releasing the lock failed, retrying', { incidentId: state.incidentId, error: message });
+      const policy = policyFor(deps.config, state.applicationName);
+      return { ...state, retries: state.retries + 1, waitSeconds: backoffSeconds(policy, state.retries) };
+    }
+    deps.log.error('the lock could not be released', { incidentId: state.incidentId, error: message });
+    return {
+      ...state,
+      phase: 'NOTIFY',
+      retries: 0,
+      waitSeconds: 0,
+      error: { Error: 'LockNotReleased', Cause: message },
+    };
+  }
+  return { ...state, phase: 'NOTIFY', retries: 0, waitSeconds: 0 };
+}
+
+/**
+ * Whether this incident still holds the application's lock, and if so what to tell people: the lock blocks every
+ * later remediation of the application until released or expired, and how to release it by hand.
+ * @returns undefined when the lock is not held by this incident (the usual case).
+ */
+async function lockLeftHeld(
+  deps: RemediationDeps,
+  state: RemediationState,
+  nowMs: number,
+): Promise<{ note: string; command: string } | undefined> {
+  const command = deps.ledger.manualLockRelease(state.applicationName, state.incidentId);
+  const ttlHours = LOCK_TTL_MS / (60 * MINUTE_MS);
+  const why = state.error ? ` (${describeWorkflowError(state.error)})` : '';
+  try {
+    if ((await deps.ledger.lockHolder(state.applicationName, nowMs)) !== state.incidentId) return undefined;
+    return {
+      note: `The lock on ${state.applicationName} could not be released${why}: until it expires (${ttlHours} h after the last step at most) every new detection on ${state.applicationName} is deferred, not acted on. Release it by hand: ${command}`,
+      command,
+    };
+  } catch (e) {
+    if (!state.error) return undefined;
+    return {
+      note: `Releasing the lock on ${state.applicationName} failed${why} and the lock could not be read (${(e as Error).message}): if this incident still holds it, release it by hand: ${command}`,
+      command,
+    };
+  }
 }
 
 /** NOTIFY: tells people the recorded outcome (RESOLVED with time to recovery, or ESCALATED with next steps). */
@@ -240,16 +330,27 @@ async function notifyOutcome(
   const now = deps.clock.now();
   const recovered = incident.status === 'RESOLVED';
   const ttrMin = Math.round(((incident.closedMs ?? now) - incident.trigger.atMs) / MINUTE_MS);
+  const held = await lockLeftHeld(deps, state, now);
+  if (held) {
+    addEvent(incident, now, 'ERROR', held.note);
+    try {
+      await deps.ledger.saveIncident(incident);
+    } catch (e) {
+      deps.log.warn('could not record the lock left held', { incidentId: incident.id, error: (e as Error).message });
+    }
+  }
   await tell(
     deps,
     incident,
     recovered ? 'RESOLVED' : 'ESCALATED',
     now,
-    recovered
-      ? `${state.applicationName}: recovered in ${ttrMin} min`
-      : `${state.applicationName}: escalated — automation stopped, a human is needed`,
-    incident.outcomeReason ?? '',
-    incident.nextSteps ?? [],
+    `${
+      recovered
+        ? `${state.applicationName}: recovered in ${ttrMin} min`
+        : `${state.applicationName}: escalated — automation stopped, a human is needed`
+    }${held ? ' (lock not released)' : ''}`,
+    [incident.outcomeReason ?? '', held?.note].filter(Boolean).join('\n'),
+    [...(incident.nextSteps ?? []), ...(held ? [held.command] : [])],
   );
   return { ...state, phase: 'DONE', waitSeconds: 0 };
 }
@@ -393,13 +494,26 @@ async function act(
   } catch (e) {
     return retryOrEscalate(deps, state, incident, policy, e, 'DescribeApplication');
   }
+  // The previous try of this call got no answer: before anything else, look whether MSF carried it out.
+  const unanswered = incident.actions.at(-1);
+  const lost =
+    unanswered?.outcomeUnknown && unanswered.state === 'FAILED' && unanswered.call === step.call
+      ? unanswered
+      : undefined;
+  if (lost) {
+    const own = await ownTransition(deps, state, step, app, lost);
+    if (own) return adoptOwnCall(deps, state, incident, policy, step, app, lost, own);
+  }
+  const noAnswer = lost
+    ? ` The watchdog's own ${step.call} at ${new Date(lost.recordedMs).toISOString()} got no answer (${lost.error}), and MSF shows neither its operation nor the transition it causes, so what changed the application is not known.`
+    : '';
   if (app.versionId !== state.expectVersionId) {
     return finish(
       deps,
       state,
       incident,
       'ESCALATED',
-      `Before ${step.call}: the application is at version ${app.versionId}, not ${state.expectVersionId} as decided — someone else changed it. Not acting on a stale decision.`,
+      `Before ${step.call}: the application is at version ${app.versionId}, not ${state.expectVersionId} as decided — someone else changed it. Not acting on a stale decision.${noAnswer}`,
       escalateCommands(state.applicationName),
     );
   }
@@ -409,7 +523,7 @@ async function act(
       state,
       incident,
       'ESCALATED',
-      `Before ${step.call}: the application is ${app.status}, from which ${callLabel(step)} is not allowed. Not acting.`,
+      `Before ${step.call}: the application is ${app.status}, from which ${callLabel(step)} is not allowed. Not acting.${noAnswer}`,
       escalateCommands(state.applicationName),
     );
   }
@@ -460,9 +574,96 @@ async function act(
     record.state = 'FAILED';
     record.completedMs = deps.clock.now();
     record.error = e instanceof Error ? e.message : String(e);
+    if (noAnswerFromMsf(e)) record.outcomeUnknown = true;
     await deps.ledger.saveIncident(incident);
     return retryOrEscalate(deps, state, incident, policy, e, step.call);
   }
+}
+
+/** Evidence that MSF carried out a call that got no answer: its operation, or the status it leads to. */
+type OwnTransition = { operation: ApplicationOperation } | { status: ApplicationStatus };
+
+/**
+ * Looks for the effect of `record`'s call, which got no answer: an operation of the same call (ListApplicationOperations
+ * `Operation`) that MSF dates no earlier than the call was recorded, or, when none is listed (the list can lag or fail),
+ * a status the call leads to with no other operation started since. Another operation started since means someone
+ * else may be at work: no evidence then.
+ */
+async function ownTransition(
+  deps: RemediationDeps,
+  state: RemediationState,
+  step: PlanStep,
+  app: ApplicationState,
+  record: ActionRecord,
+): Promise<OwnTransition | undefined> {
+  const since = record.recordedMs - OPERATION_CLOCK_SKEW_MS;
+  let operations: ApplicationOperation[] | undefined;
+  try {
+    operations = await deps.msf.listOperations(state.applicationName);
+  } catch (e) {
+    deps.log.warn('ListApplicationOperations failed while looking for an unanswered call', {
+      incidentId: state.incidentId,
+      error: (e as Error).message,
+    });
+  }
+  const started = (operations ?? []).filter((o) => o.startMs !== undefined && o.startMs >= since);
+  const operation = started.find((o) => o.operation === step.call);
+  if (operation) return { operation };
+  if (started.length > 0 || !OWN_TRANSITION[step.call].has(app.status)) return undefined;
+  // Update and rollback leave a new version; a stop or start keeps it.
+  const versionMoved = app.versionId !== state.expectVersionId;
+  if (versionMoved !== (step.call === 'UpdateApplication' || step.call === 'RollbackApplication')) return undefined;
+  return { status: app.status };
+}
+
+/**
+ * The call that got no answer was carried out: it is the watchdog's own transition, recorded as such, and the run
+ * waits for it as if the answer had come (AWAIT, with the operation id when MSF lists it).
+ */
+async function adoptOwnCall(
+  deps: RemediationDeps,
+  state: RemediationState,
+  incident: Incident,
+  policy: PolicySettings,
+  step: PlanStep,
+  app: ApplicationState,
+  record: ActionRecord,
+  own: OwnTransition,
+): Promise<RemediationState> {
+  const now = deps.clock.now();
+  record.state = 'SUCCEEDED';
+  record.completedMs = now;
+  const evidence =
+    'operation' in own
+      ? `MSF lists operation ${own.operation.operationId} (${own.operation.operation}, ${own.operation.status}) started after the call was recorded`
+      : `MSF shows ${app.status} (version ${app.versionId}), where ${step.call} leads, and no other operation since the call was recorded`;
+  if ('operation' in own) record.operationId = own.operation.operationId;
+  addEvent(
+    incident,
+    now,
+    'ACTION',
+    `${step.call} ${JSON.stringify(record.input)} got no answer (${record.error}) but was carried out: ${evidence}. The transition is the watchdog's own, not someone else's; waiting for ${step.awaitStatus}.`,
+  );
+  await deps.ledger.saveIncident(incident);
+  deps.telemetry?.count('RemediationAction', state.applicationName);
+  await tell(
+    deps,
+    incident,
+    'ACTION_TAKEN',
+    now,
+    `${state.applicationName}: ${step.call}`,
+    `${step.call} accepted (its answer was lost; ${evidence}); waiting for ${step.awaitStatus}.`,
+  );
+  const next: RemediationState = {
+    ...state,
+    phase: 'AWAIT',
+    retries: 0,
+    deadlineMs: record.recordedMs + policy.transitionTimeoutMinutes * MINUTE_MS,
+    waitSeconds: 0,
+  };
+  if ('operation' in own) next.operationId = own.operation.operationId;
+  else delete next.operationId;
+  return next;
 }
 
 async function retryOrEscalate(
@@ -476,19 +677,29 @@ async function retryOrEscalate(
   // ConcurrentModificationException and ResourceInUseException are retried too: the next ACT starts with a fresh
   // DescribeApplication and escalates if the version or status is no longer the one decided on, so a retry can never
   // act on someone else's change.
+  // A call that got no answer is retried too: the next ACT first looks whether MSF carried it out.
+  const unanswered = noAnswerFromMsf(e);
   const retryable =
+    unanswered ||
     (e instanceof MsfApiError &&
       (e.retryable || e.code === 'ConcurrentModificationException' || e.code === 'ResourceInUseException')) ||
     // CloudWatch (GetMetricData in verify) and DynamoDB throttling or faults, as the AWS SDK marks them.
     (!(e instanceof MsfApiError) && isTransientSdkError(e));
   const message = e instanceof Error ? e.message : String(e);
   if (retryable && state.retries < MAX_RETRIES) {
-    addEvent(incident, deps.clock.now(), 'ERROR', `${call} throttled or unavailable, retrying: ${message}`);
+    addEvent(
+      incident,
+      deps.clock.now(),
+      'ERROR',
+      unanswered
+        ? `${call} got no answer, so MSF may have carried it out; looking before trying again: ${message}`
+        : `${call} throttled or unavailable, retrying: ${message}`,
+    );
     await deps.ledger.saveIncident(incident);
     return {
       ...state,
       retries: state.retries + 1,
-      waitSeconds: Math.min(300, policy.pollIntervalSeconds * 2 ** state.retries),
+      waitSeconds: backoffSeconds(policy, state.retries),
     };
   }
   return finish(
@@ -747,15 +958,32 @@ export async function remediationStep(state: RemediationState, deps: Remediation
 
 async function stepOnce(state: RemediationState, deps: RemediationDeps): Promise<RemediationState> {
   if (state.phase === 'DONE') return state;
-  const incident = await load(deps, state.incidentId);
   // The closing phases run whoever holds the lock: the outcome is already recorded.
   if (state.phase === 'RELEASE') return release(deps, state);
+  let incident: Incident;
+  try {
+    incident = await load(deps, state.incidentId);
+  } catch (e) {
+    // The outcome is recorded: telling it is worth a few more tries than a Task state's retries.
+    if (state.phase !== 'NOTIFY' || e instanceof IncidentNotFoundError || state.retries >= MAX_RETRIES) throw e;
+    deps.log.warn('could not read the incident to notify, retrying', { incidentId: state.incidentId });
+    const policy = policyFor(deps.config, state.applicationName);
+    return { ...state, retries: state.retries + 1, waitSeconds: backoffSeconds(policy, state.retries) };
+  }
   if (state.phase === 'NOTIFY') return notifyOutcome(deps, state, incident);
   if (state.phase === 'ESCALATE') return escalateFailedStep(deps, state, incident);
   if (TERMINAL_STATUSES.has(incident.status)) {
     // Closed elsewhere (e.g. the detector could not tell whether StartExecution went through and escalated): never
     // act on an incident people were told is closed. Free the lock if this run holds it, and stop.
-    await deps.ledger.releaseLock(state.applicationName, state.incidentId);
+    try {
+      await deps.ledger.releaseLock(state.applicationName, state.incidentId);
+    } catch (e) {
+      deps.log.warn('could not release the lock of an incident closed elsewhere; it expires on its own', {
+        incidentId: incident.id,
+        error: (e as Error).message,
+        release: deps.ledger.manualLockRelease(state.applicationName, state.incidentId),
+      });
+    }
     deps.log.warn('incident already closed: the workflow stops without acting', {
       incidentId: incident.id,
       status: incident.status,
@@ -850,15 +1078,29 @@ export async function closeAbandonedIncident(
   incident.nextSteps = escalateCommands(incident.applicationName);
   addEvent(incident, now, 'ESCALATED', reason);
   await deps.ledger.saveIncident(incident);
-  await deps.ledger.releaseLock(incident.applicationName, incident.id);
   deps.telemetry?.count('IncidentEscalated', incident.applicationName);
+  let lockNote = '';
+  try {
+    await deps.ledger.releaseLock(incident.applicationName, incident.id);
+  } catch (e) {
+    // Told all the same: the outcome matters more than the lock, which expires on its own.
+    const command = deps.ledger.manualLockRelease(incident.applicationName, incident.id);
+    lockNote = `\nThe lock on ${incident.applicationName} could not be released (${(e as Error).message}); release it by hand: ${command}`;
+    incident.nextSteps = [...incident.nextSteps, command];
+    addEvent(incident, now, 'ERROR', lockNote.trim());
+    try {
+      await deps.ledger.saveIncident(incident);
+    } catch {
+      // The escalation itself is recorded; the note goes out with the notification.
+    }
+  }
   await tell(
     deps,
     incident,
     'ESCALATED',
     now,
     `${incident.applicationName}: escalated — the remediation workflow ended ${executionStatus}`,
-    reason,
+    `${reason}${lockNote}`,
     incident.nextSteps,
   );
   return incident;

@@ -2,6 +2,21 @@ import type { AutomationPause } from '#shared/domain/automation.ts';
 import type { Incident } from '#shared/domain/incident.ts';
 import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
 
+/** What {@link Ledger.releaseLock} did: deleted the caller's lock, or found it not (or no longer) held by the caller. */
+export type LockRelease = 'RELEASED' | 'NOT_HELD';
+
+/** Releasing a lock failed although the caller still holds it; retrying is safe. */
+export class LockReleaseError extends Error {
+  override readonly name = 'LockReleaseError';
+  constructor(
+    readonly applicationName: string,
+    readonly incidentId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the lock of ${applicationName} is still held by ${incidentId} after trying to release it`, options);
+  }
+}
+
 /**
  * The watchdog's memory: incidents with their recorded actions, the per-application lock and attempt counters, and
  * whether automatic remediation of an application is paused.
@@ -24,8 +39,18 @@ export interface Ledger {
     nowMs: number,
     ttlMs: number,
   ): Promise<{ acquired: boolean; holder?: string }>;
-  /** Releases the lock if `incidentId` holds it. */
-  releaseLock(applicationName: string, incidentId: string): Promise<void>;
+  /**
+   * Releases the lock if `incidentId` holds it (expired or not); idempotent: a lock held by another incident, or none,
+   * is left as it is and reported `NOT_HELD` (a success: the caller no longer holds it).
+   * @returns `RELEASED` when this call deleted the lock of `incidentId`, `NOT_HELD` otherwise.
+   * @throws the store's error (e.g. DynamoDB throttling) when the lock could not be read or deleted; safe to retry.
+   */
+  releaseLock(applicationName: string, incidentId: string): Promise<LockRelease>;
+  /**
+   * A command a person can run to release the lock by hand when releasing failed (e.g. the AWS CLI DeleteItem of the
+   * lock item, conditional on the holder). Pure: reads nothing.
+   */
+  manualLockRelease(applicationName: string, incidentId: string): string;
   /** The incident holding the lock, if it has not expired at `nowMs`. */
   lockHolder(applicationName: string, nowMs: number): Promise<string | undefined>;
   /** Counts a remediation attempt on the application. */

@@ -80,12 +80,18 @@ function placeholder(part: unknown): string {
 }
 
 /** The state machine's definition: its `DefinitionString` (an `Fn::Join`) joined with placeholders, then parsed. */
+/** The definition of the remediation state machine: the one state machine of the template with a Lock Task state. */
 function definitionOf(template: Template): Definition {
-  const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
-  expect(machines).toHaveLength(1);
-  const join = machines[0]?.Properties.DefinitionString['Fn::Join'] as [string, unknown[]];
-  expect(join[0]).toBe('');
-  return JSON.parse(join[1].map((part) => (typeof part === 'string' ? part : placeholder(part))).join(''));
+  const definitions = Object.values(template.findResources('AWS::StepFunctions::StateMachine')).map((machine) => {
+    const join = machine.Properties.DefinitionString['Fn::Join'] as [string, unknown[]];
+    expect(join[0]).toBe('');
+    return JSON.parse(
+      join[1].map((part) => (typeof part === 'string' ? part : placeholder(part))).join(''),
+    ) as Definition;
+  });
+  const remediation = definitions.filter((d) => d.States[PHASE_TASKS.LOCK]?.Type === 'Task');
+  expect(remediation).toHaveLength(1);
+  return remediation[0] as Definition;
 }
 
 /** Every state a state can go to next: Next, Default, the Choices' Next and the Catchers' Next. */
@@ -252,12 +258,25 @@ describe('Construct: RemediationWorkflow', () => {
       });
     });
 
-    it.each([PHASE_TASKS.RELEASE, PHASE_TASKS.NOTIFY])('%s catches into CloseFailed, a Fail state', (name) => {
+    it('Notify catches into CloseFailed, a Fail state', () => {
       // Assess
-      expect(stateOf(definition, name).Catch).toEqual([
+      expect(stateOf(definition, PHASE_TASKS.NOTIFY).Catch).toEqual([
         { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.closeFailed },
       ]);
       expect(stateOf(definition, WORKFLOW_STATES.closeFailed)).toMatchObject({ Type: 'Fail', Error: 'CLOSE_FAILED' });
+    });
+
+    it('ReleaseLock catches into LockNotReleased, which still goes on to Notify: the outcome is always told', () => {
+      // Assess
+      expect(stateOf(definition, PHASE_TASKS.RELEASE).Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.lockNotReleased },
+      ]);
+      expect(stateOf(definition, WORKFLOW_STATES.lockNotReleased)).toMatchObject({
+        Type: 'Pass',
+        Result: 'NOTIFY',
+        ResultPath: '$.phase',
+        Next: PHASE_TASKS.NOTIFY,
+      });
     });
 
     it('has every Task state catch every error', () => {

@@ -1,4 +1,9 @@
-import { DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +17,36 @@ import type { Ledger } from '#shared/ports/ledger.ts';
 import { MIN, T0 } from '../support/builders.ts';
 
 const ROLLBACK: RemediationAction = { kind: 'ROLLBACK', expectVersionId: 7, toVersionId: 6 };
+
+/** A client of the local table (dummy credentials, as the dynalite harness uses). */
+function localClientConfig(endpoint: string) {
+  return {
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  };
+}
+
+/**
+ * A client of the local table that refuses the first DeleteItem with ConditionalCheckFailedException, whatever the
+ * item holds: the fault the fault-injection run put on a lock release (a middleware, the SDK's own extension point).
+ */
+function refusesFirstDelete(endpoint: string): { client: DynamoDBClient; refused: () => number } {
+  const client = new DynamoDBClient(localClientConfig(endpoint));
+  let refused = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'DeleteItemCommand' && refused === 0) {
+        refused += 1;
+        throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'refuseFirstDelete' },
+  );
+  return { client, refused: () => refused };
+}
 
 /** A REMEDIATING incident of `orders` opened at T0, with only the required fields. */
 function incident(id: string, overrides: Partial<Incident> = {}): Incident {
@@ -349,6 +384,22 @@ describe.each(subjects)('Ledger contract: $name', ({ open }) => {
       expect(await ledger.acquireLock('orders', 'inc-b', T0, MIN)).toEqual({ acquired: true, holder: 'inc-b' });
     });
 
+    it('releases idempotently: RELEASED for its own lock, NOT_HELD when another incident holds it or none is left', async () => {
+      expect(await ledger.releaseLock('orders', 'inc-a')).toBe('NOT_HELD');
+      await ledger.acquireLock('orders', 'inc-a', T0, MIN);
+      expect(await ledger.releaseLock('orders', 'inc-b')).toBe('NOT_HELD');
+      expect(await ledger.lockHolder('orders', T0)).toBe('inc-a');
+      expect(await ledger.releaseLock('orders', 'inc-a')).toBe('RELEASED');
+      expect(await ledger.releaseLock('orders', 'inc-a')).toBe('NOT_HELD');
+      expect(await ledger.lockHolder('orders', T0)).toBeUndefined();
+    });
+
+    it('names the lock and the holder in the command to release it by hand', () => {
+      const command = ledger.manualLockRelease('orders', 'orders-0123456789abcdef');
+      expect(command).toContain('orders');
+      expect(command).toContain('orders-0123456789abcdef');
+    });
+
     it('can be released by its holder after it expired', async () => {
       await ledger.acquireLock('orders', 'inc-a', T0, MIN);
       await ledger.releaseLock('orders', 'inc-a');
@@ -573,6 +624,57 @@ describe('DynamoDbLedger on dynalite', () => {
     } finally {
       plain.destroy();
     }
+  });
+
+  it('retries a delete refused by a ConditionalCheckFailed while the lock is still its own, and releases it', async () => {
+    // Prepare: DynamoDB refuses the first conditional delete (as a fault injector does), though inc-a holds the lock.
+    const { client, refused } = refusesFirstDelete(table.endpoint);
+    const faulty = new DynamoDbLedger({ tableName: table.tableName, client });
+    await faulty.acquireLock('release-ccf', 'inc-a', T0, MIN);
+    // Act
+    const result = await faulty.releaseLock('release-ccf', 'inc-a');
+    // Assess
+    expect(refused()).toBe(1);
+    expect(result).toBe('RELEASED');
+    expect(await ledger.lockHolder('release-ccf', T0)).toBeUndefined();
+    client.destroy();
+  });
+
+  it('gives an AWS CLI command that releases the lock by hand, and only while the incident holds it', async () => {
+    // Prepare: run the command's DeleteItem as the AWS CLI would send it.
+    const run = async (command: string) => {
+      const m =
+        /^aws dynamodb delete-item --table-name (\S+) --key '([^']+)' --condition-expression '([^']+)' --expression-attribute-names '([^']+)' --expression-attribute-values '([^']+)'$/.exec(
+          command,
+        );
+      expect(m, command).not.toBeNull();
+      const [, tableName, key, condition, names, values] = m as unknown as string[];
+      const raw = new DynamoDBClient(localClientConfig(table.endpoint));
+      try {
+        await raw.send(
+          new DeleteItemCommand({
+            TableName: tableName,
+            Key: JSON.parse(key as string),
+            ConditionExpression: condition,
+            ExpressionAttributeNames: JSON.parse(names as string),
+            ExpressionAttributeValues: JSON.parse(values as string),
+          }),
+        );
+        return 'deleted';
+      } catch (e) {
+        return (e as Error).name;
+      } finally {
+        raw.destroy();
+      }
+    };
+    await ledger.acquireLock('release-by-hand', 'inc-b', T0, MIN);
+    // Act
+    const other = await run(ledger.manualLockRelease('release-by-hand', 'inc-a'));
+    const own = await run(ledger.manualLockRelease('release-by-hand', 'inc-b'));
+    // Assess
+    expect(other).toBe('ConditionalCheckFailedException');
+    expect(own).toBe('deleted');
+    expect(await ledger.lockHolder('release-by-hand', T0)).toBeUndefined();
   });
 
   it('propagates other DynamoDB errors unchanged', async () => {

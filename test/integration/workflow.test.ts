@@ -174,6 +174,39 @@ describe('Workflow: the synthesized remediation state machine, run locally', () 
     expect(h.msf.mutations.map((m) => m.call)).toEqual(['StopApplication']);
   });
 
+  it('still tells the outcome when the lock release fails for good: ReleaseLock → LockNotReleased → Notify', async () => {
+    // Prepare: every poll fails (so the run escalates), and so does every invocation of the release step.
+    const ledger = new MemoryLedger();
+    await ledger.createIncident(incident('orders-1'));
+    let releases = 0;
+    const h = harness(ledger, (step) => async (e) => {
+      const phase = (e as RemediationState).phase;
+      if (phase === 'RELEASE') releases += 1;
+      if (phase === 'AWAIT' || phase === 'RELEASE') {
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' });
+      }
+      return step(e);
+    });
+    // Act
+    await h.workflow.start(initialRemediationState(incident('orders-1'), FORCE_STOP));
+    await h.workflow.settle();
+    h.time.t += 15_000;
+    await h.workflow.settle();
+    // Assess: the release Task's retries, then the Catch into LockNotReleased and on to Notify; never CloseFailed.
+    const x = h.workflow.executions[0];
+    expect(releases).toBe(4);
+    expect(x?.path).toContain('LockNotReleased');
+    expect(x?.path).not.toContain('CloseFailed');
+    expect(x?.path.slice(-5)).toEqual(['LockNotReleased', 'Notify', 'Route', 'Outcome', 'Escalated']);
+    expect(x?.error).toBe('ESCALATED');
+    const told = h.notifier.sent.at(-1);
+    expect(told?.event).toBe('ESCALATED');
+    expect(told?.title).toContain('lock not released');
+    expect(told?.text).toContain('could not be released (ProvisionedThroughputExceededException');
+    expect(told?.nextSteps).toContain(ledger.manualLockRelease('orders', 'orders-1'));
+    expect(await ledger.lockHolder('orders', h.time.t)).toBe('orders-1');
+  });
+
   describe('two incidents on one application at once (ledger on dynalite)', () => {
     let table: LocalLedgerTable;
     beforeEach(async () => {

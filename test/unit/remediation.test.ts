@@ -111,18 +111,90 @@ class FailingStopMsf extends FakeMsf {
   }
 }
 
+/** A MemoryLedger whose releaseLock fails (DynamoDB throttling past the SDK's retries) for the first `failures` calls. */
+class FailingReleaseLedger extends MemoryLedger {
+  releaseCalls = 0;
+  #failures: number;
+
+  constructor(failures: number) {
+    super();
+    this.#failures = failures;
+  }
+
+  override async releaseLock(applicationName: string, incidentId: string) {
+    this.releaseCalls += 1;
+    if (this.#failures > 0) {
+      this.#failures -= 1;
+      throw Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+        name: 'ProvisionedThroughputExceededException',
+      });
+    }
+    return super.releaseLock(applicationName, incidentId);
+  }
+}
+
+/**
+ * StopApplication is carried out (the application goes to FORCE_STOPPING, and MSF lists the operation when `listed`),
+ * but its answer is lost: the client times out, with no HTTP response, as the SDK's TimeoutError has none.
+ */
+class LostAnswerStopMsf extends FakeMsf {
+  readonly #startMs: number;
+  readonly #listed: boolean;
+
+  constructor(startMs: number, listed: boolean) {
+    super();
+    this.#startMs = startMs;
+    this.#listed = listed;
+  }
+
+  override async stopApplication(name: string, force: boolean): Promise<{ operationId: string }> {
+    const { operationId } = await super.stopApplication(name, force);
+    setStatus(this, force ? 'FORCE_STOPPING' : 'STOPPING');
+    if (this.#listed) {
+      const op: ApplicationOperation = {
+        operationId,
+        operation: 'StopApplication',
+        status: 'IN_PROGRESS',
+        startMs: this.#startMs,
+      };
+      this.operations.set(name, [op, ...(this.operations.get(name) ?? [])]);
+    }
+    const timeout = Object.assign(new Error('Connection timed out after 30000 ms'), {
+      name: 'TimeoutError',
+      $metadata: {},
+    });
+    throw new MsfApiError(name, 'StopApplication', 'TimeoutError', timeout.message, { cause: timeout });
+  }
+}
+
+/** StopApplication never reaches MSF: the connection is reset before the request is read (nothing changes). */
+class UnsentStopMsf extends FakeMsf {
+  #failures = 1;
+
+  override async stopApplication(name: string, force: boolean) {
+    if (this.#failures > 0) {
+      this.#failures -= 1;
+      this.calls.push(`StopApplication ${name}`);
+      throw new MsfApiError(name, 'StopApplication', 'Error', 'read ECONNRESET');
+    }
+    return super.stopApplication(name, force);
+  }
+}
+
 async function setup(
   options: {
     action?: RemediationAction;
     app?: Partial<ApplicationState>;
     msf?: (ledger: Ledger) => FakeMsf;
+    /** The ledger to use (e.g. one whose lock release fails). @default a fresh MemoryLedger */
+    ledger?: MemoryLedger;
     notifier?: Notifier;
     /** Policy defaults merged into the config (e.g. a long verify window). */
     defaults?: Record<string, unknown>;
   } = {},
 ) {
   const action = options.action ?? FORCE_STOP_AND_RESTART;
-  const ledger = new MemoryLedger();
+  const ledger = options.ledger ?? new MemoryLedger();
   const msf = (options.msf ? options.msf(ledger) : new FakeMsf()).setApp(app(options.app));
   const metrics = new FakeMetrics();
   const notifier = options.notifier ?? new RecordingNotifier();
@@ -1009,6 +1081,187 @@ describe('Function: remediationStep', () => {
       // Assess
       await expect(run).rejects.toBeInstanceOf(IncidentNotFoundError);
       expect(s.msf.calls).toEqual([]);
+    });
+  });
+});
+
+describe('Function: remediationStep — what the fault-injection run found', () => {
+  /** Steps until DONE (at most `limit` steps), the clock moving by each wait. */
+  async function runToDone(s: Setup, state: RemediationState, limit = 20): Promise<RemediationState[]> {
+    const states: RemediationState[] = [];
+    let next = state;
+    for (let i = 0; i < limit && next.phase !== 'DONE'; i++) {
+      next = await s.step(next);
+      states.push(next);
+    }
+    return states;
+  }
+
+  describe('RELEASE', () => {
+    it('retries a release that fails, with backoff, then frees the lock and tells the outcome', async () => {
+      // Prepare: DynamoDB throttles the first two releases past the SDK's own retries.
+      const ledger = new FailingReleaseLedger(2);
+      const s = await setup({ ledger });
+      const recorded = await s.step(await runToVerify(s)); // VERIFY → RESOLVED recorded, phase RELEASE
+      expect(recorded.phase).toBe('RELEASE');
+      // Act
+      const states = await runToDone(s, recorded);
+      // Assess
+      expect(states.map((x) => x.phase)).toEqual(['RELEASE', 'RELEASE', 'NOTIFY', 'DONE']);
+      expect(states[0]?.waitSeconds).toBeGreaterThan(0);
+      expect(states[1]?.waitSeconds).toBeGreaterThan(states[0]?.waitSeconds ?? 0);
+      expect(ledger.releaseCalls).toBe(3);
+      expect(await s.ledger.lockHolder('orders', s.now())).toBeUndefined();
+      const told = (s.notifier as RecordingNotifier).sent.at(-1);
+      expect(told?.event).toBe('RESOLVED');
+      expect(told?.title).not.toContain('lock not released');
+      expect(states.at(-1)?.outcome).toBe('RECOVERED');
+    });
+
+    it('tells the outcome even when the lock cannot be released, with the command to release it by hand', async () => {
+      // Prepare: every release fails.
+      const ledger = new FailingReleaseLedger(Number.POSITIVE_INFINITY);
+      const s = await setup({ ledger });
+      const recorded = await s.step(await runToVerify(s));
+      // Act
+      const states = await runToDone(s, recorded);
+      // Assess: retried, then on to NOTIFY: people are told RESOLVED, that the lock is still held, and how to free it.
+      expect(states.at(-1)).toMatchObject({ phase: 'DONE', outcome: 'RECOVERED' });
+      expect(ledger.releaseCalls).toBe(6);
+      expect(await s.ledger.lockHolder('orders', s.now())).toBe(INCIDENT_ID);
+      const told = (s.notifier as RecordingNotifier).sent.at(-1);
+      expect(told?.event).toBe('RESOLVED');
+      expect(told?.title).toContain('lock not released');
+      expect(told?.text).toContain('could not be released');
+      expect(told?.text).toContain('ProvisionedThroughputExceededException');
+      expect(told?.nextSteps).toContain(ledger.manualLockRelease('orders', INCIDENT_ID));
+      const inc = await s.stored();
+      expect(inc.status).toBe('RESOLVED');
+      expect(inc.events.at(-1)).toMatchObject({ kind: 'ERROR' });
+      expect(inc.events.at(-1)?.message).toContain('could not be released');
+    });
+
+    it('tells the outcome when the release step itself failed (the workflow caught it into $.error)', async () => {
+      // Prepare: the release Task failed for good and the workflow went on to Notify with the error.
+      const s = await setup();
+      const recorded = await s.step(await runToVerify(s));
+      const caught: RemediationState = {
+        ...recorded,
+        phase: 'NOTIFY',
+        error: { Error: 'Lambda.Unknown', Cause: 'The function timed out' },
+      };
+      // Act
+      const done = await s.step(caught);
+      // Assess
+      expect(done).toMatchObject({ phase: 'DONE', outcome: 'RECOVERED' });
+      const told = (s.notifier as RecordingNotifier).sent.at(-1);
+      expect(told?.event).toBe('RESOLVED');
+      expect(told?.text).toContain('The lock on orders could not be released (Lambda.Unknown: The function timed out)');
+    });
+
+    it('treats a lock already taken over by another incident as released, and leaves that lock alone', async () => {
+      // Prepare: this run's lock expired during a wait and another incident took it.
+      const s = await setup();
+      const recorded = await s.step(await runToVerify(s));
+      await s.ledger.acquireLock('orders', 'orders-other-incident', s.now() + LOCK_TTL_MS, LOCK_TTL_MS);
+      // Act
+      const states = await runToDone(s, recorded);
+      // Assess
+      expect(states.map((x) => x.phase)).toEqual(['NOTIFY', 'DONE']);
+      expect(await s.ledger.lockHolder('orders', s.now())).toBe('orders-other-incident');
+      expect((s.notifier as RecordingNotifier).sent.at(-1)?.title).not.toContain('lock not released');
+    });
+  });
+
+  describe('ACT after a call that got no answer', () => {
+    it("finds its own StopApplication in the operations and waits for it: the transition is the watchdog's own", async () => {
+      // Prepare: MSF carried out the force stop, but the answer was lost.
+      const s = await setup({ msf: () => new LostAnswerStopMsf(OPENED_MS, true) });
+      const act = await s.step(s.initial); // LOCK
+      // Act
+      const retry = await s.step(act); // ACT: StopApplication times out
+      const awaiting = await s.step(retry); // ACT again: looks before acting
+      // Assess
+      expect(retry).toMatchObject({ phase: 'ACT', retries: 1 });
+      expect(awaiting).toMatchObject({ phase: 'AWAIT', operationId: 'stop-1', stepIndex: 0 });
+      expect(s.msf.mutations.map((m) => m.call)).toEqual(['StopApplication']);
+      const inc = await s.stored();
+      expect(inc.status).toBe('REMEDIATING');
+      expect(inc.actions).toHaveLength(1);
+      expect(inc.actions[0]).toMatchObject({
+        call: 'StopApplication',
+        state: 'SUCCEEDED',
+        operationId: 'stop-1',
+        outcomeUnknown: true,
+      });
+      const message = inc.events.at(-1)?.message ?? '';
+      expect(message).toContain('got no answer');
+      expect(message).toContain('operation stop-1');
+      expect(message).toContain("the watchdog's own, not someone else's");
+      // … and the remediation goes on once the stop ends.
+      setOperation(s.msf, 'stop-1', 'StopApplication', 'SUCCESSFUL');
+      setStatus(s.msf, 'READY');
+      const startAct = await s.step(awaiting);
+      expect(startAct).toMatchObject({ phase: 'ACT', stepIndex: 1 });
+    });
+
+    it('takes FORCE_STOPPING as its own stop when the operations do not list it yet', async () => {
+      // Prepare
+      const s = await setup({ msf: () => new LostAnswerStopMsf(OPENED_MS, false) });
+      const act = await s.step(s.initial);
+      // Act
+      const awaiting = await s.step(await s.step(act));
+      // Assess
+      expect(awaiting.phase).toBe('AWAIT');
+      expect(awaiting.operationId).toBeUndefined();
+      expect(s.msf.mutations.map((m) => m.call)).toEqual(['StopApplication']);
+      const inc = await s.stored();
+      expect(inc.status).toBe('REMEDIATING');
+      expect(inc.events.at(-1)?.message).toContain('MSF shows FORCE_STOPPING');
+      expect(inc.events.at(-1)?.message).toContain("the watchdog's own");
+    });
+
+    it("does not take someone else's operation for its own: it escalates, saying its own call got no answer", async () => {
+      // Prepare: the stop never reached MSF; meanwhile someone started a rollback.
+      const s = await setup({ msf: () => new UnsentStopMsf() });
+      const act = await s.step(s.initial);
+      const retry = await s.step(act);
+      setStatus(s.msf, 'ROLLING_BACK');
+      s.msf.operations.set('orders', [
+        {
+          operationId: 'rollback-by-someone',
+          operation: 'RollbackApplication',
+          status: 'IN_PROGRESS',
+          startMs: s.now(),
+        },
+      ]);
+      // Act
+      const next = await s.step(retry);
+      // Assess
+      expect(retry).toMatchObject({ phase: 'ACT', retries: 1 });
+      expect(next).toMatchObject({ phase: 'RELEASE', outcome: 'ESCALATED' });
+      expect(s.msf.mutations).toEqual([]);
+      const inc = await s.stored();
+      expect(inc.actions.map((a) => a.state)).toEqual(['FAILED']);
+      expect(inc.outcomeReason).toContain('ROLLING_BACK');
+      expect(inc.outcomeReason).toContain("The watchdog's own StopApplication at");
+      expect(inc.outcomeReason).toContain('got no answer (StopApplication orders: Error: read ECONNRESET)');
+    });
+
+    it('calls again when the call never reached MSF (nothing changed, nothing listed)', async () => {
+      // Prepare
+      const s = await setup({ msf: () => new UnsentStopMsf() });
+      const act = await s.step(s.initial);
+      // Act
+      const retry = await s.step(act);
+      const awaiting = await s.step(retry);
+      // Assess
+      expect((await s.stored()).actions.map((a) => [a.state, a.outcomeUnknown])).toEqual([
+        ['FAILED', true],
+        ['SUCCEEDED', undefined],
+      ]);
+      expect(awaiting.phase).toBe('AWAIT');
+      expect(s.msf.mutations.map((m) => m.call)).toEqual(['StopApplication']);
     });
   });
 });
