@@ -44,13 +44,26 @@ export interface JobRuleSubject {
 }
 
 /**
- * Duration (ms) of a completed checkpoint in the job model (`lastCheckpointDuration`). Assumption: a small, steady
- * state; no AWS or Flink default exists for it.
+ * Base duration (ms) of a completed checkpoint in the job model (`lastCheckpointDuration`). Assumption: a small,
+ * steady state; no AWS or Flink default exists for it. See {@link checkpointStats}.
  */
 export const CHECKPOINT_DURATION_MS = 1_000;
 
-/** Size (bytes) of a completed checkpoint in the job model (`lastCheckpointSize`). Assumption: 1 MiB of state. */
+/** Base size (bytes) of a completed checkpoint in the job model (`lastCheckpointSize`). Assumption: 1 MiB of state. */
 export const CHECKPOINT_SIZE_BYTES = 1_048_576;
+
+/**
+ * Duration (ms) and size (bytes) of the `n`-th completed checkpoint of a job (1-based). Assumption: a real job's
+ * checkpoints never take exactly the same milliseconds nor hold exactly the same bytes twice in a row, so the model
+ * varies them deterministically around the base values: duration 1000–1499 ms, size 1 MiB + 0–64 KiB, and two
+ * consecutive checkpoints always differ in both.
+ */
+export function checkpointStats(n: number): { readonly durationMs: number; readonly sizeBytes: number } {
+  return {
+    durationMs: CHECKPOINT_DURATION_MS + ((n * 7_919) % 500),
+    sizeBytes: CHECKPOINT_SIZE_BYTES + ((n * 104_729) % 65_536),
+  };
+}
 
 /** A restart strategy with its type decided (see {@link resolveRestartStrategy}). Seconds. */
 export type ResolvedRestartStrategy = RestartStrategy & { readonly type: 'exponential-delay' | 'fixed-delay' };
@@ -276,8 +289,8 @@ export class FlinkJob {
       ...(this.#lastCompletedCheckpointMs === undefined
         ? {}
         : {
-            lastCheckpointDurationMs: CHECKPOINT_DURATION_MS,
-            lastCheckpointSizeBytes: CHECKPOINT_SIZE_BYTES,
+            lastCheckpointDurationMs: checkpointStats(this.#completedCheckpoints).durationMs,
+            lastCheckpointSizeBytes: checkpointStats(this.#completedCheckpoints).sizeBytes,
             lastCompletedCheckpointMs: this.#lastCompletedCheckpointMs,
           }),
       uptimeMs: this.#running ? phaseMs : 0,

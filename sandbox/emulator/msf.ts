@@ -114,6 +114,8 @@ const UPDATE_WHEN_READY_MAX_SECONDS = 10;
 /** A snapshot stays CREATING for this long (s), or until the transition that took it ends, whichever is first. */
 const SNAPSHOT_CREATING_SECONDS = 10;
 const STEP_MS = 1000;
+/** Minutes of metric history published for the applications running when a scenario starts. */
+const HISTORY_MINUTES = 60;
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
 
@@ -478,6 +480,7 @@ export class MsfEmulator {
     this.#startMs = opts.world ? Date.parse(opts.world.startTime) : now;
     this.#cursorMs = Math.floor(now / STEP_MS) * STEP_MS;
     for (const app of opts.world?.applications ?? []) this.#seedApplication(app);
+    this.#publishHistory(this.#cursorMs);
   }
 
   /**
@@ -626,6 +629,29 @@ export class MsfEmulator {
       app.job = this.#newJob(app, config, currentCreatedMs, behaviour);
     }
     this.#apps.set(spec.name, app);
+  }
+
+  /**
+   * The metric history of the applications that are RUNNING when the scenario starts: their jobs have been running
+   * since their version was created, so CloudWatch already holds their datapoints. Samples the seeded jobs over the
+   * {@link HISTORY_MINUTES} before `nowMs` (not before a job's submission); what is due by `nowMs` is stored now, the
+   * rest when due. Without it every alarm would start on an empty store, which no real application has.
+   */
+  #publishHistory(nowMs: number): void {
+    const publisher = this.#publisher;
+    if (!publisher) return;
+    const fromMs = Math.floor((nowMs - HISTORY_MINUTES * MINUTE_MS) / MINUTE_MS) * MINUTE_MS;
+    // From the first snapshot of the first minute (the one at `fromMs` belongs to the minute before).
+    for (let t = fromMs + STEP_MS; t <= nowMs; t += STEP_MS) {
+      if (!isSnapshotInstant(t)) continue;
+      for (const app of this.#apps.values()) {
+        const job = app.job;
+        if (!job || t <= job.submittedAtMs) continue;
+        job.advanceTo(t);
+        publisher.sample(app.name, this.#config(app).runtimeEnvironment, job.status(), t, app.publicationFaults);
+      }
+    }
+    publisher.flush(nowMs);
   }
 
   #seedOperation(app: AppState, operation: string, startMs: number, durationS: number, from: number, to: number): void {

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   BACKOFF_RESET_THRESHOLD_MS,
-  CHECKPOINT_DURATION_MS,
-  CHECKPOINT_SIZE_BYTES,
   checkpointIntervalMs,
+  checkpointStats,
   FlinkJob,
   OUTAGE_FAIL_AFTER_SECONDS,
   resolveJobBehaviour,
@@ -147,10 +146,23 @@ describe('Class: FlinkJob', () => {
       expect(job.status()).toMatchObject({
         completedCheckpoints: 3,
         failedCheckpoints: 0,
-        lastCheckpointDurationMs: CHECKPOINT_DURATION_MS,
-        lastCheckpointSizeBytes: CHECKPOINT_SIZE_BYTES,
+        lastCheckpointDurationMs: checkpointStats(3).durationMs,
+        lastCheckpointSizeBytes: checkpointStats(3).sizeBytes,
         lastCompletedCheckpointMs: s(180),
       });
+    });
+
+    it('reports a different duration and size for consecutive checkpoints, so a reader can see each completion', () => {
+      // Act
+      const stats = Array.from({ length: 200 }, (_, i) => checkpointStats(i + 1));
+
+      // Assess
+      for (let i = 1; i < stats.length; i++) {
+        expect(stats[i]?.durationMs).not.toBe(stats[i - 1]?.durationMs);
+        expect(stats[i]?.sizeBytes).not.toBe(stats[i - 1]?.sizeBytes);
+      }
+      expect(Math.min(...stats.map((x) => x.durationMs))).toBeGreaterThanOrEqual(1_000);
+      expect(Math.max(...stats.map((x) => x.durationMs))).toBeLessThan(1_500);
     });
 
     it('fails one checkpoint per interval under checkpoint-failing, and the job keeps running', () => {
