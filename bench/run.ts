@@ -1,45 +1,63 @@
 /**
- * `npm run bench`: figures, not pass/fail.
- * - per drill scenario: detection latency (virtual seconds from loop onset, or the failing change, to the first
- *   remediation call), recovery time, wall time, and the detector's CPU time per event it handled (ms, including
- *   the SDK round trips to the local emulator), and the remediation workflow's state transitions (Step Functions
- *   bills Standard workflows per state transition) and steps (remediation Lambda invocations);
+ * `npm run bench`: figures, not pass/fail. `npm run bench -- --json` prints all of them as one JSON object on stdout
+ * (bench/report.ts, BenchJson) and nothing else there.
+ * - per drill scenario: the outcome; detection (virtual seconds from the incident's onset to the detector's decision),
+ *   first action (onset to the first mutating MSF call) and recovery (onset to RESOLVED), the onsets being defined in
+ *   sandbox/onset.ts; beside them, on the same run and the same emulated metrics, the detection of two peer rules
+ *   (sandbox/peers.ts): the Flink Kubernetes Operator's restart health check and AWS's recommended `downtime > 0`
+ *   alarm; the CloudWatch timing (metrics delay, alarm evaluation offset) the scenario ran with; the detector's CPU
+ *   time per event it handled (ms, including the SDK round trips to the local emulator), and the remediation
+ *   workflow's state transitions (Step Functions bills Standard workflows per state transition) and steps
+ *   (remediation Lambda invocations);
  * - the decision's own CPU time (evaluate + decide, pure functions) per alarm event, over many synthetic events;
  * - per Lambda function: the minified bundle size (kB) and the cold import time of the bundle (ms, bench/bundles.ts);
  * - the reconciler over 1,000 emulated applications: MSF calls and wall time of a cycle with nothing changed (goal:
  *   ≤ 25 calls) and with 10 changed (bench/reconcile.ts).
  */
 import { runScenario } from '#sandbox/drill.ts';
+import { DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS, DEFAULT_METRICS_DELAY_SECONDS } from '#sandbox/emulator/index.ts';
 import { listScenarios, loadScenario } from '#sandbox/scenario.ts';
 import { evaluate } from '#shared/domain/detect.ts';
 import { decide } from '#shared/domain/policy.ts';
 import { loopingRestarts, MIN, observation, policy, T0 } from '../test/support/builders.ts';
 import { measureBundles } from './bundles.ts';
 import { measureReconcile } from './reconcile.ts';
+import {
+  type BenchFigures,
+  type BenchScenario,
+  type DecisionFigures,
+  scenarioTableHeader,
+  scenarioTableRow,
+  stats,
+  toBenchJson,
+} from './report.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-function stats(xs: number[]): { median: number; p95: number; max: number } {
-  const s = [...xs].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
-  return { median: at(0.5), p95: at(0.95), max: s.at(-1) ?? 0 };
-}
+const json = process.argv.slice(2).includes('--json');
+/** Text output, progressively; silent in --json mode (stdout then carries the JSON object only). */
+const say = (line: string) => {
+  if (!json) console.log(line);
+};
 
-const fmt = (n: number | null, digits = 0) => (n === null ? '-' : n.toFixed(digits));
-
-console.log('Drill scenarios (virtual time; CPU per detector event includes SDK calls to the local emulator)');
-console.log(
-  `  ${'scenario'.padEnd(28)} ${'outcome'.padEnd(10)} ${'detect s'.padStart(8)} ${'recover s'.padStart(9)} ${'events'.padStart(6)} ${'cpu/event ms (median/p95)'.padStart(26)} ${'transitions'.padStart(11)} ${'steps'.padStart(5)} ${'wall ms'.padStart(8)}`,
-);
+const cloudwatchDefaults = {
+  metricsDelaySeconds: DEFAULT_METRICS_DELAY_SECONDS,
+  alarmEvaluationOffsetSeconds: DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS,
+};
+for (const l of scenarioTableHeader(cloudwatchDefaults)) say(l);
+const scenarios: BenchScenario[] = [];
 for (const name of listScenarios()) {
-  const r = await runScenario(loadScenario(name));
-  const cpu = stats(r.detectorCpuMs);
-  // Per remediation (workflow execution); a scenario without one shows '-'.
-  const per = (f: (x: (typeof r.executions)[number]) => number) =>
-    r.executions.length ? r.executions.map(f).join('+') : '-';
-  console.log(
-    `  ${name.padEnd(28)} ${r.outcome.padEnd(10)} ${fmt(r.detectionSeconds).padStart(8)} ${fmt(r.recoverySeconds).padStart(9)} ${String(r.detectorCpuMs.length).padStart(6)} ${`${fmt(cpu.median, 2)} / ${fmt(cpu.p95, 2)}`.padStart(26)} ${per((x) => x.stateTransitions).padStart(11)} ${per((x) => x.steps).padStart(5)} ${String(r.wallMs).padStart(8)}`,
-  );
+  const scenario = loadScenario(name);
+  const run = await runScenario(scenario);
+  const row: BenchScenario = {
+    run,
+    cloudwatch: {
+      metricsDelaySeconds: scenario.cloudwatch.metricsDelaySeconds,
+      alarmEvaluationOffsetSeconds: scenario.cloudwatch.alarmEvaluationOffsetSeconds,
+    },
+  };
+  scenarios.push(row);
+  say(scenarioTableRow(row));
 }
 
 // The decision alone: evaluate + decide on a looping application, many times.
@@ -68,31 +86,43 @@ const start = performance.now();
 for (let i = 0; i < N; i++) {
   decideOnce();
 }
-const perEventMs = (performance.now() - start) / N;
-console.log('\nDecision CPU time per alarm event (evaluate + decide, no I/O)');
-console.log(
-  `  ${N} events: mean ${(perEventMs * 1000).toFixed(1)} µs wall per event; cpuUsage granularity-limited median ${stats(times).median.toFixed(3)} ms`,
+const decision: DecisionFigures = {
+  events: N,
+  meanWallMicros: Number((((performance.now() - start) / N) * 1000).toFixed(1)),
+  cpuMedianMs: Number(stats(times).median.toFixed(3)),
+};
+say('\nDecision CPU time per alarm event (evaluate + decide, no I/O)');
+say(
+  `  ${N} events: mean ${decision.meanWallMicros.toFixed(1)} µs wall per event; cpuUsage granularity-limited median ${decision.cpuMedianMs.toFixed(3)} ms`,
 );
 
 // The Lambda bundles: built as the construct builds them, size and cold import time in a fresh node.
-console.log('\nLambda bundles (esbuild with the construct options; cold init = import in a fresh node, median of 5)');
-console.log(`  ${'function'.padEnd(14)} ${'bundle kB'.padStart(9)} ${'cold init ms'.padStart(12)}`);
+say('\nLambda bundles (esbuild with the construct options; cold init = import in a fresh node, median of 5)');
+say(`  ${'function'.padEnd(14)} ${'bundle kB'.padStart(9)} ${'cold init ms'.padStart(12)}`);
+let bundles: BenchFigures['bundles'];
 try {
-  for (const b of await measureBundles()) {
-    console.log(`  ${b.fn.padEnd(14)} ${b.bundleKb.toFixed(1).padStart(9)} ${b.coldInitMs.toFixed(1).padStart(12)}`);
+  bundles = await measureBundles();
+  for (const b of bundles) {
+    say(`  ${b.fn.padEnd(14)} ${b.bundleKb.toFixed(1).padStart(9)} ${b.coldInitMs.toFixed(1).padStart(12)}`);
   }
 } catch (e) {
-  console.log(`  failed: ${(e as Error).message}`);
+  bundles = { error: (e as Error).message };
+  say(`  failed: ${bundles.error}`);
   process.exitCode = 1;
 }
 
 // The reconciler's cheap first pass over many applications.
-console.log(
+say(
   '\nReconcile cycles over 1,000 emulated applications (MSF calls as the emulator counted them; goal ≤ 25 unchanged)',
 );
-console.log(`  ${'cycle'.padEnd(48)} ${'MSF calls'.padStart(9)} ${'described'.padStart(9)} ${'wall ms'.padStart(8)}`);
-for (const f of await measureReconcile()) {
-  console.log(
+say(`  ${'cycle'.padEnd(48)} ${'MSF calls'.padStart(9)} ${'described'.padStart(9)} ${'wall ms'.padStart(8)}`);
+const reconcile = await measureReconcile();
+for (const f of reconcile) {
+  say(
     `  ${f.cycle.padEnd(48)} ${String(f.msfCalls).padStart(9)} ${String(f.described).padStart(9)} ${f.wallMs.toFixed(0).padStart(8)}`,
   );
+}
+
+if (json) {
+  console.log(JSON.stringify(toBenchJson({ cloudwatchDefaults, scenarios, decision, bundles, reconcile }), null, 2));
 }

@@ -12,8 +12,8 @@ export interface DrillJson {
     outcome: string;
     passed: boolean;
     failures: string[];
-    /** The incident's onset (see ScenarioReport.detectionOnset); null without an incident or evidence. */
-    detectionOnset: { rule: OnsetRule; at: string } | null;
+    /** The detected incident's onset (see ScenarioReport.detectionOnset); null without an incident or evidence. */
+    detectionOnset: { rule: OnsetRule; at: string; incidentId: string } | null;
     /** Virtual seconds from the onset to the detector's decision (the incident's openedMs); null without one. */
     detectionSeconds: number | null;
     /** Virtual seconds from the onset to the watchdog's first mutating MSF call; null without one. */
@@ -49,7 +49,11 @@ export function toDrillJson(reports: ScenarioReport[]): DrillJson {
       passed: r.passed,
       failures: r.failures,
       detectionOnset: r.detectionOnset
-        ? { rule: r.detectionOnset.rule, at: new Date(r.detectionOnset.atMs).toISOString() }
+        ? {
+            rule: r.detectionOnset.rule,
+            at: new Date(r.detectionOnset.atMs).toISOString(),
+            incidentId: r.detectionOnset.incidentId,
+          }
         : null,
       detectionSeconds: r.detectionSeconds,
       firstActionSeconds: r.firstActionSeconds,

@@ -90,17 +90,18 @@ export interface ScenarioReport {
   /** Why it failed, when it did. */
   failures: string[];
   /**
-   * The onset of the first incident opened on the scenario's application, from the world (emulator), by the kind of
-   * the incident's finding (sandbox/onset.ts): the first
+   * The onset of the detected incident (`incidentId`: the decisive incident when its finding gives an onset, else the
+   * earliest incident on the application that does), from the world (emulator), by the kind of the incident's finding
+   * (sandbox/onset.ts): the first
    * restart of the looping job (RESTART_LOOP); the EndTime of the FAILED operation (DEPLOY_FAILED, ROLLED_BACK); the
    * operation's StartTime + the stuck limit (STUCK_TRANSITION); the time the application entered the unexpected status
    * (UNEXPECTED_STATUS). null without an incident, or when the evidence is absent. Restarts and statuses are seen at
    * the drill's 5-second tick, so those onsets are up to 5 s late (detection up to 5 s shorter than exact).
    */
-  detectionOnset: DetectionOnset | null;
+  detectionOnset: (DetectionOnset & { incidentId: string }) | null;
   /**
-   * Virtual seconds from the onset to the detector's decision (the first incident's openedMs), for every outcome with
-   * an incident: RECOVERED, ESCALATED, NOTIFIED and OBSERVED alike. null without an incident or an onset.
+   * Virtual seconds from the onset to the detector's decision (the detected incident's openedMs), for every outcome
+   * with an incident: RECOVERED, ESCALATED, NOTIFIED and OBSERVED alike. null without an incident or an onset.
    */
   detectionSeconds: number | null;
   /**
@@ -612,20 +613,27 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const appIncidents = incidents.filter((i) => i.applicationName === expectedApp);
     const decisive = appIncidents.find((i) => i.status !== 'OBSERVED' || appIncidents.length === 1) ?? appIncidents[0];
     const outcome = incidentOutcome(decisive);
-    // Detection is of the first incident opened on the application (later ones, e.g. a drift report after a system
-    // rollback, follow from it); its onset comes from the world: the emulator's view and its operation history.
-    const detected = [...appIncidents].sort((a, b) => a.openedMs - b.openedMs)[0];
-    const onsetFound = detected
-      ? detectionOnset({
-          finding: detected.finding ?? detected.decision.finding,
-          ...(detected.trigger.source === 'alarm' ? { triggerAlarmName: detected.trigger.detail } : {}),
-          decisionMs: detected.openedMs,
-          firstRestartsMs,
-          operations: await new MsfAdapter({ client: userMsf }).listOperations(expectedApp),
-          statusEntries,
-          stuckLimitMinutes: (status) => stuckLimitMinutes(policyFor(config, expectedApp), status),
-        })
-      : undefined;
+    // Detection is of the decisive incident when its finding gives an onset, else of the earliest incident on the
+    // application that does (e.g. the ROLLED_BACK finding before the drift report it led to); the onset comes from the
+    // world: the emulator's view and its operation history.
+    const operations = appIncidents.length ? await new MsfAdapter({ client: userMsf }).listOperations(expectedApp) : [];
+    const onsetOf = (i: Incident) =>
+      detectionOnset({
+        finding: i.finding ?? i.decision.finding,
+        ...(i.trigger.source === 'alarm' ? { triggerAlarmName: i.trigger.detail } : {}),
+        decisionMs: i.openedMs,
+        firstRestartsMs,
+        operations,
+        statusEntries,
+        stuckLimitMinutes: (status) => stuckLimitMinutes(policyFor(config, expectedApp), status),
+      });
+    const detected = [decisive, ...[...appIncidents].sort((a, b) => a.openedMs - b.openedMs)]
+      .flatMap((i) => {
+        const o = i ? onsetOf(i) : undefined;
+        return i && o ? [{ incident: i, onset: o }] : [];
+      })
+      .at(0);
+    const onsetFound = detected ? { ...detected.onset, incidentId: detected.incident.id } : undefined;
     const onset = onsetFound?.atMs;
     const since = (ms: number | undefined) =>
       onset !== undefined && ms !== undefined ? Math.round((ms - onset) / SECOND_MS) : null;
@@ -663,7 +671,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       passed: failures.length === 0,
       failures,
       detectionOnset: onsetFound ?? null,
-      detectionSeconds: since(detected?.openedMs),
+      detectionSeconds: since(detected?.incident.openedMs),
       firstActionSeconds: since(firstAction?.atMs),
       recoverySeconds: since(resolved),
       peers: {

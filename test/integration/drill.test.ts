@@ -157,7 +157,7 @@ describe('Drill: what users see', () => {
     expect(rolledBack.detectionOnset?.rule).toBe('failed-operation-end');
     const stuck = await report('stuck-updating');
     // UPDATING began at minute 5 with a 10-minute limit: the onset is the limit, not the update.
-    expect(stuck.detectionOnset).toEqual({ rule: 'transition-limit', atMs: stuck.startMs + 15 * 60_000 });
+    expect(stuck.detectionOnset).toMatchObject({ rule: 'transition-limit', atMs: stuck.startMs + 15 * 60_000 });
   });
 
   it('runs the peer rules beside the watchdog without waking it, and reports not detected as null', async () => {

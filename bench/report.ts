@@ -1,0 +1,174 @@
+import type { ScenarioReport } from '#sandbox/drill.ts';
+import type { OnsetRule } from '#sandbox/onset.ts';
+import {
+  AWS_DOWNTIME_RULE_DESCRIPTION,
+  OPERATOR_RULE_DESCRIPTION,
+  type PeerDetectionJson,
+  peersJson,
+} from '#sandbox/peers.ts';
+import type { BundleFigures } from './bundles.ts';
+import type { ReconcileFigures } from './reconcile.ts';
+
+/**
+ * The figures of `npm run bench`, and their two renderings: the text tables and the one JSON object of
+ * `npm run bench -- --json`. Pure: measuring is bench/run.ts's job.
+ */
+
+/** The emulator's CloudWatch timing a scenario ran with, whole seconds (the scenario's `cloudwatch` setting). */
+export interface CloudWatchTiming {
+  /** A minute's MSF datapoints are stored this long after the minute ends. */
+  metricsDelaySeconds: number;
+  /** Alarms are evaluated this long after each minute boundary. */
+  alarmEvaluationOffsetSeconds: number;
+}
+
+/** What the bench keeps of one drill run (a subset of ScenarioReport, so a test can build one by hand). */
+export type BenchScenarioRun = Pick<
+  ScenarioReport,
+  | 'name'
+  | 'expected'
+  | 'outcome'
+  | 'passed'
+  | 'detectionOnset'
+  | 'detectionSeconds'
+  | 'firstActionSeconds'
+  | 'recoverySeconds'
+  | 'peers'
+  | 'detectorCpuMs'
+  | 'wallMs'
+> & {
+  /** Per remediation workflow execution. */
+  executions: ReadonlyArray<{ stateTransitions: number; steps: number }>;
+};
+
+/** One scenario's figures, as measured. */
+export interface BenchScenario {
+  run: BenchScenarioRun;
+  cloudwatch: CloudWatchTiming;
+}
+
+/** The decision's own CPU time (evaluate + decide, no I/O) over many synthetic alarm events. */
+export interface DecisionFigures {
+  /** Events decided, count. */
+  events: number;
+  /** Mean wall time per event, µs. */
+  meanWallMicros: number;
+  /** Median of process.cpuUsage per event, ms (limited by cpuUsage's granularity). */
+  cpuMedianMs: number;
+}
+
+/** Everything `npm run bench` measured. */
+export interface BenchFigures {
+  /** The emulator's default CloudWatch timing (sandbox/emulator/index.ts), for scenarios that set none. */
+  cloudwatchDefaults: CloudWatchTiming;
+  scenarios: BenchScenario[];
+  decision: DecisionFigures;
+  /** Lambda bundles, or why they could not be measured. */
+  bundles: BundleFigures[] | { error: string };
+  reconcile: ReconcileFigures[];
+}
+
+/** Median, 95th percentile and maximum of a sample (0 for an empty one). */
+export function stats(xs: readonly number[]): { median: number; p95: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
+  return { median: at(0.5), p95: at(0.95), max: s.at(-1) ?? 0 };
+}
+
+/** One scenario in `bench --json`. */
+export interface BenchScenarioJson {
+  name: string;
+  expected: string;
+  outcome: string;
+  passed: boolean;
+  /** See ScenarioReport.detectionOnset: the rule, its time (ISO-8601) and the incident; null without an incident. */
+  detectionOnset: { rule: OnsetRule; at: string; incidentId: string } | null;
+  /** Virtual seconds from the onset to the detector's decision; null without an incident. */
+  detectionSeconds: number | null;
+  /** Virtual seconds from the onset to the first mutating MSF call; null without one. */
+  firstActionSeconds: number | null;
+  /** Virtual seconds from the onset to RESOLVED; null when not recovered. */
+  recoverySeconds: number | null;
+  /** Peer rules on the same run; `detectionSeconds: null` = not detected. */
+  peers: { operatorHealthCheck: PeerDetectionJson; awsDowntimeAlarm: PeerDetectionJson };
+  /** The CloudWatch timing this scenario ran with. */
+  cloudwatch: CloudWatchTiming;
+  /** Detector invocations (alarm events and sweeps), count, and their CPU time per event, ms. */
+  detector: { events: number; cpuMedianMs: number; cpuP95Ms: number };
+  /** Per remediation workflow execution: state transitions (Step Functions bills these) and steps (Lambda calls). */
+  workflowExecutions: Array<{ stateTransitions: number; steps: number }>;
+  /** Wall time of the scenario, ms. */
+  wallMs: number;
+}
+
+/** `npm run bench -- --json`: one object. */
+export interface BenchJson {
+  schemaVersion: 1;
+  /** Units: seconds of virtual time for detection/recovery, ms for CPU and wall time, kB for bundles. */
+  cloudwatchDefaults: CloudWatchTiming;
+  /** The peer rules and the settings they ran with. */
+  peerRules: { operatorHealthCheck: string; awsDowntimeAlarm: string };
+  scenarios: BenchScenarioJson[];
+  decision: DecisionFigures;
+  bundles: BundleFigures[] | { error: string };
+  reconcile: ReconcileFigures[];
+}
+
+/** The figures as the one JSON object of `bench --json` (plain data: JSON.stringify keeps all of it). */
+export function toBenchJson(f: BenchFigures): BenchJson {
+  return {
+    schemaVersion: 1,
+    cloudwatchDefaults: { ...f.cloudwatchDefaults },
+    peerRules: { operatorHealthCheck: OPERATOR_RULE_DESCRIPTION, awsDowntimeAlarm: AWS_DOWNTIME_RULE_DESCRIPTION },
+    scenarios: f.scenarios.map(({ run: r, cloudwatch }) => {
+      const cpu = stats(r.detectorCpuMs);
+      return {
+        name: r.name,
+        expected: r.expected,
+        outcome: r.outcome,
+        passed: r.passed,
+        detectionOnset: r.detectionOnset
+          ? {
+              rule: r.detectionOnset.rule,
+              at: new Date(r.detectionOnset.atMs).toISOString(),
+              incidentId: r.detectionOnset.incidentId,
+            }
+          : null,
+        detectionSeconds: r.detectionSeconds,
+        firstActionSeconds: r.firstActionSeconds,
+        recoverySeconds: r.recoverySeconds,
+        peers: peersJson(r.peers),
+        cloudwatch: { ...cloudwatch },
+        detector: { events: r.detectorCpuMs.length, cpuMedianMs: round(cpu.median), cpuP95Ms: round(cpu.p95) },
+        workflowExecutions: r.executions.map((x) => ({ stateTransitions: x.stateTransitions, steps: x.steps })),
+        wallMs: r.wallMs,
+      };
+    }),
+    decision: { ...f.decision },
+    bundles: Array.isArray(f.bundles) ? f.bundles.map((b) => ({ ...b })) : { error: f.bundles.error },
+    reconcile: f.reconcile.map((c) => ({ ...c })),
+  };
+}
+
+const round = (n: number, digits = 3) => Number(n.toFixed(digits));
+const fmt = (n: number | null, digits = 0) => (n === null ? '-' : n.toFixed(digits));
+
+/** Header lines of the scenario table. */
+export function scenarioTableHeader(defaults: CloudWatchTiming): string[] {
+  return [
+    `Drill scenarios (virtual time; CloudWatch: metrics stored ${defaults.metricsDelaySeconds} s after their minute, alarms evaluated ${defaults.alarmEvaluationOffsetSeconds} s after it, unless a scenario says otherwise)`,
+    '  detect = onset → decision; 1st act = onset → first mutating MSF call; recover = onset → RESOLVED;',
+    `  peers on the same run: operator = ${OPERATOR_RULE_DESCRIPTION};`,
+    `  AWS = ${AWS_DOWNTIME_RULE_DESCRIPTION}; '-' = no incident / not detected`,
+    `  ${'scenario'.padEnd(26)} ${'outcome'.padEnd(11)} ${'onset'.padEnd(20)} ${'detect s'.padStart(8)} ${'1st act s'.padStart(9)} ${'recover s'.padStart(9)} ${'operator s'.padStart(10)} ${'AWS s'.padStart(6)} ${'cw delay/offset'.padStart(15)} ${'events'.padStart(6)} ${'cpu/event ms (median/p95)'.padStart(26)} ${'transitions'.padStart(11)} ${'steps'.padStart(5)} ${'wall ms'.padStart(8)}`,
+  ];
+}
+
+/** One row of the scenario table. */
+export function scenarioTableRow({ run: r, cloudwatch }: BenchScenario): string {
+  const cpu = stats(r.detectorCpuMs);
+  // Per remediation (workflow execution); a scenario without one shows '-'.
+  const per = (f: (x: { stateTransitions: number; steps: number }) => number) =>
+    r.executions.length ? r.executions.map(f).join('+') : '-';
+  return `  ${r.name.padEnd(26)} ${r.outcome.padEnd(11)} ${(r.detectionOnset?.rule ?? '-').padEnd(20)} ${fmt(r.detectionSeconds).padStart(8)} ${fmt(r.firstActionSeconds).padStart(9)} ${fmt(r.recoverySeconds).padStart(9)} ${fmt(r.peers.operatorHealthCheck.detectionSeconds).padStart(10)} ${fmt(r.peers.awsDowntimeAlarm.detectionSeconds).padStart(6)} ${`${cloudwatch.metricsDelaySeconds}/${cloudwatch.alarmEvaluationOffsetSeconds} s`.padStart(15)} ${String(r.detectorCpuMs.length).padStart(6)} ${`${fmt(cpu.median, 2)} / ${fmt(cpu.p95, 2)}`.padStart(26)} ${per((x) => x.stateTransitions).padStart(11)} ${per((x) => x.steps).padStart(5)} ${String(r.wallMs).padStart(8)}`;
+}

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { peerDetection } from '#sandbox/peers.ts';
+import { type BenchFigures, type BenchScenarioRun, scenarioTableRow, toBenchJson } from '../../bench/report.ts';
+
+/** 2026-03-02T14:00:00Z. */
+const T0 = Date.UTC(2026, 2, 2, 14, 0, 0);
+
+function run(over: Partial<BenchScenarioRun> = {}): BenchScenarioRun {
+  return {
+    name: 'bad-config-change',
+    expected: 'RECOVERED',
+    outcome: 'RECOVERED',
+    passed: true,
+    detectionOnset: { rule: 'first-restart', atMs: T0, incidentId: 'orders-enrichment-1' },
+    detectionSeconds: 135,
+    firstActionSeconds: 140,
+    recoverySeconds: 525,
+    peers: {
+      operatorHealthCheck: peerDetection('operator', null, T0),
+      awsDowntimeAlarm: peerDetection('aws', T0 + 65_000, T0),
+    },
+    detectorCpuMs: [2, 4, 3],
+    wallMs: 400,
+    executions: [{ stateTransitions: 35, steps: 9 }],
+    ...over,
+  };
+}
+
+function figures(scenarios: BenchScenarioRun[]): BenchFigures {
+  return {
+    cloudwatchDefaults: { metricsDelaySeconds: 60, alarmEvaluationOffsetSeconds: 5 },
+    scenarios: scenarios.map((r) => ({
+      run: r,
+      cloudwatch: { metricsDelaySeconds: 60, alarmEvaluationOffsetSeconds: 5 },
+    })),
+    decision: { events: 20_000, meanWallMicros: 3.2, cpuMedianMs: 0.003 },
+    bundles: [{ fn: 'detector', bundleKb: 950.1, coldInitMs: 210.5 }],
+    reconcile: [{ cycle: 'nothing changed', msfCalls: 10, described: 0, wallMs: 120 }],
+  };
+}
+
+describe('Function: toBenchJson', () => {
+  it('gives one JSON object that parses back whole, with every section', () => {
+    // Prepare
+    const f = figures([run(), run({ name: 'autoscaling-not-drift', outcome: 'NO_INCIDENT', detectionOnset: null })]);
+    // Act
+    const parsed = JSON.parse(JSON.stringify(toBenchJson(f)));
+    // Assess
+    expect(Object.keys(parsed)).toEqual([
+      'schemaVersion',
+      'cloudwatchDefaults',
+      'peerRules',
+      'scenarios',
+      'decision',
+      'bundles',
+      'reconcile',
+    ]);
+    expect(parsed.cloudwatchDefaults).toEqual({ metricsDelaySeconds: 60, alarmEvaluationOffsetSeconds: 5 });
+    expect(parsed.peerRules.operatorHealthCheck).toMatch(/64 within 2 min/);
+    expect(parsed.decision.events).toBe(20_000);
+    expect(parsed.bundles[0].fn).toBe('detector');
+    expect(parsed.reconcile[0].msfCalls).toBe(10);
+  });
+
+  it('carries per scenario the name, outcome, detection, recovery and both peers (null = not detected)', () => {
+    const [s] = JSON.parse(JSON.stringify(toBenchJson(figures([run()])))).scenarios;
+    expect(s).toMatchObject({
+      name: 'bad-config-change',
+      outcome: 'RECOVERED',
+      detectionOnset: { rule: 'first-restart', at: '2026-03-02T14:00:00.000Z', incidentId: 'orders-enrichment-1' },
+      detectionSeconds: 135,
+      firstActionSeconds: 140,
+      recoverySeconds: 525,
+      peers: {
+        operatorHealthCheck: { firedAt: null, detectionSeconds: null },
+        awsDowntimeAlarm: { firedAt: '2026-03-02T14:01:05.000Z', detectionSeconds: 65 },
+      },
+      cloudwatch: { metricsDelaySeconds: 60, alarmEvaluationOffsetSeconds: 5 },
+      detector: { events: 3, cpuMedianMs: 3 },
+      workflowExecutions: [{ stateTransitions: 35, steps: 9 }],
+      wallMs: 400,
+    });
+  });
+
+  it('keeps a bundle failure as an error in its section rather than dropping the section', () => {
+    const f = { ...figures([run()]), bundles: { error: 'esbuild failed for detector' } };
+    expect(toBenchJson(f).bundles).toEqual({ error: 'esbuild failed for detector' });
+  });
+});
+
+describe('Function: scenarioTableRow', () => {
+  it('shows the onset rule, the figures, the peers and the CloudWatch timing, with - for no figure', () => {
+    const row = scenarioTableRow(figures([run()]).scenarios[0] as NonNullable<BenchFigures['scenarios'][0]>);
+    expect(row).toContain('first-restart');
+    expect(row).toMatch(/135\s+140\s+525\s+-\s+65\s+60\/5 s/);
+  });
+});
