@@ -188,9 +188,10 @@ export class LocalWorkflow<S extends WaitingState = RemediationState> {
     }
     tracked.execution.steps += 1;
     const next = await this.#options.step(payload);
-    if (!Number.isInteger(next.waitSeconds) || next.waitSeconds < 0) {
+    if (next.waitSeconds !== undefined && (!Number.isInteger(next.waitSeconds) || next.waitSeconds < 0)) {
       // Step Functions fails the execution (States.Runtime, not catchable) on a Wait SecondsPath that is not a
-      // non-negative integer; aws-local-stepfunctions does not check it, so the drill does.
+      // non-negative integer; aws-local-stepfunctions does not check it, so the drill does. (An answer without
+      // waitSeconds, e.g. a rejected watch check, never reaches the Wait state: a Choice ends the execution first.)
       throw new Error(`States.Runtime: waitSeconds ${next.waitSeconds} is not a non-negative integer`);
     }
     tracked.execution.lastState = next;
