@@ -156,7 +156,10 @@ export interface RemediationState {
   /** Seconds to wait before the next step (Step Functions Wait `SecondsPath`). */
   waitSeconds: number;
   outcome?: 'RECOVERED' | 'ESCALATED' | 'DUPLICATE';
-  /** The error a failed workflow step raised (Step Functions Catch, `ResultPath: $.error`): `Error` name and `Cause`. */
+  /**
+   * The error a failed workflow step raised (Step Functions Catch, `ResultPath: $.error`): `Error` name and `Cause`;
+   * or `LockNotReleased` with the last error when RELEASE gave up, so NOTIFY says why the lock is still held.
+   */
   error?: { Error: string; Cause?: string };
 }
 
@@ -944,7 +947,9 @@ async function redecide(
  * DescribeApplication, guard, record, call) → AWAIT (poll status and operation until the target status; escalate on
  * FAILED or timeout) → next ACT … → VERIFY (no restart for `verifyMinutes`) → RECOVERED, or REDECIDE (attempts,
  * cooldown; an application whose automation is paused escalates) → ACT again or ESCALATED. Once the outcome is
- * recorded: RELEASE (free the lock) → NOTIFY (tell people) → DONE. ESCALATE is the Step Functions Catch path: it
+ * recorded: RELEASE (free the lock; idempotent, retried with backoff) → NOTIFY (tell people, and if the lock is still
+ * held, say so with the command to release it by hand) → DONE. An ACT whose previous try got no answer from MSF first
+ * looks for that call's own operation or transition, and waits for it as the watchdog's own instead of acting again. ESCALATE is the Step Functions Catch path: it
  * records the failed step's `error` as the reason to escalate.
  * @throws IncidentNotFoundError when the incident is not in the ledger.
  */

@@ -6,6 +6,7 @@ import type { RemediationAction, StartOptions } from '#shared/domain/decision.ts
 import type { ActionRecord, Incident } from '#shared/domain/incident.ts';
 import type { ApplicationOperation, ApplicationState, ApplicationStatus } from '#shared/domain/model.ts';
 import {
+  closeAbandonedIncident,
   IncidentNotFoundError,
   initialRemediationState,
   LOCK_TTL_MS,
@@ -1170,6 +1171,24 @@ describe('Function: remediationStep — what the fault-injection run found', () 
       expect(states.map((x) => x.phase)).toEqual(['NOTIFY', 'DONE']);
       expect(await s.ledger.lockHolder('orders', s.now())).toBe('orders-other-incident');
       expect((s.notifier as RecordingNotifier).sent.at(-1)?.title).not.toContain('lock not released');
+    });
+  });
+
+  describe('closeAbandonedIncident', () => {
+    it('tells people of the escalation even when the lock cannot be released, with the command to release it', async () => {
+      // Prepare: the execution timed out while the incident was open; DynamoDB throttles every release.
+      const ledger = new FailingReleaseLedger(Number.POSITIVE_INFINITY);
+      const s = await setup({ ledger });
+      await s.step(s.initial); // LOCK: the incident holds the lock
+      // Act
+      const closed = await closeAbandonedIncident(INCIDENT_ID, 'TIMED_OUT', undefined, s.deps);
+      // Assess
+      expect(closed?.status).toBe('ESCALATED');
+      const told = (s.notifier as RecordingNotifier).sent.at(-1);
+      expect(told?.event).toBe('ESCALATED');
+      expect(told?.text).toContain('could not be released');
+      expect(told?.nextSteps).toContain(ledger.manualLockRelease('orders', INCIDENT_ID));
+      expect((await s.stored()).nextSteps).toContain(ledger.manualLockRelease('orders', INCIDENT_ID));
     });
   });
 
