@@ -1,7 +1,17 @@
+import type { MetricDatumInput, WireDouble } from '#sandbox/emulator/cloudwatch-wire.ts';
+import { EmulatorServiceError } from '#sandbox/emulator/errors.ts';
+
 /**
  * The metric store of the CloudWatch emulator: every datapoint put (by the MSF emulator or by PutMetricData) is kept,
  * none is dropped or thinned, and statistics are computed per period on request.
  */
+
+/** PutMetricData API reference: "Values must be in the range of -2^360 to 2^360". */
+const MAX_ABS_VALUE = 2 ** 360;
+const SECOND_MS = 1_000;
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
 /** Statistics CloudWatch computes (GetMetricData `Stat`, PutMetricAlarm `Statistic`); percentiles are `pNN(.NN)`. */
 export const STATISTICS = ['SampleCount', 'Average', 'Sum', 'Minimum', 'Maximum'] as const;
@@ -146,4 +156,122 @@ function lowerBound(samples: readonly StoredSample[], t: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** A finite wire double within ±2^360, or InvalidParameterValue naming the field. */
+export function checkedValue(v: WireDouble, field: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > MAX_ABS_VALUE) {
+    throw new EmulatorServiceError(
+      'InvalidParameterValueException',
+      `The value ${String(v)} for parameter ${field} is invalid: values must be finite numbers between -2^360 and 2^360 (NaN and Infinity are not supported).`,
+    );
+  }
+  return v;
+}
+
+/**
+ * Validates one PutMetricData MetricDatum (rules listed at the emulator's PutMetricData) and turns it into a stored sample.
+ * @throws EmulatorServiceError InvalidParameterValueException / InvalidParameterCombinationException /
+ *   MissingRequiredParameterException naming the field.
+ */
+export function toStoredSample(datum: MetricDatumInput, field: string, nowMs: number): StoredSample {
+  const given = (['Value', 'StatisticValues', 'Values'] as const).filter((f) => datum[f] !== undefined);
+  if (given.length > 1) {
+    throw new EmulatorServiceError(
+      'InvalidParameterCombinationException',
+      `The parameters ${given.map((f) => `${field}.${f}`).join(' and ')} are mutually exclusive and you have specified ${given.length === 2 ? 'both' : 'all of them'}.`,
+    );
+  }
+  if (given.length === 0) {
+    throw new EmulatorServiceError(
+      'MissingRequiredParameterException',
+      `One of the parameters ${field}.Value, ${field}.StatisticValues or ${field}.Values is required.`,
+    );
+  }
+  if (datum.Counts !== undefined && datum.Values === undefined) {
+    throw new EmulatorServiceError(
+      'InvalidParameterCombinationException',
+      `The parameter ${field}.Counts can only be used together with ${field}.Values.`,
+    );
+  }
+  const resolution = datum.StorageResolution ?? 60;
+  if (resolution !== 1 && resolution !== 60) {
+    throw new EmulatorServiceError(
+      'InvalidParameterValueException',
+      `The value ${resolution} for parameter ${field}.StorageResolution is invalid: valid values are 1 and 60.`,
+    );
+  }
+  const timestampMs = datum.Timestamp === undefined ? nowMs : datum.Timestamp * 1000;
+  if (!Number.isFinite(timestampMs) || timestampMs < nowMs - 14 * DAY_MS || timestampMs > nowMs + 2 * HOUR_MS) {
+    throw new EmulatorServiceError(
+      'InvalidParameterValueException',
+      `The parameter ${field}.Timestamp must be no more than two weeks in the past and no more than 2 hours in the future (got ${new Date(timestampMs).toISOString()}).`,
+    );
+  }
+  const step = resolution === 1 ? SECOND_MS : MINUTE_MS;
+  const t = Math.floor(timestampMs / step) * step;
+  const unit = datum.Unit ?? 'None';
+
+  if (datum.Value !== undefined) {
+    const v = checkedValue(datum.Value, `${field}.Value`);
+    return { t, unit, sampleCount: 1, sum: v, minimum: v, maximum: v, values: [[v, 1]] };
+  }
+  if (datum.StatisticValues !== undefined) {
+    const s = datum.StatisticValues;
+    const where = `${field}.StatisticValues`;
+    const sampleCount = checkedValue(s.SampleCount, `${where}.SampleCount`);
+    const sum = checkedValue(s.Sum, `${where}.Sum`);
+    const minimum = checkedValue(s.Minimum, `${where}.Minimum`);
+    const maximum = checkedValue(s.Maximum, `${where}.Maximum`);
+    if (!(sampleCount > 0) || minimum > maximum) {
+      // ASSUMPTION: an impossible statistic set is refused (the reference gives no rule; CloudWatch's own check is not
+      // documented).
+      throw new EmulatorServiceError(
+        'InvalidParameterValueException',
+        `The parameter ${where} is inconsistent: SampleCount must be greater than 0 and Minimum must not exceed Maximum.`,
+      );
+    }
+    // Percentiles only when "SampleCount ... is 1 and Min, Max, and Sum are all equal" or "Min and Max are equal, and
+    // Sum is equal to Min multiplied by SampleCount" (PutMetricData API reference).
+    const usable = minimum === maximum && sum === minimum * sampleCount;
+    return { t, unit, sampleCount, sum, minimum, maximum, values: usable ? [[minimum, sampleCount]] : undefined };
+  }
+  const values = (datum.Values ?? []).map((v, i) => checkedValue(v, `${field}.Values.member.${i + 1}`));
+  if (values.length === 0 || values.length > 150) {
+    throw new EmulatorServiceError(
+      'InvalidParameterValueException',
+      `The parameter ${field}.Values must hold 1 to 150 values (got ${values.length}).`,
+    );
+  }
+  const counts = (datum.Counts ?? values.map(() => 1)).map((c, i) =>
+    checkedValue(c, `${field}.Counts.member.${i + 1}`),
+  );
+  if (counts.length !== values.length) {
+    throw new EmulatorServiceError(
+      'InvalidParameterValueException',
+      `The parameters ${field}.Values and ${field}.Counts must have the same number of members (${values.length} and ${counts.length}).`,
+    );
+  }
+  if (counts.some((c) => c < 0)) {
+    throw new EmulatorServiceError(
+      'InvalidParameterValueException',
+      `The parameter ${field}.Counts must not be negative.`,
+    );
+  }
+  const pairs = values.map((v, i) => [v, counts[i] ?? 1] as const).filter(([, c]) => c > 0);
+  if (pairs.length === 0) {
+    throw new EmulatorServiceError(
+      'InvalidParameterValueException',
+      `The parameter ${field}.Counts must count at least one value.`,
+    );
+  }
+  return {
+    t,
+    unit,
+    sampleCount: pairs.reduce((a, [, c]) => a + c, 0),
+    sum: pairs.reduce((a, [v, c]) => a + v * c, 0),
+    minimum: Math.min(...pairs.map(([v]) => v)),
+    maximum: Math.max(...pairs.map(([v]) => v)),
+    values: pairs,
+  };
 }

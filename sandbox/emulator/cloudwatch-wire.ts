@@ -3,6 +3,7 @@
  * (botocore cloudwatch/2010-08-01 service-2.json) as zod schemas, in the awsJson1_0 query-compatible form that SDK v3
  * clients send (timestamps as epoch seconds), and the MetricDataQuery validation shared by alarms and GetMetricData.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { TREAT_MISSING_DATA } from '#sandbox/emulator/cloudwatch-alarms.ts';
 import { isSupportedStat, STATISTICS } from '#sandbox/emulator/cloudwatch-store.ts';
@@ -390,4 +391,36 @@ export function describeQuery(q: Query): Record<string, unknown> {
   out.ReturnData = q.returnData;
   if (q.period !== undefined) out.Period = q.period;
   return out;
+}
+
+/** A short hash of a request's identifying fields, so a NextToken is only accepted by the request it came from. */
+export function requestFingerprint(input: object): string {
+  const { NextToken: _token, MaxDatapoints: _max, ...identity } = input as Record<string, unknown>;
+  return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
+}
+
+/** An opaque NextToken: the offset to continue from, bound to the request's fingerprint. */
+export function encodeNextToken(offset: number, fingerprint: string): string {
+  return Buffer.from(JSON.stringify({ o: offset, f: fingerprint })).toString('base64url');
+}
+
+/** @throws EmulatorServiceError InvalidNextToken (HTTP 400 in the model) for a malformed or foreign token. */
+export function decodeNextToken(token: string, fingerprint: string): number {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (
+      parsed !== null &&
+      typeof parsed === 'object' &&
+      'o' in parsed &&
+      'f' in parsed &&
+      Number.isInteger(parsed.o) &&
+      (parsed.o as number) >= 0 &&
+      parsed.f === fingerprint
+    ) {
+      return parsed.o as number;
+    }
+  } catch {
+    // fall through to the service error
+  }
+  throw new EmulatorServiceError('InvalidNextToken', 'The NextToken is not valid for this request.');
 }

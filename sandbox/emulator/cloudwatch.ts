@@ -6,16 +6,26 @@ import {
   evaluationRangePeriods,
   type TreatMissingData,
 } from '#sandbox/emulator/cloudwatch-alarms.ts';
-import { isPercentile, MetricStore, type StoredSample } from '#sandbox/emulator/cloudwatch-store.ts';
+import { AlarmHistory, historyAlarmConfig, historyState } from '#sandbox/emulator/cloudwatch-history.ts';
+import {
+  awsTimestamp,
+  compareToThreshold,
+  comparisonPhrase,
+  datapointList,
+  javaDouble,
+  plural,
+} from '#sandbox/emulator/cloudwatch-reasons.ts';
+import { isPercentile, MetricStore, toStoredSample } from '#sandbox/emulator/cloudwatch-store.ts';
 import {
   type ComparisonOperator,
   checkPeriod,
   DeleteAlarmsInput,
   DescribeAlarmHistoryInput,
   DescribeAlarmsInput,
+  decodeNextToken,
   describeQuery,
+  encodeNextToken,
   GetMetricDataInput,
-  type HistoryItemType,
   type MetricDatumInput,
   mathError,
   PutMetricAlarmInput,
@@ -23,8 +33,8 @@ import {
   parseInput,
   parseQueries,
   type Query,
+  requestFingerprint,
   SetAlarmStateInput,
-  type WireDouble,
 } from '#sandbox/emulator/cloudwatch-wire.ts';
 import { EmulatorServiceError } from '#sandbox/emulator/errors.ts';
 import { evaluateExpression, type GridSeries, MetricMathError, referencedIds } from '#sandbox/emulator/metric-math.ts';
@@ -86,20 +96,11 @@ interface Alarm {
   transitionedMs: number;
 }
 
-/** One DescribeAlarmHistory item as stored. */
-interface HistoryItem {
-  /** Insertion order, to keep items of the same millisecond in the order they happened. */
-  readonly seq: number;
-  readonly alarmName: string;
-  /** Epoch ms. */
-  readonly timestampMs: number;
-  readonly type: HistoryItemType;
-  readonly summary: string;
-  /** JSON text. */
-  readonly data: string;
-}
-
-/** Periods before the evaluation range that a metric-math alarm also queries, so DIFF/RATE have a previous value. */
+/**
+ * Periods before the evaluation range that a metric-math alarm also queries, so DIFF/RATE have a previous value for
+ * the oldest period of the range. ASSUMPTION: how far back CloudWatch reads for an expression's first datapoint is not
+ * documented; 5 periods lets a DIFF alarm see a counter's previous value across a few missing minutes.
+ */
 const ALARM_MATH_LOOKBACK_PERIODS = 5;
 /**
  * Datapoints one GetMetricData request may return, and the default of MaxDatapoints (API model, GetMetricData: "a
@@ -107,11 +108,6 @@ const ALARM_MATH_LOOKBACK_PERIODS = 5;
  */
 const MAX_DATAPOINTS = 100_800;
 const MINUTE_MS = 60_000;
-const SECOND_MS = 1_000;
-const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
-/** PutMetricData API reference: "Values must be in the range of -2^360 to 2^360". */
-const MAX_ABS_VALUE = 2 ** 360;
 
 // ---------------------------------------------------------------------------------------------------------------
 // The emulator
@@ -171,11 +167,10 @@ export class CloudWatchEmulator {
   readonly #onAlarmEvent: ((event: AlarmStateChangeEvent) => void) | undefined;
   readonly #store = new MetricStore();
   readonly #alarms = new Map<string, Alarm>();
-  readonly #history: HistoryItem[] = [];
+  readonly #history = new AlarmHistory();
   /** SetAlarmState events waiting for the next evaluateAlarms call (when no `onAlarmEvent` listener is given). */
   readonly #pendingEvents: AlarmStateChangeEvent[] = [];
   #eventCounter = 0;
-  #historySeq = 0;
 
   constructor(opts: CloudWatchEmulatorOptions) {
     this.#clock = opts.clock;
@@ -230,7 +225,7 @@ export class CloudWatchEmulator {
       case 'SetAlarmState':
         return this.#setAlarmState(parseInput(SetAlarmStateInput, input));
       case 'DescribeAlarmHistory':
-        return this.#describeAlarmHistory(parseInput(DescribeAlarmHistoryInput, input));
+        return this.#history.describe(parseInput(DescribeAlarmHistoryInput, input));
       default:
         throw new EmulatorServiceError(
           'UnknownOperationException',
@@ -411,7 +406,7 @@ export class CloudWatchEmulator {
     // {"version":"1.0","type":"Create","createdAlarm":{...}} (shape of CloudWatch's DescribeAlarmHistory output).
     // ASSUMPTION: an update is worded `Alarm "name" updated` with {"type":"Update","updatedAlarm":{...}}, by analogy.
     const config = historyAlarmConfig(this.#describeAlarm(alarm));
-    this.#record(
+    this.#history.record(
       alarm.name,
       now,
       'ConfigurationUpdate',
@@ -675,46 +670,6 @@ export class CloudWatchEmulator {
     return {};
   }
 
-  /**
-   * DescribeAlarmHistory (API reference: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarmHistory.html).
-   * Filters: AlarmName, AlarmTypes ("If you omit this parameter, only metric alarms are returned"; the emulator has
-   * only metric alarms), HistoryItemType, StartDate/EndDate; MaxRecords 1–100; ScanBy "TimestampDescending to have the
-   * newest event history returned first". Items: ConfigurationUpdate (PutMetricAlarm) and StateUpdate (evaluation,
-   * SetAlarmState) with HistoryData JSON shaped like CloudWatch's.
-   * ASSUMPTIONS: ScanBy defaults to TimestampDescending, MaxRecords to 100 (the reference gives no defaults);
-   * StartDate and EndDate are both inclusive.
-   * @throws EmulatorServiceError InvalidNextToken (400) for a NextToken this request did not produce.
-   */
-  #describeAlarmHistory(input: z.infer<typeof DescribeAlarmHistoryInput>): unknown {
-    const wantMetric = input.AlarmTypes === undefined || input.AlarmTypes.includes('MetricAlarm');
-    const startMs = input.StartDate === undefined ? undefined : input.StartDate * 1000;
-    const endMs = input.EndDate === undefined ? undefined : input.EndDate * 1000;
-    const ascending = input.ScanBy === 'TimestampAscending';
-    const matching = (wantMetric && input.AlarmContributorId === undefined ? this.#history : [])
-      .filter((h) => input.AlarmName === undefined || h.alarmName === input.AlarmName)
-      .filter((h) => input.HistoryItemType === undefined || h.type === input.HistoryItemType)
-      .filter((h) => startMs === undefined || h.timestampMs >= startMs)
-      .filter((h) => endMs === undefined || h.timestampMs <= endMs)
-      .sort((a, b) => (ascending ? 1 : -1) * (a.timestampMs - b.timestampMs || a.seq - b.seq));
-    const fingerprint = requestFingerprint({ ...input, NextToken: undefined, MaxRecords: undefined });
-    const offset = input.NextToken === undefined ? 0 : decodeNextToken(input.NextToken, fingerprint);
-    if (offset > matching.length) throw new EmulatorServiceError('InvalidNextToken', 'The NextToken is not valid.');
-    const max = input.MaxRecords ?? 100;
-    const page = matching.slice(offset, offset + max);
-    const nextOffset = offset + page.length;
-    return {
-      AlarmHistoryItems: page.map((h) => ({
-        AlarmName: h.alarmName,
-        AlarmType: 'MetricAlarm',
-        Timestamp: h.timestampMs / 1000,
-        HistoryItemType: h.type,
-        HistorySummary: h.summary,
-        HistoryData: h.data,
-      })),
-      ...(nextOffset < matching.length ? { NextToken: encodeNextToken(nextOffset, fingerprint) } : {}),
-    };
-  }
-
   /** Changes an alarm's state value: records the StateUpdate history item and returns the state-change event. */
   #transition(alarm: Alarm, next: AlarmState, atMs: number): AlarmStateChangeEvent {
     const previous = alarm.state;
@@ -723,17 +678,12 @@ export class CloudWatchEmulator {
     // StateUpdate items as CloudWatch writes them: summary "Alarm updated from OK to ALARM", HistoryData
     // {"version":"1.0","oldState":{"stateValue","stateReason","stateReasonData"?},"newState":{...}} with
     // stateReasonData embedded as a JSON object.
-    this.#record(alarm.name, atMs, 'StateUpdate', `Alarm updated from ${previous.value} to ${next.value}`, {
+    this.#history.record(alarm.name, atMs, 'StateUpdate', `Alarm updated from ${previous.value} to ${next.value}`, {
       version: '1.0',
       oldState: historyState(previous),
       newState: historyState(next),
     });
     return this.#stateChangeEvent(alarm, previous, atMs);
-  }
-
-  #record(alarmName: string, timestampMs: number, type: HistoryItemType, summary: string, data: unknown): void {
-    this.#historySeq += 1;
-    this.#history.push({ seq: this.#historySeq, alarmName, timestampMs, type, summary, data: JSON.stringify(data) });
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -990,191 +940,6 @@ function reasonData(
   return JSON.stringify(data);
 }
 
-/** A state as DescribeAlarmHistory's StateUpdate HistoryData writes it (stateReasonData as an object). */
-function historyState(s: AlarmState): Record<string, unknown> {
-  let reasonObject: unknown;
-  if (s.reasonData !== undefined) {
-    try {
-      reasonObject = JSON.parse(s.reasonData);
-    } catch {
-      reasonObject = undefined;
-    }
-  }
-  return {
-    stateValue: s.value,
-    stateReason: s.reason,
-    ...(reasonObject !== undefined ? { stateReasonData: reasonObject } : {}),
-  };
-}
-
-/**
- * An alarm's configuration as ConfigurationUpdate HistoryData writes it (`createdAlarm`): DescribeAlarms fields in
- * camelCase, timestamps as `2026-03-02T14:07:00.000+0000`, dimensions as `{name, value}`, `okactions` spelled as
- * CloudWatch spells it.
- */
-function historyAlarmConfig(described: Record<string, unknown>): Record<string, unknown> {
-  const camel = (key: string): string =>
-    key === 'OKActions' ? 'okactions' : key.charAt(0).toLowerCase() + key.slice(1);
-  const convert = (value: unknown, key: string): unknown => {
-    if (key.endsWith('Timestamp') && typeof value === 'number') return awsTimestamp(value * 1000);
-    if (Array.isArray(value)) return value.map((v) => convert(v, ''));
-    if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [camel(k), convert(v, k)]));
-    }
-    return value;
-  };
-  return convert(described, '') as Record<string, unknown>;
-}
-
-/** A finite wire double within ±2^360, or InvalidParameterValue naming the field. */
-function checkedValue(v: WireDouble, field: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > MAX_ABS_VALUE) {
-    throw new EmulatorServiceError(
-      'InvalidParameterValueException',
-      `The value ${String(v)} for parameter ${field} is invalid: values must be finite numbers between -2^360 and 2^360 (NaN and Infinity are not supported).`,
-    );
-  }
-  return v;
-}
-
-/**
- * Validates one MetricDatum (rules on {@link CloudWatchEmulator} PutMetricData) and turns it into a stored sample.
- * @throws EmulatorServiceError InvalidParameterValueException / InvalidParameterCombinationException /
- *   MissingRequiredParameterException naming the field.
- */
-function toStoredSample(datum: MetricDatumInput, field: string, nowMs: number): StoredSample {
-  const given = (['Value', 'StatisticValues', 'Values'] as const).filter((f) => datum[f] !== undefined);
-  if (given.length > 1) {
-    throw new EmulatorServiceError(
-      'InvalidParameterCombinationException',
-      `The parameters ${given.map((f) => `${field}.${f}`).join(' and ')} are mutually exclusive and you have specified ${given.length === 2 ? 'both' : 'all of them'}.`,
-    );
-  }
-  if (given.length === 0) {
-    throw new EmulatorServiceError(
-      'MissingRequiredParameterException',
-      `One of the parameters ${field}.Value, ${field}.StatisticValues or ${field}.Values is required.`,
-    );
-  }
-  if (datum.Counts !== undefined && datum.Values === undefined) {
-    throw new EmulatorServiceError(
-      'InvalidParameterCombinationException',
-      `The parameter ${field}.Counts can only be used together with ${field}.Values.`,
-    );
-  }
-  const resolution = datum.StorageResolution ?? 60;
-  if (resolution !== 1 && resolution !== 60) {
-    throw new EmulatorServiceError(
-      'InvalidParameterValueException',
-      `The value ${resolution} for parameter ${field}.StorageResolution is invalid: valid values are 1 and 60.`,
-    );
-  }
-  const timestampMs = datum.Timestamp === undefined ? nowMs : datum.Timestamp * 1000;
-  if (!Number.isFinite(timestampMs) || timestampMs < nowMs - 14 * DAY_MS || timestampMs > nowMs + 2 * HOUR_MS) {
-    throw new EmulatorServiceError(
-      'InvalidParameterValueException',
-      `The parameter ${field}.Timestamp must be no more than two weeks in the past and no more than 2 hours in the future (got ${new Date(timestampMs).toISOString()}).`,
-    );
-  }
-  const step = resolution === 1 ? SECOND_MS : MINUTE_MS;
-  const t = Math.floor(timestampMs / step) * step;
-  const unit = datum.Unit ?? 'None';
-
-  if (datum.Value !== undefined) {
-    const v = checkedValue(datum.Value, `${field}.Value`);
-    return { t, unit, sampleCount: 1, sum: v, minimum: v, maximum: v, values: [[v, 1]] };
-  }
-  if (datum.StatisticValues !== undefined) {
-    const s = datum.StatisticValues;
-    const where = `${field}.StatisticValues`;
-    const sampleCount = checkedValue(s.SampleCount, `${where}.SampleCount`);
-    const sum = checkedValue(s.Sum, `${where}.Sum`);
-    const minimum = checkedValue(s.Minimum, `${where}.Minimum`);
-    const maximum = checkedValue(s.Maximum, `${where}.Maximum`);
-    if (!(sampleCount > 0) || minimum > maximum) {
-      // ASSUMPTION: an impossible statistic set is refused (the reference gives no rule; CloudWatch's own check is not
-      // documented).
-      throw new EmulatorServiceError(
-        'InvalidParameterValueException',
-        `The parameter ${where} is inconsistent: SampleCount must be greater than 0 and Minimum must not exceed Maximum.`,
-      );
-    }
-    // Percentiles only when "SampleCount ... is 1 and Min, Max, and Sum are all equal" or "Min and Max are equal, and
-    // Sum is equal to Min multiplied by SampleCount" (PutMetricData API reference).
-    const usable = minimum === maximum && sum === minimum * sampleCount;
-    return { t, unit, sampleCount, sum, minimum, maximum, values: usable ? [[minimum, sampleCount]] : undefined };
-  }
-  const values = (datum.Values ?? []).map((v, i) => checkedValue(v, `${field}.Values.member.${i + 1}`));
-  if (values.length === 0 || values.length > 150) {
-    throw new EmulatorServiceError(
-      'InvalidParameterValueException',
-      `The parameter ${field}.Values must hold 1 to 150 values (got ${values.length}).`,
-    );
-  }
-  const counts = (datum.Counts ?? values.map(() => 1)).map((c, i) =>
-    checkedValue(c, `${field}.Counts.member.${i + 1}`),
-  );
-  if (counts.length !== values.length) {
-    throw new EmulatorServiceError(
-      'InvalidParameterValueException',
-      `The parameters ${field}.Values and ${field}.Counts must have the same number of members (${values.length} and ${counts.length}).`,
-    );
-  }
-  if (counts.some((c) => c < 0)) {
-    throw new EmulatorServiceError(
-      'InvalidParameterValueException',
-      `The parameter ${field}.Counts must not be negative.`,
-    );
-  }
-  const pairs = values.map((v, i) => [v, counts[i] ?? 1] as const).filter(([, c]) => c > 0);
-  if (pairs.length === 0) {
-    throw new EmulatorServiceError(
-      'InvalidParameterValueException',
-      `The parameter ${field}.Counts must count at least one value.`,
-    );
-  }
-  return {
-    t,
-    unit,
-    sampleCount: pairs.reduce((a, [, c]) => a + c, 0),
-    sum: pairs.reduce((a, [v, c]) => a + v * c, 0),
-    minimum: Math.min(...pairs.map(([v]) => v)),
-    maximum: Math.max(...pairs.map(([v]) => v)),
-    values: pairs,
-  };
-}
-
-/** A short hash of a request's identifying fields, so a NextToken is only accepted by the request it came from. */
-function requestFingerprint(input: object): string {
-  const { NextToken: _token, MaxDatapoints: _max, ...identity } = input as Record<string, unknown>;
-  return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
-}
-
-function encodeNextToken(offset: number, fingerprint: string): string {
-  return Buffer.from(JSON.stringify({ o: offset, f: fingerprint })).toString('base64url');
-}
-
-/** @throws EmulatorServiceError InvalidNextToken (HTTP 400 in the model) for a malformed or foreign token. */
-function decodeNextToken(token: string, fingerprint: string): number {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (
-      parsed !== null &&
-      typeof parsed === 'object' &&
-      'o' in parsed &&
-      'f' in parsed &&
-      Number.isInteger(parsed.o) &&
-      (parsed.o as number) >= 0 &&
-      parsed.f === fingerprint
-    ) {
-      return parsed.o as number;
-    }
-  } catch {
-    // fall through to the service error
-  }
-  throw new EmulatorServiceError('InvalidNextToken', 'The NextToken is not valid for this request.');
-}
-
 /** `detail.configuration.metrics` as CloudWatch writes it (camelCase, dimensions as a map). */
 function eventMetrics(alarm: Alarm): AlarmEventMetric[] {
   const metricStat = (q: Query) =>
@@ -1208,63 +973,6 @@ function eventMetrics(alarm: Alarm): AlarmEventMetric[] {
 function uuidFrom(text: string): string {
   const h = createHash('sha256').update(text).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
-
-function compareToThreshold(op: ComparisonOperator, v: number, threshold: number): boolean {
-  switch (op) {
-    case 'GreaterThanThreshold':
-      return v > threshold;
-    case 'GreaterThanOrEqualToThreshold':
-      return v >= threshold;
-    case 'LessThanThreshold':
-      return v < threshold;
-    case 'LessThanOrEqualToThreshold':
-      return v <= threshold;
-  }
-}
-
-function comparisonPhrase(op: ComparisonOperator): string {
-  switch (op) {
-    case 'GreaterThanThreshold':
-      return 'greater than';
-    case 'GreaterThanOrEqualToThreshold':
-      return 'greater than or equal to';
-    case 'LessThanThreshold':
-      return 'less than';
-    case 'LessThanOrEqualToThreshold':
-      return 'less than or equal to';
-  }
-}
-
-/** `[8.5 (14/07/21 23:18:00), 9.0 (14/07/21 23:17:00)]` — values newest first, as in CloudWatch's StateReason. */
-function datapointList(points: ReadonlyArray<{ t: number; value: number }>): string {
-  return `[${points.map((p) => `${javaDouble(p.value)} (${reasonTimestamp(p.t)})`).join(', ')}]`;
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-/** A number as Java's Double.toString prints it (CloudWatch's reasons do): `0.0`, `7.5`, `1.0E7`. */
-function javaDouble(v: number): string {
-  const abs = Math.abs(v);
-  if (v !== 0 && (abs >= 1e7 || abs < 1e-3)) {
-    const [mantissa = '0', exponent = '0'] = v.toExponential().split('e');
-    return `${mantissa.includes('.') ? mantissa : `${mantissa}.0`}E${Number(exponent)}`;
-  }
-  return Number.isInteger(v) ? `${v}.0` : String(v);
-}
-
-/** `dd/MM/yy HH:mm:ss` in UTC, as in StateReason. */
-function reasonTimestamp(ms: number): string {
-  const d = new Date(ms);
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${two(d.getUTCDate())}/${two(d.getUTCMonth() + 1)}/${two(d.getUTCFullYear() % 100)} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
-}
-
-/** `2026-03-02T14:07:00.000+0000`, CloudWatch's timestamp format in reasonData and event states. */
-function awsTimestamp(ms: number): string {
-  return new Date(ms).toISOString().replace('Z', '+0000');
 }
 
 function compare(a: string, b: string): number {
