@@ -497,12 +497,8 @@ async function act(
   } catch (e) {
     return retryOrEscalate(deps, state, incident, policy, e, 'DescribeApplication');
   }
-  // The previous try of this call got no answer: before anything else, look whether MSF carried it out.
-  const unanswered = incident.actions.at(-1);
-  const lost =
-    unanswered?.outcomeUnknown && unanswered.state === 'FAILED' && unanswered.call === step.call
-      ? unanswered
-      : undefined;
+  // An earlier try of this call got no answer: before anything else, look whether MSF carried it out.
+  const lost = unansweredTry(incident, step);
   if (lost) {
     const own = await ownTransition(deps, state, step, app, lost);
     if (own) return adoptOwnCall(deps, state, incident, policy, step, app, lost, own);
@@ -581,6 +577,19 @@ async function act(
     await deps.ledger.saveIncident(incident);
     return retryOrEscalate(deps, state, incident, policy, e, step.call);
   }
+}
+
+/**
+ * The latest try of `step`'s call that got no answer, among the tries since the last one that succeeded (a later try
+ * may have been refused, e.g. with ResourceInUseException, because the unanswered one had landed meanwhile).
+ */
+function unansweredTry(incident: Incident, step: PlanStep): ActionRecord | undefined {
+  for (let i = incident.actions.length - 1; i >= 0; i--) {
+    const record = incident.actions[i];
+    if (!record || record.call !== step.call || record.state !== 'FAILED') return undefined;
+    if (record.outcomeUnknown) return record;
+  }
+  return undefined;
 }
 
 /** Evidence that MSF carried out a call that got no answer: its operation, or the status it leads to. */

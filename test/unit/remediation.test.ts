@@ -168,6 +168,37 @@ class LostAnswerStopMsf extends FakeMsf {
   }
 }
 
+/**
+ * The first StopApplication times out before MSF shows anything; it lands while the second try is made, which MSF
+ * refuses (ResourceInUseException, an answer with an HTTP status) as the application is already FORCE_STOPPING.
+ */
+class LateLandingStopMsf extends FakeMsf {
+  readonly #startMs: number;
+  #tries = 0;
+
+  constructor(startMs: number) {
+    super();
+    this.#startMs = startMs;
+  }
+
+  override async stopApplication(name: string, _force: boolean): Promise<{ operationId: string }> {
+    this.#tries += 1;
+    this.calls.push(`StopApplication ${name}`);
+    if (this.#tries === 1) {
+      throw new MsfApiError(name, 'StopApplication', 'TimeoutError', 'Connection timed out after 30000 ms');
+    }
+    setStatus(this, 'FORCE_STOPPING');
+    this.operations.set(name, [
+      { operationId: 'stop-landed', operation: 'StopApplication', status: 'IN_PROGRESS', startMs: this.#startMs },
+    ]);
+    const refusal = Object.assign(new Error('Application orders is in FORCE_STOPPING status'), {
+      name: 'ResourceInUseException',
+      $metadata: { httpStatusCode: 400 },
+    });
+    throw new MsfApiError(name, 'StopApplication', 'ResourceInUseException', refusal.message, { cause: refusal });
+  }
+}
+
 /** StopApplication never reaches MSF: the connection is reset before the request is read (nothing changes). */
 class UnsentStopMsf extends FakeMsf {
   #failures = 1;
@@ -1222,6 +1253,26 @@ describe('Function: remediationStep — what the fault-injection run found', () 
       setStatus(s.msf, 'READY');
       const startAct = await s.step(awaiting);
       expect(startAct).toMatchObject({ phase: 'ACT', stepIndex: 1 });
+    });
+
+    it('finds its own unanswered stop even after a second try was refused because the first had landed', async () => {
+      // Prepare
+      const s = await setup({ msf: () => new LateLandingStopMsf(OPENED_MS + 1_000) });
+      const act = await s.step(s.initial);
+      // Act: timeout, then ResourceInUseException, then a look before acting.
+      const first = await s.step(act);
+      const second = await s.step(first);
+      const third = await s.step(second);
+      // Assess
+      expect([first.phase, second.phase]).toEqual(['ACT', 'ACT']);
+      expect(third).toMatchObject({ phase: 'AWAIT', operationId: 'stop-landed' });
+      const inc = await s.stored();
+      expect(inc.status).toBe('REMEDIATING');
+      expect(inc.actions.map((a) => [a.state, a.outcomeUnknown ?? false, a.operationId])).toEqual([
+        ['SUCCEEDED', true, 'stop-landed'],
+        ['FAILED', false, undefined],
+      ]);
+      expect(inc.events.at(-1)?.message).toContain("the watchdog's own, not someone else's");
     });
 
     it('takes FORCE_STOPPING as its own stop when the operations do not list it yet', async () => {
