@@ -482,6 +482,33 @@ describe('Class: CloudWatchEmulator', () => {
     });
   });
 
+  describe('Method: putDatapoint', () => {
+    it('keeps every datapoint, zero-valued counters included: no minute goes missing', () => {
+      // Prepare: 30 minutes of a counter that stays 0.
+      const cw = newEmulator();
+      for (let i = 0; i < 30; i++) put(cw, T0 - (30 - i) * MINUTE, 0, 'numberOfFailedCheckpoints');
+
+      // Act
+      const out = cw.handle('GetMetricData', {
+        MetricDataQueries: [
+          {
+            Id: 'f',
+            MetricStat: {
+              Metric: { Namespace: NS, MetricName: 'numberOfFailedCheckpoints', Dimensions: DIMENSIONS },
+              Period: 60,
+              Stat: 'SampleCount',
+            },
+          },
+        ],
+        StartTime: (T0 - 30 * MINUTE) / 1000,
+        EndTime: T0 / 1000,
+      }) as MetricDataOut;
+
+      // Assess
+      expect(out.MetricDataResults[0]?.Values).toEqual(Array.from({ length: 30 }, () => 1));
+    });
+  });
+
   describe('Method: handle (GetMetricData paging)', () => {
     function query(cw: CloudWatchEmulator, extra: Record<string, unknown>): MetricDataOut {
       return cw.handle('GetMetricData', {
