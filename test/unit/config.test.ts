@@ -5,8 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { CONFIG_JSON_SCHEMA_FILE, configJsonSchema } from '#shared/config/json-schema.ts';
 import {
   ConfigError,
+  DEFAULT_METRICS_DELAY_SECONDS,
   DEFAULT_POLICY,
   DEFAULT_RUNTIME_ENVIRONMENT,
+  detectionSettings,
   formatConfigPath,
   parseConfig,
   policyFor,
@@ -240,7 +242,7 @@ describe('Config: parseConfig', () => {
       expect(issues).toEqual([
         'defaults.restartLoop.window_minutes: unknown key (did you mean "windowMinutes"?); allowed keys: windowMinutes, threshold',
         'defaults.stuckTransitionMinutes.RUNNING: unknown key; allowed keys: STARTING, UPDATING, STOPPING, FORCE_STOPPING, ROLLING_BACK, AUTOSCALING',
-        'application: unknown key (did you mean "applications"?); allowed keys: $schema, schemaVersion, optInTag, defaults, applications, notifications, runbooks, drift',
+        'application: unknown key (did you mean "applications"?); allowed keys: $schema, schemaVersion, optInTag, defaults, applications, notifications, runbooks, drift, detection',
       ]);
     });
 
@@ -395,6 +397,7 @@ describe('Config: JSON Schema', () => {
       'notifications',
       'runbooks',
       'drift',
+      'detection',
     ]);
     expect(schema.properties.$schema).toMatchObject({ type: 'string' });
     expect(schema.properties.applications?.items).toMatchObject({
@@ -429,5 +432,27 @@ describe('Config: JSON Schema', () => {
       expect(knob.type, name).toBe('integer');
       expect(knob.minimum, name).toBeGreaterThanOrEqual(0);
     }
+  });
+});
+
+describe('Config: detection', () => {
+  it('fills the defaults: a 60 s metrics delay (a stated assumption) and a 10-minute change watch', () => {
+    // Act
+    const settings = detectionSettings(parseConfig({ schemaVersion: 1 }));
+    // Assess
+    expect(settings).toEqual({ metricsDelaySeconds: DEFAULT_METRICS_DELAY_SECONDS, watchMinutes: 10 });
+    expect(DEFAULT_METRICS_DELAY_SECONDS).toBe(60);
+  });
+
+  it('takes the configured values and names a bad one with its range', () => {
+    // Act
+    const settings = detectionSettings(
+      parseConfig({ schemaVersion: 1, detection: { metricsDelaySeconds: 90, watchMinutes: 15 } }),
+    );
+    // Assess
+    expect(settings).toEqual({ metricsDelaySeconds: 90, watchMinutes: 15 });
+    expect(() => parseConfig({ schemaVersion: 1, detection: { watchMinutes: 0 } })).toThrow(
+      'detection.watchMinutes: must be at least 1 (got 0)',
+    );
   });
 });
