@@ -63,9 +63,12 @@ const PLAIN_STOP_ALLOWED_FROM: ReadonlySet<ApplicationStatus> = new Set(['RUNNIN
 
 /**
  * Statuses a call puts the application in (or ends it in), by call: seeing one of them after the call got no answer
- * means MSF most likely carried the call out (MSF-REFERENCE.md: StopApplication → STOPPING, or FORCE_STOPPING with
- * Force, → READY; StartApplication → STARTING → RUNNING; RollbackApplication → ROLLING_BACK; UpdateApplication of a
- * READY application → UPDATING → READY).
+ * means MSF most likely carried the call out. StopApplication → STOPPING (FORCE_STOPPING with Force) → READY;
+ * StartApplication → STARTING → RUNNING; RollbackApplication → ROLLING_BACK; UpdateApplication → UPDATING. The
+ * statuses are `ApplicationStatus` values (https://docs.aws.amazon.com/managed-flink/latest/apiv2/API_ApplicationDetail.html);
+ * the API reference documents each call's effect (API_StopApplication.html, API_StartApplication.html,
+ * API_RollbackApplication.html) but not the status names it passes through: those are an assumption, the same the
+ * emulator models, taken from the status names themselves.
  */
 const OWN_TRANSITION: Record<PlanStep['call'], ReadonlySet<ApplicationStatus>> = {
   RollbackApplication: new Set(['ROLLING_BACK']),
@@ -84,8 +87,10 @@ const OPERATION_CLOCK_SKEW_MS = 5_000;
 /**
  * Whether a failed MSF call may nevertheless have been carried out: it got no answer (a client timeout, a connection
  * reset, a socket hang-up), so the request may have reached MSF. An error response (one with an HTTP status, e.g.
- * ThrottlingException or ResourceInUseException) means MSF refused it; a connection never made (ECONNREFUSED) means
- * it never got there.
+ * ThrottlingException or ResourceInUseException, all HTTP 400 in the API reference) means MSF refused it; a
+ * connection never made (ECONNREFUSED) means it never got there. The AWS SDK for JavaScript v3 puts the response's
+ * status in the error's `$metadata.httpStatusCode`; a timeout or socket error has none, and MsfAdapter names the
+ * error after it (`TimeoutError`, or the Node.js message `read ECONNRESET` / `socket hang up`).
  */
 export function noAnswerFromMsf(e: unknown): boolean {
   const cause = e instanceof MsfApiError ? e.cause : e;
