@@ -85,7 +85,7 @@ export interface FlinkWatchdogProps {
   readonly config: WatchdogConfig;
   /**
    * MSF `RuntimeEnvironment` per watched application name (e.g. `FLINK-2_2`). It picks the restart metric
-   * (fullRestarts, or numRestarts on FLINK-2_x) and whether a downtime alarm exists. Every key must be a listed
+   * (fullRestarts, or numRestarts on FLINK-2_x). Every key must be a listed
    * application.
    * @default - `FLINK-1_20` for every application
    */

@@ -43,16 +43,16 @@ export interface AlarmSpec {
  *   the most recent real datapoint of its evaluation range, and with none there the alarm goes (or stays) OK
  *   (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-evaluating-missing-data).
  * - downtime > 0 for 3 consecutive minutes; missing data is breaching, because an application that is not running
- *   publishes nothing (the detector then compares with the desired status before doing anything). Not created on
- *   FLINK-2_x runtimes, which no longer publish downtime: there the periodic sweep finds READY applications.
+ *   publishes nothing (the detector then compares with the desired status before doing anything). Created on every
+ *   runtime: on FLINK-2_x `uptime` and `downtime` are deprecated but still published ("Flink 2.2 metric changes",
+ *   https://docs.aws.amazon.com/managed-flink/latest/java/metrics-dimensions.html).
  * - failed checkpoints: numberOfFailedCheckpoints rising in 3 of 10 minutes; missing data not breaching.
  */
 export function alarmsFor(applicationName: string, runtimeEnvironment: string, policy: PolicySettings): AlarmSpec[] {
   const dims = { Application: applicationName };
   const restart = restartMetricName(runtimeEnvironment);
   const window = policy.restartLoop.windowMinutes;
-  const flink2 = restart === 'numRestarts';
-  const specs: AlarmSpec[] = [
+  return [
     {
       alarmName: `${ALARM_PREFIX}${applicationName}-restart-loop`,
       kind: 'restart-loop',
@@ -107,6 +107,4 @@ export function alarmsFor(applicationName: string, runtimeEnvironment: string, p
       treatMissingData: 'notBreaching',
     },
   ];
-  // Flink 2.x runtimes no longer publish downtime/uptime: a missing-data-breaching alarm would fire for ever.
-  return flink2 ? specs.filter((s) => s.kind !== 'downtime') : specs;
 }

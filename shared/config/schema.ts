@@ -335,11 +335,11 @@ export const WatchedApplication = z
       .describe('The MSF ApplicationName.'),
     /**
      * The application's MSF RuntimeEnvironment (default `FLINK-1_20`). It chooses the restart metric (`fullRestarts`,
-     * or `numRestarts` on FLINK-2_x) and whether a downtime alarm exists (not on FLINK-2_x, which has no downtime metric).
+     * or `numRestarts` on FLINK-2_x, where `fullRestarts` was removed).
      */
     runtimeEnvironment: RuntimeEnvironment.optional().describe(
       'MSF RuntimeEnvironment, e.g. FLINK-1_20 (the default) or FLINK-2_2. Chooses the restart metric (fullRestarts, ' +
-        'or numRestarts on FLINK-2_x) and whether a downtime alarm exists (not on FLINK-2_x).',
+        'or numRestarts on FLINK-2_x).',
     ),
     policy: PolicyOverride.default({}).describe("Overrides of the config's `defaults` for this application."),
   })

@@ -318,7 +318,7 @@ describe('Construct: FlinkWatchdog', () => {
       });
     });
 
-    it('alarms on numRestarts and creates no downtime alarm on FLINK-2_2, with the policy window', () => {
+    it('alarms on numRestarts and keeps the downtime alarm on FLINK-2_2 (downtime is deprecated, still published)', () => {
       // Assess
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         AlarmName: `${ALARM_PREFIX}payments-aggregation-restart-loop`,
@@ -332,8 +332,8 @@ describe('Construct: FlinkWatchdog', () => {
         ]),
       });
       const names = applicationAlarmNames(template);
-      expect(names).not.toContain(`${ALARM_PREFIX}payments-aggregation-downtime`);
-      expect(names).toHaveLength(5);
+      expect(names).toContain(`${ALARM_PREFIX}payments-aggregation-downtime`);
+      expect(names).toHaveLength(6);
       // Besides the application alarms, only the alarm on undelivered notifications.
       expect(otherAlarmNames(template)).toEqual([undeliveredAlarmName(stack)]);
     });
@@ -481,7 +481,7 @@ describe('Construct: FlinkWatchdog', () => {
         ['downtime', 'failed-checkpoints', 'restart-loop'].map((k) => `${ALARM_PREFIX}orders-enrichment-${k}`),
       );
       expect(byApplication.get('payments-aggregation')?.sort()).toEqual(
-        ['failed-checkpoints', 'restart-loop'].map((k) => `${ALARM_PREFIX}payments-aggregation-${k}`),
+        ['downtime', 'failed-checkpoints', 'restart-loop'].map((k) => `${ALARM_PREFIX}payments-aggregation-${k}`),
       );
     });
 

@@ -401,8 +401,9 @@ describe('Function: alarmsFor (restart alarm)', () => {
     expect(restart?.description).toContain('5 in 10 min');
   });
 
-  it('uses numRestarts on FLINK-2_x', () => {
-    const [restart] = alarmsFor('orders', 'FLINK-2_2', policy());
-    expect(restart?.queries[0]?.metric?.metricName).toBe('numRestarts');
+  it('uses numRestarts on FLINK-2_x and keeps the downtime alarm there (deprecated, still published)', () => {
+    const alarms = alarmsFor('orders', 'FLINK-2_2', policy());
+    expect(alarms[0]?.queries[0]?.metric?.metricName).toBe('numRestarts');
+    expect(alarms.map((a) => a.kind)).toEqual(['restart-loop', 'downtime', 'failed-checkpoints']);
   });
 });
