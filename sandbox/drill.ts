@@ -392,9 +392,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     });
 
     const pendingTimeline = [...scenario.timeline].sort((a, b) => a.atMinute - b.atMinute);
-    const lastSeen = new Map<string, { status: string; versionId: number; restarts: number; jobRunning: boolean }>();
+    const lastSeen = new Map<
+      string,
+      { status: string; versionId: number; restarts: number; failedCheckpoints: number; jobRunning: boolean }
+    >();
     /** Expected application: each time a job's restart counter left 0 (its first restart), and each status entered. */
     const firstRestartsMs: number[] = [];
+    /** Expected application: each time a job's failed-checkpoint counter left 0 (its first failed checkpoint). */
+    const firstFailedCheckpointsMs: number[] = [];
     const statusEntries: Array<{ status: string; atMs: number }> = [];
     let notified = 0;
     let callsSeen = 0;
@@ -452,6 +457,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           // A job's first restart: the counter leaves 0, or falls (a new job) and is above 0 again.
           if (now.restarts > 0 && (!before || before.restarts === 0 || now.restarts < before.restarts)) {
             firstRestartsMs.push(t);
+          }
+          const failed = now.failedCheckpoints;
+          if (failed > 0 && (!before || before.failedCheckpoints === 0 || failed < before.failedCheckpoints)) {
+            firstFailedCheckpointsMs.push(t);
           }
           if (!before || before.status !== now.status) statusEntries.push({ status: now.status, atMs: t });
           // The operator observes at each reconcile, and only while a job is deployed (MSF status RUNNING).
@@ -623,6 +632,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         ...(i.trigger.source === 'alarm' ? { triggerAlarmName: i.trigger.detail } : {}),
         decisionMs: i.openedMs,
         firstRestartsMs,
+        firstFailedCheckpointsMs,
         operations,
         statusEntries,
         stuckLimitMinutes: (status) => stuckLimitMinutes(policyFor(config, expectedApp), status),

@@ -15,7 +15,9 @@ export type OnsetRule =
   /** STUCK_TRANSITION: the operation's StartTime + the stuck limit of the status it is stuck in. */
   | 'transition-limit'
   /** UNEXPECTED_STATUS: when the application entered the status found (e.g. READY while desired RUNNING). */
-  | 'entered-status';
+  | 'entered-status'
+  /** CHECKPOINT_STALL: the first failed checkpoint of the job running at the decision. */
+  | 'first-failed-checkpoint';
 
 /** The onset of one incident. */
 export interface DetectionOnset {
@@ -40,6 +42,11 @@ export interface OnsetEvidence {
    * emulator's view, ascending. The first restart of the looping job is the last of them at or before the decision.
    */
   readonly firstRestartsMs: readonly number[];
+  /**
+   * Times at which a job of the application failed a checkpoint for the first time (its failed-checkpoint counter
+   * left 0), from the emulator's view, ascending. Default: none.
+   */
+  readonly firstFailedCheckpointsMs?: readonly number[];
   /** The application's operations, from the emulator (ListApplicationOperations). */
   readonly operations: readonly ApplicationOperation[];
   /** Each time the application entered a status (emulator's view), ascending. */
@@ -66,6 +73,7 @@ const lastAtOrBefore = <T>(xs: readonly T[], ms: number, at: (x: T) => number | 
  * - STUCK_TRANSITION → `transition-limit`: StartTime of the finding's operation (else of the last operation started at
  *   or before the decision; else the time the application entered the status) + the stuck limit;
  * - UNEXPECTED_STATUS → `entered-status`: the last time the application entered the status found;
+ * - CHECKPOINT_STALL → `first-failed-checkpoint`: the last first-failed-checkpoint at or before the decision;
  * - any other kind → undefined;
  * - no finding (the application was out of scope, or a drift report): `first-restart` when an alarm opened the
  *   incident and a job restarted before the decision, else undefined.
@@ -126,6 +134,10 @@ export function detectionOnset(e: OnsetEvidence): DetectionOnset | undefined {
         (s) => s.atMs,
       );
       return entered ? { rule: 'entered-status', atMs: entered.atMs } : undefined;
+    }
+    case 'CHECKPOINT_STALL': {
+      const at = lastAtOrBefore(e.firstFailedCheckpointsMs ?? [], e.decisionMs, (t) => t);
+      return at === undefined ? undefined : { rule: 'first-failed-checkpoint', atMs: at };
     }
     default:
       // OBSERVATION_FAILED, and kinds without an onset rule yet: no figure rather than a made-up one.

@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { z } from 'zod';
 import {
   DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS,
+  DEFAULT_METRIC_HISTORY_MINUTES,
   DEFAULT_METRICS_DELAY_SECONDS,
 } from '#sandbox/emulator/metric-publisher.ts';
 
@@ -254,9 +255,10 @@ export const Scenario = z.object({
   timeline: z.array(TimelineEntry).default([]),
   /**
    * CloudWatch timing in the emulator, whole seconds: MSF's datapoints for a minute are stored `metricsDelaySeconds`
-   * after the minute ends; alarms are evaluated `alarmEvaluationOffsetSeconds` after each minute boundary.
-   * Defaults: DEFAULT_METRICS_DELAY_SECONDS and DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS
-   * (sandbox/emulator/metric-publisher.ts, with their sources).
+   * after the minute ends; alarms are evaluated `alarmEvaluationOffsetSeconds` after each minute boundary; the
+   * applications running at the start come with `metricHistoryMinutes` of datapoints.
+   * Defaults: DEFAULT_METRICS_DELAY_SECONDS, DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS and
+   * DEFAULT_METRIC_HISTORY_MINUTES (sandbox/emulator/metric-publisher.ts, with their sources or reasons).
    */
   cloudwatch: z
     .object({
@@ -267,6 +269,12 @@ export const Scenario = z.object({
         .max(60 * 60)
         .default(DEFAULT_METRICS_DELAY_SECONDS),
       alarmEvaluationOffsetSeconds: z.number().int().min(0).max(59).default(DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS),
+      metricHistoryMinutes: z
+        .number()
+        .int()
+        .min(0)
+        .max(24 * 60)
+        .default(DEFAULT_METRIC_HISTORY_MINUTES),
     })
     .strict()
     .prefault({}),

@@ -7,6 +7,7 @@ import type { AlarmStateChangeEvent } from '#shared/events/alarm-state-change.ts
 
 export {
   DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS,
+  DEFAULT_METRIC_HISTORY_MINUTES,
   DEFAULT_METRICS_DELAY_SECONDS,
   METRIC_SNAPSHOTS_PER_MINUTE,
 } from '#sandbox/emulator/metric-publisher.ts';
@@ -33,9 +34,10 @@ export interface EmulatorOptions {
    * CloudWatch timing, whole seconds; each field overrides the scenario's `cloudwatch` setting.
    * `metricsDelaySeconds`: a minute's MSF datapoints are stored this long after the minute ends
    * (@default DEFAULT_METRICS_DELAY_SECONDS). `alarmEvaluationOffsetSeconds` (0–59): alarms are evaluated this long
-   * after each minute boundary (@default DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS).
+   * after each minute boundary (@default DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS). `metricHistoryMinutes` (0–1440):
+   * minutes of datapoints stored at start for the applications running then (@default DEFAULT_METRIC_HISTORY_MINUTES).
    */
-  cloudwatch?: { metricsDelaySeconds?: number; alarmEvaluationOffsetSeconds?: number };
+  cloudwatch?: { metricsDelaySeconds?: number; alarmEvaluationOffsetSeconds?: number; metricHistoryMinutes?: number };
 }
 
 /** A running local MSF + CloudWatch emulator. */
@@ -57,12 +59,14 @@ export interface Emulator {
   /** Subscribes to "CloudWatch Alarm State Change" events; returns the unsubscribe function. */
   onAlarmEvent(listener: (e: AlarmStateChangeEvent) => void): () => void;
   /**
-   * Read-only view for the drill and tests: current status, version id, job state, restart count — as of the last
-   * advanceTo or API request (inspect itself does not advance the world).
+   * Read-only view for the drill and tests: current status, version id, job state, restart and failed-checkpoint
+   * counts — as of the last advanceTo or API request (inspect itself does not advance the world).
    */
   inspect(
     applicationName: string,
-  ): { status: string; versionId: number; jobRunning: boolean; restarts: number } | undefined;
+  ):
+    | { status: string; versionId: number; jobRunning: boolean; restarts: number; failedCheckpoints: number }
+    | undefined;
   /** Stops the HTTP server. */
   close(): Promise<void>;
 }
@@ -93,6 +97,9 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     ...(opts.cloudwatch?.alarmEvaluationOffsetSeconds === undefined
       ? {}
       : { alarmEvaluationOffsetSeconds: opts.cloudwatch.alarmEvaluationOffsetSeconds }),
+    ...(opts.cloudwatch?.metricHistoryMinutes === undefined
+      ? {}
+      : { metricHistoryMinutes: opts.cloudwatch.metricHistoryMinutes }),
     metrics: cloudwatch,
     onAlarmEvaluation: (atMs) => {
       for (const event of cloudwatch.evaluateAlarms(atMs)) {

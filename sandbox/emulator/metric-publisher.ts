@@ -47,6 +47,14 @@ export const DEFAULT_METRICS_DELAY_SECONDS = 60;
  */
 export const DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS = 5;
 
+/**
+ * Minutes of metric history the emulator stores at start for the applications that are RUNNING when a scenario
+ * starts (their jobs have run for hours; CloudWatch would hold their datapoints). Assumption: one hour covers every
+ * alarm's and the detector's look-back in the bundled configurations (the longest, a checkpoint-stall window with
+ * Flink's defaults, is 20 min).
+ */
+export const DEFAULT_METRIC_HISTORY_MINUTES = 60;
+
 /** Namespace of MSF's application metrics. */
 export const MSF_NAMESPACE = 'AWS/KinesisAnalytics';
 

@@ -11,6 +11,7 @@ import {
 } from '#sandbox/emulator/job.ts';
 import {
   DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS,
+  DEFAULT_METRIC_HISTORY_MINUTES,
   isSnapshotInstant,
   MetricPublisher,
   type MetricSink,
@@ -114,8 +115,6 @@ const UPDATE_WHEN_READY_MAX_SECONDS = 10;
 /** A snapshot stays CREATING for this long (s), or until the transition that took it ends, whichever is first. */
 const SNAPSHOT_CREATING_SECONDS = 10;
 const STEP_MS = 1000;
-/** Minutes of metric history published for the applications running when a scenario starts. */
-const HISTORY_MINUTES = 60;
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
 
@@ -142,6 +141,11 @@ export interface MsfEmulatorOptions {
    */
   readonly alarmEvaluationOffsetSeconds?: number;
   /**
+   * Minutes of metric history stored at start for the applications RUNNING when the scenario starts (0–1440).
+   * @default world.cloudwatch.metricHistoryMinutes, else DEFAULT_METRIC_HISTORY_MINUTES
+   */
+  readonly metricHistoryMinutes?: number;
+  /**
    * Called at each minute boundary + the alarm evaluation offset (epoch ms), after the datapoints due by then are
    * stored: the time to evaluate alarms.
    */
@@ -158,6 +162,8 @@ export interface ApplicationInspection {
   readonly jobRunning: boolean;
   /** Restarts since the current job was submitted (0 when no job). */
   readonly restarts: number;
+  /** Failed checkpoints since the current job was submitted (`numberOfFailedCheckpoints`; 0 when no job). */
+  readonly failedCheckpoints: number;
 }
 
 interface ParallelismConfig {
@@ -480,7 +486,14 @@ export class MsfEmulator {
     this.#startMs = opts.world ? Date.parse(opts.world.startTime) : now;
     this.#cursorMs = Math.floor(now / STEP_MS) * STEP_MS;
     for (const app of opts.world?.applications ?? []) this.#seedApplication(app);
-    this.#publishHistory(this.#cursorMs);
+    const historyMinutes =
+      opts.metricHistoryMinutes ?? opts.world?.cloudwatch?.metricHistoryMinutes ?? DEFAULT_METRIC_HISTORY_MINUTES;
+    if (!Number.isInteger(historyMinutes) || historyMinutes < 0 || historyMinutes > 1440) {
+      throw new RangeError(
+        `metricHistoryMinutes must be a whole number of minutes from 0 to 1440 (got ${historyMinutes})`,
+      );
+    }
+    this.#publishHistory(this.#cursorMs, historyMinutes);
   }
 
   /**
@@ -509,6 +522,7 @@ export class MsfEmulator {
       versionId: app.versionId,
       jobRunning: job?.running ?? false,
       restarts: job?.restarts ?? 0,
+      failedCheckpoints: job?.failedCheckpoints ?? 0,
     };
   }
 
@@ -634,13 +648,13 @@ export class MsfEmulator {
   /**
    * The metric history of the applications that are RUNNING when the scenario starts: their jobs have been running
    * since their version was created, so CloudWatch already holds their datapoints. Samples the seeded jobs over the
-   * {@link HISTORY_MINUTES} before `nowMs` (not before a job's submission); what is due by `nowMs` is stored now, the
-   * rest when due. Without it every alarm would start on an empty store, which no real application has.
+   * `minutes` before `nowMs` (not before a job's submission); what is due by `nowMs` is stored now, the rest when due.
+   * Without it every alarm would start on an empty store, which no real application has.
    */
-  #publishHistory(nowMs: number): void {
+  #publishHistory(nowMs: number, minutes: number): void {
     const publisher = this.#publisher;
-    if (!publisher) return;
-    const fromMs = Math.floor((nowMs - HISTORY_MINUTES * MINUTE_MS) / MINUTE_MS) * MINUTE_MS;
+    if (!publisher || minutes === 0) return;
+    const fromMs = Math.floor((nowMs - minutes * MINUTE_MS) / MINUTE_MS) * MINUTE_MS;
     // From the first snapshot of the first minute (the one at `fromMs` belongs to the minute before).
     for (let t = fromMs + STEP_MS; t <= nowMs; t += STEP_MS) {
       if (!isSnapshotInstant(t)) continue;

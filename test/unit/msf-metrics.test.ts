@@ -48,6 +48,7 @@ function world(
     jobModel?: z.input<typeof JobRule>[];
     metricsDelaySeconds?: number;
     alarmEvaluationOffsetSeconds?: number;
+    metricHistoryMinutes?: number;
   } = {},
 ): World {
   const clock = new VirtualClock(T0);
@@ -72,6 +73,7 @@ function world(
     ...(opts.alarmEvaluationOffsetSeconds === undefined
       ? {}
       : { alarmEvaluationOffsetSeconds: opts.alarmEvaluationOffsetSeconds }),
+    ...(opts.metricHistoryMinutes === undefined ? {} : { metricHistoryMinutes: opts.metricHistoryMinutes }),
     onAlarmEvaluation: (atMs) => evaluations.push({ atMs, storedBefore: sink.stored.length }),
   });
   return {
@@ -218,6 +220,14 @@ describe('Class: MsfEmulator (metric publication)', () => {
     expect(w.sink.values('orders', 'uptime', at(-1))).toHaveLength(4);
   });
 
+  it('starts on an empty store with metricHistoryMinutes 0', () => {
+    // Act
+    const w = world([app('orders')], { metricHistoryMinutes: 0 });
+
+    // Assess
+    expect(w.sink.stored).toEqual([]);
+  });
+
   it('publishes nothing for an application that runs no job', () => {
     // Prepare
     const w = world([app('stopped', { initialStatus: 'READY' })], { metricsDelaySeconds: 0 });
@@ -342,6 +352,7 @@ describe('Class: MsfEmulator (alarm evaluation)', () => {
     expect(parsed).toEqual({
       metricsDelaySeconds: DEFAULT_METRICS_DELAY_SECONDS,
       alarmEvaluationOffsetSeconds: DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS,
+      metricHistoryMinutes: 60,
     });
     expect(() => Scenario.shape.cloudwatch.parse({ alarmEvaluationOffsetSeconds: 75 })).toThrow();
   });

@@ -135,6 +135,35 @@ describe('Function: detectionOnset', () => {
     expect(detectionOnset(evidence({ firstRestartsMs: [T0 + 3 * MINUTE] }))).toBeUndefined();
   });
 
+  it('CHECKPOINT_STALL: the first failed checkpoint of the job running at the decision; none seen, no onset', () => {
+    // Prepare: an earlier job failed a checkpoint at +1 min, the running one first at +4 min; decided at +10 min
+    const stall: Finding = {
+      kind: 'CHECKPOINT_STALL',
+      summary: 'stall',
+      cause: 'FAILED_CHECKPOINTS_RISING',
+      sinceMs: T0 + 4 * MINUTE,
+      onsetMs: T0 + 6 * MINUTE,
+      failedCheckpoints: 3,
+      restarts: 0,
+      unexplainedFailures: 3,
+      failedCheckpointsThreshold: 2,
+      window: {
+        windowMs: 20 * MINUTE,
+        intervalMs: MINUTE,
+        intervalSource: 'DEFAULT',
+        timeoutMs: 10 * MINUTE,
+        tolerableFailedCheckpoints: 0,
+        derivation: 'x',
+      },
+    };
+    const seen = evidence({
+      finding: stall,
+      firstFailedCheckpointsMs: [T0 + MINUTE, T0 + 4 * MINUTE, T0 + 11 * MINUTE],
+    });
+    expect(detectionOnset(seen)).toEqual({ rule: 'first-failed-checkpoint', atMs: T0 + 4 * MINUTE });
+    expect(detectionOnset(evidence({ finding: stall }))).toBeUndefined();
+  });
+
   it('OBSERVATION_FAILED: no onset', () => {
     const e = evidence({
       finding: { kind: 'OBSERVATION_FAILED', summary: 'x', source: 'GetMetricData', message: 'throttled' },
