@@ -371,6 +371,19 @@ export class CloudWatchEmulator {
       ];
     }
 
+    // PutMetricAlarm API reference, Period: "Period multiplied by EvaluationPeriods can't be more than 604,800 seconds.
+    // For alarms with a period of less than one hour (3,600 seconds), the total evaluation period can't be longer than
+    // one day (86,400 seconds)." https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+    // ASSUMPTION: refused as ValidationException (the reference does not name the error).
+    const totalSeconds = period * input.EvaluationPeriods;
+    const limitSeconds = period < 3600 ? 86_400 : 604_800;
+    if (totalSeconds > limitSeconds) {
+      throw new EmulatorServiceError(
+        'ValidationException',
+        `Period × EvaluationPeriods is ${totalSeconds} s; it must not exceed ${limitSeconds} s for a Period of ${period} s (lower EvaluationPeriods or use a longer Period).`,
+      );
+    }
+
     const now = this.#clock.now();
     const existing = this.#alarms.get(input.AlarmName);
     const alarm: Alarm = {

@@ -482,6 +482,25 @@ describe('Class: CloudWatchEmulator', () => {
     });
   });
 
+  describe('Method: handle (PutMetricAlarm limits)', () => {
+    it('refuses an evaluation longer than one day for periods under an hour, and longer than 7 days otherwise', () => {
+      // Prepare
+      const cw = newEmulator();
+
+      // Act
+      const day = captureError(() => putAlarm(cw, { Period: 60, EvaluationPeriods: 1441 }));
+      const week = captureError(() => putAlarm(cw, { Period: 3600, EvaluationPeriods: 169 }));
+      putAlarm(cw, { Period: 60, EvaluationPeriods: 1440 });
+      putAlarm(cw, { AlarmName: 'weekly', Period: 3600, EvaluationPeriods: 168 });
+
+      // Assess
+      expect(day).toMatchObject({ type: 'ValidationException' });
+      expect(day.message).toContain('86400 s');
+      expect(week.message).toContain('604800 s');
+      expect(cw.alarms().map((a) => a.alarmName)).toEqual(['downtime', 'weekly']);
+    });
+  });
+
   describe('Method: putDatapoint', () => {
     it('keeps every datapoint, zero-valued counters included: no minute goes missing', () => {
       // Prepare: 30 minutes of a counter that stays 0.
