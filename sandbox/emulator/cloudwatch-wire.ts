@@ -424,3 +424,25 @@ export function decodeNextToken(token: string, fingerprint: string): number {
   }
   throw new EmulatorServiceError('InvalidNextToken', 'The NextToken is not valid for this request.');
 }
+
+/**
+ * The awsQueryError code of each CloudWatch exception (API model: `error.code`), sent in the `x-amzn-query-error`
+ * header of the query-compatible JSON protocol; SDKs and the AWS CLI report it as the error code (e.g. an
+ * InvalidParameterValueException is reported as `InvalidParameterValue`). Exceptions without a code in the model keep
+ * their name.
+ */
+const QUERY_ERROR_CODES: Readonly<Record<string, string>> = {
+  DashboardInvalidInputError: 'InvalidParameterInput',
+  DashboardNotFoundError: 'ResourceNotFound',
+  InternalServiceFault: 'InternalServiceError',
+  InvalidFormatFault: 'InvalidFormat',
+  InvalidParameterCombinationException: 'InvalidParameterCombination',
+  InvalidParameterValueException: 'InvalidParameterValue',
+  LimitExceededFault: 'LimitExceeded',
+  MissingRequiredParameterException: 'MissingParameter',
+};
+
+/** The `x-amzn-query-error` code of a CloudWatch exception name (see {@link QUERY_ERROR_CODES}). */
+export function cloudWatchQueryErrorCode(exceptionName: string): string {
+  return QUERY_ERROR_CODES[exceptionName] ?? exceptionName;
+}

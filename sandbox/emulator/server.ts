@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { type DrivableClock, isDrivableClock, MAX_SANDBOX_SPEED } from '#sandbox/clock.ts';
+import { cloudWatchQueryErrorCode } from '#sandbox/emulator/cloudwatch-wire.ts';
 import { EmulatorServiceError } from '#sandbox/emulator/errors.ts';
 import type { Clock } from '#shared/clock.ts';
 
@@ -312,7 +313,8 @@ export async function startEmulatorServer(handlers: EmulatorServerHandlers): Pro
         'x-amzn-errortype': serviceError.type,
       };
       if (isCloudWatch) {
-        headers['x-amzn-query-error'] = `${serviceError.type};${status >= 500 ? 'Receiver' : 'Sender'}`;
+        headers['x-amzn-query-error'] =
+          `${cloudWatchQueryErrorCode(serviceError.type)};${status >= 500 ? 'Receiver' : 'Sender'}`;
       }
       res.writeHead(status, headers);
       res.end(JSON.stringify({ __type: serviceError.type, message: serviceError.message }));

@@ -365,7 +365,8 @@ describe('Class: CloudWatchEmulator (through the emulator server and @aws-sdk/cl
 
       // Assess
       await expect(send).rejects.toBeInstanceOf(InvalidParameterValueException);
-      await expect(send).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
+      // The query-compatible code of the model (awsQueryError), as CloudWatch reports it.
+      await expect(send).rejects.toMatchObject({ Code: 'InvalidParameterValue', $metadata: { httpStatusCode: 400 } });
     });
   });
 
