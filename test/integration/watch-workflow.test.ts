@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DetectorOutput } from '#functions/detector/handler.ts';
+import { runScenario } from '#sandbox/drill.ts';
+import { loadScenario } from '#sandbox/scenario.ts';
 import { LocalWorkflow } from '#sandbox/workflow.ts';
 import { synthesizedWatchWorkflow } from '#sandbox/workflow-definition.ts';
 import { parseConfig } from '#shared/config/schema.ts';
@@ -103,5 +105,32 @@ describe('Workflow: the synthesized watch state machine, run locally', () => {
     const [x] = h.workflow.executions;
     expect(x?.status).toBe('FAILED');
     expect(x?.error).toBe('CHECK_REJECTED');
+  });
+});
+
+describe('Drill: watches on the emulator', () => {
+  it('follows a bad deploy with a change watch and decides on the loop at a check, recording the watch as trigger', async () => {
+    // Act
+    const report = await runScenario(loadScenario('bad-config-change'));
+    // Assess
+    const watchLines = report.timeline.filter((l) => l.actor === 'watch').map((l) => l.text);
+    expect(watchLines.some((t) => /change watch \S+ started/.test(t))).toBe(true);
+    expect(watchLines.some((t) => t.includes('SUCCEEDED FOUND'))).toBe(true);
+    const loop = report.incidents.find((i) => i.finding?.kind === 'RESTART_LOOP');
+    expect(loop?.trigger.detail).toMatch(/(change|restarts) watch/);
+    expect(report.outcome).toBe('RECOVERED');
+  });
+
+  it('finds a stuck transition with the watch timed to its limit, never before the limit', async () => {
+    // Act
+    const report = await runScenario(loadScenario('stuck-updating'));
+    // Assess
+    const stuck = report.incidents.find((i) => i.finding?.kind === 'STUCK_TRANSITION');
+    expect(stuck?.trigger.detail).toContain('transition watch');
+    const finding = stuck?.finding as { sinceMs: number; limitMinutes: number } | undefined;
+    expect(stuck?.openedMs).toBeGreaterThan((finding?.sinceMs ?? 0) + (finding?.limitMinutes ?? 0) * MIN);
+    expect(
+      report.timeline.some((l) => l.actor === 'watch' && l.text.includes('transition watch SUCCEEDED FOUND')),
+    ).toBe(true);
   });
 });
