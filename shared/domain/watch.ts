@@ -127,14 +127,16 @@ export interface WatchStep {
 }
 
 /**
- * The execution name of a watch: `<application>-<kind>-<hash of the key>`, at most 80 characters of
- * [A-Za-z0-9_.-] (Step Functions StartExecution `name`: 1-80 characters, no whitespace, brackets, wildcards or
- * `"#%\^|~`$&,;:/`; https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html).
- * Step Functions refuses a second execution of a name, so two signals about the same situation start one watch.
+ * The execution name of a watch: `<application>-<kind>-<hash of the key>`, at most 80 characters of [A-Za-z0-9_-]
+ * (StartExecution `name`: 1-80 characters; "to enable logging with CloudWatch Logs, the name should only contain 0-9,
+ * A-Z, a-z, - and _", and the watch workflow logs; an application name's `.` becomes `-`, the hash keeps names apart;
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html). A name is unique per state
+ * machine for 90 days: a second start of the same watch answers ExecutionAlreadyExists (for a running execution with
+ * the very same input it succeeds and changes nothing), so two signals about one situation start one watch.
  */
 export function watchName(applicationName: string, kind: WatchKind, key: string): string {
   const hash = createHash('sha256').update(`${applicationName}\n${kind}\n${key}`).digest('hex').slice(0, 16);
-  const safe = applicationName.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 80 - kind.length - hash.length - 2);
+  const safe = applicationName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80 - kind.length - hash.length - 2);
   return `${safe}-${kind}-${hash}`;
 }
 
