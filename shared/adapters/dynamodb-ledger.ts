@@ -28,6 +28,8 @@ const DAY_MS = 86_400_000;
 const RECONCILER_KEY = { [LEDGER_TABLE.partitionKey]: 'RECONCILER', [LEDGER_TABLE.sortKey]: 'MEMORY' };
 /** Largest `atMs` an attempt sort key can hold (15 nines). */
 const MAX_ATTEMPT_MS = 10 ** ATTEMPT_SORT_KEY_DIGITS - 1;
+/** Sort key of one-time notice items (`NOTICE#<key>`), which expire like attempts. */
+const NOTICE_SORT_KEY = 'NOTICE';
 /** How often `acquireLock` retries when the lock changes between its conditional write and its read. */
 const LOCK_RACE_RETRIES = 3;
 
@@ -263,6 +265,33 @@ export class DynamoDbLedger implements Ledger {
   async lockHolder(applicationName: string, nowMs: number): Promise<string | undefined> {
     const lock = await this.#readLock(applicationName);
     return lock && lock.expiresMs > nowMs ? lock.holder : undefined;
+  }
+
+  /**
+   * Claims the one-time notice `key`: PutItem of `NOTICE#<key>` / `NOTICE` with `attribute_not_exists(pk)`, kept
+   * {@link DEFAULT_ATTEMPT_RETENTION_DAYS} days after `atMs` (epoch ms).
+   * @returns true for the first claim, false (nothing written) once claimed.
+   */
+  async claimNotice(key: string, atMs: number): Promise<boolean> {
+    try {
+      await this.#db.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: {
+            [LEDGER_TABLE.partitionKey]: `NOTICE#${key}`,
+            [LEDGER_TABLE.sortKey]: NOTICE_SORT_KEY,
+            atMs,
+            [LEDGER_TABLE.ttlAttribute]: Math.ceil((atMs + DEFAULT_ATTEMPT_RETENTION_DAYS * DAY_MS) / 1000),
+          },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': LEDGER_TABLE.partitionKey },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
   }
 
   /**

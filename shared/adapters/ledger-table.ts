@@ -11,6 +11,7 @@
  * | lock     | `LOCK#<application>` | `LOCK`                           | holder, expiresMs, expiresAt                             |
  * | attempt  | `ATTEMPTS#<app>`     | `<atMs, 15 digits>#<incidentId>` | incidentId, atMs, expiresAt                              |
  * | pause    | `AUTOMATION#<app>`   | `AUTOMATION`                     | schemaVersion, pausedBy, reason, atMs (no expiresAt)     |
+ * | notice   | `NOTICE#<key>`       | `NOTICE`                         | atMs, expiresAt (a one-time notice, claimed once)        |
  *
  * Only incident items carry `applicationName` and `openedMs`, so only they appear in the `byApplication` index.
  */

@@ -13,6 +13,7 @@ export class MemoryLedger implements Ledger {
   readonly #locks = new Map<string, { holder: string; expiresMs: number }>();
   readonly #attempts = new Map<string, Array<{ incidentId: string; atMs: number }>>();
   readonly #pauses = new Map<string, AutomationPause>();
+  readonly #notices = new Set<string>();
   #reconciler: ReconcilerMemory | undefined;
 
   async createIncident(incident: Incident): Promise<boolean> {
@@ -67,6 +68,12 @@ export class MemoryLedger implements Ledger {
   async lockHolder(applicationName: string, nowMs: number): Promise<string | undefined> {
     const lock = this.#locks.get(applicationName);
     return lock && lock.expiresMs > nowMs ? lock.holder : undefined;
+  }
+
+  async claimNotice(key: string, _atMs: number): Promise<boolean> {
+    if (this.#notices.has(key)) return false;
+    this.#notices.add(key);
+    return true;
   }
 
   async recordAttempt(applicationName: string, incidentId: string, atMs: number): Promise<void> {

@@ -110,6 +110,10 @@ export async function recordLockDeferral(input: LockDeferralInput, deps: Deferra
   if (deferral.toldMs !== undefined || deferredMs < input.cooldownMinutes * MINUTE_MS) {
     return { incidentId: id, count: deferral.count, told: false };
   }
+  // One notice per deferral record, even when detections race (a sweep, an alarm and a watch check at once).
+  if (!(await deps.ledger.claimNotice(`${id}#${deferral.firstMs}`, now))) {
+    return { incidentId: id, count: deferral.count, told: false };
+  }
   const holder = await deps.ledger.getIncident(lockHolder);
   const closed = holder !== undefined && TERMINAL_STATUSES.has(holder.status);
   const command = deps.ledger.manualLockRelease(name, lockHolder);

@@ -53,6 +53,11 @@ export interface Ledger {
   manualLockRelease(applicationName: string, incidentId: string): string;
   /** The incident holding the lock, if it has not expired at `nowMs`. */
   lockHolder(applicationName: string, nowMs: number): Promise<string | undefined>;
+  /**
+   * Claims the one-time notice named `key` at `atMs` (epoch ms), e.g. telling people that detections are deferred
+   * behind a lock: true for the first claim only, so the notice goes out once however many detections race for it.
+   */
+  claimNotice(key: string, atMs: number): Promise<boolean>;
   /** Counts a remediation attempt on the application. */
   recordAttempt(applicationName: string, incidentId: string, atMs: number): Promise<void>;
   /** Attempts since `sinceMs`, and when the last one (ever) started. */

@@ -415,6 +415,21 @@ describe.each(subjects)('Ledger contract: $name', ({ open }) => {
     });
   });
 
+  describe('one-time notices', () => {
+    it('grants a notice to its first claim only, one per key, even to concurrent claims', async () => {
+      const claims = await Promise.all(Array.from({ length: 10 }, () => ledger.claimNotice('orders-deferral#1', T0)));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await ledger.claimNotice('orders-deferral#1', T0 + MIN)).toBe(false);
+      expect(await ledger.claimNotice('orders-deferral#2', T0 + MIN)).toBe(true);
+    });
+
+    it('is not an incident or a lock', async () => {
+      await ledger.claimNotice('orders', T0);
+      expect(await ledger.listIncidents()).toEqual([]);
+      expect(await ledger.lockHolder('orders', T0)).toBeUndefined();
+    });
+  });
+
   describe('attempts', () => {
     it('reports no attempts and no lastMs for an application without any', async () => {
       expect(await ledger.attemptsSince('orders', 0)).toStrictEqual({ count: 0 });

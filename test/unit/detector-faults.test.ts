@@ -180,6 +180,21 @@ describe('Function: detect', () => {
       expect((await w.ledger.listIncidents({ applicationName: 'orders' })).map((i) => i.id)).toContain(record?.id);
     });
 
+    it('tells once when detections race past cooldownMinutes (a sweep and an alarm at the same moment)', async () => {
+      // Prepare: deferred once, then cooldownMinutes later a sweep and an alarm arrive together.
+      const w = world();
+      await leakedLock(w);
+      w.restarts(loopingRestarts(w.time.t));
+      await detect(SWEEP, w.deps);
+      w.time.t += 5 * MIN;
+      w.restarts(loopingRestarts(w.time.t));
+      // Act
+      const results = await Promise.all([detect(SWEEP, w.deps), detect(ALARM, w.deps)]);
+      // Assess
+      expect(results.map((r) => r.result)).toEqual(['DEFERRED', 'DEFERRED']);
+      expect(w.notifier.sent).toHaveLength(1);
+    });
+
     it('records nothing for a deferral that is not about a lock (cooldown): the next signal looks again', async () => {
       // Prepare: an attempt a minute ago; no lock.
       const w = world();
