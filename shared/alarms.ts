@@ -41,7 +41,10 @@ export interface AlarmSpec {
  *   sends no new event, which is why the watch, not the alarm, follows the loop. A counter reset (new submission)
  *   gives a negative DIFF, which does not breach. Missing data is not breaching: with 1 of 1, CloudWatch evaluates
  *   the most recent real datapoint of its evaluation range, and with none there the alarm goes (or stays) OK
- *   (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-evaluating-missing-data).
+ *   (CloudWatch User Guide, "How alarm state is evaluated when data is missing",
+ *   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html). A datapoint that
+ *   arrives late is still evaluated if it is the most recent real one at an evaluation; a restart minute that is
+ *   overtaken by a newer datapoint before any evaluation sees it wakes nobody (the sweep still counts it).
  * - downtime > 0 for 3 consecutive minutes; missing data is breaching, because an application that is not running
  *   publishes nothing (the detector then compares with the desired status before doing anything). Created on every
  *   runtime: on FLINK-2_x `uptime` and `downtime` are deprecated but still published ("Flink 2.2 metric changes",
