@@ -1,4 +1,5 @@
 import type { ScenarioReport } from '#sandbox/drill.ts';
+import { type RestartLoopJson, restartLoopJson } from '#sandbox/loop-figures.ts';
 import type { OnsetRule } from '#sandbox/onset.ts';
 import {
   AWS_DOWNTIME_RULE_DESCRIPTION,
@@ -34,6 +35,7 @@ export type BenchScenarioRun = Pick<
   | 'firstActionSeconds'
   | 'recoverySeconds'
   | 'peers'
+  | 'restartLoop'
   | 'detectorCpuMs'
   | 'wallMs'
 > & {
@@ -91,6 +93,8 @@ export interface BenchScenarioJson {
   recoverySeconds: number | null;
   /** Peer rules on the same run; `detectionSeconds: null` = not detected. */
   peers: { operatorHealthCheck: PeerDetectionJson; awsDowntimeAlarm: PeerDetectionJson };
+  /** For a restart loop: the threshold-th restart's datapoint and the decision's lag behind it; null otherwise. */
+  restartLoop: RestartLoopJson | null;
   /** The CloudWatch timing this scenario ran with. */
   cloudwatch: CloudWatchTiming;
   /** Detector invocations (alarm events and sweeps), count, and their CPU time per event, ms. */
@@ -138,6 +142,7 @@ export function toBenchJson(f: BenchFigures): BenchJson {
         firstActionSeconds: r.firstActionSeconds,
         recoverySeconds: r.recoverySeconds,
         peers: peersJson(r.peers),
+        restartLoop: r.restartLoop ? restartLoopJson(r.restartLoop) : null,
         cloudwatch: { ...cloudwatch },
         detector: { events: r.detectorCpuMs.length, cpuMedianMs: round(cpu.median), cpuP95Ms: round(cpu.p95) },
         workflowExecutions: r.executions.map((x) => ({ stateTransitions: x.stateTransitions, steps: x.steps })),
@@ -158,9 +163,11 @@ export function scenarioTableHeader(defaults: CloudWatchTiming): string[] {
   return [
     `Drill scenarios (virtual time; CloudWatch: metrics stored ${defaults.metricsDelaySeconds} s after their minute, alarms evaluated ${defaults.alarmEvaluationOffsetSeconds} s after it, unless a scenario says otherwise)`,
     '  detect = onset → decision; 1st act = onset → first mutating MSF call; recover = onset → RESOLVED;',
+    '  after seen = decision − (end of the period whose datapoint shows the threshold-th restart + metrics delay);',
+    "  restarts@act = the looping job's restart count at the first mutating call (both for restart loops only);",
     `  peers on the same run: operator = ${OPERATOR_RULE_DESCRIPTION};`,
     `  AWS = ${AWS_DOWNTIME_RULE_DESCRIPTION}; '-' = no incident / not detected`,
-    `  ${'scenario'.padEnd(26)} ${'outcome'.padEnd(11)} ${'onset'.padEnd(20)} ${'detect s'.padStart(8)} ${'1st act s'.padStart(9)} ${'recover s'.padStart(9)} ${'operator s'.padStart(10)} ${'AWS s'.padStart(6)} ${'cw delay/offset'.padStart(15)} ${'events'.padStart(6)} ${'cpu/event ms (median/p95)'.padStart(26)} ${'transitions'.padStart(11)} ${'steps'.padStart(5)} ${'wall ms'.padStart(8)}`,
+    `  ${'scenario'.padEnd(26)} ${'outcome'.padEnd(11)} ${'onset'.padEnd(20)} ${'detect s'.padStart(8)} ${'1st act s'.padStart(9)} ${'recover s'.padStart(9)} ${'after seen s'.padStart(12)} ${'restarts@act'.padStart(12)} ${'operator s'.padStart(10)} ${'AWS s'.padStart(6)} ${'cw delay/offset'.padStart(15)} ${'events'.padStart(6)} ${'cpu/event ms (median/p95)'.padStart(26)} ${'transitions'.padStart(11)} ${'steps'.padStart(5)} ${'wall ms'.padStart(8)}`,
   ];
 }
 
@@ -170,5 +177,5 @@ export function scenarioTableRow({ run: r, cloudwatch }: BenchScenario): string 
   // Per remediation (workflow execution); a scenario without one shows '-'.
   const per = (f: (x: { stateTransitions: number; steps: number }) => number) =>
     r.executions.length ? r.executions.map(f).join('+') : '-';
-  return `  ${r.name.padEnd(26)} ${r.outcome.padEnd(11)} ${(r.detectionOnset?.rule ?? '-').padEnd(20)} ${fmt(r.detectionSeconds).padStart(8)} ${fmt(r.firstActionSeconds).padStart(9)} ${fmt(r.recoverySeconds).padStart(9)} ${fmt(r.peers.operatorHealthCheck.detectionSeconds).padStart(10)} ${fmt(r.peers.awsDowntimeAlarm.detectionSeconds).padStart(6)} ${`${cloudwatch.metricsDelaySeconds}/${cloudwatch.alarmEvaluationOffsetSeconds} s`.padStart(15)} ${String(r.detectorCpuMs.length).padStart(6)} ${`${fmt(cpu.median, 2)} / ${fmt(cpu.p95, 2)}`.padStart(26)} ${per((x) => x.stateTransitions).padStart(11)} ${per((x) => x.steps).padStart(5)} ${String(r.wallMs).padStart(8)}`;
+  return `  ${r.name.padEnd(26)} ${r.outcome.padEnd(11)} ${(r.detectionOnset?.rule ?? '-').padEnd(20)} ${fmt(r.detectionSeconds).padStart(8)} ${fmt(r.firstActionSeconds).padStart(9)} ${fmt(r.recoverySeconds).padStart(9)} ${fmt(r.restartLoop?.decisionAfterVisibleSeconds ?? null).padStart(12)} ${fmt(r.restartLoop?.restartsAtFirstAction ?? null).padStart(12)} ${fmt(r.peers.operatorHealthCheck.detectionSeconds).padStart(10)} ${fmt(r.peers.awsDowntimeAlarm.detectionSeconds).padStart(6)} ${`${cloudwatch.metricsDelaySeconds}/${cloudwatch.alarmEvaluationOffsetSeconds} s`.padStart(15)} ${String(r.detectorCpuMs.length).padStart(6)} ${`${fmt(cpu.median, 2)} / ${fmt(cpu.p95, 2)}`.padStart(26)} ${per((x) => x.stateTransitions).padStart(11)} ${per((x) => x.steps).padStart(5)} ${String(r.wallMs).padStart(8)}`;
 }

@@ -1,4 +1,5 @@
 import { runScenario, type ScenarioReport } from '#sandbox/drill.ts';
+import { type RestartLoopJson, restartLoopJson } from '#sandbox/loop-figures.ts';
 import type { OnsetRule } from '#sandbox/onset.ts';
 import { type PeerDetectionJson, peersJson } from '#sandbox/peers.ts';
 import { listScenarios, loadScenario, loadScenarioFile } from '#sandbox/scenario.ts';
@@ -22,6 +23,8 @@ export interface DrillJson {
     recoverySeconds: number | null;
     /** The peer rules' detection on the same run: null detectionSeconds = not detected. */
     peers: { operatorHealthCheck: PeerDetectionJson; awsDowntimeAlarm: PeerDetectionJson };
+    /** For a restart loop: the threshold-th restart's datapoint and the decision's lag behind it; null otherwise. */
+    restartLoop: RestartLoopJson | null;
     actions: Array<{ at: string; application: string; operation: string; input: unknown; errorType?: string }>;
     mutatingCalls: number;
     /** Remediation workflow executions (the synthesized Step Functions definition, run locally). */
@@ -59,6 +62,7 @@ export function toDrillJson(reports: ScenarioReport[]): DrillJson {
       firstActionSeconds: r.firstActionSeconds,
       recoverySeconds: r.recoverySeconds,
       peers: peersJson(r.peers),
+      restartLoop: r.restartLoop ? restartLoopJson(r.restartLoop) : null,
       actions: r.actions.map((a) => ({
         at: new Date(a.atMs).toISOString(),
         application: a.application,

@@ -1,4 +1,4 @@
-import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, GetMetricDataCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import {
   KinesisAnalyticsV2Client,
   StartApplicationCommand,
@@ -13,11 +13,12 @@ import { FanOutNotifier, scrubSecrets, type UndeliveredNotification } from '#sha
 import { MsfAdapter, WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
 import { SlackWebhookNotifier } from '#shared/adapters/slack-notifier.ts';
-import { ALARM_PREFIX, alarmsFor } from '#shared/alarms.ts';
+import { ALARM_PREFIX, alarmsFor, MSF_METRIC_NAMESPACE } from '#shared/alarms.ts';
 import { parseConfig, policyFor, stuckLimitMinutes, type WatchdogConfig } from '#shared/config/schema.ts';
 import { loadDesiredStates } from '#shared/desired/sources.ts';
 import { parseTerraformState } from '#shared/desired/terraform.ts';
 import type { Incident } from '#shared/domain/incident.ts';
+import { restartMetricName } from '#shared/domain/model.ts';
 import type { WatchInput } from '#shared/domain/watch.ts';
 import type { AlarmStateChangeEvent } from '#shared/events/alarm-state-change.ts';
 import { renderSnsMessage, type SnsRendering } from '#shared/notify/sns-message.ts';
@@ -27,6 +28,7 @@ import type { Notification, Notifier } from '#shared/ports/notifier.ts';
 import { VirtualClock } from './clock.ts';
 import { startLedgerTable } from './dynalite.ts';
 import { type Emulator, startEmulator } from './emulator/index.ts';
+import { type CounterDatapoint, type RestartLoopFigures, restartLoopFigures } from './loop-figures.ts';
 import { type DetectionOnset, detectionOnset } from './onset.ts';
 import {
   AWS_DOWNTIME_PEER_ALARM_PREFIX,
@@ -113,6 +115,12 @@ export interface ScenarioReport {
   recoverySeconds: number | null;
   /** The peer rules (Flink Kubernetes Operator health check, AWS's recommended downtime alarm) on the same run. */
   peers: PeerReport;
+  /**
+   * For a restart loop (onset rule first-restart): when the threshold-th restart's datapoint could first be seen
+   * (period end + the scenario's metrics delay), the decision's lag behind it, and the looping job's restart count at
+   * the first mutating call (sandbox/loop-figures.ts). null otherwise.
+   */
+  restartLoop: RestartLoopFigures | null;
   actions: ActionLine[];
   mutatingCalls: number;
   /** Every MSF call the watchdog made (reads included), in order. */
@@ -199,6 +207,51 @@ async function userAction(msf: KinesisAnalyticsV2Client, entry: TimelineEntry): 
     change.parallelism ? `parallelism ${change.parallelism}` : '',
   ].filter(Boolean);
   return `UpdateApplication ${name}: ${what.join(', ')}${entry.note ? ` (${entry.note})` : ''}`;
+}
+
+/** The restart counter's 1-minute Maximum datapoints of an application, as CloudWatch stored them (GetMetricData). */
+async function counterDatapoints(
+  cw: CloudWatchClient,
+  applicationName: string,
+  metricName: string,
+  fromMs: number,
+  toMs: number,
+): Promise<CounterDatapoint[]> {
+  const out: CounterDatapoint[] = [];
+  let token: string | undefined;
+  do {
+    const page = await cw.send(
+      new GetMetricDataCommand({
+        MetricDataQueries: [
+          {
+            Id: 'restarts',
+            MetricStat: {
+              Metric: {
+                Namespace: MSF_METRIC_NAMESPACE,
+                MetricName: metricName,
+                Dimensions: [{ Name: 'Application', Value: applicationName }],
+              },
+              Period: 60,
+              Stat: 'Maximum',
+            },
+            ReturnData: true,
+          },
+        ],
+        StartTime: new Date(fromMs),
+        EndTime: new Date(toMs),
+        ScanBy: 'TimestampAscending',
+        ...(token ? { NextToken: token } : {}),
+      }),
+    );
+    for (const r of page.MetricDataResults ?? []) {
+      (r.Timestamps ?? []).forEach((ts, i) => {
+        const value = r.Values?.[i];
+        if (value !== undefined) out.push({ periodStartMs: ts.getTime(), value });
+      });
+    }
+    token = page.NextToken;
+  } while (token);
+  return out;
 }
 
 function describeAlarm(e: AlarmStateChangeEvent): string {
@@ -408,6 +461,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     // Peer rules on the expected application: the operator's health check, and AWS's downtime alarm's first ALARM as
     // the emulator's CloudWatch produced it.
     const operatorCheck = new OperatorRestartHealthCheck();
+    /** Expected application: the job's restart counter each time it changed (the drill's view). */
+    const counterSeen: Array<{ atMs: number; restarts: number }> = [];
     let operatorFiredMs: number | null = null;
     let awsAlarmFiredMs: number | null = null;
     const peerAlarmName = `${AWS_DOWNTIME_PEER_ALARM_PREFIX}${expectedApp}`;
@@ -475,6 +530,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
               line('peer', `${OPERATOR_RULE_DESCRIPTION}: ${health.restartsInWindow} restarts → unhealthy`);
             }
           }
+          if (!before || before.restarts !== now.restarts) counterSeen.push({ atMs: t, restarts: now.restarts });
         }
         lastSeen.set(app.name, { ...now });
       }
@@ -649,6 +705,21 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       onset !== undefined && ms !== undefined ? Math.round((ms - onset) / SECOND_MS) : null;
     const firstAction = actions.find((a) => a.application === expectedApp);
     const resolved = decisive?.status === 'RESOLVED' ? decisive.closedMs : undefined;
+    // Restart loop: when the threshold-th restart's datapoint could first be seen, from what CloudWatch stored.
+    const runtime = scenario.applications.find((a) => a.name === expectedApp)?.runtimeEnvironment;
+    const restartLoop =
+      detected?.onset.rule === 'first-restart'
+        ? restartLoopFigures({
+            datapoints: await counterDatapoints(userCw, expectedApp, restartMetricName(runtime), startMs, endMs),
+            onsetMs: detected.onset.atMs,
+            onsetToleranceMs: TICK_MS,
+            decisionMs: detected.incident.openedMs,
+            threshold: policyFor(config, expectedApp).restartLoop.threshold,
+            metricsDelayMs: scenario.cloudwatch.metricsDelaySeconds * SECOND_MS,
+            firstActionMs: firstAction?.atMs,
+            counterAt: (ms) => counterSeen.filter((c) => c.atMs <= ms).at(-1)?.restarts,
+          })
+        : null;
     const failures: string[] = [];
     const exp = scenario.expected;
     if (outcome !== exp.outcome) failures.push(`outcome ${outcome}, expected ${exp.outcome}`);
@@ -688,6 +759,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         operatorHealthCheck: peerDetection(OPERATOR_RULE_DESCRIPTION, operatorFiredMs, onset),
         awsDowntimeAlarm: peerDetection(AWS_DOWNTIME_RULE_DESCRIPTION, awsAlarmFiredMs, onset),
       },
+      restartLoop,
       actions,
       mutatingCalls: actions.length,
       watchdogCalls,

@@ -142,6 +142,11 @@ describe('Drill: what users see', () => {
       // The decision comes before (or with) the first remediation call and the recovery.
       if (r.firstActionSeconds !== null) expect(r.firstActionSeconds).toBeGreaterThanOrEqual(r.detectionSeconds ?? 0);
       if (r.recoverySeconds !== null) expect(r.recoverySeconds).toBeGreaterThan(r.detectionSeconds ?? 0);
+      // A restart loop says when its threshold-th restart could first be seen in CloudWatch.
+      if (r.detectionOnset?.rule === 'first-restart') {
+        expect(r.restartLoop?.thresholdVisibleMs).toBeGreaterThan(r.detectionOnset.atMs);
+        expect(r.restartLoop?.decisionAfterVisibleSeconds).toEqual(expect.any(Number));
+      } else expect(r.restartLoop).toBeNull();
     },
   );
 
@@ -201,6 +206,7 @@ describe('CLI: flink-watchdog drill', () => {
           'firstActionSeconds',
           'recoverySeconds',
           'peers',
+          'restartLoop',
           'actions',
           'mutatingCalls',
           'workflowExecutions',

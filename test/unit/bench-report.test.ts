@@ -19,6 +19,13 @@ function run(over: Partial<BenchScenarioRun> = {}): BenchScenarioRun {
       operatorHealthCheck: peerDetection('operator', null, T0),
       awsDowntimeAlarm: peerDetection('aws', T0 + 65_000, T0),
     },
+    restartLoop: {
+      threshold: 3,
+      thresholdPeriodStartMs: T0 + 120_000,
+      thresholdVisibleMs: T0 + 240_000,
+      decisionAfterVisibleSeconds: 5,
+      restartsAtFirstAction: 4,
+    },
     detectorCpuMs: [2, 4, 3],
     wallMs: 400,
     executions: [{ stateTransitions: 35, steps: 9 }],
@@ -75,11 +82,23 @@ describe('Function: toBenchJson', () => {
         operatorHealthCheck: { firedAt: null, detectionSeconds: null },
         awsDowntimeAlarm: { firedAt: '2026-03-02T14:01:05.000Z', detectionSeconds: 65 },
       },
+      restartLoop: {
+        threshold: 3,
+        thresholdPeriodStart: '2026-03-02T14:02:00.000Z',
+        thresholdVisibleAt: '2026-03-02T14:04:00.000Z',
+        decisionAfterVisibleSeconds: 5,
+        restartsAtFirstAction: 4,
+      },
       cloudwatch: { metricsDelaySeconds: 60, alarmEvaluationOffsetSeconds: 5 },
       detector: { events: 3, cpuMedianMs: 3 },
       workflowExecutions: [{ stateTransitions: 35, steps: 9 }],
       wallMs: 400,
     });
+  });
+
+  it('gives restartLoop null for a scenario that is not a restart loop', () => {
+    const json = toBenchJson(figures([run({ restartLoop: null, detectionOnset: null })]));
+    expect(json.scenarios[0]?.restartLoop).toBeNull();
   });
 
   it('keeps a bundle failure as an error in its section rather than dropping the section', () => {
@@ -92,6 +111,6 @@ describe('Function: scenarioTableRow', () => {
   it('shows the onset rule, the figures, the peers and the CloudWatch timing, with - for no figure', () => {
     const row = scenarioTableRow(figures([run()]).scenarios[0] as NonNullable<BenchFigures['scenarios'][0]>);
     expect(row).toContain('first-restart');
-    expect(row).toMatch(/135\s+140\s+525\s+-\s+65\s+60\/5 s/);
+    expect(row).toMatch(/135\s+140\s+525\s+5\s+4\s+-\s+65\s+60\/5 s/);
   });
 });
