@@ -17,6 +17,21 @@ import {
   type MetricSink,
   type PublicationFaults,
 } from '#sandbox/emulator/metric-publisher.ts';
+import {
+  type AppConfig,
+  applyUpdate,
+  asObj,
+  cloneConfig,
+  invalidArgument,
+  type Obj,
+  optArray,
+  optBool,
+  optNum,
+  optStr,
+  parseCreateConfig,
+  parseRestoreType,
+  reqStr,
+} from '#sandbox/emulator/msf-config.ts';
 import type { JobBehaviour, JobRule, RestartStrategy, ScenarioApplication, ScenarioWorld } from '#sandbox/scenario.ts';
 import type { Clock } from '#shared/clock.ts';
 
@@ -33,6 +48,7 @@ import type { Clock } from '#shared/clock.ts';
  */
 
 export type { MetricDatapoint, MetricSink } from '#sandbox/emulator/metric-publisher.ts';
+export type { ApplicationRestoreType } from '#sandbox/emulator/msf-config.ts';
 
 /**
  * `Operation` of MSF's own maintenance in ListApplicationOperations. The developer guide says maintenance shows there
@@ -71,18 +87,6 @@ export type OperationStatus = 'IN_PROGRESS' | 'CANCELLED' | 'SUCCESSFUL' | 'FAIL
 
 /** `SnapshotStatus` values (API model enum). */
 export type SnapshotStatus = 'CREATING' | 'READY' | 'DELETING' | 'FAILED';
-
-/** `ApplicationRestoreType` values (API model enum). */
-export type ApplicationRestoreType =
-  | 'SKIP_RESTORE_FROM_SNAPSHOT'
-  | 'RESTORE_FROM_LATEST_SNAPSHOT'
-  | 'RESTORE_FROM_CUSTOM_SNAPSHOT';
-
-const RESTORE_TYPES: readonly ApplicationRestoreType[] = [
-  'SKIP_RESTORE_FROM_SNAPSHOT',
-  'RESTORE_FROM_LATEST_SNAPSHOT',
-  'RESTORE_FROM_CUSTOM_SNAPSHOT',
-];
 
 /** How long (virtual seconds) each transient status lasts before the operation completes. */
 export interface TransitionTimings {
@@ -164,35 +168,6 @@ export interface ApplicationInspection {
   readonly restarts: number;
   /** Failed checkpoints since the current job was submitted (`numberOfFailedCheckpoints`; 0 when no job). */
   readonly failedCheckpoints: number;
-}
-
-interface ParallelismConfig {
-  configurationType: string;
-  parallelism: number;
-  parallelismPerKPU: number;
-  autoScalingEnabled: boolean;
-}
-
-interface AppConfig {
-  description?: string;
-  runtimeEnvironment: string;
-  serviceExecutionRole: string;
-  codeContentType: string;
-  code: { bucketArn: string; fileKey: string; objectVersion?: string };
-  /** Property group id → key → value, in insertion order. */
-  propertyGroups: Record<string, Record<string, string>>;
-  parallelism: ParallelismConfig;
-  monitoring: { configurationType: string; metricsLevel: string; logLevel: string };
-  checkpoint: {
-    configurationType: string;
-    checkpointingEnabled: boolean;
-    checkpointInterval: number;
-    minPauseBetweenCheckpoints: number;
-  };
-  snapshotsEnabled: boolean;
-  systemRollbackEnabled: boolean;
-  restore: { type: ApplicationRestoreType; snapshotName?: string };
-  allowNonRestoredState: boolean;
 }
 
 interface VersionRecord {
@@ -280,53 +255,6 @@ interface AppState {
   readonly systemEvents: SystemEvent[];
 }
 
-type Obj = Readonly<Record<string, unknown>>;
-const EMPTY: Obj = {};
-
-function invalidArgument(message: string): never {
-  throw new EmulatorServiceError('InvalidArgumentException', message);
-}
-
-function asObj(value: unknown, what: string): Obj {
-  if (value === undefined || value === null) return EMPTY;
-  if (typeof value !== 'object' || Array.isArray(value)) invalidArgument(`${what} must be an object`);
-  return value as Obj;
-}
-
-function optStr(o: Obj, key: string): string | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') invalidArgument(`${key} must be a string`);
-  return v;
-}
-
-function reqStr(o: Obj, key: string): string {
-  const v = optStr(o, key);
-  if (v === undefined || v === '') invalidArgument(`${key} is required`);
-  return v;
-}
-
-function optNum(o: Obj, key: string): number | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) invalidArgument(`${key} must be a number`);
-  return v;
-}
-
-function optBool(o: Obj, key: string): boolean | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') invalidArgument(`${key} must be a boolean`);
-  return v;
-}
-
-function optArray(o: Obj, key: string): readonly unknown[] {
-  const v = o[key];
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) invalidArgument(`${key} must be a list`);
-  return v;
-}
-
 /** Epoch ms → epoch seconds, the awsJson timestamp format. */
 function seconds(ms: number): number {
   return ms / 1000;
@@ -334,101 +262,6 @@ function seconds(ms: number): number {
 
 function hash(text: string, length: number): string {
   return createHash('sha256').update(text).digest('hex').slice(0, length);
-}
-
-function cloneConfig(config: AppConfig): AppConfig {
-  return structuredClone(config);
-}
-
-function parseRestoreType(value: string | undefined): ApplicationRestoreType | undefined {
-  if (value === undefined) return undefined;
-  const found = RESTORE_TYPES.find((t) => t === value);
-  if (!found) invalidArgument(`ApplicationRestoreType must be one of ${RESTORE_TYPES.join(', ')}`);
-  return found;
-}
-
-function parsePropertyGroups(list: readonly unknown[]): Record<string, Record<string, string>> {
-  const groups: Record<string, Record<string, string>> = {};
-  for (const item of list) {
-    const group = asObj(item, 'PropertyGroup');
-    const id = reqStr(group, 'PropertyGroupId');
-    const map = asObj(group.PropertyMap, 'PropertyMap');
-    const properties: Record<string, string> = {};
-    for (const [key, value] of Object.entries(map)) {
-      if (typeof value !== 'string') invalidArgument(`PropertyMap value of ${key} must be a string`);
-      properties[key] = value;
-    }
-    groups[id] = properties;
-  }
-  return groups;
-}
-
-/** UpdateApplication's ApplicationConfigurationUpdate etc. applied to a copy of `previous`. */
-function applyUpdate(previous: AppConfig, body: Obj): AppConfig {
-  const next = cloneConfig(previous);
-  const update = asObj(body.ApplicationConfigurationUpdate, 'ApplicationConfigurationUpdate');
-  const code = asObj(update.ApplicationCodeConfigurationUpdate, 'ApplicationCodeConfigurationUpdate');
-  const contentType = optStr(code, 'CodeContentTypeUpdate');
-  if (contentType !== undefined) next.codeContentType = contentType;
-  const s3 = asObj(
-    asObj(code.CodeContentUpdate, 'CodeContentUpdate').S3ContentLocationUpdate,
-    'S3ContentLocationUpdate',
-  );
-  const bucketArn = optStr(s3, 'BucketARNUpdate');
-  const fileKey = optStr(s3, 'FileKeyUpdate');
-  const objectVersion = optStr(s3, 'ObjectVersionUpdate');
-  if (bucketArn !== undefined || fileKey !== undefined || objectVersion !== undefined) {
-    next.code = {
-      bucketArn: bucketArn ?? previous.code.bucketArn,
-      fileKey: fileKey ?? previous.code.fileKey,
-      // A new object without a new version id no longer refers to the old object version.
-      ...(objectVersion !== undefined
-        ? { objectVersion }
-        : bucketArn === undefined && fileKey === undefined && previous.code.objectVersion !== undefined
-          ? { objectVersion: previous.code.objectVersion }
-          : {}),
-    };
-  }
-  const env = update.EnvironmentPropertyUpdates;
-  if (env !== undefined && env !== null) {
-    // The update replaces all property groups.
-    next.propertyGroups = parsePropertyGroups(optArray(asObj(env, 'EnvironmentPropertyUpdates'), 'PropertyGroups'));
-  }
-  const flink = asObj(update.FlinkApplicationConfigurationUpdate, 'FlinkApplicationConfigurationUpdate');
-  const par = asObj(flink.ParallelismConfigurationUpdate, 'ParallelismConfigurationUpdate');
-  next.parallelism = {
-    configurationType: optStr(par, 'ConfigurationTypeUpdate') ?? previous.parallelism.configurationType,
-    parallelism: optNum(par, 'ParallelismUpdate') ?? previous.parallelism.parallelism,
-    parallelismPerKPU: optNum(par, 'ParallelismPerKPUUpdate') ?? previous.parallelism.parallelismPerKPU,
-    autoScalingEnabled: optBool(par, 'AutoScalingEnabledUpdate') ?? previous.parallelism.autoScalingEnabled,
-  };
-  const mon = asObj(flink.MonitoringConfigurationUpdate, 'MonitoringConfigurationUpdate');
-  next.monitoring = {
-    configurationType: optStr(mon, 'ConfigurationTypeUpdate') ?? previous.monitoring.configurationType,
-    metricsLevel: optStr(mon, 'MetricsLevelUpdate') ?? previous.monitoring.metricsLevel,
-    logLevel: optStr(mon, 'LogLevelUpdate') ?? previous.monitoring.logLevel,
-  };
-  const cp = asObj(flink.CheckpointConfigurationUpdate, 'CheckpointConfigurationUpdate');
-  next.checkpoint = {
-    configurationType: optStr(cp, 'ConfigurationTypeUpdate') ?? previous.checkpoint.configurationType,
-    checkpointingEnabled: optBool(cp, 'CheckpointingEnabledUpdate') ?? previous.checkpoint.checkpointingEnabled,
-    checkpointInterval: optNum(cp, 'CheckpointIntervalUpdate') ?? previous.checkpoint.checkpointInterval,
-    minPauseBetweenCheckpoints:
-      optNum(cp, 'MinPauseBetweenCheckpointsUpdate') ?? previous.checkpoint.minPauseBetweenCheckpoints,
-  };
-  const snap = asObj(update.ApplicationSnapshotConfigurationUpdate, 'ApplicationSnapshotConfigurationUpdate');
-  next.snapshotsEnabled = optBool(snap, 'SnapshotsEnabledUpdate') ?? previous.snapshotsEnabled;
-  const rollback = asObj(
-    update.ApplicationSystemRollbackConfigurationUpdate,
-    'ApplicationSystemRollbackConfigurationUpdate',
-  );
-  next.systemRollbackEnabled = optBool(rollback, 'RollbackEnabledUpdate') ?? previous.systemRollbackEnabled;
-  next.serviceExecutionRole = optStr(body, 'ServiceExecutionRoleUpdate') ?? previous.serviceExecutionRole;
-  next.runtimeEnvironment = optStr(body, 'RuntimeEnvironmentUpdate') ?? previous.runtimeEnvironment;
-  if (!Number.isInteger(next.parallelism.parallelism) || next.parallelism.parallelism < 1) {
-    invalidArgument('Parallelism must be a positive integer');
-  }
-  return next;
 }
 
 /** Exact message AWS documents for a snapshot that cannot be taken (troubleshooting-symptoms.md, see below). */
@@ -1032,61 +865,7 @@ export class MsfEmulator {
     if (this.#apps.has(name)) {
       throw new EmulatorServiceError('ResourceInUseException', `Application ${name} already exists`);
     }
-    const runtimeEnvironment = reqStr(body, 'RuntimeEnvironment');
-    const serviceExecutionRole = reqStr(body, 'ServiceExecutionRole');
-    const configuration = asObj(body.ApplicationConfiguration, 'ApplicationConfiguration');
-    const codeConfig = asObj(configuration.ApplicationCodeConfiguration, 'ApplicationCodeConfiguration');
-    const s3 = asObj(asObj(codeConfig.CodeContent, 'CodeContent').S3ContentLocation, 'S3ContentLocation');
-    if (s3 === EMPTY) invalidArgument('ApplicationCodeConfiguration.CodeContent.S3ContentLocation is required');
-    const flink = asObj(configuration.FlinkApplicationConfiguration, 'FlinkApplicationConfiguration');
-    const par = asObj(flink.ParallelismConfiguration, 'ParallelismConfiguration');
-    const mon = asObj(flink.MonitoringConfiguration, 'MonitoringConfiguration');
-    const cp = asObj(flink.CheckpointConfiguration, 'CheckpointConfiguration');
-    const objectVersion = optStr(s3, 'ObjectVersion');
-    const description = optStr(body, 'ApplicationDescription');
-    const config: AppConfig = {
-      ...(description === undefined ? {} : { description }),
-      runtimeEnvironment,
-      serviceExecutionRole,
-      codeContentType: optStr(codeConfig, 'CodeContentType') ?? 'ZIPFILE',
-      code: {
-        bucketArn: reqStr(s3, 'BucketARN'),
-        fileKey: reqStr(s3, 'FileKey'),
-        ...(objectVersion === undefined ? {} : { objectVersion }),
-      },
-      propertyGroups: parsePropertyGroups(
-        optArray(asObj(configuration.EnvironmentProperties, 'EnvironmentProperties'), 'PropertyGroups'),
-      ),
-      parallelism: {
-        configurationType: optStr(par, 'ConfigurationType') ?? 'DEFAULT',
-        parallelism: optNum(par, 'Parallelism') ?? 1,
-        parallelismPerKPU: optNum(par, 'ParallelismPerKPU') ?? 1,
-        autoScalingEnabled: optBool(par, 'AutoScalingEnabled') ?? false,
-      },
-      monitoring: {
-        configurationType: optStr(mon, 'ConfigurationType') ?? 'DEFAULT',
-        metricsLevel: optStr(mon, 'MetricsLevel') ?? 'APPLICATION',
-        logLevel: optStr(mon, 'LogLevel') ?? 'INFO',
-      },
-      checkpoint: {
-        configurationType: optStr(cp, 'ConfigurationType') ?? 'DEFAULT',
-        checkpointingEnabled: optBool(cp, 'CheckpointingEnabled') ?? true,
-        checkpointInterval: optNum(cp, 'CheckpointInterval') ?? 60_000,
-        minPauseBetweenCheckpoints: optNum(cp, 'MinPauseBetweenCheckpoints') ?? 5_000,
-      },
-      snapshotsEnabled:
-        optBool(
-          asObj(configuration.ApplicationSnapshotConfiguration, 'ApplicationSnapshotConfiguration'),
-          'SnapshotsEnabled',
-        ) ?? true,
-      systemRollbackEnabled:
-        optBool(
-          asObj(configuration.ApplicationSystemRollbackConfiguration, 'ApplicationSystemRollbackConfiguration'),
-          'RollbackEnabled',
-        ) ?? false,
-      restore: { type: 'RESTORE_FROM_LATEST_SNAPSHOT' },
-      allowNonRestoredState: false,
-    };
+    const config = parseCreateConfig(body);
     const app = this.#newApp(name, now, undefined);
     for (const tag of optArray(body, 'Tags')) {
       const t = asObj(tag, 'Tag');
