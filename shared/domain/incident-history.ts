@@ -93,9 +93,10 @@ export async function recordLockDeferral(input: LockDeferralInput, deps: Deferra
     record = stored ?? fresh;
     const before = record.deferral ?? { lockHolder, firstMs: record.openedMs, lastMs: record.openedMs, count: 0 };
     record.deferral = { ...before, lastMs: now, count: before.count + 1 };
-    // The latest finding, so the record says what is deferred now.
+    // The latest finding, so the record says what is deferred now, and how long it has been (`history` prints it).
     record.finding = finding;
     record.decision = input.decision;
+    record.outcomeReason = `${blocked} Deferred ${record.deferral.count} times over ${Math.floor((now - before.firstMs) / MINUTE_MS)} min.`;
     await deps.ledger.saveIncident(record);
   }
   const deferral = record.deferral ?? fresh.deferral;
@@ -125,6 +126,7 @@ export async function recordLockDeferral(input: LockDeferralInput, deps: Deferra
       : `Incident ${lockHolder} holds the lock but is not in the ledger; the lock expires on its own at most ${LOCK_TTL_MS / (60 * MINUTE_MS)} h after it was taken.`;
   const text = `${finding.summary} It has been deferred for ${minutes} min (${deferral.count} detection(s)). ${why}`;
   record.deferral = { ...deferral, toldMs: now };
+  record.nextSteps = closed || !holder ? [command, ...escalateCommands(name)] : escalateCommands(name);
   addEvent(record, now, 'NOTIFIED', `Told after ${minutes} min of deferral. ${why}`);
   await deps.ledger.saveIncident(record);
   await tell(
@@ -134,7 +136,7 @@ export async function recordLockDeferral(input: LockDeferralInput, deps: Deferra
     now,
     `${name}: ${finding.kind} deferred for ${minutes} min — incident ${lockHolder} holds the lock`,
     text,
-    closed || !holder ? [command, ...escalateCommands(name)] : escalateCommands(name),
+    record.nextSteps,
   );
   return { incidentId: id, count: deferral.count, told: true };
 }

@@ -168,6 +168,8 @@ describe('Function: detect', () => {
       expect(record?.deferral).toMatchObject({ lockHolder: blocking.id, count: 4, toldMs: T0 + 35 * MIN });
       expect(record?.events.map((e) => e.kind)).toEqual(['DEFERRED', 'NOTIFIED']);
       expect(record?.events[0]?.message).toContain('incident orders-blocking holds the lock');
+      expect(record?.outcomeReason).toContain('Deferred 4 times over 10 min');
+      expect(record?.nextSteps?.[0]).toBe(w.ledger.manualLockRelease('orders', blocking.id));
       const told = w.notifier.sent[0];
       expect(told?.event).toBe('NOTIFIED');
       expect(told?.title).toContain('deferred for 5 min');
