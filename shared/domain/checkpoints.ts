@@ -175,3 +175,33 @@ export function sliceWithBaseline(
   const inside = series.points.filter((p) => p.timestampMs >= fromMs && p.timestampMs <= toMs);
   return { ...series, points: before ? [before, ...inside] : inside };
 }
+
+/** What the checkpoint metrics say about a job since `fromMs` (the verify window after a remediation). */
+export interface CheckpointHealth {
+  /** Increase of numberOfFailedCheckpoints since `fromMs`, count (a lower value is a new submission's counter). */
+  failed: number;
+  /** The newest lastCheckpointDuration datapoint since `fromMs` is ≥ 0: the running job has completed a checkpoint. */
+  completed: boolean;
+}
+
+/**
+ * Checkpoint health since `fromMs`, for the verify step after a CHECKPOINT_STALL remediation: a restarted job counts
+ * as recovered only when no checkpoint failed since and it has completed one (its last-checkpoint gauge left -1).
+ * The failed-checkpoint baseline is the last datapoint before `fromMs`, else 0 (the job was just submitted).
+ */
+export function checkpointHealthSince(
+  failedCheckpoints: MetricSeries | undefined,
+  lastCheckpointDuration: MetricSeries | undefined,
+  fromMs: number,
+): CheckpointHealth {
+  const points = failedCheckpoints?.points ?? [];
+  let prev = points.filter((p) => p.timestampMs < fromMs).at(-1)?.value ?? 0;
+  let failed = 0;
+  for (const p of points) {
+    if (p.timestampMs < fromMs || !Number.isFinite(p.value)) continue;
+    failed += p.value >= prev ? p.value - prev : p.value;
+    prev = p.value;
+  }
+  const newest = (lastCheckpointDuration?.points ?? []).filter((p) => p.timestampMs >= fromMs).at(-1);
+  return { failed, completed: newest !== undefined && newest.value >= 0 };
+}

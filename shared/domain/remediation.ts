@@ -8,6 +8,7 @@ import { MsfApiError, type MsfPort } from '#shared/ports/msf.ts';
 import type { NotificationEvent, Notifier } from '#shared/ports/notifier.ts';
 import type { WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
 import { describePause, holdWhilePaused } from './automation.ts';
+import { type CheckpointHealth, checkpointHealthSince } from './checkpoints.ts';
 import type { RemediationAction, StartOptions } from './decision.ts';
 import { describeRemediation } from './decision.ts';
 import { countRestarts, evaluate } from './detect.ts';
@@ -821,15 +822,20 @@ async function verify(
   if (remainingMs > 0) return { ...state, waitSeconds: Math.ceil(remainingMs / 1000) };
   let app: ApplicationState;
   let restarts = 0;
+  // After a checkpoint stall, RUNNING without restarts is not enough: checkpoints must complete again.
+  const stall = (incident.finding ?? incident.decision.finding)?.kind === 'CHECKPOINT_STALL';
+  let checkpoints: CheckpointHealth | undefined;
   try {
     app = await deps.msf.describeApplication(state.applicationName);
     const metric = restartMetricName(app.runtimeEnvironment);
     const series = await deps.metrics.getSeries(
       state.applicationName,
-      [metric],
+      stall ? [metric, 'numberOfFailedCheckpoints', 'lastCheckpointDuration'] : [metric],
       from - policy.restartLoop.windowMinutes * MINUTE_MS,
       now,
     );
+    if (stall)
+      checkpoints = checkpointHealthSince(series.numberOfFailedCheckpoints, series.lastCheckpointDuration, from);
     const points = series[metric]?.points ?? [];
     // Baseline: the counter's last value before the window (a lower value after it is a new submission, which
     // countRestarts treats as a reset); 0 when nothing was published before, i.e. the job was just submitted.
@@ -840,17 +846,26 @@ async function verify(
     return retryOrEscalate(deps, state, incident, policy, e, 'verify');
   }
   const minutes = Math.round((now - from) / MINUTE_MS);
-  if (app.status === 'RUNNING' && restarts === 0) {
-    addEvent(incident, now, 'VERIFY', `RUNNING with no restart for ${minutes} min`);
+  const checkpointsOk = checkpoints === undefined || (checkpoints.failed === 0 && checkpoints.completed);
+  const checkpointText = checkpoints
+    ? `, ${checkpoints.failed} failed checkpoint(s), ${checkpoints.completed ? 'a checkpoint completed' : 'no checkpoint completed'}`
+    : '';
+  if (app.status === 'RUNNING' && restarts === 0 && checkpointsOk) {
+    addEvent(incident, now, 'VERIFY', `RUNNING with no restart for ${minutes} min${checkpointText}`);
     return finish(
       deps,
       state,
       incident,
       'RECOVERED',
-      `${incident.remediation ? describeRemediation(incident.remediation) : 'Remediation'} worked: ${state.applicationName} is RUNNING version ${app.versionId} with no restart for ${minutes} min.${driftNote(incident, app)}`,
+      `${incident.remediation ? describeRemediation(incident.remediation) : 'Remediation'} worked: ${state.applicationName} is RUNNING version ${app.versionId} with no restart for ${minutes} min${checkpointText}.${driftNote(incident, app)}`,
     );
   }
-  addEvent(incident, now, 'VERIFY', `not healthy after ${minutes} min: status ${app.status}, ${restarts} restart(s)`);
+  addEvent(
+    incident,
+    now,
+    'VERIFY',
+    `not healthy after ${minutes} min: status ${app.status}, ${restarts} restart(s)${checkpointText}`,
+  );
   await deps.ledger.saveIncident(incident);
   return { ...state, phase: 'REDECIDE', verifyRounds: state.verifyRounds + 1, retries: 0, waitSeconds: 0 };
 }

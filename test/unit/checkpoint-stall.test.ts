@@ -2,7 +2,7 @@ import type { ApplicationDetail } from '@aws-sdk/client-kinesis-analytics-v2';
 import { describe, expect, it } from 'vitest';
 import { toApplicationState } from '#shared/adapters/msf.ts';
 import { ConfigError, DEFAULT_POLICY, mergePolicy, parseConfig } from '#shared/config/schema.ts';
-import { checkpointCompletions, checkpointWindow } from '#shared/domain/checkpoints.ts';
+import { checkpointCompletions, checkpointHealthSince, checkpointWindow } from '#shared/domain/checkpoints.ts';
 import { checkpointStall, evaluate } from '#shared/domain/detect.ts';
 import type { CheckpointStallFinding } from '#shared/domain/findings.ts';
 import type { ApplicationObservation, ApplicationState, MetricSeries } from '#shared/domain/model.ts';
@@ -509,5 +509,42 @@ describe('Config: onCheckpointStall and checkpointStall', () => {
   ])('rejects %j naming the field', (defaults, message) => {
     expect(() => parseConfig(config(defaults))).toThrow(ConfigError);
     expect(() => parseConfig(config(defaults))).toThrow(message);
+  });
+});
+
+describe('Function: checkpointHealthSince (verify after a CHECKPOINT_STALL remediation)', () => {
+  const from = now - 5 * MIN;
+  it.each([
+    {
+      situation: 'the restarted job completed a checkpoint and none failed → healthy',
+      failed: [...repeat(25, 7), 0, 0, 0, 0, 0],
+      duration: [...repeat(25, -1), -1, -1, 900, 950, 950],
+      expected: { failed: 0, completed: true },
+    },
+    {
+      situation: 'the restarted job fails checkpoints again (new counter from 0)',
+      failed: [...repeat(25, 7), 0, 1, 2, 3, 4],
+      duration: flat(-1),
+      expected: { failed: 4, completed: false },
+    },
+    {
+      situation: 'no failure but no checkpoint completed yet (gauge still -1)',
+      failed: [...repeat(25, 7), 0, 0, 0, 0, 0],
+      duration: flat(-1),
+      expected: { failed: 0, completed: false },
+    },
+  ])('$situation', ({ failed, duration, expected }) => {
+    expect(
+      checkpointHealthSince(
+        last30('numberOfFailedCheckpoints', failed),
+        last30('lastCheckpointDuration', duration),
+        from,
+      ),
+    ).toEqual(expected);
+  });
+
+  it('counts from 0 when nothing was published before the window (a job just submitted)', () => {
+    const failed = series('numberOfFailedCheckpoints', from, [1, 2]);
+    expect(checkpointHealthSince(failed, undefined, from)).toEqual({ failed: 2, completed: false });
   });
 });
