@@ -134,6 +134,19 @@ class FailingReleaseLedger extends MemoryLedger {
   }
 }
 
+/** A MemoryLedger whose next `failReads` getIncident calls are throttled. */
+class ThrottledReadsLedger extends MemoryLedger {
+  failReads = 0;
+
+  override async getIncident(id: string) {
+    if (this.failReads > 0) {
+      this.failReads -= 1;
+      throw Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' });
+    }
+    return super.getIncident(id);
+  }
+}
+
 /**
  * StopApplication is carried out (the application goes to FORCE_STOPPING, and MSF lists the operation when `listed`),
  * but its answer is lost: the client times out, with no HTTP response, as the SDK's TimeoutError has none.
@@ -1202,6 +1215,22 @@ describe('Function: remediationStep — what the fault-injection run found', () 
       expect(states.map((x) => x.phase)).toEqual(['NOTIFY', 'DONE']);
       expect(await s.ledger.lockHolder('orders', s.now())).toBe('orders-other-incident');
       expect((s.notifier as RecordingNotifier).sent.at(-1)?.title).not.toContain('lock not released');
+    });
+  });
+
+  describe('NOTIFY', () => {
+    it('retries reading the incident to tell the outcome, instead of ending without telling', async () => {
+      // Prepare: the outcome is recorded and the lock released; then DynamoDB throttles the next two reads.
+      const ledger = new ThrottledReadsLedger();
+      const s = await setup({ ledger });
+      const notifying = await s.step(await s.step(await runToVerify(s))); // VERIFY → RELEASE → NOTIFY
+      expect(notifying.phase).toBe('NOTIFY');
+      ledger.failReads = 2;
+      // Act
+      const states = await runToDone(s, notifying);
+      // Assess
+      expect(states.map((x) => x.phase)).toEqual(['NOTIFY', 'NOTIFY', 'DONE']);
+      expect((s.notifier as RecordingNotifier).sent.at(-1)?.event).toBe('RESOLVED');
     });
   });
 
