@@ -883,7 +883,7 @@ async function redecide(
   } catch (e) {
     return retryOrEscalate(deps, state, incident, policy, e, 'scope check');
   }
-  const obs = await observe(state.applicationName, deps, now, policy.restartLoop.windowMinutes);
+  const obs = await observe(state.applicationName, deps, now, policy.restartLoop.windowMinutes, policy.checkpointStall);
   const findings = evaluate(obs, policy, now);
   const attempts = await deps.ledger.attemptsSince(
     state.applicationName,
