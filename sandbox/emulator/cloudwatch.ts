@@ -517,7 +517,7 @@ export class CloudWatchEmulator {
   /**
    * GetMetricData (API reference: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html).
    * - StartTime is inclusive and rounded down to the minute ("Start time less than 15 days ago - Round down to the
-   *   nearest whole minute"); EndTime is exclusive.
+   *   nearest whole minute"), or to the period for periods under a minute; EndTime is exclusive.
    * - ScanBy defaults to TimestampDescending ("If you omit this parameter, the default of TimestampDescending is used").
    * - MaxDatapoints (default 100,800) bounds the datapoints of one answer; when more remain, the answer carries a
    *   NextToken and the results cut short say StatusCode `PartialData` ("PartialData means that an incomplete set of
@@ -529,7 +529,7 @@ export class CloudWatchEmulator {
    *   A NextToken is bound to the request it came from; with other queries, times or ScanBy it is InvalidNextToken.
    */
   #getMetricData(input: z.infer<typeof GetMetricDataInput>): unknown {
-    const startMs = Math.floor((input.StartTime * 1000) / MINUTE_MS) * MINUTE_MS;
+    const startMs = input.StartTime * 1000;
     const endMs = input.EndTime * 1000;
     if (!(input.StartTime < input.EndTime)) {
       throw new EmulatorServiceError(
@@ -734,7 +734,10 @@ export class CloudWatchEmulator {
     return 60;
   }
 
-  /** Returns a memoised resolver: query id → its series on the grid [startMs, endMs) stepped by its period. */
+  /**
+   * Returns a memoised resolver: query id → its series on the grid from `startMs` (rounded down as GetMetricData rounds
+   * StartTime) to `endMs` (exclusive), stepped by its period.
+   */
   #computeQueries(queries: readonly Query[], startMs: number, endMs: number): (id: string) => GridSeries {
     const byId = new Map(queries.map((q) => [q.id, q]));
     const memo = new Map<string, GridSeries>();
@@ -743,14 +746,20 @@ export class CloudWatchEmulator {
       let grid = grids.get(periodSec);
       if (!grid) {
         const step = periodSec * 1000;
-        const count = Math.max(0, Math.ceil((endMs - startMs) / step));
+        // GetMetricData API reference, StartTime: rounded down to the minute ("Start time less than 15 days ago"), and
+        // "If you set Period to 5, 10, 20, or 30, the start time of your request is rounded down to the nearest time
+        // that corresponds to even 5-, 10-, 20-, or 30-second divisions of a minute". ASSUMPTION: start times older
+        // than 15 days are rounded the same way (the emulator keeps full resolution for any age).
+        const gridStart =
+          Math.floor(startMs / (periodSec < 60 ? step : MINUTE_MS)) * (periodSec < 60 ? step : MINUTE_MS);
+        const count = Math.max(0, Math.ceil((endMs - gridStart) / step));
         if (count > MAX_DATAPOINTS) {
           throw new EmulatorServiceError(
             'InvalidParameterCombinationException',
             `The query would return ${count} datapoints for Period ${periodSec}; the limit is ${MAX_DATAPOINTS}.`,
           );
         }
-        grid = Array.from({ length: count }, (_, k) => startMs + k * step);
+        grid = Array.from({ length: count }, (_, k) => gridStart + k * step);
         grids.set(periodSec, grid);
       }
       return grid;

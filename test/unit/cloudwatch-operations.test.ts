@@ -528,6 +528,42 @@ describe('Class: CloudWatchEmulator', () => {
     });
   });
 
+  describe('Method: handle (GetMetricData StartTime rounding)', () => {
+    it('rounds StartTime down to the minute, or to the period below a minute', () => {
+      // Prepare: high-resolution datapoints at 14:00:05, 14:00:15 and 14:00:25.
+      const cw = newEmulator();
+      cw.handle('PutMetricData', {
+        Namespace: 'Sandbox',
+        MetricData: [5, 15, 25].map((s) => ({
+          MetricName: 'hr',
+          Timestamp: (T0 + s * 1000) / 1000,
+          Value: s,
+          StorageResolution: 1,
+        })),
+      });
+      const read = (Period: number) =>
+        (
+          cw.handle('GetMetricData', {
+            MetricDataQueries: [
+              { Id: 'h', MetricStat: { Metric: { Namespace: 'Sandbox', MetricName: 'hr' }, Period, Stat: 'Sum' } },
+            ],
+            StartTime: (T0 + 23_000) / 1000,
+            EndTime: (T0 + MINUTE) / 1000,
+            ScanBy: 'TimestampAscending',
+          }) as MetricDataOut
+        ).MetricDataResults[0];
+
+      // Act
+      const tenSeconds = read(10);
+      const minute = read(60);
+
+      // Assess: 14:00:23 becomes 14:00:20 for Period 10 ("rounded down to ... even 5-, 10-, 20-, or 30-second
+      // divisions of a minute") and 14:00:00 for Period 60.
+      expect(tenSeconds).toMatchObject({ Timestamps: [(T0 + 20_000) / 1000], Values: [25] });
+      expect(minute).toMatchObject({ Timestamps: [T0 / 1000], Values: [45] });
+    });
+  });
+
   describe('Method: handle (GetMetricData paging)', () => {
     function query(cw: CloudWatchEmulator, extra: Record<string, unknown>): MetricDataOut {
       return cw.handle('GetMetricData', {
