@@ -261,8 +261,8 @@ export function checkpointStall(
       : '';
   const head =
     cause === 'NO_COMPLETED_CHECKPOINT'
-      ? `Checkpoint stall: no checkpoint of ${app.name} completed for ${stalledMin} min (since ${since}${lastCompletedMs === undefined ? ', the job’s start' : ''}), longer than the ${windowMinutes}-min window.`
-      : `Checkpoint stall: checkpoints of ${app.name} keep failing (${unexplained} failed beyond what restarts explain; threshold ${threshold}) and none completed since ${since}.`;
+      ? `Checkpoint stall: no checkpoint of ${app.name} completed for ${stalledMin} min (since ${since}; lastCheckpointDuration/lastCheckpointSize read -1 since the job was submitted), longer than the ${windowMinutes}-min window.`
+      : `Checkpoint stall: checkpoints of ${app.name} keep failing (${unexplained} failed in the last ${windowMinutes} min beyond what restarts explain; threshold ${threshold}) and no completed checkpoint was seen since ${since}.`;
   return {
     kind: 'CHECKPOINT_STALL',
     summary: `${head}${cause === 'NO_COMPLETED_CHECKPOINT' ? failures : ''} Window: ${window.derivation}.`,
