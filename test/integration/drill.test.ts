@@ -100,6 +100,26 @@ describe('Drill: what users see', () => {
     expect(r.incidents.filter((i) => i.applicationName === 'ledger-replay')).toHaveLength(1);
   });
 
+  it('checkpoint-stall tells what stalls, since when, the window and its derivation, and touches nothing', async () => {
+    const r = await report('checkpoint-stall');
+    expect(r.mutatingCalls).toBe(0);
+    const incident = r.incidents.find((i) => i.applicationName === 'sessions-enricher');
+    expect(incident?.finding?.kind).toBe('CHECKPOINT_STALL');
+    expect(incident?.decision.reason).toContain(
+      'max(interval 60 s [MSF DEFAULT], timeout 600 s) × (0 tolerable failed checkpoints + 2) = 20 min',
+    );
+    expect(incident?.decision.nextSteps.some((s) => s.includes('--metric-name numberOfFailedCheckpoints'))).toBe(true);
+    expect(r.detectionOnset).toMatchObject({ rule: 'first-failed-checkpoint' });
+  });
+
+  it('checkpoint-stall-restart counts as recovered only once the fresh job completed a checkpoint', async () => {
+    const r = await report('checkpoint-stall-restart');
+    const incident = r.incidents.find((i) => i.applicationName === 'sessions-enricher');
+    expect(incident?.status).toBe('RESOLVED');
+    const verified = incident?.events.filter((e) => e.kind === 'VERIFY').map((e) => e.message);
+    expect(verified?.at(-1)).toContain('0 failed checkpoint(s), a checkpoint completed');
+  });
+
   it('slack-outage: the remediation completes while Slack fails; each delivery retried, recorded, dead-lettered', async () => {
     const r = await report('slack-outage');
     expect(r.outcome).toBe('RECOVERED');
