@@ -404,6 +404,84 @@ describe('Conformance: CloudWatch errors are the operation errors (or common err
     await expectConformingError(MODEL, wire, operation, 'InvalidNextToken', call, COMMON_ERRORS);
   });
 
+  it.each([
+    [
+      'PutMetricAlarm',
+      'MissingRequiredParameterException',
+      'without Threshold',
+      () => cloudwatch.send(new PutMetricAlarmCommand({ ...downtimeAlarm('refused'), Threshold: undefined })),
+    ],
+    [
+      'PutMetricAlarm',
+      'InvalidParameterCombinationException',
+      'with Statistic and ExtendedStatistic',
+      () => cloudwatch.send(new PutMetricAlarmCommand({ ...downtimeAlarm('refused'), ExtendedStatistic: 'p99' })),
+    ],
+    [
+      'GetMetricData',
+      'InvalidParameterValueException',
+      'with StartTime after EndTime',
+      () =>
+        cloudwatch.send(
+          new GetMetricDataCommand({
+            StartTime: new Date(clock.now()),
+            EndTime: new Date(clock.now() - 10 * MINUTE),
+            MetricDataQueries: uptimeQuery,
+          }),
+        ),
+    ],
+    [
+      'PutMetricData',
+      'MissingRequiredParameterException',
+      'with a datum without a value',
+      () =>
+        cloudwatch.send(
+          new PutMetricDataCommand({ Namespace: 'Custom/Conformance', MetricData: [{ MetricName: 'a' }] }),
+        ),
+    ],
+    [
+      'PutMetricData',
+      'InvalidParameterCombinationException',
+      'with Value and Values',
+      () =>
+        cloudwatch.send(
+          new PutMetricDataCommand({
+            Namespace: 'Custom/Conformance',
+            MetricData: [{ MetricName: 'a', Value: 1, Values: [1] }],
+          }),
+        ),
+    ],
+    [
+      'PutMetricData',
+      'InvalidParameterValueException',
+      'with fewer Counts than Values',
+      () =>
+        cloudwatch.send(
+          new PutMetricDataCommand({
+            Namespace: 'Custom/Conformance',
+            MetricData: [{ MetricName: 'a', Values: [1, 2], Counts: [1] }],
+          }),
+        ),
+    ],
+    [
+      'SetAlarmState',
+      'InvalidFormatFault',
+      'with StateReasonData that is not JSON',
+      () =>
+        cloudwatch.send(
+          new SetAlarmStateCommand({
+            AlarmName: 'orders-uptime',
+            StateValue: 'OK',
+            StateReason: 'conformance',
+            StateReasonData: '{not json',
+          }),
+        ),
+    ],
+  ] as const)('%s: %s %s', async (operation, exception, _case, call) => {
+    await cloudwatch.send(new PutMetricAlarmCommand(uptimeAlarm('orders')));
+    await expectConformingError(MODEL, wire, operation, exception, call, COMMON_ERRORS);
+  });
+
   it('SetAlarmState of an alarm that does not exist: ResourceNotFound (HTTP 404)', async () => {
     await expectConformingError(MODEL, wire, 'SetAlarmState', 'ResourceNotFound', () =>
       cloudwatch.send(
