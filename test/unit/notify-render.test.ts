@@ -16,6 +16,7 @@ import { describe, expect, it } from 'vitest';
 import type { Decision, GuardResult, RemediationAction } from '#shared/domain/decision.ts';
 import type {
   DeployFailedFinding,
+  Finding,
   RestartLoopFinding,
   RolledBackFinding,
   StuckTransitionFinding,
@@ -542,6 +543,40 @@ describe('Rendering: SNS runbook message', () => {
       expect(attributes.event.StringValue).toBe(event);
       expect(subject).toMatch(/^[\x20-\x7e]{1,100}$/);
     }
+  });
+
+  it('carries a CHECKPOINT_STALL finding (kind and summary) and filters on it', () => {
+    // Prepare
+    const stall: Finding = {
+      kind: 'CHECKPOINT_STALL',
+      summary: 'Checkpoint stall: checkpoints of orders-enrichment keep failing (3 failed in the last 20 min).',
+      cause: 'FAILED_CHECKPOINTS_RISING',
+      sinceMs: T0 - 5 * MIN,
+      onsetMs: T0 - 2 * MIN,
+      failedCheckpoints: 3,
+      restarts: 0,
+      unexplainedFailures: 3,
+      failedCheckpointsThreshold: 2,
+      window: {
+        windowMs: 20 * MIN,
+        intervalMs: MIN,
+        intervalSource: 'DEFAULT',
+        timeoutMs: 10 * MIN,
+        tolerableFailedCheckpoints: 0,
+        derivation: 'max(interval 60 s [MSF DEFAULT], timeout 600 s) × (0 tolerable failed checkpoints + 2) = 20 min',
+      },
+    };
+    const n: Notification = {
+      ...NOTIFICATIONS.NOTIFIED,
+      title: `${APP}: CHECKPOINT_STALL`,
+      incident: { ...NOTIFICATIONS.NOTIFIED.incident, finding: stall },
+    };
+    // Act
+    const { message, attributes } = renderSnsMessage(n);
+    // Assess
+    expect(WatchdogEventV1.parse(wire(message))).toEqual(message);
+    expect(attributes.findingKind.StringValue).toBe('CHECKPOINT_STALL');
+    expect(JSON.stringify(message)).toContain(stall.summary);
   });
 
   it.each([
