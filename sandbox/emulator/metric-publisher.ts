@@ -136,12 +136,25 @@ export function flinkVersion(runtimeEnvironment: string): readonly [number, numb
  * - `numberOfFailedCheckpoints` (Count), `lastCheckpointDuration` (ms), `lastCheckpointSize` (Bytes): the checkpoint
  *   metrics of the MSF metrics page, Application level. Before a checkpoint completes, Flink's last-checkpoint gauges
  *   report -1 (Flink CheckpointStatsTracker; an assumption that MSF forwards the gauge as it is).
+ * - From Flink 2.2, also `runningTime`, `restartingTime`, `failingTime`, `cancellingTime` (ms; "Available from Flink
+ *   2.2", same page): Flink's job-status gauges, the time spent in that state while the job is in it, else 0 (Flink
+ *   metrics reference, Availability). Assumption: the job model's whole down phase (backoff + restart) counts as
+ *   RESTARTING, so `restartingTime` equals `downtime`, and `failingTime`/`cancellingTime` stay 0.
  */
 export function snapshotMetrics(
   runtimeEnvironment: string,
   status: JobStatus,
 ): ReadonlyArray<{ readonly metricName: string; readonly value: number; readonly unit: string }> {
-  const major = flinkVersion(runtimeEnvironment)?.[0] ?? 1;
+  const [major, minor] = flinkVersion(runtimeEnvironment) ?? [1, 0];
+  const stateTimes =
+    major > 2 || (major === 2 && minor >= 2)
+      ? [
+          { metricName: 'runningTime', value: status.uptimeMs, unit: 'Milliseconds' },
+          { metricName: 'restartingTime', value: status.downtimeMs, unit: 'Milliseconds' },
+          { metricName: 'failingTime', value: 0, unit: 'Milliseconds' },
+          { metricName: 'cancellingTime', value: 0, unit: 'Milliseconds' },
+        ]
+      : [];
   return [
     { metricName: major >= 2 ? 'numRestarts' : 'fullRestarts', value: status.restarts, unit: 'Count' },
     { metricName: 'downtime', value: status.downtimeMs, unit: 'Milliseconds' },
@@ -149,6 +162,7 @@ export function snapshotMetrics(
     { metricName: 'numberOfFailedCheckpoints', value: status.failedCheckpoints, unit: 'Count' },
     { metricName: 'lastCheckpointDuration', value: status.lastCheckpointDurationMs ?? -1, unit: 'Milliseconds' },
     { metricName: 'lastCheckpointSize', value: status.lastCheckpointSizeBytes ?? -1, unit: 'Bytes' },
+    ...stateTimes,
   ];
 }
 

@@ -171,7 +171,7 @@ describe('Class: MsfEmulator (metric publication)', () => {
     expect(w.sink.values('orders', 'fullRestarts', at(1))).toEqual([0, 1, 1, 1]);
   });
 
-  it('publishes numRestarts and still uptime/downtime on FLINK-2_2; fullRestarts before Flink 2', () => {
+  it('publishes numRestarts, the 2.2 state times and still uptime/downtime on FLINK-2_2; fullRestarts before 2', () => {
     // Prepare
     const w = world(
       [app('flink2', { runtimeEnvironment: 'FLINK-2_2' }), app('flink1', { runtimeEnvironment: 'FLINK-1_20' })],
@@ -189,11 +189,15 @@ describe('Class: MsfEmulator (metric publication)', () => {
 
     // Assess
     expect(names('flink2')).toEqual([
+      'cancellingTime',
       'downtime',
+      'failingTime',
       'lastCheckpointDuration',
       'lastCheckpointSize',
       'numRestarts',
       'numberOfFailedCheckpoints',
+      'restartingTime',
+      'runningTime',
       'uptime',
     ]);
     expect(names('flink1')).toEqual([
@@ -355,5 +359,40 @@ describe('Class: MsfEmulator (alarm evaluation)', () => {
       metricHistoryMinutes: 60,
     });
     expect(() => Scenario.shape.cloudwatch.parse({ alarmEvaluationOffsetSeconds: 75 })).toThrow();
+  });
+});
+
+describe('Schema: Fault (publication and system faults)', () => {
+  it('fills the documented defaults of maintenance and autoscale', () => {
+    // Act
+    const maintenance = Fault.parse({ kind: 'maintenance', application: 'orders', atMinute: 3 });
+    const autoscale = Fault.parse({ kind: 'autoscale', application: 'orders', atMinute: 3, toParallelism: 4 });
+
+    // Assess
+    expect(maintenance).toEqual({ kind: 'maintenance', application: 'orders', atMinute: 3, durationSeconds: 30 });
+    expect(autoscale).toMatchObject({ durationSeconds: 60, fails: false });
+  });
+
+  it('refuses a metrics-delayed fault without a positive whole extraDelaySeconds, naming the field', () => {
+    // Act
+    const result = Fault.safeParse({
+      kind: 'metrics-delayed',
+      application: 'orders',
+      fromMinute: 1,
+      extraDelaySeconds: 0,
+    });
+
+    // Assess
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((i) => i.path.join('.'))).toEqual(['extraDelaySeconds']);
+  });
+
+  it('refuses a metrics-missing fault with an empty metric list', () => {
+    // Act
+    const result = Fault.safeParse({ kind: 'metrics-missing', application: 'orders', fromMinute: 1, metrics: [] });
+
+    // Assess
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((i) => i.path.join('.'))).toEqual(['metrics']);
   });
 });
