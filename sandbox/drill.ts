@@ -664,6 +664,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       }
     }
 
+    // The scenario is over: watches and remediations still running would go on in AWS; here their local runs stop.
+    watchWorkflow.stopAll();
+    workflow.stopAll();
     const incidents = await ledger.listIncidents();
     const watchdogCalls: ActionLine[] = emulator.calls
       .filter((c) => c.service === 'kinesisanalytics' && c.userAgent.includes('flink-watchdog'))

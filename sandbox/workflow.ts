@@ -68,8 +68,11 @@ interface Tracked<S extends WaitingState> {
   execution: LocalExecution<S>;
   /** Virtual time the last step returned, ms. */
   lastStepMs?: number;
-  parked?: { dueMs: number; wake: () => void };
+  parked?: { dueMs: number; wake: () => void; cancel: (reason: Error) => void };
   running: boolean;
+  /** Stops the local run (see `stopAll`). */
+  abort?: () => void;
+  stopped?: boolean;
 }
 
 /** Longest `settle()` waits, in wall time, for executions to park or finish before declaring them stuck, ms. */
@@ -79,7 +82,8 @@ const SETTLE_TIMEOUT_MS = 30_000;
  * Runs a synthesized workflow locally with aws-local-stepfunctions: the definition's Task states are bound to the
  * real handler (`taskResourceLocalHandlers`), Retry pauses are cut to 0 ms, and the Wait state is cut to 0 ms with
  * each step instead held until the virtual clock reaches the time the Wait asked for (`waitSeconds` after the previous
- * step, or after the start for a first step). Implements the detector's RemediationStarter: the execution name is the
+ * step, or after the start for a first step; a first step runs at the next `settle()`, once the caller that started
+ * the execution has gone on). Implements the detector's RemediationStarter: the execution name is the
  * incident id (or `nameOf(input)`) and a second start with the same name is ignored, as Step Functions refuses it
  * (ExecutionAlreadyExists).
  */
@@ -160,16 +164,19 @@ export class LocalWorkflow<S extends WaitingState = RemediationState> {
         }
       }
     })();
+    tracked.abort = run.abort;
     run.result.then(
       () => {
-        tracked.execution.status = 'SUCCEEDED';
         tracked.running = false;
+        if (tracked.stopped) return;
+        tracked.execution.status = 'SUCCEEDED';
       },
       (e: Error) => {
+        tracked.running = false;
+        if (tracked.stopped) return;
         tracked.execution.status = 'FAILED';
         // A Fail state's error (e.g. ESCALATED) is the cause of the library's ExecutionError.
         tracked.execution.error = e.cause instanceof Error ? e.cause.name : e.name;
-        tracked.running = false;
       },
     );
     return true;
@@ -180,9 +187,11 @@ export class LocalWorkflow<S extends WaitingState = RemediationState> {
     const payload = (input as { Payload?: { waitSeconds?: unknown } }).Payload;
     const waitMs = typeof payload?.waitSeconds === 'number' ? payload.waitSeconds * 1000 : 0;
     const dueMs = (tracked.lastStepMs ?? this.#options.clock.now()) + waitMs;
-    if (dueMs > this.#options.clock.now()) {
-      await new Promise<void>((wake) => {
-        tracked.parked = { dueMs, wake };
+    // The first step always waits for the next settle(): an execution's first Task runs after the StartExecution
+    // call has returned to its caller (in AWS, after Step Functions' start latency), never in the middle of it.
+    if (dueMs > this.#options.clock.now() || tracked.lastStepMs === undefined) {
+      await new Promise<void>((wake, cancel) => {
+        tracked.parked = { dueMs, wake, cancel };
         tracked.running = false;
       });
     }
@@ -198,6 +207,22 @@ export class LocalWorkflow<S extends WaitingState = RemediationState> {
     // Only a step that returned sets the time the next Wait counts from: a Retry re-runs the failed step at once.
     tracked.lastStepMs = this.#options.clock.now();
     return { Payload: next };
+  }
+
+  /**
+   * Stops the local runs of the executions still RUNNING (they stay RUNNING in `executions`: in AWS they would go on
+   * after the drill's end). Releases the timers aws-local-stepfunctions holds for them (Task TimeoutSeconds), so the
+   * process can exit.
+   */
+  stopAll(): void {
+    for (const t of this.#tracked.values()) {
+      if (t.execution.status !== 'RUNNING' || t.stopped) continue;
+      t.stopped = true;
+      t.abort?.();
+      // A parked Task holds the library's TimeoutSeconds timer until it settles: settle it.
+      t.parked?.cancel(new Error('the drill ended'));
+      delete t.parked;
+    }
   }
 
   /**
