@@ -335,11 +335,15 @@ export function advanceWatch(
   if (nowMs >= hardStop) return end('EXPIRED', `watched for ${MAX_WATCH_MINUTES} min`);
 
   if (restarts > 0 && (app.status === 'RUNNING' || app.status === 'AUTOSCALING')) {
-    if (nowMs >= watch.untilMs && watch.kind !== 'change') {
-      return end(
-        'EXPIRED',
-        `${restarts} restart(s) in the window, below the threshold of ${policy.restartLoop.threshold}, until the watch's end`,
-      );
+    // A change watch that saw restarts follows them for up to two more windows past its end, then calls the change
+    // UNSTABLE; other watches end at their end.
+    const capMs =
+      watch.kind === 'change' ? watch.untilMs + 2 * policy.restartLoop.windowMinutes * MINUTE_MS : watch.untilMs;
+    if (nowMs >= capMs) {
+      const below = `${restarts} restart(s) in the last ${policy.restartLoop.windowMinutes} min, below the threshold of ${policy.restartLoop.threshold}`;
+      return watch.kind === 'change'
+        ? end('UNSTABLE', `${below}, still at the end of the watch after ${watch.operationId}`)
+        : end('EXPIRED', `${below}, at the watch's end`);
     }
     return goOn(
       everyMinute,

@@ -222,6 +222,16 @@ describe('Function: advanceWatch', () => {
       expect(step.watch.sawRestart).toBe(true);
     });
 
+    it('calls the change UNSTABLE when restarts below the threshold go on two windows past its end', () => {
+      const late = T0 + 30 * MIN + 5 * SEC;
+      const obs = observation(
+        { operations: [update], restarts: restarts(T0 + 20 * MIN, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1]) },
+        late,
+      );
+      const step = advanceWatch(watch, obs, policy(), DETECTION, late);
+      expect(step).toMatchObject({ done: true, outcome: 'UNSTABLE' });
+    });
+
     it('ends OPERATION_FAILED when the watched operation failed without a finding', () => {
       const failed = { ...update, status: 'FAILED' as const, errorString: 'boom' };
       const obs = observation({ operations: [failed] }, now);
