@@ -29,8 +29,9 @@ export const OPERATOR_RESTARTS_WINDOW_MS = 2 * 60_000;
  * How often the operator observes a deployment, ms: `kubernetes.operator.reconcile.interval` default (60 s), same
  * source file (OPERATOR_RECONCILE_INTERVAL). The health check runs inside the observer of every reconcile
  * (ApplicationObserver.observeFlinkCluster → ClusterHealthObserver.observe, only while a job is found).
- * Assumption: a steady deployment is reconciled exactly every interval, first at the scenario start; the operator is
- * not woken earlier by any Kubernetes event (a restarting Flink job changes no Kubernetes resource).
+ * Assumptions: the check is turned on (`kubernetes.operator.cluster.health-check.enabled`, off by default); a steady
+ * deployment is reconciled exactly every interval, first at the scenario start; the operator is not woken earlier by
+ * any Kubernetes event (a restarting Flink job changes no Kubernetes resource).
  */
 export const OPERATOR_OBSERVE_INTERVAL_MS = 60_000;
 
