@@ -251,6 +251,14 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
     const followUp = await followUpHealthy(signal, obs, policy, deps, now);
     return { applicationName: name, result: 'HEALTHY', decision, reason: decision.reason, ...followUp };
   }
+  if (finding.kind === 'UNEXPECTED_STATUS' && policy.onDrift.status === 'reconcile') {
+    // Status drift with no failed operation is the reconciler's (onDrift.status: reconcile): it compares with every
+    // desired-state source (Terraform, tags, config), starts the application through the remediation workflow and
+    // tells people. A second incident here would page twice for one situation.
+    const reason = `${finding.summary} Left to the reconciler (onDrift.status: reconcile), which starts it from the latest snapshot and reports it.`;
+    log.info('status drift left to the reconciler', { applicationName: name });
+    return { applicationName: name, result: 'DEFERRED', decision, reason };
+  }
   const recovery = finding.kind === 'RESTART_LOOP' ? await lastRecovery(deps.ledger, name) : undefined;
   const fingerprint = findingFingerprint(finding, obs, recovery);
   const id = incidentId(name, paused ? `${fingerprint}:paused:${pause.atMs}` : fingerprint);

@@ -432,6 +432,37 @@ describe('Handler: detector', () => {
     });
   });
 
+  describe('an application stopped out of band (READY, desired RUNNING, no failed operation)', () => {
+    const stopped = (onDrift: Record<string, string>) => {
+      const s = setup({
+        schemaVersion: 1,
+        defaults: { mode: 'remediate', onDrift },
+        applications: [{ name: 'orders' }],
+      });
+      s.msf.setApp(app({ status: 'READY' }), { snapshots: [snapshot('orders-v7-a', 7, now - 60 * MIN)] });
+      return s;
+    };
+    const downtime = alarmEvent({ alarmName: 'flink-watchdog-orders-downtime' });
+
+    it('leaves it to the reconciler when onDrift.status is reconcile: no second incident, nobody paged twice', async () => {
+      const { handler, ledger, notifier, started } = stopped({ status: 'reconcile' });
+      const out = await handler(downtime);
+      expect(out.results[0]).toMatchObject({ result: 'DEFERRED' });
+      expect(out.results[0]?.reason).toContain('Left to the reconciler');
+      expect(await ledger.listIncidents()).toEqual([]);
+      expect(notifier.sent).toEqual([]);
+      expect(started).toEqual([]);
+    });
+
+    it('tells people when onDrift.status is notify', async () => {
+      const { handler, ledger, notifier } = stopped({ status: 'notify' });
+      const out = await handler(downtime);
+      expect(out.results[0]).toMatchObject({ result: 'NOTIFIED' });
+      expect((await ledger.listIncidents()).map((i) => i.finding?.kind)).toEqual(['UNEXPECTED_STATUS']);
+      expect(notifier.sent.map((n) => n.event)).toEqual(['NOTIFIED']);
+    });
+  });
+
   it('in observe mode records what it would have done and starts nothing', async () => {
     const { handler, started, notifier } = setup({
       schemaVersion: 1,
