@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   checkError,
@@ -5,6 +7,7 @@ import {
   checkShape,
   errorTypeName,
   loadServiceModel,
+  MODEL_DIR,
   MODEL_FILES,
   ModelLoadError,
 } from './model.ts';
@@ -30,6 +33,23 @@ describe('Function: loadServiceModel', () => {
     expect(CW.metadata).toMatchObject({ apiVersion: '2010-08-01', targetPrefix: 'GraniteServiceVersion20100801' });
     expect(Object.keys(MSF.operations)).toContain('RollbackApplication');
     expect(Object.keys(CW.operations)).toContain('PutMetricAlarm');
+  });
+
+  it('reads the files byte for byte as published (the sha256 sums of test/fixtures/aws-models/README.md)', () => {
+    // Prepare
+    const readme = readFileSync(`${MODEL_DIR}README.md`, 'utf8');
+
+    // Act
+    const sums = Object.values(MODEL_FILES).map((file) => ({
+      file,
+      recorded: new RegExp(`([0-9a-f]{64})\\s+${file.replaceAll('.', '\\.')}`).exec(readme)?.[1],
+      actual: createHash('sha256')
+        .update(readFileSync(`${MODEL_DIR}${file}`))
+        .digest('hex'),
+    }));
+
+    // Assess
+    for (const { file, recorded, actual } of sums) expect(recorded, file).toBe(actual);
   });
 
   it('fails with ModelLoadError naming the file when a model is missing, never an empty model', () => {
