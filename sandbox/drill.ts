@@ -689,6 +689,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       detectionOnset({
         finding: i.finding ?? i.decision.finding,
         ...(i.trigger.source === 'alarm' ? { triggerAlarmName: i.trigger.detail } : {}),
+        reconcilerStart:
+          i.trigger.detail.startsWith('reconciler') &&
+          [i.decision.remediation, i.decision.wouldHave, i.remediation].some((r) => r?.kind === 'START'),
         decisionMs: i.openedMs,
         firstRestartsMs,
         firstFailedCheckpointsMs,

@@ -35,6 +35,11 @@ export interface OnsetEvidence {
    * finding (e.g. an application out of scope, recorded OBSERVED without evaluation).
    */
   readonly triggerAlarmName?: string;
+  /**
+   * True when the incident, without a finding, is the reconciler's answer to a status drift: it starts (or would
+   * start) an application declared RUNNING that is not running. Default: false.
+   */
+  readonly reconcilerStart?: boolean;
   /** The detector's decision: the incident's openedMs. */
   readonly decisionMs: number;
   /**
@@ -76,11 +81,17 @@ const lastAtOrBefore = <T>(xs: readonly T[], ms: number, at: (x: T) => number | 
  * - CHECKPOINT_STALL → `first-failed-checkpoint`: the last first-failed-checkpoint at or before the decision;
  * - any other kind → undefined;
  * - no finding (the application was out of scope, or a drift report): `first-restart` when an alarm opened the
- *   incident and a job restarted before the decision, else undefined.
+ *   incident and a job restarted before the decision; `entered-status` (the status the application was in at the
+ *   decision, when not RUNNING) for the reconciler's start of a stopped application; else undefined.
  */
 export function detectionOnset(e: OnsetEvidence): DetectionOnset | undefined {
   const f = e.finding;
   if (!f) {
+    if (e.reconcilerStart) {
+      // Status drift: the application left RUNNING (e.g. stopped by hand) and stays out of it.
+      const current = lastAtOrBefore(e.statusEntries, e.decisionMs, (s) => s.atMs);
+      return current && current.status !== 'RUNNING' ? { rule: 'entered-status', atMs: current.atMs } : undefined;
+    }
     // No finding: an alarm (restart loop, downtime, failed checkpoints) says a job is failing; its onset is the job's
     // first restart, when there was one.
     if (e.triggerAlarmName === undefined) return undefined;

@@ -131,6 +131,23 @@ describe('Function: detectionOnset', () => {
     expect(detectionOnset(e)).toEqual({ rule: 'first-restart', atMs: T0 + 3 * MINUTE });
   });
 
+  it("no finding, the reconciler's start of a stopped application: when it entered the status it is in", () => {
+    const e = evidence({
+      reconcilerStart: true,
+      statusEntries: [
+        { status: 'RUNNING', atMs: T0 },
+        { status: 'STOPPING', atMs: T0 + 6 * MINUTE },
+        { status: 'READY', atMs: T0 + 6.5 * MINUTE },
+      ],
+    });
+    expect(detectionOnset(e)).toEqual({ rule: 'entered-status', atMs: T0 + 6.5 * MINUTE });
+  });
+
+  it("no finding, the reconciler's start while the application is RUNNING again: no onset", () => {
+    const e = evidence({ reconcilerStart: true, statusEntries: [{ status: 'RUNNING', atMs: T0 }] });
+    expect(detectionOnset(e)).toBeUndefined();
+  });
+
   it('no finding and no alarm (a drift report from the sweep): no onset rather than a made-up one', () => {
     expect(detectionOnset(evidence({ firstRestartsMs: [T0 + 3 * MINUTE] }))).toBeUndefined();
   });
