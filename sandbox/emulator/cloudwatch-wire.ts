@@ -440,6 +440,7 @@ const QUERY_ERROR_CODES: Readonly<Record<string, string>> = {
   InvalidParameterValueException: 'InvalidParameterValue',
   LimitExceededFault: 'LimitExceeded',
   MissingRequiredParameterException: 'MissingParameter',
+  ValidationException: 'ValidationError',
 };
 
 /** The `x-amzn-query-error` code of a CloudWatch exception name (see {@link QUERY_ERROR_CODES}). */

@@ -878,7 +878,9 @@ export class MsfEmulator {
 
   #listApplications(body: Obj): unknown {
     const apps = [...this.#apps.values()];
-    const { page, nextToken } = this.#paginate(apps, body);
+    const { page, nextToken } = this.#paginate(apps, body, (message) => {
+      throw new EmulatorServiceError('InvalidRequestException', message);
+    });
     return {
       ApplicationSummaries: page.map((app) => ({
         ApplicationName: app.name,
@@ -1124,6 +1126,11 @@ export class MsfEmulator {
   }
 
   #listApplicationSnapshots(body: Obj): unknown {
+    // The API model gives ListApplicationSnapshots no ResourceNotFoundException (only InvalidArgumentException and
+    // UnsupportedOperationException, https://docs.aws.amazon.com/managed-flink/latest/apiv2/API_ListApplicationSnapshots.html):
+    // an unknown application is an invalid argument here. Assumption: AWS's message text is not documented.
+    const name = reqStr(body, 'ApplicationName');
+    if (!this.#apps.has(name)) invalidArgument(`Application ${name} is not found in account ${this.accountId}`);
     const app = this.#app(body);
     const { page, nextToken } = this.#paginate(app.snapshots, body);
     return {
@@ -1410,13 +1417,23 @@ export class MsfEmulator {
     return op;
   }
 
-  #paginate<T>(items: readonly T[], body: Obj): { page: readonly T[]; nextToken?: string } {
+  /**
+   * One page of a List* answer. `invalid` raises the operation's error for a bad Limit or NextToken: the API model
+   * gives ListApplications only InvalidRequestException
+   * (https://docs.aws.amazon.com/managed-flink/latest/apiv2/API_ListApplications.html), the other List* operations
+   * InvalidArgumentException.
+   */
+  #paginate<T>(
+    items: readonly T[],
+    body: Obj,
+    invalid: (message: string) => never = invalidArgument,
+  ): { page: readonly T[]; nextToken?: string } {
     const limit = optNum(body, 'Limit') ?? 50;
     // The List* operations accept Limit 1–50 (Kinesis Analytics V2 API reference).
-    if (!Number.isInteger(limit) || limit < 1 || limit > 50) invalidArgument('Limit must be an integer from 1 to 50');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 50) invalid('Limit must be an integer from 1 to 50');
     const token = optStr(body, 'NextToken');
     const start = token === undefined ? 0 : Number.parseInt(token, 10);
-    if (!Number.isInteger(start) || start < 0 || start > items.length) invalidArgument('NextToken is not valid');
+    if (!Number.isInteger(start) || start < 0 || start > items.length) invalid('NextToken is not valid');
     const end = start + limit;
     return { page: items.slice(start, end), ...(end < items.length ? { nextToken: String(end) } : {}) };
   }
