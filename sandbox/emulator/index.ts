@@ -83,8 +83,16 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const region = opts.region ?? 'eu-west-1';
   const accountId = opts.accountId ?? '123456789012';
   const { clock } = opts;
-  const cloudwatch = new CloudWatchEmulator({ clock, region, accountId });
   const listeners: { readonly fn: (e: AlarmStateChangeEvent) => void }[] = [];
+  // SetAlarmState's event goes to the listeners at once, as CloudWatch puts it on the bus when the state changes.
+  const cloudwatch = new CloudWatchEmulator({
+    clock,
+    region,
+    accountId,
+    onAlarmEvent: (event) => {
+      for (const listener of [...listeners]) listener.fn(event);
+    },
+  });
   const msf = new MsfEmulator({
     clock,
     region,
