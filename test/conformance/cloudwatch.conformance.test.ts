@@ -418,6 +418,12 @@ describe('Conformance: CloudWatch errors are the operation errors (or common err
       () => cloudwatch.send(new PutMetricAlarmCommand({ ...downtimeAlarm('refused'), ExtendedStatistic: 'p99' })),
     ],
     [
+      'PutMetricAlarm',
+      'ValidationException',
+      'with DatapointsToAlarm > EvaluationPeriods',
+      () => cloudwatch.send(new PutMetricAlarmCommand({ ...downtimeAlarm('refused'), DatapointsToAlarm: 3 })),
+    ],
+    [
       'GetMetricData',
       'InvalidParameterValueException',
       'with StartTime after EndTime',

@@ -476,6 +476,21 @@ describe('Conformance: Kinesis Analytics V2 errors are the operation errors of t
     );
   });
 
+  it('ListApplications with a Limit or NextToken the model does not allow: InvalidRequestException', async () => {
+    await expectConformingError(MODEL, wire, 'ListApplications', 'InvalidRequestException', () =>
+      msf.send(new ListApplicationsCommand({ Limit: 51 })),
+    );
+    await expectConformingError(MODEL, wire, 'ListApplications', 'InvalidRequestException', () =>
+      msf.send(new ListApplicationsCommand({ NextToken: 'not-a-token' })),
+    );
+  });
+
+  it('ListApplicationSnapshots of an unknown application: one of its model errors (InvalidArgumentException)', async () => {
+    await expectConformingError(MODEL, wire, 'ListApplicationSnapshots', 'InvalidArgumentException', () =>
+      msf.send(new ListApplicationSnapshotsCommand({ ApplicationName: 'no-such-application' })),
+    );
+  });
+
   it('no snapshot possible: InvalidApplicationConfigurationException', async () => {
     await expectConformingError(
       MODEL,
