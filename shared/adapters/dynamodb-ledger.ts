@@ -21,7 +21,14 @@ import {
 import type { AutomationPause } from '#shared/domain/automation.ts';
 import { type Incident, TERMINAL_STATUSES } from '#shared/domain/incident.ts';
 import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
-import { type Ledger, type LockRelease, LockReleaseError } from '#shared/ports/ledger.ts';
+import {
+  IncidentConflictError,
+  type IncidentMutation,
+  type Ledger,
+  type LockRelease,
+  LockReleaseError,
+  updateIncidentByRetrying,
+} from '#shared/ports/ledger.ts';
 
 const DAY_MS = 86_400_000;
 /** Key of the reconciler's memory item. */
@@ -30,6 +37,8 @@ const RECONCILER_KEY = { [LEDGER_TABLE.partitionKey]: 'RECONCILER', [LEDGER_TABL
 const MAX_ATTEMPT_MS = 10 ** ATTEMPT_SORT_KEY_DIGITS - 1;
 /** Sort key of one-time notice items (`NOTICE#<key>`), which expire like attempts. */
 const NOTICE_SORT_KEY = 'NOTICE';
+/** Incident items' revision attribute (Number), see `ledger-table.ts`. */
+const REVISION_ATTRIBUTE = LEDGER_TABLE.revisionAttribute;
 /** How often `acquireLock` retries when the lock changes between its conditional write and its read. */
 const LOCK_RACE_RETRIES = 3;
 
@@ -53,6 +62,8 @@ export interface DynamoDbLedgerOptions {
 /**
  * The Ledger on one DynamoDB table (layout in `ledger-table.ts`), with the same conditional semantics as MemoryLedger:
  * - creating an incident whose id exists is refused by a conditional PutItem, so at-least-once delivery is harmless;
+ * - saving an incident is a PutItem conditional on its `revision` attribute (optimistic concurrency), so a writer
+ *   holding a stale copy never overwrites another's record;
  * - an application's lock is one item written with a conditional PutItem, held by one incident until released or
  *   until its `expiresMs` has passed;
  * - remediation attempts are one item each under the application's `ATTEMPTS#` partition;
@@ -118,11 +129,36 @@ export class DynamoDbLedger implements Ledger {
   }
 
   /**
-   * Overwrites the stored incident, or creates it (unconditional PutItem). Sets the TTL `expiresAt` once the incident
-   * is terminal, and removes it should the incident be non-terminal again.
+   * Overwrites the stored incident, or creates it, if the stored revision is still `incident.revision`: PutItem with
+   * `revision = :expected`, or `attribute_not_exists(revision)` when the copy has none (0: an incident never saved
+   * since it was created, an item written before revisions existed, or no item yet). The item gets `revision` one
+   * more, and so does `incident.revision`. Sets the TTL `expiresAt` once the incident is terminal, and removes it
+   * should the incident be non-terminal again.
+   * @throws IncidentConflictError (cause: the ConditionalCheckFailedException) when another writer saved it since.
    */
   async saveIncident(incident: Incident): Promise<void> {
-    await this.#db.send(new PutCommand({ TableName: this.#table, Item: this.#incidentItem(incident) }));
+    const expected = incident.revision ?? 0;
+    const revision = expected + 1;
+    try {
+      await this.#db.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { ...this.#incidentItem(incident), [REVISION_ATTRIBUTE]: revision },
+          ConditionExpression: expected === 0 ? 'attribute_not_exists(#revision)' : '#revision = :expected',
+          ExpressionAttributeNames: { '#revision': REVISION_ATTRIBUTE },
+          ...(expected === 0 ? {} : { ExpressionAttributeValues: { ':expected': expected } }),
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new IncidentConflictError(incident.id, expected, { cause: error });
+      throw error;
+    }
+    incident.revision = revision;
+  }
+
+  /** Read (GetItem, strongly consistent), mutate, conditional PutItem; again on a conflict (see the Ledger port). */
+  async updateIncident(id: string, mutate: IncidentMutation): Promise<Incident | undefined> {
+    return updateIncidentByRetrying(this, id, mutate);
   }
 
   /**
@@ -416,7 +452,7 @@ export class DynamoDbLedger implements Ledger {
       [LEDGER_TABLE.byApplicationIndex.partitionKey]: incident.applicationName,
       [LEDGER_TABLE.byApplicationIndex.sortKey]: incident.openedMs,
       status: incident.status,
-      incident: withoutUndefined(incident),
+      incident: withoutUndefined(withoutRevision(incident)),
     };
     if (TERMINAL_STATUSES.has(incident.status)) {
       const closedMs = incident.closedMs ?? incident.openedMs;
@@ -489,12 +525,21 @@ function pad(ms: number): string {
   return String(ms).padStart(ATTEMPT_SORT_KEY_DIGITS, '0');
 }
 
+/** The incident of an item, with the item's `revision` (absent when 0 or missing, as on items of older versions). */
 function incidentOf(item: Record<string, unknown>): Incident {
   const incident = item.incident;
   if (typeof incident !== 'object' || incident === null) {
     throw new Error(`Ledger item ${String(item[LEDGER_TABLE.partitionKey])} has no incident attribute`);
   }
-  return incident as Incident;
+  const revision = item[REVISION_ATTRIBUTE];
+  const read = withoutRevision(incident as Incident);
+  return typeof revision === 'number' && revision > 0 ? { ...read, revision } : read;
+}
+
+/** A shallow copy without `revision`: the item's top-level attribute holds it, the `incident` map never does. */
+function withoutRevision(incident: Incident): Incident {
+  const { revision: _revision, ...rest } = incident;
+  return rest;
 }
 
 /** A copy without `undefined` object properties (DynamoDB cannot store them; absent reads back the same). */

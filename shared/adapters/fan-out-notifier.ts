@@ -48,7 +48,8 @@ export function scrubSecrets(message: string): string {
 
 /**
  * Delivers each notification to every channel at once. A channel that fails (after its own retries) never blocks or
- * undoes anything: the failure is recorded on the incident's timeline (event ERROR, saved to the ledger), the
+ * undoes anything: the failure is recorded on the incident's timeline (event ERROR, added to the stored incident with
+ * `Ledger.updateIncident`, so a concurrent save of the incident cannot erase it), the
  * notification goes to the dead-letter queue, and the error is logged without secrets. `notify` never throws.
  */
 export class FanOutNotifier implements Notifier {
@@ -94,14 +95,12 @@ export class FanOutNotifier implements Notifier {
       }
     }
     try {
-      // Read, add only these events, write: a stale copy of the incident (e.g. from before the workflow started)
-      // must never overwrite what the workflow recorded since.
-      const ledger = this.#options.ledger;
-      const stored = ledger ? await ledger.getIncident(n.incident.id) : undefined;
-      if (ledger && stored) {
-        stored.events.push(...failedEvents);
-        await ledger.saveIncident(stored);
-      }
+      // Only these events are added to the stored incident, read fresh and saved conditionally (again on a conflict):
+      // neither a stale copy (e.g. from before the workflow started) nor a step saving at the same moment loses one.
+      await this.#options.ledger?.updateIncident(n.incident.id, (stored) => {
+        stored.events.push(...failedEvents.map((e) => ({ ...e })));
+        return stored;
+      });
     } catch (e) {
       this.#options.log.error('could not record the failed delivery', { error: scrubSecrets(String(e)) });
     }

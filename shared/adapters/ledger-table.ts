@@ -7,7 +7,8 @@
  *
  * | item     | pk                   | sk                               | other attributes                                         |
  * | -------- | -------------------- | -------------------------------- | -------------------------------------------------------- |
- * | incident | `INCIDENT#<id>`      | `INCIDENT`                       | applicationName, openedMs, status, incident, expiresAt?  |
+ * | incident | `INCIDENT#<id>`      | `INCIDENT`                       | applicationName, openedMs, status, incident, expiresAt?, |
+ * |          |                      |                                  | revision? (N, saves since created; absent = 0)           |
  * | lock     | `LOCK#<application>` | `LOCK`                           | holder, expiresMs, expiresAt                             |
  * | attempt  | `ATTEMPTS#<app>`     | `<atMs, 15 digits>#<incidentId>` | incidentId, atMs, expiresAt                              |
  * | pause    | `AUTOMATION#<app>`   | `AUTOMATION`                     | schemaVersion, pausedBy, reason, atMs (no expiresAt)     |
@@ -26,6 +27,12 @@ export const LEDGER_TABLE = {
    * locks carry their own `expiresMs`, and an expired but not yet deleted item behaves as absent where that matters.
    */
   ttlAttribute: 'expiresAt',
+  /**
+   * Revision of an incident item: a Number, how many times it was saved since it was created; absent on a new item and
+   * on items written before revisions existed (both read as 0). Every save is a PutItem conditional on it (optimistic
+   * concurrency): `revision = :read`, or `attribute_not_exists(revision)` for 0.
+   */
+  revisionAttribute: 'revision',
   /** Global secondary index listing an application's incidents by opening time (projection ALL). */
   byApplicationIndex: {
     indexName: 'byApplication',

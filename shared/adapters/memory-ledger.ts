@@ -1,12 +1,19 @@
 import type { AutomationPause } from '#shared/domain/automation.ts';
 import { type Incident, TERMINAL_STATUSES } from '#shared/domain/incident.ts';
 import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
-import type { Ledger, LockRelease } from '#shared/ports/ledger.ts';
+import {
+  IncidentConflictError,
+  type IncidentMutation,
+  type Ledger,
+  type LockRelease,
+  updateIncidentByRetrying,
+} from '#shared/ports/ledger.ts';
 
 /**
  * In-memory Ledger with the same conditional semantics as the DynamoDB one: creating an existing incident is refused,
- * the lock is held by one incident at a time until released or expired. Stored values are deep copies, so callers
- * cannot change the ledger behind its back.
+ * the lock is held by one incident at a time until released or expired, a save of an incident is refused
+ * (IncidentConflictError) when its stored revision is not the copy's. Stored values are deep copies, so callers cannot
+ * change the ledger behind its back.
  */
 export class MemoryLedger implements Ledger {
   readonly #incidents = new Map<string, Incident>();
@@ -18,7 +25,9 @@ export class MemoryLedger implements Ledger {
 
   async createIncident(incident: Incident): Promise<boolean> {
     if (this.#incidents.has(incident.id)) return false;
-    this.#incidents.set(incident.id, structuredClone(incident));
+    const stored = structuredClone(incident);
+    delete stored.revision;
+    this.#incidents.set(incident.id, stored);
     return true;
   }
 
@@ -27,8 +36,18 @@ export class MemoryLedger implements Ledger {
     return i ? structuredClone(i) : undefined;
   }
 
+  /** @throws IncidentConflictError when the stored revision is not `incident.revision` (absent: 0). */
   async saveIncident(incident: Incident): Promise<void> {
-    this.#incidents.set(incident.id, structuredClone(incident));
+    const expected = incident.revision ?? 0;
+    const stored = this.#incidents.get(incident.id);
+    if ((stored?.revision ?? 0) !== expected) throw new IncidentConflictError(incident.id, expected);
+    const revision = expected + 1;
+    this.#incidents.set(incident.id, { ...structuredClone(incident), revision });
+    incident.revision = revision;
+  }
+
+  async updateIncident(id: string, mutate: IncidentMutation): Promise<Incident | undefined> {
+    return updateIncidentByRetrying(this, id, mutate);
   }
 
   async listIncidents(filter: { applicationName?: string } = {}): Promise<Incident[]> {

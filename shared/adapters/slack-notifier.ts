@@ -130,8 +130,7 @@ export class SlackWebApiNotifier implements Notifier {
       // Into the step's copy (its later saves keep it) and into the stored incident, read fresh: a stale copy must
       // never overwrite what the workflow recorded since.
       n.incident.slackThread = slackThread;
-      const stored = await this.#options.ledger.getIncident(n.incident.id);
-      if (stored) await this.#options.ledger.saveIncident({ ...stored, slackThread });
+      await this.#options.ledger.updateIncident(n.incident.id, (stored) => ({ ...stored, slackThread }));
     }
   }
 }

@@ -1,7 +1,7 @@
 import type { Clock } from '#shared/clock.ts';
 import type { PolicySettings, WatchdogConfig } from '#shared/config/schema.ts';
 import { detectionSettings, policyFor } from '#shared/config/schema.ts';
-import type { Ledger } from '#shared/ports/ledger.ts';
+import { type Ledger, saveOwnedIncident } from '#shared/ports/ledger.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { MetricsPort } from '#shared/ports/metrics.ts';
 import type { MsfPort } from '#shared/ports/msf.ts';
@@ -344,7 +344,7 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
         incident.outcomeReason = reason;
         incident.nextSteps = escalateCommands(name);
         addEvent(incident, now, 'ESCALATED', reason);
-        await deps.ledger.saveIncident(incident);
+        await saveOwnedIncident(deps.ledger, incident);
         log.error('remediation workflow not started', { incidentId: id, error: message });
         await tell(
           deps,

@@ -89,15 +89,19 @@ export async function recordLockDeferral(input: LockDeferralInput, deps: Deferra
   };
   let record = fresh;
   if (!(await deps.ledger.createIncident(fresh))) {
-    const stored = await deps.ledger.getIncident(id);
-    record = stored ?? fresh;
-    const before = record.deferral ?? { lockHolder, firstMs: record.openedMs, lastMs: record.openedMs, count: 0 };
-    record.deferral = { ...before, lastMs: now, count: before.count + 1 };
-    // The latest finding, so the record says what is deferred now, and how long it has been (`history` prints it).
-    record.finding = finding;
-    record.decision = input.decision;
-    record.outcomeReason = `${blocked} Deferred ${record.deferral.count} times over ${Math.floor((now - before.firstMs) / MINUTE_MS)} min.`;
-    await deps.ledger.saveIncident(record);
+    // Counted on a fresh read, written conditionally and counted again on a conflict: racing deferrals all count.
+    const count = (stored: Incident): Incident => {
+      const before = stored.deferral ?? { lockHolder, firstMs: stored.openedMs, lastMs: stored.openedMs, count: 0 };
+      stored.deferral = { ...before, lastMs: now, count: before.count + 1 };
+      // The latest finding, so the record says what is deferred now, and how long it has been (`history` prints it).
+      stored.finding = finding;
+      stored.decision = input.decision;
+      stored.outcomeReason = `${blocked} Deferred ${stored.deferral.count} times over ${Math.floor((now - before.firstMs) / MINUTE_MS)} min.`;
+      return stored;
+    };
+    const updated = await deps.ledger.updateIncident(id, count);
+    record = updated ?? count(fresh);
+    if (!updated) await deps.ledger.saveIncident(record);
   }
   const deferral = record.deferral ?? fresh.deferral;
   if (!deferral) throw new Error('deferral record without deferral (bug)');
@@ -125,10 +129,15 @@ export async function recordLockDeferral(input: LockDeferralInput, deps: Deferra
       ? `Incident ${lockHolder} is ${holder.status} and holds the lock; this detection is looked at again when it ends.`
       : `Incident ${lockHolder} holds the lock but is not in the ledger; the lock expires on its own at most ${LOCK_TTL_MS / (60 * MINUTE_MS)} h after it was taken.`;
   const text = `${finding.summary} It has been deferred for ${minutes} min (${deferral.count} detection(s)). ${why}`;
-  record.deferral = { ...deferral, toldMs: now };
-  record.nextSteps = closed || !holder ? [command, ...escalateCommands(name)] : escalateCommands(name);
-  addEvent(record, now, 'NOTIFIED', `Told after ${minutes} min of deferral. ${why}`);
-  await deps.ledger.saveIncident(record);
+  const nextSteps = closed || !holder ? [command, ...escalateCommands(name)] : escalateCommands(name);
+  const told = (r: Incident): Incident => {
+    r.deferral = { ...(r.deferral ?? deferral), toldMs: now };
+    r.nextSteps = nextSteps;
+    addEvent(r, now, 'NOTIFIED', `Told after ${minutes} min of deferral. ${why}`);
+    return r;
+  };
+  // On a fresh read (a deferral counted meanwhile is kept), written conditionally.
+  record = (await deps.ledger.updateIncident(id, told)) ?? told(record);
   await tell(
     deps,
     record,

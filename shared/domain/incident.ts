@@ -58,9 +58,18 @@ export interface IncidentEvent {
   message: string;
 }
 
-/** An incident as stored in the ledger (schema version 1). */
+/**
+ * An incident as stored in the ledger (schema version 1). `revision` was added to version 1 as an optional field:
+ * records written before it read as revision 0, so stored items stay readable and writable.
+ */
 export interface Incident {
   schemaVersion: 1;
+  /**
+   * How many times the incident was saved since it was created, count; absent means 0 (never saved since created, or
+   * an older record). Kept by the ledger: a save is refused when the stored revision is not this one (optimistic
+   * concurrency, see the Ledger port). Not part of the incident's meaning: never compare or display it.
+   */
+  revision?: number;
   id: string;
   applicationName: string;
   trigger: IncidentTrigger;
@@ -116,4 +125,44 @@ export function incidentId(applicationName: string, fingerprint: string): string
 export function addEvent(incident: Incident, atMs: number, kind: IncidentEvent['kind'], message: string): Incident {
   incident.events.push({ atMs, kind, message });
   return incident;
+}
+
+/** Identity of a timeline event: events carry no id, so two with the same time, kind and message are the same one. */
+function eventKey(e: IncidentEvent): string {
+  return `${e.atMs}\u0000${e.kind}\u0000${e.message}`;
+}
+
+/**
+ * The owner's copy of an incident (`mine`, e.g. the remediation workflow's, which holds the application's lock) merged
+ * with the stored one (`stored`), which other writers changed since `mine` was read. Pure.
+ * - Fields: `mine`'s, as read and changed by the owner (status, decision, remediation, outcome, attempts...).
+ * - `events` (append-only): every event of `stored` and every event of `mine`, once (an event both hold, e.g. a failed
+ *   delivery the notifier put in both, counts once; identity: time, kind and message), in time order.
+ * - `actions` (append-only, one per `seq`): the union by `seq`; the owner's record of a `seq` wins (it completes them).
+ * - `slackThread` and `deferral` (set by others: the Slack notifier, deferral records): `mine`'s, else `stored`'s.
+ * - `revision`: `stored`'s, so the save is conditional on what was just read.
+ */
+export function mergeIncident(stored: Incident, mine: Incident): Incident {
+  const merged: Incident = { ...structuredClone(mine) };
+  const seen = new Map<string, number>();
+  for (const e of stored.events) seen.set(eventKey(e), (seen.get(eventKey(e)) ?? 0) + 1);
+  const events = stored.events.map((e) => ({ ...e }));
+  for (const e of mine.events) {
+    const key = eventKey(e);
+    const left = seen.get(key) ?? 0;
+    if (left > 0) seen.set(key, left - 1);
+    else events.push({ ...e });
+  }
+  // Stable: events of equal time keep the order they were appended in.
+  merged.events = events.sort((a, b) => a.atMs - b.atMs);
+  const actions = new Map(stored.actions.map((a) => [a.seq, a] as const));
+  for (const a of mine.actions) actions.set(a.seq, a);
+  merged.actions = structuredClone([...actions.values()].sort((a, b) => a.seq - b.seq));
+  const slackThread = mine.slackThread ?? stored.slackThread;
+  if (slackThread) merged.slackThread = { ...slackThread };
+  const deferral = mine.deferral ?? stored.deferral;
+  if (deferral) merged.deferral = { ...deferral };
+  if (stored.revision === undefined) delete merged.revision;
+  else merged.revision = stored.revision;
+  return merged;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { Clock } from '#shared/clock.ts';
 import { policyFor, type WatchdogConfig } from '#shared/config/schema.ts';
-import type { Ledger } from '#shared/ports/ledger.ts';
+import { type Ledger, saveOwnedIncident } from '#shared/ports/ledger.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { ApplicationSummary, MsfPort } from '#shared/ports/msf.ts';
 import type { Notifier } from '#shared/ports/notifier.ts';
@@ -364,7 +364,7 @@ async function reconcileStatus(deps: ReconcilerDeps, c: DriftContext, fp: string
     incident.closedMs = c.now;
     incident.outcomeReason = `The remediation workflow could not be started (${message}); no action was taken.`;
     addEvent(incident, c.now, 'ESCALATED', incident.outcomeReason);
-    await deps.ledger.saveIncident(incident);
+    await saveOwnedIncident(deps.ledger, incident);
     delete c.entry.reportedFingerprint;
     delete c.entry.driftSinceMs;
     // Described again next cycle, as a new episode.

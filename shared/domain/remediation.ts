@@ -1,7 +1,7 @@
 import type { Clock } from '#shared/clock.ts';
 import type { PolicySettings, WatchdogConfig } from '#shared/config/schema.ts';
 import { policyFor } from '#shared/config/schema.ts';
-import type { Ledger } from '#shared/ports/ledger.ts';
+import { type Ledger, saveOwnedIncident } from '#shared/ports/ledger.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { MetricsPort } from '#shared/ports/metrics.ts';
 import { MsfApiError, type MsfPort } from '#shared/ports/msf.ts';
@@ -257,7 +257,7 @@ async function finish(
   incident.outcomeReason = reason;
   incident.nextSteps = nextSteps;
   addEvent(incident, now, outcome === 'RECOVERED' ? 'RESOLVED' : 'ESCALATED', reason);
-  await deps.ledger.saveIncident(incident);
+  await saveOwnedIncident(deps.ledger, incident);
   deps.log.info(`incident ${outcome === 'RECOVERED' ? 'resolved' : 'escalated'}`, { incidentId: incident.id, reason });
   if (outcome === 'RECOVERED') {
     deps.telemetry?.count('IncidentResolved', state.applicationName);
@@ -343,7 +343,7 @@ async function notifyOutcome(
   if (held) {
     addEvent(incident, now, 'ERROR', held.note);
     try {
-      await deps.ledger.saveIncident(incident);
+      await saveOwnedIncident(deps.ledger, incident);
     } catch (e) {
       deps.log.warn('could not record the lock left held', { incidentId: incident.id, error: (e as Error).message });
     }
@@ -542,7 +542,7 @@ async function act(
     state: 'RECORDED',
   };
   incident.actions.push(record);
-  await deps.ledger.saveIncident(incident);
+  await saveOwnedIncident(deps.ledger, incident);
   try {
     const result = await callStep(deps, state, step, app);
     const done = deps.clock.now();
@@ -556,7 +556,7 @@ async function act(
       'ACTION',
       `${step.call} ${JSON.stringify(record.input)} accepted${result.operationId ? ` (operation ${result.operationId})` : ''}`,
     );
-    await deps.ledger.saveIncident(incident);
+    await saveOwnedIncident(deps.ledger, incident);
     await tell(
       deps,
       incident,
@@ -580,7 +580,7 @@ async function act(
     record.completedMs = deps.clock.now();
     record.error = e instanceof Error ? e.message : String(e);
     if (noAnswerFromMsf(e)) record.outcomeUnknown = true;
-    await deps.ledger.saveIncident(incident);
+    await saveOwnedIncident(deps.ledger, incident);
     return retryOrEscalate(deps, state, incident, policy, e, step.call);
   }
 }
@@ -662,7 +662,7 @@ async function adoptOwnCall(
     'ACTION',
     `${step.call} ${JSON.stringify(record.input)} got no answer (${record.error}) but was carried out: ${evidence}. The transition is the watchdog's own, not someone else's; waiting for ${step.awaitStatus}.`,
   );
-  await deps.ledger.saveIncident(incident);
+  await saveOwnedIncident(deps.ledger, incident);
   deps.telemetry?.count('RemediationAction', state.applicationName);
   await tell(
     deps,
@@ -713,7 +713,7 @@ async function retryOrEscalate(
         ? `${call} got no answer, so MSF may have carried it out; looking before trying again: ${message}`
         : `${call} throttled or unavailable, retrying: ${message}`,
     );
-    await deps.ledger.saveIncident(incident);
+    await saveOwnedIncident(deps.ledger, incident);
     return {
       ...state,
       retries: state.retries + 1,
@@ -766,7 +766,7 @@ async function awaitTransition(
     'STATUS',
     `${state.applicationName} is ${app.status} (version ${app.versionId}) after ${step.call}`,
   );
-  await deps.ledger.saveIncident(incident);
+  await saveOwnedIncident(deps.ledger, incident);
   const nextIndex = state.stepIndex + 1;
   const base = { ...state, expectVersionId: app.versionId, retries: 0 };
   delete base.operationId;
@@ -866,7 +866,7 @@ async function verify(
     'VERIFY',
     `not healthy after ${minutes} min: status ${app.status}, ${restarts} restart(s)${checkpointText}`,
   );
-  await deps.ledger.saveIncident(incident);
+  await saveOwnedIncident(deps.ledger, incident);
   return { ...state, phase: 'REDECIDE', verifyRounds: state.verifyRounds + 1, retries: 0, waitSeconds: 0 };
 }
 
@@ -905,7 +905,7 @@ async function redecide(
   const held = holdWhilePaused(decision, pause, 'ESCALATE');
   addEvent(incident, now, 'DECISION', `${held.verdict}: ${held.reason}`);
   incident.decision = held;
-  await deps.ledger.saveIncident(incident);
+  await saveOwnedIncident(deps.ledger, incident);
   if (pause && held.wouldHave && held !== decision) {
     return finish(
       deps,
@@ -920,7 +920,7 @@ async function redecide(
     incident.remediation = decision.remediation;
     incident.attempts += 1;
     await deps.ledger.recordAttempt(state.applicationName, incident.id, now);
-    await deps.ledger.saveIncident(incident);
+    await saveOwnedIncident(deps.ledger, incident);
     return {
       ...state,
       phase: 'ACT',
@@ -1038,7 +1038,7 @@ async function stepOnce(state: RemediationState, deps: RemediationDeps): Promise
       incident.closedMs = now;
       incident.outcomeReason = `Incident ${lock.holder} already holds the lock on ${state.applicationName}: not acting twice.`;
       addEvent(incident, now, 'DUPLICATE', incident.outcomeReason);
-      await deps.ledger.saveIncident(incident);
+      await saveOwnedIncident(deps.ledger, incident);
       return { ...state, phase: 'DONE', outcome: 'DUPLICATE', waitSeconds: 0 };
     }
     await deps.ledger.recordAttempt(state.applicationName, incident.id, now);
@@ -1111,7 +1111,7 @@ export async function closeAbandonedIncident(
   incident.outcomeReason = reason;
   incident.nextSteps = escalateCommands(incident.applicationName);
   addEvent(incident, now, 'ESCALATED', reason);
-  await deps.ledger.saveIncident(incident);
+  await saveOwnedIncident(deps.ledger, incident);
   deps.telemetry?.count('IncidentEscalated', incident.applicationName);
   let lockNote = '';
   try {
@@ -1123,7 +1123,7 @@ export async function closeAbandonedIncident(
     incident.nextSteps = [...incident.nextSteps, command];
     addEvent(incident, now, 'ERROR', lockNote.trim());
     try {
-      await deps.ledger.saveIncident(incident);
+      await saveOwnedIncident(deps.ledger, incident);
     } catch {
       // The escalation itself is recorded; the note goes out with the notification.
     }

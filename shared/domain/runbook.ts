@@ -2,7 +2,7 @@ import type { Clock } from '#shared/clock.ts';
 import type { PolicySettings, WatchdogConfig } from '#shared/config/schema.ts';
 import { policyFor } from '#shared/config/schema.ts';
 import type { RunbookCommand, RunbookCommandName } from '#shared/events/runbook-command.ts';
-import type { Ledger } from '#shared/ports/ledger.ts';
+import { type Ledger, saveOwnedIncident } from '#shared/ports/ledger.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { MsfPort } from '#shared/ports/msf.ts';
 import type { NotificationEvent, Notifier } from '#shared/ports/notifier.ts';
@@ -595,7 +595,7 @@ export async function runCommand(
     incident.outcomeReason = why;
     incident.nextSteps = escalateCommands(name);
     addEvent(incident, now, 'ESCALATED', why);
-    await deps.ledger.saveIncident(incident);
+    await saveOwnedIncident(deps.ledger, incident);
     deps.log.error('remediation workflow not started for a runbook command', { incidentId: id, error: message });
     await tell(
       deps,
@@ -709,7 +709,7 @@ async function takeSnapshot(
     incident.status = status === 'DONE' ? 'RESOLVED' : 'NOTIFIED';
     incident.outcomeReason = why;
     addEvent(incident, deps.clock.now(), status === 'DONE' ? 'RESOLVED' : 'NOTIFIED', why);
-    await deps.ledger.saveIncident(incident);
+    await saveOwnedIncident(deps.ledger, incident);
     await deps.ledger.releaseLock(name, id);
     await answer(
       deps,

@@ -1,5 +1,5 @@
 import type { AutomationPause } from '#shared/domain/automation.ts';
-import type { Incident } from '#shared/domain/incident.ts';
+import { type Incident, mergeIncident } from '#shared/domain/incident.ts';
 import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
 
 /** What {@link Ledger.releaseLock} did: deleted the caller's lock, or found it not (or no longer) held by the caller. */
@@ -18,16 +18,74 @@ export class LockReleaseError extends Error {
 }
 
 /**
+ * A save of an incident was refused because the stored incident changed since the copy was read: its `revision` is no
+ * longer the one the copy carries (another writer saved in between). Nothing was written. Read the incident again and
+ * re-apply the change ({@link Ledger.updateIncident} does that), or merge ({@link saveOwnedIncident}).
+ */
+export class IncidentConflictError extends Error {
+  override readonly name = 'IncidentConflictError';
+  constructor(
+    readonly incidentId: string,
+    /** The revision the refused copy was read at (0: never saved since it was created, or an older record). */
+    readonly expectedRevision: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `incident ${incidentId} changed since it was read at revision ${expectedRevision}: another writer saved it; read it again and re-apply the change`,
+      options,
+    );
+  }
+}
+
+/** A change to an incident for {@link Ledger.updateIncident}: given a fresh copy, the incident to store, or undefined to store nothing. */
+export type IncidentMutation = (current: Incident) => Incident | undefined;
+
+/** How many times {@link Ledger.updateIncident} reads and writes before giving up on a contended incident. */
+export const UPDATE_INCIDENT_TRIES = 5;
+
+/**
  * The watchdog's memory: incidents with their recorded actions, the per-application lock and attempt counters, and
  * whether automatic remediation of an application is paused.
  * In memory for tests and the drill; DynamoDB in AWS. Conditional writes make duplicates harmless.
+ *
+ * Concurrent writers of one incident (optimistic concurrency). Several writers change the same incident at once: the
+ * remediation workflow's steps, the notifiers recording a failed delivery or a Slack thread, deferral records, the
+ * detector, the runbook and the reconciler. So that none erases another's record:
+ * - every stored incident carries a `revision` (count of saves; absent, read as 0, on a new incident and on records
+ *   written before revisions existed);
+ * - {@link Ledger.saveIncident} writes only if the stored revision is still the one the copy was read at, and raises
+ *   {@link IncidentConflictError} otherwise (writing nothing);
+ * - a writer that only adds or sets something (an event, a delivery failure, a deferral count, a Slack thread) uses
+ *   {@link Ledger.updateIncident}: read, apply the mutation, conditional write, and on a conflict read and re-apply;
+ * - the remediation workflow (and the writer that just created an incident and closes it) owns the incident's
+ *   lifecycle fields while it holds the lock: it saves its copy with {@link saveOwnedIncident}, which on a conflict
+ *   merges the stored incident into its copy ({@link mergeIncident}: its fields win, the append-only timeline and
+ *   action list are unions), so what others appended is kept.
  */
 export interface Ledger {
-  /** Stores a new incident; false (and nothing written) when one with this id exists. */
+  /**
+   * Stores a new incident at revision 0 (any `revision` the copy carries is ignored); false (and nothing written) when
+   * one with this id exists.
+   */
   createIncident(incident: Incident): Promise<boolean>;
+  /** A fresh copy of the stored incident, with its `revision` (absent when 0); undefined when there is none. */
   getIncident(id: string): Promise<Incident | undefined>;
-  /** Overwrites the stored incident. */
+  /**
+   * Overwrites the stored incident if its revision is still `incident.revision` (absent: 0, i.e. never saved since it
+   * was created, an older record without a revision, or no incident yet: then it is created). On success the stored
+   * revision is one more, and `incident.revision` is set to it, so the caller may save the same copy again.
+   * @throws IncidentConflictError when another writer saved the incident since the copy was read (nothing written).
+   */
   saveIncident(incident: Incident): Promise<void>;
+  /**
+   * Changes the stored incident without losing a concurrent change: reads it, applies `mutate` to a fresh copy, saves
+   * conditionally on the revision read, and on a conflict reads and applies again, up to {@link UPDATE_INCIDENT_TRIES}
+   * times. `mutate` must be pure apart from changing its argument: it may run several times.
+   * @returns the incident as stored (with its new revision); the incident read when `mutate` returned undefined;
+   *   undefined, with nothing written, when there is no incident with this id.
+   * @throws IncidentConflictError when every try met a conflict; the store's error as is.
+   */
+  updateIncident(id: string, mutate: IncidentMutation): Promise<Incident | undefined>;
   /** Incidents, newest first, optionally of one application. */
   listIncidents(filter?: { applicationName?: string }): Promise<Incident[]>;
   /** The newest non-terminal incident of the application. */
@@ -75,4 +133,66 @@ export interface Ledger {
   pauseAutomation(applicationName: string, by: string, reason: string, atMs: number): Promise<void>;
   /** Resumes automatic remediation of the application; a no-op when it is not paused. */
   resumeAutomation(applicationName: string): Promise<void>;
+}
+
+/**
+ * {@link Ledger.updateIncident} in terms of `getIncident` and `saveIncident`, as both ledgers implement it.
+ * @throws IncidentConflictError after `tries` conflicts; the store's error as is.
+ */
+export async function updateIncidentByRetrying(
+  ledger: Pick<Ledger, 'getIncident' | 'saveIncident'>,
+  id: string,
+  mutate: IncidentMutation,
+  tries = UPDATE_INCIDENT_TRIES,
+): Promise<Incident | undefined> {
+  let conflict: IncidentConflictError | undefined;
+  for (let attempt = 0; attempt < tries; attempt++) {
+    const current = await ledger.getIncident(id);
+    if (!current) return undefined;
+    const revision = current.revision;
+    const next = mutate(structuredClone(current));
+    if (!next) return current;
+    if (next.id !== id) throw new Error(`updateIncident of ${id}: the mutation returned incident ${next.id} (bug)`);
+    // The write is conditional on what was read, whatever the mutation did to the revision.
+    if (revision === undefined) delete next.revision;
+    else next.revision = revision;
+    try {
+      await ledger.saveIncident(next);
+      return next;
+    } catch (error) {
+      if (!(error instanceof IncidentConflictError)) throw error;
+      conflict = error;
+    }
+  }
+  throw new IncidentConflictError(id, conflict?.expectedRevision ?? 0, { cause: conflict });
+}
+
+/**
+ * Saves the copy of an incident its owner holds (the remediation workflow holding the application's lock, or the
+ * writer that created the incident and now closes it) without erasing what others appended since the copy was read:
+ * a conditional save; on {@link IncidentConflictError}, the stored incident is merged into the copy
+ * ({@link mergeIncident}: the copy's fields win, timeline events and action records are unions) and saved again,
+ * conditionally, via {@link Ledger.updateIncident}. The copy is brought up to date (merged timeline, new revision), so
+ * the owner can go on changing and saving it.
+ * @throws IncidentConflictError when the incident stayed contended for every try; the store's error as is.
+ */
+export async function saveOwnedIncident(
+  ledger: Pick<Ledger, 'saveIncident' | 'updateIncident'>,
+  incident: Incident,
+): Promise<void> {
+  try {
+    await ledger.saveIncident(incident);
+    return;
+  } catch (error) {
+    if (!(error instanceof IncidentConflictError)) throw error;
+  }
+  const mine = structuredClone(incident);
+  const stored = await ledger.updateIncident(incident.id, (current) => mergeIncident(current, mine));
+  // Gone meanwhile (never in practice: incidents are not deleted but by TTL, long after they closed): store the copy.
+  if (!stored) {
+    delete incident.revision;
+    await ledger.saveIncident(incident);
+    return;
+  }
+  Object.assign(incident, stored);
 }

@@ -12,8 +12,14 @@ import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { DEFAULT_CLOSED_INCIDENT_RETENTION_DAYS, LEDGER_TABLE } from '#shared/adapters/ledger-table.ts';
 import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
 import type { RemediationAction } from '#shared/domain/decision.ts';
-import type { Incident } from '#shared/domain/incident.ts';
-import type { Ledger } from '#shared/ports/ledger.ts';
+import type { Incident, IncidentEvent } from '#shared/domain/incident.ts';
+import {
+  IncidentConflictError,
+  type Ledger,
+  saveOwnedIncident,
+  UPDATE_INCIDENT_TRIES,
+  updateIncidentByRetrying,
+} from '#shared/ports/ledger.ts';
 import { MIN, T0 } from '../support/builders.ts';
 
 const ROLLBACK: RemediationAction = { kind: 'ROLLBACK', expectVersionId: 7, toVersionId: 6 };
@@ -110,6 +116,24 @@ function fullIncident(id: string): Incident {
   });
 }
 
+/**
+ * `ledger`'s getIncident and saveIncident, where `hook` runs once, right after the first read returns: another writer
+ * saving between a read and the write that follows it.
+ */
+function afterFirstRead(ledger: Ledger, hook: () => Promise<void>): Pick<Ledger, 'getIncident' | 'saveIncident'> {
+  let pending: (() => Promise<void>) | undefined = hook;
+  return {
+    getIncident: async (id) => {
+      const read = await ledger.getIncident(id);
+      const run = pending;
+      pending = undefined;
+      await run?.();
+      return read;
+    },
+    saveIncident: (i) => ledger.saveIncident(i),
+  };
+}
+
 interface Subject {
   name: string;
   open(): Promise<{ ledger: Ledger; close(): Promise<void> }>;
@@ -195,13 +219,14 @@ describe.each(subjects)('Ledger contract: $name', ({ open }) => {
       expect(await ledger.getIncident('nope')).toBeUndefined();
     });
 
-    it('saveIncident overwrites, and creates when missing', async () => {
+    it('saveIncident overwrites, and creates when missing, one revision up', async () => {
       await ledger.createIncident(incident('orders-1'));
       const resolved = incident('orders-1', { status: 'RESOLVED', closedMs: T0 + MIN, attempts: 1 });
       await ledger.saveIncident(resolved);
+      expect(resolved.revision).toBe(1);
       expect(await ledger.getIncident('orders-1')).toStrictEqual(resolved);
       await ledger.saveIncident(incident('orders-2'));
-      expect(await ledger.getIncident('orders-2')).toStrictEqual(incident('orders-2'));
+      expect(await ledger.getIncident('orders-2')).toStrictEqual(incident('orders-2', { revision: 1 }));
       expect(await ledger.createIncident(incident('orders-2'))).toBe(false);
     });
 
@@ -260,6 +285,128 @@ describe.each(subjects)('Ledger contract: $name', ({ open }) => {
       expect(await ledger.openIncident('payments')).toStrictEqual(
         incident('payments-new', { applicationName: 'payments', openedMs: T0 + 9 * MIN }),
       );
+    });
+  });
+
+  describe('concurrent writers of an incident (revision)', () => {
+    const event = (message: string): IncidentEvent => ({ atMs: T0, kind: 'ERROR', message });
+
+    it('creates at revision 0 whatever revision the copy carries, and counts every save', async () => {
+      await ledger.createIncident(incident('orders-1', { revision: 7 }));
+      const read = await ledger.getIncident('orders-1');
+      expect(read?.revision).toBeUndefined();
+      if (!read) throw new Error('incident not found');
+      await ledger.saveIncident(read);
+      await ledger.saveIncident(read);
+      expect(read.revision).toBe(2);
+      expect((await ledger.getIncident('orders-1'))?.revision).toBe(2);
+      expect((await ledger.listIncidents())[0]?.revision).toBe(2);
+    });
+
+    it('refuses a stale save with IncidentConflictError naming the incident, and writes nothing', async () => {
+      await ledger.createIncident(incident('orders-1'));
+      const first = await ledger.getIncident('orders-1');
+      const stale = await ledger.getIncident('orders-1');
+      if (!(first && stale)) throw new Error('incident not found');
+      first.events.push(event('saved first'));
+      await ledger.saveIncident(first);
+      stale.status = 'ESCALATED';
+      const refused = await ledger.saveIncident(stale).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(IncidentConflictError);
+      expect(refused).toMatchObject({ name: 'IncidentConflictError', incidentId: 'orders-1', expectedRevision: 0 });
+      expect(stale.revision).toBeUndefined();
+      expect(await ledger.getIncident('orders-1')).toStrictEqual(first);
+      // A copy one save behind is refused as well.
+      const behind = structuredClone(first);
+      await ledger.saveIncident(first);
+      await expect(ledger.saveIncident(behind)).rejects.toMatchObject({ expectedRevision: 1 });
+    });
+
+    it('keeps both of two concurrent updates, and all of four', async () => {
+      await ledger.createIncident(incident('orders-1'));
+      const add = (message: string) =>
+        ledger.updateIncident('orders-1', (i) => {
+          i.events.push(event(message));
+          return i;
+        });
+      await Promise.all([add('a'), add('b')]);
+      expect((await ledger.getIncident('orders-1'))?.events.map((e) => e.message).sort()).toEqual(['a', 'b']);
+      await Promise.all(['c', 'd', 'e', 'f'].map(add));
+      const stored = await ledger.getIncident('orders-1');
+      expect(stored?.events.map((e) => e.message).sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+      expect(stored?.revision).toBe(6);
+    });
+
+    it('re-applies an update on a fresh read when another writer saved in between', async () => {
+      await ledger.createIncident(incident('orders-1'));
+      const seen: Array<number | undefined> = [];
+      const hooked = afterFirstRead(ledger, async () => {
+        const other = await ledger.getIncident('orders-1');
+        if (!other) throw new Error('incident not found');
+        other.status = 'RESOLVED';
+        await ledger.saveIncident(other);
+      });
+      const updated = await updateIncidentByRetrying(hooked, 'orders-1', (i) => {
+        seen.push(i.revision);
+        i.events.push(event('delivery failed'));
+        return i;
+      });
+      expect(seen).toEqual([undefined, 1]);
+      expect(updated).toMatchObject({ status: 'RESOLVED', revision: 2 });
+      expect(await ledger.getIncident('orders-1')).toStrictEqual(updated);
+    });
+
+    it('gives up with IncidentConflictError after every try met a conflict', async () => {
+      await ledger.createIncident(incident('orders-1'));
+      let interferences = 0;
+      const contended: Pick<Ledger, 'getIncident' | 'saveIncident'> = {
+        getIncident: async (id) => {
+          const read = await ledger.getIncident(id);
+          interferences += 1;
+          await ledger.updateIncident(id, (i) => ({ ...i, attempts: i.attempts + 1 }));
+          return read;
+        },
+        saveIncident: (i) => ledger.saveIncident(i),
+      };
+      const outcome = await updateIncidentByRetrying(contended, 'orders-1', (i) => i).catch((e: unknown) => e);
+      expect(outcome).toBeInstanceOf(IncidentConflictError);
+      expect(interferences).toBe(UPDATE_INCIDENT_TRIES);
+      expect((await ledger.getIncident('orders-1'))?.attempts).toBe(UPDATE_INCIDENT_TRIES);
+    });
+
+    it('updates nothing for an unknown id, and writes nothing when the mutation returns undefined', async () => {
+      expect(await ledger.updateIncident('nope', (i) => i)).toBeUndefined();
+      expect(await ledger.getIncident('nope')).toBeUndefined();
+      await ledger.createIncident(incident('orders-1'));
+      expect(await ledger.updateIncident('orders-1', () => undefined)).toStrictEqual(incident('orders-1'));
+      expect((await ledger.getIncident('orders-1'))?.revision).toBeUndefined();
+    });
+
+    it('saveOwnedIncident keeps what others appended since the owner read the incident', async () => {
+      await ledger.createIncident(incident('orders-1', { events: [{ atMs: T0, kind: 'OPENED', message: 'opened' }] }));
+      const owner = await ledger.getIncident('orders-1');
+      if (!owner) throw new Error('incident not found');
+      await ledger.updateIncident('orders-1', (i) => {
+        i.events.push({ atMs: T0 + 2, kind: 'ERROR', message: 'OPENED notification to slack not delivered' });
+        return { ...i, slackThread: { channel: 'C0ONCALL', ts: '1.2' } };
+      });
+      owner.status = 'RESOLVED';
+      owner.actions.push({ seq: 1, call: 'StopApplication', input: {}, recordedMs: T0 + 1, state: 'SUCCEEDED' });
+      owner.events.push({ atMs: T0 + 3, kind: 'RESOLVED', message: 'recovered' });
+      await saveOwnedIncident(ledger, owner);
+      const stored = await ledger.getIncident('orders-1');
+      expect(stored?.events.map((e) => e.kind)).toEqual(['OPENED', 'ERROR', 'RESOLVED']);
+      expect(stored).toMatchObject({
+        status: 'RESOLVED',
+        slackThread: { channel: 'C0ONCALL', ts: '1.2' },
+        revision: 2,
+      });
+      expect(stored?.actions).toHaveLength(1);
+      // The owner's copy is brought up to date: its next save goes through without a conflict and loses nothing.
+      expect(owner).toStrictEqual(stored);
+      owner.outcomeReason = 'done';
+      await ledger.saveIncident(owner);
+      expect((await ledger.getIncident('orders-1'))?.events).toHaveLength(3);
     });
   });
 
@@ -568,6 +715,47 @@ describe('DynamoDbLedger on dynalite', () => {
       ),
       { numRuns: 20 },
     );
+  });
+
+  it('updates an incident item written before revisions existed, then refuses a copy read before that', async () => {
+    // As the ledger wrote incident items before revisions: no revision attribute.
+    const old = incident('old-item', { applicationName: 'old-item' });
+    await table.client.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: {
+          pk: 'INCIDENT#old-item',
+          sk: 'INCIDENT',
+          applicationName: 'old-item',
+          openedMs: T0,
+          status: 'REMEDIATING',
+          incident: old,
+        },
+      }),
+    );
+    const stale = await ledger.getIncident('old-item');
+    expect(stale).toStrictEqual(old);
+    const updated = await ledger.updateIncident('old-item', (i) => {
+      i.events.push({ atMs: T0, kind: 'ERROR', message: 'RESOLVED notification to slack not delivered' });
+      return i;
+    });
+    expect(updated?.revision).toBe(1);
+    const item = (
+      await table.client.send(
+        new GetCommand({
+          TableName: table.tableName,
+          Key: { pk: 'INCIDENT#old-item', sk: 'INCIDENT' },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item;
+    expect(item?.[LEDGER_TABLE.revisionAttribute]).toBe(1);
+    expect(item?.incident).not.toHaveProperty('revision');
+    if (!stale) throw new Error('incident not found');
+    await expect(ledger.saveIncident(stale)).rejects.toBeInstanceOf(IncidentConflictError);
+    const cause = await ledger.saveIncident(stale).catch((e: unknown) => (e as Error).cause);
+    expect(cause).toBeInstanceOf(ConditionalCheckFailedException);
+    expect((await ledger.getIncident('old-item'))?.events).toHaveLength(1);
   });
 
   it('sets the TTL attribute only on terminal incidents, closedMs plus the retention', async () => {
