@@ -23,7 +23,7 @@ import {
 export interface DashboardApplication {
   /** MSF `ApplicationName` (the `Application` dimension of its metrics). */
   readonly name: string;
-  /** MSF `RuntimeEnvironment`, e.g. `FLINK-1_20` or `FLINK-2_2`: picks the restart metric and whether downtime exists. */
+  /** MSF `RuntimeEnvironment`, e.g. `FLINK-1_20` or `FLINK-2_2`: picks the restart metric. */
   readonly runtimeEnvironment: string;
 }
 
@@ -65,7 +65,9 @@ const INCIDENT_METRICS: readonly ApplicationMetricName[] = [
  * - the restart counter (fullRestarts, or numRestarts on FLINK-2_x; namespace AWS/KinesisAnalytics, dimension
  *   Application) as new restarts per minute, `DIFF` of the per-minute Maximum, as the restart-loop alarm sees it (a
  *   counter reset shows as a negative step);
- * - `downtime` (ms, Maximum per minute), except on FLINK-2_x runtimes, which no longer publish it;
+ * - `downtime` (ms, Maximum per minute), on every runtime: on FLINK-2_x `uptime` and `downtime` are deprecated but
+ *   still published ("Flink 2.2 metric changes", https://docs.aws.amazon.com/managed-flink/latest/java/metrics-dimensions.html),
+ *   and the watchdog's downtime alarm reads it there too (shared/alarms.ts);
  * - the watchdog's IncidentOpened, RemediationAction, IncidentResolved, IncidentEscalated (Sum per 5 minutes) and
  *   TimeToRecovery (seconds, Maximum and Average per 5 minutes) from namespace FlinkWatchdog, dimension Application.
  *
@@ -86,7 +88,7 @@ export class WatchdogDashboard extends Construct {
         markdown: [
           '# Flink Watchdog',
           `Per application: MSF restarts and downtime (${MSF_METRIC_NAMESPACE}), and what the watchdog did about them`,
-          `(${WATCHDOG_METRICS_NAMESPACE}). FLINK-2_x runtimes publish numRestarts and no downtime.`,
+          `(${WATCHDOG_METRICS_NAMESPACE}). FLINK-2_x runtimes publish numRestarts instead of fullRestarts; their downtime is deprecated but still published.`,
         ].join('\n'),
         width: GRID_WIDTH - 6,
         height: GRAPH_HEIGHT,
@@ -108,8 +110,7 @@ export class WatchdogDashboard extends Construct {
 /** The widgets of one application's row, filling the grid width. */
 function applicationRow(app: DashboardApplication): IWidget[] {
   const restart = restartMetricName(app.runtimeEnvironment);
-  const hasDowntime = restart === 'fullRestarts';
-  const width = GRID_WIDTH / (hasDowntime ? 4 : 3);
+  const width = GRID_WIDTH / 4;
   const msf = (metricName: string): Metric =>
     new Metric({
       namespace: MSF_METRIC_NAMESPACE,
@@ -133,19 +134,13 @@ function applicationRow(app: DashboardApplication): IWidget[] {
       width,
       height: GRAPH_HEIGHT,
     }),
-  ];
-  if (hasDowntime) {
-    widgets.push(
-      new GraphWidget({
-        title: `${app.name}: downtime (ms)`,
-        left: [msf('downtime').with({ label: 'downtime' })],
-        leftYAxis: { min: 0, showUnits: false },
-        width,
-        height: GRAPH_HEIGHT,
-      }),
-    );
-  }
-  widgets.push(
+    new GraphWidget({
+      title: `${app.name}: downtime (ms)`,
+      left: [msf('downtime').with({ label: 'downtime' })],
+      leftYAxis: { min: 0, showUnits: false },
+      width,
+      height: GRAPH_HEIGHT,
+    }),
     new GraphWidget({
       title: `${app.name}: watchdog incidents and actions (per 5 min)`,
       left: INCIDENT_METRICS.map((name) => watchdogMetric(name, app.name, Stats.SUM)),
@@ -163,7 +158,7 @@ function applicationRow(app: DashboardApplication): IWidget[] {
       width,
       height: GRAPH_HEIGHT,
     }),
-  );
+  ];
   return widgets;
 }
 

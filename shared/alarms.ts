@@ -49,7 +49,14 @@ export interface AlarmSpec {
  *   publishes nothing (the detector then compares with the desired status before doing anything). Created on every
  *   runtime: on FLINK-2_x `uptime` and `downtime` are deprecated but still published ("Flink 2.2 metric changes",
  *   https://docs.aws.amazon.com/managed-flink/latest/java/metrics-dimensions.html).
- * - failed checkpoints: numberOfFailedCheckpoints rising in 3 of 10 minutes; missing data not breaching.
+ * - failed checkpoints: DIFF(numberOfFailedCheckpoints) > 0 in 1 of 1 minute, i.e. ANY failed checkpoint, missing
+ *   data not breaching, exactly as the restart alarm above (same missing-data rule, same User Guide page). It only
+ *   wakes the detector: a CHECKPOINT_STALL needs failures beyond the policy's threshold within the stall window
+ *   (shared/domain/detect.ts `checkpointStall`), so below it the detector starts a `checkpoints` watch that looks again
+ *   every minute until the stall is confirmed or a checkpoint completes (shared/domain/watch.ts). Failures in
+ *   consecutive minutes keep the alarm in ALARM and send no new event; a minute without a new failure (DIFF 0, a real
+ *   datapoint) sets it back to OK, so the next failure after it wakes the detector again. A new job's counter starts
+ *   at 0: the negative DIFF does not breach.
  */
 export function alarmsFor(applicationName: string, runtimeEnvironment: string, policy: PolicySettings): AlarmSpec[] {
   const dims = { Application: applicationName };
@@ -94,7 +101,7 @@ export function alarmsFor(applicationName: string, runtimeEnvironment: string, p
     {
       alarmName: `${ALARM_PREFIX}${applicationName}-failed-checkpoints`,
       kind: 'failed-checkpoints',
-      description: `Flink Watchdog: ${applicationName} checkpoints failing in 3 of the last 10 minutes`,
+      description: `Flink Watchdog: ${applicationName} checkpoint failed (numberOfFailedCheckpoints rose); the detector follows failures until a checkpoint stall is confirmed or a checkpoint completes`,
       queries: [
         {
           id: 'failed',
@@ -105,8 +112,8 @@ export function alarmsFor(applicationName: string, runtimeEnvironment: string, p
       ],
       threshold: 0,
       comparisonOperator: 'GreaterThanThreshold',
-      evaluationPeriods: 10,
-      datapointsToAlarm: 3,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
       treatMissingData: 'notBreaching',
     },
   ];

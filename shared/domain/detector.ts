@@ -25,10 +25,12 @@ import { escalateCommands, initialRemediationState, tell } from './remediation.t
 import { resolveScope } from './scope.ts';
 import {
   advanceWatch,
+  deferredWatches,
   nextDataCheckMs,
   plannedWatches,
   secondsUntil,
   type WatchInput,
+  type WatchStart,
   type WatchState,
   type WatchStep,
 } from './watch.ts';
@@ -68,7 +70,10 @@ export interface DetectionResult {
   reason: string;
   /** For a HEALTHY watch check: the watch's next step (go on, or its outcome). */
   watch?: WatchStep;
-  /** Names of the watches this signal started (a healthy observation that calls for a closer look). */
+  /**
+   * Names of the watches this signal started: a healthy observation that calls for a closer look, or a restart loop
+   * or checkpoint stall DEFERRED by a guard (looked at again within a minute).
+   */
   watchesStarted?: string[];
 }
 
@@ -267,7 +272,17 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
   addEvent(incident, now, 'DECISION', `${decision.verdict}: ${decision.reason}`);
   const observeMode = decision.guards.some((g) => g.name === 'mode-remediate' && !g.passed);
   if (decision.verdict === 'NONE' && !observeMode && !paused) {
-    // Blocked for now (cooldown, another operation in progress, lock held): the next signal retries.
+    // Blocked for now (cooldown, another operation in progress, lock held): the next signal retries. A restart loop or
+    // checkpoint stall is followed by its watch, which looks again within a minute (a check of a watch that is itself
+    // deferred goes on, see checkWatch, so a watch signal starts nothing).
+    const followUp =
+      signal.source === 'watch'
+        ? {}
+        : await startWatches(
+            deferredWatches(finding, obs, policy, detectionSettings(deps.config), originOf(signal), now),
+            name,
+            deps,
+          );
     if (lockedBy !== undefined) {
       // Behind a lock: recorded (one record per blocking incident) and, once it lasts cooldownMinutes, told once.
       const deferral = await recordLockDeferral(
@@ -288,10 +303,11 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
         incidentId: deferral.incidentId,
         decision,
         reason: decision.reason,
+        ...followUp,
       };
     }
     log.info('remediation deferred', { applicationName: name, reason: decision.reason });
-    return { applicationName: name, result: 'DEFERRED', decision, reason: decision.reason };
+    return { applicationName: name, result: 'DEFERRED', decision, reason: decision.reason, ...followUp };
   }
   if (decision.verdict === 'ESCALATE' && decision.guards.some((g) => g.name === 'attempts-left' && !g.passed)) {
     // Attempts exhausted: if this application was already escalated within the attempt window, do not page again.
@@ -442,29 +458,48 @@ async function followUpHealthy(
     return { watch: step };
   }
   if (!deps.watches) return {};
-  const origin: WatchState['trigger'] =
-    signal.source === 'alarm'
-      ? { source: 'alarm', detail: signal.alarmName }
-      : signal.source === 'cloudtrail'
-        ? { source: 'cloudtrail', detail: signal.eventName }
-        : { source: 'schedule', detail: signal.rule };
+  return startWatches(plannedWatches(obs, policy, detection, originOf(signal), now), signal.applicationName, deps);
+}
+
+/** What started a watch, from the signal that starts it. */
+function originOf(signal: Exclude<Signal, { source: 'watch' }>): WatchState['trigger'] {
+  switch (signal.source) {
+    case 'alarm':
+      return { source: 'alarm', detail: signal.alarmName };
+    case 'cloudtrail':
+      return { source: 'cloudtrail', detail: signal.eventName };
+    case 'schedule':
+      return { source: 'schedule', detail: signal.rule };
+  }
+}
+
+/**
+ * Starts the planned watches; one that already runs (same name) is kept, not doubled. A watch that cannot be started
+ * is logged: the alarms and the sweep still look at the application.
+ */
+async function startWatches(
+  planned: WatchStart[],
+  applicationName: string,
+  deps: DetectorDeps,
+): Promise<Pick<DetectionResult, 'watchesStarted'>> {
+  if (!deps.watches) return {};
   const started: string[] = [];
-  for (const planned of plannedWatches(obs, policy, detection, origin, now)) {
+  for (const p of planned) {
     try {
-      if (await deps.watches.start(planned.input)) {
-        started.push(planned.input.watch.name);
+      if (await deps.watches.start(p.input)) {
+        started.push(p.input.watch.name);
         deps.log.info('watch started', {
-          applicationName: signal.applicationName,
-          watch: planned.input.watch.name,
-          kind: planned.input.watch.kind,
-          firstCheckInSeconds: planned.input.waitSeconds,
-          summary: planned.summary,
+          applicationName,
+          watch: p.input.watch.name,
+          kind: p.input.watch.kind,
+          firstCheckInSeconds: p.input.waitSeconds,
+          summary: p.summary,
         });
       }
     } catch (e) {
       deps.log.warn('watch not started; alarms and the sweep still look at the application', {
-        applicationName: signal.applicationName,
-        watch: planned.input.watch.name,
+        applicationName,
+        watch: p.input.watch.name,
         error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
       });
     }

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type DetectionSettings, type PolicySettings, stuckLimitMinutes } from '#shared/config/schema.ts';
+import { checkpointCompletions, checkpointWindow, currentRunStartMs, sliceWithBaseline } from './checkpoints.ts';
 import { countRestarts, runningVersionRestarts } from './detect.ts';
+import type { Finding } from './findings.ts';
 import type { ApplicationObservation, ApplicationOperation } from './model.ts';
 import { isTransient } from './model.ts';
 
@@ -18,6 +20,13 @@ import { isTransient } from './model.ts';
  *   or ends when the status settles.
  * - `change`: an UpdateApplication or StartApplication. Looked at every minute for `watchMinutes` after the operation
  *   ended: STABLE when restarts stayed at zero and no checkpoint failed; a restart is counted exactly as above.
+ * - `checkpoints`: checkpoints of the running job failed (beyond what restarts explain) and none completed since, fewer
+ *   than a CHECKPOINT_STALL needs. Looked at every minute until the stall is confirmed (FOUND) or checkpointing
+ *   resumes (RESUMED).
+ *
+ * A finding held back by a guard (DEFERRED: cooldown, a foreign operation in progress, the lock held) that is still
+ * going on, a restart loop or a checkpoint stall, is followed by the same `restarts` or `checkpoints` watch (see
+ * {@link deferredWatches}): looked at again within a minute rather than at the next sweep.
  */
 
 const SECOND_MS = 1000;
@@ -31,7 +40,7 @@ const MINUTE_MS = 60 * SECOND_MS;
 export const CHECK_MARGIN_SECONDS = 5;
 
 /** Kinds of watch. */
-export const WATCH_KINDS = ['restarts', 'transition', 'change'] as const;
+export const WATCH_KINDS = ['restarts', 'transition', 'change', 'checkpoints'] as const;
 export type WatchKind = (typeof WATCH_KINDS)[number];
 
 /** How a watch ended. */
@@ -46,6 +55,13 @@ export const WATCH_OUTCOMES = [
   'SETTLED',
   /** `change`: the operation failed without a finding (MSF kept the application as it was). */
   'OPERATION_FAILED',
+  /**
+   * `checkpoints`: a checkpoint completed after the failures, or none failed for a whole checkpoint cycle
+   * (max(interval, timeout) + two periods of publishing lag).
+   */
+  'RESUMED',
+  /** `checkpoints`: the application left RUNNING (no job, no checkpoints; a transition has its own watch). */
+  'NOT_RUNNING',
   /** A finding was decided on (an incident was recorded). */
   'FOUND',
   /** An open incident already handles the application. */
@@ -191,11 +207,143 @@ function transitionDueMs(sinceMs: number, limitMinutes: number): number {
   return sinceMs + limitMinutes * MINUTE_MS + CHECK_MARGIN_SECONDS * SECOND_MS;
 }
 
+/** Fields every planned watch shares. */
+type WatchBase = Pick<WatchState, 'schemaVersion' | 'applicationName' | 'startedMs' | 'checks' | 'trigger'>;
+
 /**
- * The watches a healthy observation calls for (pure): a restart below the threshold → `restarts`; a transient status →
- * `transition` (first check just after its limit); an UpdateApplication or StartApplication in progress or ended
- * within `watchMinutes` → `change`. Each has a deterministic name, so the same situation seen again (a duplicate
- * alarm event, the next sweep) maps to the same execution, which Step Functions refuses to start twice.
+ * Failed checkpoints of the running job that no completed checkpoint has followed yet: what a `checkpoints` watch
+ * follows below the CHECKPOINT_STALL threshold.
+ */
+export interface CheckpointFailures {
+  /**
+   * Failures (numberOfFailedCheckpoints increases) since the last completed checkpoint, the job's submission or the
+   * stall window's start, whichever is latest, beyond the one failure each restart explains, count.
+   */
+  failed: number;
+  /** Start of the period of the first such failure, epoch ms. */
+  firstFailureMs: number;
+  /** Start of the period of the newest such failure, epoch ms. */
+  lastFailureMs: number;
+  /**
+   * The episode the failures belong to: the end of the period of the last completed checkpoint before them, else the
+   * job's submission, else the first failure, epoch ms. The `checkpoints` watch is named after it.
+   */
+  sinceMs: number;
+  /** The checkpoint-stall window (see `checkpointWindow` in checkpoints.ts), ms. */
+  windowMs: number;
+}
+
+/**
+ * Checkpoint failures still going on (pure), or undefined: the application is RUNNING with checkpointing on, failures
+ * beyond what restarts explain are in the stall window since the last completed checkpoint, and the newest of them
+ * is recent (within one checkpoint cycle, max(interval, timeout), plus two periods of publishing lag: the same test of
+ * "ongoing" as the CHECKPOINT_STALL rule in detect.ts). Counted as that rule counts them: the cumulative counter's
+ * increases, a drop being a new job's counter, a completion seen when a last-checkpoint gauge changes to a value ≥ 0.
+ */
+export function checkpointFailures(
+  obs: ApplicationObservation,
+  policy: PolicySettings,
+  nowMs: number,
+): CheckpointFailures | undefined {
+  const app = obs.application;
+  if (app?.status !== 'RUNNING') return undefined;
+  const window = checkpointWindow(app, policy.checkpointStall);
+  if (!window.enabled) return undefined;
+  const runStartMs = currentRunStartMs(obs);
+  const completedMs = checkpointCompletions(obs.lastCheckpointDuration, obs.lastCheckpointSize).lastCompletionMs;
+  const lastCompletedMs =
+    completedMs !== undefined && (runStartMs === undefined || completedMs > runStartMs) ? completedMs : undefined;
+  const fromMs = Math.max(
+    nowMs - window.windowMs,
+    runStartMs ?? Number.NEGATIVE_INFINITY,
+    lastCompletedMs ?? Number.NEGATIVE_INFINITY,
+  );
+  const failed = countRestarts(sliceWithBaseline(obs.failedCheckpoints, fromMs, nowMs));
+  const restarts = countRestarts(sliceWithBaseline(obs.restarts, fromMs, nowMs)).restarts;
+  const unexplained = failed.restarts - restarts;
+  if (unexplained <= 0 || failed.firstIncreaseMs === undefined || failed.lastIncreaseMs === undefined) return undefined;
+  const periodMs = (obs.failedCheckpoints?.periodSeconds ?? 60) * SECOND_MS;
+  const cycleMs = Math.max(window.intervalMs, window.timeoutMs);
+  if (failed.lastIncreaseMs + periodMs < nowMs - (cycleMs + 2 * periodMs)) return undefined;
+  return {
+    failed: unexplained,
+    firstFailureMs: failed.firstIncreaseMs,
+    lastFailureMs: failed.lastIncreaseMs,
+    sinceMs: lastCompletedMs ?? runStartMs ?? failed.firstIncreaseMs,
+    windowMs: window.windowMs,
+  };
+}
+
+/** The `restarts` watch for restarts of the running version in the window, if any. */
+function restartsWatch(
+  obs: ApplicationObservation,
+  policy: PolicySettings,
+  detection: DetectionSettings,
+  base: WatchBase,
+  nowMs: number,
+): WatchStart | undefined {
+  const app = obs.application;
+  const restarts = runningVersionRestarts(obs, policy, nowMs);
+  if (!app || !restarts || restarts.restarts <= 0 || restarts.firstIncreaseMs === undefined) return undefined;
+  const kind = 'restarts';
+  const key = `v${app.versionId}:${restarts.firstIncreaseMs}`;
+  return {
+    input: {
+      watch: {
+        ...base,
+        kind,
+        name: watchName(obs.applicationName, kind, key),
+        untilMs: nowMs + 2 * policy.restartLoop.windowMinutes * MINUTE_MS,
+        sawRestart: true,
+        sawFailedCheckpoint: false,
+      },
+      done: false,
+      waitSeconds: secondsUntil(nowMs, nextDataCheckMs(nowMs, detection.metricsDelaySeconds)),
+    },
+    summary: `${restarts.restarts} restart(s) in the last ${policy.restartLoop.windowMinutes} min (threshold ${policy.restartLoop.threshold}): looking again every minute`,
+  };
+}
+
+/**
+ * The `checkpoints` watch of one episode of failures: named after the version and the episode's start (the last
+ * completed checkpoint, else the submission), so every signal about the same failing checkpoints maps to one
+ * execution. It runs for the stall window plus two periods and the metrics delay past now: within that a stall is
+ * either confirmed or not going on.
+ */
+function checkpointsWatch(
+  obs: ApplicationObservation,
+  episode: { sinceMs: number; windowMs: number },
+  detection: DetectionSettings,
+  base: WatchBase,
+  nowMs: number,
+  summary: string,
+): WatchStart | undefined {
+  const app = obs.application;
+  if (!app) return undefined;
+  const kind = 'checkpoints';
+  return {
+    input: {
+      watch: {
+        ...base,
+        kind,
+        name: watchName(obs.applicationName, kind, `v${app.versionId}:${episode.sinceMs}`),
+        untilMs: nowMs + episode.windowMs + 2 * MINUTE_MS + detection.metricsDelaySeconds * SECOND_MS,
+        sawRestart: false,
+        sawFailedCheckpoint: true,
+      },
+      done: false,
+      waitSeconds: secondsUntil(nowMs, nextDataCheckMs(nowMs, detection.metricsDelaySeconds)),
+    },
+    summary,
+  };
+}
+
+/**
+ * The watches a healthy observation calls for (pure): a restart below the threshold → `restarts`; failed checkpoints
+ * below the stall threshold, none completed since → `checkpoints`; a transient status → `transition` (first check
+ * just after its limit); an UpdateApplication or StartApplication in progress or ended within `watchMinutes` →
+ * `change`. Each has a deterministic name, so the same situation seen again (a duplicate alarm event, the next sweep)
+ * maps to the same execution, which Step Functions refuses to start twice.
  */
 export function plannedWatches(
   obs: ApplicationObservation,
@@ -208,30 +356,27 @@ export function plannedWatches(
   if (!app) return [];
   const name = obs.applicationName;
   const starts: WatchStart[] = [];
-  const base = { schemaVersion: 1 as const, applicationName: name, startedMs: nowMs, checks: 0, trigger };
+  const base: WatchBase = { schemaVersion: 1, applicationName: name, startedMs: nowMs, checks: 0, trigger };
   const nextData = nextDataCheckMs(nowMs, detection.metricsDelaySeconds);
   const change = newestChange(obs);
   const watchMs = detection.watchMinutes * MINUTE_MS;
 
-  const restarts = runningVersionRestarts(obs, policy, nowMs);
-  if (restarts && restarts.restarts > 0 && restarts.firstIncreaseMs !== undefined) {
-    const kind = 'restarts';
-    const key = `v${app.versionId}:${restarts.firstIncreaseMs}`;
-    starts.push({
-      input: {
-        watch: {
-          ...base,
-          kind,
-          name: watchName(name, kind, key),
-          untilMs: nowMs + 2 * policy.restartLoop.windowMinutes * MINUTE_MS,
-          sawRestart: true,
-          sawFailedCheckpoint: false,
-        },
-        done: false,
-        waitSeconds: secondsUntil(nowMs, nextData),
-      },
-      summary: `${restarts.restarts} restart(s) in the last ${policy.restartLoop.windowMinutes} min (threshold ${policy.restartLoop.threshold}): looking again every minute`,
-    });
+  const restarts = restartsWatch(obs, policy, detection, base, nowMs);
+  if (restarts) starts.push(restarts);
+
+  const failing = checkpointFailures(obs, policy, nowMs);
+  if (failing) {
+    const threshold =
+      policy.checkpointStall.failedCheckpointsThreshold ?? policy.checkpointStall.tolerableFailedCheckpoints + 2;
+    const checkpoints = checkpointsWatch(
+      obs,
+      failing,
+      detection,
+      base,
+      nowMs,
+      `${failing.failed} failed checkpoint(s) since ${new Date(failing.sinceMs).toISOString()}, none completed since (stall threshold ${threshold}): looking again every minute`,
+    );
+    if (checkpoints) starts.push(checkpoints);
   }
 
   const limit = stuckLimitMinutes(policy, app.status);
@@ -284,6 +429,49 @@ export function plannedWatches(
   return starts;
 }
 
+/**
+ * The watch that follows a finding held back by a guard (DEFERRED: cooldown, a foreign operation in progress, the
+ * lock held), pure: a RESTART_LOOP → the `restarts` watch, a CHECKPOINT_STALL → the `checkpoints` watch, each under
+ * the very name a healthy observation of the same situation would give it (see {@link plannedWatches}), so a watch
+ * already following it is kept, not doubled. Each check of that watch runs the detector again: the finding is acted
+ * on at the first check after the guard clears, within a minute, instead of at the next sweep. Other findings get no
+ * watch: a STUCK_TRANSITION is followed by its `transition` watch, started when the transition was first seen, and
+ * the rest are not ongoing situations.
+ */
+export function deferredWatches(
+  finding: Finding,
+  obs: ApplicationObservation,
+  policy: PolicySettings,
+  detection: DetectionSettings,
+  trigger: z.infer<typeof WatchTrigger>,
+  nowMs: number,
+): WatchStart[] {
+  const base: WatchBase = {
+    schemaVersion: 1,
+    applicationName: obs.applicationName,
+    startedMs: nowMs,
+    checks: 0,
+    trigger,
+  };
+  const because = 'deferred by a guard: looking again every minute';
+  switch (finding.kind) {
+    case 'RESTART_LOOP': {
+      const watch = restartsWatch(obs, policy, detection, base, nowMs);
+      return watch ? [{ ...watch, summary: `${finding.restarts} restarts, ${because}` }] : [];
+    }
+    case 'CHECKPOINT_STALL': {
+      // The episode as a healthy observation names it, so the watch that followed the failures below the threshold
+      // is the one kept; a stall without failures (NO_COMPLETED_CHECKPOINT) is named after its start.
+      const failing = checkpointFailures(obs, policy, nowMs);
+      const episode = failing ?? { sinceMs: finding.sinceMs, windowMs: finding.window.windowMs };
+      const watch = checkpointsWatch(obs, episode, detection, base, nowMs, `checkpoint stall, ${because}`);
+      return watch ? [watch] : [];
+    }
+    default:
+      return [];
+  }
+}
+
 /** Increases of a cumulative counter from `fromMs` to `nowMs`, count. */
 function increasesSince(series: ApplicationObservation['restarts'], fromMs: number, nowMs: number): number {
   if (!series) return 0;
@@ -334,7 +522,7 @@ export function advanceWatch(
   if (!app) return end('GONE', `${watch.applicationName} could not be described`);
   if (nowMs >= hardStop) return end('EXPIRED', `watched for ${MAX_WATCH_MINUTES} min`);
 
-  if (restarts > 0 && (app.status === 'RUNNING' || app.status === 'AUTOSCALING')) {
+  if (restarts > 0 && watch.kind !== 'checkpoints' && (app.status === 'RUNNING' || app.status === 'AUTOSCALING')) {
     // A change watch that saw restarts follows them for up to two more windows past its end, then calls the change
     // UNSTABLE; other watches end at their end.
     const capMs =
@@ -396,6 +584,22 @@ export function advanceWatch(
         'STABLE',
         `stable for ${detection.watchMinutes} min after ${watch.operationId}: no restart, no failed checkpoint`,
       );
+    }
+    case 'checkpoints': {
+      // Restarts are the `restarts` watch's (the restart alarm starts it); this one follows the checkpoints only.
+      if (app.status !== 'RUNNING') {
+        return end('NOT_RUNNING', `${app.name} is ${app.status}: no running job whose checkpoints could stall`);
+      }
+      const failing = checkpointFailures(obs, policy, nowMs);
+      if (!failing) {
+        return end(
+          'RESUMED',
+          'checkpointing resumed: a checkpoint completed after the failures, or none failed for a checkpoint cycle',
+        );
+      }
+      const failures = `${failing.failed} failed checkpoint(s) since ${new Date(failing.sinceMs).toISOString()}, none completed since`;
+      if (nowMs >= watch.untilMs) return end('EXPIRED', `${failures}, below the stall threshold at the watch's end`);
+      return goOn(everyMinute, `${failures}, below the stall threshold: looking again`);
     }
   }
 }

@@ -316,6 +316,24 @@ describe('Construct: FlinkWatchdog', () => {
         AlarmName: `${ALARM_PREFIX}orders-enrichment-downtime`,
         TreatMissingData: 'breaching',
       });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `${ALARM_PREFIX}orders-enrichment-failed-checkpoints`,
+        // Any failed checkpoint wakes the detector, which follows it with a checkpoints watch (shared/alarms.ts).
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        Metrics: Match.arrayWith([
+          Match.objectLike({
+            Id: 'failed',
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ MetricName: 'numberOfFailedCheckpoints' }),
+            }),
+          }),
+          Match.objectLike({ Id: 'newFailed', Expression: 'DIFF(failed)', ReturnData: true }),
+        ]),
+      });
     });
 
     it('alarms on numRestarts and keeps the downtime alarm on FLINK-2_2 (downtime is deprecated, still published)', () => {

@@ -10,6 +10,8 @@ import type { RemediationState } from '#shared/domain/remediation.ts';
 import {
   advanceWatch,
   CHECK_MARGIN_SECONDS,
+  checkpointFailures,
+  deferredWatches,
   nextDataCheckMs,
   plannedWatches,
   type WatchInput,
@@ -30,6 +32,11 @@ function restarts(startMs: number, values: Array<number | undefined>): MetricSer
 
 function failedCheckpoints(startMs: number, values: number[]): MetricSeries {
   return { metricName: 'numberOfFailedCheckpoints', periodSeconds: 60, points: counter(startMs, values) };
+}
+
+/** A lastCheckpointDuration gauge (ms), one datapoint per minute from `startMs`; -1 = none completed since submission. */
+function lastDuration(startMs: number, values: number[]): MetricSeries {
+  return { metricName: 'lastCheckpointDuration', periodSeconds: 60, points: counter(startMs, values) };
 }
 
 function watchOf(kind: WatchState['kind'], overrides: Partial<WatchState> = {}): WatchState {
@@ -416,5 +423,291 @@ describe('Function: alarmsFor (restart alarm)', () => {
     const alarms = alarmsFor('orders', 'FLINK-2_2', policy());
     expect(alarms[0]?.queries[0]?.metric?.metricName).toBe('numRestarts');
     expect(alarms.map((a) => a.kind)).toEqual(['restart-loop', 'downtime', 'failed-checkpoints']);
+  });
+});
+
+describe('Function: checkpointFailures', () => {
+  const now = T0 + 10 * MIN + 5 * SEC;
+
+  it('counts failures since the last completed checkpoint, beyond what restarts explain', () => {
+    // Prepare: a checkpoint completed in 14:03 (the gauge changed), failures in 14:06 and... only one so far
+    const obs = observation(
+      {
+        failedCheckpoints: failedCheckpoints(T0, [0, 0, 0, 0, 0, 0, 1, 1, 1]),
+        lastCheckpointDuration: lastDuration(T0, [800, 800, 800, 950, 950, 950, 950, 950, 950]),
+        restarts: restarts(T0, [0, 0, 0, 0, 0, 0, 0, 0, 0]),
+      },
+      now,
+    );
+    // Act
+    const failing = checkpointFailures(obs, policy(), now);
+    // Assess
+    expect(failing).toMatchObject({ failed: 1, firstFailureMs: T0 + 6 * MIN, sinceMs: T0 + 4 * MIN });
+  });
+
+  it("finds nothing when every failure is explained by a restart (a restart loop is the restarts watch's)", () => {
+    const obs = observation(
+      {
+        failedCheckpoints: failedCheckpoints(T0, [0, 0, 0, 0, 0, 0, 1, 1, 1]),
+        restarts: restarts(T0, [0, 0, 0, 0, 0, 0, 1, 1, 1]),
+      },
+      now,
+    );
+    expect(checkpointFailures(obs, policy(), now)).toBeUndefined();
+  });
+
+  it('finds nothing once a checkpoint completed after the failures', () => {
+    const obs = observation(
+      {
+        failedCheckpoints: failedCheckpoints(T0, [0, 0, 0, 0, 0, 0, 1, 1, 1]),
+        lastCheckpointDuration: lastDuration(T0, [800, 800, 800, 800, 800, 800, 800, 800, 1200]),
+      },
+      now,
+    );
+    expect(checkpointFailures(obs, policy(), now)).toBeUndefined();
+  });
+
+  it('finds nothing when no checkpoint failed for a whole cycle (timeout 10 min + two periods)', () => {
+    // One failure in 13:58, inside the 20-minute window; nothing failed in the 12 min since its datapoint.
+    const series = failedCheckpoints(T0 - 5 * MIN, [0, 0, 0, 1, ...Array(14).fill(1)]);
+    const at = (ms: number) => checkpointFailures(observation({ failedCheckpoints: series }, ms), policy(), ms);
+    expect(at(T0 + 11 * MIN)).toMatchObject({ failed: 1 });
+    expect(at(T0 + 12 * MIN + 5 * SEC)).toBeUndefined();
+  });
+});
+
+describe('Function: plannedWatches (checkpoints)', () => {
+  const now = T0 + 10 * MIN + 5 * SEC;
+  const oneFailure = () =>
+    observation(
+      {
+        failedCheckpoints: failedCheckpoints(T0, [0, 0, 0, 0, 0, 0, 0, 0, 1]),
+        lastCheckpointDuration: lastDuration(T0, [800, 800, 800, 800, 800, 800, 800, 800, 800]),
+      },
+      now,
+    );
+
+  it('starts a checkpoints watch for a failed checkpoint below the stall threshold, first check at the next datapoint', () => {
+    // Act
+    const planned = plannedWatches(oneFailure(), policy(), DETECTION, TRIGGER, now);
+    // Assess
+    expect(planned.map((p) => p.input.watch.kind)).toEqual(['checkpoints']);
+    expect(planned[0]?.input.waitSeconds).toBe(60);
+    expect(planned[0]?.input.watch).toMatchObject({ sawFailedCheckpoint: true, startedMs: now });
+    // It covers the whole 20-minute stall window (max(60 s, 600 s) × (0 + 2)), plus publishing lag.
+    expect(planned[0]?.input.watch.untilMs).toBeGreaterThanOrEqual(now + 20 * MIN);
+    expect(planned[0]?.summary).toContain('stall threshold 2');
+  });
+
+  it('names one episode of failures once: the next signal a minute later plans the same execution name', () => {
+    const first = plannedWatches(oneFailure(), policy(), DETECTION, TRIGGER, now)[0]?.input.watch.name;
+    const again = plannedWatches({ ...oneFailure(), atMs: now + MIN }, policy(), DETECTION, TRIGGER, now + MIN)[0]
+      ?.input.watch.name;
+    expect(first).toBeDefined();
+    expect(again).toBe(first);
+  });
+
+  it('plans no checkpoints watch when checkpointing is off (CUSTOM, CheckpointingEnabled false)', () => {
+    const obs = {
+      ...oneFailure(),
+      application: app({ checkpointConfiguration: { configurationType: 'CUSTOM', checkpointingEnabled: false } }),
+    };
+    expect(plannedWatches(obs, policy(), DETECTION, TRIGGER, now)).toEqual([]);
+  });
+});
+
+describe('Function: advanceWatch (checkpoints watch)', () => {
+  const now = T0 + 10 * MIN + 5 * SEC;
+  const failing = (extra: Partial<ReturnType<typeof observation>> = {}) =>
+    observation({ failedCheckpoints: failedCheckpoints(T0, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1]), ...extra }, now);
+
+  it('goes on every minute while failures below the threshold are not followed by a completed checkpoint', () => {
+    const step = advanceWatch(watchOf('checkpoints'), failing(), policy(), DETECTION, now);
+    expect(step).toMatchObject({ done: false, waitSeconds: 60 });
+    expect(step.summary).toContain('1 failed checkpoint(s)');
+  });
+
+  it('ends RESUMED once a checkpoint completed after the failures', () => {
+    const obs = failing({
+      lastCheckpointDuration: lastDuration(T0, [800, 800, 800, 800, 800, 800, 800, 800, 800, 990]),
+    });
+    expect(advanceWatch(watchOf('checkpoints'), obs, policy(), DETECTION, now)).toMatchObject({
+      done: true,
+      outcome: 'RESUMED',
+    });
+  });
+
+  it('ends NOT_RUNNING when the application left RUNNING', () => {
+    const obs = failing({ application: app({ status: 'STOPPING' }) });
+    expect(advanceWatch(watchOf('checkpoints'), obs, policy(), DETECTION, now)).toMatchObject({
+      done: true,
+      outcome: 'NOT_RUNNING',
+    });
+  });
+
+  it("ends EXPIRED at the watch's end with failures still below the threshold", () => {
+    const step = advanceWatch(watchOf('checkpoints', { untilMs: now }), failing(), policy(), DETECTION, now);
+    expect(step).toMatchObject({ done: true, outcome: 'EXPIRED' });
+  });
+
+  it("does not follow restarts: they are the restarts watch's", () => {
+    const obs = observation({ restarts: restarts(T0, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1]) }, now);
+    expect(advanceWatch(watchOf('checkpoints'), obs, policy(), DETECTION, now)).toMatchObject({
+      done: true,
+      outcome: 'RESUMED',
+    });
+  });
+});
+
+describe('Function: deferredWatches', () => {
+  const now = T0 + 10 * MIN + 5 * SEC;
+
+  it('follows a deferred restart loop with the very restarts watch a healthy observation would start', () => {
+    // Prepare: 3 restarts, a loop for the default threshold of 3
+    const obs = observation({ restarts: restarts(T0, [0, 0, 0, 0, 0, 0, 0, 1, 2, 3]) }, now);
+    const below = observation({ restarts: restarts(T0, [0, 0, 0, 0, 0, 0, 0, 1, 2, 2]) }, now);
+    const finding = {
+      kind: 'RESTART_LOOP' as const,
+      summary: 'loop',
+      restarts: 3,
+      windowMinutes: 10,
+      metricName: 'fullRestarts',
+      onsetMs: T0 + 7 * MIN,
+    };
+    // Act
+    const deferred = deferredWatches(finding, obs, policy(), DETECTION, TRIGGER, now);
+    // Assess
+    expect(deferred.map((d) => d.input.watch.kind)).toEqual(['restarts']);
+    expect(deferred[0]?.input.waitSeconds).toBe(60);
+    expect(deferred[0]?.input.watch.name).toBe(
+      plannedWatches(below, policy(), DETECTION, TRIGGER, now)[0]?.input.watch.name,
+    );
+  });
+});
+
+describe('Function: alarmsFor (failed-checkpoints alarm)', () => {
+  it('wakes the detector on any failed checkpoint: DIFF(numberOfFailedCheckpoints) > 0 in 1 of 1 minute, missing data not breaching', () => {
+    const alarm = alarmsFor('orders', 'FLINK-1_20', policy()).find((a) => a.kind === 'failed-checkpoints');
+    expect(alarm).toMatchObject({
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+      treatMissingData: 'notBreaching',
+    });
+    expect(alarm?.queries.map((q) => q.expression ?? q.metric?.metricName)).toEqual([
+      'numberOfFailedCheckpoints',
+      'DIFF(failed)',
+    ]);
+    expect(alarm?.queries.find((q) => q.returnData)?.expression).toBe('DIFF(failed)');
+  });
+});
+
+describe('Function: detect / checkWatch (checkpoints and deferred findings)', () => {
+  const now = T0 + 10 * MIN + 5 * SEC;
+
+  function setup(series: MetricSeries[], options: { operations?: ReturnType<typeof op>[] } = {}) {
+    const msf = new FakeMsf().setApp(app(), {
+      snapshots: [snapshot('orders-v7-a', 7, now - 60 * MIN)],
+      operations: options.operations ?? [],
+    });
+    const metrics = new FakeMetrics();
+    for (const s of series) metrics.set('orders', s);
+    const ledger = new MemoryLedger();
+    const started: RemediationState[] = [];
+    const watches: WatchInput[] = [];
+    const notifier = new RecordingNotifier();
+    const deps: DetectorDeps = {
+      msf,
+      metrics,
+      ledger,
+      notifier,
+      log: new CapturingLog(),
+      config: parseConfig({ schemaVersion: 1, defaults: { mode: 'remediate' }, applications: [{ name: 'orders' }] }),
+      clock: { now: () => now },
+      starter: { start: async (s) => void started.push(s) },
+      watches: {
+        start: async (w) => {
+          const fresh = !watches.some((x) => x.watch.name === w.watch.name);
+          watches.push(w);
+          return fresh;
+        },
+      },
+    };
+    return { msf, ledger, started, watches, deps, notifier };
+  }
+  const alarm = (alarmName: string) => ({
+    source: 'alarm' as const,
+    applicationName: 'orders',
+    alarmName,
+    stateValue: 'ALARM',
+    stateTimestamp: new Date(now).toISOString(),
+  });
+  const loop = restarts(T0, [0, 0, 0, 0, 0, 0, 0, 1, 2, 3]);
+
+  it('follows a failed checkpoint below the stall threshold with one checkpoints watch, however often the alarm fires', async () => {
+    // Prepare
+    const { deps, watches, ledger } = setup([failedCheckpoints(T0, [0, 0, 0, 0, 0, 0, 0, 0, 1])]);
+    // Act
+    const first = await detect(alarm('flink-watchdog-orders-failed-checkpoints'), deps);
+    const second = await detect(alarm('flink-watchdog-orders-failed-checkpoints'), deps);
+    // Assess
+    expect(first).toMatchObject({ result: 'HEALTHY', watchesStarted: [watches[0]?.watch.name] });
+    expect(second.watchesStarted).toBeUndefined();
+    expect(watches.map((w) => w.watch.kind)).toEqual(['checkpoints', 'checkpoints']);
+    expect(await ledger.listIncidents()).toEqual([]);
+  });
+
+  it('decides CHECKPOINT_STALL at the check that sees the threshold-th failure: FOUND, told, nothing touched', async () => {
+    // Prepare: failures at 14:08 and 14:09 (threshold 0 tolerable + 2), no restart, no completion
+    const { deps, notifier, msf, started } = setup([failedCheckpoints(T0, [0, 0, 0, 0, 0, 0, 0, 0, 1, 2])]);
+    const watch = watchOf('checkpoints', { startedMs: now - MIN, untilMs: now + 20 * MIN });
+    // Act
+    const step = await checkWatch({ watch, done: false, waitSeconds: 0 }, deps);
+    // Assess
+    expect(step).toMatchObject({ done: true, outcome: 'FOUND' });
+    expect(step.result).toMatchObject({ result: 'NOTIFIED' });
+    expect(step.result.decision?.finding?.kind).toBe('CHECKPOINT_STALL');
+    expect(notifier.sent).toHaveLength(1);
+    expect(msf.mutations).toEqual([]);
+    expect(started).toEqual([]);
+  });
+
+  it('follows a restart loop deferred behind a held lock with its restarts watch, started once', async () => {
+    // Prepare
+    const { deps, watches, ledger, started } = setup([loop]);
+    await ledger.acquireLock('orders', 'orders-other-incident', now - MIN, 60 * MIN);
+    // Act
+    const first = await detect({ source: 'schedule', applicationName: 'orders', rule: 'sweep' }, deps);
+    const second = await detect(alarm('flink-watchdog-orders-restart-loop'), deps);
+    // Assess
+    expect(first.result).toBe('DEFERRED');
+    expect(first.watchesStarted).toEqual([watches[0]?.watch.name]);
+    expect(watches[0]).toMatchObject({ watch: { kind: 'restarts' }, waitSeconds: 60 });
+    expect(second.result).toBe('DEFERRED');
+    expect(second.watchesStarted).toBeUndefined();
+    expect(new Set(watches.map((w) => w.watch.name)).size).toBe(1);
+    expect(started).toEqual([]);
+  });
+
+  it('follows a restart loop deferred by a foreign operation in progress with its restarts watch', async () => {
+    const { deps, watches } = setup([loop], {
+      operations: [
+        op({ operation: 'UpdateApplicationMaintenanceConfiguration', status: 'IN_PROGRESS', startMs: now - MIN }),
+      ],
+    });
+    const out = await detect(alarm('flink-watchdog-orders-restart-loop'), deps);
+    expect(out.result).toBe('DEFERRED');
+    expect(out.reason).toContain('in progress');
+    expect(watches.map((w) => w.watch.kind)).toEqual(['restarts']);
+  });
+
+  it('starts nothing from a check of a watch that is itself deferred: the watch goes on within a minute', async () => {
+    const { deps, watches, ledger } = setup([loop]);
+    await ledger.acquireLock('orders', 'orders-other-incident', now - MIN, 60 * MIN);
+    const step = await checkWatch({ watch: running(now), done: false, waitSeconds: 0 }, deps);
+    expect(step).toMatchObject({ done: false, waitSeconds: 60 });
+    expect(step.result.result).toBe('DEFERRED');
+    expect(watches).toEqual([]);
   });
 });
