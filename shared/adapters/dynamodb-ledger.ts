@@ -135,6 +135,12 @@ export class DynamoDbLedger implements Ledger {
    * more, and so does `incident.revision`. Sets the TTL `expiresAt` once the incident is terminal, and removes it
    * should the incident be non-terminal again.
    * @throws IncidentConflictError (cause: the ConditionalCheckFailedException) when another writer saved it since.
+   * Optimistic locking as AWS describes it (a version attribute checked by a condition expression, incremented by
+   * every write): https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/BestPractices_OptimisticLocking.html
+   * and https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html.
+   * It does not hold across the Regions of a global table (last writer wins there, per
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/DynamoDBMapper.OptimisticLocking.html): the
+   * ledger table is a single-Region table.
    */
   async saveIncident(incident: Incident): Promise<void> {
     const expected = incident.revision ?? 0;
