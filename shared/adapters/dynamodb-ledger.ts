@@ -156,7 +156,8 @@ export class DynamoDbLedger implements Ledger {
         }),
       );
     } catch (error) {
-      if (isConditionalCheckFailed(error)) throw new IncidentConflictError(incident.id, expected, { cause: error });
+      if (isConditionalCheckFailed(error))
+        throw new IncidentConflictError(incident.id, incident.applicationName, expected, { cause: error });
       throw error;
     }
     incident.revision = revision;

@@ -49,7 +49,7 @@ export function scrubSecrets(message: string): string {
 /**
  * Delivers each notification to every channel at once. A channel that fails (after its own retries) never blocks or
  * undoes anything: the failure is recorded on the incident's timeline (event ERROR, added to the stored incident with
- * `Ledger.updateIncident`, so a concurrent save of the incident cannot erase it), the
+ * `Ledger.updateIncident`, so a concurrent save of the incident cannot erase it, and to the notification's copy), the
  * notification goes to the dead-letter queue, and the error is logged without secrets. `notify` never throws.
  */
 export class FanOutNotifier implements Notifier {

@@ -40,7 +40,8 @@ export class MemoryLedger implements Ledger {
   async saveIncident(incident: Incident): Promise<void> {
     const expected = incident.revision ?? 0;
     const stored = this.#incidents.get(incident.id);
-    if ((stored?.revision ?? 0) !== expected) throw new IncidentConflictError(incident.id, expected);
+    if ((stored?.revision ?? 0) !== expected)
+      throw new IncidentConflictError(incident.id, incident.applicationName, expected);
     const revision = expected + 1;
     this.#incidents.set(incident.id, { ...structuredClone(incident), revision });
     incident.revision = revision;

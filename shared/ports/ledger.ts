@@ -26,12 +26,14 @@ export class IncidentConflictError extends Error {
   override readonly name = 'IncidentConflictError';
   constructor(
     readonly incidentId: string,
+    /** The application the incident is about. */
+    readonly applicationName: string,
     /** The revision the refused copy was read at (0: never saved since it was created, or an older record). */
     readonly expectedRevision: number,
     options?: { cause?: unknown },
   ) {
     super(
-      `incident ${incidentId} changed since it was read at revision ${expectedRevision}: another writer saved it; read it again and re-apply the change`,
+      `incident ${incidentId} of ${applicationName} was saved by another writer (or deleted) since it was read at revision ${expectedRevision}; nothing was written: read it again and re-apply the change`,
       options,
     );
   }
@@ -164,7 +166,9 @@ export async function updateIncidentByRetrying(
       conflict = error;
     }
   }
-  throw new IncidentConflictError(id, conflict?.expectedRevision ?? 0, { cause: conflict });
+  throw new IncidentConflictError(id, conflict?.applicationName ?? '?', conflict?.expectedRevision ?? 0, {
+    cause: conflict,
+  });
 }
 
 /**

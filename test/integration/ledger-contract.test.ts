@@ -313,7 +313,12 @@ describe.each(subjects)('Ledger contract: $name', ({ open }) => {
       stale.status = 'ESCALATED';
       const refused = await ledger.saveIncident(stale).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(IncidentConflictError);
-      expect(refused).toMatchObject({ name: 'IncidentConflictError', incidentId: 'orders-1', expectedRevision: 0 });
+      expect(refused).toMatchObject({
+        name: 'IncidentConflictError',
+        incidentId: 'orders-1',
+        applicationName: 'orders',
+        expectedRevision: 0,
+      });
       expect(stale.revision).toBeUndefined();
       expect(await ledger.getIncident('orders-1')).toStrictEqual(first);
       // A copy one save behind is refused as well.
