@@ -67,7 +67,7 @@ export interface Incident {
   /**
    * How many times the incident was saved since it was created, count; absent means 0 (never saved since created, or
    * an older record). Kept by the ledger: a save is refused when the stored revision is not this one (optimistic
-   * concurrency, see the Ledger port). Not part of the incident's meaning: never compare or display it.
+   * concurrency, see the Ledger port). Bookkeeping, not part of what the incident says.
    */
   revision?: number;
   id: string;
