@@ -300,7 +300,12 @@ describe('Emulator: StartApplication restore types', () => {
         Operation: 'StartApplication',
         OperationStatus: 'SUCCESSFUL',
       });
-      expect(h.emulator.inspect('orders')).toMatchObject({ status: 'RUNNING', versionId: 1, jobRunning: true, restarts: 0 });
+      expect(h.emulator.inspect('orders')).toMatchObject({
+        status: 'RUNNING',
+        versionId: 1,
+        jobRunning: true,
+        restarts: 0,
+      });
 
       await h.msf.send(new StopApplicationCommand({ ApplicationName: 'orders' }));
       h.advanceMinutes(1);
@@ -465,7 +470,12 @@ describe('Emulator: failed deploys', () => {
       OperationStatus: 'SUCCESSFUL',
       ApplicationVersionChangeDetails: { ApplicationVersionUpdatedFrom: 2, ApplicationVersionUpdatedTo: 3 },
     });
-    expect(h.emulator.inspect('orders')).toMatchObject({ status: 'RUNNING', versionId: 3, jobRunning: true, restarts: 0 });
+    expect(h.emulator.inspect('orders')).toMatchObject({
+      status: 'RUNNING',
+      versionId: 3,
+      jobRunning: true,
+      restarts: 0,
+    });
   });
 
   it('fails an update with incompatible state unless AllowNonRestoredState is sent', async () => {
@@ -524,7 +534,12 @@ describe('Emulator: restart loops', () => {
     // Assess
     expect(early.restarts).toBeGreaterThanOrEqual(4);
     expect(later.restarts).toBeGreaterThan(early.restarts);
-    expect(h.emulator.inspect('orders')).toMatchObject({ status: 'RUNNING', versionId: 3, jobRunning: true, restarts: 0 });
+    expect(h.emulator.inspect('orders')).toMatchObject({
+      status: 'RUNNING',
+      versionId: 3,
+      jobRunning: true,
+      restarts: 0,
+    });
     const detail = await describeApp(h, 'orders');
     expect(detail).toMatchObject({ ApplicationVersionRolledBackFrom: 2, ApplicationVersionRolledBackTo: 1 });
     expect(
@@ -890,7 +905,12 @@ describe('Emulator: maintenance and autoscaling operations', () => {
     expect(await operations(h, 'orders', 'Maintenance')).toMatchObject([
       { Operation: 'Maintenance', OperationStatus: 'SUCCESSFUL' },
     ]);
-    expect(h.emulator.inspect('orders')).toMatchObject({ status: 'RUNNING', versionId: 1, jobRunning: true, restarts: 1 });
+    expect(h.emulator.inspect('orders')).toMatchObject({
+      status: 'RUNNING',
+      versionId: 1,
+      jobRunning: true,
+      restarts: 1,
+    });
   });
 
   it('rejects RollbackApplication during maintenance with ResourceInUseException', async () => {
