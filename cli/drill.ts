@@ -99,7 +99,7 @@ export async function drillCommand(names: string[], opts: { json?: boolean }): P
   for (const s of scenarios) {
     if (!opts.json) {
       console.log(
-        `\n${bold(`━━ ${s.name}`)} — ${s.title}${s.designScenario ? dim(` [DESIGN.md #${s.designScenario}]`) : ''}`,
+        `\n${bold(`━━ ${s.name}`)} — ${s.title}${s.designScenario ? dim(` [failure mode ${s.designScenario}]`) : ''}`,
       );
       console.log(dim(`   ${s.description}`));
     }

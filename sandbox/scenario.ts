@@ -241,7 +241,7 @@ export const Scenario = z.object({
   name: z.string().regex(/^[a-z0-9-]+$/, 'scenario names are kebab-case'),
   title: z.string(),
   description: z.string(),
-  /** DESIGN.md drill scenario number(s) this file covers. */
+  /** The failure mode(s) this file covers: the numbers in the README's drill scenario table. */
   designScenario: z.number().int().optional(),
   /** Virtual start, ISO-8601. */
   startTime: z.string().datetime().default('2026-03-02T14:00:00Z'),
@@ -280,7 +280,7 @@ export const Scenario = z.object({
     .prefault({}),
   /**
    * How EventBridge delivers the alarm state change events to the detector. `alarmEventCopies`: every event is
-   * delivered this many times at once (at-least-once delivery, DESIGN.md scenario 8), count.
+   * delivered this many times at once (at-least-once delivery, failure mode 8), count.
    */
   delivery: z
     .object({ alarmEventCopies: z.number().int().min(1).max(100).default(1) })

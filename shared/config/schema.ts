@@ -205,7 +205,7 @@ const policyFields = {
     .describe('What to do per kind of drift: reconcile (status only), notify, or ignore.'),
 };
 
-/** The defaults of every policy knob (DESIGN.md, "Default policy"). */
+/** The defaults of every policy knob (README, "Configuration"). */
 export const DEFAULT_POLICY = {
   mode: 'observe',
   desiredStatus: 'RUNNING',

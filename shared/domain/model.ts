@@ -173,7 +173,7 @@ export function restartMetricName(runtimeEnvironment: string | undefined): 'full
   return m && Number(m[1]) >= 2 ? 'numRestarts' : 'fullRestarts';
 }
 
-/** Whether a status is transient (anything but READY, RUNNING and ROLLED_BACK per MSF-REFERENCE). */
+/** Whether a status is transient (anything but READY, RUNNING and ROLLED_BACK per the ApplicationStatus values of https://docs.aws.amazon.com/managed-flink/latest/apiv2/API_ApplicationDetail.html). */
 export function isTransient(status: ApplicationStatus): boolean {
   return status !== 'READY' && status !== 'RUNNING' && status !== 'ROLLED_BACK';
 }

@@ -34,7 +34,7 @@ export interface DecisionInput {
   nowMs: number;
 }
 
-/** Statuses from which StopApplication Force=true is allowed (MSF-REFERENCE.md). */
+/** Statuses from which StopApplication Force=true is allowed (https://docs.aws.amazon.com/managed-flink/latest/apiv2/API_StopApplication.html). */
 const FORCE_STOPPABLE: ReadonlySet<ApplicationStatus> = new Set([
   'STARTING',
   'UPDATING',

@@ -50,7 +50,7 @@ export type PlanStep =
   | { call: 'UpdateApplication'; reapplyVersionId: number; awaitStatus: 'READY' };
 
 /**
- * Statuses each call is allowed from (MSF-REFERENCE.md); checked on a fresh DescribeApplication before calling.
+ * Statuses each call is allowed from (MSF API reference: https://docs.aws.amazon.com/managed-flink/latest/apiv2/API_StopApplication.html, API_RollbackApplication.html, API_StartApplication.html); checked on a fresh DescribeApplication before calling.
  * StopApplication's set is that of Force=true; without Force it is {@link PLAIN_STOP_ALLOWED_FROM}.
  */
 const ALLOWED_FROM: Record<PlanStep['call'], ReadonlySet<ApplicationStatus>> = {

@@ -92,7 +92,7 @@ export interface RunbookResult {
   action?: RemediationAction;
 }
 
-/** Statuses StopApplication Force=true is allowed from (MSF-REFERENCE.md). */
+/** Statuses StopApplication Force=true is allowed from (https://docs.aws.amazon.com/managed-flink/latest/apiv2/API_StopApplication.html). */
 const FORCE_STOPPABLE: ReadonlySet<ApplicationStatus> = new Set([
   'STARTING',
   'UPDATING',

@@ -23,7 +23,7 @@ describe('Drill: every bundled scenario meets its expected outcome', () => {
     expect(r.passed).toBe(true);
   });
 
-  it('covers DESIGN.md scenarios 1, 2, 3, 4, 5, 7 and 9', () => {
+  it('covers failure modes 1, 2, 3, 4, 5, 7 and 9', () => {
     const covered = new Set(listScenarios().map((n) => loadScenario(n).designScenario));
     for (const n of [1, 2, 3, 4, 5, 7, 9]) expect(covered.has(n)).toBe(true);
   });

@@ -75,7 +75,7 @@ export function policy(o: PolicyOverride = {}): PolicySettings {
   return mergePolicy({ mode: 'remediate' }, o);
 }
 
-/** Code of version 6 in the rollback scenario (DESIGN.md #6). */
+/** Code of version 6 in the rollback scenario (failure mode 6). */
 export const CODE_6: CodeLocation = {
   bucketArn: 'arn:aws:s3:::orders-artifacts',
   fileKey: 'jobs/orders-1.2.0.jar',
@@ -92,7 +92,7 @@ export const UID_ERROR =
   'Cannot map checkpoint/savepoint state for operator 4f2a9c to the new program, because the operator is not available in the new program';
 
 /**
- * Scenario 6 of DESIGN.md: UpdateApplication 6 → 7 fails at T0 (changed operator UID), MSF's system rollback
+ * Failure mode 6: UpdateApplication 6 → 7 fails at T0 (changed operator UID), MSF's system rollback
  * finishes at T0 + 2 min and runs the configuration of version 6 as version 8.
  */
 export function systemRollback(overrides: Partial<ApplicationState> = {}): {

@@ -58,7 +58,7 @@ function appNamed(name: string, overrides: Partial<ApplicationState> = {}): Appl
   return app({ name, arn: `arn:aws:kinesisanalytics:eu-west-1:123456789012:application/${name}`, ...overrides });
 }
 
-/** Scenario 6 of DESIGN.md for the application `orders` with its full ARN (see `systemRollback` in builders.ts). */
+/** Failure mode 6 for the application `orders` with its full ARN (see `systemRollback` in builders.ts). */
 function systemRollback() {
   return systemRollbackOf({ arn: appNamed('orders').arn });
 }
