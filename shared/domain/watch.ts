@@ -47,10 +47,18 @@ export type WatchKind = (typeof WATCH_KINDS)[number];
 export const WATCH_OUTCOMES = [
   /** `restarts`: no restart left in the window. */
   'QUIET',
-  /** `change`: `watchMinutes` after the operation with no restart and no failed checkpoint. */
+  /**
+   * `change`: `watchMinutes` after the operation with no restart, no failed checkpoint and (checkpointing on) a
+   * completed checkpoint: stronger than "seen running".
+   */
   'STABLE',
   /** `change`: restarts or failed checkpoints during the watch, fewer than a finding needs; quiet again. */
   'UNSTABLE',
+  /**
+   * `change`: `watchMinutes` with no restart and no failed checkpoint, but no completed checkpoint seen either (with
+   * checkpointing on): not stable.
+   */
+  'NO_CHECKPOINT',
   /** `transition`: the status left the transient status before its limit. */
   'SETTLED',
   /** `change`: the operation failed without a finding (MSF kept the application as it was). */
@@ -580,9 +588,19 @@ export function advanceWatch(
           `${what} within ${detection.watchMinutes} min after ${watch.operationId}, fewer than a finding needs; quiet now`,
         );
       }
+      // "Checkpoints complete": with checkpointing on, the job must have completed one since the operation. MSF
+      // publishes no completed-checkpoint counter; a completion shows as lastCheckpointDuration/lastCheckpointSize
+      // moving to a new value ≥ 0 (Flink reports -1 until a job's first completed checkpoint; MSF metrics page,
+      // https://docs.aws.amazon.com/managed-flink/latest/java/metrics-dimensions.html).
+      if (checkpointWindow(app, policy.checkpointStall).enabled && !completedSince(obs, stableFromMs)) {
+        return end(
+          'NO_CHECKPOINT',
+          `no restart and no failed checkpoint for ${detection.watchMinutes} min after ${watch.operationId}, but no completed checkpoint seen either: not called stable (the checkpoint-stall rule decides once its window has passed)`,
+        );
+      }
       return end(
         'STABLE',
-        `stable for ${detection.watchMinutes} min after ${watch.operationId}: no restart, no failed checkpoint`,
+        `stable for ${detection.watchMinutes} min after ${watch.operationId}: no restart, no failed checkpoint, checkpoints completing`,
       );
     }
     case 'checkpoints': {
@@ -608,4 +626,16 @@ export function advanceWatch(
 function changeEndMs(obs: ApplicationObservation, operationId: string | undefined): number | undefined {
   const op = obs.operations.find((o) => o.operationId === operationId);
   return op?.status === 'SUCCESSFUL' ? op.endMs : undefined;
+}
+
+/**
+ * Whether the job completed a checkpoint after `fromMs` (epoch ms): a last-checkpoint gauge (lastCheckpointDuration or
+ * lastCheckpointSize) changed to a value ≥ 0 in a period ending after it, or the newest lastCheckpointDuration
+ * datapoint since it is ≥ 0 after a -1 (a new job's first completion).
+ */
+function completedSince(obs: ApplicationObservation, fromMs: number): boolean {
+  const { lastCompletionMs } = checkpointCompletions(obs.lastCheckpointDuration, obs.lastCheckpointSize);
+  if (lastCompletionMs !== undefined && lastCompletionMs > fromMs) return true;
+  const points = (obs.lastCheckpointDuration?.points ?? []).filter((p) => p.timestampMs >= fromMs);
+  return points.some((p) => p.value < 0) && (points.at(-1)?.value ?? -1) >= 0;
 }

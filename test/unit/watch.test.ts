@@ -190,16 +190,33 @@ describe('Function: advanceWatch', () => {
     const update = op({ operation: 'UpdateApplication', status: 'SUCCESSFUL', startMs: T0 - MIN, endMs: T0 });
     const watch = watchOf('change', { operationId: update.operationId, stableFromMs: T0, untilMs: T0 + 10 * MIN });
 
-    it('ends STABLE after watchMinutes with no restart and no failed checkpoint', () => {
+    it('ends STABLE after watchMinutes with no restart, no failed checkpoint and checkpoints completing', () => {
       const obs = observation(
         {
           operations: [update],
           restarts: restarts(T0, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
           failedCheckpoints: failedCheckpoints(T0, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+          // The new job's gauge reads -1 until its first completed checkpoint, then each completion moves it.
+          lastCheckpointDuration: lastDuration(T0, [-1, 1010, 1020, 1015, 1030, 1012, 1018, 1022, 1011, 1019]),
         },
         now,
       );
       expect(advanceWatch(watch, obs, policy(), DETECTION, now)).toMatchObject({ done: true, outcome: 'STABLE' });
+    });
+
+    it('does not call it STABLE when no checkpoint completed after the change (the gauge stays at -1)', () => {
+      const obs = observation(
+        {
+          operations: [update],
+          restarts: restarts(T0, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+          failedCheckpoints: failedCheckpoints(T0, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+          lastCheckpointDuration: lastDuration(T0, [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1]),
+        },
+        now,
+      );
+      const step = advanceWatch(watch, obs, policy(), DETECTION, now);
+      expect(step).toMatchObject({ done: true, outcome: 'NO_CHECKPOINT' });
+      expect(step.summary).toContain('no completed checkpoint');
     });
 
     it('ends UNSTABLE when checkpoints failed during the watch', () => {
