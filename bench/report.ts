@@ -1,12 +1,6 @@
+import { type DetectionJson, detectionJson } from '#sandbox/detection-json.ts';
 import type { ScenarioReport } from '#sandbox/drill.ts';
-import { type RestartLoopJson, restartLoopJson } from '#sandbox/loop-figures.ts';
-import type { OnsetRule } from '#sandbox/onset.ts';
-import {
-  AWS_DOWNTIME_RULE_DESCRIPTION,
-  OPERATOR_RULE_DESCRIPTION,
-  type PeerDetectionJson,
-  peersJson,
-} from '#sandbox/peers.ts';
+import { AWS_DOWNTIME_RULE_DESCRIPTION, OPERATOR_RULE_DESCRIPTION } from '#sandbox/peers.ts';
 import type { BundleFigures } from './bundles.ts';
 import type { ReconcileFigures } from './reconcile.ts';
 
@@ -77,24 +71,12 @@ export function stats(xs: readonly number[]): { median: number; p95: number; max
   return { median: at(0.5), p95: at(0.95), max: s.at(-1) ?? 0 };
 }
 
-/** One scenario in `bench --json`. */
-export interface BenchScenarioJson {
+/** One scenario in `bench --json` (its detection figures as in `drill --json`). */
+export interface BenchScenarioJson extends DetectionJson {
   name: string;
   expected: string;
   outcome: string;
   passed: boolean;
-  /** See ScenarioReport.detectionOnset: the rule, its time (ISO-8601) and the incident; null without an incident. */
-  detectionOnset: { rule: OnsetRule; at: string; incidentId: string } | null;
-  /** Virtual seconds from the onset to the detector's decision; null without an incident. */
-  detectionSeconds: number | null;
-  /** Virtual seconds from the onset to the first mutating MSF call; null without one. */
-  firstActionSeconds: number | null;
-  /** Virtual seconds from the onset to RESOLVED; null when not recovered. */
-  recoverySeconds: number | null;
-  /** Peer rules on the same run; `detectionSeconds: null` = not detected. */
-  peers: { operatorHealthCheck: PeerDetectionJson; awsDowntimeAlarm: PeerDetectionJson };
-  /** For a restart loop: the threshold-th restart's datapoint and the decision's lag behind it; null otherwise. */
-  restartLoop: RestartLoopJson | null;
   /** The CloudWatch timing this scenario ran with. */
   cloudwatch: CloudWatchTiming;
   /** Detector invocations (alarm events and sweeps), count, and their CPU time per event, ms. */
@@ -131,18 +113,7 @@ export function toBenchJson(f: BenchFigures): BenchJson {
         expected: r.expected,
         outcome: r.outcome,
         passed: r.passed,
-        detectionOnset: r.detectionOnset
-          ? {
-              rule: r.detectionOnset.rule,
-              at: new Date(r.detectionOnset.atMs).toISOString(),
-              incidentId: r.detectionOnset.incidentId,
-            }
-          : null,
-        detectionSeconds: r.detectionSeconds,
-        firstActionSeconds: r.firstActionSeconds,
-        recoverySeconds: r.recoverySeconds,
-        peers: peersJson(r.peers),
-        restartLoop: r.restartLoop ? restartLoopJson(r.restartLoop) : null,
+        ...detectionJson(r),
         cloudwatch: { ...cloudwatch },
         detector: { events: r.detectorCpuMs.length, cpuMedianMs: round(cpu.median), cpuP95Ms: round(cpu.p95) },
         workflowExecutions: r.executions.map((x) => ({ stateTransitions: x.stateTransitions, steps: x.steps })),

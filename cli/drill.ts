@@ -1,45 +1,34 @@
+import { type DetectionJson, detectionJson } from '#sandbox/detection-json.ts';
 import { runScenario, type ScenarioReport } from '#sandbox/drill.ts';
-import { type RestartLoopJson, restartLoopJson } from '#sandbox/loop-figures.ts';
-import type { OnsetRule } from '#sandbox/onset.ts';
-import { type PeerDetectionJson, peersJson } from '#sandbox/peers.ts';
 import { listScenarios, loadScenario, loadScenarioFile } from '#sandbox/scenario.ts';
 import { bold, dim, formatLine, formatSummary, formatVerdict } from './format.ts';
 
 /** The `--json` report of `flink-watchdog drill`. */
 export interface DrillJson {
-  scenarios: Array<{
-    name: string;
-    expected: string;
-    outcome: string;
-    passed: boolean;
-    failures: string[];
-    /** The detected incident's onset (see ScenarioReport.detectionOnset); null without an incident or evidence. */
-    detectionOnset: { rule: OnsetRule; at: string; incidentId: string } | null;
-    /** Virtual seconds from the onset to the detector's decision (the incident's openedMs); null without one. */
-    detectionSeconds: number | null;
-    /** Virtual seconds from the onset to the watchdog's first mutating MSF call; null without one. */
-    firstActionSeconds: number | null;
-    /** Virtual seconds from the onset to the incident's RESOLVED; null when not recovered. */
-    recoverySeconds: number | null;
-    /** The peer rules' detection on the same run: null detectionSeconds = not detected. */
-    peers: { operatorHealthCheck: PeerDetectionJson; awsDowntimeAlarm: PeerDetectionJson };
-    /** For a restart loop: the threshold-th restart's datapoint and the decision's lag behind it; null otherwise. */
-    restartLoop: RestartLoopJson | null;
-    actions: Array<{ at: string; application: string; operation: string; input: unknown; errorType?: string }>;
-    mutatingCalls: number;
-    /** Remediation workflow executions (the synthesized Step Functions definition, run locally). */
-    workflowExecutions: Array<{
-      /** The execution name: the incident id. */
+  /** Per scenario: its detection figures (see DetectionJson) and what happened. */
+  scenarios: Array<
+    DetectionJson & {
       name: string;
-      status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
-      /** The Fail state's error, e.g. ESCALATED. */
-      error?: string;
-      /** States entered, as Step Functions bills them, count. */
-      stateTransitions: number;
-    }>;
-    /** Every notification per channel (slack: the local receiver; sns: the capture), and whether it was delivered. */
-    notifications: Array<{ channel: string; event: string; incidentId: string; delivered: boolean }>;
-  }>;
+      expected: string;
+      outcome: string;
+      passed: boolean;
+      failures: string[];
+      actions: Array<{ at: string; application: string; operation: string; input: unknown; errorType?: string }>;
+      mutatingCalls: number;
+      /** Remediation workflow executions (the synthesized Step Functions definition, run locally). */
+      workflowExecutions: Array<{
+        /** The execution name: the incident id. */
+        name: string;
+        status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+        /** The Fail state's error, e.g. ESCALATED. */
+        error?: string;
+        /** States entered, as Step Functions bills them, count. */
+        stateTransitions: number;
+      }>;
+      /** Every notification per channel (slack: the local receiver; sns: the capture), and whether it was delivered. */
+      notifications: Array<{ channel: string; event: string; incidentId: string; delivered: boolean }>;
+    }
+  >;
 }
 
 /** Turns reports into the documented JSON shape. */
@@ -51,18 +40,7 @@ export function toDrillJson(reports: ScenarioReport[]): DrillJson {
       outcome: r.outcome,
       passed: r.passed,
       failures: r.failures,
-      detectionOnset: r.detectionOnset
-        ? {
-            rule: r.detectionOnset.rule,
-            at: new Date(r.detectionOnset.atMs).toISOString(),
-            incidentId: r.detectionOnset.incidentId,
-          }
-        : null,
-      detectionSeconds: r.detectionSeconds,
-      firstActionSeconds: r.firstActionSeconds,
-      recoverySeconds: r.recoverySeconds,
-      peers: peersJson(r.peers),
-      restartLoop: r.restartLoop ? restartLoopJson(r.restartLoop) : null,
+      ...detectionJson(r),
       actions: r.actions.map((a) => ({
         at: new Date(a.atMs).toISOString(),
         application: a.application,
