@@ -13,7 +13,7 @@ import { FanOutNotifier, scrubSecrets, type UndeliveredNotification } from '#sha
 import { MsfAdapter, WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
 import { SlackWebhookNotifier } from '#shared/adapters/slack-notifier.ts';
-import { ALARM_PREFIX, alarmsFor, MSF_METRIC_NAMESPACE } from '#shared/alarms.ts';
+import { ALARM_PREFIX, alarmsFor, MSF_METRIC_NAMESPACE, putMetricAlarmInput } from '#shared/alarms.ts';
 import { parseConfig, policyFor, stuckLimitMinutes, type WatchdogConfig } from '#shared/config/schema.ts';
 import { loadDesiredStates } from '#shared/desired/sources.ts';
 import { parseTerraformState } from '#shared/desired/terraform.ts';
@@ -311,36 +311,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     // The alarms the CDK construct would create, for every application of the world.
     for (const app of scenario.applications) {
       for (const a of alarmsFor(app.name, app.runtimeEnvironment, policyFor(config, app.name))) {
-        await userCw.send(
-          new PutMetricAlarmCommand({
-            AlarmName: a.alarmName,
-            AlarmDescription: a.description,
-            Metrics: a.queries.map((q) => ({
-              Id: q.id,
-              ReturnData: q.returnData,
-              ...(q.label ? { Label: q.label } : {}),
-              ...(q.expression ? { Expression: q.expression } : {}),
-              ...(q.metric
-                ? {
-                    MetricStat: {
-                      Metric: {
-                        Namespace: 'AWS/KinesisAnalytics',
-                        MetricName: q.metric.metricName,
-                        Dimensions: Object.entries(q.metric.dimensions).map(([Name, Value]) => ({ Name, Value })),
-                      },
-                      Period: q.metric.periodSeconds,
-                      Stat: q.metric.stat,
-                    },
-                  }
-                : {}),
-            })),
-            Threshold: a.threshold,
-            ComparisonOperator: a.comparisonOperator,
-            EvaluationPeriods: a.evaluationPeriods,
-            DatapointsToAlarm: a.datapointsToAlarm,
-            TreatMissingData: a.treatMissingData,
-          }),
-        );
+        await userCw.send(new PutMetricAlarmCommand(putMetricAlarmInput(a)));
       }
       // Peer rule: AWS's recommended downtime alarm, a real alarm beside the watchdog's (sandbox/peers.ts).
       await userCw.send(new PutMetricAlarmCommand(awsRecommendedDowntimeAlarm(app.name)));

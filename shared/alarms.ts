@@ -118,3 +118,59 @@ export function alarmsFor(applicationName: string, runtimeEnvironment: string, p
     },
   ];
 }
+
+/**
+ * An alarm spec as the CloudWatch PutMetricAlarm API takes it (field names of the API reference,
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html): what the drill sends to the
+ * emulator, and what `aws cloudwatch put-metric-alarm --cli-input-json` accepts. Plain data, no SDK types.
+ */
+export function putMetricAlarmInput(a: AlarmSpec): {
+  AlarmName: string;
+  AlarmDescription: string;
+  Metrics: Array<{
+    Id: string;
+    ReturnData: boolean;
+    Label?: string;
+    Expression?: string;
+    MetricStat?: {
+      Metric: { Namespace: string; MetricName: string; Dimensions: Array<{ Name: string; Value: string }> };
+      /** Seconds. */
+      Period: number;
+      Stat: string;
+    };
+  }>;
+  Threshold: number;
+  ComparisonOperator: AlarmSpec['comparisonOperator'];
+  EvaluationPeriods: number;
+  DatapointsToAlarm: number;
+  TreatMissingData: AlarmSpec['treatMissingData'];
+} {
+  return {
+    AlarmName: a.alarmName,
+    AlarmDescription: a.description,
+    Metrics: a.queries.map((q) => ({
+      Id: q.id,
+      ReturnData: q.returnData,
+      ...(q.label ? { Label: q.label } : {}),
+      ...(q.expression ? { Expression: q.expression } : {}),
+      ...(q.metric
+        ? {
+            MetricStat: {
+              Metric: {
+                Namespace: MSF_METRIC_NAMESPACE,
+                MetricName: q.metric.metricName,
+                Dimensions: Object.entries(q.metric.dimensions).map(([Name, Value]) => ({ Name, Value })),
+              },
+              Period: q.metric.periodSeconds,
+              Stat: q.metric.stat,
+            },
+          }
+        : {}),
+    })),
+    Threshold: a.threshold,
+    ComparisonOperator: a.comparisonOperator,
+    EvaluationPeriods: a.evaluationPeriods,
+    DatapointsToAlarm: a.datapointsToAlarm,
+    TreatMissingData: a.treatMissingData,
+  };
+}

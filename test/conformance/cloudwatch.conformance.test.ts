@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '#sandbox/clock.ts';
 import { type Emulator, startEmulator } from '#sandbox/emulator/index.ts';
 import { Fault, ScenarioApplication } from '#sandbox/scenario.ts';
-import { alarmsFor, MSF_METRIC_NAMESPACE } from '#shared/alarms.ts';
+import { alarmsFor, MSF_METRIC_NAMESPACE, putMetricAlarmInput } from '#shared/alarms.ts';
 import { mergePolicy } from '#shared/config/schema.ts';
 import { type CommonErrors, loadServiceModel, MODEL_FILES } from './model.ts';
 import { type CapturedResponse, captureResponses, expectConformingError, expectConformingOutput } from './wire.ts';
@@ -90,36 +90,7 @@ function advanceMinutes(minutes: number): void {
 
 /** The watchdog's alarms for `name` (the drill and the CDK construct create the same), as PutMetricAlarm input. */
 function watchdogAlarms(name: string, runtimeEnvironment: string) {
-  return alarmsFor(name, runtimeEnvironment, mergePolicy()).map((a) => ({
-    AlarmName: a.alarmName,
-    AlarmDescription: a.description,
-    Metrics: a.queries.map(
-      (q): MetricDataQuery => ({
-        Id: q.id,
-        ReturnData: q.returnData,
-        ...(q.label ? { Label: q.label } : {}),
-        ...(q.expression ? { Expression: q.expression } : {}),
-        ...(q.metric
-          ? {
-              MetricStat: {
-                Metric: {
-                  Namespace: MSF_METRIC_NAMESPACE,
-                  MetricName: q.metric.metricName,
-                  Dimensions: Object.entries(q.metric.dimensions).map(([Name, Value]) => ({ Name, Value })),
-                },
-                Period: q.metric.periodSeconds,
-                Stat: q.metric.stat,
-              },
-            }
-          : {}),
-      }),
-    ),
-    Threshold: a.threshold,
-    ComparisonOperator: a.comparisonOperator,
-    EvaluationPeriods: a.evaluationPeriods,
-    DatapointsToAlarm: a.datapointsToAlarm,
-    TreatMissingData: a.treatMissingData,
-  }));
+  return alarmsFor(name, runtimeEnvironment, mergePolicy()).map(putMetricAlarmInput);
 }
 
 /** A single-metric alarm that a healthy application breaches (uptime > 0), to have an alarm in ALARM. */
