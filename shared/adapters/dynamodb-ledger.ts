@@ -104,11 +104,19 @@ export class DynamoDbLedger implements Ledger {
    * @returns false, with nothing written, when an incident with this id exists.
    */
   async createIncident(incident: Incident): Promise<boolean> {
+    return this.#putIfAbsent(this.#incidentItem(incident));
+  }
+
+  /**
+   * Writes `item` only if no item with its key exists (a conditional PutItem, `attribute_not_exists` on the partition
+   * key). @returns true when written, false (nothing written) when it existed. @throws DynamoDB's other errors.
+   */
+  async #putIfAbsent(item: Record<string, unknown>): Promise<boolean> {
     try {
       await this.#db.send(
         new PutCommand({
           TableName: this.#table,
-          Item: this.#incidentItem(incident),
+          Item: item,
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': LEDGER_TABLE.partitionKey },
         }),
@@ -316,25 +324,12 @@ export class DynamoDbLedger implements Ledger {
    * @returns true for the first claim, false (nothing written) once claimed.
    */
   async claimNotice(key: string, atMs: number): Promise<boolean> {
-    try {
-      await this.#db.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: {
-            [LEDGER_TABLE.partitionKey]: `NOTICE#${key}`,
-            [LEDGER_TABLE.sortKey]: NOTICE_SORT_KEY,
-            atMs,
-            [LEDGER_TABLE.ttlAttribute]: Math.ceil((atMs + DEFAULT_ATTEMPT_RETENTION_DAYS * DAY_MS) / 1000),
-          },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': LEDGER_TABLE.partitionKey },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+    return this.#putIfAbsent({
+      [LEDGER_TABLE.partitionKey]: `NOTICE#${key}`,
+      [LEDGER_TABLE.sortKey]: NOTICE_SORT_KEY,
+      atMs,
+      [LEDGER_TABLE.ttlAttribute]: Math.ceil((atMs + DEFAULT_ATTEMPT_RETENTION_DAYS * DAY_MS) / 1000),
+    });
   }
 
   /**
