@@ -40,7 +40,7 @@ import {
 } from '#shared/events/execution-status-change.ts';
 import { WatchdogDashboard } from './dashboard.ts';
 import { RemediationWorkflow } from './remediation-workflow.ts';
-import { stateMachineArn, WatchWorkflow } from './watch-workflow.ts';
+import { stateMachineArn, WatchWorkflow, watchExecutionsEndedMetric } from './watch-workflow.ts';
 
 /** MSF read actions the watchdog uses (Kinesis Analytics V2 API; all take an application ARN as resource). */
 export const MSF_READ_ACTIONS = [
@@ -256,6 +256,8 @@ export class FlinkWatchdog extends Construct {
     });
     // Not under ALARM_PREFIX: its state changes must not reach the detector, which handles application alarms only.
     const undeliveredAlarmName = `FlinkWatchdog-undelivered-notifications-${Stack.of(this).stackName}`;
+    // Not under ALARM_PREFIX either: watch executions that ended without their verdict (see below).
+    const watchEndedAlarmName = `FlinkWatchdog-watch-executions-ended-${Stack.of(this).stackName}`;
     const undelivered = new CwAlarm(this, 'UndeliveredNotificationsAlarm', {
       alarmName: undeliveredAlarmName,
       alarmDescription:
@@ -273,13 +275,15 @@ export class FlinkWatchdog extends Construct {
     });
     undelivered.addAlarmAction(new SnsAction(this.topic));
     if (topicKey && this.topic instanceof Topic) {
-      // CloudWatch publishes the alarm to the encrypted topic: it needs the key and the topic's permission.
+      // CloudWatch publishes the stack's own alarms to the encrypted topic: it needs the key and the topic's permission.
       const cloudwatch = new ServicePrincipal('cloudwatch.amazonaws.com');
-      // The alarm's ARN from its name, not a reference to it: key → alarm → topic → key would be a cycle.
+      // The alarms' ARNs from their names, not references: key → alarm → topic → key would be a cycle.
       const stack = Stack.of(this);
-      const alarmArn = `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:${undeliveredAlarmName}`;
+      const alarmArns = [undeliveredAlarmName, watchEndedAlarmName].map(
+        (name) => `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:${name}`,
+      );
       const fromThisAlarm = {
-        ArnLike: { 'aws:SourceArn': alarmArn },
+        ArnLike: { 'aws:SourceArn': alarmArns },
         StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
       };
       topicKey.addToResourcePolicy(
@@ -351,6 +355,21 @@ export class FlinkWatchdog extends Construct {
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy,
     });
+    // A watch execution that ends FAILED (a check failed past its retries, or was rejected), TIMED_OUT or ABORTED
+    // leaves its application without the closer look: people are told, like undelivered notifications. The alarms and
+    // the sweep still look at the application. The ended-run rule below is not extended to the watch workflow: the
+    // detector could only log it, and a watch's name (fixed per situation) cannot be started again for 90 days.
+    const watchEnded = new CwAlarm(this, 'WatchExecutionsEndedAlarm', {
+      alarmName: watchEndedAlarmName,
+      alarmDescription:
+        'Flink Watchdog: a watch execution ended FAILED, TIMED_OUT or ABORTED, so its application lost the closer look after a restart, transition or change (alarms and the sweep still run). See the watch state machine executions and the detector log.',
+      metric: watchExecutionsEndedMetric(this.watchWorkflow, Duration.minutes(5)),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    watchEnded.addAlarmAction(new SnsAction(this.topic));
     // The detector may start executions of the watch workflow only.
     this.detector.addToRolePolicy(
       new PolicyStatement({ sid: 'StartWatch', actions: ['states:StartExecution'], resources: [watchArn] }),

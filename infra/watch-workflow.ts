@@ -1,4 +1,5 @@
 import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type IMetric, MathExpression } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -122,6 +123,29 @@ export class WatchWorkflow extends Construct {
       },
     );
   }
+}
+
+/**
+ * Watch executions that ended without the watch's verdict, per `period`: the sum of the state machine's
+ * `ExecutionsFailed` (CheckFailed, CheckRejected, a runtime error), `ExecutionsTimedOut` (past the state machine's
+ * timeout) and `ExecutionsAborted` (StopExecution), counts in namespace `AWS/States`, dimension `StateMachineArn`
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html, "Execution metrics"). A period in
+ * which none of the three has a datapoint has no value (Step Functions publishes them only when an execution ends so);
+ * FILL(…, 0) keeps one metric's datapoint from being dropped when the other two have none at that timestamp
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html, FILL).
+ */
+export function watchExecutionsEndedMetric(workflow: WatchWorkflow, period: Duration = Duration.minutes(5)): IMetric {
+  const sm = workflow.stateMachine;
+  return new MathExpression({
+    expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
+    label: 'Watch executions FAILED, TIMED_OUT or ABORTED',
+    usingMetrics: {
+      failed: sm.metricFailed({ period, statistic: 'Sum' }),
+      timedOut: sm.metricTimedOut({ period, statistic: 'Sum' }),
+      aborted: sm.metricAborted({ period, statistic: 'Sum' }),
+    },
+    period,
+  });
 }
 
 /** ARN of a state machine of the stack's account and region, by name (without referring to the resource). */

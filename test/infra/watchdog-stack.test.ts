@@ -179,6 +179,11 @@ function undeliveredAlarmName(stack: Stack): string {
   return `FlinkWatchdog-undelivered-notifications-${stack.stackName}`;
 }
 
+/** The name of the alarm on watch executions that ended FAILED, TIMED_OUT or ABORTED (outside the prefix too). */
+function watchEndedAlarmName(stack: Stack): string {
+  return `FlinkWatchdog-watch-executions-ended-${stack.stackName}`;
+}
+
 /** The CloudWatch alarms of the template, by logical ID. */
 function alarmsOf(template: Template): Record<string, { Properties: Record<string, unknown> }> {
   return template.findResources('AWS::CloudWatch::Alarm') as Record<string, { Properties: Record<string, unknown> }>;
@@ -352,8 +357,10 @@ describe('Construct: FlinkWatchdog', () => {
       const names = applicationAlarmNames(template);
       expect(names).toContain(`${ALARM_PREFIX}payments-aggregation-downtime`);
       expect(names).toHaveLength(6);
-      // Besides the application alarms, only the alarm on undelivered notifications.
-      expect(otherAlarmNames(template)).toEqual([undeliveredAlarmName(stack)]);
+      // Besides the application alarms, only the watchdog's own: undelivered notifications, watch runs that ended.
+      expect(otherAlarmNames(template).sort()).toEqual(
+        [undeliveredAlarmName(stack), watchEndedAlarmName(stack)].sort(),
+      );
     });
   });
 
@@ -512,8 +519,10 @@ describe('Construct: FlinkWatchdog', () => {
 
       // Assess
       expect(applicationAlarmNames(tagOnly)).toEqual([]);
-      // The alarm on undelivered notifications exists whatever the applications.
-      expect(otherAlarmNames(tagOnly)).toEqual([undeliveredAlarmName(tagOnlyStack)]);
+      // The watchdog's own alarms exist whatever the applications.
+      expect(otherAlarmNames(tagOnly).sort()).toEqual(
+        [undeliveredAlarmName(tagOnlyStack), watchEndedAlarmName(tagOnlyStack)].sort(),
+      );
       expect(allStatements(tagOnly).filter((s) => s.statement.Sid === 'MsfMutateListed')).toEqual([]);
     });
   });
@@ -719,12 +728,14 @@ describe('Construct: FlinkWatchdog', () => {
         existingTemplate.resourceCountIs('AWS::KMS::Key', 0);
       });
 
-      it('sends the alarm on undelivered notifications to that ARN', () => {
+      it("sends the watchdog's own alarms (undelivered notifications, watch runs that ended) to that ARN", () => {
         // Assess
-        existingTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
-          AlarmName: undeliveredAlarmName(existing),
-          AlarmActions: [EXISTING_TOPIC_ARN],
-        });
+        for (const alarmName of [undeliveredAlarmName(existing), watchEndedAlarmName(existing)]) {
+          existingTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+            AlarmName: alarmName,
+            AlarmActions: [EXISTING_TOPIC_ARN],
+          });
+        }
       });
 
       it('has all three functions publish to that ARN', () => {
@@ -1315,6 +1326,100 @@ describe('Construct: FlinkWatchdog', () => {
     );
   });
 
+  describe('watch executions that end FAILED, TIMED_OUT or ABORTED', () => {
+    it("alarms on the watch state machine's ExecutionsFailed + ExecutionsTimedOut + ExecutionsAborted, to the topic", () => {
+      // Prepare
+      const watch = { Ref: logicalIdOf(stack.watchdog.watchWorkflow.stateMachine) };
+      const executions = (id: string, metricName: string) => ({
+        Id: id,
+        MetricStat: {
+          Metric: {
+            Namespace: 'AWS/States',
+            MetricName: metricName,
+            Dimensions: [{ Name: 'StateMachineArn', Value: watch }],
+          },
+          Period: 300,
+          Stat: 'Sum',
+        },
+        ReturnData: false,
+      });
+
+      // Act
+      const alarms = Object.values(alarmsOf(template)).filter(
+        (a) => a.Properties.AlarmName === watchEndedAlarmName(stack),
+      );
+
+      // Assess
+      expect(alarms).toHaveLength(1);
+      const props = alarms[0]?.Properties as { Metrics: { Id: string; Expression?: string }[] };
+      expect(props).toMatchObject({
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: logicalIdOf(stack.watchdog.topic) }],
+      });
+      expect(props.Metrics).toHaveLength(4);
+      expect(props.Metrics).toEqual(
+        expect.arrayContaining([
+          executions('failed', 'ExecutionsFailed'),
+          executions('timedOut', 'ExecutionsTimedOut'),
+          executions('aborted', 'ExecutionsAborted'),
+        ]),
+      );
+      // The one returned series: any of the three counts, a missing one counting 0, never the remediation workflow.
+      const expression = props.Metrics.find((m) => m.Expression !== undefined);
+      expect(expression).toMatchObject({ Expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)' });
+      expect(expression).not.toHaveProperty('ReturnData', false);
+      expect(JSON.stringify(props)).not.toContain(logicalIdOf(stack.watchdog.workflow.stateMachine));
+    });
+
+    it('names the alarm outside the prefix the alarm-state rule routes to the detector', () => {
+      // Act
+      const name = watchEndedAlarmName(stack);
+
+      // Assess
+      expect(name.toLowerCase().startsWith(ALARM_PREFIX.toLowerCase()), name).toBe(false);
+      expect(applicationAlarmNames(template)).not.toContain(name);
+    });
+
+    it("lets CloudWatch publish both of the stack's own alarms to the encrypted topic, and no other alarm", () => {
+      // Prepare
+      const cloudWatchStatements = (resourceType: string, policyProperty: string): unknown[] =>
+        Object.values(template.findResources(resourceType)).flatMap((r) =>
+          (r.Properties[policyProperty].Statement as Statement[]).filter((st) => st.Sid === 'CloudWatchAlarmPublish'),
+        );
+
+      // Act
+      const statements = [
+        ...cloudWatchStatements('AWS::KMS::Key', 'KeyPolicy'),
+        ...cloudWatchStatements('AWS::SNS::TopicPolicy', 'PolicyDocument'),
+      ] as { Condition: { ArnLike: { 'aws:SourceArn': unknown[] } } }[];
+
+      // Assess
+      expect(statements).toHaveLength(2);
+      for (const st of statements) {
+        const arns = st.Condition.ArnLike['aws:SourceArn'].map((a) => JSON.stringify(a));
+        expect(arns).toHaveLength(2);
+        expect(arns.filter((a) => a.endsWith(`:alarm:${undeliveredAlarmName(stack)}"]]}`))).toHaveLength(1);
+        expect(arns.filter((a) => a.endsWith(`:alarm:${watchEndedAlarmName(stack)}"]]}`))).toHaveLength(1);
+      }
+    });
+
+    it('leaves the ended-run rule to the remediation workflow: a watch run is not an incident', () => {
+      // Act
+      const rules = Object.values(template.findResources('AWS::Events::Rule')).filter((r) =>
+        ((r.Properties.EventPattern?.source ?? []) as string[]).includes('aws.states'),
+      );
+
+      // Assess
+      expect(rules).toHaveLength(1);
+      expect(rules[0]?.Properties.EventPattern.detail.stateMachineArn).toEqual([
+        { Ref: logicalIdOf(stack.watchdog.workflow.stateMachine) },
+      ]);
+    });
+  });
+
   describe('Amazon Q Developer chat topic (notifications.chatbot)', () => {
     it('is not created when chatbot is off or unset', () => {
       // Prepare
@@ -1532,7 +1637,7 @@ describe('Construct: FlinkWatchdog', () => {
         expect(iamPublish).toEqual([]);
       });
 
-      it('lets the publishers use the topic key through SNS only, and CloudWatch only for the undelivered alarm', () => {
+      it("lets the publishers use the topic key through SNS only, and CloudWatch only for the stack's own alarms", () => {
         // Act
         const keyPolicy = Object.values(runbookTemplate.findResources('AWS::KMS::Key'))[0]?.Properties.KeyPolicy as {
           Statement: Statement[];
@@ -1576,7 +1681,7 @@ describe('Construct: FlinkWatchdog', () => {
         ]);
       });
 
-      it('lets CloudWatch publish the undelivered-notifications alarm to the encrypted topic, from that alarm only', () => {
+      it("lets CloudWatch publish the stack's own alarms to the encrypted topic, from those alarms only", () => {
         // Assess
         runbookTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
           PolicyDocument: {
