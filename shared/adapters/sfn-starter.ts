@@ -1,7 +1,8 @@
-import { SFNClient, type SFNClientConfig, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient, type SFNClientConfig } from '@aws-sdk/client-sfn';
 import type { RemediationState } from '#shared/domain/remediation.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
+import { startNamedExecution } from './sfn-execution.ts';
 
 /** Options of {@link StepFunctionsStarter}. */
 export interface StepFunctionsStarterOptions {
@@ -30,17 +31,11 @@ export class StepFunctionsStarter implements RemediationStarter {
   }
 
   async start(state: RemediationState): Promise<void> {
-    try {
-      const out = await this.#client.send(
-        new StartExecutionCommand({ stateMachineArn: this.#arn, name: state.incidentId, input: JSON.stringify(state) }),
-      );
+    const out = await startNamedExecution(this.#client, this.#arn, state.incidentId, state);
+    if (out.started) {
       this.#log.info('remediation workflow started', { incidentId: state.incidentId, executionArn: out.executionArn });
-    } catch (e) {
-      if ((e as Error).name === 'ExecutionAlreadyExists') {
-        this.#log.info('remediation workflow already started', { incidentId: state.incidentId });
-        return;
-      }
-      throw e;
+    } else {
+      this.#log.info('remediation workflow already started', { incidentId: state.incidentId });
     }
   }
 }

@@ -1,7 +1,8 @@
-import { SFNClient, type SFNClientConfig, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient, type SFNClientConfig } from '@aws-sdk/client-sfn';
 import type { WatchInput } from '#shared/domain/watch.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { WatchStarter } from '#shared/ports/watch-starter.ts';
+import { startNamedExecution } from './sfn-execution.ts';
 
 /** Options of {@link StepFunctionsWatchStarter}: a ready client (tests) or a config for a new one, never both. */
 export type StepFunctionsWatchStarterOptions = {
@@ -29,15 +30,9 @@ export class StepFunctionsWatchStarter implements WatchStarter {
 
   async start(input: WatchInput): Promise<boolean> {
     const name = input.watch.name;
-    try {
-      const out = await this.#client.send(
-        new StartExecutionCommand({ stateMachineArn: this.#arn, name, input: JSON.stringify(input) }),
-      );
+    const out = await startNamedExecution(this.#client, this.#arn, name, input);
+    if (out.started)
       this.#log.info('watch started', { watch: name, kind: input.watch.kind, executionArn: out.executionArn });
-      return true;
-    } catch (e) {
-      if ((e as Error).name === 'ExecutionAlreadyExists') return false;
-      throw e;
-    }
+    return out.started;
   }
 }
