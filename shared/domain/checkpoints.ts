@@ -1,4 +1,5 @@
 import type { PolicySettings } from '#shared/config/schema.ts';
+import { countRestarts } from './counters.ts';
 import type { CheckpointStallWindow } from './findings.ts';
 import type { ApplicationObservation, ApplicationState, MetricSeries } from './model.ts';
 
@@ -164,18 +165,6 @@ export function currentRunStartMs(obs: ApplicationObservation): number | undefin
   return start;
 }
 
-/** The points of `series` in [fromMs, toMs], preceded by the newest point before `fromMs` (a baseline). */
-export function sliceWithBaseline(
-  series: MetricSeries | undefined,
-  fromMs: number,
-  toMs: number,
-): MetricSeries | undefined {
-  if (!series) return undefined;
-  const before = series.points.filter((p) => p.timestampMs < fromMs).at(-1);
-  const inside = series.points.filter((p) => p.timestampMs >= fromMs && p.timestampMs <= toMs);
-  return { ...series, points: before ? [before, ...inside] : inside };
-}
-
 /** What the checkpoint metrics say about a job since `fromMs` (the verify window after a remediation). */
 export interface CheckpointHealth {
   /** Increase of numberOfFailedCheckpoints since `fromMs`, count (a lower value is a new submission's counter). */
@@ -195,13 +184,9 @@ export function checkpointHealthSince(
   fromMs: number,
 ): CheckpointHealth {
   const points = failedCheckpoints?.points ?? [];
-  let prev = points.filter((p) => p.timestampMs < fromMs).at(-1)?.value ?? 0;
-  let failed = 0;
-  for (const p of points) {
-    if (p.timestampMs < fromMs || !Number.isFinite(p.value)) continue;
-    failed += p.value >= prev ? p.value - prev : p.value;
-    prev = p.value;
-  }
+  const baseline = points.filter((p) => p.timestampMs < fromMs).at(-1)?.value ?? 0;
+  const since = failedCheckpoints && { ...failedCheckpoints, points: points.filter((p) => p.timestampMs >= fromMs) };
+  const failed = countRestarts(since, baseline).restarts;
   const newest = (lastCheckpointDuration?.points ?? []).filter((p) => p.timestampMs >= fromMs).at(-1);
   return { failed, completed: newest !== undefined && newest.value >= 0 };
 }

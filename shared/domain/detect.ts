@@ -1,8 +1,11 @@
 import { type PolicySettings, stuckLimitMinutes } from '#shared/config/schema.ts';
-import { checkpointCompletions, checkpointWindow, currentRunStartMs, sliceWithBaseline } from './checkpoints.ts';
+import { checkpointCompletions, checkpointWindow, currentRunStartMs } from './checkpoints.ts';
+import { countRestarts, type RestartCount, sliceWithBaseline } from './counters.ts';
 import type { CheckpointStallFinding, DeployFailureCause, Finding, RestartLoopFinding } from './findings.ts';
-import type { ApplicationObservation, ApplicationOperation, MetricSeries } from './model.ts';
+import type { ApplicationObservation, ApplicationOperation } from './model.ts';
 import { isTransient } from './model.ts';
+
+export { countRestarts, type RestartCount } from './counters.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -12,54 +15,6 @@ const MINUTE_MS = 60_000;
  * 2 min; a loop that stopped on its own (the dependency came back) is not remediated from stale window data.
  */
 export const ONGOING_LOOP_MINUTES = 2;
-
-/** Result of counting restarts in a cumulative counter series. */
-export interface RestartCount {
-  /** Restarts seen, count. */
-  restarts: number;
-  /** Start of the first period whose counter rose, ms; undefined when none rose. */
-  firstIncreaseMs?: number;
-  /** Start of the last period whose counter rose, ms. */
-  lastIncreaseMs?: number;
-  /** Times the counter dropped (a new job submission), count. */
-  resets: number;
-}
-
-/**
- * Counts restarts in a cumulative restart counter (fullRestarts / numRestarts), ascending points.
- *
- * The counter is cumulative since the job was submitted, so restarts are the sum of increases between consecutive
- * datapoints. A lower value than the previous one means a new submission: the counter restarted from 0, so the new
- * value itself is the number of restarts since then (a new baseline, as the Flink Kubernetes operator's
- * ClusterHealthEvaluator does). Missing datapoints are skipped: the increase across a gap is counted once the next
- * datapoint arrives.
- *
- * @param baseline counter value known before the first point (e.g. 0 right after a submission); without it the first
- *   point is only a baseline.
- */
-export function countRestarts(series: MetricSeries | undefined, baseline?: number): RestartCount {
-  let restarts = 0;
-  let resets = 0;
-  let firstIncreaseMs: number | undefined;
-  let lastIncreaseMs: number | undefined;
-  let prev = baseline;
-  for (const p of series?.points ?? []) {
-    if (!Number.isFinite(p.value) || p.value < 0) continue;
-    if (prev !== undefined) {
-      const delta = p.value >= prev ? p.value - prev : p.value;
-      if (p.value < prev) resets += 1;
-      if (delta > 0) {
-        restarts += delta;
-        firstIncreaseMs ??= p.timestampMs;
-        lastIncreaseMs = p.timestampMs;
-      }
-    }
-    prev = p.value;
-  }
-  return firstIncreaseMs === undefined || lastIncreaseMs === undefined
-    ? { restarts, resets }
-    : { restarts, resets, firstIncreaseMs, lastIncreaseMs };
-}
 
 /** Operations that change the running job or its version. */
 const DEPLOY_OPERATIONS = new Set(['UpdateApplication', 'StartApplication']);
@@ -125,9 +80,7 @@ export function runningVersionRestarts(
   const countFrom =
     origin.atMs !== undefined && origin.atMs > windowStart && origin.atMs <= nowMs ? origin.atMs : windowStart;
   // One point before the counting start serves as the baseline for the first increase after it.
-  const before = series.points.filter((p) => p.timestampMs < countFrom).at(-1);
-  const inside = series.points.filter((p) => p.timestampMs >= countFrom && p.timestampMs <= nowMs);
-  return countRestarts({ ...series, points: before ? [before, ...inside] : inside });
+  return countRestarts(sliceWithBaseline(series, countFrom, nowMs));
 }
 
 function restartLoop(

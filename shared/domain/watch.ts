@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type DetectionSettings, type PolicySettings, stuckLimitMinutes } from '#shared/config/schema.ts';
-import { checkpointCompletions, checkpointWindow, currentRunStartMs, sliceWithBaseline } from './checkpoints.ts';
-import { countRestarts, runningVersionRestarts } from './detect.ts';
+import { checkpointCompletions, checkpointWindow, currentRunStartMs } from './checkpoints.ts';
+import { countRestarts, sliceWithBaseline } from './counters.ts';
+import { runningVersionRestarts } from './detect.ts';
 import type { Finding } from './findings.ts';
 import type { ApplicationObservation, ApplicationOperation } from './model.ts';
 import { isTransient } from './model.ts';
@@ -480,14 +481,6 @@ export function deferredWatches(
   }
 }
 
-/** Increases of a cumulative counter from `fromMs` to `nowMs`, count. */
-function increasesSince(series: ApplicationObservation['restarts'], fromMs: number, nowMs: number): number {
-  if (!series) return 0;
-  const before = series.points.filter((p) => p.timestampMs < fromMs).at(-1);
-  const inside = series.points.filter((p) => p.timestampMs >= fromMs && p.timestampMs <= nowMs);
-  return countRestarts({ ...series, points: before ? [before, ...inside] : inside }).restarts;
-}
-
 /**
  * The next step of a watch whose check found nothing to decide on (pure): go on at the next moment new evidence can
  * be seen, or end with an outcome. Restarts left in the window keep any watch going (they are counted exactly at each
@@ -509,8 +502,10 @@ export function advanceWatch(
     ...watch,
     checks: watch.checks + 1,
     ...(stableFromMs === undefined ? {} : { stableFromMs }),
-    sawRestart: watch.sawRestart || increasesSince(obs.restarts, countFrom, nowMs) > 0,
-    sawFailedCheckpoint: watch.sawFailedCheckpoint || increasesSince(obs.failedCheckpoints, countFrom, nowMs) > 0,
+    sawRestart: watch.sawRestart || countRestarts(sliceWithBaseline(obs.restarts, countFrom, nowMs)).restarts > 0,
+    sawFailedCheckpoint:
+      watch.sawFailedCheckpoint ||
+      countRestarts(sliceWithBaseline(obs.failedCheckpoints, countFrom, nowMs)).restarts > 0,
   };
   const end = (outcome: WatchOutcome, summary: string): WatchStep => ({
     watch: next,
