@@ -413,22 +413,13 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
 
 /** The incident trigger of a signal; a watch check names the signal that started the watch, and the watch. */
 function triggerOf(signal: Signal, now: number): IncidentTrigger {
-  switch (signal.source) {
-    case 'alarm':
-      return { source: 'alarm', detail: signal.alarmName, atMs: now };
-    case 'cloudtrail':
-      return { source: 'cloudtrail', detail: signal.eventName, atMs: now };
-    case 'schedule':
-      return { source: 'schedule', detail: signal.rule, atMs: now };
-    case 'watch': {
-      const w = signal.watch;
-      return {
-        source: w.trigger.source,
-        detail: `${w.trigger.detail} (${w.kind} watch ${w.name}, check ${w.checks + 1})`,
-        atMs: now,
-      };
-    }
-  }
+  if (signal.source !== 'watch') return { ...originOf(signal), atMs: now };
+  const w = signal.watch;
+  return {
+    source: w.trigger.source,
+    detail: `${w.trigger.detail} (${w.kind} watch ${w.name}, check ${w.checks + 1})`,
+    atMs: now,
+  };
 }
 
 /**
