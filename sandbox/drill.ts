@@ -1,4 +1,4 @@
-import { CloudWatchClient, GetMetricDataCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import {
   KinesisAnalyticsV2Client,
   StartApplicationCommand,
@@ -13,7 +13,7 @@ import { FanOutNotifier, scrubSecrets, type UndeliveredNotification } from '#sha
 import { MsfAdapter, WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
 import { SlackWebhookNotifier } from '#shared/adapters/slack-notifier.ts';
-import { ALARM_PREFIX, alarmsFor, MSF_METRIC_NAMESPACE, putMetricAlarmInput } from '#shared/alarms.ts';
+import { ALARM_PREFIX, alarmsFor, putMetricAlarmInput } from '#shared/alarms.ts';
 import { parseConfig, policyFor, stuckLimitMinutes, type WatchdogConfig } from '#shared/config/schema.ts';
 import { loadDesiredStates } from '#shared/desired/sources.ts';
 import { parseTerraformState } from '#shared/desired/terraform.ts';
@@ -209,49 +209,19 @@ async function userAction(msf: KinesisAnalyticsV2Client, entry: TimelineEntry): 
   return `UpdateApplication ${name}: ${what.join(', ')}${entry.note ? ` (${entry.note})` : ''}`;
 }
 
-/** The restart counter's 1-minute Maximum datapoints of an application, as CloudWatch stored them (GetMetricData). */
+/**
+ * The restart counter's 1-minute Maximum datapoints of an application as CloudWatch stored them, read with the
+ * watchdog's own CloudWatch adapter (GetMetricData, paged) on the people's client, so the read is not the watchdog's.
+ */
 async function counterDatapoints(
-  cw: CloudWatchClient,
+  metrics: CloudWatchMetrics,
   applicationName: string,
   metricName: string,
   fromMs: number,
   toMs: number,
 ): Promise<CounterDatapoint[]> {
-  const out: CounterDatapoint[] = [];
-  let token: string | undefined;
-  do {
-    const page = await cw.send(
-      new GetMetricDataCommand({
-        MetricDataQueries: [
-          {
-            Id: 'restarts',
-            MetricStat: {
-              Metric: {
-                Namespace: MSF_METRIC_NAMESPACE,
-                MetricName: metricName,
-                Dimensions: [{ Name: 'Application', Value: applicationName }],
-              },
-              Period: 60,
-              Stat: 'Maximum',
-            },
-            ReturnData: true,
-          },
-        ],
-        StartTime: new Date(fromMs),
-        EndTime: new Date(toMs),
-        ScanBy: 'TimestampAscending',
-        ...(token ? { NextToken: token } : {}),
-      }),
-    );
-    for (const r of page.MetricDataResults ?? []) {
-      (r.Timestamps ?? []).forEach((ts, i) => {
-        const value = r.Values?.[i];
-        if (value !== undefined) out.push({ periodStartMs: ts.getTime(), value });
-      });
-    }
-    token = page.NextToken;
-  } while (token);
-  return out;
+  const series = await metrics.getSeries(applicationName, [metricName], fromMs, toMs);
+  return (series[metricName]?.points ?? []).map((p) => ({ periodStartMs: p.timestampMs, value: p.value }));
 }
 
 function describeAlarm(e: AlarmStateChangeEvent): string {
@@ -687,7 +657,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const restartLoop =
       detected?.onset.rule === 'first-restart'
         ? restartLoopFigures({
-            datapoints: await counterDatapoints(userCw, expectedApp, restartMetricName(runtime), startMs, endMs),
+            datapoints: await counterDatapoints(
+              new CloudWatchMetrics({ client: userCw }),
+              expectedApp,
+              restartMetricName(runtime),
+              startMs,
+              endMs,
+            ),
             onsetMs: detected.onset.atMs,
             onsetToleranceMs: TICK_MS,
             decisionMs: detected.incident.openedMs,
