@@ -1,4 +1,4 @@
-import { MAX_SANDBOX_SPEED, SandboxClock } from '#sandbox/clock.ts';
+import { isSandboxSpeed, MAX_SANDBOX_SPEED, SandboxClock } from '#sandbox/clock.ts';
 import {
   DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS,
   DEFAULT_METRICS_DELAY_SECONDS,
@@ -50,7 +50,7 @@ const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:
  */
 export async function sandboxCommand(opts: SandboxOptions): Promise<number> {
   const speed = opts.speed.trim() === '' ? Number.NaN : Number(opts.speed);
-  if (!Number.isFinite(speed) || speed < 0 || speed > MAX_SANDBOX_SPEED) {
+  if (!isSandboxSpeed(speed)) {
     console.error(
       `--speed must be a number from 0 (paused) to ${MAX_SANDBOX_SPEED} virtual seconds per wall-clock second (got "${opts.speed}")`,
     );

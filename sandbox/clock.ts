@@ -62,8 +62,13 @@ export function isDrivableClock(clock: Clock): clock is DrivableClock {
 /** A wall clock that never goes back (the process's monotonic clock, in epoch ms). */
 const monotonicWallNow = (): number => performance.timeOrigin + performance.now();
 
+/** Whether `speed` is a sandbox speed: a finite number of virtual seconds per wall-clock second, 0 to {@link MAX_SANDBOX_SPEED}. */
+export function isSandboxSpeed(speed: unknown): speed is number {
+  return typeof speed === 'number' && Number.isFinite(speed) && speed >= 0 && speed <= MAX_SANDBOX_SPEED;
+}
+
 function checkSpeed(speed: number): number {
-  if (!Number.isFinite(speed) || speed < 0 || speed > MAX_SANDBOX_SPEED) {
+  if (!isSandboxSpeed(speed)) {
     throw new RangeError(`speed must be a number from 0 (paused) to ${MAX_SANDBOX_SPEED} (got ${speed})`);
   }
   return speed;

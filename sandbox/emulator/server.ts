@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { type DrivableClock, isDrivableClock, MAX_SANDBOX_SPEED } from '#sandbox/clock.ts';
+import { type DrivableClock, isDrivableClock, isSandboxSpeed, MAX_SANDBOX_SPEED } from '#sandbox/clock.ts';
 import { cloudWatchQueryErrorCode } from '#sandbox/emulator/cloudwatch-wire.ts';
 import { EmulatorServiceError } from '#sandbox/emulator/errors.ts';
 import type { Clock } from '#shared/clock.ts';
@@ -154,7 +154,7 @@ function parseClockChange(raw: string): ClockChange | SandboxAnswer {
   }
   if ('speed' in fields) {
     const speed = fields.speed;
-    if (typeof speed !== 'number' || !Number.isFinite(speed) || speed < 0 || speed > MAX_SANDBOX_SPEED) {
+    if (!isSandboxSpeed(speed)) {
       return invalid(
         'speed',
         `speed must be a JSON number of virtual seconds per wall-clock second from 0 (paused) to ${MAX_SANDBOX_SPEED} (got ${JSON.stringify(speed)})`,
