@@ -19,6 +19,7 @@ import {
   LOCK_SORT_KEY,
 } from '#shared/adapters/ledger-table.ts';
 import type { AutomationPause } from '#shared/domain/automation.ts';
+import type { FleetMemory } from '#shared/domain/fleet-memory.ts';
 import { type Incident, TERMINAL_STATUSES } from '#shared/domain/incident.ts';
 import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
 import {
@@ -33,6 +34,8 @@ import {
 const DAY_MS = 86_400_000;
 /** Key of the reconciler's memory item. */
 const RECONCILER_KEY = { [LEDGER_TABLE.partitionKey]: 'RECONCILER', [LEDGER_TABLE.sortKey]: 'MEMORY' };
+/** Key of the sweep's fleet memory item. */
+const FLEET_KEY = { [LEDGER_TABLE.partitionKey]: 'FLEET', [LEDGER_TABLE.sortKey]: 'MEMORY' };
 /** Largest `atMs` an attempt sort key can hold (15 nines). */
 const MAX_ATTEMPT_MS = 10 ** ATTEMPT_SORT_KEY_DIGITS - 1;
 /** Sort key of one-time notice items (`NOTICE#<key>`), which expire like attempts. */
@@ -368,6 +371,19 @@ export class DynamoDbLedger implements Ledger {
   async saveReconcilerMemory(memory: ReconcilerMemory): Promise<void> {
     await this.#db.send(
       new PutCommand({ TableName: this.#table, Item: { ...RECONCILER_KEY, memory: withoutUndefined(memory) } }),
+    );
+  }
+
+  /** The sweep's fleet memory: GetItem `FLEET` / `MEMORY`, strongly consistent. */
+  async loadFleetMemory(): Promise<FleetMemory | undefined> {
+    const out = await this.#db.send(new GetCommand({ TableName: this.#table, Key: FLEET_KEY, ConsistentRead: true }));
+    return (out.Item?.memory as FleetMemory | undefined) ?? undefined;
+  }
+
+  /** Overwrites the sweep's fleet memory (PutItem; one item, about 100 bytes per application, 1,000 fit in 400 KB). */
+  async saveFleetMemory(memory: FleetMemory): Promise<void> {
+    await this.#db.send(
+      new PutCommand({ TableName: this.#table, Item: { ...FLEET_KEY, memory: withoutUndefined(memory) } }),
     );
   }
 

@@ -1,4 +1,5 @@
 import type { AutomationPause } from '#shared/domain/automation.ts';
+import type { FleetMemory } from '#shared/domain/fleet-memory.ts';
 import { type Incident, TERMINAL_STATUSES } from '#shared/domain/incident.ts';
 import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
 import {
@@ -22,6 +23,7 @@ export class MemoryLedger implements Ledger {
   readonly #pauses = new Map<string, AutomationPause>();
   readonly #notices = new Set<string>();
   #reconciler: ReconcilerMemory | undefined;
+  #fleet: FleetMemory | undefined;
 
   async createIncident(incident: Incident): Promise<boolean> {
     if (this.#incidents.has(incident.id)) return false;
@@ -114,6 +116,14 @@ export class MemoryLedger implements Ledger {
 
   async saveReconcilerMemory(memory: ReconcilerMemory): Promise<void> {
     this.#reconciler = structuredClone(memory);
+  }
+
+  async loadFleetMemory(): Promise<FleetMemory | undefined> {
+    return this.#fleet ? structuredClone(this.#fleet) : undefined;
+  }
+
+  async saveFleetMemory(memory: FleetMemory): Promise<void> {
+    this.#fleet = structuredClone(memory);
   }
 
   async automationPause(applicationName: string): Promise<AutomationPause | undefined> {

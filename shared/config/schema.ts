@@ -513,6 +513,74 @@ export const WatchdogConfig = z
       .strict()
       .optional()
       .describe('Timing of the watches that follow a restart, a transition or a change.'),
+    /** The fleet: blast radius of automatic remediation and how the sweep fans out; see {@link fleetSettings}. */
+    fleet: z
+      .object({
+        maxConcurrentRemediations: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .optional()
+          .describe(
+            'At most this many automatic remediations run at once across every watched application (default 3). Runbook commands are not counted.',
+          ),
+        correlatedFailure: z
+          .object({
+            threshold: z
+              .number()
+              .int()
+              .min(1)
+              .max(1000)
+              .optional()
+              .describe(
+                'Applications entering a restart loop within the window above which it is one fleet incident (default 5).',
+              ),
+            fraction: z
+              .number()
+              .gt(0)
+              .max(1)
+              .optional()
+              .describe(
+                'The same threshold as a share of the watched applications (default 0.2); the smaller of the two applies.',
+              ),
+            windowMinutes: z
+              .number()
+              .int()
+              .min(1)
+              .max(120)
+              .optional()
+              .describe('Window in which loops count as correlated, minutes (default 10).'),
+          })
+          .strict()
+          .optional()
+          .describe(
+            'When many applications enter a restart loop at once: one fleet incident, automatic restarts held.',
+          ),
+        sweep: z
+          .object({
+            batchSize: z
+              .number()
+              .int()
+              .min(1)
+              .max(100)
+              .optional()
+              .describe('Applications looked at closely per detector invocation of the sweep (default 20).'),
+            maxConcurrency: z
+              .number()
+              .int()
+              .min(1)
+              .max(100)
+              .optional()
+              .describe('Detector invocations of one sweep running at once (default 10).'),
+          })
+          .strict()
+          .optional()
+          .describe('How the sweep fans out (Step Functions Distributed Map).'),
+      })
+      .strict()
+      .optional()
+      .describe('The fleet: blast radius of automatic remediation and how the sweep fans out.'),
   })
   .strict()
   .superRefine(
@@ -740,4 +808,64 @@ export function detectionSettings(config: WatchdogConfig): DetectionSettings {
 /** Whether the application is listed by name (tag opt-in is checked by the caller, it needs an API call). */
 export function isListed(config: WatchdogConfig, applicationName: string): boolean {
   return config.applications.some((a) => a.name === applicationName);
+}
+
+/** Default of `fleet.maxConcurrentRemediations`: automatic remediations running at once across the fleet, count. */
+export const DEFAULT_MAX_CONCURRENT_REMEDIATIONS = 3;
+/** Default of `fleet.correlatedFailure.threshold`, applications. */
+export const DEFAULT_CORRELATED_FAILURE_THRESHOLD = 5;
+/** Default of `fleet.correlatedFailure.fraction`, share of the watched applications. */
+export const DEFAULT_CORRELATED_FAILURE_FRACTION = 0.2;
+/** Default of `fleet.correlatedFailure.windowMinutes`, minutes. */
+export const DEFAULT_CORRELATED_FAILURE_WINDOW_MINUTES = 10;
+/** Default of `fleet.sweep.batchSize`, applications per detector invocation. */
+export const DEFAULT_SWEEP_BATCH_SIZE = 20;
+/** Default of `fleet.sweep.maxConcurrency`, detector invocations at once. */
+export const DEFAULT_SWEEP_MAX_CONCURRENCY = 10;
+
+/** The effective `fleet` settings: every field set. */
+export interface FleetSettings {
+  /** Automatic remediations running at once across the fleet, at most (count). */
+  maxConcurrentRemediations: number;
+  correlatedFailure: {
+    /** Applications entering a restart loop within the window, count. */
+    threshold: number;
+    /** The same as a share of the watched applications (0–1]. */
+    fraction: number;
+    /** Minutes. */
+    windowMinutes: number;
+  };
+  sweep: {
+    /** Applications per detector invocation of the sweep's look phase, count. */
+    batchSize: number;
+    /** Detector invocations of one sweep at once, count. */
+    maxConcurrency: number;
+  };
+}
+
+/** The config's `fleet` section with its defaults filled in. */
+export function fleetSettings(config: WatchdogConfig): FleetSettings {
+  const f = config.fleet;
+  return {
+    maxConcurrentRemediations: f?.maxConcurrentRemediations ?? DEFAULT_MAX_CONCURRENT_REMEDIATIONS,
+    correlatedFailure: {
+      threshold: f?.correlatedFailure?.threshold ?? DEFAULT_CORRELATED_FAILURE_THRESHOLD,
+      fraction: f?.correlatedFailure?.fraction ?? DEFAULT_CORRELATED_FAILURE_FRACTION,
+      windowMinutes: f?.correlatedFailure?.windowMinutes ?? DEFAULT_CORRELATED_FAILURE_WINDOW_MINUTES,
+    },
+    sweep: {
+      batchSize: f?.sweep?.batchSize ?? DEFAULT_SWEEP_BATCH_SIZE,
+      maxConcurrency: f?.sweep?.maxConcurrency ?? DEFAULT_SWEEP_MAX_CONCURRENCY,
+    },
+  };
+}
+
+/**
+ * How many applications entering a restart loop within the window are too many to be independent: more than the
+ * smaller of `threshold` and `fraction` × the watched applications (rounded up, at least 1).
+ * @param watched the watched applications (listed and tagged), count.
+ */
+export function correlatedFailureLimit(settings: FleetSettings, watched: number): number {
+  const byShare = Math.max(1, Math.ceil(settings.correlatedFailure.fraction * watched));
+  return Math.min(settings.correlatedFailure.threshold, byShare);
 }

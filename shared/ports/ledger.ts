@@ -1,4 +1,5 @@
 import type { AutomationPause } from '#shared/domain/automation.ts';
+import type { FleetMemory } from '#shared/domain/fleet-memory.ts';
 import { type Incident, mergeIncident } from '#shared/domain/incident.ts';
 import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
 
@@ -126,6 +127,10 @@ export interface Ledger {
   loadReconcilerMemory(): Promise<ReconcilerMemory | undefined>;
   /** Overwrites the reconciler's memory. */
   saveReconcilerMemory(memory: ReconcilerMemory): Promise<void>;
+  /** The sweep's memory of the watched fleet from its last cycle; undefined before the first. */
+  loadFleetMemory(): Promise<FleetMemory | undefined>;
+  /** Overwrites the sweep's memory of the watched fleet. */
+  saveFleetMemory(memory: FleetMemory): Promise<void>;
   /** The pause of automatic remediation of the application (runbook `pause-automation`); undefined when active. */
   automationPause(applicationName: string): Promise<AutomationPause | undefined>;
   /**

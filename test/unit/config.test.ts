@@ -5,10 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { CONFIG_JSON_SCHEMA_FILE, configJsonSchema } from '#shared/config/json-schema.ts';
 import {
   ConfigError,
+  correlatedFailureLimit,
   DEFAULT_METRICS_DELAY_SECONDS,
   DEFAULT_POLICY,
   DEFAULT_RUNTIME_ENVIRONMENT,
   detectionSettings,
+  fleetSettings,
   formatConfigPath,
   parseConfig,
   policyFor,
@@ -242,7 +244,7 @@ describe('Config: parseConfig', () => {
       expect(issues).toEqual([
         'defaults.restartLoop.window_minutes: unknown key (did you mean "windowMinutes"?); allowed keys: windowMinutes, threshold',
         'defaults.stuckTransitionMinutes.RUNNING: unknown key; allowed keys: STARTING, UPDATING, STOPPING, FORCE_STOPPING, ROLLING_BACK, AUTOSCALING',
-        'application: unknown key (did you mean "applications"?); allowed keys: $schema, schemaVersion, optInTag, defaults, applications, notifications, runbooks, drift, detection',
+        'application: unknown key (did you mean "applications"?); allowed keys: $schema, schemaVersion, optInTag, defaults, applications, notifications, runbooks, drift, detection, fleet',
       ]);
     });
 
@@ -398,6 +400,7 @@ describe('Config: JSON Schema', () => {
       'runbooks',
       'drift',
       'detection',
+      'fleet',
     ]);
     expect(schema.properties.$schema).toMatchObject({ type: 'string' });
     expect(schema.properties.applications?.items).toMatchObject({
@@ -453,6 +456,37 @@ describe('Config: detection', () => {
     expect(settings).toEqual({ metricsDelaySeconds: 90, watchMinutes: 15 });
     expect(() => parseConfig({ schemaVersion: 1, detection: { watchMinutes: 0 } })).toThrow(
       'detection.watchMinutes: must be at least 1 (got 0)',
+    );
+  });
+});
+
+describe('Config: fleet settings', () => {
+  it('fills the documented defaults', () => {
+    // Act
+    const settings = fleetSettings(parseConfig({ schemaVersion: 1 }));
+
+    // Assess
+    expect(settings).toEqual({
+      maxConcurrentRemediations: 3,
+      correlatedFailure: { threshold: 5, fraction: 0.2, windowMinutes: 10 },
+      sweep: { batchSize: 20, maxConcurrency: 10 },
+    });
+  });
+
+  it('takes the smaller of the threshold and the share of the watched applications', () => {
+    // Arrange
+    const settings = fleetSettings(parseConfig({ schemaVersion: 1 }));
+
+    // Assess: 20% of 10 is 2 (smaller than 5); 20% of 40 is 8 (5 is smaller); a share never goes below 1.
+    expect(correlatedFailureLimit(settings, 10)).toBe(2);
+    expect(correlatedFailureLimit(settings, 40)).toBe(5);
+    expect(correlatedFailureLimit(settings, 1)).toBe(1);
+  });
+
+  it('names a bad fleet field', () => {
+    // Assess
+    expect(() => parseConfig({ schemaVersion: 1, fleet: { maxConcurrentRemediations: 0 } })).toThrow(
+      /fleet\.maxConcurrentRemediations/,
     );
   });
 });
