@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { applicationKey } from '#shared/domain/app-key.ts';
 
 /**
  * The watchdog configuration: what is watched, and the policy per application.
@@ -324,7 +325,12 @@ export const RuntimeEnvironment = z
   .string()
   .regex(/^FLINK-\d+_\d+$/, 'expected an MSF Flink RuntimeEnvironment such as FLINK-1_20 or FLINK-2_2');
 
-/** One watched application, by its MSF ApplicationName. */
+/** A 12-digit AWS account id. */
+export const AccountId = z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id');
+/** An AWS Region name, e.g. `eu-west-1`. */
+export const AwsRegion = z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d+$/, 'an AWS Region name such as eu-west-1');
+
+/** One watched application, by its MSF ApplicationName (and its account and Region when they are not the watchdog's). */
 export const WatchedApplication = z
   .object({
     name: z
@@ -341,9 +347,19 @@ export const WatchedApplication = z
       'MSF RuntimeEnvironment, e.g. FLINK-1_20 (the default) or FLINK-2_2. Chooses the restart metric (fullRestarts, ' +
         'or numRestarts on FLINK-2_x).',
     ),
+    accountId: AccountId.optional().describe(
+      "The application's AWS account when it is not the watchdog's own (a member account listed in fleet.accounts).",
+    ),
+    region: AwsRegion.optional().describe(
+      "The application's Region when it is not the watchdog's own; required with accountId.",
+    ),
     policy: PolicyOverride.default({}).describe("Overrides of the config's `defaults` for this application."),
   })
-  .strict();
+  .strict()
+  .refine((a) => a.accountId === undefined || a.region !== undefined, {
+    message: 'an application in another account names its region too (e.g. "region": "eu-west-1")',
+    path: ['region'],
+  });
 export type WatchedApplication = z.infer<typeof WatchedApplication>;
 
 /** Matches a Slack incoming-webhook URL (`https://hooks.slack.com/...`), with or without the scheme. */
@@ -557,6 +573,46 @@ export const WatchdogConfig = z
           .describe(
             'When many applications enter a restart loop at once: one fleet incident, automatic restarts held.',
           ),
+        alarms: z
+          .object({
+            downtime: z
+              .boolean()
+              .optional()
+              .describe(
+                'Also create the downtime alarm per application (downtime > 0, missing data breaching), $0.10 per application a month (default false: the sweep reads each status with ListApplications).',
+              ),
+          })
+          .strict()
+          .optional()
+          .describe(
+            'Which per-application alarms the watchdog creates besides the restart and failed-checkpoint alarms.',
+          ),
+        accounts: z
+          .array(
+            z
+              .object({
+                accountId: AccountId.describe('The member account.'),
+                regions: z
+                  .array(AwsRegion)
+                  .min(1)
+                  .max(20)
+                  .optional()
+                  .describe("Regions watched in it (default: the watchdog's own)."),
+                roleName: z
+                  .string()
+                  .regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name')
+                  .optional()
+                  .describe("The member stack's remediation role the watchdog assumes (default FlinkWatchdogMember)."),
+                externalId: z
+                  .string()
+                  .regex(/^[\w+=,.@:/-]{2,1224}$/, 'an STS ExternalId: 2-1224 characters of [A-Za-z0-9+=,.@:/-_]')
+                  .describe('The ExternalId the member role requires (sts:ExternalId), the same in the member stack.'),
+              })
+              .strict(),
+          )
+          .max(100)
+          .optional()
+          .describe('Member accounts (and Regions) the watchdog watches through the role their member stack creates.'),
         sweep: z
           .object({
             batchSize: z
@@ -590,8 +646,14 @@ export const WatchdogConfig = z
       if (!Array.isArray(apps)) return;
       const firstIndex = new Map<string, number>();
       apps.forEach((app: unknown, i) => {
-        const name = typeof app === 'object' && app !== null ? (app as { name?: unknown }).name : undefined;
-        if (typeof name !== 'string') return;
+        const a = typeof app === 'object' && app !== null ? (app as Record<string, unknown>) : {};
+        if (typeof a.name !== 'string') return;
+        // Same name in another account or Region is another application: compare keys.
+        const name = applicationKey({
+          name: a.name,
+          ...(typeof a.accountId === 'string' ? { accountId: a.accountId } : {}),
+          ...(typeof a.region === 'string' ? { region: a.region } : {}),
+        });
         const first = firstIndex.get(name);
         if (first === undefined) {
           firstIndex.set(name, i);
@@ -767,14 +829,28 @@ export function parseConfig(raw: unknown, source = 'config'): WatchdogConfig {
   throw new ConfigError(`invalid watchdog configuration in ${source}: ${unique.join('; ')}`, unique);
 }
 
+/** The application key of a listed application (shared/domain/app-key.ts): its name, or `NAME@ACCOUNT.REGION`. */
+export function listedKey(app: Pick<WatchedApplication, 'name' | 'accountId' | 'region'>): string {
+  return applicationKey({
+    name: app.name,
+    ...(app.accountId ? { accountId: app.accountId } : {}),
+    ...(app.region ? { region: app.region } : {}),
+  });
+}
+
+/** The listed application with this key (its name in the watchdog's own account, else `NAME@ACCOUNT.REGION`). */
+export function listedApplication(config: WatchdogConfig, key: string): WatchedApplication | undefined {
+  return config.applications.find((a) => listedKey(a) === key);
+}
+
 /** The MSF RuntimeEnvironment of a listed application: its `runtimeEnvironment`, else {@link DEFAULT_RUNTIME_ENVIRONMENT}. */
 export function runtimeEnvironmentOf(config: WatchdogConfig, applicationName: string): string {
-  return config.applications.find((a) => a.name === applicationName)?.runtimeEnvironment ?? DEFAULT_RUNTIME_ENVIRONMENT;
+  return listedApplication(config, applicationName)?.runtimeEnvironment ?? DEFAULT_RUNTIME_ENVIRONMENT;
 }
 
 /** The effective policy for one application: defaults, then the config's `defaults`, then its own `policy`. */
 export function policyFor(config: WatchdogConfig, applicationName: string): PolicySettings {
-  const app = config.applications.find((a) => a.name === applicationName);
+  const app = listedApplication(config, applicationName);
   return mergePolicy(config.defaults, app?.policy ?? {});
 }
 
@@ -807,7 +883,7 @@ export function detectionSettings(config: WatchdogConfig): DetectionSettings {
 
 /** Whether the application is listed by name (tag opt-in is checked by the caller, it needs an API call). */
 export function isListed(config: WatchdogConfig, applicationName: string): boolean {
-  return config.applications.some((a) => a.name === applicationName);
+  return listedApplication(config, applicationName) !== undefined;
 }
 
 /** Default of `fleet.maxConcurrentRemediations`: automatic remediations running at once across the fleet, count. */
