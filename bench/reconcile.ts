@@ -1,7 +1,7 @@
 import { KinesisAnalyticsV2Client, StopApplicationCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import { VirtualClock } from '#sandbox/clock.ts';
 import { startEmulator } from '#sandbox/emulator/index.ts';
-import { Scenario } from '#sandbox/scenario.ts';
+import { parseScenario } from '#sandbox/scenario.ts';
 import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
 import { MsfAdapter, WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
@@ -30,15 +30,18 @@ const MINUTE_MS = 60_000;
  */
 export async function measureReconcile(count = 1000, changed = 10): Promise<ReconcileFigures[]> {
   const names = Array.from({ length: count }, (_, i) => `app-${String(i).padStart(4, '0')}`);
-  const scenario = Scenario.parse({
-    name: 'bench-reconcile',
-    title: 'bench',
-    description: 'bench',
-    durationMinutes: 60,
-    applications: names.map((name) => ({ name, code: { bucket: 'bench', fileKey: `${name}.jar` } })),
-    watchdog: {},
-    expected: { outcome: 'NO_INCIDENT' },
-  });
+  const scenario = parseScenario(
+    {
+      name: 'bench-reconcile',
+      title: 'bench',
+      description: 'bench',
+      durationMinutes: 60,
+      applications: names.map((name) => ({ name, code: { bucket: 'bench', fileKey: `${name}.jar` } })),
+      watchdog: {},
+      expected: { outcome: 'NO_INCIDENT' },
+    },
+    'bench-reconcile',
+  );
   const startMs = Date.parse(scenario.startTime);
   const clock = new VirtualClock(startMs);
   const emulator = await startEmulator({ clock, world: scenario });

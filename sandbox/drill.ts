@@ -1,8 +1,13 @@
 import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import {
+  CreateApplicationCommand,
+  type CreateApplicationCommandInput,
+  DescribeApplicationCommand,
   KinesisAnalyticsV2Client,
   StartApplicationCommand,
   StopApplicationCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
 } from '@aws-sdk/client-kinesis-analytics-v2';
 import { createDetectorHandler, type DetectorOutput } from '#functions/detector/handler.ts';
 import { createReconcilerHandler } from '#functions/reconciler/handler.ts';
@@ -40,7 +45,7 @@ import {
   type PeerReport,
   peerDetection,
 } from './peers.ts';
-import type { Outcome, Scenario, TimelineEntry } from './scenario.ts';
+import { type Outcome, type Scenario, scenarioApplications, type TimelineEntry } from './scenario.ts';
 import { startSlackReceiver } from './slack-receiver.ts';
 import { type LocalExecution, LocalWorkflow } from './workflow.ts';
 import { synthesizedWatchWorkflow, synthesizedWorkflow } from './workflow-definition.ts';
@@ -173,40 +178,135 @@ function incidentOutcome(incident: Incident | undefined): Outcome {
   }
 }
 
-async function userAction(msf: KinesisAnalyticsV2Client, entry: TimelineEntry): Promise<string> {
-  const name = entry.application;
-  if (entry.action === 'start') {
-    await msf.send(
-      new StartApplicationCommand({
-        ApplicationName: name,
-        RunConfiguration: {
-          ApplicationRestoreConfiguration: { ApplicationRestoreType: 'RESTORE_FROM_LATEST_SNAPSHOT' },
+/** CreateApplication's input for a timeline `create` (MSF API reference, CreateApplication). */
+function createApplicationInput(
+  name: string,
+  definition: CreateDefinition,
+  accountId: string,
+): CreateApplicationCommandInput {
+  const groups = Object.entries(definition.environmentProperties).map(([PropertyGroupId, PropertyMap]) => ({
+    PropertyGroupId,
+    PropertyMap,
+  }));
+  const checkpoint = definition.checkpointConfiguration;
+  return {
+    ApplicationName: name,
+    RuntimeEnvironment: definition.runtimeEnvironment as CreateApplicationCommandInput['RuntimeEnvironment'],
+    // The service execution role is required; the emulator does not assume it.
+    ServiceExecutionRole: `arn:aws:iam::${accountId}:role/${name}-service-role`,
+    ApplicationConfiguration: {
+      ApplicationCodeConfiguration: {
+        CodeContentType: 'ZIPFILE',
+        CodeContent: {
+          S3ContentLocation: {
+            BucketARN: `arn:aws:s3:::${definition.code.bucket}`,
+            FileKey: definition.code.fileKey,
+            ...(definition.code.objectVersion ? { ObjectVersion: definition.code.objectVersion } : {}),
+          },
         },
-      }),
-    );
-    return `StartApplication ${name}`;
+      },
+      ...(groups.length ? { EnvironmentProperties: { PropertyGroups: groups } } : {}),
+      FlinkApplicationConfiguration: {
+        ParallelismConfiguration: {
+          ConfigurationType: 'CUSTOM',
+          Parallelism: definition.parallelism,
+          ParallelismPerKPU: definition.parallelismPerKPU,
+          AutoScalingEnabled: definition.autoScalingEnabled,
+        },
+        CheckpointConfiguration: {
+          ConfigurationType: checkpoint.configurationType,
+          ...(checkpoint.configurationType === 'CUSTOM'
+            ? {
+                CheckpointingEnabled: checkpoint.checkpointingEnabled,
+                CheckpointInterval: checkpoint.checkpointInterval,
+                MinPauseBetweenCheckpoints: checkpoint.minPauseBetweenCheckpoints,
+              }
+            : {}),
+        },
+      },
+      ApplicationSnapshotConfiguration: { SnapshotsEnabled: definition.snapshotsEnabled },
+      ApplicationSystemRollbackConfiguration: { RollbackEnabled: definition.systemRollbackEnabled },
+    },
+    ...(Object.keys(definition.tags).length
+      ? { Tags: Object.entries(definition.tags).map(([Key, Value]) => ({ Key, Value })) }
+      : {}),
+  };
+}
+
+type CreateDefinition = Extract<TimelineEntry, { action: 'create' }>['definition'];
+
+/** What a person does (a timeline entry), with the SDK client of the application's account; the timeline's text. */
+async function userAction(msf: KinesisAnalyticsV2Client, entry: TimelineEntry, accountId: string): Promise<string> {
+  const name = entry.application;
+  const note = entry.note ? ` (${entry.note})` : '';
+  switch (entry.action) {
+    case 'start':
+      await msf.send(
+        new StartApplicationCommand({
+          ApplicationName: name,
+          RunConfiguration: {
+            ApplicationRestoreConfiguration: { ApplicationRestoreType: 'RESTORE_FROM_LATEST_SNAPSHOT' },
+          },
+        }),
+      );
+      return `StartApplication ${name}${note}`;
+    case 'stop':
+      await msf.send(new StopApplicationCommand({ ApplicationName: name }));
+      return `StopApplication ${name}${note}`;
+    case 'create': {
+      await msf.send(new CreateApplicationCommand(createApplicationInput(name, entry.definition, accountId)));
+      // A new application has no snapshot to restore from.
+      await msf.send(
+        new StartApplicationCommand({
+          ApplicationName: name,
+          RunConfiguration: {
+            ApplicationRestoreConfiguration: { ApplicationRestoreType: 'SKIP_RESTORE_FROM_SNAPSHOT' },
+          },
+        }),
+      );
+      const tags = Object.entries(entry.definition.tags).map(([k, v]) => `${k}=${v}`);
+      return `CreateApplication ${name} in ${accountId}${tags.length ? ` tagged ${tags.join(', ')}` : ''}, StartApplication${note}`;
+    }
+    case 'tag':
+    case 'untag': {
+      const described = await msf.send(new DescribeApplicationCommand({ ApplicationName: name }));
+      const arn = described.ApplicationDetail?.ApplicationARN ?? '';
+      if (entry.action === 'tag') {
+        await msf.send(
+          new TagResourceCommand({
+            ResourceARN: arn,
+            Tags: Object.entries(entry.tags).map(([Key, Value]) => ({ Key, Value })),
+          }),
+        );
+        return `TagResource ${name}: ${Object.entries(entry.tags)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')}${note}`;
+      }
+      await msf.send(new UntagResourceCommand({ ResourceARN: arn, TagKeys: entry.tagKeys }));
+      return `UntagResource ${name}: ${entry.tagKeys.join(', ')}${note}`;
+    }
+    case 'update': {
+      const user = new MsfAdapter({ client: msf });
+      const current = await user.describeApplication(name);
+      const change = entry.change ?? {};
+      await user.updateApplication(name, {
+        conditionalToken: current.conditionalToken ?? '',
+        ...(change.codeKey && current.code
+          ? { code: { bucketArn: current.code.bucketArn, fileKey: change.codeKey } }
+          : {}),
+        ...(change.environmentProperties ? { environmentProperties: change.environmentProperties } : {}),
+        ...(change.parallelism ? { parallelism: { parallelism: change.parallelism } } : {}),
+      });
+      const what = [
+        change.codeKey ? `code ${change.codeKey}` : '',
+        ...Object.entries(change.environmentProperties ?? {}).flatMap(([g, m]) =>
+          Object.entries(m).map(([k, v]) => `${g}.${k}=${v}`),
+        ),
+        change.parallelism ? `parallelism ${change.parallelism}` : '',
+      ].filter(Boolean);
+      return `UpdateApplication ${name}: ${what.join(', ')}${note}`;
+    }
   }
-  if (entry.action === 'stop') {
-    await msf.send(new StopApplicationCommand({ ApplicationName: name }));
-    return `StopApplication ${name}`;
-  }
-  const user = new MsfAdapter({ client: msf });
-  const current = await user.describeApplication(name);
-  const change = entry.change ?? {};
-  await user.updateApplication(name, {
-    conditionalToken: current.conditionalToken ?? '',
-    ...(change.codeKey && current.code ? { code: { bucketArn: current.code.bucketArn, fileKey: change.codeKey } } : {}),
-    ...(change.environmentProperties ? { environmentProperties: change.environmentProperties } : {}),
-    ...(change.parallelism ? { parallelism: { parallelism: change.parallelism } } : {}),
-  });
-  const what = [
-    change.codeKey ? `code ${change.codeKey}` : '',
-    ...Object.entries(change.environmentProperties ?? {}).flatMap(([g, m]) =>
-      Object.entries(m).map(([k, v]) => `${g}.${k}=${v}`),
-    ),
-    change.parallelism ? `parallelism ${change.parallelism}` : '',
-  ].filter(Boolean);
-  return `UpdateApplication ${name}: ${what.join(', ')}${entry.note ? ` (${entry.note})` : ''}`;
 }
 
 /**
@@ -277,6 +377,23 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const watchdogCw = new CloudWatchClient({ ...base, customUserAgent: [WATCHDOG_USER_AGENT] });
     const userMsf = new KinesisAnalyticsV2Client({ ...base, customUserAgent: [USER_AGENT] });
     const userCw = new CloudWatchClient({ ...base, customUserAgent: [USER_AGENT] });
+    // People act in the application's own account: the emulator takes a 12-digit access key id as that account.
+    const accountOf = new Map(
+      scenarioApplications(scenario).flatMap((a) => (a.accountId ? [[a.name, a.accountId] as const] : [])),
+    );
+    const userClients = new Map<string, KinesisAnalyticsV2Client>([[emulator.accountId, userMsf]]);
+    const userMsfIn = (accountId: string): KinesisAnalyticsV2Client => {
+      let client = userClients.get(accountId);
+      if (!client) {
+        client = new KinesisAnalyticsV2Client({
+          ...base,
+          credentials: { accessKeyId: accountId, secretAccessKey: 'drill' },
+          customUserAgent: [USER_AGENT],
+        });
+        userClients.set(accountId, client);
+      }
+      return client;
+    };
 
     // The alarms the CDK construct would create, for every application of the world.
     for (const app of scenario.applications) {
@@ -480,7 +597,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       while (pendingTimeline.length > 0 && startMs + (pendingTimeline[0]?.atMinute ?? 0) * MINUTE_MS <= t) {
         const entry = pendingTimeline.shift() as TimelineEntry;
         try {
-          line('user', await userAction(userMsf, entry));
+          const account = accountOf.get(entry.application) ?? emulator.accountId;
+          line('user', await userAction(userMsfIn(account), entry, account));
         } catch (e) {
           const err = e as Error & { code?: string; cause?: { message?: string } };
           line(

@@ -13,6 +13,12 @@ import {
  * Times are minutes after the scenario's virtual start (`startTime`).
  */
 
+/** A 12-digit AWS account id (API models: AccountId, `^[0-9]{12}$`). */
+export const AccountId = z.string().regex(/^\d{12}$/, 'an AWS account id: 12 digits');
+
+/** Environment properties of an application: property group id → key → value (MSF EnvironmentProperties). */
+const EnvironmentProperties = z.record(z.string(), z.record(z.string(), z.string()));
+
 /** What a Flink job does when a given application version is submitted. */
 export const JobBehaviour = z.discriminatedUnion('kind', [
   /** Runs; checkpoints succeed. */
@@ -86,39 +92,68 @@ export const JobRule = z.object({
 export type JobRule = z.infer<typeof JobRule>;
 
 /** One MSF application as it exists when the scenario starts (version 1 unless `initialVersion`). */
-export const ScenarioApplication = z.object({
-  name: z.string().min(1).max(128),
-  runtimeEnvironment: z.string().default('FLINK-1_20'),
-  code: z.object({ bucket: z.string(), fileKey: z.string(), objectVersion: z.string().optional() }),
-  environmentProperties: z.record(z.string(), z.record(z.string(), z.string())).default({}),
-  parallelism: z.number().int().positive().default(1),
-  parallelismPerKPU: z.number().int().positive().default(1),
-  autoScalingEnabled: z.boolean().default(false),
-  snapshotsEnabled: z.boolean().default(true),
-  systemRollbackEnabled: z.boolean().default(false),
-  tags: z.record(z.string(), z.string()).default({}),
-  initialStatus: z.enum(['RUNNING', 'READY']).default('RUNNING'),
-  /** How many versions the application has already been through (the current one is this id). */
-  initialVersion: z.number().int().positive().default(1),
-  /** Minutes before the scenario start at which the current version was created (affects "recent change"). */
-  versionAgeMinutes: z.number().nonnegative().default(240),
-  /** @default MSF's default strategy for `runtimeEnvironment`, with Flink's default settings */
-  restartStrategy: RestartStrategy.optional(),
-  /**
-   * The application's CheckpointConfiguration. ConfigurationType DEFAULT means checkpoints every 60000 ms whatever
-   * the other fields say (API model, CheckpointConfiguration); CUSTOM uses them. Milliseconds.
-   */
-  checkpointConfiguration: z
-    .object({
-      configurationType: z.enum(['DEFAULT', 'CUSTOM']).default('DEFAULT'),
-      checkpointingEnabled: z.boolean().default(true),
-      checkpointInterval: z.number().int().min(1).default(60_000),
-      minPauseBetweenCheckpoints: z.number().int().min(0).default(5_000),
-    })
-    .strict()
-    .prefault({}),
-});
+export const ScenarioApplication = z
+  .object({
+    name: z.string().min(1).max(128),
+    /**
+     * The AWS account the application lives in: a member account of `accounts` (the watchdog reaches it through the
+     * member role), or the emulator's home account (the watchdog's own) when omitted. 12 digits.
+     */
+    accountId: AccountId.optional(),
+    runtimeEnvironment: z.string().default('FLINK-1_20'),
+    code: z.object({ bucket: z.string(), fileKey: z.string(), objectVersion: z.string().optional() }),
+    environmentProperties: EnvironmentProperties.default({}),
+    parallelism: z.number().int().positive().default(1),
+    parallelismPerKPU: z.number().int().positive().default(1),
+    autoScalingEnabled: z.boolean().default(false),
+    snapshotsEnabled: z.boolean().default(true),
+    systemRollbackEnabled: z.boolean().default(false),
+    tags: z.record(z.string(), z.string()).default({}),
+    initialStatus: z.enum(['RUNNING', 'READY']).default('RUNNING'),
+    /** How many versions the application has already been through (the current one is this id). */
+    initialVersion: z.number().int().positive().default(1),
+    /** Minutes before the scenario start at which the current version was created (affects "recent change"). */
+    versionAgeMinutes: z.number().nonnegative().default(240),
+    /** @default MSF's default strategy for `runtimeEnvironment`, with Flink's default settings */
+    restartStrategy: RestartStrategy.optional(),
+    /**
+     * The application's CheckpointConfiguration. ConfigurationType DEFAULT means checkpoints every 60000 ms whatever
+     * the other fields say (API model, CheckpointConfiguration); CUSTOM uses them. Milliseconds.
+     */
+    checkpointConfiguration: z
+      .object({
+        configurationType: z.enum(['DEFAULT', 'CUSTOM']).default('DEFAULT'),
+        checkpointingEnabled: z.boolean().default(true),
+        checkpointInterval: z.number().int().min(1).default(60_000),
+        minPauseBetweenCheckpoints: z.number().int().min(0).default(5_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
 export type ScenarioApplication = z.infer<typeof ScenarioApplication>;
+
+/**
+ * Many alike applications in one block: `count` applications named `<namePrefix>-<n>` (n from 1, zero-padded to the
+ * width of `count`, e.g. `orders-01` … `orders-40`), each with the other fields of an application. Expanded by
+ * {@link parseScenario} after the scenario's own `applications`.
+ */
+export const ApplicationGroup = ScenarioApplication.omit({ name: true })
+  .extend({
+    namePrefix: z
+      .string()
+      .regex(/^[a-zA-Z0-9_.-]{1,120}$/, 'an application name prefix: 1-120 characters of [a-zA-Z0-9_.-]'),
+    /** Applications in the group, count. */
+    count: z.number().int().min(1).max(1000),
+  })
+  .strict();
+export type ApplicationGroup = z.infer<typeof ApplicationGroup>;
+
+/** The names of a group's applications, in order. */
+export function groupApplicationNames(group: Pick<ApplicationGroup, 'namePrefix' | 'count'>): string[] {
+  const width = String(group.count).length;
+  return Array.from({ length: group.count }, (_, i) => `${group.namePrefix}-${String(i + 1).padStart(width, '0')}`);
+}
 
 /** Faults injected into the world, independent of any version. */
 export const Fault = z.discriminatedUnion('kind', [
@@ -188,21 +223,90 @@ export const Fault = z.discriminatedUnion('kind', [
 ]);
 export type Fault = z.infer<typeof Fault>;
 
-/** What people (deploy pipelines, operators) do during the scenario, through the real SDK. */
-export const TimelineEntry = z.object({
+/**
+ * A shared dependency is down: every application whose environment properties name `source` (any property group,
+ * any key, the whole value) is hit by an `outage` from `fromMinute` to `toMinute` (a Kafka cluster, a Kinesis stream
+ * many applications read). {@link parseScenario} expands it into one `outage` fault per such application, among the
+ * scenario's applications, its groups and the applications its timeline creates. Assumption: an application's
+ * dependencies are the values of its environment properties (how MSF applications are usually told their source and
+ * sink); the emulator has no other notion of a dependency.
+ */
+export const SourceOutage = z
+  .object({
+    kind: z.literal('outage'),
+    /** The dependency's name as environment property values carry it, e.g. `kafka-orders`. */
+    source: z.string().min(1),
+    fromMinute: z.number().nonnegative(),
+    /** Omit for an outage that outlasts the scenario. */
+    toMinute: z.number().nonnegative().optional(),
+    error: z
+      .string()
+      .default('org.apache.kafka.common.errors.TimeoutException: Timed out waiting for a node assignment'),
+  })
+  .strict();
+export type SourceOutage = z.infer<typeof SourceOutage>;
+
+const TimelineBase = {
   atMinute: z.number().nonnegative(),
-  application: z.string(),
-  action: z.enum(['update', 'start', 'stop']),
-  /** For `update`: what the deploy changes. */
-  change: z
-    .object({
-      codeKey: z.string().optional(),
-      environmentProperties: z.record(z.string(), z.record(z.string(), z.string())).optional(),
-      parallelism: z.number().int().positive().optional(),
-    })
-    .optional(),
+  /** The application acted on (its account: the application's `accountId`). */
+  application: z.string().min(1).max(128),
   note: z.string().optional(),
-});
+};
+
+/**
+ * What people (deploy pipelines, operators) do during the scenario, through the real SDK, in the application's own
+ * account. `update`: a deploy (UpdateApplication with `change`); `start` / `stop`; `create`: CreateApplication with
+ * `definition` (its tags in the request), then StartApplication; `tag` / `untag`: TagResource / UntagResource on the
+ * application's ARN.
+ */
+export const TimelineEntry = z.discriminatedUnion('action', [
+  z
+    .object({
+      ...TimelineBase,
+      action: z.literal('update'),
+      /** What the deploy changes. */
+      change: z
+        .object({
+          codeKey: z.string().optional(),
+          environmentProperties: EnvironmentProperties.optional(),
+          parallelism: z.number().int().positive().optional(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict(),
+  z.object({ ...TimelineBase, action: z.literal('start') }).strict(),
+  z.object({ ...TimelineBase, action: z.literal('stop') }).strict(),
+  z
+    .object({
+      ...TimelineBase,
+      action: z.literal('create'),
+      /** The new application (named `application`); created READY, then started by the same person. */
+      definition: ScenarioApplication.omit({
+        name: true,
+        initialStatus: true,
+        initialVersion: true,
+        versionAgeMinutes: true,
+      }).strict(),
+    })
+    .strict(),
+  z
+    .object({
+      ...TimelineBase,
+      action: z.literal('tag'),
+      /** Tags added (or overwritten), key → value. */
+      tags: z.record(z.string().min(1).max(128), z.string().max(256)),
+    })
+    .strict(),
+  z
+    .object({
+      ...TimelineBase,
+      action: z.literal('untag'),
+      /** Tag keys removed. */
+      tagKeys: z.array(z.string().min(1).max(128)).min(1),
+    })
+    .strict(),
+]);
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
 /** Outcome of an incident or of a scenario, from the watchdog's point of view. */
@@ -220,104 +324,241 @@ export const Outcome = z.enum([
 ]);
 export type Outcome = z.infer<typeof Outcome>;
 
-export const ScenarioExpectation = z.object({
-  outcome: Outcome,
-  /** Application whose incident decides the scenario outcome (default: the first application). */
-  application: z.string().optional(),
-  /** Status the application must end in. */
-  finalStatus: z.string().optional(),
-  /** Mutating MSF calls the watchdog made, in order (operation names). Omit to not check. */
-  actions: z.array(z.string()).optional(),
-  /** Upper bound on mutating MSF calls made by the watchdog to any application. */
-  maxMutatingCalls: z.number().int().nonnegative().optional(),
-  /** Applications the watchdog must never call a mutating operation on. */
-  untouched: z.array(z.string()).default([]),
-  /** Remediation workflow executions started in the whole scenario, exactly (count). Omit to not check. */
-  workflowExecutions: z.number().int().nonnegative().optional(),
-});
+export const ScenarioExpectation = z
+  .object({
+    outcome: Outcome,
+    /** Application whose incident decides the scenario outcome (default: the first application). */
+    application: z.string().optional(),
+    /** Status the application must end in. */
+    finalStatus: z.string().optional(),
+    /** Mutating MSF calls the watchdog made, in order (operation names). Omit to not check. */
+    actions: z.array(z.string()).optional(),
+    /** Upper bound on mutating MSF calls made by the watchdog to any application. */
+    maxMutatingCalls: z.number().int().nonnegative().optional(),
+    /** Applications the watchdog must never call a mutating operation on. */
+    untouched: z.array(z.string()).default([]),
+    /** Remediation workflow executions started in the whole scenario, exactly (count). Omit to not check. */
+    workflowExecutions: z.number().int().nonnegative().optional(),
+    /** Fleet incidents (correlated failures) opened in the whole scenario, exactly (count). Omit to not check. */
+    fleetIncidents: z.number().int().nonnegative().optional(),
+    /**
+     * Upper bound on the remediation workflow executions RUNNING at once, as observed at every drill tick (count).
+     * Omit to not check.
+     */
+    maxConcurrentRemediations: z.number().int().nonnegative().optional(),
+    /**
+     * Pages in the whole scenario, exactly (count): notifications that ask a person to act (see `isPage` in
+     * sandbox/drill.ts), counted once per notification whatever the channels. Omit to not check.
+     */
+    pages: z.number().int().nonnegative().optional(),
+    /**
+     * Applications that must be RUNNING when the scenario ends: names, or a prefix ending in `*` (`orders-*`: every
+     * application whose name starts with `orders-`; `*`: all of them). A pattern that matches none is a failure.
+     */
+    runningAtEnd: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
 export type ScenarioExpectation = z.infer<typeof ScenarioExpectation>;
 
-export const Scenario = z.object({
-  name: z.string().regex(/^[a-z0-9-]+$/, 'scenario names are kebab-case'),
-  title: z.string(),
-  description: z.string(),
-  /** The failure mode(s) this file covers: the numbers in the README's drill scenario table. */
-  designScenario: z.number().int().optional(),
-  /** Virtual start, ISO-8601. */
-  startTime: z.string().datetime().default('2026-03-02T14:00:00Z'),
-  durationMinutes: z
-    .number()
-    .positive()
-    .max(24 * 60),
-  applications: z.array(ScenarioApplication).min(1),
-  jobModel: z.array(JobRule).default([]),
-  faults: z.array(Fault).default([]),
-  timeline: z.array(TimelineEntry).default([]),
-  /**
-   * CloudWatch timing in the emulator, whole seconds: MSF's datapoints for a minute are stored `metricsDelaySeconds`
-   * after the minute ends; alarms are evaluated `alarmEvaluationOffsetSeconds` after each minute boundary; the
-   * applications running at the start come with `metricHistoryMinutes` of datapoints.
-   * Defaults: DEFAULT_METRICS_DELAY_SECONDS, DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS and
-   * DEFAULT_METRIC_HISTORY_MINUTES (sandbox/emulator/metric-publisher.ts, with their sources or reasons).
-   */
-  cloudwatch: z
-    .object({
-      metricsDelaySeconds: z
-        .number()
-        .int()
-        .min(0)
-        .max(60 * 60)
-        .default(DEFAULT_METRICS_DELAY_SECONDS),
-      alarmEvaluationOffsetSeconds: z.number().int().min(0).max(59).default(DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS),
-      metricHistoryMinutes: z
-        .number()
-        .int()
-        .min(0)
-        .max(24 * 60)
-        .default(DEFAULT_METRIC_HISTORY_MINUTES),
-    })
-    .strict()
-    .prefault({}),
-  /**
-   * How EventBridge delivers the alarm state change events to the detector. `alarmEventCopies`: every event is
-   * delivered this many times at once (at-least-once delivery, failure mode 8), count.
-   */
-  delivery: z
-    .object({ alarmEventCopies: z.number().int().min(1).max(100).default(1) })
-    .strict()
-    .default({
-      alarmEventCopies: 1,
-    }),
-  /**
-   * The local Slack receiver's outages, in scenario minutes: `http-500` answers 500, `timeout` never answers. The
-   * watchdog must carry on, retry, and record the failed delivery on the incident.
-   */
-  slack: z
-    .object({
-      outages: z
-        .array(
-          z
-            .object({
-              fromMinute: z.number().nonnegative(),
-              toMinute: z.number().nonnegative().optional(),
-              mode: z.enum(['http-500', 'timeout']),
-            })
-            .strict(),
-        )
-        .default([]),
-    })
-    .strict()
-    .default({ outages: [] }),
-  /**
-   * Terraform state files the scenario provides, by name (format version 4 JSON). The watchdog config refers to them
-   * by name in `drift.terraformState`, as it would to a path or an s3:// location.
-   */
-  terraformStates: z.record(z.string(), z.unknown()).default({}),
-  /** The watchdog configuration (see shared/config), validated by the drill. */
-  watchdog: z.unknown(),
-  expected: ScenarioExpectation,
-});
-export type Scenario = z.infer<typeof Scenario>;
+export const Scenario = z
+  .object({
+    name: z.string().regex(/^[a-z0-9-]+$/, 'scenario names are kebab-case'),
+    title: z.string(),
+    description: z.string(),
+    /** The failure mode(s) this file covers: the numbers in the README's drill scenario table. */
+    designScenario: z.number().int().optional(),
+    /** Virtual start, ISO-8601. */
+    startTime: z.string().datetime().default('2026-03-02T14:00:00Z'),
+    durationMinutes: z
+      .number()
+      .positive()
+      .max(24 * 60),
+    /** Applications as they exist at the start; with `applicationGroups`, at least one application in all. */
+    applications: z.array(ScenarioApplication).default([]),
+    /** Many alike applications, expanded after `applications` (see {@link ApplicationGroup}). */
+    applicationGroups: z.array(ApplicationGroup).default([]),
+    /**
+     * Member accounts: the emulator holds one world per account and its STS lets the watchdog assume `roleName` in
+     * each with `externalId` (the member stack's remediation role). The watchdog's config lists them in
+     * `fleet.accounts` with the same ExternalId.
+     */
+    accounts: z
+      .array(
+        z
+          .object({
+            accountId: AccountId,
+            /** @default 'FlinkWatchdogMember' (the member stack's role) */
+            roleName: z
+              .string()
+              .regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name')
+              .default('FlinkWatchdogMember'),
+            /** The ExternalId the role's trust policy requires (sts:ExternalId). */
+            externalId: z.string().min(2).max(1224),
+          })
+          .strict(),
+      )
+      .default([]),
+    /**
+     * The emulator's per-account request rate (token bucket on the virtual clock, ThrottlingException beyond it).
+     * Omit for the emulator's default; `enabled: false` turns throttling off.
+     */
+    throttle: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Requests per second refilled, per account and service. */
+        requestsPerSecond: z.number().positive().optional(),
+        /** Bucket size: requests that may come at once, count. */
+        burst: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    jobModel: z.array(JobRule).default([]),
+    /** Faults of one application (`application`), or of every application reading a source (`source`). */
+    faults: z.array(z.union([Fault, SourceOutage])).default([]),
+    timeline: z.array(TimelineEntry).default([]),
+    /**
+     * CloudWatch timing in the emulator, whole seconds: MSF's datapoints for a minute are stored `metricsDelaySeconds`
+     * after the minute ends; alarms are evaluated `alarmEvaluationOffsetSeconds` after each minute boundary; the
+     * applications running at the start come with `metricHistoryMinutes` of datapoints.
+     * Defaults: DEFAULT_METRICS_DELAY_SECONDS, DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS and
+     * DEFAULT_METRIC_HISTORY_MINUTES (sandbox/emulator/metric-publisher.ts, with their sources or reasons).
+     */
+    cloudwatch: z
+      .object({
+        metricsDelaySeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(60 * 60)
+          .default(DEFAULT_METRICS_DELAY_SECONDS),
+        alarmEvaluationOffsetSeconds: z.number().int().min(0).max(59).default(DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS),
+        metricHistoryMinutes: z
+          .number()
+          .int()
+          .min(0)
+          .max(24 * 60)
+          .default(DEFAULT_METRIC_HISTORY_MINUTES),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * How EventBridge delivers the alarm state change events to the detector. `alarmEventCopies`: every event is
+     * delivered this many times at once (at-least-once delivery, failure mode 8), count.
+     */
+    delivery: z
+      .object({ alarmEventCopies: z.number().int().min(1).max(100).default(1) })
+      .strict()
+      .default({
+        alarmEventCopies: 1,
+      }),
+    /**
+     * The local Slack receiver's outages, in scenario minutes: `http-500` answers 500, `timeout` never answers. The
+     * watchdog must carry on, retry, and record the failed delivery on the incident.
+     */
+    slack: z
+      .object({
+        outages: z
+          .array(
+            z
+              .object({
+                fromMinute: z.number().nonnegative(),
+                toMinute: z.number().nonnegative().optional(),
+                mode: z.enum(['http-500', 'timeout']),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .strict()
+      .default({ outages: [] }),
+    /**
+     * Terraform state files the scenario provides, by name (format version 4 JSON). The watchdog config refers to them
+     * by name in `drift.terraformState`, as it would to a path or an s3:// location.
+     */
+    terraformStates: z.record(z.string(), z.unknown()).default({}),
+    /** The watchdog configuration (see shared/config), validated by the drill. */
+    watchdog: z.unknown(),
+    expected: ScenarioExpectation,
+  })
+  .strict();
+
+/**
+ * A scenario as the drill runs it (see {@link parseScenario}): `applications` holds every application of the start
+ * (the groups expanded), and `faults` holds one fault per application (source outages expanded).
+ */
+export type Scenario = Omit<z.output<typeof Scenario>, 'applicationGroups' | 'faults'> & { faults: Fault[] };
+
+/**
+ * Every application a scenario knows of, with its definition: those of the start, then those its timeline creates
+ * (name, account, environment properties, tags, runtime).
+ */
+export function scenarioApplications(
+  scenario: Pick<Scenario, 'applications' | 'timeline'>,
+): Array<Pick<ScenarioApplication, 'name' | 'accountId' | 'environmentProperties' | 'tags' | 'runtimeEnvironment'>> {
+  return [
+    ...scenario.applications,
+    ...scenario.timeline.flatMap((e) => (e.action === 'create' ? [{ ...e.definition, name: e.application }] : [])),
+  ];
+}
+
+/** Whether an application's environment properties name `source` (as a whole value, in any group and key). */
+export function readsSource(app: Pick<ScenarioApplication, 'environmentProperties'>, source: string): boolean {
+  return Object.values(app.environmentProperties).some((group) => Object.values(group).includes(source));
+}
+
+/**
+ * Validates a scenario and expands it: groups into applications, source outages into per-application outages.
+ * @throws Error naming `source` and every invalid field by its path (`applications.0.name: ...`), a name defined
+ *   twice, a source outage that hits no application, a timeline entry or a fault on an unknown application, an
+ *   application in an account that `accounts` does not list.
+ */
+export function parseScenario(raw: unknown, source: string): Scenario {
+  const parsed = Scenario.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`scenario ${source}: ${issues}`);
+  }
+  const { applicationGroups, faults, ...rest } = parsed.data;
+  const fail = (message: string): never => {
+    throw new Error(`scenario ${source}: ${message}`);
+  };
+  const applications: ScenarioApplication[] = [
+    ...rest.applications,
+    ...applicationGroups.flatMap(({ namePrefix, count, ...app }) =>
+      groupApplicationNames({ namePrefix, count }).map((name) => ({ ...app, name })),
+    ),
+  ];
+  if (applications.length === 0) fail('applications: at least one application (or applicationGroups) is needed');
+  const expanded = { ...rest, applications };
+  const all = scenarioApplications(expanded);
+  const seen = new Set<string>();
+  for (const app of all) {
+    if (seen.has(app.name)) fail(`application "${app.name}" is defined twice (names are unique in a scenario)`);
+    seen.add(app.name);
+  }
+  const members = new Set(rest.accounts.map((a) => a.accountId));
+  for (const app of all) {
+    if (app.accountId !== undefined && !members.has(app.accountId)) {
+      fail(`application "${app.name}": accountId ${app.accountId} is not among the scenario's accounts`);
+    }
+  }
+  rest.timeline.forEach((e, i) => {
+    if (e.action !== 'create' && !seen.has(e.application)) {
+      fail(`timeline.${i}.application: no application "${e.application}" in the scenario`);
+    }
+  });
+  const perApplication: Fault[] = faults.flatMap((f, i) => {
+    if (!('source' in f)) {
+      if (!seen.has(f.application)) fail(`faults.${i}.application: no application "${f.application}" in the scenario`);
+      return [f];
+    }
+    const hit = all.filter((app) => readsSource(app, f.source));
+    if (hit.length === 0) fail(`faults.${i}.source: no application's environment properties name "${f.source}"`);
+    const { source: _source, ...window } = f;
+    return hit.map((app) => ({ ...window, application: app.name }));
+  });
+  return { ...expanded, faults: perApplication };
+}
 
 /** The part of a scenario the emulator needs. */
 export type ScenarioWorld = Pick<Scenario, 'applications' | 'jobModel' | 'faults' | 'startTime'> &
@@ -337,15 +578,11 @@ export function loadScenarioFile(path: string): Scenario {
   } catch (cause) {
     throw new Error(`scenario ${path}: not readable JSON (${(cause as Error).message})`, { cause });
   }
-  const parsed = Scenario.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new Error(`scenario ${path}: ${issues}`);
+  const scenario = parseScenario(raw, path);
+  if (scenario.name !== basename(path, '.json')) {
+    throw new Error(`scenario ${path}: name "${scenario.name}" must match the file name`);
   }
-  if (parsed.data.name !== basename(path, '.json')) {
-    throw new Error(`scenario ${path}: name "${parsed.data.name}" must match the file name`);
-  }
-  return parsed.data;
+  return scenario;
 }
 
 /** Lists bundled scenarios (file names without `.json`), sorted. */
