@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import {
+  costTableRows,
+  DEFAULT_COST_ASSUMPTIONS,
+  fleetMonthlyCost,
+  PRICES,
+  type SweepUsage,
+} from '../../bench/cost-model.ts';
+
+const sweep: SweepUsage = {
+  getMetricDataMetrics: 2000,
+  cloudWatchRequests: 30,
+  lambdaInvocations: 51,
+  lambdaDurationMs: 20_000,
+  standardTransitions: 55,
+  expressExecutions: 50,
+  expressDurationMs: 18_000,
+  dynamoReadUnits: 30,
+  dynamoWriteUnits: 120,
+};
+const line = (cost: ReturnType<typeof fleetMonthlyCost>, item: string) =>
+  cost.lines.find((l) => l.item.startsWith(item))?.monthlyUsd;
+
+describe('Function: fleetMonthlyCost', () => {
+  it('charges every alarm metric of every application at the list price', () => {
+    // Act
+    const cost = fleetMonthlyCost(1000, 9, sweep, { ...DEFAULT_COST_ASSUMPTIONS, alarmMetricsPerApplication: 3 });
+    // Assess
+    expect(line(cost, 'CloudWatch alarms')).toBeCloseTo(1000 * 3 * PRICES.alarmMetric.usd, 6);
+  });
+
+  it('bills GetMetricData per metric requested, not per call', () => {
+    // Prepare
+    const month = DEFAULT_COST_ASSUMPTIONS.sweepsPerMonth;
+    // Act
+    const cost = fleetMonthlyCost(1000, 0, sweep);
+    // Assess: 8,640 sweeps × 2,000 metrics × $0.01 per 1,000 = $172.80
+    expect(month).toBe(8640);
+    expect(line(cost, 'GetMetricData')).toBeCloseTo((month * 2000 * 0.01) / 1000, 6);
+  });
+
+  it('scales the sweep-driven lines with the sweeps a month and leaves the alarms alone', () => {
+    // Act
+    const base = fleetMonthlyCost(100, 0, sweep);
+    const twice = fleetMonthlyCost(100, 0, sweep, {
+      ...DEFAULT_COST_ASSUMPTIONS,
+      sweepsPerMonth: 2 * DEFAULT_COST_ASSUMPTIONS.sweepsPerMonth,
+    });
+    // Assess
+    for (const item of [
+      'GetMetricData',
+      'Lambda',
+      'Step Functions Standard (sweep)',
+      'Step Functions Express',
+      'DynamoDB',
+    ]) {
+      expect(line(twice, item)).toBeCloseTo(2 * (line(base, item) ?? Number.NaN), 9);
+    }
+    expect(line(twice, 'CloudWatch alarms')).toBe(line(base, 'CloudWatch alarms'));
+  });
+
+  it('charges cross-account events only when there are member accounts', () => {
+    expect(line(fleetMonthlyCost(100, 0, sweep), 'EventBridge')).toBe(0);
+    expect(line(fleetMonthlyCost(100, 9, sweep), 'EventBridge')).toBeGreaterThan(0);
+  });
+
+  it('gives the total and its share per application', () => {
+    // Act
+    const cost = fleetMonthlyCost(1000, 9, sweep);
+    // Assess
+    const sum = cost.lines.reduce((s, l) => s + l.monthlyUsd, 0);
+    expect(cost.monthlyUsd).toBeCloseTo(sum, 9);
+    expect(cost.perApplicationMonthUsd).toBeCloseTo(sum / 1000, 9);
+  });
+
+  it('refuses a fleet without applications, naming the field', () => {
+    expect(() => fleetMonthlyCost(0, 0, sweep)).toThrow(/applications must be a positive whole number/);
+  });
+});
+
+describe('Function: costTableRows', () => {
+  it('prints one Markdown row per bill line and the total, in USD with 2 decimals', () => {
+    // Prepare
+    const cost = fleetMonthlyCost(1000, 9, sweep);
+    // Act
+    const rows = costTableRows(cost);
+    // Assess
+    expect(rows).toHaveLength(cost.lines.length + 3);
+    expect(rows[2]).toBe(`| CloudWatch alarms | 1,000 × 2 alarm metrics × $0.1 | 200.00 | 0.20 |`);
+    expect(rows.at(-1)).toBe(
+      `| **total** | | **${cost.monthlyUsd.toFixed(2)}** | **${cost.perApplicationMonthUsd.toFixed(2)}** |`,
+    );
+  });
+});
