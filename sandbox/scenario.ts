@@ -399,18 +399,15 @@ export const Scenario = z
       )
       .default([]),
     /**
-     * The emulator's per-account request rate (token bucket on the virtual clock, ThrottlingException beyond it).
-     * Omit for the emulator's default; `enabled: false` turns throttling off.
+     * The emulator's request-rate limits per account and service (token buckets on the virtual clock, a
+     * ThrottlingException beyond them; sandbox/emulator/throttle.ts): `ratePerSecond` requests per virtual second,
+     * `burst` at once. A service without a limit is not throttled; omit the whole setting for none.
      */
     throttle: z
-      .object({
-        enabled: z.boolean().default(true),
-        /** Requests per second refilled, per account and service. */
-        requestsPerSecond: z.number().positive().optional(),
-        /** Bucket size: requests that may come at once, count. */
-        burst: z.number().int().positive().optional(),
-      })
-      .strict()
+      .partialRecord(
+        z.enum(['kinesisanalytics', 'cloudwatch', 'tagging', 'sts']),
+        z.object({ ratePerSecond: z.number().positive(), burst: z.number().int().min(1) }).strict(),
+      )
       .optional(),
     jobModel: z.array(JobRule).default([]),
     /** Faults of one application (`application`), or of every application reading a source (`source`). */

@@ -250,3 +250,84 @@ export class LocalWorkflow<S extends WaitingState = RemediationState> {
     }
   }
 }
+
+/** One Task invocation of a one-shot local run (see {@link runOnce}). */
+export interface TaskRun {
+  /** The Task state's name (e.g. Plan, LookBatch). */
+  state: string;
+  /** Virtual time the invocation started and returned, epoch ms. */
+  startMs: number;
+  endMs: number;
+  /** Wall time it took, ms. */
+  wallMs: number;
+}
+
+/** What {@link runOnce} observed of one execution. */
+export interface OnceResult {
+  /** The execution's output. */
+  output: unknown;
+  /** Virtual start and end of the execution, epoch ms. */
+  startMs: number;
+  endMs: number;
+  /** Every Task invocation, in start order. */
+  tasks: TaskRun[];
+  /** States entered in the top-level state machine (a Map's iterations not included), count. */
+  stateTransitions: number;
+  /** Iterations run by Map states (child workflow executions of a Distributed Map), count. */
+  mapIterations: number;
+}
+
+/**
+ * Runs a synthesized workflow without Wait states once to its end with aws-local-stepfunctions (the sweep workflow:
+ * Plan → Look Map of LookBatch): each Task state named in `handlers` invokes its handler with the state's `Payload`
+ * and answers `{ Payload: result }` (the lambda:invoke integration; `OutputPath: $.Payload` keeps the result). A Map
+ * state runs its ItemProcessor per item, at most MaxConcurrency at once, as the library does for both Map modes
+ * (aws-local-stepfunctions has no Distributed Map of its own: a DISTRIBUTED ItemProcessor runs as an inline one,
+ * which gives the same items, concurrency and results for a Map without ItemReader or ResultWriter). Retry intervals
+ * are cut to 0. Virtual time is read from `clock` (the caller lets it run, e.g. a SandboxClock at speed 1).
+ * @throws the execution's error when it fails (a Fail state or an error no Retry/Catch handled).
+ */
+export async function runOnce(
+  workflow: Pick<SynthesizedWorkflow, 'definition'>,
+  handlers: Record<string, (payload: unknown) => Promise<unknown>>,
+  clock: Clock,
+  input: unknown = {},
+): Promise<OnceResult> {
+  const machine = new StateMachine(workflow.definition as unknown as Definition, {
+    validationOptions: { checkPaths: true },
+  });
+  const tasks: TaskRun[] = [];
+  const topLevel = new Set(Object.keys((workflow.definition as { States?: object }).States ?? {}));
+  const startMs = clock.now();
+  const run = machine.run(input as RunInput, {
+    overrides: {
+      taskResourceLocalHandlers: Object.fromEntries(
+        Object.entries(handlers).map(([state, handler]) => [
+          state,
+          async (taskInput: unknown) => {
+            const payload = (taskInput as { Payload?: unknown }).Payload;
+            const task: TaskRun = { state, startMs: clock.now(), endMs: 0, wallMs: 0 };
+            tasks.push(task);
+            const wall = performance.now();
+            const result = await handler(payload);
+            task.endMs = clock.now();
+            task.wallMs = performance.now() - wall;
+            return { Payload: result } as unknown as RunInput;
+          },
+        ]),
+      ),
+      retryIntervalOverrides: Object.fromEntries(Object.keys(handlers).map((n) => [n, 0])),
+    },
+  });
+  let stateTransitions = 0;
+  let mapIterations = 0;
+  const events = (async () => {
+    for await (const event of run.eventLogs) {
+      if (event.type === 'StateEntered' && topLevel.has(event.state.name)) stateTransitions += 1;
+      if (event.type === 'MapIterationStarted') mapIterations += 1;
+    }
+  })();
+  const output = await run.result;
+  await events;
+  return { output, startMs, endMs: clock.now(), tasks, stateTransitions, mapIterations };
+}
