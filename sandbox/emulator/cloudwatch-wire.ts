@@ -95,6 +95,21 @@ export const DescribeAlarmsInput = z.object({
 /** DeleteAlarmsInput of the CloudWatch API model (awsJson1_0 wire form, timestamps in epoch seconds). */
 export const DeleteAlarmsInput = z.object({ AlarmNames: z.array(z.string().min(1).max(255)).max(100) });
 
+/** Tag of the CloudWatch model: Key 1-128 characters, Value 0-256. */
+const CloudWatchTag = z.object({ Key: z.string().min(1).max(128), Value: z.string().max(256) });
+/** TagResourceInput of the CloudWatch API model. */
+export const TagResourceInput = z.object({
+  ResourceARN: z.string().min(1).max(1024),
+  Tags: z.array(CloudWatchTag),
+});
+/** UntagResourceInput of the CloudWatch API model. */
+export const UntagResourceInput = z.object({
+  ResourceARN: z.string().min(1).max(1024),
+  TagKeys: z.array(z.string().min(1).max(128)),
+});
+/** ListTagsForResourceInput of the CloudWatch API model. */
+export const ListTagsForResourceInput = z.object({ ResourceARN: z.string().min(1).max(1024) });
+
 /** GetMetricDataInput of the CloudWatch API model (awsJson1_0 wire form, timestamps in epoch seconds). */
 export const GetMetricDataInput = z.object({
   MetricDataQueries: z.array(MetricDataQuery).min(1).max(500),
@@ -441,6 +456,11 @@ const QUERY_ERROR_CODES: Readonly<Record<string, string>> = {
   LimitExceededFault: 'LimitExceeded',
   MissingRequiredParameterException: 'MissingParameter',
   ValidationException: 'ValidationError',
+  // Common errors of the CloudWatch Query API (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CommonErrors.html):
+  // the query codes of request throttling, an expired security token and a denied action.
+  ThrottlingException: 'Throttling',
+  ExpiredTokenException: 'ExpiredToken',
+  AccessDeniedException: 'AccessDenied',
 };
 
 /** The `x-amzn-query-error` code of a CloudWatch exception name (see {@link QUERY_ERROR_CODES}). */

@@ -26,6 +26,7 @@ import {
   describeQuery,
   encodeNextToken,
   GetMetricDataInput,
+  ListTagsForResourceInput,
   type MetricDatumInput,
   mathError,
   PutMetricAlarmInput,
@@ -35,6 +36,8 @@ import {
   type Query,
   requestFingerprint,
   SetAlarmStateInput,
+  TagResourceInput,
+  UntagResourceInput,
 } from '#sandbox/emulator/cloudwatch-wire.ts';
 import { EmulatorServiceError } from '#sandbox/emulator/errors.ts';
 import { evaluateExpression, type GridSeries, MetricMathError, referencedIds } from '#sandbox/emulator/metric-math.ts';
@@ -88,7 +91,8 @@ interface Alarm {
   readonly threshold: number;
   readonly comparisonOperator: ComparisonOperator;
   readonly treatMissingData: TreatMissingData;
-  readonly tags: ReadonlyArray<{ readonly Key: string; readonly Value: string }>;
+  /** Key → value. Set at creation, then changed only by TagResource / UntagResource. */
+  readonly tags: Map<string, string>;
   /** Epoch ms. */
   readonly configUpdatedMs: number;
   state: AlarmState;
@@ -149,6 +153,8 @@ export interface EmulatorAlarmSummary {
   readonly alarmName: string;
   readonly stateValue: AlarmStateValue;
   readonly stateReason: string;
+  /** The alarm's tags, key → value (PutMetricAlarm Tags at creation, TagResource, UntagResource). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /**
@@ -226,10 +232,29 @@ export class CloudWatchEmulator {
         return this.#setAlarmState(parseInput(SetAlarmStateInput, input));
       case 'DescribeAlarmHistory':
         return this.#history.describe(parseInput(DescribeAlarmHistoryInput, input));
+      case 'ListTagsForResource': {
+        const alarm = this.#alarmByArn(parseInput(ListTagsForResourceInput, input).ResourceARN);
+        return { Tags: [...alarm.tags].map(([Key, Value]) => ({ Key, Value })) };
+      }
+      case 'TagResource': {
+        const { ResourceARN, Tags } = parseInput(TagResourceInput, input);
+        const alarm = this.#alarmByArn(ResourceARN);
+        // "If you specify a new tag key for the alarm, this tag is appended to the list of tags associated with the
+        // alarm. If you specify a tag key that is already associated with the alarm, the new tag value that you
+        // specify replaces the previous value for that tag." (TagResource API reference)
+        for (const tag of Tags) alarm.tags.set(tag.Key, tag.Value);
+        return {};
+      }
+      case 'UntagResource': {
+        const { ResourceARN, TagKeys } = parseInput(UntagResourceInput, input);
+        const alarm = this.#alarmByArn(ResourceARN);
+        for (const key of TagKeys) alarm.tags.delete(key);
+        return {};
+      }
       default:
         throw new EmulatorServiceError(
           'UnknownOperationException',
-          `The CloudWatch emulator does not implement ${operation} (it serves PutMetricAlarm, DescribeAlarms, DeleteAlarms, GetMetricData, PutMetricData, SetAlarmState, DescribeAlarmHistory).`,
+          `The CloudWatch emulator does not implement ${operation} (it serves PutMetricAlarm, DescribeAlarms, DeleteAlarms, GetMetricData, PutMetricData, SetAlarmState, DescribeAlarmHistory, ListTagsForResource, TagResource, UntagResource).`,
         );
     }
   }
@@ -254,11 +279,16 @@ export class CloudWatchEmulator {
     return events;
   }
 
-  /** Current alarms in name order: name, StateValue and StateReason. */
+  /** Current alarms in name order: name, StateValue, StateReason and tags. */
   alarms(): ReadonlyArray<EmulatorAlarmSummary> {
     return [...this.#alarms.values()]
       .sort((a, b) => compare(a.name, b.name))
-      .map((a) => ({ alarmName: a.name, stateValue: a.state.value, stateReason: a.state.reason }));
+      .map((a) => ({
+        alarmName: a.name,
+        stateValue: a.state.value,
+        stateReason: a.state.reason,
+        tags: Object.fromEntries(a.tags),
+      }));
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -403,7 +433,9 @@ export class CloudWatchEmulator {
       threshold: input.Threshold,
       comparisonOperator: input.ComparisonOperator,
       treatMissingData: input.TreatMissingData ?? 'missing',
-      tags: input.Tags ?? [],
+      // "If you are using this operation to update an existing alarm, any tags you specify in this parameter are
+      // ignored. To change the tags of an existing alarm, use TagResource or UntagResource." (PutMetricAlarm, Tags)
+      tags: existing ? existing.tags : new Map((input.Tags ?? []).map((t) => [t.Key, t.Value])),
       configUpdatedMs: now,
       // An update keeps the alarm's state (PutMetricAlarm API reference); a new alarm starts INSUFFICIENT_DATA.
       state: existing?.state ?? {
@@ -509,6 +541,26 @@ export class CloudWatchEmulator {
    * History is kept: "CloudWatch retains the history of an alarm even if you delete the alarm" (DescribeAlarmHistory
    * API reference). ASSUMPTION: no history item is written for a deletion (no documented shape for one).
    */
+  /**
+   * The alarm an ARN names. The ARN format of an alarm is `arn:aws:cloudwatch:Region:account-id:alarm:alarm-name`
+   * (TagResourceInput.ResourceARN in the model); alarms are the only taggable CloudWatch resources the emulator holds.
+   * @throws EmulatorServiceError InvalidParameterValueException (400) for an ARN that is not a CloudWatch alarm ARN of
+   *   this account and Region; ResourceNotFoundException (404) when no such alarm exists. ASSUMPTION: the split
+   *   between the two errors (the API reference names both, not which case gives which).
+   */
+  #alarmByArn(arn: string): Alarm {
+    const prefix = `arn:aws:cloudwatch:${this.#region}:${this.#accountId}:alarm:`;
+    if (!arn.startsWith(prefix)) {
+      throw new EmulatorServiceError(
+        'InvalidParameterValueException',
+        `Invalid value for ResourceARN: ${arn} is not an alarm ARN of account ${this.#accountId} in ${this.#region} (${prefix}<alarm name>)`,
+      );
+    }
+    const alarm = this.#alarms.get(arn.slice(prefix.length));
+    if (!alarm) throw new EmulatorServiceError('ResourceNotFoundException', `Alarm ${arn} does not exist.`, 404);
+    return alarm;
+  }
+
   #deleteAlarms(input: z.infer<typeof DeleteAlarmsInput>): Record<string, never> {
     for (const n of input.AlarmNames) this.#alarms.delete(n);
     return {};

@@ -240,6 +240,8 @@ interface AppState {
   versionId: number;
   readonly versions: Map<number, VersionRecord>;
   readonly tags: Map<string, string>;
+  /** The application has carried a tag at some time (the Tagging API's GetResources still lists it). */
+  everTagged: boolean;
   readonly snapshots: SnapshotRecord[];
   readonly operations: OperationRecord[];
   /** The scenario's restart strategy; its type may be left to the runtime's default (resolved at each submission). */
@@ -360,6 +362,27 @@ export class MsfEmulator {
   }
 
   /**
+   * The tags of an application (key → value), undefined if the application does not exist. A copy: changing it
+   * changes nothing.
+   */
+  tagsOf(applicationName: string): Map<string, string> | undefined {
+    const app = this.#apps.get(applicationName);
+    return app ? new Map(app.tags) : undefined;
+  }
+
+  /**
+   * Every application as the Resource Groups Tagging API sees it: ARN, current tags (copies) and whether it ever
+   * carried a tag; in creation order.
+   */
+  taggableResources(): { arn: string; tags: Map<string, string>; everTagged: boolean }[] {
+    return [...this.#apps.values()].map((app) => ({
+      arn: app.arn,
+      tags: new Map(app.tags),
+      everTagged: app.everTagged,
+    }));
+  }
+
+  /**
    * Runs one Kinesis Analytics V2 operation (the part after `KinesisAnalytics_20180523.` in X-Amz-Target) on the
    * decoded JSON input and returns the JSON output object (timestamps as epoch seconds).
    * @throws EmulatorServiceError with the API model's exception name: ResourceNotFoundException, ResourceInUseException,
@@ -444,6 +467,7 @@ export class MsfEmulator {
     };
     const app = this.#newApp(spec.name, versionCreatedMs(1), spec.restartStrategy);
     for (const [key, value] of Object.entries(spec.tags)) app.tags.set(key, value);
+    app.everTagged = app.tags.size > 0;
     for (let k = 1; k <= n; k++) {
       this.#putVersion(app, {
         versionId: k,
@@ -601,6 +625,7 @@ export class MsfEmulator {
       versionId: 1,
       versions: new Map(),
       tags: new Map(),
+      everTagged: false,
       snapshots: [],
       operations: [],
       restartStrategy,
@@ -870,6 +895,7 @@ export class MsfEmulator {
     for (const tag of optArray(body, 'Tags')) {
       const t = asObj(tag, 'Tag');
       app.tags.set(reqStr(t, 'Key'), optStr(t, 'Value') ?? '');
+      app.everTagged = true;
     }
     this.#putVersion(app, { versionId: 1, config, createdAtMs: now, lastStatus: 'READY', wasRunning: false });
     this.#apps.set(name, app);
@@ -1171,6 +1197,7 @@ export class MsfEmulator {
     for (const tag of optArray(body, 'Tags')) {
       const t = asObj(tag, 'Tag');
       app.tags.set(reqStr(t, 'Key'), optStr(t, 'Value') ?? '');
+      app.everTagged = true;
     }
     return {};
   }

@@ -4,15 +4,24 @@ import { gunzipSync } from 'node:zlib';
 import { type DrivableClock, isDrivableClock, isSandboxSpeed, MAX_SANDBOX_SPEED } from '#sandbox/clock.ts';
 import { cloudWatchQueryErrorCode } from '#sandbox/emulator/cloudwatch-wire.ts';
 import { EmulatorServiceError } from '#sandbox/emulator/errors.ts';
+import { accessKeyIdOf, type Caller, stsErrorXml } from '#sandbox/emulator/sts.ts';
+import { TAGGING_TARGET_PREFIX } from '#sandbox/emulator/tagging.ts';
+import type { ThrottledService } from '#sandbox/emulator/throttle.ts';
 import type { Clock } from '#shared/clock.ts';
 
 /**
- * The emulator's HTTP front: one node:http server on 127.0.0.1 that speaks the two AWS JSON protocols the watchdog's
- * SDK v3 clients use, routed by the `X-Amz-Target` header:
+ * The emulator's HTTP front: one node:http server on 127.0.0.1 that speaks the AWS protocols the watchdog's SDK v3
+ * clients use, routed by the `X-Amz-Target` header:
  * - `KinesisAnalytics_20180523.<Operation>`: Kinesis Analytics V2 (MSF), awsJson1_1;
- * - `GraniteServiceVersion20100801.<Operation>`: CloudWatch, awsJson1_0 in query-compatible mode.
- * Errors are HTTP 400 (500 for ServiceUnavailableException and internal faults) with a JSON body
- * `{"__type": "<ExceptionName>", "message": "..."}`; CloudWatch errors also carry `x-amzn-query-error: <Code>;Sender`.
+ * - `GraniteServiceVersion20100801.<Operation>`: CloudWatch, awsJson1_0 in query-compatible mode;
+ * - `ResourceGroupsTaggingAPI_20170126.<Operation>`: the Resource Groups Tagging API, awsJson1_1;
+ * - no X-Amz-Target, `POST /` with a form-encoded body `Action=<Operation>&Version=2011-06-15`: STS (awsQuery, XML).
+ * JSON errors are HTTP 400 (500 for ServiceUnavailableException and internal faults; the error's own status when it
+ * has one) with a JSON body `{"__type": "<ExceptionName>", "message": "..."}`; CloudWatch errors also carry
+ * `x-amzn-query-error: <Code>;Sender`. STS errors are the awsQuery XML `<ErrorResponse>`.
+ *
+ * Every request is answered for a caller ({@link Caller}: the account whose world answers), resolved from the access key
+ * id of its SigV4 `Authorization` header (see sts.ts), and may be throttled per account and service first.
  *
  * Besides AWS, one sandbox route, `/sandbox/clock` (see {@link SANDBOX_CLOCK_PATH}), served only when the clock is a
  * {@link DrivableClock} (as in `flink-watchdog sandbox`; the drill's clock is driven by the drill alone). A request is
@@ -29,15 +38,25 @@ export const CLOUDWATCH_TARGET_PREFIX = 'GraniteServiceVersion20100801.';
 export interface RecordedCall {
   /** Virtual time (epoch ms, from the shared clock) at which the request arrived. */
   atMs: number;
-  /** `kinesisanalytics` (MSF) or `monitoring` (CloudWatch), as in IAM action prefixes. */
-  service: 'kinesisanalytics' | 'monitoring';
+  /**
+   * `kinesisanalytics` (MSF), `monitoring` (CloudWatch), `tagging` (Resource Groups Tagging API) or `sts`, as in
+   * their endpoint prefixes.
+   */
+  service: 'kinesisanalytics' | 'monitoring' | 'tagging' | 'sts';
+  /** 12-digit account the request was answered in (the caller's); absent when the caller could not be resolved. */
+  accountId?: string;
+  /** Access key id of the request's SigV4 signature ('' when unsigned). */
+  accessKeyId?: string;
   /** Operation name from X-Amz-Target, e.g. `UpdateApplication`. */
   operation: string;
   /** Decoded JSON request body (`{}` when empty or not JSON). */
   input: unknown;
   /** The `user-agent` header: SDK clients add their `customUserAgent` to it. */
   userAgent: string;
-  /** Exception name when the call failed, e.g. `ResourceInUseException`. */
+  /**
+   * Exception name when the call failed, e.g. `ResourceInUseException`; a throttled request has the service's
+   * throttling error (`ThrottlingException`, or `ThrottledException` for the Tagging API, `Throttling` for STS).
+   */
   errorType?: string;
 }
 
@@ -46,10 +65,21 @@ export interface EmulatorServerHandlers {
   readonly clock: Clock;
   /** Called at the start of every request, before routing: brings the world up to `clock.now()`. */
   advance(): void;
-  /** Runs one Kinesis Analytics V2 operation; throws EmulatorServiceError. */
-  kinesisAnalytics(operation: string, input: unknown): unknown;
-  /** Runs one CloudWatch operation; throws EmulatorServiceError. */
-  cloudWatch(operation: string, input: unknown): unknown;
+  /** Runs one Kinesis Analytics V2 operation for `caller`; throws EmulatorServiceError. */
+  kinesisAnalytics(operation: string, input: unknown, caller: Caller): unknown;
+  /** Runs one CloudWatch operation for `caller`; throws EmulatorServiceError. */
+  cloudWatch(operation: string, input: unknown, caller: Caller): unknown;
+  /** Runs one Resource Groups Tagging API operation for `caller`. @default UnknownOperationException */
+  tagging?(operation: string, input: unknown, caller: Caller): unknown;
+  /** Runs one STS action (awsQuery) for `caller`, returning the XML document. @default InvalidAction */
+  sts?(params: URLSearchParams, caller: Caller, requestId: string): string;
+  /**
+   * The caller of a request signed with `accessKeyId` ('' when unsigned); throws EmulatorServiceError
+   * (ExpiredTokenException) for an expired session. @default every request is one anonymous caller of account ''
+   */
+  callerOf?(accessKeyId: string): Caller;
+  /** Whether a request of `caller` to `service` may proceed (false: throttled). @default always */
+  admit?(caller: Caller, service: ThrottledService): boolean;
   /** Receives every request as it arrives; `errorType` is filled in once the request has been answered. */
   record(call: RecordedCall): void;
 }
@@ -216,6 +246,30 @@ function answerSandbox(
   return { status: 200, body: clockState(clock) };
 }
 
+/**
+ * The throttling error each service answers with (HTTP 400 for all four):
+ * - MSF: `ThrottlingException`, a common error of the Kinesis Analytics V2 API ("The request was denied due to request
+ *   throttling", https://docs.aws.amazon.com/managed-flink/latest/apiv2/CommonErrors.html; not in the model);
+ * - CloudWatch: query code `Throttling` (CommonErrors of the CloudWatch API,
+ *   https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CommonErrors.html), sent as
+ *   `__type: ThrottlingException` with `x-amzn-query-error: Throttling;Sender`, so the SDK names it `Throttling`;
+ * - Tagging API: `ThrottledException`, declared by GetResources in the model ("The request failed because it exceeded
+ *   the allowed frequency of submitted requests");
+ * - STS: query code `Throttling` (https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html).
+ * The SDK's retry strategy treats all of them as throttling (its list of throttling error codes).
+ */
+function throttled(service: RecordedCall['service']): EmulatorServiceError {
+  const message = 'Rate exceeded';
+  switch (service) {
+    case 'tagging':
+      return new EmulatorServiceError('ThrottledException', message);
+    case 'sts':
+      return new EmulatorServiceError('Throttling', message);
+    default:
+      return new EmulatorServiceError('ThrottlingException', message);
+  }
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -266,26 +320,44 @@ export async function startEmulatorServer(handlers: EmulatorServerHandlers): Pro
     }
     const isCloudWatch = target.startsWith(CLOUDWATCH_TARGET_PREFIX);
     const isMsf = target.startsWith(KINESIS_ANALYTICS_TARGET_PREFIX);
+    const isTagging = target.startsWith(TAGGING_TARGET_PREFIX);
+    const isSts = target === '';
+    const stsParams = isSts ? new URLSearchParams(raw) : undefined;
     const operation = isCloudWatch
       ? target.slice(CLOUDWATCH_TARGET_PREFIX.length)
       : isMsf
         ? target.slice(KINESIS_ANALYTICS_TARGET_PREFIX.length)
-        : target;
+        : isTagging
+          ? target.slice(TAGGING_TARGET_PREFIX.length)
+          : isSts
+            ? (stsParams?.get('Action') ?? '')
+            : target;
     let input: unknown = {};
     let parseError: string | undefined;
-    if (raw.trim() !== '') {
+    if (isSts) {
+      input = Object.fromEntries(stsParams ?? []);
+    } else if (raw.trim() !== '') {
       try {
         input = JSON.parse(raw);
       } catch (cause) {
         parseError = (cause as Error).message;
       }
     }
+    const accessKeyId = accessKeyIdOf(header(req, 'authorization'));
+    const service: RecordedCall['service'] = isCloudWatch
+      ? 'monitoring'
+      : isTagging
+        ? 'tagging'
+        : isSts
+          ? 'sts'
+          : 'kinesisanalytics';
     const call: RecordedCall = {
       atMs: handlers.clock.now(),
-      service: isCloudWatch ? 'monitoring' : 'kinesisanalytics',
+      service,
       operation,
       input,
       userAgent: header(req, 'user-agent') ?? '',
+      accessKeyId,
     };
     handlers.record(call);
     requestSeq += 1;
@@ -293,10 +365,25 @@ export async function startEmulatorServer(handlers: EmulatorServerHandlers): Pro
     const requestId = `emulator-${String(requestSeq).padStart(8, '0')}`;
     try {
       handlers.advance();
+      const caller: Caller = handlers.callerOf
+        ? handlers.callerOf(accessKeyId)
+        : { accountId: '', accessKeyId, arn: '', userId: '' };
+      call.accountId = caller.accountId;
+      if (handlers.admit && !handlers.admit(caller, service === 'monitoring' ? 'cloudwatch' : service)) {
+        throw throttled(service);
+      }
       if (parseError !== undefined) throw new EmulatorServiceError('SerializationException', parseError);
+      if (isSts && stsParams) {
+        if (!handlers.sts) throw new EmulatorServiceError('InvalidAction', `The action ${operation} is not valid`);
+        const xml = handlers.sts(stsParams, caller, requestId);
+        res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
+        res.end(xml);
+        return;
+      }
       let output: unknown;
-      if (isMsf) output = handlers.kinesisAnalytics(operation, input);
-      else if (isCloudWatch) output = handlers.cloudWatch(operation, input);
+      if (isMsf) output = handlers.kinesisAnalytics(operation, input, caller);
+      else if (isCloudWatch) output = handlers.cloudWatch(operation, input, caller);
+      else if (isTagging && handlers.tagging) output = handlers.tagging(operation, input, caller);
       else throw new EmulatorServiceError('UnknownOperationException', `Unknown X-Amz-Target "${target}"`);
       res.writeHead(200, { 'content-type': contentType, 'x-amzn-requestid': requestId });
       res.end(JSON.stringify(output ?? {}));
@@ -307,6 +394,13 @@ export async function startEmulatorServer(handlers: EmulatorServerHandlers): Pro
           : new EmulatorServiceError('InternalFailure', `emulator fault: ${(error as Error).message}`, 500);
       call.errorType = serviceError.type;
       const status = serviceError.type === 'ServiceUnavailableException' ? 500 : serviceError.status;
+      if (isSts) {
+        // STS's ExpiredTokenException is HTTP 400 in its model (`error.httpStatusCode`), not the 403 of JSON APIs.
+        const stsStatus = serviceError.type === 'ExpiredTokenException' ? 400 : status;
+        res.writeHead(stsStatus, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
+        res.end(stsErrorXml(serviceError.type, serviceError.message, stsStatus, requestId));
+        return;
+      }
       const headers: Record<string, string> = {
         'content-type': contentType,
         'x-amzn-requestid': requestId,

@@ -4,10 +4,13 @@ import {
   DescribeAlarmHistoryCommand,
   DescribeAlarmsCommand,
   GetMetricDataCommand,
+  ListTagsForResourceCommand,
   type MetricDataQuery,
   PutMetricAlarmCommand,
   PutMetricDataCommand,
   SetAlarmStateCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
 } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '#sandbox/clock.ts';
@@ -88,9 +91,14 @@ function advanceMinutes(minutes: number): void {
   emulator.advanceTo(clock.now());
 }
 
-/** The watchdog's alarms for `name` (the drill and the CDK construct create the same), as PutMetricAlarm input. */
+/** The watchdog instance whose alarms this suite creates. */
+const INSTANCE = 'conformance';
+
+/** The watchdog's alarms for `name` (the alarm manager creates the same), as PutMetricAlarm input. */
 function watchdogAlarms(name: string, runtimeEnvironment: string) {
-  return alarmsFor(name, runtimeEnvironment, mergePolicy()).map(putMetricAlarmInput);
+  return alarmsFor(name, runtimeEnvironment, mergePolicy(), { instance: INSTANCE, downtime: true }).map((a) =>
+    putMetricAlarmInput(a, INSTANCE),
+  );
 }
 
 /** A single-metric alarm that a healthy application breaches (uptime > 0), to have an alarm in ALARM. */
@@ -146,8 +154,9 @@ describe('Conformance: CloudWatch responses match the API model', () => {
       (a) => `${a.AlarmName}: ${a.StateValue}`,
     );
     expect(states).toEqual(['orders-downtime: OK', 'orders-uptime: ALARM']);
-    await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: 'flink-watchdog-payments' }));
-    expectConformingOutput(MODEL, wire, 'DescribeAlarms');
+    await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: `flink-watchdog-${INSTANCE}-payments` }));
+    const prefixed = expectConformingOutput(MODEL, wire, 'DescribeAlarms');
+    expect((prefixed.MetricAlarms as unknown[]).length).toBeGreaterThan(0);
 
     await cloudwatch.send(new DescribeAlarmsCommand({ StateValue: 'OK', AlarmTypes: ['MetricAlarm'] }));
     expectConformingOutput(MODEL, wire, 'DescribeAlarms');
@@ -158,6 +167,40 @@ describe('Conformance: CloudWatch responses match the API model', () => {
     expectConformingOutput(MODEL, wire, 'DescribeAlarms');
     await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: ['payments-downtime', 'no-such-alarm'] }));
     expectConformingOutput(MODEL, wire, 'DescribeAlarms');
+  });
+
+  it('ListTagsForResource, TagResource, UntagResource: the tags of an alarm', async () => {
+    const arn = `arn:aws:cloudwatch:${emulator.region}:${emulator.accountId}:alarm:orders-tagged`;
+    await cloudwatch.send(
+      new PutMetricAlarmCommand({
+        ...downtimeAlarm('orders'),
+        AlarmName: 'orders-tagged',
+        Tags: [{ Key: 'a', Value: '1' }],
+      }),
+    );
+    await cloudwatch.send(new ListTagsForResourceCommand({ ResourceARN: arn }));
+    expect(expectConformingOutput(MODEL, wire, 'ListTagsForResource').Tags).toEqual([{ Key: 'a', Value: '1' }]);
+    await cloudwatch.send(new TagResourceCommand({ ResourceARN: arn, Tags: [{ Key: 'b', Value: '2' }] }));
+    expectConformingOutput(MODEL, wire, 'TagResource');
+    await cloudwatch.send(new UntagResourceCommand({ ResourceARN: arn, TagKeys: ['a'] }));
+    expectConformingOutput(MODEL, wire, 'UntagResource');
+    await cloudwatch.send(new ListTagsForResourceCommand({ ResourceARN: arn }));
+    expect(expectConformingOutput(MODEL, wire, 'ListTagsForResource').Tags).toEqual([{ Key: 'b', Value: '2' }]);
+  });
+
+  it('ListTagsForResource / TagResource: an unknown alarm and a foreign ARN are the documented errors', async () => {
+    const missing = `arn:aws:cloudwatch:${emulator.region}:${emulator.accountId}:alarm:no-such-alarm`;
+    await expectConformingError(MODEL, wire, 'ListTagsForResource', 'ResourceNotFoundException', () =>
+      cloudwatch.send(new ListTagsForResourceCommand({ ResourceARN: missing })),
+    );
+    await expectConformingError(MODEL, wire, 'TagResource', 'InvalidParameterValueException', () =>
+      cloudwatch.send(
+        new TagResourceCommand({
+          ResourceARN: 'arn:aws:sns:eu-west-1:123456789012:t',
+          Tags: [{ Key: 'k', Value: 'v' }],
+        }),
+      ),
+    );
   });
 
   it('GetMetricData: the watchdog query of restart counters and downtime, and a metric math query', async () => {
