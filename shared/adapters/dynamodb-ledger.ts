@@ -19,15 +19,21 @@ import {
   LOCK_SORT_KEY,
 } from '#shared/adapters/ledger-table.ts';
 import type { AutomationPause } from '#shared/domain/automation.ts';
+import type { FleetIncident, FleetSighting } from '#shared/domain/fleet-incident.ts';
 import type { FleetMemory } from '#shared/domain/fleet-memory.ts';
 import { type Incident, TERMINAL_STATUSES } from '#shared/domain/incident.ts';
 import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
 import {
+  type FleetIncidentMutation,
   IncidentConflictError,
   type IncidentMutation,
   type Ledger,
   type LockRelease,
   LockReleaseError,
+  liveSlots,
+  type RemediationSlot,
+  type SlotAcquisition,
+  UPDATE_INCIDENT_TRIES,
   updateIncidentByRetrying,
 } from '#shared/ports/ledger.ts';
 
@@ -36,6 +42,21 @@ const DAY_MS = 86_400_000;
 const RECONCILER_KEY = { [LEDGER_TABLE.partitionKey]: 'RECONCILER', [LEDGER_TABLE.sortKey]: 'MEMORY' };
 /** Key of the sweep's fleet memory item. */
 const FLEET_KEY = { [LEDGER_TABLE.partitionKey]: 'FLEET', [LEDGER_TABLE.sortKey]: 'MEMORY' };
+/** Key of the fleet's remediation slots item (the semaphore). */
+const SLOTS_KEY = { [LEDGER_TABLE.partitionKey]: 'FLEET', [LEDGER_TABLE.sortKey]: 'SLOTS' };
+/** Partition of the sightings (sort key: the application key). */
+const SIGHTINGS_PK = 'FLEET#SIGHTINGS';
+/** Partition of the fleet incidents: sort key `OPEN` for the open one, `CLOSED#<openedMs>#<id>` for resolved ones. */
+const FLEET_INCIDENTS_PK = 'FLEET#INCIDENTS';
+const OPEN_FLEET_KEY = { [LEDGER_TABLE.partitionKey]: FLEET_INCIDENTS_PK, [LEDGER_TABLE.sortKey]: 'OPEN' };
+/**
+ * How often the slots item is read and conditionally written before giving up: each round of a race lets one writer
+ * through and refuses the rest once the slots are full, so a burst of N racing detectors settles in about limit + 1
+ * rounds; 25 covers the largest `maxConcurrentRemediations` bursts the drill and tests make.
+ */
+const SLOT_TRIES = 25;
+/** Sightings are kept this long after the detection that last saw the application restarting, ms. */
+const SIGHTING_RETENTION_MS = DAY_MS;
 /** Largest `atMs` an attempt sort key can hold (15 nines). */
 const MAX_ATTEMPT_MS = 10 ** ATTEMPT_SORT_KEY_DIGITS - 1;
 /** Sort key of one-time notice items (`NOTICE#<key>`), which expire like attempts. */
@@ -44,6 +65,17 @@ const NOTICE_SORT_KEY = 'NOTICE';
 const REVISION_ATTRIBUTE = LEDGER_TABLE.revisionAttribute;
 /** How often `acquireLock` retries when the lock changes between its conditional write and its read. */
 const LOCK_RACE_RETRIES = 3;
+
+/** The remediation slots item stayed contended for {@link SLOT_TRIES} conditional writes; retrying is safe. */
+export class RemediationSlotConflictError extends Error {
+  override readonly name = 'RemediationSlotConflictError';
+  constructor(
+    readonly incidentId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the remediation slots changed under every one of ${SLOT_TRIES} tries for ${incidentId}; try again`, options);
+  }
+}
 
 /** Options of {@link DynamoDbLedger}. */
 export interface DynamoDbLedgerOptions {
@@ -462,6 +494,219 @@ export class DynamoDbLedger implements Ledger {
   /** Resumes automatic remediation (DeleteItem of `AUTOMATION#<app>`; a no-op when there is none). */
   async resumeAutomation(applicationName: string): Promise<void> {
     await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: automationKey(applicationName) }));
+  }
+
+  /**
+   * The slots semaphore: one item `FLEET` / `SLOTS` holding a list of `{incidentId, applicationName, expiresMs}` and a
+   * `version` (N). Read (strongly consistent), prune expired slots, decide, then PutItem conditional on the version read
+   * (`attribute_not_exists(pk)` for the first write): optimistic locking, so racing callers never exceed `limit`.
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/BestPractices_OptimisticLocking.html
+   * @throws RemediationSlotConflictError after {@link SLOT_TRIES} conflicts.
+   */
+  async acquireRemediationSlot(slot: RemediationSlot, limit: number, nowMs: number): Promise<SlotAcquisition> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < SLOT_TRIES; attempt++) {
+      const { slots, version } = await this.#readSlots();
+      const live = liveSlots(slots, nowMs);
+      const mine = live.find((s) => s.incidentId === slot.incidentId);
+      if (!mine && live.length >= limit) return { acquired: false, reentered: false, holders: live };
+      const next = liveSlots([...live.filter((s) => s.incidentId !== slot.incidentId), { ...slot }], nowMs);
+      try {
+        await this.#writeSlots(next, version);
+        return { acquired: true, reentered: mine !== undefined, holders: next };
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        lastError = error;
+      }
+    }
+    throw new RemediationSlotConflictError(slot.incidentId, { cause: lastError });
+  }
+
+  /** Removes the slot of `incidentId` (read, conditional PutItem on the version, again on a conflict). */
+  async releaseRemediationSlot(incidentId: string): Promise<LockRelease> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < SLOT_TRIES; attempt++) {
+      const { slots, version } = await this.#readSlots();
+      if (!slots.some((s) => s.incidentId === incidentId)) return 'NOT_HELD';
+      try {
+        await this.#writeSlots(
+          slots.filter((s) => s.incidentId !== incidentId),
+          version,
+        );
+        return 'RELEASED';
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        lastError = error;
+      }
+    }
+    throw new RemediationSlotConflictError(incidentId, { cause: lastError });
+  }
+
+  /** The unexpired slots (GetItem `FLEET` / `SLOTS`, strongly consistent). */
+  async remediationSlots(nowMs: number): Promise<RemediationSlot[]> {
+    return liveSlots((await this.#readSlots()).slots, nowMs);
+  }
+
+  async #readSlots(): Promise<{ slots: RemediationSlot[]; version: number }> {
+    const { Item } = await this.#db.send(
+      new GetCommand({ TableName: this.#table, Key: SLOTS_KEY, ConsistentRead: true }),
+    );
+    const slots = Array.isArray(Item?.slots) ? (Item.slots as RemediationSlot[]) : [];
+    return { slots, version: typeof Item?.version === 'number' ? Item.version : 0 };
+  }
+
+  /** PutItem of the slots with `version` one more, conditional on the version read. */
+  async #writeSlots(slots: RemediationSlot[], version: number): Promise<void> {
+    await this.#db.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: { ...SLOTS_KEY, slots: withoutUndefined(slots), version: version + 1 },
+        ConditionExpression: version === 0 ? 'attribute_not_exists(#pk)' : '#version = :version',
+        ExpressionAttributeNames: version === 0 ? { '#pk': LEDGER_TABLE.partitionKey } : { '#version': 'version' },
+        ...(version === 0 ? {} : { ExpressionAttributeValues: { ':version': version } }),
+      }),
+    );
+  }
+
+  /** PutItem `FLEET#SIGHTINGS` / `<application>`, expiring a day after `lastSeenMs`. */
+  async saveSighting(sighting: FleetSighting): Promise<void> {
+    await this.#db.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: {
+          [LEDGER_TABLE.partitionKey]: SIGHTINGS_PK,
+          [LEDGER_TABLE.sortKey]: sighting.applicationName,
+          sighting: withoutUndefined(sighting),
+          [LEDGER_TABLE.ttlAttribute]: Math.ceil((sighting.lastSeenMs + SIGHTING_RETENTION_MS) / 1000),
+        },
+      }),
+    );
+  }
+
+  /** DeleteItem `FLEET#SIGHTINGS` / `<application>`. */
+  async clearSighting(applicationName: string): Promise<void> {
+    await this.#db.send(
+      new DeleteCommand({
+        TableName: this.#table,
+        Key: { [LEDGER_TABLE.partitionKey]: SIGHTINGS_PK, [LEDGER_TABLE.sortKey]: applicationName },
+      }),
+    );
+  }
+
+  /** Query of the `FLEET#SIGHTINGS` partition (strongly consistent, every page). */
+  async listSightings(): Promise<FleetSighting[]> {
+    const items = await this.#queryAll({
+      TableName: this.#table,
+      ConsistentRead: true,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': LEDGER_TABLE.partitionKey },
+      ExpressionAttributeValues: { ':pk': SIGHTINGS_PK },
+    });
+    return items.map((i) => i.sighting as FleetSighting).filter((s) => typeof s === 'object' && s !== null);
+  }
+
+  /**
+   * PutItem `FLEET#INCIDENTS` / `OPEN` with `attribute_not_exists(pk)`: the one open fleet incident. When one is open
+   * already, it is read and returned (and, should it have closed in between, the put is tried again).
+   */
+  async openFleetIncident(incident: FleetIncident): Promise<{ opened: boolean; incident: FleetIncident }> {
+    const { revision: _revision, ...fresh } = incident;
+    for (let attempt = 0; attempt < UPDATE_INCIDENT_TRIES; attempt++) {
+      if (await this.#putIfAbsent({ ...OPEN_FLEET_KEY, incidentId: fresh.id, incident: withoutUndefined(fresh) })) {
+        return { opened: true, incident: structuredClone(fresh) };
+      }
+      const open = await this.currentFleetIncident();
+      if (open) return { opened: false, incident: open };
+    }
+    throw new IncidentConflictError(incident.id, 'fleet', 0);
+  }
+
+  /** GetItem `FLEET#INCIDENTS` / `OPEN`, strongly consistent, with its revision. */
+  async currentFleetIncident(): Promise<FleetIncident | undefined> {
+    const { Item } = await this.#db.send(
+      new GetCommand({ TableName: this.#table, Key: OPEN_FLEET_KEY, ConsistentRead: true }),
+    );
+    if (!Item || typeof Item.incident !== 'object' || Item.incident === null) return undefined;
+    const revision = Item[REVISION_ATTRIBUTE];
+    const stored = Item.incident as FleetIncident;
+    return typeof revision === 'number' && revision > 0 ? { ...stored, revision } : stored;
+  }
+
+  /**
+   * Read the open fleet incident, mutate, then: still OPEN, PutItem conditional on `incidentId` and `revision`;
+   * RESOLVED, PutItem of the archive `CLOSED#<openedMs>#<id>` (expiring like a closed incident), then DeleteItem of
+   * `OPEN` under the same condition. On a conflict, read and mutate again (the archive is then written again).
+   */
+  async updateFleetIncident(id: string, mutate: FleetIncidentMutation): Promise<FleetIncident | undefined> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < UPDATE_INCIDENT_TRIES; attempt++) {
+      const current = await this.currentFleetIncident();
+      if (!current || current.id !== id) return undefined;
+      const read = current.revision ?? 0;
+      const next = mutate(structuredClone(current));
+      if (!next) return current;
+      const { revision: _revision, ...body } = next;
+      const condition = {
+        ConditionExpression:
+          read === 0
+            ? '#incidentId = :id AND attribute_not_exists(#revision)'
+            : '#incidentId = :id AND #revision = :revision',
+        ExpressionAttributeNames: { '#incidentId': 'incidentId', '#revision': REVISION_ATTRIBUTE },
+        ExpressionAttributeValues: read === 0 ? { ':id': id } : { ':id': id, ':revision': read },
+      };
+      try {
+        if (body.status === 'OPEN') {
+          await this.#db.send(
+            new PutCommand({
+              TableName: this.#table,
+              Item: {
+                ...OPEN_FLEET_KEY,
+                incidentId: id,
+                incident: withoutUndefined(body),
+                [REVISION_ATTRIBUTE]: read + 1,
+              },
+              ...condition,
+            }),
+          );
+        } else {
+          const closedMs = body.closedMs ?? body.openedMs;
+          await this.#db.send(
+            new PutCommand({
+              TableName: this.#table,
+              Item: {
+                [LEDGER_TABLE.partitionKey]: FLEET_INCIDENTS_PK,
+                [LEDGER_TABLE.sortKey]: `CLOSED#${pad(body.openedMs)}#${id}`,
+                incidentId: id,
+                incident: withoutUndefined(body),
+                [REVISION_ATTRIBUTE]: read + 1,
+                [LEDGER_TABLE.ttlAttribute]: Math.floor((closedMs + this.#retentionMs) / 1000),
+              },
+            }),
+          );
+          await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: OPEN_FLEET_KEY, ...condition }));
+        }
+        return { ...body, revision: read + 1 };
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        lastError = error;
+      }
+    }
+    throw new IncidentConflictError(id, 'fleet', 0, { cause: lastError });
+  }
+
+  /** Query of the `FLEET#INCIDENTS` partition (strongly consistent), newest `openedMs` first. */
+  async listFleetIncidents(): Promise<FleetIncident[]> {
+    const items = await this.#queryAll({
+      TableName: this.#table,
+      ConsistentRead: true,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': LEDGER_TABLE.partitionKey },
+      ExpressionAttributeValues: { ':pk': FLEET_INCIDENTS_PK },
+    });
+    return items
+      .map((i) => i.incident as FleetIncident)
+      .filter((f) => typeof f === 'object' && f !== null)
+      .sort((a, b) => b.openedMs - a.openedMs);
   }
 
   #incidentItem(incident: Incident): Record<string, unknown> {

@@ -1,12 +1,17 @@
 import type { AutomationPause } from '#shared/domain/automation.ts';
+import type { FleetIncident, FleetSighting } from '#shared/domain/fleet-incident.ts';
 import type { FleetMemory } from '#shared/domain/fleet-memory.ts';
 import { type Incident, TERMINAL_STATUSES } from '#shared/domain/incident.ts';
 import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
 import {
+  type FleetIncidentMutation,
   IncidentConflictError,
   type IncidentMutation,
   type Ledger,
   type LockRelease,
+  liveSlots,
+  type RemediationSlot,
+  type SlotAcquisition,
   updateIncidentByRetrying,
 } from '#shared/ports/ledger.ts';
 
@@ -24,6 +29,10 @@ export class MemoryLedger implements Ledger {
   readonly #notices = new Set<string>();
   #reconciler: ReconcilerMemory | undefined;
   #fleet: FleetMemory | undefined;
+  #slots: RemediationSlot[] = [];
+  readonly #sightings = new Map<string, FleetSighting>();
+  #openFleet: FleetIncident | undefined;
+  readonly #closedFleet: FleetIncident[] = [];
 
   async createIncident(incident: Incident): Promise<boolean> {
     if (this.#incidents.has(incident.id)) return false;
@@ -137,5 +146,72 @@ export class MemoryLedger implements Ledger {
 
   async resumeAutomation(applicationName: string): Promise<void> {
     this.#pauses.delete(applicationName);
+  }
+
+  /** Atomic: no await between reading and writing the slots. */
+  async acquireRemediationSlot(slot: RemediationSlot, limit: number, nowMs: number): Promise<SlotAcquisition> {
+    const live = liveSlots(this.#slots, nowMs);
+    const mine = live.find((s) => s.incidentId === slot.incidentId);
+    if (!mine && live.length >= limit) {
+      this.#slots = live;
+      return { acquired: false, reentered: false, holders: structuredClone(live) };
+    }
+    this.#slots = liveSlots([...live.filter((s) => s.incidentId !== slot.incidentId), { ...slot }], nowMs);
+    return { acquired: true, reentered: mine !== undefined, holders: structuredClone(this.#slots) };
+  }
+
+  async releaseRemediationSlot(incidentId: string): Promise<LockRelease> {
+    const before = this.#slots.length;
+    this.#slots = this.#slots.filter((s) => s.incidentId !== incidentId);
+    return this.#slots.length < before ? 'RELEASED' : 'NOT_HELD';
+  }
+
+  async remediationSlots(nowMs: number): Promise<RemediationSlot[]> {
+    return structuredClone(liveSlots(this.#slots, nowMs));
+  }
+
+  async saveSighting(sighting: FleetSighting): Promise<void> {
+    this.#sightings.set(sighting.applicationName, structuredClone(sighting));
+  }
+
+  async clearSighting(applicationName: string): Promise<void> {
+    this.#sightings.delete(applicationName);
+  }
+
+  async listSightings(): Promise<FleetSighting[]> {
+    return [...this.#sightings.values()].map((s) => structuredClone(s));
+  }
+
+  async openFleetIncident(incident: FleetIncident): Promise<{ opened: boolean; incident: FleetIncident }> {
+    if (this.#openFleet) return { opened: false, incident: structuredClone(this.#openFleet) };
+    const stored = structuredClone(incident);
+    delete stored.revision;
+    this.#openFleet = stored;
+    return { opened: true, incident: structuredClone(stored) };
+  }
+
+  async currentFleetIncident(): Promise<FleetIncident | undefined> {
+    return this.#openFleet ? structuredClone(this.#openFleet) : undefined;
+  }
+
+  /** Atomic here (no await between read and write), so it never meets a conflict. */
+  async updateFleetIncident(id: string, mutate: FleetIncidentMutation): Promise<FleetIncident | undefined> {
+    const current = this.#openFleet;
+    if (!current || current.id !== id) return undefined;
+    const next = mutate(structuredClone(current));
+    if (!next) return structuredClone(current);
+    const stored = { ...structuredClone(next), revision: (current.revision ?? 0) + 1 };
+    if (stored.status === 'OPEN') this.#openFleet = stored;
+    else {
+      this.#openFleet = undefined;
+      this.#closedFleet.push(stored);
+    }
+    return structuredClone(stored);
+  }
+
+  async listFleetIncidents(): Promise<FleetIncident[]> {
+    return [...(this.#openFleet ? [this.#openFleet] : []), ...this.#closedFleet]
+      .sort((a, b) => b.openedMs - a.openedMs)
+      .map((f) => structuredClone(f));
   }
 }

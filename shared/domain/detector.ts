@@ -10,13 +10,14 @@ import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
 import type { WatchStarter } from '#shared/ports/watch-starter.ts';
 import type { WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
 import { holdWhilePaused } from './automation.ts';
+import { checkFleet, releaseRemediationSlot, type SlotOutcome, takeRemediationSlot } from './blast-radius.ts';
 import type { Decision } from './decision.ts';
 import { describeRemediation } from './decision.ts';
 import { countRestarts, evaluate } from './detect.ts';
 import type { Finding } from './findings.ts';
 import type { Incident, IncidentTrigger } from './incident.ts';
 import { addEvent, incidentId } from './incident.ts';
-import { lastRecovery, type RecordedRecovery, recordLockDeferral } from './incident-history.ts';
+import { lastRecovery, type RecordedRecovery, recordLockDeferral, recordSlotDeferral } from './incident-history.ts';
 import type { ApplicationObservation, MetricSeries } from './model.ts';
 import { observe } from './observe.ts';
 import type { Scope } from './policy.ts';
@@ -66,6 +67,8 @@ export interface DetectionResult {
     | 'OBSERVED'
     | 'REMEDIATING';
   incidentId?: string;
+  /** The fleet incident (correlated restart loops) that holds this application's automatic restart, when one does. */
+  fleetIncidentId?: string;
   decision?: Decision;
   reason: string;
   /** For a HEALTHY watch check: the watch's next step (go on, or its outcome). */
@@ -250,6 +253,11 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
   });
   const decision = holdWhilePaused(decided, pause);
   const paused = pause !== undefined && decision !== decided;
+  // Correlated failures: the sighting is recorded (and a fleet incident opened, joined or resolved) before acting.
+  const fleet = await checkFleet(
+    { applicationName: name, observation: obs, findings, decision, policy, trigger, nowMs: now },
+    deps,
+  );
   const finding = decision.finding;
   if (!finding) {
     log.info('no finding', { applicationName: name, signal: signal.source });
@@ -267,6 +275,27 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
   const recovery = finding.kind === 'RESTART_LOOP' ? await lastRecovery(deps.ledger, name) : undefined;
   const fingerprint = findingFingerprint(finding, obs, recovery);
   const id = incidentId(name, paused ? `${fingerprint}:paused:${pause.atMs}` : fingerprint);
+  if (fleet.kind === 'HOLD') {
+    // Held by a fleet incident, or once as a suspected correlated failure: no incident, no page; the watch looks again
+    // within a minute (a watch check that is itself held goes on, see checkWatch).
+    const followUp =
+      signal.source === 'watch'
+        ? {}
+        : await startWatches(
+            deferredWatches(finding, obs, policy, detectionSettings(deps.config), originOf(signal), now),
+            name,
+            deps,
+          );
+    log.info('automatic restart held: correlated failure', { applicationName: name, reason: fleet.reason });
+    return {
+      applicationName: name,
+      result: 'DEFERRED',
+      ...(fleet.fleetIncidentId ? { fleetIncidentId: fleet.fleetIncidentId } : {}),
+      decision,
+      reason: fleet.reason,
+      ...followUp,
+    };
+  }
   const incident = newIncident(id, name, trigger, decision, now);
   addEvent(incident, now, 'OPENED', finding.summary);
   addEvent(incident, now, 'DECISION', `${decision.verdict}: ${decision.reason}`);
@@ -326,7 +355,31 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
     }
   }
   if (decision.verdict !== 'REMEDIATE') incident.closedMs = now;
+  let slot: SlotOutcome | undefined;
+  if (decision.verdict === 'REMEDIATE') {
+    // Blast radius: a remediation slot is taken before the incident is recorded and its workflow started.
+    slot = await takeRemediationSlot(deps, id, name, now);
+    if (!slot.taken) {
+      const reason = `${slot.reason}; waiting for a remediation slot.`;
+      const followUp =
+        signal.source === 'watch'
+          ? {}
+          : await startWatches(
+              deferredWatches(finding, obs, policy, detectionSettings(deps.config), originOf(signal), now),
+              name,
+              deps,
+            );
+      const record = await recordSlotDeferral(
+        { applicationName: name, fingerprint, trigger, finding, decision, reason, nowMs: now },
+        deps,
+      );
+      log.info('remediation deferred: no remediation slot', { applicationName: name, reason });
+      return { applicationName: name, result: 'DEFERRED', incidentId: record, decision, reason, ...followUp };
+    }
+  }
   if (!(await deps.ledger.createIncident(incident))) {
+    // A repeated delivery of a decision already recorded: its slot (same incident id) stays with it.
+    if (slot?.taken && !slot.reentered) await releaseRemediationSlot(deps, id);
     return {
       applicationName: name,
       result: 'DUPLICATE',
@@ -354,6 +407,7 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
         // Nothing was done to the application. Close the incident (an open one would block every later incident of
         // this application) and tell people: the situation is real and no automation is handling it.
         const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+        await releaseRemediationSlot(deps, id);
         const reason = `The remediation workflow could not be started (${message}); no action was taken. ${finding.summary}`;
         incident.status = 'ESCALATED';
         incident.closedMs = now;

@@ -149,3 +149,46 @@ export async function recordLockDeferral(input: LockDeferralInput, deps: Deferra
   );
   return { incidentId: id, count: deferral.count, told: true };
 }
+
+/** A detection whose remediation waits for a remediation slot (every slot held by other automatic remediations). */
+export interface SlotDeferralInput {
+  applicationName: string;
+  /** The situation's fingerprint (detector `findingFingerprint`): one record per situation. */
+  fingerprint: string;
+  trigger: IncidentTrigger;
+  finding: Finding;
+  /** The REMEDIATE decision that waits. */
+  decision: Decision;
+  /** The DetectionResult reason: "3 of 3 remediation slots in use: …; waiting for a remediation slot." */
+  reason: string;
+  nowMs: number;
+}
+
+/**
+ * Records, once per situation, that its remediation waits for a remediation slot: an OBSERVED incident (closed at
+ * once, so it never blocks the application's later incidents), id from the application and `<fingerprint>:slot-wait`,
+ * with a DEFERRED event. Later deferrals of the same situation write nothing, and nobody is paged: the watch looks
+ * again every minute and the remediation goes ahead, as its own incident, once a slot is free.
+ * @returns the record's incident id.
+ * @throws the ledger's error when the record cannot be written.
+ */
+export async function recordSlotDeferral(input: SlotDeferralInput, deps: { ledger: Ledger }): Promise<string> {
+  const id = incidentId(input.applicationName, `${input.fingerprint}:slot-wait`);
+  const reason = `${input.finding.summary} Deferred: ${input.reason}`;
+  await deps.ledger.createIncident({
+    schemaVersion: 1,
+    id,
+    applicationName: input.applicationName,
+    trigger: input.trigger,
+    openedMs: input.nowMs,
+    status: 'OBSERVED',
+    finding: input.finding,
+    decision: input.decision,
+    attempts: 0,
+    actions: [],
+    events: [{ atMs: input.nowMs, kind: 'DEFERRED', message: reason }],
+    closedMs: input.nowMs,
+    outcomeReason: reason,
+  });
+  return id;
+}

@@ -8,6 +8,7 @@ import { MsfApiError, type MsfPort } from '#shared/ports/msf.ts';
 import type { NotificationEvent, Notifier } from '#shared/ports/notifier.ts';
 import type { WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
 import { describePause, holdWhilePaused } from './automation.ts';
+import { releaseRemediationSlot } from './blast-radius.ts';
 import { type CheckpointHealth, checkpointHealthSince } from './checkpoints.ts';
 import type { RemediationAction, StartOptions } from './decision.ts';
 import { describeRemediation } from './decision.ts';
@@ -280,6 +281,8 @@ function backoffSeconds(policy: PolicySettings, retries: number): number {
  * that the run goes on to NOTIFY, which checks the lock and tells people the outcome either way.
  */
 async function release(deps: RemediationDeps, state: RemediationState): Promise<RemediationState> {
+  // The fleet's remediation slot goes with the lock (idempotent; a failure is logged and the slot expires on its own).
+  await releaseRemediationSlot(deps, state.incidentId);
   try {
     const result = await deps.ledger.releaseLock(state.applicationName, state.incidentId);
     deps.log.info('lock released', { incidentId: state.incidentId, result });
@@ -337,6 +340,8 @@ async function notifyOutcome(
   incident: Incident,
 ): Promise<RemediationState> {
   const now = deps.clock.now();
+  // Every run ends here, also one that skipped RELEASE (its lock lost to another incident): free its slot.
+  await releaseRemediationSlot(deps, state.incidentId);
   const recovered = incident.status === 'RESOLVED';
   const ttrMin = Math.round(((incident.closedMs ?? now) - incident.trigger.atMs) / MINUTE_MS);
   const held = await lockLeftHeld(deps, state, now);
@@ -1009,6 +1014,7 @@ async function stepOnce(state: RemediationState, deps: RemediationDeps): Promise
   if (TERMINAL_STATUSES.has(incident.status)) {
     // Closed elsewhere (e.g. the detector could not tell whether StartExecution went through and escalated): never
     // act on an incident people were told is closed. Free the lock if this run holds it, and stop.
+    await releaseRemediationSlot(deps, state.incidentId);
     try {
       await deps.ledger.releaseLock(state.applicationName, state.incidentId);
     } catch (e) {
@@ -1039,6 +1045,7 @@ async function stepOnce(state: RemediationState, deps: RemediationDeps): Promise
       incident.outcomeReason = `Incident ${lock.holder} already holds the lock on ${state.applicationName}: not acting twice.`;
       addEvent(incident, now, 'DUPLICATE', incident.outcomeReason);
       await saveOwnedIncident(deps.ledger, incident);
+      await releaseRemediationSlot(deps, state.incidentId);
       return { ...state, phase: 'DONE', outcome: 'DUPLICATE', waitSeconds: 0 };
     }
     await deps.ledger.recordAttempt(state.applicationName, incident.id, now);
@@ -1087,7 +1094,8 @@ async function stepOnce(state: RemediationState, deps: RemediationDeps): Promise
 
 /**
  * A remediation workflow execution ended FAILED, TIMED_OUT or ABORTED (Step Functions Execution Status Change). When
- * the run recorded its outcome first (the Escalated Fail state also ends FAILED), nothing is done. Otherwise the
+ * the run recorded its outcome first (the Escalated Fail state also ends FAILED), only its remediation slot is freed
+ * (idempotent: the run has ended, whatever it recorded). Otherwise the
  * incident would stay open and hide every later incident of the application: it is escalated with the execution's
  * status, the lock is freed if the incident holds it, and people are told.
  * @returns the incident when it was closed here, undefined when there was nothing to close.
@@ -1103,6 +1111,8 @@ export async function closeAbandonedIncident(
     deps.log.warn('workflow ended for an incident that is not in the ledger', { incidentId, executionStatus });
     return undefined;
   }
+  // The workflow has ended, whatever it recorded: its remediation slot is free (idempotent).
+  await releaseRemediationSlot(deps, incident.id);
   if (TERMINAL_STATUSES.has(incident.status)) return undefined;
   const now = deps.clock.now();
   const reason = `The remediation workflow ended ${executionStatus}${executionError ? ` (${executionError})` : ''} before recording an outcome. Check what the last recorded action did before acting.`;

@@ -1,4 +1,5 @@
 import type { AutomationPause } from '#shared/domain/automation.ts';
+import type { FleetIncident, FleetSighting } from '#shared/domain/fleet-incident.ts';
 import type { FleetMemory } from '#shared/domain/fleet-memory.ts';
 import { type Incident, mergeIncident } from '#shared/domain/incident.ts';
 import type { ReconcilerMemory } from '#shared/domain/reconciler-memory.ts';
@@ -39,6 +40,27 @@ export class IncidentConflictError extends Error {
     );
   }
 }
+
+/** One taken remediation slot: which automatic remediation holds it and until when (epoch ms). */
+export interface RemediationSlot {
+  incidentId: string;
+  applicationName: string;
+  /** When the slot frees itself should its release be lost, epoch ms. */
+  expiresMs: number;
+}
+
+/** What {@link Ledger.acquireRemediationSlot} did. */
+export interface SlotAcquisition {
+  /** True when `incidentId` holds a slot now (newly, or already: see `reentered`). */
+  acquired: boolean;
+  /** True when `incidentId` already held a slot (a repeated delivery): then only its expiry was extended. */
+  reentered: boolean;
+  /** The slots in use after the call (unexpired), oldest first. */
+  holders: RemediationSlot[];
+}
+
+/** A change to a fleet incident for {@link Ledger.updateFleetIncident}; undefined stores nothing. */
+export type FleetIncidentMutation = (current: FleetIncident) => FleetIncident | undefined;
 
 /** A change to an incident for {@link Ledger.updateIncident}: given a fresh copy, the incident to store, or undefined to store nothing. */
 export type IncidentMutation = (current: Incident) => Incident | undefined;
@@ -131,6 +153,40 @@ export interface Ledger {
   loadFleetMemory(): Promise<FleetMemory | undefined>;
   /** Overwrites the sweep's memory of the watched fleet. */
   saveFleetMemory(memory: FleetMemory): Promise<void>;
+  /**
+   * Takes one of the fleet's `limit` remediation slots for `slot.incidentId` (a semaphore: expired slots are pruned
+   * first, so a lost release frees itself at `slot.expiresMs`). Re-entrant: a slot the incident already holds is kept
+   * (its expiry extended) and reported `reentered`. Atomic: racing callers never hold more than `limit` slots.
+   * @returns `acquired: false` with the holders when `limit` unexpired slots are held by other incidents.
+   */
+  acquireRemediationSlot(slot: RemediationSlot, limit: number, nowMs: number): Promise<SlotAcquisition>;
+  /** Frees the slot of `incidentId`; idempotent (`NOT_HELD` when it holds none). */
+  releaseRemediationSlot(incidentId: string): Promise<LockRelease>;
+  /** The unexpired slots at `nowMs`, oldest first. */
+  remediationSlots(nowMs: number): Promise<RemediationSlot[]>;
+  /** Stores (overwrites) the application's sighting. */
+  saveSighting(sighting: FleetSighting): Promise<void>;
+  /** Deletes the application's sighting; a no-op when there is none. */
+  clearSighting(applicationName: string): Promise<void>;
+  /** Every stored sighting (strongly consistent). */
+  listSightings(): Promise<FleetSighting[]>;
+  /**
+   * Opens `incident` as THE open fleet incident unless one is open already (a conditional write: one burst, one fleet
+   * incident, however many detectors race).
+   * @returns `opened: true` and the incident as stored, or `opened: false` and the one already open.
+   */
+  openFleetIncident(incident: FleetIncident): Promise<{ opened: boolean; incident: FleetIncident }>;
+  /** The open fleet incident, if any. */
+  currentFleetIncident(): Promise<FleetIncident | undefined>;
+  /**
+   * Changes the open fleet incident `id` as {@link Ledger.updateIncident} does (fresh read, conditional write on its
+   * revision, again on a conflict). When the stored result is RESOLVED it is archived and no longer open.
+   * @returns the incident as stored; the one read when `mutate` returned undefined; undefined when `id` is not open.
+   * @throws IncidentConflictError when every try met a conflict.
+   */
+  updateFleetIncident(id: string, mutate: FleetIncidentMutation): Promise<FleetIncident | undefined>;
+  /** Every fleet incident, open and resolved, newest first. */
+  listFleetIncidents(): Promise<FleetIncident[]>;
   /** The pause of automatic remediation of the application (runbook `pause-automation`); undefined when active. */
   automationPause(applicationName: string): Promise<AutomationPause | undefined>;
   /**
@@ -204,4 +260,9 @@ export async function saveOwnedIncident(
     return;
   }
   Object.assign(incident, stored);
+}
+
+/** Drops expired slots and sorts the rest oldest first (by expiry): the slot rule both ledgers share. Pure. */
+export function liveSlots(slots: readonly RemediationSlot[], nowMs: number): RemediationSlot[] {
+  return slots.filter((s) => s.expiresMs > nowMs).sort((a, b) => a.expiresMs - b.expiresMs);
 }

@@ -1,3 +1,4 @@
+import type { FleetIncident } from '#shared/domain/fleet-incident.ts';
 import type { Incident } from '#shared/domain/incident.ts';
 
 /** Lifecycle events people are told about. */
@@ -13,6 +14,11 @@ export interface Notification {
   /** Exact commands a human should run next (ESCALATED, NOTIFIED). */
   nextSteps: string[];
   incident: Incident;
+  /**
+   * Set on the notification of a fleet incident (correlated restart loops, opened or resolved): the renderers list its
+   * applications, what they share and the first failure time. `incident` is then a record built for the renderers.
+   */
+  fleet?: FleetIncident;
 }
 
 /** Delivers notifications (Slack, SNS, ... in later versions). Must never throw into a remediation. */

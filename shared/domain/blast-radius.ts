@@ -1,0 +1,385 @@
+import type { Clock } from '#shared/clock.ts';
+import type { PolicySettings, WatchdogConfig } from '#shared/config/schema.ts';
+import { correlatedFailureLimit, fleetSettings } from '#shared/config/schema.ts';
+import type { Ledger, RemediationSlot } from '#shared/ports/ledger.ts';
+import type { Log } from '#shared/ports/log.ts';
+import type { Notification, NotificationEvent, Notifier } from '#shared/ports/notifier.ts';
+import type { Decision, RemediationAction } from './decision.ts';
+import { runningVersionRestarts } from './detect.ts';
+import type { Finding, RestartLoopFinding } from './findings.ts';
+import {
+  describeShares,
+  type FleetIncident,
+  type FleetSighting,
+  joinFleetIncident,
+  newFleetIncident,
+  recordHeld,
+  recoverMember,
+  sharesOf,
+} from './fleet-incident.ts';
+import type { Incident, IncidentTrigger } from './incident.ts';
+import type { ApplicationObservation } from './model.ts';
+
+/**
+ * Blast radius of automatic remediation across the fleet (issue "The fleet", item 4):
+ * - REMEDIATION SLOTS: at most `fleet.maxConcurrentRemediations` automatic remediations run at once. A slot is taken
+ *   (ledger semaphore) before the incident is recorded and the workflow started, and freed when the workflow releases
+ *   the application's lock, when an abandoned workflow is closed, or on its own after {@link SLOT_TTL_MS}. Runbook
+ *   commands are a person's decision: they take no slot.
+ * - CORRELATED FAILURES: every detection records a sighting of an application it sees restarting; more loops within
+ *   `fleet.correlatedFailure.windowMinutes` than `correlatedFailureLimit()` open ONE fleet incident, told once, which
+ *   holds the automatic restarts (FORCE_STOP_AND_RESTART, START) of its applications until they recover.
+ * Times are epoch ms; every step records in the ledger before anything is acted on.
+ */
+
+const MINUTE_MS = 60_000;
+
+/**
+ * How long a remediation slot lasts when its release is lost (a crashed workflow), ms: the remediation lock's lifetime
+ * (remediation.ts LOCK_TTL_MS, 2 h; not imported to keep this module free of the workflow), so a lost release never
+ * blocks the fleet for longer than a lost lock blocks one application.
+ */
+export const SLOT_TTL_MS = 2 * 60 * MINUTE_MS;
+
+/** Remediations a fleet incident holds: the automatic restarts. A ROLLBACK (or a re-applied version) is never held. */
+const HELD_KINDS: ReadonlySet<RemediationAction['kind']> = new Set(['FORCE_STOP_AND_RESTART', 'START']);
+
+/** What the blast-radius steps use (a subset of the detector's and the reconciler's dependencies). */
+export interface BlastRadiusDeps {
+  ledger: Ledger;
+  notifier: Notifier;
+  config: WatchdogConfig;
+  clock: Clock;
+  log: Log;
+}
+
+/** What {@link takeRemediationSlot} answers. */
+export type SlotOutcome =
+  /** A slot is held for the incident; `reentered` when it already held it (a repeated delivery of the same decision). */
+  | { taken: true; reentered: boolean }
+  /** Every slot is in use: `reason` names them ("3 of 3 remediation slots in use: a [id], b [id], c [id]"). */
+  | { taken: false; reason: string; holders: RemediationSlot[] };
+
+/** "3 of 3 remediation slots in use: orders [orders-1a2b], ..." */
+export function slotsInUseReason(holders: readonly RemediationSlot[], limit: number): string {
+  return `${holders.length} of ${limit} remediation slots in use: ${holders.map((h) => `${h.applicationName} [${h.incidentId}]`).join(', ')}`;
+}
+
+/**
+ * Takes a remediation slot for an AUTOMATIC remediation (the detector's REMEDIATE, the reconciler's START) before its
+ * incident is recorded and its workflow started. The slot is freed by the remediation workflow when it releases the
+ * application's lock (and by {@link releaseRemediationSlot}); it expires after {@link SLOT_TTL_MS} should that be lost.
+ * @throws the ledger's error (e.g. RemediationSlotConflictError under extreme contention); safe to retry.
+ */
+export async function takeRemediationSlot(
+  deps: Pick<BlastRadiusDeps, 'ledger' | 'config'>,
+  incidentId: string,
+  applicationName: string,
+  nowMs: number,
+): Promise<SlotOutcome> {
+  const limit = fleetSettings(deps.config).maxConcurrentRemediations;
+  const out = await deps.ledger.acquireRemediationSlot(
+    { incidentId, applicationName, expiresMs: nowMs + SLOT_TTL_MS },
+    limit,
+    nowMs,
+  );
+  if (out.acquired) return { taken: true, reentered: out.reentered };
+  return { taken: false, reason: slotsInUseReason(out.holders, limit), holders: out.holders };
+}
+
+/**
+ * Frees the remediation slot of `incidentId`, if it holds one (idempotent). A failure is logged, not thrown: the slot
+ * expires on its own after {@link SLOT_TTL_MS}, and the caller's outcome matters more.
+ */
+export async function releaseRemediationSlot(
+  deps: Pick<BlastRadiusDeps, 'ledger' | 'log'>,
+  incidentId: string,
+): Promise<void> {
+  try {
+    const result = await deps.ledger.releaseRemediationSlot(incidentId);
+    if (result === 'RELEASED') deps.log.info('remediation slot released', { incidentId });
+  } catch (e) {
+    deps.log.warn('could not release the remediation slot; it expires on its own', {
+      incidentId,
+      error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+      expiresAfterMinutes: SLOT_TTL_MS / MINUTE_MS,
+    });
+  }
+}
+
+/** What {@link admitAutomaticRemediation} answers. */
+export type Admission =
+  | { admitted: true; reentered: boolean }
+  | {
+      admitted: false;
+      /** Why, in the user's terms: the fleet incident holding it, or the slots in use. */
+      reason: string;
+      /** The fleet incident that holds it, when that is why. */
+      fleetIncidentId?: string;
+    };
+
+/**
+ * Whether an automatic remediation outside the detector (the reconciler's START) may go ahead now: not while an open
+ * fleet incident holds the application's automatic restarts (the held decision is counted on it), and only with a
+ * remediation slot (taken here for `incidentId`; the remediation workflow frees it). Call before recording the
+ * incident and starting the workflow; when not admitted, record nothing that looks like a remediation and try again
+ * at the next cycle.
+ * @throws the ledger's error; safe to retry.
+ */
+export async function admitAutomaticRemediation(
+  input: { incidentId: string; applicationName: string; remediation: RemediationAction },
+  deps: BlastRadiusDeps,
+): Promise<Admission> {
+  const now = deps.clock.now();
+  if (HELD_KINDS.has(input.remediation.kind)) {
+    const open = await deps.ledger.currentFleetIncident();
+    if (open?.members.some((m) => m.applicationName === input.applicationName)) {
+      await deps.ledger.updateFleetIncident(open.id, (f) =>
+        recordHeld(f, input.applicationName, input.remediation.kind, now),
+      );
+      return { admitted: false, reason: heldReason(open, input.remediation), fleetIncidentId: open.id };
+    }
+  }
+  const slot = await takeRemediationSlot(deps, input.incidentId, input.applicationName, now);
+  return slot.taken ? { admitted: true, reentered: slot.reentered } : { admitted: false, reason: slot.reason };
+}
+
+/** The detector's view of one detection, for {@link checkFleet}. */
+export interface FleetCheckInput {
+  applicationName: string;
+  observation: ApplicationObservation;
+  findings: readonly Finding[];
+  decision: Decision;
+  policy: PolicySettings;
+  trigger: IncidentTrigger;
+  nowMs: number;
+}
+
+/** What {@link checkFleet} decided. */
+export type FleetCheck =
+  | { kind: 'PROCEED' }
+  | {
+      kind: 'HOLD';
+      /** The DetectionResult reason (see {@link heldReason} and {@link suspectedReason}). */
+      reason: string;
+      /** The fleet incident holding it; absent for a suspected correlated failure (the early signal). */
+      fleetIncidentId?: string;
+    };
+
+/**
+ * The correlated-failure step of a detection, after `decide`. In order:
+ * 1. The sighting: an application seen with restarts in the policy's restart-loop window (counted as the RESTART_LOOP
+ *    rule counts them) is recorded, `loopSinceMs` set at the first detection that finds its RESTART_LOOP; one seen
+ *    without restarts has its sighting deleted.
+ * 2. Recovery: a member of the open fleet incident seen RUNNING without a restart loop is marked recovered; when the
+ *    last one recovers the fleet incident is RESOLVED and people are told, once (the conditional write that closes it
+ *    happens once).
+ * 3. Joining: with a fleet incident open, an application found in a restart loop whose restarts began within the
+ *    window after the fleet incident opened joins it.
+ * 4. Opening: with none open, more applications with a loop first found within `windowMinutes` than
+ *    `correlatedFailureLimit(fleet settings, watched)` (watched: the fleet memory's applications, else the listed
+ *    ones) open one fleet incident (a conditional write: one per burst however many detectors race), told once.
+ * 5. Holding: a REMEDIATE decision to FORCE_STOP_AND_RESTART or START an application of the open fleet incident is
+ *    HELD (counted on the fleet incident, never paged); a ROLLBACK (its own recent change started its loop) proceeds.
+ * 6. The early signal: with none open and at most the limit in a loop, a loop found while MORE than the limit of
+ *    applications are sighted restarting within the window (each restart wakes the detector through the restart
+ *    alarm, so they are sighted before their loops are confirmed) is held ONCE as a suspected correlated failure
+ *    (`suspectedMs` recorded on its sighting); its watch looks again within a minute, by when the others' loops are
+ *    confirmed (step 4) or not: then it proceeds. A lone loop (at most the limit restarting) proceeds at once.
+ * @throws the ledger's error; the detection then fails and is retried like any other.
+ */
+export async function checkFleet(input: FleetCheckInput, deps: BlastRadiusDeps): Promise<FleetCheck> {
+  const { applicationName: name, observation: obs, nowMs: now } = input;
+  const settings = fleetSettings(deps.config);
+  const windowMs = settings.correlatedFailure.windowMinutes * MINUTE_MS;
+  const loop = input.findings.find((f): f is RestartLoopFinding => f.kind === 'RESTART_LOOP');
+  const counted = runningVersionRestarts(obs, input.policy, now);
+  const restartingSinceMs = counted && counted.restarts > 0 ? counted.firstIncreaseMs : undefined;
+
+  // 1. The sighting, recorded before anything is decided from it.
+  let sightings = await deps.ledger.listSightings();
+  const before = sightings.find((s) => s.applicationName === name);
+  let own: FleetSighting | undefined;
+  if (restartingSinceMs !== undefined || loop) {
+    const loopStillOn = loop && before?.loopSinceMs !== undefined;
+    own = {
+      schemaVersion: 1,
+      applicationName: name,
+      restartingSinceMs: Math.min(restartingSinceMs ?? loop?.onsetMs ?? now, loop?.onsetMs ?? Number.POSITIVE_INFINITY),
+      ...(loop ? { loopSinceMs: loopStillOn ? (before?.loopSinceMs as number) : now, loopOnsetMs: loop.onsetMs } : {}),
+      ...(loop && loopStillOn && before?.suspectedMs !== undefined ? { suspectedMs: before.suspectedMs } : {}),
+      lastSeenMs: now,
+      shares: sharesOf(obs.application),
+    };
+    await deps.ledger.saveSighting(own);
+    sightings = [...sightings.filter((s) => s.applicationName !== name), own];
+  } else if (before) {
+    await deps.ledger.clearSighting(name);
+    sightings = sightings.filter((s) => s.applicationName !== name);
+  }
+
+  let open = await deps.ledger.currentFleetIncident();
+  // 2. Recovery.
+  if (open && !loop && obs.application?.status === 'RUNNING' && isMember(open, name)) {
+    const stored = await deps.ledger.updateFleetIncident(open.id, (f) => recoverMember(f, name, now));
+    if (stored?.status === 'RESOLVED') {
+      deps.log.info('fleet incident resolved', { fleetIncidentId: stored.id });
+      await tellFleet(deps, stored, 'RESOLVED', input.trigger, now);
+      open = undefined;
+    } else {
+      open = stored ?? (await deps.ledger.currentFleetIncident());
+    }
+  }
+  if (!loop && !(open && isMember(open, name))) return { kind: 'PROCEED' };
+
+  // 3. Joining (or relapsing: a member seen recovered loops again).
+  const joins = (f: FleetIncident, s: FleetSighting) => {
+    const member = f.members.find((m) => m.applicationName === s.applicationName);
+    return member ? member.recoveredMs !== undefined : s.restartingSinceMs <= f.openedMs + windowMs;
+  };
+  if (open && loop && own && joins(open, own)) {
+    const sighting = own;
+    open = (await deps.ledger.updateFleetIncident(open.id, (f) => joinFleetIncident(f, sighting, now))) ?? open;
+  }
+
+  // 4. Opening.
+  if (!open && loop) {
+    const loops = sightings.filter((s) => s.loopSinceMs !== undefined && s.loopSinceMs >= now - windowMs);
+    const watched = (await deps.ledger.loadFleetMemory())?.applications.length ?? deps.config.applications.length;
+    const limit = correlatedFailureLimit(settings, watched);
+    if (loops.length > limit) {
+      const fresh = newFleetIncident({
+        sightings: loops,
+        limit,
+        watched,
+        windowMinutes: settings.correlatedFailure.windowMinutes,
+        nowMs: now,
+      });
+      const opened = await deps.ledger.openFleetIncident(fresh);
+      open = opened.incident;
+      if (opened.opened) {
+        deps.log.warn('fleet incident opened: correlated restart loops', {
+          fleetIncidentId: open.id,
+          applications: open.members.map((m) => m.applicationName),
+          limit,
+          watched,
+        });
+        await tellFleet(deps, open, 'ESCALATED', input.trigger, now);
+      } else if (own && !isMember(open, name)) {
+        const sighting = own;
+        open = (await deps.ledger.updateFleetIncident(open.id, (f) => joinFleetIncident(f, sighting, now))) ?? open;
+      }
+    } else {
+      // 6. The early signal.
+      const restarting = sightings.filter((s) => s.lastSeenMs >= now - windowMs);
+      if (
+        restarting.length > limit &&
+        own?.loopSinceMs !== undefined &&
+        own.suspectedMs === undefined &&
+        isHeldKind(input.decision)
+      ) {
+        const suspected: FleetSighting = { ...own, suspectedMs: now };
+        await deps.ledger.saveSighting(suspected);
+        return {
+          kind: 'HOLD',
+          reason: suspectedReason(restarting.length, limit, settings.correlatedFailure.windowMinutes),
+        };
+      }
+      return { kind: 'PROCEED' };
+    }
+  }
+
+  // 5. Holding.
+  const remediation = input.decision.remediation;
+  if (open && isMember(open, name) && isHeldKind(input.decision) && remediation) {
+    const stored = await deps.ledger.updateFleetIncident(open.id, (f) => recordHeld(f, name, remediation.kind, now));
+    return { kind: 'HOLD', reason: heldReason(stored ?? open, remediation), fleetIncidentId: open.id };
+  }
+  return { kind: 'PROCEED' };
+}
+
+function isMember(f: FleetIncident, applicationName: string): boolean {
+  return f.members.some((m) => m.applicationName === applicationName);
+}
+
+function isHeldKind(decision: Decision): boolean {
+  return (
+    decision.verdict === 'REMEDIATE' && decision.remediation !== undefined && HELD_KINDS.has(decision.remediation.kind)
+  );
+}
+
+/**
+ * The reason of a restart held by a fleet incident, e.g. "Held by fleet incident fleet-1a2b: 12 applications in a
+ * restart loop since 14:05 UTC (shared: source topic orders); automatic FORCE_STOP_AND_RESTART held until they recover."
+ */
+export function heldReason(f: FleetIncident, remediation: RemediationAction): string {
+  return `Held by fleet incident ${f.id}: ${f.members.length} applications in a restart loop since ${clock(f.firstFailureMs)} (shared: ${describeShares(f.shared)}); automatic ${remediation.kind} held until they recover.`;
+}
+
+/**
+ * The reason of a loop held once by the early signal, e.g. "Suspected correlated failure: 12 applications restarting
+ * within 10 min (limit 5); looking again at the next check before restarting it."
+ */
+export function suspectedReason(restarting: number, limit: number, windowMinutes: number): string {
+  return `Suspected correlated failure: ${restarting} applications restarting within ${windowMinutes} min (limit ${limit}); looking again at the next check before restarting it.`;
+}
+
+function clock(ms: number): string {
+  return `${new Date(ms).toISOString().slice(11, 16)} UTC`;
+}
+
+/**
+ * The notification of a fleet incident: `fleet` carries the fleet incident; `incident` is a record built for the
+ * renderers (never stored): id the fleet incident's, application the first to fail, status ESCALATED while open,
+ * RESOLVED once closed, decision NONE with the reason.
+ */
+export function fleetNotification(
+  f: FleetIncident,
+  event: Extract<NotificationEvent, 'ESCALATED' | 'RESOLVED'>,
+  trigger: IncidentTrigger,
+  nowMs: number,
+): Notification {
+  const names = [...f.members].sort((a, b) => a.firstFailureMs - b.firstFailureMs).map((m) => m.applicationName);
+  const resolved = event === 'RESOLVED';
+  const title = resolved
+    ? `Correlated failure resolved: all ${names.length} applications healthy again [${f.id}]`
+    : `Correlated failure: ${names.length} applications in a restart loop, automatic restarts held [${f.id}]`;
+  const text = resolved
+    ? `All ${names.length} applications of fleet incident ${f.id} are healthy again (${Math.round(((f.closedMs ?? nowMs) - f.firstFailureMs) / MINUTE_MS)} min after the first failure at ${clock(f.firstFailureMs)}): ${names.join(', ')}. Automatic restarts are no longer held.`
+    : `${names.length} applications entered a restart loop within ${f.windowMinutes} min (more than ${f.limit} of ${f.watched} watched), the first at ${clock(f.firstFailureMs)}: ${names.join(', ')}. Shared: ${describeShares(f.shared)}. Their automatic restarts (force-stop and restart, start) are held until they recover; a rollback of an application whose own recent change started its loop still goes ahead.`;
+  const nextSteps = resolved
+    ? []
+    : [
+        `Check what they share first: ${describeShares(f.shared)}.`,
+        'Once the shared dependency is back, the applications recover on their own; the watchdog closes this fleet incident then.',
+      ];
+  const incident: Incident = {
+    schemaVersion: 1,
+    id: f.id,
+    applicationName: names[0] ?? 'fleet',
+    trigger,
+    openedMs: f.openedMs,
+    status: resolved ? 'RESOLVED' : 'ESCALATED',
+    decision: { verdict: 'NONE', reason: text, guards: [], nextSteps },
+    attempts: 0,
+    actions: [],
+    events: [],
+    ...(f.closedMs !== undefined ? { closedMs: f.closedMs, outcomeReason: text } : {}),
+  };
+  return { event, atMs: nowMs, title, text, nextSteps, incident, fleet: f };
+}
+
+/** Tells people about a fleet incident; a failed delivery is logged, never thrown. */
+async function tellFleet(
+  deps: Pick<BlastRadiusDeps, 'notifier' | 'log'>,
+  f: FleetIncident,
+  event: 'ESCALATED' | 'RESOLVED',
+  trigger: IncidentTrigger,
+  nowMs: number,
+): Promise<void> {
+  try {
+    await deps.notifier.notify(fleetNotification(f, event, trigger, nowMs));
+  } catch (e) {
+    deps.log.warn('fleet notification failed', { fleetIncidentId: f.id, event, error: (e as Error).message });
+  }
+}
