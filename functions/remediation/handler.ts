@@ -1,10 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
-import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
-import { MsfAdapter } from '#shared/adapters/msf.ts';
+import { fleetAdaptersFromEnv } from '#shared/adapters/fleet-adapters.ts';
 import { PowertoolsWatchdogMetrics } from '#shared/adapters/powertools-metrics.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
+import { APPLICATION_KEY_MAX_LENGTH } from '#shared/domain/app-key.ts';
 import {
   REMEDIATION_PHASES,
   type RemediationDeps,
@@ -35,7 +35,8 @@ const PlanStepSchema = z.discriminatedUnion('call', [
 /** The workflow state between remediation steps (validated on every step). */
 export const RemediationStateSchema = z.object({
   incidentId: z.string().min(1).max(80),
-  applicationName: z.string().min(1).max(128),
+  /** The application key: the MSF ApplicationName at home, `NAME@ACCOUNT.REGION` in a member account. */
+  applicationName: z.string().min(1).max(APPLICATION_KEY_MAX_LENGTH),
   phase: z.enum(REMEDIATION_PHASES),
   steps: z.array(PlanStepSchema),
   stepIndex: z.number().int().nonnegative(),
@@ -73,7 +74,9 @@ let telemetry: WatchdogMetrics = noopWatchdogMetrics;
 
 /**
  * Lambda entry point, wired from the environment ({@link RemediationEnv}): the DynamoDB ledger, the SNS topic,
- * Powertools metrics. One invocation runs one step of the remediation workflow.
+ * Powertools metrics, and MSF and CloudWatch routed by application key (shared/adapters/fleet-adapters.ts: the
+ * function's own account, or a member account of `fleet.accounts` through its assumed member role). One invocation
+ * runs one step of the remediation workflow.
  * @throws Error naming the variable when the environment is incomplete; InvalidRemediationStateError for a malformed
  * state (both end in the workflow's Catch path).
  */
@@ -83,12 +86,14 @@ export async function handler(event: unknown): Promise<RemediationState> {
     telemetry = new PowertoolsWatchdogMetrics({ serviceName: 'flink-watchdog-remediation' });
     const ledger = new DynamoDbLedger({ tableName: env.LEDGER_TABLE_NAME });
     const log = new Logger({ serviceName: 'flink-watchdog-remediation' });
+    const config = loadConfigFromEnv();
+    const { msf, metrics } = await fleetAdaptersFromEnv(config);
     lambdaHandler = createRemediationHandler({
-      msf: new MsfAdapter(),
-      metrics: new CloudWatchMetrics(),
+      msf,
+      metrics,
       ledger,
       notifier: notifierFromEnv(env, { ledger, log }),
-      config: loadConfigFromEnv(),
+      config,
       clock: systemClock,
       log,
       telemetry,

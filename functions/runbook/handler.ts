@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
-import { MsfAdapter } from '#shared/adapters/msf.ts';
+import { fleetAdaptersFromEnv } from '#shared/adapters/fleet-adapters.ts';
 import { StepFunctionsStarter } from '#shared/adapters/sfn-starter.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import { type RunbookDeps, type RunbookResult, runCommand } from '#shared/domain/runbook.ts';
@@ -66,22 +66,24 @@ let lambdaHandler: ((event: unknown) => Promise<RunbookOutput>) | undefined;
 
 /**
  * Lambda entry point (subscribed to the command topic), wired from the environment ({@link RunbookEnv}): the DynamoDB
- * ledger (also the automation pause flag the detector, reconciler and workflow read), the MSF adapter (also the
- * snapshot creator), the Step Functions remediation workflow, the SNS notification topic.
+ * ledger (also the automation pause flag the detector, reconciler and workflow read), MSF routed by application key
+ * (shared/adapters/fleet-adapters.ts: the function's own account, or a member account of `fleet.accounts` through its
+ * assumed member role; also the snapshot creator), the Step Functions remediation workflow, the SNS notification topic.
  * @throws Error naming the variable when the environment is incomplete (the invocation fails; nothing is called).
  */
 export async function handler(event: unknown): Promise<RunbookOutput> {
   if (!lambdaHandler) {
     const env = readEnv(RunbookEnv);
     const log = new Logger({ serviceName: 'flink-watchdog-runbook' });
-    const msf = new MsfAdapter();
+    const config = loadConfigFromEnv();
+    const { msf } = await fleetAdaptersFromEnv(config);
     const ledger = new DynamoDbLedger({ tableName: env.LEDGER_TABLE_NAME });
     lambdaHandler = createRunbookHandler({
       msf,
       ledger,
       notifier: notifierFromEnv(env, { ledger, log }),
       starter: new StepFunctionsStarter({ stateMachineArn: env.STATE_MACHINE_ARN, log }),
-      config: loadConfigFromEnv(),
+      config,
       clock: systemClock,
       log,
       automation: ledger,

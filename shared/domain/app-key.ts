@@ -25,6 +25,13 @@ export interface HomeCell {
   region: string;
 }
 
+/**
+ * Longest application key, characters: an MSF ApplicationName (at most 128, CreateApplication `ApplicationName`), `@`,
+ * a 12-digit account id, `.`, and a Region name (at most 32 here: the longest AWS Region name today, e.g.
+ * `ap-southeast-7` or `us-gov-west-1`, has 14).
+ */
+export const APPLICATION_KEY_MAX_LENGTH = 128 + 1 + 12 + 1 + 32;
+
 const KEY = /^([a-zA-Z0-9_.-]+)@(\d{12})\.([a-z]{2}(?:-[a-z]+)+-\d+)$/;
 
 /**
