@@ -5,6 +5,7 @@ import {
   escapeMrkdwn,
   extraText,
   findingOf,
+  fleetSummary,
   formatDuration,
   headline,
   isCommand,
@@ -94,6 +95,15 @@ export function renderChatbot(n: Notification, ctx: ChatbotContext): ChatbotNoti
   const part = (text: string) => truncateMrkdwn(escapeMrkdwn(text), CHATBOT_LIMITS.descriptionPart);
 
   const head: string[] = [];
+  const fleet = fleetSummary(n);
+  if (fleet) {
+    head.push(
+      `*${part(fleet.label)}*`,
+      `*Applications* ${part(fleet.applications)}`,
+      `*Shared* ${part(fleet.shared)}`,
+      `*First failure* ${fleet.firstFailure} · *Held* ${fleet.held}`,
+    );
+  }
   const held = wouldHaveSentence(n);
   if (held) head.push(`*${part(held)}*`);
   if (finding) head.push(`*Finding* \`${finding.kind}\`: ${part(finding.summary)}`);

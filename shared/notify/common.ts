@@ -192,3 +192,36 @@ export function extraText(n: Notification): string | undefined {
   const lines = text.split('\n').map((l) => l.replace(/^Decision:\s*/, '').trim());
   return lines.every((l) => l === '' || shown.includes(l)) ? undefined : text;
 }
+
+/** Most application names listed in one fleet notification; the rest are counted ("… and 12 more"). */
+export const FLEET_APPLICATIONS_SHOWN = 50;
+
+/**
+ * What every rendering shows of a fleet incident (correlated restart loops; {@link Notification.fleet}), as plain
+ * labelled lines: the fleet incident id and count, its applications (first {@link FLEET_APPLICATIONS_SHOWN}, earliest
+ * failure first), what they share, the first failure time, and the automatic restarts held so far. Undefined for an
+ * ordinary notification.
+ */
+export function fleetSummary(
+  n: Notification,
+): { label: string; applications: string; shared: string; firstFailure: string; held: string } | undefined {
+  const f = n.fleet;
+  if (!f) return undefined;
+  const names = [...f.members].sort((a, b) => a.firstFailureMs - b.firstFailureMs).map((m) => m.applicationName);
+  const shown = names.slice(0, FLEET_APPLICATIONS_SHOWN);
+  const more = names.length - shown.length;
+  const shared = [
+    ...f.shared.sources.map((v) => `source ${v}`),
+    ...f.shared.sinks.map((v) => `sink ${v}`),
+    ...f.shared.vpcs.map((v) => `VPC ${v}`),
+    ...(f.shared.runtime ? [`runtime ${f.shared.runtime}`] : []),
+  ];
+  const heldCount = f.held.reduce((sum, h) => sum + h.count, 0);
+  return {
+    label: `Fleet incident ${f.id} (${f.status}): ${names.length} applications in a restart loop`,
+    applications: `${shown.join(', ')}${more > 0 ? ` … and ${more} more` : ''}`,
+    shared: shared.length > 0 ? shared.join('; ') : 'nothing in common found in their configuration',
+    firstFailure: `${utcClock(f.firstFailureMs)} (${isoTime(f.firstFailureMs)})`,
+    held: `${heldCount} automatic restart${heldCount === 1 ? '' : 's'} held (${f.held.length} application${f.held.length === 1 ? '' : 's'})`,
+  };
+}

@@ -5,6 +5,7 @@ import {
   escapeMrkdwn,
   extraText,
   findingOf,
+  fleetSummary,
   formatDuration,
   headline,
   isCommand,
@@ -94,9 +95,23 @@ export function renderSlack(n: Notification, ctx: SlackContext): SlackMessage {
   const title = headline(n);
 
   const part = (text: string) => truncateMrkdwn(escapeMrkdwn(text), SLACK_LIMITS.partText);
-  const top: KnownBlock[] = [header(`${i.applicationName} · ${status}`)];
+  const fleet = fleetSummary(n);
+  const top: KnownBlock[] = [header(`${fleet ? 'Fleet incident' : i.applicationName} · ${status}`)];
   const held = wouldHaveSentence(n);
   top.push(section(`*${part(title)}*${held ? `\n*${part(held)}*` : ''}`));
+  if (fleet) {
+    top.push(
+      section(
+        [
+          `*${part(fleet.label)}*`,
+          `*Applications* ${part(fleet.applications)}`,
+          `*Shared* ${part(fleet.shared)}`,
+          `*First failure* ${fleet.firstFailure}`,
+          `*Held* ${fleet.held}`,
+        ].join('\n'),
+      ),
+    );
+  }
   if (finding) top.push(section(`*Finding* \`${finding.kind}\`\n${part(finding.summary)}`));
   top.push(section(`*Decision* \`${i.decision.verdict}\`\n${part(i.decision.reason)}`));
   const extra = extraText(n);

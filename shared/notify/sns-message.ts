@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describeRemediation, type RemediationAction, type RemediationKind } from '#shared/domain/decision.ts';
 import type { FindingKind } from '#shared/domain/findings.ts';
+import type { FleetIncident } from '#shared/domain/fleet-incident.ts';
 import type { ActionRecord, IncidentStatus, IncidentTrigger } from '#shared/domain/incident.ts';
 import { isMainModule, writeFormattedJson } from '#shared/json-schema-file.ts';
 import type { Notification } from '#shared/ports/notifier.ts';
@@ -122,6 +123,36 @@ export const WatchdogEventV1 = z
       .nonnegative()
       .optional()
       .describe('RESOLVED only: seconds from the trigger to the incident closing'),
+    fleet: z
+      .object({
+        status: z.enum(['OPEN', 'RESOLVED']),
+        applications: z
+          .array(
+            z.object({
+              application: z.string().describe('Application key (the MSF ApplicationName at home)'),
+              firstFailureAt: IsoTime,
+              recoveredAt: IsoTime.optional(),
+            }),
+          )
+          .describe('The applications in a restart loop, earliest failure first'),
+        shared: z
+          .object({
+            sources: z.array(z.string()),
+            sinks: z.array(z.string()),
+            vpcs: z.array(z.string()),
+            runtime: z.string().optional(),
+          })
+          .describe('What at least two of them share: names from environment properties, VPC, runtime'),
+        firstFailureAt: IsoTime,
+        heldRestarts: z.number().int().nonnegative().describe('Automatic restarts held so far, count'),
+        limit: z.number().int().describe('More loops within the window than this opened the fleet incident'),
+        watched: z.number().int().describe('Watched applications the limit was computed from'),
+        windowMinutes: z.number().int(),
+      })
+      .optional()
+      .describe(
+        'Set on a fleet incident (correlated restart loops): `incidentId` is the fleet incident, `application` the first to fail',
+      ),
   })
   .describe('Flink Watchdog lifecycle event (schemaVersion 1)');
 export type WatchdogEventV1 = z.infer<typeof WatchdogEventV1>;
@@ -281,6 +312,32 @@ function watchdogEvent(
       ...(i.closedMs !== undefined ? { closedAt: isoTime(i.closedMs) } : {}),
     },
     ...(ttr !== undefined ? { timeToRecoverySeconds: ttr } : {}),
+    ...(n.fleet ? { fleet: fleetPart(n.fleet) } : {}),
+  };
+}
+
+/** The `fleet` part of the event (every member; 1,000 applications stay far below the SNS size limit). */
+function fleetPart(f: FleetIncident): NonNullable<WatchdogEventV1['fleet']> {
+  return {
+    status: f.status,
+    applications: [...f.members]
+      .sort((a, b) => a.firstFailureMs - b.firstFailureMs)
+      .map((m) => ({
+        application: m.applicationName,
+        firstFailureAt: isoTime(m.firstFailureMs),
+        ...(m.recoveredMs !== undefined ? { recoveredAt: isoTime(m.recoveredMs) } : {}),
+      })),
+    shared: {
+      sources: f.shared.sources,
+      sinks: f.shared.sinks,
+      vpcs: f.shared.vpcs,
+      ...(f.shared.runtime ? { runtime: f.shared.runtime } : {}),
+    },
+    firstFailureAt: isoTime(f.firstFailureMs),
+    heldRestarts: f.held.reduce((sum, h) => sum + h.count, 0),
+    limit: f.limit,
+    watched: f.watched,
+    windowMinutes: f.windowMinutes,
   };
 }
 
