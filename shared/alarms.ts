@@ -1,11 +1,56 @@
 import type { PolicySettings } from '#shared/config/schema.ts';
+import { applicationNameOf } from '#shared/domain/app-key.ts';
 import { restartMetricName } from '#shared/domain/model.ts';
 
 /** Namespace and dimension of MSF metrics (MSF developer guide, "Metrics and dimensions"). */
 export const MSF_METRIC_NAMESPACE = 'AWS/KinesisAnalytics';
 
-/** Prefix of every alarm the watchdog owns; its EventBridge rule matches on it. */
+/**
+ * Family prefix of every alarm any watchdog stack owns. One stack's alarms are under {@link alarmPrefix} of its
+ * instance; its EventBridge rule matches that narrower prefix.
+ */
 export const ALARM_PREFIX = 'flink-watchdog-';
+
+/**
+ * Tag key every alarm the watchdog creates carries, its value the instance id (PutMetricAlarm `Tags`). The alarm
+ * manager deletes or rewrites only alarms under its prefix that carry its own instance in this tag: an alarm of
+ * another stack whose instance id extends this one's (instance `a` and `a-b` share the prefix `flink-watchdog-a-`)
+ * or an alarm someone created by hand is never touched.
+ */
+export const ALARM_TAG_KEY = 'flink-watchdog:instance';
+
+/** Instance id when none is configured (tests, local runs). */
+export const DEFAULT_INSTANCE = 'default';
+
+/** What an instance id may be: 1-32 characters of `[A-Za-z0-9-]` (it is part of alarm names and IAM ARNs). */
+export const INSTANCE_PATTERN = /^[A-Za-z0-9-]{1,32}$/;
+
+/** An instance id that cannot name alarms. */
+export class InvalidInstanceError extends Error {
+  override readonly name = 'InvalidInstanceError';
+  constructor(readonly instance: string) {
+    super(
+      `invalid watchdog instance ${JSON.stringify(instance)} (WATCHDOG_INSTANCE): use 1-32 characters of [A-Za-z0-9-], e.g. "prod-eu"`,
+    );
+  }
+}
+
+/**
+ * Prefix of the alarms of one watchdog instance: `flink-watchdog-<instance>-`.
+ * @throws InvalidInstanceError when the instance is not 1-32 characters of `[A-Za-z0-9-]`.
+ */
+export function alarmPrefix(instance: string): string {
+  if (!INSTANCE_PATTERN.test(instance)) throw new InvalidInstanceError(instance);
+  return `${ALARM_PREFIX}${instance}-`;
+}
+
+/** Which alarms, and for which instance. */
+export interface AlarmOptions {
+  /** The watchdog instance (env WATCHDOG_INSTANCE): part of every alarm name and the value of its tag. */
+  instance: string;
+  /** Also the downtime alarm (config `fleet.alarms.downtime`). */
+  downtime: boolean;
+}
 
 /** One metric or expression of an alarm (PutMetricAlarm `Metrics[]`, plain data). */
 export interface AlarmQuery {
@@ -16,9 +61,14 @@ export interface AlarmQuery {
   returnData: boolean;
 }
 
-/** A CloudWatch alarm the watchdog needs per application; the drill and the CDK construct both create it from here. */
+/** A CloudWatch alarm the watchdog needs per application; the alarm manager (shared/domain/alarm-manager.ts) creates it. */
 export interface AlarmSpec {
   alarmName: string;
+  /**
+   * The application key (shared/domain/app-key.ts) the alarm watches. The alarm lives in that application's account
+   * and Region; its name and its `Application` dimension carry the bare MSF ApplicationName.
+   */
+  applicationKey: string;
   kind: 'restart-loop' | 'downtime' | 'failed-checkpoints';
   description: string;
   queries: AlarmQuery[];
@@ -32,7 +82,7 @@ export interface AlarmSpec {
 }
 
 /**
- * The watchdog's alarms for one application:
+ * The watchdog's alarms for one application (by application key), named `flink-watchdog-<instance>-<app name>-<kind>`:
  * - restart: DIFF of the cumulative restart counter (fullRestarts; numRestarts on FLINK-2_x) > 0 in 1 of 1 minute,
  *   i.e. ANY restart. It only wakes the detector, which counts restarts exactly with GetMetricData: a policy of N
  *   restarts in W minutes means N restarts, however they fall into minutes (an M-of-N alarm counts minutes that had a
@@ -58,13 +108,21 @@ export interface AlarmSpec {
  *   datapoint) sets it back to OK, so the next failure after it wakes the detector again. A new job's counter starts
  *   at 0: the negative DIFF does not breach.
  */
-export function alarmsFor(applicationName: string, runtimeEnvironment: string, policy: PolicySettings): AlarmSpec[] {
+export function alarmsFor(
+  applicationKey: string,
+  runtimeEnvironment: string,
+  policy: PolicySettings,
+  options: AlarmOptions,
+): AlarmSpec[] {
+  const applicationName = applicationNameOf(applicationKey);
+  const prefix = `${alarmPrefix(options.instance)}${applicationName}`;
   const dims = { Application: applicationName };
   const restart = restartMetricName(runtimeEnvironment);
   const window = policy.restartLoop.windowMinutes;
-  return [
+  const all: AlarmSpec[] = [
     {
-      alarmName: `${ALARM_PREFIX}${applicationName}-restart-loop`,
+      alarmName: `${prefix}-restart-loop`,
+      applicationKey,
       kind: 'restart-loop',
       description: `Flink Watchdog: ${applicationName} restarted (${restart} rose); the detector counts restarts exactly (restart loop: ${policy.restartLoop.threshold} in ${window} min)`,
       queries: [
@@ -82,7 +140,8 @@ export function alarmsFor(applicationName: string, runtimeEnvironment: string, p
       treatMissingData: 'notBreaching',
     },
     {
-      alarmName: `${ALARM_PREFIX}${applicationName}-downtime`,
+      alarmName: `${prefix}-downtime`,
+      applicationKey,
       kind: 'downtime',
       description: `Flink Watchdog: ${applicationName} job down (downtime > 0) for 3 minutes, or not publishing metrics`,
       queries: [
@@ -99,7 +158,8 @@ export function alarmsFor(applicationName: string, runtimeEnvironment: string, p
       treatMissingData: 'breaching',
     },
     {
-      alarmName: `${ALARM_PREFIX}${applicationName}-failed-checkpoints`,
+      alarmName: `${prefix}-failed-checkpoints`,
+      applicationKey,
       kind: 'failed-checkpoints',
       description: `Flink Watchdog: ${applicationName} checkpoint failed (numberOfFailedCheckpoints rose); the detector follows failures until a checkpoint stall is confirmed or a checkpoint completes`,
       queries: [
@@ -117,14 +177,20 @@ export function alarmsFor(applicationName: string, runtimeEnvironment: string, p
       treatMissingData: 'notBreaching',
     },
   ];
+  return options.downtime ? all : all.filter((a) => a.kind !== 'downtime');
 }
 
 /**
  * An alarm spec as the CloudWatch PutMetricAlarm API takes it (field names of the API reference,
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html): what the drill sends to the
  * emulator, and what `aws cloudwatch put-metric-alarm --cli-input-json` accepts. Plain data, no SDK types.
+ * `Tags` carries {@link ALARM_TAG_KEY} = `instance`; CloudWatch applies tags only when it creates the alarm ("If you
+ * are using this operation to update an existing alarm, any tags you specify in this parameter are ignored", same page).
  */
-export function putMetricAlarmInput(a: AlarmSpec): {
+export function putMetricAlarmInput(
+  a: AlarmSpec,
+  instance: string,
+): {
   AlarmName: string;
   AlarmDescription: string;
   Metrics: Array<{
@@ -144,6 +210,7 @@ export function putMetricAlarmInput(a: AlarmSpec): {
   EvaluationPeriods: number;
   DatapointsToAlarm: number;
   TreatMissingData: AlarmSpec['treatMissingData'];
+  Tags: Array<{ Key: string; Value: string }>;
 } {
   return {
     AlarmName: a.alarmName,
@@ -172,5 +239,6 @@ export function putMetricAlarmInput(a: AlarmSpec): {
     EvaluationPeriods: a.evaluationPeriods,
     DatapointsToAlarm: a.datapointsToAlarm,
     TreatMissingData: a.treatMissingData,
+    Tags: [{ Key: ALARM_TAG_KEY, Value: instance }],
   };
 }

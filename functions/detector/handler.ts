@@ -1,13 +1,18 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
+import { CloudWatchAlarms } from '#shared/adapters/cloudwatch-alarms.ts';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { PowertoolsWatchdogMetrics } from '#shared/adapters/powertools-metrics.ts';
 import { StepFunctionsStarter } from '#shared/adapters/sfn-starter.ts';
 import { StepFunctionsWatchStarter } from '#shared/adapters/sfn-watch-starter.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
+import { TaggingAdapter } from '#shared/adapters/tagging.ts';
+import { alarmPrefix, DEFAULT_INSTANCE } from '#shared/alarms.ts';
+import type { HomeCell } from '#shared/domain/app-key.ts';
 import { checkWatch, type DetectionResult, type DetectorDeps, detect } from '#shared/domain/detector.ts';
 import { closeAbandonedIncident } from '#shared/domain/remediation.ts';
+import { type FleetWiring, lookBatch, planSweep, type SweepBatch, type SweepSummary } from '#shared/domain/sweep.ts';
 import type { WatchOutcome, WatchState } from '#shared/domain/watch.ts';
 import { parseDetectorEvent } from '#shared/events/detector-input.ts';
 import { noopWatchdogMetrics, type WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
@@ -30,17 +35,37 @@ export interface DetectorOutput {
   outcome?: WatchOutcome;
   /** For a watch check: why it goes on or ended. */
   summary?: string;
+  /** For the sweep's Plan step: the batches the `Look` Map fans out over (ItemsPath `$.sweep.batches`). */
+  sweep?: { batches: SweepBatch[]; summary: SweepSummary };
+}
+
+/** What the detector handler uses: the detector's dependencies, plus the fleet and the home cell. */
+export interface DetectorHandlerDeps extends DetectorDeps {
+  /**
+   * The instance and the cells the sweep discovers, manages alarms in and lists applications of.
+   * @default instance 'default' and one home cell with `msf` only: no tag discovery, no alarm management, and every
+   *   watched application is looked at closely by each sweep (no alarm states to tell which are fine)
+   */
+  fleet?: FleetWiring;
+  /** The watchdog's own account and Region: alarm events from elsewhere name their application by key. */
+  home?: HomeCell;
 }
 
 /**
- * The detector: CloudWatch Alarm State Change (or Scheduled Event, CloudTrail event) → observe → evaluate → decide →
- * record the incident → start remediation, or start a watch when a closer look is due; and each check of a watch
- * (`{"watch": …}` from the watch workflow), answered with the watch's next step (`watch`, `done`, `waitSeconds`).
+ * The detector: CloudWatch Alarm State Change (or CloudTrail event) → observe → evaluate → decide →
+ * record the incident → start remediation, or start a watch when a closer look is due; each check of a watch
+ * (`{"watch": …}` from the watch workflow), answered with the watch's next step (`watch`, `done`, `waitSeconds`);
+ * the sweep state machine's steps: `{"sweep":{"phase":"plan"}}` → `{"status":"OK","results":[],"sweep":{"batches":
+ * [{"applications":[KEY,...]}],"summary":{...}}}` (shared/domain/sweep.ts `planSweep`) and `{"sweep":{"phase":"look",
+ * "applications":[KEY,...]}}` → `{"status":"OK","results":[...]}` (`lookBatch`). A Scheduled Event (callers without
+ * the sweep state machine) runs the plan and every batch in one invocation.
  * Bad events are logged as errors and answered REJECTED, without any MSF call.
  */
-export function createDetectorHandler(deps: DetectorDeps): (event: unknown) => Promise<DetectorOutput> {
+export function createDetectorHandler(deps: DetectorHandlerDeps): (event: unknown) => Promise<DetectorOutput> {
+  const fleet: FleetWiring = deps.fleet ?? { instance: DEFAULT_INSTANCE, cells: [{ msf: deps.msf }] };
+  const sweepDeps = { ...deps, fleet };
   return async (event) => {
-    const parsed = parseDetectorEvent(event);
+    const parsed = parseDetectorEvent(event, deps.home);
     if (!parsed.ok) {
       deps.log.error('rejected event', { error: parsed.error });
       deps.telemetry?.count('DetectorEventRejected');
@@ -74,15 +99,21 @@ export function createDetectorHandler(deps: DetectorDeps): (event: unknown) => P
         summary: step.summary,
       };
     }
+    if (parsed.kind === 'sweep-plan') {
+      const plan = await planSweep(sweepDeps);
+      return { status: 'OK', results: [], sweep: { batches: plan.batches, summary: plan.summary } };
+    }
+    if (parsed.kind === 'sweep-look') {
+      return { status: 'OK', results: await lookBatch(parsed.applications, deps) };
+    }
+    if (parsed.kind === 'schedule') {
+      const plan = await planSweep(sweepDeps);
+      const results: DetectionResult[] = [];
+      for (const batch of plan.batches) results.push(...(await lookBatch(batch.applications, deps, parsed.rule)));
+      return { status: 'OK', results, sweep: { batches: plan.batches, summary: plan.summary } };
+    }
     if (parsed.kind === 'cloudtrail' && parsed.ignored) deps.log.info('event ignored', { reason: parsed.ignored });
-    const signals =
-      parsed.kind === 'schedule'
-        ? deps.config.applications.map((a) => ({
-            source: 'schedule' as const,
-            applicationName: a.name,
-            rule: parsed.rule,
-          }))
-        : parsed.signals;
+    const signals = parsed.signals;
     const results: DetectionResult[] = [];
     for (const signal of signals) {
       const r = await detect(signal, deps);
@@ -98,7 +129,9 @@ let telemetry: WatchdogMetrics = noopWatchdogMetrics;
 
 /**
  * Lambda entry point, wired from the environment ({@link DetectorEnv}): the DynamoDB ledger, the Step Functions
- * remediation workflow, the watch workflow (when `WATCH_STATE_MACHINE_ARN` is set), the SNS topic, Powertools metrics.
+ * remediation workflow, the watch workflow (when `WATCH_STATE_MACHINE_ARN` is set), the SNS topic, Powertools metrics,
+ * the fleet's ports (MSF, Tagging API, CloudWatch alarms; SDK clients with adaptive retries) and the instance
+ * (`WATCHDOG_INSTANCE`, default `default`) with the home cell (`WATCHDOG_ACCOUNT_ID`, `AWS_REGION`).
  * @throws Error naming the variable when the environment is incomplete (the invocation fails; nothing is called).
  */
 export async function handler(event: unknown): Promise<DetectorOutput> {
@@ -107,9 +140,16 @@ export async function handler(event: unknown): Promise<DetectorOutput> {
     const ledger = new DynamoDbLedger({ tableName: env.LEDGER_TABLE_NAME });
     const log = new Logger({ serviceName: 'flink-watchdog-detector' });
     telemetry = new PowertoolsWatchdogMetrics({ serviceName: 'flink-watchdog-detector' });
+    const instance = process.env.WATCHDOG_INSTANCE || DEFAULT_INSTANCE;
+    alarmPrefix(instance); // fails now, naming WATCHDOG_INSTANCE, rather than at the first sweep
+    const accountId = process.env.WATCHDOG_ACCOUNT_ID;
+    const region = process.env.AWS_REGION;
+    const msf = new MsfAdapter();
     lambdaHandler = createDetectorHandler({
-      msf: new MsfAdapter(),
+      msf,
       metrics: new CloudWatchMetrics(),
+      fleet: { instance, cells: [{ msf, tagging: new TaggingAdapter(), alarms: new CloudWatchAlarms() }] },
+      ...(accountId && region ? { home: { accountId, region } } : {}),
       ledger,
       notifier: notifierFromEnv(env, { ledger, log }),
       starter: new StepFunctionsStarter({ stateMachineArn: env.STATE_MACHINE_ARN, log }),

@@ -25,7 +25,13 @@ export interface ReconcilerOutput {
 export function createReconcilerHandler(deps: ReconcilerDeps): (event: unknown) => Promise<ReconcilerOutput> {
   return async (event) => {
     const parsed = parseDetectorEvent(event);
-    if (!parsed.ok || parsed.kind === 'alarm' || parsed.kind === 'workflow-ended') {
+    if (
+      !parsed.ok ||
+      parsed.kind === 'alarm' ||
+      parsed.kind === 'workflow-ended' ||
+      parsed.kind === 'sweep-plan' ||
+      parsed.kind === 'sweep-look'
+    ) {
       const error = parsed.ok ? `the reconciler does not handle ${parsed.kind} events` : parsed.error;
       deps.log.error('rejected event', { error });
       return { status: 'REJECTED', error };

@@ -32,10 +32,43 @@ export const WATCHDOG_USER_AGENT: [string, string] = ['flink-watchdog', '0.1.0']
 /** How many of the newest operations get a DescribeApplicationOperation for ErrorInfo and version details. */
 const DESCRIBED_OPERATIONS = 5;
 
-/** Either a ready client or a client config, never both. */
-export type MsfAdapterOptions =
+/**
+ * API calls an adapter made, by operation name (`ListApplications`, `GetMetricData`, …), count. One call is one
+ * request of the adapter; the SDK's own retries of it are not counted again. For the bench and the sweep's summary.
+ */
+export type ApiCallCounter = Record<string, number>;
+
+/** Adds one call of `operation` to `counter`, if any. */
+export function countCall(counter: ApiCallCounter | undefined, operation: string): void {
+  if (counter) counter[operation] = (counter[operation] ?? 0) + 1;
+}
+
+/** The SDK retry settings of every client an adapter constructs itself. */
+export interface AdaptiveRetryOptions {
+  /**
+   * Attempts per call, the first included (SDK `maxAttempts`). The client retries throttling errors with the SDK's
+   * `adaptive` retry mode, which also paces requests on the client side once throttled
+   * (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html).
+   * @default 3 (the SDK's default)
+   */
+  maxAttempts?: number;
+}
+
+/** Client settings of an adapter's own client: adaptive retries, the watchdog's user agent, then `clientConfig`. */
+export function adaptiveClientConfig<C extends object>(options: AdaptiveRetryOptions & { clientConfig?: C }): C {
+  return {
+    customUserAgent: [WATCHDOG_USER_AGENT],
+    retryMode: 'adaptive',
+    ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+    ...(options.clientConfig ?? {}),
+  } as C;
+}
+
+/** Either a ready client or a client config (with adaptive retries), never both; optionally a call counter. */
+export type MsfAdapterOptions = (
   | { client: KinesisAnalyticsV2Client }
-  | { clientConfig?: KinesisAnalyticsV2ClientConfig };
+  | ({ clientConfig?: KinesisAnalyticsV2ClientConfig } & AdaptiveRetryOptions)
+) & { calls?: ApiCallCounter };
 
 /** Maps DescribeApplication's ApplicationDetail onto the domain's ApplicationState. */
 export function toApplicationState(d: ApplicationDetail): ApplicationState {
@@ -98,19 +131,19 @@ export function toApplicationState(d: ApplicationDetail): ApplicationState {
 /**
  * MsfPort over the AWS SDK v3 Kinesis Analytics V2 client. Errors become {@link MsfApiError} with the exception
  * name as `code`. UpdateApplication always carries the ConditionalToken, RollbackApplication the
- * CurrentApplicationVersionId.
+ * CurrentApplicationVersionId. A client it constructs itself retries adaptively ({@link AdaptiveRetryOptions}).
  */
 export class MsfAdapter implements MsfPort {
   readonly #client: KinesisAnalyticsV2Client;
+  readonly #calls: ApiCallCounter | undefined;
 
   constructor(options: MsfAdapterOptions = {}) {
-    this.#client =
-      'client' in options
-        ? options.client
-        : new KinesisAnalyticsV2Client({ customUserAgent: [WATCHDOG_USER_AGENT], ...(options.clientConfig ?? {}) });
+    this.#client = 'client' in options ? options.client : new KinesisAnalyticsV2Client(adaptiveClientConfig(options));
+    this.#calls = options.calls;
   }
 
   async #call<T>(applicationName: string, operation: string, fn: () => Promise<T>): Promise<T> {
+    countCall(this.#calls, operation);
     try {
       return await fn();
     } catch (e) {

@@ -20,4 +20,8 @@ export interface FleetMember {
   runtimeEnvironment?: string;
   /** First seen by the sweep (epoch ms). */
   firstSeenMs: number;
+  /** `ApplicationStatus` at the last sweep (ListApplications); absent when not found in MSF. */
+  status?: string;
+  /** `ApplicationVersionId` at the last sweep (ListApplications): a new version gets a closer look. */
+  versionId?: number;
 }

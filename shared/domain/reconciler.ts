@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { Clock } from '#shared/clock.ts';
-import { policyFor, type WatchdogConfig } from '#shared/config/schema.ts';
+import { listedKey, policyFor, type WatchdogConfig } from '#shared/config/schema.ts';
 import { type Ledger, saveOwnedIncident } from '#shared/ports/ledger.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { ApplicationSummary, MsfPort } from '#shared/ports/msf.ts';
@@ -11,6 +11,7 @@ import { type AutomationPause, describePause } from './automation.ts';
 import type { RemediationAction } from './decision.ts';
 import type { DesiredApplicationState } from './desired.ts';
 import { compareDesired, type DriftReport, type DriftSeverity, driftFingerprint } from './drift.ts';
+import type { FleetMemory } from './fleet-memory.ts';
 import { addEvent, type Incident, incidentId } from './incident.ts';
 import type { ApplicationOperation, ApplicationState } from './model.ts';
 import type { ReconcilerAppMemory, ReconcilerMemory } from './reconciler-memory.ts';
@@ -99,6 +100,30 @@ function withDesiredStatusTag(desired: DesiredApplicationState, tags: Record<str
   return { ...desired, status: value, source: { kind: 'tag', location: `${DESIRED_STATUS_TAG}=${value}` } };
 }
 
+/**
+ * The desired state of the applications opted in by tag that the sweep found (fleet memory, source `tag`) and no
+ * other source declares: the config's policy for them (`defaults`: desired status), so that a tagged application is
+ * reconciled as a listed one is. The desired-status tag still overrides it.
+ */
+export function optedInStates(
+  config: WatchdogConfig,
+  declared: readonly DesiredApplicationState[],
+  fleet: FleetMemory | undefined,
+): DesiredApplicationState[] {
+  const known = new Set(declared.map((d) => d.applicationName));
+  const tag = config.optInTag;
+  return (fleet?.applications ?? [])
+    .filter((m) => m.source === 'tag' && !known.has(m.key))
+    .map((m) => ({
+      applicationName: m.key,
+      source: {
+        kind: 'config' as const,
+        location: `watchdog config defaults (opted in by tag${tag ? ` ${tag.key}=${tag.value}` : ''})`,
+      },
+      status: policyFor(config, m.key).desiredStatus,
+    }));
+}
+
 /** Applications looked at concurrently in one cycle, count. */
 export const DESCRIBE_CONCURRENCY = 8;
 
@@ -164,16 +189,21 @@ function needsDescribe(
  * reconcile (status only: desired RUNNING, found READY with no failed operation → start from the latest snapshot,
  * through the remediation workflow and its guards), or ignore. Version drift is never reconciled: when MSF rolled
  * back (its own system rollback, or a person), redeploying would repeat the failure; it is reported.
- * Only applications listed in the config are reconciled.
+ * The watched applications are reconciled: those listed in the config and those the sweep found by the opt-in tag
+ * (the ledger's fleet memory; see {@link optedInStates}).
  */
 export async function reconcile(deps: ReconcilerDeps, options: ReconcileOptions = {}): Promise<ReconcileResult> {
   const now = deps.clock.now();
   const counting = countingMsf(deps.msf);
   const msf = counting.msf;
   const { states, problems } = await deps.desired();
-  const listed = new Set(deps.config.applications.map((a) => a.name));
-  const wanted = states.filter(
-    (d) => listed.has(d.applicationName) && (!options.only || options.only.includes(d.applicationName)),
+  const fleet = await deps.ledger.loadFleetMemory();
+  const watched = new Set([
+    ...deps.config.applications.flatMap((a) => [a.name, listedKey(a)]),
+    ...(fleet?.applications ?? []).map((m) => m.key),
+  ]);
+  const wanted = [...states, ...optedInStates(deps.config, states, fleet)].filter(
+    (d) => watched.has(d.applicationName) && (!options.only || options.only.includes(d.applicationName)),
   );
   const memory: ReconcilerMemory = (await deps.ledger.loadReconcilerMemory()) ?? { schemaVersion: 1, apps: {} };
   const summaries = new Map((await msf.listApplications()).map((s) => [s.name, s]));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
+import { applicationKey, type HomeCell } from '#shared/domain/app-key.ts';
 import type { Signal } from '#shared/domain/detector.ts';
 import { WatchInput } from '#shared/domain/watch.ts';
 import { ALARM_STATE_CHANGE_DETAIL_TYPE, AlarmStateChangeEvent } from './alarm-state-change.ts';
@@ -19,6 +20,32 @@ export const ScheduledEvent = z.object({
   time: z.string(),
 });
 
+/**
+ * An application key as the sweep passes it: an MSF ApplicationName (`[a-zA-Z0-9_.-]`, 1-128 characters, the
+ * CreateApplication `ApplicationName` pattern of the Kinesis Analytics V2 API model), optionally `@ACCOUNT.REGION`.
+ */
+const ApplicationKey = z
+  .string()
+  .regex(
+    /^[a-zA-Z0-9_.-]{1,128}(@\d{12}\.[a-z]{2}(-[a-z]+)+-\d+)?$/,
+    'an application key: the MSF ApplicationName, or NAME@ACCOUNT.REGION for another account',
+  );
+
+/**
+ * The sweep state machine's input to the detector (infra/sweep-workflow.ts): `{"sweep":{"phase":"plan"}}` for the
+ * Plan Task, `{"sweep":{"phase":"look","applications":[KEY,...]}}` for each LookBatch of the Distributed Map (at most
+ * 100 keys: `fleet.sweep.batchSize` is at most 100).
+ */
+export const SweepInput = z
+  .object({
+    sweep: z.discriminatedUnion('phase', [
+      z.object({ phase: z.literal('plan') }).strict(),
+      z.object({ phase: z.literal('look'), applications: z.array(ApplicationKey).min(1).max(100) }).strict(),
+    ]),
+  })
+  .strict();
+export type SweepInput = z.infer<typeof SweepInput>;
+
 /** The dimension MSF metrics carry the application name in. */
 export const APPLICATION_DIMENSION = 'Application';
 
@@ -30,18 +57,39 @@ export type ParsedDetectorEvent =
   /** A remediation workflow execution ended FAILED, TIMED_OUT or ABORTED; its name is the incident id. */
   | { ok: true; kind: 'workflow-ended'; incidentId: string; status: string; error?: string }
   | { ok: true; kind: 'schedule'; rule: string }
+  /** The sweep's Plan step (`{"sweep":{"phase":"plan"}}`). */
+  | { ok: true; kind: 'sweep-plan' }
+  /** One LookBatch of the sweep (`{"sweep":{"phase":"look","applications":[...]}}`): application keys. */
+  | { ok: true; kind: 'sweep-look'; applications: string[] }
   /** One check of a watch: the watch workflow's Check Task invokes the detector with `{"watch": {...}, ...}`. */
   | { ok: true; kind: 'watch'; input: WatchInput }
   | { ok: false; error: string };
 
 /**
  * Reads an event for the detector: a "CloudWatch Alarm State Change", a "Scheduled Event", an MSF "AWS API Call
- * via CloudTrail" (optional rule; it makes the detector look at the application at once), or a watch check
- * (`{"watch": …}`, from the watch workflow; shared/domain/watch.ts). Malformed events,
+ * via CloudTrail" (optional rule; it makes the detector look at the application at once), a watch check
+ * (`{"watch": …}`, from the watch workflow; shared/domain/watch.ts), or a step of the sweep state machine
+ * (`{"sweep": …}`, {@link SweepInput}). Malformed events,
  * alarms without an `Application` dimension and alarms naming several applications are rejected with a reason that
  * names the field: nothing downstream runs for them.
+ *
+ * @param home the watchdog's own account and Region: an alarm event from another account or Region (a member stack
+ *   forwards them) names its application by key, `NAME@ACCOUNT.REGION` (event fields `account`, `region`). Without it,
+ *   alarm applications are bare names.
  */
-export function parseDetectorEvent(event: unknown): ParsedDetectorEvent {
+export function parseDetectorEvent(event: unknown, home?: HomeCell): ParsedDetectorEvent {
+  if (typeof event === 'object' && event !== null && 'sweep' in event) {
+    const s = SweepInput.safeParse(event);
+    if (!s.success) {
+      return {
+        ok: false,
+        error: `malformed sweep step: ${formatIssues(s.error)}; the sweep state machine passes {"sweep":{"phase":"plan"}} or {"sweep":{"phase":"look","applications":["<application key>",...]}}`,
+      };
+    }
+    return s.data.sweep.phase === 'plan'
+      ? { ok: true, kind: 'sweep-plan' }
+      : { ok: true, kind: 'sweep-look', applications: s.data.sweep.applications };
+  }
   if (typeof event === 'object' && event !== null && 'watch' in event) {
     const w = WatchInput.safeParse(event);
     if (!w.success) {
@@ -105,7 +153,8 @@ export function parseDetectorEvent(event: unknown): ParsedDetectorEvent {
       error: `alarm ${e.detail.alarmName} names several applications (${[...apps].join(', ')}): use one alarm per application`,
     };
   }
-  const [applicationName] = [...apps] as [string];
+  const [name] = [...apps] as [string];
+  const applicationName = home ? applicationKey({ name, accountId: e.account, region: e.region }, home) : name;
   return {
     ok: true,
     kind: 'alarm',

@@ -416,10 +416,12 @@ describe('Handler: detector, watch checks', () => {
 describe('Function: alarmsFor (restart alarm)', () => {
   it('wakes the detector on any restart: DIFF(counter) > 0 in 1 of 1 minute, missing data not breaching', () => {
     // Act
-    const [restart] = alarmsFor('orders', 'FLINK-1_20', {
-      ...policy(),
-      restartLoop: { windowMinutes: 10, threshold: 5 },
-    });
+    const [restart] = alarmsFor(
+      'orders',
+      'FLINK-1_20',
+      { ...policy(), restartLoop: { windowMinutes: 10, threshold: 5 } },
+      { instance: 'prod', downtime: false },
+    );
     // Assess
     expect(restart).toMatchObject({
       kind: 'restart-loop',
@@ -437,7 +439,7 @@ describe('Function: alarmsFor (restart alarm)', () => {
   });
 
   it('uses numRestarts on FLINK-2_x and keeps the downtime alarm there (deprecated, still published)', () => {
-    const alarms = alarmsFor('orders', 'FLINK-2_2', policy());
+    const alarms = alarmsFor('orders', 'FLINK-2_2', policy(), { instance: 'prod', downtime: true });
     expect(alarms[0]?.queries[0]?.metric?.metricName).toBe('numRestarts');
     expect(alarms.map((a) => a.kind)).toEqual(['restart-loop', 'downtime', 'failed-checkpoints']);
   });
@@ -604,7 +606,9 @@ describe('Function: deferredWatches', () => {
 
 describe('Function: alarmsFor (failed-checkpoints alarm)', () => {
   it('wakes the detector on any failed checkpoint: DIFF(numberOfFailedCheckpoints) > 0 in 1 of 1 minute, missing data not breaching', () => {
-    const alarm = alarmsFor('orders', 'FLINK-1_20', policy()).find((a) => a.kind === 'failed-checkpoints');
+    const alarm = alarmsFor('orders', 'FLINK-1_20', policy(), { instance: 'prod', downtime: false }).find(
+      (a) => a.kind === 'failed-checkpoints',
+    );
     expect(alarm).toMatchObject({
       evaluationPeriods: 1,
       datapointsToAlarm: 1,

@@ -1,0 +1,195 @@
+import { ALARM_TAG_KEY, type AlarmSpec, alarmPrefix, alarmsFor } from '#shared/alarms.ts';
+import { policyFor, runtimeEnvironmentOf, type WatchdogConfig } from '#shared/config/schema.ts';
+import type { AlarmDefinition, ExistingAlarm } from '#shared/ports/alarms.ts';
+import type { Log } from '#shared/ports/log.ts';
+import { cellName, cellOfKey, type FleetCell } from './fleet.ts';
+import type { FleetMember } from './fleet-memory.ts';
+
+/** What the alarm manager uses: the cells (with their AlarmsPort) and the config (policies, `fleet.alarms`). */
+export interface AlarmManagerDeps {
+  config: WatchdogConfig;
+  log: Log;
+  /** Cells whose alarms are managed; a cell without `alarms` is skipped. */
+  cells: readonly FleetCell[];
+}
+
+/** What one reconciliation did, alarm names by what happened to them. */
+export interface AlarmReconciliation {
+  /** PutMetricAlarm of an alarm that did not exist. */
+  created: string[];
+  /** PutMetricAlarm over one of ours whose definition differed (e.g. the runtime changed, so the restart metric). */
+  updated: string[];
+  /** DeleteAlarms of ours whose application left the watched set (or whose kind is no longer wanted). */
+  deleted: string[];
+  /**
+   * Under the prefix but not carrying `flink-watchdog:instance` = this instance (another stack's, or made by hand):
+   * never changed or deleted.
+   */
+  foreign: string[];
+  /** `StateValue` of every wanted alarm that existed before this reconciliation, by alarm name. */
+  states: Map<string, ExistingAlarm['stateValue']>;
+  /** The wanted alarms of each member, by application key. */
+  wanted: Map<string, AlarmSpec[]>;
+  /** Calls that failed, for the log (the next sweep tries again). */
+  problems: string[];
+}
+
+/** The definition of a spec as PutMetricAlarm sets it. */
+function definitionOf(spec: AlarmSpec): AlarmDefinition {
+  const {
+    description,
+    queries,
+    threshold,
+    comparisonOperator,
+    evaluationPeriods,
+    datapointsToAlarm,
+    treatMissingData,
+  } = spec;
+  return {
+    description,
+    queries,
+    threshold,
+    comparisonOperator,
+    evaluationPeriods,
+    datapointsToAlarm,
+    treatMissingData,
+  };
+}
+
+/** A definition as comparable text: keys sorted, absent optional fields and `undefined` dropped. */
+function canonical(d: AlarmDefinition): string {
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(
+        Object.entries(v)
+          .filter(([, x]) => x !== undefined)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, x]) => [k, sort(x)]),
+      );
+    }
+    return v;
+  };
+  return JSON.stringify(sort(d));
+}
+
+/** Whether an existing alarm is defined as `spec` wants it. */
+export function sameDefinition(existing: ExistingAlarm, spec: AlarmSpec): boolean {
+  return canonical(existing.definition) === canonical(definitionOf(spec));
+}
+
+/**
+ * The wanted alarms of the watched members: {@link alarmsFor} each member's key with its runtime (ListApplications,
+ * else the config's), its policy, the instance and `fleet.alarms.downtime`.
+ */
+export function wantedAlarms(
+  config: WatchdogConfig,
+  members: readonly FleetMember[],
+  instance: string,
+): Map<string, AlarmSpec[]> {
+  const downtime = config.fleet?.alarms?.downtime ?? false;
+  return new Map(
+    members.map((m) => [
+      m.key,
+      alarmsFor(m.key, m.runtimeEnvironment ?? runtimeEnvironmentOf(config, m.key), policyFor(config, m.key), {
+        instance,
+        downtime,
+      }),
+    ]),
+  );
+}
+
+/**
+ * The alarm manager: keeps exactly the alarms of the watched set, per cell. DescribeAlarms with the instance's prefix
+ * (`flink-watchdog-<instance>-`); creates the missing alarms (tagged `flink-watchdog:instance` = instance), puts again
+ * those of ours whose definition differs, and deletes those under the prefix that no watched application wants. An
+ * alarm is rewritten or deleted ONLY when it carries this instance's tag (ListTagsForResource, asked only for the
+ * alarms about to change): the prefix of instance `a` also covers instance `a-b`'s alarms, and anyone may create an
+ * alarm under any name. Each failed call is a problem line, not an error: the next sweep tries again.
+ *
+ * @param members the watched set (discovery's `members`); members of cells not in `deps.cells` are ignored, and so are
+ *   the alarms of those cells (a cell that could not be read is left as it is).
+ * @param instance the watchdog instance (env WATCHDOG_INSTANCE).
+ * @throws InvalidInstanceError when the instance cannot name alarms (a configuration fault; nothing was called).
+ */
+export async function reconcileAlarms(
+  deps: AlarmManagerDeps,
+  members: readonly FleetMember[],
+  instance: string,
+): Promise<AlarmReconciliation> {
+  const prefix = alarmPrefix(instance);
+  const wanted = wantedAlarms(deps.config, members, instance);
+  const out: AlarmReconciliation = {
+    created: [],
+    updated: [],
+    deleted: [],
+    foreign: [],
+    states: new Map(),
+    wanted,
+    problems: [],
+  };
+  const attempt = async (what: string, fn: () => Promise<void>): Promise<boolean> => {
+    try {
+      await fn();
+      return true;
+    } catch (e) {
+      out.problems.push(`${what}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+      return false;
+    }
+  };
+  for (const cell of deps.cells) {
+    const alarms = cell.alarms;
+    if (!alarms) continue;
+    const specs = new Map<string, AlarmSpec>();
+    for (const [key, list] of wanted) {
+      if (cellOfKey(deps.cells, key) !== cell) continue;
+      for (const s of list) specs.set(s.alarmName, s);
+    }
+    let existing: ExistingAlarm[] = [];
+    if (
+      !(await attempt(`DescribeAlarms ${prefix}* in ${cellName(cell)}`, async () => {
+        existing = await alarms.describeAlarms(prefix);
+      }))
+    ) {
+      continue;
+    }
+    const ours = async (a: ExistingAlarm): Promise<boolean> => {
+      let tags: Record<string, string> = {};
+      const read = await attempt(`ListTagsForResource ${a.alarmName}`, async () => {
+        tags = await alarms.alarmTags(a.alarmArn);
+      });
+      if (read && tags[ALARM_TAG_KEY] !== instance) out.foreign.push(a.alarmName);
+      return read && tags[ALARM_TAG_KEY] === instance;
+    };
+    const byName = new Map(existing.map((a) => [a.alarmName, a]));
+    for (const spec of specs.values()) {
+      const found = byName.get(spec.alarmName);
+      if (!found) {
+        if (await attempt(`PutMetricAlarm ${spec.alarmName}`, () => alarms.putAlarm(spec, instance))) {
+          out.created.push(spec.alarmName);
+        }
+        continue;
+      }
+      out.states.set(spec.alarmName, found.stateValue);
+      if (sameDefinition(found, spec) || !(await ours(found))) continue;
+      if (await attempt(`PutMetricAlarm ${spec.alarmName}`, () => alarms.putAlarm(spec, instance))) {
+        out.updated.push(spec.alarmName);
+      }
+    }
+    const unwanted: string[] = [];
+    for (const a of existing) {
+      if (!specs.has(a.alarmName) && (await ours(a))) unwanted.push(a.alarmName);
+    }
+    if (
+      unwanted.length > 0 &&
+      (await attempt(`DeleteAlarms ${unwanted.join(', ')}`, () => alarms.deleteAlarms(unwanted)))
+    ) {
+      out.deleted.push(...unwanted);
+    }
+  }
+  if (out.created.length + out.updated.length + out.deleted.length > 0) {
+    deps.log.info('alarms reconciled', { created: out.created, updated: out.updated, deleted: out.deleted });
+  }
+  for (const p of out.problems) deps.log.warn('alarm manager', { problem: p });
+  return out;
+}

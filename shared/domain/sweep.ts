@@ -1,0 +1,220 @@
+import { PrefetchedMetrics } from '#shared/adapters/prefetched-metrics.ts';
+import { fleetSettings, policyFor, runtimeEnvironmentOf, type WatchdogConfig } from '#shared/config/schema.ts';
+import type { SeriesRequest } from '#shared/ports/metrics.ts';
+import { type AlarmReconciliation, reconcileAlarms } from './alarm-manager.ts';
+import { checkpointWindow } from './checkpoints.ts';
+import { type DetectionResult, type DetectorDeps, detect } from './detector.ts';
+import { cellName, cellOfKey, discoverFleet, type FleetCell, type FleetDiscovery } from './fleet.ts';
+import type { FleetMember } from './fleet-memory.ts';
+import { type ApplicationStatus, isTransient, restartMetricName } from './model.ts';
+
+const MINUTE_MS = 60_000;
+
+/** How the sweep reaches the fleet: the watchdog instance and its cells. */
+export interface FleetWiring {
+  /** The watchdog instance (env WATCHDOG_INSTANCE): its alarm prefix and tag. */
+  instance: string;
+  /** The home cell first, then the member cells (`fleet.accounts`). */
+  cells: readonly FleetCell[];
+}
+
+/** What the sweep uses: the detector's dependencies and the fleet. */
+export interface SweepDeps extends DetectorDeps {
+  fleet: FleetWiring;
+}
+
+/** One batch of the look phase: application keys looked at by one detector invocation. */
+export interface SweepBatch {
+  applications: string[];
+}
+
+/** Figures of one plan, for the log and the state machine's output. */
+export interface SweepSummary {
+  /** Watched applications (listed ∪ tagged), count. */
+  watched: number;
+  /** Applications carrying the opt-in tag, count. */
+  tagged: number;
+  /** Watched now, not at the previous sweep, count. */
+  added: number;
+  /** Watched at the previous sweep, not now, count. */
+  removed: number;
+  alarmsCreated: number;
+  alarmsDeleted: number;
+  /** Applications flagged for a closer look, count. */
+  flagged: number;
+  /** MSF calls of the plan (ListApplications pages), count. */
+  msfCalls: number;
+}
+
+/** The plan: what the `Look` Map state fans out over. */
+export interface SweepPlan {
+  batches: SweepBatch[];
+  summary: SweepSummary;
+  /** Why each flagged application is looked at, by key. */
+  reasons: Record<string, string[]>;
+  /** Discovery and alarm problems (logged). */
+  problems: string[];
+}
+
+/**
+ * Why a member needs a closer look, from what the plan read anyway (ListApplications and DescribeAlarms): not in MSF,
+ * a status other than its desired one or transient, a new application version since the fleet memory, a watchdog
+ * alarm not OK or missing, new in the watched set. Empty: nothing is off, the look is skipped.
+ * Without alarm states (`alarms` undefined: no alarm port), every member is looked at.
+ */
+export function flagReasons(
+  member: FleetMember,
+  config: WatchdogConfig,
+  discovery: Pick<FleetDiscovery, 'summaries' | 'previous'>,
+  alarms: Pick<AlarmReconciliation, 'states' | 'wanted' | 'created'> | undefined,
+): string[] {
+  const reasons: string[] = [];
+  const summary = discovery.summaries.get(member.key);
+  const before = discovery.previous?.applications.find((m) => m.key === member.key);
+  if (!before) reasons.push('new in the watched set');
+  if (!summary) {
+    reasons.push('not found by ListApplications');
+    return reasons;
+  }
+  const desired = policyFor(config, member.key).desiredStatus;
+  if (summary.status !== desired || isTransient(summary.status as ApplicationStatus)) {
+    reasons.push(`ApplicationStatus ${summary.status} (desired ${desired})`);
+  }
+  if (before?.versionId !== undefined && before.versionId !== summary.versionId) {
+    reasons.push(`application version ${before.versionId} → ${summary.versionId}`);
+  }
+  if (!alarms) {
+    reasons.push('no alarm states to read');
+    return reasons;
+  }
+  for (const spec of alarms.wanted.get(member.key) ?? []) {
+    const state = alarms.states.get(spec.alarmName);
+    if (state === undefined) reasons.push(`alarm ${spec.alarmName} missing`);
+    else if (state !== 'OK') reasons.push(`alarm ${spec.alarmName} ${state}`);
+  }
+  return reasons;
+}
+
+/** Splits keys into batches of `size` (the last one shorter). */
+export function batchesOf(keys: readonly string[], size: number): SweepBatch[] {
+  const out: SweepBatch[] = [];
+  for (let at = 0; at < keys.length; at += size) out.push({ applications: keys.slice(at, at + size) });
+  return out;
+}
+
+/**
+ * The sweep's Plan step: discovery ({@link discoverFleet}), the alarm manager ({@link reconcileAlarms}) over the cells
+ * discovery could read, then the cheap pass ({@link flagReasons}) and the batches of flagged applications
+ * (`fleet.sweep.batchSize` each). Per cell it calls GetResources, ListApplications and DescribeAlarms, plus the alarm
+ * writes; no DescribeApplication and no GetMetricData.
+ */
+export async function planSweep(
+  deps: Pick<SweepDeps, 'config' | 'ledger' | 'log' | 'clock' | 'fleet'>,
+): Promise<SweepPlan> {
+  const now = deps.clock.now();
+  const { cells, instance } = deps.fleet;
+  const discovery = await discoverFleet({ config: deps.config, ledger: deps.ledger, log: deps.log, cells }, now);
+  const readable = cells.filter((c) => !discovery.unreadCells.includes(cellName(c)));
+  const managed = readable.some((c) => c.alarms);
+  const alarms = managed
+    ? await reconcileAlarms({ config: deps.config, log: deps.log, cells: readable }, discovery.members, instance)
+    : undefined;
+  const reasons: Record<string, string[]> = {};
+  for (const m of discovery.members) {
+    const cell = readable.find((c) => c === cellOfKey(cells, m.key));
+    const r = flagReasons(m, deps.config, discovery, cell?.alarms ? alarms : undefined);
+    if (r.length > 0) reasons[m.key] = r;
+  }
+  const flagged = Object.keys(reasons);
+  const summary: SweepSummary = {
+    watched: discovery.members.length,
+    tagged: discovery.tagged,
+    added: discovery.added.length,
+    removed: discovery.removed.length,
+    alarmsCreated: alarms?.created.length ?? 0,
+    alarmsDeleted: alarms?.deleted.length ?? 0,
+    flagged: flagged.length,
+    msfCalls: discovery.msfCalls,
+  };
+  deps.log.info('sweep planned', { ...summary, reasons });
+  return {
+    batches: batchesOf(flagged, fleetSettings(deps.config).sweep.batchSize),
+    summary,
+    reasons,
+    problems: [...discovery.problems, ...(alarms?.problems ?? [])],
+  };
+}
+
+/** Metric names the detector reads for an application of `runtimeEnvironment` (see shared/domain/observe.ts). */
+export function sweepMetricNames(runtimeEnvironment: string): string[] {
+  return [
+    restartMetricName(runtimeEnvironment),
+    'downtime',
+    'numberOfFailedCheckpoints',
+    'lastCheckpointDuration',
+    'lastCheckpointSize',
+  ];
+}
+
+/**
+ * What the look phase prefetches for a batch: per application, the metrics `observe` reads, over one range that
+ * covers the longest look-back of the batch (restart window, or checkpoint-stall window at MSF's default checkpoint
+ * interval, plus one minute for a baseline) and ends now. One range, so one GetMetricData call for up to 100
+ * applications (5 metrics each, 500 queries). An application whose custom checkpoint interval needs a longer range
+ * gets its own GetMetricData from the detector (the prefetch falls back).
+ */
+export function lookRequests(
+  keys: readonly string[],
+  config: WatchdogConfig,
+  runtimes: ReadonlyMap<string, string>,
+  nowMs: number,
+): SeriesRequest[] {
+  let minutes = 0;
+  for (const key of keys) {
+    const policy = policyFor(config, key);
+    const checkpoint = checkpointWindow(undefined, policy.checkpointStall).windowMinutes;
+    minutes = Math.max(minutes, policy.restartLoop.windowMinutes, checkpoint);
+  }
+  const startMs = nowMs - (minutes + 1) * MINUTE_MS;
+  return keys.map((key) => ({
+    applicationName: key,
+    metricNames: sweepMetricNames(runtimes.get(key) ?? runtimeEnvironmentOf(config, key)),
+    startMs,
+    endMs: nowMs,
+  }));
+}
+
+/**
+ * The sweep's LookBatch step: one batched GetMetricData prefetch of the batch's metrics ({@link lookRequests}), then
+ * `detect()` per application with a `schedule` signal, in order, reading metrics from the prefetch. A failed prefetch
+ * is logged and each application then reads its own metrics. Results as the detector gives them.
+ *
+ * @param keys application keys (the plan's batch).
+ * @param rule what the signal names as its origin (the schedule rule, or `sweep`).
+ */
+export async function lookBatch(
+  keys: readonly string[],
+  deps: DetectorDeps,
+  rule = 'sweep',
+): Promise<DetectionResult[]> {
+  const now = deps.clock.now();
+  const memory = await deps.ledger.loadFleetMemory();
+  const runtimes = new Map<string, string>();
+  for (const m of memory?.applications ?? []) if (m.runtimeEnvironment) runtimes.set(m.key, m.runtimeEnvironment);
+  const metrics = new PrefetchedMetrics(deps.metrics);
+  try {
+    await metrics.prefetch(lookRequests(keys, deps.config, runtimes, now));
+  } catch (e) {
+    deps.log.warn('sweep prefetch failed; each application reads its own metrics', {
+      error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+    });
+  }
+  const results: DetectionResult[] = [];
+  for (const key of keys) {
+    const r = await detect({ source: 'schedule', applicationName: key, rule }, { ...deps, metrics });
+    if (r.result === 'OUT_OF_SCOPE' && r.reason.startsWith('cannot resolve scope')) deps.log.error(r.reason);
+    results.push(r);
+  }
+  deps.log.info('sweep batch looked at', { applications: keys.length, metrics: metrics.stats });
+  return results;
+}
