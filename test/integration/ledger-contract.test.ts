@@ -12,6 +12,7 @@ import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { DEFAULT_CLOSED_INCIDENT_RETENTION_DAYS, LEDGER_TABLE } from '#shared/adapters/ledger-table.ts';
 import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
 import type { RemediationAction } from '#shared/domain/decision.ts';
+import type { FleetIncident, FleetSighting } from '#shared/domain/fleet-incident.ts';
 import type { Incident, IncidentEvent } from '#shared/domain/incident.ts';
 import {
   IncidentConflictError,
@@ -564,6 +565,130 @@ describe.each(subjects)('Ledger contract: $name', ({ open }) => {
       expect(await ledger.lockHolder('orders', T0 - MIN)).toBe('inc-a');
       expect(await ledger.lockHolder('orders', T0 + MIN - 1)).toBe('inc-a');
       expect(await ledger.lockHolder('orders', T0 + MIN)).toBeUndefined();
+    });
+  });
+
+  describe('remediation slots', () => {
+    const slot = (incidentId: string, expiresMs = T0 + 120 * MIN) => ({
+      incidentId,
+      applicationName: incidentId.split('-')[0] ?? incidentId,
+      expiresMs,
+    });
+
+    it('never grants more than the limit, even to concurrent callers', async () => {
+      const out = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => ledger.acquireRemediationSlot(slot(`app${i}-inc`), 3, T0)),
+      );
+      expect(out.filter((o) => o.acquired)).toHaveLength(3);
+      expect(await ledger.remediationSlots(T0)).toHaveLength(3);
+      const refused = out.find((o) => !o.acquired);
+      expect(refused?.holders).toHaveLength(3);
+    });
+
+    it('is re-entrant for its holder, and frees a slot on release, idempotently', async () => {
+      await ledger.acquireRemediationSlot(slot('a-1'), 2, T0);
+      await ledger.acquireRemediationSlot(slot('b-1'), 2, T0);
+      const again = await ledger.acquireRemediationSlot(slot('a-1', T0 + 200 * MIN), 2, T0 + MIN);
+      expect(again).toMatchObject({ acquired: true, reentered: true });
+      expect((await ledger.acquireRemediationSlot(slot('c-1'), 2, T0 + MIN)).acquired).toBe(false);
+      expect(await ledger.releaseRemediationSlot('a-1')).toBe('RELEASED');
+      expect(await ledger.releaseRemediationSlot('a-1')).toBe('NOT_HELD');
+      expect(await ledger.acquireRemediationSlot(slot('c-1'), 2, T0 + MIN)).toMatchObject({
+        acquired: true,
+        reentered: false,
+      });
+      expect((await ledger.remediationSlots(T0 + MIN)).map((s) => s.incidentId).sort()).toEqual(['b-1', 'c-1']);
+    });
+
+    it('lets an expired slot go, so a lost release never blocks the fleet', async () => {
+      await ledger.acquireRemediationSlot(slot('a-1', T0 + 10 * MIN), 1, T0);
+      expect((await ledger.acquireRemediationSlot(slot('b-1'), 1, T0 + 5 * MIN)).acquired).toBe(false);
+      expect((await ledger.acquireRemediationSlot(slot('b-1'), 1, T0 + 10 * MIN)).acquired).toBe(true);
+      expect(await ledger.remediationSlots(T0 + 10 * MIN)).toEqual([slot('b-1')]);
+    });
+  });
+
+  describe('sightings', () => {
+    const sighting = (applicationName: string, loop: boolean): FleetSighting => ({
+      schemaVersion: 1,
+      applicationName,
+      restartingSinceMs: T0,
+      ...(loop ? { loopSinceMs: T0 + 3 * MIN, loopOnsetMs: T0 } : {}),
+      lastSeenMs: T0 + 3 * MIN,
+      shares: { sources: ['topic orders'], sinks: [], vpcs: [], runtime: 'FLINK-1_20' },
+    });
+
+    it('keeps one sighting per application, overwritten, and deletes it on clear', async () => {
+      await ledger.saveSighting(sighting('a', false));
+      await ledger.saveSighting(sighting('a', true));
+      await ledger.saveSighting(sighting('b', false));
+      const stored = await ledger.listSightings();
+      expect(stored.sort((x, y) => x.applicationName.localeCompare(y.applicationName))).toEqual([
+        sighting('a', true),
+        sighting('b', false),
+      ]);
+      await ledger.clearSighting('a');
+      await ledger.clearSighting('nobody');
+      expect((await ledger.listSightings()).map((x) => x.applicationName)).toEqual(['b']);
+    });
+  });
+
+  describe('fleet incidents', () => {
+    const fleet = (id: string): FleetIncident => ({
+      schemaVersion: 1,
+      id,
+      status: 'OPEN',
+      openedMs: T0,
+      firstFailureMs: T0 - 5 * MIN,
+      limit: 5,
+      watched: 40,
+      windowMinutes: 10,
+      members: [
+        {
+          applicationName: 'a',
+          firstFailureMs: T0 - 5 * MIN,
+          joinedMs: T0,
+          shares: { sources: [], sinks: [], vpcs: [] },
+        },
+      ],
+      shared: { sources: [], sinks: [], vpcs: [] },
+      held: [],
+      events: [],
+    });
+
+    it('opens exactly one fleet incident for concurrent openers; the others get the open one', async () => {
+      const out = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => ledger.openFleetIncident(fleet(`fleet-${i}`))),
+      );
+      expect(out.filter((o) => o.opened)).toHaveLength(1);
+      const id = out.find((o) => o.opened)?.incident.id;
+      expect(new Set(out.map((o) => o.incident.id))).toEqual(new Set([id]));
+      expect((await ledger.currentFleetIncident())?.id).toBe(id);
+    });
+
+    it('applies concurrent updates without losing one, and archives it once RESOLVED', async () => {
+      await ledger.openFleetIncident(fleet('fleet-1'));
+      await Promise.all(
+        Array.from({ length: 4 }, (_, i) =>
+          ledger.updateFleetIncident('fleet-1', (f) => {
+            f.held.push({ applicationName: `app${i}`, remediation: 'START', firstMs: T0, lastMs: T0, count: 1 });
+            return f;
+          }),
+        ),
+      );
+      expect((await ledger.currentFleetIncident())?.held).toHaveLength(4);
+      expect(await ledger.updateFleetIncident('fleet-other', (f) => f)).toBeUndefined();
+      const closed = await ledger.updateFleetIncident('fleet-1', (f) => ({
+        ...f,
+        status: 'RESOLVED',
+        closedMs: T0 + 30 * MIN,
+      }));
+      expect(closed?.status).toBe('RESOLVED');
+      expect(await ledger.currentFleetIncident()).toBeUndefined();
+      expect(await ledger.updateFleetIncident('fleet-1', (f) => f)).toBeUndefined();
+      const listed = await ledger.listFleetIncidents();
+      expect(listed.map((f) => [f.id, f.status])).toEqual([['fleet-1', 'RESOLVED']]);
+      expect((await ledger.openFleetIncident(fleet('fleet-2'))).opened).toBe(true);
     });
   });
 
