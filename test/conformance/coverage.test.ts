@@ -30,7 +30,21 @@ const SERVICES = [
     suite: 'cloudwatch.conformance.test.ts',
     contentType: 'application/x-amz-json-1.0',
   },
+  {
+    service: 'resourcegroupstaggingapi',
+    model: loadServiceModel(MODEL_FILES.resourcegroupstaggingapi),
+    sdkPackage: '@aws-sdk/client-resource-groups-tagging-api',
+    suite: 'tagging.conformance.test.ts',
+    contentType: 'application/x-amz-json-1.1',
+  },
 ] as const;
+
+/** STS speaks awsQuery (a form-encoded `Action=<Operation>` POST), so it is probed and checked on its own. */
+const STS = {
+  model: loadServiceModel(MODEL_FILES.sts),
+  sdkPackage: '@aws-sdk/client-sts',
+  suite: 'sts.conformance.test.ts',
+} as const;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
@@ -53,12 +67,14 @@ function operationsCalledByTheWatchdog(sdkPackage: string): string[] {
   return [...found].sort();
 }
 
-/** Operations whose successful response a suite file checks (`expectConformingOutput(MODEL, wire, '<Op>')`). */
+/**
+ * Operations whose successful response a suite file checks (`expectConformingOutput(MODEL, wire, '<Op>')`, or
+ * `expectConformingQueryOutput('<Op>')` for awsQuery).
+ */
 function operationsCheckedBy(suite: string): string[] {
   const text = readFileSync(join(HERE, suite), 'utf8');
-  return [...new Set([...text.matchAll(/expectConformingOutput\(\s*MODEL,\s*wire,\s*'(\w+)'/g)].map((m) => m[1] ?? ''))]
-    .filter((op) => op !== '')
-    .sort();
+  const re = /expectConforming(?:Output\(\s*MODEL,\s*wire,\s*|QueryOutput\(\s*)'(\w+)'/g;
+  return [...new Set([...text.matchAll(re)].map((m) => m[1] ?? ''))].filter((op) => op !== '').sort();
 }
 
 let emulator: Emulator;
@@ -86,7 +102,30 @@ async function operationsServed(model: ServiceModel, contentType: string): Promi
   return served;
 }
 
+/** STS actions the emulator serves: a form-encoded request is not answered InvalidAction. */
+async function stsActionsServed(model: ServiceModel): Promise<string[]> {
+  const served: string[] = [];
+  for (const operation of Object.keys(model.operations).sort()) {
+    const response = await fetch(emulator.endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `Action=${operation}&Version=${model.metadata.apiVersion}`,
+    });
+    if (!(await response.text()).includes('<Code>InvalidAction</Code>')) served.push(operation);
+  }
+  return served;
+}
+
 describe('Conformance suite coverage', () => {
+  it('every STS action the watchdog calls or the emulator serves is checked by sts.conformance.test.ts', async () => {
+    const served = await stsActionsServed(STS.model);
+    expect(served.length).toBeGreaterThan(0);
+    const called = operationsCalledByTheWatchdog(STS.sdkPackage);
+    for (const op of called) expect(Object.keys(STS.model.operations)).toContain(op);
+    const checked = operationsCheckedBy(STS.suite);
+    expect([...new Set([...served, ...called])].filter((op) => !checked.includes(op))).toEqual([]);
+  });
+
   it.each(SERVICES)(
     'every $service operation the watchdog calls is checked by $suite',
     ({ sdkPackage, suite, model }) => {

@@ -35,6 +35,19 @@ describe('Function: loadServiceModel', () => {
     expect(Object.keys(CW.operations)).toContain('PutMetricAlarm');
   });
 
+  it('reads the Tagging API (awsJson1_1) and STS (awsQuery, no target prefix) models', () => {
+    // Act
+    const tagging = loadServiceModel(MODEL_FILES.resourcegroupstaggingapi);
+    const sts = loadServiceModel(MODEL_FILES.sts);
+    // Assess
+    expect(tagging.metadata).toMatchObject({
+      apiVersion: '2017-01-26',
+      targetPrefix: 'ResourceGroupsTaggingAPI_20170126',
+    });
+    expect(sts.metadata).toMatchObject({ apiVersion: '2011-06-15', protocol: 'query' });
+    expect(Object.keys(sts.operations)).toContain('AssumeRole');
+  });
+
   it('reads the files byte for byte as published (the sha256 sums of test/fixtures/aws-models/README.md)', () => {
     // Prepare
     const readme = readFileSync(`${MODEL_DIR}README.md`, 'utf8');

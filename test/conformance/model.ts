@@ -57,7 +57,10 @@ export interface ModelOperation {
 export interface ServiceModel {
   readonly metadata: {
     readonly apiVersion: string;
+    /** X-Amz-Target prefix of the JSON protocols; absent in an awsQuery model (STS). */
     readonly targetPrefix: string;
+    /** `json`, `query`, ... (the wire protocol the SDKs use). */
+    readonly protocol?: string;
     readonly jsonVersion?: string;
     readonly awsQueryCompatible?: object;
   };
@@ -69,6 +72,8 @@ export interface ServiceModel {
 export const MODEL_FILES = {
   kinesisanalyticsv2: 'kinesisanalyticsv2-2018-05-23.service-2.json.gz',
   cloudwatch: 'cloudwatch-2010-08-01.service-2.json.gz',
+  resourcegroupstaggingapi: 'resourcegroupstaggingapi-2017-01-26.service-2.json.gz',
+  sts: 'sts-2011-06-15.service-2.json.gz',
 } as const;
 
 /** Directory of the vendored models. */
@@ -118,9 +123,12 @@ export function loadServiceModel(file: string): ServiceModel {
     model === null ||
     typeof model.operations !== 'object' ||
     typeof model.shapes !== 'object' ||
-    typeof model.metadata?.targetPrefix !== 'string'
+    (typeof model.metadata?.targetPrefix !== 'string' && model.metadata?.protocol !== 'query')
   ) {
-    throw new ModelLoadError(path, 'is not a botocore service model (metadata.targetPrefix, operations, shapes)');
+    throw new ModelLoadError(
+      path,
+      'is not a botocore service model (metadata.targetPrefix or protocol query, operations, shapes)',
+    );
   }
   return model as ServiceModel;
 }

@@ -9,7 +9,7 @@ export interface CapturedResponse {
   readonly status: number;
   /** Response headers, names in lower case. */
   readonly headers: Readonly<Record<string, string | undefined>>;
-  /** Decoded JSON body; `{}` for an empty body. */
+  /** Decoded JSON body; `{}` for an empty body; the raw text of an XML body (awsQuery: STS). */
   readonly body: unknown;
 }
 
@@ -58,7 +58,7 @@ export function captureResponses(client: ClientWithMiddleware): CapturedResponse
           operation: (context.commandName ?? '').replace(/Command$/, ''),
           status: response.statusCode,
           headers,
-          body: text.trim() === '' ? {} : (JSON.parse(text) as unknown),
+          body: text.trim() === '' ? {} : text.trimStart().startsWith('<') ? text : (JSON.parse(text) as unknown),
         });
         return result;
       },
