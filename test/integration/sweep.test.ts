@@ -1,0 +1,141 @@
+import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { KinesisAnalyticsV2Client, UntagResourceCommand } from '@aws-sdk/client-kinesis-analytics-v2';
+import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import { afterEach, describe, expect, it } from 'vitest';
+import { VirtualClock } from '#sandbox/clock.ts';
+import { type Emulator, startEmulator } from '#sandbox/emulator/index.ts';
+import { ScenarioApplication } from '#sandbox/scenario.ts';
+import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
+import { CloudWatchAlarms } from '#shared/adapters/cloudwatch-alarms.ts';
+import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
+import { type ApiCallCounter, MsfAdapter } from '#shared/adapters/msf.ts';
+import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
+import { TaggingAdapter } from '#shared/adapters/tagging.ts';
+import { ALARM_TAG_KEY, alarmsFor, putMetricAlarmInput } from '#shared/alarms.ts';
+import { parseConfig } from '#shared/config/schema.ts';
+import { lookBatch, planSweep, type SweepDeps } from '#shared/domain/sweep.ts';
+import { policy } from '../support/builders.ts';
+import { CapturingLog } from '../support/fakes.ts';
+
+const START = '2026-03-02T14:00:00Z';
+const MINUTE = 60_000;
+const TAG = { key: 'flink-watchdog', value: 'on' };
+const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+const running: Emulator[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((e) => e.close()));
+});
+
+async function harness(listed: string[], tagged: string[]) {
+  const clock = new VirtualClock(Date.parse(START));
+  const applications = [...listed, ...tagged].map((name) =>
+    ScenarioApplication.parse({
+      name,
+      code: { bucket: 'artifacts', fileKey: `${name}-1.jar` },
+      ...(tagged.includes(name) ? { tags: { [TAG.key]: TAG.value } } : {}),
+    }),
+  );
+  const emulator = await startEmulator({
+    clock,
+    world: { startTime: START, applications, jobModel: [], faults: [] },
+  });
+  running.push(emulator);
+  const clientConfig = { endpoint: emulator.endpoint, region: 'eu-west-1', credentials: CREDENTIALS };
+  const calls: ApiCallCounter = {};
+  const msf = new MsfAdapter({ client: new KinesisAnalyticsV2Client(clientConfig), calls });
+  const cloudwatch = new CloudWatchClient(clientConfig);
+  const deps: SweepDeps = {
+    msf,
+    metrics: new CloudWatchMetrics({ client: cloudwatch, calls }),
+    ledger: new MemoryLedger(),
+    notifier: new RecordingNotifier(),
+    starter: { start: async () => undefined },
+    config: parseConfig({ schemaVersion: 1, optInTag: TAG, applications: listed.map((name) => ({ name })) }),
+    clock,
+    log: new CapturingLog(),
+    fleet: {
+      instance: 'prod',
+      cells: [
+        {
+          msf,
+          tagging: new TaggingAdapter({ client: new ResourceGroupsTaggingAPIClient(clientConfig), calls }),
+          alarms: new CloudWatchAlarms({ client: cloudwatch, calls }),
+        },
+      ],
+    },
+  };
+  const advance = (minutes: number) => {
+    clock.advance(minutes * MINUTE);
+    emulator.advanceTo(clock.now());
+  };
+  return { emulator, deps, calls, cloudwatch, clientConfig, advance };
+}
+
+describe('Sweep against the emulator', () => {
+  it('creates the alarms of listed and tagged applications, tagged with the instance, and deletes them once untagged', async () => {
+    // Prepare
+    const h = await harness(['orders'], ['clicks']);
+    const alarms = new CloudWatchAlarms({ client: h.cloudwatch });
+    // Act
+    const first = await planSweep(h.deps);
+    const created = await alarms.describeAlarms('flink-watchdog-prod-');
+    const tags = await alarms.alarmTags(created[0]?.alarmArn ?? '');
+    await new KinesisAnalyticsV2Client(h.clientConfig).send(
+      new UntagResourceCommand({
+        ResourceARN: `arn:aws:kinesisanalytics:eu-west-1:${h.emulator.accountId}:application/clicks`,
+        TagKeys: [TAG.key],
+      }),
+    );
+    h.advance(5);
+    const second = await planSweep(h.deps);
+    const left = await alarms.describeAlarms('flink-watchdog-prod-');
+    // Assess
+    expect(first.summary).toMatchObject({ watched: 2, tagged: 1, alarmsCreated: 4 });
+    expect(created.map((a) => a.alarmName).sort()).toEqual([
+      'flink-watchdog-prod-clicks-failed-checkpoints',
+      'flink-watchdog-prod-clicks-restart-loop',
+      'flink-watchdog-prod-orders-failed-checkpoints',
+      'flink-watchdog-prod-orders-restart-loop',
+    ]);
+    expect(tags).toEqual({ [ALARM_TAG_KEY]: 'prod' });
+    expect(second.summary).toMatchObject({ watched: 1, removed: 1, alarmsDeleted: 2 });
+    expect(left.map((a) => a.alarmName).sort()).toEqual([
+      'flink-watchdog-prod-orders-failed-checkpoints',
+      'flink-watchdog-prod-orders-restart-loop',
+    ]);
+  });
+
+  it("reads its own alarms back as current (no rewrite) and leaves another instance's alarms alone", async () => {
+    // Prepare: instance prod-eu's alarm sits under prod's prefix
+    const h = await harness(['orders'], []);
+    const [other] = alarmsFor('orders', 'FLINK-1_20', policy(), { instance: 'prod-eu', downtime: false });
+    if (!other) throw new Error('no alarm');
+    await h.cloudwatch.send(new PutMetricAlarmCommand(putMetricAlarmInput(other, 'prod-eu')));
+    await planSweep(h.deps);
+    h.advance(5);
+    for (const k of Object.keys(h.calls)) delete h.calls[k];
+    // Act
+    const again = await planSweep(h.deps);
+    const left = await new CloudWatchAlarms({ client: h.cloudwatch }).describeAlarms('flink-watchdog-prod-eu-');
+    // Assess
+    expect(again.summary).toMatchObject({ alarmsCreated: 0, alarmsDeleted: 0 });
+    expect(h.calls.PutMetricAlarm).toBeUndefined();
+    expect(h.calls.DeleteAlarms).toBeUndefined();
+    expect(left.map((a) => a.alarmName)).toEqual([other.alarmName]);
+  });
+
+  it('reads the metrics of a batch of 20 applications with one GetMetricData call', async () => {
+    // Prepare
+    const names = Array.from({ length: 20 }, (_, i) => `app-${i}`);
+    const h = await harness(names, []);
+    h.advance(15);
+    await planSweep(h.deps);
+    delete h.calls.GetMetricData;
+    // Act
+    const results = await lookBatch(names, h.deps);
+    // Assess
+    expect(h.calls.GetMetricData).toBe(1);
+    expect(results.map((r) => r.result)).toEqual(names.map(() => 'HEALTHY'));
+  });
+});

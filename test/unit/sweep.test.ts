@@ -1,0 +1,312 @@
+import { describe, expect, it } from 'vitest';
+import { createDetectorHandler } from '#functions/detector/handler.ts';
+import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
+import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
+import { parseConfig } from '#shared/config/schema.ts';
+import type { MetricSeries } from '#shared/domain/model.ts';
+import { lookBatch, planSweep, type SweepDeps } from '#shared/domain/sweep.ts';
+import { parseDetectorEvent } from '#shared/events/detector-input.ts';
+import type { MetricsPort, SeriesRequest } from '#shared/ports/metrics.ts';
+import { app, MIN, T0 } from '../support/builders.ts';
+import { CapturingLog, FakeMsf } from '../support/fakes.ts';
+import { FakeAlarms, FakeTagging } from '../support/fleet-fakes.ts';
+
+const TAG = { key: 'flink-watchdog', value: 'on' };
+
+/** Metrics fake that counts batched and single reads; every series empty (a quiet application). */
+class CountingMetrics implements MetricsPort {
+  readonly many: SeriesRequest[][] = [];
+  readonly single: string[] = [];
+  async getSeries(applicationName: string, metricNames: readonly string[]) {
+    this.single.push(applicationName);
+    return empty(metricNames);
+  }
+  async getSeriesMany(requests: readonly SeriesRequest[]) {
+    this.many.push([...requests]);
+    return requests.map((r) => empty(r.metricNames));
+  }
+}
+
+function empty(names: readonly string[]): Record<string, MetricSeries> {
+  return Object.fromEntries(names.map((n) => [n, { metricName: n, periodSeconds: 60, points: [] }]));
+}
+
+const arn = (name: string) => `arn:aws:kinesisanalytics:eu-west-1:123456789012:application/${name}`;
+
+function setup(names: string[], config: Record<string, unknown> = {}) {
+  const msf = new FakeMsf();
+  for (const name of names) msf.setApp(app({ name, arn: arn(name) }));
+  const tagging = new FakeTagging();
+  const alarms = new FakeAlarms();
+  const metrics = new CountingMetrics();
+  const ledger = new MemoryLedger();
+  let now = T0;
+  const deps: SweepDeps = {
+    msf,
+    metrics,
+    ledger,
+    notifier: new RecordingNotifier(),
+    starter: { start: async () => undefined },
+    config: parseConfig({ schemaVersion: 1, optInTag: TAG, applications: names.map((name) => ({ name })), ...config }),
+    clock: { now: () => now },
+    log: new CapturingLog(),
+    fleet: { instance: 'prod', cells: [{ msf, tagging, alarms }] },
+  };
+  const advance = (ms: number) => {
+    now += ms;
+  };
+  /** Every alarm of the fleet to OK, as CloudWatch would once the applications publish quiet metrics. */
+  const allOk = () => {
+    for (const name of alarms.names()) alarms.setState(name, 'OK');
+  };
+  return { msf, tagging, alarms, metrics, ledger, deps, advance, allOk };
+}
+
+describe('Function: planSweep', () => {
+  it('looks at every application at the first sweep (all new), then only at those with something off', async () => {
+    // Prepare
+    const { msf, alarms, deps, advance, allOk } = setup(['a', 'b', 'c', 'd', 'e']);
+    const first = await planSweep(deps);
+    allOk();
+    advance(5 * MIN);
+    msf.setApp(app({ name: 'b', arn: arn('b'), status: 'READY' }));
+    msf.setApp(app({ name: 'c', arn: arn('c'), versionId: 8 }));
+    alarms.setState('flink-watchdog-prod-d-restart-loop', 'ALARM');
+    // Act
+    const second = await planSweep(deps);
+    // Assess
+    expect(first.summary).toMatchObject({ watched: 5, added: 5, flagged: 5, alarmsCreated: 10 });
+    expect(second.batches).toEqual([{ applications: ['b', 'c', 'd'] }]);
+    expect(second.reasons).toEqual({
+      b: ['ApplicationStatus READY (desired RUNNING)'],
+      c: ['application version 7 → 8'],
+      d: ['alarm flink-watchdog-prod-d-restart-loop ALARM'],
+    });
+    expect(second.summary).toMatchObject({ watched: 5, added: 0, alarmsCreated: 0, flagged: 3, msfCalls: 1 });
+  });
+
+  it('flags nothing in a quiet fleet: the look phase gets no batch', async () => {
+    // Prepare
+    const { deps, advance, allOk } = setup(['a', 'b']);
+    await planSweep(deps);
+    allOk();
+    advance(5 * MIN);
+    // Act
+    const plan = await planSweep(deps);
+    // Assess
+    expect(plan.batches).toEqual([]);
+  });
+
+  it('flags an application whose alarm is missing (deleted by someone), and puts the alarm back', async () => {
+    // Prepare
+    const { alarms, deps, allOk } = setup(['a']);
+    await planSweep(deps);
+    allOk();
+    alarms.alarms.delete('flink-watchdog-prod-a-failed-checkpoints');
+    // Act
+    const plan = await planSweep(deps);
+    // Assess
+    expect(plan.reasons.a).toEqual(['alarm flink-watchdog-prod-a-failed-checkpoints missing']);
+    expect(plan.summary.alarmsCreated).toBe(1);
+  });
+
+  it('takes a newly tagged application into the next sweep with its alarms, and deletes them once when untagged', async () => {
+    // Prepare
+    const { msf, tagging, alarms, deps, allOk } = setup(['a']);
+    msf.setApp(app({ name: 'late', arn: arn('late') }));
+    await planSweep(deps);
+    allOk();
+    tagging.tag('late', TAG.key, TAG.value);
+    // Act
+    const tagged = await planSweep(deps);
+    allOk();
+    tagging.untag('late', TAG.key);
+    const untagged = await planSweep(deps);
+    const after = await planSweep(deps);
+    // Assess
+    expect(tagged.reasons.late).toContain('new in the watched set');
+    expect(tagged.summary).toMatchObject({ tagged: 1, added: 1, alarmsCreated: 2 });
+    expect(untagged.summary).toMatchObject({ removed: 1, alarmsDeleted: 2 });
+    expect(after.summary).toMatchObject({ removed: 0, alarmsDeleted: 0 });
+    expect(alarms.names().some((n) => n.includes('-late-'))).toBe(false);
+  });
+
+  it('splits the flagged applications into batches of fleet.sweep.batchSize', async () => {
+    // Prepare
+    const names = Array.from({ length: 45 }, (_, i) => `app-${i}`);
+    const { deps } = setup(names);
+    // Act
+    const plan = await planSweep(deps);
+    // Assess
+    expect(plan.batches.map((b) => b.applications.length)).toEqual([20, 20, 5]);
+  });
+});
+
+describe('Function: lookBatch', () => {
+  it('reads the metrics of a batch of 20 with one batched read and none per application', async () => {
+    // Prepare
+    const names = Array.from({ length: 20 }, (_, i) => `app-${i}`);
+    const { deps, metrics } = setup(names);
+    await planSweep(deps);
+    // Act
+    const results = await lookBatch(names, deps);
+    // Assess
+    expect(metrics.many).toHaveLength(1);
+    expect(metrics.many[0]).toHaveLength(20);
+    expect(metrics.many[0]?.[0]?.metricNames).toEqual([
+      'fullRestarts',
+      'downtime',
+      'numberOfFailedCheckpoints',
+      'lastCheckpointDuration',
+      'lastCheckpointSize',
+    ]);
+    expect(metrics.single).toEqual([]);
+    expect(results.map((r) => r.result)).toEqual(names.map(() => 'HEALTHY'));
+  });
+
+  it('reads an application on its own when its checkpoint window is longer than the prefetched range', async () => {
+    // Prepare: a custom 30-minute checkpoint interval needs 60 minutes of failed checkpoints
+    const { deps, msf, metrics } = setup(['slow', 'quick']);
+    msf.setApp(
+      app({
+        name: 'slow',
+        arn: arn('slow'),
+        checkpointConfiguration: { configurationType: 'CUSTOM', checkpointIntervalMs: 30 * MIN },
+      }),
+    );
+    // Act
+    await lookBatch(['slow', 'quick'], deps);
+    // Assess
+    expect(metrics.many).toHaveLength(1);
+    expect(metrics.single).toEqual(['slow']);
+  });
+});
+
+describe('Handler: detector (sweep steps)', () => {
+  it.each([
+    ['an unknown phase', { sweep: { phase: 'scan' } }, 'sweep.phase'],
+    ['a look without applications', { sweep: { phase: 'look' } }, 'sweep.applications'],
+    ['a look with an empty batch', { sweep: { phase: 'look', applications: [] } }, 'sweep.applications'],
+    ['a look with a bad key', { sweep: { phase: 'look', applications: ['orders/x'] } }, 'sweep.applications.0'],
+    ['an extra field', { sweep: { phase: 'plan', applications: ['a'] } }, 'sweep'],
+  ])('rejects %s, naming the field, with no MSF call', async (_label, event, field) => {
+    // Prepare
+    const { deps, msf, alarms } = setup(['a']);
+    const handler = createDetectorHandler(deps);
+    // Act
+    const out = await handler(event);
+    // Assess
+    expect(out.status).toBe('REJECTED');
+    expect(out.error).toContain(field);
+    expect(msf.calls).toEqual([]);
+    expect(alarms.calls).toEqual([]);
+  });
+
+  it('answers the Plan step with the batches at $.sweep.batches and a summary', async () => {
+    // Prepare
+    const { deps } = setup(['a', 'b']);
+    const handler = createDetectorHandler(deps);
+    // Act
+    const out = await handler({ sweep: { phase: 'plan' } });
+    // Assess
+    expect(out).toEqual({
+      status: 'OK',
+      results: [],
+      sweep: {
+        batches: [{ applications: ['a', 'b'] }],
+        summary: {
+          watched: 2,
+          tagged: 0,
+          added: 2,
+          removed: 0,
+          alarmsCreated: 4,
+          alarmsDeleted: 0,
+          flagged: 2,
+          msfCalls: 1,
+        },
+      },
+    });
+  });
+
+  it('answers a LookBatch step with one result per application', async () => {
+    // Prepare
+    const { deps } = setup(['a', 'b']);
+    const handler = createDetectorHandler(deps);
+    // Act
+    const out = await handler({ sweep: { phase: 'look', applications: ['a', 'b'] } });
+    // Assess
+    expect(out.status).toBe('OK');
+    expect(out.results.map((r) => [r.applicationName, r.result])).toEqual([
+      ['a', 'HEALTHY'],
+      ['b', 'HEALTHY'],
+    ]);
+  });
+
+  it('runs the plan and every batch in one invocation for a Scheduled Event (callers without the state machine)', async () => {
+    // Prepare: no fleet wiring, as a caller that predates the sweep state machine
+    const { deps } = setup(['a', 'b', 'c']);
+    const { fleet: _fleet, ...legacy } = deps;
+    const handler = createDetectorHandler(legacy);
+    // Act
+    const out = await handler({
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      resources: ['arn:aws:events:eu-west-1:123456789012:rule/flink-watchdog-sweep'],
+      time: new Date(T0).toISOString(),
+    });
+    // Assess
+    expect(out.results.map((r) => r.applicationName)).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('Function: parseDetectorEvent (alarm events of other accounts)', () => {
+  const event = (account: string, region = 'eu-west-1') => ({
+    version: '0',
+    id: 'e1',
+    'detail-type': 'CloudWatch Alarm State Change',
+    source: 'aws.cloudwatch',
+    account,
+    time: '2026-03-02T14:00:00Z',
+    region,
+    resources: [`arn:aws:cloudwatch:${region}:${account}:alarm:flink-watchdog-prod-orders-restart-loop`],
+    detail: {
+      alarmName: 'flink-watchdog-prod-orders-restart-loop',
+      configuration: {
+        metrics: [
+          {
+            id: 'restarts',
+            metricStat: {
+              metric: {
+                namespace: 'AWS/KinesisAnalytics',
+                name: 'fullRestarts',
+                dimensions: { Application: 'orders' },
+              },
+              period: 60,
+              stat: 'Maximum',
+            },
+            returnData: false,
+          },
+        ],
+      },
+      previousState: { value: 'OK', reason: 'x', timestamp: '2026-03-02T13:59:00Z' },
+      state: { value: 'ALARM', reason: 'x', timestamp: '2026-03-02T14:00:00Z' },
+    },
+  });
+  const home = { accountId: '123456789012', region: 'eu-west-1' };
+
+  it('names the application by its bare name in the home account and Region', () => {
+    const parsed = parseDetectorEvent(event('123456789012'), home);
+    expect(parsed.ok && parsed.kind === 'alarm' && parsed.signals[0]?.applicationName).toBe('orders');
+  });
+
+  it('names the application NAME@ACCOUNT.REGION when the alarm is in a member account or another Region', () => {
+    const member = parseDetectorEvent(event('111122223333'), home);
+    const region = parseDetectorEvent(event('123456789012', 'us-east-1'), home);
+    expect(member.ok && member.kind === 'alarm' && member.signals[0]?.applicationName).toBe(
+      'orders@111122223333.eu-west-1',
+    );
+    expect(region.ok && region.kind === 'alarm' && region.signals[0]?.applicationName).toBe(
+      'orders@123456789012.us-east-1',
+    );
+  });
+});
