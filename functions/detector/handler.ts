@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { CloudWatchAlarms } from '#shared/adapters/cloudwatch-alarms.ts';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
-import { MsfAdapter } from '#shared/adapters/msf.ts';
+import { type FleetAdapters, fleetAdaptersFromEnv } from '#shared/adapters/fleet-adapters.ts';
+import { type ApiCallCounter, MsfAdapter } from '#shared/adapters/msf.ts';
 import { PowertoolsWatchdogMetrics } from '#shared/adapters/powertools-metrics.ts';
 import { StepFunctionsStarter } from '#shared/adapters/sfn-starter.ts';
 import { StepFunctionsWatchStarter } from '#shared/adapters/sfn-watch-starter.ts';
@@ -124,14 +124,33 @@ export function createDetectorHandler(deps: DetectorHandlerDeps): (event: unknow
   };
 }
 
+/**
+ * The sweep's cells from the fleet's adapters (shared/adapters/fleet-adapters.ts): per watched cell (home first, then
+ * each `fleet.accounts` account × Region, through its member role) an MSF, a Tagging API and a CloudWatch alarms
+ * adapter on that cell's SDK clients (adaptive retries), speaking bare application names of the cell.
+ * @param calls counts every call of these adapters by operation (the bench).
+ */
+export function fleetWiring(adapters: FleetAdapters, instance: string, calls?: ApiCallCounter): FleetWiring {
+  const counted = calls ? { calls } : {};
+  return {
+    instance,
+    cells: adapters.cells.cells().map((cell) => ({
+      ...(adapters.cells.isHome(cell) ? {} : { accountId: cell.accountId, region: cell.region }),
+      msf: new MsfAdapter({ client: adapters.clients.msf(cell), ...counted }),
+      tagging: new TaggingAdapter({ client: adapters.clients.tagging(cell), ...counted }),
+      alarms: new CloudWatchAlarms({ client: adapters.clients.cloudWatch(cell), ...counted }),
+    })),
+  };
+}
+
 let lambdaHandler: ((event: unknown) => Promise<DetectorOutput>) | undefined;
 let telemetry: WatchdogMetrics = noopWatchdogMetrics;
 
 /**
  * Lambda entry point, wired from the environment ({@link DetectorEnv}): the DynamoDB ledger, the Step Functions
  * remediation workflow, the watch workflow (when `WATCH_STATE_MACHINE_ARN` is set), the SNS topic, Powertools metrics,
- * the fleet's ports (MSF, Tagging API, CloudWatch alarms; SDK clients with adaptive retries) and the instance
- * (`WATCHDOG_INSTANCE`, default `default`) with the home cell (`WATCHDOG_ACCOUNT_ID`, `AWS_REGION`).
+ * MSF and metrics routed by application key to every watched cell, the sweep's cells ({@link fleetWiring}), the
+ * instance (`WATCHDOG_INSTANCE`, default `default`) and the home cell (`WATCHDOG_ACCOUNT_ID`, `AWS_REGION`).
  * @throws Error naming the variable when the environment is incomplete (the invocation fails; nothing is called).
  */
 export async function handler(event: unknown): Promise<DetectorOutput> {
@@ -142,21 +161,21 @@ export async function handler(event: unknown): Promise<DetectorOutput> {
     telemetry = new PowertoolsWatchdogMetrics({ serviceName: 'flink-watchdog-detector' });
     const instance = process.env.WATCHDOG_INSTANCE || DEFAULT_INSTANCE;
     alarmPrefix(instance); // fails now, naming WATCHDOG_INSTANCE, rather than at the first sweep
-    const accountId = process.env.WATCHDOG_ACCOUNT_ID;
-    const region = process.env.AWS_REGION;
-    const msf = new MsfAdapter();
+    const config = loadConfigFromEnv();
+    const adapters = await fleetAdaptersFromEnv(config);
+    const home = adapters.cells.home;
     lambdaHandler = createDetectorHandler({
-      msf,
-      metrics: new CloudWatchMetrics(),
-      fleet: { instance, cells: [{ msf, tagging: new TaggingAdapter(), alarms: new CloudWatchAlarms() }] },
-      ...(accountId && region ? { home: { accountId, region } } : {}),
+      msf: adapters.msf,
+      metrics: adapters.metrics,
+      fleet: fleetWiring(adapters, instance),
+      ...(home.accountId ? { home: { accountId: home.accountId, region: home.region } } : {}),
       ledger,
       notifier: notifierFromEnv(env, { ledger, log }),
       starter: new StepFunctionsStarter({ stateMachineArn: env.STATE_MACHINE_ARN, log }),
       ...(env.WATCH_STATE_MACHINE_ARN
         ? { watches: new StepFunctionsWatchStarter({ stateMachineArn: env.WATCH_STATE_MACHINE_ARN, log }) }
         : {}),
-      config: loadConfigFromEnv(),
+      config,
       clock: systemClock,
       log,
       telemetry,

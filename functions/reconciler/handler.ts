@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
-import { MsfAdapter } from '#shared/adapters/msf.ts';
+import { fleetAdaptersFromEnv } from '#shared/adapters/fleet-adapters.ts';
 import { StepFunctionsStarter } from '#shared/adapters/sfn-starter.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import { loadDesiredStates } from '#shared/desired/sources.ts';
@@ -63,8 +63,10 @@ export async function handler(event: unknown): Promise<ReconcilerOutput> {
     const ledger = new DynamoDbLedger({ tableName: env.LEDGER_TABLE_NAME });
     const log = new Logger({ serviceName: 'flink-watchdog-reconciler' });
     const config = loadConfigFromEnv();
+    // Every watched cell, by application key: tagged applications of member accounts are reconciled too.
+    const { msf } = await fleetAdaptersFromEnv(config);
     lambdaHandler = createReconcilerHandler({
-      msf: new MsfAdapter(),
+      msf,
       ledger,
       notifier: notifierFromEnv(env, { ledger, log }),
       starter: new StepFunctionsStarter({ stateMachineArn: env.STATE_MACHINE_ARN, log }),
