@@ -29,7 +29,10 @@ export interface DashboardApplication {
 
 /** Properties of {@link WatchdogDashboard}. */
 export interface WatchdogDashboardProps {
-  /** The watched applications, one dashboard row each, in this order. Names must be unique. */
+  /**
+   * The listed applications, in this order; the first {@link MAX_APPLICATION_ROWS} get a row each (the whole fleet,
+   * listed and tagged, is in the fleet widgets). Names must be unique.
+   */
   readonly applications: ReadonlyArray<DashboardApplication>;
   /**
    * CloudWatch dashboard name (`AWS::CloudWatch::Dashboard` `DashboardName`).
@@ -42,6 +45,16 @@ export interface WatchdogDashboardProps {
 export class WatchdogDashboardPropsError extends Error {
   override readonly name = 'WatchdogDashboardPropsError';
 }
+
+/**
+ * Most per-application rows the dashboard has: a dashboard holds at most 2,500 metrics and its widgets 500 each
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Dashboards.html), and a fleet of
+ * hundreds is read better through the fleet widgets' top 10.
+ */
+export const MAX_APPLICATION_ROWS = 10;
+
+/** How many applications the fleet widgets show, each (Metrics Insights `LIMIT`). */
+const FLEET_TOP = 10;
 
 /** Dashboard grid width (CloudWatch dashboards are 24 units wide). */
 const GRID_WIDTH = 24;
@@ -61,7 +74,15 @@ const INCIDENT_METRICS: readonly ApplicationMetricName[] = [
 
 /**
  * One CloudWatch dashboard for the watchdog. A header row with the detector's rejected events (DetectorEventRejected);
- * then per application a row with:
+ * then the fleet rows, CloudWatch Metrics Insights queries over every application of the account and Region
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-metrics-insights-querylanguage.html), so
+ * they cover tagged applications and scale to any fleet without a widget per application:
+ * - the 10 applications with the most restarts: `MAX(numRestarts)` (FLINK-2_x) and `MAX(fullRestarts)` (FLINK-1_x),
+ *   cumulative counters since the job started, `GROUP BY Application ORDER BY MAX() DESC LIMIT 10`;
+ * - the 10 applications with the most `downtime` (ms, MAX);
+ * - the watchdog's IncidentOpened, RemediationAction, IncidentResolved, IncidentEscalated summed over every
+ *   application (`SUM(…) FROM SCHEMA("FlinkWatchdog", Application)`), per 5 minutes;
+ * then, for the first {@link MAX_APPLICATION_ROWS} listed applications, a row each with:
  * - the restart counter (fullRestarts, or numRestarts on FLINK-2_x; namespace AWS/KinesisAnalytics, dimension
  *   Application) as new restarts per minute, `DIFF` of the per-minute Maximum, as the restart-loop alarm sees it (a
  *   counter reset shows as a negative step);
@@ -87,8 +108,8 @@ export class WatchdogDashboard extends Construct {
       new TextWidget({
         markdown: [
           '# Flink Watchdog',
-          `Per application: MSF restarts and downtime (${MSF_METRIC_NAMESPACE}), and what the watchdog did about them`,
-          `(${WATCHDOG_METRICS_NAMESPACE}). FLINK-2_x runtimes publish numRestarts instead of fullRestarts; their downtime is deprecated but still published.`,
+          `The fleet (every application, CloudWatch Metrics Insights), then up to ${MAX_APPLICATION_ROWS} listed applications: MSF restarts and downtime (${MSF_METRIC_NAMESPACE}),`,
+          `and what the watchdog did about them (${WATCHDOG_METRICS_NAMESPACE}). FLINK-2_x runtimes publish numRestarts instead of fullRestarts; their downtime is deprecated but still published.`,
         ].join('\n'),
         width: GRID_WIDTH - 6,
         height: GRAPH_HEIGHT,
@@ -101,10 +122,70 @@ export class WatchdogDashboard extends Construct {
         height: GRAPH_HEIGHT,
       }),
     );
-    for (const app of props.applications) {
+    this.dashboard.addWidgets(...fleetRow());
+    const rows = props.applications.slice(0, MAX_APPLICATION_ROWS);
+    const more = props.applications.length - rows.length;
+    if (more > 0) {
+      this.dashboard.addWidgets(
+        new TextWidget({
+          markdown: `${props.applications.length} listed applications: the first ${rows.length} have a row below; see the fleet widgets above for all of them (${more} more).`,
+          width: GRID_WIDTH,
+          height: 1,
+        }),
+      );
+    }
+    for (const app of rows) {
       this.dashboard.addWidgets(...applicationRow(app));
     }
   }
+}
+
+/** A Metrics Insights query as a graph line (the query is the whole expression; it needs no `usingMetrics`). */
+function insights(query: string, label: string, period: Duration): MathExpression {
+  return new MathExpression({ expression: query, label, usingMetrics: {}, period });
+}
+
+/** The fleet row: Metrics Insights top-10 graphs of MSF restarts and downtime, and the watchdog's totals. */
+function fleetRow(): IWidget[] {
+  const width = GRID_WIDTH / 4;
+  const top = (stat: string, metric: string): string =>
+    `SELECT ${stat}(${metric}) FROM SCHEMA("${MSF_METRIC_NAMESPACE}", Application) GROUP BY Application ORDER BY ${stat}() DESC LIMIT ${FLEET_TOP}`;
+  return [
+    new GraphWidget({
+      title: `Fleet: top ${FLEET_TOP} numRestarts (FLINK-2_x, cumulative)`,
+      left: [insights(top('MAX', 'numRestarts'), 'numRestarts', MSF_PERIOD)],
+      leftYAxis: { min: 0, showUnits: false },
+      width,
+      height: GRAPH_HEIGHT,
+    }),
+    new GraphWidget({
+      title: `Fleet: top ${FLEET_TOP} fullRestarts (FLINK-1_x, cumulative)`,
+      left: [insights(top('MAX', 'fullRestarts'), 'fullRestarts', MSF_PERIOD)],
+      leftYAxis: { min: 0, showUnits: false },
+      width,
+      height: GRAPH_HEIGHT,
+    }),
+    new GraphWidget({
+      title: `Fleet: top ${FLEET_TOP} downtime (ms)`,
+      left: [insights(top('MAX', 'downtime'), 'downtime', MSF_PERIOD)],
+      leftYAxis: { min: 0, showUnits: false },
+      width,
+      height: GRAPH_HEIGHT,
+    }),
+    new GraphWidget({
+      title: 'Fleet: watchdog incidents and actions (per 5 min, all applications)',
+      left: INCIDENT_METRICS.map((name) =>
+        insights(
+          `SELECT SUM(${name}) FROM SCHEMA("${WATCHDOG_METRICS_NAMESPACE}", ${APPLICATION_DIMENSION})`,
+          name,
+          WATCHDOG_PERIOD,
+        ),
+      ),
+      leftYAxis: { min: 0, showUnits: false },
+      width,
+      height: GRAPH_HEIGHT,
+    }),
+  ];
 }
 
 /** The widgets of one application's row, filling the grid width. */

@@ -1,22 +1,35 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Annotations, type CfnElement, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { CfnAlarm, ComparisonOperator, Alarm as CwAlarm, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Annotations,
+  Aws,
+  type CfnElement,
+  CfnResource,
+  Duration,
+  Names,
+  RemovalPolicy,
+  Stack,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
+import { ComparisonOperator, Alarm as CwAlarm, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Match, Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { CfnEventBusPolicy, Match, Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction, SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import {
   AnyPrincipal,
   ArnPrincipal,
   Effect,
-  type IGrantable,
+  ManagedPolicy,
   PolicyStatement,
   Role,
   ServicePrincipal,
 } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type CfnFunction, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SnsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -27,8 +40,15 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DetectorEnv, functionEnvironment, ReconcilerEnv, RemediationEnv, RunbookEnv } from '#functions/common/env.ts';
 import { LEDGER_TABLE } from '#shared/adapters/ledger-table.ts';
-import { ALARM_PREFIX, type AlarmSpec, alarmsFor, MSF_METRIC_NAMESPACE } from '#shared/alarms.ts';
-import { policyFor, runtimeEnvironmentOf, type WatchdogConfig } from '#shared/config/schema.ts';
+import { ALARM_PREFIX } from '#shared/alarms.ts';
+import {
+  fleetSettings,
+  listedKey,
+  policyFor,
+  runtimeEnvironmentOf,
+  type WatchdogConfig,
+  type WatchedApplication,
+} from '#shared/config/schema.ts';
 import {
   CLOUDTRAIL_API_CALL_DETAIL_TYPE,
   MSF_CHANGE_EVENT_NAMES,
@@ -40,6 +60,7 @@ import {
 } from '#shared/events/execution-status-change.ts';
 import { WatchdogDashboard } from './dashboard.ts';
 import { RemediationWorkflow } from './remediation-workflow.ts';
+import { SweepWorkflow } from './sweep-workflow.ts';
 import { stateMachineArn, WatchWorkflow, watchExecutionsEndedMetric } from './watch-workflow.ts';
 
 /** MSF read actions the watchdog uses (Kinesis Analytics V2 API; all take an application ARN as resource). */
@@ -71,27 +92,95 @@ export const LEDGER_ACTIONS = [
   'dynamodb:Scan',
 ] as const;
 
-/** Lambda limit on the total size of a function's environment variables, bytes. */
-const LAMBDA_ENV_LIMIT_BYTES = 4096;
+/**
+ * Lambda's limit on a function's environment variables: "The total size of all environment variables doesn't exceed
+ * 4 KB" (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html), bytes of keys and values.
+ */
+export const LAMBDA_ENV_LIMIT_BYTES = 4096;
+
+/** Name of the config file bundled next to every function's handler (`WATCHDOG_CONFIG_PATH` names it). */
+export const CONFIG_FILE_NAME = 'watchdog.config.json';
+
+/** Tag key of the alarms the watchdog's alarm manager creates, its value the instance id (shared/alarms.ts). */
+export const ALARM_TAG_KEY = 'flink-watchdog:instance';
+
+/** Prefix of the alarms of one instance, `flink-watchdog-<instance>-` (the alarm manager's, shared/alarms.ts). */
+export function alarmPrefix(instance: string): string {
+  return `${ALARM_PREFIX}${instance}-`;
+}
+
+/** What an instance id may be: 1-32 characters of `[A-Za-z0-9-]` (part of alarm names, IAM ARNs, policy ids). */
+const INSTANCE_ID = /^[A-Za-z0-9-]{1,32}$/;
+
+/** The member role the watchdog assumes in a member account when `fleet.accounts[].roleName` is not set. */
+export const DEFAULT_MEMBER_ROLE_NAME = 'FlinkWatchdogMember';
+
+/**
+ * IAM quotas the listed-application grants must fit (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html,
+ * "IAM and AWS STS character limits" and "IAM object quotas"): a customer managed policy holds at most 6,144
+ * characters (white space not counted), and a role has at most 10 managed policies attached by default.
+ */
+const MANAGED_POLICY_MAX_CHARS = 6144;
+/**
+ * Managed policies of a role the listed-application grants may use: 8 of the default 10, leaving 2 for the policies
+ * CDK splits off the role's own inline policy when it grows past 10,000 characters (Role.splitLargePolicy).
+ */
+const LISTED_GRANT_MAX_POLICIES = 8;
+
+/**
+ * Worst-case values of the CloudFormation pseudo parameters, to size what a template resolves to at deploy time:
+ * a 12-digit account; the longest Region code in use (14 characters, e.g. `ap-southeast-2`, `ap-northeast-3`); the
+ * longest partition (`aws-us-gov`); the longest URL suffix (`amazonaws.com.cn`).
+ */
+const WORST_CASE_PSEUDO: Readonly<Record<string, string>> = {
+  'AWS::AccountId': '123456789012',
+  'AWS::Region': 'ap-southeast-2',
+  'AWS::Partition': 'aws-us-gov',
+  'AWS::URLSuffix': 'amazonaws.com.cn',
+};
+
+/**
+ * Longest physical name CloudFormation may generate for a resource type whose name the template leaves out: it
+ * joins the stack name, the logical ID and a random string (e.g. `MyStack-MyTable-1ABC2DEF3GHI4`) and shortens the
+ * whole to the type's name limit (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html).
+ * The limits: DynamoDB table names 255 characters, SNS topic names 256, SQS queue names 80, Step Functions state
+ * machine names 80. The random part is taken as 13 characters (the longest CloudFormation writes).
+ */
+const GENERATED_NAME_MAX: Readonly<Record<string, number>> = {
+  'AWS::DynamoDB::GlobalTable': 255,
+  'AWS::DynamoDB::Table': 255,
+  'AWS::SNS::Topic': 256,
+  'AWS::SQS::Queue': 80,
+  'AWS::StepFunctions::StateMachine': 80,
+};
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Properties of {@link FlinkWatchdog}. */
 export interface FlinkWatchdogProps {
   /**
-   * The watchdog configuration, already validated with `parseConfig` (shared/config/schema.ts). It is passed to every
-   * function as `WATCHDOG_CONFIG` (JSON), and its `applications` get alarms and IAM permissions.
+   * The watchdog configuration, already validated with `parseConfig` (shared/config/schema.ts). It is bundled with
+   * every function's code as `watchdog.config.json` (named by `WATCHDOG_CONFIG_PATH`), and its `applications` in
+   * `remediate` mode get the MSF mutating permissions by ARN.
    */
   readonly config: WatchdogConfig;
   /**
-   * MSF `RuntimeEnvironment` per watched application name (e.g. `FLINK-2_2`). It picks the restart metric
-   * (fullRestarts, or numRestarts on FLINK-2_x). Every key must be a listed
-   * application.
-   * @default - `FLINK-1_20` for every application
+   * The watchdog's instance id, 1-32 characters of `[A-Za-z0-9-]`: its alarms are named
+   * `flink-watchdog-<instance>-<application>-<kind>`, and its alarm rule and IAM cover that prefix only, so several
+   * watchdogs can share an account. Passed to every function as `WATCHDOG_INSTANCE`.
+   * @default - the stack name, characters other than `[A-Za-z0-9-]` removed, cut to 32
+   */
+  readonly instanceId?: string;
+  /**
+   * MSF `RuntimeEnvironment` per watched application name (e.g. `FLINK-2_2`), for the dashboard's per-application
+   * rows (it picks the restart metric: fullRestarts, or numRestarts on FLINK-2_x). Every key must be a listed
+   * application. The functions read the runtime from ListApplications.
+   * @default - each application's `runtimeEnvironment` in the config (`FLINK-1_20` when unset)
    */
   readonly runtimeEnvironments?: Readonly<Record<string, string>>;
   /**
-   * Interval of the periodic sweep that invokes the detector for every listed application.
+   * Interval of the periodic sweep (the sweep workflow: the detector plans, then looks at batches of applications;
+   * the drift reconciler runs on the same schedule). The sweep workflow's timeout is 80% of it.
    * @default Duration.minutes(5)
    */
   readonly sweepInterval?: Duration;
@@ -131,11 +220,17 @@ export class FlinkWatchdogPropsError extends Error {
 }
 
 /**
- * The deployed watchdog: per-application CloudWatch alarms (from `alarmsFor()`); EventBridge rules on their state
- * changes and on remediation workflow executions that end abnormally (→ detector), and a periodic sweep (→ detector and
- * drift reconciler); the remediation workflow (Step Functions) and its step Lambda; the ledger table; the notification
- * topic; the dashboard; dead-letter queues; and least-privilege IAM scoped to the listed applications (plus
- * tag-conditioned access when `optInTag` is set).
+ * The deployed watchdog: EventBridge rules on the state changes of its instance's alarms (which the detector's alarm
+ * manager creates and deletes at runtime, not CloudFormation) and on remediation workflow executions that end
+ * abnormally (→ detector); a periodic schedule starting the sweep workflow (plan, then a Distributed Map of look
+ * batches, both on the detector) and the drift reconciler; the remediation workflow (Step Functions) and its step
+ * Lambda; the watch workflow; the ledger table; the notification topic; the dashboard; dead-letter queues; and IAM
+ * that scales to a fleet: MSF reads on every application of the account and Region (scope is enforced in code), MSF
+ * mutations on the listed `remediate`-mode applications by ARN and on the opted-in ones by tag condition, alarm
+ * writes under the instance's alarm prefix, and sts:AssumeRole on the member roles of `fleet.accounts`.
+ *
+ * The config is bundled with every function's code as `watchdog.config.json` (not in the environment: no size limit
+ * but the deployment package's); each function's environment is checked at synth time to stay within Lambda's 4 KB.
  */
 export class FlinkWatchdog extends Construct {
   readonly detector: NodejsFunction;
@@ -170,19 +265,20 @@ export class FlinkWatchdog extends Construct {
   readonly eventsDeadLetterQueue: Queue;
   /** Dead-letter queue of failed asynchronous invocations of the functions. */
   readonly invocationDeadLetterQueue: Queue;
-  readonly alarms: CfnAlarm[] = [];
+  /** The sweep workflow (Step Functions Standard, a Distributed Map of look batches), started by the sweep schedule. */
+  readonly sweepWorkflow: SweepWorkflow;
+  /** The instance id: alarm names, the alarm rule and the alarm IAM use `flink-watchdog-<instance>-`. */
+  readonly instanceId: string;
+  /** The customer managed policies holding the grants on listed applications by ARN (none when no ARN is listed). */
+  readonly listedGrantPolicies: ManagedPolicy[] = [];
 
   constructor(scope: Construct, id: string, props: FlinkWatchdogProps) {
     super(scope, id);
     const { config } = props;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     const runtimeEnvironments = checkRuntimeEnvironments(config, props.runtimeEnvironments ?? {});
-    const configJson = JSON.stringify(config);
-    if (Buffer.byteLength(configJson) > LAMBDA_ENV_LIMIT_BYTES - 256) {
-      throw new FlinkWatchdogPropsError(
-        `the watchdog config is ${Buffer.byteLength(configJson)} bytes as JSON; Lambda environment variables are limited to ${LAMBDA_ENV_LIMIT_BYTES} bytes in total`,
-      );
-    }
+    this.instanceId = instanceIdOf(this, props.instanceId);
+    const configFile = writeConfigFile(config);
 
     this.eventsDeadLetterQueue = deadLetterQueue(this, 'EventsDeadLetterQueue', removalPolicy);
     this.invocationDeadLetterQueue = deadLetterQueue(this, 'InvocationDeadLetterQueue', removalPolicy);
@@ -258,6 +354,8 @@ export class FlinkWatchdog extends Construct {
     const undeliveredAlarmName = `FlinkWatchdog-undelivered-notifications-${Stack.of(this).stackName}`;
     // Not under ALARM_PREFIX either: watch executions that ended without their verdict (see below).
     const watchEndedAlarmName = `FlinkWatchdog-watch-executions-ended-${Stack.of(this).stackName}`;
+    // Nor this one: sweeps or look batches that failed (see below).
+    const sweepFailedAlarmName = `FlinkWatchdog-sweep-failed-${Stack.of(this).stackName}`;
     const undelivered = new CwAlarm(this, 'UndeliveredNotificationsAlarm', {
       alarmName: undeliveredAlarmName,
       alarmDescription:
@@ -279,7 +377,7 @@ export class FlinkWatchdog extends Construct {
       const cloudwatch = new ServicePrincipal('cloudwatch.amazonaws.com');
       // The alarms' ARNs from their names, not references: key → alarm → topic → key would be a cycle.
       const stack = Stack.of(this);
-      const alarmArns = [undeliveredAlarmName, watchEndedAlarmName].map(
+      const alarmArns = [undeliveredAlarmName, watchEndedAlarmName, sweepFailedAlarmName].map(
         (name) => `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:${name}`,
       );
       const fromThisAlarm = {
@@ -310,9 +408,12 @@ export class FlinkWatchdog extends Construct {
       deadLetterQueue: this.invocationDeadLetterQueue,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy,
+      configFile,
     };
     const common = {
-      WATCHDOG_CONFIG: configJson,
+      WATCHDOG_CONFIG_PATH: CONFIG_FILE_NAME,
+      WATCHDOG_INSTANCE: this.instanceId,
+      WATCHDOG_ACCOUNT_ID: Aws.ACCOUNT_ID,
       LEDGER_TABLE_NAME: this.ledger.tableName,
       NOTIFICATION_TOPIC_ARN: this.topic.topicArn,
       NOTIFICATION_DLQ_URL: this.notificationDeadLetterQueue.queueUrl,
@@ -463,19 +564,14 @@ export class FlinkWatchdog extends Construct {
     }
 
     this.dashboard = new WatchdogDashboard(this, 'Dashboard', {
-      applications: config.applications.map((a) => ({
-        name: a.name,
-        runtimeEnvironment: runtimeEnvironments[a.name] ?? runtimeEnvironmentOf(config, a.name),
-      })),
+      // Per-application rows only for applications of the watchdog's own account and Region (their metrics are here).
+      applications: config.applications
+        .filter((a) => a.accountId === undefined)
+        .map((a) => ({
+          name: a.name,
+          runtimeEnvironment: runtimeEnvironments[a.name] ?? runtimeEnvironmentOf(config, a.name),
+        })),
     });
-
-    for (const app of config.applications) {
-      const policy = policyFor(config, app.name);
-      const runtime = runtimeEnvironments[app.name] ?? runtimeEnvironmentOf(config, app.name);
-      for (const spec of alarmsFor(app.name, runtime, policy)) {
-        this.alarms.push(alarmFromSpec(this, `${app.name}-${spec.kind}`, spec));
-      }
-    }
 
     const target = (): LambdaFunction =>
       new LambdaFunction(this.detector, {
@@ -483,12 +579,14 @@ export class FlinkWatchdog extends Construct {
         retryAttempts: 3,
         maxEventAge: Duration.hours(1),
       });
+    // Only this instance's alarms: two watchdogs in one account never receive each other's alarm changes.
+    const prefix = alarmPrefix(this.instanceId);
     new Rule(this, 'AlarmStateChangeRule', {
-      description: `Flink Watchdog: state changes of the ${ALARM_PREFIX}* alarms → detector`,
+      description: `Flink Watchdog: state changes of the ${prefix}* alarms → detector`,
       eventPattern: {
         source: ['aws.cloudwatch'],
         detailType: ['CloudWatch Alarm State Change'],
-        detail: { alarmName: Match.prefix(ALARM_PREFIX) },
+        detail: { alarmName: Match.prefix(prefix) },
       },
       targets: [target()],
     });
@@ -498,10 +596,42 @@ export class FlinkWatchdog extends Construct {
         retryAttempts: 3,
         maxEventAge: Duration.hours(1),
       });
+    const sweepInterval = props.sweepInterval ?? Duration.minutes(5);
+    // Named (not referred to) like the watch workflow; its child executions' metrics carry `<ARN>/<Map Run label>`.
+    const sweepName = Names.uniqueResourceName(this, { maxLength: 70, separator: '-' }).concat('-sweep');
+    this.sweepWorkflow = new SweepWorkflow(this, 'SweepWorkflow', {
+      detector: this.detector,
+      stateMachineName: sweepName,
+      maxConcurrency: fleetSettings(config).sweep.maxConcurrency,
+      // A sweep must end before the next one starts: 80% of the interval.
+      timeout: Duration.seconds(Math.max(1, Math.floor(sweepInterval.toSeconds() * 0.8))),
+      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy,
+    });
+    const sweepFailed = new CwAlarm(this, 'SweepFailedAlarm', {
+      // Not under the alarm prefix: its state changes must not reach the detector.
+      alarmName: sweepFailedAlarmName,
+      alarmDescription:
+        'Flink Watchdog: a sweep, or one of its look batches, failed, timed out or was aborted: some applications were not looked at in that sweep (the alarms still run). See the sweep state machine executions, its Map Runs and the detector log.',
+      metric: this.sweepWorkflow.metricRunsEnded(Duration.minutes(5)),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    sweepFailed.addAlarmAction(new SnsAction(this.topic));
     new Rule(this, 'SweepSchedule', {
-      description: 'Flink Watchdog: periodic sweep of every listed application → detector and drift reconciler',
-      schedule: Schedule.rate(props.sweepInterval ?? Duration.minutes(5)),
-      targets: [target(), reconcilerTarget()],
+      description:
+        'Flink Watchdog: periodic sweep → the sweep workflow (plan, look at batches) and the drift reconciler',
+      schedule: Schedule.rate(sweepInterval),
+      targets: [
+        new SfnStateMachine(this.sweepWorkflow.stateMachine, {
+          deadLetterQueue: this.eventsDeadLetterQueue,
+          retryAttempts: 3,
+          maxEventAge: Duration.hours(1),
+        }),
+        reconcilerTarget(),
+      ],
     });
 
     // A run that ends without recording its outcome (timed out, aborted, or failed past its Catch) must not leave an
@@ -531,35 +661,175 @@ export class FlinkWatchdog extends Construct {
       });
     }
 
-    this.grantMsf(config, this.detector, false);
-    this.grantMsf(config, this.remediation, true);
-    this.grantMsf(config, this.reconciler, false, { metrics: false });
-    if (this.runbook) {
-      this.grantMsf(config, this.runbook, false, { metrics: false });
-      // The `snapshot` command calls CreateApplicationSnapshot itself; every other command goes through the workflow.
-      this.grantOnWatched(config, this.runbook, 'MsfSnapshot', ['kinesisanalytics:CreateApplicationSnapshot']);
+    this.grantFleetIam(config);
+  }
+
+  /**
+   * MSF, CloudWatch, tagging and STS permissions, sized for a fleet of 1,000 applications:
+   * - every function: the MSF read actions on `application/*` of the account and Region (which applications are
+   *   watched is enforced in code: listed, or carrying the opt-in tag), and sts:AssumeRole on the member roles;
+   * - detector: ListApplications, tag:GetResources, GetMetricData and DescribeAlarms (none supports resource-level
+   *   permissions), and PutMetricAlarm, DeleteAlarms, TagResource, ListTagsForResource on its instance's alarms only;
+   * - remediation: the MSF mutating actions on the listed applications it may change by ARN (see
+   *   {@link mutableListedApplications}) and, when tagged applications may be changed, on `application/*` with the
+   *   opt-in tag (aws:ResourceTag condition);
+   * - runbook: CreateApplicationSnapshot the same way, on every listed application (a person decides).
+   * @throws FlinkWatchdogPropsError when the listed ARNs do not fit the role's managed policies.
+   */
+  private grantFleetIam(config: WatchdogConfig): void {
+    const stack = Stack.of(this);
+    const everyApplication = applicationArn(this, '*');
+    for (const fn of this.functions()) {
+      fn.addToRolePolicy(
+        new PolicyStatement({ sid: 'MsfRead', actions: [...MSF_READ_ACTIONS], resources: [everyApplication] }),
+      );
+      Validations.of(fn.role ?? fn).acknowledge(
+        {
+          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kinesisanalytics:<AWS::Region>:<AWS::AccountId>:application/*]',
+          reason:
+            'MSF reads (Describe*, List*) on every application of the account and Region: tagged applications are found at runtime and a fleet of 1,000 listed ARNs does not fit a role policy. The functions act only on listed or opted-in applications (checked in code); mutations are granted by ARN or tag condition only.',
+        },
+        {
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason:
+            'cloudwatch:GetMetricData, cloudwatch:DescribeAlarms, kinesisanalytics:ListApplications, tag:GetResources and the X-Ray tracing actions (xray:PutTraceSegments, xray:PutTelemetryRecords) support no resource-level permissions.',
+        },
+      );
     }
-    // The reconciler's cheap first pass: ListApplications supports no resource-level permissions.
-    this.reconciler.addToRolePolicy(
+    // The reconciler's cheap first pass and the sweep's plan: ListApplications supports no resource-level permissions.
+    for (const fn of [this.detector, this.reconciler]) {
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'MsfListApplications',
+          actions: ['kinesisanalytics:ListApplications'],
+          resources: ['*'],
+        }),
+      );
+    }
+    this.detector.addToRolePolicy(
       new PolicyStatement({
-        sid: 'MsfListApplications',
-        actions: ['kinesisanalytics:ListApplications'],
+        sid: 'SweepDiscovery',
+        // GetResources (tagged applications), GetMetricData (one call per look batch), DescribeAlarms (the alarm
+        // manager, by prefix): none supports resource-level permissions.
+        actions: ['tag:GetResources', 'cloudwatch:GetMetricData', 'cloudwatch:DescribeAlarms'],
         resources: ['*'],
       }),
     );
+    this.detector.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'AlarmManager',
+        actions: [
+          'cloudwatch:PutMetricAlarm',
+          'cloudwatch:DeleteAlarms',
+          'cloudwatch:TagResource',
+          'cloudwatch:ListTagsForResource',
+        ],
+        resources: [
+          `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:${alarmPrefix(this.instanceId)}*`,
+        ],
+      }),
+    );
+    Validations.of(this.detector.role ?? this.detector).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:${alarmPrefix(this.instanceId)}*]`,
+      reason:
+        "The alarm manager creates, tags and deletes this instance's alarms, named under its own prefix (one per application and kind, created at runtime).",
+    });
+
+    const homeListed = config.applications.filter((a) => isHome(this, a));
+    const tagged = config.optInTag;
+    const mutable = mutableListedApplications(config, homeListed);
+    this.grantOnApplications(
+      this.remediation,
+      'MsfMutate',
+      [...MSF_MUTATING_ACTIONS],
+      mutable.listed,
+      mutable.tagged ? tagged : undefined,
+    );
+    if (this.runbook) {
+      // The `snapshot` command calls CreateApplicationSnapshot itself; every other command goes through the workflow.
+      this.grantOnApplications(
+        this.runbook,
+        'MsfSnapshot',
+        ['kinesisanalytics:CreateApplicationSnapshot'],
+        homeListed,
+        tagged,
+      );
+    }
+
+    const accounts = config.fleet?.accounts ?? [];
+    if (accounts.length > 0) {
+      const roles = accounts.map(
+        (a) => `arn:${stack.partition}:iam::${a.accountId}:role/${a.roleName ?? DEFAULT_MEMBER_ROLE_NAME}`,
+      );
+      for (const fn of this.functions()) {
+        fn.addToRolePolicy(
+          new PolicyStatement({ sid: 'AssumeMemberRoles', actions: ['sts:AssumeRole'], resources: roles }),
+        );
+      }
+      // Member stacks forward their alarm, CloudTrail and contributor events to this account's default bus.
+      for (const account of accounts) {
+        new CfnEventBusPolicy(this, `MemberEvents${account.accountId}`, {
+          eventBusName: 'default',
+          // Unique per instance on the shared default bus (StatementId: 1-64 characters of [a-zA-Z0-9-_]).
+          statementId: `FlinkWatchdog-${this.instanceId}-${account.accountId}`,
+          statement: {
+            Sid: `FlinkWatchdog-${this.instanceId}-${account.accountId}`,
+            Effect: 'Allow',
+            Principal: { AWS: `arn:${stack.partition}:iam::${account.accountId}:root` },
+            Action: 'events:PutEvents',
+            Resource: `arn:${stack.partition}:events:${stack.region}:${stack.account}:event-bus/default`,
+          },
+        });
+      }
+    }
   }
 
-  /** Grants `actions` on the listed applications and, with `optInTag`, on applications carrying the tag. */
-  private grantOnWatched(config: WatchdogConfig, fn: NodejsFunction, sid: string, actions: string[]): void {
-    const arns = config.applications.map((a) => applicationArn(this, a.name));
-    if (arns.length > 0) fn.addToRolePolicy(new PolicyStatement({ sid: `${sid}Listed`, actions, resources: arns }));
-    if (config.optInTag) {
+  /**
+   * Grants `actions` on the listed applications by ARN, in customer managed policies of at most 6,144 characters
+   * each (IAM counts the resolved ARNs), and with `tagged` on `application/*` conditioned on the opt-in tag.
+   * @throws FlinkWatchdogPropsError when the ARNs need more than {@link LISTED_GRANT_MAX_POLICIES} policies.
+   */
+  private grantOnApplications(
+    fn: NodejsFunction,
+    sid: string,
+    actions: string[],
+    listed: readonly WatchedApplication[],
+    tag: { key: string; value: string } | undefined,
+  ): void {
+    const role = fn.role;
+    if (!role) throw new Error(`${fn.node.id}: a watchdog function has an explicit role`);
+    const chunks = chunkListedArns(
+      listed.map((a) => a.name),
+      actions,
+      sid,
+    );
+    if (chunks.length > LISTED_GRANT_MAX_POLICIES) {
+      const fit = chunks.slice(0, LISTED_GRANT_MAX_POLICIES).reduce((n, c) => n + c.length, 0);
+      throw new FlinkWatchdogPropsError(
+        `${listed.length} listed applications need ${sid === 'MsfMutate' ? 'MSF mutating permissions' : 'CreateApplicationSnapshot'} by ARN on the ${fn.node.id} role, but only ${fit} of them fit the ${LISTED_GRANT_MAX_POLICIES} managed policies of ${MANAGED_POLICY_MAX_CHARS} characters a role can take (IAM quotas). Opt them in by tag instead: set optInTag and tag the applications (IAM then grants by tag condition), and list only those that need their own policy.`,
+      );
+    }
+    for (const [i, names] of chunks.entries()) {
+      const policy = new ManagedPolicy(this, `${fn.node.id}${sid}Listed${i + 1}`, {
+        description: `Flink Watchdog ${fn.node.id}: ${actions.join(', ')} on listed applications (part ${i + 1})`,
+        statements: [
+          new PolicyStatement({
+            sid: `${sid}Listed`,
+            actions,
+            resources: names.map((name) => applicationArn(this, name)),
+          }),
+        ],
+        roles: [role],
+      });
+      this.listedGrantPolicies.push(policy);
+    }
+    if (tag) {
       fn.addToRolePolicy(
         new PolicyStatement({
           sid: `${sid}OptInTagged`,
           actions,
           resources: [applicationArn(this, '*')],
-          conditions: { StringEquals: { [`aws:ResourceTag/${config.optInTag.key}`]: config.optInTag.value } },
+          conditions: { StringEquals: { [`aws:ResourceTag/${tag.key}`]: tag.value } },
         }),
       );
     }
@@ -603,54 +873,6 @@ export class FlinkWatchdog extends Construct {
         }),
       );
     }
-  }
-
-  /** Grants MSF reads (and mutations when `mutate`) on the listed applications and, with `optInTag`, on tagged ones. */
-  private grantMsf(
-    config: WatchdogConfig,
-    fn: NodejsFunction,
-    mutate: boolean,
-    options: { metrics: boolean } = { metrics: true },
-  ): void {
-    const grantee: IGrantable = fn;
-    // The policies live on the function's role, a sibling of the function: acknowledgements go there.
-    const role = fn.role ?? fn;
-    const arns = config.applications.map((a) => applicationArn(this, a.name));
-    if (arns.length > 0) {
-      grantee.grantPrincipal.addToPrincipalPolicy(
-        new PolicyStatement({ sid: 'MsfReadListed', actions: [...MSF_READ_ACTIONS], resources: arns }),
-      );
-      if (mutate) {
-        grantee.grantPrincipal.addToPrincipalPolicy(
-          new PolicyStatement({ sid: 'MsfMutateListed', actions: [...MSF_MUTATING_ACTIONS], resources: arns }),
-        );
-      }
-    }
-    if (config.optInTag) {
-      grantee.grantPrincipal.addToPrincipalPolicy(
-        new PolicyStatement({
-          sid: 'MsfOptInTagged',
-          actions: [...MSF_READ_ACTIONS, ...(mutate ? MSF_MUTATING_ACTIONS : [])],
-          resources: [applicationArn(this, '*')],
-          conditions: { StringEquals: { [`aws:ResourceTag/${config.optInTag.key}`]: config.optInTag.value } },
-        }),
-      );
-      Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kinesisanalytics:<AWS::Region>:<AWS::AccountId>:application/*]`,
-        reason:
-          'Applications opted in by tag are not known at deploy time; the statement is limited by an aws:ResourceTag condition on the opt-in tag.',
-      });
-    }
-    if (options.metrics) {
-      grantee.grantPrincipal.addToPrincipalPolicy(
-        new PolicyStatement({ sid: 'CloudWatchMetrics', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
-      );
-    }
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'cloudwatch:GetMetricData, kinesisanalytics:ListApplications and the X-Ray tracing actions (xray:PutTraceSegments, xray:PutTelemetryRecords) support no resource-level permissions.',
-    });
   }
 }
 
@@ -698,6 +920,8 @@ interface WatchdogFunctionProps {
   deadLetterQueue: Queue;
   logRetention: RetentionDays;
   removalPolicy: RemovalPolicy;
+  /** The config file to bundle next to the handler as {@link CONFIG_FILE_NAME} (see {@link writeConfigFile}). */
+  configFile: ConfigFile;
   timeout?: Duration;
 }
 
@@ -740,8 +964,18 @@ function watchdogFunction(scope: Construct, id: string, props: WatchdogFunctionP
       externalModules: [],
       banner:
         "import { createRequire as __watchdogCreateRequire } from 'node:module'; const require = __watchdogCreateRequire(import.meta.url);",
+      // The config travels with the code: copied next to the bundled handler. The file lies under the project root,
+      // so the same command works in local bundling and in Docker bundling (where inputDir is the mounted root).
+      commandHooks: {
+        beforeBundling: () => [],
+        beforeInstall: () => [],
+        afterBundling: (inputDir: string, outputDir: string) => [
+          `cp "${inputDir}/${props.configFile.relativePath}" "${outputDir}/${CONFIG_FILE_NAME}"`,
+        ],
+      },
     },
   });
+  fn.node.addValidation({ validate: () => environmentProblems(fn) });
   Validations.of(fn).acknowledge({
     id: 'AwsSolutions-L1',
     reason:
@@ -750,33 +984,189 @@ function watchdogFunction(scope: Construct, id: string, props: WatchdogFunctionP
   return fn;
 }
 
-function alarmFromSpec(scope: Construct, id: string, spec: AlarmSpec): CfnAlarm {
-  return new CfnAlarm(scope, id, {
-    alarmName: spec.alarmName,
-    alarmDescription: spec.description,
-    comparisonOperator: spec.comparisonOperator,
-    threshold: spec.threshold,
-    evaluationPeriods: spec.evaluationPeriods,
-    datapointsToAlarm: spec.datapointsToAlarm,
-    treatMissingData: spec.treatMissingData,
-    metrics: spec.queries.map((q) => ({
-      id: q.id,
-      returnData: q.returnData,
-      ...(q.label !== undefined ? { label: q.label } : {}),
-      ...(q.expression !== undefined ? { expression: q.expression } : {}),
-      ...(q.metric !== undefined
-        ? {
-            metricStat: {
-              metric: {
-                namespace: MSF_METRIC_NAMESPACE,
-                metricName: q.metric.metricName,
-                dimensions: Object.entries(q.metric.dimensions).map(([name, value]) => ({ name, value })),
-              },
-              stat: q.metric.stat,
-              period: q.metric.periodSeconds,
-            },
-          }
-        : {}),
-    })),
-  });
+/** The config file written at synth time, to be bundled with the functions. */
+interface ConfigFile {
+  /** Path relative to the project root (forward slashes), e.g. `node_modules/.cache/flink-watchdog/config-….json`. */
+  relativePath: string;
+}
+
+/**
+ * Writes the validated config as JSON under the project root (`node_modules/.cache/flink-watchdog/`), named by its
+ * content hash so concurrent synths of different configs never overwrite each other's file.
+ */
+function writeConfigFile(config: WatchdogConfig): ConfigFile {
+  const json = `${JSON.stringify(config, null, 2)}\n`;
+  const hash = createHash('sha256').update(json).digest('hex').slice(0, 16);
+  const relativePath = `node_modules/.cache/flink-watchdog/config-${hash}.json`;
+  const file = join(REPO_ROOT, ...relativePath.split('/'));
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, json);
+  return { relativePath };
+}
+
+/**
+ * The instance id: `instanceId` when given (validated), else the stack name with characters other than
+ * `[A-Za-z0-9-]` removed and cut to 32.
+ * @throws FlinkWatchdogPropsError for an `instanceId` that is not 1-32 characters of `[A-Za-z0-9-]`, or a stack name
+ *   that leaves nothing.
+ */
+function instanceIdOf(scope: Construct, instanceId: string | undefined): string {
+  if (instanceId !== undefined) {
+    if (!INSTANCE_ID.test(instanceId)) {
+      throw new FlinkWatchdogPropsError(
+        `instanceId "${instanceId}": use 1-32 characters of [A-Za-z0-9-] (it is part of every alarm name), e.g. "prod-eu"`,
+      );
+    }
+    return instanceId;
+  }
+  const stackName = Stack.of(scope).stackName;
+  const derived = Token.isUnresolved(stackName) ? '' : stackName.replace(/[^A-Za-z0-9-]/g, '').slice(0, 32);
+  if (!INSTANCE_ID.test(derived)) {
+    throw new FlinkWatchdogPropsError(
+      'instanceId: the stack name gives no usable instance id; set instanceId (1-32 characters of [A-Za-z0-9-])',
+    );
+  }
+  return derived;
+}
+
+/**
+ * Whether a listed application is in the stack's own account and Region (its policy then belongs in this stack).
+ * An application naming another account is the member stack's business (the member role grants on it).
+ */
+function isHome(scope: Construct, app: WatchedApplication): boolean {
+  if (app.accountId === undefined) return true;
+  const stack = Stack.of(scope);
+  return (
+    !Token.isUnresolved(stack.account) &&
+    app.accountId === stack.account &&
+    !Token.isUnresolved(stack.region) &&
+    app.region === stack.region
+  );
+}
+
+/**
+ * Which applications the remediation function may change: the listed home applications whose policy `mode` is
+ * `remediate` (defaults included), and the tagged ones when the config's `defaults` are in `remediate` mode (a tagged
+ * application follows the defaults). With `runbooks`, every listed application and the tagged ones: a person may
+ * command any watched application whatever its mode (shared/domain/runbook.ts), and the commands act through the
+ * remediation workflow. An observe-only config without runbooks grants no mutation at all.
+ */
+export function mutableListedApplications(
+  config: WatchdogConfig,
+  homeListed: readonly WatchedApplication[],
+): { listed: WatchedApplication[]; tagged: boolean } {
+  const commands = config.runbooks !== undefined;
+  return {
+    listed: homeListed.filter((a) => commands || policyFor(config, listedKey(a)).mode === 'remediate'),
+    tagged: config.optInTag !== undefined && (commands || policyFor(config, '').mode === 'remediate'),
+  };
+}
+
+/**
+ * Splits application names into groups whose policy document fits a customer managed policy
+ * ({@link MANAGED_POLICY_MAX_CHARS} characters, white space not counted) with the ARNs as IAM stores them after
+ * CloudFormation resolves partition, Region and account (worst case: {@link WORST_CASE_PSEUDO}).
+ */
+function chunkListedArns(names: readonly string[], actions: readonly string[], sid: string): string[][] {
+  const p = WORST_CASE_PSEUDO;
+  const skeleton = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Sid: `${sid}Listed`, Effect: 'Allow', Action: actions, Resource: [] }],
+  }).length;
+  const chunks: string[][] = [];
+  let current: string[] = [];
+  let size = skeleton;
+  for (const name of names) {
+    const arn = `arn:${p['AWS::Partition']}:kinesisanalytics:${p['AWS::Region']}:${p['AWS::AccountId']}:application/${name}`;
+    const length = JSON.stringify(arn).length;
+    // One comma between two ARNs.
+    if (current.length > 0 && size + 1 + length > MANAGED_POLICY_MAX_CHARS) {
+      chunks.push(current);
+      current = [];
+      size = skeleton;
+    }
+    size += length + (current.length > 0 ? 1 : 0);
+    current.push(name);
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/**
+ * A function's environment as Lambda will store it, bytes of keys and values, with every CloudFormation token
+ * replaced by its worst-case value: pseudo parameters from {@link WORST_CASE_PSEUDO}, names CloudFormation generates
+ * at their longest ({@link GENERATED_NAME_MAX}), ARNs and queue URLs built from those.
+ * @throws Error naming the token when the environment holds one whose worst case is not known (state it here).
+ */
+export function worstCaseEnvironmentBytes(fn: NodejsFunction): number {
+  const stack = Stack.of(fn);
+  const cfn = fn.node.defaultChild as CfnFunction;
+  const resolved = stack.resolve(cfn.environment) as { variables?: Record<string, unknown> } | undefined;
+  const variables = resolved?.variables ?? {};
+  const types = new Map<string, string>();
+  for (const c of stack.node.findAll()) {
+    if (c instanceof CfnResource) types.set(stack.getLogicalId(c), c.cfnResourceType);
+  }
+  let bytes = 0;
+  for (const [key, value] of Object.entries(variables)) {
+    bytes += Buffer.byteLength(key) + Buffer.byteLength(worstCase(value, stack, types));
+  }
+  return bytes;
+}
+
+/** The worst-case deploy-time value of a resolved CloudFormation expression (see {@link worstCaseEnvironmentBytes}). */
+function worstCase(value: unknown, stack: Stack, types: ReadonlyMap<string, string>): string {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, unknown>;
+  const p = WORST_CASE_PSEUDO;
+  const generatedName = (logicalId: string): { type: string; name: string } => {
+    const type = types.get(logicalId);
+    const max = type === undefined ? undefined : GENERATED_NAME_MAX[type];
+    if (type === undefined || max === undefined) {
+      throw new Error(`environment size check: no worst case for a reference to ${logicalId} (${type ?? 'unknown'})`);
+    }
+    const name = `${stack.stackName}-${logicalId}-${'X'.repeat(13)}`;
+    return { type, name: name.slice(0, max) };
+  };
+  const arnOf = (type: string, name: string): string => {
+    const at = `${p['AWS::Partition']}:%s:${p['AWS::Region']}:${p['AWS::AccountId']}`;
+    if (type === 'AWS::SNS::Topic') return `arn:${at.replace('%s', 'sns')}:${name}`;
+    if (type === 'AWS::SQS::Queue') return `arn:${at.replace('%s', 'sqs')}:${name}`;
+    if (type === 'AWS::StepFunctions::StateMachine') return `arn:${at.replace('%s', 'states')}:stateMachine:${name}`;
+    return `arn:${at.replace('%s', 'dynamodb')}:table/${name}`;
+  };
+  if (Array.isArray(v['Fn::Join'])) {
+    const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map((x) => worstCase(x, stack, types)).join(sep);
+  }
+  if (typeof v.Ref === 'string') {
+    const pseudo = p[v.Ref];
+    if (pseudo !== undefined) return pseudo;
+    if (v.Ref === 'AWS::StackName') return stack.stackName;
+    const { type, name } = generatedName(v.Ref);
+    // What Ref returns per type (CloudFormation template reference, "Return values"): a table's name, a queue's
+    // URL, a topic's ARN, a state machine's ARN.
+    if (type === 'AWS::SQS::Queue')
+      return `https://sqs.${p['AWS::Region']}.${p['AWS::URLSuffix']}/${p['AWS::AccountId']}/${name}`;
+    if (type === 'AWS::SNS::Topic' || type === 'AWS::StepFunctions::StateMachine') return arnOf(type, name);
+    return name;
+  }
+  if (Array.isArray(v['Fn::GetAtt'])) {
+    const [logicalId, attribute] = v['Fn::GetAtt'] as [string, string];
+    const { type, name } = generatedName(logicalId);
+    if (attribute === 'Arn' || attribute === 'TopicArn') return arnOf(type, name);
+    if (attribute === 'QueueUrl')
+      return `https://sqs.${p['AWS::Region']}.${p['AWS::URLSuffix']}/${p['AWS::AccountId']}/${name}`;
+    if (attribute === 'QueueName' || attribute === 'TopicName' || attribute === 'Name') return name;
+  }
+  throw new Error(`environment size check: no worst case for ${JSON.stringify(value)}`);
+}
+
+/** The synth-time check of a function's environment size: an error naming the function past Lambda's 4 KB. */
+function environmentProblems(fn: NodejsFunction): string[] {
+  const bytes = worstCaseEnvironmentBytes(fn);
+  if (bytes <= LAMBDA_ENV_LIMIT_BYTES) return [];
+  return [
+    `function ${fn.node.path}: its environment variables take up to ${bytes} bytes once deployed (worst-case account, Region and generated names), over Lambda's ${LAMBDA_ENV_LIMIT_BYTES}-byte limit; move the largest values into the bundled config file (${CONFIG_FILE_NAME})`,
+  ];
 }

@@ -1,14 +1,40 @@
 import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseConfig, type WatchdogConfig } from '#shared/config/schema.ts';
 
 /** Variables naming the watchdog config. `WATCHDOG_CONFIG` (JSON) wins over `WATCHDOG_CONFIG_PATH` (a file). */
 const configVariables = {
-  /** The watchdog config as JSON (what the CDK construct sets). */
+  /** The watchdog config as JSON (local runs and tests; the CDK construct bundles a file instead). */
   WATCHDOG_CONFIG: z.string().min(2).optional(),
-  /** A path to the watchdog config file (local runs). */
+  /**
+   * A path to the watchdog config file. The CDK construct sets `watchdog.config.json`, the file it bundles next to
+   * each handler; a relative path is resolved against `LAMBDA_TASK_ROOT` (the function code's directory, set by
+   * Lambda) when set, else against the working directory.
+   */
   WATCHDOG_CONFIG_PATH: z.string().min(1).optional(),
   AWS_REGION: z.string().min(1).optional(),
+};
+
+/** Default of `WATCHDOG_INSTANCE` when unset (functions built by hand in tests and local runs). */
+export const DEFAULT_INSTANCE = 'default';
+
+/** Which watchdog this is, and its home account (see infra/flink-watchdog.ts). */
+const instanceVariables = {
+  /**
+   * The watchdog's instance id (1-32 characters of `[A-Za-z0-9-]`): its alarms are named
+   * `flink-watchdog-<instance>-<application>-<kind>` and tagged `flink-watchdog:instance=<instance>`, so two
+   * watchdogs in one account never touch each other's alarms. The CDK construct sets it (default: the stack name).
+   */
+  WATCHDOG_INSTANCE: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,32}$/, 'an instance id: 1-32 characters of [A-Za-z0-9-]')
+    .default(DEFAULT_INSTANCE),
+  /** The watchdog's own AWS account (12 digits): the home cell of the sweep. Absent: learnt from the caller identity. */
+  WATCHDOG_ACCOUNT_ID: z
+    .string()
+    .regex(/^\d{12}$/, 'a 12-digit AWS account id')
+    .optional(),
 };
 
 const hasConfig = (e: { WATCHDOG_CONFIG?: string | undefined; WATCHDOG_CONFIG_PATH?: string | undefined }) =>
@@ -37,6 +63,7 @@ const notificationVariables = {
 export const DetectorEnv = z
   .object({
     ...configVariables,
+    ...instanceVariables,
     ...notificationVariables,
     /** Name of the ledger's DynamoDB table. */
     LEDGER_TABLE_NAME: z.string().min(3),
@@ -59,6 +86,7 @@ export type ReconcilerEnv = DetectorEnv;
 export const RunbookEnv = z
   .object({
     ...configVariables,
+    ...instanceVariables,
     ...notificationVariables,
     LEDGER_TABLE_NAME: z.string().min(3),
     STATE_MACHINE_ARN: z.string().startsWith('arn:'),
@@ -77,6 +105,7 @@ export type RunbookEnv = z.infer<typeof RunbookEnv>;
 export const RemediationEnv = z
   .object({
     ...configVariables,
+    ...instanceVariables,
     ...notificationVariables,
     /** Name of the ledger's DynamoDB table. */
     LEDGER_TABLE_NAME: z.string().min(3),
@@ -125,15 +154,27 @@ export function functionEnvironment<S extends z.ZodType<Record<string, string | 
 }
 
 /**
+ * The file `WATCHDOG_CONFIG_PATH` names: an absolute path as is; a relative one against `LAMBDA_TASK_ROOT` (Lambda's
+ * "path to your Lambda function code", https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime)
+ * when set, else against the working directory.
+ */
+export function configFilePath(path: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (isAbsolute(path)) return path;
+  const root = env.LAMBDA_TASK_ROOT;
+  return root !== undefined && root !== '' ? resolve(root, path) : resolve(path);
+}
+
+/**
  * Reads and validates the watchdog config named by the environment.
  * @throws ConfigError or Error naming the variable and the problem.
  */
 export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): WatchdogConfig {
   const { WATCHDOG_CONFIG: json, WATCHDOG_CONFIG_PATH: path } = readEnv(CommonEnv, env);
-  const source = json !== undefined ? 'WATCHDOG_CONFIG' : (path as string);
+  const file = path === undefined ? undefined : configFilePath(path, env);
+  const source = json !== undefined ? 'WATCHDOG_CONFIG' : (file as string);
   let raw: unknown;
   try {
-    raw = JSON.parse(json ?? readFileSync(path as string, 'utf8'));
+    raw = JSON.parse(json ?? readFileSync(file as string, 'utf8'));
   } catch (e) {
     throw new Error(`${source}: not readable JSON (${(e as Error).message})`, { cause: e });
   }

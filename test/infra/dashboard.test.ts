@@ -123,6 +123,52 @@ describe('Construct: WatchdogDashboard', () => {
     expect(rowWidth('payments-aggregation')).toBe(24);
   });
 
+  it('graphs the fleet with Metrics Insights: top 10 numRestarts, fullRestarts and downtime by application', () => {
+    // Assess
+    const fleet = (title: string) => metricsOf(widgets, title).join();
+    for (const [title, metric] of [
+      ['Fleet: top 10 numRestarts', 'numRestarts'],
+      ['Fleet: top 10 fullRestarts', 'fullRestarts'],
+      ['Fleet: top 10 downtime', 'downtime'],
+    ] as const) {
+      expect(fleet(title)).toContain(
+        `SELECT MAX(${metric}) FROM SCHEMA(\\"AWS/KinesisAnalytics\\", Application) GROUP BY Application ORDER BY MAX() DESC LIMIT 10`,
+      );
+    }
+  });
+
+  it("sums the watchdog's incidents and actions over every application", () => {
+    // Assess
+    const totals = metricsOf(widgets, 'Fleet: watchdog incidents and actions').join();
+    for (const name of ['IncidentOpened', 'RemediationAction', 'IncidentResolved', 'IncidentEscalated']) {
+      expect(totals).toContain(`SELECT SUM(${name}) FROM SCHEMA(\\"${WATCHDOG_METRICS_NAMESPACE}\\", Application)`);
+    }
+  });
+
+  it('gives only the first 10 listed applications a row, and says how many more the fleet widgets cover', () => {
+    // Prepare
+    const applications = Array.from({ length: 25 }, (_, i) => ({
+      name: `app-${String(i).padStart(2, '0')}`,
+      runtimeEnvironment: 'FLINK-1_20',
+    }));
+
+    // Act
+    const many = widgetsOf(synth({ applications }));
+
+    // Assess
+    const rowTitles = many.filter(
+      (w) => w.properties.title?.startsWith('app-') && w.properties.title.includes('downtime'),
+    );
+    expect(rowTitles.map((w) => w.properties.title)).toEqual(
+      applications.slice(0, 10).map((a) => `${a.name}: downtime (ms)`),
+    );
+    expect(
+      many.some(
+        (w) => w.properties.markdown?.includes('25 listed applications') && w.properties.markdown.includes('15 more'),
+      ),
+    ).toBe(true);
+  });
+
   it('rejects a duplicate application and a runtime environment that is not FLINK-x_y', () => {
     // Act / Assess
     expect(() =>

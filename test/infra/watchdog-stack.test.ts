@@ -88,13 +88,11 @@ interface Statement {
   Condition?: unknown;
 }
 
+/** The statements of every policy (inline and customer managed) attached to the role with this logical ID prefix. */
 function statementsOf(template: Template, roleLogicalIdPrefix: string): Statement[] {
-  const policies = template.findResources('AWS::IAM::Policy');
-  const entry = Object.entries(policies).find(([, p]) =>
-    (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref.startsWith(roleLogicalIdPrefix)),
-  );
-  expect(entry, `a policy on ${roleLogicalIdPrefix}`).toBeDefined();
-  return (entry?.[1].Properties.PolicyDocument.Statement ?? []) as Statement[];
+  const statements = allStatements(template).filter((s) => s.roles.some((r) => r.startsWith(roleLogicalIdPrefix)));
+  expect(statements.length, `a policy on ${roleLogicalIdPrefix}`).toBeGreaterThan(0);
+  return statements.map((s) => s.statement);
 }
 
 /** A policy statement with the logical IDs of the roles its policy is attached to. */
@@ -104,9 +102,13 @@ interface AttachedStatement {
   statement: Statement;
 }
 
-/** Every statement of every `AWS::IAM::Policy` in the template. */
+/** Every statement of every `AWS::IAM::Policy` and `AWS::IAM::ManagedPolicy` in the template. */
 function allStatements(template: Template): AttachedStatement[] {
-  return Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([policy, p]) =>
+  const policies = {
+    ...template.findResources('AWS::IAM::Policy'),
+    ...template.findResources('AWS::IAM::ManagedPolicy'),
+  };
+  return Object.entries(policies).flatMap(([policy, p]) =>
     (p.Properties.PolicyDocument.Statement as Statement[]).map((statement) => ({
       policy,
       roles: (p.Properties.Roles as { Ref: string }[]).map((r) => r.Ref),
@@ -139,6 +141,8 @@ function environmentOf(template: Template, functionId: string): Record<string, u
 /** Actions that support no resource-level permissions, the only ones allowed on `Resource: '*'`. */
 const RESOURCELESS_ACTIONS = [
   'cloudwatch:GetMetricData',
+  'cloudwatch:DescribeAlarms',
+  'tag:GetResources',
   'kinesisanalytics:ListApplications',
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',
@@ -155,11 +159,15 @@ const RESOURCELESS_ACTIONS = [
 ];
 
 /**
- * The IAM invariants of every synthesized watchdog: no managed or inline role policies, no NotAction, no wildcard
- * action, only Allow statements, and `Resource: '*'` only for actions that support no resource-level permissions.
+ * The IAM invariants of every synthesized watchdog: no AWS managed or inline role policies (customer managed policies
+ * only for the grants on listed applications by ARN), no NotAction, no wildcard action, only Allow statements, and
+ * `Resource: '*'` only for actions that support no resource-level permissions.
  */
 function expectLeastPrivilege(template: Template): void {
-  template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
+  for (const [id, policy] of Object.entries(template.findResources('AWS::IAM::ManagedPolicy'))) {
+    expect(id).toMatch(/Listed\d+/);
+    for (const st of policy.Properties.PolicyDocument.Statement as Statement[]) expect(st.Sid).toMatch(/Listed$/);
+  }
   for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
     expect(role.Properties.Policies).toBeUndefined();
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -184,6 +192,14 @@ function watchEndedAlarmName(stack: Stack): string {
   return `FlinkWatchdog-watch-executions-ended-${stack.stackName}`;
 }
 
+/** The name of the alarm on sweeps or look batches that failed (outside the prefix too). */
+function sweepFailedAlarmName(stack: Stack): string {
+  return `FlinkWatchdog-sweep-failed-${stack.stackName}`;
+}
+
+/** The alarm prefix of the test stack's instance (the stack name `Test`). */
+const TEST_PREFIX = `${ALARM_PREFIX}Test-`;
+
 /** The CloudWatch alarms of the template, by logical ID. */
 function alarmsOf(template: Template): Record<string, { Properties: Record<string, unknown> }> {
   return template.findResources('AWS::CloudWatch::Alarm') as Record<string, { Properties: Record<string, unknown> }>;
@@ -201,6 +217,16 @@ function otherAlarmNames(template: Template): string[] {
   return Object.values(alarmsOf(template))
     .map((a) => a.Properties.AlarmName as string)
     .filter((name) => !name.startsWith(ALARM_PREFIX));
+}
+
+/**
+ * The roles that start executions of the sweep workflow: EventBridge's (the schedule's target role) and the state
+ * machine's own (a Distributed Map starts its child executions).
+ */
+function sweepStarterRoles(stack: WatchdogStack): string[] {
+  const machine = stack.watchdog.sweepWorkflow.stateMachine;
+  const eventsRole = machine.node.tryFindChild('EventsRole');
+  return [logicalIdOf(machine.role), ...(eventsRole ? [logicalIdOf(eventsRole)] : [])];
 }
 
 /** Principals allowed to publish runbook commands (one in another account). */
@@ -289,97 +315,138 @@ describe('Construct: FlinkWatchdog', () => {
     template = Template.fromStack(stack);
   });
 
-  describe('alarms', () => {
-    it('creates restart-loop, downtime and failed-checkpoint alarms for a FLINK-1_x application', () => {
+  describe('alarms (created at runtime by the alarm manager)', () => {
+    it("creates no application alarm: only the watchdog's own three, outside the alarm prefix", () => {
       // Assess
-      for (const kind of ['restart-loop', 'downtime', 'failed-checkpoints']) {
-        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-          AlarmName: `${ALARM_PREFIX}orders-enrichment-${kind}`,
-        });
-      }
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `${ALARM_PREFIX}orders-enrichment-restart-loop`,
-        // Any restart wakes the detector, which counts restarts exactly (shared/alarms.ts).
-        EvaluationPeriods: 1,
-        DatapointsToAlarm: 1,
-        TreatMissingData: 'notBreaching',
-        Metrics: Match.arrayWith([
-          Match.objectLike({
-            Id: 'restarts',
-            MetricStat: Match.objectLike({
-              Metric: {
-                Namespace: 'AWS/KinesisAnalytics',
-                MetricName: 'fullRestarts',
-                Dimensions: [{ Name: 'Application', Value: 'orders-enrichment' }],
-              },
-            }),
-          }),
-          Match.objectLike({ Id: 'newRestarts', Expression: 'DIFF(restarts)', ReturnData: true }),
-        ]),
-      });
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `${ALARM_PREFIX}orders-enrichment-downtime`,
-        TreatMissingData: 'breaching',
-      });
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `${ALARM_PREFIX}orders-enrichment-failed-checkpoints`,
-        // Any failed checkpoint wakes the detector, which follows it with a checkpoints watch (shared/alarms.ts).
-        EvaluationPeriods: 1,
-        DatapointsToAlarm: 1,
-        Threshold: 0,
-        ComparisonOperator: 'GreaterThanThreshold',
-        TreatMissingData: 'notBreaching',
-        Metrics: Match.arrayWith([
-          Match.objectLike({
-            Id: 'failed',
-            MetricStat: Match.objectLike({
-              Metric: Match.objectLike({ MetricName: 'numberOfFailedCheckpoints' }),
-            }),
-          }),
-          Match.objectLike({ Id: 'newFailed', Expression: 'DIFF(failed)', ReturnData: true }),
-        ]),
-      });
+      expect(applicationAlarmNames(template)).toEqual([]);
+      expect(otherAlarmNames(template).sort()).toEqual(
+        [undeliveredAlarmName(stack), watchEndedAlarmName(stack), sweepFailedAlarmName(stack)].sort(),
+      );
     });
 
-    it('alarms on numRestarts and keeps the downtime alarm on FLINK-2_2 (downtime is deprecated, still published)', () => {
+    it("lets the detector, and only it, write the alarms under its instance's prefix, and describe alarms", () => {
+      // Prepare
+      const detectorRole = logicalIdOf(stack.watchdog.detector.role);
+      const alarmWrites = ['PutMetricAlarm', 'DeleteAlarms', 'TagResource', 'ListTagsForResource'].map(
+        (a) => `cloudwatch:${a}`,
+      );
+
+      // Act
+      const writers = allStatements(template).filter((s) => grantsAny(s.statement, alarmWrites));
+      const describers = allStatements(template).filter((s) => grantsAny(s.statement, ['cloudwatch:DescribeAlarms']));
+
       // Assess
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `${ALARM_PREFIX}payments-aggregation-restart-loop`,
-        AlarmDescription: Match.stringLikeRegexp('restart loop: 4 in 15 min'),
-        EvaluationPeriods: 1,
-        DatapointsToAlarm: 1,
-        Metrics: Match.arrayWith([
-          Match.objectLike({
-            MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'numRestarts' }) }),
-          }),
-        ]),
+      expect(writers.map((s) => s.roles)).toEqual([[detectorRole]]);
+      expect(writers[0]?.statement.Action).toEqual(alarmWrites);
+      expect(writers[0]?.statement.Resource).toEqual({
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':cloudwatch:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            `:alarm:${TEST_PREFIX}*`,
+          ],
+        ],
       });
-      const names = applicationAlarmNames(template);
-      expect(names).toContain(`${ALARM_PREFIX}payments-aggregation-downtime`);
-      expect(names).toHaveLength(6);
-      // Besides the application alarms, only the watchdog's own: undelivered notifications, watch runs that ended.
-      expect(otherAlarmNames(template).sort()).toEqual(
-        [undeliveredAlarmName(stack), watchEndedAlarmName(stack)].sort(),
+      expect(describers.map((s) => s.roles)).toEqual([[detectorRole]]);
+      expect(describers[0]?.statement.Resource).toBe('*');
+    });
+
+    it("gives each of two stacks in one app its own instance, alarm prefix and rule: neither receives the other's alarms", () => {
+      // Prepare
+      const app = testApp();
+      const blue = new WatchdogStack(app, 'Blue', { config: CONFIG });
+      const green = new WatchdogStack(app, 'Green', { config: CONFIG, instanceId: 'green-eu' });
+
+      // Act
+      const prefixOf = (s: WatchdogStack): string[] =>
+        Object.values(Template.fromStack(s).findResources('AWS::Events::Rule'))
+          .filter((r) => ((r.Properties.EventPattern?.source ?? []) as string[]).includes('aws.cloudwatch'))
+          .flatMap((r) => (r.Properties.EventPattern.detail.alarmName as { prefix: string }[]).map((m) => m.prefix));
+      const instanceOf = (s: WatchdogStack): unknown =>
+        environmentOf(Template.fromStack(s), logicalIdOf(s.watchdog.detector)).WATCHDOG_INSTANCE;
+
+      // Assess
+      expect(prefixOf(blue)).toEqual([`${ALARM_PREFIX}Blue-`]);
+      expect(prefixOf(green)).toEqual([`${ALARM_PREFIX}green-eu-`]);
+      expect(instanceOf(blue)).toBe('Blue');
+      expect(instanceOf(green)).toBe('green-eu');
+      expect(Template.fromStack(green).toJSON().Outputs.Instance.Value).toBe('green-eu');
+    });
+
+    it('derives the instance from the stack name (cut to 32 characters) and rejects a bad instanceId', () => {
+      // Act
+      const long = new WatchdogStack(testApp(), 'Prod', {
+        config: CONFIG,
+        stackName: 'flink-watchdog-production-eu-west-1-central',
+      });
+
+      // Assess
+      expect(long.watchdog.instanceId).toBe('flink-watchdog-production-eu-wes');
+      expect(() => new WatchdogStack(testApp(), 'Bad', { config: CONFIG, instanceId: 'prod_eu' })).toThrow(
+        FlinkWatchdogPropsError,
+      );
+      expect(() => new WatchdogStack(testApp(), 'Bad', { config: CONFIG, instanceId: 'x'.repeat(33) })).toThrow(
+        /1-32 characters/,
       );
     });
   });
 
   describe('IAM', () => {
-    it('limits the mutating actions to the listed applications, and tagged ones by condition', () => {
+    it('limits the mutating actions to the listed applications in remediate mode, by ARN', () => {
       // Act
       const statements = statementsOf(template, 'FlinkWatchdogRemediationRole');
       const listed = statements.find((s) => s.Sid === 'MsfMutateListed');
-      const tagged = statements.find((s) => s.Sid === 'MsfOptInTagged');
       // Assess
       expect(listed?.Action).toEqual([...MSF_MUTATING_ACTIONS]);
+      // payments-aggregation follows the defaults (observe): no mutation on it.
+      expect([listed?.Resource].flat()).toEqual([arnOf('orders-enrichment')]);
+      // The defaults are observe, so a tagged application (which follows them) is not changed either.
+      expect(statements.find((s) => s.Sid === 'MsfMutateOptInTagged')).toBeUndefined();
+      const mutatingAnywhere = statements.filter((s) => grantsAny(s, MSF_MUTATING_ACTIONS) && !s.Condition);
+      expect(mutatingAnywhere.map((s) => s.Sid)).toEqual(['MsfMutateListed']);
+    });
+
+    it('grants the mutations on tagged applications by tag condition when the defaults remediate', () => {
+      // Act
+      const remediating = parseConfig({ ...CONFIG, defaults: { mode: 'remediate' } });
+      const statements = statementsOf(synth(remediating), 'FlinkWatchdogRemediationRole');
+      const listed = statements.find((s) => s.Sid === 'MsfMutateListed');
+      const tagged = statements.find((s) => s.Sid === 'MsfMutateOptInTagged');
+
+      // Assess
       expect(listed?.Resource).toEqual([arnOf('orders-enrichment'), arnOf('payments-aggregation')]);
-      expect(tagged?.Action).toEqual(expect.arrayContaining([...MSF_MUTATING_ACTIONS]));
+      expect(tagged?.Action).toEqual([...MSF_MUTATING_ACTIONS]);
       expect(tagged?.Resource).toEqual(arnOf('*'));
       expect(tagged?.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/flink-watchdog': 'enabled' } });
-      const mutatingAnywhere = statements.filter(
-        (s) => [s.Action].flat().some((a) => (MSF_MUTATING_ACTIONS as readonly string[]).includes(a)) && !s.Condition,
+    });
+
+    it('grants no MSF mutation at all for an observe-only config', () => {
+      // Act
+      const observe = synth(
+        parseConfig({ ...CONFIG, applications: CONFIG.applications.map((a) => ({ name: a.name })) }),
       );
-      expect(mutatingAnywhere.map((s) => s.Sid)).toEqual(['MsfMutateListed']);
+
+      // Assess
+      expect(allStatements(observe).filter((s) => grantsAny(s.statement, MSF_MUTATING_ACTIONS_ALL))).toEqual([]);
+      observe.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
+    });
+
+    it('reads MSF on every application of the account and Region, from every function', () => {
+      // Assess
+      for (const fn of stack.watchdog.functions()) {
+        const read = statementsOf(template, logicalIdOf(fn.role)).find((s) => s.Sid === 'MsfRead');
+        expect(read, fn.node.id).toEqual({
+          Sid: 'MsfRead',
+          Effect: 'Allow',
+          Action: [...MSF_READ_ACTIONS],
+          Resource: arnOf('*'),
+        });
+      }
     });
 
     it('gives the detector no mutating action', () => {
@@ -393,9 +460,12 @@ describe('Construct: FlinkWatchdog', () => {
     it('has no tag statement without optInTag', () => {
       // Act
       const { optInTag: _, ...rest } = CONFIG;
-      const statements = statementsOf(synth(rest), 'FlinkWatchdogRemediationRole');
+      const statements = statementsOf(
+        synth(parseConfig({ ...rest, defaults: { mode: 'remediate' } })),
+        'FlinkWatchdogRemediationRole',
+      );
       // Assess
-      expect(statements.find((s) => s.Sid === 'MsfOptInTagged')).toBeUndefined();
+      expect(statements.filter((s) => s.Condition !== undefined)).toEqual([]);
     });
   });
 
@@ -406,7 +476,7 @@ describe('Construct: FlinkWatchdog', () => {
         EventPattern: {
           source: ['aws.cloudwatch'],
           'detail-type': ['CloudWatch Alarm State Change'],
-          detail: { alarmName: [{ prefix: ALARM_PREFIX }] },
+          detail: { alarmName: [{ prefix: TEST_PREFIX }] },
         },
         Targets: [
           Match.objectLike({
@@ -433,7 +503,9 @@ describe('Construct: FlinkWatchdog', () => {
           TracingConfig: { Mode: 'Active' },
           LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
           DeadLetterConfig: { TargetArn: Match.anyValue() },
-          Environment: { Variables: Match.objectLike({ WATCHDOG_CONFIG: JSON.stringify(CONFIG) }) },
+          Environment: {
+            Variables: Match.objectLike({ WATCHDOG_CONFIG_PATH: 'watchdog.config.json', WATCHDOG_INSTANCE: 'Test' }),
+          },
         },
       });
       expect(Object.keys(fns).sort()).toEqual(stack.watchdog.functions().map(logicalIdOf).sort());
@@ -479,51 +551,6 @@ describe('Construct: FlinkWatchdog', () => {
           },
         });
       }
-    });
-  });
-
-  describe('alarms per application', () => {
-    it('creates the alarms of each listed application, every metric on that application only', () => {
-      // Act
-      const alarms = Object.values(alarmsOf(template)).filter((a) =>
-        (a.Properties.AlarmName as string).startsWith(ALARM_PREFIX),
-      );
-      const byApplication = new Map<string, string[]>();
-      for (const alarm of alarms) {
-        const name = alarm.Properties.AlarmName as string;
-        const application = CONFIG.applications.find((a) => name.startsWith(`${ALARM_PREFIX}${a.name}-`))?.name;
-        expect(application, `${name} names a listed application`).toBeDefined();
-        const dimensions = (alarm.Properties.Metrics as { MetricStat?: { Metric: { Dimensions: unknown } } }[])
-          .filter((m) => m.MetricStat !== undefined)
-          .map((m) => m.MetricStat?.Metric.Dimensions);
-        expect(dimensions.length, `${name} has a metric`).toBeGreaterThan(0);
-        for (const d of dimensions) expect(d, name).toEqual([{ Name: 'Application', Value: application }]);
-        byApplication.set(application ?? '', [...(byApplication.get(application ?? '') ?? []), name]);
-      }
-
-      // Assess
-      expect(byApplication.get('orders-enrichment')?.sort()).toEqual(
-        ['downtime', 'failed-checkpoints', 'restart-loop'].map((k) => `${ALARM_PREFIX}orders-enrichment-${k}`),
-      );
-      expect(byApplication.get('payments-aggregation')?.sort()).toEqual(
-        ['downtime', 'failed-checkpoints', 'restart-loop'].map((k) => `${ALARM_PREFIX}payments-aggregation-${k}`),
-      );
-    });
-
-    it('creates no alarm without a listed application', () => {
-      // Act
-      const tagOnlyStack = synthStack(
-        parseConfig({ schemaVersion: 1, optInTag: { key: 'flink-watchdog', value: 'on' } }),
-      );
-      const tagOnly = Template.fromStack(tagOnlyStack);
-
-      // Assess
-      expect(applicationAlarmNames(tagOnly)).toEqual([]);
-      // The watchdog's own alarms exist whatever the applications.
-      expect(otherAlarmNames(tagOnly).sort()).toEqual(
-        [undeliveredAlarmName(tagOnlyStack), watchEndedAlarmName(tagOnlyStack)].sort(),
-      );
-      expect(allStatements(tagOnly).filter((s) => s.statement.Sid === 'MsfMutateListed')).toEqual([]);
     });
   });
 
@@ -793,9 +820,14 @@ describe('Construct: FlinkWatchdog', () => {
       // Prepare
       const stateMachine = { Ref: logicalIdOf(stack.watchdog.workflow.stateMachine) };
 
-      // Act (the detector's start of the watch workflow, Sid StartWatch, is asserted in watch-workflow.test.ts)
+      // Act (the detector's start of the watch workflow, Sid StartWatch, is asserted in watch-workflow.test.ts; the
+      // sweep workflow's starters below)
+      const sweepStarters = sweepStarterRoles(stack);
       const starts = allStatements(template).filter(
-        (s) => grantsAny(s.statement, ['states:StartExecution']) && s.statement.Sid !== 'StartWatch',
+        (s) =>
+          grantsAny(s.statement, ['states:StartExecution']) &&
+          s.statement.Sid !== 'StartWatch' &&
+          !s.roles.some((r) => sweepStarters.includes(r)),
       );
 
       // Assess
@@ -803,6 +835,19 @@ describe('Construct: FlinkWatchdog', () => {
         [[logicalIdOf(stack.watchdog.detector.role)], [logicalIdOf(stack.watchdog.reconciler.role)]].sort(),
       );
       for (const { statement } of starts) expect(statement.Resource).toEqual(stateMachine);
+    });
+
+    it('lets only the schedule (its events role) and the Distributed Map (the state machine role) start sweeps', () => {
+      // Prepare
+      const sweep = logicalIdOf(stack.watchdog.sweepWorkflow.stateMachine);
+
+      // Act
+      const starts = allStatements(template).filter(
+        (s) => grantsAny(s.statement, ['states:StartExecution']) && JSON.stringify(s.statement).includes(sweep),
+      );
+
+      // Assess
+      expect(starts.flatMap((s) => s.roles).sort()).toEqual([...sweepStarterRoles(stack)].sort());
     });
 
     it.each(['detector', 'reconciler'] as const)(
@@ -833,10 +878,12 @@ describe('Construct: FlinkWatchdog', () => {
       const smRole = logicalIdOf(stack.watchdog.workflow.stateMachine.role);
       const fn = { 'Fn::GetAtt': [logicalIdOf(stack.watchdog.remediation), 'Arn'] };
 
-      // Act (the watch workflow's invocation of the detector is asserted in watch-workflow.test.ts)
-      const watchRole = logicalIdOf(stack.watchdog.watchWorkflow.stateMachine.role);
+      // Act (the watch and sweep workflows' invocations of the detector are asserted in their own tests)
+      const detectorCallers = [stack.watchdog.watchWorkflow, stack.watchdog.sweepWorkflow].map((w) =>
+        logicalIdOf(w.stateMachine.role),
+      );
       const invokes = allStatements(template).filter(
-        (s) => grantsAny(s.statement, ['lambda:InvokeFunction']) && !s.roles.includes(watchRole),
+        (s) => grantsAny(s.statement, ['lambda:InvokeFunction']) && !s.roles.some((r) => detectorCallers.includes(r)),
       );
 
       // Assess
@@ -893,19 +940,15 @@ describe('Construct: FlinkWatchdog', () => {
       expect(own.filter((s) => grantsAny(s, MSF_MUTATING_ACTIONS))).toEqual([]);
       expect(own.filter((s) => grantsAny(s, ['cloudwatch:GetMetricData']))).toEqual([]);
       expect(own.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('cloudwatch:'))).toEqual([]);
-      expect(msf.map((s) => s.Sid).sort()).toEqual(['MsfListApplications', 'MsfOptInTagged', 'MsfReadListed']);
-      const listed = msf.find((s) => s.Sid === 'MsfReadListed');
-      expect(listed?.Action).toEqual([...MSF_READ_ACTIONS]);
-      expect(listed?.Resource).toEqual(CONFIG.applications.map((a) => arnOf(a.name)));
-      const tagged = msf.find((s) => s.Sid === 'MsfOptInTagged');
-      expect(tagged?.Action).toEqual([...MSF_READ_ACTIONS]);
-      expect(tagged?.Resource).toEqual(arnOf('*'));
-      expect(tagged?.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/flink-watchdog': 'enabled' } });
+      expect(msf.map((s) => s.Sid).sort()).toEqual(['MsfListApplications', 'MsfRead']);
+      const read = msf.find((s) => s.Sid === 'MsfRead');
+      expect(read?.Action).toEqual([...MSF_READ_ACTIONS]);
+      expect(read?.Resource).toEqual(arnOf('*'));
     });
 
-    it('has ListApplications as its only kinesisanalytics action on "*", which no other function has', () => {
+    it('has ListApplications as its only kinesisanalytics action on "*", which only the detector shares', () => {
       // Prepare
-      const role = logicalIdOf(stack.watchdog.reconciler.role);
+      const roles = [stack.watchdog.reconciler, stack.watchdog.detector].map((fn) => logicalIdOf(fn.role));
 
       // Act
       const onStar = allStatements(template).filter(
@@ -918,15 +961,16 @@ describe('Construct: FlinkWatchdog', () => {
       );
 
       // Assess
-      expect(onStar).toHaveLength(1);
-      expect(onStar[0]?.roles).toEqual([role]);
-      expect(onStar[0]?.statement).toEqual({
-        Sid: 'MsfListApplications',
-        Effect: 'Allow',
-        Action: 'kinesisanalytics:ListApplications',
-        Resource: '*',
-      });
-      expect(listers.map((s) => s.roles)).toEqual([[role]]);
+      expect(onStar.map((s) => s.roles).sort()).toEqual(roles.map((r) => [r]).sort());
+      for (const { statement } of onStar) {
+        expect(statement).toEqual({
+          Sid: 'MsfListApplications',
+          Effect: 'Allow',
+          Action: 'kinesisanalytics:ListApplications',
+          Resource: '*',
+        });
+      }
+      expect(listers.map((s) => s.roles).sort()).toEqual(roles.map((r) => [r]).sort());
     });
 
     it('may read exactly the s3:// Terraform state object, and no other role any S3 object', () => {
@@ -1011,7 +1055,9 @@ describe('Construct: FlinkWatchdog', () => {
     it('gives all three functions the ledger, topic and config, and the detector and reconciler the state machine', () => {
       // Prepare
       const common = {
-        WATCHDOG_CONFIG: JSON.stringify(CONFIG),
+        WATCHDOG_CONFIG_PATH: 'watchdog.config.json',
+        WATCHDOG_INSTANCE: 'Test',
+        WATCHDOG_ACCOUNT_ID: { Ref: 'AWS::AccountId' },
         LEDGER_TABLE_NAME: { Ref: logicalIdOf(stack.watchdog.ledger) },
         NOTIFICATION_TOPIC_ARN: { Ref: logicalIdOf(stack.watchdog.topic) },
       };
@@ -1033,7 +1079,8 @@ describe('Construct: FlinkWatchdog', () => {
       expect(reconciler).toEqual(detectorWithoutWatch);
       expect(remediation).toMatchObject(common);
       expect(remediation).not.toHaveProperty('STATE_MACHINE_ARN');
-      expect(JSON.parse(detector.WATCHDOG_CONFIG as string)).toEqual(CONFIG);
+      // The config is bundled with the code, never in the environment.
+      for (const env of [detector, remediation, reconciler]) expect(env).not.toHaveProperty('WATCHDOG_CONFIG');
     });
   });
 
@@ -1062,15 +1109,20 @@ describe('Construct: FlinkWatchdog', () => {
       const dlq = logicalIdOf(stack.watchdog.eventsDeadLetterQueue);
       const rules = template.findResources('AWS::Events::Rule');
       const sweep = logicalIdOf(stack.watchdog.node.findChild('SweepSchedule'));
-      // The sweep also runs the reconciler; the alarm and workflow-ended rules are the detector's only.
+      // The sweep starts the sweep workflow and runs the reconciler; the alarm and workflow-ended rules are the
+      // detector's only.
       const targetsOf = (id: string): NodejsFunction[] =>
-        id === sweep ? [stack.watchdog.detector, stack.watchdog.reconciler] : [stack.watchdog.detector];
+        id === sweep ? [stack.watchdog.reconciler] : [stack.watchdog.detector];
+      const sweepWorkflow = { Ref: logicalIdOf(stack.watchdog.sweepWorkflow.stateMachine) };
 
       // Assess
       expect(Object.keys(rules)).toHaveLength(3);
       expect(Object.keys(rules)).toContain(sweep);
       for (const [id, rule] of Object.entries(rules)) {
-        expect(rule.Properties.Targets, id).toEqual(
+        const functionTargets = (rule.Properties.Targets as { Arn: unknown }[]).filter(
+          (t) => JSON.stringify(t.Arn) !== JSON.stringify(sweepWorkflow),
+        );
+        expect(functionTargets, id).toEqual(
           targetsOf(id).map((fn) => ({
             Id: expect.any(String),
             Arn: { 'Fn::GetAtt': [logicalIdOf(fn), 'Arn'] },
@@ -1100,10 +1152,10 @@ describe('Construct: FlinkWatchdog', () => {
           },
         });
       }
-      template.resourceCountIs('AWS::Lambda::Permission', 4);
+      template.resourceCountIs('AWS::Lambda::Permission', 3);
     });
 
-    it('invokes both the detector and the reconciler from the sweep, each with the events DLQ and retries', () => {
+    it('starts the sweep workflow and invokes the reconciler from the sweep, each with the events DLQ and retries', () => {
       // Prepare
       const sweep = logicalIdOf(stack.watchdog.node.findChild('SweepSchedule'));
       const dlq = { 'Fn::GetAtt': [logicalIdOf(stack.watchdog.eventsDeadLetterQueue), 'Arn'] };
@@ -1113,9 +1165,11 @@ describe('Construct: FlinkWatchdog', () => {
 
       // Assess
       expect(targets.map((t) => t.Arn)).toEqual([
-        { 'Fn::GetAtt': [logicalIdOf(stack.watchdog.detector), 'Arn'] },
+        { Ref: logicalIdOf(stack.watchdog.sweepWorkflow.stateMachine) },
         { 'Fn::GetAtt': [logicalIdOf(stack.watchdog.reconciler), 'Arn'] },
       ]);
+      // EventBridge starts the state machine with a role of its own.
+      expect(targets[0]?.RoleArn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/EventsRole/), 'Arn'] });
       for (const target of targets) {
         expect(target.DeadLetterConfig).toEqual({ Arn: dlq });
         expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 });
@@ -1169,7 +1223,7 @@ describe('Construct: FlinkWatchdog', () => {
           }),
         ),
       });
-      trail.resourceCountIs('AWS::Lambda::Permission', 6);
+      trail.resourceCountIs('AWS::Lambda::Permission', 5);
     });
 
     it('is off by default', () => {
@@ -1255,8 +1309,9 @@ describe('Construct: FlinkWatchdog', () => {
       const name = undeliveredAlarmName(stack);
 
       // Assess
-      expect(prefixes).toEqual([ALARM_PREFIX]);
+      expect(prefixes).toEqual([TEST_PREFIX]);
       template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: name });
+      expect(name.startsWith(ALARM_PREFIX)).toBe(false);
       // EventBridge prefix matching is case-sensitive; not even a case-insensitive match is allowed here.
       for (const prefix of prefixes) expect(name.toLowerCase().startsWith(prefix.toLowerCase()), name).toBe(false);
       expect(applicationAlarmNames(template)).not.toContain(name);
@@ -1383,7 +1438,7 @@ describe('Construct: FlinkWatchdog', () => {
       expect(applicationAlarmNames(template)).not.toContain(name);
     });
 
-    it("lets CloudWatch publish both of the stack's own alarms to the encrypted topic, and no other alarm", () => {
+    it("lets CloudWatch publish the stack's own three alarms to the encrypted topic, and no other alarm", () => {
       // Prepare
       const cloudWatchStatements = (resourceType: string, policyProperty: string): unknown[] =>
         Object.values(template.findResources(resourceType)).flatMap((r) =>
@@ -1400,9 +1455,10 @@ describe('Construct: FlinkWatchdog', () => {
       expect(statements).toHaveLength(2);
       for (const st of statements) {
         const arns = st.Condition.ArnLike['aws:SourceArn'].map((a) => JSON.stringify(a));
-        expect(arns).toHaveLength(2);
+        expect(arns).toHaveLength(3);
         expect(arns.filter((a) => a.endsWith(`:alarm:${undeliveredAlarmName(stack)}"]]}`))).toHaveLength(1);
         expect(arns.filter((a) => a.endsWith(`:alarm:${watchEndedAlarmName(stack)}"]]}`))).toHaveLength(1);
+        expect(arns.filter((a) => a.endsWith(`:alarm:${sweepFailedAlarmName(stack)}"]]}`))).toHaveLength(1);
       }
     });
 
@@ -1763,28 +1819,24 @@ describe('Construct: FlinkWatchdog', () => {
             ),
           ),
         ).toEqual([]);
-        expect(mutating).toEqual([
-          { Sid: 'MsfSnapshotListed', Effect: 'Allow', Action: SNAPSHOT_ACTION, Resource: listed },
-          {
-            Sid: 'MsfSnapshotOptInTagged',
-            Effect: 'Allow',
-            Action: SNAPSHOT_ACTION,
-            Resource: arnOf('*'),
-            Condition: tagCondition,
-          },
-        ]);
-        expect(msf.find((s) => s.Sid === 'MsfReadListed')).toEqual({
-          Sid: 'MsfReadListed',
-          Effect: 'Allow',
-          Action: [...MSF_READ_ACTIONS],
-          Resource: listed,
-        });
-        expect(msf.find((s) => s.Sid === 'MsfOptInTagged')).toEqual({
-          Sid: 'MsfOptInTagged',
+        expect(mutating).toEqual(
+          expect.arrayContaining([
+            { Sid: 'MsfSnapshotListed', Effect: 'Allow', Action: SNAPSHOT_ACTION, Resource: listed },
+            {
+              Sid: 'MsfSnapshotOptInTagged',
+              Effect: 'Allow',
+              Action: SNAPSHOT_ACTION,
+              Resource: arnOf('*'),
+              Condition: tagCondition,
+            },
+          ]),
+        );
+        expect(mutating).toHaveLength(2);
+        expect(msf.find((s) => s.Sid === 'MsfRead')).toEqual({
+          Sid: 'MsfRead',
           Effect: 'Allow',
           Action: [...MSF_READ_ACTIONS],
           Resource: arnOf('*'),
-          Condition: tagCondition,
         });
         // No other role may snapshot.
         const snapshotters = allStatements(runbookTemplate).filter((s) => grantsAny(s.statement, [SNAPSHOT_ACTION]));
@@ -1797,8 +1849,12 @@ describe('Construct: FlinkWatchdog', () => {
 
         // Act
         const states = runbookStatements().filter((s) => [s.Action].flat().some((a) => a.startsWith('states:')));
+        const sweepStarters = sweepStarterRoles(withRunbooks);
         const starters = allStatements(runbookTemplate).filter(
-          (s) => grantsAny(s.statement, ['states:StartExecution']) && s.statement.Sid !== 'StartWatch',
+          (s) =>
+            grantsAny(s.statement, ['states:StartExecution']) &&
+            s.statement.Sid !== 'StartWatch' &&
+            !s.roles.some((r) => sweepStarters.includes(r)),
         );
 
         // Assess
