@@ -506,6 +506,7 @@ export class DynamoDbLedger implements Ledger {
   async acquireRemediationSlot(slot: RemediationSlot, limit: number, nowMs: number): Promise<SlotAcquisition> {
     let lastError: unknown;
     for (let attempt = 0; attempt < SLOT_TRIES; attempt++) {
+      if (attempt > 0) await contentionPause(attempt);
       const { slots, version } = await this.#readSlots();
       const live = liveSlots(slots, nowMs);
       const mine = live.find((s) => s.incidentId === slot.incidentId);
@@ -526,6 +527,7 @@ export class DynamoDbLedger implements Ledger {
   async releaseRemediationSlot(incidentId: string): Promise<LockRelease> {
     let lastError: unknown;
     for (let attempt = 0; attempt < SLOT_TRIES; attempt++) {
+      if (attempt > 0) await contentionPause(attempt);
       const { slots, version } = await this.#readSlots();
       if (!slots.some((s) => s.incidentId === incidentId)) return 'NOT_HELD';
       try {
@@ -635,11 +637,13 @@ export class DynamoDbLedger implements Ledger {
   /**
    * Read the open fleet incident, mutate, then: still OPEN, PutItem conditional on `incidentId` and `revision`;
    * RESOLVED, PutItem of the archive `CLOSED#<openedMs>#<id>` (expiring like a closed incident), then DeleteItem of
-   * `OPEN` under the same condition. On a conflict, read and mutate again (the archive is then written again).
+   * `OPEN` under the same condition. On a conflict, read and mutate again after a short random pause (the archive is
+   * then written again), up to {@link SLOT_TRIES} times: the detections of a burst contend for this one item.
    */
   async updateFleetIncident(id: string, mutate: FleetIncidentMutation): Promise<FleetIncident | undefined> {
     let lastError: unknown;
-    for (let attempt = 0; attempt < UPDATE_INCIDENT_TRIES; attempt++) {
+    for (let attempt = 0; attempt < SLOT_TRIES; attempt++) {
+      if (attempt > 0) await contentionPause(attempt);
       const current = await this.currentFleetIncident();
       if (!current || current.id !== id) return undefined;
       const read = current.revision ?? 0;
@@ -814,6 +818,15 @@ function withoutUndefined<T>(value: T): T {
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => [k, withoutUndefined(v)]),
   ) as T;
+}
+
+/**
+ * A random pause before retrying a contended conditional write, ms: up to 10 ms × the attempt, at most 100 ms ("full
+ * jitter", so racing writers spread out instead of colliding again:
+ * https://aws.amazon.com/builders-library/timeouts-retries-and-backoff-with-jitter/).
+ */
+function contentionPause(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 10 * attempt)));
 }
 
 function isConditionalCheckFailed(error: unknown): boolean {

@@ -134,8 +134,11 @@ export async function admitAutomaticRemediation(
   if (HELD_KINDS.has(input.remediation.kind)) {
     const open = await deps.ledger.currentFleetIncident();
     if (open?.members.some((m) => m.applicationName === input.applicationName)) {
+      const kind = input.remediation.kind;
       await deps.ledger.updateFleetIncident(open.id, (f) =>
-        recordHeld(f, input.applicationName, input.remediation.kind, now),
+        f.held.some((h) => h.applicationName === input.applicationName && h.remediation === kind)
+          ? undefined
+          : recordHeld(f, input.applicationName, kind, now),
       );
       return { admitted: false, reason: heldReason(open, input.remediation), fleetIncidentId: open.id };
     }
@@ -180,7 +183,8 @@ export type FleetCheck =
  *    `correlatedFailureLimit(fleet settings, watched)` (watched: the fleet memory's applications, else the listed
  *    ones) open one fleet incident (a conditional write: one per burst however many detectors race), told once.
  * 5. Holding: a REMEDIATE decision to FORCE_STOP_AND_RESTART or START an application of the open fleet incident is
- *    HELD (counted on the fleet incident, never paged); a ROLLBACK (its own recent change started its loop) proceeds.
+ *    HELD (recorded on the fleet incident once per application and remediation, never paged); a ROLLBACK (its own
+ *    recent change started its loop) proceeds.
  * 6. The early signal: with none open and at most the limit in a loop, a loop found while MORE than the limit of
  *    applications are sighted restarting within the window (each restart wakes the detector through the restart
  *    alarm, so they are sighted before their loops are confirmed) is held ONCE as a suspected correlated failure
@@ -232,44 +236,12 @@ export async function checkFleet(input: FleetCheckInput, deps: BlastRadiusDeps):
   }
   if (!loop && !(open && isMember(open, name))) return { kind: 'PROCEED' };
 
-  // 3. Joining (or relapsing: a member seen recovered loops again).
-  const joins = (f: FleetIncident, s: FleetSighting) => {
-    const member = f.members.find((m) => m.applicationName === s.applicationName);
-    return member ? member.recoveredMs !== undefined : s.restartingSinceMs <= f.openedMs + windowMs;
-  };
-  if (open && loop && own && joins(open, own)) {
-    const sighting = own;
-    open = (await deps.ledger.updateFleetIncident(open.id, (f) => joinFleetIncident(f, sighting, now))) ?? open;
-  }
-
-  // 4. Opening.
+  // 4. Opening (when none is open).
   if (!open && loop) {
     const loops = sightings.filter((s) => s.loopSinceMs !== undefined && s.loopSinceMs >= now - windowMs);
     const watched = (await deps.ledger.loadFleetMemory())?.applications.length ?? deps.config.applications.length;
     const limit = correlatedFailureLimit(settings, watched);
-    if (loops.length > limit) {
-      const fresh = newFleetIncident({
-        sightings: loops,
-        limit,
-        watched,
-        windowMinutes: settings.correlatedFailure.windowMinutes,
-        nowMs: now,
-      });
-      const opened = await deps.ledger.openFleetIncident(fresh);
-      open = opened.incident;
-      if (opened.opened) {
-        deps.log.warn('fleet incident opened: correlated restart loops', {
-          fleetIncidentId: open.id,
-          applications: open.members.map((m) => m.applicationName),
-          limit,
-          watched,
-        });
-        await tellFleet(deps, open, 'ESCALATED', input.trigger, now);
-      } else if (own && !isMember(open, name)) {
-        const sighting = own;
-        open = (await deps.ledger.updateFleetIncident(open.id, (f) => joinFleetIncident(f, sighting, now))) ?? open;
-      }
-    } else {
+    if (loops.length <= limit) {
       // 6. The early signal.
       const restarting = sightings.filter((s) => s.lastSeenMs >= now - windowMs);
       if (
@@ -278,8 +250,7 @@ export async function checkFleet(input: FleetCheckInput, deps: BlastRadiusDeps):
         own.suspectedMs === undefined &&
         isHeldKind(input.decision)
       ) {
-        const suspected: FleetSighting = { ...own, suspectedMs: now };
-        await deps.ledger.saveSighting(suspected);
+        await deps.ledger.saveSighting({ ...own, suspectedMs: now });
         return {
           kind: 'HOLD',
           reason: suspectedReason(restarting.length, limit, settings.correlatedFailure.windowMinutes),
@@ -287,13 +258,52 @@ export async function checkFleet(input: FleetCheckInput, deps: BlastRadiusDeps):
       }
       return { kind: 'PROCEED' };
     }
+    const fresh = newFleetIncident({
+      sightings: loops,
+      limit,
+      watched,
+      windowMinutes: settings.correlatedFailure.windowMinutes,
+      nowMs: now,
+    });
+    const opened = await deps.ledger.openFleetIncident(fresh);
+    open = opened.incident;
+    if (opened.opened) {
+      deps.log.warn('fleet incident opened: correlated restart loops', {
+        fleetIncidentId: open.id,
+        applications: open.members.map((m) => m.applicationName),
+        limit,
+        watched,
+      });
+      await tellFleet(deps, open, 'ESCALATED', input.trigger, now);
+    }
   }
+  if (!open) return { kind: 'PROCEED' };
 
-  // 5. Holding.
-  const remediation = input.decision.remediation;
-  if (open && isMember(open, name) && isHeldKind(input.decision) && remediation) {
-    const stored = await deps.ledger.updateFleetIncident(open.id, (f) => recordHeld(f, name, remediation.kind, now));
-    return { kind: 'HOLD', reason: heldReason(stored ?? open, remediation), fleetIncidentId: open.id };
+  // 3. Joining (or relapsing: a member seen recovered loops again) and 5. holding, in one conditional write, and only
+  // when something changes: a burst of detections contends for the one open fleet incident.
+  const remediation = isHeldKind(input.decision) ? input.decision.remediation : undefined;
+  const change = (f: FleetIncident): FleetIncident | undefined => {
+    let changed = false;
+    if (loop && own) {
+      const member = f.members.find((m) => m.applicationName === name);
+      if (member ? member.recoveredMs !== undefined : own.restartingSinceMs <= f.openedMs + windowMs) {
+        joinFleetIncident(f, own, now);
+        changed = true;
+      }
+    }
+    if (
+      remediation &&
+      isMember(f, name) &&
+      !f.held.some((h) => h.applicationName === name && h.remediation === remediation.kind)
+    ) {
+      recordHeld(f, name, remediation.kind, now);
+      changed = true;
+    }
+    return changed ? f : undefined;
+  };
+  if (change(structuredClone(open))) open = (await deps.ledger.updateFleetIncident(open.id, change)) ?? open;
+  if (remediation && isMember(open, name)) {
+    return { kind: 'HOLD', reason: heldReason(open, remediation), fleetIncidentId: open.id };
   }
   return { kind: 'PROCEED' };
 }

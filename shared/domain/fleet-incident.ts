@@ -54,15 +54,17 @@ export interface FleetIncidentMember {
   shares: FleetShares;
 }
 
-/** Automatic restarts of one application held by the fleet incident: counted, never paged. */
+/**
+ * An application's automatic restart held by the fleet incident: recorded once per application and remediation (the
+ * first held decision; later ones of the same kind write nothing, so a burst does not contend for the record), never
+ * paged.
+ */
 export interface HeldRestart {
   applicationName: string;
   /** The held remediation (RemediationAction kind): FORCE_STOP_AND_RESTART or START. */
   remediation: string;
+  /** When it was first held, ms. */
   firstMs: number;
-  lastMs: number;
-  /** Held decisions so far, count. */
-  count: number;
 }
 
 /** One line of the fleet incident's timeline. */
@@ -256,20 +258,16 @@ export function joinFleetIncident(incident: FleetIncident, s: FleetSighting, now
   return incident;
 }
 
-/** Counts a held automatic restart of a member (one record per application and remediation). Mutates and returns. */
+/** Records a held automatic restart of a member, once per application and remediation. Mutates and returns. */
 export function recordHeld(
   incident: FleetIncident,
   applicationName: string,
   remediation: string,
   nowMs: number,
 ): FleetIncident {
-  const held = incident.held.find((h) => h.applicationName === applicationName && h.remediation === remediation);
-  if (held) {
-    held.lastMs = nowMs;
-    held.count += 1;
+  if (incident.held.some((h) => h.applicationName === applicationName && h.remediation === remediation))
     return incident;
-  }
-  incident.held.push({ applicationName, remediation, firstMs: nowMs, lastMs: nowMs, count: 1 });
+  incident.held.push({ applicationName, remediation, firstMs: nowMs });
   incident.events.push({
     atMs: nowMs,
     kind: 'HELD',

@@ -216,12 +216,12 @@ export function fleetSummary(
     ...f.shared.vpcs.map((v) => `VPC ${v}`),
     ...(f.shared.runtime ? [`runtime ${f.shared.runtime}`] : []),
   ];
-  const heldCount = f.held.reduce((sum, h) => sum + h.count, 0);
+  const heldCount = new Set(f.held.map((h) => h.applicationName)).size;
   return {
     label: `Fleet incident ${f.id} (${f.status}): ${names.length} applications in a restart loop`,
     applications: `${shown.join(', ')}${more > 0 ? ` … and ${more} more` : ''}`,
     shared: shared.length > 0 ? shared.join('; ') : 'nothing in common found in their configuration',
     firstFailure: `${utcClock(f.firstFailureMs)} (${isoTime(f.firstFailureMs)})`,
-    held: `${heldCount} automatic restart${heldCount === 1 ? '' : 's'} held (${f.held.length} application${f.held.length === 1 ? '' : 's'})`,
+    held: `automatic restarts of ${heldCount} application${heldCount === 1 ? '' : 's'} held`,
   };
 }

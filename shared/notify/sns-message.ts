@@ -144,7 +144,11 @@ export const WatchdogEventV1 = z
           })
           .describe('What at least two of them share: names from environment properties, VPC, runtime'),
         firstFailureAt: IsoTime,
-        heldRestarts: z.number().int().nonnegative().describe('Automatic restarts held so far, count'),
+        heldRestarts: z
+          .number()
+          .int()
+          .nonnegative()
+          .describe('Applications whose automatic restart was held so far, count'),
         limit: z.number().int().describe('More loops within the window than this opened the fleet incident'),
         watched: z.number().int().describe('Watched applications the limit was computed from'),
         windowMinutes: z.number().int(),
@@ -334,7 +338,7 @@ function fleetPart(f: FleetIncident): NonNullable<WatchdogEventV1['fleet']> {
       ...(f.shared.runtime ? { runtime: f.shared.runtime } : {}),
     },
     firstFailureAt: isoTime(f.firstFailureMs),
-    heldRestarts: f.held.reduce((sum, h) => sum + h.count, 0),
+    heldRestarts: new Set(f.held.map((h) => h.applicationName)).size,
     limit: f.limit,
     watched: f.watched,
     windowMinutes: f.windowMinutes,

@@ -671,7 +671,7 @@ describe.each(subjects)('Ledger contract: $name', ({ open }) => {
       await Promise.all(
         Array.from({ length: 4 }, (_, i) =>
           ledger.updateFleetIncident('fleet-1', (f) => {
-            f.held.push({ applicationName: `app${i}`, remediation: 'START', firstMs: T0, lastMs: T0, count: 1 });
+            f.held.push({ applicationName: `app${i}`, remediation: 'START', firstMs: T0 });
             return f;
           }),
         ),
