@@ -59,7 +59,8 @@ export interface SweepPlan {
 /**
  * Why a member needs a closer look, from what the plan read anyway (ListApplications and DescribeAlarms): not in MSF,
  * a status other than its desired one or transient, a new application version since the fleet memory, a watchdog
- * alarm not OK or missing, new in the watched set. Empty: nothing is off, the look is skipped.
+ * alarm not OK or missing (except the downtime alarm of an application stopped on purpose), new in the watched set.
+ * Empty: nothing is off, the look is skipped.
  * Without alarm states (`alarms` undefined: no alarm port), every member is looked at.
  */
 export function flagReasons(
@@ -87,10 +88,15 @@ export function flagReasons(
     reasons.push('no alarm states to read');
     return reasons;
   }
+  // An application stopped on purpose (READY, desired READY) publishes nothing: its downtime alarm (missing data
+  // breaching) stays in ALARM, which says nothing new.
+  const stoppedOnPurpose = summary.status === 'READY' && desired === 'READY';
   for (const spec of alarms.wanted.get(member.key) ?? []) {
     const state = alarms.states.get(spec.alarmName);
     if (state === undefined) reasons.push(`alarm ${spec.alarmName} missing`);
-    else if (state !== 'OK') reasons.push(`alarm ${spec.alarmName} ${state}`);
+    else if (state !== 'OK' && !(spec.kind === 'downtime' && stoppedOnPurpose)) {
+      reasons.push(`alarm ${spec.alarmName} ${state}`);
+    }
   }
   return reasons;
 }

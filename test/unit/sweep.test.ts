@@ -131,6 +131,27 @@ describe('Function: planSweep', () => {
     expect(alarms.names().some((n) => n.includes('-late-'))).toBe(false);
   });
 
+  it('does not flag an application stopped on purpose for its downtime alarm, but does when it should run', async () => {
+    // Prepare: "idle" is READY and meant to be; "down" is READY but meant to run; both downtime alarms in ALARM
+    const { msf, alarms, deps, advance, allOk } = setup(['idle', 'down'], {
+      fleet: { alarms: { downtime: true } },
+      applications: [{ name: 'idle', policy: { desiredStatus: 'READY' } }, { name: 'down' }],
+    });
+    msf.setApp(app({ name: 'idle', arn: arn('idle'), status: 'READY' }));
+    await planSweep(deps);
+    allOk();
+    msf.setApp(app({ name: 'down', arn: arn('down'), status: 'READY' }));
+    alarms.setState('flink-watchdog-prod-idle-downtime', 'ALARM');
+    alarms.setState('flink-watchdog-prod-down-downtime', 'ALARM');
+    advance(5 * MIN);
+    // Act
+    const plan = await planSweep(deps);
+    // Assess
+    expect(plan.reasons).toEqual({
+      down: ['ApplicationStatus READY (desired RUNNING)', 'alarm flink-watchdog-prod-down-downtime ALARM'],
+    });
+  });
+
   it('splits the flagged applications into batches of fleet.sweep.batchSize', async () => {
     // Prepare
     const names = Array.from({ length: 45 }, (_, i) => `app-${i}`);
