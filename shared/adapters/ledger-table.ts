@@ -13,6 +13,13 @@
  * | attempt  | `ATTEMPTS#<app>`     | `<atMs, 15 digits>#<incidentId>` | incidentId, atMs, expiresAt                              |
  * | pause    | `AUTOMATION#<app>`   | `AUTOMATION`                     | schemaVersion, pausedBy, reason, atMs (no expiresAt)     |
  * | notice   | `NOTICE#<key>`       | `NOTICE`                         | atMs, expiresAt (a one-time notice, claimed once)        |
+ * | reconciler memory | `RECONCILER`  | `MEMORY`                         | memory                                                   |
+ * | fleet memory | `FLEET`          | `MEMORY`                         | memory (the sweep's watched set)                         |
+ * | slots    | `FLEET`              | `SLOTS`                          | slots (list of incidentId, applicationName, expiresMs),  |
+ * |          |                      |                                  | version (N; every write conditional on the one read)     |
+ * | sighting | `FLEET#SIGHTINGS`    | `<application key>`              | sighting, expiresAt (a day after its lastSeenMs)         |
+ * | open fleet incident | `FLEET#INCIDENTS` | `OPEN`                | incidentId, incident, revision? (one at a time: put-if-absent) |
+ * | closed fleet incident | `FLEET#INCIDENTS` | `CLOSED#<openedMs, 15 digits>#<id>` | incidentId, incident, revision, expiresAt |
  *
  * Only incident items carry `applicationName` and `openedMs`, so only they appear in the `byApplication` index.
  */

@@ -174,8 +174,9 @@ export type FleetCheck =
  * 1. The sighting: an application seen with restarts in the policy's restart-loop window (counted as the RESTART_LOOP
  *    rule counts them) is recorded, `loopSinceMs` set at the first detection that finds its RESTART_LOOP; one seen
  *    without restarts has its sighting deleted.
- * 2. Recovery: a member of the open fleet incident seen RUNNING without a restart loop is marked recovered; when the
- *    last one recovers the fleet incident is RESOLVED and people are told, once (the conditional write that closes it
+ * 2. Recovery: a member of the open fleet incident seen RUNNING without a restart loop, or with no finding at all and
+ *    no restart in the window (whatever its status: e.g. stopped by a person), is marked recovered; when the last one
+ *    recovers the fleet incident is RESOLVED and people are told, once (the conditional write that closes it
  *    happens once).
  * 3. Joining: with a fleet incident open, an application found in a restart loop whose restarts began within the
  *    window after the fleet incident opened joins it.
@@ -224,7 +225,8 @@ export async function checkFleet(input: FleetCheckInput, deps: BlastRadiusDeps):
 
   let open = await deps.ledger.currentFleetIncident();
   // 2. Recovery.
-  if (open && !loop && obs.application?.status === 'RUNNING' && isMember(open, name)) {
+  const healthy = input.findings.length === 0 && restartingSinceMs === undefined;
+  if (open && !loop && (healthy || obs.application?.status === 'RUNNING') && isMember(open, name)) {
     const stored = await deps.ledger.updateFleetIncident(open.id, (f) => recoverMember(f, name, now));
     if (stored?.status === 'RESOLVED') {
       deps.log.info('fleet incident resolved', { fleetIncidentId: stored.id });

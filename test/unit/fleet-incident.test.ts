@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { fleetNotification } from '#shared/domain/blast-radius.ts';
+import {
+  commonShares,
+  describeShares,
+  type FleetSighting,
+  joinFleetIncident,
+  newFleetIncident,
+  recordHeld,
+  recoverMember,
+  sharesOf,
+} from '#shared/domain/fleet-incident.ts';
+import { ChatbotNotification, renderChatbot } from '#shared/notify/chatbot.ts';
+import { renderEventBridge } from '#shared/notify/eventbridge.ts';
+import { renderSlack } from '#shared/notify/slack.ts';
+import { renderSnsMessage, WatchdogEventV1 } from '#shared/notify/sns-message.ts';
+import { app, MIN, T0 } from '../support/builders.ts';
+
+const KAFKA = { 'bootstrap.servers': 'b-2:9092, b-1:9092', 'input.topic': 'orders' };
+
+function sighting(applicationName: string, onsetMs: number, sources = ['topic orders']): FleetSighting {
+  return {
+    schemaVersion: 1,
+    applicationName,
+    restartingSinceMs: onsetMs,
+    loopSinceMs: onsetMs + 3 * MIN,
+    loopOnsetMs: onsetMs,
+    lastSeenMs: onsetMs + 3 * MIN,
+    shares: { sources, sinks: [], vpcs: [], runtime: 'FLINK-1_20' },
+  };
+}
+
+describe('Function: sharesOf', () => {
+  it('takes stream, topic, bootstrap servers and bucket names, sources and sinks apart, and never a secret', () => {
+    // Prepare
+    const application = app({
+      environmentProperties: {
+        'consumer.config.0': KAFKA,
+        'producer.config.0': { 'output.stream.name': 'enriched', 'aws.region': 'eu-west-1' },
+        FlinkApplicationProperties: { 'checkpoint.bucket': 'ckpt', 'kafka.sasl.jaas.config': 'password=hunter2' },
+        Secrets: { 'topic.api.key': 'not-a-topic' },
+      },
+    });
+    // Act
+    const shares = sharesOf(application);
+    // Assess
+    expect(shares).toEqual({
+      sources: ['bootstrap servers b-1:9092,b-2:9092', 'bucket ckpt', 'topic orders'],
+      sinks: ['stream enriched'],
+      vpcs: [],
+      runtime: 'FLINK-1_20',
+    });
+    expect(JSON.stringify(shares)).not.toContain('hunter2');
+  });
+
+  it('is empty for an application without dependency properties, or none observed', () => {
+    expect(sharesOf(app({ environmentProperties: { g: { parallelism: '4' } } }))).toEqual({
+      sources: [],
+      sinks: [],
+      vpcs: [],
+      runtime: 'FLINK-1_20',
+    });
+    expect(sharesOf(undefined)).toEqual({ sources: [], sinks: [], vpcs: [] });
+  });
+});
+
+describe('Function: commonShares', () => {
+  it('keeps only the values at least two applications share', () => {
+    const common = commonShares([
+      { sources: ['topic orders', 'topic a'], sinks: ['stream out'], vpcs: ['vpc-1'], runtime: 'FLINK-1_20' },
+      { sources: ['topic orders'], sinks: [], vpcs: ['vpc-1'], runtime: 'FLINK-1_20' },
+      { sources: ['topic b'], sinks: ['stream out'], vpcs: [], runtime: 'FLINK-2_2' },
+    ]);
+    expect(common).toEqual({
+      sources: ['topic orders'],
+      sinks: ['stream out'],
+      vpcs: ['vpc-1'],
+      runtime: 'FLINK-1_20',
+    });
+    expect(describeShares(common)).toBe('source topic orders; sink stream out; VPC vpc-1; runtime FLINK-1_20');
+    expect(describeShares(commonShares([{ sources: ['x'], sinks: [], vpcs: [] }]))).toBe(
+      'nothing in common found in their configuration',
+    );
+  });
+});
+
+describe('Fleet incident lifecycle', () => {
+  const opened = () =>
+    newFleetIncident({
+      sightings: [sighting('a', T0 + MIN), sighting('b', T0), sighting('c', T0 + 2 * MIN, ['topic other'])],
+      limit: 2,
+      watched: 10,
+      windowMinutes: 10,
+      nowMs: T0 + 5 * MIN,
+    });
+
+  it('opens with the applications, what at least two share and the first failure time', () => {
+    const f = opened();
+    expect(f.status).toBe('OPEN');
+    expect(f.id).toMatch(/^fleet-[0-9a-f]{16}$/);
+    expect(f.members.map((m) => m.applicationName)).toEqual(['a', 'b', 'c']);
+    expect(f.firstFailureMs).toBe(T0);
+    expect(f.shared).toEqual({ sources: ['topic orders'], sinks: [], vpcs: [], runtime: 'FLINK-1_20' });
+  });
+
+  it('records a held restart once per application and remediation', () => {
+    const f = opened();
+    recordHeld(f, 'a', 'FORCE_STOP_AND_RESTART', T0 + 6 * MIN);
+    recordHeld(f, 'a', 'FORCE_STOP_AND_RESTART', T0 + 7 * MIN);
+    recordHeld(f, 'a', 'START', T0 + 8 * MIN);
+    expect(f.held).toEqual([
+      { applicationName: 'a', remediation: 'FORCE_STOP_AND_RESTART', firstMs: T0 + 6 * MIN },
+      { applicationName: 'a', remediation: 'START', firstMs: T0 + 8 * MIN },
+    ]);
+  });
+
+  it('resolves only when every member recovered; a relapse re-opens the member', () => {
+    const f = opened();
+    expect(recoverMember(f, 'a', T0 + 20 * MIN)?.status).toBe('OPEN');
+    expect(recoverMember(f, 'a', T0 + 21 * MIN)).toBeUndefined();
+    expect(recoverMember(f, 'nobody', T0 + 21 * MIN)).toBeUndefined();
+    joinFleetIncident(f, sighting('a', T0 + 22 * MIN), T0 + 25 * MIN);
+    expect(f.events.at(-1)?.kind).toBe('RELAPSED');
+    recoverMember(f, 'b', T0 + 26 * MIN);
+    recoverMember(f, 'c', T0 + 27 * MIN);
+    expect(f.status).toBe('OPEN');
+    const resolved = recoverMember(f, 'a', T0 + 30 * MIN);
+    expect(resolved?.status).toBe('RESOLVED');
+    expect(resolved?.closedMs).toBe(T0 + 30 * MIN);
+  });
+
+  it('joins a new member and recomputes what they share', () => {
+    const f = opened();
+    joinFleetIncident(f, sighting('d', T0 - MIN, ['topic other']), T0 + 6 * MIN);
+    expect(f.members).toHaveLength(4);
+    expect(f.firstFailureMs).toBe(T0 - MIN);
+    expect(f.shared.sources).toEqual(['topic orders', 'topic other']);
+  });
+});
+
+describe('Fleet notifications', () => {
+  const f = recordHeld(
+    newFleetIncident({
+      sightings: [sighting('orders-2', T0 + MIN), sighting('orders-1', T0)],
+      limit: 1,
+      watched: 3,
+      windowMinutes: 10,
+      nowMs: T0 + 5 * MIN,
+    }),
+    'orders-1',
+    'FORCE_STOP_AND_RESTART',
+    T0 + 5 * MIN,
+  );
+  const n = fleetNotification(f, 'ESCALATED', { source: 'alarm', detail: 'x', atMs: T0 + 5 * MIN }, T0 + 5 * MIN);
+
+  it('says what happened and lists the applications earliest failure first', () => {
+    expect(n.title).toBe(`Correlated failure: 2 applications in a restart loop, automatic restarts held [${f.id}]`);
+    expect(n.text).toContain('the first at 14:00 UTC: orders-1, orders-2.');
+    expect(n.text).toContain('Shared: source topic orders; runtime FLINK-1_20.');
+    expect(n.incident).toMatchObject({ id: f.id, applicationName: 'orders-1', status: 'ESCALATED' });
+  });
+
+  it('shows the list, what they share and the first failure in Slack and chat', () => {
+    const slack = JSON.stringify(renderSlack(n, { region: 'eu-west-1' }).blocks);
+    expect(slack).toContain('Fleet incident · ESCALATED');
+    expect(slack).toContain('*Applications* orders-1, orders-2');
+    expect(slack).toContain('*Shared* source topic orders; runtime FLINK-1_20');
+    expect(slack).toContain('*First failure* 14:00 UTC');
+    const chat = renderChatbot(n, { region: 'eu-west-1' });
+    expect(ChatbotNotification.parse(chat)).toBeDefined();
+    expect(chat.content.description).toContain('*Applications* orders-1, orders-2');
+  });
+
+  it('carries the fleet incident in the SNS message and the EventBridge detail, valid against the schema', () => {
+    const { message } = renderSnsMessage(n);
+    expect(WatchdogEventV1.parse(message).fleet).toEqual({
+      status: 'OPEN',
+      applications: [
+        { application: 'orders-1', firstFailureAt: '2026-03-02T14:00:00.000Z' },
+        { application: 'orders-2', firstFailureAt: '2026-03-02T14:01:00.000Z' },
+      ],
+      shared: { sources: ['topic orders'], sinks: [], vpcs: [], runtime: 'FLINK-1_20' },
+      firstFailureAt: '2026-03-02T14:00:00.000Z',
+      heldRestarts: 1,
+      limit: 1,
+      watched: 3,
+      windowMinutes: 10,
+    });
+    const entry = renderEventBridge(n);
+    expect(entry.DetailType).toBe('Flink Watchdog Incident Escalated');
+    expect(JSON.parse(entry.Detail ?? '{}').fleet.applications).toHaveLength(2);
+  });
+
+  it('leaves ordinary notifications without a fleet part', () => {
+    const plain = { ...n, fleet: undefined };
+    delete plain.fleet;
+    expect(renderSnsMessage(plain).message.fleet).toBeUndefined();
+  });
+});
