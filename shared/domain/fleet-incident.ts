@@ -104,7 +104,7 @@ export interface FleetIncident {
 
 /** Keys of environment properties naming something an application reads or writes (case-insensitive). */
 const DEPENDENCY_KEY: ReadonlyArray<{ kind: string; pattern: RegExp }> = [
-  { kind: 'bootstrap servers', pattern: /bootstrap[._-]?servers?|brokers?/i },
+  { kind: 'bootstrap servers', pattern: /bootstrap|brokers?/i },
   { kind: 'topic', pattern: /topic/i },
   { kind: 'stream', pattern: /stream/i },
   { kind: 'bucket', pattern: /bucket/i },
@@ -116,8 +116,8 @@ const SINK_WORD = /sink|output|producer|destination|target|write/i;
 
 /**
  * What an application shares with others, from its configuration. The rule for environment properties: a property
- * names a dependency when its key (in any property group) contains `bootstrap.servers`/`bootstrap_servers`/`brokers`,
- * `topic`, `stream` or `bucket` (case-insensitive) and does not look like a secret (`pass`, `secret`, `token`,
+ * names a dependency when its key (in any property group) contains `bootstrap` (as in Kafka's `bootstrap.servers`),
+ * `broker`, `topic`, `stream` or `bucket` (case-insensitive) and does not look like a secret (`pass`, `secret`, `token`,
  * `credential`, `sasl`, `jaas`, `auth`, `private`, or ending in `key`); it is a sink when its group id or key says so
  * (`sink`, `output`, `producer`, `destination`, `target`, `write`), else a source. Its value is kept as is (trimmed),
  * as `<kind> <value>`; a comma-separated bootstrap server list is sorted, so the same cluster compares equal.

@@ -53,6 +53,15 @@ describe('Function: sharesOf', () => {
     expect(JSON.stringify(shares)).not.toContain('hunter2');
   });
 
+  it('reads a bootstrap property of any name as the Kafka cluster', () => {
+    const application = app({
+      environmentProperties: {
+        FlinkApplicationProperties: { 'source.bootstrap': 'kafka-orders', 'sink.stream': 'out' },
+      },
+    });
+    expect(sharesOf(application)).toMatchObject({ sources: ['bootstrap servers kafka-orders'], sinks: ['stream out'] });
+  });
+
   it('is empty for an application without dependency properties, or none observed', () => {
     expect(sharesOf(app({ environmentProperties: { g: { parallelism: '4' } } }))).toEqual({
       sources: [],
