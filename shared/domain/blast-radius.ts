@@ -123,7 +123,9 @@ export type Admission =
  * fleet incident holds the application's automatic restarts (the held decision is counted on it), and only with a
  * remediation slot (taken here for `incidentId`; the remediation workflow frees it). Call before recording the
  * incident and starting the workflow; when not admitted, record nothing that looks like a remediation and try again
- * at the next cycle.
+ * at the next cycle. When admitted but the workflow is then not started (the incident already existed, StartExecution
+ * failed), call {@link releaseRemediationSlot} with the same `incidentId`, unless `reentered` (the slot is then that
+ * existing incident's).
  * @throws the ledger's error; safe to retry.
  */
 export async function admitAutomaticRemediation(

@@ -53,8 +53,9 @@ export type Signal =
 export interface DetectionResult {
   applicationName: string;
   /**
-   * IGNORED: not an ALARM transition; DEFERRED: a guard blocks acting now (cooldown, operation in progress);
-   * DUPLICATE: already handled by an open incident or the same event.
+   * IGNORED: not an ALARM transition; DEFERRED: a guard blocks acting now (cooldown, operation in progress, every
+   * remediation slot in use, an automatic restart held by a fleet incident or, once, as a suspected correlated
+   * failure: see shared/domain/blast-radius.ts); DUPLICATE: already handled by an open incident or the same event.
    */
   result:
     | 'IGNORED'
@@ -170,8 +171,9 @@ function newIncident(
 }
 
 /**
- * Handles one signal: scope → observe → evaluate → decide → record the incident → start the remediation workflow,
- * or only notify. Never makes a mutating MSF call itself. Read failures become OBSERVATION_FAILED findings.
+ * Handles one signal: scope → observe → evaluate → decide → correlated failures (record the sighting; open, join or
+ * resolve the fleet incident; hold automatic restarts it covers) → take a remediation slot (REMEDIATE only) → record
+ * the incident → start the remediation workflow, or only notify. Never makes a mutating MSF call itself. Read failures become OBSERVATION_FAILED findings.
  *
  * While automation of the application is paused (ledger `automationPause`, runbook `pause-automation`), a REMEDIATE
  * decision is held back as in observe mode: an OBSERVED incident says "automation paused by X: reason — would have …"
@@ -377,7 +379,15 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
       return { applicationName: name, result: 'DEFERRED', incidentId: record, decision, reason, ...followUp };
     }
   }
-  if (!(await deps.ledger.createIncident(incident))) {
+  let created: boolean;
+  try {
+    created = await deps.ledger.createIncident(incident);
+  } catch (e) {
+    // Nothing recorded, nothing started: a slot taken for it would only block the fleet until it expires.
+    if (slot?.taken && !slot.reentered) await releaseRemediationSlot(deps, id);
+    throw e;
+  }
+  if (!created) {
     // A repeated delivery of a decision already recorded: its slot (same incident id) stays with it.
     if (slot?.taken && !slot.reentered) await releaseRemediationSlot(deps, id);
     return {
