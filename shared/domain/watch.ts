@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type DetectionSettings, type PolicySettings, stuckLimitMinutes } from '#shared/config/schema.ts';
+import { APPLICATION_KEY_MAX_LENGTH } from './app-key.ts';
 import { checkpointCompletions, checkpointWindow, currentRunStartMs } from './checkpoints.ts';
 import { countRestarts, sliceWithBaseline } from './counters.ts';
 import { runningVersionRestarts } from './detect.ts';
@@ -98,12 +99,15 @@ export const WatchTrigger = z
 export const WatchState = z
   .object({
     schemaVersion: z.literal(1),
-    /** The MSF ApplicationName. */
+    /** The application key (shared/domain/app-key.ts): the MSF ApplicationName, or `NAME@ACCOUNT.REGION`. */
     applicationName: z
       .string()
       .min(1)
-      .max(128)
-      .regex(/^[a-zA-Z0-9_.-]+$/, 'MSF application names use [a-zA-Z0-9_.-]'),
+      .max(APPLICATION_KEY_MAX_LENGTH)
+      .regex(
+        /^[a-zA-Z0-9_.-]+(@\d{12}\.[a-z]{2}(-[a-z]+)+-\d+)?$/,
+        'an application key: an MSF application name ([a-zA-Z0-9_.-]), or NAME@ACCOUNT.REGION',
+      ),
     kind: z.enum(WATCH_KINDS),
     /** The execution name (see {@link watchName}): one watch per application, kind and key. */
     name: z.string().min(1).max(80),
