@@ -280,14 +280,7 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
   if (fleet.kind === 'HOLD') {
     // Held by a fleet incident, or once as a suspected correlated failure: no incident, no page; the watch looks again
     // within a minute (a watch check that is itself held goes on, see checkWatch).
-    const followUp =
-      signal.source === 'watch'
-        ? {}
-        : await startWatches(
-            deferredWatches(finding, obs, policy, detectionSettings(deps.config), originOf(signal), now),
-            name,
-            deps,
-          );
+    const followUp = await followDeferred(signal, finding, obs, policy, deps, now);
     log.info('automatic restart held: correlated failure', { applicationName: name, reason: fleet.reason });
     return {
       applicationName: name,
@@ -306,14 +299,7 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
     // Blocked for now (cooldown, another operation in progress, lock held): the next signal retries. A restart loop or
     // checkpoint stall is followed by its watch, which looks again within a minute (a check of a watch that is itself
     // deferred goes on, see checkWatch, so a watch signal starts nothing).
-    const followUp =
-      signal.source === 'watch'
-        ? {}
-        : await startWatches(
-            deferredWatches(finding, obs, policy, detectionSettings(deps.config), originOf(signal), now),
-            name,
-            deps,
-          );
+    const followUp = await followDeferred(signal, finding, obs, policy, deps, now);
     if (lockedBy !== undefined) {
       // Behind a lock: recorded (one record per blocking incident) and, once it lasts cooldownMinutes, told once.
       const deferral = await recordLockDeferral(
@@ -363,14 +349,7 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
     slot = await takeRemediationSlot(deps, id, name, now);
     if (!slot.taken) {
       const reason = `${slot.reason}; waiting for a remediation slot.`;
-      const followUp =
-        signal.source === 'watch'
-          ? {}
-          : await startWatches(
-              deferredWatches(finding, obs, policy, detectionSettings(deps.config), originOf(signal), now),
-              name,
-              deps,
-            );
+      const followUp = await followDeferred(signal, finding, obs, policy, deps, now);
       const record = await recordSlotDeferral(
         { applicationName: name, fingerprint, trigger, finding, decision, reason, nowMs: now },
         deps,
@@ -514,6 +493,23 @@ async function followUpHealthy(
   }
   if (!deps.watches) return {};
   return startWatches(plannedWatches(obs, policy, detection, originOf(signal), now), signal.applicationName, deps);
+}
+
+/**
+ * After a deferred detection (a guard, a lock, no remediation slot, a fleet hold): the watches that look again within
+ * a minute. A watch check starts none: its own watch goes on (see {@link checkWatch}).
+ */
+async function followDeferred(
+  signal: Signal,
+  finding: Finding,
+  obs: ApplicationObservation,
+  policy: PolicySettings,
+  deps: DetectorDeps,
+  now: number,
+): Promise<Pick<DetectionResult, 'watchesStarted'>> {
+  if (signal.source === 'watch') return {};
+  const planned = deferredWatches(finding, obs, policy, detectionSettings(deps.config), originOf(signal), now);
+  return startWatches(planned, signal.applicationName, deps);
 }
 
 /** What started a watch, from the signal that starts it. */
