@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import type { WatchdogConfig } from '#shared/config/schema.ts';
 import { PHASE_TASKS, WORKFLOW_STATES } from '../infra/remediation-workflow.ts';
+import { SWEEP_STATES } from '../infra/sweep-workflow.ts';
 import { WATCH_STATES } from '../infra/watch-workflow.ts';
 import { WatchdogStack } from '../infra/watchdog-stack.ts';
 
@@ -58,7 +59,8 @@ const cachedMachines = new Map<string, SynthesizedWorkflow>();
 
 /**
  * Synthesizes the watchdog stack (the CDK app's stack and construct, function bundling skipped) once per process: the
- * state machine definitions do not depend on the config (only alarms, IAM and the dashboard do).
+ * remediation and watch definitions do not depend on the config (only IAM, the dashboard and the sweep's
+ * MaxConcurrency do; {@link synthesizedSweepWorkflow} synthesizes its own).
  */
 function synthesizedStack(config: WatchdogConfig): SynthesizedStack {
   if (cachedStack) return cachedStack;
@@ -139,4 +141,104 @@ export function synthesizedWorkflow(config: WatchdogConfig): SynthesizedWorkflow
  */
 export function synthesizedWatchWorkflow(config: WatchdogConfig): SynthesizedWorkflow {
   return machineInvoking(config, (s) => s.detectorFunctionId, [WATCH_STATES.check], WATCH_STATES.wait);
+}
+
+/** The sweep state machine as deployed (infra/sweep-workflow.ts), and the variant the local engine runs. */
+export interface SynthesizedSweepWorkflow {
+  /** The definition from the synthesized template (`DefinitionString`, tokens resolved): Look is a DISTRIBUTED Map. */
+  definition: Record<string, unknown>;
+  /**
+   * The same definition with the one difference the local engine needs. aws-local-stepfunctions 3.0.0 runs the
+   * DISTRIBUTED Map as it runs any Map (its ItemProcessor in-process, MaxConcurrency honoured, ProcessorConfig, Label
+   * and the EXPRESS execution type ignored), but it does not implement `ToleratedFailurePercentage`: the first failed
+   * item fails the whole Map. So here LookBatch has a Catch (States.ALL, after its retries) to the Succeed state
+   * {@link LOOK_BATCH_FAILED}: a failed batch ends its own item only, as ToleratedFailurePercentage 100 makes Step
+   * Functions do. Everything else (Plan, ItemsPath, the payloads, OutputPath, ResultPath) is the deployed definition.
+   */
+  localDefinition: Record<string, unknown>;
+  /** The detector's ARN as the definition names it (Plan and LookBatch invoke it). */
+  stepFunctionArn: string;
+  /** Wall time the synth took, ms. */
+  synthMs: number;
+}
+
+/** The state the local variant of the sweep sends a failed LookBatch to (see `localDefinition`). */
+export const LOOK_BATCH_FAILED = 'LookBatchFailed';
+
+interface SweepDefinition {
+  States: Record<
+    string,
+    {
+      Type: string;
+      Parameters?: { FunctionName?: string };
+      ItemProcessor?: { ProcessorConfig?: Record<string, unknown>; States: Record<string, { Type: string }> };
+      [field: string]: unknown;
+    }
+  >;
+}
+
+/**
+ * The sweep state machine's definition (infra/sweep-workflow.ts) from a synthesized template of the CDK app's stack
+ * for `config` (its MaxConcurrency is `fleet.sweep.maxConcurrency`), with the local-engine variant.
+ * @throws Error when the template holds no such state machine or a token the resolver does not know.
+ */
+export function synthesizedSweepWorkflow(config: WatchdogConfig): SynthesizedSweepWorkflow {
+  const started = performance.now();
+  const outdir = mkdtempSync(join(tmpdir(), 'flink-watchdog-synth-'));
+  try {
+    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+    const stack = new WatchdogStack(app, 'FlinkWatchdogDrill', {
+      config,
+      instanceId: 'drill',
+      env: { account: ACCOUNT, region: REGION },
+    });
+    const template = app.synth().getStackArtifact(stack.artifactId).template as SynthesizedStack['template'];
+    const machineId = stack.getLogicalId(stack.watchdog.sweepWorkflow.stateMachine.node.defaultChild as CfnElement);
+    const detectorId = stack.getLogicalId(stack.watchdog.detector.node.defaultChild as CfnElement);
+    const machine = template.Resources[machineId];
+    if (!machine) throw new Error(`workflow definition: no sweep state machine ${machineId}`);
+    const definition = JSON.parse(
+      resolve(machine.Properties.DefinitionString as CfnValue, template.Resources),
+    ) as SweepDefinition;
+    const stepFunctionArn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${detectorId}`;
+    const look = definition.States[SWEEP_STATES.look];
+    const plan = definition.States[SWEEP_STATES.plan];
+    const batch = look?.ItemProcessor?.States[SWEEP_STATES.lookBatch] as { Parameters?: { FunctionName?: string } };
+    if (
+      look === undefined ||
+      plan?.Parameters?.FunctionName !== stepFunctionArn ||
+      batch?.Parameters?.FunctionName !== stepFunctionArn
+    ) {
+      throw new Error('workflow definition: the sweep does not invoke the detector from Plan and LookBatch');
+    }
+    const processor = look.ItemProcessor as NonNullable<typeof look.ItemProcessor>;
+    const localDefinition = {
+      ...definition,
+      States: {
+        ...definition.States,
+        [SWEEP_STATES.look]: {
+          ...look,
+          ItemProcessor: {
+            ...processor,
+            States: {
+              ...processor.States,
+              [SWEEP_STATES.lookBatch]: {
+                ...processor.States[SWEEP_STATES.lookBatch],
+                Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: LOOK_BATCH_FAILED }],
+              },
+              [LOOK_BATCH_FAILED]: { Type: 'Succeed' },
+            },
+          },
+        },
+      },
+    };
+    return {
+      definition: definition as unknown as Record<string, unknown>,
+      localDefinition,
+      stepFunctionArn,
+      synthMs: performance.now() - started,
+    };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 }
