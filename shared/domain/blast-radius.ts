@@ -232,7 +232,7 @@ export async function checkFleet(input: FleetCheckInput, deps: BlastRadiusDeps):
     const stored = await deps.ledger.updateFleetIncident(open.id, (f) => recoverMember(f, name, now));
     if (stored?.status === 'RESOLVED') {
       deps.log.info('fleet incident resolved', { fleetIncidentId: stored.id });
-      await tellFleet(deps, stored, 'RESOLVED', input.trigger, now);
+      await tellFleet(deps, stored, 'RESOLVED', now);
       open = undefined;
     } else {
       open = stored ?? (await deps.ledger.currentFleetIncident());
@@ -267,6 +267,7 @@ export async function checkFleet(input: FleetCheckInput, deps: BlastRadiusDeps):
       limit,
       watched,
       windowMinutes: settings.correlatedFailure.windowMinutes,
+      trigger: input.trigger,
       nowMs: now,
     });
     const opened = await deps.ledger.openFleetIncident(fresh);
@@ -278,7 +279,7 @@ export async function checkFleet(input: FleetCheckInput, deps: BlastRadiusDeps):
         limit,
         watched,
       });
-      await tellFleet(deps, open, 'ESCALATED', input.trigger, now);
+      await tellFleet(deps, open, 'ESCALATED', now);
     }
   }
   if (!open) return { kind: 'PROCEED' };
@@ -344,13 +345,13 @@ function clock(ms: number): string {
 
 /**
  * The notification of a fleet incident: `fleet` carries the fleet incident; `incident` is a record built for the
- * renderers (never stored): id the fleet incident's, application the first to fail, status ESCALATED while open,
- * RESOLVED once closed, decision NONE with the reason.
+ * renderers (never stored): id the fleet incident's, application the first to fail, trigger the signal that opened it
+ * (so a RESOLVED one's time to recovery runs from then), status ESCALATED while open, RESOLVED once closed, decision
+ * NONE with the reason.
  */
 export function fleetNotification(
   f: FleetIncident,
   event: Extract<NotificationEvent, 'ESCALATED' | 'RESOLVED'>,
-  trigger: IncidentTrigger,
   nowMs: number,
 ): Notification {
   const names = [...f.members].sort((a, b) => a.firstFailureMs - b.firstFailureMs).map((m) => m.applicationName);
@@ -371,7 +372,7 @@ export function fleetNotification(
     schemaVersion: 1,
     id: f.id,
     applicationName: names[0] ?? 'fleet',
-    trigger,
+    trigger: f.trigger,
     openedMs: f.openedMs,
     status: resolved ? 'RESOLVED' : 'ESCALATED',
     decision: { verdict: 'NONE', reason: text, guards: [], nextSteps },
@@ -388,11 +389,10 @@ async function tellFleet(
   deps: Pick<BlastRadiusDeps, 'notifier' | 'log'>,
   f: FleetIncident,
   event: 'ESCALATED' | 'RESOLVED',
-  trigger: IncidentTrigger,
   nowMs: number,
 ): Promise<void> {
   try {
-    await deps.notifier.notify(fleetNotification(f, event, trigger, nowMs));
+    await deps.notifier.notify(fleetNotification(f, event, nowMs));
   } catch (e) {
     deps.log.warn('fleet notification failed', { fleetIncidentId: f.id, event, error: (e as Error).message });
   }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { IncidentTrigger } from './incident.ts';
 import type { ApplicationState } from './model.ts';
 
 /**
@@ -87,6 +88,8 @@ export interface FleetIncident {
   /** `fleet-<hash>`, safe as an execution name and in a ledger key. */
   id: string;
   status: 'OPEN' | 'RESOLVED';
+  /** The signal of the detection that opened it (an alarm, the sweep, a watch check). */
+  trigger: IncidentTrigger;
   openedMs: number;
   closedMs?: number;
   /** The earliest restart period of any member, ms. */
@@ -197,6 +200,8 @@ export interface NewFleetIncident {
   limit: number;
   watched: number;
   windowMinutes: number;
+  /** The signal of the detection that opens it. */
+  trigger: IncidentTrigger;
   nowMs: number;
 }
 
@@ -208,6 +213,7 @@ export function newFleetIncident(input: NewFleetIncident): FleetIncident {
     schemaVersion: 1,
     id: fleetIncidentId(names, input.nowMs),
     status: 'OPEN',
+    trigger: input.trigger,
     openedMs: input.nowMs,
     firstFailureMs: Math.min(...members.map((m) => m.firstFailureMs)),
     limit: input.limit,

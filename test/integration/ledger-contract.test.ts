@@ -638,6 +638,7 @@ describe.each(subjects)('Ledger contract: $name', ({ open }) => {
       schemaVersion: 1,
       id,
       status: 'OPEN',
+      trigger: { source: 'alarm', detail: 'flink-watchdog-drill-a-restart-loop', atMs: T0 },
       openedMs: T0,
       firstFailureMs: T0 - 5 * MIN,
       limit: 5,

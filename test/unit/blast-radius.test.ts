@@ -305,6 +305,8 @@ describe.each(subjects)('Blast radius ($name)', ({ open }) => {
         ['ESCALATED', page?.title],
         ['RESOLVED', `Correlated failure resolved: all 12 applications healthy again [${open?.id}]`],
       ]);
+      // Its time to recovery runs from the signal that opened it.
+      expect(w.notifier.sent[1]?.incident.trigger.atMs).toBe(open?.openedMs);
       expect(await ledger.listSightings()).toEqual([]);
     });
 

@@ -100,6 +100,7 @@ describe('Fleet incident lifecycle', () => {
       limit: 2,
       watched: 10,
       windowMinutes: 10,
+      trigger: { source: 'alarm', detail: 'flink-watchdog-drill-a-restart-loop', atMs: T0 + 5 * MIN },
       nowMs: T0 + 5 * MIN,
     });
 
@@ -154,13 +155,14 @@ describe('Fleet notifications', () => {
       limit: 1,
       watched: 3,
       windowMinutes: 10,
+      trigger: { source: 'alarm', detail: 'flink-watchdog-drill-a-restart-loop', atMs: T0 + 5 * MIN },
       nowMs: T0 + 5 * MIN,
     }),
     'orders-1',
     'FORCE_STOP_AND_RESTART',
     T0 + 5 * MIN,
   );
-  const n = fleetNotification(f, 'ESCALATED', { source: 'alarm', detail: 'x', atMs: T0 + 5 * MIN }, T0 + 5 * MIN);
+  const n = fleetNotification(f, 'ESCALATED', T0 + 5 * MIN);
 
   it('says what happened and lists the applications earliest failure first', () => {
     expect(n.title).toBe(`Correlated failure: 2 applications in a restart loop, automatic restarts held [${f.id}]`);
