@@ -1,0 +1,429 @@
+import {
+  Aws,
+  CfnCondition,
+  CfnOutput,
+  CfnParameter,
+  type CfnResource,
+  Duration,
+  Fn,
+  type IResolvable,
+  LegacyStackSynthesizer,
+  Stack,
+  type StackProps,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
+import { EventBus, Match, Rule } from 'aws-cdk-lib/aws-events';
+import { EventBus as EventBusTarget } from 'aws-cdk-lib/aws-events-targets';
+import {
+  AccountPrincipal,
+  type CfnRole,
+  PolicyDocument,
+  PolicyStatement,
+  Role,
+  ServicePrincipal,
+} from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { DEFAULT_MEMBER_ROLE_NAME, MEMBER_SESSION_SECONDS } from '#shared/adapters/accounts.ts';
+import { ALARM_PREFIX } from '#shared/alarms.ts';
+import { ALARM_STATE_CHANGE_DETAIL_TYPE } from '#shared/events/alarm-state-change.ts';
+import {
+  CLOUDTRAIL_API_CALL_DETAIL_TYPE,
+  MSF_CHANGE_EVENT_NAMES,
+  MSF_EVENT_SOURCE,
+} from '#shared/events/cloudtrail.ts';
+
+/**
+ * `detail-type` of the events CloudWatch sends when a contributor of a multi-time-series alarm changes state
+ * (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-cloudwatch.html). Assumption: its `detail.alarmName`
+ * names the alarm as in "CloudWatch Alarm State Change" events, so one prefix matches both.
+ */
+export const ALARM_CONTRIBUTOR_STATE_CHANGE_DETAIL_TYPE = 'CloudWatch Alarm Contributor State Change';
+
+/** MSF actions that only read: the central watchdog's observe step in a member account. */
+export const MEMBER_MSF_READ_ACTIONS = [
+  'kinesisanalytics:DescribeApplication',
+  'kinesisanalytics:DescribeApplicationOperation',
+  'kinesisanalytics:DescribeApplicationVersion',
+  'kinesisanalytics:DescribeApplicationSnapshot',
+  'kinesisanalytics:ListApplicationOperations',
+  'kinesisanalytics:ListApplicationSnapshots',
+  'kinesisanalytics:ListApplicationVersions',
+  'kinesisanalytics:ListTagsForResource',
+] as const;
+
+/** MSF actions that change an application: allowed only on applications carrying the opt-in tag. */
+export const MEMBER_MSF_MUTATING_ACTIONS = [
+  'kinesisanalytics:StartApplication',
+  'kinesisanalytics:StopApplication',
+  'kinesisanalytics:UpdateApplication',
+  'kinesisanalytics:RollbackApplication',
+  'kinesisanalytics:CreateApplicationSnapshot',
+] as const;
+
+/** CloudWatch actions the alarm manager needs on the instance's own alarms (PutMetricAlarm with Tags needs TagResource). */
+export const MEMBER_ALARM_ACTIONS = [
+  'cloudwatch:PutMetricAlarm',
+  'cloudwatch:DeleteAlarms',
+  'cloudwatch:TagResource',
+  'cloudwatch:ListTagsForResource',
+] as const;
+
+/** Actions that support no resource-level permission (Service Authorization Reference), granted on `*`. */
+export const MEMBER_UNSCOPED_ACTIONS = [
+  'kinesisanalytics:ListApplications',
+  'tag:GetResources',
+  'cloudwatch:GetMetricData',
+  'cloudwatch:DescribeAlarms',
+] as const;
+
+/** Props of {@link FlinkWatchdogMember} that cannot work as given. */
+export class FlinkWatchdogMemberPropsError extends Error {
+  override readonly name = 'FlinkWatchdogMemberPropsError';
+}
+
+/** Properties of {@link FlinkWatchdogMember}. Values may be CloudFormation parameters (tokens) unless said otherwise. */
+export interface FlinkWatchdogMemberProps {
+  /** The central (operations) account the watchdog runs in: the only account that may assume the member role. */
+  readonly centralAccountId: string;
+  /**
+   * The central watchdog's Region: alarm and CloudTrail events go to the default event bus there.
+   * @default - this stack's Region
+   */
+  readonly centralRegion?: string;
+  /** The ExternalId the central watchdog passes to AssumeRole (`fleet.accounts[].externalId`): `sts:ExternalId`. */
+  readonly externalId: string;
+  /** The central watchdog's instance id: only alarms named `flink-watchdog-<instance>-*` are forwarded and managed. */
+  readonly instance: string;
+  /**
+   * The opt-in tag key (the config's `optInTag.key`). It names the IAM condition key `aws:ResourceTag/<key>`, and
+   * CloudFormation cannot put a parameter into a JSON key, so it must be a literal, known at synth.
+   */
+  readonly optInTagKey: string;
+  /**
+   * The `OptInTagKey` parameter (always equal to `optInTagKey`), named in the role's description so that the template
+   * uses it.
+   * @default - `optInTagKey`
+   */
+  readonly optInTagKeyParameter?: string;
+  /** The opt-in tag value (the config's `optInTag.value`): mutations need `aws:ResourceTag/<key>` equal to it. */
+  readonly optInTagValue: string;
+  /**
+   * The AWS Organizations id (`o-...`) the central account must belong to (`aws:PrincipalOrgID`). A token whose
+   * value may be empty (a parameter) adds the condition only when it is not empty.
+   * @default - no organization condition
+   */
+  readonly organizationId?: string;
+  /**
+   * Name of the member role (`fleet.accounts[].roleName` on the central side).
+   * @default 'FlinkWatchdogMember'
+   */
+  readonly roleName?: string;
+  /**
+   * A condition for the member role: IAM roles are global, so with a member stack in several Regions of one account
+   * only one of them creates the role (it serves every Region: its statements name any Region).
+   * @default - the role is always created
+   */
+  readonly roleCondition?: CfnCondition;
+}
+
+/**
+ * What a member account (one account × Region) needs so that a central Flink Watchdog can watch and remediate its MSF
+ * applications:
+ * - `forwardingRule`: an EventBridge rule on the member's default bus sending the instance's alarm state changes
+ *   (single-metric and contributor), and the MSF API calls seen through CloudTrail that change an application, to
+ *   the central account's default bus (the central stack's bus policy lets the member account put events there);
+ *   the target's role may put events on that bus only. Events keep their `account` and `region`, so the central
+ *   detector knows which application key they are about.
+ * - `role`: the role the central functions assume with STS AssumeRole (shared/adapters/accounts.ts): only the central
+ *   account, only with the ExternalId (and the organization when given), sessions of at most one hour; it may read MSF
+ *   applications, list them and their tags, read metrics and alarms, manage the instance's alarms, and change (start,
+ *   stop, update, roll back, snapshot) ONLY applications carrying the opt-in tag.
+ */
+export class FlinkWatchdogMember extends Construct {
+  /** The member role the central watchdog assumes. */
+  readonly role: Role;
+  /** The rule forwarding alarm and CloudTrail events to the central bus. */
+  readonly forwardingRule: Rule;
+
+  /** @throws FlinkWatchdogMemberPropsError when `optInTagKey` is a token or a literal value is malformed. */
+  constructor(scope: Construct, id: string, props: FlinkWatchdogMemberProps) {
+    validate(props);
+    super(scope, id);
+    const stack = Stack.of(this);
+    const centralRegion = props.centralRegion ?? Aws.REGION;
+    const alarmPrefix = `${ALARM_PREFIX}${props.instance}-`;
+
+    // (a) Forwarding. A rule whose target is an event bus in another account needs a role
+    // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html); cross-Region bus targets are
+    // supported (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-region.html).
+    const centralBusArn = `arn:${Aws.PARTITION}:events:${centralRegion}:${props.centralAccountId}:event-bus/default`;
+    // The target grants its role events:PutEvents on the central bus only (EventBus target, aws-events-targets).
+    const forwardingRole = new Role(this, 'ForwardingRole', {
+      assumedBy: new ServicePrincipal('events.amazonaws.com'),
+      description: 'Flink Watchdog member: EventBridge puts the forwarded events on the central default bus',
+    });
+    const centralBus = EventBus.fromEventBusArn(this, 'CentralBus', centralBusArn);
+    this.forwardingRule = new Rule(this, 'ForwardingRule', {
+      description: `Flink Watchdog member: alarm state changes of ${ALARM_PREFIX}<instance>-* and MSF API calls → central bus`,
+      eventPattern: {
+        // One rule for both kinds: EventBridge patterns OR across fields with `$or`
+        // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html#eb-filtering-complex-example-or).
+        source: ['aws.cloudwatch', MSF_EVENT_SOURCE],
+        detailType: [
+          ALARM_STATE_CHANGE_DETAIL_TYPE,
+          ALARM_CONTRIBUTOR_STATE_CHANGE_DETAIL_TYPE,
+          CLOUDTRAIL_API_CALL_DETAIL_TYPE,
+        ],
+        detail: {
+          $or: [
+            { alarmName: Match.prefix(alarmPrefix) },
+            { eventSource: ['kinesisanalytics.amazonaws.com'], eventName: [...MSF_CHANGE_EVENT_NAMES] },
+          ],
+        },
+      },
+      targets: [new EventBusTarget(centralBus, { role: forwardingRole })],
+    });
+
+    // (b) The member role.
+    const partition = Aws.PARTITION;
+    const account = Aws.ACCOUNT_ID;
+    const applications = `arn:${partition}:kinesisanalytics:*:${account}:application/*`;
+    const alarms = `arn:${partition}:cloudwatch:*:${account}:alarm:${alarmPrefix}*`;
+    this.role = new Role(this, 'Role', {
+      roleName: props.roleName ?? DEFAULT_MEMBER_ROLE_NAME,
+      description: `Flink Watchdog member: the central watchdog (instance ${props.instance}) reads MSF applications and changes only those tagged ${props.optInTagKeyParameter ?? props.optInTagKey}=${props.optInTagValue}`,
+      assumedBy: new AccountPrincipal(props.centralAccountId),
+      externalIds: [props.externalId],
+      // The AssumeRole API refuses a session longer than the role's maximum
+      // (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_update-role-settings.html#id_roles_update-session-duration).
+      maxSessionDuration: Duration.seconds(MEMBER_SESSION_SECONDS),
+      inlinePolicies: {
+        FlinkWatchdogMember: new PolicyDocument({
+          statements: [
+            new PolicyStatement({ sid: 'MsfRead', actions: [...MEMBER_MSF_READ_ACTIONS], resources: [applications] }),
+            // Tag-based authorization on MSF applications: aws:ResourceTag/${TagKey} is a condition key of the
+            // application resource type
+            // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonmanagedserviceforapacheflink.html).
+            new PolicyStatement({
+              sid: 'MsfMutateOptedIn',
+              actions: [...MEMBER_MSF_MUTATING_ACTIONS],
+              resources: [applications],
+              conditions: { StringEquals: { [`aws:ResourceTag/${props.optInTagKey}`]: props.optInTagValue } },
+            }),
+            new PolicyStatement({ sid: 'InstanceAlarms', actions: [...MEMBER_ALARM_ACTIONS], resources: [alarms] }),
+            new PolicyStatement({ sid: 'Unscoped', actions: [...MEMBER_UNSCOPED_ACTIONS], resources: ['*'] }),
+          ],
+        }),
+      },
+    });
+    const cfnRole = this.role.node.defaultChild as CfnRole;
+    if (props.roleCondition) (cfnRole as CfnResource).cfnOptions.condition = props.roleCondition;
+    this.#organizationCondition(cfnRole, props);
+
+    Validations.of(this.role).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kinesisanalytics:*:<AWS::AccountId>:application/*]`,
+        reason:
+          'The central watchdog reads every MSF application of the account (scope is decided by its config and the opt-in tag, which need these reads); mutations on application/* are limited by an aws:ResourceTag condition on the opt-in tag. Any Region: one role serves every Region of the account.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'kinesisanalytics:ListApplications, tag:GetResources, cloudwatch:GetMetricData and cloudwatch:DescribeAlarms support no resource-level permissions.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:*:<AWS::AccountId>:alarm:${alarmPattern(props.instance, stack)}*]`,
+        reason:
+          "Only the central watchdog instance's own alarms (its name prefix), which it creates and deletes itself; any Region: one role serves every Region of the account.",
+      },
+    );
+  }
+
+  /** Adds `aws:PrincipalOrgID` to the trust policy's condition: always for a literal id, for a token only when not empty. */
+  #organizationCondition(cfnRole: CfnRole, props: FlinkWatchdogMemberProps): void {
+    const org = props.organizationId;
+    if (org === undefined || (!Token.isUnresolved(org) && org === '')) return;
+    const withOrg = { StringEquals: { 'sts:ExternalId': props.externalId, 'aws:PrincipalOrgID': org } };
+    if (!Token.isUnresolved(org)) {
+      cfnRole.addPropertyOverride('AssumeRolePolicyDocument.Statement.0.Condition', withOrg);
+      return;
+    }
+    const hasOrganization = new CfnCondition(this, 'HasOrganization', {
+      expression: Fn.conditionNot(Fn.conditionEquals(org, '')),
+    });
+    const condition: IResolvable = Fn.conditionIf(hasOrganization.logicalId, withOrg, {
+      StringEquals: { 'sts:ExternalId': props.externalId },
+    });
+    cfnRole.addPropertyOverride('AssumeRolePolicyDocument.Statement.0.Condition', condition);
+  }
+}
+
+/** The alarm name prefix as cdk-nag prints it in a finding id (a parameter appears as `<LogicalId>`). */
+function alarmPattern(instance: string, stack: Stack): string {
+  if (!Token.isUnresolved(instance)) return `${ALARM_PREFIX}${instance}-`;
+  const resolved = stack.resolve(instance) as { Ref?: string };
+  return `${ALARM_PREFIX}<${resolved.Ref ?? 'Instance'}>-`;
+}
+
+function validate(props: FlinkWatchdogMemberProps): void {
+  const problems: string[] = [];
+  if (Token.isUnresolved(props.optInTagKey)) {
+    problems.push(
+      'optInTagKey: must be a literal (it names the IAM condition key aws:ResourceTag/<key>, and CloudFormation cannot put a parameter into a key)',
+    );
+  } else if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u.test(props.optInTagKey) || props.optInTagKey.startsWith('aws:')) {
+    problems.push(`optInTagKey: "${props.optInTagKey}" is not a tag key (1-128 characters, not starting with aws:)`);
+  }
+  const literal = (field: string, value: string | undefined, pattern: RegExp, what: string) => {
+    if (value !== undefined && !Token.isUnresolved(value) && !pattern.test(value)) {
+      problems.push(`${field}: "${value}" is not ${what}`);
+    }
+  };
+  literal('centralAccountId', props.centralAccountId, /^\d{12}$/, 'a 12-digit AWS account id');
+  literal('externalId', props.externalId, /^[\w+=,.@:/-]{2,1224}$/, 'an STS ExternalId (2-1224 of [\\w+=,.@:/-])');
+  literal('instance', props.instance, /^[A-Za-z0-9-]{1,32}$/, 'an instance id (1-32 of [A-Za-z0-9-])');
+  literal('organizationId', props.organizationId, /^(o-[a-z0-9]{10,32})?$/, 'an AWS Organizations id (o-...)');
+  if (problems.length > 0) throw new FlinkWatchdogMemberPropsError(`FlinkWatchdogMember: ${problems.join('; ')}`);
+}
+
+/** Properties of {@link FlinkWatchdogMemberStack}: synth-time values and the parameters' defaults. */
+export interface FlinkWatchdogMemberStackProps extends StackProps {
+  /**
+   * The opt-in tag key, fixed at synth (see {@link FlinkWatchdogMemberProps.optInTagKey}); the `OptInTagKey`
+   * parameter allows only this value.
+   * @default 'flink-watchdog'
+   */
+  readonly optInTagKey?: string;
+  /**
+   * Defaults of the parameters (e.g. from `cdk deploy -c ...`); a parameter without a default must be given at deploy
+   * (a StackSet's parameters).
+   * @default - no defaults but OptInTagKey, OrganizationId, CentralRegion, RoleRegion and RoleName
+   */
+  readonly parameterDefaults?: {
+    readonly centralAccountId?: string;
+    readonly externalId?: string;
+    readonly instance?: string;
+    readonly optInTagValue?: string;
+    readonly organizationId?: string;
+    readonly centralRegion?: string;
+    readonly roleRegion?: string;
+    readonly roleName?: string;
+  };
+}
+
+/** Default opt-in tag key of the member stack: the key of the example config's `optInTag`. */
+export const DEFAULT_OPT_IN_TAG_KEY = 'flink-watchdog';
+
+/**
+ * One member account and Region, as a CloudFormation template that works both with `cdk deploy` (parameter defaults
+ * from context) and as a StackSet (parameters, no context). Parameters:
+ * - `CentralAccountId` (12 digits), `ExternalId`, `Instance` (the central watchdog's instance id);
+ * - `OptInTagKey` (fixed at synth: only its synthesized value is allowed), `OptInTagValue`;
+ * - `OrganizationId` (optional, `o-...`: adds `aws:PrincipalOrgID` to the trust policy);
+ * - `CentralRegion` (optional: the central watchdog's Region when it is not this stack's);
+ * - `RoleRegion` (optional: with member stacks in several Regions of one account, the one Region that creates the
+ *   role, IAM roles being global; empty: this Region creates it);
+ * - `RoleName` (default FlinkWatchdogMember).
+ * Creating the named role needs `CAPABILITY_NAMED_IAM`.
+ */
+export class FlinkWatchdogMemberStack extends Stack {
+  readonly member: FlinkWatchdogMember;
+
+  constructor(scope: Construct, id: string, props: FlinkWatchdogMemberStackProps = {}) {
+    // A StackSet template stands alone: no CDK bootstrap needed in the member account (no BootstrapVersion parameter
+    // or rule, no assets) and no CDKMetadata resource; `cdk deploy` deploys it inline with the CLI's credentials.
+    super(scope, id, { synthesizer: new LegacyStackSynthesizer(), analyticsReporting: false, ...props });
+    const d = props.parameterDefaults ?? {};
+    const optInTagKey = props.optInTagKey ?? DEFAULT_OPT_IN_TAG_KEY;
+    const param = (name: string, options: ConstructorParameters<typeof CfnParameter>[2]) =>
+      new CfnParameter(this, name, { type: 'String', ...options });
+    const region = '[a-z]{2}(-[a-z]+)+-\\d+';
+    const centralAccountId = param('CentralAccountId', {
+      description:
+        'The central (operations) account where the Flink Watchdog runs: the only one allowed to assume the member role.',
+      allowedPattern: '^\\d{12}$',
+      constraintDescription: 'a 12-digit AWS account id',
+      ...(d.centralAccountId !== undefined ? { default: d.centralAccountId } : {}),
+    });
+    const externalId = param('ExternalId', {
+      description: 'The ExternalId of this account in the central watchdog config (fleet.accounts[].externalId).',
+      allowedPattern: '^[\\w+=,.@:/-]{2,1224}$',
+      constraintDescription: 'an STS ExternalId: 2-1224 characters of [A-Za-z0-9_+=,.@:/-]',
+      ...(d.externalId !== undefined ? { default: d.externalId } : {}),
+    });
+    const instance = param('Instance', {
+      description: "The central watchdog's instance id (its WATCHDOG_INSTANCE; default there: its stack name).",
+      allowedPattern: '^[A-Za-z0-9-]{1,32}$',
+      constraintDescription: 'an instance id: 1-32 characters of [A-Za-z0-9-]',
+      ...(d.instance !== undefined ? { default: d.instance } : {}),
+    });
+    const tagKey = param('OptInTagKey', {
+      description: `The opt-in tag key (optInTag.key of the central config). Fixed when the template is synthesized (cdk synth -c optInTagKey=...): IAM names the tag in the condition key.`,
+      allowedValues: [optInTagKey],
+      default: optInTagKey,
+    });
+    const tagValue = param('OptInTagValue', {
+      description:
+        'The opt-in tag value (optInTag.value of the central config): the central watchdog may change only applications carrying the tag with this value.',
+      minLength: 0,
+      maxLength: 256,
+      ...(d.optInTagValue !== undefined ? { default: d.optInTagValue } : {}),
+    });
+    const organizationId = param('OrganizationId', {
+      description: 'Optional: the AWS Organizations id (o-...) the central account belongs to (aws:PrincipalOrgID).',
+      allowedPattern: '^(o-[a-z0-9]{10,32})?$',
+      constraintDescription: 'empty, or an AWS Organizations id such as o-a1b2c3d4e5',
+      default: d.organizationId ?? '',
+    });
+    const centralRegion = param('CentralRegion', {
+      description: "Optional: the central watchdog's Region when it is not this stack's Region.",
+      allowedPattern: `^(${region})?$`,
+      constraintDescription: 'empty, or a Region name such as eu-west-1',
+      default: d.centralRegion ?? '',
+    });
+    const roleRegion = param('RoleRegion', {
+      description:
+        'Optional: with member stacks in several Regions of this account, the one Region that creates the (global) member role. Empty: this Region creates it.',
+      allowedPattern: `^(${region})?$`,
+      constraintDescription: 'empty, or a Region name such as eu-west-1',
+      default: d.roleRegion ?? '',
+    });
+    const roleName = param('RoleName', {
+      description: 'Name of the member role (fleet.accounts[].roleName in the central config).',
+      allowedPattern: '^[\\w+=,.@-]{1,64}$',
+      constraintDescription: 'an IAM role name',
+      default: d.roleName ?? DEFAULT_MEMBER_ROLE_NAME,
+    });
+    const centralInOtherRegion = new CfnCondition(this, 'CentralRegionGiven', {
+      expression: Fn.conditionNot(Fn.conditionEquals(centralRegion.valueAsString, '')),
+    });
+    const createsRole = new CfnCondition(this, 'CreatesRole', {
+      expression: Fn.conditionOr(
+        Fn.conditionEquals(roleRegion.valueAsString, ''),
+        Fn.conditionEquals(roleRegion.valueAsString, Aws.REGION),
+      ),
+    });
+    this.member = new FlinkWatchdogMember(this, 'Member', {
+      centralAccountId: centralAccountId.valueAsString,
+      centralRegion: Fn.conditionIf(centralInOtherRegion.logicalId, centralRegion.valueAsString, Aws.REGION).toString(),
+      externalId: externalId.valueAsString,
+      instance: instance.valueAsString,
+      optInTagKey,
+      optInTagKeyParameter: tagKey.valueAsString,
+      optInTagValue: tagValue.valueAsString,
+      organizationId: organizationId.valueAsString,
+      roleName: roleName.valueAsString,
+      roleCondition: createsRole,
+    });
+    const roleArn = new CfnOutput(this, 'MemberRoleArn', {
+      description: 'The role the central watchdog assumes (fleet.accounts[] in its config).',
+      value: this.member.role.roleArn,
+    });
+    roleArn.condition = createsRole;
+    new CfnOutput(this, 'ForwardingRuleArn', {
+      description: 'The rule forwarding alarm and MSF CloudTrail events to the central bus.',
+      value: this.member.forwardingRule.ruleArn,
+    });
+  }
+}
