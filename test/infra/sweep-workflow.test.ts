@@ -17,6 +17,7 @@ const CONFIG = parseConfig({
 
 interface State {
   Type: string;
+  ItemProcessor?: Definition;
   [field: string]: unknown;
 }
 interface Definition {
@@ -30,8 +31,14 @@ function testApp(): App {
   return new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
 }
 
+/** The `sweep` field of a Plan answer. */
+type SweepPlan = {
+  batches: Array<{ applications: string[] }>;
+  summary: Record<string, never>;
+};
+
 /** What a Plan answer looks like: the batches of application keys the detector flagged. */
-function planAnswer(batches: string[][]): { Payload: unknown } {
+function planAnswer(batches: string[][]): { Payload: { status: string; results: never[]; sweep: SweepPlan } } {
   return {
     Payload: {
       status: 'OK',
@@ -90,7 +97,7 @@ describe('Construct: SweepWorkflow', () => {
 
     it("sends each batch's application keys to the detector in the look phase", () => {
       // Act
-      const look = definition.States[SWEEP_STATES.look] as { ItemProcessor: Definition };
+      const look = definition.States[SWEEP_STATES.look] as State & { ItemProcessor: Definition };
       const batch = look.ItemProcessor.States[SWEEP_STATES.lookBatch];
 
       // Assess
@@ -123,8 +130,8 @@ describe('Construct: SweepWorkflow', () => {
   describe('local variant', () => {
     it('differs from the deployed definition only by the Catch of LookBatch to a Succeed state', () => {
       // Act
-      const look = local.States[SWEEP_STATES.look] as { ItemProcessor: Definition };
-      const deployedLook = definition.States[SWEEP_STATES.look] as { ItemProcessor: Definition };
+      const look = local.States[SWEEP_STATES.look] as State & { ItemProcessor: Definition };
+      const deployedLook = definition.States[SWEEP_STATES.look] as State & { ItemProcessor: Definition };
       const { Catch, ...batch } = look.ItemProcessor.States[SWEEP_STATES.lookBatch] as State;
 
       // Assess
