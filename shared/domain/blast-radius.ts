@@ -175,7 +175,7 @@ export type FleetCheck =
  * The correlated-failure step of a detection, after `decide`. In order:
  * 1. The sighting: an application seen with restarts in the policy's restart-loop window (counted as the RESTART_LOOP
  *    rule counts them) is recorded, `loopSinceMs` set at the first detection that finds its RESTART_LOOP; one seen
- *    without restarts has its sighting deleted.
+ *    without restarts has its sighting deleted (not when its restart counter could not be read).
  * 2. Recovery: a member of the open fleet incident seen RUNNING without a restart loop, or with no finding at all and
  *    no restart in the window (whatever its status: e.g. stopped by a person), is marked recovered; when the last one
  *    recovers the fleet incident is RESOLVED and people are told, once (the conditional write that closes it
@@ -220,7 +220,8 @@ export async function checkFleet(input: FleetCheckInput, deps: BlastRadiusDeps):
     };
     await deps.ledger.saveSighting(own);
     sightings = [...sightings.filter((s) => s.applicationName !== name), own];
-  } else if (before) {
+  } else if (before && counted !== undefined) {
+    // Seen without restarts in the window (a failed metrics read says nothing, and keeps the sighting).
     await deps.ledger.clearSighting(name);
     sightings = sightings.filter((s) => s.applicationName !== name);
   }

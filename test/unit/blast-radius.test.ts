@@ -347,6 +347,27 @@ describe.each(subjects)('Blast radius ($name)', ({ open }) => {
       expect((await ledger.currentFleetIncident())?.members.map((m) => m.applicationName)).toContain(name(5));
     });
 
+    it('keeps a sighting when the restart counter cannot be read, and drops it once seen without restarts', async () => {
+      const w = fleet(ledger);
+      w.time.t = T0 + 2 * MIN;
+      w.restarting([name(1)], T0);
+      await detect(w.alarm(name(1)), w.deps);
+      const failing = {
+        ...w.deps,
+        metrics: {
+          getSeries: async () => {
+            throw new Error('Rate exceeded');
+          },
+        },
+      };
+      await detect(w.sweep(name(1)), failing);
+      expect((await ledger.listSightings()).map((s) => s.applicationName)).toEqual([name(1)]);
+      w.time.t = T0 + 30 * MIN;
+      w.restarting([name(1)], T0, T0 + 3 * MIN);
+      await detect(w.sweep(name(1)), w.deps);
+      expect(await ledger.listSightings()).toEqual([]);
+    });
+
     it('does not delay a lone loop at all', async () => {
       const w = fleet(ledger);
       w.time.t = T0 + 6 * MIN;
