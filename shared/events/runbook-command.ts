@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { APPLICATION_KEY_MAX_LENGTH } from '#shared/domain/app-key.ts';
 
 /**
  * Runbook commands: what a person (or a runbook) publishes to the watchdog's command topic (SNS) to have it act on one
@@ -29,12 +30,18 @@ function expected(what: string): (issue: { input?: unknown }) => string {
   return (issue) => (issue.input === undefined ? 'required' : `expected ${what}`);
 }
 
-/** An MSF `ApplicationName`: 1-128 of `[a-zA-Z0-9_.-]`. */
+/**
+ * An application key (shared/domain/app-key.ts): an MSF `ApplicationName` (1-128 of `[a-zA-Z0-9_.-]`), or
+ * `NAME@ACCOUNT.REGION` for an application in a member account.
+ */
 const ApplicationName = z
   .string({ error: expected('an MSF application name (a string)') })
   .min(1, 'must not be empty')
-  .max(128, 'must be at most 128 characters (MSF ApplicationName)')
-  .regex(/^[a-zA-Z0-9_.-]+$/, 'MSF application names use [a-zA-Z0-9_.-]');
+  .max(APPLICATION_KEY_MAX_LENGTH, 'must be at most 128 characters (MSF ApplicationName) plus @ACCOUNT.REGION')
+  .regex(
+    /^[a-zA-Z0-9_.-]{1,128}(?:@\d{12}\.[a-z]{2}(?:-[a-z]+)+-\d+)?$/,
+    'MSF application names use [a-zA-Z0-9_.-] (at most 128; NAME@ACCOUNT.REGION for an application in a member account)',
+  );
 
 /** `latest`, `last-known-good`, or an MSF `SnapshotName` (1-256 of `[a-zA-Z0-9_.-]`). */
 const SnapshotChoice = z

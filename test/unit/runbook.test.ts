@@ -235,6 +235,15 @@ describe('Events: runbook command', () => {
       expect(record && !record.ok ? record.error : '').toContain('Records[0].Sns.MessageAttributes.application');
     });
 
+    it('accepts the key of an application in a member account (NAME@ACCOUNT.REGION), not a malformed one', () => {
+      const member = parseRunbookEvent(snsEvent(command({ application: 'orders@111122223333.eu-west-1' })));
+      const malformed = parseRunbookEvent(snsEvent(command({ application: 'orders@1111.eu-west-1' })));
+      expect(member.ok && member.records[0]?.ok && member.records[0].command.application).toBe(
+        'orders@111122223333.eu-west-1',
+      );
+      expect(malformed.ok && malformed.records[0]?.ok).toBe(false);
+    });
+
     it('accepts message attributes that agree with the body', () => {
       const parsed = parseRunbookEvent(
         snsEvent(command(), { attributes: { application: 'orders', command: 'force-stop', source: 'pagerduty' } }),
