@@ -5,6 +5,7 @@ import { StepFunctionsStarter } from '#shared/adapters/sfn-starter.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import { loadDesiredStates } from '#shared/desired/sources.ts';
 import { readTerraformState } from '#shared/desired/terraform-source.ts';
+import type { HomeCell } from '#shared/domain/app-key.ts';
 import { type ReconcileResult, type ReconcilerDeps, reconcile } from '#shared/domain/reconciler.ts';
 import { parseDetectorEvent } from '#shared/events/detector-input.ts';
 import { loadConfigFromEnv, ReconcilerEnv, readEnv } from '../common/env.ts';
@@ -21,10 +22,15 @@ export interface ReconcilerOutput {
 /**
  * The reconciler: on its schedule, one reconcile cycle over the watched applications; on an MSF "AWS API Call via
  * CloudTrail" event, an immediate re-check of that one application. Anything else is rejected without an MSF call.
+ * @param home the watchdog's own account and Region: a CloudTrail event of a member account names its application by
+ *   key (`NAME@ACCOUNT.REGION`).
  */
-export function createReconcilerHandler(deps: ReconcilerDeps): (event: unknown) => Promise<ReconcilerOutput> {
+export function createReconcilerHandler(
+  deps: ReconcilerDeps,
+  home?: HomeCell,
+): (event: unknown) => Promise<ReconcilerOutput> {
   return async (event) => {
-    const parsed = parseDetectorEvent(event);
+    const parsed = parseDetectorEvent(event, home);
     if (
       !parsed.ok ||
       parsed.kind === 'alarm' ||
@@ -64,17 +70,21 @@ export async function handler(event: unknown): Promise<ReconcilerOutput> {
     const log = new Logger({ serviceName: 'flink-watchdog-reconciler' });
     const config = loadConfigFromEnv();
     // Every watched cell, by application key: tagged applications of member accounts are reconciled too.
-    const { msf } = await fleetAdaptersFromEnv(config);
-    lambdaHandler = createReconcilerHandler({
-      msf,
-      ledger,
-      notifier: notifierFromEnv(env, { ledger, log }),
-      starter: new StepFunctionsStarter({ stateMachineArn: env.STATE_MACHINE_ARN, log }),
-      config,
-      clock: systemClock,
-      log,
-      desired: () => loadDesiredStates(config, (source) => readTerraformState(source)),
-    });
+    const { msf, cells } = await fleetAdaptersFromEnv(config);
+    const home = cells.home.accountId ? { accountId: cells.home.accountId, region: cells.home.region } : undefined;
+    lambdaHandler = createReconcilerHandler(
+      {
+        msf,
+        ledger,
+        notifier: notifierFromEnv(env, { ledger, log }),
+        starter: new StepFunctionsStarter({ stateMachineArn: env.STATE_MACHINE_ARN, log }),
+        config,
+        clock: systemClock,
+        log,
+        desired: () => loadDesiredStates(config, (source) => readTerraformState(source)),
+      },
+      home,
+    );
   }
   return lambdaHandler(event);
 }

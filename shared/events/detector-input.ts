@@ -106,7 +106,7 @@ export function parseDetectorEvent(event: unknown, home?: HomeCell): ParsedDetec
     if (!s.success) return { ok: false, error: `malformed Scheduled Event: ${formatIssues(s.error)}` };
     return { ok: true, kind: 'schedule', rule: s.data.resources[0] ?? 'schedule' };
   }
-  if (detailType === CLOUDTRAIL_API_CALL_DETAIL_TYPE) return parseCloudTrail(event);
+  if (detailType === CLOUDTRAIL_API_CALL_DETAIL_TYPE) return parseCloudTrail(event, home);
   if (detailType === EXECUTION_STATUS_CHANGE_DETAIL_TYPE) {
     const x = ExecutionStatusChangeEvent.safeParse(event);
     if (!x.success)
@@ -170,13 +170,23 @@ export function parseDetectorEvent(event: unknown, home?: HomeCell): ParsedDetec
   };
 }
 
-function parseCloudTrail(event: unknown): ParsedDetectorEvent {
+/**
+ * An MSF CloudTrail event as a signal. Every EventBridge event carries the `account` and `region` it happened in (kept
+ * when a member stack's rule forwards it to the central bus, https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html):
+ * with `home` given, an application elsewhere is named by key.
+ */
+function parseCloudTrail(event: unknown, home?: HomeCell): ParsedDetectorEvent {
   const parsed = MsfCloudTrailEvent.safeParse(event);
   if (!parsed.success) {
     return { ok: false, error: `malformed ${CLOUDTRAIL_API_CALL_DETAIL_TYPE} event: ${formatIssues(parsed.error)}` };
   }
   const d = parsed.data.detail;
   const none = (ignored: string): ParsedDetectorEvent => ({ ok: true, kind: 'cloudtrail', signals: [], ignored });
+  const where = event as { account?: unknown; region?: unknown };
+  const qualified = (name: string): string =>
+    home && typeof where.account === 'string' && typeof where.region === 'string'
+      ? applicationKey({ name, accountId: where.account, region: where.region }, home)
+      : name;
   if (!(MSF_CHANGE_EVENT_NAMES as readonly string[]).includes(d.eventName)) {
     return none(`${d.eventName} does not change an application`);
   }
@@ -189,7 +199,9 @@ function parseCloudTrail(event: unknown): ParsedDetectorEvent {
   return {
     ok: true,
     kind: 'cloudtrail',
-    signals: [{ source: 'cloudtrail', applicationName: d.requestParameters.applicationName, eventName: d.eventName }],
+    signals: [
+      { source: 'cloudtrail', applicationName: qualified(d.requestParameters.applicationName), eventName: d.eventName },
+    ],
   };
 }
 

@@ -315,6 +315,28 @@ describe('Function: parseDetectorEvent (alarm events of other accounts)', () => 
   });
   const home = { accountId: '123456789012', region: 'eu-west-1' };
 
+  it('names the application of a member account’s CloudTrail event by key', () => {
+    const parsed = parseDetectorEvent(
+      {
+        'detail-type': 'AWS API Call via CloudTrail',
+        source: 'aws.kinesisanalytics',
+        account: '111122223333',
+        region: 'eu-west-1',
+        time: '2026-03-02T14:00:00Z',
+        detail: {
+          eventSource: 'kinesisanalytics.amazonaws.com',
+          eventName: 'UpdateApplication',
+          userAgent: 'aws-cli/2.27.0',
+          requestParameters: { applicationName: 'orders' },
+        },
+      },
+      home,
+    );
+    expect(parsed.ok && parsed.kind === 'cloudtrail' && parsed.signals[0]?.applicationName).toBe(
+      'orders@111122223333.eu-west-1',
+    );
+  });
+
   it('names the application by its bare name in the home account and Region', () => {
     const parsed = parseDetectorEvent(event('123456789012'), home);
     expect(parsed.ok && parsed.kind === 'alarm' && parsed.signals[0]?.applicationName).toBe('orders');
