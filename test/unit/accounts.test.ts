@@ -14,7 +14,7 @@ import {
   refreshingCredentials,
   roleSessionName,
 } from '#shared/adapters/accounts.ts';
-import { fleetAdapters } from '#shared/adapters/fleet-adapters.ts';
+import { fleetAdapters, fleetAdaptersFromEnv, homeCellFromEnv } from '#shared/adapters/fleet-adapters.ts';
 import { parseConfig, type WatchdogConfig } from '#shared/config/schema.ts';
 import { MsfApiError } from '#shared/ports/msf.ts';
 import { MIN, T0 } from '../support/builders.ts';
@@ -296,6 +296,16 @@ beforeAll(async () => {
       }
       const params = Object.fromEntries(new URLSearchParams(body));
       seen.push({ action: params.Action ?? '', accessKeyId, region, params });
+      if (params.Action === 'GetCallerIdentity') {
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        res.end(
+          `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>` +
+            `<Arn>arn:aws:sts::${HOME.accountId}:assumed-role/detector/x</Arn><UserId>AROA:x</UserId>` +
+            `<Account>${HOME.accountId}</Account></GetCallerIdentityResult>` +
+            `<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+        );
+        return;
+      }
       if (params.Action === 'AssumeRole' && params.ExternalId === EXPECTED_EXTERNAL_ID) {
         issued += 1;
         const account = /iam::(\d{12}):role/.exec(params.RoleArn ?? '')?.[1] ?? '';
@@ -423,5 +433,47 @@ describe('Class: CellClients (against a local STS and MSF stand-in)', () => {
     // Act / Assess
     expect(() => clients.msf({ accountId: '999988887777', region: 'eu-west-1' })).toThrow(CellNotWatchedError);
     expect(seen).toEqual([]);
+  });
+});
+
+describe('Function: homeCellFromEnv / fleetAdaptersFromEnv', () => {
+  const base = { accessKeyId: 'AKIDHOME', secretAccessKey: 'home-secret' };
+
+  it('takes the Region from AWS_REGION and the account from WATCHDOG_ACCOUNT_ID, with no call', async () => {
+    // Act
+    const home = await homeCellFromEnv(FLEET, { AWS_REGION: 'eu-west-1', WATCHDOG_ACCOUNT_ID: HOME.accountId });
+    // Assess
+    expect(home).toEqual(HOME);
+    expect(seen).toEqual([]);
+  });
+
+  it('needs no account id without member accounts', async () => {
+    expect(await homeCellFromEnv(config(), { AWS_REGION: 'eu-west-1' })).toEqual({ region: 'eu-west-1' });
+    expect(seen).toEqual([]);
+  });
+
+  it('learns its own account with GetCallerIdentity when member accounts are set and WATCHDOG_ACCOUNT_ID is not', async () => {
+    // Act
+    const home = await homeCellFromEnv(FLEET, { AWS_REGION: 'eu-west-1' }, { endpoint, credentials: base });
+    // Assess
+    expect(home).toEqual(HOME);
+    expect(seen.map((r) => r.action)).toEqual(['GetCallerIdentity']);
+  });
+
+  it('refuses to start without a Region, naming AWS_REGION', async () => {
+    await expect(homeCellFromEnv(config(), {})).rejects.toThrow(/set AWS_REGION/);
+  });
+
+  it('builds the routers with the instance of WATCHDOG_INSTANCE as the session name', async () => {
+    // Prepare
+    const { msf } = await fleetAdaptersFromEnv(
+      FLEET,
+      { AWS_REGION: 'eu-west-1', WATCHDOG_ACCOUNT_ID: HOME.accountId, WATCHDOG_INSTANCE: 'team-a' },
+      { endpoint, credentials: base, maxAttempts: 1 },
+    );
+    // Act
+    await msf.describeApplication(`orders@${MEMBER}.eu-west-1`);
+    // Assess
+    expect(seen.find((r) => r.action === 'AssumeRole')?.params.RoleSessionName).toBe('flink-watchdog-team-a');
   });
 });
