@@ -40,7 +40,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DetectorEnv, functionEnvironment, ReconcilerEnv, RemediationEnv, RunbookEnv } from '#functions/common/env.ts';
 import { LEDGER_TABLE } from '#shared/adapters/ledger-table.ts';
-import { ALARM_PREFIX } from '#shared/alarms.ts';
+import { alarmPrefix, INSTANCE_PATTERN } from '#shared/alarms.ts';
 import {
   fleetSettings,
   listedKey,
@@ -100,17 +100,6 @@ export const LAMBDA_ENV_LIMIT_BYTES = 4096;
 
 /** Name of the config file bundled next to every function's handler (`WATCHDOG_CONFIG_PATH` names it). */
 export const CONFIG_FILE_NAME = 'watchdog.config.json';
-
-/** Tag key of the alarms the watchdog's alarm manager creates, its value the instance id (shared/alarms.ts). */
-export const ALARM_TAG_KEY = 'flink-watchdog:instance';
-
-/** Prefix of the alarms of one instance, `flink-watchdog-<instance>-` (the alarm manager's, shared/alarms.ts). */
-export function alarmPrefix(instance: string): string {
-  return `${ALARM_PREFIX}${instance}-`;
-}
-
-/** What an instance id may be: 1-32 characters of `[A-Za-z0-9-]` (part of alarm names, IAM ARNs, policy ids). */
-const INSTANCE_ID = /^[A-Za-z0-9-]{1,32}$/;
 
 /** The member role the watchdog assumes in a member account when `fleet.accounts[].roleName` is not set. */
 export const DEFAULT_MEMBER_ROLE_NAME = 'FlinkWatchdogMember';
@@ -444,6 +433,9 @@ export class FlinkWatchdog extends Construct {
       entry: join(REPO_ROOT, 'functions', 'detector', 'handler.ts'),
       description:
         'Flink Watchdog detector: alarm state changes, the periodic sweep and watch checks → findings → decisions',
+      // A sweep's plan lists every account and Region and keeps the alarms; a look batch reads and judges up to
+      // fleet.sweep.batchSize applications. Both call paced (adaptive retry) MSF and CloudWatch APIs.
+      timeout: Duration.minutes(2),
       environment: functionEnvironment(DetectorEnv, {
         ...common,
         STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn,
@@ -1012,7 +1004,7 @@ function writeConfigFile(config: WatchdogConfig): ConfigFile {
  */
 function instanceIdOf(scope: Construct, instanceId: string | undefined): string {
   if (instanceId !== undefined) {
-    if (!INSTANCE_ID.test(instanceId)) {
+    if (!INSTANCE_PATTERN.test(instanceId)) {
       throw new FlinkWatchdogPropsError(
         `instanceId "${instanceId}": use 1-32 characters of [A-Za-z0-9-] (it is part of every alarm name), e.g. "prod-eu"`,
       );
@@ -1021,7 +1013,7 @@ function instanceIdOf(scope: Construct, instanceId: string | undefined): string 
   }
   const stackName = Stack.of(scope).stackName;
   const derived = Token.isUnresolved(stackName) ? '' : stackName.replace(/[^A-Za-z0-9-]/g, '').slice(0, 32);
-  if (!INSTANCE_ID.test(derived)) {
+  if (!INSTANCE_PATTERN.test(derived)) {
     throw new FlinkWatchdogPropsError(
       'instanceId: the stack name gives no usable instance id; set instanceId (1-32 characters of [A-Za-z0-9-])',
     );

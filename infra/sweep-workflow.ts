@@ -91,7 +91,8 @@ export class SweepWorkflow extends Construct {
       payload: TaskInput.fromObject(SWEEP_PLAN_PAYLOAD),
       outputPath: '$.Payload',
       retryOnServiceExceptions: true,
-      taskTimeout: Timeout.duration(Duration.seconds(120)),
+      // Past the detector's own 2-minute timeout, so the Lambda's timeout is what ends a slow invocation.
+      taskTimeout: Timeout.duration(Duration.seconds(150)),
     });
     plan.addRetry({ errors: [...RETRIED_STEP_ERRORS], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
     const lookBatch = new LambdaInvoke(this, S.lookBatch, {
@@ -100,7 +101,8 @@ export class SweepWorkflow extends Construct {
       payload: TaskInput.fromObject({ sweep: { phase: 'look', applications: JsonPath.listAt('$.applications') } }),
       outputPath: '$.Payload',
       retryOnServiceExceptions: true,
-      taskTimeout: Timeout.duration(Duration.seconds(120)),
+      // Past the detector's own 2-minute timeout, so the Lambda's timeout is what ends a slow invocation.
+      taskTimeout: Timeout.duration(Duration.seconds(150)),
     });
     lookBatch.addRetry({
       errors: [...RETRIED_STEP_ERRORS],

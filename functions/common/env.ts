@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_INSTANCE, INSTANCE_PATTERN } from '#shared/alarms.ts';
 import { parseConfig, type WatchdogConfig } from '#shared/config/schema.ts';
 
 /** Variables naming the watchdog config. `WATCHDOG_CONFIG` (JSON) wins over `WATCHDOG_CONFIG_PATH` (a file). */
@@ -16,9 +17,6 @@ const configVariables = {
   AWS_REGION: z.string().min(1).optional(),
 };
 
-/** Default of `WATCHDOG_INSTANCE` when unset (functions built by hand in tests and local runs). */
-export const DEFAULT_INSTANCE = 'default';
-
 /** Which watchdog this is, and its home account (see infra/flink-watchdog.ts). */
 const instanceVariables = {
   /**
@@ -28,7 +26,7 @@ const instanceVariables = {
    */
   WATCHDOG_INSTANCE: z
     .string()
-    .regex(/^[A-Za-z0-9-]{1,32}$/, 'an instance id: 1-32 characters of [A-Za-z0-9-]')
+    .regex(INSTANCE_PATTERN, 'an instance id: 1-32 characters of [A-Za-z0-9-]')
     .default(DEFAULT_INSTANCE),
   /** The watchdog's own AWS account (12 digits): the home cell of the sweep. Absent: learnt from the caller identity. */
   WATCHDOG_ACCOUNT_ID: z

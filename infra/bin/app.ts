@@ -11,10 +11,13 @@ import { WatchdogStack } from '../watchdog-stack.ts';
  * - `configFile`: the watchdog config, relative to the repository root (default `flink-watchdog.config.json`; when
  *   that file is absent, `flink-watchdog.config.example.json` is used and a note says so);
  * - `runtimeEnvironments`: MSF RuntimeEnvironment per application name, e.g. `{"orders-enrichment":"FLINK-2_2"}`,
- *   merged on top of the config's `applications[].runtimeEnvironment` (which defaults to FLINK-1_20): an override
- *   for a one-off synth (`-c runtimeEnvironments='{"orders-enrichment":"FLINK-2_2"}'`); the config file is the place
- *   to keep it;
+ *   merged on top of the config's `applications[].runtimeEnvironment` (which defaults to FLINK-1_20), for the
+ *   dashboard's per-application rows (the functions read the runtime from ListApplications): an override for a
+ *   one-off synth (`-c runtimeEnvironments='{"orders-enrichment":"FLINK-2_2"}'`); the config file is the place to
+ *   keep it;
  * - `stackName`: default `FlinkWatchdog`;
+ * - `instanceId`: the watchdog's instance id, 1-32 characters of `[A-Za-z0-9-]` (its alarms are named
+ *   `flink-watchdog-<instance>-…`); default the stack name;
  * - `cloudTrailEvents`: `true` adds the rule for MSF API calls seen through CloudTrail (default false).
  * A config that does not validate fails synth (exit code 1, no stack trace) with each bad field named on stderr, e.g.
  * `applications[0].policy.restartLoop.threshold: must be at least 1 (got -1)`.
@@ -73,8 +76,11 @@ const envs: Record<string, string> = {
 /** `-c cloudTrailEvents=true`: also react to MSF API calls seen through CloudTrail (needs a trail). */
 const cloudTrailEvents = String(app.node.tryGetContext('cloudTrailEvents') ?? 'false') === 'true';
 
+const instanceId = app.node.tryGetContext('instanceId') as string | undefined;
+
 new WatchdogStack(app, (app.node.tryGetContext('stackName') as string | undefined) ?? 'FlinkWatchdog', {
   config,
+  ...(instanceId !== undefined ? { instanceId: String(instanceId) } : {}),
   runtimeEnvironments: envs,
   cloudTrailEvents,
   description: 'Flink Watchdog: detects and remediates failing Amazon Managed Service for Apache Flink applications',

@@ -513,14 +513,15 @@ describe('Construct: FlinkWatchdog', () => {
       template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     });
 
-    it('gives the reconciler a 2-minute timeout, the others the 30-second default', () => {
+    it('gives the reconciler and the detector (sweep plan and look batches) 2 minutes, the remediation step 1', () => {
       // Act
       const timeoutOf = (fn: NodejsFunction) =>
         template.toJSON().Resources[logicalIdOf(fn)].Properties.Timeout as number;
 
       // Assess
       expect(timeoutOf(stack.watchdog.reconciler)).toBe(120);
-      expect(timeoutOf(stack.watchdog.detector)).toBe(30);
+      expect(timeoutOf(stack.watchdog.detector)).toBe(120);
+      expect(timeoutOf(stack.watchdog.remediation)).toBe(60);
     });
 
     it('encrypts the three dead-letter queues (events, invocations, notifications) and enforces SSL', () => {
