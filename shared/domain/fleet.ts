@@ -122,22 +122,32 @@ export async function discoverFleet(deps: FleetDeps, nowMs: number): Promise<Fle
     listedByCell.set(cell, [...(listedByCell.get(cell) ?? []), key]);
   }
 
-  for (const cell of deps.cells) {
+  // Every cell's reads at once (each account has its own API rates); merged in cell order below.
+  const reads = await Promise.all(
+    deps.cells.map(async (cell) => {
+      try {
+        const [found, byTag] = await Promise.all([
+          cell.msf.listApplications(),
+          tag && cell.tagging ? cell.tagging.taggedApplications(tag) : Promise.resolve([]),
+        ]);
+        return { ok: true as const, found, byTag };
+      } catch (e) {
+        return { ok: false as const, error: e };
+      }
+    }),
+  );
+  for (const [i, cell] of deps.cells.entries()) {
     const listed = listedByCell.get(cell) ?? [];
-    let found: ApplicationSummary[];
-    let byTag: Array<{ name: string }>;
-    try {
-      [found, byTag] = await Promise.all([
-        cell.msf.listApplications(),
-        tag && cell.tagging ? cell.tagging.taggedApplications(tag) : Promise.resolve([]),
-      ]);
-    } catch (e) {
+    const read = reads[i];
+    if (!read?.ok) {
+      const e = read?.error;
       const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
       problems.push(`cell ${cellName(cell)} could not be read (${message}): its applications are kept as last seen`);
       unreadCells.push(cellName(cell));
       for (const m of before.values()) if (cellOfKey(deps.cells, m.key) === cell) members.set(m.key, m);
       continue;
     }
+    const { found, byTag } = read;
     msfCalls += Math.max(1, Math.ceil(found.length / LIST_APPLICATIONS_PAGE));
     for (const s of found) summaries.set(keyInCell(cell, s.name), { ...s, name: keyInCell(cell, s.name) });
     const member = (key: string, source: FleetMember['source']): FleetMember => {

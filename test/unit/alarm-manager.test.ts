@@ -161,6 +161,20 @@ describe('Function: reconcileAlarms', () => {
     expect(alarms.alarms.get(restart.alarmName)?.spec.threshold).toBe(3);
   });
 
+  it('writes at most alarmWritesPerCell alarms a cell per reconciliation and the rest at the next one', async () => {
+    // Prepare: 3 applications, 6 alarms, 4 writes a time
+    const { alarms, deps } = setup();
+    const members = [member('a'), member('b'), member('c')];
+    // Act
+    const first = await reconcileAlarms({ ...deps, alarmWritesPerCell: 4 }, members, 'prod');
+    const second = await reconcileAlarms({ ...deps, alarmWritesPerCell: 4 }, members, 'prod');
+    // Assess
+    expect(first.created).toHaveLength(4);
+    expect(first.postponed).toEqual(['flink-watchdog-prod-c-restart-loop', 'flink-watchdog-prod-c-failed-checkpoints']);
+    expect(second.created).toEqual(first.postponed);
+    expect(alarms.names()).toHaveLength(6);
+  });
+
   it('reports a failed call as a problem and goes on', async () => {
     // Prepare
     const { alarms, deps } = setup();
