@@ -69,7 +69,10 @@ export const MEMBER_ALARM_ACTIONS = [
   'cloudwatch:ListTagsForResource',
 ] as const;
 
-/** Actions that support no resource-level permission (Service Authorization Reference), granted on `*`. */
+/**
+ * Actions that support no resource-level permission, granted on `*` (Service Authorization Reference: Kinesis Analytics
+ * V2 ListApplications, Resource Groups Tagging API GetResources, CloudWatch GetMetricData and DescribeAlarms).
+ */
 export const MEMBER_UNSCOPED_ACTIONS = [
   'kinesisanalytics:ListApplications',
   'tag:GetResources',
@@ -168,7 +171,7 @@ export class FlinkWatchdogMember extends Construct {
       description: `Flink Watchdog member: alarm state changes of ${ALARM_PREFIX}<instance>-* and MSF API calls → central bus`,
       eventPattern: {
         // One rule for both kinds: EventBridge patterns OR across fields with `$or`
-        // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html#eb-filtering-complex-example-or).
+        // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html).
         source: ['aws.cloudwatch', MSF_EVENT_SOURCE],
         detailType: [
           ALARM_STATE_CHANGE_DETAIL_TYPE,
@@ -202,9 +205,10 @@ export class FlinkWatchdogMember extends Construct {
         FlinkWatchdogMember: new PolicyDocument({
           statements: [
             new PolicyStatement({ sid: 'MsfRead', actions: [...MEMBER_MSF_READ_ACTIONS], resources: [applications] }),
-            // Tag-based authorization on MSF applications: aws:ResourceTag/${TagKey} is a condition key of the
-            // application resource type
-            // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonmanagedserviceforapacheflink.html).
+            // Tag-based authorization on MSF applications ("ABAC (tags in policies): Yes",
+            // https://docs.aws.amazon.com/managed-flink/latest/java/security_iam_service-with-iam.html): aws:ResourceTag/
+            // is a condition key of the application resource type
+            // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonkinesisanalyticsv2.html).
             new PolicyStatement({
               sid: 'MsfMutateOptedIn',
               actions: [...MEMBER_MSF_MUTATING_ACTIONS],
