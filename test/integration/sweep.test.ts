@@ -4,6 +4,7 @@ import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-
 import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '#sandbox/clock.ts';
 import { type Emulator, startEmulator } from '#sandbox/emulator/index.ts';
+import type { ThrottleOptions } from '#sandbox/emulator/throttle.ts';
 import { ScenarioApplication } from '#sandbox/scenario.ts';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { CloudWatchAlarms } from '#shared/adapters/cloudwatch-alarms.ts';
@@ -27,7 +28,7 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((e) => e.close()));
 });
 
-async function harness(listed: string[], tagged: string[]) {
+async function harness(listed: string[], tagged: string[], throttle: ThrottleOptions = {}) {
   const clock = new VirtualClock(Date.parse(START));
   const applications = [...listed, ...tagged].map((name) =>
     ScenarioApplication.parse({
@@ -39,9 +40,11 @@ async function harness(listed: string[], tagged: string[]) {
   const emulator = await startEmulator({
     clock,
     world: { startTime: START, applications, jobModel: [], faults: [] },
+    throttle,
   });
   running.push(emulator);
-  const clientConfig = { endpoint: emulator.endpoint, region: 'eu-west-1', credentials: CREDENTIALS };
+  // One attempt: the SDK's retries back off in wall time while the emulator's rate limit refills in virtual time.
+  const clientConfig = { endpoint: emulator.endpoint, region: 'eu-west-1', credentials: CREDENTIALS, maxAttempts: 1 };
   const calls: ApiCallCounter = {};
   const msf = new MsfAdapter({ client: new KinesisAnalyticsV2Client(clientConfig), calls });
   const cloudwatch = new CloudWatchClient(clientConfig);
@@ -137,5 +140,20 @@ describe('Sweep against the emulator', () => {
     // Assess
     expect(h.calls.GetMetricData).toBe(1);
     expect(results.map((r) => r.result)).toEqual(names.map(() => 'HEALTHY'));
+  });
+
+  it('keeps the watched set and every alarm when MSF throttles the sweep (ThrottlingException), and says so', async () => {
+    // Prepare: one MSF request, then a token every 1,000 virtual seconds
+    const h = await harness(['orders'], ['clicks'], { kinesisanalytics: { ratePerSecond: 0.001, burst: 1 } });
+    await planSweep(h.deps);
+    h.advance(1);
+    // Act
+    const throttled = await planSweep(h.deps);
+    const left = await new CloudWatchAlarms({ client: h.cloudwatch }).describeAlarms('flink-watchdog-prod-');
+    // Assess
+    expect(throttled.problems[0]).toMatch(/^cell home could not be read \(MsfApiError: .*ThrottlingException/);
+    expect(throttled.summary).toMatchObject({ watched: 2, removed: 0, alarmsDeleted: 0 });
+    expect(left).toHaveLength(4);
+    expect(h.emulator.calls.filter((c) => c.errorType === 'ThrottlingException')).toHaveLength(1);
   });
 });
