@@ -70,8 +70,12 @@ export const MEMBER_ALARM_ACTIONS = [
 ] as const;
 
 /**
- * Actions that support no resource-level permission, granted on `*` (Service Authorization Reference: Kinesis Analytics
- * V2 ListApplications, Resource Groups Tagging API GetResources, CloudWatch GetMetricData and DescribeAlarms).
+ * Actions granted on `*`. ListApplications, GetResources and GetMetricData support no resource-level permission
+ * (Service Authorization Reference). DescribeAlarms is listed with the alarm resource type, but the watchdog lists by
+ * AlarmNamePrefix and the API reference documents only the `*` scope for such a listing ("you must be signed on with
+ * the cloudwatch:DescribeAlarms permission that is scoped to *" for composite alarms,
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html): an assumption kept on the
+ * safe side of working; it reads alarm definitions only.
  */
 export const MEMBER_UNSCOPED_ACTIONS = [
   'kinesisanalytics:ListApplications',
@@ -234,7 +238,7 @@ export class FlinkWatchdogMember extends Construct {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'kinesisanalytics:ListApplications, tag:GetResources, cloudwatch:GetMetricData and cloudwatch:DescribeAlarms support no resource-level permissions.',
+          'kinesisanalytics:ListApplications, tag:GetResources and cloudwatch:GetMetricData support no resource-level permissions; cloudwatch:DescribeAlarms (read-only) lists by name prefix, for which the API reference documents the * scope.',
       },
       {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:*:<AWS::AccountId>:alarm:${alarmPattern(props.instance, stack)}*]`,
