@@ -110,7 +110,7 @@ export function batchesOf(keys: readonly string[], size: number): SweepBatch[] {
 
 /**
  * The sweep's Plan step: discovery ({@link discoverFleet}), the alarm manager ({@link reconcileAlarms}) over the cells
- * discovery could read, then the cheap pass ({@link flagReasons}) and the batches of flagged applications
+ * discovery could read, then the cheap pass ({@link flagReasons}) over their members and the batches of flagged applications
  * (`fleet.sweep.batchSize` each). Per cell it calls GetResources, ListApplications and DescribeAlarms, plus the alarm
  * writes; no DescribeApplication and no GetMetricData.
  */
@@ -128,7 +128,10 @@ export async function planSweep(
   const reasons: Record<string, string[]> = {};
   for (const m of discovery.members) {
     const cell = readable.find((c) => c === cellOfKey(cells, m.key));
-    const r = flagReasons(m, deps.config, discovery, cell?.alarms ? alarms : undefined);
+    // A cell that could not be read (throttled, role not assumable) is not looked at closely either: its alarms still
+    // wake the detector, and the next sweep tries again.
+    if (!cell) continue;
+    const r = flagReasons(m, deps.config, discovery, cell.alarms ? alarms : undefined);
     if (r.length > 0) reasons[m.key] = r;
   }
   const flagged = Object.keys(reasons);

@@ -152,7 +152,7 @@ describe('Sweep against the emulator', () => {
     const left = await new CloudWatchAlarms({ client: h.cloudwatch }).describeAlarms('flink-watchdog-prod-');
     // Assess
     expect(throttled.problems[0]).toMatch(/^cell home could not be read \(MsfApiError: .*ThrottlingException/);
-    expect(throttled.summary).toMatchObject({ watched: 2, removed: 0, alarmsDeleted: 0 });
+    expect(throttled.summary).toMatchObject({ watched: 2, removed: 0, alarmsDeleted: 0, flagged: 0 });
     expect(left).toHaveLength(4);
     expect(h.emulator.calls.filter((c) => c.errorType === 'ThrottlingException')).toHaveLength(1);
   });
