@@ -13,26 +13,33 @@ import { createDetectorHandler, type DetectorOutput } from '#functions/detector/
 import { createReconcilerHandler } from '#functions/reconciler/handler.ts';
 import { createRemediationHandler } from '#functions/remediation/handler.ts';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
+import { CloudWatchAlarms } from '#shared/adapters/cloudwatch-alarms.ts';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { FanOutNotifier, scrubSecrets, type UndeliveredNotification } from '#shared/adapters/fan-out-notifier.ts';
-import { MsfAdapter, WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
+import { fleetAdapters } from '#shared/adapters/fleet-adapters.ts';
+import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
 import { SlackWebhookNotifier } from '#shared/adapters/slack-notifier.ts';
-import { ALARM_PREFIX, alarmsFor, putMetricAlarmInput } from '#shared/alarms.ts';
+import { TaggingAdapter } from '#shared/adapters/tagging.ts';
+import { alarmPrefix } from '#shared/alarms.ts';
+import type { Clock } from '#shared/clock.ts';
 import { parseConfig, policyFor, stuckLimitMinutes, type WatchdogConfig } from '#shared/config/schema.ts';
 import { loadDesiredStates } from '#shared/desired/sources.ts';
 import { parseTerraformState } from '#shared/desired/terraform.ts';
+import { applicationKey } from '#shared/domain/app-key.ts';
+import type { FleetIncident } from '#shared/domain/fleet-incident.ts';
 import type { Incident } from '#shared/domain/incident.ts';
 import { restartMetricName } from '#shared/domain/model.ts';
+import type { FleetWiring } from '#shared/domain/sweep.ts';
 import type { WatchInput } from '#shared/domain/watch.ts';
 import type { AlarmStateChangeEvent } from '#shared/events/alarm-state-change.ts';
 import { renderSnsMessage, type SnsRendering } from '#shared/notify/sns-message.ts';
 import type { Log } from '#shared/ports/log.ts';
 import { MUTATING_MSF_OPERATIONS } from '#shared/ports/msf.ts';
 import type { Notification, Notifier } from '#shared/ports/notifier.ts';
-import { VirtualClock } from './clock.ts';
+import { SWEEP_STATES } from '../infra/sweep-workflow.ts';
 import { startLedgerTable } from './dynalite.ts';
-import { type Emulator, startEmulator } from './emulator/index.ts';
+import { type Emulator, type EmulatorRole, startEmulator } from './emulator/index.ts';
 import { type CounterDatapoint, type RestartLoopFigures, restartLoopFigures } from './loop-figures.ts';
 import { type DetectionOnset, detectionOnset } from './onset.ts';
 import {
@@ -47,8 +54,8 @@ import {
 } from './peers.ts';
 import { type Outcome, type Scenario, scenarioApplications, type TimelineEntry } from './scenario.ts';
 import { startSlackReceiver } from './slack-receiver.ts';
-import { type LocalExecution, LocalWorkflow } from './workflow.ts';
-import { synthesizedWatchWorkflow, synthesizedWorkflow } from './workflow-definition.ts';
+import { type LocalExecution, LocalWorkflow, runOnce } from './workflow.ts';
+import { synthesizedSweepWorkflow, synthesizedWatchWorkflow, synthesizedWorkflow } from './workflow-definition.ts';
 
 const SECOND_MS = 1000;
 const MINUTE_MS = 60 * SECOND_MS;
@@ -56,6 +63,10 @@ const MINUTE_MS = 60 * SECOND_MS;
 const TICK_MS = 5 * SECOND_MS;
 /** Period of the scheduled sweep (the EventBridge schedule in AWS), ms. */
 const SWEEP_MS = 5 * MINUTE_MS;
+/** The home account: the watchdog's own (the central operations account of a fleet). */
+const HOME_ACCOUNT_ID = '123456789012';
+/** The drill's watchdog instance (alarm names `flink-watchdog-drill-…`, the alarms' instance tag). */
+export const DRILL_INSTANCE = 'drill';
 /** User agent of the drill's "people" (deploy pipelines): their calls are not the watchdog's. */
 const USER_AGENT: [string, string] = ['drill-user', '1'];
 
@@ -70,7 +81,10 @@ export interface TimelineLine {
 /** A watchdog mutating MSF call, as the emulator saw it. */
 export interface ActionLine {
   atMs: number;
+  /** MSF ApplicationName of the call. */
   application: string;
+  /** The account the call was answered in (the caller's: a member account through its assumed role). */
+  accountId: string;
   operation: string;
   input: unknown;
   errorType?: string;
@@ -147,12 +161,150 @@ export interface ScenarioReport {
   snsMessages: SnsRendering[];
   /** Notifications that went to the dead-letter queue. */
   deadLetters: UndeliveredNotification[];
+  /** Fleet incidents (correlated restart loops) of the run, as the ledger holds them at the end. */
+  fleetIncidents: FleetIncident[];
+  /** The most remediation workflow executions RUNNING at once, seen at any drill tick (count). */
+  maxConcurrentRemediations: number;
+  /** Notifications that asked a person to act (see {@link isPage}), count. */
+  pages: number;
+  /** Every sweep (the sweep state machine's runs), the one before the scenario first. */
+  sweeps: SweepRun[];
   /** Wall time the scenario took, ms. */
   wallMs: number;
 }
 
+/** The watchdog's API calls in one account during a sweep, as the emulator answered them (counts). */
+export interface SweepAccountCalls {
+  /** MSF (kinesisanalytics) requests. */
+  msf: number;
+  /** GetMetricData requests, and the metric queries they carried. */
+  getMetricData: number;
+  getMetricDataMetrics: number;
+  /** Other CloudWatch requests (DescribeAlarms, PutMetricAlarm, ListTagsForResource …). */
+  cloudWatchOther: number;
+  /** Resource Groups Tagging API requests. */
+  tagging: number;
+  /** STS requests (AssumeRole of the member role; made in the home account). */
+  sts: number;
+  /** Requests answered with a throttling error (any service). */
+  throttled: number;
+}
+
+/** One run of the sweep state machine in the drill. */
+export interface SweepRun {
+  /** Virtual time the sweep started, epoch ms. */
+  atMs: number;
+  /** Virtual time its last LookBatch (or the Plan, without batches) returned, epoch ms. */
+  lastLookEndMs: number;
+  /** LookBatch invocations (child executions of the Look map), count. */
+  batches: number;
+  /** Applications watched and flagged for a closer look, count. */
+  watched: number;
+  flagged: number;
+  /** Detector invocations (Plan + LookBatch), count, and their wall time summed, ms. */
+  invocations: number;
+  invocationWallMs: number;
+  /** Wall time of the LookBatch invocations summed, ms (the Express child executions' duration). */
+  lookWallMs: number;
+  /** Standard state transitions: states entered by the sweep execution plus one per child execution. */
+  standardTransitions: number;
+  /** The watchdog's calls per account (12-digit id). */
+  calls: Record<string, SweepAccountCalls>;
+  /** Ledger calls during the sweep, and the size of the fleet memory it saved (bytes). */
+  ledger: LedgerCounts;
+}
+
+/**
+ * Whether a notification is a page: it asks a person to act. ESCALATED (the watchdog gave up, or a fleet incident
+ * opened: many applications failing together, their automatic restarts held; its notification carries `fleet`) and
+ * NOTIFIED (policy says tell, or nothing safe to do) do. OPENED, ACTION_TAKEN, RESOLVED and OBSERVED only inform.
+ * The drill's `pages` expectation counts these, once per notification whatever the channels.
+ */
+export function isPage(n: Pick<Notification, 'event'>): boolean {
+  return n.event === 'ESCALATED' || n.event === 'NOTIFIED';
+}
+
+/**
+ * The member stacks' remediation roles for the emulator's STS: `roleName` in each of the scenario's `accounts`,
+ * trusting the home account with the account's ExternalId; with an `optInTag` in the watchdog config, the role may
+ * mutate only applications carrying it (the member stack's `aws:ResourceTag` condition).
+ */
+function memberRoles(scenario: Scenario, config: WatchdogConfig, homeAccountId: string): EmulatorRole[] {
+  return scenario.accounts.map((a) => ({
+    roleArn: `arn:aws:iam::${a.accountId}:role/${a.roleName}`,
+    trustedAccountId: homeAccountId,
+    externalId: a.externalId,
+    ...(config.optInTag ? { permissions: { msfMutateOnlyTag: { ...config.optInTag } } } : {}),
+  }));
+}
+
+/**
+ * The drill's clock: virtual time that the drill loop moves (a VirtualClock's `advanceTo`), except while
+ * {@link DrillClock.flowing} runs, when it moves with the wall clock (1 virtual ms per wall ms): how the fleet bench
+ * times a sweep, so the SDK's retry backoff (wall time) and the emulator's token buckets (virtual time) see the same
+ * seconds. Never goes back.
+ */
+export class DrillClock implements Clock {
+  #now: number;
+  #flow: { wallMs: number; virtualMs: number } | undefined;
+
+  /** @param startMs the virtual start, epoch ms. */
+  constructor(startMs: number) {
+    this.#now = startMs;
+  }
+
+  now(): number {
+    return this.#flow ? this.#flow.virtualMs + Math.floor(performance.now() - this.#flow.wallMs) : this.#now;
+  }
+
+  /** Moves the clock to `epochMs` if it lies ahead; never moves it back. @returns the new now, epoch ms */
+  advanceTo(epochMs: number): number {
+    const now = this.now();
+    this.#now = Math.max(now, epochMs);
+    if (this.#flow) this.#flow = { wallMs: performance.now(), virtualMs: this.#now };
+    return this.#now;
+  }
+
+  /** Runs `fn` with the clock moving at wall-clock speed, then stops it where it got to. */
+  async flowing<T>(fn: () => Promise<T>): Promise<T> {
+    this.#flow = { wallMs: performance.now(), virtualMs: this.#now };
+    try {
+      return await fn();
+    } finally {
+      this.#now = this.now();
+      this.#flow = undefined;
+    }
+  }
+}
+
+/** Ledger methods that only read (the rest write), for the per-sweep ledger counts. */
+const LEDGER_READS = /^(get|list|load|open|lock|attempts|remediationSlots|current|automationPause)/;
+
+/** Ledger calls by kind, and the size of the fleet memory last saved, bytes. */
+export interface LedgerCounts {
+  reads: number;
+  writes: number;
+  fleetMemoryBytes: number;
+}
+
+/** The ledger, counting its calls into `counts` (reads and writes by method name; see LEDGER_READS). */
+function countingLedger<L extends object>(ledger: L, counts: LedgerCounts): L {
+  return new Proxy(ledger, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      return (...args: unknown[]) => {
+        if (LEDGER_READS.test(prop)) counts.reads += 1;
+        else counts.writes += 1;
+        if (prop === 'saveFleetMemory') counts.fleetMemoryBytes = JSON.stringify(args[0]).length;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
 /** A log that keeps errors and warnings as timeline lines and drops the rest. */
-function timelineLog(clock: VirtualClock, lines: TimelineLine[]): Log {
+function timelineLog(clock: Clock, lines: TimelineLine[]): Log {
   const push =
     (actor: string) =>
     (message: string, ...extra: unknown[]) => {
@@ -332,6 +484,12 @@ function describeAlarm(e: AlarmStateChangeEvent): string {
 export interface RunOptions {
   /** Called with each timeline line as it happens (live output). */
   onLine?: (line: TimelineLine) => void;
+  /**
+   * Sweeps run with the virtual clock moving at wall-clock speed (see {@link DrillClock.flowing}), so a sweep takes
+   * virtual time (the fleet bench's sweep duration under throttling). Timings then vary from run to run.
+   * @default false: the clock stands still during a sweep (deterministic)
+   */
+  sweepsInWallTime?: boolean;
 }
 
 /**
@@ -343,7 +501,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const wallStart = performance.now();
   const startMs = Date.parse(scenario.startTime);
   const endMs = startMs + scenario.durationMinutes * MINUTE_MS;
-  const clock = new VirtualClock(startMs);
+  const clock = new DrillClock(startMs);
   const parsedConfig: WatchdogConfig = parseConfig(scenario.watchdog, `scenario ${scenario.name} (watchdog)`);
   // The watchdog is told the scenario's metric delay (as a deployment would set `detection.metricsDelaySeconds`), so
   // its watches look when a new datapoint can first be read; a scenario's own watchdog setting wins.
@@ -359,7 +517,15 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   };
   const workflowDefinition = synthesizedWorkflow(config);
   const watchDefinition = synthesizedWatchWorkflow(config);
-  const emulator: Emulator = await startEmulator({ clock, world: scenario });
+  // The local engine's variant of the sweep state machine (a failed LookBatch ends its own item only).
+  const sweepDefinition = { definition: synthesizedSweepWorkflow(config).localDefinition };
+  const emulator: Emulator = await startEmulator({
+    clock,
+    world: scenario,
+    roles: memberRoles(scenario, config, HOME_ACCOUNT_ID),
+    accountId: HOME_ACCOUNT_ID,
+    ...(scenario.throttle ? { throttle: scenario.throttle } : {}),
+  });
   const table = await startLedgerTable();
   const slackReceiver = await startSlackReceiver({
     clock,
@@ -373,38 +539,40 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const region = emulator.region;
     const credentials = { accessKeyId: 'drill', secretAccessKey: 'drill' };
     const base = { endpoint: emulator.endpoint, region, credentials, maxAttempts: 1 };
-    const watchdogMsf = new KinesisAnalyticsV2Client({ ...base, customUserAgent: [WATCHDOG_USER_AGENT] });
-    const watchdogCw = new CloudWatchClient({ ...base, customUserAgent: [WATCHDOG_USER_AGENT] });
-    const userMsf = new KinesisAnalyticsV2Client({ ...base, customUserAgent: [USER_AGENT] });
-    const userCw = new CloudWatchClient({ ...base, customUserAgent: [USER_AGENT] });
+    const home = { accountId: emulator.accountId, region };
     // People act in the application's own account: the emulator takes a 12-digit access key id as that account.
-    const accountOf = new Map(
-      scenarioApplications(scenario).flatMap((a) => (a.accountId ? [[a.name, a.accountId] as const] : [])),
-    );
-    const userClients = new Map<string, KinesisAnalyticsV2Client>([[emulator.accountId, userMsf]]);
-    const userMsfIn = (accountId: string): KinesisAnalyticsV2Client => {
-      let client = userClients.get(accountId);
-      if (!client) {
-        client = new KinesisAnalyticsV2Client({
+    const known = scenarioApplications(scenario);
+    const accountOf = new Map(known.map((a) => [a.name, a.accountId ?? home.accountId] as const));
+    const accountOfApp = (name: string) => accountOf.get(name) ?? home.accountId;
+    /** The application key the watchdog knows an application by (bare name at home, NAME@ACCOUNT.REGION else). */
+    const keyOf = (name: string) => applicationKey({ name, accountId: accountOfApp(name), region }, home);
+    const userClients = new Map<string, { msf: KinesisAnalyticsV2Client; cw: CloudWatchClient }>();
+    const userIn = (accountId: string) => {
+      let clients = userClients.get(accountId);
+      if (!clients) {
+        const own = {
           ...base,
-          credentials: { accessKeyId: accountId, secretAccessKey: 'drill' },
+          credentials: { accessKeyId: accountId === home.accountId ? 'drill' : accountId, secretAccessKey: 'drill' },
           customUserAgent: [USER_AGENT],
-        });
-        userClients.set(accountId, client);
+        };
+        clients = { msf: new KinesisAnalyticsV2Client(own), cw: new CloudWatchClient(own) };
+        userClients.set(accountId, clients);
       }
-      return client;
+      return clients;
     };
+    const userMsfIn = (accountId: string) => userIn(accountId).msf;
 
-    // The alarms the CDK construct would create, for every application of the world.
+    // Peer rule: AWS's recommended downtime alarm, a real alarm beside the watchdog's (sandbox/peers.ts), made by the
+    // application's team. The watchdog's own alarms are made by its alarm manager at the sweep before the scenario.
     for (const app of scenario.applications) {
-      for (const a of alarmsFor(app.name, app.runtimeEnvironment, policyFor(config, app.name))) {
-        await userCw.send(new PutMetricAlarmCommand(putMetricAlarmInput(a)));
-      }
-      // Peer rule: AWS's recommended downtime alarm, a real alarm beside the watchdog's (sandbox/peers.ts).
-      await userCw.send(new PutMetricAlarmCommand(awsRecommendedDowntimeAlarm(app.name)));
+      await userIn(accountOfApp(app.name)).cw.send(new PutMetricAlarmCommand(awsRecommendedDowntimeAlarm(app.name)));
     }
 
-    const ledger = new DynamoDbLedger({ tableName: table.tableName, client: table.client });
+    const ledgerCounts: LedgerCounts = { reads: 0, writes: 0, fleetMemoryBytes: 0 };
+    const ledger = countingLedger(
+      new DynamoDbLedger({ tableName: table.tableName, client: table.client }),
+      ledgerCounts,
+    );
     const log = timelineLog(clock, timeline);
     // Notifications: the timeline's record, a local Slack webhook receiver and an SNS capture, through the same
     // fan-out as in AWS (a failed delivery is retried, recorded on the incident and dead-lettered).
@@ -451,9 +619,31 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       deadLetter: async (u) => void deadLetters.push(u),
       log,
     });
+    // The watchdog's clients per cell (home, and each member account through STS AssumeRole with its ExternalId),
+    // with the adaptive retry mode; one attempt per call unless the scenario throttles (then the SDK's 3).
+    const adapters = fleetAdapters({
+      config,
+      home,
+      instance: DRILL_INSTANCE,
+      clientOptions: {
+        endpoint: emulator.endpoint,
+        credentials,
+        maxAttempts: scenario.throttle ? 3 : 1,
+        clock,
+      },
+    });
+    const fleet: FleetWiring = {
+      instance: DRILL_INSTANCE,
+      cells: adapters.cells.cells().map((cell) => ({
+        ...(adapters.cells.isHome(cell) ? {} : { accountId: cell.accountId, region: cell.region }),
+        msf: new MsfAdapter({ client: adapters.clients.msf(cell) }),
+        tagging: new TaggingAdapter({ client: adapters.clients.tagging(cell) }),
+        alarms: new CloudWatchAlarms({ client: adapters.clients.cloudWatch(cell) }),
+      })),
+    };
     const deps = {
-      msf: new MsfAdapter({ client: watchdogMsf }),
-      metrics: new CloudWatchMetrics({ client: watchdogCw }),
+      msf: adapters.msf,
+      metrics: adapters.metrics,
       ledger,
       notifier,
       config,
@@ -475,6 +665,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     });
     const detector = createDetectorHandler({
       ...deps,
+      fleet,
+      home,
       starter: workflow,
       watches: {
         start: (input) => watchWorkflow.tryStart({ status: 'OK', results: [], ...input }),
@@ -498,8 +690,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const alarmQueue: AlarmStateChangeEvent[] = [];
     // The watchdog's EventBridge rule matches its alarms by name prefix (infra/flink-watchdog.ts): a peer's never
     // reaches the detector.
+    // The watchdog's EventBridge rule matches its instance's alarm prefix; a member account's alarm events reach the
+    // central bus through the member stack's forwarding rule, with their own `account`. Other accounts have no rule.
+    const forwarded = new Set([home.accountId, ...scenario.accounts.map((a) => a.accountId)]);
+    const prefix = alarmPrefix(DRILL_INSTANCE);
     emulator.onAlarmEvent((e) => {
-      if (e.detail.alarmName.startsWith(ALARM_PREFIX)) alarmQueue.push(e);
+      if (e.detail.alarmName.startsWith(prefix) && forwarded.has(e.account)) alarmQueue.push(e);
     });
 
     const pendingTimeline = [...scenario.timeline].sort((a, b) => a.atMinute - b.atMinute);
@@ -516,6 +712,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     let callsSeen = 0;
     const detectorCpuMs: number[] = [];
     const expectedApp = scenario.expected.application ?? scenario.applications[0]?.name ?? '';
+    const expectedAccount = accountOfApp(expectedApp);
+    const expectedKey = keyOf(expectedApp);
+    /** The most remediation workflow executions RUNNING at once, seen at any tick. */
+    let maxRunningRemediations = 0;
     // Peer rules on the expected application: the operator's health check, and AWS's downtime alarm's first ALARM as
     // the emulator's CloudWatch produced it.
     const operatorCheck = new OperatorRestartHealthCheck();
@@ -531,9 +731,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     });
 
     /** Timeline lines for what the detector found and decided (healthy, ignored and duplicate results are quiet). */
+    /** The last result shown per application: a DEFERRED decision repeated at every check is shown once. */
+    const lastShown = new Map<string, string>();
     const echo = (out: DetectorOutput) => {
       for (const r of out.results) {
         if (r.result === 'HEALTHY' || r.result === 'IGNORED' || r.result === 'DUPLICATE') continue;
+        const repeated = r.result === 'DEFERRED' && lastShown.get(r.applicationName) === 'DEFERRED';
+        lastShown.set(r.applicationName, r.result);
+        if (repeated) continue;
         if (r.decision?.finding) line('detect', `${r.applicationName}: ${r.decision.finding.summary}`);
         line(
           'decide',
@@ -550,14 +755,92 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       return out;
     };
 
+    /**
+     * One sweep: the sweep state machine as synthesized (Plan → Look, a Distributed Map of LookBatch), its Task states
+     * bound to the detector; a summary line when it changed something or flagged an application.
+     */
+    const sweep = async (t: number): Promise<void> => {
+      const firstCall = emulator.calls.length;
+      const ledgerBefore = { ...ledgerCounts };
+      const runSweep = () =>
+        runOnce(
+          sweepDefinition,
+          {
+            [SWEEP_STATES.plan]: async (payload) => {
+              const out = await runDetector(payload);
+              const s = out.sweep?.summary;
+              if (s && (s.added || s.removed || s.alarmsCreated || s.alarmsDeleted || s.flagged)) {
+                line(
+                  'sweep',
+                  `${s.watched} watched (${s.tagged} by tag)${s.added ? `, ${s.added} new` : ''}${s.removed ? `, ${s.removed} gone` : ''}${s.alarmsCreated ? `, ${s.alarmsCreated} alarms created` : ''}${s.alarmsDeleted ? `, ${s.alarmsDeleted} alarms deleted` : ''}; ${s.flagged} flagged for a closer look`,
+                );
+              }
+              return out;
+            },
+            [SWEEP_STATES.lookBatch]: async (payload) => {
+              const out = await runDetector(payload);
+              echo(out);
+              return out;
+            },
+          },
+          clock,
+          { id: `sweep-${t}` },
+        );
+      const run = options.sweepsInWallTime ? await clock.flowing(runSweep) : await runSweep();
+      const calls: Record<string, SweepAccountCalls> = {};
+      for (const c of emulator.calls.slice(firstCall)) {
+        if (!c.userAgent.includes('flink-watchdog')) continue;
+        const account = c.accountId ?? home.accountId;
+        calls[account] ??= {
+          msf: 0,
+          getMetricData: 0,
+          getMetricDataMetrics: 0,
+          cloudWatchOther: 0,
+          tagging: 0,
+          sts: 0,
+          throttled: 0,
+        };
+        const n = calls[account];
+        if (c.errorType && /^Thrott/.test(c.errorType)) n.throttled += 1;
+        if (c.service === 'kinesisanalytics') n.msf += 1;
+        else if (c.service === 'tagging') n.tagging += 1;
+        else if (c.service === 'sts') n.sts += 1;
+        else if (c.operation === 'GetMetricData') {
+          n.getMetricData += 1;
+          n.getMetricDataMetrics += ((c.input as { MetricDataQueries?: unknown[] }).MetricDataQueries ?? []).length;
+        } else n.cloudWatchOther += 1;
+      }
+      const looks = run.tasks.filter((x) => x.state === SWEEP_STATES.lookBatch);
+      const summary = (run.output as DetectorOutput).sweep?.summary;
+      sweeps.push({
+        atMs: run.startMs,
+        lastLookEndMs: Math.max(run.startMs, ...run.tasks.map((x) => x.endMs)),
+        batches: run.mapIterations,
+        watched: summary?.watched ?? 0,
+        flagged: summary?.flagged ?? 0,
+        invocations: run.tasks.length,
+        invocationWallMs: run.tasks.reduce((sum, x) => sum + x.wallMs, 0),
+        lookWallMs: looks.reduce((sum, x) => sum + x.wallMs, 0),
+        standardTransitions: run.stateTransitions + run.mapIterations,
+        calls,
+        ledger: {
+          reads: ledgerCounts.reads - ledgerBefore.reads,
+          writes: ledgerCounts.writes - ledgerBefore.writes,
+          fleetMemoryBytes: ledgerCounts.fleetMemoryBytes,
+        },
+      });
+    };
+    const sweeps: SweepRun[] = [];
+    // The watchdog has been running: its last sweep before the scenario found the watched set and made their alarms.
+    await sweep(startMs);
     let nextSweep = startMs + SWEEP_MS;
     for (let t = startMs; t <= endMs; t += TICK_MS) {
       clock.advanceTo(t);
       emulator.advanceTo(t);
 
       // What happened in the world (from the emulator's own view).
-      for (const app of scenario.applications) {
-        const now = emulator.inspect(app.name);
+      for (const app of known) {
+        const now = emulator.inspect(app.name, accountOfApp(app.name));
         if (!now) continue;
         const before = lastSeen.get(app.name);
         if (before && (before.status !== now.status || before.versionId !== now.versionId)) {
@@ -627,21 +910,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         line('detect', `${copies} deliveries: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}`);
       }
 
-      // The periodic sweep (EventBridge schedule → detector).
+      // The periodic sweep (EventBridge schedule → the sweep state machine).
       if (t >= nextSweep) {
         nextSweep += SWEEP_MS;
-        const sweep = await runDetector({
-          version: '0',
-          id: `sweep-${t}`,
-          'detail-type': 'Scheduled Event',
-          source: 'aws.events',
-          account: emulator.accountId,
-          time: new Date(t).toISOString(),
-          region,
-          resources: [`arn:aws:events:${region}:${emulator.accountId}:rule/flink-watchdog-sweep`],
-          detail: {},
-        });
-        echo(sweep);
+        await sweep(t);
         // The reconciler runs on the same schedule (its own EventBridge rule in AWS).
         const cycle = await reconciler({
           version: '0',
@@ -689,6 +961,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         reportedWatches.set(x.name, status);
       }
       await workflow.settle();
+      maxRunningRemediations = Math.max(
+        maxRunningRemediations,
+        workflow.executions.filter((x) => x.status === 'RUNNING').length,
+      );
       for (const x of workflow.executions) {
         const status = `${x.status}${x.error ? ` (${x.error})` : ''}`;
         if (reportedExecutions.get(x.name) === status) continue;
@@ -702,13 +978,19 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       // Watchdog calls and notifications, as they happened.
       for (; callsSeen < emulator.calls.length; callsSeen++) {
         const c = emulator.calls[callsSeen];
-        if (
-          c &&
-          c.service === 'kinesisanalytics' &&
-          MUTATING_MSF_OPERATIONS.has(c.operation) &&
-          c.userAgent.includes('flink-watchdog')
-        ) {
-          line('call', `${c.operation} ${JSON.stringify(c.input)}${c.errorType ? ` → ${c.errorType}` : ''}`);
+        if (!c?.userAgent.includes('flink-watchdog')) continue;
+        const failed = c.errorType ? ` → ${c.errorType}` : '';
+        if (c.service === 'sts' && c.operation === 'AssumeRole') {
+          const input = c.input as { RoleArn?: string; ExternalId?: string; RoleSessionName?: string };
+          line(
+            'sts',
+            `AssumeRole ${input.RoleArn ?? ''} (session ${input.RoleSessionName ?? ''}, ExternalId ${input.ExternalId ? 'given' : 'missing'})${failed}`,
+          );
+        }
+        if (c.service === 'kinesisanalytics' && MUTATING_MSF_OPERATIONS.has(c.operation)) {
+          // A call answered in a member account went through the role assumed there.
+          const where = c.accountId && c.accountId !== home.accountId ? ` [in account ${c.accountId}]` : '';
+          line('call', `${c.operation} ${JSON.stringify(c.input)}${where}${failed}`);
         }
       }
       for (; notified < recorded.sent.length; notified++) {
@@ -732,18 +1014,25 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       .map((c) => ({
         atMs: c.atMs,
         application: String((c.input as { ApplicationName?: unknown })?.ApplicationName ?? ''),
+        accountId: c.accountId ?? home.accountId,
         operation: c.operation,
         input: c.input,
         ...(c.errorType ? { errorType: c.errorType } : {}),
       }));
     const actions = watchdogCalls.filter((c) => MUTATING_MSF_OPERATIONS.has(c.operation));
-    const appIncidents = incidents.filter((i) => i.applicationName === expectedApp);
+    const appIncidents = incidents.filter((i) => i.applicationName === expectedKey);
     const decisive = appIncidents.find((i) => i.status !== 'OBSERVED' || appIncidents.length === 1) ?? appIncidents[0];
-    const outcome = incidentOutcome(decisive);
+    // An application held by a fleet incident has no incident of its own: the fleet incident's outcome is its outcome.
+    const fleetIncidents = await ledger.listFleetIncidents();
+    const heldBy = fleetIncidents.find((f) => f.members.some((m) => m.applicationName === expectedKey));
+    const outcome: Outcome =
+      decisive || !heldBy ? incidentOutcome(decisive) : heldBy.status === 'RESOLVED' ? 'RECOVERED' : 'ESCALATED';
     // Detection is of the decisive incident when its finding gives an onset, else of the earliest incident on the
     // application that does (e.g. the ROLLED_BACK finding before the drift report it led to); the onset comes from the
     // world: the emulator's view and its operation history.
-    const operations = appIncidents.length ? await new MsfAdapter({ client: userMsf }).listOperations(expectedApp) : [];
+    const operations = appIncidents.length
+      ? await new MsfAdapter({ client: userMsfIn(expectedAccount) }).listOperations(expectedApp)
+      : [];
     const onsetOf = (i: Incident) =>
       detectionOnset({
         finding: i.finding ?? i.decision.finding,
@@ -756,7 +1045,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         firstFailedCheckpointsMs,
         operations,
         statusEntries,
-        stuckLimitMinutes: (status) => stuckLimitMinutes(policyFor(config, expectedApp), status),
+        stuckLimitMinutes: (status) => stuckLimitMinutes(policyFor(config, expectedKey), status),
       });
     const detected = [decisive, ...[...appIncidents].sort((a, b) => a.openedMs - b.openedMs)]
       .flatMap((i) => {
@@ -768,15 +1057,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const onset = onsetFound?.atMs;
     const since = (ms: number | undefined) =>
       onset !== undefined && ms !== undefined ? Math.round((ms - onset) / SECOND_MS) : null;
-    const firstAction = actions.find((a) => a.application === expectedApp);
+    const ofExpected = (a: ActionLine) => a.application === expectedApp && a.accountId === expectedAccount;
+    const firstAction = actions.find(ofExpected);
     const resolved = decisive?.status === 'RESOLVED' ? decisive.closedMs : undefined;
     // Restart loop: when the threshold-th restart's datapoint could first be seen, from what CloudWatch stored.
-    const runtime = scenario.applications.find((a) => a.name === expectedApp)?.runtimeEnvironment;
+    const runtime = known.find((a) => a.name === expectedApp)?.runtimeEnvironment;
     const restartLoop =
       detected?.onset.rule === 'first-restart'
         ? restartLoopFigures({
             datapoints: await counterDatapoints(
-              new CloudWatchMetrics({ client: userCw }),
+              new CloudWatchMetrics({ client: userIn(expectedAccount).cw }),
               expectedApp,
               restartMetricName(runtime),
               startMs,
@@ -785,7 +1075,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
             onsetMs: detected.onset.atMs,
             onsetToleranceMs: TICK_MS,
             decisionMs: detected.incident.openedMs,
-            threshold: policyFor(config, expectedApp).restartLoop.threshold,
+            threshold: policyFor(config, expectedKey).restartLoop.threshold,
             metricsDelayMs: scenario.cloudwatch.metricsDelaySeconds * SECOND_MS,
             firstActionMs: firstAction?.atMs,
             counterAt: (ms) => counterSeen.filter((c) => c.atMs <= ms).at(-1)?.restarts,
@@ -794,11 +1084,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     const failures: string[] = [];
     const exp = scenario.expected;
     if (outcome !== exp.outcome) failures.push(`outcome ${outcome}, expected ${exp.outcome}`);
-    const finalStatus = emulator.inspect(expectedApp)?.status;
+    const finalStatus = emulator.inspect(expectedApp, expectedAccount)?.status;
     if (exp.finalStatus && finalStatus !== exp.finalStatus)
       failures.push(`final status ${finalStatus}, expected ${exp.finalStatus}`);
     if (exp.actions) {
-      const got = actions.filter((a) => a.application === expectedApp).map((a) => a.operation);
+      const got = actions.filter(ofExpected).map((a) => a.operation);
       if (JSON.stringify(got) !== JSON.stringify(exp.actions))
         failures.push(`actions [${got.join(', ')}], expected [${exp.actions.join(', ')}]`);
     }
@@ -806,12 +1096,38 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       failures.push(`${actions.length} mutating calls, expected at most ${exp.maxMutatingCalls}`);
     }
     for (const name of exp.untouched) {
-      const touched = actions.filter((a) => a.application === name);
+      const touched = actions.filter((a) => a.application === name && a.accountId === accountOfApp(name));
       if (touched.length > 0)
         failures.push(`${name} must never be touched, got ${touched.map((a) => a.operation).join(', ')}`);
     }
     if (exp.workflowExecutions !== undefined && workflow.executions.length !== exp.workflowExecutions) {
       failures.push(`${workflow.executions.length} workflow executions, expected ${exp.workflowExecutions}`);
+    }
+    if (exp.fleetIncidents !== undefined && fleetIncidents.length !== exp.fleetIncidents) {
+      failures.push(`${fleetIncidents.length} fleet incidents, expected ${exp.fleetIncidents}`);
+    }
+    if (exp.maxConcurrentRemediations !== undefined && maxRunningRemediations > exp.maxConcurrentRemediations) {
+      failures.push(
+        `${maxRunningRemediations} remediation workflows ran at once, expected at most ${exp.maxConcurrentRemediations}`,
+      );
+    }
+    const pages = recorded.sent.filter(isPage);
+    if (exp.pages !== undefined && pages.length !== exp.pages) {
+      failures.push(`${pages.length} pages (${pages.map((n) => n.title).join('; ')}), expected ${exp.pages}`);
+    }
+    for (const pattern of exp.runningAtEnd) {
+      const matched = known.filter((a) =>
+        pattern.endsWith('*') ? a.name.startsWith(pattern.slice(0, -1)) : a.name === pattern,
+      );
+      if (matched.length === 0) failures.push(`runningAtEnd: "${pattern}" matches no application`);
+      const notRunning = matched
+        .map((a) => ({ name: a.name, status: emulator.inspect(a.name, accountOfApp(a.name))?.status }))
+        .filter((a) => a.status !== 'RUNNING');
+      if (notRunning.length > 0) {
+        failures.push(
+          `not RUNNING at the end: ${notRunning.map((a) => `${a.name} ${a.status ?? 'absent'}`).join(', ')}`,
+        );
+      }
     }
     if (timeline.some((l) => l.actor === 'error')) failures.push('errors were logged (see timeline)');
     timeline.sort((a, b) => a.atMs - b.atMs);
@@ -844,6 +1160,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       slackRequests: slackReceiver.received.length,
       snsMessages,
       deadLetters,
+      fleetIncidents,
+      maxConcurrentRemediations: maxRunningRemediations,
+      pages: pages.length,
+      sweeps,
       wallMs: Math.round(performance.now() - wallStart),
     };
   } finally {
