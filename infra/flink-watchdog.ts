@@ -736,6 +736,9 @@ export class FlinkWatchdog extends Construct {
       [...MSF_MUTATING_ACTIONS],
       mutable.listed,
       mutable.tagged ? tagged : undefined,
+      config.runbooks
+        ? 'runbooks are configured: a person may command every listed application, whatever its mode'
+        : 'the listed applications in remediate mode',
     );
     if (this.runbook) {
       // The `snapshot` command calls CreateApplicationSnapshot itself; every other command goes through the workflow.
@@ -745,6 +748,7 @@ export class FlinkWatchdog extends Construct {
         ['kinesisanalytics:CreateApplicationSnapshot'],
         homeListed,
         tagged,
+        'the snapshot command may name every listed application',
       );
     }
 
@@ -787,6 +791,7 @@ export class FlinkWatchdog extends Construct {
     actions: string[],
     listed: readonly WatchedApplication[],
     tag: { key: string; value: string } | undefined,
+    why: string,
   ): void {
     const role = fn.role;
     if (!role) throw new Error(`${fn.node.id}: a watchdog function has an explicit role`);
@@ -798,7 +803,7 @@ export class FlinkWatchdog extends Construct {
     if (chunks.length > LISTED_GRANT_MAX_POLICIES) {
       const fit = chunks.slice(0, LISTED_GRANT_MAX_POLICIES).reduce((n, c) => n + c.length, 0);
       throw new FlinkWatchdogPropsError(
-        `${listed.length} listed applications need ${sid === 'MsfMutate' ? 'MSF mutating permissions' : 'CreateApplicationSnapshot'} by ARN on the ${fn.node.id} role, but only ${fit} of them fit the ${LISTED_GRANT_MAX_POLICIES} managed policies of ${MANAGED_POLICY_MAX_CHARS} characters a role can take (IAM quotas). Opt them in by tag instead: set optInTag and tag the applications (IAM then grants by tag condition), and list only those that need their own policy.`,
+        `${listed.length} listed applications need ${sid === 'MsfMutate' ? 'MSF mutating permissions' : 'CreateApplicationSnapshot'} by ARN on the ${fn.node.id} role (${why}), but only ${fit} of them fit the ${LISTED_GRANT_MAX_POLICIES} managed policies of ${MANAGED_POLICY_MAX_CHARS} characters a role can take (IAM quotas). Opt them in by tag instead: set optInTag and tag the applications (IAM then grants by tag condition), and list only those that need their own policy.`,
       );
     }
     for (const [i, names] of chunks.entries()) {

@@ -148,7 +148,7 @@ describe('Construct: FlinkWatchdog, for a fleet', () => {
       FlinkWatchdogPropsError,
     );
     expect(() => new WatchdogStack(testApp(), 'Fleet', { config: fleetConfig(1000, 1000) })).toThrow(
-      /1000 listed applications need MSF mutating permissions by ARN on the Remediation role, but only \d+ of them fit.*optInTag/,
+      /1000 listed applications need MSF mutating permissions by ARN on the Remediation role \(the listed applications in remediate mode\), but only \d+ of them fit.*optInTag/,
     );
   });
 
