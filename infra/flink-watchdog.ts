@@ -662,7 +662,8 @@ export class FlinkWatchdog extends Construct {
    *   watched is enforced in code: listed, or carrying the opt-in tag), and sts:AssumeRole on the member roles;
    * - detector: ListApplications, tag:GetResources, GetMetricData and DescribeAlarms (none supports resource-level
    *   permissions), and PutMetricAlarm, DeleteAlarms, TagResource, ListTagsForResource on its instance's alarms only;
-   * - remediation: the MSF mutating actions on the listed applications it may change by ARN (see
+   * - remediation: GetMetricData (the verify step), the MSF mutating actions on the listed applications it may
+   *   change by ARN (see
    *   {@link mutableListedApplications}) and, when tagged applications may be changed, on `application/*` with the
    *   opt-in tag (aws:ResourceTag condition);
    * - runbook: CreateApplicationSnapshot the same way, on every listed application (a person decides).
@@ -698,6 +699,11 @@ export class FlinkWatchdog extends Construct {
         }),
       );
     }
+    // The remediation step verifies a remediation by the application's restart counter (GetMetricData supports no
+    // resource-level permissions).
+    this.remediation.addToRolePolicy(
+      new PolicyStatement({ sid: 'CloudWatchMetrics', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
+    );
     this.detector.addToRolePolicy(
       new PolicyStatement({
         sid: 'SweepDiscovery',

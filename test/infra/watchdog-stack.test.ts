@@ -436,6 +436,16 @@ describe('Construct: FlinkWatchdog', () => {
       observe.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
     });
 
+    it('lets the detector (sweep look batches) and the remediation (verify) read metrics, and no other function', () => {
+      // Act
+      const readers = allStatements(template).filter((s) => grantsAny(s.statement, ['cloudwatch:GetMetricData']));
+
+      // Assess
+      expect(readers.flatMap((s) => s.roles).sort()).toEqual(
+        [stack.watchdog.detector, stack.watchdog.remediation].map((fn) => logicalIdOf(fn.role)).sort(),
+      );
+    });
+
     it('reads MSF on every application of the account and Region, from every function', () => {
       // Assess
       for (const fn of stack.watchdog.functions()) {
