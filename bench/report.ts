@@ -2,6 +2,8 @@ import { type DetectionJson, detectionJson } from '#sandbox/detection-json.ts';
 import type { ScenarioReport } from '#sandbox/drill.ts';
 import { AWS_DOWNTIME_RULE_DESCRIPTION, OPERATOR_RULE_DESCRIPTION } from '#sandbox/peers.ts';
 import type { BundleFigures } from './bundles.ts';
+import type { FleetCost } from './cost-model.ts';
+import type { FleetFigures } from './fleet.ts';
 import type { ReconcileFigures } from './reconcile.ts';
 
 /**
@@ -62,6 +64,8 @@ export interface BenchFigures {
   /** Lambda bundles, or why they could not be measured. */
   bundles: BundleFigures[] | { error: string };
   reconcile: ReconcileFigures[];
+  /** The fleet bench (bench/fleet.ts) with its bill, or why it could not be measured. */
+  fleet: (FleetFigures & { cost: FleetCost }) | { error: string };
 }
 
 /** Median, 95th percentile and maximum of a sample (0 for an empty one). */
@@ -98,6 +102,11 @@ export interface BenchJson {
   decision: DecisionFigures;
   bundles: BundleFigures[] | { error: string };
   reconcile: ReconcileFigures[];
+  /**
+   * 1,000 applications in 10 accounts, steady state (bench/fleet.ts): sweep duration in virtual seconds, calls per
+   * sweep, and the monthly cost per application with its bill (USD, bench/cost-model.ts).
+   */
+  fleet: (FleetFigures & { monthlyUsd: number; bill: Array<{ item: string; monthlyUsd: number }> }) | { error: string };
 }
 
 /** The figures as the one JSON object of `bench --json` (plain data: JSON.stringify keeps all of it). */
@@ -123,7 +132,32 @@ export function toBenchJson(f: BenchFigures): BenchJson {
     decision: { ...f.decision },
     bundles: Array.isArray(f.bundles) ? f.bundles.map((b) => ({ ...b })) : { error: f.bundles.error },
     reconcile: f.reconcile.map((c) => ({ ...c })),
+    fleet: 'error' in f.fleet ? { error: f.fleet.error } : fleetJson(f.fleet),
   };
+}
+
+function fleetJson({ cost, ...figures }: FleetFigures & { cost: FleetCost }): BenchJson['fleet'] {
+  return {
+    ...figures,
+    msfCallsPerSweep: { ...figures.msfCallsPerSweep },
+    firstSweep: { ...figures.firstSweep },
+    monthlyUsd: round(cost.monthlyUsd, 2),
+    bill: cost.lines.map((l) => ({ item: l.item, monthlyUsd: round(l.monthlyUsd, 4) })),
+  };
+}
+
+/** The fleet bench's lines of the text output (goals beside the figures; never tuned to them). */
+export function fleetTableLines(f: FleetFigures): string[] {
+  return [
+    `  applications ${f.applications} in ${f.accounts} accounts; steady-state sweep (the second; throttled, adaptive retries):`,
+    `  ${'sweep, virtual s (goal ≤ 60)'.padEnd(44)} ${f.sweepVirtualSeconds.toFixed(1).padStart(8)}`,
+    `  ${'MSF calls per account, max / mean (goal ≤ 50)'.padEnd(44)} ${`${f.msfCallsPerSweep.max} / ${f.msfCallsPerSweep.mean.toFixed(1)}`.padStart(8)}`,
+    `  ${'GetMetricData calls (metrics)'.padEnd(44)} ${`${f.getMetricDataCallsPerSweep} (${f.getMetricDataMetricsPerSweep})`.padStart(8)}`,
+    `  ${'flagged / batches / throttled requests'.padEnd(44)} ${`${f.flagged} / ${f.batches} / ${f.throttledPerSweep}`.padStart(8)}`,
+    `  ${'remediations at once, max'.padEnd(44)} ${String(f.maxConcurrentRemediations).padStart(8)}`,
+    `  ${'$ per application-month (goal ≤ 0.25)'.padEnd(44)} ${f.costPerApplicationMonthUsd.toFixed(3).padStart(8)}`,
+    `  first sweep (discovery, alarms created): MSF calls in the busiest account ${f.firstSweep.msfCallsMax}, CloudWatch calls ${f.firstSweep.cloudWatchCalls}; wall ${(f.wallMs / 1000).toFixed(0)} s`,
+  ];
 }
 
 const round = (n: number, digits = 3) => Number(n.toFixed(digits));

@@ -12,7 +12,10 @@
  * - the decision's own CPU time (evaluate + decide, pure functions) per alarm event, over many synthetic events;
  * - per Lambda function: the minified bundle size (kB) and the cold import time of the bundle (ms, bench/bundles.ts);
  * - the reconciler over 1,000 emulated applications: MSF calls and wall time of a cycle with nothing changed (goal:
- *   ≤ 25 calls) and with 10 changed (bench/reconcile.ts).
+ *   ≤ 25 calls) and with 10 changed (bench/reconcile.ts);
+ * - the fleet: 1,000 emulated applications in 10 accounts watched by one central watchdog, the steady-state sweep's
+ *   virtual duration and calls under throttling, and the monthly cost per application from bench/cost-model.ts
+ *   (bench/fleet.ts), with the bill as the README's table rows.
  */
 import { runScenario } from '#sandbox/drill.ts';
 import { DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS, DEFAULT_METRICS_DELAY_SECONDS } from '#sandbox/emulator/index.ts';
@@ -21,11 +24,14 @@ import { evaluate } from '#shared/domain/detect.ts';
 import { decide } from '#shared/domain/policy.ts';
 import { loopingRestarts, MIN, observation, policy, T0 } from '../test/support/builders.ts';
 import { measureBundles } from './bundles.ts';
+import { costTableRows } from './cost-model.ts';
+import { measureFleet } from './fleet.ts';
 import { measureReconcile } from './reconcile.ts';
 import {
   type BenchFigures,
   type BenchScenario,
   type DecisionFigures,
+  fleetTableLines,
   scenarioTableHeader,
   scenarioTableRow,
   stats,
@@ -123,6 +129,22 @@ for (const f of reconcile) {
   );
 }
 
+// The fleet: 1,000 applications in 10 accounts, two sweeps, the second measured.
+say('\nFleet: 1,000 emulated applications in 10 accounts, one central watchdog (bench/fleet.ts)');
+let fleet: BenchFigures['fleet'];
+try {
+  fleet = await measureFleet();
+  for (const l of fleetTableLines(fleet)) say(l);
+  say('\n  Cost per month at list prices (bench/cost-model.ts; the README cost section):');
+  for (const l of costTableRows(fleet.cost)) say(`  ${l}`);
+} catch (e) {
+  fleet = { error: (e as Error).message };
+  say(`  failed: ${fleet.error}`);
+  process.exitCode = 1;
+}
+
 if (json) {
-  console.log(JSON.stringify(toBenchJson({ cloudwatchDefaults, scenarios, decision, bundles, reconcile }), null, 2));
+  console.log(
+    JSON.stringify(toBenchJson({ cloudwatchDefaults, scenarios, decision, bundles, reconcile, fleet }), null, 2),
+  );
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { peerDetection } from '#sandbox/peers.ts';
+import { fleetMonthlyCost } from '../../bench/cost-model.ts';
+import type { FleetFigures } from '../../bench/fleet.ts';
 import { type BenchFigures, type BenchScenarioRun, scenarioTableRow, toBenchJson } from '../../bench/report.ts';
 
 /** 2026-03-02T14:00:00Z. */
@@ -43,8 +45,36 @@ function figures(scenarios: BenchScenarioRun[]): BenchFigures {
     decision: { events: 20_000, meanWallMicros: 3.2, cpuMedianMs: 0.003 },
     bundles: [{ fn: 'detector', bundleKb: 950.1, coldInitMs: 210.5 }],
     reconcile: [{ cycle: 'nothing changed', msfCalls: 10, described: 0, wallMs: 120 }],
+    fleet: { ...fleet, cost: fleetMonthlyCost(1000, 9, usage) },
   };
 }
+
+const fleet: FleetFigures = {
+  applications: 1000,
+  accounts: 10,
+  sweepVirtualSeconds: 12.5,
+  msfCallsPerSweep: { max: 3, mean: 2.1 },
+  getMetricDataCallsPerSweep: 0,
+  getMetricDataMetricsPerSweep: 0,
+  throttledPerSweep: 0,
+  batches: 0,
+  flagged: 0,
+  maxConcurrentRemediations: 0,
+  costPerApplicationMonthUsd: 0.21,
+  firstSweep: { msfCallsMax: 700, cloudWatchCalls: 2200 },
+  wallMs: 90_000,
+};
+const usage = {
+  getMetricDataMetrics: 0,
+  cloudWatchRequests: 10,
+  lambdaInvocations: 1,
+  lambdaDurationMs: 900,
+  standardTransitions: 3,
+  expressExecutions: 0,
+  expressDurationMs: 0,
+  dynamoReadUnits: 30,
+  dynamoWriteUnits: 100,
+};
 
 describe('Function: toBenchJson', () => {
   it('gives one JSON object that parses back whole, with every section', () => {
@@ -61,6 +91,7 @@ describe('Function: toBenchJson', () => {
       'decision',
       'bundles',
       'reconcile',
+      'fleet',
     ]);
     expect(parsed.cloudwatchDefaults).toEqual({ metricsDelaySeconds: 60, alarmEvaluationOffsetSeconds: 5 });
     expect(parsed.peerRules.operatorHealthCheck).toMatch(/64 within 2 min/);
@@ -112,5 +143,34 @@ describe('Function: scenarioTableRow', () => {
     const row = scenarioTableRow(figures([run()]).scenarios[0] as NonNullable<BenchFigures['scenarios'][0]>);
     expect(row).toContain('first-restart');
     expect(row).toMatch(/135\s+140\s+525\s+5\s+4\s+-\s+65\s+60\/5 s/);
+  });
+});
+
+describe('Function: toBenchJson (fleet)', () => {
+  it('carries the fleet figures the README and the issue name, and the bill whose lines add up to the total', () => {
+    // Act
+    const parsed = JSON.parse(JSON.stringify(toBenchJson(figures([run()])))).fleet;
+    // Assess
+    expect(parsed).toMatchObject({
+      applications: 1000,
+      accounts: 10,
+      sweepVirtualSeconds: 12.5,
+      msfCallsPerSweep: { max: 3, mean: 2.1 },
+      getMetricDataCallsPerSweep: 0,
+      maxConcurrentRemediations: 0,
+      costPerApplicationMonthUsd: 0.21,
+    });
+    const sum = parsed.bill.reduce((s: number, l: { monthlyUsd: number }) => s + l.monthlyUsd, 0);
+    expect(sum).toBeCloseTo(parsed.monthlyUsd, 1);
+    expect(parsed.bill.map((l: { item: string }) => l.item)).toContain('CloudWatch alarms');
+  });
+
+  it('says why the fleet could not be measured instead of figures', () => {
+    // Prepare
+    const f = { ...figures([run()]), fleet: { error: 'fleet bench: expected at least 2 sweeps, got 1' } };
+    // Act
+    const parsed = JSON.parse(JSON.stringify(toBenchJson(f)));
+    // Assess
+    expect(parsed.fleet).toEqual({ error: 'fleet bench: expected at least 2 sweeps, got 1' });
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { SweepRun } from '#sandbox/drill.ts';
 import {
   costTableRows,
   DEFAULT_COST_ASSUMPTIONS,
@@ -6,6 +7,7 @@ import {
   PRICES,
   type SweepUsage,
 } from '../../bench/cost-model.ts';
+import { fleetFigures, sweepUsage } from '../../bench/fleet.ts';
 
 const sweep: SweepUsage = {
   getMetricDataMetrics: 2000,
@@ -89,6 +91,67 @@ describe('Function: costTableRows', () => {
     expect(rows[2]).toBe(`| CloudWatch alarms | 1,000 × 2 alarm metrics × $0.1 | 200.00 | 0.20 |`);
     expect(rows.at(-1)).toBe(
       `| **total** | | **${cost.monthlyUsd.toFixed(2)}** | **${cost.perApplicationMonthUsd.toFixed(2)}** |`,
+    );
+  });
+});
+
+describe('Function: fleetFigures', () => {
+  const calls = (msf: number, getMetricData = 0, metrics = 0) => ({
+    msf,
+    getMetricData,
+    getMetricDataMetrics: metrics,
+    cloudWatchOther: 1,
+    tagging: 1,
+    sts: 0,
+    throttled: 0,
+  });
+  const sweepRun = (atMs: number, endMs: number, perAccount: Record<string, ReturnType<typeof calls>>): SweepRun => ({
+    atMs,
+    lastLookEndMs: endMs,
+    batches: 1,
+    watched: 300,
+    flagged: 2,
+    invocations: 2,
+    invocationWallMs: 400,
+    lookWallMs: 300,
+    standardTransitions: 4,
+    calls: perAccount,
+    ledger: { reads: 3, writes: 1, fleetMemoryBytes: 30_000 },
+  });
+
+  it('measures the last sweep: its virtual duration, and MSF calls per account over every account', () => {
+    // Prepare: 3 accounts, one of them made no MSF call in the steady sweep
+    const run = {
+      sweeps: [
+        sweepRun(0, 90_000, { a: calls(200), b: calls(150), c: calls(100) }),
+        sweepRun(300_000, 312_500, { a: calls(4, 1, 40), b: calls(2) }),
+      ],
+      maxConcurrentRemediations: 0,
+      wallMs: 1000,
+    };
+    // Act
+    const f = fleetFigures(run, 3);
+    // Assess
+    expect(f.sweepVirtualSeconds).toBe(12.5);
+    expect(f.msfCallsPerSweep).toEqual({ max: 4, mean: 2 });
+    expect(f.getMetricDataCallsPerSweep).toBe(1);
+    expect(f.getMetricDataMetricsPerSweep).toBe(40);
+    expect(f.firstSweep.msfCallsMax).toBe(200);
+    expect(f.applications).toBe(300);
+    expect(f.costPerApplicationMonthUsd).toBeCloseTo(f.cost.perApplicationMonthUsd, 4);
+  });
+
+  it('sizes the fleet memory in DynamoDB units: 1 KB per write unit, 4 KB per read unit', () => {
+    // Act
+    const usage = sweepUsage(sweepRun(0, 1, { a: calls(1) }));
+    // Assess: 30,000 bytes = 29.3 KB → 30 write units and 8 read units, plus one per other call
+    expect(usage.dynamoWriteUnits).toBe(1 + 30);
+    expect(usage.dynamoReadUnits).toBe(3 + 8);
+  });
+
+  it('refuses a run without a steady-state sweep', () => {
+    expect(() => fleetFigures({ sweeps: [sweepRun(0, 1, {})], maxConcurrentRemediations: 0, wallMs: 1 }, 1)).toThrow(
+      /expected at least 2 sweeps, got 1/,
     );
   });
 });

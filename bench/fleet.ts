@@ -1,0 +1,174 @@
+import { runScenario, type SweepAccountCalls, type SweepRun } from '#sandbox/drill.ts';
+import { parseScenario, type Scenario } from '#sandbox/scenario.ts';
+import { type CostAssumptions, DEFAULT_COST_ASSUMPTIONS, type FleetCost, fleetMonthlyCost } from './cost-model.ts';
+
+/**
+ * The fleet bench: 1,000 emulated applications in 10 accounts (the watchdog's own and 9 member accounts, 100 each),
+ * all healthy, all opted in by tag, watched by one central watchdog through the drill (the synthesized sweep state
+ * machine, the real detector, member accounts through STS AssumeRole). Two sweeps: the one before the scenario finds
+ * the applications and creates their alarms, the second one (5 minutes later) is the steady state that is measured.
+ * Sweeps run with the virtual clock moving at wall-clock speed, against the emulator's throttling at
+ * {@link FLEET_BENCH_THROTTLE}, with the SDK's adaptive retry mode (3 attempts).
+ */
+
+/** Accounts of the bench, count: the watchdog's own (home) and 9 member accounts. */
+export const FLEET_BENCH_ACCOUNTS = 10;
+/** Applications per account, count (MSF's default quota of applications per account and Region is 100). */
+export const FLEET_BENCH_APPLICATIONS_PER_ACCOUNT = 100;
+
+/**
+ * Request rates the bench's emulator enforces per account and service (token buckets on the virtual clock).
+ * The emulator has no default: these are this bench's assumptions, stated as they are used.
+ * - cloudwatch: 50 requests/s, burst 50: CloudWatch's published GetMetricData quota is 50 transactions per second per
+ *   account and Region (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html); the
+ *   emulator buckets per service, not per API, so DescribeAlarms (published 9 TPS) and PutMetricAlarm (3 TPS) get the
+ *   same rate here: the first sweep's alarm creation is faster than AWS would allow.
+ * - kinesisanalytics: 5 requests/s, burst 10: AWS publishes no request rate for the Managed Service for Apache Flink
+ *   control plane; 5/s is a conservative guess of a control-plane API's rate.
+ * - tagging: 5 requests/s, burst 10: no published rate for GetResources either; the same guess.
+ * - sts: not throttled (one AssumeRole per member account per hour).
+ */
+export const FLEET_BENCH_THROTTLE = {
+  cloudwatch: { ratePerSecond: 50, burst: 50 },
+  kinesisanalytics: { ratePerSecond: 5, burst: 10 },
+  tagging: { ratePerSecond: 5, burst: 10 },
+} as const;
+
+const memberAccount = (i: number) => `2100000000${String(i).padStart(2, '0')}`;
+const EXTERNAL_ID = 'fleet-bench-external-id';
+
+/** The bench's world and watchdog as a scenario (no fault, no timeline: a steady state). */
+export function fleetBenchScenario(
+  accounts = FLEET_BENCH_ACCOUNTS,
+  perAccount = FLEET_BENCH_APPLICATIONS_PER_ACCOUNT,
+): Scenario {
+  const members = Array.from({ length: accounts - 1 }, (_, i) => memberAccount(i + 1));
+  const group = (accountId: string | undefined, index: number) => ({
+    namePrefix: `acct${String(index).padStart(2, '0')}`,
+    count: perAccount,
+    ...(accountId ? { accountId } : {}),
+    code: { bucket: 'fleet-bench', fileKey: 'pipeline-1.0.0.jar' },
+    tags: { 'flink-watchdog': 'enabled' },
+  });
+  return parseScenario(
+    {
+      name: 'fleet-bench',
+      title: 'Fleet bench',
+      description: `${accounts * perAccount} healthy applications in ${accounts} accounts`,
+      durationMinutes: 5,
+      accounts: members.map((accountId) => ({ accountId, externalId: EXTERNAL_ID })),
+      applicationGroups: [group(undefined, 0), ...members.map((m, i) => group(m, i + 1))],
+      throttle: FLEET_BENCH_THROTTLE,
+      watchdog: {
+        schemaVersion: 1,
+        optInTag: { key: 'flink-watchdog', value: 'enabled' },
+        defaults: { mode: 'remediate' },
+        fleet: { accounts: members.map((accountId) => ({ accountId, externalId: EXTERNAL_ID })) },
+      },
+      expected: { outcome: 'NO_INCIDENT', application: 'acct00-001', runningAtEnd: ['*'] },
+    },
+    'fleet-bench',
+  );
+}
+
+/** `bench --json`'s `fleet` object. */
+export interface FleetFigures {
+  /** Watched applications, count. */
+  applications: number;
+  /** Accounts, count (home included). */
+  accounts: number;
+  /** Virtual seconds from the steady-state sweep's start to its last LookBatch's end. */
+  sweepVirtualSeconds: number;
+  /** MSF requests per account in the steady-state sweep: the most in one account and the mean, count. */
+  msfCallsPerSweep: { max: number; mean: number };
+  /** GetMetricData requests of the steady-state sweep over all accounts, count, and the metrics they requested. */
+  getMetricDataCallsPerSweep: number;
+  getMetricDataMetricsPerSweep: number;
+  /** Requests answered with a throttling error in the steady-state sweep, count (retried by the SDK). */
+  throttledPerSweep: number;
+  /** LookBatch child executions of the steady-state sweep, count. */
+  batches: number;
+  /** Applications flagged for a closer look by the steady-state plan, count. */
+  flagged: number;
+  /** Remediation workflow executions RUNNING at once, the most seen (0 in a healthy fleet). */
+  maxConcurrentRemediations: number;
+  /** The monthly cost per application from bench/cost-model.ts, USD. */
+  costPerApplicationMonthUsd: number;
+  /**
+   * The first sweep (discovery and alarm creation of every application; run at a faster clock, so no duration): MSF
+   * calls in the busiest account and CloudWatch calls other than GetMetricData over all accounts, counts.
+   */
+  firstSweep: { msfCallsMax: number; cloudWatchCalls: number };
+  /** Wall time of the whole bench run, ms. */
+  wallMs: number;
+}
+
+/** The usage of one sweep for the cost model. */
+export function sweepUsage(sweep: SweepRun): Parameters<typeof fleetMonthlyCost>[2] {
+  const all = Object.values(sweep.calls);
+  const sum = (f: (c: SweepAccountCalls) => number) => all.reduce((s, c) => s + f(c), 0);
+  // DynamoDB: the fleet memory is read and written whole (1 KB per write unit, 4 KB per strongly consistent read
+  // unit, DynamoDB Developer Guide "Read/write capacity mode"); every other ledger call counts as one unit (items
+  // under 1 KB, an assumption).
+  const memoryKb = sweep.ledger.fleetMemoryBytes / 1024;
+  return {
+    getMetricDataMetrics: sum((c) => c.getMetricDataMetrics),
+    cloudWatchRequests: sum((c) => c.cloudWatchOther),
+    lambdaInvocations: sweep.invocations,
+    lambdaDurationMs: sweep.invocationWallMs,
+    standardTransitions: sweep.standardTransitions,
+    expressExecutions: sweep.batches,
+    expressDurationMs: sweep.lookWallMs,
+    dynamoReadUnits: sweep.ledger.reads + Math.ceil(memoryKb / 4),
+    dynamoWriteUnits: sweep.ledger.writes + Math.ceil(memoryKb),
+  };
+}
+
+/** The fleet figures from a run's sweeps (the first: discovery; the last: the steady state). */
+export function fleetFigures(
+  run: { sweeps: SweepRun[]; maxConcurrentRemediations: number; wallMs: number },
+  accounts: number,
+  assumptions: CostAssumptions = DEFAULT_COST_ASSUMPTIONS,
+): FleetFigures & { cost: FleetCost } {
+  const first = run.sweeps[0];
+  const steady = run.sweeps.at(-1);
+  if (!first || !steady || run.sweeps.length < 2) {
+    throw new Error(`fleet bench: expected at least 2 sweeps, got ${run.sweeps.length}`);
+  }
+  const msf = Object.values(steady.calls).map((c) => c.msf);
+  while (msf.length < accounts) msf.push(0);
+  const all = Object.values(steady.calls);
+  const cost = fleetMonthlyCost(steady.watched, accounts - 1, sweepUsage(steady), assumptions);
+  return {
+    applications: steady.watched,
+    accounts,
+    sweepVirtualSeconds: (steady.lastLookEndMs - steady.atMs) / 1000,
+    msfCallsPerSweep: { max: Math.max(...msf), mean: msf.reduce((a, b) => a + b, 0) / accounts },
+    getMetricDataCallsPerSweep: all.reduce((s, c) => s + c.getMetricData, 0),
+    getMetricDataMetricsPerSweep: all.reduce((s, c) => s + c.getMetricDataMetrics, 0),
+    throttledPerSweep: all.reduce((s, c) => s + c.throttled, 0),
+    batches: steady.batches,
+    flagged: steady.flagged,
+    maxConcurrentRemediations: run.maxConcurrentRemediations,
+    costPerApplicationMonthUsd: Number(cost.perApplicationMonthUsd.toFixed(4)),
+    firstSweep: {
+      msfCallsMax: Math.max(0, ...Object.values(first.calls).map((c) => c.msf)),
+      cloudWatchCalls: Object.values(first.calls).reduce((s, c) => s + c.cloudWatchOther, 0),
+    },
+    wallMs: run.wallMs,
+    cost,
+  };
+}
+
+/**
+ * Runs the fleet bench (a few minutes of wall time: two sweeps of 1,000 applications at wall-clock speed, and the
+ * emulated minutes between them).
+ * @throws Error when the run does not yield two sweeps.
+ */
+export async function measureFleet(
+  accounts = FLEET_BENCH_ACCOUNTS,
+  perAccount = FLEET_BENCH_APPLICATIONS_PER_ACCOUNT,
+): Promise<FleetFigures & { cost: FleetCost }> {
+  const run = await runScenario(fleetBenchScenario(accounts, perAccount), { sweepsInWallTime: true });
+  return fleetFigures(run, accounts);
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { runScenario, type ScenarioReport } from '#sandbox/drill.ts';
+import { loadScenario, parseScenario } from '#sandbox/scenario.ts';
+
+const reports = new Map<string, ScenarioReport>();
+async function report(name: string): Promise<ScenarioReport> {
+  let r = reports.get(name);
+  if (!r) {
+    r = await runScenario(loadScenario(name));
+    reports.set(name, r);
+  }
+  return r;
+}
+
+describe('Drill: the fleet scenarios', () => {
+  it('cross-account: the rollback is made in the member account, through the role assumed with the ExternalId', async () => {
+    // Act
+    const r = await report('cross-account');
+    // Assess
+    const rollback = r.actions.find((a) => a.operation === 'RollbackApplication');
+    expect(rollback).toMatchObject({ application: 'payments-router', accountId: '222222222222' });
+    const assumed = r.timeline.filter((l) => l.actor === 'sts');
+    expect(assumed.length).toBeGreaterThan(0);
+    expect(assumed[0]?.text).toContain('arn:aws:iam::222222222222:role/FlinkWatchdogMember');
+    expect(assumed[0]?.text).toContain('ExternalId given');
+    expect(assumed[0]?.atMs).toBeLessThanOrEqual(rollback?.atMs ?? 0);
+    // The incident names the application by its key: the member account and Region.
+    expect(r.incidents.map((i) => i.applicationName)).toContain('payments-router@222222222222.eu-west-1');
+    expect(r.actions.filter((a) => a.accountId !== '222222222222')).toEqual([]);
+  });
+
+  it('tag-opt-in: the tagged application is found by the first sweep after the tag, then remediated', async () => {
+    // Act
+    const r = await report('tag-opt-in');
+    // Assess
+    const tagged = r.timeline.find((l) => l.actor === 'user' && l.text.startsWith('TagResource fraud-scoring'));
+    const found = r.timeline.find(
+      (l) => l.actor === 'sweep' && l.text.includes('1 new') && l.atMs > (tagged?.atMs ?? 0),
+    );
+    expect(tagged).toBeDefined();
+    expect(found?.text).toMatch(/2 watched \(1 by tag\), 1 new, 2 alarms created/);
+    expect((found?.atMs ?? 0) - (tagged?.atMs ?? 0)).toBeLessThanOrEqual(5 * 60_000);
+    expect(r.actions.map((a) => `${a.application} ${a.operation}`)).toEqual(['fraud-scoring RollbackApplication']);
+  });
+
+  it('counts pages once per notification and fails a scenario whose expectations the fleet does not meet', async () => {
+    // Prepare: the bad deploy of tag-opt-in, expecting a fleet incident and a page that never come
+    const base = loadScenario('tag-opt-in');
+    const scenario = parseScenario(
+      {
+        ...base,
+        applicationGroups: [],
+        expected: { ...base.expected, fleetIncidents: 1, pages: 1, runningAtEnd: ['nothing-*'] },
+      },
+      'test',
+    );
+    // Act
+    const r = await runScenario(scenario);
+    // Assess
+    expect(r.passed).toBe(false);
+    expect(r.failures).toEqual(
+      expect.arrayContaining([
+        '0 fleet incidents, expected 1',
+        '0 pages (), expected 1',
+        'runningAtEnd: "nothing-*" matches no application',
+      ]),
+    );
+  });
+});
