@@ -425,6 +425,17 @@ describe('Construct: FlinkWatchdog', () => {
       expect(tagged?.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/flink-watchdog': 'enabled' } });
     });
 
+    it('with runbooks, grants the mutations on every listed application and the tagged ones: a person may command any', () => {
+      // Act
+      const statements = statementsOf(fullyConfigured().template, 'FlinkWatchdogRemediationRole');
+      const listed = statements.find((s) => s.Sid === 'MsfMutateListed');
+      const tagged = statements.find((s) => s.Sid === 'MsfMutateOptInTagged');
+
+      // Assess
+      expect(listed?.Resource).toEqual(CONFIG.applications.map((a) => arnOf(a.name)));
+      expect(tagged?.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/flink-watchdog': 'enabled' } });
+    });
+
     it('grants no MSF mutation at all for an observe-only config', () => {
       // Act
       const observe = synth(
