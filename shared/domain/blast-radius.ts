@@ -176,15 +176,15 @@ export type FleetCheck =
  * 1. The sighting: an application seen with restarts in the policy's restart-loop window (counted as the RESTART_LOOP
  *    rule counts them) is recorded, `loopSinceMs` set at the first detection that finds its RESTART_LOOP; one seen
  *    without restarts has its sighting deleted (not when its restart counter could not be read).
- * 2. Recovery: a member of the open fleet incident seen RUNNING without a restart loop, or with no finding at all and
- *    no restart in the window (whatever its status: e.g. stopped by a person), is marked recovered; when the last one
- *    recovers the fleet incident is RESOLVED and people are told, once (the conditional write that closes it
+ * 2. Recovery: a member of the open fleet incident seen without any restart in the policy's restart-loop window, and
+ *    RUNNING or without any finding (e.g. stopped by a person), is marked recovered; when the last one recovers the fleet incident is RESOLVED and people are told, once (the conditional write that closes it
  *    happens once).
  * 3. Joining: with a fleet incident open, an application found in a restart loop whose restarts began within the
  *    window after the fleet incident opened joins it.
  * 4. Opening: with none open, more applications with a loop first found within `windowMinutes` than
  *    `correlatedFailureLimit(fleet settings, watched)` (watched: the fleet memory's applications, else the listed
- *    ones) open one fleet incident (a conditional write: one per burst however many detectors race), told once.
+ *    ones) open one fleet incident (a conditional write: one per burst however many detectors race), told once. Its
+ *    members: every application sighted restarting within the window (the loops among them).
  * 5. Holding: a REMEDIATE decision to FORCE_STOP_AND_RESTART or START an application of the open fleet incident is
  *    HELD (recorded on the fleet incident once per application and remediation, never paged); a ROLLBACK (its own
  *    recent change started its loop) proceeds.
@@ -228,8 +228,12 @@ export async function checkFleet(input: FleetCheckInput, deps: BlastRadiusDeps):
 
   let open = await deps.ledger.currentFleetIncident();
   // 2. Recovery.
-  const healthy = input.findings.length === 0 && restartingSinceMs === undefined;
-  if (open && !loop && (healthy || obs.application?.status === 'RUNNING') && isMember(open, name)) {
+  // No restart of the running version in the whole restart-loop window (read, not failed), and RUNNING or no finding
+  // at all. Not "RUNNING without a RESTART_LOOP" alone: a job that keeps failing restarts less often as Flink's restart
+  // backoff grows, and its loop finding lapses between restarts while the shared dependency is still down.
+  const quiet = counted !== undefined && restartingSinceMs === undefined;
+  const recovered = quiet && (input.findings.length === 0 || obs.application?.status === 'RUNNING');
+  if (open && recovered && isMember(open, name)) {
     const stored = await deps.ledger.updateFleetIncident(open.id, (f) => recoverMember(f, name, now));
     if (stored?.status === 'RESOLVED') {
       deps.log.info('fleet incident resolved', { fleetIncidentId: stored.id });
@@ -263,8 +267,9 @@ export async function checkFleet(input: FleetCheckInput, deps: BlastRadiusDeps):
       }
       return { kind: 'PROCEED' };
     }
+    const restarting = sightings.filter((s) => s.lastSeenMs >= now - windowMs || loops.includes(s));
     const fresh = newFleetIncident({
-      sightings: loops,
+      sightings: restarting,
       limit,
       watched,
       windowMinutes: settings.correlatedFailure.windowMinutes,
@@ -292,7 +297,10 @@ export async function checkFleet(input: FleetCheckInput, deps: BlastRadiusDeps):
     let changed = false;
     if (loop && own) {
       const member = f.members.find((m) => m.applicationName === name);
-      if (member ? member.recoveredMs !== undefined : own.restartingSinceMs <= f.openedMs + windowMs) {
+      const joins = member
+        ? member.recoveredMs !== undefined || member.loopSinceMs === undefined
+        : own.restartingSinceMs <= f.openedMs + windowMs;
+      if (joins) {
         joinFleetIncident(f, own, now);
         changed = true;
       }
@@ -325,11 +333,11 @@ function isHeldKind(decision: Decision): boolean {
 }
 
 /**
- * The reason of a restart held by a fleet incident, e.g. "Held by fleet incident fleet-1a2b: 12 applications in a
- * restart loop since 14:05 UTC (shared: source topic orders); automatic FORCE_STOP_AND_RESTART held until they recover."
+ * The reason of a restart held by a fleet incident, e.g. "Held by fleet incident fleet-1a2b: 12 applications failing
+ * since 14:05 UTC (shared: source topic orders); automatic FORCE_STOP_AND_RESTART held until they recover."
  */
 export function heldReason(f: FleetIncident, remediation: RemediationAction): string {
-  return `Held by fleet incident ${f.id}: ${f.members.length} applications in a restart loop since ${clock(f.firstFailureMs)} (shared: ${describeShares(f.shared)}); automatic ${remediation.kind} held until they recover.`;
+  return `Held by fleet incident ${f.id}: ${f.members.length} applications failing since ${clock(f.firstFailureMs)} (shared: ${describeShares(f.shared)}); automatic ${remediation.kind} held until they recover.`;
 }
 
 /**
@@ -357,12 +365,13 @@ export function fleetNotification(
 ): Notification {
   const names = [...f.members].sort((a, b) => a.firstFailureMs - b.firstFailureMs).map((m) => m.applicationName);
   const resolved = event === 'RESOLVED';
+  const loops = f.members.filter((m) => m.loopSinceMs !== undefined).length;
   const title = resolved
     ? `Correlated failure resolved: all ${names.length} applications healthy again [${f.id}]`
-    : `Correlated failure: ${names.length} applications in a restart loop, automatic restarts held [${f.id}]`;
+    : `Correlated failure: ${names.length} applications failing at once (${loops} in a restart loop), automatic restarts held [${f.id}]`;
   const text = resolved
     ? `All ${names.length} applications of fleet incident ${f.id} are healthy again (${Math.round(((f.closedMs ?? nowMs) - f.firstFailureMs) / MINUTE_MS)} min after the first failure at ${clock(f.firstFailureMs)}): ${names.join(', ')}. Automatic restarts are no longer held.`
-    : `${names.length} applications entered a restart loop within ${f.windowMinutes} min (more than ${f.limit} of ${f.watched} watched), the first at ${clock(f.firstFailureMs)}: ${names.join(', ')}. Shared: ${describeShares(f.shared)}. Their automatic restarts (force-stop and restart, start) are held until they recover; a rollback of an application whose own recent change started its loop still goes ahead.`;
+    : `${loops} applications entered a restart loop within ${f.windowMinutes} min (more than ${f.limit} of ${f.watched} watched); ${names.length} are restarting, the first at ${clock(f.firstFailureMs)}: ${names.join(', ')}. Shared: ${describeShares(f.shared)}. Their automatic restarts (force-stop and restart, start) are held until they recover; a rollback of an application whose own recent change started its loop still goes ahead.`;
   const nextSteps = resolved
     ? []
     : [

@@ -50,6 +50,8 @@ export interface FleetIncidentMember {
   firstFailureMs: number;
   /** When it was added to the fleet incident, ms. */
   joinedMs: number;
+  /** When the detector first found its restart loop, ms; absent while it was only seen restarting. */
+  loopSinceMs?: number;
   /** When a detection saw it healthy again (RUNNING and no restart loop), ms; cleared should it loop again. */
   recoveredMs?: number;
   shares: FleetShares;
@@ -195,7 +197,11 @@ export function fleetIncidentId(applicationNames: readonly string[], openedMs: n
 
 /** Input of {@link newFleetIncident}. */
 export interface NewFleetIncident {
-  /** The looping applications' sightings (more than `limit`). */
+  /**
+   * The sightings of every application seen restarting within the window, more than `limit` of them in a restart loop
+   * (`loopSinceMs` within the window): all of them are members, so the one notification lists every application
+   * failing at once, not only those whose loop was confirmed first.
+   */
   sightings: readonly FleetSighting[];
   limit: number;
   watched: number;
@@ -224,10 +230,11 @@ export function newFleetIncident(input: NewFleetIncident): FleetIncident {
     held: [],
     events: [],
   };
+  const loops = members.filter((m) => m.loopSinceMs !== undefined).length;
   incident.events.push({
     atMs: input.nowMs,
     kind: 'OPENED',
-    message: `${members.length} applications entered a restart loop within ${input.windowMinutes} min (more than ${input.limit} of ${input.watched} watched): ${names.join(', ')}. Shared: ${describeShares(incident.shared)}.`,
+    message: `${loops} applications entered a restart loop within ${input.windowMinutes} min (more than ${input.limit} of ${input.watched} watched), ${members.length} restarting in all: ${names.join(', ')}. Shared: ${describeShares(incident.shared)}.`,
   });
   return incident;
 }
@@ -238,11 +245,15 @@ export function memberOf(s: FleetSighting, nowMs: number): FleetIncidentMember {
     applicationName: s.applicationName,
     firstFailureMs: Math.min(s.restartingSinceMs, s.loopOnsetMs ?? s.restartingSinceMs),
     joinedMs: nowMs,
+    ...(s.loopSinceMs !== undefined ? { loopSinceMs: s.loopSinceMs } : {}),
     shares: s.shares,
   };
 }
 
-/** Adds (or, when it recovered earlier, re-opens) a member; recomputes what members share. Mutates and returns. */
+/**
+ * Adds a member (or, for one that recovered earlier, re-opens it; for one seen only restarting, records its loop);
+ * recomputes what members share. Mutates and returns.
+ */
 export function joinFleetIncident(incident: FleetIncident, s: FleetSighting, nowMs: number): FleetIncident {
   const existing = incident.members.find((m) => m.applicationName === s.applicationName);
   if (existing) {
@@ -254,6 +265,7 @@ export function joinFleetIncident(incident: FleetIncident, s: FleetSighting, now
         message: `${s.applicationName} is in a restart loop again.`,
       });
     }
+    if (existing.loopSinceMs === undefined && s.loopSinceMs !== undefined) existing.loopSinceMs = s.loopSinceMs;
     return incident;
   }
   const member = memberOf(s, nowMs);

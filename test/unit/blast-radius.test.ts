@@ -280,7 +280,7 @@ describe.each(subjects)('Blast radius ($name)', ({ open }) => {
       expect(held.every((r) => r.result === 'DEFERRED' && r.fleetIncidentId === open?.id)).toBe(true);
       expect(held[0]?.reason).toMatch(
         new RegExp(
-          `^Held by fleet incident ${open?.id}: 12 applications in a restart loop since 14:00 UTC .*automatic FORCE_STOP_AND_RESTART held until they recover\\.$`,
+          `^Held by fleet incident ${open?.id}: 12 applications failing since 14:00 UTC .*automatic FORCE_STOP_AND_RESTART held until they recover\\.$`,
         ),
       );
       expect(w.started).toEqual([]);
@@ -289,12 +289,23 @@ describe.each(subjects)('Blast radius ($name)', ({ open }) => {
       const page = w.notifier.sent[0];
       expect(page?.event).toBe('ESCALATED');
       expect(page?.title).toBe(
-        `Correlated failure: 12 applications in a restart loop, automatic restarts held [${open?.id}]`,
+        `Correlated failure: 12 applications failing at once (12 in a restart loop), automatic restarts held [${open?.id}]`,
       );
       expect(page?.fleet?.id).toBe(open?.id);
       expect(open?.held.every((h) => h.remediation === 'FORCE_STOP_AND_RESTART')).toBe(true);
-      // Act 3: the source is back at T0 + 8 min; their restarts leave the window.
+      // Act 3: the source is back at T0 + 8 min, but app-01 restarts once more at T0 + 15 min (its loop finding has
+      // lapsed, its restarts have not): the fleet incident stays open until it is quiet for the whole window too.
       w.time.t = T0 + 20 * MIN;
+      w.restarting(twelve, T0, T0 + 8 * MIN);
+      const late = restarts(T0, w.time.t, T0 + 8 * MIN);
+      w.metrics.set(name(1), {
+        ...late,
+        points: late.points.map((p) => (p.timestampMs >= T0 + 15 * MIN ? { ...p, value: p.value + 1 } : p)),
+      });
+      await w.all(twelve.map(w.sweep));
+      expect((await ledger.currentFleetIncident())?.members.filter((m) => m.recoveredMs === undefined)).toHaveLength(1);
+      expect(w.notifier.sent).toHaveLength(1);
+      w.time.t = T0 + 26 * MIN;
       w.restarting(twelve, T0, T0 + 8 * MIN);
       const recovered = await w.all(twelve.map(w.sweep));
       // Assess 3: resolved once, told once.

@@ -165,8 +165,10 @@ describe('Fleet notifications', () => {
   const n = fleetNotification(f, 'ESCALATED', T0 + 5 * MIN);
 
   it('says what happened and lists the applications earliest failure first', () => {
-    expect(n.title).toBe(`Correlated failure: 2 applications in a restart loop, automatic restarts held [${f.id}]`);
-    expect(n.text).toContain('the first at 14:00 UTC: orders-1, orders-2.');
+    expect(n.title).toBe(
+      `Correlated failure: 2 applications failing at once (2 in a restart loop), automatic restarts held [${f.id}]`,
+    );
+    expect(n.text).toContain('2 are restarting, the first at 14:00 UTC: orders-1, orders-2.');
     expect(n.text).toContain('Shared: source topic orders; runtime FLINK-1_20.');
     expect(n.incident).toMatchObject({ id: f.id, applicationName: 'orders-1', status: 'ESCALATED' });
   });
