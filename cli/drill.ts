@@ -13,7 +13,15 @@ export interface DrillJson {
       outcome: string;
       passed: boolean;
       failures: string[];
-      actions: Array<{ at: string; application: string; operation: string; input: unknown; errorType?: string }>;
+      /** The watchdog's mutating MSF calls; `accountId`: the account that answered (a member's, through its role). */
+      actions: Array<{
+        at: string;
+        application: string;
+        accountId: string;
+        operation: string;
+        input: unknown;
+        errorType?: string;
+      }>;
       mutatingCalls: number;
       /** Remediation workflow executions (the synthesized Step Functions definition, run locally). */
       workflowExecutions: Array<{
@@ -27,6 +35,18 @@ export interface DrillJson {
       }>;
       /** Every notification per channel (slack: the local receiver; sns: the capture), and whether it was delivered. */
       notifications: Array<{ channel: string; event: string; incidentId: string; delivered: boolean }>;
+      /** Notifications that asked a person to act (ESCALATED, NOTIFIED; a fleet incident opens ESCALATED), count. */
+      pages: number;
+      /** Remediation workflow executions RUNNING at once, the most seen at any tick, count. */
+      maxConcurrentRemediations: number;
+      /** Fleet incidents (correlated restart loops): their applications (keys), status and times. */
+      fleetIncidents: Array<{
+        id: string;
+        status: 'OPEN' | 'RESOLVED';
+        applications: string[];
+        openedAt: string;
+        closedAt?: string;
+      }>;
     }
   >;
 }
@@ -44,6 +64,7 @@ export function toDrillJson(reports: ScenarioReport[]): DrillJson {
       actions: r.actions.map((a) => ({
         at: new Date(a.atMs).toISOString(),
         application: a.application,
+        accountId: a.accountId,
         operation: a.operation,
         input: a.input,
         ...(a.errorType ? { errorType: a.errorType } : {}),
@@ -60,6 +81,15 @@ export function toDrillJson(reports: ScenarioReport[]): DrillJson {
         event: d.event,
         incidentId: d.incidentId,
         delivered: d.delivered,
+      })),
+      pages: r.pages,
+      maxConcurrentRemediations: r.maxConcurrentRemediations,
+      fleetIncidents: r.fleetIncidents.map((f) => ({
+        id: f.id,
+        status: f.status,
+        applications: f.members.map((m) => m.applicationName),
+        openedAt: new Date(f.openedMs).toISOString(),
+        ...(f.closedMs === undefined ? {} : { closedAt: new Date(f.closedMs).toISOString() }),
       })),
     })),
   };

@@ -37,6 +37,11 @@ export function formatVerdict(r: ScenarioReport): string {
     `  ${bold('→')} ${r.outcome} (expected ${r.expected}) ${mark} — ${det}${act}${rec}, ${r.mutatingCalls} mutating MSF call(s), ${r.wallMs} ms wall`,
     `    ${dim(peers)}`,
   ];
+  if (r.fleetIncidents.length > 0 || r.pages > 0 || r.maxConcurrentRemediations > 1) {
+    lines.push(
+      `    ${dim(`fleet: ${r.fleetIncidents.length} fleet incident(s), ${r.pages} page(s), at most ${r.maxConcurrentRemediations} remediation(s) at once`)}`,
+    );
+  }
   for (const f of r.failures) lines.push(`    ${red(f)}`);
   return lines.join('\n');
 }
