@@ -154,10 +154,10 @@ export interface FlinkWatchdogProps {
    */
   readonly config: WatchdogConfig;
   /**
-   * The watchdog's instance id, 1-32 characters of `[A-Za-z0-9-]`: its alarms are named
+   * The watchdog's instance id, 1-32 letters and digits (`[A-Za-z0-9]`): its alarms are named
    * `flink-watchdog-<instance>-<application>-<kind>`, and its alarm rule and IAM cover that prefix only, so several
    * watchdogs can share an account. Passed to every function as `WATCHDOG_INSTANCE`.
-   * @default - the stack name, characters other than `[A-Za-z0-9-]` removed, cut to 32
+   * @default - the stack name, characters other than letters and digits removed, cut to 32
    */
   readonly instanceId?: string;
   /**
@@ -1009,24 +1009,24 @@ function writeConfigFile(config: WatchdogConfig): ConfigFile {
 
 /**
  * The instance id: `instanceId` when given (validated), else the stack name with characters other than
- * `[A-Za-z0-9-]` removed and cut to 32.
- * @throws FlinkWatchdogPropsError for an `instanceId` that is not 1-32 characters of `[A-Za-z0-9-]`, or a stack name
+ * letters and digits removed and cut to 32.
+ * @throws FlinkWatchdogPropsError for an `instanceId` that is not 1-32 letters and digits (`[A-Za-z0-9]`), or a stack name
  *   that leaves nothing.
  */
 function instanceIdOf(scope: Construct, instanceId: string | undefined): string {
   if (instanceId !== undefined) {
     if (!INSTANCE_PATTERN.test(instanceId)) {
       throw new FlinkWatchdogPropsError(
-        `instanceId "${instanceId}": use 1-32 characters of [A-Za-z0-9-] (it is part of every alarm name), e.g. "prod-eu"`,
+        `instanceId "${instanceId}": use 1-32 letters and digits ([A-Za-z0-9]) (it is part of every alarm name), e.g. "prodeu"`,
       );
     }
     return instanceId;
   }
   const stackName = Stack.of(scope).stackName;
-  const derived = Token.isUnresolved(stackName) ? '' : stackName.replace(/[^A-Za-z0-9-]/g, '').slice(0, 32);
+  const derived = Token.isUnresolved(stackName) ? '' : stackName.replace(/[^A-Za-z0-9]/g, '').slice(0, 32);
   if (!INSTANCE_PATTERN.test(derived)) {
     throw new FlinkWatchdogPropsError(
-      'instanceId: the stack name gives no usable instance id; set instanceId (1-32 characters of [A-Za-z0-9-])',
+      'instanceId: the stack name gives no usable instance id; set instanceId (1-32 letters and digits ([A-Za-z0-9]))',
     );
   }
   return derived;

@@ -290,7 +290,7 @@ function validate(props: FlinkWatchdogMemberProps): void {
   };
   literal('centralAccountId', props.centralAccountId, /^\d{12}$/, 'a 12-digit AWS account id');
   literal('externalId', props.externalId, /^[\w+=,.@:/-]{2,1224}$/, 'an STS ExternalId (2-1224 of [\\w+=,.@:/-])');
-  literal('instance', props.instance, /^[A-Za-z0-9-]{1,32}$/, 'an instance id (1-32 of [A-Za-z0-9-])');
+  literal('instance', props.instance, /^[A-Za-z0-9]{1,32}$/, 'an instance id (1-32 letters and digits)');
   literal('organizationId', props.organizationId, /^(o-[a-z0-9]{10,32})?$/, 'an AWS Organizations id (o-...)');
   if (problems.length > 0) throw new FlinkWatchdogMemberPropsError(`FlinkWatchdogMember: ${problems.join('; ')}`);
 }
@@ -362,8 +362,8 @@ export class FlinkWatchdogMemberStack extends Stack {
     });
     const instance = param('Instance', {
       description: "The central watchdog's instance id (its WATCHDOG_INSTANCE; default there: its stack name).",
-      allowedPattern: '^[A-Za-z0-9-]{1,32}$',
-      constraintDescription: 'an instance id: 1-32 characters of [A-Za-z0-9-]',
+      allowedPattern: '^[A-Za-z0-9]{1,32}$',
+      constraintDescription: 'an instance id: 1-32 letters and digits ([A-Za-z0-9])',
       ...(d.instance !== undefined ? { default: d.instance } : {}),
     });
     const tagKey = param('OptInTagKey', {

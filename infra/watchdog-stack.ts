@@ -9,7 +9,7 @@ export interface WatchdogStackProps extends StackProps {
   readonly config: WatchdogConfig;
   /**
    * The watchdog's instance id (see {@link FlinkWatchdogProps.instanceId}).
-   * @default - the stack name, characters other than `[A-Za-z0-9-]` removed, cut to 32
+   * @default - the stack name, characters other than letters and digits removed, cut to 32
    */
   readonly instanceId?: string;
   /**

@@ -22,22 +22,26 @@ export const ALARM_TAG_KEY = 'flink-watchdog:instance';
 /** Instance id when none is configured (tests, local runs). */
 export const DEFAULT_INSTANCE = 'default';
 
-/** What an instance id may be: 1-32 characters of `[A-Za-z0-9-]` (it is part of alarm names and IAM ARNs). */
-export const INSTANCE_PATTERN = /^[A-Za-z0-9-]{1,32}$/;
+/**
+ * What an instance id may be: 1-32 letters and digits (`[A-Za-z0-9]`). It is part of alarm names and IAM ARNs, and
+ * has no `-`, so the prefix of one instance (`flink-watchdog-a-`) is never the start of another's (`flink-watchdog-a-b-`
+ * would be, with `-` allowed): two stacks in one account never receive each other's alarm events.
+ */
+export const INSTANCE_PATTERN = /^[A-Za-z0-9]{1,32}$/;
 
 /** An instance id that cannot name alarms. */
 export class InvalidInstanceError extends Error {
   override readonly name = 'InvalidInstanceError';
   constructor(readonly instance: string) {
     super(
-      `invalid watchdog instance ${JSON.stringify(instance)} (WATCHDOG_INSTANCE): use 1-32 characters of [A-Za-z0-9-], e.g. "prod-eu"`,
+      `invalid watchdog instance ${JSON.stringify(instance)} (WATCHDOG_INSTANCE): use 1-32 letters and digits ([A-Za-z0-9]), e.g. "prodeu"`,
     );
   }
 }
 
 /**
  * Prefix of the alarms of one watchdog instance: `flink-watchdog-<instance>-`.
- * @throws InvalidInstanceError when the instance is not 1-32 characters of `[A-Za-z0-9-]`.
+ * @throws InvalidInstanceError when the instance is not 1-32 letters and digits (`[A-Za-z0-9]`).
  */
 export function alarmPrefix(instance: string): string {
   if (!INSTANCE_PATTERN.test(instance)) throw new InvalidInstanceError(instance);

@@ -20,13 +20,13 @@ const configVariables = {
 /** Which watchdog this is, and its home account (see infra/flink-watchdog.ts). */
 const instanceVariables = {
   /**
-   * The watchdog's instance id (1-32 characters of `[A-Za-z0-9-]`): its alarms are named
+   * The watchdog's instance id (1-32 letters and digits (`[A-Za-z0-9]`)): its alarms are named
    * `flink-watchdog-<instance>-<application>-<kind>` and tagged `flink-watchdog:instance=<instance>`, so two
    * watchdogs in one account never touch each other's alarms. The CDK construct sets it (default: the stack name).
    */
   WATCHDOG_INSTANCE: z
     .string()
-    .regex(INSTANCE_PATTERN, 'an instance id: 1-32 characters of [A-Za-z0-9-]')
+    .regex(INSTANCE_PATTERN, 'an instance id: 1-32 letters and digits ([A-Za-z0-9])')
     .default(DEFAULT_INSTANCE),
   /** The watchdog's own AWS account (12 digits): the home cell of the sweep. Absent: learnt from the caller identity. */
   WATCHDOG_ACCOUNT_ID: z

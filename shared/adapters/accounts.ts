@@ -85,7 +85,7 @@ export function memberRoleArn(accountId: string, region: string, roleName: strin
 /**
  * AssumeRole `RoleSessionName` of a watchdog instance: `flink-watchdog-<instance>`. It shows in the member account's
  * CloudTrail as the caller of every call the watchdog makes there. The API allows 2–64 characters of `[\w+=,.@-]`
- * (STS API model, `roleSessionNameType`); an instance id is 1–32 of `[A-Za-z0-9-]`, so it always fits.
+ * (STS API model, `roleSessionNameType`); an instance id is 1–32 letters and digits, so it always fits.
  */
 export function roleSessionName(instance: string): string {
   return `flink-watchdog-${instance}`.slice(0, 64);

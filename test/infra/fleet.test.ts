@@ -286,8 +286,8 @@ describe('Schema: DetectorEnv', () => {
     // Act / Assess
     expect(readEnv(DetectorEnv, base).WATCHDOG_INSTANCE).toBe('default');
     expect(
-      readEnv(DetectorEnv, { ...base, WATCHDOG_INSTANCE: 'prod-eu', WATCHDOG_ACCOUNT_ID: '123456789012' }),
-    ).toMatchObject({ WATCHDOG_INSTANCE: 'prod-eu', WATCHDOG_ACCOUNT_ID: '123456789012' });
+      readEnv(DetectorEnv, { ...base, WATCHDOG_INSTANCE: 'prodeu', WATCHDOG_ACCOUNT_ID: '123456789012' }),
+    ).toMatchObject({ WATCHDOG_INSTANCE: 'prodeu', WATCHDOG_ACCOUNT_ID: '123456789012' });
   });
 
   it('rejects an instance that cannot name alarms and an account id that is not 12 digits', () => {

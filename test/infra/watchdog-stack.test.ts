@@ -360,7 +360,7 @@ describe('Construct: FlinkWatchdog', () => {
       // Prepare
       const app = testApp();
       const blue = new WatchdogStack(app, 'Blue', { config: CONFIG });
-      const green = new WatchdogStack(app, 'Green', { config: CONFIG, instanceId: 'green-eu' });
+      const green = new WatchdogStack(app, 'Green', { config: CONFIG, instanceId: 'greeneu' });
 
       // Act
       const prefixOf = (s: WatchdogStack): string[] =>
@@ -372,10 +372,10 @@ describe('Construct: FlinkWatchdog', () => {
 
       // Assess
       expect(prefixOf(blue)).toEqual([`${ALARM_PREFIX}Blue-`]);
-      expect(prefixOf(green)).toEqual([`${ALARM_PREFIX}green-eu-`]);
+      expect(prefixOf(green)).toEqual([`${ALARM_PREFIX}greeneu-`]);
       expect(instanceOf(blue)).toBe('Blue');
-      expect(instanceOf(green)).toBe('green-eu');
-      expect(Template.fromStack(green).toJSON().Outputs.Instance.Value).toBe('green-eu');
+      expect(instanceOf(green)).toBe('greeneu');
+      expect(Template.fromStack(green).toJSON().Outputs.Instance.Value).toBe('greeneu');
     });
 
     it('derives the instance from the stack name (cut to 32 characters) and rejects a bad instanceId', () => {
@@ -386,12 +386,12 @@ describe('Construct: FlinkWatchdog', () => {
       });
 
       // Assess
-      expect(long.watchdog.instanceId).toBe('flink-watchdog-production-eu-wes');
+      expect(long.watchdog.instanceId).toBe('flinkwatchdogproductioneuwest1ce');
       expect(() => new WatchdogStack(testApp(), 'Bad', { config: CONFIG, instanceId: 'prod_eu' })).toThrow(
         FlinkWatchdogPropsError,
       );
       expect(() => new WatchdogStack(testApp(), 'Bad', { config: CONFIG, instanceId: 'x'.repeat(33) })).toThrow(
-        /1-32 characters/,
+        /1-32 letters and digits/,
       );
     });
   });

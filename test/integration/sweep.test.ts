@@ -110,22 +110,22 @@ describe('Sweep against the emulator', () => {
   });
 
   it("reads its own alarms back as current (no rewrite) and leaves another instance's alarms alone", async () => {
-    // Prepare: instance prod-eu's alarm sits under prod's prefix
+    // Prepare: an alarm under prod's prefix that carries another instance's tag (e.g. copied by hand from staging)
     const h = await harness(['orders'], []);
-    const [other] = alarmsFor('orders', 'FLINK-1_20', policy(), { instance: 'prod-eu', downtime: false });
-    if (!other) throw new Error('no alarm');
-    await h.cloudwatch.send(new PutMetricAlarmCommand(putMetricAlarmInput(other, 'prod-eu')));
+    const [copy] = alarmsFor('legacy', 'FLINK-1_20', policy(), { instance: 'prod', downtime: false });
+    if (!copy) throw new Error('no alarm');
+    await h.cloudwatch.send(new PutMetricAlarmCommand(putMetricAlarmInput(copy, 'staging')));
     await planSweep(h.deps);
     h.advance(5);
     for (const k of Object.keys(h.calls)) delete h.calls[k];
     // Act
     const again = await planSweep(h.deps);
-    const left = await new CloudWatchAlarms({ client: h.cloudwatch }).describeAlarms('flink-watchdog-prod-eu-');
+    const left = await new CloudWatchAlarms({ client: h.cloudwatch }).describeAlarms('flink-watchdog-prod-legacy-');
     // Assess
     expect(again.summary).toMatchObject({ alarmsCreated: 0, alarmsDeleted: 0 });
     expect(h.calls.PutMetricAlarm).toBeUndefined();
     expect(h.calls.DeleteAlarms).toBeUndefined();
-    expect(left.map((a) => a.alarmName)).toEqual([other.alarmName]);
+    expect(left.map((a) => a.alarmName)).toEqual([copy.alarmName]);
   });
 
   it('reads the metrics of a batch of 20 applications with one GetMetricData call', async () => {

@@ -468,12 +468,12 @@ describe('Function: homeCellFromEnv / fleetAdaptersFromEnv', () => {
     // Prepare
     const { msf } = await fleetAdaptersFromEnv(
       FLEET,
-      { AWS_REGION: 'eu-west-1', WATCHDOG_ACCOUNT_ID: HOME.accountId, WATCHDOG_INSTANCE: 'team-a' },
+      { AWS_REGION: 'eu-west-1', WATCHDOG_ACCOUNT_ID: HOME.accountId, WATCHDOG_INSTANCE: 'teama' },
       { endpoint, credentials: base, maxAttempts: 1 },
     );
     // Act
     await msf.describeApplication(`orders@${MEMBER}.eu-west-1`);
     // Assess
-    expect(seen.find((r) => r.action === 'AssumeRole')?.params.RoleSessionName).toBe('flink-watchdog-team-a');
+    expect(seen.find((r) => r.action === 'AssumeRole')?.params.RoleSessionName).toBe('flink-watchdog-teama');
   });
 });

@@ -50,7 +50,9 @@ describe('Function: alarmsFor (names per instance)', () => {
   it('refuses an instance id that cannot be part of an alarm name, naming WATCHDOG_INSTANCE', () => {
     expect(() => alarmPrefix('prod eu')).toThrow(InvalidInstanceError);
     expect(() => alarmPrefix('')).toThrow(/WATCHDOG_INSTANCE/);
-    expect(alarmPrefix('prod-eu')).toBe('flink-watchdog-prod-eu-');
+    // No '-': instance "prod"'s prefix must never be the start of another instance's ("prod-eu" would be).
+    expect(() => alarmPrefix('prod-eu')).toThrow(InvalidInstanceError);
+    expect(alarmPrefix('prodeu')).toBe('flink-watchdog-prodeu-');
   });
 
   it('puts the instance tag on the PutMetricAlarm input', () => {
@@ -131,12 +133,12 @@ describe('Function: reconcileAlarms', () => {
   });
 
   it("never touches another instance's alarms under its prefix, an untagged alarm, or alarms outside the prefix", async () => {
-    // Prepare: instance "prod-eu" shares the prefix flink-watchdog-prod-; a person made one by hand
+    // Prepare: alarms under prod's prefix tagged for another instance (copied by hand); a person made one by hand
     const { alarms, deps } = setup();
-    const other = alarmsFor('orders', 'FLINK-1_20', policy(), { instance: 'prod-eu', downtime: false });
+    const other = alarmsFor('orders', 'FLINK-1_20', policy(), { instance: 'prod', downtime: false });
     const byHand = alarmsFor('legacy', 'FLINK-1_20', policy(), { instance: 'prod', downtime: false });
     const outside = { ...byHand[0], alarmName: 'team-orders-restarts' } as (typeof byHand)[0];
-    for (const a of other) alarms.seed(a, { [ALARM_TAG_KEY]: 'prod-eu' });
+    for (const a of other) alarms.seed(a, { [ALARM_TAG_KEY]: 'staging' });
     for (const a of byHand) alarms.seed(a, {});
     alarms.seed(outside, {});
     // Act
