@@ -138,7 +138,8 @@ export class FleetCells {
 
   /**
    * @throws FleetAccountsError when `fleet.accounts` is set but the home account is unknown (set WATCHDOG_ACCOUNT_ID),
-   * or when an account is listed twice.
+   * when an account is listed twice, or when a listed application names the watchdog's own account and Region (list
+   * it by name only) or an account and Region not in `fleet.accounts`.
    */
   constructor(config: WatchdogConfig, home: HomeCellInput) {
     const accounts = config.fleet?.accounts ?? [];
@@ -148,6 +149,22 @@ export class FleetCells {
       );
     }
     this.home = { accountId: home.accountId ?? '', region: home.region };
+    config.applications.forEach((app, i) => {
+      // Its key would be NAME@ACCOUNT.REGION while everything the home cell reports names it by its bare name.
+      if (app.accountId !== undefined && app.accountId === home.accountId && app.region === home.region) {
+        throw new FleetAccountsError(
+          `applications[${i}] (${app.name}): accountId ${app.accountId} and region ${app.region} are the watchdog's own; remove both (applications in the watchdog's own account and Region are listed by name only)`,
+        );
+      }
+      if (app.accountId !== undefined && app.accountId !== home.accountId) {
+        const member = accounts.find((a) => a.accountId === app.accountId);
+        if (!member || !(member.regions ?? [home.region]).includes(app.region ?? '')) {
+          throw new FleetAccountsError(
+            `applications[${i}] (${app.name}): account ${app.accountId} region ${app.region} is not among fleet.accounts; add it there (and deploy the member stack in that account and Region)`,
+          );
+        }
+      }
+    });
     this.#cells = [this.home];
     const seen = new Set([cellId(this.home)]);
     accounts.forEach((account, i) => {

@@ -477,3 +477,38 @@ describe('Function: homeCellFromEnv / fleetAdaptersFromEnv', () => {
     expect(seen.find((r) => r.action === 'AssumeRole')?.params.RoleSessionName).toBe('flink-watchdog-teama');
   });
 });
+
+describe('Class: FleetCells (listed applications in other cells)', () => {
+  const home = { accountId: '999999999999', region: 'eu-west-1' };
+  const base = { schemaVersion: 1, fleet: { accounts: [{ accountId: '111122223333', externalId: 'ext-1' }] } };
+
+  it("refuses an application listed with the watchdog's own account and Region, naming the fix", () => {
+    // Prepare
+    const config = parseConfig({
+      ...base,
+      applications: [{ name: 'orders', accountId: '999999999999', region: 'eu-west-1' }],
+    });
+    // Act / Assess
+    expect(() => new FleetCells(config, home)).toThrow(/applications\[0\] \(orders\).*listed by name only/);
+  });
+
+  it('refuses an application in an account that is not among fleet.accounts', () => {
+    // Prepare
+    const config = parseConfig({
+      ...base,
+      applications: [{ name: 'orders', accountId: '444455556666', region: 'eu-west-1' }],
+    });
+    // Act / Assess
+    expect(() => new FleetCells(config, home)).toThrow(/not among fleet\.accounts/);
+  });
+
+  it("accepts an application in a member account's watched Region", () => {
+    // Prepare
+    const config = parseConfig({
+      ...base,
+      applications: [{ name: 'orders', accountId: '111122223333', region: 'eu-west-1' }],
+    });
+    // Act / Assess
+    expect(new FleetCells(config, home).cells()).toHaveLength(2);
+  });
+});
