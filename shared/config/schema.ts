@@ -936,12 +936,16 @@ export function fleetSettings(config: WatchdogConfig): FleetSettings {
   };
 }
 
+/** The share-based limit is never below this: two applications looping at once in a small fleet can be chance. */
+export const MIN_CORRELATED_FAILURE_LIMIT = 2;
+
 /**
  * How many applications entering a restart loop within the window are too many to be independent: more than the
- * smaller of `threshold` and `fraction` × the watched applications (rounded up, at least 1).
+ * smaller of `threshold` and `fraction` × the watched applications (rounded up, at least
+ * {@link MIN_CORRELATED_FAILURE_LIMIT}, unless `threshold` itself is lower).
  * @param watched the watched applications (listed and tagged), count.
  */
 export function correlatedFailureLimit(settings: FleetSettings, watched: number): number {
-  const byShare = Math.max(1, Math.ceil(settings.correlatedFailure.fraction * watched));
+  const byShare = Math.max(MIN_CORRELATED_FAILURE_LIMIT, Math.ceil(settings.correlatedFailure.fraction * watched));
   return Math.min(settings.correlatedFailure.threshold, byShare);
 }

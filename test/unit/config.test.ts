@@ -477,10 +477,16 @@ describe('Config: fleet settings', () => {
     // Arrange
     const settings = fleetSettings(parseConfig({ schemaVersion: 1 }));
 
-    // Assess: 20% of 10 is 2 (smaller than 5); 20% of 40 is 8 (5 is smaller); a share never goes below 1.
-    expect(correlatedFailureLimit(settings, 10)).toBe(2);
+    // Assess: 20% of 15 is 3 (smaller than 5); 20% of 40 is 8 (5 is smaller); a share never goes below 2.
+    expect(correlatedFailureLimit(settings, 15)).toBe(3);
     expect(correlatedFailureLimit(settings, 40)).toBe(5);
-    expect(correlatedFailureLimit(settings, 1)).toBe(1);
+    expect(correlatedFailureLimit(settings, 3)).toBe(2);
+    expect(
+      correlatedFailureLimit(
+        fleetSettings(parseConfig({ schemaVersion: 1, fleet: { correlatedFailure: { threshold: 1 } } })),
+        3,
+      ),
+    ).toBe(1);
   });
 
   it('names a bad fleet field', () => {
