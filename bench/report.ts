@@ -141,6 +141,7 @@ function fleetJson({ cost, ...figures }: FleetFigures & { cost: FleetCost }): Be
     ...figures,
     msfCallsPerSweep: { ...figures.msfCallsPerSweep },
     firstSweep: { ...figures.firstSweep },
+    flaggedBySweep: [...figures.flaggedBySweep],
     monthlyUsd: round(cost.monthlyUsd, 2),
     bill: cost.lines.map((l) => ({ item: l.item, monthlyUsd: round(l.monthlyUsd, 4) })),
   };
@@ -156,7 +157,7 @@ export function fleetTableLines(f: FleetFigures): string[] {
     `  ${'flagged / batches / throttled requests'.padEnd(44)} ${`${f.flagged} / ${f.batches} / ${f.throttledPerSweep}`.padStart(8)}`,
     `  ${'remediations at once, max'.padEnd(44)} ${String(f.maxConcurrentRemediations).padStart(8)}`,
     `  ${'$ per application-month (goal ≤ 0.25)'.padEnd(44)} ${f.costPerApplicationMonthUsd.toFixed(3).padStart(8)}`,
-    `  first sweep (discovery, alarms created): MSF calls in the busiest account ${f.firstSweep.msfCallsMax}, CloudWatch calls ${f.firstSweep.cloudWatchCalls}; wall ${(f.wallMs / 1000).toFixed(0)} s`,
+    `  first sweep (discovery, alarms created): MSF calls in the busiest account ${f.firstSweep.msfCallsMax}, CloudWatch calls ${f.firstSweep.cloudWatchCalls}, ${f.firstSweep.flagged} flagged; flagged by the later sweeps: ${f.flaggedBySweep.join(', ')}; wall ${(f.wallMs / 1000).toFixed(0)} s`,
   ];
 }
 

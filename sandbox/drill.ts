@@ -63,8 +63,11 @@ const MINUTE_MS = 60 * SECOND_MS;
 const TICK_MS = 5 * SECOND_MS;
 /** Period of the scheduled sweep (the EventBridge schedule in AWS), ms. */
 const SWEEP_MS = 5 * MINUTE_MS;
-/** Virtual ms per wall ms of the sweep before the scenario when sweeps run in wall time (see RunOptions). */
-export const FIRST_SWEEP_SPEED = 20;
+/**
+ * Virtual ms per wall ms of the reconciler's cycles when sweeps run with a moving clock (see RunOptions.sweepSpeed):
+ * fast, as they are not measured, but moving, so the emulator's token buckets refill for the SDK's retries.
+ */
+const RECONCILE_SPEED = 20;
 /** The home account: the watchdog's own (the central operations account of a fleet). */
 const HOME_ACCOUNT_ID = '123456789012';
 /** The drill's watchdog instance (alarm names `flink-watchdog-drill-…`, the alarms' instance tag). */
@@ -490,13 +493,13 @@ export interface RunOptions {
   /** Called with each timeline line as it happens (live output). */
   onLine?: (line: TimelineLine) => void;
   /**
-   * Sweeps run with the virtual clock moving at wall-clock speed (see {@link DrillClock.flowing}), so a sweep takes
-   * virtual time (the fleet bench's sweep duration under throttling); the sweep before the scenario (discovery and
-   * alarm creation of every application) runs at {@link FIRST_SWEEP_SPEED} to save wall time, so its duration is
-   * not comparable. Timings then vary from run to run.
-   * @default false: the clock stands still during a sweep (deterministic)
+   * Sweeps run with the virtual clock moving: `sweepSpeed(i)` virtual ms per wall ms during the i-th sweep (0: the
+   * sweep before the scenario; 1 = wall-clock speed; see {@link DrillClock.flowing}), so a sweep takes virtual time
+   * and the emulator's token buckets refill as the SDK's retries wait (the fleet bench's sweep duration under
+   * throttling). The reconciler's cycles then run at RECONCILE_SPEED. Timings vary from run to run.
+   * @default undefined: the clock stands still during a sweep (deterministic)
    */
-  sweepsInWallTime?: boolean;
+  sweepSpeed?: (index: number) => number;
 }
 
 /**
@@ -793,8 +796,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           clock,
           { id: `sweep-${t}` },
         );
-      const speed = t === startMs ? FIRST_SWEEP_SPEED : 1;
-      const run = options.sweepsInWallTime ? await clock.flowing(runSweep, speed) : await runSweep();
+      const speed = options.sweepSpeed?.(sweeps.length);
+      const run = speed === undefined ? await runSweep() : await clock.flowing(runSweep, speed);
       const calls: Record<string, SweepAccountCalls> = {};
       for (const c of emulator.calls.slice(firstCall)) {
         if (!c.userAgent.includes('flink-watchdog')) continue;
@@ -922,8 +925,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       if (t >= nextSweep) {
         nextSweep += SWEEP_MS;
         await sweep(t);
-        // The reconciler runs on the same schedule (its own EventBridge rule in AWS).
-        const cycle = await reconciler({
+        // The reconciler runs on the same schedule (its own EventBridge rule in AWS); with sweeps in wall time, the
+        // clock moves during it too (at the first sweep's speed: not measured), so throttled calls can be retried.
+        const reconcile = (event: unknown) =>
+          options.sweepSpeed ? clock.flowing(() => reconciler(event), RECONCILE_SPEED) : reconciler(event);
+        const cycle = await reconcile({
           version: '0',
           id: `reconcile-${t}`,
           'detail-type': 'Scheduled Event',

@@ -61,7 +61,8 @@ const fleet: FleetFigures = {
   flagged: 0,
   maxConcurrentRemediations: 0,
   costPerApplicationMonthUsd: 0.21,
-  firstSweep: { msfCallsMax: 700, cloudWatchCalls: 2200 },
+  firstSweep: { msfCallsMax: 700, cloudWatchCalls: 2200, flagged: 1000 },
+  flaggedBySweep: [3, 0],
   wallMs: 90_000,
 };
 const usage = {
