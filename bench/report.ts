@@ -150,7 +150,7 @@ function fleetJson({ cost, ...figures }: FleetFigures & { cost: FleetCost }): Be
 /** The fleet bench's lines of the text output (goals beside the figures; never tuned to them). */
 export function fleetTableLines(f: FleetFigures): string[] {
   return [
-    `  applications ${f.applications} in ${f.accounts} accounts; steady-state sweep (the second; throttled, adaptive retries):`,
+    `  applications ${f.applications} in ${f.accounts} accounts; steady-state sweep (the last; throttled, adaptive retries):`,
     `  ${'sweep, virtual s (goal ≤ 60)'.padEnd(44)} ${f.sweepVirtualSeconds.toFixed(1).padStart(8)}`,
     `  ${'MSF calls per account, max / mean (goal ≤ 50)'.padEnd(44)} ${`${f.msfCallsPerSweep.max} / ${f.msfCallsPerSweep.mean.toFixed(1)}`.padStart(8)}`,
     `  ${'GetMetricData calls (metrics)'.padEnd(44)} ${`${f.getMetricDataCallsPerSweep} (${f.getMetricDataMetricsPerSweep})`.padStart(8)}`,
