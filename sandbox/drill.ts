@@ -1061,19 +1061,35 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         statusEntries,
         stuckLimitMinutes: (status) => stuckLimitMinutes(policyFor(config, expectedKey), status),
       });
-    const detected = [decisive, ...[...appIncidents].sort((a, b) => a.openedMs - b.openedMs)]
-      .flatMap((i) => {
-        const o = i ? onsetOf(i) : undefined;
-        return i && o ? [{ incident: i, onset: o }] : [];
-      })
-      .at(0);
+    // An application held by a fleet incident (no incident of its own): its onset is its job's first restart, the
+    // decision the fleet incident's opening, the recovery its RESOLVED.
+    const firstRestartMs = firstRestartsMs[0];
+    const fleetHeld =
+      !decisive && heldBy && firstRestartMs !== undefined
+        ? {
+            incident: { id: heldBy.id, openedMs: heldBy.openedMs } as Pick<Incident, 'id' | 'openedMs'>,
+            onset: { rule: 'first-restart', atMs: firstRestartMs } as DetectionOnset,
+          }
+        : undefined;
+    const detected =
+      [decisive, ...[...appIncidents].sort((a, b) => a.openedMs - b.openedMs)]
+        .flatMap((i) => {
+          const o = i ? onsetOf(i) : undefined;
+          return i && o ? [{ incident: i as Pick<Incident, 'id' | 'openedMs'>, onset: o }] : [];
+        })
+        .at(0) ?? fleetHeld;
     const onsetFound = detected ? { ...detected.onset, incidentId: detected.incident.id } : undefined;
     const onset = onsetFound?.atMs;
     const since = (ms: number | undefined) =>
       onset !== undefined && ms !== undefined ? Math.round((ms - onset) / SECOND_MS) : null;
     const ofExpected = (a: ActionLine) => a.application === expectedApp && a.accountId === expectedAccount;
     const firstAction = actions.find(ofExpected);
-    const resolved = decisive?.status === 'RESOLVED' ? decisive.closedMs : undefined;
+    const resolved =
+      decisive?.status === 'RESOLVED'
+        ? decisive.closedMs
+        : fleetHeld && heldBy?.status === 'RESOLVED'
+          ? heldBy.closedMs
+          : undefined;
     // Restart loop: when the threshold-th restart's datapoint could first be seen, from what CloudWatch stored.
     const runtime = known.find((a) => a.name === expectedApp)?.runtimeEnvironment;
     const restartLoop =
