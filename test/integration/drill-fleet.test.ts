@@ -67,3 +67,80 @@ describe('Drill: the fleet scenarios', () => {
     );
   });
 });
+
+describe('Function: parseScenario (fleet fields)', () => {
+  const base = {
+    name: 'fleet-fields',
+    title: 't',
+    description: 'd',
+    durationMinutes: 10,
+    watchdog: { schemaVersion: 1 },
+    expected: { outcome: 'NO_INCIDENT' },
+  };
+  const code = { bucket: 'b', fileKey: 'k.jar' };
+
+  it('expands application groups into named applications, after the listed ones', () => {
+    // Act
+    const s = parseScenario(
+      {
+        ...base,
+        applications: [{ name: 'solo', code }],
+        applicationGroups: [{ namePrefix: 'orders', count: 12, code, tags: { team: 'orders' } }],
+      },
+      'test',
+    );
+    // Assess
+    expect(s.applications.map((a) => a.name)).toEqual([
+      'solo',
+      ...Array.from({ length: 12 }, (_, i) => `orders-${String(i + 1).padStart(2, '0')}`),
+    ]);
+    expect(s.applications[1]?.tags).toEqual({ team: 'orders' });
+  });
+
+  it('turns an outage of a source into one outage per application whose environment properties name it', () => {
+    // Act
+    const s = parseScenario(
+      {
+        ...base,
+        applications: [
+          { name: 'reads-x', code, environmentProperties: { KafkaSource: { 'bootstrap.servers': 'kafka-x' } } },
+          { name: 'reads-y', code, environmentProperties: { KafkaSource: { 'bootstrap.servers': 'kafka-y' } } },
+        ],
+        timeline: [
+          {
+            atMinute: 1,
+            action: 'create',
+            application: 'created-x',
+            definition: { code, environmentProperties: { In: { cluster: 'kafka-x' } } },
+          },
+        ],
+        faults: [{ kind: 'outage', source: 'kafka-x', fromMinute: 2, toMinute: 5 }],
+      },
+      'test',
+    );
+    // Assess
+    expect(s.faults.map((f) => [f.kind, 'application' in f ? f.application : ''])).toEqual([
+      ['outage', 'reads-x'],
+      ['outage', 'created-x'],
+    ]);
+  });
+
+  it('refuses an unknown key with its path, a source nobody reads, and an account not among the accounts', () => {
+    expect(() => parseScenario({ ...base, applications: [{ name: 'a', code, colour: 'red' }] }, 'f.json')).toThrow(
+      /scenario f\.json: applications\.0: Unrecognized key: "colour"/,
+    );
+    expect(() =>
+      parseScenario(
+        {
+          ...base,
+          applications: [{ name: 'a', code }],
+          faults: [{ kind: 'outage', source: 'nowhere', fromMinute: 1 }],
+        },
+        'f.json',
+      ),
+    ).toThrow(/faults\.0\.source: no application's environment properties name "nowhere"/);
+    expect(() =>
+      parseScenario({ ...base, applications: [{ name: 'a', code, accountId: '222222222222' }] }, 'f.json'),
+    ).toThrow(/accountId 222222222222 is not among the scenario's accounts/);
+  });
+});
