@@ -133,7 +133,7 @@ describe('Class: RoutedMsf', () => {
 
     it('with no fleet.accounts lists the home cell only, by bare names', async () => {
       // Prepare
-      const { msf, member } = routed(config());
+      const { msf, member } = routed(parseConfig({ schemaVersion: 1, applications: [{ name: 'orders' }] }));
       // Act
       const summaries = await msf.listApplications();
       // Assess
