@@ -1,4 +1,5 @@
 import { isSandboxSpeed, MAX_SANDBOX_SPEED, SandboxClock } from '#sandbox/clock.ts';
+import { HOME_ACCOUNT_ID, memberRoles } from '#sandbox/drill.ts';
 import {
   DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS,
   DEFAULT_METRICS_DELAY_SECONDS,
@@ -6,6 +7,7 @@ import {
 } from '#sandbox/emulator/index.ts';
 import { MAX_ADVANCE_SECONDS, SANDBOX_CLOCK_PATH } from '#sandbox/emulator/server.ts';
 import { loadScenario } from '#sandbox/scenario.ts';
+import { parseConfig } from '#shared/config/schema.ts';
 
 /** Options of {@link sandboxCommand}, as commander gives them. */
 export interface SandboxOptions {
@@ -88,7 +90,23 @@ export async function sandboxCommand(opts: SandboxOptions): Promise<number> {
       ? Date.parse(opts.start)
       : Date.now();
   const clock = new SandboxClock(start, speed);
-  const emulator = await startEmulator({ clock, cloudwatch: timing, ...(scenario ? { world: scenario } : {}) });
+  // A scenario's member accounts (their roles for STS AssumeRole) and request rates, as the drill gives them.
+  const emulator = await startEmulator({
+    clock,
+    cloudwatch: timing,
+    ...(scenario
+      ? {
+          world: scenario,
+          roles: memberRoles(
+            scenario,
+            parseConfig(scenario.watchdog, `scenario ${scenario.name} (watchdog)`),
+            HOME_ACCOUNT_ID,
+          ),
+          accountId: HOME_ACCOUNT_ID,
+          ...(scenario.throttle ? { throttle: scenario.throttle } : {}),
+        }
+      : {}),
+  });
   const metricsDelay =
     timing.metricsDelaySeconds ?? scenario?.cloudwatch.metricsDelaySeconds ?? DEFAULT_METRICS_DELAY_SECONDS;
   const evaluationOffset =

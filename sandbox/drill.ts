@@ -69,7 +69,7 @@ const SWEEP_MS = 5 * MINUTE_MS;
  */
 const RECONCILE_SPEED = 20;
 /** The home account: the watchdog's own (the central operations account of a fleet). */
-const HOME_ACCOUNT_ID = '123456789012';
+export const HOME_ACCOUNT_ID = '123456789012';
 /** The drill's watchdog instance (alarm names `flink-watchdog-drill-…`, the alarms' instance tag). */
 export const DRILL_INSTANCE = 'drill';
 /** User agent of the drill's "people" (deploy pipelines): their calls are not the watchdog's. */
@@ -234,7 +234,7 @@ export function isPage(n: Pick<Notification, 'event'>): boolean {
  * trusting the home account with the account's ExternalId; with an `optInTag` in the watchdog config, the role may
  * mutate only applications carrying it (the member stack's `aws:ResourceTag` condition).
  */
-function memberRoles(scenario: Scenario, config: WatchdogConfig, homeAccountId: string): EmulatorRole[] {
+export function memberRoles(scenario: Scenario, config: WatchdogConfig, homeAccountId: string): EmulatorRole[] {
   return scenario.accounts.map((a) => ({
     roleArn: `arn:aws:iam::${a.accountId}:role/${a.roleName}`,
     trustedAccountId: homeAccountId,
