@@ -567,6 +567,15 @@ export const WatchdogConfig = z
               .max(120)
               .optional()
               .describe('Window in which loops count as correlated, minutes (default 10).'),
+            maxOpenMinutes: z
+              .number()
+              .int()
+              .min(10)
+              .max(1440)
+              .optional()
+              .describe(
+                'A fleet incident still open after this many minutes is closed as escalated: its held applications go back to normal handling and people are told what is still failing (default 120).',
+              ),
           })
           .strict()
           .optional()
@@ -894,6 +903,8 @@ export const DEFAULT_CORRELATED_FAILURE_THRESHOLD = 5;
 export const DEFAULT_CORRELATED_FAILURE_FRACTION = 0.2;
 /** Default of `fleet.correlatedFailure.windowMinutes`, minutes. */
 export const DEFAULT_CORRELATED_FAILURE_WINDOW_MINUTES = 10;
+/** Default of `fleet.correlatedFailure.maxOpenMinutes`: longest a fleet incident holds restarts, minutes. */
+export const DEFAULT_FLEET_INCIDENT_MAX_OPEN_MINUTES = 120;
 /** Default of `fleet.sweep.batchSize`, applications per detector invocation. */
 export const DEFAULT_SWEEP_BATCH_SIZE = 20;
 /** Default of `fleet.sweep.maxConcurrency`, detector invocations at once. */
@@ -910,6 +921,8 @@ export interface FleetSettings {
     fraction: number;
     /** Minutes. */
     windowMinutes: number;
+    /** A fleet incident open longer is closed as escalated, minutes. */
+    maxOpenMinutes: number;
   };
   sweep: {
     /** Applications per detector invocation of the sweep's look phase, count. */
@@ -928,6 +941,7 @@ export function fleetSettings(config: WatchdogConfig): FleetSettings {
       threshold: f?.correlatedFailure?.threshold ?? DEFAULT_CORRELATED_FAILURE_THRESHOLD,
       fraction: f?.correlatedFailure?.fraction ?? DEFAULT_CORRELATED_FAILURE_FRACTION,
       windowMinutes: f?.correlatedFailure?.windowMinutes ?? DEFAULT_CORRELATED_FAILURE_WINDOW_MINUTES,
+      maxOpenMinutes: f?.correlatedFailure?.maxOpenMinutes ?? DEFAULT_FLEET_INCIDENT_MAX_OPEN_MINUTES,
     },
     sweep: {
       batchSize: f?.sweep?.batchSize ?? DEFAULT_SWEEP_BATCH_SIZE,

@@ -468,7 +468,7 @@ describe('Config: fleet settings', () => {
     // Assess
     expect(settings).toEqual({
       maxConcurrentRemediations: 3,
-      correlatedFailure: { threshold: 5, fraction: 0.2, windowMinutes: 10 },
+      correlatedFailure: { threshold: 5, fraction: 0.2, windowMinutes: 10, maxOpenMinutes: 120 },
       sweep: { batchSize: 20, maxConcurrency: 10 },
     });
   });
