@@ -198,8 +198,9 @@ export async function reconcile(deps: ReconcilerDeps, options: ReconcileOptions 
   const msf = counting.msf;
   const { states, problems } = await deps.desired();
   const fleet = await deps.ledger.loadFleetMemory();
+  // Application keys only: a listed member application is `NAME@ACCOUNT.REGION`, never the home application `NAME`.
   const watched = new Set([
-    ...deps.config.applications.flatMap((a) => [a.name, listedKey(a)]),
+    ...deps.config.applications.map((a) => listedKey(a)),
     ...(fleet?.applications ?? []).map((m) => m.key),
   ]);
   const wanted = [...states, ...optedInStates(deps.config, states, fleet)].filter(
