@@ -1141,6 +1141,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         `${maxRunningRemediations} remediation workflows ran at once, expected at most ${exp.maxConcurrentRemediations}`,
       );
     }
+    if (exp.peakConcurrentRemediations !== undefined && maxRunningRemediations !== exp.peakConcurrentRemediations) {
+      failures.push(
+        `at most ${maxRunningRemediations} remediation workflows ran at once, expected exactly ${exp.peakConcurrentRemediations} at the busiest moment`,
+      );
+    }
     const pages = recorded.sent.filter(isPage);
     if (exp.pages !== undefined && pages.length !== exp.pages) {
       failures.push(`${pages.length} pages (${pages.map((n) => n.title).join('; ')}), expected ${exp.pages}`);

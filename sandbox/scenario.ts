@@ -347,6 +347,12 @@ export const ScenarioExpectation = z
      */
     maxConcurrentRemediations: z.number().int().nonnegative().optional(),
     /**
+     * The remediation workflow executions RUNNING at once at the busiest drill tick, exactly (count): with
+     * `maxConcurrentRemediations` at the same number, it shows the limit was reached, not merely never approached.
+     * Omit to not check.
+     */
+    peakConcurrentRemediations: z.number().int().nonnegative().optional(),
+    /**
      * Pages in the whole scenario, exactly (count): notifications that ask a person to act (see `isPage` in
      * sandbox/drill.ts), counted once per notification whatever the channels. Omit to not check.
      */

@@ -43,6 +43,51 @@ describe('Drill: the fleet scenarios', () => {
     expect(r.actions.map((a) => `${a.application} ${a.operation}`)).toEqual(['fraud-scoring RollbackApplication']);
   });
 
+  it('remediation-slots: five own-change loops are each rolled back, never more than 3 at once, and all recover', async () => {
+    // Act
+    const r = await report('remediation-slots');
+    // Assess: the scenario's own expectations hold (outcome, no fleet incident, 5 executions, peak exactly 3)
+    expect(r.failures).toEqual([]);
+    expect(r.passed).toBe(true);
+    // The limit bites: 3 at once, not fewer and not more
+    expect(r.maxConcurrentRemediations).toBe(3);
+    expect(r.fleetIncidents).toEqual([]);
+    // Each application's own rollback, once, and nothing else
+    const looping = ['orders', 'payments', 'shipping', 'billing', 'returns'].map((t) => `${t}-enrichment`);
+    expect(r.actions.map((a) => `${a.application} ${a.operation}`).sort()).toEqual(
+      looping.map((a) => `${a} RollbackApplication`).sort(),
+    );
+    // Two decisions waited for a slot; their rollbacks came only after a slot freed (an execution ended)
+    const deferred = r.timeline.filter((l) => l.actor === 'decide' && /: DEFERRED/.test(l.text));
+    expect(new Set(deferred.map((l) => l.text.split(':')[0])).size).toBe(2);
+    const ended = r.timeline.filter((l) => l.actor === 'workflow' && / SUCCEEDED: /.test(l.text));
+    expect(ended).toHaveLength(5);
+    const firstEnd = Math.min(...ended.map((l) => l.atMs));
+    const lastTwo = [...r.actions].sort((a, b) => a.atMs - b.atMs).slice(3);
+    for (const a of lastTwo) expect(a.atMs).toBeGreaterThanOrEqual(firstEnd);
+    // Every incident of the five recovered
+    const incidents = r.incidents.filter((i) => looping.includes(i.applicationName) && i.status !== 'OBSERVED');
+    expect(new Set(incidents.filter((i) => i.status === 'RESOLVED').map((i) => i.applicationName))).toEqual(
+      new Set(looping),
+    );
+  });
+
+  it('fails a scenario whose busiest moment ran fewer remediations at once than it expects', async () => {
+    // Prepare: the tag-opt-in scenario (one rollback) expecting a peak of 3
+    const base = loadScenario('tag-opt-in');
+    const scenario = parseScenario(
+      { ...base, applicationGroups: [], expected: { ...base.expected, peakConcurrentRemediations: 3 } },
+      'test',
+    );
+    // Act
+    const r = await runScenario(scenario);
+    // Assess
+    expect(r.passed).toBe(false);
+    expect(r.failures).toContain(
+      'at most 1 remediation workflows ran at once, expected exactly 3 at the busiest moment',
+    );
+  });
+
   it('counts pages once per notification and fails a scenario whose expectations the fleet does not meet', async () => {
     // Prepare: the bad deploy of tag-opt-in, expecting a fleet incident and a page that never come
     const base = loadScenario('tag-opt-in');
