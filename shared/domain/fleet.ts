@@ -48,15 +48,17 @@ export function keyInCell(cell: Pick<FleetCell, 'accountId' | 'region'>, name: s
 }
 
 /**
- * The cell an application key is in: a bare name is the home cell (the first); `NAME@ACCOUNT.REGION` the cell of that
- * account and Region, or undefined when no such cell is watched.
+ * The cell an application key is in: a bare name is the home cell (the one without an account id);
+ * `NAME@ACCOUNT.REGION` the cell of that account and Region. Undefined when that cell is not in `cells` (not watched,
+ * or left out because it could not be read): a key never falls back to another cell, so nothing of the home cell is
+ * ever written into a member account.
  */
 export function cellOfKey<C extends Pick<FleetCell, 'accountId' | 'region'>>(
   cells: readonly C[],
   key: string,
 ): C | undefined {
   const ref = parseApplicationKey(key);
-  if (ref.accountId === undefined) return cells.find((c) => c.accountId === undefined) ?? cells[0];
+  if (ref.accountId === undefined) return cells.find((c) => c.accountId === undefined);
   return cells.find((c) => c.accountId === ref.accountId && c.region === ref.region);
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
 import { parseConfig } from '#shared/config/schema.ts';
-import { discoverFleet, type FleetCell } from '#shared/domain/fleet.ts';
+import { cellOfKey, discoverFleet, type FleetCell } from '#shared/domain/fleet.ts';
 import { MsfApiError } from '#shared/ports/msf.ts';
 import { app, MIN, T0 } from '../support/builders.ts';
 import { CapturingLog, FakeMsf } from '../support/fakes.ts';
@@ -160,5 +160,20 @@ describe('Function: discoverFleet', () => {
     // Assess
     expect(found.members).toEqual([]);
     expect(found.problems[0]).toContain('add the account to fleet.accounts');
+  });
+});
+
+describe('Function: cellOfKey', () => {
+  const home: { name: string; accountId?: string; region?: string } = { name: 'home' };
+  const member = { name: 'member', accountId: MEMBER, region: 'eu-west-1' };
+
+  it('puts a bare key in the home cell and NAME@ACCOUNT.REGION in that cell', () => {
+    expect(cellOfKey([home, member], 'orders')).toBe(home);
+    expect(cellOfKey([member, home], `orders@${MEMBER}.eu-west-1`)).toBe(member);
+  });
+
+  it('gives no cell for a bare key when the home cell is not in the list (never another cell)', () => {
+    expect(cellOfKey([member], 'orders')).toBeUndefined();
+    expect(cellOfKey([home], `orders@${MEMBER}.eu-west-1`)).toBeUndefined();
   });
 });

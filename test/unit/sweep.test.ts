@@ -7,6 +7,7 @@ import type { MetricSeries } from '#shared/domain/model.ts';
 import { lookBatch, planSweep, type SweepDeps } from '#shared/domain/sweep.ts';
 import { parseDetectorEvent } from '#shared/events/detector-input.ts';
 import type { MetricsPort, SeriesRequest } from '#shared/ports/metrics.ts';
+import { MsfApiError } from '#shared/ports/msf.ts';
 import { app, MIN, T0 } from '../support/builders.ts';
 import { CapturingLog, FakeMsf } from '../support/fakes.ts';
 import { FakeAlarms, FakeTagging } from '../support/fleet-fakes.ts';
@@ -31,7 +32,9 @@ function empty(names: readonly string[]): Record<string, MetricSeries> {
   return Object.fromEntries(names.map((n) => [n, { metricName: n, periodSeconds: 60, points: [] }]));
 }
 
+const MEMBER = '111122223333';
 const arn = (name: string) => `arn:aws:kinesisanalytics:eu-west-1:123456789012:application/${name}`;
+const memberArn = (name: string) => `arn:aws:kinesisanalytics:eu-west-1:${MEMBER}:application/${name}`;
 
 function setup(names: string[], config: Record<string, unknown> = {}) {
   const msf = new FakeMsf();
@@ -150,6 +153,36 @@ describe('Function: planSweep', () => {
     expect(plan.reasons).toEqual({
       down: ['ApplicationStatus READY (desired RUNNING)', 'alarm flink-watchdog-prod-down-downtime ALARM'],
     });
+  });
+
+  it('writes nothing of the home cell into a member account when the home cell cannot be read', async () => {
+    // Prepare: home1 at home, orders in a member account; then ListApplications throttled at home
+    const { msf, alarms, deps } = setup(['home1'], {
+      applications: [{ name: 'home1' }, { name: 'orders', accountId: MEMBER, region: 'eu-west-1' }],
+      fleet: { accounts: [{ accountId: MEMBER, regions: ['eu-west-1'], externalId: 'central-7f3a' }] },
+    });
+    const memberMsf = new FakeMsf().setApp(app({ name: 'orders', arn: memberArn('orders') }));
+    const memberAlarms = new FakeAlarms();
+    const cells = [
+      ...deps.fleet.cells,
+      { accountId: MEMBER, region: 'eu-west-1', msf: memberMsf, alarms: memberAlarms },
+    ];
+    const fleetDeps = { ...deps, fleet: { ...deps.fleet, cells } };
+    await planSweep(fleetDeps);
+    const homeAlarms = alarms.names();
+    msf.listApplications = async () => {
+      throw new MsfApiError('*', 'ListApplications', 'ThrottlingException', 'Rate exceeded');
+    };
+    // Act
+    const plan = await planSweep(fleetDeps);
+    // Assess
+    expect(memberAlarms.names()).toEqual([
+      'flink-watchdog-prod-orders-failed-checkpoints',
+      'flink-watchdog-prod-orders-restart-loop',
+    ]);
+    expect(alarms.names()).toEqual(homeAlarms);
+    expect(plan.summary).toMatchObject({ watched: 2, alarmsCreated: 0, alarmsDeleted: 0 });
+    expect(Object.keys(plan.reasons)).not.toContain('home1');
   });
 
   it('splits the flagged applications into batches of fleet.sweep.batchSize', async () => {
