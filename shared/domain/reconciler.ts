@@ -8,6 +8,7 @@ import type { ApplicationSummary, MsfPort } from '#shared/ports/msf.ts';
 import type { Notifier } from '#shared/ports/notifier.ts';
 import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
 import { type AutomationPause, describePause } from './automation.ts';
+import { admitAutomaticRemediation, releaseRemediationSlot } from './blast-radius.ts';
 import type { RemediationAction } from './decision.ts';
 import type { DesiredApplicationState } from './desired.ts';
 import { compareDesired, type DriftReport, type DriftSeverity, driftFingerprint } from './drift.ts';
@@ -57,6 +58,11 @@ export type ReconcileVerdict =
   | 'ALREADY_REPORTED'
   /** Status drift reconciled: the remediation workflow starts the application. */
   | 'RECONCILING'
+  /**
+   * Status drift to reconcile, held back by the fleet's blast radius (every remediation slot in use, or an open fleet
+   * incident holding the application's automatic restarts): nothing started, nobody paged; looked at again next cycle.
+   */
+  | 'DEFERRED'
   /** Drift whose kind the policy ignores. */
   | 'IGNORED'
   /** Declared, but not an application in this account and region. */
@@ -365,10 +371,18 @@ async function reconcileStatus(deps: ReconcilerDeps, c: DriftContext, fp: string
   };
   const id = incidentId(name, `drift:${fp}:${c.entry.driftSinceMs}:reconcile`);
   const remediate = policy.mode === 'remediate';
+  let admission: Awaited<ReturnType<typeof admitAutomaticRemediation>> | undefined;
   if (remediate) {
     const pause = await deps.ledger.automationPause(name);
     if (pause) return reportPaused(deps, c, fp, action, pause);
+    // Blast radius: a remediation slot (and no fleet incident holding it) before the incident is recorded.
+    admission = await admitAutomaticRemediation({ incidentId: id, applicationName: name, remediation: action }, deps);
+    if (!admission.admitted) return recordDeferred(deps, c, fp, action, admission.reason);
   }
+  /** Frees the slot taken above when the workflow is not started, unless it was already this incident's. */
+  const release = async () => {
+    if (admission?.admitted && !admission.reentered) await releaseRemediationSlot(deps, id);
+  };
   const reason = remediate
     ? `${c.report.summary} Reconciling by policy (onDrift.status: reconcile): start from the latest snapshot.`
     : `${c.report.summary} Would have started it from the latest snapshot (observe mode).`;
@@ -380,6 +394,7 @@ async function reconcileStatus(deps: ReconcilerDeps, c: DriftContext, fp: string
   if (remediate) incident.remediation = action;
   c.entry.reportedFingerprint = fp;
   if (!(await deps.ledger.createIncident(incident))) {
+    await release();
     return { applicationName: name, verdict: 'ALREADY_REPORTED', report: c.report, incidentId: id };
   }
   if (!remediate) {
@@ -396,6 +411,7 @@ async function reconcileStatus(deps: ReconcilerDeps, c: DriftContext, fp: string
     incident.outcomeReason = `The remediation workflow could not be started (${message}); no action was taken.`;
     addEvent(incident, c.now, 'ESCALATED', incident.outcomeReason);
     await saveOwnedIncident(deps.ledger, incident);
+    await release();
     delete c.entry.reportedFingerprint;
     delete c.entry.driftSinceMs;
     // Described again next cycle, as a new episode.
@@ -410,6 +426,31 @@ async function reconcileStatus(deps: ReconcilerDeps, c: DriftContext, fp: string
   }
   await tell(deps, incident, 'OPENED', c.now, `${name}: stopped out of band → start from the latest snapshot`, reason);
   return { applicationName: name, verdict: 'RECONCILING', report: c.report, incidentId: id };
+}
+
+/**
+ * Status drift that would be reconciled, refused by the blast radius (`reason`: the remediation slots in use, or the
+ * fleet incident holding it; see admitAutomaticRemediation). As the detector does for a deferred remediation: logged,
+ * and recorded once per drift episode as an OBSERVED incident (closed at once, so it blocks nothing) with a DEFERRED
+ * event; nobody is paged. The drift is left pending, so the next cycle looks again and starts it once admitted.
+ */
+async function recordDeferred(
+  deps: ReconcilerDeps,
+  c: DriftContext,
+  fp: string,
+  action: RemediationAction,
+  reason: string,
+): Promise<ReconcileLine> {
+  const name = c.app.name;
+  const id = incidentId(name, `drift:${fp}:${c.entry.driftSinceMs}:reconcile:deferred`);
+  const text = `${c.report.summary} Deferred: ${reason}`;
+  deps.log.info('reconcile deferred by the blast radius', { applicationName: name, reason });
+  c.entry.pendingFingerprint = fp;
+  const incident = driftIncident(id, c, 'OBSERVED', { verdict: 'NONE', reason: text, wouldHave: action });
+  addEvent(incident, c.now, 'DEFERRED', text);
+  incident.outcomeReason = text;
+  await deps.ledger.createIncident(incident);
+  return { applicationName: name, verdict: 'DEFERRED', report: c.report, incidentId: id, reason };
 }
 
 /**

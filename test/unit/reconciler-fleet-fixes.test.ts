@@ -5,6 +5,7 @@ import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
 import { RoutedMsf } from '#shared/adapters/routed-msf.ts';
 import { parseConfig, type WatchdogConfig } from '#shared/config/schema.ts';
 import { loadDesiredStates } from '#shared/desired/sources.ts';
+import { newFleetIncident } from '#shared/domain/fleet-incident.ts';
 import { type ReconcilerDeps, reconcile } from '#shared/domain/reconciler.ts';
 import type { RemediationState } from '#shared/domain/remediation.ts';
 import type { MsfPort } from '#shared/ports/msf.ts';
@@ -84,5 +85,116 @@ describe('Function: reconcile (a listed member application and a home applicatio
     // Assess
     expect(result.lines.map((l) => [l.applicationName, l.verdict])).toEqual([[MEMBER_KEY, 'MISSING']]);
     expect(starter.started).toEqual([]);
+  });
+});
+
+describe('Function: reconcile (the blast radius of automatic starts)', () => {
+  const NAMES = ['a1', 'a2', 'a3', 'a4', 'a5'];
+  const fleetConfig = parseConfig({
+    schemaVersion: 1,
+    defaults: { mode: 'remediate', onDrift: { status: 'reconcile' } },
+    applications: NAMES.map((name) => ({ name })),
+    fleet: { maxConcurrentRemediations: 3 },
+  });
+  /** The five applications, every one stopped out of band (READY while desired RUNNING). */
+  const stoppedFleet = () => {
+    const msf = new FakeMsf();
+    for (const name of NAMES) msf.setApp(app({ name, arn: arnIn(HOME, name), status: 'READY' }));
+    return msf;
+  };
+
+  it('starts at most maxConcurrentRemediations applications at once and defers the others without a page', async () => {
+    // Prepare
+    const { deps, starter, notifier, log, ledger } = depsFor(fleetConfig, stoppedFleet());
+    // Act
+    const result = await reconcile(deps);
+    // Assess
+    const verdicts = result.lines.map((l) => l.verdict);
+    expect(verdicts.filter((v) => v === 'RECONCILING')).toHaveLength(3);
+    expect(verdicts.filter((v) => v === 'DEFERRED')).toHaveLength(2);
+    expect(starter.started).toHaveLength(3);
+    const deferred = result.lines.filter((l) => l.verdict === 'DEFERRED');
+    for (const line of deferred) expect(line.reason).toMatch(/3 of 3 remediation slots in use/);
+    expect(notifier.sent.map((n) => n.event)).toEqual(['OPENED', 'OPENED', 'OPENED']);
+    expect(log.lines.filter((e) => e.message === 'reconcile deferred by the blast radius')).toHaveLength(2);
+    const record = await ledger.getIncident(deferred[0]?.incidentId as string);
+    expect(record?.status).toBe('OBSERVED');
+    expect(record?.events.map((e) => e.kind)).toContain('DEFERRED');
+  });
+
+  it('starts a deferred application at a later cycle once a slot is free', async () => {
+    // Prepare: a first cycle fills the 3 slots; one remediation ends and frees its slot
+    const { deps, starter, ledger } = depsFor(fleetConfig, stoppedFleet());
+    const first = await reconcile(deps);
+    const done = first.lines.find((l) => l.verdict === 'RECONCILING');
+    await ledger.releaseRemediationSlot(done?.incidentId as string);
+    // Act
+    const second = await reconcile(deps);
+    // Assess
+    expect(second.lines.filter((l) => l.verdict === 'RECONCILING')).toHaveLength(1);
+    expect(second.lines.filter((l) => l.verdict === 'DEFERRED')).toHaveLength(1);
+    expect(starter.started).toHaveLength(4);
+  });
+
+  it('does not start an application held by an open fleet incident', async () => {
+    // Prepare: a fleet incident whose members include a1
+    const ledger = new MemoryLedger();
+    const shares = { sources: ['topic orders'], sinks: [], vpcs: [] };
+    await ledger.openFleetIncident(
+      newFleetIncident({
+        sightings: ['a1', 'x1', 'x2'].map((applicationName) => ({
+          schemaVersion: 1 as const,
+          applicationName,
+          restartingSinceMs: T0,
+          loopSinceMs: T0,
+          lastSeenMs: T0,
+          shares,
+        })),
+        limit: 2,
+        watched: 10,
+        windowMinutes: 10,
+        trigger: { source: 'alarm', detail: 'restart-loop', atMs: T0 },
+        nowMs: T0,
+      }),
+    );
+    const msf = new FakeMsf().setApp(app({ name: 'a1', arn: arnIn(HOME, 'a1'), status: 'READY' }));
+    const config = parseConfig({
+      schemaVersion: 1,
+      defaults: { mode: 'remediate', onDrift: { status: 'reconcile' } },
+      applications: [{ name: 'a1' }],
+    });
+    const { deps, starter, notifier } = depsFor(config, msf, ledger);
+    // Act
+    const result = await reconcile(deps);
+    // Assess
+    expect(result.lines.map((l) => l.verdict)).toEqual(['DEFERRED']);
+    expect(result.lines[0]?.reason).toMatch(/^Held by fleet incident fleet-/);
+    expect(starter.started).toEqual([]);
+    expect(notifier.sent).toEqual([]);
+    expect(msf.mutations).toEqual([]);
+    const fleet = await ledger.currentFleetIncident();
+    expect(fleet?.held.map((h) => [h.applicationName, h.remediation])).toEqual([['a1', 'START']]);
+  });
+
+  it('frees the slot when the remediation workflow cannot be started', async () => {
+    // Prepare: StartExecution fails for every application
+    const { deps } = depsFor(fleetConfig, stoppedFleet());
+    deps.starter = {
+      start: async () => {
+        throw new Error('ExecutionLimitExceeded');
+      },
+    };
+    // Act
+    const result = await reconcile(deps);
+    // Assess: nothing started, and no slot stays taken: three other remediations can run at once
+    expect(result.lines.map((l) => l.verdict)).not.toContain('RECONCILING');
+    for (const probe of ['p1', 'p2', 'p3']) {
+      const slot = await deps.ledger.acquireRemediationSlot(
+        { incidentId: probe, applicationName: probe, expiresMs: T0 + 60 * MIN },
+        3,
+        T0 + 10 * MIN,
+      );
+      expect(slot.acquired).toBe(true);
+    }
   });
 });
