@@ -523,6 +523,26 @@ export class DynamoDbLedger implements Ledger {
     throw new RemediationSlotConflictError(slot.incidentId, { cause: lastError });
   }
 
+  /** Extends the slot of `incidentId` (read, conditional PutItem on the version, again on a conflict); never takes one. */
+  async renewRemediationSlot(incidentId: string, expiresMs: number, nowMs: number): Promise<boolean> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < SLOT_TRIES; attempt++) {
+      if (attempt > 0) await contentionPause(attempt);
+      const { slots, version } = await this.#readSlots();
+      const live = liveSlots(slots, nowMs);
+      const mine = live.find((s) => s.incidentId === incidentId);
+      if (!mine) return false;
+      try {
+        await this.#writeSlots(liveSlots([...live.filter((s) => s !== mine), { ...mine, expiresMs }], nowMs), version);
+        return true;
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        lastError = error;
+      }
+    }
+    throw new RemediationSlotConflictError(incidentId, { cause: lastError });
+  }
+
   /** Removes the slot of `incidentId` (read, conditional PutItem on the version, again on a conflict). */
   async releaseRemediationSlot(incidentId: string): Promise<LockRelease> {
     let lastError: unknown;

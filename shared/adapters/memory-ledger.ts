@@ -160,6 +160,14 @@ export class MemoryLedger implements Ledger {
     return { acquired: true, reentered: mine !== undefined, holders: structuredClone(this.#slots) };
   }
 
+  async renewRemediationSlot(incidentId: string, expiresMs: number, nowMs: number): Promise<boolean> {
+    const live = liveSlots(this.#slots, nowMs);
+    const mine = live.find((s) => s.incidentId === incidentId);
+    if (!mine) return false;
+    this.#slots = liveSlots([...live.filter((s) => s !== mine), { ...mine, expiresMs }], nowMs);
+    return true;
+  }
+
   async releaseRemediationSlot(incidentId: string): Promise<LockRelease> {
     const before = this.#slots.length;
     this.#slots = this.#slots.filter((s) => s.incidentId !== incidentId);

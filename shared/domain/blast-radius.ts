@@ -23,8 +23,9 @@ import type { ApplicationObservation } from './model.ts';
 /**
  * Blast radius of automatic remediation across the fleet (issue "The fleet", item 4):
  * - REMEDIATION SLOTS: at most `fleet.maxConcurrentRemediations` automatic remediations run at once. A slot is taken
- *   (ledger semaphore) before the incident is recorded and the workflow started, and freed when the workflow releases
- *   the application's lock, when an abandoned workflow is closed, or on its own after {@link SLOT_TTL_MS}. Runbook
+ *   (ledger semaphore) before the incident is recorded and the workflow started, renewed whenever the workflow renews
+ *   the application's lock (every step), and freed when the workflow releases the lock, when an abandoned workflow is
+ *   closed, or on its own {@link SLOT_TTL_MS} after its last renewal. Runbook
  *   commands are a person's decision: they take no slot.
  * - CORRELATED FAILURES: every detection records a sighting of an application it sees restarting; more loops within
  *   `fleet.correlatedFailure.windowMinutes` than `correlatedFailureLimit()` open ONE fleet incident, told once, which
@@ -68,7 +69,8 @@ export function slotsInUseReason(holders: readonly RemediationSlot[], limit: num
 /**
  * Takes a remediation slot for an AUTOMATIC remediation (the detector's REMEDIATE, the reconciler's START) before its
  * incident is recorded and its workflow started. The slot is freed by the remediation workflow when it releases the
- * application's lock (and by {@link releaseRemediationSlot}); it expires after {@link SLOT_TTL_MS} should that be lost.
+ * application's lock (and by {@link releaseRemediationSlot}); the workflow renews it with its lock at every step
+ * ({@link renewRemediationSlot}), and it expires {@link SLOT_TTL_MS} after the last renewal should the release be lost.
  * @throws the ledger's error (e.g. RemediationSlotConflictError under extreme contention); safe to retry.
  */
 export async function takeRemediationSlot(
@@ -104,6 +106,29 @@ export async function releaseRemediationSlot(
       error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
       expiresAfterMinutes: SLOT_TTL_MS / MINUTE_MS,
     });
+  }
+}
+
+/**
+ * Renews the remediation slot of `incidentId` until `nowMs + SLOT_TTL_MS`, as the remediation workflow renews the
+ * application's lock at every step (the same lifetime), so a remediation running longer than {@link SLOT_TTL_MS}
+ * keeps its slot. Takes no slot: a runbook command (which holds none) is unaffected. A failure is logged, not thrown:
+ * the slot still lasts until its current expiry, and the next step renews it again.
+ * @returns true when the slot was extended; false when the incident holds none or the ledger failed.
+ */
+export async function renewRemediationSlot(
+  deps: Pick<BlastRadiusDeps, 'ledger' | 'log'>,
+  incidentId: string,
+  nowMs: number,
+): Promise<boolean> {
+  try {
+    return await deps.ledger.renewRemediationSlot(incidentId, nowMs + SLOT_TTL_MS, nowMs);
+  } catch (e) {
+    deps.log.warn('could not renew the remediation slot; the next step tries again', {
+      incidentId,
+      error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+    });
+    return false;
   }
 }
 

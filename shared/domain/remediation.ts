@@ -8,7 +8,7 @@ import { MsfApiError, type MsfPort } from '#shared/ports/msf.ts';
 import type { NotificationEvent, Notifier } from '#shared/ports/notifier.ts';
 import type { WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
 import { describePause, holdWhilePaused } from './automation.ts';
-import { releaseRemediationSlot } from './blast-radius.ts';
+import { releaseRemediationSlot, renewRemediationSlot } from './blast-radius.ts';
 import { type CheckpointHealth, checkpointHealthSince } from './checkpoints.ts';
 import type { RemediationAction, StartOptions } from './decision.ts';
 import { describeRemediation } from './decision.ts';
@@ -1048,6 +1048,8 @@ async function stepOnce(state: RemediationState, deps: RemediationDeps): Promise
       await releaseRemediationSlot(deps, state.incidentId);
       return { ...state, phase: 'DONE', outcome: 'DUPLICATE', waitSeconds: 0 };
     }
+    // The remediation slot (if this automatic remediation holds one) lives as long as the lock: renewed with it.
+    await renewRemediationSlot(deps, state.incidentId, now);
     await deps.ledger.recordAttempt(state.applicationName, incident.id, now);
     return { ...state, phase: 'ACT', waitSeconds: 0 };
   }
@@ -1064,6 +1066,8 @@ async function stepOnce(state: RemediationState, deps: RemediationDeps): Promise
       { releaseLock: false },
     );
   }
+  // Renewed with the lock (same lifetime), so a remediation longer than the slot's lifetime never loses its slot.
+  await renewRemediationSlot(deps, state.incidentId, now);
   if (state.phase === 'ACT' && incident.trigger.source !== 'runbook') {
     // A pause set after the decision (or during a remediation in progress) holds before every MSF call; a runbook
     // command is a person's decision and is not held.

@@ -160,6 +160,13 @@ export interface Ledger {
    * @returns `acquired: false` with the holders when `limit` unexpired slots are held by other incidents.
    */
   acquireRemediationSlot(slot: RemediationSlot, limit: number, nowMs: number): Promise<SlotAcquisition>;
+  /**
+   * Extends the slot `incidentId` holds to `expiresMs` (epoch ms), as a re-entrant {@link Ledger.acquireLock} extends a
+   * lock: the remediation workflow calls it whenever it renews its lock. Never takes a slot: an incident that holds none
+   * (a runbook command, a slot already released, or one that expired unrenewed and was pruned) is left without.
+   * @returns true when the slot was extended, false when `incidentId` holds no unexpired slot at `nowMs`.
+   */
+  renewRemediationSlot(incidentId: string, expiresMs: number, nowMs: number): Promise<boolean>;
   /** Frees the slot of `incidentId`; idempotent (`NOT_HELD` when it holds none). */
   releaseRemediationSlot(incidentId: string): Promise<LockRelease>;
   /** The unexpired slots at `nowMs`, oldest first. */

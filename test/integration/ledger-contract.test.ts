@@ -606,6 +606,19 @@ describe.each(subjects)('Ledger contract: $name', ({ open }) => {
       expect((await ledger.acquireRemediationSlot(slot('b-1'), 1, T0 + 10 * MIN)).acquired).toBe(true);
       expect(await ledger.remediationSlots(T0 + 10 * MIN)).toEqual([slot('b-1')]);
     });
+
+    it('renews only a slot its incident holds: extended past its first expiry, never taken by renewing', async () => {
+      await ledger.acquireRemediationSlot(slot('a-1', T0 + 10 * MIN), 1, T0);
+      expect(await ledger.renewRemediationSlot('a-1', T0 + 20 * MIN, T0 + 9 * MIN)).toBe(true);
+      // Past the first expiry the slot is still a-1's, so b-1 waits.
+      expect((await ledger.acquireRemediationSlot(slot('b-1'), 1, T0 + 15 * MIN)).acquired).toBe(false);
+      expect(await ledger.remediationSlots(T0 + 15 * MIN)).toEqual([slot('a-1', T0 + 20 * MIN)]);
+      // An incident without a slot (a runbook command, or one released) is not given one by renewing.
+      expect(await ledger.renewRemediationSlot('r-1', T0 + 30 * MIN, T0 + 15 * MIN)).toBe(false);
+      expect(await ledger.releaseRemediationSlot('a-1')).toBe('RELEASED');
+      expect(await ledger.renewRemediationSlot('a-1', T0 + 30 * MIN, T0 + 16 * MIN)).toBe(false);
+      expect(await ledger.remediationSlots(T0 + 16 * MIN)).toEqual([]);
+    });
   });
 
   describe('sightings', () => {

@@ -4,7 +4,7 @@ import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
 import { parseConfig } from '#shared/config/schema.ts';
-import { admitAutomaticRemediation } from '#shared/domain/blast-radius.ts';
+import { admitAutomaticRemediation, SLOT_TTL_MS } from '#shared/domain/blast-radius.ts';
 import { type DetectionResult, type DetectorDeps, detect, type Signal } from '#shared/domain/detector.ts';
 import type { ApplicationState, MetricSeries } from '#shared/domain/model.ts';
 import { closeAbandonedIncident, type RemediationState, remediationStep } from '#shared/domain/remediation.ts';
@@ -51,7 +51,7 @@ const subjects: Subject[] = [
  * A fleet of 40 listed applications (correlatedFailureLimit: min(5, 20% of 40) = 5), all RUNNING version 7 since an
  * UpdateApplication four hours before, each with a snapshot; the first twelve read the same Kafka source.
  */
-function fleet(ledger: Ledger, fleetConfig: Record<string, unknown> = {}) {
+function fleet(ledger: Ledger, fleetConfig: Record<string, unknown> = {}, defaults: Record<string, unknown> = {}) {
   const time = { t: T0 };
   const msf = new FakeMsf();
   for (let i = 1; i <= 40; i++) {
@@ -81,7 +81,7 @@ function fleet(ledger: Ledger, fleetConfig: Record<string, unknown> = {}) {
   const started: RemediationState[] = [];
   const config = parseConfig({
     schemaVersion: 1,
-    defaults: { mode: 'remediate' },
+    defaults: { mode: 'remediate', ...defaults },
     applications: Array.from({ length: 40 }, (_, i) => ({ name: name(i + 1) })),
     fleet: fleetConfig,
   });
@@ -210,6 +210,43 @@ describe.each(subjects)('Blast radius ($name)', ({ open }) => {
       // Idempotent: closing again frees nothing more and fails nothing.
       await closeAbandonedIncident(b.incidentId as string, 'ABORTED', undefined, w.deps);
       expect(await ledger.remediationSlots(w.time.t)).toEqual([]);
+    });
+
+    it('keeps the slot of a remediation that runs longer than 2 hours: renewed with its lock at every step', async () => {
+      // Prepare: one slot; app-01 loops and takes it at T0 + 6 min. Its force-stop may take up to 4 hours (the
+      // longest transitionTimeoutMinutes), so the workflow keeps waiting for it.
+      const w = fleet(ledger, { maxConcurrentRemediations: 1, ...independent }, { transitionTimeoutMinutes: 240 });
+      w.time.t = T0 + 6 * MIN;
+      w.restarting([name(1)], T0);
+      expect((await detect(w.alarm(name(1)), w.deps)).result).toBe('REMEDIATING');
+      let state = w.started[0] as RemediationState;
+      // MSF's force-stop (operation stop-1, the fake's first mutation) stays IN_PROGRESS the whole time.
+      w.msf.operations
+        .get(name(1))
+        ?.push(
+          op({
+            operationId: 'stop-1',
+            operation: 'ForceStopApplication',
+            status: 'IN_PROGRESS',
+            startMs: T0 + 56 * MIN,
+          }),
+        );
+      const phases: string[] = [];
+      // Act: its workflow's steps run 50 minutes apart (each within a wait's limit), 150 minutes in all.
+      for (let step = 0; step < 3 && state.phase !== 'DONE' && state.phase !== 'RELEASE'; step++) {
+        w.time.t += 50 * MIN;
+        state = await remediationStep(state, w.deps);
+        phases.push(state.phase);
+      }
+      // Assess: still remediating past the slot's first expiry (T0 + 126 min), the slot is still its own, so a
+      // second loop waits for it.
+      expect(phases).not.toContain('RELEASE');
+      expect(w.time.t).toBeGreaterThan(T0 + 6 * MIN + SLOT_TTL_MS);
+      expect((await ledger.remediationSlots(w.time.t)).map((s) => s.incidentId)).toEqual([state.incidentId]);
+      w.restarting([name(2)], w.time.t - 6 * MIN);
+      const second = await detect(w.alarm(name(2)), w.deps);
+      expect(second.result).toBe('DEFERRED');
+      expect(second.reason).toMatch(/^1 of 1 remediation slots in use: app-01 /);
     });
 
     it('keeps the slot of a repeated delivery of the same decision (the same incident)', async () => {
