@@ -61,13 +61,56 @@ export const MEMBER_MSF_MUTATING_ACTIONS = [
   'kinesisanalytics:CreateApplicationSnapshot',
 ] as const;
 
-/** CloudWatch actions the alarm manager needs on the instance's own alarms (PutMetricAlarm with Tags needs TagResource). */
+/**
+ * CloudWatch actions the alarm manager needs on the instance's own alarms (PutMetricAlarm with Tags needs TagResource).
+ * PutMetricAlarm is granted only with {@link NO_ALARM_ACTIONS_CONDITION}.
+ */
 export const MEMBER_ALARM_ACTIONS = [
   'cloudwatch:PutMetricAlarm',
   'cloudwatch:DeleteAlarms',
   'cloudwatch:TagResource',
   'cloudwatch:ListTagsForResource',
 ] as const;
+
+/**
+ * The condition on `cloudwatch:PutMetricAlarm`: the request sets no alarm action. `cloudwatch:AlarmActions` is the
+ * CloudWatch condition key for the actions an alarm performs when its state changes (to ALARM, OK or
+ * INSUFFICIENT_DATA) (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-alarm-actions.html;
+ * key listed for PutMetricAlarm in https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html).
+ * `Null: true` holds only when the key is absent from the request, i.e. no action at all
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Null).
+ * The watchdog's alarms have no actions (EventBridge reads their state changes), so a holder of the role cannot attach
+ * an SNS, Auto Scaling, EC2 or Systems Manager action to an alarm it creates.
+ */
+export const NO_ALARM_ACTIONS_CONDITION = { Null: { 'cloudwatch:AlarmActions': 'true' } } as const;
+
+/**
+ * Default name of the central watchdog's stack (infra/bin/app.ts, context `stackName`): its function roles' names begin
+ * with it.
+ */
+export const DEFAULT_CENTRAL_STACK_NAME = 'FlinkWatchdog';
+
+/**
+ * How many characters of the central stack's name begin the names CloudFormation generates for its roles. The central
+ * function roles have no RoleName, so CloudFormation names them ("If you don't specify a name, AWS CloudFormation
+ * generates a unique physical ID and uses that ID for the role name",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-role.html; the pattern is
+ * `<stack name>-<logical ID>-<random>`, https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html).
+ * Assumption (AWS documents no truncation rule): a name longer than IAM's 64 characters is cut by keeping 13 characters
+ * for the random tail and its hyphen and sharing the other 50 between the stack name and the logical ID, the stack name
+ * keeping at most 25 when the logical ID is as long (the central roles' logical IDs are over 25 characters, e.g.
+ * `FlinkWatchdogDetectorRole03EEBF66`). Inferred from role names CloudFormation generated for a 26-character stack name,
+ * which kept 25 of them.
+ */
+export const GENERATED_ROLE_NAME_STACK_CHARS = 25;
+
+/**
+ * The beginning of the central function roles' names for a central stack named `stackName`: its first
+ * {@link GENERATED_ROLE_NAME_STACK_CHARS} characters (see there).
+ */
+export function centralRoleNamePrefix(stackName: string): string {
+  return stackName.slice(0, GENERATED_ROLE_NAME_STACK_CHARS);
+}
 
 /**
  * Actions granted on `*`. ListApplications, GetResources and GetMetricData support no resource-level permission
@@ -98,6 +141,13 @@ export interface FlinkWatchdogMemberProps {
    * @default - this stack's Region
    */
   readonly centralRegion?: string;
+  /**
+   * The central watchdog's CloudFormation stack name (or its first {@link GENERATED_ROLE_NAME_STACK_CHARS} characters):
+   * only roles of the central account whose names begin with `<name>-`, the roles CloudFormation generates for that
+   * stack's functions, may assume the member role (`aws:PrincipalArn`). A literal longer than that is cut to it.
+   * @default 'FlinkWatchdog'
+   */
+  readonly centralStackName?: string;
   /** The ExternalId the central watchdog passes to AssumeRole (`fleet.accounts[].externalId`): `sts:ExternalId`. */
   readonly externalId: string;
   /** The central watchdog's instance id: only alarms named `flink-watchdog-<instance>-*` are forwarded and managed. */
@@ -142,10 +192,11 @@ export interface FlinkWatchdogMemberProps {
  *   the central account's default bus (the central stack's bus policy lets the member account put events there);
  *   the target's role may put events on that bus only. Events keep their `account` and `region`, so the central
  *   detector knows which application key they are about.
- * - `role`: the role the central functions assume with STS AssumeRole (shared/adapters/accounts.ts): only the central
- *   account, only with the ExternalId (and the organization when given), sessions of at most one hour; it may read MSF
- *   applications, list them and their tags, read metrics and alarms, manage the instance's alarms, and change (start,
- *   stop, update, roll back, snapshot) ONLY applications carrying the opt-in tag.
+ * - `role`: the role the central functions assume with STS AssumeRole (shared/adapters/accounts.ts): only roles of the
+ *   central account named like the central stack's function roles (`aws:PrincipalArn`), only with the ExternalId (and
+ *   the organization when given), sessions of at most one hour; it may read MSF applications, list them and their
+ *   tags, read metrics and alarms, manage the instance's alarms (with no alarm actions), and change (start, stop,
+ *   update, roll back, snapshot) ONLY applications carrying the opt-in tag.
  */
 export class FlinkWatchdogMember extends Construct {
   /** The member role the central watchdog assumes. */
@@ -200,8 +251,7 @@ export class FlinkWatchdogMember extends Construct {
     this.role = new Role(this, 'Role', {
       roleName: props.roleName ?? DEFAULT_MEMBER_ROLE_NAME,
       description: `Flink Watchdog member: the central watchdog (instance ${props.instance}) reads MSF applications and changes only those tagged ${props.optInTagKeyParameter ?? props.optInTagKey}=${props.optInTagValue}`,
-      assumedBy: new AccountPrincipal(props.centralAccountId),
-      externalIds: [props.externalId],
+      assumedBy: new AccountPrincipal(props.centralAccountId).withConditions(trustConditions(props)),
       // The AssumeRole API refuses a session longer than the role's maximum
       // (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_update-role-settings.html#id_roles_update-session-duration).
       maxSessionDuration: Duration.seconds(MEMBER_SESSION_SECONDS),
@@ -219,7 +269,17 @@ export class FlinkWatchdogMember extends Construct {
               resources: [applications],
               conditions: { StringEquals: { [`aws:ResourceTag/${props.optInTagKey}`]: props.optInTagValue } },
             }),
-            new PolicyStatement({ sid: 'InstanceAlarms', actions: [...MEMBER_ALARM_ACTIONS], resources: [alarms] }),
+            new PolicyStatement({
+              sid: 'InstanceAlarmsPut',
+              actions: MEMBER_ALARM_ACTIONS.filter((a) => a === 'cloudwatch:PutMetricAlarm'),
+              resources: [alarms],
+              conditions: NO_ALARM_ACTIONS_CONDITION,
+            }),
+            new PolicyStatement({
+              sid: 'InstanceAlarms',
+              actions: MEMBER_ALARM_ACTIONS.filter((a) => a !== 'cloudwatch:PutMetricAlarm'),
+              resources: [alarms],
+            }),
             new PolicyStatement({ sid: 'Unscoped', actions: [...MEMBER_UNSCOPED_ACTIONS], resources: ['*'] }),
           ],
         }),
@@ -252,7 +312,8 @@ export class FlinkWatchdogMember extends Construct {
   #organizationCondition(cfnRole: CfnRole, props: FlinkWatchdogMemberProps): void {
     const org = props.organizationId;
     if (org === undefined || (!Token.isUnresolved(org) && org === '')) return;
-    const withOrg = { StringEquals: { 'sts:ExternalId': props.externalId, 'aws:PrincipalOrgID': org } };
+    const { StringEquals, ...others } = trustConditions(props);
+    const withOrg = { StringEquals: { ...StringEquals, 'aws:PrincipalOrgID': org }, ...others };
     if (!Token.isUnresolved(org)) {
       cfnRole.addPropertyOverride('AssumeRolePolicyDocument.Statement.0.Condition', withOrg);
       return;
@@ -260,11 +321,30 @@ export class FlinkWatchdogMember extends Construct {
     const hasOrganization = new CfnCondition(this, 'HasOrganization', {
       expression: Fn.conditionNot(Fn.conditionEquals(org, '')),
     });
-    const condition: IResolvable = Fn.conditionIf(hasOrganization.logicalId, withOrg, {
-      StringEquals: { 'sts:ExternalId': props.externalId },
-    });
+    const condition: IResolvable = Fn.conditionIf(hasOrganization.logicalId, withOrg, trustConditions(props));
     cfnRole.addPropertyOverride('AssumeRolePolicyDocument.Statement.0.Condition', condition);
   }
+}
+
+/**
+ * The trust policy's conditions but the organization: the ExternalId (`sts:ExternalId`,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_third-party.html) and the caller's role
+ * (`aws:PrincipalArn`, which for a role session is the ARN of the role, not of the session,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn):
+ * a role of the central account named `<central stack name>-*` (see {@link GENERATED_ROLE_NAME_STACK_CHARS}), so that
+ * another principal of the central account holding the ExternalId (it is in the bundled config) cannot assume the
+ * member role. The CDK roles have the path `/`, so their ARN is `...:role/<name>`.
+ */
+function trustConditions(props: FlinkWatchdogMemberProps): {
+  StringEquals: Record<string, string>;
+  ArnLike: Record<string, string>;
+} {
+  const stackName = props.centralStackName ?? DEFAULT_CENTRAL_STACK_NAME;
+  const prefix = Token.isUnresolved(stackName) ? stackName : centralRoleNamePrefix(stackName);
+  return {
+    StringEquals: { 'sts:ExternalId': props.externalId },
+    ArnLike: { 'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::${props.centralAccountId}:role/${prefix}-*` },
+  };
 }
 
 /** The alarm name prefix as cdk-nag prints it in a finding id (a parameter appears as `<LogicalId>`). */
@@ -273,6 +353,13 @@ function alarmPattern(instance: string, stack: Stack): string {
   const resolved = stack.resolve(instance) as { Ref?: string };
   return `${ALARM_PREFIX}<${resolved.Ref ?? 'Instance'}>-`;
 }
+
+/**
+ * A CloudFormation stack name: "can contain only alphanumeric characters (case-sensitive) and hyphens. It must start
+ * with an alphabetic character and can't be longer than 128 characters"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html).
+ */
+const CENTRAL_STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 
 function validate(props: FlinkWatchdogMemberProps): void {
   const problems: string[] = [];
@@ -292,6 +379,12 @@ function validate(props: FlinkWatchdogMemberProps): void {
   literal('externalId', props.externalId, /^[\w+=,.@:/-]{2,1224}$/, 'an STS ExternalId (2-1224 of [\\w+=,.@:/-])');
   literal('instance', props.instance, /^[A-Za-z0-9]{1,32}$/, 'an instance id (1-32 letters and digits)');
   literal('organizationId', props.organizationId, /^(o-[a-z0-9]{10,32})?$/, 'an AWS Organizations id (o-...)');
+  literal(
+    'centralStackName',
+    props.centralStackName,
+    CENTRAL_STACK_NAME,
+    'a CloudFormation stack name (a letter, then letters, digits and hyphens, at most 128 characters)',
+  );
   if (problems.length > 0) throw new FlinkWatchdogMemberPropsError(`FlinkWatchdogMember: ${problems.join('; ')}`);
 }
 
@@ -306,10 +399,12 @@ export interface FlinkWatchdogMemberStackProps extends StackProps {
   /**
    * Defaults of the parameters (e.g. from `cdk deploy -c ...`); a parameter without a default must be given at deploy
    * (a StackSet's parameters).
-   * @default - no defaults but OptInTagKey, OrganizationId, CentralRegion, RoleRegion and RoleName
+   * @default - no defaults but CentralStackName, OptInTagKey, OrganizationId, CentralRegion, RoleRegion and RoleName
    */
   readonly parameterDefaults?: {
     readonly centralAccountId?: string;
+    /** The central stack's name; cut to its first {@link GENERATED_ROLE_NAME_STACK_CHARS} characters. */
+    readonly centralStackName?: string;
     readonly externalId?: string;
     readonly instance?: string;
     readonly optInTagValue?: string;
@@ -327,6 +422,8 @@ export const DEFAULT_OPT_IN_TAG_KEY = 'flink-watchdog';
  * One member account and Region, as a CloudFormation template that works both with `cdk deploy` (parameter defaults
  * from context) and as a StackSet (parameters, no context). Parameters:
  * - `CentralAccountId` (12 digits), `ExternalId`, `Instance` (the central watchdog's instance id);
+ * - `CentralStackName` (default FlinkWatchdog; at most 25 characters: a longer stack name is given by its first 25):
+ *   only the central account's roles named `<CentralStackName>-*` may assume the member role;
  * - `OptInTagKey` (fixed at synth: only its synthesized value is allowed), `OptInTagValue`;
  * - `OrganizationId` (optional, `o-...`: adds `aws:PrincipalOrgID` to the trust policy);
  * - `CentralRegion` (optional: the central watchdog's Region when it is not this stack's);
@@ -353,6 +450,12 @@ export class FlinkWatchdogMemberStack extends Stack {
       allowedPattern: '^\\d{12}$',
       constraintDescription: 'a 12-digit AWS account id',
       ...(d.centralAccountId !== undefined ? { default: d.centralAccountId } : {}),
+    });
+    const centralStackName = param('CentralStackName', {
+      description: `The central watchdog's CloudFormation stack name (its first ${GENERATED_ROLE_NAME_STACK_CHARS} characters when longer): only the central account's roles named <CentralStackName>-*, the roles CloudFormation generates for that stack's functions, may assume the member role.`,
+      allowedPattern: `^[A-Za-z][A-Za-z0-9-]{0,${GENERATED_ROLE_NAME_STACK_CHARS - 1}}$`,
+      constraintDescription: `a CloudFormation stack name, or its first ${GENERATED_ROLE_NAME_STACK_CHARS} characters (generated role names keep no more of it): a letter, then letters, digits and hyphens`,
+      default: centralRoleNamePrefix(d.centralStackName ?? DEFAULT_CENTRAL_STACK_NAME),
     });
     const externalId = param('ExternalId', {
       description: 'The ExternalId of this account in the central watchdog config (fleet.accounts[].externalId).',
@@ -414,6 +517,7 @@ export class FlinkWatchdogMemberStack extends Stack {
     });
     this.member = new FlinkWatchdogMember(this, 'Member', {
       centralAccountId: centralAccountId.valueAsString,
+      centralStackName: centralStackName.valueAsString,
       centralRegion: Fn.conditionIf(centralInOtherRegion.logicalId, centralRegion.valueAsString, Aws.REGION).toString(),
       externalId: externalId.valueAsString,
       instance: instance.valueAsString,

@@ -9,8 +9,9 @@ import { FlinkWatchdogMemberStack } from '../member-stack.ts';
  * it in the account and Region of the current credentials; the context values become the parameters' defaults.
  * `cdk synth -a "npx tsx infra/bin/member-app.ts"` without them gives a template whose parameters are all to be given
  * at deploy: a StackSet template. Context:
- * - `centralAccountId`, `externalId`, `instance`, `optInTagValue`, `organizationId`, `centralRegion`, `roleRegion`,
- *   `roleName`: parameter defaults (see FlinkWatchdogMemberStack);
+ * - `centralAccountId`, `centralStackName`, `externalId`, `instance`, `optInTagValue`, `organizationId`,
+ *   `centralRegion`, `roleRegion`, `roleName`: parameter defaults (see FlinkWatchdogMemberStack); `centralStackName`
+ *   (default `FlinkWatchdog`) is the central stack's name, cut to the 25 characters its generated role names keep;
  * - `optInTagKey`: the opt-in tag key, fixed in the template (default `flink-watchdog`);
  * - `stackName`: default `FlinkWatchdogMember`.
  */
@@ -26,6 +27,7 @@ const defaults = Object.fromEntries(
   (
     [
       'centralAccountId',
+      'centralStackName',
       'externalId',
       'instance',
       'optInTagValue',

@@ -11,6 +11,7 @@ import {
   FlinkWatchdogMember,
   FlinkWatchdogMemberPropsError,
   FlinkWatchdogMemberStack,
+  GENERATED_ROLE_NAME_STACK_CHARS,
   MEMBER_MSF_MUTATING_ACTIONS,
 } from '../../infra/member-stack.ts';
 
@@ -22,7 +23,7 @@ function stackSetTemplate(): Template {
 }
 
 /** The member construct with literal values (a `cdk deploy` with every value known). */
-function literalTemplate(extra: { organizationId?: string } = {}): Template {
+function literalTemplate(extra: { organizationId?: string; centralStackName?: string } = {}): Template {
   const stack = new Stack(new App(), 'Literal', { env: { account: '111122223333', region: 'eu-west-1' } });
   new FlinkWatchdogMember(stack, 'Member', {
     centralAccountId: CENTRAL,
@@ -33,6 +34,11 @@ function literalTemplate(extra: { organizationId?: string } = {}): Template {
     ...extra,
   });
   return Template.fromStack(stack);
+}
+
+/** The `aws:PrincipalArn` pattern of the literal template's trust policy for roles named `<prefix>-*`. */
+function principalArn(prefix: string): unknown {
+  return { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${CENTRAL}:role/${prefix}-*`]] };
 }
 
 interface Statement {
@@ -77,6 +83,7 @@ describe('Class: FlinkWatchdogMemberStack', () => {
         [
           'CentralAccountId',
           'CentralRegion',
+          'CentralStackName',
           'ExternalId',
           'Instance',
           'OptInTagKey',
@@ -91,12 +98,31 @@ describe('Class: FlinkWatchdogMemberStack', () => {
       }
       expect(parameters.OrganizationId?.Default).toBe('');
       expect(parameters.RoleName?.Default).toBe('FlinkWatchdogMember');
+      expect(parameters.CentralStackName?.Default).toBe('FlinkWatchdog');
       template.hasParameter('OptInTagKey', { AllowedValues: ['flink-watchdog'], Default: 'flink-watchdog' });
       expect(new RegExp(parameters.CentralAccountId?.AllowedPattern ?? '').test('12345')).toBe(false);
     });
 
-    it('lets only the central account assume the role, with the ExternalId, and the organization when given', () => {
+    it("lets only the central stack's roles assume the role, with the ExternalId, and the organization when given", () => {
       // Assess
+      const principalArn = {
+        ArnLike: {
+          'aws:PrincipalArn': {
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':iam::',
+                { Ref: 'CentralAccountId' },
+                ':role/',
+                { Ref: 'CentralStackName' },
+                '-*',
+              ],
+            ],
+          },
+        },
+      };
       template.hasResourceProperties('AWS::IAM::Role', {
         RoleName: { Ref: 'RoleName' },
         MaxSessionDuration: 3600,
@@ -118,8 +144,9 @@ describe('Class: FlinkWatchdogMemberStack', () => {
                       'sts:ExternalId': { Ref: 'ExternalId' },
                       'aws:PrincipalOrgID': { Ref: 'OrganizationId' },
                     },
+                    ...principalArn,
                   },
-                  { StringEquals: { 'sts:ExternalId': { Ref: 'ExternalId' } } },
+                  { StringEquals: { 'sts:ExternalId': { Ref: 'ExternalId' } }, ...principalArn },
                 ],
               },
             },
@@ -153,6 +180,25 @@ describe('Class: FlinkWatchdogMemberStack', () => {
         );
       }
       expect(unconditioned).not.toContain('kinesisanalytics:StopApplication');
+    });
+
+    it('allows PutMetricAlarm only without alarm actions (cloudwatch:AlarmActions absent)', () => {
+      // Assess
+      const puts = identityStatements(template).filter((s) =>
+        actionsOf(s).some((a) => a === 'cloudwatch:PutMetricAlarm' || /^cloudwatch:\*|^\*$/.test(a)),
+      );
+      expect(puts).toHaveLength(1);
+      expect(actionsOf(puts[0] as Statement)).toEqual(['cloudwatch:PutMetricAlarm']);
+      expect(puts[0]?.Condition).toEqual({ Null: { 'cloudwatch:AlarmActions': 'true' } });
+    });
+
+    it('refuses a CentralStackName longer than the part of it generated role names keep', () => {
+      // Assess
+      const parameters = template.toJSON().Parameters as Record<string, { AllowedPattern?: string }>;
+      const pattern = new RegExp(parameters.CentralStackName?.AllowedPattern ?? '');
+      expect(pattern.test('a'.repeat(GENERATED_ROLE_NAME_STACK_CHARS))).toBe(true);
+      expect(pattern.test('a'.repeat(GENERATED_ROLE_NAME_STACK_CHARS + 1))).toBe(false);
+      expect(pattern.test('Flink_Watchdog')).toBe(false);
     });
 
     it("manages only the alarms under the instance's prefix", () => {
@@ -248,7 +294,10 @@ describe('Class: FlinkWatchdogMemberStack', () => {
         AssumeRolePolicyDocument: {
           Statement: [
             Match.objectLike({
-              Condition: { StringEquals: { 'sts:ExternalId': 'ext-1234', 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' } },
+              Condition: {
+                StringEquals: { 'sts:ExternalId': 'ext-1234', 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' },
+                ArnLike: { 'aws:PrincipalArn': principalArn('FlinkWatchdog') },
+              },
             }),
           ],
         },
@@ -262,7 +311,31 @@ describe('Class: FlinkWatchdogMemberStack', () => {
       template.hasResourceProperties('AWS::IAM::Role', {
         RoleName: 'FlinkWatchdogMember',
         AssumeRolePolicyDocument: {
-          Statement: [Match.objectLike({ Condition: { StringEquals: { 'sts:ExternalId': 'ext-1234' } } })],
+          Statement: [
+            Match.objectLike({
+              Condition: {
+                StringEquals: { 'sts:ExternalId': 'ext-1234' },
+                ArnLike: { 'aws:PrincipalArn': principalArn('FlinkWatchdog') },
+              },
+            }),
+          ],
+        },
+      });
+    });
+
+    it('trusts the roles of a long central stack name by the part of it CloudFormation keeps in role names', () => {
+      // Act
+      const template = literalTemplate({ centralStackName: 'ChineseboostAnalyticsStack' });
+      // Assess: the roles CloudFormation generates for a 26-character stack name begin with its first 25 characters.
+      template.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: {
+          Statement: [
+            Match.objectLike({
+              Condition: Match.objectLike({
+                ArnLike: { 'aws:PrincipalArn': principalArn('ChineseboostAnalyticsStac') },
+              }),
+            }),
+          ],
         },
       });
     });
@@ -291,6 +364,7 @@ describe('Class: FlinkWatchdogMemberStack', () => {
       ['externalId', { externalId: 'x' }, 'an STS ExternalId'],
       ['instance', { instance: 'has space' }, 'an instance id'],
       ['organizationId', { organizationId: 'org-1' }, 'an AWS Organizations id'],
+      ['centralStackName', { centralStackName: '1-starts-with-a-digit' }, 'a CloudFormation stack name'],
     ])('refuses a malformed %s, naming it', (field, override, what) => {
       // Prepare
       const stack = new Stack(new App(), 'Bad');
@@ -349,6 +423,7 @@ describe('CDK app: infra/bin/member-app.ts', () => {
     // Act
     const run = await synthApp({
       centralAccountId: CENTRAL,
+      centralStackName: 'FlinkWatchdogProductionEuWest1',
       externalId: 'ext-1234',
       instance: 'prod',
       optInTagKey: 'team:flink',
@@ -358,6 +433,8 @@ describe('CDK app: infra/bin/member-app.ts', () => {
     expect(run.code, run.stderr).toBe(0);
     const template = Template.fromJSON(JSON.parse(readFileSync(run.template, 'utf8')));
     template.hasParameter('CentralAccountId', { Default: CENTRAL });
+    // The stack name cut to the characters generated role names keep.
+    template.hasParameter('CentralStackName', { Default: 'FlinkWatchdogProductionEu' });
     template.hasParameter('ExternalId', { Default: 'ext-1234' });
     template.hasParameter('Instance', { Default: 'prod' });
     template.hasParameter('OptInTagKey', { AllowedValues: ['team:flink'] });
