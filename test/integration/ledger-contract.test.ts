@@ -4,7 +4,7 @@ import {
   DynamoDBClient,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalLedgerTable, startLedgerTable } from '#sandbox/dynalite.ts';
@@ -1030,6 +1030,69 @@ describe('DynamoDbLedger on dynalite', () => {
     await expect(missing.createIncident(incident('x'))).rejects.toBeInstanceOf(ResourceNotFoundException);
     await expect(missing.acquireLock('orders', 'inc-a', T0, MIN)).rejects.toBeInstanceOf(ResourceNotFoundException);
     await expect(missing.releaseLock('orders', 'inc-a')).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('archives nothing when closing a fleet incident loses a race: a member relapsed meanwhile keeps it open', async () => {
+    // Prepare: a fleet incident of a (recovered) and b (not yet); a second ledger (another detector) relapses a just
+    // before the first one's conditional delete of OPEN reaches the table.
+    const own = await startLedgerTable({ tableName: 'fleet-close-race' });
+    try {
+      const other = new DynamoDbLedger({ tableName: own.tableName, client: own.client });
+      const raced = DynamoDBDocumentClient.from(own.client);
+      let relapsed = false;
+      raced.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (!relapsed && /Delete/.test(context.commandName ?? '')) {
+            relapsed = true;
+            await other.updateFleetIncident('fleet-race', (f) => {
+              f.members = f.members.map((m) => (m.applicationName === 'a' ? { ...m, recoveredMs: undefined } : m));
+              return f;
+            });
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'relapseBeforeDelete' },
+      );
+      const closing = new DynamoDbLedger({ tableName: own.tableName, client: raced });
+      const member = (applicationName: string, recoveredMs?: number) => ({
+        applicationName,
+        firstFailureMs: T0,
+        joinedMs: T0,
+        loopSinceMs: T0,
+        ...(recoveredMs === undefined ? {} : { recoveredMs }),
+        shares: { sources: [], sinks: [], vpcs: [] },
+      });
+      await other.openFleetIncident({
+        schemaVersion: 1,
+        id: 'fleet-race',
+        status: 'OPEN',
+        trigger: { source: 'alarm', detail: 'x', atMs: T0 },
+        openedMs: T0,
+        firstFailureMs: T0,
+        limit: 1,
+        watched: 2,
+        windowMinutes: 10,
+        members: [member('a', T0 + 10 * MIN), member('b')],
+        shared: { sources: [], sinks: [], vpcs: [] },
+        held: [],
+        events: [],
+      });
+      // Act: b recovers; the mutation closes the fleet incident only while every member is recovered.
+      const stored = await closing.updateFleetIncident('fleet-race', (f) => {
+        f.members = f.members.map((m) => (m.applicationName === 'b' ? { ...m, recoveredMs: T0 + 20 * MIN } : m));
+        if (f.members.every((m) => m.recoveredMs !== undefined)) {
+          f.status = 'RESOLVED';
+          f.closedMs = T0 + 20 * MIN;
+        }
+        return f;
+      });
+      // Assess: the close lost the race and was re-applied on the relapsed copy: still OPEN, and no RESOLVED archive.
+      expect(relapsed).toBe(true);
+      expect(stored?.status).toBe('OPEN');
+      expect((await other.listFleetIncidents()).map((f) => [f.id, f.status])).toEqual([['fleet-race', 'OPEN']]);
+    } finally {
+      await own.close();
+    }
   });
 
   it('rejects attempt times that do not fit the sort key', async () => {
