@@ -1,12 +1,19 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { FleetCells } from '#shared/adapters/accounts.ts';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { fleetAdaptersFromEnv } from '#shared/adapters/fleet-adapters.ts';
+import type { RoutedMsf } from '#shared/adapters/routed-msf.ts';
 import { StepFunctionsStarter } from '#shared/adapters/sfn-starter.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import { loadDesiredStates } from '#shared/desired/sources.ts';
 import { readTerraformState } from '#shared/desired/terraform-source.ts';
 import type { HomeCell } from '#shared/domain/app-key.ts';
-import { type ReconcileResult, type ReconcilerDeps, reconcile } from '#shared/domain/reconciler.ts';
+import {
+  type ReconcileResult,
+  type ReconcilerCell,
+  type ReconcilerDeps,
+  reconcile,
+} from '#shared/domain/reconciler.ts';
 import { parseDetectorEvent } from '#shared/events/detector-input.ts';
 import { loadConfigFromEnv, ReconcilerEnv, readEnv } from '../common/env.ts';
 import { notifierFromEnv } from '../common/notifier.ts';
@@ -51,10 +58,22 @@ export function createReconcilerHandler(
     for (const p of result.problems) deps.log.error('desired state unreadable', { ...p });
     deps.log.info('reconcile cycle', {
       msfCalls: result.msfCalls,
+      skippedCells: result.skippedCells.map((c) => c.cell),
       verdicts: result.lines.map((l) => `${l.applicationName}:${l.verdict}`),
     });
     return { status: 'OK', result };
   };
+}
+
+/**
+ * The reconciler's cells of a fleet: each watched cell (home first, then `fleet.accounts` order) listed on its own
+ * through the routed MSF port, its summaries named by application key.
+ */
+export function reconcilerCellsOf(cells: FleetCells, msf: RoutedMsf): ReconcilerCell[] {
+  return cells.cells().map((cell) => ({
+    ...(cells.isHome(cell) ? {} : { accountId: cell.accountId, region: cell.region }),
+    listApplications: () => msf.listApplicationsIn(cell),
+  }));
 }
 
 let lambdaHandler: ((event: unknown) => Promise<ReconcilerOutput>) | undefined;
@@ -69,8 +88,10 @@ export async function handler(event: unknown): Promise<ReconcilerOutput> {
     const ledger = new DynamoDbLedger({ tableName: env.LEDGER_TABLE_NAME });
     const log = new Logger({ serviceName: 'flink-watchdog-reconciler' });
     const config = loadConfigFromEnv();
-    // Every watched cell, by application key: tagged applications of member accounts are reconciled too.
+    // Every watched cell, by application key: tagged applications of member accounts are reconciled too. Each cell
+    // is listed on its own, so one that cannot be read (a missing member role, AccessDenied, throttling) is skipped.
     const { msf, cells } = await fleetAdaptersFromEnv(config);
+    const reconcilerCells = reconcilerCellsOf(cells, msf);
     const home = cells.home.accountId ? { accountId: cells.home.accountId, region: cells.home.region } : undefined;
     lambdaHandler = createReconcilerHandler(
       {
@@ -82,6 +103,7 @@ export async function handler(event: unknown): Promise<ReconcilerOutput> {
         clock: systemClock,
         log,
         desired: () => loadDesiredStates(config, (source) => readTerraformState(source)),
+        cells: reconcilerCells,
       },
       home,
     );

@@ -7,6 +7,7 @@ import type { Log } from '#shared/ports/log.ts';
 import type { ApplicationSummary, MsfPort } from '#shared/ports/msf.ts';
 import type { Notifier } from '#shared/ports/notifier.ts';
 import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
+import { parseApplicationKey } from './app-key.ts';
 import { type AutomationPause, describePause } from './automation.ts';
 import { admitAutomaticRemediation, releaseRemediationSlot } from './blast-radius.ts';
 import type { RemediationAction } from './decision.ts';
@@ -33,6 +34,27 @@ export interface DesiredStates {
   problems: DesiredStateProblem[];
 }
 
+/**
+ * One account × Region the reconciler lists on its own, so that a cell that cannot be read (AccessDenied, throttling,
+ * a missing member role) does not stop the others from being reconciled.
+ */
+export interface ReconcilerCell {
+  /** 12-digit account id; absent for the home cell (the watchdog's own account and Region). */
+  accountId?: string;
+  /** AWS Region; absent for the home cell. */
+  region?: string;
+  /** ListApplications in this cell, every page; each summary's `name` is the application KEY. Throws on API errors. */
+  listApplications(): Promise<ApplicationSummary[]>;
+}
+
+/** A cell whose ListApplications failed: its applications were not looked at this cycle. */
+export interface SkippedCell {
+  /** `ACCOUNT.REGION`, or `home`. */
+  cell: string;
+  /** The error, `Name: message` (e.g. `MsfApiError: ListApplications *@111122223333.eu-west-1: AccessDeniedException: …`). */
+  error: string;
+}
+
 /** What the reconciler uses. */
 export interface ReconcilerDeps {
   msf: MsfPort;
@@ -44,6 +66,11 @@ export interface ReconcilerDeps {
   log: Log;
   /** Reads the desired states (config, Terraform state files). */
   desired: () => Promise<DesiredStates>;
+  /**
+   * The watched cells, each listed on its own (the home cell and every `fleet.accounts` account × Region).
+   * @default one cell listed with `msf.listApplications()`
+   */
+  cells?: readonly ReconcilerCell[];
 }
 
 /** What the reconciler did with one application. */
@@ -82,6 +109,8 @@ export interface ReconcileLine {
 export interface ReconcileResult {
   lines: ReconcileLine[];
   problems: DesiredStateProblem[];
+  /** Cells that could not be listed (their applications have an ERROR line); the other cells were reconciled. */
+  skippedCells: SkippedCell[];
   /** MSF API calls the cycle made (ListApplications pages included), count. */
   msfCalls: number;
 }
@@ -141,25 +170,70 @@ const POLICY_KEY: Record<DriftSeverity, 'status' | 'version' | 'configuration' |
   status: 'status',
 };
 
-/** Counts the MSF calls made through it. */
-function countingMsf(msf: MsfPort): { msf: MsfPort; calls: () => number; listPages: () => number } {
+/** Counts the MSF calls made through it (ListApplications excepted: its pages are counted per cell). */
+function countingMsf(msf: MsfPort): { msf: MsfPort; calls: () => number } {
   let calls = 0;
-  let applications = 0;
   const proxy = new Proxy(msf, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof value !== 'function') return value;
       return async (...args: unknown[]) => {
         const out = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        if (prop === 'listApplications') applications += (out as unknown[]).length;
-        else calls += 1;
+        if (prop !== 'listApplications') calls += 1;
         return out;
       };
     },
   });
-  // ListApplications returns 50 summaries per call.
-  const listPages = () => Math.max(1, Math.ceil(applications / 50));
-  return { msf: proxy, calls: () => calls + listPages(), listPages };
+  return { msf: proxy, calls: () => calls };
+}
+
+/** The name of a cell in logs and results: `ACCOUNT.REGION`, or `home`. */
+function cellNameOf(cell: Pick<ReconcilerCell, 'accountId' | 'region'>): string {
+  return cell.accountId === undefined ? 'home' : `${cell.accountId}.${cell.region ?? ''}`;
+}
+
+/** The name of the cell of an application key (`home` for a bare ApplicationName). */
+function cellNameOfKey(key: string): string {
+  const ref = parseApplicationKey(key);
+  return cellNameOf(ref.accountId === undefined ? {} : { accountId: ref.accountId, region: ref.region ?? '' });
+}
+
+/** What listing every cell gave: the summaries by key, the cells skipped, and the ListApplications calls made. */
+interface Listing {
+  summaries: Map<string, ApplicationSummary>;
+  skipped: SkippedCell[];
+  /** ListApplications calls (50 summaries per page; a failed cell counts its one failed call), count. */
+  pages: number;
+}
+
+/**
+ * ListApplications in each cell on its own (the cells at once). A cell that fails is skipped and logged as a problem
+ * naming the cell and the error; the others are used.
+ * @throws the first cell's error when EVERY cell failed: nothing could be reconciled, an infrastructure fault the
+ *   function reports as its own failure (and its next scheduled run tries again).
+ */
+async function listCells(deps: ReconcilerDeps): Promise<Listing> {
+  const cells: readonly ReconcilerCell[] = deps.cells ?? [{ listApplications: () => deps.msf.listApplications() }];
+  const outcomes = await Promise.allSettled(cells.map((cell) => cell.listApplications()));
+  const listing: Listing = { summaries: new Map(), skipped: [], pages: 0 };
+  outcomes.forEach((outcome, i) => {
+    const cell = cellNameOf(cells[i] as ReconcilerCell);
+    if (outcome.status === 'fulfilled') {
+      // ListApplications returns at most 50 summaries per call (`Limit`, Kinesis Analytics V2 API model).
+      listing.pages += Math.max(1, Math.ceil(outcome.value.length / 50));
+      for (const s of outcome.value) listing.summaries.set(s.name, s);
+      return;
+    }
+    const e = outcome.reason;
+    const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    listing.pages += 1;
+    listing.skipped.push({ cell, error });
+    deps.log.error('cell not listed: its applications are not reconciled this cycle', { cell, error });
+  });
+  if (listing.skipped.length === cells.length) {
+    throw (outcomes[0] as PromiseRejectedResult).reason;
+  }
+  return listing;
 }
 
 /** A stable fingerprint of a desired state (its source location excluded): a new declaration means a new look. */
@@ -213,12 +287,21 @@ export async function reconcile(deps: ReconcilerDeps, options: ReconcileOptions 
     (d) => watched.has(d.applicationName) && (!options.only || options.only.includes(d.applicationName)),
   );
   const memory: ReconcilerMemory = (await deps.ledger.loadReconcilerMemory()) ?? { schemaVersion: 1, apps: {} };
-  const summaries = new Map((await msf.listApplications()).map((s) => [s.name, s]));
+  const { summaries, skipped, pages } = await listCells(deps);
   const lines: ReconcileLine[] = [];
 
   const look = async (desired: DesiredApplicationState): Promise<ReconcileLine> => {
     const name = desired.applicationName;
     const summary = summaries.get(name);
+    const unlisted = skipped.find((c) => c.cell === cellNameOfKey(name));
+    if (!summary && unlisted) {
+      // Its cell could not be listed: not looked at, its memory kept for the next cycle.
+      return {
+        applicationName: name,
+        verdict: 'ERROR',
+        reason: `not looked at: its account and Region (${unlisted.cell}) could not be listed: ${unlisted.error}`,
+      };
+    }
     if (!summary) {
       return {
         applicationName: name,
@@ -269,7 +352,7 @@ export async function reconcile(deps: ReconcilerDeps, options: ReconcileOptions 
   lines.push(...(await Promise.all(wanted.map((d) => limit(() => look(d))))));
 
   await deps.ledger.saveReconcilerMemory(memory);
-  return { lines, problems, msfCalls: counting.calls() };
+  return { lines, problems, skippedCells: skipped, msfCalls: counting.calls() + pages };
 }
 
 interface DriftContext {

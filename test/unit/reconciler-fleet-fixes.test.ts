@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { reconcilerCellsOf } from '#functions/reconciler/handler.ts';
 import { FleetCells } from '#shared/adapters/accounts.ts';
 import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
@@ -8,7 +9,7 @@ import { loadDesiredStates } from '#shared/desired/sources.ts';
 import { newFleetIncident } from '#shared/domain/fleet-incident.ts';
 import { type ReconcilerDeps, reconcile } from '#shared/domain/reconciler.ts';
 import type { RemediationState } from '#shared/domain/remediation.ts';
-import type { MsfPort } from '#shared/ports/msf.ts';
+import { MsfApiError, type MsfPort } from '#shared/ports/msf.ts';
 import { app, MIN, T0 } from '../support/builders.ts';
 import { CapturingLog, FakeMsf } from '../support/fakes.ts';
 
@@ -196,5 +197,78 @@ describe('Function: reconcile (the blast radius of automatic starts)', () => {
       );
       expect(slot.acquired).toBe(true);
     }
+  });
+});
+
+/** An MSF whose ListApplications is refused (a member role that cannot be assumed, AccessDenied, throttling). */
+class UnlistableMsf extends FakeMsf {
+  constructor(readonly code: string) {
+    super();
+  }
+  override async listApplications(): Promise<never> {
+    this.calls.push('ListApplications');
+    throw new MsfApiError('*', 'ListApplications', this.code, 'User is not authorized to perform ListApplications');
+  }
+}
+
+describe('Function: reconcile (each cell listed on its own)', () => {
+  const BROKEN = { accountId: '444455556666', region: 'eu-west-1' };
+  const config = parseConfig({
+    schemaVersion: 1,
+    defaults: { mode: 'remediate', onDrift: { status: 'reconcile' } },
+    applications: [
+      { name: 'home1' },
+      { name: 'orders', accountId: MEMBER.accountId, region: MEMBER.region },
+      { name: 'clicks', accountId: BROKEN.accountId, region: BROKEN.region },
+    ],
+    fleet: {
+      accounts: [
+        { accountId: MEMBER.accountId, regions: [MEMBER.region], externalId: 'external-id-1' },
+        { accountId: BROKEN.accountId, regions: [BROKEN.region], externalId: 'external-id-2' },
+      ],
+    },
+  });
+
+  function fleetOf(broken: MsfPort) {
+    const home = new FakeMsf().setApp(app({ name: 'home1', arn: arnIn(HOME, 'home1'), status: 'READY' }));
+    const member = new FakeMsf().setApp(app({ name: 'orders', arn: arnIn(MEMBER, 'orders'), status: 'READY' }));
+    const cells = new FleetCells(config, HOME);
+    const msf = new RoutedMsf(cells, (cell) =>
+      cells.isHome(cell) ? home : cell.accountId === MEMBER.accountId ? member : broken,
+    );
+    const setup = depsFor(config, msf);
+    setup.deps.cells = reconcilerCellsOf(cells, msf);
+    return setup;
+  }
+
+  it('skips a cell that cannot be listed, naming the cell and the error, and reconciles the other cells', async () => {
+    // Prepare
+    const { deps, starter, log } = fleetOf(new UnlistableMsf('AccessDeniedException'));
+    // Act
+    const result = await reconcile(deps);
+    // Assess
+    const cell = `${BROKEN.accountId}.${BROKEN.region}`;
+    expect(result.skippedCells).toEqual([{ cell, error: expect.stringContaining('AccessDeniedException') }]);
+    expect(result.lines.map((l) => [l.applicationName, l.verdict])).toEqual([
+      ['home1', 'RECONCILING'],
+      [MEMBER_KEY, 'RECONCILING'],
+      [`clicks@${cell}`, 'ERROR'],
+    ]);
+    expect(result.lines[2]?.reason).toContain(cell);
+    expect(starter.started.map((s) => s.applicationName)).toEqual(['home1', MEMBER_KEY]);
+    const problem = log.lines.find((l) => l.level === 'error');
+    expect(problem?.message).toMatch(/cell not listed/);
+    expect(problem?.extra).toEqual([{ cell, error: expect.stringContaining('AccessDeniedException') }]);
+  });
+
+  it('throws when no cell at all can be listed', async () => {
+    // Prepare: ListApplications throttled everywhere
+    const down = new UnlistableMsf('ThrottlingException');
+    const cells = new FleetCells(config, HOME);
+    const msf = new RoutedMsf(cells, () => down);
+    const { deps } = depsFor(config, msf);
+    deps.cells = reconcilerCellsOf(cells, msf);
+    // Act + Assess
+    await expect(reconcile(deps)).rejects.toThrow(/ThrottlingException/);
   });
 });
