@@ -1,5 +1,7 @@
-import { runScenario, type SweepAccountCalls, type SweepRun } from '#sandbox/drill.ts';
+import { DRILL_INSTANCE, runScenario, type SweepAccountCalls, type SweepRun } from '#sandbox/drill.ts';
+import type { Emulator } from '#sandbox/emulator/index.ts';
 import { parseScenario, type Scenario } from '#sandbox/scenario.ts';
+import { alarmPrefix } from '#shared/alarms.ts';
 import { type CostAssumptions, DEFAULT_COST_ASSUMPTIONS, type FleetCost, fleetMonthlyCost } from './cost-model.ts';
 
 /**
@@ -7,14 +9,22 @@ import { type CostAssumptions, DEFAULT_COST_ASSUMPTIONS, type FleetCost, fleetMo
  * all healthy, all opted in by tag, watched by one central watchdog through the drill (the synthesized sweep state
  * machine, the real detector, member accounts through STS AssumeRole). Sweeps every 5 minutes: the one before the
  * scenario finds the applications and creates their alarms, the next ones catch up with what it could not finish
- * (throttled calls are left to the next sweep), and the last one ({@link FLEET_BENCH_SWEEPS} in all) is the steady
- * state that is measured. The measured sweep runs with the virtual clock moving at wall-clock speed, the others 20
- * times faster (not measured, to save wall time), against the emulator's throttling at {@link FLEET_BENCH_THROTTLE},
- * with the SDK's adaptive retry mode (3 attempts).
+ * (throttled calls are left to the next sweep), the last but one is the steady state that is measured, and the last
+ * ({@link FLEET_BENCH_SWEEPS} in all) is the worst case: just before it every restart alarm of the fleet is set to
+ * ALARM with SetAlarmState (as CloudWatch's own API does it, in each application's account), so its plan flags every
+ * application and its Look judges all of them (one LookBatch per batch: GetMetricData, detect()). The two measured
+ * sweeps run with the virtual clock moving at wall-clock speed, the others 20 times faster (not measured, to save
+ * wall time), against the emulator's throttling at {@link FLEET_BENCH_THROTTLE}, with the SDK's adaptive retry mode
+ * (3 attempts). The alarm events those SetAlarmState calls send reach no detector: the run ends with the worst-case
+ * sweep (in AWS they would wake it once per application; that is not part of a sweep's cost).
  */
 
-/** Sweeps of the bench, the last one measured, count. */
-export const FLEET_BENCH_SWEEPS = 3;
+/** Sweeps of the bench, count: catch-up ones, then the steady state (measured), then the worst case (measured). */
+export const FLEET_BENCH_SWEEPS = 4;
+/** Index of the steady-state sweep (0: the sweep before the scenario). */
+const STEADY_INDEX = FLEET_BENCH_SWEEPS - 2;
+/** Index of the worst-case sweep: every application flagged. */
+const WORST_CASE_INDEX = FLEET_BENCH_SWEEPS - 1;
 /** Virtual ms per wall ms of the sweeps before the measured one. */
 const CATCH_UP_SPEED = 20;
 
@@ -108,8 +118,49 @@ export interface FleetFigures {
    */
   firstSweep: { msfCallsMax: number; cloudWatchCalls: number; flagged: number };
   flaggedBySweep: number[];
+  /**
+   * The worst-case sweep: every restart alarm set to ALARM just before it, so the plan flags every application and
+   * Look judges them all. Virtual seconds from its start to its last LookBatch's end; MSF requests per account (the
+   * most in one account and the mean); GetMetricData requests and their metrics over all accounts; requests answered
+   * with a throttling error; LookBatch executions; applications flagged (counts).
+   */
+  worstCaseSweep: SweepFigures;
   /** Wall time of the whole bench run, ms. */
   wallMs: number;
+}
+
+/** The figures of one measured sweep. */
+export interface SweepFigures {
+  /** Virtual seconds from the sweep's start to its last LookBatch's end. */
+  virtualSeconds: number;
+  /** MSF requests per account: the most in one account and the mean over every account, count. */
+  msfCalls: { max: number; mean: number };
+  /** GetMetricData requests over all accounts, count, and the metrics they requested. */
+  getMetricDataCalls: number;
+  getMetricDataMetrics: number;
+  /** Requests answered with a throttling error (any service, retried by the SDK), count. */
+  throttled: number;
+  /** LookBatch child executions, count. */
+  batches: number;
+  /** Applications the plan flagged for a closer look, count. */
+  flagged: number;
+}
+
+/** The figures of one sweep; `accounts` counts the accounts without a call too (for the mean). */
+export function sweepFigures(sweep: SweepRun, accounts: number): SweepFigures {
+  const all = Object.values(sweep.calls);
+  const msf = all.map((c) => c.msf);
+  while (msf.length < accounts) msf.push(0);
+  const sum = (f: (c: SweepAccountCalls) => number) => all.reduce((s, c) => s + f(c), 0);
+  return {
+    virtualSeconds: (sweep.lastLookEndMs - sweep.atMs) / 1000,
+    msfCalls: { max: Math.max(0, ...msf), mean: msf.reduce((a, b) => a + b, 0) / Math.max(1, accounts) },
+    getMetricDataCalls: sum((c) => c.getMetricData),
+    getMetricDataMetrics: sum((c) => c.getMetricDataMetrics),
+    throttled: sum((c) => c.throttled),
+    batches: sweep.batches,
+    flagged: sweep.flagged,
+  };
 }
 
 /** The usage of one sweep for the cost model. */
@@ -133,31 +184,35 @@ export function sweepUsage(sweep: SweepRun): Parameters<typeof fleetMonthlyCost>
   };
 }
 
-/** The fleet figures from a run's sweeps (the first: discovery; the last: the steady state). */
+/**
+ * The fleet figures from a run's sweeps: the first (discovery), the last but one (the steady state, priced by the
+ * cost model: its close looks, the rotation's share of the fleet included, are measured, not assumed) and the last
+ * (the worst case).
+ * @throws Error when the run has fewer than 3 sweeps.
+ */
 export function fleetFigures(
   run: { sweeps: SweepRun[]; maxConcurrentRemediations: number; wallMs: number },
   accounts: number,
   assumptions: CostAssumptions = DEFAULT_COST_ASSUMPTIONS,
 ): FleetFigures & { cost: FleetCost } {
   const first = run.sweeps[0];
-  const steady = run.sweeps.at(-1);
-  if (!first || !steady || run.sweeps.length < 2) {
-    throw new Error(`fleet bench: expected at least 2 sweeps, got ${run.sweeps.length}`);
+  const steady = run.sweeps.at(-2);
+  const worst = run.sweeps.at(-1);
+  if (!first || !steady || !worst || run.sweeps.length < 3) {
+    throw new Error(`fleet bench: expected at least 3 sweeps, got ${run.sweeps.length}`);
   }
-  const msf = Object.values(steady.calls).map((c) => c.msf);
-  while (msf.length < accounts) msf.push(0);
-  const all = Object.values(steady.calls);
+  const s = sweepFigures(steady, accounts);
   const cost = fleetMonthlyCost(steady.watched, accounts - 1, sweepUsage(steady), assumptions);
   return {
     applications: steady.watched,
     accounts,
-    sweepVirtualSeconds: (steady.lastLookEndMs - steady.atMs) / 1000,
-    msfCallsPerSweep: { max: Math.max(...msf), mean: msf.reduce((a, b) => a + b, 0) / accounts },
-    getMetricDataCallsPerSweep: all.reduce((s, c) => s + c.getMetricData, 0),
-    getMetricDataMetricsPerSweep: all.reduce((s, c) => s + c.getMetricDataMetrics, 0),
-    throttledPerSweep: all.reduce((s, c) => s + c.throttled, 0),
-    batches: steady.batches,
-    flagged: steady.flagged,
+    sweepVirtualSeconds: s.virtualSeconds,
+    msfCallsPerSweep: s.msfCalls,
+    getMetricDataCallsPerSweep: s.getMetricDataCalls,
+    getMetricDataMetricsPerSweep: s.getMetricDataMetrics,
+    throttledPerSweep: s.throttled,
+    batches: s.batches,
+    flagged: s.flagged,
     maxConcurrentRemediations: run.maxConcurrentRemediations,
     costPerApplicationMonthUsd: Number(cost.perApplicationMonthUsd.toFixed(4)),
     firstSweep: {
@@ -165,23 +220,63 @@ export function fleetFigures(
       cloudWatchCalls: Object.values(first.calls).reduce((s, c) => s + c.cloudWatchOther, 0),
       flagged: first.flagged,
     },
-    flaggedBySweep: run.sweeps.slice(1).map((s) => s.flagged),
+    flaggedBySweep: run.sweeps.slice(1, -1).map((x) => x.flagged),
+    worstCaseSweep: sweepFigures(worst, accounts),
     wallMs: run.wallMs,
     cost,
   };
 }
 
 /**
- * Runs the fleet bench (a few minutes of wall time: two sweeps of 1,000 applications at wall-clock speed, and the
- * emulated minutes between them).
- * @throws Error when the run does not yield two sweeps.
+ * Sets every restart-loop alarm of the drill's watchdog to ALARM in every account of the emulator, with CloudWatch's
+ * SetAlarmState (through the emulator's CloudWatch API, as the application's team could from the console: not a
+ * watchdog call, so not counted, and not throttled). CloudWatch keeps a state set this way until the alarm's next
+ * evaluation ("SetAlarmState", CloudWatch API Reference,
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html), so the next sweep's
+ * DescribeAlarms, made at its start, sees ALARM and flags the application.
+ * @returns the alarms set, count.
+ */
+export function setEveryRestartAlarm(emulator: Emulator): number {
+  let set = 0;
+  for (const accountId of emulator.accounts()) {
+    const cloudwatch = emulator.cloudwatchOf(accountId);
+    let nextToken: string | undefined;
+    do {
+      const page = cloudwatch.handle('DescribeAlarms', {
+        AlarmNamePrefix: alarmPrefix(DRILL_INSTANCE),
+        AlarmTypes: ['MetricAlarm'],
+        MaxRecords: 100,
+        ...(nextToken ? { NextToken: nextToken } : {}),
+      }) as { MetricAlarms?: Array<{ AlarmName?: string }>; NextToken?: string };
+      for (const alarm of page.MetricAlarms ?? []) {
+        if (!alarm.AlarmName?.endsWith('-restart-loop')) continue;
+        cloudwatch.handle('SetAlarmState', {
+          AlarmName: alarm.AlarmName,
+          StateValue: 'ALARM',
+          StateReason: 'fleet bench: worst case, every application flagged for a closer look',
+        });
+        set += 1;
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+  }
+  return set;
+}
+
+/**
+ * Runs the fleet bench (several minutes of wall time: two sweeps of 1,000 applications at wall-clock speed, the
+ * second judging every application, and the emulated minutes between them).
+ * @throws Error when the run does not yield its sweeps.
  */
 export async function measureFleet(
   accounts = FLEET_BENCH_ACCOUNTS,
   perAccount = FLEET_BENCH_APPLICATIONS_PER_ACCOUNT,
 ): Promise<FleetFigures & { cost: FleetCost }> {
   const run = await runScenario(fleetBenchScenario(accounts, perAccount), {
-    sweepSpeed: (index) => (index < FLEET_BENCH_SWEEPS - 1 ? CATCH_UP_SPEED : 1),
+    sweepSpeed: (index) => (index < STEADY_INDEX ? CATCH_UP_SPEED : 1),
+    beforeSweep: (index, emulator) => {
+      if (index === WORST_CASE_INDEX) setEveryRestartAlarm(emulator);
+    },
   });
   return fleetFigures(run, accounts);
 }

@@ -500,6 +500,12 @@ export interface RunOptions {
    * @default undefined: the clock stands still during a sweep (deterministic)
    */
   sweepSpeed?: (index: number) => number;
+  /**
+   * Called just before the i-th sweep (0: the one before the scenario) with the emulator, the drill's virtual clock
+   * standing still: what happens in the world right before it (e.g. the fleet bench's worst case sets every restart
+   * alarm to ALARM with SetAlarmState, so the sweep's plan flags every application).
+   */
+  beforeSweep?: (index: number, emulator: Emulator) => void | Promise<void>;
 }
 
 /**
@@ -770,6 +776,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
      * bound to the detector; a summary line when it changed something or flagged an application.
      */
     const sweep = async (t: number): Promise<void> => {
+      await options.beforeSweep?.(sweeps.length, emulator);
       const firstCall = emulator.calls.length;
       const ledgerBefore = { ...ledgerCounts };
       const runSweep = () =>

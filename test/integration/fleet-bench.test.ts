@@ -3,7 +3,7 @@ import { fleetMonthlyCost } from '../../bench/cost-model.ts';
 import { fleetBenchScenario, measureFleet, sweepUsage } from '../../bench/fleet.ts';
 
 describe('Bench: the fleet (small: 2 accounts × 5 applications)', () => {
-  it('watches every application of both accounts, and its steady-state sweep is timed, counted and priced', async () => {
+  it('watches every application of both accounts; its steady-state sweep is timed, counted and priced, and its worst case looks at all', async () => {
     // Act
     const f = await measureFleet(2, 5);
     // Assess: the first sweep found the 10 applications by tag and created their alarms (2 per application)
@@ -17,6 +17,15 @@ describe('Bench: the fleet (small: 2 accounts × 5 applications)', () => {
     // Both accounts were asked (ListApplications at least); the member account through its assumed role
     expect(f.msfCallsPerSweep.max).toBeGreaterThanOrEqual(1);
     expect(f.msfCallsPerSweep.mean).toBeGreaterThanOrEqual(1);
+    // The worst case: every restart alarm in ALARM before the sweep, so every application is looked at closely,
+    // each account's metrics fetched by GetMetricData (at least one call per account), every application in a batch
+    const w = f.worstCaseSweep;
+    expect(w.flagged).toBe(10);
+    expect(w.batches).toBeGreaterThanOrEqual(1);
+    expect(w.getMetricDataCalls).toBeGreaterThanOrEqual(2);
+    expect(w.getMetricDataMetrics).toBeGreaterThanOrEqual(10);
+    expect(w.virtualSeconds).toBeGreaterThan(0);
+    expect(w.msfCalls.max).toBeGreaterThanOrEqual(1);
     // The price is the cost model's, for these applications and the member account
     expect(f.costPerApplicationMonthUsd).toBeCloseTo(f.cost.perApplicationMonthUsd, 4);
     expect(f.cost.applications).toBe(10);

@@ -63,6 +63,15 @@ const fleet: FleetFigures = {
   costPerApplicationMonthUsd: 0.21,
   firstSweep: { msfCallsMax: 700, cloudWatchCalls: 2200, flagged: 1000 },
   flaggedBySweep: [3, 0],
+  worstCaseSweep: {
+    virtualSeconds: 41.5,
+    msfCalls: { max: 24, mean: 22.4 },
+    getMetricDataCalls: 20,
+    getMetricDataMetrics: 3000,
+    throttled: 7,
+    batches: 20,
+    flagged: 1000,
+  },
   wallMs: 90_000,
 };
 const usage = {
@@ -160,6 +169,12 @@ describe('Function: toBenchJson (fleet)', () => {
       getMetricDataCallsPerSweep: 0,
       maxConcurrentRemediations: 0,
       costPerApplicationMonthUsd: 0.21,
+      worstCaseSweep: {
+        virtualSeconds: 41.5,
+        msfCalls: { max: 24, mean: 22.4 },
+        getMetricDataCalls: 20,
+        flagged: 1000,
+      },
     });
     const sum = parsed.bill.reduce((s: number, l: { monthlyUsd: number }) => s + l.monthlyUsd, 0);
     expect(sum).toBeCloseTo(parsed.monthlyUsd, 1);

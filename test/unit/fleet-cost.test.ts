@@ -119,12 +119,13 @@ describe('Function: fleetFigures', () => {
     ledger: { reads: 3, writes: 1, fleetMemoryBytes: 30_000 },
   });
 
-  it('measures the last sweep: its virtual duration, and MSF calls per account over every account', () => {
+  it('measures the last but one sweep as the steady state: its virtual duration, MSF calls over every account', () => {
     // Prepare: 3 accounts, one of them made no MSF call in the steady sweep
     const run = {
       sweeps: [
         sweepRun(0, 90_000, { a: calls(200), b: calls(150), c: calls(100) }),
         sweepRun(300_000, 312_500, { a: calls(4, 1, 40), b: calls(2) }),
+        sweepRun(600_000, 645_000, { a: calls(30, 3, 900), b: calls(20, 2, 600), c: calls(10, 1, 300) }),
       ],
       maxConcurrentRemediations: 0,
       wallMs: 1000,
@@ -139,6 +140,35 @@ describe('Function: fleetFigures', () => {
     expect(f.firstSweep.msfCallsMax).toBe(200);
     expect(f.applications).toBe(300);
     expect(f.costPerApplicationMonthUsd).toBeCloseTo(f.cost.perApplicationMonthUsd, 4);
+    expect(f.flaggedBySweep).toEqual([2]);
+  });
+
+  it('measures the last sweep as the worst case, and prices the steady state, not the worst case', () => {
+    // Prepare: the steady sweep asks 40 metrics, the worst case 1,800 (every application looked at closely)
+    const steady = sweepRun(300_000, 312_500, { a: calls(4, 1, 40), b: calls(2) });
+    const worst = { ...sweepRun(600_000, 645_000, { a: calls(30, 3, 900), b: calls(21, 2, 900) }), flagged: 300 };
+    const run = {
+      sweeps: [sweepRun(0, 90_000, { a: calls(200) }), steady, worst],
+      maxConcurrentRemediations: 0,
+      wallMs: 1,
+    };
+    // Act
+    const f = fleetFigures(run, 3);
+    // Assess
+    expect(f.worstCaseSweep).toEqual({
+      virtualSeconds: 45,
+      msfCalls: { max: 30, mean: 17 },
+      getMetricDataCalls: 5,
+      getMetricDataMetrics: 1800,
+      throttled: 0,
+      batches: 1,
+      flagged: 300,
+    });
+    expect(line(f.cost, 'GetMetricData')).toBeCloseTo(
+      line(fleetMonthlyCost(300, 2, sweepUsage(steady)), 'GetMetricData') ?? Number.NaN,
+      9,
+    );
+    expect(f.cost.monthlyUsd).toBeCloseTo(fleetMonthlyCost(300, 2, sweepUsage(steady)).monthlyUsd, 9);
   });
 
   it('sizes the fleet memory in DynamoDB units: 1 KB per write unit, 4 KB per read unit', () => {
@@ -149,9 +179,10 @@ describe('Function: fleetFigures', () => {
     expect(usage.dynamoReadUnits).toBe(3 + 8);
   });
 
-  it('refuses a run without a steady-state sweep', () => {
-    expect(() => fleetFigures({ sweeps: [sweepRun(0, 1, {})], maxConcurrentRemediations: 0, wallMs: 1 }, 1)).toThrow(
-      /expected at least 2 sweeps, got 1/,
+  it('refuses a run without a steady-state and a worst-case sweep', () => {
+    const two = [sweepRun(0, 1, {}), sweepRun(2, 3, {})];
+    expect(() => fleetFigures({ sweeps: two, maxConcurrentRemediations: 0, wallMs: 1 }, 1)).toThrow(
+      /expected at least 3 sweeps, got 2/,
     );
   });
 });
