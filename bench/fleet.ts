@@ -11,7 +11,7 @@ import { type CostAssumptions, DEFAULT_COST_ASSUMPTIONS, type FleetCost, fleetMo
  * scenario finds the applications and creates their alarms, the next ones catch up with what it could not finish
  * (throttled calls are left to the next sweep), the last but one is the steady state that is measured, and the last
  * ({@link FLEET_BENCH_SWEEPS} in all) is the worst case: just before it every restart alarm of the fleet is set to
- * ALARM with SetAlarmState (as CloudWatch's own API does it, in each application's account), so its plan flags every
+ * ALARM with SetAlarmState (see {@link setEveryRestartAlarm}), so its plan flags every
  * application and its Look judges all of them (one LookBatch per batch: GetMetricData, detect()). The two measured
  * sweeps run with the virtual clock moving at wall-clock speed, the others 20 times faster (not measured, to save
  * wall time), against the emulator's throttling at {@link FLEET_BENCH_THROTTLE}, with the SDK's adaptive retry mode
@@ -230,10 +230,12 @@ export function fleetFigures(
 /**
  * Sets every restart-loop alarm of the drill's watchdog to ALARM in every account of the emulator, with CloudWatch's
  * SetAlarmState (through the emulator's CloudWatch API, as the application's team could from the console: not a
- * watchdog call, so not counted, and not throttled). CloudWatch keeps a state set this way until the alarm's next
- * evaluation ("SetAlarmState", CloudWatch API Reference,
- * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html), so the next sweep's
- * DescribeAlarms, made at its start, sees ALARM and flags the application.
+ * watchdog call, so not counted, and not throttled). In AWS a metric alarm set this way "returns to its actual state
+ * quickly, often within seconds" ("SetAlarmState", CloudWatch API Reference,
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html); the emulator keeps it
+ * until the alarm's next evaluation (the minute's evaluation offset, an emulator simplification), so the sweep that
+ * starts right after, whose plan reads DescribeAlarms first, sees ALARM and flags the application. The bench reports
+ * how many the plan flagged (`worstCaseSweep.flagged`), so a state that did not last shows as fewer than the fleet.
  * @returns the alarms set, count.
  */
 export function setEveryRestartAlarm(emulator: Emulator): number {
