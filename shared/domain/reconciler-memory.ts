@@ -5,6 +5,7 @@
  */
 export interface ReconcilerMemory {
   schemaVersion: 1;
+  /** By APPLICATION KEY (shared/domain/app-key.ts): a member application's entry never mixes with a home one's. */
   apps: Record<string, ReconcilerAppMemory>;
 }
 

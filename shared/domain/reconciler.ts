@@ -269,8 +269,12 @@ function needsDescribe(
  * reconcile (status only: desired RUNNING, found READY with no failed operation → start from the latest snapshot,
  * through the remediation workflow and its guards), or ignore. Version drift is never reconciled: when MSF rolled
  * back (its own system rollback, or a person), redeploying would repeat the failure; it is reported.
- * The watched applications are reconciled: those listed in the config and those the sweep found by the opt-in tag
- * (the ledger's fleet memory; see {@link optedInStates}).
+ * The watched applications are reconciled, by APPLICATION KEY: those listed in the config (`listedKey`) and those the
+ * sweep found by the opt-in tag (the ledger's fleet memory; see {@link optedInStates}).
+ * Fleet rules: each cell (`deps.cells`) is listed on its own, and a cell that cannot be listed is skipped (see
+ * `skippedCells`); an automatic START takes a remediation slot and is never made while an open fleet incident holds
+ * the application (blast-radius.ts `admitAutomaticRemediation`), else it is DEFERRED to a later cycle.
+ * @throws the ListApplications error when no cell at all can be listed, and the ledger's errors.
  */
 export async function reconcile(deps: ReconcilerDeps, options: ReconcileOptions = {}): Promise<ReconcileResult> {
   const now = deps.clock.now();
