@@ -10,7 +10,7 @@ import {
   UntagResourceCommand,
 } from '@aws-sdk/client-kinesis-analytics-v2';
 import { createDetectorHandler, type DetectorOutput } from '#functions/detector/handler.ts';
-import { createReconcilerHandler } from '#functions/reconciler/handler.ts';
+import { createReconcilerHandler, reconcilerCellsOf } from '#functions/reconciler/handler.ts';
 import { createRemediationHandler } from '#functions/remediation/handler.ts';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { CloudWatchAlarms } from '#shared/adapters/cloudwatch-alarms.ts';
@@ -699,6 +699,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...deps,
       starter: workflow,
       desired: () => loadDesiredStates(config, readTerraform),
+      cells: reconcilerCellsOf(adapters.cells, adapters.msf),
     });
     const reportedExecutions = new Map<string, string>();
     const reportedWatches = new Map<string, string>();
