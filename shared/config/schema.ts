@@ -638,6 +638,15 @@ export const WatchdogConfig = z
               .max(100)
               .optional()
               .describe('Detector invocations of one sweep running at once (default 10).'),
+            closeLookMinutes: z
+              .number()
+              .int()
+              .min(5)
+              .max(1440)
+              .optional()
+              .describe(
+                'Every watched application gets a close look (its metrics read, as an alarm would) at least this often, even when nothing is off: the sweep rotates through the others, oldest look first, minutes (default 60).',
+              ),
           })
           .strict()
           .optional()
@@ -909,6 +918,12 @@ export const DEFAULT_FLEET_INCIDENT_MAX_OPEN_MINUTES = 120;
 export const DEFAULT_SWEEP_BATCH_SIZE = 20;
 /** Default of `fleet.sweep.maxConcurrency`, detector invocations at once. */
 export const DEFAULT_SWEEP_MAX_CONCURRENCY = 10;
+/**
+ * Default of `fleet.sweep.closeLookMinutes`: every watched application gets a close look at least once an hour. Stated
+ * assumption (no AWS figure): a silent job (alarms OK on missing data) or a checkpoint stall without a failed
+ * checkpoint is found within the hour, at about 1/12 of the fleet's metrics read per 5-minute sweep.
+ */
+export const DEFAULT_SWEEP_CLOSE_LOOK_MINUTES = 60;
 
 /** The effective `fleet` settings: every field set. */
 export interface FleetSettings {
@@ -929,6 +944,8 @@ export interface FleetSettings {
     batchSize: number;
     /** Detector invocations of one sweep at once, count. */
     maxConcurrency: number;
+    /** A close look at every watched application at least this often (the sweep's rotation), minutes. */
+    closeLookMinutes: number;
   };
 }
 
@@ -946,6 +963,7 @@ export function fleetSettings(config: WatchdogConfig): FleetSettings {
     sweep: {
       batchSize: f?.sweep?.batchSize ?? DEFAULT_SWEEP_BATCH_SIZE,
       maxConcurrency: f?.sweep?.maxConcurrency ?? DEFAULT_SWEEP_MAX_CONCURRENCY,
+      closeLookMinutes: f?.sweep?.closeLookMinutes ?? DEFAULT_SWEEP_CLOSE_LOOK_MINUTES,
     },
   };
 }

@@ -1,7 +1,9 @@
 /**
  * What the sweep remembers of the fleet between cycles (one ledger item): the watched applications it found, listed
  * in the config or opted in by tag, so that an application opted in by tag keeps its alarms, its place in the sweep and
- * reconciliation from one cycle to the next, and one that lost its tag is let go (its alarms deleted) exactly once.
+ * reconciliation from one cycle to the next, and one that lost its tag is let go (its alarms deleted) exactly once,
+ * after two successful sweeps in a row without it (a single missing answer of GetResources or ListApplications lets
+ * nothing go).
  */
 export interface FleetMemory {
   /** When this memory was written (epoch ms, the sweep's clock). */
@@ -24,4 +26,17 @@ export interface FleetMember {
   status?: string;
   /** `ApplicationVersionId` at the last sweep (ListApplications): a new version gets a closer look. */
   versionId?: number;
+  /**
+   * Since when (epoch ms, the first successful sweep of its cell that missed it) it is missing: not shown by
+   * ListApplications, or (opted in by tag) not returned by GetResources with the opt-in tag. A tagged application
+   * still missing at the next successful sweep of its cell is let go; a listed one stays watched while it is listed.
+   * Absent: found by the last successful sweep of its cell.
+   */
+  missingSinceMs?: number;
+  /**
+   * When it was last put in a batch of the sweep's look phase (epoch ms): one GetMetricData prefetch and `detect()`.
+   * The sweep's rotation gives a close look to every application not looked at for `fleet.sweep.closeLookMinutes`.
+   * Absent: never looked at closely by the sweep (a memory written before the rotation existed).
+   */
+  lastCloseLookMs?: number;
 }

@@ -26,10 +26,10 @@ export interface FleetCell {
   alarms?: AlarmsPort;
 }
 
-/** What discovery reads and writes. */
+/** What discovery reads (it writes nothing). */
 export interface FleetDeps {
   config: WatchdogConfig;
-  ledger: Pick<Ledger, 'loadFleetMemory' | 'saveFleetMemory'>;
+  ledger: Pick<Ledger, 'loadFleetMemory'>;
   log: Log;
   /** The home cell first, then member cells (`fleet.accounts`). */
   cells: readonly FleetCell[];
@@ -64,12 +64,17 @@ export function cellOfKey<C extends Pick<FleetCell, 'accountId' | 'region'>>(
 
 /** What one discovery found. */
 export interface FleetDiscovery {
-  /** The watched set now (listed ∪ tagged), as saved in the fleet memory. */
+  /** The watched set now (listed ∪ tagged ∪ kept while missing once), as the fleet memory will hold it. */
   members: FleetMember[];
   /** Keys watched now and not at the previous sweep. */
   added: string[];
-  /** Members of the previous sweep no longer watched (tag removed, application deleted, unlisted). */
+  /**
+   * Members of the previous sweep no longer watched: unlisted in the config (at once), or a tagged application missing
+   * from GetResources or ListApplications at two successful sweeps of its cell in a row.
+   */
   removed: FleetMember[];
+  /** Keys of members kept although this sweep did not find them (`missingSinceMs` set): see {@link discoverFleet}. */
+  missing: string[];
   /** Applications found by the opt-in tag, count (also listed ones). */
   tagged: number;
   /** ListApplications summaries of this sweep, by key. */
@@ -90,13 +95,20 @@ export interface FleetDiscovery {
 /**
  * Discovery: the watched set is the applications listed in the config (by key) ∪ the applications carrying the
  * opt-in tag (`optInTag`, Resource Groups Tagging API GetResources), per cell; the runtime of each from ListApplications
- * (`ApplicationSummary.RuntimeEnvironment`). Merged with the fleet memory of the previous sweep (`firstSeenMs` kept)
- * and saved with this sweep's status and version of each member. Only read calls.
+ * (`ApplicationSummary.RuntimeEnvironment`). Merged with the fleet memory of the previous sweep (`firstSeenMs`,
+ * `lastCloseLookMs` kept). Only read calls; nothing is saved (the sweep's plan saves the memory once it knows which
+ * applications it looks at closely).
  *
- * A listed application that is not an application in MSF stays watched (the look at it reports it) and is named in
- * `problems`; a tagged one that ListApplications does not show (deleted between the two calls) is not watched. A cell
- * whose calls fail keeps its previous members unchanged and is named in `unreadCells` and `problems`: a failed call
- * never lets an application go.
+ * Missing applications are let go only when two successful sweeps agree:
+ * - a listed application that ListApplications does not show stays watched while it is listed (the look at it reports
+ *   it), marked `missingSinceMs` and named in `problems`;
+ * - a member opted in by tag that GetResources (with the tag) or ListApplications does not show is kept once, marked
+ *   `missingSinceMs` (its alarms kept, named in `missing` and `problems`), and let go (`removed`) when the next
+ *   successful read of its cell misses it again; found again, the mark is cleared. A tagged application never watched
+ *   before and not shown by ListApplications (deleted between the two calls) is not taken in;
+ * - a member unlisted from the config and not tagged is let go at once (a deliberate change).
+ * A cell whose calls fail keeps its previous members unchanged (marks included) and is named in `unreadCells` and
+ * `problems`: a failed call never lets an application go and does not count as a sweep that missed it.
  *
  * @param nowMs the sweep's clock, epoch ms.
  */
@@ -152,15 +164,17 @@ export async function discoverFleet(deps: FleetDeps, nowMs: number): Promise<Fle
     const { found, byTag } = read;
     msfCalls += Math.max(1, Math.ceil(found.length / LIST_APPLICATIONS_PAGE));
     for (const s of found) summaries.set(keyInCell(cell, s.name), { ...s, name: keyInCell(cell, s.name) });
+    /** The member `key` as this sweep sees it: what ListApplications says, or missing since the first miss. */
     const member = (key: string, source: FleetMember['source']): FleetMember => {
       const s = summaries.get(key);
       const old = before.get(key);
       return {
         key,
         source,
-        runtimeEnvironment: s?.runtimeEnvironment || runtimeEnvironmentOf(deps.config, key),
+        runtimeEnvironment: s?.runtimeEnvironment || old?.runtimeEnvironment || runtimeEnvironmentOf(deps.config, key),
         firstSeenMs: old?.firstSeenMs ?? nowMs,
-        ...(s ? { status: s.status, versionId: s.versionId } : {}),
+        ...(s ? { status: s.status, versionId: s.versionId } : { missingSinceMs: old?.missingSinceMs ?? nowMs }),
+        ...(old?.lastCloseLookMs !== undefined ? { lastCloseLookMs: old.lastCloseLookMs } : {}),
       };
     };
     for (const key of listed) {
@@ -175,17 +189,29 @@ export async function discoverFleet(deps: FleetDeps, nowMs: number): Promise<Fle
       if (members.has(key) || !summaries.has(key)) continue;
       members.set(key, member(key, 'tag'));
     }
+    // Members opted in by tag that this read did not find: kept once (marked), let go at the second miss in a row.
+    for (const old of before.values()) {
+      if (old.source !== 'tag' || members.has(old.key) || cellOfKey(deps.cells, old.key) !== cell) continue;
+      if (old.missingSinceMs !== undefined) continue;
+      const where = summaries.has(old.key) ? 'GetResources (the opt-in tag)' : 'ListApplications';
+      const kept = member(old.key, 'tag');
+      members.set(old.key, { ...kept, missingSinceMs: nowMs });
+      problems.push(
+        `${old.key} is not found by ${where} in ${cellName(cell)}: kept watched (its alarms too) until the next sweep confirms it is gone`,
+      );
+    }
   }
 
   const list = [...members.values()];
   const added = list.filter((m) => !before.has(m.key)).map((m) => m.key);
   const removed = [...before.values()].filter((m) => !members.has(m.key));
-  await deps.ledger.saveFleetMemory({ atMs: nowMs, applications: list });
+  const missing = list.filter((m) => m.missingSinceMs !== undefined).map((m) => m.key);
   for (const p of problems) deps.log.warn('fleet discovery', { problem: p });
   return {
     members: list,
     added,
     removed,
+    missing,
     tagged,
     summaries,
     ...(previous ? { previous } : {}),

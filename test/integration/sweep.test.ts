@@ -1,4 +1,4 @@
-import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { KinesisAnalyticsV2Client, UntagResourceCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -76,7 +76,7 @@ async function harness(listed: string[], tagged: string[], throttle: ThrottleOpt
 }
 
 describe('Sweep against the emulator', () => {
-  it('creates the alarms of listed and tagged applications, tagged with the instance, and deletes them once untagged', async () => {
+  it('creates the alarms of listed and tagged applications, tagged with the instance, and deletes them once untagged (two sweeps agree)', async () => {
     // Prepare
     const h = await harness(['orders'], ['clicks']);
     const alarms = new CloudWatchAlarms({ client: h.cloudwatch });
@@ -91,6 +91,8 @@ describe('Sweep against the emulator', () => {
       }),
     );
     h.advance(5);
+    const firstMiss = await planSweep(h.deps);
+    h.advance(5);
     const second = await planSweep(h.deps);
     const left = await alarms.describeAlarms('flink-watchdog-prod-');
     // Assess
@@ -102,6 +104,7 @@ describe('Sweep against the emulator', () => {
       'flink-watchdog-prod-orders-restart-loop',
     ]);
     expect(tags).toEqual({ [ALARM_TAG_KEY]: 'prod' });
+    expect(firstMiss.summary).toMatchObject({ watched: 2, missing: 1, removed: 0, alarmsDeleted: 0 });
     expect(second.summary).toMatchObject({ watched: 1, removed: 1, alarmsDeleted: 2 });
     expect(left.map((a) => a.alarmName).sort()).toEqual([
       'flink-watchdog-prod-orders-failed-checkpoints',
@@ -138,6 +141,28 @@ describe('Sweep against the emulator', () => {
     // Act
     const results = await lookBatch(names, h.deps);
     // Assess
+    expect(h.calls.GetMetricData).toBe(1);
+    expect(results.map((r) => r.result)).toEqual(names.map(() => 'HEALTHY'));
+  });
+
+  it('gives a quiet fleet its close look by rotation: after an hour every application, one GetMetricData for the batch', async () => {
+    // Prepare: the first sweep looks at every application (all new); then nothing is off for an hour
+    const names = Array.from({ length: 5 }, (_, i) => `app-${i}`);
+    const h = await harness(names, []);
+    await planSweep(h.deps);
+    h.advance(60);
+    for (const a of await new CloudWatchAlarms({ client: h.cloudwatch }).describeAlarms('flink-watchdog-prod-')) {
+      await h.cloudwatch.send(
+        new SetAlarmStateCommand({ AlarmName: a.alarmName, StateValue: 'OK', StateReason: 'quiet (test)' }),
+      );
+    }
+    // Act
+    const plan = await planSweep(h.deps);
+    delete h.calls.GetMetricData;
+    const results = await lookBatch(plan.batches[0]?.applications ?? [], h.deps);
+    // Assess
+    expect(plan.summary).toMatchObject({ flagged: 0, rotated: 5 });
+    expect(plan.batches).toEqual([{ applications: names }]);
     expect(h.calls.GetMetricData).toBe(1);
     expect(results.map((r) => r.result)).toEqual(names.map(() => 'HEALTHY'));
   });

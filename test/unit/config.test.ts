@@ -469,8 +469,19 @@ describe('Config: fleet settings', () => {
     expect(settings).toEqual({
       maxConcurrentRemediations: 3,
       correlatedFailure: { threshold: 5, fraction: 0.2, windowMinutes: 10, maxOpenMinutes: 120 },
-      sweep: { batchSize: 20, maxConcurrency: 10 },
+      sweep: { batchSize: 20, maxConcurrency: 10, closeLookMinutes: 60 },
     });
+  });
+
+  it('takes fleet.sweep.closeLookMinutes and refuses one below a sweep interval, naming the field', () => {
+    // Act
+    const settings = fleetSettings(parseConfig({ schemaVersion: 1, fleet: { sweep: { closeLookMinutes: 30 } } }));
+
+    // Assess
+    expect(settings.sweep.closeLookMinutes).toBe(30);
+    expect(() => parseConfig({ schemaVersion: 1, fleet: { sweep: { closeLookMinutes: 1 } } })).toThrow(
+      'fleet.sweep.closeLookMinutes',
+    );
   });
 
   it('takes the smaller of the threshold and the share of the watched applications', () => {

@@ -34,14 +34,21 @@ function setup(config: Record<string, unknown> = {}) {
   return { msf, tagging, ledger, log, deps, cells };
 }
 
+/** One sweep's discovery, its members saved as the sweep's plan saves them (discovery itself saves nothing). */
+async function sweep(deps: ReturnType<typeof setup>['deps'], nowMs: number) {
+  const found = await discoverFleet(deps, nowMs);
+  await deps.ledger.saveFleetMemory({ atMs: nowMs, applications: found.members });
+  return found;
+}
+
 describe('Function: discoverFleet', () => {
   it('watches the listed applications and, from the next sweep on, an application that got the opt-in tag', async () => {
     // Prepare
     const { deps, tagging } = setup();
     // Act
-    const first = await discoverFleet(deps, T0);
+    const first = await sweep(deps, T0);
     tagging.tag('clicks', TAG.key, TAG.value);
-    const second = await discoverFleet(deps, T0 + 5 * MIN);
+    const second = await sweep(deps, T0 + 5 * MIN);
     // Assess
     expect(first.members.map((m) => m.key)).toEqual(['orders']);
     expect(second.members.map((m) => [m.key, m.source, m.runtimeEnvironment])).toEqual([
@@ -52,16 +59,16 @@ describe('Function: discoverFleet', () => {
     expect(second.tagged).toBe(1);
   });
 
-  it('keeps when a member was first seen, and saves status and version for the next sweep', async () => {
+  it('keeps when a member was first seen, and gives status and version for the next sweep; saves nothing itself', async () => {
     // Prepare
     const { deps, ledger } = setup();
-    await discoverFleet(deps, T0);
+    await sweep(deps, T0);
     // Act
     const again = await discoverFleet(deps, T0 + 5 * MIN);
     // Assess
     expect(again.added).toEqual([]);
-    expect(again.members[0]?.firstSeenMs).toBe(T0);
-    expect((await ledger.loadFleetMemory())?.applications).toEqual([
+    expect((await ledger.loadFleetMemory())?.atMs).toBe(T0);
+    expect(again.members).toEqual([
       {
         key: 'orders',
         source: 'listed',
@@ -73,19 +80,112 @@ describe('Function: discoverFleet', () => {
     ]);
   });
 
-  it('lets an application go once when its tag is removed', async () => {
+  it('lets a tagged application go once, only when two sweeps in a row miss its tag', async () => {
     // Prepare
     const { deps, tagging } = setup();
     tagging.tag('payments', TAG.key, TAG.value);
-    await discoverFleet(deps, T0);
+    await sweep(deps, T0);
     tagging.untag('payments', TAG.key);
     // Act
-    const removedNow = await discoverFleet(deps, T0 + 5 * MIN);
-    const later = await discoverFleet(deps, T0 + 10 * MIN);
+    const firstMiss = await sweep(deps, T0 + 5 * MIN);
+    const secondMiss = await sweep(deps, T0 + 10 * MIN);
+    const later = await sweep(deps, T0 + 15 * MIN);
     // Assess
-    expect(removedNow.removed.map((m) => m.key)).toEqual(['payments']);
+    expect(firstMiss.removed).toEqual([]);
+    expect(firstMiss.missing).toEqual(['payments']);
+    expect(firstMiss.members.find((m) => m.key === 'payments')).toMatchObject({
+      source: 'tag',
+      firstSeenMs: T0,
+      status: 'RUNNING',
+      missingSinceMs: T0 + 5 * MIN,
+    });
+    expect(firstMiss.problems).toEqual([
+      'payments is not found by GetResources (the opt-in tag) in home: kept watched (its alarms too) until the next sweep confirms it is gone',
+    ]);
+    expect(secondMiss.removed.map((m) => m.key)).toEqual(['payments']);
     expect(later.removed).toEqual([]);
     expect(later.members.map((m) => m.key)).toEqual(['orders']);
+  });
+
+  it('keeps a tagged application that ListApplications missed once, and takes it back as it was when it shows again', async () => {
+    // Prepare
+    const { deps, msf, tagging } = setup();
+    tagging.tag('payments', TAG.key, TAG.value);
+    await sweep(deps, T0);
+    const list = msf.listApplications.bind(msf);
+    msf.listApplications = async () => (await list()).filter((a) => a.name !== 'payments');
+    // Act
+    const missed = await sweep(deps, T0 + 5 * MIN);
+    msf.listApplications = list;
+    const back = await sweep(deps, T0 + 10 * MIN);
+    // Assess
+    expect(missed.removed).toEqual([]);
+    expect(missed.members.find((m) => m.key === 'payments')).toEqual({
+      key: 'payments',
+      source: 'tag',
+      runtimeEnvironment: 'FLINK-1_20',
+      firstSeenMs: T0,
+      missingSinceMs: T0 + 5 * MIN,
+    });
+    expect(missed.problems[0]).toContain('payments is not found by ListApplications');
+    expect(back.added).toEqual([]);
+    expect(back.missing).toEqual([]);
+    expect(back.members.find((m) => m.key === 'payments')).toMatchObject({ firstSeenMs: T0, status: 'RUNNING' });
+  });
+
+  it('does not count a sweep that could not read the cell as a miss', async () => {
+    // Prepare
+    const { deps, msf, tagging } = setup();
+    tagging.tag('payments', TAG.key, TAG.value);
+    await sweep(deps, T0);
+    tagging.untag('payments', TAG.key);
+    await sweep(deps, T0 + 5 * MIN);
+    const list = msf.listApplications.bind(msf);
+    msf.listApplications = async () => {
+      throw new MsfApiError('*', 'ListApplications', 'ThrottlingException', 'Rate exceeded');
+    };
+    // Act
+    const unread = await sweep(deps, T0 + 10 * MIN);
+    msf.listApplications = list;
+    const secondMiss = await sweep(deps, T0 + 15 * MIN);
+    // Assess
+    expect(unread.removed).toEqual([]);
+    expect(unread.missing).toEqual(['payments']);
+    expect(secondMiss.removed.map((m) => m.key)).toEqual(['payments']);
+  });
+
+  it('keeps a listed application that MSF does not show, marked missing since the first sweep that missed it', async () => {
+    // Prepare
+    const { deps, msf } = setup();
+    await sweep(deps, T0);
+    msf.apps.delete('orders');
+    // Act
+    await sweep(deps, T0 + 5 * MIN);
+    const third = await sweep(deps, T0 + 10 * MIN);
+    // Assess
+    expect(third.removed).toEqual([]);
+    expect(third.members).toEqual([
+      {
+        key: 'orders',
+        source: 'listed',
+        runtimeEnvironment: 'FLINK-1_20',
+        firstSeenMs: T0,
+        missingSinceMs: T0 + 5 * MIN,
+      },
+    ]);
+  });
+
+  it('lets an application go at once when it is unlisted from the config and not tagged', async () => {
+    // Prepare
+    const { deps } = setup({ applications: [{ name: 'orders' }, { name: 'payments' }] });
+    await sweep(deps, T0);
+    // Act
+    const after = await sweep(
+      { ...deps, config: { ...deps.config, applications: deps.config.applications.slice(0, 1) } },
+      T0 + 5 * MIN,
+    );
+    // Assess
+    expect(after.removed.map((m) => m.key)).toEqual(['payments']);
   });
 
   it('does not watch an application with another value of the opt-in tag key', async () => {
@@ -93,7 +193,7 @@ describe('Function: discoverFleet', () => {
     const { deps, tagging } = setup();
     tagging.tag('payments', TAG.key, 'off');
     // Act
-    const found = await discoverFleet(deps, T0);
+    const found = await sweep(deps, T0);
     // Assess
     expect(found.members.map((m) => m.key)).toEqual(['orders']);
   });
@@ -102,7 +202,7 @@ describe('Function: discoverFleet', () => {
     // Prepare
     const { deps } = setup({ applications: [{ name: 'orders' }, { name: 'ghost' }] });
     // Act
-    const found = await discoverFleet(deps, T0);
+    const found = await sweep(deps, T0);
     // Assess
     expect(found.members.map((m) => m.key)).toEqual(['orders', 'ghost']);
     expect(found.problems).toEqual(['ghost is listed in the watchdog config but is not an application in home']);
@@ -112,12 +212,12 @@ describe('Function: discoverFleet', () => {
     // Prepare
     const { deps, msf, tagging } = setup();
     tagging.tag('payments', TAG.key, TAG.value);
-    await discoverFleet(deps, T0);
+    await sweep(deps, T0);
     msf.listApplications = async () => {
       throw new MsfApiError('*', 'ListApplications', 'ThrottlingException', 'Rate exceeded');
     };
     // Act
-    const found = await discoverFleet(deps, T0 + 5 * MIN);
+    const found = await sweep(deps, T0 + 5 * MIN);
     // Assess
     expect(found.members.map((m) => m.key).sort()).toEqual(['orders', 'payments']);
     expect(found.removed).toEqual([]);
@@ -142,7 +242,7 @@ describe('Function: discoverFleet', () => {
     const memberTagging = new FakeTagging(MEMBER).tag('job-3', TAG.key, TAG.value);
     cells.push({ accountId: MEMBER, region: 'eu-west-1', msf: member, tagging: memberTagging });
     // Act
-    const found = await discoverFleet(deps, T0);
+    const found = await sweep(deps, T0);
     // Assess
     expect(found.members.map((m) => m.key)).toEqual([
       'orders',
@@ -156,7 +256,7 @@ describe('Function: discoverFleet', () => {
     // Prepare
     const { deps } = setup({ applications: [{ name: 'orders', accountId: MEMBER, region: 'eu-west-1' }] });
     // Act
-    const found = await discoverFleet(deps, T0);
+    const found = await sweep(deps, T0);
     // Assess
     expect(found.members).toEqual([]);
     expect(found.problems[0]).toContain('add the account to fleet.accounts');

@@ -2,13 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { createDetectorHandler } from '#functions/detector/handler.ts';
 import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
+import { alarmsFor } from '#shared/alarms.ts';
 import { parseConfig } from '#shared/config/schema.ts';
+import type { FleetMember } from '#shared/domain/fleet-memory.ts';
 import type { MetricSeries } from '#shared/domain/model.ts';
-import { lookBatch, planSweep, type SweepDeps } from '#shared/domain/sweep.ts';
+import { lookBatch, planSweep, rotationOf, type SweepDeps } from '#shared/domain/sweep.ts';
 import { parseDetectorEvent } from '#shared/events/detector-input.ts';
 import type { MetricsPort, SeriesRequest } from '#shared/ports/metrics.ts';
 import { MsfApiError } from '#shared/ports/msf.ts';
-import { app, MIN, T0 } from '../support/builders.ts';
+import { app, MIN, policy, T0 } from '../support/builders.ts';
 import { CapturingLog, FakeMsf } from '../support/fakes.ts';
 import { FakeAlarms, FakeTagging } from '../support/fleet-fakes.ts';
 
@@ -44,7 +46,7 @@ function setup(names: string[], config: Record<string, unknown> = {}) {
   const metrics = new CountingMetrics();
   const ledger = new MemoryLedger();
   let now = T0;
-  const deps: SweepDeps = {
+  const deps: SweepDeps & { ledger: MemoryLedger } = {
     msf,
     metrics,
     ledger,
@@ -124,14 +126,39 @@ describe('Function: planSweep', () => {
     const tagged = await planSweep(deps);
     allOk();
     tagging.untag('late', TAG.key);
+    const firstMiss = await planSweep(deps);
+    const alarmsAfterFirstMiss = alarms.names().filter((n) => n.includes('-late-'));
     const untagged = await planSweep(deps);
     const after = await planSweep(deps);
     // Assess
     expect(tagged.reasons.late).toContain('new in the watched set');
     expect(tagged.summary).toMatchObject({ tagged: 1, added: 1, alarmsCreated: 2 });
-    expect(untagged.summary).toMatchObject({ removed: 1, alarmsDeleted: 2 });
+    expect(firstMiss.summary).toMatchObject({ watched: 2, missing: 1, removed: 0, alarmsDeleted: 0 });
+    expect(alarmsAfterFirstMiss).toHaveLength(2);
+    expect(untagged.summary).toMatchObject({ watched: 1, missing: 0, removed: 1, alarmsDeleted: 2 });
     expect(after.summary).toMatchObject({ removed: 0, alarmsDeleted: 0 });
     expect(alarms.names().some((n) => n.includes('-late-'))).toBe(false);
+  });
+
+  it('keeps the alarms and the alarm state of a tagged application missing from one GetResources answer', async () => {
+    // Prepare
+    const { msf, tagging, alarms, deps, allOk } = setup([]);
+    msf.setApp(app({ name: 'clicks', arn: arn('clicks') }));
+    tagging.tag('clicks', TAG.key, TAG.value);
+    await planSweep(deps);
+    allOk();
+    alarms.setState('flink-watchdog-prod-clicks-restart-loop', 'ALARM');
+    const taggedApplications = tagging.taggedApplications.bind(tagging);
+    tagging.taggedApplications = async () => [];
+    // Act
+    const blip = await planSweep(deps);
+    tagging.taggedApplications = taggedApplications;
+    const back = await planSweep(deps);
+    // Assess
+    expect(blip.summary).toMatchObject({ watched: 1, missing: 1, removed: 0, alarmsDeleted: 0 });
+    expect(blip.reasons.clicks).toEqual(['alarm flink-watchdog-prod-clicks-restart-loop ALARM']);
+    expect(back.summary).toMatchObject({ watched: 1, missing: 0, added: 0, alarmsCreated: 0 });
+    expect(alarms.alarms.get('flink-watchdog-prod-clicks-restart-loop')?.state).toBe('ALARM');
   });
 
   it('does not flag an application stopped on purpose for its downtime alarm, but does when it should run', async () => {
@@ -185,6 +212,103 @@ describe('Function: planSweep', () => {
     expect(Object.keys(plan.reasons)).not.toContain('home1');
   });
 
+  it('gives every quiet application a close look within fleet.sweep.closeLookMinutes, spread over the sweeps', async () => {
+    // Prepare: 12 applications, a close look at least hourly, a sweep every 5 minutes
+    const names = Array.from({ length: 12 }, (_, i) => `app-${i}`);
+    const { deps, ledger, advance, allOk } = setup(names, { fleet: { sweep: { closeLookMinutes: 60 } } });
+    await planSweep(deps);
+    allOk();
+    // Act
+    const plans = [];
+    for (let sweep = 1; sweep <= 12; sweep++) {
+      advance(5 * MIN);
+      plans.push(await planSweep(deps));
+    }
+    // Assess: one a sweep (12 × 5 / 60), each once within the hour, oldest look first
+    expect(plans.map((p) => p.summary.flagged)).toEqual(names.map(() => 0));
+    expect(plans.map((p) => p.summary.rotated)).toEqual(names.map(() => 1));
+    expect(plans.flatMap((p) => p.rotation)).toEqual(names);
+    expect(plans[0]?.batches).toEqual([{ applications: ['app-0'] }]);
+    const memory = await ledger.loadFleetMemory();
+    expect(memory?.applications.find((m) => m.key === 'app-0')?.lastCloseLookMs).toBe(T0 + 5 * MIN);
+    expect(memory?.applications.find((m) => m.key === 'app-11')?.lastCloseLookMs).toBe(T0 + 60 * MIN);
+  });
+
+  it('counts a flagged application as looked at: the rotation takes the one due, not the one flagged since', async () => {
+    // Prepare: half an hour in, b is flagged and a rotated (3 × 30 / 60 = 1), so both looked at closely then
+    const { alarms, deps, advance, allOk } = setup(['a', 'b', 'c']);
+    await planSweep(deps);
+    allOk();
+    advance(30 * MIN);
+    alarms.setState('flink-watchdog-prod-b-restart-loop', 'ALARM');
+    const flagged = await planSweep(deps);
+    allOk();
+    advance(31 * MIN);
+    // Act
+    const plan = await planSweep(deps);
+    // Assess
+    expect(flagged.reasons).toEqual({ b: ['alarm flink-watchdog-prod-b-restart-loop ALARM'] });
+    expect(flagged.batches).toEqual([{ applications: ['b', 'a'] }]);
+    expect(plan.rotation).toEqual(['c']);
+    expect(plan.summary).toMatchObject({ flagged: 0, rotated: 1 });
+  });
+
+  it('checks every member of the open fleet incident that has not recovered, at every sweep', async () => {
+    // Prepare: a and b are members, b recovered; c is not a member
+    const { deps, ledger, advance, allOk } = setup(['a', 'b', 'c']);
+    await planSweep(deps);
+    allOk();
+    const member = (applicationName: string, recoveredMs?: number) => ({
+      applicationName,
+      firstFailureMs: T0,
+      joinedMs: T0,
+      ...(recoveredMs ? { recoveredMs } : {}),
+      shares: { sources: ['topic orders'], sinks: [], vpcs: [] },
+    });
+    await ledger.openFleetIncident({
+      schemaVersion: 1,
+      id: 'fleet-1',
+      status: 'OPEN',
+      trigger: { source: 'schedule', detail: 'sweep', atMs: T0 },
+      openedMs: T0,
+      firstFailureMs: T0,
+      limit: 2,
+      watched: 3,
+      windowMinutes: 10,
+      members: [member('a'), member('b', T0 + 2 * MIN)],
+      shared: { sources: ['topic orders'], sinks: [], vpcs: [] },
+      held: [],
+      events: [],
+    });
+    // Act
+    advance(1 * MIN);
+    const first = await planSweep(deps);
+    advance(1 * MIN);
+    const second = await planSweep(deps);
+    // Assess
+    expect(first.reasons).toEqual({ a: ['member of fleet incident fleet-1, not recovered'] });
+    expect(second.reasons).toEqual(first.reasons);
+  });
+
+  it('reports a foreign alarm bearing a wanted name once per sweep and looks at its application closely', async () => {
+    // Prepare: someone made "a"'s restart alarm by hand with another threshold and no instance tag
+    const { alarms, deps, advance, allOk } = setup(['a']);
+    const [restart] = alarmsFor('a', 'FLINK-1_20', policy(), { instance: 'prod', downtime: false });
+    if (!restart) throw new Error('no alarm');
+    alarms.seed({ ...restart, threshold: 3 }, {}, 'OK');
+    await planSweep(deps);
+    allOk();
+    advance(5 * MIN);
+    // Act
+    const plan = await planSweep(deps);
+    // Assess
+    const named = plan.problems.filter((p) => p.includes(restart.alarmName));
+    expect(named).toHaveLength(1);
+    expect(named[0]).toContain('not its tag flink-watchdog:instance=prod');
+    expect(plan.reasons.a).toEqual([`alarm ${restart.alarmName} not this instance's`]);
+    expect(alarms.alarms.get(restart.alarmName)?.spec.threshold).toBe(3);
+  });
+
   it('splits the flagged applications into batches of fleet.sweep.batchSize', async () => {
     // Prepare
     const names = Array.from({ length: 45 }, (_, i) => `app-${i}`);
@@ -193,6 +317,40 @@ describe('Function: planSweep', () => {
     const plan = await planSweep(deps);
     // Assess
     expect(plan.batches.map((b) => b.applications.length)).toEqual([20, 20, 5]);
+  });
+});
+
+describe('Function: rotationOf', () => {
+  const m = (key: string, lastCloseLookMs?: number): FleetMember => ({
+    key,
+    source: 'tag',
+    firstSeenMs: T0,
+    ...(lastCloseLookMs === undefined ? {} : { lastCloseLookMs }),
+  });
+  const now = T0 + 120 * MIN;
+
+  it.each([
+    ['nothing when none is due and no time passed', [m('a', now - 10 * MIN)], undefined, []],
+    [
+      'every one due, oldest first, never looked at first',
+      [m('a', now - 70 * MIN), m('b'), m('c', now - 90 * MIN), m('d', now - 5 * MIN)],
+      now - 5 * MIN,
+      ['b', 'c', 'a'],
+    ],
+    [
+      'at least the pace: 24 × 5 / 60 = 2 of the oldest',
+      Array.from({ length: 24 }, (_, i) => m(`x${i}`, now - (30 + i) * MIN)),
+      now - 5 * MIN,
+      ['x23', 'x22'],
+    ],
+    [
+      'no more than the members after a long gap',
+      [m('a', now - 10 * MIN), m('b', now - 20 * MIN)],
+      now - 600 * MIN,
+      ['b', 'a'],
+    ],
+  ])('takes %s', (_label, members, previousSweepMs, expected) => {
+    expect(rotationOf(members, now, 60, previousSweepMs)).toEqual(expected);
   });
 });
 
@@ -275,7 +433,9 @@ describe('Handler: detector (sweep steps)', () => {
           removed: 0,
           alarmsCreated: 4,
           alarmsDeleted: 0,
+          missing: 0,
           flagged: 2,
+          rotated: 0,
           msfCalls: 1,
         },
       },
