@@ -37,7 +37,8 @@ export interface AlarmReconciliation {
   deleted: string[];
   /**
    * Under the prefix but not carrying `flink-watchdog:instance` = this instance (another stack's, or made by hand):
-   * never changed or deleted.
+   * never changed or deleted. Known only for alarms whose tags were read: those about to be rewritten (definition
+   * differs) or deleted (no longer wanted). One bearing a wanted name is also a problem line.
    */
   foreign: string[];
   /** `StateValue` of every wanted alarm that existed before this reconciliation, by alarm name. */
@@ -121,7 +122,11 @@ export function wantedAlarms(
  * those of ours whose definition differs, and deletes those under the prefix that no watched application wants. An
  * alarm is rewritten or deleted ONLY when it carries this instance's tag (ListTagsForResource, asked only for the
  * alarms about to change): the prefix of instance `a` also covers instance `a-b`'s alarms, and anyone may create an
- * alarm under any name. Each failed call is a problem line, not an error: the next sweep tries again. The cells are
+ * alarm under any name. Such a foreign alarm bearing a wanted name is a problem line at each reconciliation (it is left
+ * alone; the sweep's plan looks at its application closely instead, its state being no watchdog rule's). Its tags are
+ * read only when its definition differs from the wanted one: an exact copy (same metric, threshold and periods) is
+ * taken as the watchdog's, since its state means what the watchdog's alarm would, saving one ListTagsForResource per
+ * alarm and sweep. Each failed call is a problem line, not an error: the next sweep tries again. The cells are
  * reconciled at the same time; at most `alarmWritesPerCell` PutMetricAlarm calls per cell, the rest `postponed`.
  *
  * @param members the watched set (discovery's `members`); members of cells not in `deps.cells` are ignored, and so are
@@ -237,8 +242,14 @@ async function reconcileCell(
       continue;
     }
     out.states.set(spec.alarmName, found.stateValue);
-    if (sameDefinition(found, spec) || !(await ours(found))) continue;
-    await put(spec, out.updated);
+    if (sameDefinition(found, spec)) continue;
+    if (await ours(found)) {
+      await put(spec, out.updated);
+    } else if (out.foreign.includes(spec.alarmName)) {
+      out.problems.push(
+        `alarm ${spec.alarmName} in ${cellName(cell)} has a name this watchdog wants but not its tag ${ALARM_TAG_KEY}=${instance}: left alone, and its application is looked at closely every sweep; delete the alarm so that the watchdog makes its own`,
+      );
+    }
   }
   const unwanted: string[] = [];
   for (const a of existing) {

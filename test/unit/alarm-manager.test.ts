@@ -149,7 +149,7 @@ describe('Function: reconcileAlarms', () => {
     expect(alarms.names()).toHaveLength(5);
   });
 
-  it('does not rewrite an alarm with a wanted name that is not its own', async () => {
+  it('does not rewrite an alarm with a wanted name that is not its own, and reports it once', async () => {
     // Prepare
     const { alarms, deps } = setup();
     const [restart] = alarmsFor('orders', 'FLINK-1_20', policy(), { instance: 'prod', downtime: false });
@@ -160,6 +160,9 @@ describe('Function: reconcileAlarms', () => {
     // Assess
     expect(done.updated).toEqual([]);
     expect(done.foreign).toEqual([restart.alarmName]);
+    expect(done.problems).toEqual([
+      `alarm ${restart.alarmName} in home has a name this watchdog wants but not its tag flink-watchdog:instance=prod: left alone, and its application is looked at closely every sweep; delete the alarm so that the watchdog makes its own`,
+    ]);
     expect(alarms.alarms.get(restart.alarmName)?.spec.threshold).toBe(3);
   });
 
