@@ -42,7 +42,7 @@ export interface DrillJson {
       /** Fleet incidents (correlated restart loops): their applications (keys), status and times. */
       fleetIncidents: Array<{
         id: string;
-        status: 'OPEN' | 'RESOLVED';
+        status: 'OPEN' | 'RESOLVED' | 'ESCALATED';
         applications: string[];
         openedAt: string;
         closedAt?: string;

@@ -4,11 +4,14 @@ import { correlatedFailureLimit, fleetSettings } from '#shared/config/schema.ts'
 import type { Ledger, RemediationSlot } from '#shared/ports/ledger.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { Notification, NotificationEvent, Notifier } from '#shared/ports/notifier.ts';
+import { parseApplicationKey } from './app-key.ts';
 import type { Decision, RemediationAction } from './decision.ts';
 import { runningVersionRestarts } from './detect.ts';
 import type { Finding, RestartLoopFinding } from './findings.ts';
 import {
   describeShares,
+  dropMember,
+  expireFleetIncident,
   type FleetIncident,
   type FleetSighting,
   joinFleetIncident,
@@ -16,6 +19,7 @@ import {
   recordHeld,
   recoverMember,
   sharesOf,
+  stillFailing,
 } from './fleet-incident.ts';
 import type { Incident, IncidentTrigger } from './incident.ts';
 import type { ApplicationObservation } from './model.ts';
@@ -174,6 +178,69 @@ export async function admitAutomaticRemediation(
   return slot.taken ? { admitted: true, reentered: slot.reentered } : { admitted: false, reason: slot.reason };
 }
 
+/**
+ * Whether DescribeApplication said the application does not exist (ResourceNotFoundException: "Specified application
+ * can't be found", the DescribeApplication errors of the kinesisanalyticsv2 API model,
+ * https://docs.aws.amazon.com/managed-flink/latest/apiv2/API_DescribeApplication.html#API_DescribeApplication_Errors).
+ */
+export function isDeleted(observation: ApplicationObservation): boolean {
+  return (
+    observation.application === undefined &&
+    observation.errors.some((e) => e.source === 'DescribeApplication' && /ResourceNotFoundException/.test(e.message))
+  );
+}
+
+/**
+ * Keeps the open fleet incident true, before a detection decides anything from it (and at any other time, e.g. the
+ * sweep's plan, without `seen`):
+ * - a member that left the watched set (not in the sweep's fleet memory, when there is one) is dropped, and so is the
+ *   application of `seen` when it was deleted; should every member left be healthy (or none be left), the fleet
+ *   incident is RESOLVED and people are told;
+ * - a fleet incident open longer than `fleet.correlatedFailure.maxOpenMinutes` is closed as ESCALATED: its held
+ *   applications go back to normal handling (their own detections, remediation slots, escalation), and people are
+ *   told once (the conditional write that closes it happens once) what is still failing and the commands to run.
+ * @returns the fleet incident still open afterwards, if any.
+ * @throws the ledger's error; safe to retry.
+ */
+export async function reviewFleetIncident(
+  deps: BlastRadiusDeps,
+  nowMs: number,
+  seen?: { applicationName: string; deleted: boolean },
+): Promise<FleetIncident | undefined> {
+  const open = await deps.ledger.currentFleetIncident();
+  if (!open) return undefined;
+  const memory = await deps.ledger.loadFleetMemory();
+  const watched = memory ? new Set(memory.applications.map((a) => a.key)) : undefined;
+  const leaving = (f: FleetIncident) =>
+    f.members
+      .map((m) => m.applicationName)
+      .flatMap((name): Array<{ name: string; why: string }> => {
+        if (seen?.deleted && seen.applicationName === name) return [{ name, why: 'was deleted' }];
+        if (watched && !watched.has(name)) return [{ name, why: 'left the watched set' }];
+        return [];
+      });
+  const maxOpenMinutes = fleetSettings(deps.config).correlatedFailure.maxOpenMinutes;
+  const change = (f: FleetIncident): FleetIncident | undefined => {
+    let changed = false;
+    for (const { name, why } of leaving(f)) changed = dropMember(f, name, why, nowMs) !== undefined || changed;
+    if (f.status === 'OPEN') changed = expireFleetIncident(f, maxOpenMinutes, nowMs) !== undefined || changed;
+    return changed ? f : undefined;
+  };
+  if (!change(structuredClone(open))) return open;
+  const stored = await deps.ledger.updateFleetIncident(open.id, change);
+  if (!stored) return deps.ledger.currentFleetIncident();
+  if (stored.status === 'OPEN') return stored;
+  // Closed by this write (another writer's close makes updateFleetIncident answer undefined), so told once.
+  if (stored.status === 'ESCALATED') {
+    deps.log.warn('fleet incident escalated: open too long', {
+      fleetIncidentId: stored.id,
+      stillFailing: stillFailing(stored).map((m) => m.applicationName),
+    });
+  } else deps.log.info('fleet incident resolved', { fleetIncidentId: stored.id });
+  await tellFleet(deps, stored, stored.status === 'ESCALATED' ? 'ESCALATED' : 'RESOLVED', nowMs);
+  return undefined;
+}
+
 /** The detector's view of one detection, for {@link checkFleet}. */
 export interface FleetCheckInput {
   applicationName: string;
@@ -251,7 +318,8 @@ export async function checkFleet(input: FleetCheckInput, deps: BlastRadiusDeps):
     sightings = sightings.filter((s) => s.applicationName !== name);
   }
 
-  let open = await deps.ledger.currentFleetIncident();
+  // Members that left (the watched set, or MSF) are dropped; one open too long is closed as escalated.
+  let open = await reviewFleetIncident(deps, now, { applicationName: name, deleted: isDeleted(obs) });
   // 2. Recovery.
   // No restart of the running version in the whole restart-loop window (read, not failed), and RUNNING or no finding
   // at all. Not "RUNNING without a RESTART_LOOP" alone: a job that keeps failing restarts less often as Flink's restart
@@ -389,6 +457,7 @@ export function fleetNotification(
   nowMs: number,
 ): Notification {
   const names = [...f.members].sort((a, b) => a.firstFailureMs - b.firstFailureMs).map((m) => m.applicationName);
+  if (f.status === 'ESCALATED') return expiredNotification(f, nowMs);
   const resolved = event === 'RESOLVED';
   const loops = f.members.filter((m) => m.loopSinceMs !== undefined).length;
   const title = resolved
@@ -417,6 +486,50 @@ export function fleetNotification(
     ...(f.closedMs !== undefined ? { closedMs: f.closedMs, outcomeReason: text } : {}),
   };
   return { event, atMs: nowMs, title, text, nextSteps, incident, fleet: f };
+}
+
+/**
+ * The notification of a fleet incident closed as ESCALATED (open longer than maxOpenMinutes): what is still failing,
+ * that automatic restarts are no longer held, and the commands to run for each application still failing.
+ */
+function expiredNotification(f: FleetIncident, nowMs: number): Notification {
+  const failing = stillFailing(f).map((m) => m.applicationName);
+  const openMinutes = Math.round(((f.closedMs ?? nowMs) - f.openedMs) / MINUTE_MS);
+  const title = `Correlated failure not over after ${openMinutes} min: ${failing.length} of ${f.members.length} applications still failing, automatic restarts no longer held [${f.id}]`;
+  const text = `Fleet incident ${f.id} (first failure at ${clock(f.firstFailureMs)}; shared: ${describeShares(f.shared)}) is closed as escalated after ${openMinutes} min. Still failing: ${failing.length > 0 ? failing.join(', ') : 'none'}. Their automatic restarts are no longer held: each is handled on its own again (its own detection, at most the fleet's remediation slots at once), and escalated on its own if that does not help.`;
+  const nextSteps = [
+    `Check what they share first: ${describeShares(f.shared)}.`,
+    ...failing.flatMap((name) => escalateCommandsOf(name)),
+  ];
+  const incident: Incident = {
+    schemaVersion: 1,
+    id: f.id,
+    applicationName: failing[0] ?? f.members[0]?.applicationName ?? 'fleet',
+    trigger: f.trigger,
+    openedMs: f.openedMs,
+    status: 'ESCALATED',
+    decision: { verdict: 'NONE', reason: text, guards: [], nextSteps },
+    attempts: 0,
+    actions: [],
+    events: [],
+    nextSteps,
+    ...(f.closedMs !== undefined ? { closedMs: f.closedMs, outcomeReason: text } : {}),
+  };
+  return { event: 'ESCALATED', atMs: nowMs, title, text, nextSteps, incident, fleet: f };
+}
+
+/**
+ * What to look at for one application still failing (as an escalated incident says; AWS CLI, kinesisanalyticsv2): by
+ * its MSF ApplicationName, with `--region` for a member application (run them with credentials of its account).
+ */
+function escalateCommandsOf(key: string): string[] {
+  const ref = parseApplicationKey(key);
+  const where = ref.region ? ` --region ${ref.region}` : '';
+  const account = ref.accountId ? ` (account ${ref.accountId})` : '';
+  return [
+    `aws kinesisanalyticsv2 describe-application --application-name ${ref.name}${where}${account ? ` # ${account.trim().slice(1, -1)}` : ''}`,
+    `aws kinesisanalyticsv2 list-application-operations --application-name ${ref.name}${where}`,
+  ];
 }
 
 /** Tells people about a fleet incident; a failed delivery is logged, never thrown. */

@@ -73,7 +73,7 @@ export interface HeldRestart {
 /** One line of the fleet incident's timeline. */
 export interface FleetIncidentEvent {
   atMs: number;
-  kind: 'OPENED' | 'JOINED' | 'HELD' | 'RECOVERED' | 'RELAPSED' | 'RESOLVED';
+  kind: 'OPENED' | 'JOINED' | 'HELD' | 'RECOVERED' | 'RELAPSED' | 'LEFT' | 'RESOLVED' | 'ESCALATED';
   message: string;
 }
 
@@ -81,7 +81,9 @@ export interface FleetIncidentEvent {
  * A correlated failure: more applications entered a restart loop within the window than the limit
  * (`correlatedFailureLimit`). At most one is OPEN at a time (the ledger's conditional write). While it is OPEN the
  * automatic restarts (FORCE_STOP_AND_RESTART, START) of its members are held; a ROLLBACK of a member whose own recent
- * change started its loop is not. RESOLVED once every member was seen healthy again.
+ * change started its loop is not. RESOLVED once every member was seen healthy again (a member that left the watched
+ * set or was deleted is dropped first); ESCALATED when still open after `fleet.correlatedFailure.maxOpenMinutes`:
+ * its held applications then go back to normal handling and people are told what is still failing.
  */
 export interface FleetIncident {
   schemaVersion: 1;
@@ -89,7 +91,8 @@ export interface FleetIncident {
   revision?: number;
   /** `fleet-<hash>`, safe as an execution name and in a ledger key. */
   id: string;
-  status: 'OPEN' | 'RESOLVED';
+  /** OPEN while it holds restarts; closed as RESOLVED (every member healthy) or ESCALATED (open too long). */
+  status: 'OPEN' | 'RESOLVED' | 'ESCALATED';
   /** The signal of the detection that opened it (an alarm, the sweep, a watch check). */
   trigger: IncidentTrigger;
   openedMs: number;
@@ -316,5 +319,67 @@ export function recoverMember(
       message: `All ${incident.members.length} applications are healthy again.`,
     });
   }
+  return incident;
+}
+
+/**
+ * Drops a member that is no longer the fleet incident's business: it left the watched set (not in the sweep's fleet
+ * memory) or was deleted (DescribeApplication: ResourceNotFoundException). Its held restarts go with it. When every
+ * member left is healthy again (or none is left), the incident is RESOLVED. Mutates and returns; undefined when it is
+ * not a member or the incident is not OPEN.
+ * @param why e.g. "left the watched set", "was deleted".
+ */
+export function dropMember(
+  incident: FleetIncident,
+  applicationName: string,
+  why: string,
+  nowMs: number,
+): FleetIncident | undefined {
+  if (incident.status !== 'OPEN' || !incident.members.some((m) => m.applicationName === applicationName))
+    return undefined;
+  incident.members = incident.members.filter((m) => m.applicationName !== applicationName);
+  incident.held = incident.held.filter((h) => h.applicationName !== applicationName);
+  incident.events.push({ atMs: nowMs, kind: 'LEFT', message: `${applicationName} ${why}: no longer a member.` });
+  if (incident.members.every((m) => m.recoveredMs !== undefined)) {
+    incident.status = 'RESOLVED';
+    incident.closedMs = nowMs;
+    incident.events.push({
+      atMs: nowMs,
+      kind: 'RESOLVED',
+      message:
+        incident.members.length > 0
+          ? `All ${incident.members.length} remaining applications are healthy again.`
+          : 'No member is left.',
+    });
+  }
+  return incident;
+}
+
+/** The members not seen healthy again, in the order they failed. Pure. */
+export function stillFailing(incident: FleetIncident): FleetIncidentMember[] {
+  return incident.members
+    .filter((m) => m.recoveredMs === undefined)
+    .sort((a, b) => a.firstFailureMs - b.firstFailureMs);
+}
+
+/**
+ * Closes an OPEN fleet incident as ESCALATED once it has been open longer than `maxOpenMinutes` (openedMs to
+ * `nowMs`): it no longer holds anything, so its applications go back to normal handling (each one's own detection,
+ * remediation slots, escalation). Mutates and returns; undefined when it is not due (or not OPEN).
+ */
+export function expireFleetIncident(
+  incident: FleetIncident,
+  maxOpenMinutes: number,
+  nowMs: number,
+): FleetIncident | undefined {
+  if (incident.status !== 'OPEN' || nowMs - incident.openedMs <= maxOpenMinutes * 60_000) return undefined;
+  const failing = stillFailing(incident).map((m) => m.applicationName);
+  incident.status = 'ESCALATED';
+  incident.closedMs = nowMs;
+  incident.events.push({
+    atMs: nowMs,
+    kind: 'ESCALATED',
+    message: `Open for more than ${maxOpenMinutes} min: closed, automatic restarts no longer held. Still failing: ${failing.length > 0 ? failing.join(', ') : 'none'}.`,
+  });
   return incident;
 }

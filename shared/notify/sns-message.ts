@@ -125,7 +125,7 @@ export const WatchdogEventV1 = z
       .describe('RESOLVED only: seconds from the trigger to the incident closing'),
     fleet: z
       .object({
-        status: z.enum(['OPEN', 'RESOLVED']),
+        status: z.enum(['OPEN', 'RESOLVED', 'ESCALATED']),
         applications: z
           .array(
             z.object({

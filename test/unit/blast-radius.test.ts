@@ -221,16 +221,14 @@ describe.each(subjects)('Blast radius ($name)', ({ open }) => {
       expect((await detect(w.alarm(name(1)), w.deps)).result).toBe('REMEDIATING');
       let state = w.started[0] as RemediationState;
       // MSF's force-stop (operation stop-1, the fake's first mutation) stays IN_PROGRESS the whole time.
-      w.msf.operations
-        .get(name(1))
-        ?.push(
-          op({
-            operationId: 'stop-1',
-            operation: 'ForceStopApplication',
-            status: 'IN_PROGRESS',
-            startMs: T0 + 56 * MIN,
-          }),
-        );
+      w.msf.operations.get(name(1))?.push(
+        op({
+          operationId: 'stop-1',
+          operation: 'ForceStopApplication',
+          status: 'IN_PROGRESS',
+          startMs: T0 + 56 * MIN,
+        }),
+      );
       const phases: string[] = [];
       // Act: its workflow's steps run 50 minutes apart (each within a wait's limit), 150 minutes in all.
       for (let step = 0; step < 3 && state.phase !== 'DONE' && state.phase !== 'RELEASE'; step++) {
@@ -447,6 +445,96 @@ describe.each(subjects)('Blast radius ($name)', ({ open }) => {
       expect(next.result).toBe('REMEDIATING');
       expect(await ledger.currentFleetIncident()).toBeUndefined();
       expect(w.notifier.sent.map((n) => n.event)).toEqual(['OPENED']);
+    });
+
+    /** The twelve's loops confirmed (T0 + 5 min) and held (T0 + 6 min): the fleet incident is open, told once. */
+    async function openedFleetIncident(w: ReturnType<typeof fleet>) {
+      await firstRestarts(w);
+      w.time.t = T0 + 5 * MIN;
+      w.restarting(twelve, T0);
+      await w.all(twelve.map(w.alarm));
+      w.time.t = T0 + 6 * MIN;
+      w.restarting(twelve, T0);
+      await w.all(twelve.map(w.sweep));
+      const open = await ledger.currentFleetIncident();
+      expect(open?.members).toHaveLength(12);
+      expect(w.notifier.sent).toHaveLength(1);
+      return open as NonNullable<typeof open>;
+    }
+
+    it('drops a member that left the watched set or was deleted, and resolves once the others recovered', async () => {
+      // Prepare
+      const w = fleet(ledger);
+      const open = await openedFleetIncident(w);
+      // app-12 was untagged (the sweep's fleet memory no longer has it); app-11 was deleted.
+      await ledger.saveFleetMemory({
+        atMs: T0 + 20 * MIN,
+        applications: Array.from({ length: 40 }, (_, i) => name(i + 1))
+          .filter((a) => a !== name(12))
+          .map((key) => ({ key, source: 'listed' as const, firstSeenMs: T0 - 60 * MIN })),
+      });
+      w.msf.apps.delete(name(11));
+      // Act: the source is back at T0 + 8 min; the ten others are seen quiet at T0 + 26 min, and app-11 is looked at.
+      w.time.t = T0 + 26 * MIN;
+      w.restarting(twelve, T0, T0 + 8 * MIN);
+      for (const a of twelve.slice(0, 11)) await detect(w.sweep(a), w.deps);
+      // Assess: resolved with the ten, told once; the two left with the reason on its timeline.
+      expect(await ledger.currentFleetIncident()).toBeUndefined();
+      const [closed] = await ledger.listFleetIncidents();
+      expect(closed?.id).toBe(open.id);
+      expect(closed?.status).toBe('RESOLVED');
+      expect(closed?.members.map((m) => m.applicationName).sort()).toEqual(twelve.slice(0, 10));
+      expect(closed?.held.some((h) => h.applicationName === name(11) || h.applicationName === name(12))).toBe(false);
+      expect(closed?.events.filter((e) => e.kind === 'LEFT').map((e) => e.message)).toEqual([
+        `${name(12)} left the watched set: no longer a member.`,
+        `${name(11)} was deleted: no longer a member.`,
+      ]);
+      // (app-11's own detection tells people it cannot be observed: that is its own notification, not the fleet's.)
+      expect(w.notifier.sent.filter((n) => n.fleet !== undefined).map((n) => [n.event, n.title])).toEqual([
+        ['ESCALATED', w.notifier.sent[0]?.title],
+        ['RESOLVED', `Correlated failure resolved: all 10 applications healthy again [${open.id}]`],
+      ]);
+    });
+
+    it('closes a fleet incident open longer than maxOpenMinutes as escalated, told once; its held restarts go back to normal handling', async () => {
+      // Prepare: the shared source never comes back.
+      const w = fleet(ledger, { correlatedFailure: { maxOpenMinutes: 30 } });
+      const open = await openedFleetIncident(w);
+      w.time.t = T0 + 20 * MIN;
+      w.restarting(twelve, T0);
+      const stillHeld = await w.all(twelve.map(w.sweep));
+      expect(byResult(stillHeld)).toEqual({ DEFERRED: 12 });
+      // Act: 31 minutes after it opened, every application is looked at again (all at once).
+      w.time.t = open.openedMs + 31 * MIN;
+      w.restarting(twelve, T0);
+      const after = await w.all(twelve.map(w.sweep));
+      // Assess: closed as ESCALATED once; each loop is handled on its own again, within the remediation slots.
+      expect(await ledger.currentFleetIncident()).toBeUndefined();
+      expect((await ledger.listFleetIncidents()).map((f) => [f.id, f.status])).toEqual([[open.id, 'ESCALATED']]);
+      expect(byResult(after)).toEqual({ REMEDIATING: 3, DEFERRED: 9 });
+      expect(after.filter((r) => r.result === 'DEFERRED').every((r) => /remediation slot/.test(r.reason ?? ''))).toBe(
+        true,
+      );
+      expect(w.started).toHaveLength(3);
+      const escalation = w.notifier.sent.filter((n) => n.fleet !== undefined).at(-1);
+      expect(w.notifier.sent.filter((n) => n.fleet !== undefined).map((n) => n.event)).toEqual([
+        'ESCALATED',
+        'ESCALATED',
+      ]);
+      expect(escalation?.title).toBe(
+        `Correlated failure not over after 31 min: 12 of 12 applications still failing, automatic restarts no longer held [${open.id}]`,
+      );
+      const failing = /Still failing: ([^.]+)\./.exec(escalation?.text ?? '')?.[1]?.split(', ');
+      expect(failing?.sort()).toEqual(twelve);
+      expect(escalation?.nextSteps).toContain(
+        `aws kinesisanalyticsv2 describe-application --application-name ${name(1)}`,
+      );
+      expect(escalation?.fleet?.status).toBe('ESCALATED');
+      // Nothing holds them any longer: a later look does not open a new fleet incident for the same (old) loops.
+      w.time.t += MIN;
+      w.restarting(twelve, T0);
+      await w.all(twelve.map(w.sweep));
+      expect(await ledger.currentFleetIncident()).toBeUndefined();
     });
   });
 });
