@@ -59,6 +59,7 @@ import {
   EXECUTION_STATUS_CHANGE_DETAIL_TYPE,
 } from '#shared/events/execution-status-change.ts';
 import { WatchdogDashboard } from './dashboard.ts';
+import { NO_ALARM_ACTIONS_CONDITION } from './member-stack.ts';
 import { RemediationWorkflow } from './remediation-workflow.ts';
 import { SweepWorkflow } from './sweep-workflow.ts';
 import { stateMachineArn, WatchWorkflow, watchExecutionsEndedMetric } from './watch-workflow.ts';
@@ -713,18 +714,21 @@ export class FlinkWatchdog extends Construct {
         resources: ['*'],
       }),
     );
+    const instanceAlarms = `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:${alarmPrefix(this.instanceId)}*`;
+    // The watchdog's alarms have no actions: PutMetricAlarm only without any (see NO_ALARM_ACTIONS_CONDITION).
+    this.detector.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'AlarmManagerPut',
+        actions: ['cloudwatch:PutMetricAlarm'],
+        resources: [instanceAlarms],
+        conditions: NO_ALARM_ACTIONS_CONDITION,
+      }),
+    );
     this.detector.addToRolePolicy(
       new PolicyStatement({
         sid: 'AlarmManager',
-        actions: [
-          'cloudwatch:PutMetricAlarm',
-          'cloudwatch:DeleteAlarms',
-          'cloudwatch:TagResource',
-          'cloudwatch:ListTagsForResource',
-        ],
-        resources: [
-          `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:${alarmPrefix(this.instanceId)}*`,
-        ],
+        actions: ['cloudwatch:DeleteAlarms', 'cloudwatch:TagResource', 'cloudwatch:ListTagsForResource'],
+        resources: [instanceAlarms],
       }),
     );
     Validations.of(this.detector.role ?? this.detector).acknowledge({
@@ -735,6 +739,19 @@ export class FlinkWatchdog extends Construct {
 
     const homeListed = config.applications.filter((a) => isHome(this, a));
     const tagged = config.optInTag;
+    // The member role (infra/member-stack.ts) changes only applications carrying the opt-in tag: a listed member
+    // application in remediate mode without it would fail its remediation with AccessDenied.
+    const memberRemediate = config.applications
+      .filter((a) => !isHome(this, a) && policyFor(config, listedKey(a)).mode === 'remediate')
+      .map(listedKey);
+    if (memberRemediate.length > 0) {
+      const shown = memberRemediate.slice(0, 10).join(', ');
+      const more = memberRemediate.length > 10 ? ` and ${memberRemediate.length - 10} more` : '';
+      Annotations.of(this).addWarningV2(
+        'flink-watchdog:listed-member-remediate',
+        `applications in member accounts in remediate mode: ${shown}${more}. The member role changes only applications carrying the opt-in tag (${tagged ? `${tagged.key}=${tagged.value}` : "set optInTag, the same as the member stack's OptInTagKey and OptInTagValue"}): tag them too, or their remediations fail with AccessDenied.`,
+      );
+    }
     const mutable = mutableListedApplications(config, homeListed);
     this.grantOnApplications(
       this.remediation,

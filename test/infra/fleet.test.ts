@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DetectorEnv, loadConfigFromEnv, readEnv } from '#functions/common/env.ts';
 import { ALARM_PREFIX } from '#shared/alarms.ts';
@@ -15,6 +15,7 @@ import {
   MSF_MUTATING_ACTIONS,
   worstCaseEnvironmentBytes,
 } from '../../infra/flink-watchdog.ts';
+import { GENERATED_ROLE_NAME_STACK_CHARS } from '../../infra/member-stack.ts';
 import { WatchdogStack } from '../../infra/watchdog-stack.ts';
 
 const tempDirs: string[] = [];
@@ -200,6 +201,24 @@ describe('Construct: FlinkWatchdog, for a fleet', () => {
       for (const { statement } of assumes) expect(statement.Resource).toEqual(roles);
     });
 
+    it("has function roles CloudFormation names after the stack, as the member role's trust (aws:PrincipalArn) expects", () => {
+      // Prepare
+      const roles = template.findResources('AWS::IAM::Role');
+
+      // Act
+      const functionRoles = stack.watchdog
+        .functions()
+        .map((fn) => stack.getLogicalId(fn.role?.node.defaultChild as CfnElement));
+
+      // Assess: no RoleName, so the name is <stack name>-<logical ID>-<random>; with a logical ID of at least
+      // GENERATED_ROLE_NAME_STACK_CHARS characters a longer stack name is cut to exactly that many, the member
+      // stack's CentralStackName.
+      for (const id of functionRoles) {
+        expect(roles[id]?.Properties.RoleName, id).toBeUndefined();
+        expect(id.length, id).toBeGreaterThanOrEqual(GENERATED_ROLE_NAME_STACK_CHARS);
+      }
+    });
+
     it('lets each member account put events on the central default bus, one statement per account and instance', () => {
       // Assess
       template.resourceCountIs('AWS::Events::EventBusPolicy', 2);
@@ -223,6 +242,48 @@ describe('Construct: FlinkWatchdog, for a fleet', () => {
       // Assess
       expect(everything).toContain(':application/orders-enrichment');
       expect(everything).not.toContain('application/payments');
+    });
+
+    it('warns at synth that a listed member application in remediate mode must carry the opt-in tag too', () => {
+      // Assess
+      const warnings = Annotations.fromStack(stack).findWarning(
+        '*',
+        Match.stringLikeRegexp('applications in member accounts in remediate mode'),
+      );
+      expect(warnings).toHaveLength(1);
+      const message = String(warnings[0]?.entry.data);
+      expect(message).toContain('payments@111122223333.eu-west-1');
+      expect(message).not.toContain('orders-enrichment');
+      expect(message).toMatch(/changes only applications carrying the opt-in tag \(set optInTag.*\): tag them too/);
+    });
+
+    it.each([
+      ['observe mode', 'observe', undefined],
+      ['remediate mode', 'remediate', 'team:flink=watched'],
+    ] as const)('with the member application in %s and an opt-in tag: warns in remediate mode only', (_, mode, tag) => {
+      // Prepare
+      const withTag = parseConfig({
+        schemaVersion: 1,
+        optInTag: { key: 'team:flink', value: 'watched' },
+        defaults: { mode: 'observe' },
+        applications: [{ name: 'payments', accountId: '111122223333', region: 'eu-west-1', policy: { mode } }],
+        fleet: { accounts: [{ accountId: '111122223333', externalId: 'flink-watchdog-ext-1' }] },
+      });
+
+      // Act
+      const central = new WatchdogStack(testApp(), 'Tagged', { config: withTag });
+      const warnings = Annotations.fromStack(central).findWarning(
+        '*',
+        Match.stringLikeRegexp('applications in member accounts in remediate mode'),
+      );
+
+      // Assess
+      if (tag === undefined) {
+        expect(warnings).toEqual([]);
+      } else {
+        expect(warnings).toHaveLength(1);
+        expect(String(warnings[0]?.entry.data)).toContain(`carrying the opt-in tag (${tag}): tag them too`);
+      }
     });
   });
 

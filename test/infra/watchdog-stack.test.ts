@@ -336,8 +336,13 @@ describe('Construct: FlinkWatchdog', () => {
       const describers = allStatements(template).filter((s) => grantsAny(s.statement, ['cloudwatch:DescribeAlarms']));
 
       // Assess
-      expect(writers.map((s) => s.roles)).toEqual([[detectorRole]]);
-      expect(writers[0]?.statement.Action).toEqual(alarmWrites);
+      expect(writers.map((s) => s.roles)).toEqual([[detectorRole], [detectorRole]]);
+      expect(writers.flatMap((s) => [s.statement.Action].flat()).sort()).toEqual([...alarmWrites].sort());
+      // PutMetricAlarm only without alarm actions (cloudwatch:AlarmActions absent from the request).
+      const put = writers.find((s) => [s.statement.Action].flat().includes('cloudwatch:PutMetricAlarm'));
+      expect(put?.statement.Action).toBe('cloudwatch:PutMetricAlarm');
+      expect(put?.statement.Condition).toEqual({ Null: { 'cloudwatch:AlarmActions': 'true' } });
+      expect(writers[1]?.statement.Resource).toEqual(writers[0]?.statement.Resource);
       expect(writers[0]?.statement.Resource).toEqual({
         'Fn::Join': [
           '',
