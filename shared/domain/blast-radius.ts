@@ -532,7 +532,12 @@ function escalateCommandsOf(key: string): string[] {
   ];
 }
 
-/** Tells people about a fleet incident; a failed delivery is logged, never thrown. */
+/**
+ * Tells people about a fleet incident through `deps.notifier`, the same notifier as every notification: in the Lambda
+ * functions the fan-out (functions/common/notifier.ts), whose channels retry on their own and whose failed deliveries
+ * go to the dead-letter queue counted by the undelivered-notification alarm. A notifier that throws anyway (a
+ * plain channel in a test) is logged, never thrown: the fleet incident is recorded already.
+ */
 async function tellFleet(
   deps: Pick<BlastRadiusDeps, 'notifier' | 'log'>,
   f: FleetIncident,

@@ -222,6 +222,9 @@ export function fleetSummary(
     applications: `${shown.join(', ')}${more > 0 ? ` … and ${more} more` : ''}`,
     shared: shared.length > 0 ? shared.join('; ') : 'nothing in common found in their configuration',
     firstFailure: `${utcClock(f.firstFailureMs)} (${isoTime(f.firstFailureMs)})`,
-    held: `automatic restarts of ${heldCount} application${heldCount === 1 ? '' : 's'} held`,
+    held:
+      f.status === 'OPEN'
+        ? `automatic restarts of ${heldCount} application${heldCount === 1 ? '' : 's'} held`
+        : `none now (${heldCount} application${heldCount === 1 ? ' was' : 's were'} held while it was open)`,
   };
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startLedgerTable } from '#sandbox/dynalite.ts';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
+import { FanOutNotifier, type UndeliveredNotification } from '#shared/adapters/fan-out-notifier.ts';
 import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
 import { parseConfig } from '#shared/config/schema.ts';
@@ -8,6 +9,7 @@ import { admitAutomaticRemediation, SLOT_TTL_MS } from '#shared/domain/blast-rad
 import { type DetectionResult, type DetectorDeps, detect, type Signal } from '#shared/domain/detector.ts';
 import type { ApplicationState, MetricSeries } from '#shared/domain/model.ts';
 import { closeAbandonedIncident, type RemediationState, remediationStep } from '#shared/domain/remediation.ts';
+import { fleetSummary } from '#shared/notify/common.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
 import { app, MIN, op, snapshot, T0 } from '../support/builders.ts';
 import { CapturingLog, FakeMetrics, FakeMsf } from '../support/fakes.ts';
@@ -462,6 +464,33 @@ describe.each(subjects)('Blast radius ($name)', ({ open }) => {
       return open as NonNullable<typeof open>;
     }
 
+    it('sends the fleet page through the fan-out: a channel that fails is dead-lettered, the others still get it', async () => {
+      // Prepare: the detector's notifier is the fan-out of every notification (Slack failing, SNS recorded).
+      const w = fleet(ledger);
+      const deadLettered: UndeliveredNotification[] = [];
+      w.deps.notifier = new FanOutNotifier({
+        channels: [
+          { name: 'slack', notifier: { notify: async () => Promise.reject(new Error('HTTP 500 from Slack')) } },
+          { name: 'sns', notifier: w.notifier },
+        ],
+        ledger,
+        deadLetter: async (u) => void deadLettered.push(u),
+        log: new CapturingLog(),
+      });
+      // Act
+      const open = await openedFleetIncident(w);
+      // Assess
+      expect(deadLettered).toEqual([
+        expect.objectContaining({
+          channel: 'slack',
+          event: 'ESCALATED',
+          incidentId: open.id,
+          error: 'HTTP 500 from Slack',
+        }),
+      ]);
+      expect(w.notifier.sent.map((n) => n.fleet?.id)).toEqual([open.id]);
+    });
+
     it('drops a member that left the watched set or was deleted, and resolves once the others recovered', async () => {
       // Prepare
       const w = fleet(ledger);
@@ -530,6 +559,9 @@ describe.each(subjects)('Blast radius ($name)', ({ open }) => {
         `aws kinesisanalyticsv2 describe-application --application-name ${name(1)}`,
       );
       expect(escalation?.fleet?.status).toBe('ESCALATED');
+      expect(escalation && fleetSummary(escalation)?.held).toBe(
+        'none now (12 applications were held while it was open)',
+      );
       // Nothing holds them any longer: a later look does not open a new fleet incident for the same (old) loops.
       w.time.t += MIN;
       w.restarting(twelve, T0);
