@@ -264,7 +264,8 @@ export type FleetCheck =
     };
 
 /**
- * The correlated-failure step of a detection, after `decide`. In order:
+ * The correlated-failure step of a detection, after `decide`. In order (after {@link reviewFleetIncident}: members
+ * that left the watched set or were deleted dropped, a fleet incident open too long closed as ESCALATED):
  * 1. The sighting: an application seen with restarts in the policy's restart-loop window (counted as the RESTART_LOOP
  *    rule counts them) is recorded, `loopSinceMs` set at the first detection that finds its RESTART_LOOP; one seen
  *    without restarts has its sighting deleted (not when its restart counter could not be read).

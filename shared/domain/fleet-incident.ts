@@ -52,7 +52,10 @@ export interface FleetIncidentMember {
   joinedMs: number;
   /** When the detector first found its restart loop, ms; absent while it was only seen restarting. */
   loopSinceMs?: number;
-  /** When a detection saw it healthy again (RUNNING and no restart loop), ms; cleared should it loop again. */
+  /**
+   * When a detection saw it recovered (its restart counter read, no restart in its restart-loop window, and RUNNING or
+   * no finding at all), ms; cleared should it loop again.
+   */
   recoveredMs?: number;
   shares: FleetShares;
 }

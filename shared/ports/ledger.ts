@@ -187,7 +187,8 @@ export interface Ledger {
   currentFleetIncident(): Promise<FleetIncident | undefined>;
   /**
    * Changes the open fleet incident `id` as {@link Ledger.updateIncident} does (fresh read, conditional write on its
-   * revision, again on a conflict). When the stored result is RESOLVED it is archived and no longer open.
+   * revision, again on a conflict). When the stored result is closed (RESOLVED or ESCALATED) it is archived and
+   * no longer open; a close that loses a race to another writer archives nothing.
    * @returns the incident as stored; the one read when `mutate` returned undefined; undefined when `id` is not open.
    * @throws IncidentConflictError when every try met a conflict.
    */
