@@ -526,9 +526,9 @@ function expiredNotification(f: FleetIncident, nowMs: number): Notification {
 function escalateCommandsOf(key: string): string[] {
   const ref = parseApplicationKey(key);
   const where = ref.region ? ` --region ${ref.region}` : '';
-  const account = ref.accountId ? ` (account ${ref.accountId})` : '';
+  const account = ref.accountId ? ` # in account ${ref.accountId}` : '';
   return [
-    `aws kinesisanalyticsv2 describe-application --application-name ${ref.name}${where}${account ? ` # ${account.trim().slice(1, -1)}` : ''}`,
+    `aws kinesisanalyticsv2 describe-application --application-name ${ref.name}${where}${account}`,
     `aws kinesisanalyticsv2 list-application-operations --application-name ${ref.name}${where}`,
   ];
 }

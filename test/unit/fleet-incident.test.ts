@@ -3,12 +3,15 @@ import { fleetNotification } from '#shared/domain/blast-radius.ts';
 import {
   commonShares,
   describeShares,
+  dropMember,
+  expireFleetIncident,
   type FleetSighting,
   joinFleetIncident,
   newFleetIncident,
   recordHeld,
   recoverMember,
   sharesOf,
+  stillFailing,
 } from '#shared/domain/fleet-incident.ts';
 import { ChatbotNotification, renderChatbot } from '#shared/notify/chatbot.ts';
 import { renderEventBridge } from '#shared/notify/eventbridge.ts';
@@ -139,6 +142,40 @@ describe('Fleet incident lifecycle', () => {
     expect(resolved?.closedMs).toBe(T0 + 30 * MIN);
   });
 
+  it('drops a member with its held restarts, and resolves when the members left have all recovered', () => {
+    const f = opened();
+    recordHeld(f, 'c', 'FORCE_STOP_AND_RESTART', T0 + 6 * MIN);
+    recoverMember(f, 'a', T0 + 20 * MIN);
+    recoverMember(f, 'b', T0 + 21 * MIN);
+    expect(dropMember(f, 'nobody', 'was deleted', T0 + 22 * MIN)).toBeUndefined();
+    const out = dropMember(f, 'c', 'left the watched set', T0 + 22 * MIN);
+    expect(out?.status).toBe('RESOLVED');
+    expect(out?.closedMs).toBe(T0 + 22 * MIN);
+    expect(out?.members.map((m) => m.applicationName)).toEqual(['a', 'b']);
+    expect(out?.held).toEqual([]);
+    expect(out?.events.slice(-2).map((e) => [e.kind, e.message])).toEqual([
+      ['LEFT', 'c left the watched set: no longer a member.'],
+      ['RESOLVED', 'All 2 remaining applications are healthy again.'],
+    ]);
+    expect(dropMember(f, 'a', 'was deleted', T0 + 23 * MIN)).toBeUndefined();
+  });
+
+  it('stays open while a member still fails after one leaves; escalates only past maxOpenMinutes', () => {
+    const f = opened();
+    expect(dropMember(f, 'a', 'was deleted', T0 + 6 * MIN)?.status).toBe('OPEN');
+    // Opened at T0 + 5 min: due after T0 + 125 min with 120.
+    expect(expireFleetIncident(f, 120, T0 + 125 * MIN)).toBeUndefined();
+    recoverMember(f, 'b', T0 + 30 * MIN);
+    const out = expireFleetIncident(f, 120, T0 + 125 * MIN + 1);
+    expect(out?.status).toBe('ESCALATED');
+    expect(out?.closedMs).toBe(T0 + 125 * MIN + 1);
+    expect(out?.events.at(-1)?.message).toBe(
+      'Open for more than 120 min: closed, automatic restarts no longer held. Still failing: c.',
+    );
+    expect(stillFailing(f).map((m) => m.applicationName)).toEqual(['c']);
+    expect(expireFleetIncident(f, 120, T0 + 200 * MIN)).toBeUndefined();
+  });
+
   it('joins a new member and recomputes what they share', () => {
     const f = opened();
     joinFleetIncident(f, sighting('d', T0 - MIN, ['topic other']), T0 + 6 * MIN);
@@ -171,6 +208,32 @@ describe('Fleet notifications', () => {
     expect(n.text).toContain('2 are restarting, the first at 14:00 UTC: orders-1, orders-2.');
     expect(n.text).toContain('Shared: source topic orders; runtime FLINK-1_20.');
     expect(n.incident).toMatchObject({ id: f.id, applicationName: 'orders-1', status: 'ESCALATED' });
+  });
+
+  it('tells what is still failing, and the commands to run, when closed as escalated (open too long)', () => {
+    // Prepare: orders-2 and pay (a member application in another account, copied from orders-2) still fail 121 min after it opened.
+    const closed = recoverMember(structuredClone(f), 'orders-1', T0 + 30 * MIN) as typeof f;
+    closed.members.push({
+      ...(closed.members[0] as (typeof f.members)[number]),
+      applicationName: 'pay@111122223333.eu-west-1',
+    });
+    expireFleetIncident(closed, 120, T0 + 126 * MIN);
+    // Act
+    const e = fleetNotification(closed, 'ESCALATED', T0 + 126 * MIN);
+    // Assess
+    expect(e.title).toBe(
+      `Correlated failure not over after 121 min: 2 of 3 applications still failing, automatic restarts no longer held [${f.id}]`,
+    );
+    expect(e.text).toContain('Still failing: orders-2, pay@111122223333.eu-west-1.');
+    expect(e.nextSteps).toContain('aws kinesisanalyticsv2 list-application-operations --application-name orders-2');
+    expect(e.nextSteps).toContain(
+      'aws kinesisanalyticsv2 describe-application --application-name pay --region eu-west-1 # in account 111122223333',
+    );
+    expect(e.incident).toMatchObject({ status: 'ESCALATED', applicationName: 'orders-2', closedMs: T0 + 126 * MIN });
+    expect(WatchdogEventV1.parse(renderSnsMessage(e).message).fleet?.status).toBe('ESCALATED');
+    expect(JSON.stringify(renderSlack(e, { region: 'eu-west-1' }).blocks)).toContain(
+      '*Held* none now (1 application was held while it was open)',
+    );
   });
 
   it('shows the list, what they share and the first failure in Slack and chat', () => {
