@@ -105,8 +105,13 @@ export interface FleetFigures {
   throttledPerSweep: number;
   /** LookBatch child executions of the steady-state sweep, count. */
   batches: number;
-  /** Applications flagged for a closer look by the steady-state plan, count. */
+  /** Applications flagged for a closer look by the steady-state plan (something off), count. */
   flagged: number;
+  /**
+   * Applications the steady-state plan gave a close look by rotation (every application at least every
+   * `fleet.sweep.closeLookMinutes`), count: with `flagged`, what its LookBatches judged.
+   */
+  rotated: number;
   /** Remediation workflow executions RUNNING at once, the most seen (0 in a healthy fleet). */
   maxConcurrentRemediations: number;
   /** The monthly cost per application from bench/cost-model.ts, USD. */
@@ -142,8 +147,9 @@ export interface SweepFigures {
   throttled: number;
   /** LookBatch child executions, count. */
   batches: number;
-  /** Applications the plan flagged for a closer look, count. */
+  /** Applications the plan flagged for a closer look, and those it looked at by rotation, count. */
   flagged: number;
+  rotated: number;
 }
 
 /** The figures of one sweep; `accounts` counts the accounts without a call too (for the mean). */
@@ -160,6 +166,7 @@ export function sweepFigures(sweep: SweepRun, accounts: number): SweepFigures {
     throttled: sum((c) => c.throttled),
     batches: sweep.batches,
     flagged: sweep.flagged,
+    rotated: sweep.rotated,
   };
 }
 
@@ -213,6 +220,7 @@ export function fleetFigures(
     throttledPerSweep: s.throttled,
     batches: s.batches,
     flagged: s.flagged,
+    rotated: s.rotated,
     maxConcurrentRemediations: run.maxConcurrentRemediations,
     costPerApplicationMonthUsd: Number(cost.perApplicationMonthUsd.toFixed(4)),
     firstSweep: {

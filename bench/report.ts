@@ -156,14 +156,14 @@ export function fleetTableLines(f: FleetFigures): string[] {
     `  ${'sweep, virtual s (goal ≤ 60)'.padEnd(44)} ${f.sweepVirtualSeconds.toFixed(1).padStart(8)}`,
     `  ${'MSF calls per account, max / mean (goal ≤ 50)'.padEnd(44)} ${`${f.msfCallsPerSweep.max} / ${f.msfCallsPerSweep.mean.toFixed(1)}`.padStart(8)}`,
     `  ${'GetMetricData calls (metrics)'.padEnd(44)} ${`${f.getMetricDataCallsPerSweep} (${f.getMetricDataMetricsPerSweep})`.padStart(8)}`,
-    `  ${'flagged / batches / throttled requests'.padEnd(44)} ${`${f.flagged} / ${f.batches} / ${f.throttledPerSweep}`.padStart(8)}`,
+    `  ${'flagged + rotated / batches / throttled'.padEnd(44)} ${`${f.flagged} + ${f.rotated} / ${f.batches} / ${f.throttledPerSweep}`.padStart(8)}`,
     `  ${'remediations at once, max'.padEnd(44)} ${String(f.maxConcurrentRemediations).padStart(8)}`,
     `  ${'$ per application-month (goal ≤ 0.25)'.padEnd(44)} ${f.costPerApplicationMonthUsd.toFixed(3).padStart(8)}`,
     `  worst case: every restart alarm set to ALARM before the sweep, so every application is looked at closely:`,
     `  ${'sweep, virtual s (goal ≤ 60)'.padEnd(44)} ${f.worstCaseSweep.virtualSeconds.toFixed(1).padStart(8)}`,
     `  ${'MSF calls per account, max / mean'.padEnd(44)} ${`${f.worstCaseSweep.msfCalls.max} / ${f.worstCaseSweep.msfCalls.mean.toFixed(1)}`.padStart(8)}`,
     `  ${'GetMetricData calls (metrics)'.padEnd(44)} ${`${f.worstCaseSweep.getMetricDataCalls} (${f.worstCaseSweep.getMetricDataMetrics})`.padStart(8)}`,
-    `  ${'flagged / batches / throttled requests'.padEnd(44)} ${`${f.worstCaseSweep.flagged} / ${f.worstCaseSweep.batches} / ${f.worstCaseSweep.throttled}`.padStart(8)}`,
+    `  ${'flagged + rotated / batches / throttled'.padEnd(44)} ${`${f.worstCaseSweep.flagged} + ${f.worstCaseSweep.rotated} / ${f.worstCaseSweep.batches} / ${f.worstCaseSweep.throttled}`.padStart(8)}`,
     `  first sweep (discovery, alarms created): MSF calls in the busiest account ${f.firstSweep.msfCallsMax}, CloudWatch calls ${f.firstSweep.cloudWatchCalls}, ${f.firstSweep.flagged} flagged; flagged by the later sweeps: ${f.flaggedBySweep.join(', ')}; wall ${(f.wallMs / 1000).toFixed(0)} s`,
   ];
 }

@@ -203,9 +203,11 @@ export interface SweepRun {
   lastLookEndMs: number;
   /** LookBatch invocations (child executions of the Look map), count. */
   batches: number;
-  /** Applications watched and flagged for a closer look, count. */
+  /** Applications watched and flagged for a closer look (something off), count. */
   watched: number;
   flagged: number;
+  /** Applications given a close look by the rotation (`fleet.sweep.closeLookMinutes`) though nothing was off, count. */
+  rotated: number;
   /** Detector invocations (Plan + LookBatch), count, and their wall time summed, ms. */
   invocations: number;
   invocationWallMs: number;
@@ -837,6 +839,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         batches: run.mapIterations,
         watched: summary?.watched ?? 0,
         flagged: summary?.flagged ?? 0,
+        rotated: summary?.rotated ?? 0,
         invocations: run.tasks.length,
         invocationWallMs: run.tasks.reduce((sum, x) => sum + x.wallMs, 0),
         lookWallMs: looks.reduce((sum, x) => sum + x.wallMs, 0),

@@ -52,6 +52,7 @@ describe('Bench: the fleet (small: 2 accounts × 5 applications)', () => {
           batches: 0,
           watched: 12,
           flagged: 0,
+          rotated: 0,
           invocations: 1,
           invocationWallMs: 100,
           lookWallMs: 0,

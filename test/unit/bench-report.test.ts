@@ -59,6 +59,7 @@ const fleet: FleetFigures = {
   throttledPerSweep: 0,
   batches: 0,
   flagged: 0,
+  rotated: 84,
   maxConcurrentRemediations: 0,
   costPerApplicationMonthUsd: 0.21,
   firstSweep: { msfCallsMax: 700, cloudWatchCalls: 2200, flagged: 1000 },
@@ -71,6 +72,7 @@ const fleet: FleetFigures = {
     throttled: 7,
     batches: 20,
     flagged: 1000,
+    rotated: 0,
   },
   wallMs: 90_000,
 };

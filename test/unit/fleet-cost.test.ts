@@ -111,6 +111,7 @@ describe('Function: fleetFigures', () => {
     batches: 1,
     watched: 300,
     flagged: 2,
+    rotated: 25,
     invocations: 2,
     invocationWallMs: 400,
     lookWallMs: 300,
@@ -141,12 +142,18 @@ describe('Function: fleetFigures', () => {
     expect(f.applications).toBe(300);
     expect(f.costPerApplicationMonthUsd).toBeCloseTo(f.cost.perApplicationMonthUsd, 4);
     expect(f.flaggedBySweep).toEqual([2]);
+    // The rotation's close looks of the steady state are reported beside the flagged ones
+    expect(f.rotated).toBe(25);
   });
 
   it('measures the last sweep as the worst case, and prices the steady state, not the worst case', () => {
     // Prepare: the steady sweep asks 40 metrics, the worst case 1,800 (every application looked at closely)
     const steady = sweepRun(300_000, 312_500, { a: calls(4, 1, 40), b: calls(2) });
-    const worst = { ...sweepRun(600_000, 645_000, { a: calls(30, 3, 900), b: calls(21, 2, 900) }), flagged: 300 };
+    const worst = {
+      ...sweepRun(600_000, 645_000, { a: calls(30, 3, 900), b: calls(21, 2, 900) }),
+      flagged: 300,
+      rotated: 0,
+    };
     const run = {
       sweeps: [sweepRun(0, 90_000, { a: calls(200) }), steady, worst],
       maxConcurrentRemediations: 0,
@@ -163,6 +170,7 @@ describe('Function: fleetFigures', () => {
       throttled: 0,
       batches: 1,
       flagged: 300,
+      rotated: 0,
     });
     expect(line(f.cost, 'GetMetricData')).toBeCloseTo(
       line(fleetMonthlyCost(300, 2, sweepUsage(steady)), 'GetMetricData') ?? Number.NaN,
