@@ -35,7 +35,11 @@ export interface DetectorOutput {
   outcome?: WatchOutcome;
   /** For a watch check: why it goes on or ended. */
   summary?: string;
-  /** For the sweep's Plan step: the batches the `Look` Map fans out over (ItemsPath `$.sweep.batches`). */
+  /**
+   * For the sweep's Plan step: the batches the `Look` Map fans out over (ItemsPath `$.sweep.batches`): the flagged
+   * applications, then the rotation's (`fleet.sweep.closeLookMinutes`); the summary counts both (`flagged`, `rotated`)
+   * and the applications kept though missing once (`missing`).
+   */
   sweep?: { batches: SweepBatch[]; summary: SweepSummary };
 }
 
