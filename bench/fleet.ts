@@ -96,6 +96,8 @@ export interface FleetFigures {
   accounts: number;
   /** Virtual seconds from the steady-state sweep's start to its last LookBatch's end. */
   sweepVirtualSeconds: number;
+  /** Whether the steady-state sweep was ended by the state machine's timeout. */
+  sweepTimedOut: boolean;
   /** MSF requests per account in the steady-state sweep: the most in one account and the mean, count. */
   msfCallsPerSweep: { max: number; mean: number };
   /** GetMetricData requests of the steady-state sweep over all accounts, count, and the metrics they requested. */
@@ -138,6 +140,8 @@ export interface FleetFigures {
 export interface SweepFigures {
   /** Virtual seconds from the sweep's start to its last LookBatch's end. */
   virtualSeconds: number;
+  /** Whether the sweep state machine's timeout (80% of the sweep interval) ended it before its Look did. */
+  timedOut: boolean;
   /** MSF requests per account: the most in one account and the mean over every account, count. */
   msfCalls: { max: number; mean: number };
   /** GetMetricData requests over all accounts, count, and the metrics they requested. */
@@ -160,6 +164,7 @@ export function sweepFigures(sweep: SweepRun, accounts: number): SweepFigures {
   const sum = (f: (c: SweepAccountCalls) => number) => all.reduce((s, c) => s + f(c), 0);
   return {
     virtualSeconds: (sweep.lastLookEndMs - sweep.atMs) / 1000,
+    timedOut: sweep.timedOut,
     msfCalls: { max: Math.max(0, ...msf), mean: msf.reduce((a, b) => a + b, 0) / Math.max(1, accounts) },
     getMetricDataCalls: sum((c) => c.getMetricData),
     getMetricDataMetrics: sum((c) => c.getMetricDataMetrics),
@@ -214,6 +219,7 @@ export function fleetFigures(
     applications: steady.watched,
     accounts,
     sweepVirtualSeconds: s.virtualSeconds,
+    sweepTimedOut: s.timedOut,
     msfCallsPerSweep: s.msfCalls,
     getMetricDataCallsPerSweep: s.getMetricDataCalls,
     getMetricDataMetricsPerSweep: s.getMetricDataMetrics,

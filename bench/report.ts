@@ -153,14 +153,14 @@ function fleetJson({ cost, ...figures }: FleetFigures & { cost: FleetCost }): Be
 export function fleetTableLines(f: FleetFigures): string[] {
   return [
     `  applications ${f.applications} in ${f.accounts} accounts; steady-state sweep (the last; throttled, adaptive retries):`,
-    `  ${'sweep, virtual s (goal ≤ 60)'.padEnd(44)} ${f.sweepVirtualSeconds.toFixed(1).padStart(8)}`,
+    `  ${'sweep, virtual s (goal ≤ 60)'.padEnd(44)} ${f.sweepVirtualSeconds.toFixed(1).padStart(8)}${f.sweepTimedOut ? ' TIMED OUT' : ''}`,
     `  ${'MSF calls per account, max / mean (goal ≤ 50)'.padEnd(44)} ${`${f.msfCallsPerSweep.max} / ${f.msfCallsPerSweep.mean.toFixed(1)}`.padStart(8)}`,
     `  ${'GetMetricData calls (metrics)'.padEnd(44)} ${`${f.getMetricDataCallsPerSweep} (${f.getMetricDataMetricsPerSweep})`.padStart(8)}`,
     `  ${'flagged + rotated / batches / throttled'.padEnd(44)} ${`${f.flagged} + ${f.rotated} / ${f.batches} / ${f.throttledPerSweep}`.padStart(8)}`,
     `  ${'remediations at once, max'.padEnd(44)} ${String(f.maxConcurrentRemediations).padStart(8)}`,
     `  ${'$ per application-month (goal ≤ 0.25)'.padEnd(44)} ${f.costPerApplicationMonthUsd.toFixed(3).padStart(8)}`,
     `  worst case: every restart alarm set to ALARM before the sweep, so every application is looked at closely:`,
-    `  ${'sweep, virtual s (goal ≤ 60)'.padEnd(44)} ${f.worstCaseSweep.virtualSeconds.toFixed(1).padStart(8)}`,
+    `  ${'sweep, virtual s (goal ≤ 60)'.padEnd(44)} ${f.worstCaseSweep.virtualSeconds.toFixed(1).padStart(8)}${f.worstCaseSweep.timedOut ? ' TIMED OUT (state machine timeout)' : ''}`,
     `  ${'MSF calls per account, max / mean'.padEnd(44)} ${`${f.worstCaseSweep.msfCalls.max} / ${f.worstCaseSweep.msfCalls.mean.toFixed(1)}`.padStart(8)}`,
     `  ${'GetMetricData calls (metrics)'.padEnd(44)} ${`${f.worstCaseSweep.getMetricDataCalls} (${f.worstCaseSweep.getMetricDataMetrics})`.padStart(8)}`,
     `  ${'flagged + rotated / batches / throttled'.padEnd(44)} ${`${f.worstCaseSweep.flagged} + ${f.worstCaseSweep.rotated} / ${f.worstCaseSweep.batches} / ${f.worstCaseSweep.throttled}`.padStart(8)}`,

@@ -54,7 +54,7 @@ import {
 } from './peers.ts';
 import { type Outcome, type Scenario, scenarioApplications, type TimelineEntry } from './scenario.ts';
 import { startSlackReceiver } from './slack-receiver.ts';
-import { type LocalExecution, LocalWorkflow, runOnce } from './workflow.ts';
+import { type LocalExecution, LocalWorkflow, type OnceResult, runOnce } from './workflow.ts';
 import { synthesizedSweepWorkflow, synthesizedWatchWorkflow, synthesizedWorkflow } from './workflow-definition.ts';
 
 const SECOND_MS = 1000;
@@ -201,6 +201,11 @@ export interface SweepRun {
   atMs: number;
   /** Virtual time its last LookBatch (or the Plan, without batches) returned, epoch ms. */
   lastLookEndMs: number;
+  /**
+   * Whether the sweep state machine's timeout ended it: the figures then hold what it did, its LookBatches already
+   * running counted to their end, and an `error` timeline line says so.
+   */
+  timedOut: boolean;
   /** LookBatch invocations (child executions of the Look map), count. */
   batches: number;
   /** Applications watched and flagged for a closer look (something off), count. */
@@ -782,6 +787,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       await options.beforeSweep?.(sweeps.length, emulator);
       const firstCall = emulator.calls.length;
       const ledgerBefore = { ...ledgerCounts };
+      let planSummary: NonNullable<DetectorOutput['sweep']>['summary'] | undefined;
       const runSweep = () =>
         runOnce(
           sweepDefinition,
@@ -789,6 +795,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
             [SWEEP_STATES.plan]: async (payload) => {
               const out = await runDetector(payload);
               const s = out.sweep?.summary;
+              planSummary = s;
               if (s && (s.added || s.removed || s.alarmsCreated || s.alarmsDeleted || s.flagged)) {
                 line(
                   'sweep',
@@ -798,16 +805,45 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
               return out;
             },
             [SWEEP_STATES.lookBatch]: async (payload) => {
-              const out = await runDetector(payload);
-              echo(out);
-              return out;
+              const look = (async () => {
+                const out = await runDetector(payload);
+                echo(out);
+                return out;
+              })();
+              inFlight.add(look);
+              try {
+                return await look;
+              } finally {
+                inFlight.delete(look);
+                lookEnds.push(clock.now());
+                lookStarts += 1;
+              }
             },
           },
           clock,
           { id: `sweep-${t}` },
         );
+      /** LookBatch invocations still running, and those that ended (their virtual end), for a timed-out sweep. */
+      const inFlight = new Set<Promise<unknown>>();
+      const lookEnds: number[] = [];
+      let lookStarts = 0;
       const speed = options.sweepSpeed?.(sweeps.length);
-      const run = speed === undefined ? await runSweep() : await clock.flowing(runSweep, speed);
+      const startedMs = clock.now();
+      // The state machine's TimeoutSeconds (below the sweep interval) ends the execution; in Step Functions its Express
+      // children already running go on, so their LookBatches run to their end here too, and the sweep is recorded as
+      // timed out with what it did.
+      const runOrTimeout = async (): Promise<OnceResult | undefined> => {
+        try {
+          return await runSweep();
+        } catch (e) {
+          if ((e as Error).name !== 'ExecutionTimeoutError') throw e;
+          await Promise.allSettled([...inFlight]);
+          return undefined;
+        }
+      };
+      const run = speed === undefined ? await runOrTimeout() : await clock.flowing(runOrTimeout, speed);
+      if (!run)
+        line('error', `sweep started at ${new Date(startedMs).toISOString()} timed out (state machine timeout)`);
       const calls: Record<string, SweepAccountCalls> = {};
       for (const c of emulator.calls.slice(firstCall)) {
         if (!c.userAgent.includes('flink-watchdog')) continue;
@@ -831,19 +867,20 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           n.getMetricDataMetrics += ((c.input as { MetricDataQueries?: unknown[] }).MetricDataQueries ?? []).length;
         } else n.cloudWatchOther += 1;
       }
-      const looks = run.tasks.filter((x) => x.state === SWEEP_STATES.lookBatch);
-      const summary = (run.output as DetectorOutput).sweep?.summary;
+      const looks = run?.tasks.filter((x) => x.state === SWEEP_STATES.lookBatch) ?? [];
+      const summary = run ? (run.output as DetectorOutput).sweep?.summary : planSummary;
       sweeps.push({
-        atMs: run.startMs,
-        lastLookEndMs: Math.max(run.startMs, ...run.tasks.map((x) => x.endMs)),
-        batches: run.mapIterations,
+        atMs: run?.startMs ?? startedMs,
+        lastLookEndMs: run ? Math.max(run.startMs, ...run.tasks.map((x) => x.endMs)) : Math.max(startedMs, ...lookEnds),
+        timedOut: !run,
+        batches: run?.mapIterations ?? lookStarts,
         watched: summary?.watched ?? 0,
         flagged: summary?.flagged ?? 0,
         rotated: summary?.rotated ?? 0,
-        invocations: run.tasks.length,
-        invocationWallMs: run.tasks.reduce((sum, x) => sum + x.wallMs, 0),
+        invocations: run?.tasks.length ?? lookStarts + 1,
+        invocationWallMs: run?.tasks.reduce((sum, x) => sum + x.wallMs, 0) ?? 0,
         lookWallMs: looks.reduce((sum, x) => sum + x.wallMs, 0),
-        standardTransitions: run.stateTransitions + run.mapIterations,
+        standardTransitions: run ? run.stateTransitions + run.mapIterations : 2 + lookStarts,
         calls,
         ledger: {
           reads: ledgerCounts.reads - ledgerBefore.reads,

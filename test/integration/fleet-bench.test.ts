@@ -21,6 +21,7 @@ describe('Bench: the fleet (small: 2 accounts × 5 applications)', () => {
     // each account's metrics fetched by GetMetricData (at least one call per account), every application in a batch
     const w = f.worstCaseSweep;
     expect(w.flagged).toBe(10);
+    expect(w.timedOut).toBe(false);
     expect(w.batches).toBeGreaterThanOrEqual(1);
     expect(w.getMetricDataCalls).toBeGreaterThanOrEqual(2);
     expect(w.getMetricDataMetrics).toBeGreaterThanOrEqual(10);
@@ -49,6 +50,7 @@ describe('Bench: the fleet (small: 2 accounts × 5 applications)', () => {
         sweepUsage({
           atMs: 0,
           lastLookEndMs: 0,
+          timedOut: false,
           batches: 0,
           watched: 12,
           flagged: 0,

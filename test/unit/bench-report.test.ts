@@ -53,6 +53,7 @@ const fleet: FleetFigures = {
   applications: 1000,
   accounts: 10,
   sweepVirtualSeconds: 12.5,
+  sweepTimedOut: false,
   msfCallsPerSweep: { max: 3, mean: 2.1 },
   getMetricDataCallsPerSweep: 0,
   getMetricDataMetricsPerSweep: 0,
@@ -66,6 +67,7 @@ const fleet: FleetFigures = {
   flaggedBySweep: [3, 0],
   worstCaseSweep: {
     virtualSeconds: 41.5,
+    timedOut: false,
     msfCalls: { max: 24, mean: 22.4 },
     getMetricDataCalls: 20,
     getMetricDataMetrics: 3000,

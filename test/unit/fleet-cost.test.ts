@@ -108,6 +108,7 @@ describe('Function: fleetFigures', () => {
   const sweepRun = (atMs: number, endMs: number, perAccount: Record<string, ReturnType<typeof calls>>): SweepRun => ({
     atMs,
     lastLookEndMs: endMs,
+    timedOut: false,
     batches: 1,
     watched: 300,
     flagged: 2,
@@ -164,6 +165,7 @@ describe('Function: fleetFigures', () => {
     // Assess
     expect(f.worstCaseSweep).toEqual({
       virtualSeconds: 45,
+      timedOut: false,
       msfCalls: { max: 30, mean: 17 },
       getMetricDataCalls: 5,
       getMetricDataMetrics: 1800,
