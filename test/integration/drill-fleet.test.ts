@@ -12,7 +12,8 @@ async function report(name: string): Promise<ScenarioReport> {
   return r;
 }
 
-describe('Drill: the fleet scenarios', () => {
+// Fleet scenarios (up to 40 applications) take tens of seconds of wall time on a loaded 2-core machine.
+describe('Drill: the fleet scenarios', { timeout: 240_000 }, () => {
   it('cross-account: the rollback is made in the member account, through the role assumed with the ExternalId', async () => {
     // Act
     const r = await report('cross-account');
