@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: figures, not pass/fail. `npm run bench -- --json` prints all of them as one JSON object on stdout
- * (bench/report.ts, BenchJson) and nothing else there.
+ * (bench/report.ts, BenchJson) and nothing else there; `--json-file FILE` prints the table and writes that object to FILE.
  * - per drill scenario: the outcome; detection (virtual seconds from the incident's onset to the detector's decision),
  *   first action (onset to the first mutating MSF call) and recovery (onset to RESOLVED), the onsets being defined in
  *   sandbox/onset.ts; beside them, on the same run and the same emulated metrics, the detection of two peer rules
@@ -17,6 +17,7 @@
  *   virtual duration and calls under throttling, and the monthly cost per application from bench/cost-model.ts
  *   (bench/fleet.ts), with the bill as the README's table rows.
  */
+import { writeFileSync } from 'node:fs';
 import { runScenario } from '#sandbox/drill.ts';
 import { DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS, DEFAULT_METRICS_DELAY_SECONDS } from '#sandbox/emulator/index.ts';
 import { listScenarios, loadScenario } from '#sandbox/scenario.ts';
@@ -40,7 +41,15 @@ import {
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const json = process.argv.slice(2).includes('--json');
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+/** `--json-file FILE`: the table on stdout as usual, and the same run's JSON object written to FILE. */
+const jsonFileAt = args.indexOf('--json-file');
+const jsonFile = jsonFileAt >= 0 ? args[jsonFileAt + 1] : undefined;
+if (jsonFileAt >= 0 && (jsonFile === undefined || jsonFile.startsWith('--'))) {
+  console.error('--json-file needs a file name, e.g. npm run bench -- --json-file bench.json');
+  process.exit(2);
+}
 /** Text output, progressively; silent in --json mode (stdout then carries the JSON object only). */
 const say = (line: string) => {
   if (!json) console.log(line);
@@ -143,8 +152,12 @@ try {
   process.exitCode = 1;
 }
 
-if (json) {
-  console.log(
-    JSON.stringify(toBenchJson({ cloudwatchDefaults, scenarios, decision, bundles, reconcile, fleet }), null, 2),
+if (json || jsonFile) {
+  const out = JSON.stringify(
+    toBenchJson({ cloudwatchDefaults, scenarios, decision, bundles, reconcile, fleet }),
+    null,
+    2,
   );
+  if (json) console.log(out);
+  if (jsonFile) writeFileSync(jsonFile, `${out}\n`);
 }

@@ -65,9 +65,11 @@ const TICK_MS = 5 * SECOND_MS;
 const SWEEP_MS = 5 * MINUTE_MS;
 /**
  * Virtual ms per wall ms of the reconciler's cycles when sweeps run with a moving clock (see RunOptions.sweepSpeed):
- * fast, as they are not measured, but moving, so the emulator's token buckets refill for the SDK's retries.
+ * moving, so the emulator's token buckets refill for the SDK's retries, and at wall-clock speed, so that a cycle over
+ * 1,000 applications does not put tens of virtual minutes between two sweeps (in AWS the reconciler runs beside the
+ * sweep, not between two of them).
  */
-const RECONCILE_SPEED = 20;
+const RECONCILE_SPEED = 1;
 /** The home account: the watchdog's own (the central operations account of a fleet). */
 export const HOME_ACCOUNT_ID = '123456789012';
 /** The drill's watchdog instance (alarm names `flink-watchdog-drill-…`, the alarms' instance tag). */
