@@ -39,6 +39,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DetectorEnv, functionEnvironment, ReconcilerEnv, RemediationEnv, RunbookEnv } from '#functions/common/env.ts';
+import { DEFAULT_MEMBER_ROLE_NAME } from '#shared/adapters/accounts.ts';
 import { LEDGER_TABLE } from '#shared/adapters/ledger-table.ts';
 import { alarmPrefix, INSTANCE_PATTERN } from '#shared/alarms.ts';
 import {
@@ -101,9 +102,6 @@ export const LAMBDA_ENV_LIMIT_BYTES = 4096;
 
 /** Name of the config file bundled next to every function's handler (`WATCHDOG_CONFIG_PATH` names it). */
 export const CONFIG_FILE_NAME = 'watchdog.config.json';
-
-/** The member role the watchdog assumes in a member account when `fleet.accounts[].roleName` is not set. */
-export const DEFAULT_MEMBER_ROLE_NAME = 'FlinkWatchdogMember';
 
 /**
  * IAM quotas the listed-application grants must fit (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html,
