@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import type { Clock } from '#shared/clock.ts';
@@ -10,6 +9,7 @@ import { readTerraformState, TerraformStateReadError } from '#shared/desired/ter
 import type { DesiredApplicationState } from '#shared/domain/desired.ts';
 import { compareDesired, type DriftReport, type DriftReportSeverity } from '#shared/domain/drift.ts';
 import type { ApplicationState } from '#shared/domain/model.ts';
+import { packageRoot } from '#shared/package-root.ts';
 import { type ApplicationSummary, MsfApiError, type MsfPort } from '#shared/ports/msf.ts';
 import { bold, dim, green, red } from './format.ts';
 
@@ -23,7 +23,7 @@ export const DRIFT_EXIT_CODES = { noDrift: 0, error: 1, drift: 2 } as const;
 export const DEFAULT_CONFIG_FILE = 'flink-watchdog.config.json';
 /** The bundled example config, used (with a note on stderr) when {@link DEFAULT_CONFIG_FILE} is absent. */
 export const EXAMPLE_CONFIG_FILE = 'flink-watchdog.config.example.json';
-const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const PACKAGE_ROOT = packageRoot();
 
 /** Applications described at the same time (each costs DescribeApplication, ListApplicationOperations, ...). */
 const CONCURRENCY = 4;

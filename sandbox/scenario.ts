@@ -6,6 +6,7 @@ import {
   DEFAULT_METRIC_HISTORY_MINUTES,
   DEFAULT_METRICS_DELAY_SECONDS,
 } from '#sandbox/emulator/metric-publisher.ts';
+import { packageRoot } from '#shared/package-root.ts';
 
 /**
  * Scenario files (sandbox/scenarios/*.json) describe a world for the emulator, a timeline of what people do in it,
@@ -567,8 +568,8 @@ export function parseScenario(raw: unknown, source: string): Scenario {
 export type ScenarioWorld = Pick<Scenario, 'applications' | 'jobModel' | 'faults' | 'startTime'> &
   Partial<Pick<Scenario, 'cloudwatch'>>;
 
-/** Folder holding the bundled scenarios. */
-export const SCENARIO_DIR = new URL('./scenarios/', import.meta.url).pathname;
+/** Folder holding the bundled scenarios: `sandbox/scenarios/` of the package (found from the sources and from dist/). */
+export const SCENARIO_DIR = join(packageRoot(), 'sandbox', 'scenarios');
 
 /**
  * Reads and validates one scenario file.

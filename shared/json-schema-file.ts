@@ -22,10 +22,13 @@ export function writeFormattedJson(file: string, value: unknown): void {
   if (formatted.status !== 0) console.error(`note: biome format failed: ${formatted.stderr || formatted.stdout}`);
 }
 
-/** Whether the module at `moduleUrl` (its `import.meta.url`) is the one node or tsx was asked to run. */
+/**
+ * Whether the module at `moduleUrl` (its `import.meta.url`) is the one node or tsx was asked to run. Only a TypeScript
+ * source counts: in a bundle (dist/cli.js and its chunks) many modules share one URL, which may be the entry's.
+ */
 export function isMainModule(moduleUrl: string): boolean {
   const entry = process.argv[1];
-  if (entry === undefined) return false;
+  if (entry === undefined || !moduleUrl.endsWith('.ts')) return false;
   try {
     return realpathSync(resolve(entry)) === realpathSync(fileURLToPath(moduleUrl));
   } catch {
