@@ -13,7 +13,7 @@ export class PackageRootError extends Error {
 /**
  * The root directory of the flink-watchdog package: the nearest directory, walking up from `from`, whose package.json
  * is named {@link PACKAGE_NAME}. Files the package ships beside its code (the drill scenarios, the example config)
- * are found from it, the same from the sources (`shared/…​.ts` run by tsx), from the bundles in `dist/` and from an
+ * are found from it, the same from the sources (`shared/*.ts` run by tsx), from the bundles in `dist/` and from an
  * install in `node_modules/flink-watchdog/`; a path relative to one module's `import.meta.url` would not survive
  * bundling, which moves modules into `dist/` and its chunks.
  * @param from a file to start from (default: this module's own file).
