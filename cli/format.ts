@@ -11,7 +11,14 @@ export function offset(ms: number, startMs: number): string {
   return `+${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 }
 
-const color = process.stdout.isTTY && !process.env.NO_COLOR;
+/** Whether ANSI colours are written; the CLI settles it once per run from --no-color, NO_COLOR and the terminal. */
+let color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+
+/** Switches ANSI colours of every helper below on or off (cli/context.ts `applyOutputOptions` calls it). */
+export function setColor(enabled: boolean): void {
+  color = enabled;
+}
+
 const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
 export const green = (s: string) => paint('32', s);
 export const red = (s: string) => paint('31', s);

@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
@@ -12,30 +13,41 @@ import type { Ledger } from '#shared/ports/ledger.ts';
 import type { MetricsPort } from '#shared/ports/metrics.ts';
 import type { MsfPort } from '#shared/ports/msf.ts';
 import {
+  type AwsClientConfig,
+  type AwsOptions,
+  awsClientConfig,
   awsProblem,
   type CliProblem,
+  exitCodeOf,
   formatProblem,
-  loadCliConfig,
+  loadConfig,
   mapLimit,
-  type Observed,
-  observeApplications,
-  paintSeverity,
-  readDesiredStates,
-} from './drift.ts';
+  type OutputOptions,
+  pickResource,
+  resolveOutput,
+  type StackOptions,
+  stackOf,
+  stackProblem,
+  terraformReader,
+  textLine,
+  type WatchdogStackOutputs,
+} from './context.ts';
+import { type Observed, observeApplications, paintSeverity, readDesiredStates } from './drift.ts';
 import { bold, dim } from './format.ts';
 
 const MINUTE_MS = 60_000;
 
 /** Options of `flink-watchdog status` (commander's parsed flags). */
-export interface StatusOptions {
+export interface StatusOptions extends OutputOptions, AwsOptions, StackOptions {
   /** Path of the watchdog config (same lookup as `flink-watchdog drift`). */
   config?: string;
   /** Terraform state sources for the drift column; they replace the config's `drift.terraformState`. */
   tfstate?: string[];
-  /** The ledger's DynamoDB table, for the open incident column. @default env LEDGER_TABLE_NAME; without either, `-` */
+  /**
+   * The ledger's DynamoDB table, for the open incident column.
+   * @default the `--stack`'s LedgerTableName Output, else env LEDGER_TABLE_NAME; without any, `-`
+   */
   table?: string;
-  /** Print {@link StatusJson} instead of a table. */
-  json?: boolean;
 }
 
 /** The open incident of an application, as the ledger holds it. */
@@ -72,16 +84,18 @@ export interface StatusLine {
 
 /** The `--json` output of `flink-watchdog status`. */
 export interface StatusJson {
+  /** The watchdog of `--stack`: its stack, OutputKey prefix and Output values; absent without `--stack`. */
+  watchdog?: WatchdogStackOutputs;
   applications: StatusLine[];
   /** What could not be read; non-empty means exit code 1. */
   problems: CliProblem[];
 }
 
-/** Adapters {@link statusCommand} uses; each defaults to the AWS SDK one with the default credential chain. */
+/** Adapters {@link statusCommand} uses; each defaults to the AWS SDK one with `--region` / `--profile`. */
 export interface StatusDeps {
   msf?: MsfPort;
   metrics?: MetricsPort;
-  /** Built from `--table` / LEDGER_TABLE_NAME when absent. */
+  /** Built from `--table` / the stack's Output / LEDGER_TABLE_NAME when absent. */
   ledger?: Ledger;
   clock?: Clock;
   env?: NodeJS.ProcessEnv;
@@ -181,42 +195,83 @@ export function formatStatusTable(lines: readonly StatusLine[]): string {
 }
 
 /**
- * `flink-watchdog status [--config PATH] [--tfstate PATH|s3://BUCKET/KEY ...] [--table NAME] [--json]`: one line per
- * watched application: ApplicationStatus and ApplicationVersionId (ListApplications), restarts in the last
- * `restartLoop.windowMinutes` (CloudWatch GetMetricData on fullRestarts / numRestarts), the open incident (the ledger
- * table of `--table` or LEDGER_TABLE_NAME; `-` without one) and the drift severity (compareDesired against the config
- * and the Terraform state files, as `flink-watchdog drift`). Prints a table, or {@link StatusJson} with `--json`;
- * errors go to stderr.
- * @returns the exit code: 0, or 1 when anything could not be read (config, state file, an AWS call, an application
- *   missing from the account).
+ * `--output text`: one tab-separated line per application: name, ApplicationStatus (`NOT_FOUND`), version, restarts
+ * in the window, the window in minutes, the open incident id (`none`; `-` without a ledger table), drift severity.
+ */
+export function formatStatusText(lines: readonly StatusLine[]): string {
+  return lines
+    .map((l) =>
+      textLine([
+        l.applicationName,
+        l.status ?? 'NOT_FOUND',
+        l.applicationVersion,
+        l.restarts?.count ?? '?',
+        l.restarts?.windowMinutes,
+        l.openIncident === undefined ? '-' : (l.openIncident?.id ?? 'none'),
+        l.drift ?? '?',
+      ]),
+    )
+    .join('\n');
+}
+
+/** A ledger on `tableName` through a DynamoDB client of `--region` / `--profile`. */
+export function ledgerOn(tableName: string, aws: AwsClientConfig): Ledger {
+  return new DynamoDbLedger({ tableName, client: new DynamoDBClient(aws) });
+}
+
+/**
+ * `flink-watchdog status [--config PATH] [--tfstate PATH|s3://BUCKET/KEY ...] [--table NAME] [--stack NAME
+ * [--watchdog PREFIX]] [--region R] [--profile P] [--output table|json|text]`: one line per watched application:
+ * ApplicationStatus and ApplicationVersionId (ListApplications), restarts in the last `restartLoop.windowMinutes`
+ * (CloudWatch GetMetricData on fullRestarts / numRestarts), the open incident (the ledger table of `--table`, else the
+ * stack's LedgerTableName Output, else LEDGER_TABLE_NAME; `-` without one) and the drift severity (compareDesired
+ * against the config and the Terraform state files, as `flink-watchdog drift`). Prints a table,
+ * {@link StatusJson} with `--output json`, or {@link formatStatusText} lines with `--output text`; errors go to
+ * stderr.
+ * @returns the exit code: 0; 1 when anything could not be read (config, state file, the stack or its Outputs, an
+ *   AWS call, an application missing from the account); 64 for a bad option.
  */
 export async function statusCommand(opts: StatusOptions, deps: StatusDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
   const clock = deps.clock ?? systemClock;
+  const output = resolveOutput(opts);
+  const aws = awsClientConfig(opts);
   const problems: CliProblem[] = [];
   const lines: StatusLine[] = [];
+  let watchdog: WatchdogStackOutputs | undefined;
   const finish = (): number => {
-    if (opts.json) console.log(JSON.stringify({ applications: lines, problems } satisfies StatusJson, null, 2));
-    else if (lines.length > 0) console.log(formatStatusTable(lines));
+    if (output === 'json') {
+      const json: StatusJson = { ...(watchdog ? { watchdog } : {}), applications: lines, problems };
+      console.log(JSON.stringify(json, null, 2));
+    } else if (output === 'text') {
+      if (lines.length > 0) console.log(formatStatusText(lines));
+    } else if (lines.length > 0) console.log(formatStatusTable(lines));
     for (const p of problems) console.error(formatProblem(p));
-    return problems.length > 0 ? 1 : 0;
+    return exitCodeOf(problems);
   };
 
-  const loaded = loadCliConfig(opts.config, env);
+  const loaded = loadConfig(opts.config, env);
   if (!loaded.ok) {
     problems.push(loaded.problem);
     return finish();
   }
   const { config } = loaded;
-  const desired = await readDesiredStates(config, opts.tfstate);
+  let table: string | undefined;
+  try {
+    watchdog = await stackOf(opts, aws);
+    table = pickResource(opts.table, watchdog, 'LedgerTableName', '--table', env.LEDGER_TABLE_NAME, true);
+  } catch (e) {
+    problems.push(stackProblem(e, opts.stack));
+    return finish();
+  }
+  const desired = await readDesiredStates(config, opts.tfstate, terraformReader(aws));
   problems.push(...desired.problems);
-  const table = opts.table ?? env.LEDGER_TABLE_NAME;
-  const ledger = deps.ledger ?? (table ? new DynamoDbLedger({ tableName: table }) : undefined);
-  const metrics = deps.metrics ?? new CloudWatchMetrics();
+  const ledger = deps.ledger ?? (table ? ledgerOn(table, aws) : undefined);
+  const metrics = deps.metrics ?? new CloudWatchMetrics({ clientConfig: aws });
 
   let observed: Observed[];
   try {
-    observed = await observeApplications(deps.msf ?? new MsfAdapter(), desired.states, clock);
+    observed = await observeApplications(deps.msf ?? new MsfAdapter({ clientConfig: aws }), desired.states, clock);
   } catch (e) {
     problems.push(awsProblem('msf', undefined, e));
     return finish();
@@ -234,10 +289,21 @@ export async function statusCommand(opts: StatusOptions, deps: StatusDeps = {}):
     lines.push(r.line);
     problems.push(...r.problems);
   }
-  if (!opts.json) {
+  if (output === 'table') {
     const from = [`watchdog config ${loaded.source}`, ...desired.sources.map((s) => `Terraform state ${s}`)];
+    if (watchdog) {
+      const v = watchdog.values;
+      const parts = [
+        `stack ${watchdog.stackName}${watchdog.prefix ? ` (${watchdog.prefix})` : ''}`,
+        ...(table ? [`ledger table ${table}`] : []),
+        ...(v.DashboardName ? [`dashboard ${v.DashboardName}`] : []),
+      ];
+      console.log(dim(`Watchdog: ${parts.join(', ')}`));
+    }
     console.log(
-      dim(`Desired state: ${from.join(' + ')}${ledger ? '' : '; no ledger table (--table), incidents not shown'}`),
+      dim(
+        `Desired state: ${from.join(' + ')}${ledger ? '' : '; no ledger table (--table or --stack), incidents not shown'}`,
+      ),
     );
   }
   return finish();
