@@ -1,20 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
 import { DEFAULT_INSTANCE, INSTANCE_PATTERN } from '#shared/alarms.ts';
 import { parseConfig, type WatchdogConfig } from '#shared/config/schema.ts';
+import * as z from '#shared/zod.ts';
 
 /** Variables naming the watchdog config. `WATCHDOG_CONFIG` (JSON) wins over `WATCHDOG_CONFIG_PATH` (a file). */
 const configVariables = {
   /** The watchdog config as JSON (local runs and tests; the CDK construct bundles a file instead). */
-  WATCHDOG_CONFIG: z.string().min(2).optional(),
+  WATCHDOG_CONFIG: z.optional(z.string().check(z.minLength(2))),
   /**
    * A path to the watchdog config file. The CDK construct sets `watchdog.config.json`, the file it bundles next to
    * each handler; a relative path is resolved against `LAMBDA_TASK_ROOT` (the function code's directory, set by
    * Lambda) when set, else against the working directory.
    */
-  WATCHDOG_CONFIG_PATH: z.string().min(1).optional(),
-  AWS_REGION: z.string().min(1).optional(),
+  WATCHDOG_CONFIG_PATH: z.optional(z.string().check(z.minLength(1))),
+  AWS_REGION: z.optional(z.string().check(z.minLength(1))),
 };
 
 /** Which watchdog this is, and its home account (see infra/flink-watchdog.ts). */
@@ -24,15 +24,12 @@ const instanceVariables = {
    * `flink-watchdog-<instance>-<application>-<kind>` and tagged `flink-watchdog:instance=<instance>`, so two
    * watchdogs in one account never touch each other's alarms. The CDK construct sets it (default: the stack name).
    */
-  WATCHDOG_INSTANCE: z
-    .string()
-    .regex(INSTANCE_PATTERN, 'an instance id: 1-32 letters and digits ([A-Za-z0-9])')
-    .default(DEFAULT_INSTANCE),
+  WATCHDOG_INSTANCE: z._default(
+    z.string().check(z.regex(INSTANCE_PATTERN, 'an instance id: 1-32 letters and digits ([A-Za-z0-9])')),
+    DEFAULT_INSTANCE,
+  ),
   /** The watchdog's own AWS account (12 digits): the home cell of the sweep. Absent: learnt from the caller identity. */
-  WATCHDOG_ACCOUNT_ID: z
-    .string()
-    .regex(/^\d{12}$/, 'a 12-digit AWS account id')
-    .optional(),
+  WATCHDOG_ACCOUNT_ID: z.optional(z.string().check(z.regex(/^\d{12}$/, 'a 12-digit AWS account id'))),
 };
 
 const hasConfig = (e: { WATCHDOG_CONFIG?: string | undefined; WATCHDOG_CONFIG_PATH?: string | undefined }) =>
@@ -40,21 +37,21 @@ const hasConfig = (e: { WATCHDOG_CONFIG?: string | undefined; WATCHDOG_CONFIG_PA
 const CONFIG_MESSAGE = 'set WATCHDOG_CONFIG (the config JSON) or WATCHDOG_CONFIG_PATH (a config file)';
 
 /** Environment every watchdog function reads. */
-export const CommonEnv = z.object(configVariables).refine(hasConfig, { message: CONFIG_MESSAGE });
+export const CommonEnv = z.object(configVariables).check(z.refine(hasConfig, { message: CONFIG_MESSAGE }));
 export type CommonEnv = z.infer<typeof CommonEnv>;
 
 /** Where notifications go (see infra/flink-watchdog.ts). */
 const notificationVariables = {
   /** ARN of the SNS topic incidents are published to. */
-  NOTIFICATION_TOPIC_ARN: z.string().startsWith('arn:'),
+  NOTIFICATION_TOPIC_ARN: z.string().check(z.startsWith('arn:')),
   /** Name of the Secrets Manager secret holding the Slack webhook URL (the URL itself is never in the environment). */
-  SLACK_WEBHOOK_SECRET_NAME: z.string().min(1).optional(),
+  SLACK_WEBHOOK_SECRET_NAME: z.optional(z.string().check(z.minLength(1))),
   /** ARN of the topic Amazon Q Developer in chat applications subscribes to (custom-notification JSON). */
-  CHATBOT_TOPIC_ARN: z.string().startsWith('arn:').optional(),
+  CHATBOT_TOPIC_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
   /** EventBridge bus for the watchdog's custom events (absent: the account's default bus). */
-  EVENT_BUS_NAME: z.string().min(1).optional(),
+  EVENT_BUS_NAME: z.optional(z.string().check(z.minLength(1))),
   /** URL of the SQS queue undelivered notifications go to (an alarm watches it). */
-  NOTIFICATION_DLQ_URL: z.string().startsWith('https://').optional(),
+  NOTIFICATION_DLQ_URL: z.optional(z.string().check(z.startsWith('https://'))),
 };
 
 /** Environment of the detector function (functions/detector/handler.ts). */
@@ -64,16 +61,16 @@ export const DetectorEnv = z
     ...instanceVariables,
     ...notificationVariables,
     /** Name of the ledger's DynamoDB table. */
-    LEDGER_TABLE_NAME: z.string().min(3),
+    LEDGER_TABLE_NAME: z.string().check(z.minLength(3)),
     /** ARN of the remediation workflow (Step Functions state machine) the detector starts. */
-    STATE_MACHINE_ARN: z.string().startsWith('arn:'),
+    STATE_MACHINE_ARN: z.string().check(z.startsWith('arn:')),
     /**
      * ARN of the watch workflow (infra/watch-workflow.ts) the detector starts to look again after a restart, a
      * transition or a change. Absent: no watches; detection relies on the alarms and the sweep alone.
      */
-    WATCH_STATE_MACHINE_ARN: z.string().startsWith('arn:').optional(),
+    WATCH_STATE_MACHINE_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
   })
-  .refine(hasConfig, { message: CONFIG_MESSAGE });
+  .check(z.refine(hasConfig, { message: CONFIG_MESSAGE }));
 export type DetectorEnv = z.infer<typeof DetectorEnv>;
 
 /** Environment of the reconciler (functions/reconciler/handler.ts): as the detector's, it may start the workflow. */
@@ -86,17 +83,19 @@ export const RunbookEnv = z
     ...configVariables,
     ...instanceVariables,
     ...notificationVariables,
-    LEDGER_TABLE_NAME: z.string().min(3),
-    STATE_MACHINE_ARN: z.string().startsWith('arn:'),
+    LEDGER_TABLE_NAME: z.string().check(z.minLength(3)),
+    STATE_MACHINE_ARN: z.string().check(z.startsWith('arn:')),
     /** ARN of the command topic: only messages published to it are accepted. */
     COMMAND_TOPIC_ARN: z
       .string()
-      .regex(
-        /^arn:aws(?:-[a-z]+)*:sns:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:[A-Za-z0-9_-]{1,256}$/,
-        'expected an SNS topic ARN',
+      .check(
+        z.regex(
+          /^arn:aws(?:-[a-z]+)*:sns:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:[A-Za-z0-9_-]{1,256}$/,
+          'expected an SNS topic ARN',
+        ),
       ),
   })
-  .refine(hasConfig, { message: CONFIG_MESSAGE });
+  .check(z.refine(hasConfig, { message: CONFIG_MESSAGE }));
 export type RunbookEnv = z.infer<typeof RunbookEnv>;
 
 /** Environment of the remediation step function (functions/remediation/handler.ts). */
@@ -106,16 +105,16 @@ export const RemediationEnv = z
     ...instanceVariables,
     ...notificationVariables,
     /** Name of the ledger's DynamoDB table. */
-    LEDGER_TABLE_NAME: z.string().min(3),
+    LEDGER_TABLE_NAME: z.string().check(z.minLength(3)),
   })
-  .refine(hasConfig, { message: CONFIG_MESSAGE });
+  .check(z.refine(hasConfig, { message: CONFIG_MESSAGE }));
 export type RemediationEnv = z.infer<typeof RemediationEnv>;
 
 /**
  * Validates a function's environment against its schema.
  * @throws Error naming each missing or malformed variable.
  */
-export function readEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+export function readEnv<S extends z.ZodMiniType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
@@ -133,7 +132,7 @@ const CDK_TOKEN = /\$\{Token\[/;
  * deploy time), which are only checked to be present.
  * @throws Error naming the variable when a value does not validate.
  */
-export function functionEnvironment<S extends z.ZodType<Record<string, string | undefined>>>(
+export function functionEnvironment<S extends z.ZodMiniType<Record<string, string | undefined>>>(
   schema: S,
   values: z.input<S>,
 ): Record<string, string> {

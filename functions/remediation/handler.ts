@@ -1,5 +1,4 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { z } from 'zod';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { fleetAdaptersFromEnv } from '#shared/adapters/fleet-adapters.ts';
 import { PowertoolsWatchdogMetrics } from '#shared/adapters/powertools-metrics.ts';
@@ -12,14 +11,18 @@ import {
   remediationStep,
 } from '#shared/domain/remediation.ts';
 import { noopWatchdogMetrics, type WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
+import * as z from '#shared/zod.ts';
 import { loadConfigFromEnv, RemediationEnv, readEnv } from '../common/env.ts';
 import { notifierFromEnv } from '../common/notifier.ts';
 
 const StartOptionsSchema = z.object({
   restoreType: z.enum(['SKIP_RESTORE_FROM_SNAPSHOT', 'RESTORE_FROM_LATEST_SNAPSHOT', 'RESTORE_FROM_CUSTOM_SNAPSHOT']),
-  snapshotName: z.string().optional(),
+  snapshotName: z.optional(z.string()),
   allowNonRestoredState: z.boolean(),
 });
+
+/** A non-negative integer (a count, an index, an application version id). */
+const count = () => z.number().check(z.int(), z.nonnegative());
 
 const PlanStepSchema = z.discriminatedUnion('call', [
   z.object({ call: z.literal('RollbackApplication'), awaitStatus: z.literal('RUNNING') }),
@@ -27,28 +30,28 @@ const PlanStepSchema = z.discriminatedUnion('call', [
   z.object({ call: z.literal('StartApplication'), start: StartOptionsSchema, awaitStatus: z.literal('RUNNING') }),
   z.object({
     call: z.literal('UpdateApplication'),
-    reapplyVersionId: z.number().int().positive(),
+    reapplyVersionId: z.number().check(z.int(), z.positive()),
     awaitStatus: z.literal('READY'),
   }),
 ]);
 
 /** The workflow state between remediation steps (validated on every step). */
 export const RemediationStateSchema = z.object({
-  incidentId: z.string().min(1).max(80),
+  incidentId: z.string().check(z.minLength(1), z.maxLength(80)),
   /** The application key: the MSF ApplicationName at home, `NAME@ACCOUNT.REGION` in a member account. */
-  applicationName: z.string().min(1).max(APPLICATION_KEY_MAX_LENGTH),
+  applicationName: z.string().check(z.minLength(1), z.maxLength(APPLICATION_KEY_MAX_LENGTH)),
   phase: z.enum(REMEDIATION_PHASES),
   steps: z.array(PlanStepSchema),
-  stepIndex: z.number().int().nonnegative(),
-  expectVersionId: z.number().int().nonnegative(),
-  operationId: z.string().optional(),
-  deadlineMs: z.number().optional(),
-  verifyFromMs: z.number().optional(),
-  verifyRounds: z.number().int().nonnegative(),
-  retries: z.number().int().nonnegative(),
-  waitSeconds: z.number().nonnegative(),
-  outcome: z.enum(['RECOVERED', 'ESCALATED', 'DUPLICATE']).optional(),
-  error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
+  stepIndex: count(),
+  expectVersionId: count(),
+  operationId: z.optional(z.string()),
+  deadlineMs: z.optional(z.number()),
+  verifyFromMs: z.optional(z.number()),
+  verifyRounds: count(),
+  retries: count(),
+  waitSeconds: z.number().check(z.nonnegative()),
+  outcome: z.optional(z.enum(['RECOVERED', 'ESCALATED', 'DUPLICATE'])),
+  error: z.optional(z.object({ Error: z.string(), Cause: z.optional(z.string()) })),
 });
 
 /** Raised for a malformed workflow state: a bug in the workflow definition, never acted on. */

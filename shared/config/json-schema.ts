@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
 import { DEFAULT_POLICY, DEFAULT_STUCK_MINUTES, WatchdogConfig } from '#shared/config/schema.ts';
 import { isMainModule, writeFormattedJson } from '#shared/json-schema-file.ts';
+import * as z from '#shared/zod.ts';
 
 /**
  * The JSON Schema of the watchdog config file, generated from the zod schema in `schema.ts` so editors can validate

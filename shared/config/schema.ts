@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { applicationKey } from '#shared/domain/app-key.ts';
+import * as z from '#shared/zod.ts';
 
 /**
  * The watchdog configuration: what is watched, and the policy per application.
@@ -25,65 +25,55 @@ export const RestartAction = z.enum(['FORCE_STOP_AND_RESTART', 'NOTIFY']);
 /** Which snapshot a restart restores from. `last-known-good` falls back to `latest` when none qualifies. */
 export const RestoreFrom = z.enum(['last-known-good', 'latest']);
 
-const stuckTransitionMinutesShape = z
-  .object(
-    Object.fromEntries(
-      TRANSIENT_STATUSES.map((s) => [
-        s,
-        z
-          .number()
-          .int()
-          .min(1)
-          .max(24 * 60)
-          .optional(),
-      ]),
-    ) as Record<(typeof TRANSIENT_STATUSES)[number], z.ZodOptional<z.ZodNumber>>,
-  )
-  .strict();
+/** An integer from `min` to `max` inclusive (a JSON number: a string or a fraction is refused). */
+function integer(min: number, max: number): z.ZodMiniNumber<number> {
+  return z.number().check(z.int(), z.minimum(min), z.maximum(max));
+}
+
+/** An optional integer from `min` to `max` inclusive, with the description editors show. */
+function optionalInteger(min: number, max: number, description?: string): z.ZodMiniOptional<z.ZodMiniNumber<number>> {
+  const schema = z.optional(integer(min, max));
+  return description === undefined ? schema : schema.check(z.describe(description));
+}
+
+const stuckTransitionMinutesShape = z.strictObject(
+  Object.fromEntries(TRANSIENT_STATUSES.map((s) => [s, optionalInteger(1, 24 * 60)])) as Record<
+    (typeof TRANSIENT_STATUSES)[number],
+    z.ZodMiniOptional<z.ZodMiniNumber<number>>
+  >,
+);
 
 /** Policy fields without defaults: the shape of a per-application override. */
 const policyFields = {
   /** `remediate` acts; `observe` only reports what it would have done. */
-  mode: z.enum(['remediate', 'observe']).describe('`remediate` acts; `observe` only reports what it would have done.'),
+  mode: z
+    .enum(['remediate', 'observe'])
+    .check(z.describe('`remediate` acts; `observe` only reports what it would have done.')),
   /** Desired ApplicationStatus. Only RUNNING applications are restarted or started. */
   desiredStatus: z
     .enum(['RUNNING', 'READY'])
-    .describe('Desired ApplicationStatus. Only RUNNING applications are restarted or started.'),
+    .check(z.describe('Desired ApplicationStatus. Only RUNNING applications are restarted or started.')),
   /** Look-back window for counting restarts (minutes) and restarts within it that make a restart loop (count). */
   restartLoop: z
-    .object({
-      windowMinutes: z
-        .number()
-        .int()
-        .min(2)
-        .max(180)
-        .optional()
-        .describe('Look-back window for counting restarts, minutes.'),
-      threshold: z
-        .number()
-        .int()
-        .min(1)
-        .max(1000)
-        .optional()
-        .describe('Restarts within the window that make a restart loop, count.'),
+    .strictObject({
+      windowMinutes: optionalInteger(2, 180, 'Look-back window for counting restarts, minutes.'),
+      threshold: optionalInteger(1, 1000, 'Restarts within the window that make a restart loop, count.'),
     })
-    .strict()
-    .describe('What counts as a restart loop.'),
+    .check(z.describe('What counts as a restart loop.')),
   /** A version change this recent before the loop began makes rollback the remedy, minutes. */
-  recentChangeMinutes: z
-    .number()
-    .int()
-    .min(0)
-    .max(24 * 60)
-    .describe('A version change this recent before the loop began makes rollback the remedy, minutes.'),
-  onRestartLoopAfterChange: RestartLoopAfterChangeAction.describe(
-    'What to do for a restart loop that began shortly after a version change.',
+  recentChangeMinutes: integer(0, 24 * 60).check(
+    z.describe('A version change this recent before the loop began makes rollback the remedy, minutes.'),
   ),
-  onRestartLoop: RestartAction.describe('What to do for a restart loop with no recent change.'),
-  onStuckTransition: RestartAction.describe('What to do when a transient status outlasts its limit.'),
+  onRestartLoopAfterChange: RestartLoopAfterChangeAction.check(
+    z.describe('What to do for a restart loop that began shortly after a version change.'),
+  ),
+  onRestartLoop: RestartAction.check(z.describe('What to do for a restart loop with no recent change.')),
+  onStuckTransition: RestartAction.check(z.describe('What to do when a transient status outlasts its limit.')),
   /** What to do when checkpoints stall (CHECKPOINT_STALL): `NOTIFY`, or force-stop and restart from a snapshot. */
-  onCheckpointStall: RestartAction.describe(
-    'What to do when checkpoints stall: NOTIFY (default), or FORCE_STOP_AND_RESTART from the last-known-good snapshot.',
+  onCheckpointStall: RestartAction.check(
+    z.describe(
+      'What to do when checkpoints stall: NOTIFY (default), or FORCE_STOP_AND_RESTART from the last-known-good snapshot.',
+    ),
   ),
   /**
    * The job's checkpoint settings the watchdog cannot read from MSF (they live in the application code or its Flink
@@ -91,119 +81,94 @@ const policyFields = {
    * max(CheckpointInterval, checkpoint timeout) × (tolerable failed checkpoints + 2).
    */
   checkpointStall: z
-    .object({
-      checkpointTimeoutSeconds: z
-        .number()
-        .int()
-        .min(1)
-        .max(24 * 60 * 60)
-        .optional()
-        .describe(
-          "The job's checkpoint timeout (Flink execution.checkpointing.timeout), seconds. Default 600 (Flink's).",
-        ),
-      tolerableFailedCheckpoints: z
-        .number()
-        .int()
-        .min(0)
-        .max(1000)
-        .optional()
-        .describe(
-          "The job's tolerable consecutive checkpoint failures (Flink execution.checkpointing.tolerable-failed-checkpoints), count. Default 0 (Flink's).",
-        ),
-      failedCheckpointsThreshold: z
-        .number()
-        .int()
-        .min(1)
-        .max(1000)
-        .optional()
-        .describe(
-          'Failed checkpoints within the window, beyond those a restart explains, that make a stall, count. Default: tolerableFailedCheckpoints + 2.',
-        ),
+    .strictObject({
+      checkpointTimeoutSeconds: optionalInteger(
+        1,
+        24 * 60 * 60,
+        "The job's checkpoint timeout (Flink execution.checkpointing.timeout), seconds. Default 600 (Flink's).",
+      ),
+      tolerableFailedCheckpoints: optionalInteger(
+        0,
+        1000,
+        "The job's tolerable consecutive checkpoint failures (Flink execution.checkpointing.tolerable-failed-checkpoints), count. Default 0 (Flink's).",
+      ),
+      failedCheckpointsThreshold: optionalInteger(
+        1,
+        1000,
+        'Failed checkpoints within the window, beyond those a restart explains, that make a stall, count. Default: tolerableFailedCheckpoints + 2.',
+      ),
     })
-    .strict()
-    .describe('Checkpoint settings of the job, from which the checkpoint-stall window is derived.'),
-  restoreFrom: RestoreFrom.describe(
-    'Which snapshot a restart restores from; `last-known-good` falls back to `latest` when none qualifies.',
+    .check(z.describe('Checkpoint settings of the job, from which the checkpoint-stall window is derived.')),
+  restoreFrom: RestoreFrom.check(
+    z.describe('Which snapshot a restart restores from; `last-known-good` falls back to `latest` when none qualifies.'),
   ),
   /** On READY after a failed deploy: re-apply the previous version's configuration and start from its snapshot. */
   restoreLastGoodVersion: z
     .boolean()
-    .describe(
-      "On READY after a failed deploy: re-apply the previous version's configuration and start from its snapshot.",
+    .check(
+      z.describe(
+        "On READY after a failed deploy: re-apply the previous version's configuration and start from its snapshot.",
+      ),
     ),
   /** On a restore that fails because state cannot be mapped: start again with AllowNonRestoredState=true. */
   allowNonRestoredState: z
     .boolean()
-    .describe('On a restore that fails because state cannot be mapped: start again with AllowNonRestoredState=true.'),
+    .check(
+      z.describe(
+        'On a restore that fails because state cannot be mapped: start again with AllowNonRestoredState=true.',
+      ),
+    ),
   /** Time an application may stay in a transient status before it counts as stuck, minutes per status. */
-  stuckTransitionMinutes: stuckTransitionMinutesShape.describe(
-    'Time an application may stay in a transient status before it counts as stuck, minutes per status.',
+  stuckTransitionMinutes: stuckTransitionMinutesShape.check(
+    z.describe('Time an application may stay in a transient status before it counts as stuck, minutes per status.'),
   ),
   /** Healthy window after a remediation before it counts as recovered (no new restarts), minutes. */
-  verifyMinutes: z
-    .number()
-    .int()
-    .min(1)
-    .max(120)
-    .describe('Healthy window after a remediation before it counts as recovered (no new restarts), minutes.'),
+  verifyMinutes: integer(1, 120).check(
+    z.describe('Healthy window after a remediation before it counts as recovered (no new restarts), minutes.'),
+  ),
   /** Minimum time between two remediation attempts on one application, minutes. */
-  cooldownMinutes: z
-    .number()
-    .int()
-    .min(0)
-    .max(24 * 60)
-    .describe('Minimum time between two remediation attempts on one application, minutes.'),
+  cooldownMinutes: integer(0, 24 * 60).check(
+    z.describe('Minimum time between two remediation attempts on one application, minutes.'),
+  ),
   /** Remediation attempts per application within `attemptWindowMinutes` before escalating, count. */
-  maxAttempts: z
-    .number()
-    .int()
-    .min(1)
-    .max(20)
-    .describe('Remediation attempts per application within `attemptWindowMinutes` before escalating, count.'),
+  maxAttempts: integer(1, 20).check(
+    z.describe('Remediation attempts per application within `attemptWindowMinutes` before escalating, count.'),
+  ),
   /** Window `maxAttempts` is counted in, minutes. */
-  attemptWindowMinutes: z
-    .number()
-    .int()
-    .min(1)
-    .max(7 * 24 * 60)
-    .describe('Window `maxAttempts` is counted in, minutes.'),
+  attemptWindowMinutes: integer(1, 7 * 24 * 60).check(z.describe('Window `maxAttempts` is counted in, minutes.')),
   /** Interval between DescribeApplication polls while MSF transitions, seconds. */
-  pollIntervalSeconds: z
-    .number()
-    .int()
-    .min(5)
-    .max(600)
-    .describe('Interval between DescribeApplication polls while MSF transitions, seconds.'),
+  pollIntervalSeconds: integer(5, 600).check(
+    z.describe('Interval between DescribeApplication polls while MSF transitions, seconds.'),
+  ),
   /** Time a transition the watchdog started may take before it escalates, minutes. */
-  transitionTimeoutMinutes: z
-    .number()
-    .int()
-    .min(1)
-    .max(240)
-    .describe('Time a transition the watchdog started may take before it escalates, minutes.'),
+  transitionTimeoutMinutes: integer(1, 240).check(
+    z.describe('Time a transition the watchdog started may take before it escalates, minutes.'),
+  ),
   /** What to do per kind of drift between the declared state (config, Terraform state, tags) and what MSF runs. */
   onDrift: z
-    .object({
+    .strictObject({
       status: z
-        .enum(['reconcile', 'notify', 'ignore'])
-        .optional()
-        .describe(
-          'Status drift. `reconcile`: desired RUNNING, found READY with no failed operation → start from the latest snapshot.',
+        .optional(z.enum(['reconcile', 'notify', 'ignore']))
+        .check(
+          z.describe(
+            'Status drift. `reconcile`: desired RUNNING, found READY with no failed operation → start from the latest snapshot.',
+          ),
         ),
       version: z
-        .enum(['notify', 'ignore'])
-        .optional()
-        .describe(
-          'Application version or code drift (e.g. after a rollback). Never reconciled: MSF rolled back for a reason.',
+        .optional(z.enum(['notify', 'ignore']))
+        .check(
+          z.describe(
+            'Application version or code drift (e.g. after a rollback). Never reconciled: MSF rolled back for a reason.',
+          ),
         ),
       configuration: z
-        .enum(['notify', 'ignore'])
-        .optional()
-        .describe('Configuration drift (parallelism, properties, …).'),
-      informational: z.enum(['notify', 'ignore']).optional().describe('Informational drift (log and metrics level).'),
+        .optional(z.enum(['notify', 'ignore']))
+        .check(z.describe('Configuration drift (parallelism, properties, …).')),
+      informational: z
+        .optional(z.enum(['notify', 'ignore']))
+        .check(z.describe('Informational drift (log and metrics level).')),
     })
-    .strict()
-    .describe('What to do per kind of drift: reconcile (status only), notify, or ignore.'),
+    .check(z.describe('What to do per kind of drift: reconcile (status only), notify, or ignore.')),
 };
 
 /** The defaults of every policy knob (README, "Configuration"). */
@@ -232,11 +197,14 @@ export const DEFAULT_POLICY = {
 
 /** A (partial) policy as written in the config file: any subset of the knobs. */
 export const PolicyOverride = z
-  .object(policyFields)
-  .partial()
-  .strict()
+  .partial(z.strictObject(policyFields))
   // `id`: the generated JSON Schema defines it once under `$defs` and refers to it from `defaults` and each `policy`.
-  .meta({ id: 'PolicyOverride', description: 'Any subset of the policy knobs; unset knobs keep the inherited value.' });
+  .check(
+    z.meta({
+      id: 'PolicyOverride',
+      description: 'Any subset of the policy knobs; unset knobs keep the inherited value.',
+    }),
+  );
 export type PolicyOverride = z.infer<typeof PolicyOverride>;
 
 /** The effective policy of one application: every knob set. */
@@ -323,43 +291,58 @@ export const DEFAULT_RUNTIME_ENVIRONMENT = 'FLINK-1_20';
 /** An MSF Flink RuntimeEnvironment, e.g. `FLINK-1_20` or `FLINK-2_2`. */
 export const RuntimeEnvironment = z
   .string()
-  .regex(/^FLINK-\d+_\d+$/, 'expected an MSF Flink RuntimeEnvironment such as FLINK-1_20 or FLINK-2_2');
+  .check(z.regex(/^FLINK-\d+_\d+$/, 'expected an MSF Flink RuntimeEnvironment such as FLINK-1_20 or FLINK-2_2'));
 
 /** A 12-digit AWS account id. */
-export const AccountId = z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id');
+export const AccountId = z.string().check(z.regex(/^\d{12}$/, 'a 12-digit AWS account id'));
 /** An AWS Region name, e.g. `eu-west-1`. */
-export const AwsRegion = z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d+$/, 'an AWS Region name such as eu-west-1');
+export const AwsRegion = z
+  .string()
+  .check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-\d+$/, 'an AWS Region name such as eu-west-1'));
 
 /** One watched application, by its MSF ApplicationName (and its account and Region when they are not the watchdog's). */
 export const WatchedApplication = z
-  .object({
+  .strictObject({
     name: z
       .string()
-      .min(1)
-      .max(128)
-      .regex(/^[a-zA-Z0-9_.-]+$/, 'MSF application names use [a-zA-Z0-9_.-]')
-      .describe('The MSF ApplicationName.'),
+      .check(
+        z.minLength(1),
+        z.maxLength(128),
+        z.regex(/^[a-zA-Z0-9_.-]+$/, 'MSF application names use [a-zA-Z0-9_.-]'),
+        z.describe('The MSF ApplicationName.'),
+      ),
     /**
      * The application's MSF RuntimeEnvironment (default `FLINK-1_20`). It chooses the restart metric (`fullRestarts`,
      * or `numRestarts` on FLINK-2_x, where `fullRestarts` was removed).
      */
-    runtimeEnvironment: RuntimeEnvironment.optional().describe(
-      'MSF RuntimeEnvironment, e.g. FLINK-1_20 (the default) or FLINK-2_2. Chooses the restart metric (fullRestarts, ' +
-        'or numRestarts on FLINK-2_x).',
-    ),
-    accountId: AccountId.optional().describe(
-      "The application's AWS account when it is not the watchdog's own (a member account listed in fleet.accounts).",
-    ),
-    region: AwsRegion.optional().describe(
-      "The application's Region when it is not the watchdog's own; required with accountId.",
-    ),
-    policy: PolicyOverride.default({}).describe("Overrides of the config's `defaults` for this application."),
+    runtimeEnvironment: z
+      .optional(RuntimeEnvironment)
+      .check(
+        z.describe(
+          'MSF RuntimeEnvironment, e.g. FLINK-1_20 (the default) or FLINK-2_2. Chooses the restart metric (fullRestarts, ' +
+            'or numRestarts on FLINK-2_x).',
+        ),
+      ),
+    accountId: z
+      .optional(AccountId)
+      .check(
+        z.describe(
+          "The application's AWS account when it is not the watchdog's own (a member account listed in fleet.accounts).",
+        ),
+      ),
+    region: z
+      .optional(AwsRegion)
+      .check(z.describe("The application's Region when it is not the watchdog's own; required with accountId.")),
+    policy: z
+      ._default(PolicyOverride, {})
+      .check(z.describe("Overrides of the config's `defaults` for this application.")),
   })
-  .strict()
-  .refine((a) => a.accountId === undefined || a.region !== undefined, {
-    message: 'an application in another account names its region too (e.g. "region": "eu-west-1")',
-    path: ['region'],
-  });
+  .check(
+    z.refine((a) => a.accountId === undefined || a.region !== undefined, {
+      message: 'an application in another account names its region too (e.g. "region": "eu-west-1")',
+      path: ['region'],
+    }),
+  );
 export type WatchedApplication = z.infer<typeof WatchedApplication>;
 
 /** Matches a Slack incoming-webhook URL (`https://hooks.slack.com/...`), with or without the scheme. */
@@ -388,54 +371,64 @@ function unlessSlackWebhook(message: string): (issue: { input?: unknown }) => st
  * environment variables and CloudFormation templates. `slackWebhookSecretName` names the secret instead.
  */
 export const Notifications = z
-  .object({
+  .strictObject({
     /**
      * ARN of an existing SNS topic to publish to, e.g. `arn:aws:sns:eu-west-1:123456789012:flink-alerts`.
      * When absent, the stack creates an encrypted topic.
      */
     snsTopicArn: z
-      .string()
-      .regex(/^arn:aws(?:-[a-z]+)*:sns:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:[A-Za-z0-9_-]{1,256}$/, {
-        error: unlessSlackWebhook(
-          'expected the ARN of a standard SNS topic, e.g. arn:aws:sns:eu-west-1:123456789012:flink-alerts',
+      .optional(
+        z.string().check(
+          z.regex(/^arn:aws(?:-[a-z]+)*:sns:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:[A-Za-z0-9_-]{1,256}$/, {
+            error: unlessSlackWebhook(
+              'expected the ARN of a standard SNS topic, e.g. arn:aws:sns:eu-west-1:123456789012:flink-alerts',
+            ),
+          }),
         ),
-      })
-      .optional()
-      .describe(
-        'ARN of an existing standard SNS topic to publish to; when absent, the stack creates an encrypted topic.',
+      )
+      .check(
+        z.describe(
+          'ARN of an existing standard SNS topic to publish to; when absent, the stack creates an encrypted topic.',
+        ),
       ),
     /**
      * Name of the Secrets Manager secret whose value is the Slack incoming-webhook URL, e.g.
      * `flink-watchdog/slack-webhook`. The URL itself never goes in the config. When absent, nothing is sent to Slack.
      */
     slackWebhookSecretName: z
-      .string()
-      .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, {
-        error: unlessSlackWebhook(
-          'expected a Secrets Manager secret name (1-512 of A-Z a-z 0-9 / _ + = . @ -), e.g. flink-watchdog/slack-webhook',
+      .optional(
+        z.string().check(
+          z.regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, {
+            error: unlessSlackWebhook(
+              'expected a Secrets Manager secret name (1-512 of A-Z a-z 0-9 / _ + = . @ -), e.g. flink-watchdog/slack-webhook',
+            ),
+          }),
+          z.refine((s) => !SLACK_WEBHOOK.test(s), SLACK_WEBHOOK_IN_CONFIG_MESSAGE),
         ),
-      })
-      .refine((s) => !SLACK_WEBHOOK.test(s), SLACK_WEBHOOK_IN_CONFIG_MESSAGE)
-      .optional()
-      .describe(
-        'Name of the Secrets Manager secret holding the Slack incoming-webhook URL (never the URL itself); ' +
-          'when absent, nothing is sent to Slack.',
+      )
+      .check(
+        z.describe(
+          'Name of the Secrets Manager secret holding the Slack incoming-webhook URL (never the URL itself); ' +
+            'when absent, nothing is sent to Slack.',
+        ),
       ),
     /** Email addresses subscribed to the topic (each must confirm the subscription mail). */
     emailSubscriptions: z
-      .array(z.email({ error: unlessSlackWebhook('expected an email address, e.g. oncall@example.com') }))
-      .max(100)
-      .optional()
-      .describe('Email addresses subscribed to the topic; each must confirm the subscription mail.'),
+      .optional(
+        z
+          .array(z.email({ error: unlessSlackWebhook('expected an email address, e.g. oncall@example.com') }))
+          .check(z.maxLength(100)),
+      )
+      .check(z.describe('Email addresses subscribed to the topic; each must confirm the subscription mail.')),
     chatbot: z
-      .boolean()
-      .optional()
-      .describe(
-        'Create a topic for Amazon Q Developer in chat applications (custom-notification JSON, one thread per incident).',
+      .optional(z.boolean())
+      .check(
+        z.describe(
+          'Create a topic for Amazon Q Developer in chat applications (custom-notification JSON, one thread per incident).',
+        ),
       ),
   })
-  .strict()
-  .describe('Where notifications go. Slack webhook URLs never go here: put them in Secrets Manager.');
+  .check(z.describe('Where notifications go. Slack webhook URLs never go here: put them in Secrets Manager.'));
 export type Notifications = z.infer<typeof Notifications>;
 
 /**
@@ -443,251 +436,242 @@ export type Notifications = z.infer<typeof Notifications>;
  * the fix; `npm run schema` turns this into the JSON Schema editors use.
  */
 export const WatchdogConfig = z
-  .object({
+  .strictObject({
     /** Editor hint (`./shared/config/flink-watchdog.config.schema.json`); accepted and ignored. */
-    $schema: z.string().optional().describe('JSON Schema reference for editors; ignored by the watchdog.'),
-    schemaVersion: z.literal(1).describe('Version of this file format; this release reads 1.'),
+    $schema: z.optional(z.string()).check(z.describe('JSON Schema reference for editors; ignored by the watchdog.')),
+    schemaVersion: z.literal(1).check(z.describe('Version of this file format; this release reads 1.')),
     /** Applications carrying this tag (key and value) are watched too, with the default policy. */
     optInTag: z
-      .object({ key: z.string().min(1), value: z.string().min(1) })
-      .strict()
-      .optional()
-      .describe('Applications carrying this tag (key and value) are watched too, with the default policy.'),
+      .optional(z.strictObject({ key: z.string().check(z.minLength(1)), value: z.string().check(z.minLength(1)) }))
+      .check(z.describe('Applications carrying this tag (key and value) are watched too, with the default policy.')),
     /** Policy for every application; per-application `policy` overrides fields of it. */
-    defaults: PolicyOverride.default({}).describe(
-      "Policy for every application; an application's own `policy` overrides fields of it.",
-    ),
-    applications: z.array(WatchedApplication).default([]).describe('The applications watched by name.'),
+    defaults: z
+      ._default(PolicyOverride, {})
+      .check(z.describe("Policy for every application; an application's own `policy` overrides fields of it.")),
+    applications: z._default(z.array(WatchedApplication), []).check(z.describe('The applications watched by name.')),
     /** Where notifications go (optional: without it, the stack creates an encrypted SNS topic and nothing else). */
-    notifications: Notifications.optional(),
+    notifications: z.optional(Notifications),
     /**
      * Runbook commands over SNS (force-stop, restart-from-snapshot, rollback, …). Without it, no command topic exists.
      */
     runbooks: z
-      .object({
-        publishers: z
-          .array(
-            z
-              .string()
-              .regex(
-                /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/\S+$/,
-                'an IAM role or user ARN (arn:aws:iam::ACCOUNT:role/NAME); for an assumed role, name the role, not the session',
+      .optional(
+        z.strictObject({
+          publishers: z
+            .array(
+              z
+                .string()
+                .check(
+                  z.regex(
+                    /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/\S+$/,
+                    'an IAM role or user ARN (arn:aws:iam::ACCOUNT:role/NAME); for an assumed role, name the role, not the session',
+                  ),
+                ),
+            )
+            .check(
+              z.minLength(1),
+              z.maxLength(50),
+              z.describe(
+                'IAM principals (role or user ARNs) allowed to publish commands; the topic policy denies everyone else.',
               ),
-          )
-          .min(1)
-          .max(50)
-          .describe(
-            'IAM principals (role or user ARNs) allowed to publish commands; the topic policy denies everyone else.',
-          ),
-      })
-      .strict()
-      .optional()
-      .describe('Runbook commands over SNS. Without it, no command topic exists.'),
+            ),
+        }),
+      )
+      .check(z.describe('Runbook commands over SNS. Without it, no command topic exists.')),
     /** Desired-state sources for drift detection besides this config. */
     drift: z
-      .object({
-        terraformState: z
-          .array(
-            z
-              .string()
-              .min(1)
-              .refine((v) => !/^s3:\/\//.test(v) || /^s3:\/\/[a-z0-9.-]{3,63}\/.+/.test(v), {
-                message: 'an S3 location looks like s3://BUCKET/KEY',
-              }),
-          )
-          .max(20)
-          .optional()
-          .describe(
-            'Terraform state files (format version 4): local paths or s3://BUCKET/KEY of the S3 backend object.',
-          ),
-      })
-      .strict()
-      .optional()
-      .describe('Desired-state sources for drift detection besides this config.'),
+      .optional(
+        z.strictObject({
+          terraformState: z
+            .optional(
+              z
+                .array(
+                  z.string().check(
+                    z.minLength(1),
+                    z.refine((v) => !/^s3:\/\//.test(v) || /^s3:\/\/[a-z0-9.-]{3,63}\/.+/.test(v), {
+                      message: 'an S3 location looks like s3://BUCKET/KEY',
+                    }),
+                  ),
+                )
+                .check(z.maxLength(20)),
+            )
+            .check(
+              z.describe(
+                'Terraform state files (format version 4): local paths or s3://BUCKET/KEY of the S3 backend object.',
+              ),
+            ),
+        }),
+      )
+      .check(z.describe('Desired-state sources for drift detection besides this config.')),
     /** How quickly the watchdog looks again after a signal (watches); see {@link detectionSettings}. */
     detection: z
-      .object({
-        metricsDelaySeconds: z
-          .number()
-          .int()
-          .min(0)
-          .max(600)
-          .optional()
-          .describe(
+      .optional(
+        z.strictObject({
+          metricsDelaySeconds: optionalInteger(
+            0,
+            600,
             "Seconds after a 1-minute period ends before its MSF datapoint can be read from CloudWatch (default 60, a conservative assumption). A watch's checks are aligned to it.",
           ),
-        watchMinutes: z
-          .number()
-          .int()
-          .min(1)
-          .max(120)
-          .optional()
-          .describe(
+          watchMinutes: optionalInteger(
+            1,
+            120,
             'After an UpdateApplication or StartApplication, how long the application is checked every minute (restarts stay at zero, no failed checkpoint), minutes (default 10).',
           ),
-      })
-      .strict()
-      .optional()
-      .describe('Timing of the watches that follow a restart, a transition or a change.'),
+        }),
+      )
+      .check(z.describe('Timing of the watches that follow a restart, a transition or a change.')),
     /** The fleet: blast radius of automatic remediation and how the sweep fans out; see {@link fleetSettings}. */
     fleet: z
-      .object({
-        maxConcurrentRemediations: z
-          .number()
-          .int()
-          .min(1)
-          .max(100)
-          .optional()
-          .describe(
+      .optional(
+        z.strictObject({
+          maxConcurrentRemediations: optionalInteger(
+            1,
+            100,
             'At most this many automatic remediations run at once across every watched application (default 3). Runbook commands are not counted.',
           ),
-        correlatedFailure: z
-          .object({
-            threshold: z
-              .number()
-              .int()
-              .min(1)
-              .max(1000)
-              .optional()
-              .describe(
-                'Applications entering a restart loop within the window above which it is one fleet incident (default 5).',
+          correlatedFailure: z
+            .optional(
+              z.strictObject({
+                threshold: optionalInteger(
+                  1,
+                  1000,
+                  'Applications entering a restart loop within the window above which it is one fleet incident (default 5).',
+                ),
+                fraction: z
+                  .optional(z.number().check(z.gt(0), z.maximum(1)))
+                  .check(
+                    z.describe(
+                      'The same threshold as a share of the watched applications (default 0.2); the smaller of the two applies.',
+                    ),
+                  ),
+                windowMinutes: optionalInteger(
+                  1,
+                  120,
+                  'Window in which loops count as correlated, minutes (default 10).',
+                ),
+                maxOpenMinutes: optionalInteger(
+                  10,
+                  1440,
+                  'A fleet incident still open after this many minutes is closed as escalated: its held applications go back to normal handling and people are told what is still failing (default 120).',
+                ),
+              }),
+            )
+            .check(
+              z.describe(
+                'When many applications enter a restart loop at once: one fleet incident, automatic restarts held.',
               ),
-            fraction: z
-              .number()
-              .gt(0)
-              .max(1)
-              .optional()
-              .describe(
-                'The same threshold as a share of the watched applications (default 0.2); the smaller of the two applies.',
+            ),
+          alarms: z
+            .optional(
+              z.strictObject({
+                downtime: z
+                  .optional(z.boolean())
+                  .check(
+                    z.describe(
+                      'Also create the downtime alarm per application (downtime > 0, missing data breaching), $0.10 per application a month (default false: the sweep reads each status with ListApplications).',
+                    ),
+                  ),
+              }),
+            )
+            .check(
+              z.describe(
+                'Which per-application alarms the watchdog creates besides the restart and failed-checkpoint alarms.',
               ),
-            windowMinutes: z
-              .number()
-              .int()
-              .min(1)
-              .max(120)
-              .optional()
-              .describe('Window in which loops count as correlated, minutes (default 10).'),
-            maxOpenMinutes: z
-              .number()
-              .int()
-              .min(10)
-              .max(1440)
-              .optional()
-              .describe(
-                'A fleet incident still open after this many minutes is closed as escalated: its held applications go back to normal handling and people are told what is still failing (default 120).',
+            ),
+          accounts: z
+            .optional(
+              z
+                .array(
+                  z.strictObject({
+                    accountId: AccountId.check(z.describe('The member account.')),
+                    regions: z
+                      .optional(z.array(AwsRegion).check(z.minLength(1), z.maxLength(20)))
+                      .check(z.describe("Regions watched in it (default: the watchdog's own).")),
+                    roleName: z
+                      .optional(z.string().check(z.regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name')))
+                      .check(
+                        z.describe(
+                          "The member stack's remediation role the watchdog assumes (default FlinkWatchdogMember).",
+                        ),
+                      ),
+                    externalId: z
+                      .string()
+                      .check(
+                        z.regex(
+                          /^[\w+=,.@:/-]{2,1224}$/,
+                          'an STS ExternalId: 2-1224 characters of [A-Za-z0-9+=,.@:/-_]',
+                        ),
+                        z.describe(
+                          'The ExternalId the member role requires (sts:ExternalId), the same in the member stack.',
+                        ),
+                      ),
+                  }),
+                )
+                .check(z.maxLength(100)),
+            )
+            .check(
+              z.describe(
+                'Member accounts (and Regions) the watchdog watches through the role their member stack creates.',
               ),
-          })
-          .strict()
-          .optional()
-          .describe(
-            'When many applications enter a restart loop at once: one fleet incident, automatic restarts held.',
-          ),
-        alarms: z
-          .object({
-            downtime: z
-              .boolean()
-              .optional()
-              .describe(
-                'Also create the downtime alarm per application (downtime > 0, missing data breaching), $0.10 per application a month (default false: the sweep reads each status with ListApplications).',
-              ),
-          })
-          .strict()
-          .optional()
-          .describe(
-            'Which per-application alarms the watchdog creates besides the restart and failed-checkpoint alarms.',
-          ),
-        accounts: z
-          .array(
-            z
-              .object({
-                accountId: AccountId.describe('The member account.'),
-                regions: z
-                  .array(AwsRegion)
-                  .min(1)
-                  .max(20)
-                  .optional()
-                  .describe("Regions watched in it (default: the watchdog's own)."),
-                roleName: z
-                  .string()
-                  .regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name')
-                  .optional()
-                  .describe("The member stack's remediation role the watchdog assumes (default FlinkWatchdogMember)."),
-                externalId: z
-                  .string()
-                  .regex(/^[\w+=,.@:/-]{2,1224}$/, 'an STS ExternalId: 2-1224 characters of [A-Za-z0-9+=,.@:/-_]')
-                  .describe('The ExternalId the member role requires (sts:ExternalId), the same in the member stack.'),
-              })
-              .strict(),
-          )
-          .max(100)
-          .optional()
-          .describe('Member accounts (and Regions) the watchdog watches through the role their member stack creates.'),
-        sweep: z
-          .object({
-            batchSize: z
-              .number()
-              .int()
-              .min(1)
-              .max(100)
-              .optional()
-              .describe('Applications looked at closely per detector invocation of the sweep (default 20).'),
-            maxConcurrency: z
-              .number()
-              .int()
-              .min(1)
-              .max(100)
-              .optional()
-              .describe('Detector invocations of one sweep running at once (default 10).'),
-            closeLookMinutes: z
-              .number()
-              .int()
-              .min(5)
-              .max(1440)
-              .optional()
-              .describe(
-                'Every watched application gets a close look (its metrics read, as an alarm would) at least this often, even when nothing is off: the sweep rotates through the others, oldest look first, minutes (default 60).',
-              ),
-          })
-          .strict()
-          .optional()
-          .describe('How the sweep fans out (Step Functions Distributed Map).'),
-      })
-      .strict()
-      .optional()
-      .describe('The fleet: blast radius of automatic remediation and how the sweep fans out.'),
+            ),
+          sweep: z
+            .optional(
+              z.strictObject({
+                batchSize: optionalInteger(
+                  1,
+                  100,
+                  'Applications looked at closely per detector invocation of the sweep (default 20).',
+                ),
+                maxConcurrency: optionalInteger(
+                  1,
+                  100,
+                  'Detector invocations of one sweep running at once (default 10).',
+                ),
+                closeLookMinutes: optionalInteger(
+                  5,
+                  1440,
+                  'Every watched application gets a close look (its metrics read, as an alarm would) at least this often, even when nothing is off: the sweep rotates through the others, oldest look first, minutes (default 60).',
+                ),
+              }),
+            )
+            .check(z.describe('How the sweep fans out (Step Functions Distributed Map).')),
+        }),
+      )
+      .check(z.describe('The fleet: blast radius of automatic remediation and how the sweep fans out.')),
   })
-  .strict()
-  .superRefine(
-    (cfg, ctx) => {
-      // Runs even when other fields are invalid (`when`), so it must not trust the shape of `cfg`.
-      const apps: unknown = typeof cfg === 'object' && cfg !== null ? cfg.applications : undefined;
-      if (!Array.isArray(apps)) return;
-      const firstIndex = new Map<string, number>();
-      apps.forEach((app: unknown, i) => {
-        const a = typeof app === 'object' && app !== null ? (app as Record<string, unknown>) : {};
-        if (typeof a.name !== 'string') return;
-        // Same name in another account or Region is another application: compare keys.
-        const name = applicationKey({
-          name: a.name,
-          ...(typeof a.accountId === 'string' ? { accountId: a.accountId } : {}),
-          ...(typeof a.region === 'string' ? { region: a.region } : {}),
+  .check(
+    z.superRefine(
+      (cfg, ctx) => {
+        // Runs even when other fields are invalid (`when`), so it must not trust the shape of `cfg`.
+        const apps: unknown = typeof cfg === 'object' && cfg !== null ? cfg.applications : undefined;
+        if (!Array.isArray(apps)) return;
+        const firstIndex = new Map<string, number>();
+        apps.forEach((app: unknown, i) => {
+          const a = typeof app === 'object' && app !== null ? (app as Record<string, unknown>) : {};
+          if (typeof a.name !== 'string') return;
+          // Same name in another account or Region is another application: compare keys.
+          const name = applicationKey({
+            name: a.name,
+            ...(typeof a.accountId === 'string' ? { accountId: a.accountId } : {}),
+            ...(typeof a.region === 'string' ? { region: a.region } : {}),
+          });
+          const first = firstIndex.get(name);
+          if (first === undefined) {
+            firstIndex.set(name, i);
+            return;
+          }
+          ctx.addIssue({
+            code: 'custom',
+            path: ['applications', i, 'name'],
+            message: `duplicate application "${name}" (also applications[${first}]): list each application once and merge their policies`,
+          });
         });
-        const first = firstIndex.get(name);
-        if (first === undefined) {
-          firstIndex.set(name, i);
-          return;
-        }
-        ctx.addIssue({
-          code: 'custom',
-          path: ['applications', i, 'name'],
-          message: `duplicate application "${name}" (also applications[${first}]): list each application once and merge their policies`,
-        });
-      });
-    },
-    { when: () => true },
-  )
-  .describe(
-    'Flink Watchdog configuration: which Amazon Managed Service for Apache Flink applications are watched, and how.',
+      },
+      { when: () => true },
+    ),
+    z.describe(
+      'Flink Watchdog configuration: which Amazon Managed Service for Apache Flink applications are watched, and how.',
+    ),
   );
 /** A validated configuration (the editor-only `$schema` key removed). */
 export type WatchdogConfig = Omit<z.infer<typeof WatchdogConfig>, '$schema'>;
@@ -813,7 +797,7 @@ export function parseConfig(raw: unknown, source = 'config'): WatchdogConfig {
   const parsed = WatchdogConfig.safeParse(raw, {
     reportInput: true,
     error: (issue) => {
-      if (issue.code === 'unrecognized_keys' && issue.inst instanceof z.ZodObject) {
+      if (issue.code === 'unrecognized_keys' && issue.inst instanceof z.ZodMiniObject) {
         allowedKeys.set(formatConfigPath(issue.path ?? []), Object.keys(issue.inst.shape));
       }
       return configErrorMessage(issue);

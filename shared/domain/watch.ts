@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import { type DetectionSettings, type PolicySettings, stuckLimitMinutes } from '#shared/config/schema.ts';
+import * as z from '#shared/zod.ts';
 import { APPLICATION_KEY_MAX_LENGTH } from './app-key.ts';
 import { checkpointCompletions, checkpointWindow, currentRunStartMs } from './checkpoints.ts';
 import { countRestarts, sliceWithBaseline } from './counters.ts';
@@ -87,47 +87,45 @@ export type WatchOutcome = (typeof WATCH_OUTCOMES)[number];
 export const MAX_WATCH_MINUTES = 6 * 60;
 
 /** What started a watch (kept so an incident found by a check names the original signal). */
-export const WatchTrigger = z
-  .object({
-    source: z.enum(['alarm', 'schedule', 'cloudtrail']),
-    /** Alarm name, schedule rule or CloudTrail eventName. */
-    detail: z.string().max(512),
-  })
-  .strict();
+export const WatchTrigger = z.strictObject({
+  source: z.enum(['alarm', 'schedule', 'cloudtrail']),
+  /** Alarm name, schedule rule or CloudTrail eventName. */
+  detail: z.string().check(z.maxLength(512)),
+});
 
 /** One watch, as it travels between the checks of its execution (the state machine's `$.watch`). */
-export const WatchState = z
-  .object({
-    schemaVersion: z.literal(1),
-    /** The application key (shared/domain/app-key.ts): the MSF ApplicationName, or `NAME@ACCOUNT.REGION`. */
-    applicationName: z
-      .string()
-      .min(1)
-      .max(APPLICATION_KEY_MAX_LENGTH)
-      .regex(
+export const WatchState = z.strictObject({
+  schemaVersion: z.literal(1),
+  /** The application key (shared/domain/app-key.ts): the MSF ApplicationName, or `NAME@ACCOUNT.REGION`. */
+  applicationName: z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(APPLICATION_KEY_MAX_LENGTH),
+      z.regex(
         /^[a-zA-Z0-9_.-]+(@\d{12}\.[a-z]{2}(-[a-z]+)+-\d+)?$/,
         'an application key: an MSF application name ([a-zA-Z0-9_.-]), or NAME@ACCOUNT.REGION',
       ),
-    kind: z.enum(WATCH_KINDS),
-    /** The execution name (see {@link watchName}): one watch per application, kind and key. */
-    name: z.string().min(1).max(80),
-    /** When the watch started, epoch ms. */
-    startedMs: z.number().int().nonnegative(),
-    /** The watch ends at the first check at or after this time, epoch ms. */
-    untilMs: z.number().int().nonnegative(),
-    /** `change`: the operation watched (ListApplicationOperations OperationId). */
-    operationId: z.string().min(1).optional(),
-    /** `change`: when the operation ended and the stability window began, epoch ms. */
-    stableFromMs: z.number().int().nonnegative().optional(),
-    /** Checks made so far, count. */
-    checks: z.number().int().nonnegative(),
-    /** A restart was seen during the watch. */
-    sawRestart: z.boolean(),
-    /** A failed checkpoint was seen during the watch. */
-    sawFailedCheckpoint: z.boolean(),
-    trigger: WatchTrigger,
-  })
-  .strict();
+    ),
+  kind: z.enum(WATCH_KINDS),
+  /** The execution name (see {@link watchName}): one watch per application, kind and key. */
+  name: z.string().check(z.minLength(1), z.maxLength(80)),
+  /** When the watch started, epoch ms. */
+  startedMs: z.number().check(z.int(), z.nonnegative()),
+  /** The watch ends at the first check at or after this time, epoch ms. */
+  untilMs: z.number().check(z.int(), z.nonnegative()),
+  /** `change`: the operation watched (ListApplicationOperations OperationId). */
+  operationId: z.optional(z.string().check(z.minLength(1))),
+  /** `change`: when the operation ended and the stability window began, epoch ms. */
+  stableFromMs: z.optional(z.number().check(z.int(), z.nonnegative())),
+  /** Checks made so far, count. */
+  checks: z.number().check(z.int(), z.nonnegative()),
+  /** A restart was seen during the watch. */
+  sawRestart: z.boolean(),
+  /** A failed checkpoint was seen during the watch. */
+  sawFailedCheckpoint: z.boolean(),
+  trigger: WatchTrigger,
+});
 export type WatchState = z.infer<typeof WatchState>;
 
 /**
@@ -137,9 +135,9 @@ export type WatchState = z.infer<typeof WatchState>;
 export const WatchInput = z.object({
   watch: WatchState,
   /** The watch is over: the Choice state ends the execution. */
-  done: z.boolean().default(false),
+  done: z._default(z.boolean(), false),
   /** Seconds to wait before the next check (a non-negative integer: Step Functions' Wait SecondsPath). */
-  waitSeconds: z.number().int().min(0).default(0),
+  waitSeconds: z._default(z.number().check(z.int(), z.minimum(0)), 0),
 });
 export type WatchInput = z.infer<typeof WatchInput>;
 

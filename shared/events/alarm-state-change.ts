@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '#shared/zod.ts';
 
 /** `detail-type` of the event CloudWatch puts on the default EventBridge bus when an alarm changes state. */
 export const ALARM_STATE_CHANGE_DETAIL_TYPE = 'CloudWatch Alarm State Change';
@@ -10,7 +10,7 @@ export type AlarmStateValue = z.infer<typeof AlarmStateValue>;
 const AlarmState = z.object({
   value: AlarmStateValue,
   reason: z.string(),
-  reasonData: z.string().optional(),
+  reasonData: z.optional(z.string()),
   /** ISO-8601 timestamp, e.g. `2026-03-02T14:07:00.000+0000`. */
   timestamp: z.string(),
 });
@@ -18,21 +18,21 @@ const AlarmState = z.object({
 /** One entry of `detail.configuration.metrics[]`: a metric statistic or a metric-math expression. */
 export const AlarmEventMetric = z.object({
   id: z.string(),
-  metricStat: z
-    .object({
+  metricStat: z.optional(
+    z.object({
       metric: z.object({
         namespace: z.string(),
         name: z.string(),
-        dimensions: z.record(z.string(), z.string()).default({}),
+        dimensions: z._default(z.record(z.string(), z.string()), {}),
       }),
       /** Seconds. */
-      period: z.number().int().positive(),
+      period: z.number().check(z.int(), z.positive()),
       stat: z.string(),
-    })
-    .optional(),
-  expression: z.string().optional(),
-  label: z.string().optional(),
-  returnData: z.boolean().optional(),
+    }),
+  ),
+  expression: z.optional(z.string()),
+  label: z.optional(z.string()),
+  returnData: z.optional(z.boolean()),
 });
 export type AlarmEventMetric = z.infer<typeof AlarmEventMetric>;
 
@@ -54,8 +54,8 @@ export const AlarmStateChangeEvent = z.object({
   detail: z.object({
     alarmName: z.string(),
     configuration: z.object({
-      description: z.string().optional(),
-      metrics: z.array(AlarmEventMetric).default([]),
+      description: z.optional(z.string()),
+      metrics: z._default(z.array(AlarmEventMetric), []),
     }),
     previousState: AlarmState,
     state: AlarmState,

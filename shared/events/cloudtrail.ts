@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '#shared/zod.ts';
 
 /** `detail-type` of the API call events CloudTrail puts on the default EventBridge bus. */
 export const CLOUDTRAIL_API_CALL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
@@ -28,9 +28,9 @@ export const MsfCloudTrailEvent = z.object({
   detail: z.object({
     eventSource: z.literal('kinesisanalytics.amazonaws.com'),
     eventName: z.string(),
-    userAgent: z.string().optional(),
-    errorCode: z.string().optional(),
-    requestParameters: z.object({ applicationName: z.string().min(1).max(128) }).nullable(),
+    userAgent: z.optional(z.string()),
+    errorCode: z.optional(z.string()),
+    requestParameters: z.nullable(z.object({ applicationName: z.string().check(z.minLength(1), z.maxLength(128)) })),
   }),
 });
 export type MsfCloudTrailEvent = z.infer<typeof MsfCloudTrailEvent>;

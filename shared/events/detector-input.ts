@@ -1,8 +1,8 @@
-import { z } from 'zod';
 import { WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
 import { applicationKey, type HomeCell } from '#shared/domain/app-key.ts';
 import type { Signal } from '#shared/domain/detector.ts';
 import { WatchInput } from '#shared/domain/watch.ts';
+import * as z from '#shared/zod.ts';
 import { ALARM_STATE_CHANGE_DETAIL_TYPE, AlarmStateChangeEvent } from './alarm-state-change.ts';
 import { CLOUDTRAIL_API_CALL_DETAIL_TYPE, MSF_CHANGE_EVENT_NAMES, MsfCloudTrailEvent } from './cloudtrail.ts';
 import {
@@ -16,7 +16,7 @@ export const ScheduledEvent = z.object({
   'detail-type': z.literal('Scheduled Event'),
   source: z.literal('aws.events'),
   /** The rule ARN. */
-  resources: z.array(z.string()).default([]),
+  resources: z._default(z.array(z.string()), []),
   time: z.string(),
 });
 
@@ -26,9 +26,11 @@ export const ScheduledEvent = z.object({
  */
 const ApplicationKey = z
   .string()
-  .regex(
-    /^[a-zA-Z0-9_.-]{1,128}(@\d{12}\.[a-z]{2}(-[a-z]+)+-\d+)?$/,
-    'an application key: the MSF ApplicationName, or NAME@ACCOUNT.REGION for another account',
+  .check(
+    z.regex(
+      /^[a-zA-Z0-9_.-]{1,128}(@\d{12}\.[a-z]{2}(-[a-z]+)+-\d+)?$/,
+      'an application key: the MSF ApplicationName, or NAME@ACCOUNT.REGION for another account',
+    ),
   );
 
 /**
@@ -36,14 +38,15 @@ const ApplicationKey = z
  * Plan Task, `{"sweep":{"phase":"look","applications":[KEY,...]}}` for each LookBatch of the Distributed Map (at most
  * 100 keys: `fleet.sweep.batchSize` is at most 100).
  */
-export const SweepInput = z
-  .object({
-    sweep: z.discriminatedUnion('phase', [
-      z.object({ phase: z.literal('plan') }).strict(),
-      z.object({ phase: z.literal('look'), applications: z.array(ApplicationKey).min(1).max(100) }).strict(),
-    ]),
-  })
-  .strict();
+export const SweepInput = z.strictObject({
+  sweep: z.discriminatedUnion('phase', [
+    z.strictObject({ phase: z.literal('plan') }),
+    z.strictObject({
+      phase: z.literal('look'),
+      applications: z.array(ApplicationKey).check(z.minLength(1), z.maxLength(100)),
+    }),
+  ]),
+});
 export type SweepInput = z.infer<typeof SweepInput>;
 
 /** The dimension MSF metrics carry the application name in. */
@@ -205,6 +208,6 @@ function parseCloudTrail(event: unknown, home?: HomeCell): ParsedDetectorEvent {
   };
 }
 
-function formatIssues(error: z.ZodError): string {
+function formatIssues(error: z.core.$ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 }

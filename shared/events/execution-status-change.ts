@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '#shared/zod.ts';
 
 /** `detail-type` of the event Step Functions puts on the default EventBridge bus when a Standard execution changes status. */
 export const EXECUTION_STATUS_CHANGE_DETAIL_TYPE = 'Step Functions Execution Status Change';
@@ -16,10 +16,10 @@ export const ExecutionStatusChangeEvent = z.object({
   detail: z.object({
     executionArn: z.string(),
     stateMachineArn: z.string(),
-    name: z.string().min(1).max(80),
+    name: z.string().check(z.minLength(1), z.maxLength(80)),
     status: z.string(),
-    cause: z.string().nullish(),
-    error: z.string().nullish(),
+    cause: z.nullish(z.string()),
+    error: z.nullish(z.string()),
   }),
 });
 export type ExecutionStatusChangeEvent = z.infer<typeof ExecutionStatusChangeEvent>;

@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { APPLICATION_KEY_MAX_LENGTH } from '#shared/domain/app-key.ts';
+import * as z from '#shared/zod.ts';
 
 /**
  * Runbook commands: what a person (or a runbook) publishes to the watchdog's command topic (SNS) to have it act on one
@@ -36,19 +36,26 @@ function expected(what: string): (issue: { input?: unknown }) => string {
  */
 const ApplicationName = z
   .string({ error: expected('an MSF application name (a string)') })
-  .min(1, 'must not be empty')
-  .max(APPLICATION_KEY_MAX_LENGTH, 'must be at most 128 characters (MSF ApplicationName) plus @ACCOUNT.REGION')
-  .regex(
-    /^[a-zA-Z0-9_.-]{1,128}(?:@\d{12}\.[a-z]{2}(?:-[a-z]+)+-\d+)?$/,
-    'MSF application names use [a-zA-Z0-9_.-] (at most 128; NAME@ACCOUNT.REGION for an application in a member account)',
+  .check(
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(
+      APPLICATION_KEY_MAX_LENGTH,
+      'must be at most 128 characters (MSF ApplicationName) plus @ACCOUNT.REGION',
+    ),
+    z.regex(
+      /^[a-zA-Z0-9_.-]{1,128}(?:@\d{12}\.[a-z]{2}(?:-[a-z]+)+-\d+)?$/,
+      'MSF application names use [a-zA-Z0-9_.-] (at most 128; NAME@ACCOUNT.REGION for an application in a member account)',
+    ),
   );
 
 /** `latest`, `last-known-good`, or an MSF `SnapshotName` (1-256 of `[a-zA-Z0-9_.-]`). */
 const SnapshotChoice = z
   .string({ error: expected('"latest", "last-known-good" or a snapshot name (a string)') })
-  .min(1, 'must not be empty')
-  .max(256, 'must be at most 256 characters (MSF SnapshotName)')
-  .regex(/^[a-zA-Z0-9_.-]+$/, 'MSF snapshot names use [a-zA-Z0-9_.-]');
+  .check(
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(256, 'must be at most 256 characters (MSF SnapshotName)'),
+    z.regex(/^[a-zA-Z0-9_.-]+$/, 'MSF snapshot names use [a-zA-Z0-9_.-]'),
+  );
 
 /**
  * One command message (the JSON `Message` of an SNS notification on the command topic). Strict: unknown keys are
@@ -67,7 +74,7 @@ const SnapshotChoice = z
  *   would have done (after a fresh DescribeApplication and the same guards), and changes nothing.
  */
 export const RunbookCommand = z
-  .object({
+  .strictObject({
     command: z.enum(RUNBOOK_COMMANDS, {
       error: (issue) =>
         issue.input === undefined
@@ -75,30 +82,27 @@ export const RunbookCommand = z
           : `unknown command ${JSON.stringify(issue.input)}: expected one of ${RUNBOOK_COMMANDS.join(', ')}`,
     }),
     application: ApplicationName,
-    snapshot: SnapshotChoice.optional(),
+    snapshot: z.optional(SnapshotChoice),
     requestedBy: z
       .string({ error: expected('who requests the command (a string)') })
       // The limit counts what was sent, blanks included; then blanks around it are dropped.
-      .max(256, 'must be at most 256 characters')
-      .trim()
-      .min(1, 'must not be empty'),
+      .check(z.maxLength(256, 'must be at most 256 characters'), z.trim(), z.minLength(1, 'must not be empty')),
     reason: z
       .string({ error: expected('why the command is requested (a string)') })
-      .max(1024, 'must be at most 1024 characters')
-      .trim()
-      .min(1, 'must not be empty'),
-    dryRun: z.boolean({ error: expected('true or false') }).default(true),
+      .check(z.maxLength(1024, 'must be at most 1024 characters'), z.trim(), z.minLength(1, 'must not be empty')),
+    dryRun: z._default(z.boolean({ error: expected('true or false') }), true),
   })
-  .strict()
-  .superRefine((c, ctx) => {
-    if (c.snapshot !== undefined && c.command !== 'restart-from-snapshot') {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['snapshot'],
-        message: `only allowed with command restart-from-snapshot (got command ${c.command})`,
-      });
-    }
-  });
+  .check(
+    z.superRefine((c, ctx) => {
+      if (c.snapshot !== undefined && c.command !== 'restart-from-snapshot') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['snapshot'],
+          message: `only allowed with command restart-from-snapshot (got command ${c.command})`,
+        });
+      }
+    }),
+  );
 /** A validated command; `dryRun` is always set. */
 export type RunbookCommand = z.output<typeof RunbookCommand>;
 
@@ -107,17 +111,17 @@ const SnsMessageAttribute = z.object({ Type: z.string(), Value: z.string() });
 
 /** The part of an SNS Lambda event record the watchdog reads (`Records[].Sns`); other fields are ignored. */
 const SnsRecord = z.object({
-  EventSource: z.literal('aws:sns').optional(),
+  EventSource: z.optional(z.literal('aws:sns')),
   Sns: z.object({
-    MessageId: z.string().min(1),
-    TopicArn: z.string().min(1),
+    MessageId: z.string().check(z.minLength(1)),
+    TopicArn: z.string().check(z.minLength(1)),
     Message: z.string(),
-    MessageAttributes: z.record(z.string(), SnsMessageAttribute).optional(),
+    MessageAttributes: z.optional(z.record(z.string(), SnsMessageAttribute)),
   }),
 });
 
 /** An SNS Lambda event: one or more records. */
-const SnsEvent = z.object({ Records: z.array(z.unknown()).min(1) });
+const SnsEvent = z.object({ Records: z.array(z.unknown()).check(z.minLength(1)) });
 
 /**
  * Message attributes that, when present, must agree with the message body. They exist so subscribers of the command
@@ -193,7 +197,7 @@ export function parseRunbookRecord(record: unknown, index = 0): ParsedRunbookRec
   return { ok: true, ...from, command: c.data };
 }
 
-function formatIssues(error: z.ZodError, prefix: string): string {
+function formatIssues(error: z.core.$ZodError, prefix: string): string {
   return error.issues
     .map((i) => {
       const keys = i.code === 'unrecognized_keys' ? i.keys : [undefined];

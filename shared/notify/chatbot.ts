@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import type { Notification } from '#shared/ports/notifier.ts';
+import * as z from '#shared/zod.ts';
 import {
   actionLine,
   escapeMrkdwn,
@@ -32,23 +32,23 @@ import { notificationLinks } from './links.ts';
 export const ChatbotNotification = z.object({
   version: z.literal('1.0'),
   source: z.literal('custom'),
-  id: z.string().optional(),
+  id: z.optional(z.string()),
   content: z.object({
-    textType: z.literal('client-markdown').optional(),
-    title: z.string().optional(),
+    textType: z.optional(z.literal('client-markdown')),
+    title: z.optional(z.string()),
     description: z.string(),
-    nextSteps: z.array(z.string()).optional(),
-    keywords: z.array(z.string()).optional(),
+    nextSteps: z.optional(z.array(z.string())),
+    keywords: z.optional(z.array(z.string())),
   }),
-  metadata: z
-    .object({
-      threadId: z.string().optional(),
-      summary: z.string().optional(),
-      eventType: z.string().optional(),
-      relatedResources: z.array(z.string()).optional(),
-      additionalContext: z.record(z.string(), z.string()).optional(),
-    })
-    .optional(),
+  metadata: z.optional(
+    z.object({
+      threadId: z.optional(z.string()),
+      summary: z.optional(z.string()),
+      eventType: z.optional(z.string()),
+      relatedResources: z.optional(z.array(z.string())),
+      additionalContext: z.optional(z.record(z.string(), z.string())),
+    }),
+  ),
 });
 export type ChatbotNotification = z.infer<typeof ChatbotNotification>;
 

@@ -1,11 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
 import { describeRemediation, type RemediationAction, type RemediationKind } from '#shared/domain/decision.ts';
 import type { FindingKind } from '#shared/domain/findings.ts';
 import type { FleetIncident } from '#shared/domain/fleet-incident.ts';
 import type { ActionRecord, IncidentStatus, IncidentTrigger } from '#shared/domain/incident.ts';
 import { isMainModule, writeFormattedJson } from '#shared/json-schema-file.ts';
 import type { Notification } from '#shared/ports/notifier.ts';
+import * as z from '#shared/zod.ts';
 import {
   findingOf,
   headline,
@@ -64,101 +64,117 @@ const TRIGGER_SOURCES = keys<IncidentTrigger['source']>({
 });
 const SEVERITIES = keys<Severity>({ critical: true, warning: true, info: true });
 
-const IsoTime = z.iso.datetime().describe('ISO 8601 UTC timestamp');
+const IsoTime = z.iso.datetime().check(z.describe('ISO 8601 UTC timestamp'));
+
+/** `schema` with the `description` the generated JSON Schema shows (classic zod's `.describe()`). */
+function described<T extends z.ZodMiniType>(schema: T, description: string): T {
+  return schema.check(z.describe(description));
+}
 
 const RemediationRef = z.object({
   kind: z.enum(REMEDIATION_KINDS),
-  description: z.string().describe('In words, e.g. "roll back from version 7 to version 6 (RollbackApplication)"'),
+  description: described(z.string(), 'In words, e.g. "roll back from version 7 to version 6 (RollbackApplication)"'),
 });
 
 /** The runbook message, schema version 1 (JSON; times ISO 8601 UTC). */
-export const WatchdogEventV1 = z
-  .object({
+export const WatchdogEventV1 = described(
+  z.object({
     schemaVersion: z.literal(1),
-    event: z.enum(NOTIFICATION_EVENTS).describe('Lifecycle event'),
-    at: IsoTime.describe('When the event happened'),
-    application: z.string().min(1).describe('MSF ApplicationName'),
-    applicationArn: z.string().optional().describe('ApplicationARN, when the publisher knows it'),
-    incidentId: z.string().min(1),
-    severity: z
-      .enum(SEVERITIES)
-      .describe('critical: ESCALATED; warning: OPENED, ACTION_TAKEN, NOTIFIED; info: RESOLVED, OBSERVED'),
-    title: z.string().describe('One-line headline'),
-    text: z.string().describe('The explanation, in the user’s terms'),
-    nextSteps: z.array(z.string()).describe('Exact commands (AWS CLI) or steps a human should run next'),
+    event: described(z.enum(NOTIFICATION_EVENTS), 'Lifecycle event'),
+    at: described(IsoTime, 'When the event happened'),
+    application: described(z.string().check(z.minLength(1)), 'MSF ApplicationName'),
+    applicationArn: described(z.optional(z.string()), 'ApplicationARN, when the publisher knows it'),
+    incidentId: z.string().check(z.minLength(1)),
+    severity: described(
+      z.enum(SEVERITIES),
+      'critical: ESCALATED; warning: OPENED, ACTION_TAKEN, NOTIFIED; info: RESOLVED, OBSERVED',
+    ),
+    title: described(z.string(), 'One-line headline'),
+    text: described(z.string(), 'The explanation, in the user’s terms'),
+    nextSteps: described(z.array(z.string()), 'Exact commands (AWS CLI) or steps a human should run next'),
     trigger: z.object({
       source: z.enum(TRIGGER_SOURCES),
-      detail: z.string().describe('Alarm name, schedule rule, CloudTrail eventName or runbook requester'),
+      detail: described(z.string(), 'Alarm name, schedule rule, CloudTrail eventName or runbook requester'),
       at: IsoTime,
     }),
-    finding: z.object({ kind: z.enum(FINDING_KINDS), summary: z.string() }).optional(),
+    finding: z.optional(z.object({ kind: z.enum(FINDING_KINDS), summary: z.string() })),
     decision: z.object({
       verdict: z.enum(['REMEDIATE', 'NOTIFY', 'ESCALATE', 'NONE']),
       reason: z.string(),
-      remediation: RemediationRef.optional().describe('The remediation taken'),
-      wouldHave: RemediationRef.optional().describe('What would have been done (observe mode, or blocked by a guard)'),
+      remediation: described(z.optional(RemediationRef), 'The remediation taken'),
+      wouldHave: described(
+        z.optional(RemediationRef),
+        'What would have been done (observe mode, or blocked by a guard)',
+      ),
     }),
-    actions: z
-      .array(
+    actions: described(
+      z.array(
         z.object({
-          seq: z.number().int(),
-          call: z.string().describe('MSF operation, e.g. StopApplication'),
+          seq: z.number().check(z.int()),
+          call: described(z.string(), 'MSF operation, e.g. StopApplication'),
           state: z.enum(ACTION_STATES),
           recordedAt: IsoTime,
-          completedAt: IsoTime.optional(),
-          operationId: z.string().optional(),
-          error: z.string().optional(),
+          completedAt: z.optional(IsoTime),
+          operationId: z.optional(z.string()),
+          error: z.optional(z.string()),
         }),
-      )
-      .describe('MSF calls made by this incident, oldest first (never their input)'),
-    actionsOmitted: z.number().int().positive().optional().describe('Older actions left out to fit the message size'),
+      ),
+      'MSF calls made by this incident, oldest first (never their input)',
+    ),
+    actionsOmitted: described(
+      z.optional(z.number().check(z.int(), z.positive())),
+      'Older actions left out to fit the message size',
+    ),
     outcome: z.object({
       status: z.enum(INCIDENT_STATUSES),
-      reason: z.string().optional(),
-      closedAt: IsoTime.optional(),
+      reason: z.optional(z.string()),
+      closedAt: z.optional(IsoTime),
     }),
-    timeToRecoverySeconds: z
-      .number()
-      .int()
-      .nonnegative()
-      .optional()
-      .describe('RESOLVED only: seconds from the trigger to the incident closing'),
-    fleet: z
-      .object({
-        status: z.enum(['OPEN', 'RESOLVED', 'ESCALATED']),
-        applications: z
-          .array(
+    timeToRecoverySeconds: described(
+      z.optional(z.number().check(z.int(), z.nonnegative())),
+      'RESOLVED only: seconds from the trigger to the incident closing',
+    ),
+    fleet: described(
+      z.optional(
+        z.object({
+          status: z.enum(['OPEN', 'RESOLVED', 'ESCALATED']),
+          applications: described(
+            z.array(
+              z.object({
+                application: described(z.string(), 'Application key (the MSF ApplicationName at home)'),
+                firstFailureAt: IsoTime,
+                recoveredAt: z.optional(IsoTime),
+              }),
+            ),
+            'The applications in a restart loop, earliest failure first',
+          ),
+          shared: described(
             z.object({
-              application: z.string().describe('Application key (the MSF ApplicationName at home)'),
-              firstFailureAt: IsoTime,
-              recoveredAt: IsoTime.optional(),
+              sources: z.array(z.string()),
+              sinks: z.array(z.string()),
+              vpcs: z.array(z.string()),
+              runtime: z.optional(z.string()),
             }),
-          )
-          .describe('The applications in a restart loop, earliest failure first'),
-        shared: z
-          .object({
-            sources: z.array(z.string()),
-            sinks: z.array(z.string()),
-            vpcs: z.array(z.string()),
-            runtime: z.string().optional(),
-          })
-          .describe('What at least two of them share: names from environment properties, VPC, runtime'),
-        firstFailureAt: IsoTime,
-        heldRestarts: z
-          .number()
-          .int()
-          .nonnegative()
-          .describe('Applications whose automatic restart was held so far, count'),
-        limit: z.number().int().describe('More loops within the window than this opened the fleet incident'),
-        watched: z.number().int().describe('Watched applications the limit was computed from'),
-        windowMinutes: z.number().int(),
-      })
-      .optional()
-      .describe(
-        'Set on a fleet incident (correlated restart loops): `incidentId` is the fleet incident, `application` the first to fail',
+            'What at least two of them share: names from environment properties, VPC, runtime',
+          ),
+          firstFailureAt: IsoTime,
+          heldRestarts: described(
+            z.number().check(z.int(), z.nonnegative()),
+            'Applications whose automatic restart was held so far, count',
+          ),
+          limit: described(
+            z.number().check(z.int()),
+            'More loops within the window than this opened the fleet incident',
+          ),
+          watched: described(z.number().check(z.int()), 'Watched applications the limit was computed from'),
+          windowMinutes: z.number().check(z.int()),
+        }),
       ),
-  })
-  .describe('Flink Watchdog lifecycle event (schemaVersion 1)');
+      'Set on a fleet incident (correlated restart loops): `incidentId` is the fleet incident, `application` the first to fail',
+    ),
+  }),
+  'Flink Watchdog lifecycle event (schemaVersion 1)',
+);
 export type WatchdogEventV1 = z.infer<typeof WatchdogEventV1>;
 
 /** One SNS message attribute (`MessageAttributeValue`); SNS rejects empty values, so none is ever empty. */
