@@ -15,6 +15,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { ConfigError, parseConfig, type WatchdogConfig } from '#shared/config/schema.ts';
 import type { TerraformReader } from '#shared/desired/sources.ts';
+import type { Ledger } from '#shared/ports/ledger.ts';
 import { red, setColor } from './format.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -241,6 +242,15 @@ export async function callerIdentityArn(aws: AwsClientConfig, client?: STSClient
   } finally {
     if (!client) sts.destroy();
   }
+}
+
+/** The ledger (DynamoDB table `tableName`) through a DynamoDB client of `--region` / `--profile`. */
+export async function ledgerFor(tableName: string, aws: AwsClientConfig): Promise<Ledger> {
+  const [{ DynamoDBClient }, { DynamoDbLedger }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('#shared/adapters/dynamodb-ledger.ts'),
+  ]);
+  return new DynamoDbLedger({ tableName, client: new DynamoDBClient(aws) });
 }
 
 /**

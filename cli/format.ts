@@ -5,6 +5,11 @@ export function clockTime(ms: number): string {
   return new Date(ms).toISOString().slice(11, 19);
 }
 
+/** `YYYY-MM-DD HH:MM:SSZ` (UTC) of an epoch-ms time. */
+export function utcTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}Z`;
+}
+
 /** `+MM:SS` since the scenario start. */
 export function offset(ms: number, startMs: number): string {
   const s = Math.max(0, Math.round((ms - startMs) / 1000));

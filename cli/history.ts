@@ -1,10 +1,25 @@
-import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { describeRemediation } from '#shared/domain/decision.ts';
 import type { ActionRecord, Incident } from '#shared/domain/incident.ts';
 import { TERMINAL_STATUSES } from '#shared/domain/incident.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
-import { awsProblem, type CliProblem, formatProblem } from './drift.ts';
-import { bold, dim, green, red } from './format.ts';
+import {
+  type AwsOptions,
+  awsClientConfig,
+  awsProblem,
+  type CliProblem,
+  exitCodeOf,
+  formatProblem,
+  ledgerFor,
+  type OutputOptions,
+  pickResource,
+  resolveOutput,
+  type StackOptions,
+  stackOf,
+  stackProblem,
+  textLine,
+  usageProblem,
+} from './context.ts';
+import { bold, dim, green, red, utcTime } from './format.ts';
 
 /** Incidents shown when `--limit` is not given. */
 export const DEFAULT_HISTORY_LIMIT = 20;
@@ -19,15 +34,16 @@ export const MASK = '***';
 const PROPERTY_KEY = /propert/i;
 
 /** Options of `flink-watchdog history` (commander's parsed flags). */
-export interface HistoryOptions {
+export interface HistoryOptions extends OutputOptions, AwsOptions, StackOptions {
   /** Only incidents of this MSF application (Query on the ledger's `byApplication` index). */
   app?: string;
-  /** The ledger's DynamoDB table. @default env LEDGER_TABLE_NAME; without either the command fails (exit 1) */
+  /**
+   * The ledger's DynamoDB table.
+   * @default the `--stack`'s LedgerTableName Output, else env LEDGER_TABLE_NAME; without any, a usage error (64)
+   */
   table?: string;
   /** At most this many incidents, newest first (a positive integer, as a string from commander). @default 20 */
   limit?: string;
-  /** Print {@link HistoryJson} instead of readable blocks. */
-  json?: boolean;
 }
 
 /** The `--json` output of `flink-watchdog history`. */
@@ -43,14 +59,9 @@ export interface HistoryJson {
 
 /** Adapters {@link historyCommand} uses. */
 export interface HistoryDeps {
-  /** @default a DynamoDbLedger on `--table` / LEDGER_TABLE_NAME with the default credential chain */
+  /** @default a DynamoDbLedger on `--table` / the stack's Output / LEDGER_TABLE_NAME, with `--region` / `--profile` */
   ledger?: Ledger;
   env?: NodeJS.ProcessEnv;
-}
-
-/** `YYYY-MM-DD HH:MM:SSZ` (UTC) of an epoch-ms time. */
-export function utcTime(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}Z`;
 }
 
 /** `HH:MM:SSZ` when `ms` falls on the same UTC day as `sameDayAs`, else {@link utcTime}. */
@@ -160,30 +171,54 @@ export function formatIncident(i: Incident): string {
   return lines.join('\n');
 }
 
-/** `--limit` as a positive integer, or a problem naming the flag. */
+/** `--limit` as a positive integer, or a usage problem naming the flag. */
 function parseLimit(raw: string | undefined): number | CliProblem {
   if (raw === undefined) return DEFAULT_HISTORY_LIMIT;
   const n = Number(raw);
   if (Number.isSafeInteger(n) && n > 0) return n;
-  return { kind: 'config', location: '--limit', message: `--limit must be a positive integer, got ${raw}` };
+  return usageProblem('--limit', `--limit must be a positive integer, got ${raw}`);
 }
 
 /**
- * `flink-watchdog history [--app NAME] [--table NAME] [--limit N] [--json]`: the incidents of the ledger table
- * (`--table`, else LEDGER_TABLE_NAME), newest `openedMs` first, at most `--limit` (default
+ * `--output text`: one tab-separated line per incident: opened (ISO 8601), application, id, status, trigger source,
+ * finding kind (`-`), decision verdict, MSF calls recorded (count), outcome reason (`-`).
+ */
+export function formatIncidentText(i: Incident): string {
+  return textLine([
+    new Date(i.openedMs).toISOString(),
+    i.applicationName,
+    i.id,
+    i.status,
+    i.trigger.source,
+    i.finding?.kind,
+    i.decision.verdict,
+    i.actions.length,
+    i.outcomeReason,
+  ]);
+}
+
+/**
+ * `flink-watchdog history [--app NAME] [--table NAME] [--stack NAME [--watchdog PREFIX]] [--limit N] [--region R]
+ * [--profile P] [--output table|json|text]`: the incidents of the ledger table (`--table`, else the stack's
+ * LedgerTableName Output, else LEDGER_TABLE_NAME), newest `openedMs` first, at most `--limit` (default
  * {@link DEFAULT_HISTORY_LIMIT}), with their decision, recorded MSF calls and outcome. Readable blocks
- * ({@link formatIncident}: action inputs as keys only), or {@link HistoryJson} with `--json` (action inputs with
- * property values masked: {@link redactIncident}). Errors go to stderr.
- * @returns the exit code: 0, or 1 when no table is named, `--limit` is invalid, or the ledger cannot be read.
+ * ({@link formatIncident}: action inputs as keys only), {@link HistoryJson} with `--output json` (action inputs with
+ * property values masked: {@link redactIncident}), or {@link formatIncidentText} lines with `--output text`. Errors
+ * go to stderr.
+ * @returns the exit code: 0; 1 when the stack or the ledger cannot be read; 64 when no table is named or `--limit`
+ *   is invalid.
  */
 export async function historyCommand(opts: HistoryOptions, deps: HistoryDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
+  const output = resolveOutput(opts);
+  const aws = awsClientConfig(opts);
   const problems: CliProblem[] = [];
   let incidents: Incident[] = [];
   const finish = (): number => {
-    if (opts.json) console.log(JSON.stringify({ incidents, problems } satisfies HistoryJson, null, 2));
+    if (output === 'json') console.log(JSON.stringify({ incidents, problems } satisfies HistoryJson, null, 2));
+    else if (output === 'text' && incidents.length > 0) console.log(incidents.map(formatIncidentText).join('\n'));
     for (const p of problems) console.error(formatProblem(p));
-    return problems.length > 0 ? 1 : 0;
+    return exitCodeOf(problems);
   };
 
   const limit = parseLimit(opts.limit);
@@ -191,18 +226,25 @@ export async function historyCommand(opts: HistoryOptions, deps: HistoryDeps = {
     problems.push(limit);
     return finish();
   }
-  const table = opts.table ?? env.LEDGER_TABLE_NAME;
+  let table: string | undefined;
+  try {
+    const stack = await stackOf(opts, aws);
+    table = pickResource(opts.table, stack, 'LedgerTableName', '--table', env.LEDGER_TABLE_NAME, true);
+  } catch (e) {
+    problems.push(stackProblem(e, opts.stack));
+    return finish();
+  }
   if (!deps.ledger && !table) {
-    problems.push({
-      kind: 'config',
-      location: 'ledger',
-      message:
-        'no ledger table: pass --table NAME or set LEDGER_TABLE_NAME (the DynamoDB table of the watchdog ledger)',
-    });
+    problems.push(
+      usageProblem(
+        '--table',
+        'no ledger table: pass --table NAME or --stack NAME (the watchdog stack), or set LEDGER_TABLE_NAME',
+      ),
+    );
     return finish();
   }
   const tableLabel = table ?? '(injected ledger)';
-  const ledger = deps.ledger ?? new DynamoDbLedger({ tableName: tableLabel });
+  const ledger = deps.ledger ?? (await ledgerFor(tableLabel, aws));
   try {
     const all = await ledger.listIncidents(opts.app === undefined ? {} : { applicationName: opts.app });
     incidents = all.slice(0, limit).map(redactIncident);
@@ -211,7 +253,7 @@ export async function historyCommand(opts: HistoryOptions, deps: HistoryDeps = {
     problems.push({ ...problem, message: `ledger table ${tableLabel}: ${problem.message}` });
     return finish();
   }
-  if (!opts.json) {
+  if (output === 'table') {
     const scope = opts.app === undefined ? '' : ` of ${opts.app}`;
     if (incidents.length === 0) {
       console.log(dim(`No incidents${scope} in ledger table ${tableLabel}.`));

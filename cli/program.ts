@@ -159,10 +159,12 @@ function buildProgram(setCode: (code: number) => void): Command {
       .option('--app <name>', 'only this watched application')
       .option(
         '--tfstate <source...>',
-        "Terraform state files: local paths or s3://BUCKET/KEY (replace the config's drift.terraformState)",
+        'Terraform states: a state file, `terraform state pull` or `terraform show -json` output, - for stdin, ' +
+          "or s3://BUCKET/KEY (replace the config's drift.terraformState)",
       )
+      .option('--show-values', 'print property values on both sides, except those Terraform marks sensitive')
       .option('--config <path>', CONFIG_HELP),
-    'print {applications: [DriftReport...], problems: [...]}',
+    'print {applications: [DriftReport...], notCompared: [...], problems: [...]}',
   ).action(
     run(async (opts: OutputOptions & AwsOptions & { app?: string; tfstate?: string[]; config?: string }) => {
       const output = applyOutputOptions(opts);

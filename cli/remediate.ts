@@ -1,27 +1,53 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import type { Clock } from '#shared/clock.ts';
 import { policyFor, type WatchdogConfig } from '#shared/config/schema.ts';
 import { describeRemediation, type GuardResult, type RemediationAction } from '#shared/domain/decision.ts';
 import { type Incident, TERMINAL_STATUSES } from '#shared/domain/incident.ts';
-import type { ApplicationObservation, ApplicationStatus } from '#shared/domain/model.ts';
+import type { ApplicationObservation, ApplicationSnapshot, ApplicationStatus } from '#shared/domain/model.ts';
 import { planRunbookCommand, type RunbookHistory, runbookIncidentId } from '#shared/domain/runbook.ts';
 import { resolveScope } from '#shared/domain/scope.ts';
 import { RUNBOOK_COMMANDS, RunbookCommand, type RunbookCommandName } from '#shared/events/runbook-command.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
 import { MsfApiError, type MsfPort } from '#shared/ports/msf.ts';
-import { awsProblem, type CliProblem, formatProblem, loadCliConfig } from './drift.ts';
-import { bold, dim, green, red } from './format.ts';
-import { utcTime } from './history.ts';
+import {
+  type AwsClientConfig,
+  type AwsOptions,
+  awsClientConfig,
+  awsProblem,
+  type CliProblem,
+  callerIdentityArn,
+  EXIT_CODES,
+  exitCodeOf,
+  formatProblem,
+  ledgerFor,
+  loadConfig,
+  type OutputOptions,
+  pickResource,
+  resolveOutput,
+  type StackOptions,
+  stackOf,
+  stackProblem,
+  textLine,
+  usageProblem,
+} from './context.ts';
+import { bold, dim, green, red, utcTime } from './format.ts';
 
 /**
- * Exit codes of `flink-watchdog remediate`: 0 the dry run would be carried out, or the executed command reached its
- * target; 1 an error (options, config, an AWS call), or the executed command did not reach its target (timeout,
- * rejected by the watchdog, refused by the local preflight); 2 the dry run would be rejected by the watchdog's guards.
+ * Exit codes of `flink-watchdog remediate` (the CLI's {@link EXIT_CODES}): 0 the dry run would be carried out, or the
+ * executed command reached its target; 1 an error (config, stack, an AWS call), or the executed command did not reach
+ * its target (timeout, rejected by the watchdog, refused by the local preflight); 2 the dry run would be rejected by
+ * the watchdog's guards; 64 a usage error (a bad or missing option: `--action`, `--reason` with `--execute`, no
+ * command topic, ...), found before any AWS call.
  */
-export const REMEDIATE_EXIT_CODES = { ok: 0, error: 1, wouldReject: 2 } as const;
+export const REMEDIATE_EXIT_CODES = {
+  ok: EXIT_CODES.ok,
+  error: EXIT_CODES.error,
+  wouldReject: EXIT_CODES.found,
+  usage: EXIT_CODES.usage,
+} as const;
 
 /** `--poll-seconds` when not given: seconds between two DescribeApplication calls while waiting. */
 export const DEFAULT_POLL_SECONDS = 5;
@@ -45,7 +71,7 @@ export const TARGET_STATUS: Readonly<Partial<Record<RunbookCommandName, Applicat
 const TRANSITION_REQUIRED: ReadonlySet<RunbookCommandName> = new Set(['restart-from-snapshot', 'rollback']);
 
 /** Options of `flink-watchdog remediate` (commander's parsed flags; numbers arrive as strings). */
-export interface RemediateOptions {
+export interface RemediateOptions extends OutputOptions, AwsOptions, StackOptions {
   /** One of {@link RUNBOOK_COMMANDS}. */
   action: string;
   /** Only with restart-from-snapshot: `latest`, `last-known-good` or a SnapshotName. @default the policy's restoreFrom */
@@ -53,27 +79,48 @@ export interface RemediateOptions {
   /** Why (1-1024 characters); required with `--execute`. */
   reason?: string;
   /**
-   * Who asks, recorded on the incident; required with `--execute` (the caller identity cannot be looked up:
-   * @aws-sdk/client-sts is not a dependency).
+   * Who asks, recorded on the incident and told in every notification.
+   * @default with `--execute`, the caller's identity: STS GetCallerIdentity `Arn` with `--region` / `--profile`
    */
   requestedBy?: string;
   /** Publish the command instead of a dry run. @default false */
   execute?: boolean;
-  /** The watchdog's command topic (SNS). @default env COMMAND_TOPIC_ARN; required with `--execute` */
+  /**
+   * The watchdog's command topic (SNS).
+   * @default the `--stack`'s CommandTopicArn Output, else env COMMAND_TOPIC_ARN; required with `--execute`
+   */
   topic?: string;
   /** Watchdog config, for the scope and the policy's `restoreFrom` (same lookup as `flink-watchdog drift`). */
   config?: string;
   /**
    * The ledger table, for the lock guard and, with `--execute`, the watchdog's answer.
-   * @default env LEDGER_TABLE_NAME; without either the lock is not checked here
+   * @default the `--stack`'s LedgerTableName Output, else env LEDGER_TABLE_NAME; without any, the lock guard is
+   *   shown as not checked
    */
   table?: string;
   /** Seconds between two DescribeApplication calls while waiting (> 0, fractions allowed). @default 5 */
   pollSeconds?: string;
   /** How long to wait for the target status, minutes (> 0). @default 20 */
   timeoutMinutes?: string;
-  /** Print {@link RemediateJson} on stdout (progress lines go to stderr). */
-  json?: boolean;
+}
+
+/**
+ * One guard of the plan. `passed`: true or false when this preflight checked it; null when it did not (`status`
+ * `not checked`: e.g. the lock without a ledger table, which the watchdog checks when it carries the command out) or
+ * when the guard does not apply to a human command (`not applied`: attempts and cooldown limit automation only).
+ * `detail` says what was seen, or why it was not checked.
+ */
+export interface PlanGuard {
+  name: GuardResult['name'];
+  passed: boolean | null;
+  status: 'passed' | 'failed' | 'not checked' | 'not applied';
+  detail: string;
+}
+
+/** A domain guard result as a plan guard: `not applied` when its detail says so (attempts, cooldown). */
+function planGuard(g: GuardResult): PlanGuard {
+  if (/^not applied\b/.test(g.detail)) return { name: g.name, passed: null, status: 'not applied', detail: g.detail };
+  return { name: g.name, passed: g.passed, status: g.passed ? 'passed' : 'failed', detail: g.detail };
 }
 
 /** The plan, as the watchdog's runbook handler would make it from the same observation. */
@@ -85,7 +132,13 @@ export interface RemediatePlan {
   /** The remediation workflow's action, for commands carried out by the workflow. */
   action?: RemediationAction;
   /** Guards in the handler's order: in-scope first, then `planRunbookCommand`'s. */
-  guards: GuardResult[];
+  guards: PlanGuard[];
+  /**
+   * `--snapshot last-known-good` resolved: the newest READY snapshot of the running application version, as the
+   * watchdog's last-known-good rule picks it (`chooseRestore`); `--execute` publishes this SnapshotName so the
+   * watchdog restores exactly the snapshot planned here.
+   */
+  lastKnownGood?: { snapshotName: string; versionId: number; createdAt?: string };
   /** Exact commands a human could run instead (AWS CLI), when rejected. */
   nextSteps: string[];
   /** Caveats: what this preflight could not check. */
@@ -145,12 +198,14 @@ export interface CommandPublisher {
   publish(topicArn: string, message: string, attributes: Record<string, string>): Promise<string>;
 }
 
-/** Adapters {@link remediateCommand} uses; each defaults to the AWS SDK one with the default credential chain. */
+/** Adapters {@link remediateCommand} uses; each defaults to the AWS SDK one with `--region` / `--profile`. */
 export interface RemediateDeps {
   msf?: MsfPort;
-  /** Built from `--table` / LEDGER_TABLE_NAME when absent. */
+  /** Built from `--table` / the stack's Output / LEDGER_TABLE_NAME when absent. */
   ledger?: Ledger;
   publisher?: CommandPublisher;
+  /** For the default `--requested-by` (GetCallerIdentity). */
+  sts?: STSClient;
   clock?: Clock;
   /** Waits `ms` milliseconds. @default setTimeout */
   sleep?: (ms: number) => Promise<void>;
@@ -191,8 +246,11 @@ const FLAG_OF: Record<string, string> = {
 };
 
 function optionProblem(message: string, location = 'options'): CliProblem {
-  return { kind: 'config', location, message };
+  return usageProblem(location, message);
 }
+
+/** An SNS topic ARN (`arn:PARTITION:sns:REGION:ACCOUNT:NAME`). */
+const SNS_TOPIC_ARN = /^arn:[^:]+:sns:[^:]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
 /** A positive finite number from a flag, or a problem naming it. */
 function positive(raw: string | undefined, fallback: number, flag: string): number | CliProblem {
@@ -229,7 +287,7 @@ export function buildCommand(
     if (opts.requestedBy === undefined || opts.requestedBy.trim() === '') {
       problems.push(
         optionProblem(
-          '--requested-by WHO is required with --execute (the caller identity cannot be looked up: @aws-sdk/client-sts is not installed)',
+          '--requested-by WHO is required with --execute (flink-watchdog remediate fills it with your STS caller identity)',
           '--requested-by',
         ),
       );
@@ -253,14 +311,54 @@ export function buildCommand(
   return { problems };
 }
 
+/** READY snapshots of application version `versionId`, newest first. */
+function readyOfVersion(snapshots: readonly ApplicationSnapshot[], versionId: number): ApplicationSnapshot[] {
+  return snapshots
+    .filter((s) => s.status === 'READY' && s.versionId === versionId)
+    .sort((a, b) => (b.createdMs ?? 0) - (a.createdMs ?? 0));
+}
+
+/**
+ * `--snapshot last-known-good` against an observation, by the watchdog's last-known-good rule (`chooseRestore` with
+ * the command's time): the newest READY snapshot of the running `ApplicationVersionId`.
+ * @returns the snapshot, or why it cannot be honoured: no READY snapshot of the running version (the watchdog would
+ *   then fall back to the latest snapshot of another version, which is not what was asked for).
+ */
+export function resolveLastKnownGood(
+  obs: ApplicationObservation,
+): { ok: true; snapshot: ApplicationSnapshot } | { ok: false; reason: string } {
+  const app = obs.application;
+  if (!app) return { ok: false, reason: `${obs.applicationName} could not be described` };
+  const [good] = readyOfVersion(obs.snapshots, app.versionId);
+  if (good) return { ok: true, snapshot: good };
+  const others = obs.snapshots
+    .filter((s) => s.status === 'READY')
+    .sort((a, b) => (b.createdMs ?? 0) - (a.createdMs ?? 0));
+  const latest = others[0];
+  return {
+    ok: false,
+    reason:
+      `${obs.applicationName} has no READY snapshot of its running version ${app.versionId}, so there is no last-known-good snapshot` +
+      (latest
+        ? ` (the latest READY snapshot, ${latest.name}, is of version ${latest.versionId}: pass --snapshot latest or --snapshot ${latest.name} to restore it)`
+        : ' (it has no READY snapshot at all)'),
+  };
+}
+
+/** What {@link preflight} found: the plan and the command to publish (with last-known-good resolved to a name). */
+type Preflight =
+  | { plan: RemediatePlan; command: RunbookCommand; obs?: ApplicationObservation }
+  | { problem: CliProblem };
+
 /** Reads MSF and the ledger as the runbook handler does, then plans with {@link planRunbookCommand}. */
 async function preflight(
-  command: RunbookCommand,
+  requested: RunbookCommand,
   config: WatchdogConfig,
   msf: MsfPort,
   ledger: Ledger | undefined,
   nowMs: number,
-): Promise<{ plan: RemediatePlan; obs?: ApplicationObservation } | { problem: CliProblem }> {
+): Promise<Preflight> {
+  let command = requested;
   const name = command.application;
   const notes: string[] = [];
   let scopeGuard: GuardResult;
@@ -272,12 +370,12 @@ async function preflight(
   }
   if (!scopeGuard.passed) {
     const detail = `${name} is not watched (${scopeGuard.detail}): the watchdog never touches it.`;
-    return { plan: { verdict: 'rejected', detail, guards: [scopeGuard], nextSteps: [], notes } };
+    return { plan: { verdict: 'rejected', detail, guards: [planGuard(scopeGuard)], nextSteps: [], notes }, command };
   }
   const c = command.command;
   if (c === 'pause-automation' || c === 'resume-automation') {
     const detail = `${c === 'pause-automation' ? 'pause' : 'resume'} automatic remediation of ${name} (MSF is not called)`;
-    return { plan: { verdict: 'would-act', detail, guards: [scopeGuard], nextSteps: [], notes } };
+    return { plan: { verdict: 'would-act', detail, guards: [planGuard(scopeGuard)], nextSteps: [], notes }, command };
   }
 
   let obs: ApplicationObservation;
@@ -291,6 +389,36 @@ async function preflight(
   } catch (e) {
     return { problem: awsProblem('msf', name, e) };
   }
+
+  let lastKnownGood: RemediatePlan['lastKnownGood'];
+  if (c === 'restart-from-snapshot' && command.snapshot === 'last-known-good') {
+    const good = resolveLastKnownGood(obs);
+    if (!good.ok) {
+      const guard: PlanGuard = { name: 'snapshot-exists', passed: false, status: 'failed', detail: good.reason };
+      return {
+        plan: {
+          verdict: 'rejected',
+          detail: `last-known-good cannot be honoured: ${good.reason}.`,
+          guards: [planGuard(scopeGuard), guard],
+          nextSteps: [`aws kinesisanalyticsv2 list-application-snapshots --application-name ${name}`],
+          notes,
+        },
+        command,
+        obs,
+      };
+    }
+    const snap = good.snapshot;
+    lastKnownGood = {
+      snapshotName: snap.name,
+      versionId: snap.versionId,
+      ...(snap.createdMs === undefined ? {} : { createdAt: new Date(snap.createdMs).toISOString() }),
+    };
+    command = { ...command, snapshot: snap.name };
+    notes.push(
+      `last-known-good is snapshot ${snap.name} (version ${snap.versionId}${lastKnownGood.createdAt ? `, created ${lastKnownGood.createdAt}` : ''}), the newest READY snapshot of the running version; --execute publishes that name`,
+    );
+  }
+
   const history: RunbookHistory = {};
   if (ledger) {
     try {
@@ -300,20 +428,30 @@ async function preflight(
     } catch (e) {
       return { problem: awsProblem('ledger', name, e) };
     }
-  } else {
-    notes.push('lock and open incidents not checked here: no ledger table (--table or LEDGER_TABLE_NAME)');
   }
   const plan = planRunbookCommand(command, obs, policyFor(config, name), history, 'runbook-<incident id>');
-  const guards = [
-    scopeGuard,
-    ...plan.guards.map((g) =>
-      g.name === 'lock-free' && !ledger
-        ? { ...g, detail: 'not checked here (no ledger table); the watchdog checks it' }
-        : g,
+  const guards: PlanGuard[] = [
+    planGuard(scopeGuard),
+    ...plan.guards.map(
+      (g): PlanGuard =>
+        g.name === 'lock-free' && !ledger
+          ? {
+              name: g.name,
+              passed: null,
+              status: 'not checked',
+              detail:
+                'not checked here: no ledger table (--table, --stack or LEDGER_TABLE_NAME) to read the lock and open incidents from; the watchdog checks it when it carries the command out',
+            }
+          : planGuard(g),
     ),
   ];
+  const resolved = lastKnownGood ? { lastKnownGood } : {};
   if (plan.kind === 'rejected') {
-    return { plan: { verdict: 'rejected', detail: plan.reason, guards, nextSteps: plan.nextSteps, notes }, obs };
+    return {
+      plan: { verdict: 'rejected', detail: plan.reason, guards, nextSteps: plan.nextSteps, notes, ...resolved },
+      command,
+      obs,
+    };
   }
   return {
     plan: {
@@ -323,12 +461,24 @@ async function preflight(
       guards,
       nextSteps: [],
       notes,
+      ...resolved,
     },
+    command,
     obs,
   };
 }
 
-/** The plan as readable lines: the observation, each guard (✓/✗ name detail), what would be done, the notes. */
+/** The mark of a guard: ✓ passed, ✗ failed, ? not checked, – not applied (never ✓ for a guard not checked). */
+function guardMark(g: PlanGuard): string {
+  if (g.status === 'passed') return green('✓');
+  if (g.status === 'failed') return red('✗');
+  return g.status === 'not checked' ? bold('?') : dim('–');
+}
+
+/**
+ * The plan as readable lines: the observation, each guard (`✓` passed, `✗` failed, `?` not checked, `–` not applied;
+ * name, detail), what would be done, the notes.
+ */
 export function formatPlan(plan: RemediatePlan, obs: ApplicationObservation | undefined): string {
   const lines: string[] = [];
   const app = obs?.application;
@@ -343,7 +493,9 @@ export function formatPlan(plan: RemediatePlan, obs: ApplicationObservation | un
   }
   const width = Math.max(0, ...plan.guards.map((g) => g.name.length));
   for (const g of plan.guards) {
-    lines.push(`  ${g.passed ? green('✓') : red('✗')} ${g.name.padEnd(width)}  ${g.detail}`);
+    const status = g.status === 'not checked' || g.status === 'not applied' ? `${g.status}: ` : '';
+    const detail = status && g.detail.startsWith(g.status) ? g.detail : `${status}${g.detail}`;
+    lines.push(`  ${guardMark(g)} ${g.name.padEnd(width)}  ${detail}`);
   }
   if (plan.verdict === 'would-act') {
     lines.push(`  ${bold('would:')} ${plan.detail}`);
@@ -357,6 +509,18 @@ export function formatPlan(plan: RemediatePlan, obs: ApplicationObservation | un
   }
   for (const n of plan.notes) lines.push(dim(`  note: ${n}`));
   return lines.join('\n');
+}
+
+/**
+ * `--output text` of a plan: `GUARD<TAB>NAME<TAB>STATUS<TAB>DETAIL` per guard, then `PLAN<TAB>VERDICT<TAB>DETAIL`, then
+ * `NOTE<TAB>TEXT` per note.
+ */
+export function formatPlanText(plan: RemediatePlan): string {
+  return [
+    ...plan.guards.map((g) => textLine(['GUARD', g.name, g.status, g.detail])),
+    textLine(['PLAN', plan.verdict, plan.detail]),
+    ...plan.notes.map((n) => textLine(['NOTE', n])),
+  ].join('\n');
 }
 
 /** A progress display: permanent lines for changes; on a TTY also a spinner line showing the current state. */
@@ -511,71 +675,119 @@ async function waitForOutcome(a: WaitArgs): Promise<RemediateProgress> {
 
 /**
  * `flink-watchdog remediate APP --action ACTION [--snapshot NAME|latest|last-known-good] [--reason TEXT]
- * [--requested-by WHO] [--execute] [--topic ARN] [--config PATH] [--table NAME] [--poll-seconds S]
- * [--timeout-minutes M] [--json]`.
+ * [--requested-by WHO] [--execute] [--topic ARN] [--config PATH] [--table NAME] [--stack NAME [--watchdog PREFIX]]
+ * [--poll-seconds S] [--timeout-minutes M] [--region R] [--profile P] [--output table|json|text]`.
  *
  * Dry run (default): reads the application like the runbook handler (scope, DescribeApplication,
  * ListApplicationOperations, ListApplicationSnapshots, and the ledger's lock and open incident when a table is known)
- * and plans with `planRunbookCommand`, printing each guard and what would be done. No mutating call, nothing
- * published.
+ * and plans with `planRunbookCommand`, printing each guard (a guard it could not check is shown as not checked) and
+ * what would be done. `--snapshot last-known-good` is resolved to the newest READY snapshot of the running version,
+ * or the plan is rejected with the reason ({@link resolveLastKnownGood}). No mutating call, nothing published.
  *
  * `--execute`: the same preflight (a command it rejects is not published), then SNS Publish of the runbook command
- * (`dryRun: false`, message attributes `command` and `application`) to the command topic, so the watchdog carries it
- * out through its own workflow and guards; this CLI never calls a mutating MSF API. Then it polls DescribeApplication
- * every `--poll-seconds` until the target status ({@link TARGET_STATUS}) or `--timeout-minutes`, printing each change
- * (a spinner on a TTY, one line per change otherwise); with a ledger table it also stops on the watchdog's answer.
+ * (`dryRun: false`, message attributes `command` and `application`; `requestedBy` defaults to the caller's STS
+ * identity ARN) to the command topic (`--topic`, else the stack's CommandTopicArn, else COMMAND_TOPIC_ARN), so the
+ * watchdog carries it out through its own workflow and guards; this CLI never calls a mutating MSF API. Then it polls
+ * DescribeApplication every `--poll-seconds` until the target status ({@link TARGET_STATUS}) or `--timeout-minutes`,
+ * printing each change (a spinner on a TTY, one line per change otherwise); with a ledger table it also stops on the
+ * watchdog's answer. `--output json` prints {@link RemediateJson} (progress on stderr); `--output text` prints
+ * {@link formatPlanText} lines, then `PUBLISHED` and `OUTCOME` lines.
  * @returns the exit code, see {@link REMEDIATE_EXIT_CODES}.
  */
 export async function remediateCommand(app: string, opts: RemediateOptions, deps: RemediateDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
   const clock = deps.clock ?? systemClock;
+  const output = resolveOutput(opts);
+  const aws: AwsClientConfig = awsClientConfig(opts);
   const out: RemediateJson = { application: app, command: opts.action, dryRun: !opts.execute, problems: [] };
   let exitCode: number = REMEDIATE_EXIT_CODES.error;
   const finish = (code?: number): number => {
     if (code !== undefined) exitCode = code;
-    if (opts.json) console.log(JSON.stringify(out, null, 2));
+    if (output === 'json') console.log(JSON.stringify(out, null, 2));
+    else if (output === 'text') {
+      const lines = out.plan ? [formatPlanText(out.plan)] : [];
+      if (out.published) {
+        lines.push(textLine(['PUBLISHED', out.published.topicArn, out.published.messageId, out.published.incidentId]));
+      }
+      if (out.progress) lines.push(textLine(['OUTCOME', out.progress.outcome, out.progress.reason]));
+      if (lines.length > 0) console.log(lines.join('\n'));
+    }
     for (const p of out.problems) console.error(formatProblem(p));
-    return out.problems.length > 0 ? REMEDIATE_EXIT_CODES.error : exitCode;
+    return exitCodeOf(out.problems, exitCode);
   };
 
   // Options first: nothing is read or called when they are wrong.
   const pollSeconds = positive(opts.pollSeconds, DEFAULT_POLL_SECONDS, '--poll-seconds');
   const timeoutMinutes = positive(opts.timeoutMinutes, DEFAULT_TIMEOUT_MINUTES, '--timeout-minutes');
   for (const n of [pollSeconds, timeoutMinutes]) if (typeof n !== 'number') out.problems.push(n);
-  const built = buildCommand(app, opts);
-  if ('problems' in built) out.problems.push(...built.problems);
-  const topicArn = opts.topic ?? env.COMMAND_TOPIC_ARN;
+  if (opts.topic !== undefined && !SNS_TOPIC_ARN.test(opts.topic)) {
+    out.problems.push(optionProblem(`--topic ${opts.topic}: expected an SNS topic ARN`, '--topic'));
+  }
+  // Checked once without --requested-by (filled in below): an invalid --action or APP is reported now.
+  const preliminary = buildCommand(app, { ...opts, requestedBy: opts.requestedBy ?? 'caller identity' });
+  if ('problems' in preliminary) out.problems.push(...preliminary.problems);
+  if (out.problems.length > 0 || typeof pollSeconds !== 'number' || typeof timeoutMinutes !== 'number') {
+    return finish();
+  }
+
+  let topicArn: string | undefined;
+  let table: string | undefined;
+  try {
+    const stack = await stackOf(opts, aws);
+    topicArn = pickResource(opts.topic, stack, 'CommandTopicArn', '--topic', env.COMMAND_TOPIC_ARN, !!opts.execute);
+    table = pickResource(opts.table, stack, 'LedgerTableName', '--table', env.LEDGER_TABLE_NAME, true);
+  } catch (e) {
+    out.problems.push(stackProblem(e, opts.stack));
+    return finish();
+  }
   if (opts.execute && !topicArn) {
     out.problems.push(
       optionProblem(
-        'no command topic: pass --topic ARN or set COMMAND_TOPIC_ARN (the watchdog SNS command topic)',
+        'no command topic: pass --topic ARN or --stack NAME (the watchdog stack), or set COMMAND_TOPIC_ARN',
         '--topic',
       ),
     );
-  } else if (opts.execute && topicArn && !/^arn:[^:]+:sns:[^:]+:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(topicArn)) {
-    out.problems.push(optionProblem(`--topic ${topicArn}: expected an SNS topic ARN`, '--topic'));
+  } else if (opts.execute && topicArn && !SNS_TOPIC_ARN.test(topicArn)) {
+    out.problems.push(optionProblem(`command topic ${topicArn}: expected an SNS topic ARN`, '--topic'));
   }
-  if (out.problems.length > 0 || 'problems' in built || typeof pollSeconds !== 'number') return finish();
-  if (typeof timeoutMinutes !== 'number') return finish();
-  const command = built.command;
+  if (out.problems.length > 0) return finish();
 
-  const loaded = loadCliConfig(opts.config, env);
+  let requestedBy = opts.requestedBy;
+  if (opts.execute && requestedBy === undefined) {
+    try {
+      requestedBy = await callerIdentityArn(aws, deps.sts);
+    } catch (e) {
+      const p = awsProblem('sts', undefined, e);
+      out.problems.push({
+        ...p,
+        message: `--requested-by: your identity could not be looked up (STS GetCallerIdentity: ${p.message}); pass --requested-by WHO`,
+      });
+      return finish();
+    }
+  }
+  const built = buildCommand(app, { ...opts, ...(requestedBy === undefined ? {} : { requestedBy }) });
+  if ('problems' in built) {
+    out.problems.push(...built.problems);
+    return finish();
+  }
+
+  const loaded = loadConfig(opts.config, env);
   if (!loaded.ok) {
     out.problems.push(loaded.problem);
     return finish();
   }
-  const table = opts.table ?? env.LEDGER_TABLE_NAME;
-  const ledger = deps.ledger ?? (table ? new DynamoDbLedger({ tableName: table }) : undefined);
-  const msf = deps.msf ?? new MsfAdapter();
+  const ledger = deps.ledger ?? (table ? await ledgerFor(table, aws) : undefined);
+  const msf = deps.msf ?? new MsfAdapter({ clientConfig: aws });
 
-  const pre = await preflight(command, loaded.config, msf, ledger, clock.now());
+  const pre = await preflight(built.command, loaded.config, msf, ledger, clock.now());
   if ('problem' in pre) {
     out.problems.push(pre.problem);
     return finish();
   }
   out.plan = pre.plan;
+  const command = pre.command;
   const snapshot = command.snapshot ? ` ${command.snapshot}` : '';
-  if (!opts.json) {
+  if (output === 'table') {
     const head = opts.execute
       ? `${bold('Execute:')} ${command.command}${snapshot} on ${app}, requested by ${command.requestedBy}: ${command.reason}`
       : `${bold('Dry run:')} ${command.command}${snapshot} on ${app} — nothing is changed, nothing is published`;
@@ -583,11 +795,12 @@ export async function remediateCommand(app: string, opts: RemediateOptions, deps
   }
 
   if (!opts.execute) {
-    if (!opts.json) {
+    if (output === 'table') {
+      const requested = built.command.snapshot ? ` --snapshot ${built.command.snapshot}` : '';
       console.log(
         pre.plan.verdict === 'would-act'
           ? dim(
-              `To carry it out: flink-watchdog remediate ${app} --action ${command.command}${command.snapshot ? ` --snapshot ${command.snapshot}` : ''} --execute --reason TEXT --requested-by WHO`,
+              `To carry it out: flink-watchdog remediate ${app} --action ${command.command}${requested} --execute --reason TEXT`,
             )
           : dim('The watchdog would answer REJECTED to this command now.'),
       );
@@ -606,7 +819,7 @@ export async function remediateCommand(app: string, opts: RemediateOptions, deps
 
   const message: RunbookCommand = { ...command, dryRun: false };
   const attributes = { command: command.command, application: command.application };
-  const publisher = deps.publisher ?? new SnsCommandPublisher();
+  const publisher = deps.publisher ?? new SnsCommandPublisher(new SNSClient(aws));
   let messageId: string;
   try {
     messageId = await publisher.publish(topicArn as string, JSON.stringify(message), attributes);
@@ -617,7 +830,7 @@ export async function remediateCommand(app: string, opts: RemediateOptions, deps
   }
   const incidentId = runbookIncidentId(app, messageId);
   out.published = { topicArn: topicArn as string, messageId, incidentId, message, attributes };
-  const stream = deps.progressStream ?? (opts.json ? process.stderr : process.stdout);
+  const stream = deps.progressStream ?? (output === 'table' ? process.stdout : process.stderr);
   stream.write(
     `Published ${command.command} for ${app} to ${topicArn} (MessageId ${messageId}); the watchdog records it as incident ${incidentId} (flink-watchdog history --app ${app}).\n`,
   );

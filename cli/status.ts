@@ -1,6 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
-import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import type { Clock } from '#shared/clock.ts';
@@ -13,13 +11,13 @@ import type { Ledger } from '#shared/ports/ledger.ts';
 import type { MetricsPort } from '#shared/ports/metrics.ts';
 import type { MsfPort } from '#shared/ports/msf.ts';
 import {
-  type AwsClientConfig,
   type AwsOptions,
   awsClientConfig,
   awsProblem,
   type CliProblem,
   exitCodeOf,
   formatProblem,
+  ledgerFor,
   loadConfig,
   mapLimit,
   type OutputOptions,
@@ -214,11 +212,6 @@ export function formatStatusText(lines: readonly StatusLine[]): string {
     .join('\n');
 }
 
-/** A ledger on `tableName` through a DynamoDB client of `--region` / `--profile`. */
-export function ledgerOn(tableName: string, aws: AwsClientConfig): Ledger {
-  return new DynamoDbLedger({ tableName, client: new DynamoDBClient(aws) });
-}
-
 /**
  * `flink-watchdog status [--config PATH] [--tfstate PATH|s3://BUCKET/KEY ...] [--table NAME] [--stack NAME
  * [--watchdog PREFIX]] [--region R] [--profile P] [--output table|json|text]`: one line per watched application:
@@ -266,7 +259,7 @@ export async function statusCommand(opts: StatusOptions, deps: StatusDeps = {}):
   }
   const desired = await readDesiredStates(config, opts.tfstate, terraformReader(aws));
   problems.push(...desired.problems);
-  const ledger = deps.ledger ?? (table ? ledgerOn(table, aws) : undefined);
+  const ledger = deps.ledger ?? (table ? await ledgerFor(table, aws) : undefined);
   const metrics = deps.metrics ?? new CloudWatchMetrics({ clientConfig: aws });
 
   let observed: Observed[];

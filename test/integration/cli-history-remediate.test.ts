@@ -328,10 +328,10 @@ describe('Command: history', () => {
     expect(json.incidents[0]?.finding).toEqual(ORDERS_INCIDENT.finding);
   });
 
-  it('exits 1 naming --table and LEDGER_TABLE_NAME when no table is given', async () => {
+  it('exits 64 (usage) naming --table, --stack and LEDGER_TABLE_NAME when no table is given', async () => {
     const run = await runs.historyNoTable;
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain('pass --table NAME or set LEDGER_TABLE_NAME');
+    expect(run.code).toBe(64);
+    expect(run.stderr).toContain('pass --table NAME or --stack NAME (the watchdog stack), or set LEDGER_TABLE_NAME');
   });
 });
 
@@ -361,14 +361,13 @@ describe('Command: remediate', () => {
     expect(json.plan?.verdict).toBe('rejected');
     expect(json.plan?.detail).toContain('it is already running');
     expect(json.plan?.guards.find((g) => g.name === 'status-actionable')?.passed).toBe(false);
-    expect(json.plan?.notes.join('\n')).toContain('no ledger table');
     expect(json.published).toBeUndefined();
   });
 
-  it('--execute without a topic: exits 1 naming --topic and COMMAND_TOPIC_ARN before any call', async () => {
+  it('--execute without a topic: exits 64 (usage) naming --topic, --stack and COMMAND_TOPIC_ARN before any call', async () => {
     const run = await runs.executeNoTopic;
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain('pass --topic ARN or set COMMAND_TOPIC_ARN');
+    expect(run.code).toBe(64);
+    expect(run.stderr).toContain('pass --topic ARN or --stack NAME (the watchdog stack), or set COMMAND_TOPIC_ARN');
     expect(callsOf('execute-no-topic')).toEqual([]);
   });
 
