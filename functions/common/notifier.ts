@@ -1,4 +1,3 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EventBridgeNotifier } from '#shared/adapters/eventbridge-notifier.ts';
 import { FanOutNotifier, type NotificationChannel } from '#shared/adapters/fan-out-notifier.ts';
 import { SlackSecretNotifier } from '#shared/adapters/slack-notifier.ts';
@@ -22,6 +21,7 @@ export interface NotificationEnv {
  * Every configured channel behind one fan-out: the SNS runbook topic (always), EventBridge custom events (always),
  * the Amazon Q Developer chat topic and Slack (when configured). A channel that fails after its retries is recorded on
  * the incident and sent to the notification dead-letter queue; delivery never blocks or undoes a remediation.
+ * The clients of Slack, Secrets Manager and the dead-letter queue (SQS) are loaded only when first used.
  */
 export function notifierFromEnv(env: NotificationEnv, deps: { ledger: Ledger; log: Log }): Notifier {
   const region = env.AWS_REGION ?? 'us-east-1';
@@ -40,12 +40,8 @@ export function notifierFromEnv(env: NotificationEnv, deps: { ledger: Ledger; lo
     // Webhook mode or Web API mode (threads), whichever the secret holds.
     channels.push({
       name: 'slack',
-      notifier: new SlackSecretNotifier({
-        secretName,
-        region,
-        ledger: deps.ledger,
-        secrets: new SecretsManagerClient({}),
-      }),
+      // The secret is read, and the Secrets Manager and Slack clients loaded, at the first notification.
+      notifier: new SlackSecretNotifier({ secretName, region, ledger: deps.ledger }),
     });
   }
   return new FanOutNotifier({

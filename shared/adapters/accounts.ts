@@ -14,7 +14,7 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { KinesisAnalyticsV2Client } from '@aws-sdk/client-kinesis-analytics-v2';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { Clock } from '#shared/clock.ts';
 import type { WatchdogConfig } from '#shared/config/schema.ts';
 import { applicationKey, parseApplicationKey } from '#shared/domain/app-key.ts';
@@ -350,19 +350,25 @@ export class CellClients {
     if (!assume) return this.#options.credentials;
     const existing = this.#credentials.get(cell.accountId);
     if (existing) return existing;
-    const sts = fromTemporaryCredentials({
-      params: assume,
-      ...(this.#options.credentials ? { masterCredentials: this.#options.credentials } : {}),
-      clientConfig: {
-        // STS in the watchdog's own Region: regional STS endpoints are the recommended ones, and its session
-        // tokens are valid in every Region (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_region-endpoints.html).
-        region: this.cells.home.region,
-        retryMode: 'adaptive',
-        customUserAgent: [WATCHDOG_USER_AGENT],
-        ...this.#common(),
-      },
-    });
+    // The provider (and the STS client under it) is loaded at the first call: a watchdog without member accounts
+    // never loads it.
+    let sts: AwsCredentialIdentityProvider | undefined;
     const named: AwsCredentialIdentityProvider = async (options) => {
+      if (sts === undefined) {
+        const { fromTemporaryCredentials: temporaryCredentials } = await import('@aws-sdk/credential-providers');
+        sts = temporaryCredentials({
+          params: assume,
+          ...(this.#options.credentials ? { masterCredentials: this.#options.credentials } : {}),
+          clientConfig: {
+            // STS in the watchdog's own Region: regional STS endpoints are the recommended ones, and its session
+            // tokens are valid in every Region (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_region-endpoints.html).
+            region: this.cells.home.region,
+            retryMode: 'adaptive',
+            customUserAgent: [WATCHDOG_USER_AGENT],
+            ...this.#common(),
+          },
+        });
+      }
       try {
         return await sts(options);
       } catch (e) {

@@ -1,4 +1,3 @@
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { WatchdogConfig } from '#shared/config/schema.ts';
 import { type CellClientOptions, CellClients, FleetAccountsError, FleetCells, type HomeCellInput } from './accounts.ts';
 import { CloudWatchMetrics } from './cloudwatch.ts';
@@ -69,6 +68,8 @@ export async function homeCellFromEnv(
   if (accountId !== undefined || (config.fleet?.accounts ?? []).length === 0) {
     return accountId === undefined ? { region } : { accountId, region };
   }
+  // Loaded only here: a watchdog without member accounts, or told its account id, never loads the STS client.
+  const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
   const sts = new STSClient({
     region,
     customUserAgent: [WATCHDOG_USER_AGENT],

@@ -1,6 +1,11 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { LogLevel, WebClient } from '@slack/web-api';
-import { IncomingWebhook } from '@slack/webhook';
+/**
+ * Slack notifiers. The Slack clients (@slack/webhook, @slack/web-api) and the Secrets Manager client are loaded by
+ * dynamic `import()` at the first notification, so a function whose Slack channel is not configured, or that sends
+ * nothing, never loads them (in the Lambda bundles they are separate chunks).
+ */
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { WebClient } from '@slack/web-api';
+import type { IncomingWebhook } from '@slack/webhook';
 import { renderSlack } from '#shared/notify/slack.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
 import type { Notification, Notifier } from '#shared/ports/notifier.ts';
@@ -33,8 +38,8 @@ export class SlackWebhookNotifier implements Notifier {
   }
 
   async notify(n: Notification): Promise<void> {
-    this.#webhook ??= this.#options.webhookUrl().then(
-      (url) =>
+    this.#webhook ??= Promise.all([this.#options.webhookUrl(), import('@slack/webhook')]).then(
+      ([url, { IncomingWebhook }]) =>
         new IncomingWebhook(url, {
           timeout: this.#options.timeoutMs ?? 3000,
           retryConfig: {
@@ -91,22 +96,24 @@ export class SlackWebApiNotifier implements Notifier {
   }
 
   async notify(n: Notification): Promise<void> {
-    this.#client ??= this.#options.credentials().then(({ token, channel }) => ({
-      channel,
-      client: new WebClient(token, {
-        ...(this.#options.slackApiUrl ? { slackApiUrl: this.#options.slackApiUrl } : {}),
-        timeout: this.#options.timeoutMs ?? 3000,
-        retryConfig: {
-          retries: this.#options.retries ?? 2,
-          factor: 2,
-          minTimeout: this.#options.minRetryDelayMs ?? 500,
-          randomize: false,
-        },
-        logLevel: LogLevel.ERROR,
-        // A rate-limited call fails at once (the fan-out records it) instead of sleeping Retry-After inside a step.
-        rejectRateLimitedCalls: true,
+    this.#client ??= Promise.all([this.#options.credentials(), import('@slack/web-api')]).then(
+      ([{ token, channel }, { WebClient, LogLevel }]) => ({
+        channel,
+        client: new WebClient(token, {
+          ...(this.#options.slackApiUrl ? { slackApiUrl: this.#options.slackApiUrl } : {}),
+          timeout: this.#options.timeoutMs ?? 3000,
+          retryConfig: {
+            retries: this.#options.retries ?? 2,
+            factor: 2,
+            minTimeout: this.#options.minRetryDelayMs ?? 500,
+            randomize: false,
+          },
+          logLevel: LogLevel.ERROR,
+          // A rate-limited call fails at once (the fan-out records it) instead of sleeping Retry-After inside a step.
+          rejectRateLimitedCalls: true,
+        }),
       }),
-    }));
+    );
     let connection: { client: WebClient; channel: string };
     try {
       connection = await this.#client;
@@ -136,16 +143,27 @@ export class SlackWebApiNotifier implements Notifier {
 }
 
 /**
+ * The SecretString of a Secrets Manager secret (GetSecretValue), trimmed; `''` when it has none. The client module is
+ * loaded on first use.
+ * @param client @default a new SecretsManagerClient with the default credential chain and Region
+ */
+async function secretString(secretName: string, client?: SecretsManagerClient): Promise<string> {
+  const { GetSecretValueCommand, SecretsManagerClient: Client } = await import('@aws-sdk/client-secrets-manager');
+  const out = await (client ?? new Client({})).send(new GetSecretValueCommand({ SecretId: secretName }));
+  return out.SecretString?.trim() ?? '';
+}
+
+/**
  * What a Slack secret holds: the incoming-webhook URL itself (or JSON `{"url": …}`), or JSON
  * `{"token": "xoxb-…", "channel": "C…"}` for Web API mode (threads). Values are never logged or put in errors.
+ * @param client @default a new SecretsManagerClient with the default credential chain and Region
  * @throws Error naming the secret (not its value) when it holds neither.
  */
 export async function slackCredentialsFromSecret(
   secretName: string,
-  client: SecretsManagerClient = new SecretsManagerClient({}),
+  client?: SecretsManagerClient,
 ): Promise<SlackCredentials> {
-  const out = await client.send(new GetSecretValueCommand({ SecretId: secretName }));
-  const raw = out.SecretString?.trim() ?? '';
+  const raw = await secretString(secretName, client);
   if (raw.startsWith('{')) {
     let parsed: { token?: unknown; channel?: unknown } = {};
     try {
@@ -163,15 +181,16 @@ export async function slackCredentialsFromSecret(
 /**
  * The Slack webhook URL from a Secrets Manager secret: its SecretString is the URL itself, or JSON with a `url` or
  * `webhookUrl` field. The value is never logged or put in an error message.
+ * @param client @default a new SecretsManagerClient with the default credential chain and Region
+ * @param knownSecretString the SecretString when already read (then nothing is called)
  * @throws Error naming the secret (not its value) when it is missing or holds no https URL.
  */
 export async function slackWebhookUrlFromSecret(
   secretName: string,
-  client: SecretsManagerClient = new SecretsManagerClient({}),
-  secretString?: string,
+  client?: SecretsManagerClient,
+  knownSecretString?: string,
 ): Promise<string> {
-  const raw =
-    secretString ?? (await client.send(new GetSecretValueCommand({ SecretId: secretName }))).SecretString?.trim() ?? '';
+  const raw = knownSecretString ?? (await secretString(secretName, client));
   let url = raw;
   if (raw.startsWith('{')) {
     try {

@@ -1,15 +1,21 @@
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { UndeliveredNotification } from './fan-out-notifier.ts';
 
 /**
  * Sends undelivered notifications to the notification dead-letter queue (SQS SendMessage, JSON body), where an alarm
- * on ApproximateNumberOfMessagesVisible tells people that notifications are being lost.
+ * on ApproximateNumberOfMessagesVisible tells people that notifications are being lost. The SQS client module is
+ * loaded by dynamic `import()` at the first undelivered notification: a function whose channels all deliver never
+ * loads it.
+ * @param client @default a new SQSClient with the default credential chain and Region, made on first use and kept
  */
 export function sqsDeadLetter(
   queueUrl: string,
-  client: SQSClient = new SQSClient({}),
+  client?: SQSClient,
 ): (undelivered: UndeliveredNotification) => Promise<void> {
+  let sqs: SQSClient | undefined = client;
   return async (undelivered) => {
-    await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(undelivered) }));
+    const { SendMessageCommand, SQSClient: Client } = await import('@aws-sdk/client-sqs');
+    sqs ??= new Client({});
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(undelivered) }));
   };
 }

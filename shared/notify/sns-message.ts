@@ -1,9 +1,7 @@
-import { fileURLToPath } from 'node:url';
 import { describeRemediation, type RemediationAction, type RemediationKind } from '#shared/domain/decision.ts';
 import type { FindingKind } from '#shared/domain/findings.ts';
 import type { FleetIncident } from '#shared/domain/fleet-incident.ts';
 import type { ActionRecord, IncidentStatus, IncidentTrigger } from '#shared/domain/incident.ts';
-import { isMainModule, writeFormattedJson } from '#shared/json-schema-file.ts';
 import type { Notification } from '#shared/ports/notifier.ts';
 import * as z from '#shared/zod.ts';
 import {
@@ -22,8 +20,9 @@ import {
  * The versioned runbook message the watchdog publishes to SNS (and sends as EventBridge `detail`): what happened, what
  * was decided and done, and what a human should run next, with message attributes for subscription filter policies.
  *
- * Its JSON Schema is committed as {@link WATCHDOG_EVENT_JSON_SCHEMA_FILE}. Regenerate it after changing the schema
- * below: `npx tsx shared/notify/sns-message.ts --write-schema`. A unit test fails when the committed file is stale.
+ * Its JSON Schema is committed as `sns-message.schema.json` next to this file. Regenerate it after changing the schema
+ * below: `npx tsx shared/notify/sns-message-schema.ts --write-schema`. A unit test fails when the committed file is
+ * stale.
  *
  * No raw configuration ever goes out: an action's `input` (which may hold environment property values, i.e. secrets)
  * is never copied; actions carry only call, state, times, operation id and error.
@@ -363,35 +362,4 @@ function fleetPart(f: FleetIncident): NonNullable<WatchdogEventV1['fleet']> {
 
 function byteLength(s: string): number {
   return Buffer.byteLength(s, 'utf8');
-}
-
-/** Path of the committed, generated JSON Schema of {@link WatchdogEventV1} (next to this file). */
-export const WATCHDOG_EVENT_JSON_SCHEMA_FILE = fileURLToPath(new URL('./sns-message.schema.json', import.meta.url));
-
-/** `$id` of the generated schema: names the message format and its schemaVersion, not a download location. */
-export const WATCHDOG_EVENT_JSON_SCHEMA_ID = 'urn:flink-watchdog:event:schema-version-1';
-
-/** The JSON Schema (draft 2020-12) of {@link WatchdogEventV1}, for runbook authors and subscribers. */
-export function watchdogEventJsonSchema(): Record<string, unknown> {
-  const { $schema, description, ...rest } = z.toJSONSchema(WatchdogEventV1, { io: 'output', target: 'draft-2020-12' });
-  return {
-    $schema,
-    $id: WATCHDOG_EVENT_JSON_SCHEMA_ID,
-    title: 'Flink Watchdog event',
-    description,
-    ...rest,
-  };
-}
-
-/**
- * Writes {@link watchdogEventJsonSchema} to `file` as pretty JSON with a trailing newline, then lets Biome lay it out
- * the way `npm run lint` expects (skipped with a note when Biome is not installed; the content is the same either way).
- */
-export function writeWatchdogEventJsonSchema(file: string = WATCHDOG_EVENT_JSON_SCHEMA_FILE): void {
-  writeFormattedJson(file, watchdogEventJsonSchema());
-}
-
-if (isMainModule(import.meta.url) && process.argv.includes('--write-schema')) {
-  writeWatchdogEventJsonSchema();
-  console.log(`wrote ${WATCHDOG_EVENT_JSON_SCHEMA_FILE}`);
 }

@@ -27,13 +27,8 @@ import { NOTIFICATION_EVENTS, SEVERITY_BY_EVENT, truncate, truncateMrkdwn } from
 import { DETAIL_TYPES, EVENT_SOURCE, renderEventBridge } from '#shared/notify/eventbridge.ts';
 import { applicationArn, incidentLinks, metricsConsoleUrl, msfConsoleUrl } from '#shared/notify/links.ts';
 import { blockTextLength, renderSlack, SLACK_LIMITS } from '#shared/notify/slack.ts';
-import {
-  renderSnsMessage,
-  SNS_MESSAGE_MAX_BYTES,
-  WATCHDOG_EVENT_JSON_SCHEMA_FILE,
-  WatchdogEventV1,
-  watchdogEventJsonSchema,
-} from '#shared/notify/sns-message.ts';
+import { renderSnsMessage, SNS_MESSAGE_MAX_BYTES, WatchdogEventV1 } from '#shared/notify/sns-message.ts';
+import { WATCHDOG_EVENT_JSON_SCHEMA_FILE, watchdogEventJsonSchema } from '#shared/notify/sns-message-schema.ts';
 import type { Notification, NotificationEvent } from '#shared/ports/notifier.ts';
 
 const GOLDEN_DIR = fileURLToPath(new URL('../fixtures/golden/', import.meta.url));
@@ -680,14 +675,14 @@ describe('Rendering: SNS runbook message', () => {
     expect(message.decision).not.toHaveProperty('remediation');
   });
 
-  it('has its JSON Schema committed up to date (npx tsx shared/notify/sns-message.ts --write-schema)', () => {
+  it('has its JSON Schema committed up to date (npx tsx shared/notify/sns-message-schema.ts --write-schema)', () => {
     // Arrange
     const committed = readFileSync(WATCHDOG_EVENT_JSON_SCHEMA_FILE, 'utf8');
 
     // Assess
     expect(
       JSON.parse(committed),
-      'shared/notify/sns-message.schema.json is stale: npx tsx shared/notify/sns-message.ts --write-schema',
+      'shared/notify/sns-message.schema.json is stale: npx tsx shared/notify/sns-message-schema.ts --write-schema',
     ).toEqual(watchdogEventJsonSchema());
     expect(committed.endsWith('}\n')).toBe(true);
     expect(watchdogEventJsonSchema()).toMatchObject({
