@@ -1,53 +1,84 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import type { Clock } from '#shared/clock.ts';
 import { ConfigError, parseConfig, type WatchdogConfig } from '#shared/config/schema.ts';
 import { loadDesiredStates, type TerraformReader } from '#shared/desired/sources.ts';
-import { readTerraformState, TerraformStateReadError } from '#shared/desired/terraform-source.ts';
+import { readTerraformState, STDIN_SOURCE, TerraformStateReadError } from '#shared/desired/terraform-source.ts';
+import { parseApplicationKey } from '#shared/domain/app-key.ts';
 import type { DesiredApplicationState } from '#shared/domain/desired.ts';
-import { compareDesired, type DriftReport, type DriftReportSeverity } from '#shared/domain/drift.ts';
+import {
+  type AttributeDifference,
+  compareDesired,
+  type DriftReport,
+  type DriftReportSeverity,
+  type DriftSide,
+} from '#shared/domain/drift.ts';
 import type { ApplicationState } from '#shared/domain/model.ts';
-import { packageRoot } from '#shared/package-root.ts';
-import { type ApplicationSummary, MsfApiError, type MsfPort } from '#shared/ports/msf.ts';
+import type { ApplicationSummary, MsfPort } from '#shared/ports/msf.ts';
+import {
+  type AwsClientConfig,
+  awsClientConfig,
+  awsProblem,
+  type CliProblem,
+  displayPath,
+  exitCodeOf,
+  formatProblem,
+  loadConfig,
+  mapLimit,
+  type OutputFormat,
+  resolveOutput,
+  terraformReader,
+  textLine,
+  UsageError,
+  usageProblem,
+} from './context.ts';
 import { bold, dim, green, red } from './format.ts';
+
+// Kept for the commands that still import them from here (the shared versions live in cli/context.ts).
+export { awsProblem, type CliProblem, formatProblem, mapLimit };
 
 /**
  * Exit codes of `flink-watchdog drift`, as `terraform plan -detailed-exitcode`: 0 nothing drifts, 1 an error (the
- * config, a desired-state source or an AWS call), 2 drift found. An error wins over drift.
+ * config, a desired-state source that cannot be read, an application not compared, an AWS call), 2 drift found,
+ * 64 a usage error (a bad option). An error wins over drift, a usage error over both.
  */
-export const DRIFT_EXIT_CODES = { noDrift: 0, error: 1, drift: 2 } as const;
+export const DRIFT_EXIT_CODES = { noDrift: 0, error: 1, drift: 2, usage: 64 } as const;
 
 /** The config file looked for in the working directory when neither `--config` nor the environment names one. */
 export const DEFAULT_CONFIG_FILE = 'flink-watchdog.config.json';
-/** The bundled example config, used (with a note on stderr) when {@link DEFAULT_CONFIG_FILE} is absent. */
+/** The bundled example config, used by {@link loadCliConfig} (with a note on stderr) when the file is absent. */
 export const EXAMPLE_CONFIG_FILE = 'flink-watchdog.config.example.json';
-const PACKAGE_ROOT = packageRoot();
+const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Applications described at the same time (each costs DescribeApplication, ListApplicationOperations, ...). */
 const CONCURRENCY = 4;
 
-/** Something that kept the CLI from giving a complete answer; each one makes the exit code 1. */
-export interface CliProblem {
-  /**
-   * `config`: the watchdog config could not be read or does not validate; `desired-state`: a Terraform state file
-   * (corrupt, missing, another format version) or a watched application absent from it; `aws`: an MSF, CloudWatch or
-   * DynamoDB call failed, or a watched application is not in this account and region.
-   */
-  kind: 'config' | 'desired-state' | 'aws';
-  /** The config file, the Terraform state path or `s3://BUCKET/KEY`, or the service (`msf`, `cloudwatch`, `ledger`). */
+/** A watched application that was not compared, and why. */
+export interface NotCompared {
+  /** The application key (MSF ApplicationName, or `NAME@ACCOUNT.REGION`). */
+  applicationName: string;
+  /** The Terraform state (path, `s3://BUCKET/KEY` or `stdin`) whose problem kept it from being compared. */
   location: string;
-  /** The application concerned, or the Terraform resource address. */
-  address?: string;
-  /** A sentence naming the file or the application and what is wrong. */
-  message: string;
+  /** Why, in one sentence naming the source and what to do (e.g. `... absent from STATE: ...`). */
+  reason: string;
 }
 
-/** The `--json` output of `flink-watchdog drift`. */
+/**
+ * The `--output json` (`--json`) output of `flink-watchdog drift`. Field names are documented in docs/terraform.md.
+ */
 export interface DriftJson {
-  /** One report per compared application, in config order; environment property values are masked (`***`). */
+  /**
+   * One report per compared application, in config order: `severity`, `fields[]` (each with `attributes[]`: the
+   * Terraform attribute `path`, `change`, `desired`, `actual`, `sensitive`), `terraform` (`changed` side,
+   * `stateVersionId`, `msfVersionId`, `why`, `nextSteps[]`), `rollback`, `summary`. Property values show `***`
+   * unless `--show-values`, and `(sensitive)` at paths Terraform marks sensitive.
+   */
   applications: DriftReport[];
+  /** Watched applications not compared (their desired state could not be read); non-empty means exit code 1. */
+  notCompared: NotCompared[];
   /** What could not be read or compared; non-empty means exit code 1. */
   problems: CliProblem[];
 }
@@ -56,15 +87,26 @@ export interface DriftJson {
 export interface DriftOptions {
   /** Only this watched application (MSF ApplicationName). */
   app?: string;
-  /** Terraform state sources (local paths or `s3://BUCKET/KEY`); they replace the config's `drift.terraformState`. */
+  /**
+   * Terraform state sources: local paths (a state file, `terraform state pull` or `terraform show -json` output),
+   * `-` for standard input, or `s3://BUCKET/KEY`; they replace the config's `drift.terraformState`.
+   */
   tfstate?: string[];
   /**
    * Path of the watchdog config.
-   * @default WATCHDOG_CONFIG (JSON) or WATCHDOG_CONFIG_PATH, else ./flink-watchdog.config.json, else the example
+   * @default WATCHDOG_CONFIG (JSON) or WATCHDOG_CONFIG_PATH, else ./flink-watchdog.config.json
    */
   config?: string;
-  /** Print {@link DriftJson} instead of readable blocks. */
+  /** `--output`: table (readable, the default), json ({@link DriftJson}) or text (tab-separated). */
+  output?: string;
+  /** Same as `output: 'json'`. */
   json?: boolean;
+  /** Print property values on both sides, except those Terraform marks sensitive (`(sensitive)`). */
+  showValues?: boolean;
+  /** AWS Region of the MSF and S3 calls (`--region`). */
+  region?: string;
+  /** Named profile (`--profile`). */
+  profile?: string;
 }
 
 /** A loaded watchdog config and where it came from (a path relative to the working directory, or a variable name). */
@@ -75,7 +117,8 @@ export type LoadedConfig =
 /**
  * Finds and validates the watchdog config: `path` (the `--config` flag), else the environment (`WATCHDOG_CONFIG` as
  * JSON, then `WATCHDOG_CONFIG_PATH`), else `./flink-watchdog.config.json`, else the bundled example config, in which
- * case `note` receives a sentence saying so (the CLI writes it to stderr).
+ * case `note` receives a sentence saying so. Kept for `remediate`; `drift` uses cli/context.ts `loadConfig`, which
+ * has no example fallback.
  * @returns the config, or a `config` problem naming the file (unreadable, not JSON, or each invalid field).
  */
 export function loadCliConfig(
@@ -123,12 +166,6 @@ export function loadCliConfig(
   }
 }
 
-/** A path relative to the working directory when it lies below it, else absolute. */
-function displayPath(file: string): string {
-  const rel = relative(process.cwd(), resolve(file));
-  return rel === '' || rel.startsWith('..') ? resolve(file) : rel;
-}
-
 function defaultConfigFile(note: (line: string) => void): string {
   if (existsSync(DEFAULT_CONFIG_FILE)) return DEFAULT_CONFIG_FILE;
   note(
@@ -163,9 +200,11 @@ export function narrowConfig(
 
 /**
  * The desired state of every application listed in `config`: the config's own declarations, then each Terraform state
- * of `tfstate` (or of the config's `drift.terraformState` when `tfstate` is undefined or empty). With more than one
- * state file, a listed application declared in none of them is a problem too (with one file, loadDesiredStates says
- * so itself). Never throws: a read fault (network, throttling) becomes a `desired-state` problem naming the source.
+ * of `tfstate` (or of the config's `drift.terraformState` when `tfstate` is undefined or empty). A watched application
+ * declared in none of them is a problem (loadDesiredStates). Never throws: a read fault (network, throttling) becomes
+ * a `desired-state` problem naming the source.
+ * @returns the states, the problems (a problem's `address` is the application key when it concerns one application,
+ *   absent when it concerns a whole source), and the sources read.
  */
 export async function readDesiredStates(
   config: WatchdogConfig,
@@ -188,48 +227,82 @@ export async function readDesiredStates(
     ...(p.address === undefined ? {} : { address: p.address }),
     message: p.message,
   }));
-  if (sources.length > 1 && problems.length === 0) {
-    for (const s of desired.states) {
-      if (s.source.kind !== 'terraform') {
-        problems.push({
-          kind: 'desired-state',
-          location: sources.join(', '),
-          address: s.applicationName,
-          message: `${s.applicationName} is watched but absent from every Terraform state (${sources.join(', ')})`,
-        });
-      }
-    }
-  }
   return { states: desired.states, problems, sources };
+}
+
+/**
+ * The watched applications that cannot be compared because of `problems`: a problem about a whole Terraform state
+ * (no `address`) concerns every application of the watchdog's own account and Region (a state declares applications
+ * by name, so any of them may be in it); one whose `address` is an application key concerns that application.
+ * @returns the reason per application key (the first problem), in the order of `states`.
+ */
+export function notComparable(
+  states: readonly DesiredApplicationState[],
+  problems: readonly CliProblem[],
+): Map<string, NotCompared> {
+  const out = new Map<string, NotCompared>();
+  for (const s of states) {
+    const name = s.applicationName;
+    const home = parseApplicationKey(name).accountId === undefined;
+    const p = problems.find(
+      (x) => x.kind === 'desired-state' && (x.address === name || (x.address === undefined && home)),
+    );
+    if (p) out.set(name, { applicationName: name, location: p.location, reason: withFix(p.message) });
+  }
+  return out;
+}
+
+/** A desired-state problem with what to do, when the message does not say it already. */
+function withFix(message: string): string {
+  if (/ is watched but absent from /.test(message)) {
+    return `${message}: declare it in the Terraform configuration (or \`terraform import\` it), or check that the state is the right one (workspace, backend key)`;
+  }
+  return message;
 }
 
 /** One application as observed for the CLI: the summary, and the comparison when it could be made. */
 export interface Observed {
   desired: DesiredApplicationState;
-  /** From ListApplications; undefined when the application is not in this account and region. */
+  /** From ListApplications; undefined when the application is not in this account and region, or not compared. */
   summary?: ApplicationSummary;
   /** From DescribeApplication. */
   actual?: ApplicationState;
   report?: DriftReport;
   problem?: CliProblem;
+  /** Set when the application was not compared (its desired state could not be read): no MSF call was made for it. */
+  notCompared?: NotCompared;
+}
+
+/** Options of {@link observeApplications}. */
+export interface ObserveOptions {
+  /** Applications not to compare, by application key, and why (see {@link notComparable}). */
+  skip?: ReadonlyMap<string, NotCompared>;
+  /** Show property values in each difference (`--show-values`), except those Terraform marks sensitive. */
+  showValues?: boolean;
 }
 
 /**
- * Lists the applications once (ListApplications), then for each desired state describes the application
+ * Lists the applications once (ListApplications), then for each desired state not skipped describes the application
  * (DescribeApplication, ListApplicationOperations) and compares it with compareDesired, up to 4 at a time. One-shot:
- * no debounce, no ledger.
+ * no debounce, no ledger. No MSF call is made when every application is skipped.
  * @returns one entry per desired state, in order; `problem` is set when the application is missing from the account
- *   or a call failed for it.
+ *   or a call failed for it, `notCompared` when it was skipped.
  * @throws MsfApiError when ListApplications itself fails (credentials, region, endpoint).
  */
 export async function observeApplications(
   msf: MsfPort,
   states: readonly DesiredApplicationState[],
   clock: Clock = systemClock,
+  options: ObserveOptions = {},
 ): Promise<Observed[]> {
-  const summaries = new Map((await msf.listApplications()).map((s) => [s.name, s]));
+  const skip = options.skip ?? new Map<string, NotCompared>();
+  const toCompare = states.filter((s) => !skip.has(s.applicationName));
+  const summaries =
+    toCompare.length === 0 ? new Map() : new Map((await msf.listApplications()).map((s) => [s.name, s]));
   return mapLimit(states, CONCURRENCY, async (desired): Promise<Observed> => {
     const name = desired.applicationName;
+    const skipped = skip.get(name);
+    if (skipped) return { desired, notCompared: skipped };
     const summary = summaries.get(name);
     if (!summary) {
       return {
@@ -244,46 +317,16 @@ export async function observeApplications(
     }
     try {
       const [actual, operations] = await Promise.all([msf.describeApplication(name), msf.listOperations(name)]);
-      const report = compareDesired(desired, actual, { operations, nowMs: clock.now() });
+      const report = compareDesired(desired, actual, {
+        operations,
+        nowMs: clock.now(),
+        ...(options.showValues ? { showValues: true } : {}),
+      });
       return { desired, summary, actual, report };
     } catch (e) {
       return { desired, summary, problem: awsProblem('msf', name, e) };
     }
   });
-}
-
-/** A hint for the usual causes of a first call failing: no region, no credentials, no endpoint. */
-function hint(message: string): string {
-  if (/region is missing/i.test(message)) return ' (set AWS_REGION or a profile with a region)';
-  if (/credential/i.test(message)) return ' (no AWS credentials found by the default credential chain)';
-  if (/ECONNREFUSED/.test(message)) return ' (is AWS_ENDPOINT_URL pointing at a running `flink-watchdog sandbox`?)';
-  return '';
-}
-
-/** An `aws` problem from a failed call; MsfApiError messages already name the operation and the application. */
-export function awsProblem(location: string, application: string | undefined, e: unknown): CliProblem {
-  if (application === undefined && e instanceof MsfApiError) {
-    const cause = e.cause instanceof Error ? e.cause.message : e.message;
-    const message = `MSF ${e.operation} failed: ${e.code}: ${cause}${hint(cause)}`;
-    return { kind: 'aws', location, message };
-  }
-  const message = e instanceof Error ? e.message + hint(e.message) : String(e);
-  const named = application === undefined || message.includes(application) ? message : `${application}: ${message}`;
-  return { kind: 'aws', location, ...(application === undefined ? {} : { address: application }), message: named };
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 /** Colours a severity for a terminal: none green, status red, the rest bold. */
@@ -295,60 +338,185 @@ export function paintSeverity(s: DriftReportSeverity): string {
 /** Where a desired state was read, for a header line: `Terraform state PATH (ADDRESS)` or `watchdog config`. */
 function describeSource(report: DriftReport): string {
   const s = report.source;
-  if (s.kind === 'terraform') return `Terraform state ${s.location}${s.address ? ` (${s.address})` : ''}`;
+  if (s.kind === 'terraform') {
+    const format = s.format === 'show-json' ? ', terraform show -json' : '';
+    return `Terraform state ${s.location}${s.address ? ` (${s.address}${format})` : ''}`;
+  }
   if (s.kind === 'tag') return `tag ${s.location}`;
   return s.location;
 }
 
+/** The readable name of a changed side (see {@link DriftSide}). */
+export function sideLabel(side: DriftSide): string {
+  if (side === 'msf') return 'changed outside Terraform';
+  if (side === 'declared') return 'declared, not what MSF runs';
+  return 'which side changed is unknown';
+}
+
+/** `state` / `MSF` value lines of one Terraform attribute, with the application version on each side when known. */
+function attributeLines(a: AttributeDifference, report: DriftReport): string[] {
+  const stateVersion = report.terraform?.stateVersionId;
+  const msfVersion = report.terraform?.msfVersionId;
+  const change = a.change === 'changed' ? '' : dim(` (${a.change})`);
+  const group = a.propertyGroupId === undefined ? '' : dim(` property_group_id ${JSON.stringify(a.propertyGroupId)}`);
+  const stateLabel = `state${stateVersion === undefined ? '' : ` (version ${stateVersion})`}:`;
+  const msfLabel = `MSF${msfVersion === undefined ? '' : ` (version ${msfVersion})`}:`;
+  const width = Math.max(stateLabel.length, msfLabel.length);
+  return [
+    `     ~ ${a.path}${change}${group}`,
+    `         ${stateLabel.padEnd(width)} ${a.desired}`,
+    `         ${msfLabel.padEnd(width)} ${a.actual}`,
+  ];
+}
+
 /**
- * A readable block for one report: the name and severity, the source, each drifted field (desired, actual, the
- * explanation, the changed keys), the ignored differences and the summary. Never contains a property value: the
- * report's display strings are masked by compareDesired.
+ * A readable block for one report: the name and severity, the source; for a Terraform state the application version
+ * on each side and which side changed, then each drifted field with its Terraform attribute paths and both values, and
+ * the commands to run; for the watchdog config each field's desired and actual value. Ends with the ignored
+ * differences and the summary. Never contains a property value unless the report was made with `showValues`, and
+ * never one Terraform marks sensitive.
  */
 export function formatDriftReport(report: DriftReport): string {
   const lines = [
     `${bold(`━━ ${report.applicationName}`)} — ${report.severity === 'none' ? green('no drift') : `drift: ${paintSeverity(report.severity)}`}`,
     dim(`   declared by ${describeSource(report)}`),
   ];
+  const tf = report.terraform;
+  if (tf) {
+    const state =
+      tf.stateVersionId === undefined ? 'no version_id in the state' : `state version_id ${tf.stateVersionId}`;
+    lines.push(`   application version: ${state}, MSF ApplicationVersionId ${tf.msfVersionId}`);
+    lines.push(`   ${bold(`${sideLabel(tf.changed)}:`)} ${tf.why}`);
+  }
   for (const f of report.fields) {
     lines.push(`   ~ ${bold(f.field)} [${paintSeverity(f.severity)}]`);
-    lines.push(`       desired: ${f.desired}`);
-    lines.push(`       actual:  ${f.actual}`);
-    if (f.changedKeys?.length) lines.push(`       changed: ${f.changedKeys.join(', ')}`);
+    if (f.attributes && f.attributes.length > 0) {
+      for (const a of f.attributes) lines.push(...attributeLines(a, report));
+    } else {
+      lines.push(`       desired: ${f.desired}`);
+      lines.push(`       actual:  ${f.actual}`);
+      if (f.changedKeys?.length) lines.push(`       changed: ${f.changedKeys.join(', ')}`);
+    }
     lines.push(`       ${f.explanation}`);
+  }
+  for (const step of tf?.nextSteps ?? []) {
+    const label = step.intent === 'accept' ? 'to accept what MSF runs' : 'to put the declared configuration back';
+    lines.push(`   → ${label}: ${bold(step.command)}`);
+    lines.push(dim(`       ${step.effect}`));
   }
   for (const i of report.ignoredDifferences) lines.push(dim(`   ignored: ${i}`));
   lines.push(`   ${report.summary}`);
   return lines.join('\n');
 }
 
-/** A problem for stderr: `error: MESSAGE`. */
-export function formatProblem(p: CliProblem): string {
-  return `${red('error:')} ${p.message}`;
+/** The block of an application that was not compared: never "no drift". */
+export function formatNotCompared(n: NotCompared): string {
+  return `${bold(`━━ ${n.applicationName}`)} — ${red('not compared')}: ${n.reason}`;
 }
 
 /**
- * `flink-watchdog drift [--app NAME] [--tfstate PATH|s3://BUCKET/KEY ...] [--config PATH] [--json]`: a one-shot
- * comparison (no debounce, no ledger) of each watched application's desired state (the config, then the Terraform
- * state files) with what MSF runs, against the AWS account and region of the default credential chain (or the
- * sandbox, via AWS_ENDPOINT_URL). Prints a readable block per application and the errors on stderr, or
- * {@link DriftJson} with `--json`.
- * @returns the exit code, see {@link DRIFT_EXIT_CODES}: 0 no drift, 2 drift found, 1 an error.
+ * `--output text`: one tab-separated line per difference, `APP drift SEVERITY PATH DESIRED ACTUAL SIDE` (PATH the
+ * Terraform attribute path, or the field for the watchdog config), `APP none` for an application that matches, and
+ * `APP not-compared REASON` for one that was not compared.
+ */
+export function driftTextLines(reports: readonly DriftReport[], notCompared: readonly NotCompared[]): string[] {
+  const lines: string[] = [];
+  for (const r of reports) {
+    if (r.fields.length === 0) lines.push(textLine([r.applicationName, 'none']));
+    for (const f of r.fields) {
+      const attributes = f.attributes ?? [{ path: f.field, desired: f.desired, actual: f.actual }];
+      for (const a of attributes) {
+        lines.push(
+          textLine([r.applicationName, 'drift', f.severity, a.path, a.desired, a.actual, r.terraform?.changed]),
+        );
+      }
+    }
+  }
+  for (const n of notCompared) lines.push(textLine([n.applicationName, 'not-compared', n.reason]));
+  return lines;
+}
+
+/**
+ * The closing line: `Drift: N applications compared, no drift.`, `..., M drifted`, and `K not compared` and the error
+ * count when there are any; "no drift" only when every watched application was compared.
+ */
+export function driftTotals(
+  reports: readonly DriftReport[],
+  notCompared: readonly NotCompared[],
+  problems: readonly CliProblem[],
+): string {
+  const drifted = reports.filter((r) => r.severity !== 'none').length;
+  const verdict =
+    drifted > 0
+      ? red(`${drifted} drifted`)
+      : notCompared.length === 0 && reports.length > 0
+        ? green('no drift')
+        : '0 drifted';
+  const skipped = notCompared.length === 0 ? '' : `, ${red(`${notCompared.length} not compared`)}`;
+  const errors = problems.length === 0 ? '' : `, ${problems.length} error${problems.length === 1 ? '' : 's'}`;
+  const n = reports.length;
+  return `${bold('Drift')}: ${n} application${n === 1 ? '' : 's'} compared, ${verdict}${skipped}${errors}.`;
+}
+
+/** The `--tfstate` sources are usable: `-` at most once. */
+function checkSources(tfstate: readonly string[] | undefined): CliProblem | undefined {
+  const stdin = (tfstate ?? []).filter((s) => s === STDIN_SOURCE).length;
+  if (stdin > 1) {
+    return usageProblem('--tfstate', '--tfstate -: standard input can be read once; pass `-` at most once');
+  }
+  return undefined;
+}
+
+/**
+ * `flink-watchdog drift [--app NAME] [--tfstate PATH|-|s3://BUCKET/KEY ...] [--config PATH] [--show-values]
+ * [--output table|json|text] [--region R] [--profile P]`: a one-shot comparison (no debounce, no ledger) of each
+ * watched application's desired state (the config, then the Terraform states) with what MSF runs, against the AWS
+ * account and Region of the default credential chain (or the sandbox, via AWS_ENDPOINT_URL). A Terraform state that
+ * cannot be read, or a watched application absent from it, makes that application `not compared: WHY` (exit 1), never
+ * "no drift". Prints a readable block per application and the errors on stderr, {@link DriftJson} with
+ * `--output json`, or tab-separated lines with `--output text` ({@link driftTextLines}).
+ * @returns the exit code, see {@link DRIFT_EXIT_CODES}: 0 no drift, 2 drift found, 1 an error, 64 a usage error.
  */
 export async function driftCommand(
   opts: DriftOptions,
-  deps: { msf?: MsfPort; clock?: Clock; env?: NodeJS.ProcessEnv } = {},
+  deps: {
+    msf?: MsfPort;
+    clock?: Clock;
+    env?: NodeJS.ProcessEnv;
+    /** Reads one Terraform state source. @default cli/context.ts terraformReader with `--region` / `--profile` */
+    readTerraform?: TerraformReader;
+  } = {},
 ): Promise<number> {
   const problems: CliProblem[] = [];
   const reports: DriftReport[] = [];
+  const notCompared: NotCompared[] = [];
+  let output: OutputFormat = 'table';
+  let aws: AwsClientConfig = {};
   const finish = (): number => {
-    if (opts.json) console.log(JSON.stringify({ applications: reports, problems } satisfies DriftJson, null, 2));
+    if (output === 'json') {
+      console.log(JSON.stringify({ applications: reports, notCompared, problems } satisfies DriftJson, null, 2));
+    } else if (output === 'text') {
+      for (const line of driftTextLines(reports, notCompared)) console.log(line);
+    }
     for (const p of problems) console.error(formatProblem(p));
-    if (problems.length > 0) return DRIFT_EXIT_CODES.error;
-    return reports.some((r) => r.severity !== 'none') ? DRIFT_EXIT_CODES.drift : DRIFT_EXIT_CODES.noDrift;
+    const drifted = reports.some((r) => r.severity !== 'none');
+    return exitCodeOf(problems, drifted ? DRIFT_EXIT_CODES.drift : DRIFT_EXIT_CODES.noDrift);
   };
 
-  const loaded = loadCliConfig(opts.config, deps.env);
+  try {
+    output = resolveOutput(opts);
+    aws = awsClientConfig(opts);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    problems.push(usageProblem('--output', e.message));
+    return finish();
+  }
+  const bad = checkSources(opts.tfstate);
+  if (bad) {
+    problems.push(bad);
+    return finish();
+  }
+  const loaded = loadConfig(opts.config, deps.env);
   if (!loaded.ok) {
     problems.push(loaded.problem);
     return finish();
@@ -358,16 +526,22 @@ export async function driftCommand(
     problems.push(narrowed.problem);
     return finish();
   }
-  const desired = await readDesiredStates(narrowed.config, opts.tfstate);
+  const desired = await readDesiredStates(narrowed.config, opts.tfstate, deps.readTerraform ?? terraformReader(aws));
   problems.push(...desired.problems);
-  if (!opts.json) {
+  const skip = notComparable(desired.states, desired.problems);
+  if (output === 'table') {
     const from = [`watchdog config ${loaded.source}`, ...desired.sources.map((s) => `Terraform state ${s}`)];
     console.log(dim(`Desired state: ${from.join(' + ')}`));
   }
 
   let observed: Observed[];
   try {
-    observed = await observeApplications(deps.msf ?? new MsfAdapter(), desired.states, deps.clock);
+    observed = await observeApplications(
+      deps.msf ?? new MsfAdapter({ clientConfig: aws }),
+      desired.states,
+      deps.clock,
+      { skip, showValues: opts.showValues === true },
+    );
   } catch (e) {
     problems.push(awsProblem('msf', undefined, e));
     return finish();
@@ -375,15 +549,15 @@ export async function driftCommand(
   for (const o of observed) {
     if (o.report) reports.push(o.report);
     if (o.problem) problems.push(o.problem);
+    if (o.notCompared) notCompared.push(o.notCompared);
   }
 
-  if (!opts.json) {
-    for (const r of reports) console.log(`\n${formatDriftReport(r)}`);
-    const drifted = reports.filter((r) => r.severity !== 'none').length;
-    const errors = problems.length === 0 ? '' : `, ${problems.length} error${problems.length === 1 ? '' : 's'}`;
-    console.log(
-      `\n${bold('Drift')}: ${reports.length} application${reports.length === 1 ? '' : 's'} compared, ${drifted === 0 ? green('no drift') : red(`${drifted} drifted`)}${errors}.`,
-    );
+  if (output === 'table') {
+    for (const o of observed) {
+      if (o.report) console.log(`\n${formatDriftReport(o.report)}`);
+      else if (o.notCompared) console.log(`\n${formatNotCompared(o.notCompared)}`);
+    }
+    console.log(`\n${driftTotals(reports, notCompared, problems)}`);
   }
   return finish();
 }

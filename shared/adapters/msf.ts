@@ -100,6 +100,7 @@ export function toApplicationState(d: ApplicationDetail): ApplicationState {
     versionCreatedMs: ms(d.ApplicationVersionCreateTimestamp),
     lastUpdateMs: ms(d.LastUpdateTimestamp),
     conditionalToken: d.ConditionalToken,
+    serviceExecutionRole: d.ServiceExecutionRole,
     parallelism: par?.Parallelism,
     parallelismPerKPU: par?.ParallelismPerKPU,
     currentParallelism: par?.CurrentParallelism,

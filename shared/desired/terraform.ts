@@ -1,16 +1,25 @@
 /**
- * Desired state from a Terraform state file (pure: no SDK, no file system; see terraform-source.ts for reading).
+ * Desired state from Terraform (pure: no SDK, no file system; see terraform-source.ts for reading).
  *
- * Reads state format version 4 (Terraform 0.12 and later): `{ version: 4, terraform_version, serial, lineage,
- * resources[] }`, each resource `{ module?, mode, type, name, provider, instances[] }` and each instance
- * `{ index_key?, attributes, sensitive_attributes }`. Only managed resources of type
- * `aws_kinesisanalyticsv2_application` (hashicorp/aws provider) are read; every instance becomes one
- * {@link DesiredApplicationState} whose `source.address` is the Terraform resource address, e.g.
- * `module.streaming.aws_kinesisanalyticsv2_application.app["orders"]` (for_each), `...sessionizer[0]` (count) or
- * `aws_kinesisanalyticsv2_application.clickstream` (neither).
+ * Two formats are read, told apart by their top-level fields:
+ * - a state file of format version 4 (Terraform 0.12 and later; what `terraform state pull` prints, a `.tfstate` file,
+ *   the S3 backend's object): `{ version: 4, terraform_version, serial, lineage, resources[] }`, each resource
+ *   `{ module?, mode, type, name, provider, instances[] }` and each instance
+ *   `{ index_key?, attributes, sensitive_attributes }`;
+ * - the output of `terraform show -json` (the JSON output format, `format_version` 1.x):
+ *   `{ format_version, terraform_version, values: { root_module: { resources[], child_modules[] } } }`, each resource
+ *   `{ address, mode, type, name, index?, values, sensitive_values, deposed_key? }`, child modules nested recursively
+ *   (https://developer.hashicorp.com/terraform/internals/json-format#state-representation).
  *
- * In a state file every nested block is an array of objects (a `MaxItems: 1` block is a one-element array), so the
- * paths below read `block[0]`.
+ * Any other `version` (1 to 3 were written by Terraform 0.11 and earlier) and a plan's JSON are refused with the reason
+ * and the command that fixes it. Only managed resources of type `aws_kinesisanalyticsv2_application` (hashicorp/aws
+ * provider) are read; every instance becomes one {@link DesiredApplicationState} whose `source.address` is the
+ * Terraform resource address, e.g. `module.streaming.aws_kinesisanalyticsv2_application.app["orders"]` (for_each),
+ * `...sessionizer[0]` (count) or `aws_kinesisanalyticsv2_application.clickstream` (neither).
+ *
+ * In both formats every nested block is an array of objects (a `MaxItems: 1` block is a one-element array), so the
+ * paths below read `block[0]`. `property_group` is a set in the provider's schema: its elements are a list in the
+ * JSON, in the order Terraform wrote them; `source.propertyGroupIndexes` keeps each group's index.
  *
  * | Terraform attribute                         | DesiredApplicationState         | MSF field (DescribeApplication) |
  * | ------------------------------------------- | ------------------------------- | ------------------------------- |
@@ -18,6 +27,7 @@
  * | `start_application` true / false / null     | `status` RUNNING / READY / none | `ApplicationStatus`             |
  * | `version_id`                                | `versionId`                     | `ApplicationVersionId`          |
  * | `runtime_environment`                       | `runtimeEnvironment`            | `RuntimeEnvironment`            |
+ * | `service_execution_role`                    | `serviceExecutionRole`          | `ServiceExecutionRole`          |
  * | `S3L.bucket_arn`                            | `code.bucketArn`                | `S3D.BucketARN`                 |
  * | `S3L.file_key`                              | `code.fileKey`                  | `S3D.FileKey`                   |
  * | `S3L.object_version` (`""`: none)           | `code.objectVersion`            | `S3D.ObjectVersion`             |
@@ -51,6 +61,7 @@
  *   compared.
  * - `start_application` is the only declaration of a status: true → RUNNING, false → READY, absent or null → no
  *   desired status. The `status` attribute is not mapped: it is what MSF reported at the last refresh, not a wish.
+ *   The provider never reads `start_application` back from MSF, so a refresh does not change it.
  * - `version_id` is computed: the `ApplicationVersionId` Terraform saw at its last apply or refresh (what the declarer
  *   last saw). Likewise optional-and-computed values (snapshots enabled, parallelism, log level...) hold MSF's value
  *   at the last refresh when the configuration leaves them out: a state file cannot tell the two apart. A
@@ -58,53 +69,61 @@
  * - `application_system_rollback_configuration` is not in the hashicorp/aws provider's schema at the time of
  *   writing (hashicorp/terraform-provider-aws issue #41895 asks for it); it is read when present, for later provider
  *   versions, and otherwise `systemRollbackEnabled` is left undeclared.
- * - Not mapped: `status`, `arn`, `application_mode`, `service_execution_role`, `description`, `force_stop`,
- *   `cloudwatch_logging_options`, `checkpoint_configuration`, `run_configuration` (start parameters, not state),
- *   `vpc_configuration`, `sql_application_configuration`, tags and timestamps.
+ * - Not mapped: `status`, `arn`, `application_mode`, `description`, `force_stop`, `cloudwatch_logging_options`,
+ *   `checkpoint_configuration`, `run_configuration` (start parameters, not state), `vpc_configuration`,
+ *   `sql_application_configuration`, tags and timestamps.
  * - Property values are kept as they are (secrets included): the drift reporter masks them. Paths Terraform marks
- *   sensitive (`sensitive_attributes`) are returned per address in {@link TerraformReadResult.sensitivePaths}.
- * - Deposed objects (`deposed`, left by create_before_destroy) are skipped: they are being replaced. Tainted
- *   instances are read like any other.
+ *   sensitive are returned per instance in `source.sensitivePaths` and per address in
+ *   {@link TerraformReadResult.sensitivePaths}.
+ * - Deposed objects (`deposed`, `deposed_key`: left by create_before_destroy) are skipped: they are being replaced.
+ *   Tainted instances are read like any other.
  * - Nothing here throws for bad content: a corrupt file, another format version, a missing `resources` array or an
  *   instance without attributes or name each become a {@link TerraformProblem}.
  */
-import { z } from 'zod';
-import type { DesiredApplicationState } from '#shared/domain/desired.ts';
+import type { DesiredApplicationState, DesiredStateSource } from '#shared/domain/desired.ts';
+import * as z from '#shared/zod.ts';
 
 /** The only state format version read (Terraform 0.12 and later write version 4). */
 export const SUPPORTED_STATE_VERSION = 4;
 
+/** The major version of `terraform show -json`'s `format_version` read (`1.0`, `1.1`, ...). */
+export const SUPPORTED_JSON_FORMAT_MAJOR = 1;
+
 /** Resource type read from the state (hashicorp/aws provider). */
 export const MSF_RESOURCE_TYPE = 'aws_kinesisanalyticsv2_application';
 
-/** A finding about a state file: which file, which resource instance if any, and what is wrong with it. */
+/** A finding about a state: which source, which resource instance if any, and what is wrong with it. */
 export interface TerraformProblem {
-  /** The file path or `s3://bucket/key` the state was read from. */
+  /** The file path, `s3://bucket/key` or `stdin` the state was read from. */
   location: string;
   /** Terraform resource address of the instance concerned, when the problem is about one instance. */
   address?: string;
-  /** A sentence for the user; it names the file (and the address, when there is one). */
+  /** The MSF ApplicationName (`name` attribute) of that instance, when it could be read. */
+  applicationName?: string;
+  /** A sentence for the user; it names the source (and the address, when there is one) and, when known, the fix. */
   message: string;
 }
 
-/** What a state file declares about MSF applications, and what could not be read. */
+/** What a state declares about MSF applications, and what could not be read. */
 export interface TerraformReadResult {
-  /** The file path or `s3://bucket/key` the state was read from. */
+  /** The file path, `s3://bucket/key` or `stdin` the state was read from. */
   location: string;
-  /** One entry per instance of `aws_kinesisanalyticsv2_application`, in state file order. */
+  /** One entry per instance of `aws_kinesisanalyticsv2_application`, in the order of the state. */
   applications: DesiredApplicationState[];
-  /** Findings about the file; empty when everything was read. */
+  /** Findings about the state; empty when everything was read. */
   problems: TerraformProblem[];
   /**
-   * Attribute paths Terraform marks sensitive (`sensitive_attributes`), by resource address, rendered like
+   * Attribute paths Terraform marks sensitive, by resource address, rendered like
    * `application_configuration[0].environment_properties[0].property_group`. Only addresses with at least one path.
    */
   sensitivePaths: Record<string, string[]>;
+  /** `state` (format version 4) or `show-json` (`terraform show -json`), once the format was recognised. */
+  format?: 'state' | 'show-json';
   /** `terraform_version` of the Terraform that wrote the state, when given. */
   terraformVersion?: string;
-  /** `serial`: increases with every state write (useful to skip re-reading an unchanged state). */
+  /** `serial`: increases with every state write (state files only). */
   serial?: number;
-  /** `lineage`: a UUID fixed when the state was created. */
+  /** `lineage`: a UUID fixed when the state was created (state files only). */
   lineage?: string;
 }
 
@@ -136,13 +155,13 @@ export function resourceAddress(parts: TerraformAddressParts): string {
     : `${base}[${JSON.stringify(parts.indexKey)}]`;
 }
 
-/** A nested block in a state file: an array of objects, or null / absent when the block is not set. */
-const blocks = <T extends z.ZodType>(item: T) => z.array(item).nullish();
+/** A nested block in a state: an array of objects, or null / absent when the block is not set. */
+const blocks = <T extends z.core.SomeType>(item: T) => z.nullish(z.array(item));
 
 const S3ContentLocationSchema = z.looseObject({
   bucket_arn: z.string(),
   file_key: z.string(),
-  object_version: z.string().nullish(),
+  object_version: z.nullish(z.string()),
 });
 
 const ApplicationCodeConfigurationSchema = z.looseObject({
@@ -151,26 +170,26 @@ const ApplicationCodeConfigurationSchema = z.looseObject({
 
 const PropertyGroupSchema = z.looseObject({
   property_group_id: z.string(),
-  property_map: z.record(z.string(), z.string()).nullish(),
+  property_map: z.nullish(z.record(z.string(), z.string())),
 });
 
 const MonitoringConfigurationSchema = z.looseObject({
-  configuration_type: z.string().nullish(),
-  log_level: z.string().nullish(),
-  metrics_level: z.string().nullish(),
+  configuration_type: z.nullish(z.string()),
+  log_level: z.nullish(z.string()),
+  metrics_level: z.nullish(z.string()),
 });
 
 const ParallelismConfigurationSchema = z.looseObject({
-  configuration_type: z.string().nullish(),
-  parallelism: z.number().int().nullish(),
-  parallelism_per_kpu: z.number().int().nullish(),
-  auto_scaling_enabled: z.boolean().nullish(),
+  configuration_type: z.nullish(z.string()),
+  parallelism: z.nullish(z.int()),
+  parallelism_per_kpu: z.nullish(z.int()),
+  auto_scaling_enabled: z.nullish(z.boolean()),
 });
 
 const ApplicationConfigurationSchema = z.looseObject({
   application_code_configuration: blocks(ApplicationCodeConfigurationSchema),
-  application_snapshot_configuration: blocks(z.looseObject({ snapshots_enabled: z.boolean().nullish() })),
-  application_system_rollback_configuration: blocks(z.looseObject({ rollback_enabled: z.boolean().nullish() })),
+  application_snapshot_configuration: blocks(z.looseObject({ snapshots_enabled: z.nullish(z.boolean()) })),
+  application_system_rollback_configuration: blocks(z.looseObject({ rollback_enabled: z.nullish(z.boolean()) })),
   environment_properties: blocks(z.looseObject({ property_group: blocks(PropertyGroupSchema) })),
   flink_application_configuration: blocks(
     z.looseObject({
@@ -183,36 +202,59 @@ const ApplicationConfigurationSchema = z.looseObject({
 /** The attributes of `aws_kinesisanalyticsv2_application` read here (others are ignored). */
 const ApplicationAttributesSchema = z.looseObject({
   name: z.string(),
-  runtime_environment: z.string().nullish(),
-  start_application: z.boolean().nullish(),
-  version_id: z.number().int().nullish(),
+  runtime_environment: z.nullish(z.string()),
+  service_execution_role: z.nullish(z.string()),
+  start_application: z.nullish(z.boolean()),
+  version_id: z.nullish(z.int()),
   application_configuration: blocks(ApplicationConfigurationSchema),
 });
 type ApplicationAttributes = z.infer<typeof ApplicationAttributesSchema>;
 
 const ResourceSchema = z.looseObject({
-  module: z.string().nullish(),
+  module: z.nullish(z.string()),
   mode: z.string(),
   type: z.string(),
   name: z.string(),
-  provider: z.string().nullish(),
+  provider: z.nullish(z.string()),
   instances: z.array(z.unknown()),
 });
 
 const InstanceSchema = z.looseObject({
-  index_key: z.union([z.number().int(), z.string()]).nullish(),
-  deposed: z.string().nullish(),
-  attributes: z.unknown().optional(),
-  attributes_flat: z.unknown().optional(),
-  sensitive_attributes: z.unknown().optional(),
+  index_key: z.nullish(z.union([z.int(), z.string()])),
+  deposed: z.nullish(z.string()),
+  attributes: z.optional(z.unknown()),
+  attributes_flat: z.optional(z.unknown()),
+  sensitive_attributes: z.optional(z.unknown()),
 });
 
+/** A resource of `terraform show -json`'s values representation. */
+const JsonResourceSchema = z.looseObject({
+  address: z.string(),
+  mode: z.string(),
+  type: z.string(),
+  name: z.string(),
+  index: z.optional(z.union([z.int(), z.string()])),
+  values: z.optional(z.unknown()),
+  sensitive_values: z.optional(z.unknown()),
+  deposed_key: z.optional(z.string()),
+});
+
+/** One instance to read, from either format. */
+interface InstanceInput {
+  address: string;
+  attributes: unknown;
+  /** Attribute paths marked sensitive, rendered. */
+  sensitivePaths: string[];
+}
+
 /**
- * Reads the MSF applications a Terraform state file declares.
+ * Reads the MSF applications a Terraform state declares: a state file of format version 4 or the output of
+ * `terraform show -json` (see this file's doc comment).
  *
- * @param text the state file's content (JSON, state format version 4).
- * @param location the file path or `s3://bucket/key`, used in findings and in each `source.location`.
- * @returns the applications and the problems found; never throws for bad content.
+ * @param text the content (JSON).
+ * @param location the file path, `s3://bucket/key` or `stdin`, used in findings and in each `source.location`.
+ * @returns the applications and the problems found; never throws for bad content. A state of another format version
+ *   or a plan's JSON is one problem that says what to run instead.
  */
 export function parseTerraformState(text: string, location: string): TerraformReadResult {
   const result: TerraformReadResult = { location, applications: [], problems: [], sensitivePaths: {} };
@@ -229,22 +271,18 @@ export function parseTerraformState(text: string, location: string): TerraformRe
     const detail = e instanceof Error ? e.message : String(e);
     return fileProblem(`not valid JSON, the file is corrupt or truncated (${detail})`);
   }
-  if (!isRecord(raw)) return fileProblem('not a Terraform state file (expected a JSON object)');
+  if (!isRecord(raw)) return fileProblem('not a Terraform state (expected a JSON object)');
+  if (raw.format_version !== undefined) return readShowJson(result, raw, fileProblem);
 
   const version = raw.version;
-  if (version === undefined) return fileProblem('not a Terraform state file (no format "version" field)');
-  if (version !== SUPPORTED_STATE_VERSION) {
-    const which =
-      typeof version === 'number' && version < SUPPORTED_STATE_VERSION
-        ? ' (written by Terraform 0.11 or earlier; run a current Terraform against it to upgrade it)'
-        : typeof version === 'number'
-          ? ' (newer than this reader)'
-          : '';
+  if (version === undefined) {
     return fileProblem(
-      `unsupported state format version ${JSON.stringify(version)}${which}; only format version ` +
-        `${SUPPORTED_STATE_VERSION} (Terraform 0.12 and later) is supported`,
+      'not a Terraform state (neither a format "version" nor a "format_version"): pass the output of ' +
+        '`terraform state pull` or `terraform show -json`, or a .tfstate file',
     );
   }
+  if (version !== SUPPORTED_STATE_VERSION) return fileProblem(unsupportedVersion(version));
+  result.format = 'state';
   if (typeof raw.terraform_version === 'string') result.terraformVersion = raw.terraform_version;
   if (typeof raw.serial === 'number') result.serial = raw.serial;
   if (typeof raw.lineage === 'string') result.lineage = raw.lineage;
@@ -266,14 +304,104 @@ export function parseTerraformState(text: string, location: string): TerraformRe
     const r = resource.data;
     if (r.mode !== 'managed') return;
     r.instances.forEach((rawInstance, j) => {
-      readInstance(result, r, rawInstance, j);
+      readStateInstance(result, r, rawInstance, j);
     });
   });
   return result;
 }
 
-/** Reads one instance of an MSF resource into `result` (an application, sensitive paths, or a problem). */
-function readInstance(
+/** Why a state `version` other than 4 is refused, and what to run. */
+function unsupportedVersion(version: unknown): string {
+  const supported = `only state format version ${SUPPORTED_STATE_VERSION} (Terraform 0.12 and later) is read`;
+  if (typeof version === 'number' && version < SUPPORTED_STATE_VERSION) {
+    return (
+      `state format version ${version}, written by Terraform 0.11 or earlier; ${supported}. ` +
+      'Fix: with Terraform 0.12 or later (after `terraform init`), run `terraform show -json > state.json` and pass ' +
+      'that file (or pipe it: `terraform show -json | flink-watchdog drift --tfstate -`): it reads the old state ' +
+      'with the provider schema and changes nothing. `terraform apply -refresh-only` rewrites the stored state as ' +
+      'version 4; `terraform state pull` alone only relabels it, keeping attributes in the old flat form'
+    );
+  }
+  if (typeof version === 'number') {
+    return `state format version ${version} is newer than this reader; ${supported}. Pass \`terraform show -json\` output instead`;
+  }
+  return `unsupported state format version ${JSON.stringify(version)}; ${supported}`;
+}
+
+/** Reads `terraform show -json` output: `values.root_module`, its `child_modules` recursively. */
+function readShowJson(
+  result: TerraformReadResult,
+  raw: Record<string, unknown>,
+  fileProblem: (message: string) => TerraformReadResult,
+): TerraformReadResult {
+  const formatVersion = raw.format_version;
+  const major = typeof formatVersion === 'string' ? Number.parseInt(formatVersion.split('.')[0] ?? '', 10) : Number.NaN;
+  if (major !== SUPPORTED_JSON_FORMAT_MAJOR) {
+    return fileProblem(
+      `\`terraform show -json\` format_version ${JSON.stringify(formatVersion)} is not supported ` +
+        `(${SUPPORTED_JSON_FORMAT_MAJOR}.x is read); pass \`terraform state pull\` output instead`,
+    );
+  }
+  if (raw.values === undefined && (raw.planned_values !== undefined || raw.resource_changes !== undefined)) {
+    return fileProblem(
+      "the JSON of a plan (`terraform show -json PLANFILE`), not of a state: a plan's values are what an apply " +
+        'would make, not what Terraform last recorded. Pass `terraform show -json` without a plan file, or ' +
+        '`terraform state pull`',
+    );
+  }
+  result.format = 'show-json';
+  if (typeof raw.terraform_version === 'string') result.terraformVersion = raw.terraform_version;
+  // An empty state prints `{"format_version":"1.0"}` alone: no values, no resources.
+  if (raw.values === undefined || raw.values === null) return result;
+  if (!isRecord(raw.values)) return fileProblem('"values" is not an object (not `terraform show -json` output)');
+  const root = raw.values.root_module;
+  if (root === undefined || root === null) return result;
+  readJsonModule(result, root, 'values.root_module');
+  return result;
+}
+
+/** Reads one module of the values representation and its child modules (depth first, in the order given). */
+function readJsonModule(result: TerraformReadResult, module: unknown, path: string): void {
+  const { location } = result;
+  if (!isRecord(module)) {
+    result.problems.push({ location, message: `Terraform state ${location}: ${path} is not an object` });
+    return;
+  }
+  const resources = module.resources ?? [];
+  if (!Array.isArray(resources)) {
+    result.problems.push({ location, message: `Terraform state ${location}: ${path}.resources is not an array` });
+  } else {
+    resources.forEach((rawResource, i) => {
+      if (!isRecord(rawResource) || rawResource.type !== MSF_RESOURCE_TYPE) return;
+      const parsed = JsonResourceSchema.safeParse(rawResource);
+      if (!parsed.success) {
+        result.problems.push({
+          location,
+          message: `Terraform state ${location}: ${path}.resources[${i}] (${MSF_RESOURCE_TYPE}) is malformed: ${issuesOf(parsed.error)}`,
+        });
+        return;
+      }
+      const r = parsed.data;
+      if (r.mode !== 'managed' || r.deposed_key) return;
+      readInstance(result, {
+        address: r.address,
+        attributes: r.values,
+        sensitivePaths: sensitiveValuePaths(r.sensitive_values),
+      });
+    });
+  }
+  const children = module.child_modules ?? [];
+  if (!Array.isArray(children)) {
+    result.problems.push({ location, message: `Terraform state ${location}: ${path}.child_modules is not an array` });
+    return;
+  }
+  children.forEach((child, i) => {
+    readJsonModule(result, child, `${path}.child_modules[${i}]`);
+  });
+}
+
+/** Reads one instance of a version 4 state into `result`. */
+function readStateInstance(
   result: TerraformReadResult,
   r: z.infer<typeof ResourceSchema>,
   rawInstance: unknown,
@@ -289,46 +417,82 @@ function readInstance(
     name: r.name,
     indexKey,
   });
-  const problem = (message: string): void => {
-    result.problems.push({ location, address, message: `Terraform state ${location}, ${address}: ${message}` });
-  };
   if (!parsed.success) {
-    problem(`instance ${j} is malformed: ${issuesOf(parsed.error)}`);
+    result.problems.push({
+      location,
+      address,
+      message: `Terraform state ${location}, ${address}: instance ${j} is malformed: ${issuesOf(parsed.error)}`,
+    });
     return;
   }
   const instance = parsed.data;
   if (instance.deposed) return;
-  if (!isRecord(instance.attributes)) {
-    problem(
-      instance.attributes_flat !== undefined
-        ? 'the instance has only legacy flat attributes ("attributes_flat"); ' +
-            'an apply or refresh with a current Terraform rewrites them'
-        : 'the instance has no attributes',
-    );
+  if (!isRecord(instance.attributes) && instance.attributes_flat !== undefined) {
+    const name = isRecord(instance.attributes_flat) ? instance.attributes_flat.name : undefined;
+    result.problems.push({
+      location,
+      address,
+      ...(typeof name === 'string' && name !== '' ? { applicationName: name } : {}),
+      message:
+        `Terraform state ${location}, ${address}: the instance has only legacy flat attributes ("attributes_flat", ` +
+        'from a state upgraded from Terraform 0.11); pass `terraform show -json` output instead (it reads them with ' +
+        'the provider schema), or run `terraform apply -refresh-only` to rewrite them',
+    });
     return;
   }
-  const name = instance.attributes.name;
+  readInstance(result, {
+    address,
+    attributes: instance.attributes,
+    sensitivePaths: renderPaths(instance.sensitive_attributes),
+  });
+}
+
+/** Reads one instance's attributes into `result` (an application, sensitive paths, or a problem). */
+function readInstance(result: TerraformReadResult, input: InstanceInput): void {
+  const { location } = result;
+  const { address, attributes } = input;
+  const problem = (message: string, applicationName?: string): void => {
+    result.problems.push({
+      location,
+      address,
+      ...(applicationName === undefined ? {} : { applicationName }),
+      message: `Terraform state ${location}, ${address}: ${message}`,
+    });
+  };
+  if (!isRecord(attributes)) {
+    problem('the instance has no attributes');
+    return;
+  }
+  const name = attributes.name;
   if (typeof name !== 'string' || name === '') {
     problem('the instance has no "name" attribute (the MSF ApplicationName)');
     return;
   }
-  const attrs = ApplicationAttributesSchema.safeParse(instance.attributes);
+  const attrs = ApplicationAttributesSchema.safeParse(attributes);
   if (!attrs.success) {
-    problem(`attributes of application ${name} do not match the ${MSF_RESOURCE_TYPE} schema: ${issuesOf(attrs.error)}`);
+    problem(
+      `attributes of application ${name} do not match the ${MSF_RESOURCE_TYPE} schema: ${issuesOf(attrs.error)}`,
+      name,
+    );
     return;
   }
-  result.applications.push(toDesired(attrs.data, { kind: 'terraform', location, address }));
-  const sensitive = renderPaths(instance.sensitive_attributes);
-  if (sensitive.length > 0) result.sensitivePaths[address] = sensitive;
+  const source: DesiredStateSource = { kind: 'terraform', location, address };
+  if (result.format) source.format = result.format;
+  if (input.sensitivePaths.length > 0) {
+    source.sensitivePaths = input.sensitivePaths;
+    result.sensitivePaths[address] = input.sensitivePaths;
+  }
+  result.applications.push(toDesired(attrs.data, source));
 }
 
 /** Maps the attributes onto a desired state (see the table in this file's doc comment). */
-function toDesired(a: ApplicationAttributes, source: DesiredApplicationState['source']): DesiredApplicationState {
+function toDesired(a: ApplicationAttributes, source: DesiredStateSource): DesiredApplicationState {
   const desired: DesiredApplicationState = { applicationName: a.name, source };
   if (a.start_application === true) desired.status = 'RUNNING';
   else if (a.start_application === false) desired.status = 'READY';
   if (a.version_id != null && a.version_id > 0) desired.versionId = a.version_id;
   if (a.runtime_environment) desired.runtimeEnvironment = a.runtime_environment;
+  if (a.service_execution_role) desired.serviceExecutionRole = a.service_execution_role;
 
   const config = a.application_configuration?.[0];
   if (!config) return desired;
@@ -349,6 +513,7 @@ function toDesired(a: ApplicationAttributes, source: DesiredApplicationState['so
     desired.environmentProperties = Object.fromEntries(
       groups.map((g) => [g.property_group_id, { ...(g.property_map ?? {}) }]),
     );
+    source.propertyGroupIndexes = Object.fromEntries(groups.map((g, i) => [g.property_group_id, i]));
   }
 
   const flink = config.flink_application_configuration?.[0];
@@ -367,9 +532,10 @@ function toDesired(a: ApplicationAttributes, source: DesiredApplicationState['so
 }
 
 /**
- * Renders `sensitive_attributes` (a list of paths, each a list of steps `{ type: 'get_attr', value: NAME }` or
- * `{ type: 'index', value: { value: KEY, type: 'number' | 'string' | ... } }`) as `a[0].b["k"]`. A path that does not
- * have this shape is skipped (these paths only inform; they never stop the read).
+ * Renders a version 4 state's `sensitive_attributes` (a list of paths, each a list of steps
+ * `{ type: 'get_attr', value: NAME }` or `{ type: 'index', value: { value: KEY, type: 'number' | 'string' | ... } }`)
+ * as `a[0].b["k"]`; an index whose key is neither a number nor a string (a set element, keyed by its value) renders
+ * as `[*]`. A path that does not have this shape is skipped (these paths only inform; they never stop the read).
  */
 function renderPaths(raw: unknown): string[] {
   if (!Array.isArray(raw)) return [];
@@ -398,6 +564,39 @@ function renderPaths(raw: unknown): string[] {
   return out;
 }
 
+/**
+ * Renders `terraform show -json`'s `sensitive_values` (the shape of `values`, with `true` for each sensitive value and
+ * non-sensitive leaves omitted or `false`) as the paths of its `true` leaves: `{a: [{b: true}]}` → `a[0].b`; a map key
+ * that is not an identifier renders as `["key"]`.
+ */
+function sensitiveValuePaths(raw: unknown): string[] {
+  const out: string[] = [];
+  const walk = (node: unknown, path: string): void => {
+    if (node === true) {
+      if (path !== '') out.push(path);
+      return;
+    }
+    if (Array.isArray(node)) {
+      node.forEach((child, i) => {
+        walk(child, `${path}[${i}]`);
+      });
+      return;
+    }
+    if (isRecord(node)) {
+      for (const [key, child] of Object.entries(node)) {
+        const step = /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key)
+          ? path === ''
+            ? key
+            : `${path}.${key}`
+          : `${path}[${JSON.stringify(key)}]`;
+        walk(child, step);
+      }
+    }
+  };
+  walk(raw, '');
+  return out;
+}
+
 /** Outcome of {@link findApplication}: the application's desired state, or a problem saying why there is none. */
 export type FindApplicationResult =
   | { found: true; desired: DesiredApplicationState }
@@ -406,8 +605,8 @@ export type FindApplicationResult =
 /**
  * The desired state of one MSF application (matched on `name`, i.e. `ApplicationName`, case-sensitive).
  *
- * @returns `found: false` with a problem naming the file and the application when no instance declares it
- *   ("resource absent from the state", with the file's own problems summarised if it could not be read), or when
+ * @returns `found: false` with a problem naming the source and the application when no instance declares it
+ *   ("resource absent from the state", with the source's own problems summarised if it could not be read), or when
  *   several instances declare the same name (e.g. one per region through provider aliases): then which one is desired
  *   cannot be told, and the problem lists their addresses.
  */
@@ -422,6 +621,7 @@ export function findApplication(result: TerraformReadResult, name: string): Find
       found: false,
       problem: {
         location,
+        applicationName: name,
         message:
           `Terraform state ${location}: application ${name} is declared by ${matches.length} resources ` +
           `(${addresses}); cannot tell which one is desired`,
@@ -436,6 +636,7 @@ export function findApplication(result: TerraformReadResult, name: string): Find
     found: false,
     problem: {
       location,
+      applicationName: name,
       message:
         `Terraform state ${location}: resource absent from the state: ` + `no ${MSF_RESOURCE_TYPE} named ${name}${why}`,
     },
@@ -446,10 +647,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Zod issues as `path: message; ...` (paths like `application_configuration.0.version_id`). */
-function issuesOf(error: z.ZodError): string {
+/** Validation issues as `path: message; ...` (paths like `application_configuration.0.version_id`), at most 3. */
+function issuesOf(error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }): string {
   return error.issues
     .slice(0, 3)
-    .map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .map((i) => `${i.path.length > 0 ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)
     .join('; ');
 }

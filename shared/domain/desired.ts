@@ -8,6 +8,24 @@ export interface DesiredStateSource {
   location: string;
   /** Terraform resource address, e.g. `module.streaming.aws_kinesisanalyticsv2_application.app["orders"]`. */
   address?: string;
+  /**
+   * Terraform only: how the state was read. `state`: a state file of format version 4 (`terraform state pull`, a
+   * `.tfstate` file, the S3 backend's object); `show-json`: the output of `terraform show -json`.
+   */
+  format?: 'state' | 'show-json';
+  /**
+   * Terraform only: attribute paths of this resource instance that Terraform marks sensitive (a state's
+   * `sensitive_attributes`, `terraform show -json`'s `sensitive_values`), rendered like
+   * `application_configuration[0].environment_properties[0].property_group` (`[*]` for a set element). A value at or
+   * below one of these paths is never shown, not even with `flink-watchdog drift --show-values`.
+   */
+  sensitivePaths?: string[];
+  /**
+   * Terraform only: the index of each property group in the state's
+   * `application_configuration[0].environment_properties[0].property_group` list, by `property_group_id`, so that a
+   * difference can be named by its attribute path (`property_group[N].property_map["KEY"]`).
+   */
+  propertyGroupIndexes?: Record<string, number>;
 }
 
 /**
@@ -26,6 +44,8 @@ export interface DesiredApplicationState {
   code?: CodeLocation;
   /** `RuntimeEnvironment`, e.g. FLINK-1_20. */
   runtimeEnvironment?: string;
+  /** `ServiceExecutionRole`: the IAM role ARN MSF runs the application with (Terraform `service_execution_role`). */
+  serviceExecutionRole?: string;
   /** Declared `Parallelism` (never compared with CurrentParallelism, which autoscaling moves). */
   parallelism?: number;
   parallelismPerKPU?: number;

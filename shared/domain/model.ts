@@ -42,6 +42,8 @@ export interface ApplicationState {
   versionId: number;
   /** e.g. FLINK-1_20, FLINK-2_2. */
   runtimeEnvironment: string;
+  /** `ServiceExecutionRole`: the IAM role ARN MSF runs the application with. */
+  serviceExecutionRole?: string;
   /** `ApplicationVersionUpdatedFrom`: the version the last update started from. */
   versionUpdatedFrom?: number;
   /** `ApplicationVersionRolledBackFrom` / `ApplicationVersionRolledBackTo`. */

@@ -24,6 +24,7 @@ const SEVERAL = 'several.tfstate.json';
 const ORDERS = 'module.streaming.aws_kinesisanalyticsv2_application.app["orders"]';
 const PAYMENTS = 'module.streaming.aws_kinesisanalyticsv2_application.app["payments"]';
 const CLICKSTREAM = 'aws_kinesisanalyticsv2_application.clickstream';
+const SERVICE_ROLE = 'arn:aws:iam::111122223333:role/streaming-flink';
 const SESSIONIZER = 'module.analytics.module.legacy.aws_kinesisanalyticsv2_application.sessionizer[0]';
 
 function fixture(name: string): string {
@@ -95,10 +96,18 @@ describe('Function: parseTerraformState', () => {
       // Assess
       expect(appNamed(result, 'orders-enrichment')).toEqual({
         applicationName: 'orders-enrichment',
-        source: { kind: 'terraform', location: SEVERAL, address: ORDERS },
+        source: {
+          kind: 'terraform',
+          location: SEVERAL,
+          address: ORDERS,
+          format: 'state',
+          sensitivePaths: ['application_configuration[0].environment_properties[0].property_group'],
+          propertyGroupIndexes: { ConsumerConfigProperties: 0, SinkConfigProperties: 1 },
+        },
         status: 'RUNNING',
         versionId: 7,
         runtimeEnvironment: 'FLINK-1_20',
+        serviceExecutionRole: SERVICE_ROLE,
         code: {
           bucketArn: 'arn:aws:s3:::acme-flink-artifacts',
           fileKey: 'orders/orders-enrichment-1.4.2.jar',
@@ -300,7 +309,7 @@ describe('Function: parseTerraformState', () => {
       ]);
     });
 
-    it('reports format version 3 and says which version is supported', () => {
+    it('refuses format version 3 with the reason and the command that fixes it', () => {
       // Act
       const result = parseTerraformState(fixture('version3.tfstate.json'), 'version3.tfstate.json');
 
@@ -310,7 +319,7 @@ describe('Function: parseTerraformState', () => {
         {
           location: 'version3.tfstate.json',
           message: expect.stringMatching(
-            /^Terraform state version3\.tfstate\.json: unsupported state format version 3 .*only format version 4/,
+            /^Terraform state version3\.tfstate\.json: state format version 3, written by Terraform 0\.11 or earlier; only state format version 4 .* is read\. Fix: .*`terraform show -json > state\.json`.*`terraform apply -refresh-only`/,
           ),
         },
       ]);
@@ -322,13 +331,16 @@ describe('Function: parseTerraformState', () => {
 
       // Assess
       expect(result.problems[0]?.message).toMatch(
-        /future\.tfstate: unsupported state format version 5 \(newer.*version 4/,
+        /future\.tfstate: state format version 5 is newer than this reader; only state format version 4/,
       );
     });
 
     it.each([
-      { content: '[]', finding: /not a Terraform state file \(expected a JSON object\)/ },
-      { content: '{"serial": 1}', finding: /not a Terraform state file \(no format "version" field\)/ },
+      { content: '[]', finding: /not a Terraform state \(expected a JSON object\)/ },
+      {
+        content: '{"serial": 1}',
+        finding: /not a Terraform state \(neither a format "version" nor a "format_version"\)/,
+      },
       { content: '{"version": "4"}', finding: /unsupported state format version "4"/ },
       { content: '{"version": 4, "serial": 3, "lineage": "x"}', finding: /no "resources" array/ },
     ])('reports $content as $finding', ({ content, finding }) => {
@@ -461,6 +473,7 @@ describe('Function: findApplication', () => {
       found: false,
       problem: {
         location: SEVERAL,
+        applicationName: 'fraud-scoring',
         message:
           `Terraform state ${SEVERAL}: resource absent from the state: ` +
           'no aws_kinesisanalyticsv2_application named fraud-scoring',
