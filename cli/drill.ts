@@ -28,7 +28,7 @@ export interface DrillJson {
         /** The execution name: the incident id. */
         name: string;
         status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
-        /** The Fail state's error, e.g. ESCALATED. */
+        /** The Fail state's error, e.g. CLOSE_FAILED (an escalation ends SUCCEEDED). */
         error?: string;
         /** States entered, as Step Functions bills them, count. */
         stateTransitions: number;

@@ -1,11 +1,8 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   Annotations,
   Aws,
   type CfnElement,
+  CfnOutput,
   CfnResource,
   Duration,
   Names,
@@ -29,15 +26,22 @@ import {
   ServicePrincipal,
 } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { Architecture, type CfnFunction, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import {
+  Architecture,
+  type CfnFunction,
+  Function as LambdaFunctionResource,
+  LoggingFormat,
+  Runtime,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
 import { SnsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { z } from 'zod';
 import { DetectorEnv, functionEnvironment, ReconcilerEnv, RemediationEnv, RunbookEnv } from '#functions/common/env.ts';
 import { DEFAULT_MEMBER_ROLE_NAME } from '#shared/adapters/accounts.ts';
 import { LEDGER_TABLE } from '#shared/adapters/ledger-table.ts';
@@ -45,9 +49,11 @@ import { alarmPrefix, INSTANCE_PATTERN } from '#shared/alarms.ts';
 import {
   fleetSettings,
   listedKey,
+  parseConfig,
   policyFor,
   runtimeEnvironmentOf,
   type WatchdogConfig,
+  type WatchdogConfig as WatchdogConfigSchema,
   type WatchedApplication,
 } from '#shared/config/schema.ts';
 import {
@@ -60,10 +66,49 @@ import {
   EXECUTION_STATUS_CHANGE_DETAIL_TYPE,
 } from '#shared/events/execution-status-change.ts';
 import { WatchdogDashboard } from './dashboard.ts';
+import { FlinkWatchdogPropsError } from './errors.ts';
+import { type LambdaFunctionName, prebuiltCode } from './lambda-code.ts';
 import { NO_ALARM_ACTIONS_CONDITION } from './member-stack.ts';
 import { RemediationWorkflow } from './remediation-workflow.ts';
 import { SweepWorkflow } from './sweep-workflow.ts';
 import { stateMachineArn, WatchWorkflow, watchExecutionsEndedMetric } from './watch-workflow.ts';
+
+/**
+ * The CloudFormation outputs every {@link FlinkWatchdog} adds to its stack, by name, with their descriptions. The
+ * OutputKey is `<construct id with characters other than letters and digits removed><Name>` (e.g.
+ * `WatchdogLedgerTableName` for `new FlinkWatchdog(stack, 'Watchdog', ...)`); `CommandTopicArn` only when `runbooks`
+ * is configured.
+ */
+export const WATCHDOG_OUTPUTS = {
+  LedgerTableName: 'Flink Watchdog: the ledger (DynamoDB table) of incidents and their actions',
+  NotificationTopicArn: 'Flink Watchdog: the SNS topic incidents are published to',
+  CommandTopicArn: 'Flink Watchdog: the SNS topic runbook commands are published to (runbooks.publishers only)',
+  RemediationStateMachineArn: 'Flink Watchdog: the remediation workflow (Step Functions state machine)',
+  SweepStateMachineArn:
+    'Flink Watchdog: the sweep workflow (Step Functions state machine), started by the sweep schedule',
+  DashboardName: 'Flink Watchdog: the CloudWatch dashboard',
+  Instance: 'Flink Watchdog: the instance id; this watchdog manages the alarms named flink-watchdog-<instance>-*',
+} as const;
+/** A name of {@link WATCHDOG_OUTPUTS}. */
+export type WatchdogOutputName = keyof typeof WATCHDOG_OUTPUTS;
+
+/**
+ * The OutputKey prefix of a watchdog construct: its id with characters other than letters and digits removed
+ * (CloudFormation logical ids are alphanumeric).
+ * @throws FlinkWatchdogPropsError when nothing is left (an id like `--`).
+ */
+export function outputKeyPrefix(constructId: string): string {
+  const prefix = constructId.replace(/[^A-Za-z0-9]/g, '');
+  if (prefix === '') {
+    throw new FlinkWatchdogPropsError(
+      `construct id "${constructId}": give the FlinkWatchdog an id with letters or digits (its stack outputs are named after it)`,
+    );
+  }
+  return prefix;
+}
+
+/** The alarm state the alarm rule forwards (`detail.state.value` of a "CloudWatch Alarm State Change" event). */
+export const ALARM_STATE = 'ALARM';
 
 /** MSF read actions the watchdog uses (Kinesis Analytics V2 API; all take an application ARN as resource). */
 export const MSF_READ_ACTIONS = [
@@ -142,16 +187,27 @@ const GENERATED_NAME_MAX: Readonly<Record<string, number>> = {
   'AWS::StepFunctions::StateMachine': 80,
 };
 
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/**
+ * The config as written in `flink-watchdog.config.json`, before validation (defaults not filled in): what
+ * {@link FlinkWatchdogProps.config} takes. A validated {@link WatchdogConfig} is one too.
+ */
+export type WatchdogConfigInput = z.input<typeof WatchdogConfigSchema>;
 
 /** Properties of {@link FlinkWatchdog}. */
 export interface FlinkWatchdogProps {
   /**
-   * The watchdog configuration, already validated with `parseConfig` (shared/config/schema.ts). It is bundled with
-   * every function's code as `watchdog.config.json` (named by `WATCHDOG_CONFIG_PATH`), and its `applications` in
-   * `remediate` mode get the MSF mutating permissions by ARN.
+   * The watchdog configuration: the same JSON object as `flink-watchdog.config.json` (e.g. `JSON.parse` of the file),
+   * or one already validated by `parseConfig`. The constructor validates it with `parseConfig`
+   * (shared/config/schema.ts), so a bad field fails synth with a `ConfigError` whose `issues` are the lines
+   * `flink-watchdog validate` prints (`applications[0].policy.mode: must be one of "remediate", "observe" (got "fix")`).
+   * The validated config is bundled with every function's code as `watchdog.config.json` (named by
+   * `WATCHDOG_CONFIG_PATH`), and decides the IAM grants: MSF mutating actions only on the applications it puts in
+   * `remediate` mode (see {@link mutableListedApplications}).
+   *
+   * Typed loosely on purpose: a JSON module import widens `"observe"` to `string`, which the exact input type would
+   * refuse; the validation is what guards it.
    */
-  readonly config: WatchdogConfig;
+  readonly config: WatchdogConfigInput | Readonly<Record<string, unknown>>;
   /**
    * The watchdog's instance id, 1-32 letters and digits (`[A-Za-z0-9]`): its alarms are named
    * `flink-watchdog-<instance>-<application>-<kind>`, and its alarm rule and IAM cover that prefix only, so several
@@ -202,10 +258,7 @@ export interface FlinkWatchdogProps {
   readonly remediationTimeout?: Duration;
 }
 
-/** Raised at synth time for construct props that cannot produce a working watchdog. */
-export class FlinkWatchdogPropsError extends Error {
-  override readonly name = 'FlinkWatchdogPropsError';
-}
+export { FlinkWatchdogPropsError };
 
 /**
  * The deployed watchdog: EventBridge rules on the state changes of its instance's alarms (which the detector's alarm
@@ -221,10 +274,10 @@ export class FlinkWatchdogPropsError extends Error {
  * but the deployment package's); each function's environment is checked at synth time to stay within Lambda's 4 KB.
  */
 export class FlinkWatchdog extends Construct {
-  readonly detector: NodejsFunction;
-  readonly remediation: NodejsFunction;
+  readonly detector: LambdaFunctionResource;
+  readonly remediation: LambdaFunctionResource;
   /** The drift reconciler, on the sweep schedule (and on MSF CloudTrail events when enabled). */
-  readonly reconciler: NodejsFunction;
+  readonly reconciler: LambdaFunctionResource;
   /** The ledger: incidents, the per-application lock, attempt counters (layout in shared/adapters/ledger-table.ts). */
   readonly ledger: TableV2;
   /** The remediation workflow (Step Functions Standard). */
@@ -243,10 +296,10 @@ export class FlinkWatchdog extends Construct {
   /** The runbook command topic, when `runbooks` is configured; only `runbooks.publishers` may publish. */
   readonly commandTopic?: Topic;
   /** The runbook command function, when `runbooks` is configured. */
-  readonly runbook?: NodejsFunction;
+  readonly runbook?: LambdaFunctionResource;
 
   /** Every function of the watchdog. */
-  functions(): NodejsFunction[] {
+  functions(): LambdaFunctionResource[] {
     return [this.detector, this.remediation, this.reconciler, ...(this.runbook ? [this.runbook] : [])];
   }
   /** Dead-letter queue of the EventBridge rule targets (events that could not be delivered to a function). */
@@ -259,14 +312,22 @@ export class FlinkWatchdog extends Construct {
   readonly instanceId: string;
   /** The customer managed policies holding the grants on listed applications by ARN (none when no ARN is listed). */
   readonly listedGrantPolicies: ManagedPolicy[] = [];
+  /** The validated configuration (`parseConfig` of `props.config`, defaults filled in), as bundled with the functions. */
+  readonly config: WatchdogConfig;
 
+  /**
+   * @throws ConfigError when `props.config` does not validate; its `issues` name each bad field and the fix.
+   * @throws FlinkWatchdogPropsError for other props that cannot work, or a missing `dist/lambda` build (run
+   *   `npm run build`).
+   */
   constructor(scope: Construct, id: string, props: FlinkWatchdogProps) {
     super(scope, id);
-    const { config } = props;
+    const config = parseConfig(props.config, `the config of ${this.node.path}`);
+    this.config = config;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     const runtimeEnvironments = checkRuntimeEnvironments(config, props.runtimeEnvironments ?? {});
     this.instanceId = instanceIdOf(this, props.instanceId);
-    const configFile = writeConfigFile(config);
+    const configFile = configFileOf(config);
 
     this.eventsDeadLetterQueue = deadLetterQueue(this, 'EventsDeadLetterQueue', removalPolicy);
     this.invocationDeadLetterQueue = deadLetterQueue(this, 'InvocationDeadLetterQueue', removalPolicy);
@@ -412,7 +473,7 @@ export class FlinkWatchdog extends Construct {
     };
     this.remediation = watchdogFunction(this, 'Remediation', {
       ...fnDefaults,
-      entry: join(REPO_ROOT, 'functions', 'remediation', 'handler.ts'),
+      code: 'remediation',
       description: 'Flink Watchdog remediation: one step of the remediation workflow (lock, act, poll, verify, notify)',
       timeout: Duration.minutes(1),
       environment: functionEnvironment(RemediationEnv, common),
@@ -429,7 +490,7 @@ export class FlinkWatchdog extends Construct {
     const watchArn = stateMachineArn(this, watchName);
     this.detector = watchdogFunction(this, 'Detector', {
       ...fnDefaults,
-      entry: join(REPO_ROOT, 'functions', 'detector', 'handler.ts'),
+      code: 'detector',
       description:
         'Flink Watchdog detector: alarm state changes, the periodic sweep and watch checks → findings → decisions',
       // A sweep's plan lists every account and Region and keeps the alarms; a look batch reads and judges up to
@@ -468,7 +529,7 @@ export class FlinkWatchdog extends Construct {
     );
     this.reconciler = watchdogFunction(this, 'Reconciler', {
       ...fnDefaults,
-      entry: join(REPO_ROOT, 'functions', 'reconciler', 'handler.ts'),
+      code: 'reconciler',
       description:
         'Flink Watchdog reconciler: desired state (config, Terraform state) vs what MSF runs → drift reports, reconcile',
       timeout: Duration.minutes(2),
@@ -514,7 +575,7 @@ export class FlinkWatchdog extends Construct {
       );
       this.runbook = watchdogFunction(this, 'Runbook', {
         ...fnDefaults,
-        entry: join(REPO_ROOT, 'functions', 'runbook', 'handler.ts'),
+        code: 'runbook',
         description: 'Flink Watchdog runbook commands: validate, scope-check, record, carry out through the workflow',
         environment: functionEnvironment(RunbookEnv, {
           ...common,
@@ -572,12 +633,14 @@ export class FlinkWatchdog extends Construct {
       });
     // Only this instance's alarms: two watchdogs in one account never receive each other's alarm changes.
     const prefix = alarmPrefix(this.instanceId);
+    // Only transitions to ALARM: the detector acts on nothing else (an OK or INSUFFICIENT_DATA event is IGNORED by
+    // detect(); recovery is judged by the watch workflow and the sweep, which read the application and its metrics).
     new Rule(this, 'AlarmStateChangeRule', {
-      description: `Flink Watchdog: state changes of the ${prefix}* alarms → detector`,
+      description: `Flink Watchdog: transitions to ALARM of the ${prefix}* alarms → detector`,
       eventPattern: {
         source: ['aws.cloudwatch'],
         detailType: ['CloudWatch Alarm State Change'],
-        detail: { alarmName: Match.prefix(prefix) },
+        detail: { alarmName: Match.prefix(prefix), state: { value: [ALARM_STATE] } },
       },
       targets: [target()],
     });
@@ -653,6 +716,30 @@ export class FlinkWatchdog extends Construct {
     }
 
     this.grantFleetIam(config);
+    this.addOutputs();
+  }
+
+  /**
+   * The stack outputs the CLI reads (`flink-watchdog ... --stack NAME`), each keyed `<construct id, letters and digits
+   * only><Name>` (see {@link WATCHDOG_OUTPUTS}), so several watchdogs in one stack keep apart.
+   */
+  private addOutputs(): void {
+    const prefix = outputKeyPrefix(this.node.id);
+    const values: Record<WatchdogOutputName, string | undefined> = {
+      LedgerTableName: this.ledger.tableName,
+      NotificationTopicArn: this.topic.topicArn,
+      CommandTopicArn: this.commandTopic?.topicArn,
+      RemediationStateMachineArn: this.workflow.stateMachine.stateMachineArn,
+      SweepStateMachineArn: this.sweepWorkflow.stateMachine.stateMachineArn,
+      DashboardName: this.dashboard.dashboard.dashboardName,
+      Instance: this.instanceId,
+    };
+    for (const name of Object.keys(WATCHDOG_OUTPUTS) as WatchdogOutputName[]) {
+      const value = values[name];
+      if (value === undefined) continue;
+      const output = new CfnOutput(this, `Output${name}`, { value, description: WATCHDOG_OUTPUTS[name] });
+      output.overrideLogicalId(`${prefix}${name}`);
+    }
   }
 
   /**
@@ -740,7 +827,7 @@ export class FlinkWatchdog extends Construct {
     // The member role (infra/member-stack.ts) changes only applications carrying the opt-in tag: a listed member
     // application in remediate mode without it would fail its remediation with AccessDenied.
     const memberRemediate = config.applications
-      .filter((a) => !isHome(this, a) && policyFor(config, listedKey(a)).mode === 'remediate')
+      .filter((a) => !isHome(this, a) && MUTATING_MODES.has(policyFor(config, listedKey(a)).mode))
       .map(listedKey);
     if (memberRemediate.length > 0) {
       const shown = memberRemediate.slice(0, 10).join(', ');
@@ -807,7 +894,7 @@ export class FlinkWatchdog extends Construct {
    * @throws FlinkWatchdogPropsError when the ARNs need more than {@link LISTED_GRANT_MAX_POLICIES} policies.
    */
   private grantOnApplications(
-    fn: NodejsFunction,
+    fn: LambdaFunctionResource,
     sid: string,
     actions: string[],
     listed: readonly WatchedApplication[],
@@ -931,20 +1018,25 @@ function deadLetterQueue(scope: Construct, id: string, removalPolicy: RemovalPol
 }
 
 interface WatchdogFunctionProps {
-  entry: string;
+  /** The prebuilt code: `dist/lambda/<code>/` of the package (see infra/lambda-code.ts). */
+  code: LambdaFunctionName;
   description: string;
   /** Built with `functionEnvironment()` from the function's zod schema (functions/common/env.ts). */
   environment: Record<string, string>;
   deadLetterQueue: Queue;
   logRetention: RetentionDays;
   removalPolicy: RemovalPolicy;
-  /** The config file to bundle next to the handler as {@link CONFIG_FILE_NAME} (see {@link writeConfigFile}). */
+  /** The config file to bundle next to the handler as {@link CONFIG_FILE_NAME} (see {@link configFileOf}). */
   configFile: ConfigFile;
   timeout?: Duration;
 }
 
-/** The one place that sets the Lambda defaults: arm64, Node 22, ESM bundle, JSON logs, tracing, log retention. */
-function watchdogFunction(scope: Construct, id: string, props: WatchdogFunctionProps): NodejsFunction {
+/**
+ * The one place that sets the Lambda defaults: the prebuilt ESM bundle of the package (`dist/lambda/<code>/`, handler
+ * `index.handler`) with the config file beside it, arm64, Node 22, source maps, JSON logs into the function's own log
+ * group, X-Ray tracing, the invocation dead-letter queue, and the synth-time check of the environment's size.
+ */
+function watchdogFunction(scope: Construct, id: string, props: WatchdogFunctionProps): LambdaFunctionResource {
   const logGroup = new LogGroup(scope, `${id}LogGroup`, {
     retention: props.logRetention,
     removalPolicy: props.removalPolicy,
@@ -952,9 +1044,9 @@ function watchdogFunction(scope: Construct, id: string, props: WatchdogFunctionP
   // An explicit role without the AWSLambdaBasicExecutionRole managed policy: logs go to this log group only.
   const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
   logGroup.grantWrite(role);
-  const fn = new NodejsFunction(scope, id, {
-    entry: props.entry,
-    handler: 'handler',
+  const fn = new LambdaFunctionResource(scope, id, {
+    code: prebuiltCode(scope, { fn: props.code, configJson: props.configFile.json, fileName: CONFIG_FILE_NAME }),
+    handler: 'index.handler',
     description: props.description,
     runtime: Runtime.NODEJS_22_X,
     architecture: Architecture.ARM_64,
@@ -967,30 +1059,9 @@ function watchdogFunction(scope: Construct, id: string, props: WatchdogFunctionP
     deadLetterQueue: props.deadLetterQueue,
     environment: {
       ...props.environment,
+      // The bundles ship their source maps (index.mjs.map, chunks/*.map): stack traces name the TypeScript sources.
       NODE_OPTIONS: '--enable-source-maps',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    },
-    projectRoot: REPO_ROOT,
-    depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-    bundling: {
-      forceDockerBundling: false,
-      format: OutputFormat.ESM,
-      target: 'node22',
-      mainFields: ['module', 'main'],
-      minify: true,
-      sourceMap: true,
-      externalModules: [],
-      banner:
-        "import { createRequire as __watchdogCreateRequire } from 'node:module'; const require = __watchdogCreateRequire(import.meta.url);",
-      // The config travels with the code: copied next to the bundled handler. The file lies under the project root,
-      // so the same command works in local bundling and in Docker bundling (where inputDir is the mounted root).
-      commandHooks: {
-        beforeBundling: () => [],
-        beforeInstall: () => [],
-        afterBundling: (inputDir: string, outputDir: string) => [
-          `cp "${inputDir}/${props.configFile.relativePath}" "${outputDir}/${CONFIG_FILE_NAME}"`,
-        ],
-      },
     },
   });
   fn.node.addValidation({ validate: () => environmentProblems(fn) });
@@ -1002,24 +1073,15 @@ function watchdogFunction(scope: Construct, id: string, props: WatchdogFunctionP
   return fn;
 }
 
-/** The config file written at synth time, to be bundled with the functions. */
+/** The config file bundled with the functions. */
 interface ConfigFile {
-  /** Path relative to the project root (forward slashes), e.g. `node_modules/.cache/flink-watchdog/config-….json`. */
-  relativePath: string;
+  /** The validated config as JSON (2-space indented, a final newline). */
+  json: string;
 }
 
-/**
- * Writes the validated config as JSON under the project root (`node_modules/.cache/flink-watchdog/`), named by its
- * content hash so concurrent synths of different configs never overwrite each other's file.
- */
-function writeConfigFile(config: WatchdogConfig): ConfigFile {
-  const json = `${JSON.stringify(config, null, 2)}\n`;
-  const hash = createHash('sha256').update(json).digest('hex').slice(0, 16);
-  const relativePath = `node_modules/.cache/flink-watchdog/config-${hash}.json`;
-  const file = join(REPO_ROOT, ...relativePath.split('/'));
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, json);
-  return { relativePath };
+/** The validated config as the file each function reads at cold start ({@link CONFIG_FILE_NAME}). */
+function configFileOf(config: WatchdogConfig): ConfigFile {
+  return { json: `${JSON.stringify(config, null, 2)}\n` };
 }
 
 /**
@@ -1063,11 +1125,25 @@ function isHome(scope: Construct, app: WatchedApplication): boolean {
 }
 
 /**
- * Which applications the remediation function may change: the listed home applications whose policy `mode` is
- * `remediate` (defaults included), and the tagged ones when the config's `defaults` are in `remediate` mode (a tagged
- * application follows the defaults). With `runbooks`, every listed application and the tagged ones: a person may
- * command any watched application whatever its mode (shared/domain/runbook.ts), and the commands act through the
- * remediation workflow. An observe-only config without runbooks grants no mutation at all.
+ * The policy modes in which the watchdog changes an application by itself, so its role needs the MSF mutating actions
+ * on it. The schema has `remediate` and `observe` (which only reports what it would have done). A mode in which a
+ * person approves each action and the watchdog carries it out (`approve`) would need the same grants: add it here
+ * when the schema gains it, and every grant below follows.
+ */
+export const MUTATING_MODES: ReadonlySet<string> = new Set(['remediate']);
+
+/**
+ * Which applications the remediation function may change (the IAM rule; observe mode is enforced by IAM, not only in
+ * code):
+ * - the listed home applications whose effective policy `mode` (its own `policy.mode`, else `defaults.mode`) is in
+ *   {@link MUTATING_MODES};
+ * - the applications opted in by tag (`optInTag`, any application of the account and Region carrying it) when the
+ *   config's `defaults.mode` is: a tagged application follows the defaults;
+ * - with `runbooks`, every listed application and the tagged ones, whatever their mode: runbook commands are people's
+ *   decisions, and observe mode governs only the watchdog's automatic ones (shared/domain/runbook.ts); the commands act
+ *   through the remediation workflow.
+ * An all-observe config without runbooks grants no mutation at all (no StartApplication, StopApplication,
+ * UpdateApplication, RollbackApplication, CreateApplicationSnapshot in any policy).
  */
 export function mutableListedApplications(
   config: WatchdogConfig,
@@ -1075,8 +1151,8 @@ export function mutableListedApplications(
 ): { listed: WatchedApplication[]; tagged: boolean } {
   const commands = config.runbooks !== undefined;
   return {
-    listed: homeListed.filter((a) => commands || policyFor(config, listedKey(a)).mode === 'remediate'),
-    tagged: config.optInTag !== undefined && (commands || policyFor(config, '').mode === 'remediate'),
+    listed: homeListed.filter((a) => commands || MUTATING_MODES.has(policyFor(config, listedKey(a)).mode)),
+    tagged: config.optInTag !== undefined && (commands || MUTATING_MODES.has(policyFor(config, '').mode)),
   };
 }
 
@@ -1116,7 +1192,7 @@ function chunkListedArns(names: readonly string[], actions: readonly string[], s
  * at their longest ({@link GENERATED_NAME_MAX}), ARNs and queue URLs built from those.
  * @throws Error naming the token when the environment holds one whose worst case is not known (state it here).
  */
-export function worstCaseEnvironmentBytes(fn: NodejsFunction): number {
+export function worstCaseEnvironmentBytes(fn: LambdaFunctionResource): number {
   const stack = Stack.of(fn);
   const cfn = fn.node.defaultChild as CfnFunction;
   const resolved = stack.resolve(cfn.environment) as { variables?: Record<string, unknown> } | undefined;
@@ -1181,7 +1257,7 @@ function worstCase(value: unknown, stack: Stack, types: ReadonlyMap<string, stri
 }
 
 /** The synth-time check of a function's environment size: an error naming the function past Lambda's 4 KB. */
-function environmentProblems(fn: NodejsFunction): string[] {
+function environmentProblems(fn: LambdaFunctionResource): string[] {
   const bytes = worstCaseEnvironmentBytes(fn);
   if (bytes <= LAMBDA_ENV_LIMIT_BYTES) return [];
   return [

@@ -187,7 +187,7 @@ export interface FlinkWatchdogMemberProps {
 /**
  * What a member account (one account × Region) needs so that a central Flink Watchdog can watch and remediate its MSF
  * applications:
- * - `forwardingRule`: an EventBridge rule on the member's default bus sending the instance's alarm state changes
+ * - `forwardingRule`: an EventBridge rule on the member's default bus sending the instance's alarms' transitions to ALARM
  *   (single-metric and contributor), and the MSF API calls seen through CloudTrail that change an application, to
  *   the central account's default bus (the central stack's bus policy lets the member account put events there);
  *   the target's role may put events on that bus only. Events keep their `account` and `region`, so the central
@@ -223,7 +223,7 @@ export class FlinkWatchdogMember extends Construct {
     });
     const centralBus = EventBus.fromEventBusArn(this, 'CentralBus', centralBusArn);
     this.forwardingRule = new Rule(this, 'ForwardingRule', {
-      description: `Flink Watchdog member: alarm state changes of ${ALARM_PREFIX}<instance>-* and MSF API calls → central bus`,
+      description: `Flink Watchdog member: transitions to ALARM of ${ALARM_PREFIX}<instance>-* and MSF API calls → central bus`,
       eventPattern: {
         // One rule for both kinds: EventBridge patterns OR across fields with `$or`
         // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html).
@@ -235,7 +235,8 @@ export class FlinkWatchdogMember extends Construct {
         ],
         detail: {
           $or: [
-            { alarmName: Match.prefix(alarmPrefix) },
+            // Transitions to ALARM only: the central detector ignores the others.
+            { alarmName: Match.prefix(alarmPrefix), state: { value: ['ALARM'] } },
             { eventSource: ['kinesisanalytics.amazonaws.com'], eventName: [...MSF_CHANGE_EVENT_NAMES] },
           ],
         },

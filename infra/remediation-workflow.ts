@@ -20,6 +20,7 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { RemediationPhase } from '#shared/domain/remediation.ts';
+import { statesLogGroupName } from './vended-logs.ts';
 
 /**
  * Names of the workflow's states. The local runner (sandbox/workflow.ts) binds the Task states to the remediation
@@ -34,6 +35,7 @@ export const WORKFLOW_STATES = {
   recovered: 'Recovered',
   duplicate: 'Duplicate',
   escalated: 'Escalated',
+  invalidOutcome: 'InvalidOutcome',
   escalationFailed: 'EscalationFailed',
   lockNotReleased: 'LockNotReleased',
   closeFailed: 'CloseFailed',
@@ -96,7 +98,7 @@ export interface RemediationWorkflowProps {
  * shared/domain/remediation.ts. Each Task state invokes the step function with the state JSON and gets the next state
  * back; a Choice routes on `phase`, and a Wait state (`SecondsPath: $.waitSeconds`) does all the waiting, so no Lambda
  * ever sleeps. Lock → Act → PollStatus (Wait/poll) → VerifyHealthy (→ Redecide → Act …) → ReleaseLock → Notify →
- * Recovered | Duplicate | Escalated. Any step failing after its retries is caught into `$.error` and escalated
+ * Recovered | Duplicate | Escalated, all three SUCCEEDED executions (the output's `outcome` tells them apart). Any step failing after its retries is caught into `$.error` and escalated
  * (StepFailed → Escalate), which records why, releases the lock and notifies. A failed release still notifies
  * (ReleaseLock → LockNotReleased → Notify), saying that the lock is still held and how to release it by hand. Started by the detector with the
  * incident id as execution name, so a duplicate event cannot start a second run.
@@ -133,17 +135,27 @@ export class RemediationWorkflow extends Construct {
       time: WaitTime.secondsPath('$.waitSeconds'),
     });
 
-    const escalated = new Fail(this, S.escalated, {
-      error: 'ESCALATED',
-      cause: 'Automation stopped and a human is needed; the incident in the ledger says why and what to run next.',
+    // An escalation is an expected outcome, recorded and told (Notify ran): the execution SUCCEEDS with the state,
+    // `outcome: "ESCALATED"`, as its output. Ending it FAILED would count every escalation in the state machine's
+    // ExecutionsFailed metric, beside the real failures (EscalationFailed, CloseFailed, InvalidPhase, InvalidOutcome,
+    // a timeout), which still end FAILED and still reach the detector through the workflow-ended rule.
+    const escalated = new Succeed(this, S.escalated, {
+      comment:
+        'Automation stopped and a human is needed; the incident in the ledger says why and what to run next (output: outcome ESCALATED).',
     });
-    const outcome = new Choice(this, S.outcome)
+    const outcome = new Choice(this, S.outcome, { comment: 'The recorded outcome ends the execution' })
       .when(Condition.stringEquals('$.outcome', 'RECOVERED'), new Succeed(this, S.recovered))
       .when(
         Condition.stringEquals('$.outcome', 'DUPLICATE'),
         new Succeed(this, S.duplicate, { comment: 'Another incident holds the lock: nothing was done' }),
       )
-      .otherwise(escalated);
+      .when(Condition.stringEquals('$.outcome', 'ESCALATED'), escalated)
+      .otherwise(
+        new Fail(this, S.invalidOutcome, {
+          error: 'INVALID_OUTCOME',
+          cause: 'The run finished without a known outcome: a bug. The detector escalates the incident if still open.',
+        }),
+      );
 
     const markFailed = new Pass(this, S.stepFailed, {
       comment: 'A step failed after its retries: escalate, keeping the error in $.error',
@@ -211,6 +223,7 @@ export class RemediationWorkflow extends Construct {
     );
 
     this.logGroup = new LogGroup(this, 'ExecutionLogs', {
+      logGroupName: statesLogGroupName(this),
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });

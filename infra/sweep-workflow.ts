@@ -16,6 +16,7 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { RETRIED_STEP_ERRORS } from './remediation-workflow.ts';
+import { statesLogGroupName } from './vended-logs.ts';
 import { stateMachineArn } from './watch-workflow.ts';
 
 /** Names of the sweep workflow's states (the local runner and the infra tests use them). */
@@ -123,6 +124,7 @@ export class SweepWorkflow extends Construct {
     plan.next(look).next(new Succeed(this, S.done));
 
     this.logGroup = new LogGroup(this, 'ExecutionLogs', {
+      logGroupName: statesLogGroupName(this),
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });

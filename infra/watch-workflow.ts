@@ -19,6 +19,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { MAX_WATCH_MINUTES } from '#shared/domain/watch.ts';
 import { RETRIED_STEP_ERRORS } from './remediation-workflow.ts';
+import { statesLogGroupName } from './vended-logs.ts';
 
 /** Names of the watch workflow's states (the local runner and the infra tests use them). */
 export const WATCH_STATES = {
@@ -98,6 +99,7 @@ export class WatchWorkflow extends Construct {
     check.next(done);
 
     this.logGroup = new LogGroup(this, 'ExecutionLogs', {
+      logGroupName: statesLogGroupName(this),
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });

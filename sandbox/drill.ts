@@ -720,8 +720,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     // central bus through the member stack's forwarding rule, with their own `account`. Other accounts have no rule.
     const forwarded = new Set([home.accountId, ...scenario.accounts.map((a) => a.accountId)]);
     const prefix = alarmPrefix(DRILL_INSTANCE);
+    // Both rules forward transitions to ALARM only (detail.state.value).
     emulator.onAlarmEvent((e) => {
-      if (e.detail.alarmName.startsWith(prefix) && forwarded.has(e.account)) alarmQueue.push(e);
+      if (e.detail.alarmName.startsWith(prefix) && e.detail.state.value === 'ALARM' && forwarded.has(e.account)) {
+        alarmQueue.push(e);
+      }
     });
 
     const pendingTimeline = [...scenario.timeline].sort((a, b) => a.atMinute - b.atMinute);

@@ -36,7 +36,7 @@ export interface LocalExecution<S extends WaitingState = RemediationState> {
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
   /** The last state a step returned. */
   lastState: S;
-  /** The Fail state's error (e.g. ESCALATED) or the runtime error name, when FAILED. */
+  /** The Fail state's error (e.g. CLOSE_FAILED) or the runtime error name, when FAILED. */
   error?: string;
   /** State transitions, counted as Step Functions bills them (one per state entered), count. */
   stateTransitions: number;
@@ -175,7 +175,7 @@ export class LocalWorkflow<S extends WaitingState = RemediationState> {
         tracked.running = false;
         if (tracked.stopped) return;
         tracked.execution.status = 'FAILED';
-        // A Fail state's error (e.g. ESCALATED) is the cause of the library's ExecutionError.
+        // A Fail state's error (e.g. CLOSE_FAILED) is the cause of the library's ExecutionError.
         tracked.execution.error = e.cause instanceof Error ? e.cause.name : e.name;
       },
     );

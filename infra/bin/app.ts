@@ -4,23 +4,28 @@ import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError, parseConfig, runtimeEnvironmentOf, type WatchdogConfig } from '#shared/config/schema.ts';
+import { FlinkWatchdogPropsError } from '../errors.ts';
 import { WatchdogStack } from '../watchdog-stack.ts';
 
 /**
  * The CDK app. Context:
- * - `configFile`: the watchdog config, relative to the repository root (default `flink-watchdog.config.json`; when
- *   that file is absent, `flink-watchdog.config.example.json` is used and a note says so);
+ * - `configFile`: the watchdog config, relative to the repository root (default `flink-watchdog.config.json`). Without
+ *   that file synth refuses (exit code 1) and says how to make one, unless `example=true` is given;
+ * - `example`: `true` synthesizes `flink-watchdog.config.example.json` (every application in observe mode), to try
+ *   the stack without a config of your own (`npx cdk synth -c example=true`);
  * - `runtimeEnvironments`: MSF RuntimeEnvironment per application name, e.g. `{"orders-enrichment":"FLINK-2_2"}`,
  *   merged on top of the config's `applications[].runtimeEnvironment` (which defaults to FLINK-1_20), for the
  *   dashboard's per-application rows (the functions read the runtime from ListApplications): an override for a
  *   one-off synth (`-c runtimeEnvironments='{"orders-enrichment":"FLINK-2_2"}'`); the config file is the place to
  *   keep it;
  * - `stackName`: default `FlinkWatchdog`;
- * - `instanceId`: the watchdog's instance id, 1-32 characters of `[A-Za-z0-9-]` (its alarms are named
+ * - `instanceId`: the watchdog's instance id, 1-32 letters and digits (its alarms are named
  *   `flink-watchdog-<instance>-…`); default the stack name;
  * - `cloudTrailEvents`: `true` adds the rule for MSF API calls seen through CloudTrail (default false).
  * A config that does not validate fails synth (exit code 1, no stack trace) with each bad field named on stderr, e.g.
- * `applications[0].policy.restartLoop.threshold: must be at least 1 (got -1)`.
+ * `applications[0].policy.restartLoop.threshold: must be at least 1 (got -1)`, the same lines as
+ * `flink-watchdog validate --config FILE` prints.
+ * The functions' code is the package's prebuilt `dist/lambda/` (`npm run build`).
  */
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_CONFIG_FILE = 'flink-watchdog.config.json';
@@ -28,15 +33,26 @@ const EXAMPLE_CONFIG_FILE = 'flink-watchdog.config.example.json';
 
 const app = new App();
 
+/** Writes to stderr and exits 1 (writeSync: process.exit does not wait for an asynchronous stderr, a pipe on macOS). */
+function refuse(message: string): never {
+  writeSync(2, message.endsWith('\n') ? message : `${message}\n`);
+  process.exit(1);
+}
+
 function configPath(): string {
   const fromContext = app.node.tryGetContext('configFile') as string | undefined;
   if (fromContext !== undefined) return isAbsolute(fromContext) ? fromContext : join(REPO_ROOT, fromContext);
+  if (String(app.node.tryGetContext('example') ?? 'false') === 'true') return join(REPO_ROOT, EXAMPLE_CONFIG_FILE);
   const real = join(REPO_ROOT, DEFAULT_CONFIG_FILE);
   if (existsSync(real)) return real;
-  console.error(
-    `note: ${DEFAULT_CONFIG_FILE} not found; synthesizing with ${EXAMPLE_CONFIG_FILE}. Create ${DEFAULT_CONFIG_FILE} (or pass -c configFile=PATH) to deploy your own applications.`,
+  return refuse(
+    [
+      `error: ${DEFAULT_CONFIG_FILE} not found: the watchdog deploys only the applications a config names.`,
+      `  - create ${DEFAULT_CONFIG_FILE} (see ${EXAMPLE_CONFIG_FILE}), or pass -c configFile=PATH;`,
+      `  - or run \`flink-watchdog init\` to write one from the applications that run in the account (every one in observe mode);`,
+      `  - or pass -c example=true to synthesize ${EXAMPLE_CONFIG_FILE} (every application in observe mode) as it is.`,
+    ].join('\n'),
   );
-  return join(REPO_ROOT, EXAMPLE_CONFIG_FILE);
 }
 
 /** The `runtimeEnvironments` context as a record, or undefined when not set. */
@@ -56,16 +72,14 @@ let raw: unknown;
 try {
   raw = JSON.parse(readFileSync(path, 'utf8'));
 } catch (e) {
-  throw new Error(`${source}: not readable JSON (${(e as Error).message})`, { cause: e });
+  refuse(`error: ${source}: not readable JSON (${(e as Error).message})`);
 }
 let config: WatchdogConfig;
 try {
   config = parseConfig(raw, source);
 } catch (e) {
   if (!(e instanceof ConfigError)) throw e;
-  // writeSync: process.exit does not wait for an asynchronous stderr (a pipe on macOS).
-  writeSync(2, `error: invalid watchdog configuration in ${source}:\n${e.issues.map((i) => `  - ${i}\n`).join('')}`);
-  process.exit(1);
+  refuse(`error: invalid watchdog configuration in ${source}:\n${e.issues.map((i) => `  - ${i}\n`).join('')}`);
 }
 // The config's runtime environment of every listed application, then the context override on top.
 const envs: Record<string, string> = {
@@ -78,12 +92,18 @@ const cloudTrailEvents = String(app.node.tryGetContext('cloudTrailEvents') ?? 'f
 
 const instanceId = app.node.tryGetContext('instanceId') as string | undefined;
 
-new WatchdogStack(app, (app.node.tryGetContext('stackName') as string | undefined) ?? 'FlinkWatchdog', {
-  config,
-  ...(instanceId !== undefined ? { instanceId: String(instanceId) } : {}),
-  runtimeEnvironments: envs,
-  cloudTrailEvents,
-  description: 'Flink Watchdog: detects and remediates failing Amazon Managed Service for Apache Flink applications',
-});
+try {
+  new WatchdogStack(app, (app.node.tryGetContext('stackName') as string | undefined) ?? 'FlinkWatchdog', {
+    config,
+    ...(instanceId !== undefined ? { instanceId: String(instanceId) } : {}),
+    runtimeEnvironments: envs,
+    cloudTrailEvents,
+    description: 'Flink Watchdog: detects and remediates failing Amazon Managed Service for Apache Flink applications',
+  });
+} catch (e) {
+  // Props that cannot work (e.g. no `npm run build` yet): the message says what to do; a stack trace would hide it.
+  if (!(e instanceof FlinkWatchdogPropsError)) throw e;
+  refuse(`error: ${e.message}`);
+}
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

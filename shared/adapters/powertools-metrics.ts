@@ -19,7 +19,10 @@ export interface PowertoolsWatchdogMetricsOptions {
 /**
  * {@link WatchdogMetrics} on Powertools `Metrics`: each `count()` prints one CloudWatch Embedded Metric Format line to
  * stdout at once (Lambda sends it to CloudWatch Logs, which extracts the metric), namespace `FlinkWatchdog`, dimension
- * `Application` only for per-application metrics and no dimension otherwise. Powertools' default `service` dimension
+ * `Application` only for per-application metrics and no dimension otherwise: the empty dimension set `[[]]`, which the
+ * Embedded Metric Format specification allows ("A DimensionSet MAY be empty",
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html)
+ * and which makes the dimension-less metric (e.g. DetectorEventRejected); an empty `Dimensions` array would make none. Powertools' default `service` dimension
  * is left out so the metric identity is exactly the port's (infra/dashboard.ts depends on it).
  *
  * Emitting per call, not per invocation, keeps points of an invocation that times out or crashes, and keeps two
@@ -45,6 +48,10 @@ export class PowertoolsWatchdogMetrics implements WatchdogMetrics {
       const definition = WATCHDOG_METRICS[name];
       if (definition.dimension === 'Application' && applicationName !== undefined && applicationName !== '') {
         this.#metrics.addDimension(APPLICATION_DIMENSION, applicationName);
+      } else {
+        // One empty dimension set (`"Dimensions": [[]]`): CloudWatch then creates the metric without dimensions. With
+        // no set at all (`"Dimensions": []`, what Powertools prints by default) it creates no metric from the line.
+        this.#metrics.addDimensions({});
       }
       this.#metrics.addMetadata('service', this.#serviceName);
       this.#metrics.addMetric(name, MetricUnit[definition.unit], value);

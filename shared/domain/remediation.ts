@@ -1098,7 +1098,8 @@ async function stepOnce(state: RemediationState, deps: RemediationDeps): Promise
 
 /**
  * A remediation workflow execution ended FAILED, TIMED_OUT or ABORTED (Step Functions Execution Status Change). When
- * the run recorded its outcome first (the Escalated Fail state also ends FAILED), only its remediation slot is freed
+ * the run recorded its outcome first (e.g. CloseFailed: notifying failed after the outcome was recorded; an escalation
+ * itself ends SUCCEEDED), only its remediation slot is freed
  * (idempotent: the run has ended, whatever it recorded). Otherwise the
  * incident would stay open and hide every later incident of the application: it is escalated with the execution's
  * status, the lock is freed if the incident holds it, and people are told.

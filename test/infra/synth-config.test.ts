@@ -99,7 +99,7 @@ describe('CDK app: synth with a config file', () => {
       .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
       .map((r) => r.Properties?.AlarmName as string);
     expect(alarmNames.filter((n) => n.startsWith(ALARM_PREFIX))).toEqual([]);
-    expect(template.Outputs.Instance?.Value).toBe('FlinkWatchdog');
+    expect(template.Outputs.FlinkWatchdogInstance?.Value).toBe('FlinkWatchdog');
     // The runtime environments pick each application's restart metric on its dashboard row.
     const dashboard = Object.values(template.Resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(dashboard?.Properties?.DashboardBody);

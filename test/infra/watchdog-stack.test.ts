@@ -1,6 +1,6 @@
 import { App, type CfnElement, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -32,7 +32,7 @@ const EXISTING_TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:flink-alerts';
 /** A fixed account and region, so that the synthesized template does not depend on the machine. */
 const FIXED_ENV = { account: '123456789012', region: 'eu-west-1' };
 
-/** A CDK app that skips NodejsFunction bundling and the built-in CloudFormation validation (~2 s per synth). */
+/** A CDK app that skips the asset bundling (the prebuilt code copy) and the built-in CloudFormation validation (~2 s per synth). */
 function testApp(): App {
   return new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
 }
@@ -42,7 +42,7 @@ function synthStack(
   runtimeEnvironments?: Record<string, string>,
   env?: { account: string; region: string },
 ): WatchdogStack {
-  // Skips NodejsFunction bundling: these tests assert the template, not the bundle.
+  // Skips the asset bundling (the prebuilt code copy): these tests assert the template, not the bundle.
   return new WatchdogStack(testApp(), 'Test', {
     config,
     ...(runtimeEnvironments !== undefined ? { runtimeEnvironments } : {}),
@@ -380,7 +380,7 @@ describe('Construct: FlinkWatchdog', () => {
       expect(prefixOf(green)).toEqual([`${ALARM_PREFIX}greeneu-`]);
       expect(instanceOf(blue)).toBe('Blue');
       expect(instanceOf(green)).toBe('greeneu');
-      expect(Template.fromStack(green).toJSON().Outputs.Instance.Value).toBe('greeneu');
+      expect(Template.fromStack(green).toJSON().Outputs.FlinkWatchdogInstance.Value).toBe('greeneu');
     });
 
     it('derives the instance from the stack name (cut to 32 characters) and rejects a bad instanceId', () => {
@@ -541,7 +541,7 @@ describe('Construct: FlinkWatchdog', () => {
 
     it('gives the reconciler and the detector (sweep plan and look batches) 2 minutes, the remediation step 1', () => {
       // Act
-      const timeoutOf = (fn: NodejsFunction) =>
+      const timeoutOf = (fn: LambdaFunction) =>
         template.toJSON().Resources[logicalIdOf(fn)].Properties.Timeout as number;
 
       // Assess
@@ -1138,7 +1138,7 @@ describe('Construct: FlinkWatchdog', () => {
       const sweep = logicalIdOf(stack.watchdog.node.findChild('SweepSchedule'));
       // The sweep starts the sweep workflow and runs the reconciler; the alarm and workflow-ended rules are the
       // detector's only.
-      const targetsOf = (id: string): NodejsFunction[] =>
+      const targetsOf = (id: string): LambdaFunction[] =>
         id === sweep ? [stack.watchdog.reconciler] : [stack.watchdog.detector];
       const sweepWorkflow = { Ref: logicalIdOf(stack.watchdog.sweepWorkflow.stateMachine) };
 
@@ -1606,13 +1606,13 @@ describe('Construct: FlinkWatchdog', () => {
     describe('when configured', () => {
       let withRunbooks: WatchdogStack;
       let runbookTemplate: Template;
-      let runbook: NodejsFunction;
+      let runbook: LambdaFunction;
       let commandTopic: string;
       beforeAll(() => {
         withRunbooks = synthStack(parseConfig({ ...CONFIG, runbooks: { publishers: PUBLISHERS } }));
         runbookTemplate = Template.fromStack(withRunbooks);
         expect(withRunbooks.watchdog.runbook).toBeDefined();
-        runbook = withRunbooks.watchdog.runbook as NodejsFunction;
+        runbook = withRunbooks.watchdog.runbook as LambdaFunction;
         commandTopic = logicalIdOf(withRunbooks.watchdog.commandTopic);
       });
 

@@ -160,6 +160,20 @@ describe('Construct: RemediationWorkflow', () => {
       expect(definition.TimeoutSeconds).toBe(12 * 3600);
     });
 
+    it('names every state machine log group under /aws/vendedlogs/states/, one per state machine, stack name first', () => {
+      // Act
+      const logGroups = [stack.watchdog.workflow, stack.watchdog.watchWorkflow, stack.watchdog.sweepWorkflow].map(
+        (w) => template.toJSON().Resources[logicalIdOf(w.logGroup)]?.Properties?.LogGroupName as string,
+      );
+
+      // Assess
+      for (const name of logGroups) {
+        expect(name).toMatch(new RegExp(`^/aws/vendedlogs/states/${stack.stackName}/[A-Za-z0-9_\\-/.#]+$`));
+        expect(name.length).toBeLessThanOrEqual(512);
+      }
+      expect(new Set(logGroups).size).toBe(3);
+    });
+
     it('starts at Route and holds exactly the named states', () => {
       // Assess
       expect(definition.StartAt).toBe(WORKFLOW_STATES.route);
@@ -325,19 +339,41 @@ describe('Construct: RemediationWorkflow', () => {
       expect(stateOf(definition, WORKFLOW_STATES.invalidPhase)).toMatchObject({ Type: 'Fail', Error: 'INVALID_PHASE' });
     });
 
-    it('Outcome succeeds on RECOVERED and DUPLICATE, and fails with ESCALATED otherwise', () => {
+    it('Outcome succeeds on RECOVERED, DUPLICATE and ESCALATED (an escalation is an expected end), and fails otherwise', () => {
       // Assess
       expect(stateOf(definition, WORKFLOW_STATES.outcome)).toMatchObject({
         Type: 'Choice',
         Choices: [
           { Variable: '$.outcome', StringEquals: 'RECOVERED', Next: WORKFLOW_STATES.recovered },
           { Variable: '$.outcome', StringEquals: 'DUPLICATE', Next: WORKFLOW_STATES.duplicate },
+          { Variable: '$.outcome', StringEquals: 'ESCALATED', Next: WORKFLOW_STATES.escalated },
         ],
-        Default: WORKFLOW_STATES.escalated,
+        Default: WORKFLOW_STATES.invalidOutcome,
       });
       expect(stateOf(definition, WORKFLOW_STATES.recovered).Type).toBe('Succeed');
       expect(stateOf(definition, WORKFLOW_STATES.duplicate).Type).toBe('Succeed');
-      expect(stateOf(definition, WORKFLOW_STATES.escalated)).toMatchObject({ Type: 'Fail', Error: 'ESCALATED' });
+      // A Succeed state passes its input on: the execution's output is the state, `outcome: "ESCALATED"` in it.
+      expect(stateOf(definition, WORKFLOW_STATES.escalated)).toMatchObject({ Type: 'Succeed' });
+      expect(stateOf(definition, WORKFLOW_STATES.escalated)).not.toHaveProperty('OutputPath');
+      expect(stateOf(definition, WORKFLOW_STATES.invalidOutcome)).toMatchObject({
+        Type: 'Fail',
+        Error: 'INVALID_OUTCOME',
+      });
+    });
+
+    it('keeps Fail states only for real failures, which end the execution FAILED and reach the detector', () => {
+      // Act
+      const failStates = Object.entries(definition.States as Record<string, { Type: string; Error?: string }>)
+        .filter(([, state]) => state.Type === 'Fail')
+        .map(([name, state]) => [name, state.Error]);
+
+      // Assess
+      expect(Object.fromEntries(failStates)).toEqual({
+        [WORKFLOW_STATES.escalationFailed]: 'ESCALATION_FAILED',
+        [WORKFLOW_STATES.closeFailed]: 'CLOSE_FAILED',
+        [WORKFLOW_STATES.invalidPhase]: 'INVALID_PHASE',
+        [WORKFLOW_STATES.invalidOutcome]: 'INVALID_OUTCOME',
+      });
     });
   });
 });

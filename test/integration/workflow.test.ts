@@ -150,8 +150,9 @@ describe('Workflow: the synthesized remediation state machine, run locally', () 
     // Assess: 1 attempt + 3 retries, then StepFailed → Escalate → ReleaseLock → Notify → Escalated.
     const x = h.workflow.executions[0];
     expect(polls).toBe(4);
-    expect(x?.status).toBe('FAILED');
-    expect(x?.error).toBe('ESCALATED');
+    // An escalation is an expected end: the execution SUCCEEDS, its output's outcome says ESCALATED.
+    expect(x?.status).toBe('SUCCEEDED');
+    expect(x?.lastState.outcome).toBe('ESCALATED');
     expect(x?.path.slice(-12)).toEqual([
       'PollStatus',
       'StepFailed',
@@ -198,7 +199,8 @@ describe('Workflow: the synthesized remediation state machine, run locally', () 
     expect(x?.path).toContain('LockNotReleased');
     expect(x?.path).not.toContain('CloseFailed');
     expect(x?.path.slice(-5)).toEqual(['LockNotReleased', 'Notify', 'Route', 'Outcome', 'Escalated']);
-    expect(x?.error).toBe('ESCALATED');
+    expect(x?.status).toBe('SUCCEEDED');
+    expect(x?.lastState.outcome).toBe('ESCALATED');
     const told = h.notifier.sent.at(-1);
     expect(told?.event).toBe('ESCALATED');
     expect(told?.title).toContain('lock not released');

@@ -167,19 +167,23 @@ describe('Class: PowertoolsWatchdogMetrics', () => {
       ]);
     });
 
-    it('emits TimeToRecovery in seconds and DetectorEventRejected without dimension', () => {
+    it('emits TimeToRecovery in seconds and DetectorEventRejected with one empty dimension set, so it becomes a metric', () => {
       // Prepare
       const metrics = new PowertoolsWatchdogMetrics({ serviceName: 'flink-watchdog-detector' });
 
       // Act
       metrics.count('TimeToRecovery', 'orders-enrichment', 312);
       metrics.count('DetectorEventRejected');
+      metrics.count('TimeToRecovery', 'payments-aggregation', 60);
 
       // Assess
-      const [ttr, rejected] = emfLines();
+      const [ttr, rejected, next] = emfLines();
       expect(ttr?._aws.CloudWatchMetrics[0]?.Metrics).toEqual([{ Name: 'TimeToRecovery', Unit: 'Seconds' }]);
       expect(ttr?.TimeToRecovery).toBe(312);
-      expect(rejected?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([]);
+      // EMF: "A DimensionSet MAY be empty"; `[[]]` makes the metric without dimensions, `[]` would make no metric.
+      expect(rejected?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([[]]);
+      // The empty set does not stay for the next point.
+      expect(next?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['Application']]);
       expect(rejected).not.toHaveProperty('Application');
       expect(rejected?.DetectorEventRejected).toBe(1);
     });
