@@ -9,6 +9,8 @@ import {
   type DriftSeverity,
   driftFingerprint,
   foldSeverity,
+  SENSITIVE,
+  TERRAFORM_ATTRIBUTE_PATHS,
 } from '#shared/domain/drift.ts';
 import type { ApplicationOperation, ApplicationState } from '#shared/domain/model.ts';
 import { app, CODE_6, CODE_7, MIN, op, systemRollback, T0, UID_ERROR } from '../support/builders.ts';
@@ -606,5 +608,358 @@ describe('Function: currentRollback', () => {
       versionTo: 7,
     });
     expect(currentRollback(app(), [update])).toBeUndefined();
+  });
+});
+
+describe('Function: compareDesired, in Terraform terms', () => {
+  const AC = 'application_configuration[0]';
+  const FLINK = `${AC}.flink_application_configuration[0]`;
+  const S3 = `${AC}.application_code_configuration[0].code_content[0].s3_content_location[0]`;
+  const GROUP = `${AC}.environment_properties[0].property_group`;
+  /** The Terraform source of `desired()`, with where the property groups sit in the state. */
+  const TF_GROUPS: DesiredStateSource = { ...TF, propertyGroupIndexes: { kafka: 0, sink: 1 } };
+
+  describe('each difference by its attribute path of aws_kinesisanalyticsv2_application', () => {
+    it.each<[string, Partial<DesiredApplicationState>, Partial<ApplicationState>, string, string, string]>([
+      ['status', { status: 'RUNNING' }, { status: 'READY' }, 'start_application', 'true (RUNNING)', 'READY'],
+      ['version', { versionId: 5 }, { versionId: 7 }, 'version_id', '5', '7'],
+      ['runtime', { runtimeEnvironment: 'FLINK-2_2' }, {}, 'runtime_environment', 'FLINK-2_2', 'FLINK-1_20'],
+      [
+        'role',
+        { serviceExecutionRole: 'arn:aws:iam::123456789012:role/old' },
+        { serviceExecutionRole: 'arn:aws:iam::123456789012:role/new' },
+        'service_execution_role',
+        'arn:aws:iam::123456789012:role/old',
+        'arn:aws:iam::123456789012:role/new',
+      ],
+      [
+        'parallelism',
+        { parallelism: 4 },
+        { parallelism: 8 },
+        `${FLINK}.parallelism_configuration[0].parallelism`,
+        '4',
+        '8',
+      ],
+      [
+        'parallelism per KPU',
+        { parallelismPerKPU: 1 },
+        { parallelismPerKPU: 2 },
+        `${FLINK}.parallelism_configuration[0].parallelism_per_kpu`,
+        '1',
+        '2',
+      ],
+      [
+        'autoscaling',
+        { autoScalingEnabled: false },
+        { autoScalingEnabled: true },
+        `${FLINK}.parallelism_configuration[0].auto_scaling_enabled`,
+        'false',
+        'true',
+      ],
+      [
+        'snapshots',
+        { snapshotsEnabled: true },
+        { snapshotsEnabled: false },
+        `${AC}.application_snapshot_configuration[0].snapshots_enabled`,
+        'true',
+        'false',
+      ],
+      [
+        'system rollback',
+        { systemRollbackEnabled: true },
+        { systemRollbackEnabled: false },
+        `${AC}.application_system_rollback_configuration[0].rollback_enabled`,
+        'true',
+        'false',
+      ],
+      [
+        'log level',
+        { logLevel: 'WARN' },
+        { logLevel: 'INFO' },
+        `${FLINK}.monitoring_configuration[0].log_level`,
+        'WARN',
+        'INFO',
+      ],
+      [
+        'metrics level',
+        { metricsLevel: 'TASK' },
+        { metricsLevel: 'APPLICATION' },
+        `${FLINK}.monitoring_configuration[0].metrics_level`,
+        'TASK',
+        'APPLICATION',
+      ],
+      [
+        'code file key',
+        { code: CODE_7 },
+        { code: { ...CODE_7, fileKey: 'jobs/hotfix.jar' } },
+        `${S3}.file_key`,
+        'jobs/orders-1.3.0.jar',
+        'jobs/hotfix.jar',
+      ],
+      [
+        'code object version',
+        { code: CODE_7 },
+        { code: { ...CODE_7, objectVersion: 'obj-v8' } },
+        `${S3}.object_version`,
+        'obj-v7',
+        'obj-v8',
+      ],
+    ])('%s: %j vs %j is %s', (_what, declared, running, path, want, have) => {
+      // Act
+      const report = compareDesired(desired(declared), app(running), ctx());
+
+      // Assess
+      expect(report.fields).toHaveLength(1);
+      expect(report.fields[0]?.attributes).toEqual([{ path, change: 'changed', desired: want, actual: have }]);
+    });
+
+    it('documents the same paths it reports', () => {
+      expect(TERRAFORM_ATTRIBUTE_PATHS).toMatchObject({
+        parallelism: `${FLINK}.parallelism_configuration[0].parallelism`,
+        'code.FileKey': `${S3}.file_key`,
+        environmentProperties: `${GROUP}[N].property_map["KEY"]`,
+      });
+    });
+
+    it('names a property by its group index in the state, and [*] for a group only MSF has', () => {
+      // Prepare
+      const declared = desired({
+        source: TF_GROUPS,
+        environmentProperties: { kafka: { topic: 'orders', 'auth.token': 'a' }, sink: { url: 'jdbc:x' } },
+      });
+      const running = app({
+        environmentProperties: { kafka: { topic: 'orders-v2', 'auth.token': 'a' }, extra: { debug: 'true' } },
+      });
+
+      // Act
+      const report = compareDesired(declared, running, ctx());
+
+      // Assess
+      expect(report.fields[0]?.attributes).toEqual([
+        {
+          path: `${GROUP}[*].property_map["debug"]`,
+          change: 'only in MSF',
+          desired: '(absent)',
+          actual: '***',
+          propertyGroupId: 'extra',
+        },
+        {
+          path: `${GROUP}[0].property_map["topic"]`,
+          change: 'changed',
+          desired: '***',
+          actual: '***',
+          propertyGroupId: 'kafka',
+        },
+        {
+          path: `${GROUP}[1].property_map["url"]`,
+          change: 'missing in MSF',
+          desired: '***',
+          actual: '(absent)',
+          propertyGroupId: 'sink',
+        },
+      ]);
+    });
+
+    it('gives no attribute paths, and no Terraform advice, when the watchdog config declares the state', () => {
+      // Act
+      const report = compareDesired(
+        desired({ source: { kind: 'config', location: 'watchdog config' }, status: 'RUNNING' }),
+        app({ status: 'READY' }),
+        ctx(),
+      );
+
+      // Assess
+      expect(report.fields[0]).not.toHaveProperty('attributes');
+      expect(report).not.toHaveProperty('terraform');
+    });
+  });
+
+  describe('values: --show-values, and paths Terraform marks sensitive', () => {
+    const properties = { kafka: { topic: 'orders', 'auth.token': 'old-token' } };
+    const running = app({ environmentProperties: { kafka: { topic: 'orders-v2', 'auth.token': 'new-token' } } });
+
+    it('shows property values on both sides when asked, never in the fields nor the summary', () => {
+      // Act
+      const report = compareDesired(desired({ source: TF_GROUPS, environmentProperties: properties }), running, {
+        ...ctx(),
+        showValues: true,
+      });
+
+      // Assess
+      expect(report.fields[0]?.attributes?.map((a) => [a.path, a.desired, a.actual])).toEqual([
+        [`${GROUP}[0].property_map["auth.token"]`, '"old-token"', '"new-token"'],
+        [`${GROUP}[0].property_map["topic"]`, '"orders"', '"orders-v2"'],
+      ]);
+      const elsewhere = JSON.stringify({ ...report, fields: report.fields.map(({ attributes: _a, ...f }) => f) });
+      expect(elsewhere).not.toContain('old-token');
+      expect(elsewhere).not.toContain('new-token');
+    });
+
+    it('keeps a value under a sensitive path (sensitive_attributes, [*] for a set element) masked even when asked', () => {
+      // Prepare
+      const source: DesiredStateSource = {
+        ...TF_GROUPS,
+        sensitivePaths: [`${GROUP}[*].property_map["auth.token"]`],
+      };
+
+      // Act
+      const report = compareDesired(desired({ source, environmentProperties: properties }), running, {
+        ...ctx(),
+        showValues: true,
+      });
+
+      // Assess
+      expect(report.fields[0]?.attributes).toEqual([
+        {
+          path: `${GROUP}[0].property_map["auth.token"]`,
+          change: 'changed',
+          desired: SENSITIVE,
+          actual: SENSITIVE,
+          propertyGroupId: 'kafka',
+          sensitive: true,
+        },
+        {
+          path: `${GROUP}[0].property_map["topic"]`,
+          change: 'changed',
+          desired: '"orders"',
+          actual: '"orders-v2"',
+          propertyGroupId: 'kafka',
+        },
+      ]);
+      expect(JSON.stringify(report)).not.toMatch(/old-token|new-token/);
+    });
+
+    it('masks every value below a sensitive block (the whole property_group set, as Terraform marks it)', () => {
+      // Act
+      const report = compareDesired(
+        desired({ source: { ...TF_GROUPS, sensitivePaths: [GROUP] }, environmentProperties: properties }),
+        running,
+        { ...ctx(), showValues: true },
+      );
+
+      // Assess
+      expect(report.fields[0]?.attributes?.every((a) => a.desired === SENSITIVE && a.actual === SENSITIVE)).toBe(true);
+    });
+
+    it('masks a sensitive attribute that is not a property in every display string, and still sees it change', () => {
+      // Prepare
+      const source: DesiredStateSource = { ...TF, sensitivePaths: ['service_execution_role'] };
+      const declared = desired({ source, serviceExecutionRole: 'arn:aws:iam::123456789012:role/old' });
+
+      // Act
+      const first = compareDesired(
+        declared,
+        app({ serviceExecutionRole: 'arn:aws:iam::123456789012:role/new' }),
+        ctx(),
+      );
+      const second = compareDesired(
+        declared,
+        app({ serviceExecutionRole: 'arn:aws:iam::123456789012:role/newer' }),
+        ctx(),
+      );
+
+      // Assess
+      expect(first.fields[0]).toMatchObject({ desired: SENSITIVE, actual: SENSITIVE });
+      expect(first.fields[0]?.attributes?.[0]).toMatchObject({ path: 'service_execution_role', sensitive: true });
+      expect(JSON.stringify(first)).not.toContain('role/');
+      expect(driftFingerprint(first)).not.toBe(driftFingerprint(second));
+    });
+
+    it('gives the same fingerprint with and without --show-values', () => {
+      // Act
+      const masked = compareDesired(desired({ source: TF_GROUPS, environmentProperties: properties }), running, ctx());
+      const shown = compareDesired(desired({ source: TF_GROUPS, environmentProperties: properties }), running, {
+        ...ctx(),
+        showValues: true,
+      });
+
+      // Assess
+      expect(driftFingerprint(shown)).toBe(driftFingerprint(masked));
+    });
+  });
+
+  describe('which side changed, and the commands to run', () => {
+    it('MSF ahead of the state version_id: changed outside Terraform; accept with -refresh-only, restore with apply', () => {
+      // Act
+      const report = compareDesired(
+        desired({ versionId: 5, parallelism: 4 }),
+        app({ versionId: 7, parallelism: 8 }),
+        ctx(),
+      );
+
+      // Assess
+      expect(report.terraform).toMatchObject({
+        address: TF.address,
+        stateVersionId: 5,
+        msfVersionId: 7,
+        changed: 'msf',
+        why: expect.stringContaining('MSF runs ApplicationVersionId 7; Terraform last recorded version 5 (version_id)'),
+      });
+      expect(report.terraform?.nextSteps.map((n) => [n.intent, n.command])).toEqual([
+        ['accept', 'terraform apply -refresh-only'],
+        ['restore', 'terraform apply'],
+      ]);
+      expect(report.terraform?.nextSteps[0]?.effect).toContain(
+        `change the configuration to match (${FLINK}.parallelism_configuration[0].parallelism)`,
+      );
+    });
+
+    it('the same version on both sides: the state declares what MSF does not run', () => {
+      // Act
+      const report = compareDesired(
+        desired({ versionId: 7, parallelism: 4 }),
+        app({ versionId: 7, parallelism: 8 }),
+        ctx(),
+      );
+
+      // Assess
+      expect(report.terraform?.changed).toBe('declared');
+    });
+
+    it('no version_id in the state: unknown', () => {
+      // Act
+      const report = compareDesired(desired({ parallelism: 4 }), app({ parallelism: 8 }), ctx());
+
+      // Assess
+      expect(report.terraform).toMatchObject({ changed: 'unknown', msfVersionId: 7 });
+      expect(report.terraform).not.toHaveProperty('stateVersionId');
+    });
+
+    it('stopped outside Terraform: start it with the runbook, terraform apply would not (start_application is not read back)', () => {
+      // Act
+      const report = compareDesired(desired({ versionId: 7, status: 'RUNNING' }), app({ status: 'READY' }), ctx());
+
+      // Assess
+      expect(report.terraform?.changed).toBe('msf');
+      expect(report.terraform?.nextSteps.map((n) => [n.intent, n.command])).toEqual([
+        ['accept', 'set start_application = false in the configuration, then terraform apply'],
+        ['restore', 'flink-watchdog remediate orders --action start'],
+      ]);
+      expect(report.terraform?.nextSteps[1]?.effect).toContain('terraform apply would not');
+    });
+
+    it('after a system rollback: re-applying re-deploys what was rolled back, and the restart loop may come back', () => {
+      // Prepare
+      const { actual, operations } = systemRollback();
+
+      // Act
+      const report = compareDesired(desired({ versionId: 7, code: CODE_7 }), actual, ctx(operations));
+
+      // Assess
+      expect(report.terraform?.changed).toBe('msf');
+      expect(report.terraform?.why).toBe(
+        "MSF rolled back from application version 7 to 6 after Terraform's last apply or refresh (version_id 7): changed outside Terraform.",
+      );
+      const restore = report.terraform?.nextSteps.find((n) => n.intent === 'restore');
+      expect(restore).toEqual({
+        intent: 'restore',
+        command: 'terraform apply',
+        effect: `Re-applying re-deploys the configuration that was rolled back (version 7, code jobs/orders-1.3.0.jar): the restart loop may come back. MSF rolled it back because UpdateApplication failed: ${UID_ERROR}. Fix the cause in the configuration first, or accept what MSF runs.`,
+      });
+    });
+
+    it('gives no advice when nothing drifts', () => {
+      expect(compareDesired(desired({ versionId: 7 }), app(), ctx())).not.toHaveProperty('terraform');
+    });
   });
 });

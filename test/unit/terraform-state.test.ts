@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import {
   GetObjectCommand,
@@ -16,7 +17,12 @@ import {
   resourceAddress,
   type TerraformReadResult,
 } from '#shared/desired/terraform.ts';
-import { parseS3Location, readTerraformState, TerraformStateReadError } from '#shared/desired/terraform-source.ts';
+import {
+  parseS3Location,
+  readTerraformState,
+  STDIN_LOCATION,
+  TerraformStateReadError,
+} from '#shared/desired/terraform-source.ts';
 import type { DesiredApplicationState } from '#shared/domain/desired.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/tfstate/', import.meta.url));
@@ -693,5 +699,173 @@ describe('Function: readTerraformState', () => {
       await expect(read).rejects.toBeInstanceOf(TerraformStateReadError);
       await expect(read).rejects.toMatchObject({ source: SOURCE, cause: fault });
     });
+  });
+});
+
+describe('Function: parseTerraformState, terraform show -json output', () => {
+  const SHOW = 'several.show.json';
+
+  /** several.show.json as an object, to derive variants. */
+  function showJson(): { values: { root_module: Record<string, unknown> } } & Record<string, unknown> {
+    return JSON.parse(fixture(SHOW)) as { values: { root_module: Record<string, unknown> } } & Record<string, unknown>;
+  }
+
+  it('reads the same applications as the state it was made from, child modules included (recursively)', () => {
+    // Prepare
+    const fromState = parseTerraformState(fixture(SEVERAL), 'x');
+
+    // Act
+    const fromShow = parseTerraformState(fixture(SHOW), 'x');
+
+    // Assess
+    expect(fromShow.problems).toEqual([]);
+    expect(fromShow.format).toBe('show-json');
+    const strip = (r: TerraformReadResult) =>
+      r.applications
+        .map(({ source: { format: _format, ...source }, ...rest }) => ({ ...rest, source }))
+        .sort((a, b) => a.applicationName.localeCompare(b.applicationName));
+    expect(strip(fromShow)).toEqual(strip(fromState));
+    expect(appNamed(fromShow, 'legacy-sessionizer').source.address).toBe(SESSIONIZER);
+    expect(appNamed(fromShow, 'orders-enrichment').source).toMatchObject({ format: 'show-json', address: ORDERS });
+  });
+
+  it('reads sensitive_values as attribute paths: whole blocks, list elements and map keys', () => {
+    // Prepare
+    const show = showJson();
+    const streaming = (show.values.root_module.child_modules as Array<Record<string, unknown>>).find(
+      (m) => m.address === 'module.streaming',
+    );
+    const resources = (streaming?.resources ?? []) as Array<Record<string, unknown>>;
+    const orders = resources.find((r) => r.address === ORDERS);
+    if (!orders) expect.fail('orders missing from the fixture');
+    orders.sensitive_values = {
+      service_execution_role: true,
+      application_configuration: [
+        { environment_properties: [{ property_group: [{ property_map: { 'jdbc.password': true } }, false] }] },
+      ],
+      tags: {},
+    };
+
+    // Act
+    const result = parseTerraformState(JSON.stringify(show), SHOW);
+
+    // Assess
+    expect(appNamed(result, 'orders-enrichment').source.sensitivePaths).toEqual([
+      'service_execution_role',
+      'application_configuration[0].environment_properties[0].property_group[0].property_map["jdbc.password"]',
+    ]);
+  });
+
+  it('reads an empty state ({"format_version": "1.0"} alone) as declaring nothing, without a problem', () => {
+    // Act
+    const result = parseTerraformState('{"format_version":"1.0"}', 'empty.json');
+
+    // Assess
+    expect(result).toMatchObject({ applications: [], problems: [], format: 'show-json' });
+  });
+
+  it('skips deposed objects (deposed_key)', () => {
+    // Prepare
+    const show = showJson();
+    const resources = show.values.root_module.resources as Array<Record<string, unknown>>;
+    const clickstream = resources.find((r) => r.address === 'aws_kinesisanalyticsv2_application.clickstream');
+    resources.push({ ...clickstream, deposed_key: '00000001' });
+
+    // Act
+    const result = parseTerraformState(JSON.stringify(show), SHOW);
+
+    // Assess
+    expect(result.applications.filter((a) => a.applicationName === 'clickstream-sessions')).toHaveLength(1);
+  });
+
+  it.each([
+    {
+      what: "a plan's JSON",
+      content: { format_version: '1.2', planned_values: {}, resource_changes: [] },
+      finding: /the JSON of a plan \(`terraform show -json PLANFILE`\).*`terraform state pull`/,
+    },
+    {
+      what: 'another major format_version',
+      content: { format_version: '2.0', values: {} },
+      finding: /format_version "2\.0" is not supported \(1\.x is read\)/,
+    },
+    {
+      what: 'values that are not an object',
+      content: { format_version: '1.0', values: [] },
+      finding: /"values" is not an object/,
+    },
+  ])('refuses $what with the reason and what to pass instead', ({ content, finding }) => {
+    // Act
+    const result = parseTerraformState(JSON.stringify(content), 'odd.json');
+
+    // Assess
+    expect(result.applications).toEqual([]);
+    expect(result.problems).toHaveLength(1);
+    expect(result.problems[0]?.message).toMatch(/^Terraform state odd\.json: /);
+    expect(result.problems[0]?.message).toMatch(finding);
+  });
+
+  it('names the application of an instance whose attributes do not match the schema', () => {
+    // Prepare
+    const show = showJson();
+    const resources = show.values.root_module.resources as Array<Record<string, unknown>>;
+    const clickstream = resources.find((r) => r.address === 'aws_kinesisanalyticsv2_application.clickstream');
+    (clickstream?.values as Record<string, unknown>).version_id = 'seven';
+
+    // Act
+    const result = parseTerraformState(JSON.stringify(show), SHOW);
+
+    // Assess
+    expect(result.problems).toEqual([
+      {
+        location: SHOW,
+        address: 'aws_kinesisanalyticsv2_application.clickstream',
+        applicationName: 'clickstream-sessions',
+        message: expect.stringMatching(/clickstream-sessions do not match .*version_id/),
+      },
+    ]);
+  });
+});
+
+describe('Function: readTerraformState, standard input (-)', () => {
+  it('reads the state piped in and reports it as stdin', async () => {
+    // Prepare
+    const stdin = Readable.from([fixture(SEVERAL)]);
+
+    // Act
+    const result = await readTerraformState('-', { stdin });
+
+    // Assess
+    expect(result.problems).toEqual([]);
+    expect(result.location).toBe(STDIN_LOCATION);
+    expect(result.applications.map((a) => a.source.location)).toEqual(['stdin', 'stdin', 'stdin', 'stdin']);
+  });
+
+  it('says how to pipe the state when stdin is a terminal, without waiting for input', async () => {
+    // Prepare
+    const stdin = Object.assign(Readable.from(['never read']), { isTTY: true });
+
+    // Act
+    const result = await readTerraformState('-', { stdin });
+
+    // Assess
+    expect(result.problems).toEqual([
+      {
+        location: 'stdin',
+        message: expect.stringMatching(
+          /^Terraform state stdin: nothing is piped .*terraform state pull \| flink-watchdog drift --tfstate -/,
+        ),
+      },
+    ]);
+  });
+
+  it('says the command before the pipe may have failed when stdin is empty', async () => {
+    // Act
+    const result = await readTerraformState('-', { stdin: Readable.from([]) });
+
+    // Assess
+    expect(result.problems[0]?.message).toMatch(
+      /^Terraform state stdin: standard input is empty: did the command before the pipe fail/,
+    );
   });
 });
