@@ -145,7 +145,9 @@ function buildProgram(setCode: (code: number) => void): Command {
     .action(
       run(async (opts: SandboxOptions) => {
         const { sandboxCommand } = await import('./sandbox.ts');
-        return sandboxCommand(opts);
+        // sandboxCommand returns 2 for an invalid option; the CLI's code for a usage error is 64 (2 means "found").
+        const code = await sandboxCommand(opts);
+        return code === 2 ? EXIT_CODES.usage : code;
       }),
     );
 

@@ -82,7 +82,7 @@ describe('Command: flink-watchdog sandbox', () => {
     [['--start', '2026-03-02T14:00:00Z', '--scenario', 'bad-config-change'], /--start cannot be combined/],
     [['--alarm-evaluation-offset', '60'], /--alarm-evaluation-offset must be a whole number of seconds from 0 to 59/],
     [['--metrics-delay', '1.5'], /--metrics-delay must be a whole number of seconds from 0 to 3600/],
-  ])('refuses %j with exit code 2 and says how to fix it', async (args, message) => {
+  ])('refuses %j with exit code 64 (usage) and says how to fix it', async (args, message) => {
     // Prepare
     const child = runSandbox(args);
     children.push(child);
@@ -91,7 +91,7 @@ describe('Command: flink-watchdog sandbox', () => {
     const { code, stderr } = await exited(child);
 
     // Assess
-    expect(code).toBe(2);
+    expect(code).toBe(64);
     expect(stderr).toMatch(message);
   });
 });
