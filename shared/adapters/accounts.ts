@@ -355,7 +355,7 @@ export class CellClients {
     let sts: AwsCredentialIdentityProvider | undefined;
     const named: AwsCredentialIdentityProvider = async (options) => {
       if (sts === undefined) {
-        const { fromTemporaryCredentials: temporaryCredentials } = await import('@aws-sdk/credential-providers');
+        const { fromTemporaryCredentials: temporaryCredentials } = await import('./lazy/temporary-credentials.ts');
         sts = temporaryCredentials({
           params: assume,
           ...(this.#options.credentials ? { masterCredentials: this.#options.credentials } : {}),

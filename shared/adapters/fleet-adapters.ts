@@ -69,7 +69,7 @@ export async function homeCellFromEnv(
     return accountId === undefined ? { region } : { accountId, region };
   }
   // Loaded only here: a watchdog without member accounts, or told its account id, never loads the STS client.
-  const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
+  const { GetCallerIdentityCommand, STSClient } = await import('./lazy/sts.ts');
   const sts = new STSClient({
     region,
     customUserAgent: [WATCHDOG_USER_AGENT],

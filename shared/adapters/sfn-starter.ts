@@ -1,8 +1,8 @@
-import { SFNClient, type SFNClientConfig } from '@aws-sdk/client-sfn';
+import type { SFNClient, SFNClientConfig } from '@aws-sdk/client-sfn';
 import type { RemediationState } from '#shared/domain/remediation.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
-import { startNamedExecution } from './sfn-execution.ts';
+import { sfnClient, startNamedExecution } from './sfn-execution.ts';
 
 /** Options of {@link StepFunctionsStarter}. */
 export interface StepFunctionsStarterOptions {
@@ -20,12 +20,12 @@ export interface StepFunctionsStarterOptions {
  * start after at-least-once delivery — is logged and ignored; any other error is thrown.
  */
 export class StepFunctionsStarter implements RemediationStarter {
-  readonly #client: SFNClient;
+  readonly #client: () => Promise<SFNClient>;
   readonly #arn: string;
   readonly #log: Log;
 
   constructor(options: StepFunctionsStarterOptions) {
-    this.#client = options.client ?? new SFNClient(options.clientConfig ?? {});
+    this.#client = sfnClient(options.client, options.clientConfig);
     this.#arn = options.stateMachineArn;
     this.#log = options.log;
   }

@@ -1,8 +1,8 @@
-import { SFNClient, type SFNClientConfig } from '@aws-sdk/client-sfn';
+import type { SFNClient, SFNClientConfig } from '@aws-sdk/client-sfn';
 import type { WatchInput } from '#shared/domain/watch.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { WatchStarter } from '#shared/ports/watch-starter.ts';
-import { startNamedExecution } from './sfn-execution.ts';
+import { sfnClient, startNamedExecution } from './sfn-execution.ts';
 
 /** Options of {@link StepFunctionsWatchStarter}: a ready client (tests) or a config for a new one, never both. */
 export type StepFunctionsWatchStarterOptions = {
@@ -18,12 +18,12 @@ export type StepFunctionsWatchStarterOptions = {
  * already watched, and is returned as false. Any other error is thrown.
  */
 export class StepFunctionsWatchStarter implements WatchStarter {
-  readonly #client: SFNClient;
+  readonly #client: () => Promise<SFNClient>;
   readonly #arn: string;
   readonly #log: Log;
 
   constructor(options: StepFunctionsWatchStarterOptions) {
-    this.#client = options.client ?? new SFNClient(options.clientConfig ?? {});
+    this.#client = sfnClient(options.client, options.clientConfig);
     this.#arn = options.stateMachineArn;
     this.#log = options.log;
   }

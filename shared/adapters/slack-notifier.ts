@@ -38,7 +38,7 @@ export class SlackWebhookNotifier implements Notifier {
   }
 
   async notify(n: Notification): Promise<void> {
-    this.#webhook ??= Promise.all([this.#options.webhookUrl(), import('@slack/webhook')]).then(
+    this.#webhook ??= Promise.all([this.#options.webhookUrl(), import('./lazy/slack-webhook.ts')]).then(
       ([url, { IncomingWebhook }]) =>
         new IncomingWebhook(url, {
           timeout: this.#options.timeoutMs ?? 3000,
@@ -96,7 +96,7 @@ export class SlackWebApiNotifier implements Notifier {
   }
 
   async notify(n: Notification): Promise<void> {
-    this.#client ??= Promise.all([this.#options.credentials(), import('@slack/web-api')]).then(
+    this.#client ??= Promise.all([this.#options.credentials(), import('./lazy/slack-web-api.ts')]).then(
       ([{ token, channel }, { WebClient, LogLevel }]) => ({
         channel,
         client: new WebClient(token, {
@@ -148,7 +148,7 @@ export class SlackWebApiNotifier implements Notifier {
  * @param client @default a new SecretsManagerClient with the default credential chain and Region
  */
 async function secretString(secretName: string, client?: SecretsManagerClient): Promise<string> {
-  const { GetSecretValueCommand, SecretsManagerClient: Client } = await import('@aws-sdk/client-secrets-manager');
+  const { GetSecretValueCommand, SecretsManagerClient: Client } = await import('./lazy/secrets-manager.ts');
   const out = await (client ?? new Client({})).send(new GetSecretValueCommand({ SecretId: secretName }));
   return out.SecretString?.trim() ?? '';
 }

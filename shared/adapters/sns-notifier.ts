@@ -1,14 +1,38 @@
-import { PublishCommand, SNSClient, type SNSClientConfig } from '@aws-sdk/client-sns';
+import type { SNSClient, SNSClientConfig } from '@aws-sdk/client-sns';
 import { renderChatbot } from '#shared/notify/chatbot.ts';
 import { renderSnsMessage } from '#shared/notify/sns-message.ts';
 import type { Notification, Notifier } from '#shared/ports/notifier.ts';
+import { onFirstUse } from './on-first-use.ts';
 
 /** Options of {@link SnsNotifier} and {@link ChatbotNotifier}. */
 export interface SnsNotifierOptions {
   /** ARN of the topic. */
   topicArn: string;
+  /** A ready client (tests); else one is made with `clientConfig` at the first notification. */
   client?: SNSClient;
   clientConfig?: SNSClientConfig;
+}
+
+/**
+ * Publishes `message` (SNS Publish) with the client of `client()`. The SNS client module is loaded at the first
+ * notification, not at cold start: most invocations send none.
+ */
+async function publish(
+  client: () => Promise<SNSClient>,
+  input: { TopicArn: string; Message: string; Subject?: string; MessageAttributes?: SnsMessageAttributes },
+): Promise<void> {
+  const { PublishCommand } = await import('./lazy/sns.ts');
+  await (await client()).send(new PublishCommand(input));
+}
+
+type SnsMessageAttributes = ReturnType<typeof renderSnsMessage>['attributes'];
+
+/** The client of {@link SnsNotifierOptions}: the one given, else a new SNSClient made on first use. */
+function snsClient(options: SnsNotifierOptions): () => Promise<SNSClient> {
+  return onFirstUse(options.client, async () => {
+    const { SNSClient: Client } = await import('./lazy/sns.ts');
+    return new Client(options.clientConfig ?? {});
+  });
 }
 
 /**
@@ -17,24 +41,22 @@ export interface SnsNotifierOptions {
  * action, outcome, event and incidentId for subscription filter policies. Errors are thrown (the fan-out records them).
  */
 export class SnsNotifier implements Notifier {
-  readonly #client: SNSClient;
+  readonly #client: () => Promise<SNSClient>;
   readonly #topicArn: string;
 
   constructor(options: SnsNotifierOptions) {
-    this.#client = options.client ?? new SNSClient(options.clientConfig ?? {});
+    this.#client = snsClient(options);
     this.#topicArn = options.topicArn;
   }
 
   async notify(n: Notification): Promise<void> {
     const { message, subject, attributes } = renderSnsMessage(n);
-    await this.#client.send(
-      new PublishCommand({
-        TopicArn: this.#topicArn,
-        Subject: subject,
-        Message: JSON.stringify(message),
-        MessageAttributes: attributes,
-      }),
-    );
+    await publish(this.#client, {
+      TopicArn: this.#topicArn,
+      Subject: subject,
+      Message: JSON.stringify(message),
+      MessageAttributes: attributes,
+    });
   }
 }
 
@@ -43,22 +65,20 @@ export class SnsNotifier implements Notifier {
  * format (shared/notify/chatbot.ts), `threadId` = the incident id, so one incident's updates thread together.
  */
 export class ChatbotNotifier implements Notifier {
-  readonly #client: SNSClient;
+  readonly #client: () => Promise<SNSClient>;
   readonly #topicArn: string;
   readonly #region: string;
 
   constructor(options: SnsNotifierOptions & { region: string }) {
-    this.#client = options.client ?? new SNSClient(options.clientConfig ?? {});
+    this.#client = snsClient(options);
     this.#topicArn = options.topicArn;
     this.#region = options.region;
   }
 
   async notify(n: Notification): Promise<void> {
-    await this.#client.send(
-      new PublishCommand({
-        TopicArn: this.#topicArn,
-        Message: JSON.stringify(renderChatbot(n, { region: this.#region })),
-      }),
-    );
+    await publish(this.#client, {
+      TopicArn: this.#topicArn,
+      Message: JSON.stringify(renderChatbot(n, { region: this.#region })),
+    });
   }
 }

@@ -14,7 +14,7 @@ export function sqsDeadLetter(
 ): (undelivered: UndeliveredNotification) => Promise<void> {
   let sqs: SQSClient | undefined = client;
   return async (undelivered) => {
-    const { SendMessageCommand, SQSClient: Client } = await import('@aws-sdk/client-sqs');
+    const { SendMessageCommand, SQSClient: Client } = await import('./lazy/sqs.ts');
     sqs ??= new Client({});
     await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(undelivered) }));
   };
