@@ -1,7 +1,7 @@
 import { type DetectionJson, detectionJson } from '#sandbox/detection-json.ts';
 import type { ScenarioReport } from '#sandbox/drill.ts';
 import { AWS_DOWNTIME_RULE_DESCRIPTION, OPERATOR_RULE_DESCRIPTION } from '#sandbox/peers.ts';
-import type { BundleFigures } from './bundles.ts';
+import { BUNDLE_GOALS, type BundleFigures, type BundleRun } from './bundles.ts';
 import type { FleetCost } from './cost-model.ts';
 import type { FleetFigures } from './fleet.ts';
 import type { ReconcileFigures } from './reconcile.ts';
@@ -61,8 +61,8 @@ export interface BenchFigures {
   cloudwatchDefaults: CloudWatchTiming;
   scenarios: BenchScenario[];
   decision: DecisionFigures;
-  /** Lambda bundles, or why they could not be measured. */
-  bundles: BundleFigures[] | { error: string };
+  /** The built Lambda bundles and the Node that imported them, or why they could not be measured. */
+  bundles: BundleRun | { error: string };
   reconcile: ReconcileFigures[];
   /** The fleet bench (bench/fleet.ts) with its bill, or why it could not be measured. */
   fleet: (FleetFigures & { cost: FleetCost }) | { error: string };
@@ -100,7 +100,12 @@ export interface BenchJson {
   peerRules: { operatorHealthCheck: string; awsDowntimeAlarm: string };
   scenarios: BenchScenarioJson[];
   decision: DecisionFigures;
+  /** Per built Lambda function (dist/lambda/<name>/): kB (all code), initKb (loaded at cold import), coldInitMs. */
   bundles: BundleFigures[] | { error: string };
+  /** The Node version the cold imports ran on (`v22.x` when Node 22 could be had), null when bundles failed. */
+  bundleNode: string | null;
+  /** The goals per function the bundles are compared with: kB ≤ 600, coldInitMs ≤ 100. */
+  bundleGoals: typeof BUNDLE_GOALS;
   reconcile: ReconcileFigures[];
   /**
    * 1,000 applications in 10 accounts, steady state (bench/fleet.ts): sweep duration in virtual seconds, calls per
@@ -131,7 +136,9 @@ export function toBenchJson(f: BenchFigures): BenchJson {
       };
     }),
     decision: { ...f.decision },
-    bundles: Array.isArray(f.bundles) ? f.bundles.map((b) => ({ ...b })) : { error: f.bundles.error },
+    bundles: 'error' in f.bundles ? { error: f.bundles.error } : f.bundles.bundles.map((b) => ({ ...b })),
+    bundleNode: 'error' in f.bundles ? null : f.bundles.node,
+    bundleGoals: { ...BUNDLE_GOALS },
     reconcile: f.reconcile.map((c) => ({ ...c })),
     fleet: 'error' in f.fleet ? { error: f.fleet.error } : fleetJson(f.fleet),
   };
@@ -147,6 +154,27 @@ function fleetJson({ cost, ...figures }: FleetFigures & { cost: FleetCost }): Be
     monthlyUsd: round(cost.monthlyUsd, 2),
     bill: cost.lines.map((l) => ({ item: l.item, monthlyUsd: round(l.monthlyUsd, 4) })),
   };
+}
+
+/**
+ * The bundle table of the text output: per function all code kB, kB loaded at cold import, cold import ms, and
+ * whether each meets its goal ({@link BUNDLE_GOALS}: ≤ 600 kB, ≤ 100 ms on Node 22; a figure from another Node says
+ * so instead of met/not met for the time).
+ */
+export function bundleTableLines(run: BundleRun): string[] {
+  const onNode22 = run.node.startsWith('v22.');
+  const met = (ok: boolean) => (ok ? 'met' : 'NOT MET');
+  const lines = [
+    `  cold import on Node ${run.node}${onNode22 ? '' : " (not Node 22, the functions' runtime: the time goal is not judged)"}; goals: ≤ ${BUNDLE_GOALS.kB} kB, ≤ ${BUNDLE_GOALS.coldInitMs} ms`,
+    `  ${'function'.padEnd(14)} ${'kB'.padStart(8)} ${'init kB'.padStart(8)} ${'cold init ms'.padStart(12)}  ${'size goal'.padEnd(9)} time goal`,
+  ];
+  for (const b of run.bundles) {
+    const time = onNode22 ? met(b.coldInitMs <= BUNDLE_GOALS.coldInitMs) : 'not judged';
+    lines.push(
+      `  ${b.name.padEnd(14)} ${b.kB.toFixed(1).padStart(8)} ${b.initKb.toFixed(1).padStart(8)} ${b.coldInitMs.toFixed(1).padStart(12)}  ${met(b.kB <= BUNDLE_GOALS.kB).padEnd(9)} ${time}`,
+    );
+  }
+  return lines;
 }
 
 /** The fleet bench's lines of the text output (goals beside the figures; never tuned to them). */

@@ -10,7 +10,8 @@
  *   workflow's state transitions (Step Functions bills Standard workflows per state transition) and steps
  *   (remediation Lambda invocations);
  * - the decision's own CPU time (evaluate + decide, pure functions) per alarm event, over many synthetic events;
- * - per Lambda function: the minified bundle size (kB) and the cold import time of the bundle (ms, bench/bundles.ts);
+ * - per Lambda function, built as it ships (dist/lambda): all its code and the code loaded at cold import (kB), and
+ *   the cold import time (ms, on Node 22 when it can be had; bench/bundles.ts), beside the goals;
  * - the reconciler over 1,000 emulated applications: MSF calls and wall time of a cycle with nothing changed (goal:
  *   ≤ 25 calls) and with 10 changed (bench/reconcile.ts);
  * - the fleet: 1,000 emulated applications in 10 accounts watched by one central watchdog, the steady-state sweep's
@@ -31,6 +32,7 @@ import { measureReconcile } from './reconcile.ts';
 import {
   type BenchFigures,
   type BenchScenario,
+  bundleTableLines,
   type DecisionFigures,
   fleetTableLines,
   scenarioTableHeader,
@@ -111,15 +113,14 @@ say(
   `  ${N} events: mean ${decision.meanWallMicros.toFixed(1)} µs wall per event; cpuUsage granularity-limited median ${decision.cpuMedianMs.toFixed(3)} ms`,
 );
 
-// The Lambda bundles: built as the construct builds them, size and cold import time in a fresh node.
-say('\nLambda bundles (esbuild with the construct options; cold init = import in a fresh node, median of 5)');
-say(`  ${'function'.padEnd(14)} ${'bundle kB'.padStart(9)} ${'cold init ms'.padStart(12)}`);
+// The Lambda bundles: the built functions (dist/lambda, built first when stale), as the construct deploys them.
+say(
+  '\nLambda bundles (dist/lambda/<fn>/: kB = all .mjs, init kB = loaded at cold import; cold init = import in a fresh node, median of 5)',
+);
 let bundles: BenchFigures['bundles'];
 try {
   bundles = await measureBundles();
-  for (const b of bundles) {
-    say(`  ${b.fn.padEnd(14)} ${b.bundleKb.toFixed(1).padStart(9)} ${b.coldInitMs.toFixed(1).padStart(12)}`);
-  }
+  for (const l of bundleTableLines(bundles)) say(l);
 } catch (e) {
   bundles = { error: (e as Error).message };
   say(`  failed: ${bundles.error}`);

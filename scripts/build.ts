@@ -6,7 +6,8 @@
  *   with everything it imports (the AWS SDK included: the functions ship the SDK version they are tested with), ESM,
  *   Node 22, minified, split so that a dynamic `import()` (a client of a channel that is not configured) is a chunk
  *   loaded only when used. The FlinkWatchdog construct deploys these directories as they are.
- *   `dist/meta/<fn>.json` is esbuild's metafile of each (which chunk imports which; `npm run bench` reads it).
+ *   `dist/meta/<fn>.json` is esbuild's metafile of each, output paths relative to `dist/lambda/<fn>/` (which chunk
+ *   imports which: `npm run bench` reads it; which sources went in: {@link staleParts} reads it).
  * - `dist/cli.js`: the `flink-watchdog` command (entry `cli/bin.ts`), executable, npm dependencies left as imports.
  * - `dist/index.js`: the library (entry `infra/index.ts`), npm dependencies left as imports.
  * - `dist/types/`: type declarations of the library (`dist/types/infra/index.d.ts`), emitted by `tsc -p
@@ -211,9 +212,24 @@ async function buildLambdas(outRoot: string, metaRoot: string): Promise<void> {
       } catch (e) {
         throw new BuildError(`lambda ${fn}: esbuild failed on ${entry}: ${(e as Error).message}`, { cause: e });
       }
-      writeFileSync(join(metaRoot, `${fn}.json`), JSON.stringify(metafile));
+      writeFileSync(join(metaRoot, `${fn}.json`), JSON.stringify(relativeOutputs(metafile, join(outRoot, fn))));
     }),
   );
+}
+
+/**
+ * The metafile with its output paths relative to the function's directory (`index.mjs`, `chunks/chunk-X.mjs`)
+ * instead of the staging directory the build wrote them to; inputs stay relative to the repository root.
+ */
+function relativeOutputs(metafile: Metafile | undefined, outDir: string): Metafile {
+  if (metafile === undefined) throw new BuildError(`esbuild returned no metafile for ${outDir}`);
+  const prefix = `${relative(ROOT, outDir).split(sep).join('/')}/`;
+  const strip = (path: string) => (path.startsWith(prefix) ? path.slice(prefix.length) : path);
+  const outputs: Metafile['outputs'] = {};
+  for (const [path, output] of Object.entries(metafile.outputs)) {
+    outputs[strip(path)] = { ...output, imports: output.imports.map((i) => ({ ...i, path: strip(i.path) })) };
+  }
+  return { ...metafile, outputs };
 }
 
 /** Bundles `cli.js` (with the `#!/usr/bin/env node` line) and `index.js` into `outDir`, metafiles into `metaRoot`. */

@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { peerDetection } from '#sandbox/peers.ts';
+import { staticClosure } from '../../bench/bundles.ts';
 import { fleetMonthlyCost } from '../../bench/cost-model.ts';
 import type { FleetFigures } from '../../bench/fleet.ts';
-import { type BenchFigures, type BenchScenarioRun, scenarioTableRow, toBenchJson } from '../../bench/report.ts';
+import {
+  type BenchFigures,
+  type BenchScenarioRun,
+  bundleTableLines,
+  scenarioTableRow,
+  toBenchJson,
+} from '../../bench/report.ts';
 
 /** 2026-03-02T14:00:00Z. */
 const T0 = Date.UTC(2026, 2, 2, 14, 0, 0);
@@ -43,7 +50,13 @@ function figures(scenarios: BenchScenarioRun[]): BenchFigures {
       cloudwatch: { metricsDelaySeconds: 60, alarmEvaluationOffsetSeconds: 5 },
     })),
     decision: { events: 20_000, meanWallMicros: 3.2, cpuMedianMs: 0.003 },
-    bundles: [{ fn: 'detector', bundleKb: 950.1, coldInitMs: 210.5 }],
+    bundles: {
+      node: 'v22.23.3',
+      bundles: [
+        { name: 'detector', kB: 550.4, initKb: 310.2, coldInitMs: 80.5 },
+        { name: 'reconciler', kB: 640.9, initKb: 420.1, coldInitMs: 120.25 },
+      ],
+    },
     reconcile: [{ cycle: 'nothing changed', msfCalls: 10, described: 0, wallMs: 120 }],
     fleet: { ...fleet, cost: fleetMonthlyCost(1000, 9, usage) },
   };
@@ -104,13 +117,17 @@ describe('Function: toBenchJson', () => {
       'scenarios',
       'decision',
       'bundles',
+      'bundleNode',
+      'bundleGoals',
       'reconcile',
       'fleet',
     ]);
     expect(parsed.cloudwatchDefaults).toEqual({ metricsDelaySeconds: 60, alarmEvaluationOffsetSeconds: 5 });
     expect(parsed.peerRules.operatorHealthCheck).toMatch(/64 within 2 min/);
     expect(parsed.decision.events).toBe(20_000);
-    expect(parsed.bundles[0].fn).toBe('detector');
+    expect(parsed.bundles[0]).toEqual({ name: 'detector', kB: 550.4, initKb: 310.2, coldInitMs: 80.5 });
+    expect(parsed.bundleNode).toBe('v22.23.3');
+    expect(parsed.bundleGoals).toEqual({ kB: 600, coldInitMs: 100 });
     expect(parsed.reconcile[0].msfCalls).toBe(10);
   });
 
@@ -149,6 +166,58 @@ describe('Function: toBenchJson', () => {
   it('keeps a bundle failure as an error in its section rather than dropping the section', () => {
     const f = { ...figures([run()]), bundles: { error: 'esbuild failed for detector' } };
     expect(toBenchJson(f).bundles).toEqual({ error: 'esbuild failed for detector' });
+    expect(toBenchJson(f).bundleNode).toBeNull();
+  });
+});
+
+describe('Function: bundleTableLines', () => {
+  it('says per function whether the size and the Node 22 cold import meet their goals', () => {
+    // Prepare
+    const { bundles } = figures([run()]);
+
+    // Act
+    const lines = bundleTableLines(bundles as Exclude<BenchFigures['bundles'], { error: string }>);
+
+    // Assess
+    expect(lines[0]).toContain('v22.23.3');
+    expect(lines.find((l) => l.includes('detector'))).toMatch(/550\.4\s+310\.2\s+80\.5\s+met\s+met$/);
+    expect(lines.find((l) => l.includes('reconciler'))).toMatch(/640\.9\s+420\.1\s+120\.3\s+NOT MET\s+NOT MET$/);
+  });
+
+  it('does not judge the time goal when the imports ran on another Node than 22', () => {
+    // Act
+    const lines = bundleTableLines({
+      node: 'v20.20.2',
+      bundles: [{ name: 'detector', kB: 550.4, initKb: 310.2, coldInitMs: 80.5 }],
+    });
+
+    // Assess
+    expect(lines[0]).toContain('not Node 22');
+    expect(lines.find((l) => l.includes('detector'))).toMatch(/met\s+not judged$/);
+  });
+});
+
+describe('Function: staticClosure', () => {
+  it('counts the entry and the chunks it imports statically, transitively, not those loaded by import()', () => {
+    // Prepare
+    const outputs = {
+      'index.mjs': {
+        imports: [
+          { path: 'chunks/a.mjs', kind: 'import-statement' as const },
+          { path: 'chunks/slack.mjs', kind: 'dynamic-import' as const },
+          { path: 'node:fs', kind: 'import-statement' as const, external: true },
+        ],
+      },
+      'chunks/a.mjs': { imports: [{ path: 'chunks/b.mjs', kind: 'import-statement' as const }] },
+      'chunks/b.mjs': { imports: [] },
+      'chunks/slack.mjs': { imports: [{ path: 'chunks/b.mjs', kind: 'import-statement' as const }] },
+    };
+
+    // Act
+    const loaded = staticClosure({ outputs } as unknown as Parameters<typeof staticClosure>[0], 'index.mjs');
+
+    // Assess
+    expect(loaded.sort()).toEqual(['chunks/a.mjs', 'chunks/b.mjs', 'index.mjs']);
   });
 });
 
