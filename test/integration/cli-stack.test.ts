@@ -352,6 +352,55 @@ describe('Option: --stack', { timeout: 60_000 }, () => {
   });
 });
 
+describe('Option: --profile', { timeout: 60_000 }, () => {
+  it('takes the credentials and the Region of a named profile of the shared config files', async () => {
+    // Prepare: a profile whose access key id the emulator reads as a person of account 210987654321.
+    const configFile = join(tmp, 'aws-config');
+    const credentialsFile = join(tmp, 'aws-credentials');
+    writeFileSync(configFile, `[profile wd-ops]\nregion = ${emulator.region}\n`);
+    writeFileSync(credentialsFile, '[wd-ops]\naws_access_key_id = 210987654321\naws_secret_access_key = secret\n');
+    const saved = {
+      AWS_CONFIG_FILE: process.env.AWS_CONFIG_FILE,
+      AWS_SHARED_CREDENTIALS_FILE: process.env.AWS_SHARED_CREDENTIALS_FILE,
+    };
+    process.env.AWS_CONFIG_FILE = configFile;
+    process.env.AWS_SHARED_CREDENTIALS_FILE = credentialsFile;
+    sns.on(PublishCommand).resolves({ MessageId: '00000000-0000-4000-8000-000000000002' });
+
+    // Act: no --region, no AWS_REGION: the profile's region must be used.
+    let result: Awaited<ReturnType<typeof run>>;
+    try {
+      result = await run([
+        'remediate',
+        'clickstream',
+        '--action',
+        'pause-automation',
+        '--execute',
+        '--reason',
+        'maintenance window',
+        '--topic',
+        TOPIC,
+        '--profile',
+        'wd-ops',
+        '--config',
+        configWithClickstream,
+      ]);
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+
+    // Assess
+    expect(result.code, result.out + result.err).toBe(0);
+    const [publish] = sns.commandCalls(PublishCommand);
+    const message = JSON.parse(publish?.args[0].input.Message ?? '{}') as { requestedBy?: string; command?: string };
+    expect(message).toMatchObject({ command: 'pause-automation' });
+    expect(message.requestedBy).toMatch(/^arn:aws:iam::210987654321:/);
+  });
+});
+
 describe('Command: remediate --snapshot last-known-good', { timeout: 60_000 }, () => {
   it('resolves to the newest READY snapshot of the running version and shows the unchecked lock as not checked', async () => {
     // Act
