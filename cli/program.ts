@@ -155,28 +155,32 @@ function buildProgram(setCode: (code: number) => void): Command {
     program
       .command('drift')
       .description(
-        'Compare what each watched MSF application runs with its desired state (watchdog config, Terraform state). ' +
-          'Exit code 0: no drift, 2: drift found, 1: error (like terraform plan -detailed-exitcode)',
+        'Compare what each watched MSF application runs with its desired state (watchdog config, Terraform state), ' +
+          "in Terraform's terms. Exit code 0: no drift, 2: drift found, 1: error or not compared, 64: usage error " +
+          '(like terraform plan -detailed-exitcode)',
       )
       .option('--app <name>', 'only this watched application')
       .option(
         '--tfstate <source...>',
-        'Terraform states: a state file, `terraform state pull` or `terraform show -json` output, - for stdin, ' +
-          "or s3://BUCKET/KEY (replace the config's drift.terraformState)",
+        "Terraform states: local paths (a .tfstate, `terraform state pull` or `terraform show -json` output), - for stdin, or s3://BUCKET/KEY (replace the config's drift.terraformState)",
       )
-      .option('--show-values', 'print property values on both sides, except those Terraform marks sensitive')
+      .option('--show-values', 'print the values on both sides, except those the state marks sensitive')
       .option('--config <path>', CONFIG_HELP),
     'print {applications: [DriftReport...], notCompared: [...], problems: [...]}',
   ).action(
-    run(async (opts: OutputOptions & AwsOptions & { app?: string; tfstate?: string[]; config?: string }) => {
-      const output = applyOutputOptions(opts);
-      const aws = awsClientConfig(opts);
-      const [{ driftCommand }, { MsfAdapter }] = await Promise.all([
-        import('./drift.ts'),
-        import('#shared/adapters/msf.ts'),
-      ]);
-      return driftCommand({ ...opts, json: output === 'json' }, { msf: new MsfAdapter({ clientConfig: aws }) });
-    }),
+    run(
+      async (
+        opts: OutputOptions & AwsOptions & { app?: string; tfstate?: string[]; config?: string; showValues?: boolean },
+      ) => {
+        const output = applyOutputOptions(opts);
+        const aws = awsClientConfig(opts);
+        const [{ driftCommand }, { MsfAdapter }] = await Promise.all([
+          import('./drift.ts'),
+          import('#shared/adapters/msf.ts'),
+        ]);
+        return driftCommand({ ...opts, json: output === 'json' }, { msf: new MsfAdapter({ clientConfig: aws }) });
+      },
+    ),
   );
 
   stackOptions(
