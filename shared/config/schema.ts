@@ -33,7 +33,7 @@ function integer(min: number, max: number): z.ZodMiniNumber<number> {
 /** An optional integer from `min` to `max` inclusive, with the description editors show. */
 function optionalInteger(min: number, max: number, description?: string): z.ZodMiniOptional<z.ZodMiniNumber<number>> {
   const schema = z.optional(integer(min, max));
-  return description === undefined ? schema : schema.check(z.describe(description));
+  return description === undefined ? schema : schema.register(z.globalRegistry, { description: description });
 }
 
 const stuckTransitionMinutesShape = z.strictObject(
@@ -48,22 +48,24 @@ const policyFields = {
   /** `remediate` acts; `observe` only reports what it would have done. */
   mode: z
     .enum(['remediate', 'observe'])
-    .check(z.describe('`remediate` acts; `observe` only reports what it would have done.')),
+    .register(z.globalRegistry, { description: '`remediate` acts; `observe` only reports what it would have done.' }),
   /** Desired ApplicationStatus. Only RUNNING applications are restarted or started. */
   desiredStatus: z
     .enum(['RUNNING', 'READY'])
-    .check(z.describe('Desired ApplicationStatus. Only RUNNING applications are restarted or started.')),
+    .register(z.globalRegistry, {
+      description: 'Desired ApplicationStatus. Only RUNNING applications are restarted or started.',
+    }),
   /** Look-back window for counting restarts (minutes) and restarts within it that make a restart loop (count). */
   restartLoop: z
     .strictObject({
       windowMinutes: optionalInteger(2, 180, 'Look-back window for counting restarts, minutes.'),
       threshold: optionalInteger(1, 1000, 'Restarts within the window that make a restart loop, count.'),
     })
-    .check(z.describe('What counts as a restart loop.')),
+    .register(z.globalRegistry, { description: 'What counts as a restart loop.' }),
   /** A version change this recent before the loop began makes rollback the remedy, minutes. */
-  recentChangeMinutes: integer(0, 24 * 60).check(
-    z.describe('A version change this recent before the loop began makes rollback the remedy, minutes.'),
-  ),
+  recentChangeMinutes: integer(0, 24 * 60).register(z.globalRegistry, {
+    description: 'A version change this recent before the loop began makes rollback the remedy, minutes.',
+  }),
   onRestartLoopAfterChange: RestartLoopAfterChangeAction.check(
     z.describe('What to do for a restart loop that began shortly after a version change.'),
   ),
@@ -98,77 +100,79 @@ const policyFields = {
         'Failed checkpoints within the window, beyond those a restart explains, that make a stall, count. Default: tolerableFailedCheckpoints + 2.',
       ),
     })
-    .check(z.describe('Checkpoint settings of the job, from which the checkpoint-stall window is derived.')),
+    .register(z.globalRegistry, {
+      description: 'Checkpoint settings of the job, from which the checkpoint-stall window is derived.',
+    }),
   restoreFrom: RestoreFrom.check(
     z.describe('Which snapshot a restart restores from; `last-known-good` falls back to `latest` when none qualifies.'),
   ),
   /** On READY after a failed deploy: re-apply the previous version's configuration and start from its snapshot. */
   restoreLastGoodVersion: z
     .boolean()
-    .check(
-      z.describe(
+    .register(z.globalRegistry, {
+      description:
         "On READY after a failed deploy: re-apply the previous version's configuration and start from its snapshot.",
-      ),
-    ),
+    }),
   /** On a restore that fails because state cannot be mapped: start again with AllowNonRestoredState=true. */
   allowNonRestoredState: z
     .boolean()
-    .check(
-      z.describe(
+    .register(z.globalRegistry, {
+      description:
         'On a restore that fails because state cannot be mapped: start again with AllowNonRestoredState=true.',
-      ),
-    ),
+    }),
   /** Time an application may stay in a transient status before it counts as stuck, minutes per status. */
-  stuckTransitionMinutes: stuckTransitionMinutesShape.check(
-    z.describe('Time an application may stay in a transient status before it counts as stuck, minutes per status.'),
-  ),
+  stuckTransitionMinutes: stuckTransitionMinutesShape.register(z.globalRegistry, {
+    description: 'Time an application may stay in a transient status before it counts as stuck, minutes per status.',
+  }),
   /** Healthy window after a remediation before it counts as recovered (no new restarts), minutes. */
-  verifyMinutes: integer(1, 120).check(
-    z.describe('Healthy window after a remediation before it counts as recovered (no new restarts), minutes.'),
-  ),
+  verifyMinutes: integer(1, 120).register(z.globalRegistry, {
+    description: 'Healthy window after a remediation before it counts as recovered (no new restarts), minutes.',
+  }),
   /** Minimum time between two remediation attempts on one application, minutes. */
-  cooldownMinutes: integer(0, 24 * 60).check(
-    z.describe('Minimum time between two remediation attempts on one application, minutes.'),
-  ),
+  cooldownMinutes: integer(0, 24 * 60).register(z.globalRegistry, {
+    description: 'Minimum time between two remediation attempts on one application, minutes.',
+  }),
   /** Remediation attempts per application within `attemptWindowMinutes` before escalating, count. */
-  maxAttempts: integer(1, 20).check(
-    z.describe('Remediation attempts per application within `attemptWindowMinutes` before escalating, count.'),
-  ),
+  maxAttempts: integer(1, 20).register(z.globalRegistry, {
+    description: 'Remediation attempts per application within `attemptWindowMinutes` before escalating, count.',
+  }),
   /** Window `maxAttempts` is counted in, minutes. */
-  attemptWindowMinutes: integer(1, 7 * 24 * 60).check(z.describe('Window `maxAttempts` is counted in, minutes.')),
+  attemptWindowMinutes: integer(1, 7 * 24 * 60).register(z.globalRegistry, {
+    description: 'Window `maxAttempts` is counted in, minutes.',
+  }),
   /** Interval between DescribeApplication polls while MSF transitions, seconds. */
-  pollIntervalSeconds: integer(5, 600).check(
-    z.describe('Interval between DescribeApplication polls while MSF transitions, seconds.'),
-  ),
+  pollIntervalSeconds: integer(5, 600).register(z.globalRegistry, {
+    description: 'Interval between DescribeApplication polls while MSF transitions, seconds.',
+  }),
   /** Time a transition the watchdog started may take before it escalates, minutes. */
-  transitionTimeoutMinutes: integer(1, 240).check(
-    z.describe('Time a transition the watchdog started may take before it escalates, minutes.'),
-  ),
+  transitionTimeoutMinutes: integer(1, 240).register(z.globalRegistry, {
+    description: 'Time a transition the watchdog started may take before it escalates, minutes.',
+  }),
   /** What to do per kind of drift between the declared state (config, Terraform state, tags) and what MSF runs. */
   onDrift: z
     .strictObject({
       status: z
         .optional(z.enum(['reconcile', 'notify', 'ignore']))
-        .check(
-          z.describe(
+        .register(z.globalRegistry, {
+          description:
             'Status drift. `reconcile`: desired RUNNING, found READY with no failed operation → start from the latest snapshot.',
-          ),
-        ),
+        }),
       version: z
         .optional(z.enum(['notify', 'ignore']))
-        .check(
-          z.describe(
+        .register(z.globalRegistry, {
+          description:
             'Application version or code drift (e.g. after a rollback). Never reconciled: MSF rolled back for a reason.',
-          ),
-        ),
+        }),
       configuration: z
         .optional(z.enum(['notify', 'ignore']))
-        .check(z.describe('Configuration drift (parallelism, properties, …).')),
+        .register(z.globalRegistry, { description: 'Configuration drift (parallelism, properties, …).' }),
       informational: z
         .optional(z.enum(['notify', 'ignore']))
-        .check(z.describe('Informational drift (log and metrics level).')),
+        .register(z.globalRegistry, { description: 'Informational drift (log and metrics level).' }),
     })
-    .check(z.describe('What to do per kind of drift: reconcile (status only), notify, or ignore.')),
+    .register(z.globalRegistry, {
+      description: 'What to do per kind of drift: reconcile (status only), notify, or ignore.',
+    }),
 };
 
 /** The defaults of every policy knob (README, "Configuration"). */
@@ -317,25 +321,25 @@ export const WatchedApplication = z
      */
     runtimeEnvironment: z
       .optional(RuntimeEnvironment)
-      .check(
-        z.describe(
+      .register(z.globalRegistry, {
+        description:
           'MSF RuntimeEnvironment, e.g. FLINK-1_20 (the default) or FLINK-2_2. Chooses the restart metric (fullRestarts, ' +
-            'or numRestarts on FLINK-2_x).',
-        ),
-      ),
+          'or numRestarts on FLINK-2_x).',
+      }),
     accountId: z
       .optional(AccountId)
-      .check(
-        z.describe(
+      .register(z.globalRegistry, {
+        description:
           "The application's AWS account when it is not the watchdog's own (a member account listed in fleet.accounts).",
-        ),
-      ),
+      }),
     region: z
       .optional(AwsRegion)
-      .check(z.describe("The application's Region when it is not the watchdog's own; required with accountId.")),
+      .register(z.globalRegistry, {
+        description: "The application's Region when it is not the watchdog's own; required with accountId.",
+      }),
     policy: z
       ._default(PolicyOverride, {})
-      .check(z.describe("Overrides of the config's `defaults` for this application.")),
+      .register(z.globalRegistry, { description: "Overrides of the config's `defaults` for this application." }),
   })
   .check(
     z.refine((a) => a.accountId === undefined || a.region !== undefined, {
@@ -386,11 +390,10 @@ export const Notifications = z
           }),
         ),
       )
-      .check(
-        z.describe(
+      .register(z.globalRegistry, {
+        description:
           'ARN of an existing standard SNS topic to publish to; when absent, the stack creates an encrypted topic.',
-        ),
-      ),
+      }),
     /**
      * Name of the Secrets Manager secret whose value is the Slack incoming-webhook URL, e.g.
      * `flink-watchdog/slack-webhook`. The URL itself never goes in the config. When absent, nothing is sent to Slack.
@@ -406,12 +409,11 @@ export const Notifications = z
           z.refine((s) => !SLACK_WEBHOOK.test(s), SLACK_WEBHOOK_IN_CONFIG_MESSAGE),
         ),
       )
-      .check(
-        z.describe(
+      .register(z.globalRegistry, {
+        description:
           'Name of the Secrets Manager secret holding the Slack incoming-webhook URL (never the URL itself); ' +
-            'when absent, nothing is sent to Slack.',
-        ),
-      ),
+          'when absent, nothing is sent to Slack.',
+      }),
     /** Email addresses subscribed to the topic (each must confirm the subscription mail). */
     emailSubscriptions: z
       .optional(
@@ -419,16 +421,19 @@ export const Notifications = z
           .array(z.email({ error: unlessSlackWebhook('expected an email address, e.g. oncall@example.com') }))
           .check(z.maxLength(100)),
       )
-      .check(z.describe('Email addresses subscribed to the topic; each must confirm the subscription mail.')),
+      .register(z.globalRegistry, {
+        description: 'Email addresses subscribed to the topic; each must confirm the subscription mail.',
+      }),
     chatbot: z
       .optional(z.boolean())
-      .check(
-        z.describe(
+      .register(z.globalRegistry, {
+        description:
           'Create a topic for Amazon Q Developer in chat applications (custom-notification JSON, one thread per incident).',
-        ),
-      ),
+      }),
   })
-  .check(z.describe('Where notifications go. Slack webhook URLs never go here: put them in Secrets Manager.'));
+  .register(z.globalRegistry, {
+    description: 'Where notifications go. Slack webhook URLs never go here: put them in Secrets Manager.',
+  });
 export type Notifications = z.infer<typeof Notifications>;
 
 /**
@@ -438,17 +443,27 @@ export type Notifications = z.infer<typeof Notifications>;
 export const WatchdogConfig = z
   .strictObject({
     /** Editor hint (`./shared/config/flink-watchdog.config.schema.json`); accepted and ignored. */
-    $schema: z.optional(z.string()).check(z.describe('JSON Schema reference for editors; ignored by the watchdog.')),
-    schemaVersion: z.literal(1).check(z.describe('Version of this file format; this release reads 1.')),
+    $schema: z
+      .optional(z.string())
+      .register(z.globalRegistry, { description: 'JSON Schema reference for editors; ignored by the watchdog.' }),
+    schemaVersion: z
+      .literal(1)
+      .register(z.globalRegistry, { description: 'Version of this file format; this release reads 1.' }),
     /** Applications carrying this tag (key and value) are watched too, with the default policy. */
     optInTag: z
       .optional(z.strictObject({ key: z.string().check(z.minLength(1)), value: z.string().check(z.minLength(1)) }))
-      .check(z.describe('Applications carrying this tag (key and value) are watched too, with the default policy.')),
+      .register(z.globalRegistry, {
+        description: 'Applications carrying this tag (key and value) are watched too, with the default policy.',
+      }),
     /** Policy for every application; per-application `policy` overrides fields of it. */
     defaults: z
       ._default(PolicyOverride, {})
-      .check(z.describe("Policy for every application; an application's own `policy` overrides fields of it.")),
-    applications: z._default(z.array(WatchedApplication), []).check(z.describe('The applications watched by name.')),
+      .register(z.globalRegistry, {
+        description: "Policy for every application; an application's own `policy` overrides fields of it.",
+      }),
+    applications: z
+      ._default(z.array(WatchedApplication), [])
+      .register(z.globalRegistry, { description: 'The applications watched by name.' }),
     /** Where notifications go (optional: without it, the stack creates an encrypted SNS topic and nothing else). */
     notifications: z.optional(Notifications),
     /**
@@ -477,7 +492,7 @@ export const WatchdogConfig = z
             ),
         }),
       )
-      .check(z.describe('Runbook commands over SNS. Without it, no command topic exists.')),
+      .register(z.globalRegistry, { description: 'Runbook commands over SNS. Without it, no command topic exists.' }),
     /** Desired-state sources for drift detection besides this config. */
     drift: z
       .optional(
@@ -495,14 +510,13 @@ export const WatchdogConfig = z
                 )
                 .check(z.maxLength(20)),
             )
-            .check(
-              z.describe(
+            .register(z.globalRegistry, {
+              description:
                 'Terraform state files (format version 4): local paths or s3://BUCKET/KEY of the S3 backend object.',
-              ),
-            ),
+            }),
         }),
       )
-      .check(z.describe('Desired-state sources for drift detection besides this config.')),
+      .register(z.globalRegistry, { description: 'Desired-state sources for drift detection besides this config.' }),
     /** How quickly the watchdog looks again after a signal (watches); see {@link detectionSettings}. */
     detection: z
       .optional(
@@ -519,7 +533,9 @@ export const WatchdogConfig = z
           ),
         }),
       )
-      .check(z.describe('Timing of the watches that follow a restart, a transition or a change.')),
+      .register(z.globalRegistry, {
+        description: 'Timing of the watches that follow a restart, a transition or a change.',
+      }),
     /** The fleet: blast radius of automatic remediation and how the sweep fans out; see {@link fleetSettings}. */
     fleet: z
       .optional(
@@ -539,11 +555,10 @@ export const WatchdogConfig = z
                 ),
                 fraction: z
                   .optional(z.number().check(z.gt(0), z.maximum(1)))
-                  .check(
-                    z.describe(
+                  .register(z.globalRegistry, {
+                    description:
                       'The same threshold as a share of the watched applications (default 0.2); the smaller of the two applies.',
-                    ),
-                  ),
+                  }),
                 windowMinutes: optionalInteger(
                   1,
                   120,
@@ -556,28 +571,25 @@ export const WatchdogConfig = z
                 ),
               }),
             )
-            .check(
-              z.describe(
+            .register(z.globalRegistry, {
+              description:
                 'When many applications enter a restart loop at once: one fleet incident, automatic restarts held.',
-              ),
-            ),
+            }),
           alarms: z
             .optional(
               z.strictObject({
                 downtime: z
                   .optional(z.boolean())
-                  .check(
-                    z.describe(
+                  .register(z.globalRegistry, {
+                    description:
                       'Also create the downtime alarm per application (downtime > 0, missing data breaching), $0.10 per application a month (default false: the sweep reads each status with ListApplications).',
-                    ),
-                  ),
+                  }),
               }),
             )
-            .check(
-              z.describe(
+            .register(z.globalRegistry, {
+              description:
                 'Which per-application alarms the watchdog creates besides the restart and failed-checkpoint alarms.',
-              ),
-            ),
+            }),
           accounts: z
             .optional(
               z
@@ -586,14 +598,15 @@ export const WatchdogConfig = z
                     accountId: AccountId.check(z.describe('The member account.')),
                     regions: z
                       .optional(z.array(AwsRegion).check(z.minLength(1), z.maxLength(20)))
-                      .check(z.describe("Regions watched in it (default: the watchdog's own).")),
+                      .register(z.globalRegistry, {
+                        description: "Regions watched in it (default: the watchdog's own).",
+                      }),
                     roleName: z
                       .optional(z.string().check(z.regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name')))
-                      .check(
-                        z.describe(
+                      .register(z.globalRegistry, {
+                        description:
                           "The member stack's remediation role the watchdog assumes (default FlinkWatchdogMember).",
-                        ),
-                      ),
+                      }),
                     externalId: z
                       .string()
                       .check(
@@ -609,11 +622,10 @@ export const WatchdogConfig = z
                 )
                 .check(z.maxLength(100)),
             )
-            .check(
-              z.describe(
+            .register(z.globalRegistry, {
+              description:
                 'Member accounts (and Regions) the watchdog watches through the role their member stack creates.',
-              ),
-            ),
+            }),
           sweep: z
             .optional(
               z.strictObject({
@@ -634,10 +646,12 @@ export const WatchdogConfig = z
                 ),
               }),
             )
-            .check(z.describe('How the sweep fans out (Step Functions Distributed Map).')),
+            .register(z.globalRegistry, { description: 'How the sweep fans out (Step Functions Distributed Map).' }),
         }),
       )
-      .check(z.describe('The fleet: blast radius of automatic remediation and how the sweep fans out.')),
+      .register(z.globalRegistry, {
+        description: 'The fleet: blast radius of automatic remediation and how the sweep fans out.',
+      }),
   })
   .check(
     z.superRefine(
