@@ -1,10 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import type { Clock } from '#shared/clock.ts';
-import { ConfigError, parseConfig, type WatchdogConfig } from '#shared/config/schema.ts';
+import type { WatchdogConfig } from '#shared/config/schema.ts';
 import { loadDesiredStates, type TerraformReader } from '#shared/desired/sources.ts';
 import { readTerraformState, STDIN_SOURCE, TerraformStateReadError } from '#shared/desired/terraform-source.ts';
 import { parseApplicationKey } from '#shared/domain/app-key.ts';
@@ -23,7 +20,6 @@ import {
   awsClientConfig,
   awsProblem,
   type CliProblem,
-  displayPath,
   exitCodeOf,
   formatProblem,
   loadConfig,
@@ -37,21 +33,12 @@ import {
 } from './context.ts';
 import { bold, dim, green, red } from './format.ts';
 
-// Kept for the commands that still import them from here (the shared versions live in cli/context.ts).
-export { awsProblem, type CliProblem, formatProblem, mapLimit };
-
 /**
  * Exit codes of `flink-watchdog drift`, as `terraform plan -detailed-exitcode`: 0 nothing drifts, 1 an error (the
  * config, a desired-state source that cannot be read, an application not compared, an AWS call), 2 drift found,
  * 64 a usage error (a bad option). An error wins over drift, a usage error over both.
  */
 export const DRIFT_EXIT_CODES = { noDrift: 0, error: 1, drift: 2, usage: 64 } as const;
-
-/** The config file looked for in the working directory when neither `--config` nor the environment names one. */
-export const DEFAULT_CONFIG_FILE = 'flink-watchdog.config.json';
-/** The bundled example config, used by {@link loadCliConfig} (with a note on stderr) when the file is absent. */
-export const EXAMPLE_CONFIG_FILE = 'flink-watchdog.config.example.json';
-const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Applications described at the same time (each costs DescribeApplication, ListApplicationOperations, ...). */
 const CONCURRENCY = 4;
@@ -107,71 +94,6 @@ export interface DriftOptions {
   region?: string;
   /** Named profile (`--profile`). */
   profile?: string;
-}
-
-/** A loaded watchdog config and where it came from (a path relative to the working directory, or a variable name). */
-export type LoadedConfig =
-  | { ok: true; config: WatchdogConfig; source: string }
-  | { ok: false; source: string; problem: CliProblem };
-
-/**
- * Finds and validates the watchdog config: `path` (the `--config` flag), else the environment (`WATCHDOG_CONFIG` as
- * JSON, then `WATCHDOG_CONFIG_PATH`), else `./flink-watchdog.config.json`, else the bundled example config, in which
- * case `note` receives a sentence saying so. Kept for `remediate`; `drift` uses cli/context.ts `loadConfig`, which
- * has no example fallback.
- * @returns the config, or a `config` problem naming the file (unreadable, not JSON, or each invalid field).
- */
-export function loadCliConfig(
-  path: string | undefined,
-  env: NodeJS.ProcessEnv = process.env,
-  note: (line: string) => void = (line) => console.error(line),
-): LoadedConfig {
-  let source: string;
-  let text: string;
-  if (path === undefined && env.WATCHDOG_CONFIG !== undefined) {
-    source = 'WATCHDOG_CONFIG';
-    text = env.WATCHDOG_CONFIG;
-  } else {
-    const file = path ?? env.WATCHDOG_CONFIG_PATH ?? defaultConfigFile(note);
-    source = displayPath(file);
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'a directory' : (code ?? String(e));
-      const message = `watchdog config ${source}: cannot read it (${why})`;
-      return { ok: false, source, problem: { kind: 'config', location: source, message } };
-    }
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    return {
-      ok: false,
-      source,
-      problem: {
-        kind: 'config',
-        location: source,
-        message: `watchdog config ${source}: not readable JSON (${(e as Error).message})`,
-      },
-    };
-  }
-  try {
-    return { ok: true, config: parseConfig(raw, source), source };
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    const message = `invalid watchdog configuration in ${source}:\n${e.issues.map((i) => `  - ${i}`).join('\n')}`;
-    return { ok: false, source, problem: { kind: 'config', location: source, message } };
-  }
-}
-
-function defaultConfigFile(note: (line: string) => void): string {
-  if (existsSync(DEFAULT_CONFIG_FILE)) return DEFAULT_CONFIG_FILE;
-  note(
-    `note: ${DEFAULT_CONFIG_FILE} not found in ${process.cwd()}; using ${EXAMPLE_CONFIG_FILE}. Pass --config PATH (or set WATCHDOG_CONFIG_PATH) to watch your own applications.`,
-  );
-  return join(PACKAGE_ROOT, EXAMPLE_CONFIG_FILE);
 }
 
 /**
