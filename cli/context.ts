@@ -7,9 +7,8 @@
  * This module imports no AWS SDK client statically: STS and CloudFormation are loaded by dynamic `import()` when a
  * command needs them, so `flink-watchdog validate` and `--help` start without loading the SDK.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { STSClient } from '@aws-sdk/client-sts';
@@ -354,28 +353,6 @@ export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = pr
     if (!(e instanceof ConfigError)) throw e;
     const message = `invalid watchdog configuration in ${source}:\n${e.issues.map((i) => `  - ${i}`).join('\n')}`;
     return { ok: false, source, problem: { kind: 'config', location: source, message } };
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The package
-
-/**
- * The root directory of the installed flink-watchdog package: the nearest directory above this module whose
- * package.json is named `flink-watchdog` (works from the sources, from dist/ and from node_modules).
- * @throws Error when there is none (a copied-out file).
- */
-export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest)) {
-      try {
-        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'flink-watchdog') return dir;
-      } catch {
-        // not a readable package.json: keep walking up
-      }
-    }
-    if (dirname(dir) === dir) throw new Error(`no package.json named flink-watchdog above ${from}`);
   }
 }
 
