@@ -39,7 +39,9 @@ Exit codes (the same for every command):
 Global options of the commands that call AWS: --region, --profile, --output json|table|text
 (--json = --output json), --no-color (also NO_COLOR, and no colour when stdout is not a terminal).
 Credentials and Region come from the AWS SDK's default chain (AWS_PROFILE, AWS_REGION, ~/.aws/config and
-~/.aws/credentials, SSO, instance roles); --profile and --region override them for the command.`;
+~/.aws/credentials, SSO, instance roles); --profile and --region override them for the command.
+--stack NAME (status, history, remediate) reads the ledger table and the command topic from the Outputs of the
+CloudFormation stack holding the watchdog; --table and --topic win over it.`;
 
 /** A usage error: the command line is wrong. The CLI prints `error: MESSAGE` and exits {@link EXIT_CODES}.usage. */
 export class UsageError extends Error {
