@@ -32,8 +32,9 @@ function metafile(fn: string): Metafile {
 
 /** The output files a cold start reads: the entry `index.mjs` and what it imports statically, transitively. */
 function coldOutputs(meta: Metafile, fn: string): Set<string> {
-  const entry = Object.keys(meta.outputs).find((o) => o.endsWith(`${fn}/index.mjs`));
-  if (entry === undefined) throw new Error(`dist/meta/${fn}.json has no ${fn}/index.mjs output`);
+  const handler = `functions/${fn}/handler.ts`;
+  const entry = Object.keys(meta.outputs).find((o) => meta.outputs[o]?.entryPoint === handler);
+  if (entry === undefined) throw new Error(`dist/meta/${fn}.json has no output for ${handler} (index.mjs)`);
   const seen = new Set<string>();
   const visit = (output: string): void => {
     if (seen.has(output)) return;
