@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { CliProblem } from '#cli/context.ts';
-import { driftTextLines, driftTotals, notComparable } from '#cli/drift.ts';
+import { driftTextLines, driftTotals, notComparable, observeApplications } from '#cli/drift.ts';
 import type { DesiredApplicationState } from '#shared/domain/desired.ts';
 import type { DriftReport } from '#shared/domain/drift.ts';
+import type { MsfPort } from '#shared/ports/msf.ts';
 
 const STATE = 'prod.tfstate';
 
@@ -105,6 +106,31 @@ describe('Function: driftTextLines', () => {
       'orders\tdrift\tconfiguration\tp\t4\t2\tmsf',
       'payments\tnone',
       'fraud\tnot-compared\tfile not found',
+    ]);
+  });
+});
+
+describe('Function: observeApplications', () => {
+  it('makes no MSF call for applications not compared', async () => {
+    // Prepare: every call fails the test.
+    const calls: string[] = [];
+    const msf = new Proxy({} as MsfPort, {
+      get: (_target, name) => () => {
+        calls.push(String(name));
+        throw new Error(`unexpected MSF call ${String(name)}`);
+      },
+    });
+    const states = [desired('orders'), desired('payments')];
+    const skip = notComparable(states, [problem(`Terraform state ${STATE}: file not found`)]);
+
+    // Act
+    const observed = await observeApplications(msf, states, undefined, { skip });
+
+    // Assess
+    expect(calls).toEqual([]);
+    expect(observed.map((o) => [o.desired.applicationName, o.notCompared?.reason, o.report])).toEqual([
+      ['orders', `Terraform state ${STATE}: file not found`, undefined],
+      ['payments', `Terraform state ${STATE}: file not found`, undefined],
     ]);
   });
 });
