@@ -6,7 +6,6 @@ import type { RoutedMsf } from '#shared/adapters/routed-msf.ts';
 import { StepFunctionsStarter } from '#shared/adapters/sfn-starter.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import { loadDesiredStates } from '#shared/desired/sources.ts';
-import { readTerraformState } from '#shared/desired/terraform-source.ts';
 import type { HomeCell } from '#shared/domain/app-key.ts';
 import {
   type ReconcileResult,
@@ -102,7 +101,12 @@ export async function handler(event: unknown): Promise<ReconcilerOutput> {
         config,
         clock: systemClock,
         log,
-        desired: () => loadDesiredStates(config, (source) => readTerraformState(source)),
+        // The Terraform state reader (and its S3 client) is loaded only when drift.terraformState names a source.
+        desired: () =>
+          loadDesiredStates(config, async (source) => {
+            const { readTerraformState } = await import('#shared/desired/terraform-source.ts');
+            return readTerraformState(source);
+          }),
         cells: reconcilerCells,
       },
       home,
