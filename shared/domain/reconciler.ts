@@ -239,8 +239,17 @@ async function listCells(deps: ReconcilerDeps): Promise<Listing> {
 /** A stable fingerprint of a desired state (its source location excluded): a new declaration means a new look. */
 export function desiredFingerprint(d: DesiredApplicationState): string {
   const { source: _source, ...rest } = d;
+  // Keys sorted at every depth (a replacer array would drop nested keys such as code.fileKey).
+  const canonical = (v: unknown): unknown =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+        )
+      : v;
   return createHash('sha256')
-    .update(JSON.stringify(rest, Object.keys(rest).sort()))
+    .update(JSON.stringify(canonical(rest)))
     .digest('hex')
     .slice(0, 16);
 }

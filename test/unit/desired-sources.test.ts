@@ -3,6 +3,7 @@ import { parseConfig } from '#shared/config/schema.ts';
 import { loadDesiredStates, type TerraformReader } from '#shared/desired/sources.ts';
 import type { TerraformReadResult } from '#shared/desired/terraform.ts';
 import type { DesiredApplicationState } from '#shared/domain/desired.ts';
+import { desiredFingerprint } from '#shared/domain/reconciler.ts';
 
 const A = 'a.tfstate';
 const B = 'b.tfstate';
@@ -138,5 +139,33 @@ describe('Function: loadDesiredStates', () => {
     expect(result.problems).toEqual([
       { location: A, address: 'aws_kinesisanalyticsv2_application.other', message: 'm' },
     ]);
+  });
+});
+
+describe('Function: desiredFingerprint', () => {
+  const base: DesiredApplicationState = {
+    applicationName: 'orders',
+    source: { kind: 'terraform', location: A },
+    code: { bucketArn: 'arn:aws:s3:::artifacts', fileKey: 'orders-1.jar' },
+    environmentProperties: { kafka: { topic: 'orders' } },
+  };
+
+  it('changes when a nested declaration changes (a new code key, a property value)', () => {
+    expect(
+      desiredFingerprint({ ...base, code: { bucketArn: 'arn:aws:s3:::artifacts', fileKey: 'orders-2.jar' } }),
+    ).not.toBe(desiredFingerprint(base));
+    expect(desiredFingerprint({ ...base, environmentProperties: { kafka: { topic: 'orders-v2' } } })).not.toBe(
+      desiredFingerprint(base),
+    );
+  });
+
+  it('does not depend on key order nor on where the state was read', () => {
+    const reordered: DesiredApplicationState = {
+      environmentProperties: { kafka: { topic: 'orders' } },
+      code: { fileKey: 'orders-1.jar', bucketArn: 'arn:aws:s3:::artifacts' },
+      source: { kind: 'terraform', location: B },
+      applicationName: 'orders',
+    };
+    expect(desiredFingerprint(reordered)).toBe(desiredFingerprint(base));
   });
 });
