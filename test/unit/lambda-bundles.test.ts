@@ -38,8 +38,10 @@ function coldOutputs(meta: Metafile, fn: string): Set<string> {
   const seen = new Set<string>();
   const visit = (output: string): void => {
     if (seen.has(output)) return;
+    const out = meta.outputs[output];
+    if (out === undefined) throw new Error(`dist/meta/${fn}.json: ${output} is imported but not an output`);
     seen.add(output);
-    for (const i of meta.outputs[output]?.imports ?? []) {
+    for (const i of out.imports) {
       if (i.kind === 'import-statement' && !i.external) visit(i.path);
     }
   };
