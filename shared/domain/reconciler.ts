@@ -236,9 +236,23 @@ async function listCells(deps: ReconcilerDeps): Promise<Listing> {
   return listing;
 }
 
-/** A stable fingerprint of a desired state (its source location excluded): a new declaration means a new look. */
+/**
+ * A stable fingerprint of a desired state (its source location excluded): a new declaration means a new look.
+ * Environment property values are left out, keys kept: the fingerprint is stored in the reconciler's memory, and a
+ * hash of a low-entropy secret can be confirmed by guessing (shared/domain/drift.ts keeps them out of reports too).
+ */
 export function desiredFingerprint(d: DesiredApplicationState): string {
-  const { source: _source, ...rest } = d;
+  const { source: _source, environmentProperties, ...declared } = d;
+  const rest = {
+    ...declared,
+    ...(environmentProperties === undefined
+      ? {}
+      : {
+          environmentPropertyKeys: Object.fromEntries(
+            Object.entries(environmentProperties).map(([group, map]) => [group, Object.keys(map).sort()]),
+          ),
+        }),
+  };
   // Keys sorted at every depth (a replacer array would drop nested keys such as code.fileKey).
   const canonical = (v: unknown): unknown =>
     v !== null && typeof v === 'object' && !Array.isArray(v)
