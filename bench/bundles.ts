@@ -73,7 +73,7 @@ export class BundleBenchError extends Error {
  *   BuildError (scripts/build.ts) when the build fails.
  */
 export async function measureBundles(): Promise<BundleRun> {
-  await ensureBuilt({ lambdaOnly: true });
+  await ensureBuilt({ package: false });
   const node = lambdaNode();
   const bundles: BundleFigures[] = [];
   for (const name of Object.keys(LAMBDA_FUNCTIONS)) {

@@ -30,6 +30,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, posix, relative, sep } from 'node:path';
@@ -97,33 +98,42 @@ export class BuildError extends Error {
   override readonly name = 'BuildError';
 }
 
-/** What {@link build} builds. */
+/** What {@link build} builds: both parts unless told otherwise. */
 export interface BuildParts {
   /**
-   * Only `dist/lambda` (what a synth needs); the CLI, the library and the declarations are left as they are.
-   * @default false
+   * `dist/lambda`: the Lambda functions (what a synth needs).
+   * @default true
    */
-  lambdaOnly?: boolean;
+  lambda?: boolean;
+  /**
+   * `dist/cli.js`, `dist/index.js` (+ `dist/chunks/`) and `dist/types/`: the CLI, the library and its declarations.
+   * @default true
+   */
+  package?: boolean;
 }
 
 /**
- * Builds `dist/` (see the module comment): the Lambda functions, then (unless `lambdaOnly`) the CLI, the library
- * and the declarations. Nothing in `dist/` is replaced unless every part built.
+ * Builds `dist/` (see the module comment): the Lambda functions and/or the CLI, the library and the declarations.
+ * Nothing in `dist/` is replaced unless every part asked for built; a part not asked for is left as it is.
  * @throws BuildError naming the function or part that failed (esbuild errors, tsc errors in the declarations).
  */
 export async function build(parts: BuildParts = {}): Promise<void> {
+  const withLambda = parts.lambda !== false;
+  const withPackage = parts.package !== false;
+  const startedS = Date.now() / 1000;
   const staging = join(ROOT, `.dist-staging-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
   try {
     const meta = join(staging, 'meta');
-    await buildLambdas(join(staging, 'lambda'), meta);
-    if (!parts.lambdaOnly) {
+    mkdirSync(meta, { recursive: true });
+    if (withLambda) await buildLambdas(join(staging, 'lambda'), meta);
+    if (withPackage) {
       await buildPackage(join(staging, 'package'), meta);
       buildDeclarations(join(staging, 'types'));
     }
     mkdirSync(join(DIST, 'meta'), { recursive: true });
-    replace(join(staging, 'lambda'), join(DIST, 'lambda'));
-    if (!parts.lambdaOnly) {
+    if (withLambda) replace(join(staging, 'lambda'), join(DIST, 'lambda'));
+    if (withPackage) {
       replace(join(staging, 'types'), join(DIST, 'types'));
       for (const name of readdirSync(DIST)) {
         if (name === 'chunks' || /\.js(\.map)?$/.test(name)) rmSync(join(DIST, name), { recursive: true, force: true });
@@ -133,8 +143,12 @@ export async function build(parts: BuildParts = {}): Promise<void> {
       }
       chmodSync(join(DIST, 'cli.js'), 0o755);
     }
-    // The metafiles last: they mark their part as built (see staleParts).
-    for (const name of readdirSync(meta)) renameSync(join(meta, name), join(DIST, 'meta', name));
+    // The metafiles last: they mark their part as built (see staleParts), as of the build's start, so a source saved
+    // while the build ran makes the part stale.
+    for (const name of readdirSync(meta)) {
+      renameSync(join(meta, name), join(DIST, 'meta', name));
+      utimesSync(join(DIST, 'meta', name), startedS, startedS);
+    }
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
@@ -180,18 +194,21 @@ export function staleParts(): Staleness {
 }
 
 /**
- * Builds what {@link staleParts} finds stale (only `dist/lambda` when `lambdaOnly`), saying why on stderr; does
- * nothing when `dist/` is up to date. Used by the tests' global setup and the bench.
+ * Builds the parts asked for (both by default) that {@link staleParts} finds stale, saying why on stderr; leaves
+ * fresh parts alone (a test reading `dist/lambda` in another process is not disturbed by a build of the CLI). Used by
+ * the tests' global setup, the package test and the bench.
  * @returns whether a build ran.
  * @throws BuildError as {@link build}.
  */
 export async function ensureBuilt(parts: BuildParts = {}): Promise<boolean> {
   const stale = staleParts();
-  const reason = stale.lambda ?? (parts.lambdaOnly ? undefined : stale.package);
-  if (reason === undefined) return false;
+  const lambda = parts.lambda !== false && stale.lambda !== undefined;
+  const pkg = parts.package !== false && stale.package !== undefined;
+  if (!lambda && !pkg) return false;
   const started = performance.now();
-  process.stderr.write(`building dist/ (${reason}) ...\n`);
-  await build({ lambdaOnly: parts.lambdaOnly === true || stale.package === undefined });
+  const reasons = [lambda ? stale.lambda : undefined, pkg ? stale.package : undefined].filter((r) => r !== undefined);
+  process.stderr.write(`building dist/ (${reasons.join('; ')}) ...\n`);
+  await build({ lambda, package: pkg });
   process.stderr.write(`built dist/ in ${Math.round(performance.now() - started)} ms\n`);
   return true;
 }
@@ -328,7 +345,7 @@ function listFiles(dir: string): string[] {
 if (isMainModule(import.meta.url)) {
   const started = performance.now();
   const lambdaOnly = process.argv.includes('--lambda-only');
-  build({ lambdaOnly }).then(
+  build({ package: !lambdaOnly }).then(
     () => console.log(`built dist/${lambdaOnly ? 'lambda' : ''} in ${Math.round(performance.now() - started)} ms`),
     (e: unknown) => {
       console.error(e instanceof Error ? e.message : String(e));

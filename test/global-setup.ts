@@ -7,5 +7,5 @@ import { ensureBuilt } from '../scripts/build.ts';
  * the library and the declarations are built by the pack test (test/package/), which needs them.
  */
 export default async function setup(): Promise<void> {
-  await ensureBuilt({ lambdaOnly: true });
+  await ensureBuilt({ package: false });
 }
