@@ -1,6 +1,6 @@
 import { EventBridgeNotifier } from '#shared/adapters/eventbridge-notifier.ts';
 import { FanOutNotifier, type NotificationChannel } from '#shared/adapters/fan-out-notifier.ts';
-import { SlackSecretNotifier } from '#shared/adapters/slack-notifier.ts';
+import { onFirstUse } from '#shared/adapters/on-first-use.ts';
 import { ChatbotNotifier, SnsNotifier } from '#shared/adapters/sns-notifier.ts';
 import { sqsDeadLetter } from '#shared/adapters/sqs-dead-letter.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
@@ -40,8 +40,12 @@ export function notifierFromEnv(env: NotificationEnv, deps: { ledger: Ledger; lo
     // Webhook mode or Web API mode (threads), whichever the secret holds.
     channels.push({
       name: 'slack',
-      // The secret is read, and the Secrets Manager and Slack clients loaded, at the first notification.
-      notifier: new SlackSecretNotifier({ secretName, region, ledger: deps.ledger }),
+      // The Slack notifier and its renderer are loaded, the secret read and the Slack client made, at the first
+      // notification.
+      notifier: loadedOnFirstUse(async () => {
+        const { SlackSecretNotifier } = await import('#shared/adapters/slack-notifier.ts');
+        return new SlackSecretNotifier({ secretName, region, ledger: deps.ledger });
+      }),
     });
   }
   return new FanOutNotifier({
@@ -50,4 +54,10 @@ export function notifierFromEnv(env: NotificationEnv, deps: { ledger: Ledger; lo
     log: deps.log,
     ...(env.NOTIFICATION_DLQ_URL ? { deadLetter: sqsDeadLetter(env.NOTIFICATION_DLQ_URL) } : {}),
   });
+}
+
+/** A notifier whose module `load` imports at the first notification (a failed load is tried again at the next). */
+function loadedOnFirstUse(load: () => Promise<Notifier>): Notifier {
+  const notifier = onFirstUse(undefined, load);
+  return { notify: async (n) => (await notifier()).notify(n) };
 }
