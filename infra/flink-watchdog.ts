@@ -399,12 +399,18 @@ export class FlinkWatchdog extends Construct {
       reason:
         'This queue is itself a dead-letter queue: the functions send it the notifications they could not deliver.',
     });
+    // The watchdog's own alarms are named `FlinkWatchdog-<kind>-<stack name>`, with `-<instance>` after it when the
+    // instance is not the one the stack name gives (a second watchdog in one stack: alarm names are unique per
+    // account and Region).
+    const stackName = Stack.of(this).stackName;
+    const ownAlarmSuffix =
+      this.instanceId === defaultInstanceId(stackName) ? stackName : `${stackName}-${this.instanceId}`;
     // Not under ALARM_PREFIX: its state changes must not reach the detector, which handles application alarms only.
-    const undeliveredAlarmName = `FlinkWatchdog-undelivered-notifications-${Stack.of(this).stackName}`;
+    const undeliveredAlarmName = `FlinkWatchdog-undelivered-notifications-${ownAlarmSuffix}`;
     // Not under ALARM_PREFIX either: watch executions that ended without their verdict (see below).
-    const watchEndedAlarmName = `FlinkWatchdog-watch-executions-ended-${Stack.of(this).stackName}`;
+    const watchEndedAlarmName = `FlinkWatchdog-watch-executions-ended-${ownAlarmSuffix}`;
     // Nor this one: sweeps or look batches that failed (see below).
-    const sweepFailedAlarmName = `FlinkWatchdog-sweep-failed-${Stack.of(this).stackName}`;
+    const sweepFailedAlarmName = `FlinkWatchdog-sweep-failed-${ownAlarmSuffix}`;
     const undelivered = new CwAlarm(this, 'UndeliveredNotificationsAlarm', {
       alarmName: undeliveredAlarmName,
       alarmDescription:
@@ -1099,14 +1105,18 @@ function instanceIdOf(scope: Construct, instanceId: string | undefined): string 
     }
     return instanceId;
   }
-  const stackName = Stack.of(scope).stackName;
-  const derived = Token.isUnresolved(stackName) ? '' : stackName.replace(/[^A-Za-z0-9]/g, '').slice(0, 32);
+  const derived = defaultInstanceId(Stack.of(scope).stackName);
   if (!INSTANCE_PATTERN.test(derived)) {
     throw new FlinkWatchdogPropsError(
       'instanceId: the stack name gives no usable instance id; set instanceId (1-32 letters and digits ([A-Za-z0-9]))',
     );
   }
   return derived;
+}
+
+/** The instance id a stack name gives: its letters and digits, cut to 32 (empty for an unresolved name). */
+function defaultInstanceId(stackName: string): string {
+  return Token.isUnresolved(stackName) ? '' : stackName.replace(/[^A-Za-z0-9]/g, '').slice(0, 32);
 }
 
 /**

@@ -1,16 +1,17 @@
 import { existsSync, readFileSync, writeSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError, parseConfig, runtimeEnvironmentOf, type WatchdogConfig } from '#shared/config/schema.ts';
+import { packageRoot } from '#shared/package-root.ts';
 import { FlinkWatchdogPropsError } from '../errors.ts';
 import { WatchdogStack } from '../watchdog-stack.ts';
 
 /**
  * The CDK app. Context:
- * - `configFile`: the watchdog config, relative to the repository root (default `flink-watchdog.config.json`). Without
- *   that file synth refuses (exit code 1) and says how to make one, unless `example=true` is given;
+ * - `configFile`: the watchdog config, relative to the working directory, where `cdk` runs the app: the directory of
+ *   cdk.json, the repository root (default `flink-watchdog.config.json`). Without that file synth refuses (exit code 1) and says how to make one, unless `example=true` is given;
  * - `example`: `true` synthesizes `flink-watchdog.config.example.json` (every application in observe mode), to try
  *   the stack without a config of your own (`npx cdk synth -c example=true`);
  * - `runtimeEnvironments`: MSF RuntimeEnvironment per application name, e.g. `{"orders-enrichment":"FLINK-2_2"}`,
@@ -27,7 +28,8 @@ import { WatchdogStack } from '../watchdog-stack.ts';
  * `flink-watchdog validate --config FILE` prints.
  * The functions' code is the package's prebuilt `dist/lambda/` (`npm run build`).
  */
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The package root: the example config ships there. */
+const PACKAGE_ROOT = packageRoot(fileURLToPath(import.meta.url));
 const DEFAULT_CONFIG_FILE = 'flink-watchdog.config.json';
 const EXAMPLE_CONFIG_FILE = 'flink-watchdog.config.example.json';
 
@@ -41,9 +43,9 @@ function refuse(message: string): never {
 
 function configPath(): string {
   const fromContext = app.node.tryGetContext('configFile') as string | undefined;
-  if (fromContext !== undefined) return isAbsolute(fromContext) ? fromContext : join(REPO_ROOT, fromContext);
-  if (String(app.node.tryGetContext('example') ?? 'false') === 'true') return join(REPO_ROOT, EXAMPLE_CONFIG_FILE);
-  const real = join(REPO_ROOT, DEFAULT_CONFIG_FILE);
+  if (fromContext !== undefined) return resolve(fromContext);
+  if (String(app.node.tryGetContext('example') ?? 'false') === 'true') return join(PACKAGE_ROOT, EXAMPLE_CONFIG_FILE);
+  const real = resolve(DEFAULT_CONFIG_FILE);
   if (existsSync(real)) return real;
   return refuse(
     [

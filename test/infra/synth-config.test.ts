@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ALARM_PREFIX } from '#shared/alarms.ts';
 
@@ -23,17 +23,21 @@ interface SynthRun {
 
 /** Runs the CDK app on `fixture` with extra context; resolves when the process exits. */
 function synth(fixture: string, context: Record<string, unknown> = {}): Promise<SynthRun> {
+  return runApp(REPO_ROOT, { configFile: join(FIXTURES, fixture), ...context });
+}
+
+/** tsx's loader, by absolute URL: the app also runs from directories without node_modules. */
+const TSX_LOADER = pathToFileURL(join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+
+/** Runs the CDK app (infra/bin/app.ts) in `cwd` with this context, as `cdk synth` would; resolves on exit. */
+function runApp(cwd: string, context: Record<string, unknown>): Promise<SynthRun> {
   const outDir = mkdtempSync(join(tmpdir(), 'flink-watchdog-synth-'));
   outDirs.push(outDir);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/bin/app.ts'], {
-    cwd: REPO_ROOT,
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, join(REPO_ROOT, 'infra', 'bin', 'app.ts')], {
+    cwd,
     env: {
       ...process.env,
-      CDK_CONTEXT_JSON: JSON.stringify({
-        configFile: join(FIXTURES, fixture),
-        'aws:cdk:bundling-stacks': [],
-        ...context,
-      }),
+      CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [], ...context }),
       CDK_OUTDIR: outDir,
       CDK_DISABLE_VERSION_CHECK: '1',
       // Built-in CloudFormation validation adds ~2 s and nothing to these assertions.
@@ -110,4 +114,49 @@ describe('CDK app: synth with a config file', () => {
     expect(restartMetric('payments-aggregation')).toEqual(['numRestarts']); // FLINK-2_2 in the config
     expect(restartMetric('fraud-scoring')).toEqual(['fullRestarts']); // FLINK-2_2, overridden by the context
   }, 60_000);
+
+  describe.concurrent('without flink-watchdog.config.json', () => {
+    /** An empty working directory: no flink-watchdog.config.json in it. */
+    const emptyDir = (): string => {
+      const dir = mkdtempSync(join(tmpdir(), 'flink-watchdog-cwd-'));
+      outDirs.push(dir);
+      return dir;
+    };
+
+    it('refuses (exit 1) and says how to make one: create it, flink-watchdog init, or -c example=true', async () => {
+      // Act
+      const run = await runApp(emptyDir(), {});
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('flink-watchdog.config.json not found');
+      expect(run.stderr).toContain('flink-watchdog init');
+      expect(run.stderr).toContain('-c example=true');
+      expect(run.stderr, 'no stack trace').not.toMatch(/\n\s+at /);
+      expect(existsSync(join(run.outDir, 'manifest.json')), 'nothing synthesized').toBe(false);
+    }, 60_000);
+
+    it('synthesizes the example, all observe (no MSF mutation granted), when asked with -c example=true', async () => {
+      // Act
+      const run = await runApp(emptyDir(), { example: 'true' });
+
+      // Assess
+      expect(run.code, run.stderr).toBe(0);
+      const template = readFileSync(join(run.outDir, 'FlinkWatchdog.template.json'), 'utf8');
+      expect(template).not.toMatch(/kinesisanalytics:(Start|Stop|Update|Rollback|CreateApplicationSnapshot)/);
+    }, 60_000);
+
+    it('uses flink-watchdog.config.json of the working directory (where cdk.json is)', async () => {
+      // Prepare
+      const cwd = emptyDir();
+      copyFileSync(join(FIXTURES, 'valid.json'), join(cwd, 'flink-watchdog.config.json'));
+
+      // Act
+      const run = await runApp(cwd, {});
+
+      // Assess
+      expect(run.code, run.stderr).toBe(0);
+      expect(readFileSync(join(run.outDir, 'FlinkWatchdog.template.json'), 'utf8')).toContain('fraud-scoring');
+    }, 60_000);
+  });
 });
