@@ -10,12 +10,10 @@
  * `config` is the same JSON object as `flink-watchdog.config.json` ({@link WatchdogConfigInput}); the construct
  * validates it with {@link parseConfig} and throws {@link ConfigError} naming each bad field. The Lambda code ships
  * prebuilt in the package (`dist/lambda/<function>/`), so a consumer needs neither esbuild nor TypeScript to synthesize.
- * `aws-cdk-lib` and `constructs` are peer dependencies: the app's own copies are used.
+ * `aws-cdk-lib` and `constructs` are peer dependencies: the app's own copies are used. The config file's JSON Schema
+ * ships in the package as `shared/config/flink-watchdog.config.schema.json` (point the file's `"$schema"` at it).
  * @module
  */
-import type { input } from 'zod';
-import type { WatchdogConfig as WatchdogConfigSchema } from '#shared/config/schema.ts';
-
 export {
   ConfigError,
   DEFAULT_POLICY,
@@ -28,7 +26,12 @@ export {
   type WatchdogConfig,
   type WatchedApplication,
 } from '#shared/config/schema.ts';
-export { FlinkWatchdog, type FlinkWatchdogProps, FlinkWatchdogPropsError } from './flink-watchdog.ts';
+export {
+  FlinkWatchdog,
+  type FlinkWatchdogProps,
+  FlinkWatchdogPropsError,
+  type WatchdogConfigInput,
+} from './flink-watchdog.ts';
 export {
   DEFAULT_CENTRAL_STACK_NAME,
   DEFAULT_OPT_IN_TAG_KEY,
@@ -39,10 +42,3 @@ export {
   type FlinkWatchdogMemberStackProps,
 } from './member-stack.ts';
 export { WatchdogStack, type WatchdogStackProps } from './watchdog-stack.ts';
-
-/**
- * The watchdog config as written in `flink-watchdog.config.json`, before {@link parseConfig} fills in defaults: keys
- * with a default are optional. {@link WatchdogConfig} is the parsed result. The file's JSON Schema ships in the package
- * as `shared/config/flink-watchdog.config.schema.json`.
- */
-export type WatchdogConfigInput = input<typeof WatchdogConfigSchema>;
