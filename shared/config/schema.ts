@@ -50,11 +50,9 @@ const policyFields = {
     .enum(['remediate', 'observe'])
     .register(z.globalRegistry, { description: '`remediate` acts; `observe` only reports what it would have done.' }),
   /** Desired ApplicationStatus. Only RUNNING applications are restarted or started. */
-  desiredStatus: z
-    .enum(['RUNNING', 'READY'])
-    .register(z.globalRegistry, {
-      description: 'Desired ApplicationStatus. Only RUNNING applications are restarted or started.',
-    }),
+  desiredStatus: z.enum(['RUNNING', 'READY']).register(z.globalRegistry, {
+    description: 'Desired ApplicationStatus. Only RUNNING applications are restarted or started.',
+  }),
   /** Look-back window for counting restarts (minutes) and restarts within it that make a restart loop (count). */
   restartLoop: z
     .strictObject({
@@ -107,19 +105,14 @@ const policyFields = {
     z.describe('Which snapshot a restart restores from; `last-known-good` falls back to `latest` when none qualifies.'),
   ),
   /** On READY after a failed deploy: re-apply the previous version's configuration and start from its snapshot. */
-  restoreLastGoodVersion: z
-    .boolean()
-    .register(z.globalRegistry, {
-      description:
-        "On READY after a failed deploy: re-apply the previous version's configuration and start from its snapshot.",
-    }),
+  restoreLastGoodVersion: z.boolean().register(z.globalRegistry, {
+    description:
+      "On READY after a failed deploy: re-apply the previous version's configuration and start from its snapshot.",
+  }),
   /** On a restore that fails because state cannot be mapped: start again with AllowNonRestoredState=true. */
-  allowNonRestoredState: z
-    .boolean()
-    .register(z.globalRegistry, {
-      description:
-        'On a restore that fails because state cannot be mapped: start again with AllowNonRestoredState=true.',
-    }),
+  allowNonRestoredState: z.boolean().register(z.globalRegistry, {
+    description: 'On a restore that fails because state cannot be mapped: start again with AllowNonRestoredState=true.',
+  }),
   /** Time an application may stay in a transient status before it counts as stuck, minutes per status. */
   stuckTransitionMinutes: stuckTransitionMinutesShape.register(z.globalRegistry, {
     description: 'Time an application may stay in a transient status before it counts as stuck, minutes per status.',
@@ -151,18 +144,14 @@ const policyFields = {
   /** What to do per kind of drift between the declared state (config, Terraform state, tags) and what MSF runs. */
   onDrift: z
     .strictObject({
-      status: z
-        .optional(z.enum(['reconcile', 'notify', 'ignore']))
-        .register(z.globalRegistry, {
-          description:
-            'Status drift. `reconcile`: desired RUNNING, found READY with no failed operation → start from the latest snapshot.',
-        }),
-      version: z
-        .optional(z.enum(['notify', 'ignore']))
-        .register(z.globalRegistry, {
-          description:
-            'Application version or code drift (e.g. after a rollback). Never reconciled: MSF rolled back for a reason.',
-        }),
+      status: z.optional(z.enum(['reconcile', 'notify', 'ignore'])).register(z.globalRegistry, {
+        description:
+          'Status drift. `reconcile`: desired RUNNING, found READY with no failed operation → start from the latest snapshot.',
+      }),
+      version: z.optional(z.enum(['notify', 'ignore'])).register(z.globalRegistry, {
+        description:
+          'Application version or code drift (e.g. after a rollback). Never reconciled: MSF rolled back for a reason.',
+      }),
       configuration: z
         .optional(z.enum(['notify', 'ignore']))
         .register(z.globalRegistry, { description: 'Configuration drift (parallelism, properties, …).' }),
@@ -319,24 +308,18 @@ export const WatchedApplication = z
      * The application's MSF RuntimeEnvironment (default `FLINK-1_20`). It chooses the restart metric (`fullRestarts`,
      * or `numRestarts` on FLINK-2_x, where `fullRestarts` was removed).
      */
-    runtimeEnvironment: z
-      .optional(RuntimeEnvironment)
-      .register(z.globalRegistry, {
-        description:
-          'MSF RuntimeEnvironment, e.g. FLINK-1_20 (the default) or FLINK-2_2. Chooses the restart metric (fullRestarts, ' +
-          'or numRestarts on FLINK-2_x).',
-      }),
-    accountId: z
-      .optional(AccountId)
-      .register(z.globalRegistry, {
-        description:
-          "The application's AWS account when it is not the watchdog's own (a member account listed in fleet.accounts).",
-      }),
-    region: z
-      .optional(AwsRegion)
-      .register(z.globalRegistry, {
-        description: "The application's Region when it is not the watchdog's own; required with accountId.",
-      }),
+    runtimeEnvironment: z.optional(RuntimeEnvironment).register(z.globalRegistry, {
+      description:
+        'MSF RuntimeEnvironment, e.g. FLINK-1_20 (the default) or FLINK-2_2. Chooses the restart metric (fullRestarts, ' +
+        'or numRestarts on FLINK-2_x).',
+    }),
+    accountId: z.optional(AccountId).register(z.globalRegistry, {
+      description:
+        "The application's AWS account when it is not the watchdog's own (a member account listed in fleet.accounts).",
+    }),
+    region: z.optional(AwsRegion).register(z.globalRegistry, {
+      description: "The application's Region when it is not the watchdog's own; required with accountId.",
+    }),
     policy: z
       ._default(PolicyOverride, {})
       .register(z.globalRegistry, { description: "Overrides of the config's `defaults` for this application." }),
@@ -424,12 +407,10 @@ export const Notifications = z
       .register(z.globalRegistry, {
         description: 'Email addresses subscribed to the topic; each must confirm the subscription mail.',
       }),
-    chatbot: z
-      .optional(z.boolean())
-      .register(z.globalRegistry, {
-        description:
-          'Create a topic for Amazon Q Developer in chat applications (custom-notification JSON, one thread per incident).',
-      }),
+    chatbot: z.optional(z.boolean()).register(z.globalRegistry, {
+      description:
+        'Create a topic for Amazon Q Developer in chat applications (custom-notification JSON, one thread per incident).',
+    }),
   })
   .register(z.globalRegistry, {
     description: 'Where notifications go. Slack webhook URLs never go here: put them in Secrets Manager.',
@@ -456,11 +437,9 @@ export const WatchdogConfig = z
         description: 'Applications carrying this tag (key and value) are watched too, with the default policy.',
       }),
     /** Policy for every application; per-application `policy` overrides fields of it. */
-    defaults: z
-      ._default(PolicyOverride, {})
-      .register(z.globalRegistry, {
-        description: "Policy for every application; an application's own `policy` overrides fields of it.",
-      }),
+    defaults: z._default(PolicyOverride, {}).register(z.globalRegistry, {
+      description: "Policy for every application; an application's own `policy` overrides fields of it.",
+    }),
     applications: z
       ._default(z.array(WatchedApplication), [])
       .register(z.globalRegistry, { description: 'The applications watched by name.' }),
@@ -553,12 +532,10 @@ export const WatchdogConfig = z
                   1000,
                   'Applications entering a restart loop within the window above which it is one fleet incident (default 5).',
                 ),
-                fraction: z
-                  .optional(z.number().check(z.gt(0), z.maximum(1)))
-                  .register(z.globalRegistry, {
-                    description:
-                      'The same threshold as a share of the watched applications (default 0.2); the smaller of the two applies.',
-                  }),
+                fraction: z.optional(z.number().check(z.gt(0), z.maximum(1))).register(z.globalRegistry, {
+                  description:
+                    'The same threshold as a share of the watched applications (default 0.2); the smaller of the two applies.',
+                }),
                 windowMinutes: optionalInteger(
                   1,
                   120,
@@ -578,12 +555,10 @@ export const WatchdogConfig = z
           alarms: z
             .optional(
               z.strictObject({
-                downtime: z
-                  .optional(z.boolean())
-                  .register(z.globalRegistry, {
-                    description:
-                      'Also create the downtime alarm per application (downtime > 0, missing data breaching), $0.10 per application a month (default false: the sweep reads each status with ListApplications).',
-                  }),
+                downtime: z.optional(z.boolean()).register(z.globalRegistry, {
+                  description:
+                    'Also create the downtime alarm per application (downtime > 0, missing data breaching), $0.10 per application a month (default false: the sweep reads each status with ListApplications).',
+                }),
               }),
             )
             .register(z.globalRegistry, {
