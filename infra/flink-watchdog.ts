@@ -840,7 +840,19 @@ export class FlinkWatchdog extends Construct {
       const more = memberRemediate.length > 10 ? ` and ${memberRemediate.length - 10} more` : '';
       Annotations.of(this).addWarningV2(
         'flink-watchdog:listed-member-remediate',
-        `applications in member accounts in remediate mode: ${shown}${more}. The member role changes only applications carrying the opt-in tag (${tagged ? `${tagged.key}=${tagged.value}` : "set optInTag, the same as the member stack's OptInTagKey and OptInTagValue"}): tag them too, or their remediations fail with AccessDenied.`,
+        `applications in member accounts in remediate mode: ${shown}${more}. The member role changes only applications carrying the opt-in tag (${tagged ? `${tagged.key}=${tagged.value}` : "set optInTag, the same as the member stack's OptInTagKey and OptInTagValue"}): tag them too, and deploy their member stacks with AllowChanges=true, or their remediations fail with AccessDenied.`,
+      );
+    }
+    // The member role changes nothing unless its stack says AllowChanges=true (observe by default).
+    const accountsOfFleet = config.fleet?.accounts ?? [];
+    const membersMayChange =
+      config.runbooks !== undefined ||
+      (tagged !== undefined && MUTATING_MODES.has(policyFor(config, '').mode)) ||
+      memberRemediate.length > 0;
+    if (accountsOfFleet.length > 0 && membersMayChange) {
+      Annotations.of(this).addInfoV2(
+        'flink-watchdog:member-allow-changes',
+        `this config may change applications in member accounts (${config.runbooks !== undefined ? 'runbooks' : 'remediate mode'}): deploy the member stacks of ${accountsOfFleet.map((a) => a.accountId).join(', ')} with AllowChanges=true (cdk deploy -c allowChanges=true, or the StackSet parameter), or those changes fail with AccessDenied.`,
       );
     }
     const mutable = mutableListedApplications(config, homeListed);

@@ -18,6 +18,7 @@ import { EventBus as EventBusTarget } from 'aws-cdk-lib/aws-events-targets';
 import {
   AccountPrincipal,
   type CfnRole,
+  Policy,
   PolicyDocument,
   PolicyStatement,
   Role,
@@ -182,6 +183,15 @@ export interface FlinkWatchdogMemberProps {
    * @default - the role is always created
    */
   readonly roleCondition?: CfnCondition;
+  /**
+   * Whether the central watchdog may change (start, stop, update, roll back, snapshot) the opted-in applications of
+   * this account: `true`, `false`, or a condition (the member stack's `AllowChanges` parameter). Give it only when the
+   * central config may change applications of this account: some of them in remediate mode (listed, or through the
+   * opt-in tag when its `defaults.mode` is remediate), or `runbooks` configured (commands act on any watched
+   * application). Without it the member role only reads: observe mode enforced by IAM.
+   * @default false
+   */
+  readonly allowChanges?: boolean | CfnCondition;
 }
 
 /**
@@ -195,14 +205,17 @@ export interface FlinkWatchdogMemberProps {
  * - `role`: the role the central functions assume with STS AssumeRole (shared/adapters/accounts.ts): only roles of the
  *   central account named like the central stack's function roles (`aws:PrincipalArn`), only with the ExternalId (and
  *   the organization when given), sessions of at most one hour; it may read MSF applications, list them and their
- *   tags, read metrics and alarms, manage the instance's alarms (with no alarm actions), and change (start, stop,
- *   update, roll back, snapshot) ONLY applications carrying the opt-in tag.
+ *   tags, read metrics and alarms, manage the instance's alarms (with no alarm actions), and, only with
+ *   `allowChanges`, change (start, stop, update, roll back, snapshot) ONLY applications carrying the opt-in tag (the
+ *   separate policy `changesPolicy`).
  */
 export class FlinkWatchdogMember extends Construct {
   /** The member role the central watchdog assumes. */
   readonly role: Role;
   /** The rule forwarding alarm and CloudTrail events to the central bus. */
   readonly forwardingRule: Rule;
+  /** The policy letting the member role change opted-in applications; only with `allowChanges`. */
+  readonly changesPolicy?: Policy;
 
   /** @throws FlinkWatchdogMemberPropsError when `optInTagKey` is a token or a literal value is malformed. */
   constructor(scope: Construct, id: string, props: FlinkWatchdogMemberProps) {
@@ -251,7 +264,7 @@ export class FlinkWatchdogMember extends Construct {
     const alarms = `arn:${partition}:cloudwatch:*:${account}:alarm:${alarmPrefix}*`;
     this.role = new Role(this, 'Role', {
       roleName: props.roleName ?? DEFAULT_MEMBER_ROLE_NAME,
-      description: `Flink Watchdog member: the central watchdog (instance ${props.instance}) reads MSF applications and changes only those tagged ${props.optInTagKeyParameter ?? props.optInTagKey}=${props.optInTagValue}`,
+      description: `Flink Watchdog member: the central watchdog (instance ${props.instance}) reads MSF applications; when changes are allowed, it changes only those tagged ${props.optInTagKeyParameter ?? props.optInTagKey}=${props.optInTagValue}`,
       assumedBy: new AccountPrincipal(props.centralAccountId).withConditions(trustConditions(props)),
       // The AssumeRole API refuses a session longer than the role's maximum
       // (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_update-role-settings.html#id_roles_update-session-duration).
@@ -260,16 +273,6 @@ export class FlinkWatchdogMember extends Construct {
         FlinkWatchdogMember: new PolicyDocument({
           statements: [
             new PolicyStatement({ sid: 'MsfRead', actions: [...MEMBER_MSF_READ_ACTIONS], resources: [applications] }),
-            // Tag-based authorization on MSF applications ("ABAC (tags in policies): Yes",
-            // https://docs.aws.amazon.com/managed-flink/latest/java/security_iam_service-with-iam.html): aws:ResourceTag/
-            // is a condition key of the application resource type
-            // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonkinesisanalyticsv2.html).
-            new PolicyStatement({
-              sid: 'MsfMutateOptedIn',
-              actions: [...MEMBER_MSF_MUTATING_ACTIONS],
-              resources: [applications],
-              conditions: { StringEquals: { [`aws:ResourceTag/${props.optInTagKey}`]: props.optInTagValue } },
-            }),
             new PolicyStatement({
               sid: 'InstanceAlarmsPut',
               actions: MEMBER_ALARM_ACTIONS.filter((a) => a === 'cloudwatch:PutMetricAlarm'),
@@ -289,6 +292,39 @@ export class FlinkWatchdogMember extends Construct {
     const cfnRole = this.role.node.defaultChild as CfnRole;
     if (props.roleCondition) (cfnRole as CfnResource).cfnOptions.condition = props.roleCondition;
     this.#organizationCondition(cfnRole, props);
+
+    const allowChanges = props.allowChanges ?? false;
+    if (allowChanges !== false) {
+      this.changesPolicy = new Policy(this, 'ChangesPolicy', {
+        roles: [this.role],
+        statements: [
+          // Tag-based authorization on MSF applications ("ABAC (tags in policies): Yes",
+          // https://docs.aws.amazon.com/managed-flink/latest/java/security_iam_service-with-iam.html): aws:ResourceTag/
+          // is a condition key of the application resource type
+          // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonkinesisanalyticsv2.html).
+          new PolicyStatement({
+            sid: 'MsfMutateOptedIn',
+            actions: [...MEMBER_MSF_MUTATING_ACTIONS],
+            resources: [applications],
+            conditions: { StringEquals: { [`aws:ResourceTag/${props.optInTagKey}`]: props.optInTagValue } },
+          }),
+        ],
+      });
+      // The policy exists only with the role (roleCondition) and only when changes are allowed.
+      const conditions = [props.roleCondition, allowChanges === true ? undefined : allowChanges].filter(
+        (c): c is CfnCondition => c !== undefined,
+      );
+      const condition =
+        conditions.length < 2
+          ? conditions[0]
+          : new CfnCondition(this, 'GrantsChanges', { expression: Fn.conditionAnd(...conditions) });
+      if (condition) (this.changesPolicy.node.defaultChild as CfnResource).cfnOptions.condition = condition;
+      Validations.of(this.changesPolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kinesisanalytics:*:<AWS::AccountId>:application/*]`,
+        reason:
+          'Changes on application/* are limited by an aws:ResourceTag condition on the opt-in tag: only applications carrying it. Any Region: one role serves every Region of the account.',
+      });
+    }
 
     Validations.of(this.role).acknowledge(
       {
@@ -413,6 +449,8 @@ export interface FlinkWatchdogMemberStackProps extends StackProps {
     readonly centralRegion?: string;
     readonly roleRegion?: string;
     readonly roleName?: string;
+    /** `true` or `false` (see the `AllowChanges` parameter). */
+    readonly allowChanges?: string;
   };
 }
 
@@ -430,7 +468,10 @@ export const DEFAULT_OPT_IN_TAG_KEY = 'flink-watchdog';
  * - `CentralRegion` (optional: the central watchdog's Region when it is not this stack's);
  * - `RoleRegion` (optional: with member stacks in several Regions of one account, the one Region that creates the
  *   role, IAM roles being global; empty: this Region creates it);
- * - `RoleName` (default FlinkWatchdogMember).
+ * - `RoleName` (default FlinkWatchdogMember);
+ * - `AllowChanges` (default `false`): `true` lets the central watchdog change (start, stop, update, roll back,
+ *   snapshot) the opted-in applications; give it when the central config remediates applications of this account or
+ *   has runbooks. With `false` the member role only reads (observe mode).
  * Creating the named role needs `CAPABILITY_NAMED_IAM`.
  */
 export class FlinkWatchdogMemberStack extends Stack {
@@ -507,6 +548,15 @@ export class FlinkWatchdogMemberStack extends Stack {
       constraintDescription: 'an IAM role name',
       default: d.roleName ?? DEFAULT_MEMBER_ROLE_NAME,
     });
+    const allowChanges = param('AllowChanges', {
+      description:
+        'true lets the central watchdog change (start, stop, update, roll back, snapshot) the applications carrying the opt-in tag: give it when the central config puts applications of this account in remediate mode or has runbooks. false: the member role only reads (observe mode).',
+      allowedValues: ['false', 'true'],
+      default: d.allowChanges ?? 'false',
+    });
+    const allowsChanges = new CfnCondition(this, 'AllowsChanges', {
+      expression: Fn.conditionEquals(allowChanges.valueAsString, 'true'),
+    });
     const centralInOtherRegion = new CfnCondition(this, 'CentralRegionGiven', {
       expression: Fn.conditionNot(Fn.conditionEquals(centralRegion.valueAsString, '')),
     });
@@ -528,6 +578,7 @@ export class FlinkWatchdogMemberStack extends Stack {
       organizationId: organizationId.valueAsString,
       roleName: roleName.valueAsString,
       roleCondition: createsRole,
+      allowChanges: allowsChanges,
     });
     const roleArn = new CfnOutput(this, 'MemberRoleArn', {
       description: 'The role the central watchdog assumes (fleet.accounts[] in its config).',

@@ -10,7 +10,8 @@ import { FlinkWatchdogMemberStack } from '../member-stack.ts';
  * `cdk synth -a "npx tsx infra/bin/member-app.ts"` without them gives a template whose parameters are all to be given
  * at deploy: a StackSet template. Context:
  * - `centralAccountId`, `centralStackName`, `externalId`, `instance`, `optInTagValue`, `organizationId`,
- *   `centralRegion`, `roleRegion`, `roleName`: parameter defaults (see FlinkWatchdogMemberStack); `centralStackName`
+ *   `centralRegion`, `roleRegion`, `roleName`, `allowChanges` (`true` when the central config remediates applications
+ *   of this account or has runbooks; default `false`: the member role only reads): parameter defaults (see FlinkWatchdogMemberStack); `centralStackName`
  *   (default `FlinkWatchdog`) is the central stack's name, cut to the 25 characters its generated role names keep;
  * - `optInTagKey`: the opt-in tag key, fixed in the template (default `flink-watchdog`);
  * - `stackName`: default `FlinkWatchdogMember`.
@@ -35,6 +36,7 @@ const defaults = Object.fromEntries(
       'centralRegion',
       'roleRegion',
       'roleName',
+      'allowChanges',
     ] as const
   )
     .map((name) => [name, context(name)] as const)

@@ -284,6 +284,9 @@ describe('Construct: FlinkWatchdog, for a fleet', () => {
         expect(warnings).toHaveLength(1);
         expect(String(warnings[0]?.entry.data)).toContain(`carrying the opt-in tag (${tag}): tag them too`);
       }
+      // The member stacks must allow changes exactly when the config may change member applications.
+      const allowChanges = Annotations.fromStack(central).findInfo('*', Match.stringLikeRegexp('AllowChanges=true'));
+      expect(allowChanges).toHaveLength(tag === undefined ? 0 : 1);
     });
   });
 

@@ -42,6 +42,7 @@ function principalArn(prefix: string): unknown {
 }
 
 interface Statement {
+  Sid?: string;
   Action: string | string[];
   Resource: unknown;
   Condition?: Record<string, Record<string, unknown>>;
@@ -81,6 +82,7 @@ describe('Class: FlinkWatchdogMemberStack', () => {
       const parameters = template.toJSON().Parameters as Record<string, { Default?: string; AllowedPattern?: string }>;
       expect(Object.keys(parameters).sort()).toEqual(
         [
+          'AllowChanges',
           'CentralAccountId',
           'CentralRegion',
           'CentralStackName',
@@ -99,6 +101,8 @@ describe('Class: FlinkWatchdogMemberStack', () => {
       expect(parameters.OrganizationId?.Default).toBe('');
       expect(parameters.RoleName?.Default).toBe('FlinkWatchdogMember');
       expect(parameters.CentralStackName?.Default).toBe('FlinkWatchdog');
+      // Observe by default: the central watchdog may change nothing until AllowChanges is true.
+      template.hasParameter('AllowChanges', { AllowedValues: ['false', 'true'], Default: 'false' });
       template.hasParameter('OptInTagKey', { AllowedValues: ['flink-watchdog'], Default: 'flink-watchdog' });
       expect(new RegExp(parameters.CentralAccountId?.AllowedPattern ?? '').test('12345')).toBe(false);
     });
@@ -153,6 +157,22 @@ describe('Class: FlinkWatchdogMemberStack', () => {
           ],
         },
       });
+    });
+
+    it('grants the changes only when AllowChanges is true, in a policy that exists only with the role', () => {
+      // Act
+      const json = template.toJSON();
+      const policies = Object.entries(
+        json.Resources as Record<string, { Type: string; Condition?: string; Properties: Record<string, unknown> }>,
+      ).filter(([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties).includes('kinesisanalytics'));
+
+      // Assess
+      expect(policies).toHaveLength(1);
+      const condition = policies[0]?.[1].Condition as string;
+      expect(json.Conditions[condition]).toEqual({
+        'Fn::And': [{ Condition: 'CreatesRole' }, { Condition: 'AllowsChanges' }],
+      });
+      expect(json.Conditions.AllowsChanges).toEqual({ 'Fn::Equals': [{ Ref: 'AllowChanges' }, 'true'] });
     });
 
     it('allows the mutating MSF actions only on applications carrying the opt-in tag value', () => {
@@ -285,6 +305,35 @@ describe('Class: FlinkWatchdogMemberStack', () => {
   });
 
   describe('with literal values', () => {
+    it('grants no MSF change by default (observe), and the tagged ones with allowChanges', () => {
+      // Act
+      const observe = literalTemplate();
+      const changing = (() => {
+        const stack = new Stack(new App(), 'Literal', { env: { account: '111122223333', region: 'eu-west-1' } });
+        new FlinkWatchdogMember(stack, 'Member', {
+          centralAccountId: CENTRAL,
+          externalId: 'ext-1234',
+          instance: 'prod',
+          optInTagKey: 'flink-watchdog',
+          optInTagValue: 'enabled',
+          allowChanges: true,
+        });
+        return Template.fromStack(stack);
+      })();
+      const mutatingOf = (t: Template) =>
+        identityStatements(t).filter((st) =>
+          actionsOf(st).some((a) => (MEMBER_MSF_MUTATING_ACTIONS as readonly string[]).includes(a) || /\*/.test(a)),
+        );
+
+      // Assess
+      expect(mutatingOf(observe).map((st) => st.Sid)).toEqual([]);
+      expect(mutatingOf(changing).map((st) => [st.Sid, st.Condition])).toEqual([
+        ['MsfMutateOptedIn', { StringEquals: { 'aws:ResourceTag/flink-watchdog': 'enabled' } }],
+      ]);
+      const [policy] = Object.values(changing.findResources('AWS::IAM::Policy'));
+      expect(policy?.Condition).toBeUndefined();
+    });
+
     it('puts the ExternalId and the organization straight into the trust policy', () => {
       // Act
       const template = literalTemplate({ organizationId: 'o-a1b2c3d4e5' });
@@ -428,6 +477,7 @@ describe('CDK app: infra/bin/member-app.ts', () => {
       instance: 'prod',
       optInTagKey: 'team:flink',
       optInTagValue: 'watched',
+      allowChanges: 'true',
     });
     // Assess
     expect(run.code, run.stderr).toBe(0);
@@ -439,19 +489,16 @@ describe('CDK app: infra/bin/member-app.ts', () => {
     template.hasParameter('Instance', { Default: 'prod' });
     template.hasParameter('OptInTagKey', { AllowedValues: ['team:flink'] });
     template.hasParameter('OptInTagValue', { Default: 'watched' });
-    template.hasResourceProperties('AWS::IAM::Role', {
-      Policies: [
-        {
-          PolicyDocument: {
-            Statement: Match.arrayWith([
-              Match.objectLike({
-                Sid: 'MsfMutateOptedIn',
-                Condition: { StringEquals: { 'aws:ResourceTag/team:flink': { Ref: 'OptInTagValue' } } },
-              }),
-            ]),
-          },
-        },
-      ],
+    template.hasParameter('AllowChanges', { Default: 'true' });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Sid: 'MsfMutateOptedIn',
+            Condition: { StringEquals: { 'aws:ResourceTag/team:flink': { Ref: 'OptInTagValue' } } },
+          }),
+        ],
+      },
     });
   }, 60_000);
 });
