@@ -293,7 +293,11 @@ export class FlinkWatchdog extends Construct {
   readonly chatTopic?: Topic;
   /** Undelivered notifications (after each channel's retries); an alarm fires when it holds any. */
   readonly notificationDeadLetterQueue: Queue;
-  /** The runbook command topic, when `runbooks` is configured; only `runbooks.publishers` may publish. */
+  /**
+   * The runbook command topic, when `runbooks` is configured; only `runbooks.publishers` may publish. Its policy and its
+   * key's policy name those principals, so each must exist when the stack is deployed (SNS and KMS refuse a policy
+   * naming a missing principal, and the deploy fails).
+   */
   readonly commandTopic?: Topic;
   /** The runbook command function, when `runbooks` is configured. */
   readonly runbook?: LambdaFunctionResource;

@@ -451,6 +451,12 @@ export const WatchdogConfig = z
     runbooks: z
       .optional(
         z.strictObject({
+          /**
+           * IAM roles or users allowed to publish runbook commands. Each must exist when the stack is deployed: the
+           * command topic's policy and its key's policy name them, and SNS and KMS refuse a policy naming a principal
+           * that does not exist (the deploy fails). IAM keeps the principal's unique id in those policies, so a role
+           * deleted and created again under the same name is not allowed until the stack is deployed again.
+           */
           publishers: z
             .array(
               z
@@ -458,7 +464,7 @@ export const WatchdogConfig = z
                 .check(
                   z.regex(
                     /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/\S+$/,
-                    'an IAM role or user ARN (arn:aws:iam::ACCOUNT:role/NAME); for an assumed role, name the role, not the session',
+                    'an IAM role or user ARN that exists when the stack is deployed (arn:aws:iam::ACCOUNT:role/NAME); for an assumed role, name the role, not the session',
                   ),
                 ),
             )
@@ -466,7 +472,7 @@ export const WatchdogConfig = z
               z.minLength(1),
               z.maxLength(50),
               z.describe(
-                'IAM principals (role or user ARNs) allowed to publish commands; the topic policy denies everyone else.',
+                'IAM principals (role or user ARNs) allowed to publish commands; the topic policy denies everyone else. Each must exist when the stack is deployed (SNS and KMS refuse a policy naming a missing principal); one deleted and created again needs a new deploy.',
               ),
             ),
         }),

@@ -79,6 +79,27 @@ describe('Construct: FlinkWatchdog', () => {
     });
   });
 
+  describe('Prop: config.runbooks.publishers', () => {
+    it('says a publisher must be an IAM role or user that exists when the stack is deployed', () => {
+      // Prepare
+      const config = { ...RAW_CONFIG, runbooks: { publishers: ['oncall'] } };
+
+      // Act
+      let thrown: unknown;
+      try {
+        new FlinkWatchdog(testStack(), 'Watchdog', { config });
+      } catch (e) {
+        thrown = e;
+      }
+
+      // Assess
+      expect(thrown).toBeInstanceOf(ConfigError);
+      expect((thrown as ConfigError).issues).toEqual([
+        'runbooks.publishers[0]: an IAM role or user ARN that exists when the stack is deployed (arn:aws:iam::ACCOUNT:role/NAME); for an assumed role, name the role, not the session',
+      ]);
+    });
+  });
+
   describe('stack outputs', () => {
     /** The outputs of a stack, by OutputKey. */
     const outputsOf = (stack: Stack): Record<string, { Description?: string; Value: unknown }> =>
