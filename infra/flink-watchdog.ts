@@ -261,17 +261,24 @@ export interface FlinkWatchdogProps {
 export { FlinkWatchdogPropsError };
 
 /**
- * The deployed watchdog: EventBridge rules on the state changes of its instance's alarms (which the detector's alarm
- * manager creates and deletes at runtime, not CloudFormation) and on remediation workflow executions that end
+ * The deployed watchdog: EventBridge rules on the transitions to ALARM of its instance's alarms (which the detector's
+ * alarm manager creates and deletes at runtime, not CloudFormation) and on remediation workflow executions that end
  * abnormally (→ detector); a periodic schedule starting the sweep workflow (plan, then a Distributed Map of look
  * batches, both on the detector) and the drift reconciler; the remediation workflow (Step Functions) and its step
- * Lambda; the watch workflow; the ledger table; the notification topic; the dashboard; dead-letter queues; and IAM
- * that scales to a fleet: MSF reads on every application of the account and Region (scope is enforced in code), MSF
- * mutations on the listed `remediate`-mode applications by ARN and on the opted-in ones by tag condition, alarm
- * writes under the instance's alarm prefix, and sts:AssumeRole on the member roles of `fleet.accounts`.
+ * Lambda; the watch workflow; the ledger table; the notification topic; the dashboard; dead-letter queues; stack
+ * outputs for the CLI ({@link WATCHDOG_OUTPUTS}); and IAM that scales to a fleet: MSF reads on every application of
+ * the account and Region (scope is enforced in code), MSF mutations only where the config allows them (see
+ * {@link mutableListedApplications}: none for an all-observe config without runbooks) on listed applications by ARN
+ * and on the opted-in ones by tag condition, alarm writes under the instance's alarm prefix, and sts:AssumeRole on the
+ * member roles of `fleet.accounts`.
  *
- * The config is bundled with every function's code as `watchdog.config.json` (not in the environment: no size limit
- * but the deployment package's); each function's environment is checked at synth time to stay within Lambda's 4 KB.
+ * The functions' code is the package's prebuilt `dist/lambda/<function>/` (`npm run build`; see infra/lambda-code.ts)
+ * with the validated config beside the handler as `watchdog.config.json` (not in the environment: no size limit but
+ * the deployment package's); each function's environment is checked at synth time to stay within Lambda's 4 KB.
+ *
+ * @example
+ * const config = JSON.parse(readFileSync('flink-watchdog.config.json', 'utf8'));
+ * new FlinkWatchdog(stack, 'Watchdog', { config });
  */
 export class FlinkWatchdog extends Construct {
   readonly detector: LambdaFunctionResource;
