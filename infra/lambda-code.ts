@@ -61,8 +61,8 @@ export function prebuiltCode(scope: Construct, options: PrebuiltCodeOptions): Co
     assetHashType: AssetHashType.CUSTOM,
     assetHash,
     bundling: {
-      // Required by the type; never run: the local copy below always succeeds or throws.
-      image: DockerImage.fromRegistry('public.ecr.aws/docker/library/busybox'),
+      // Required by the type, never pulled or run: the local copy below always succeeds (or throws).
+      image: DockerImage.fromRegistry('scratch'),
       local: {
         tryBundle(outputDir: string): boolean {
           cpSync(dir, outputDir, { recursive: true });
