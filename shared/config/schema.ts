@@ -37,10 +37,14 @@ function optionalInteger(min: number, max: number, description?: string): z.ZodM
 }
 
 const stuckTransitionMinutesShape = z.strictObject(
-  Object.fromEntries(TRANSIENT_STATUSES.map((s) => [s, optionalInteger(1, 24 * 60)])) as Record<
-    (typeof TRANSIENT_STATUSES)[number],
-    z.ZodMiniOptional<z.ZodMiniNumber<number>>
-  >,
+  Object.fromEntries(
+    TRANSIENT_STATUSES.map((s) => [
+      s,
+      optionalInteger(1, 24 * 60).register(z.globalRegistry, {
+        description: `Minutes an application may stay ${s} (an MSF ApplicationStatus) before it counts as a stuck transition.`,
+      }),
+    ]),
+  ) as Record<(typeof TRANSIENT_STATUSES)[number], z.ZodMiniOptional<z.ZodMiniNumber<number>>>,
 );
 
 /** Policy fields without defaults: the shape of a per-application override. */
@@ -394,8 +398,9 @@ export const Notifications = z
       )
       .register(z.globalRegistry, {
         description:
-          'Name of the Secrets Manager secret holding the Slack incoming-webhook URL (never the URL itself); ' +
-          'when absent, nothing is sent to Slack.',
+          'Name of the Secrets Manager secret holding the Slack credentials (never in the config itself): its ' +
+          'SecretString is an incoming-webhook URL (or JSON {"url": ...}), or JSON {"token": BOT_TOKEN, "channel": ' +
+          'CHANNEL_ID} for the Web API (threaded updates); when absent, nothing is sent to Slack.',
       }),
     /** Email addresses subscribed to the topic (each must confirm the subscription mail). */
     emailSubscriptions: z
@@ -432,7 +437,18 @@ export const WatchdogConfig = z
       .register(z.globalRegistry, { description: 'Version of this file format; this release reads 1.' }),
     /** Applications carrying this tag (key and value) are watched too, with the default policy. */
     optInTag: z
-      .optional(z.strictObject({ key: z.string().check(z.minLength(1)), value: z.string().check(z.minLength(1)) }))
+      .optional(
+        z.strictObject({
+          key: z
+            .string()
+            .check(z.minLength(1))
+            .register(z.globalRegistry, { description: 'The tag key, e.g. `flink-watchdog`.' }),
+          value: z
+            .string()
+            .check(z.minLength(1))
+            .register(z.globalRegistry, { description: 'The tag value that opts an application in, e.g. `watch`.' }),
+        }),
+      )
       .register(z.globalRegistry, {
         description: 'Applications carrying this tag (key and value) are watched too, with the default policy.',
       }),
