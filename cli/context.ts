@@ -399,8 +399,11 @@ export class StackOutputsError extends Error {
 
 /**
  * Groups a stack's Outputs by watchdog: each OutputKey ending in a {@link WATCHDOG_OUTPUT_NAMES} name (optionally
- * followed by the 8-character hash CDK appends to nested logical ids) is split into its prefix and name.
- * @returns prefix → values, in the order first seen; Outputs of other constructs are ignored.
+ * followed by the 8-character hash CDK appends to nested logical ids) is split into its prefix and name. A prefix
+ * counts as a watchdog only when it has both `<prefix>LedgerTableName` and `<prefix>Instance` (the construct always
+ * exports both), so other constructs' Outputs that merely end the same way (`OpsDashboardName`, `BastionInstance`)
+ * are ignored.
+ * @returns prefix → values, in the order first seen.
  */
 export function watchdogOutputsByPrefix(
   outputs: ReadonlyArray<{ OutputKey?: string; OutputValue?: string }>,
@@ -414,6 +417,9 @@ export function watchdogOutputsByPrefix(
     const values = found.get(prefix) ?? {};
     values[m[2] as WatchdogOutputName] = o.OutputValue;
     found.set(prefix, values);
+  }
+  for (const [prefix, values] of found) {
+    if (values.LedgerTableName === undefined || values.Instance === undefined) found.delete(prefix);
   }
   return found;
 }
@@ -431,7 +437,7 @@ export function selectWatchdog(
   const byPrefix = watchdogOutputsByPrefix(outputs);
   if (byPrefix.size === 0) {
     throw new StackOutputsError(
-      `stack ${stackName} has no flink-watchdog Outputs (no OutputKey ending in ${WATCHDOG_OUTPUT_NAMES.join(', ')}): it was deployed by an earlier flink-watchdog version, or holds no watchdog. Upgrade it (cdk deploy with this version), or pass the names (--table, --topic)`,
+      `stack ${stackName} has no flink-watchdog Outputs (no pair of OutputKeys <prefix>LedgerTableName and <prefix>Instance): it was deployed by an earlier flink-watchdog version, or holds no watchdog. Upgrade it (cdk deploy with this version), or pass the names (--table, --topic)`,
     );
   }
   const list = [...byPrefix.keys()].map((p) => (p === '' ? '(empty prefix)' : p)).join(', ');

@@ -60,6 +60,7 @@ function outputs(withTopic: boolean): Output[] {
     { OutputKey: 'WatchdogLedgerTableName', OutputValue: ledger.tableName },
     { OutputKey: 'WatchdogNotificationTopicArn', OutputValue: 'arn:aws:sns:eu-west-1:123456789012:notify' },
     { OutputKey: 'WatchdogDashboardName', OutputValue: 'flink-watchdog-dashboard' },
+    { OutputKey: 'WatchdogInstance', OutputValue: 'wd' },
     ...(withTopic ? [{ OutputKey: 'WatchdogCommandTopicArn', OutputValue: TOPIC }] : []),
   ];
 }
@@ -198,7 +199,9 @@ beforeEach(() => {
         StackStatus: 'UPDATE_COMPLETE',
         Outputs: [
           { OutputKey: 'WatchdogLedgerTableName', OutputValue: 'not-this-table' },
+          { OutputKey: 'WatchdogInstance', OutputValue: 'wd' },
           { OutputKey: 'BlueLedgerTableName', OutputValue: ledger.tableName },
+          { OutputKey: 'BlueInstance', OutputValue: 'blue' },
         ],
       },
     ],

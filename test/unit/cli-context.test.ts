@@ -24,6 +24,7 @@ const ONE_WATCHDOG = [
   { OutputKey: 'WatchdogLedgerTableName', OutputValue: 'ledger-1' },
   { OutputKey: 'WatchdogNotificationTopicArn', OutputValue: 'arn:aws:sns:eu-west-1:123456789012:notify' },
   { OutputKey: 'WatchdogDashboardName', OutputValue: 'flink-watchdog' },
+  { OutputKey: 'WatchdogInstance', OutputValue: 'wd' },
   { OutputKey: 'SomethingElse', OutputValue: 'x' },
 ];
 
@@ -98,19 +99,39 @@ describe('Function: watchdogOutputsByPrefix', () => {
     const found = watchdogOutputsByPrefix([
       ...ONE_WATCHDOG,
       { OutputKey: 'SecondLedgerTableNameA1B2C3D4', OutputValue: 'ledger-2' },
+      { OutputKey: 'SecondInstanceA1B2C3D4', OutputValue: 'second' },
     ]);
     expect([...found.keys()]).toEqual(['Watchdog', 'Second']);
     expect(found.get('Watchdog')).toEqual({
       LedgerTableName: 'ledger-1',
       NotificationTopicArn: 'arn:aws:sns:eu-west-1:123456789012:notify',
       DashboardName: 'flink-watchdog',
+      Instance: 'wd',
     });
-    expect(found.get('Second')).toEqual({ LedgerTableName: 'ledger-2' });
+    expect(found.get('Second')).toEqual({ LedgerTableName: 'ledger-2', Instance: 'second' });
+  });
+
+  it("ignores other constructs' Outputs that end like a watchdog's (a prefix needs LedgerTableName and Instance)", () => {
+    const foreign = [
+      { OutputKey: 'OpsDashboardName', OutputValue: 'ops' },
+      { OutputKey: 'BastionInstance', OutputValue: 'i-0123456789abcdef0' },
+      { OutputKey: 'AuditLedgerTableName', OutputValue: 'audit' },
+    ];
+    expect([...watchdogOutputsByPrefix([...ONE_WATCHDOG, ...foreign]).keys()]).toEqual(['Watchdog']);
+    expect(selectWatchdog('S', [...ONE_WATCHDOG, ...foreign])).toMatchObject({
+      prefix: 'Watchdog',
+      values: { LedgerTableName: 'ledger-1', Instance: 'wd' },
+    });
+    expect(() => selectWatchdog('S', foreign)).toThrow(/stack S has no flink-watchdog Outputs/);
   });
 });
 
 describe('Function: selectWatchdog', () => {
-  const two = [...ONE_WATCHDOG, { OutputKey: 'BlueLedgerTableName', OutputValue: 'ledger-blue' }];
+  const two = [
+    ...ONE_WATCHDOG,
+    { OutputKey: 'BlueLedgerTableName', OutputValue: 'ledger-blue' },
+    { OutputKey: 'BlueInstance', OutputValue: 'blue' },
+  ];
 
   it('picks the only watchdog of a stack', () => {
     expect(selectWatchdog('wd', ONE_WATCHDOG)).toMatchObject({ stackName: 'wd', prefix: 'Watchdog' });
@@ -129,7 +150,7 @@ describe('Function: selectWatchdog', () => {
     expect((error as Error).message).toBe(
       'stack wd holds 2 watchdogs (Watchdog, Blue): pass --watchdog PREFIX to choose one',
     );
-    expect(selectWatchdog('wd', two, 'Blue').values).toEqual({ LedgerTableName: 'ledger-blue' });
+    expect(selectWatchdog('wd', two, 'Blue').values).toEqual({ LedgerTableName: 'ledger-blue', Instance: 'blue' });
     expect(() => selectWatchdog('wd', two, 'Green')).toThrow('--watchdog Green: stack wd holds no such watchdog');
   });
 
