@@ -1,6 +1,7 @@
 import { type DetectionJson, detectionJson } from '#sandbox/detection-json.ts';
 import { runScenario, type ScenarioReport } from '#sandbox/drill.ts';
-import { listScenarios, loadScenario, loadScenarioFile } from '#sandbox/scenario.ts';
+import { listScenarios, loadScenario, loadScenarioFile, type Scenario } from '#sandbox/scenario.ts';
+import { UsageError } from './context.ts';
 import { bold, dim, formatLine, formatSummary, formatVerdict } from './format.ts';
 
 /** The `--json` report of `flink-watchdog drill`. */
@@ -96,12 +97,29 @@ export function toDrillJson(reports: ScenarioReport[]): DrillJson {
 }
 
 /**
+ * A scenario by bundled name (sandbox/scenarios) or by path to a `.json` file.
+ * @throws UsageError for a name that is no bundled scenario (the message lists the known ones): the CLI exits 64.
+ * @throws Error for a `.json` file that cannot be read or is not a valid scenario (exit 1).
+ */
+export function resolveScenario(nameOrPath: string): Scenario {
+  if (nameOrPath.endsWith('.json')) return loadScenarioFile(nameOrPath);
+  const known = listScenarios();
+  if (!known.includes(nameOrPath)) {
+    throw new UsageError(
+      `unknown scenario "${nameOrPath}"; known scenarios: ${known.join(', ')} (or pass a path to a scenario .json file)`,
+    );
+  }
+  return loadScenario(nameOrPath);
+}
+
+/**
  * `flink-watchdog drill [SCENARIO...]`: runs scenarios by name or by path to a .json file (default: all bundled) and prints their timelines and a summary,
  * or JSON. Returns the exit code: 0 when every scenario met its expected outcome, 1 otherwise.
+ * @throws UsageError for an unknown scenario name, before any scenario runs.
  */
 export async function drillCommand(names: string[], opts: { json?: boolean }): Promise<number> {
   const selected = names.length > 0 ? names : listScenarios();
-  const scenarios = selected.map((n) => (n.endsWith('.json') ? loadScenarioFile(n) : loadScenario(n)));
+  const scenarios = selected.map(resolveScenario);
   const wallStart = performance.now();
   const reports: ScenarioReport[] = [];
   for (const s of scenarios) {

@@ -23,6 +23,8 @@ import type { ValidateOptions } from './validate.ts';
 // `drift`, `status`, `history` and `remediate` start without loading the drill's emulator and workflow runner.
 
 const GLOBAL = 'Global options:';
+/** `drill --output`: its timelines (table) or JSON; it has no tab-separated form. */
+const DRILL_OUTPUT_FORMATS = ['table', 'json'] as const;
 const CONFIG_HELP = 'watchdog config (default: $WATCHDOG_CONFIG_PATH, else ./flink-watchdog.config.json)';
 
 /** `--output`, `--json` and `--no-color`, under the "Global options" heading of the command's help. */
@@ -115,22 +117,32 @@ function buildProgram(setCode: (code: number) => void): Command {
       '[scenario...]',
       'scenario names, or paths to scenario .json files (default: every scenario in sandbox/scenarios)',
     )
-    .option('--json', 'print {scenarios: [...]} as JSON instead of timelines')
+    .addOption(
+      new Option('--output <format>', 'output format: table (timelines and a summary, the default) or json')
+        .choices(DRILL_OUTPUT_FORMATS)
+        .helpGroup(GLOBAL),
+    )
+    .addOption(new Option('--json', 'same as --output json: print {scenarios: [...]}').helpGroup(GLOBAL))
     .addOption(
       new Option('--no-color', 'no ANSI colours (also NO_COLOR=1, or stdout not a terminal)').helpGroup(GLOBAL),
     )
     .action(
-      run(async (names: string[], opts: { json?: boolean; color?: boolean }) => {
-        applyOutputOptions({ ...(opts.json ? { json: true } : {}), ...(opts.color === false ? { color: false } : {}) });
+      run(async (names: string[], opts: OutputOptions) => {
+        const output = applyOutputOptions(opts);
+        if (output === 'text')
+          throw new UsageError('drill --output: expected table or json (drill has no text output)');
         const { drillCommand } = await import('./drill.ts');
-        return drillCommand(names, opts.json ? { json: true } : {});
+        return drillCommand(names, output === 'json' ? { json: true } : {});
       }),
     );
 
   program
     .command('sandbox')
     .description('Run the MSF + CloudWatch emulator in the foreground, for any AWS SDK or CLI')
-    .option('--scenario <name>', 'load the applications and faults of a drill scenario')
+    .option(
+      '--scenario <name>',
+      'load the applications and faults of a drill scenario (a name, or a path to its .json file)',
+    )
     .option(
       '--speed <factor>',
       'virtual seconds per wall-clock second, 0 to 3600; 0 starts the clock paused (drive it with POST /sandbox/clock)',
@@ -145,9 +157,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .action(
       run(async (opts: SandboxOptions) => {
         const { sandboxCommand } = await import('./sandbox.ts');
-        // sandboxCommand returns 2 for an invalid option; the CLI's code for a usage error is 64 (2 means "found").
-        const code = await sandboxCommand(opts);
-        return code === 2 ? EXIT_CODES.usage : code;
+        return sandboxCommand(opts);
       }),
     );
 

@@ -6,8 +6,9 @@ import {
   startEmulator,
 } from '#sandbox/emulator/index.ts';
 import { MAX_ADVANCE_SECONDS, SANDBOX_CLOCK_PATH } from '#sandbox/emulator/server.ts';
-import { loadScenario } from '#sandbox/scenario.ts';
 import { parseConfig } from '#shared/config/schema.ts';
+import { UsageError } from './context.ts';
+import { resolveScenario } from './drill.ts';
 
 /** Options of {@link sandboxCommand}, as commander gives them. */
 export interface SandboxOptions {
@@ -48,26 +49,25 @@ const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:
  * endpoint and the environment to point any AWS SDK or the AWS CLI at it. Virtual time runs `speed` times faster
  * than the wall clock; `--speed 0` starts it paused, to be driven with `POST /sandbox/clock` on the endpoint.
  * Stops on Ctrl-C.
- * @returns the exit code: 0 after Ctrl-C, 2 for an invalid option (the message says which and how to fix it).
+ * @returns the exit code: 0 after Ctrl-C.
+ * @throws UsageError for an invalid option or an unknown scenario name (the message says which and how to fix it;
+ *   the CLI prints `error: MESSAGE` and exits 64), before the emulator starts.
  */
 export async function sandboxCommand(opts: SandboxOptions): Promise<number> {
   const speed = opts.speed.trim() === '' ? Number.NaN : Number(opts.speed);
   if (!isSandboxSpeed(speed)) {
-    console.error(
+    throw new UsageError(
       `--speed must be a number from 0 (paused) to ${MAX_SANDBOX_SPEED} virtual seconds per wall-clock second (got "${opts.speed}")`,
     );
-    return 2;
   }
   if (opts.start !== undefined) {
     if (opts.scenario) {
-      console.error('--start cannot be combined with --scenario: the scenario starts at its own startTime');
-      return 2;
+      throw new UsageError('--start cannot be combined with --scenario: the scenario starts at its own startTime');
     }
     if (!ISO_DATE_TIME.test(opts.start) || Number.isNaN(Date.parse(opts.start))) {
-      console.error(
+      throw new UsageError(
         `--start must be an ISO-8601 date-time with a time zone, e.g. 2026-03-02T14:00:00Z (got "${opts.start}")`,
       );
-      return 2;
     }
   }
   const timing: { metricsDelaySeconds?: number; alarmEvaluationOffsetSeconds?: number } = {};
@@ -78,12 +78,11 @@ export async function sandboxCommand(opts: SandboxOptions): Promise<number> {
     if (raw === undefined) continue;
     const seconds = wholeSeconds(option, raw, max);
     if (typeof seconds === 'string') {
-      console.error(seconds);
-      return 2;
+      throw new UsageError(seconds);
     }
     timing[key] = seconds;
   }
-  const scenario = opts.scenario ? loadScenario(opts.scenario) : undefined;
+  const scenario = opts.scenario ? resolveScenario(opts.scenario) : undefined;
   const start = scenario
     ? Date.parse(scenario.startTime)
     : opts.start !== undefined

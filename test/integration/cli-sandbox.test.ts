@@ -82,6 +82,7 @@ describe('Command: flink-watchdog sandbox', () => {
     [['--start', '2026-03-02T14:00:00Z', '--scenario', 'bad-config-change'], /--start cannot be combined/],
     [['--alarm-evaluation-offset', '60'], /--alarm-evaluation-offset must be a whole number of seconds from 0 to 59/],
     [['--metrics-delay', '1.5'], /--metrics-delay must be a whole number of seconds from 0 to 3600/],
+    [['--scenario', 'nope'], /unknown scenario "nope"; known scenarios: autoscaling-not-drift, /],
   ])('refuses %j with exit code 64 (usage) and says how to fix it', async (args, message) => {
     // Prepare
     const child = runSandbox(args);
@@ -93,5 +94,6 @@ describe('Command: flink-watchdog sandbox', () => {
     // Assess
     expect(code).toBe(64);
     expect(stderr).toMatch(message);
+    expect(stderr).toMatch(/^error: /);
   });
 });

@@ -245,8 +245,13 @@ describe('CLI: flink-watchdog drill', () => {
     expect(json.scenarios[1]).toMatchObject({ outcome: 'RECOVERED', passed: true, mutatingCalls: 1 });
   });
 
-  it('exits 1 when a scenario misses its expected outcome', async () => {
-    const failed = await run('npx', [...cli, 'test/fixtures/scenarios/wrong-expectation.json', '--json']).then(
+  it('exits 1 when a scenario misses its expected outcome (--output json, as other commands take it)', async () => {
+    const failed = await run('npx', [
+      ...cli,
+      'test/fixtures/scenarios/wrong-expectation.json',
+      '--output',
+      'json',
+    ]).then(
       () => undefined,
       (e: { code: number; stdout: string }) => e,
     );
@@ -258,14 +263,14 @@ describe('CLI: flink-watchdog drill', () => {
     });
   });
 
-  it('names the known scenarios when asked for an unknown one', async () => {
+  it('names the known scenarios when asked for an unknown one (a usage error, exit 64)', async () => {
     const failed = await run('npx', [...cli, 'no-such-scenario']).then(
       () => undefined,
       (e: { code: number; stderr: string }) => e,
     );
-    expect(failed?.code).toBe(1);
+    expect(failed?.code).toBe(64);
     expect(failed?.stderr).toContain(
-      'unknown scenario "no-such-scenario"; known scenarios: autoscaling-not-drift, bad-config-change',
+      'error: unknown scenario "no-such-scenario"; known scenarios: autoscaling-not-drift, bad-config-change',
     );
   });
 });
