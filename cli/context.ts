@@ -37,7 +37,8 @@ Exit codes (the same for every command):
   64  usage error: unknown command or option, missing or bad option value
 
 Global options of the commands that call AWS: --region, --profile, --output json|table|text
-(--json = --output json), --no-color (also NO_COLOR, and no colour when stdout is not a terminal).
+(--json = --output json), --no-color (also NO_COLOR, and no colour when stdout is not a terminal), before or
+after the command (flink-watchdog --region eu-west-1 status = flink-watchdog status --region eu-west-1).
 Credentials and Region come from the AWS SDK's default chain (AWS_PROFILE, AWS_REGION, ~/.aws/config and
 ~/.aws/credentials, SSO, instance roles); --profile and --region override them for the command.
 --stack NAME (status, history, remediate) reads the ledger table and the command topic from the Outputs of the

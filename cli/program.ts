@@ -78,6 +78,34 @@ function stackOptions(cmd: Command): Command {
     );
 }
 
+/** The option names (commander attribute names) every global option has, on the program and on the commands. */
+const GLOBAL_OPTION_KEYS = ['region', 'profile', 'output', 'json', 'color', 'stack', 'watchdog'] as const;
+
+/**
+ * Gives `command` the global options typed before its name (the program's), unless typed after it too (the
+ * command's win), then checks the pair `--watchdog` / `--stack`.
+ * @throws CommanderError (exit 64, via `command.error`) for a global option the command does not take (e.g.
+ *   `--region` before `validate`), or `--watchdog` without `--stack`, before the command runs.
+ */
+function applyGlobalOptions(program: Command, command: Command): void {
+  for (const key of GLOBAL_OPTION_KEYS) {
+    if (program.getOptionValueSource(key) !== 'cli') continue;
+    const flag = program.options.find((o) => o.attributeName() === key)?.long ?? key;
+    if (!command.options.some((o) => o.attributeName() === key)) {
+      command.error(`error: ${flag} does not apply to ${command.name()}`, { exitCode: EXIT_CODES.usage });
+    }
+    if (command.getOptionValueSource(key) !== 'cli') {
+      command.setOptionValueWithSource(key, program.getOptionValue(key), 'cli');
+    }
+  }
+  const opts = command.opts();
+  if (opts.watchdog !== undefined && opts.stack === undefined) {
+    command.error('error: --watchdog PREFIX chooses a watchdog of --stack NAME: pass --stack', {
+      exitCode: EXIT_CODES.usage,
+    });
+  }
+}
+
 /**
  * The `flink-watchdog` program. Every action resolves to an exit code ({@link EXIT_CODES}); commander's own errors
  * (unknown command or option, missing or bad value) are turned into {@link CommanderError}s by `exitOverride`.
@@ -89,7 +117,12 @@ function buildProgram(setCode: (code: number) => void): Command {
     .version(pkg.version)
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
-    .addHelpText('after', EXIT_CODES_HELP);
+    .addHelpText('after', EXIT_CODES_HELP)
+    // Global options go before the command too (`flink-watchdog --region eu-west-1 status`), like the AWS CLI's:
+    // the program parses those before the command's name, the command those after it (the command's win).
+    .enablePositionalOptions();
+  stackOptions(awsOptions(program, 'the command’s documented JSON'));
+  program.hook('preAction', (_program, command) => applyGlobalOptions(program, command));
 
   /** Runs a command: applies the output options, maps thrown usage and stack errors to their exit codes. */
   const run =

@@ -243,6 +243,51 @@ describe('Option: --stack', { timeout: 60_000 }, () => {
     expect(result.out).toMatch(/^payments-aggregation +RUNNING +1 +/m);
   });
 
+  it('takes the global options before the command too, those after it winning', async () => {
+    // Act
+    const before = await run([
+      '--region',
+      emulator.region,
+      '--stack',
+      'wd',
+      '--output',
+      'json',
+      'status',
+      '--config',
+      CONFIG,
+    ]);
+    const both = await run([
+      '--region',
+      'us-east-1',
+      '--output',
+      'table',
+      'status',
+      '--region',
+      emulator.region,
+      '--stack',
+      'wd',
+      '--output',
+      'json',
+      '--config',
+      CONFIG,
+    ]);
+
+    // Assess
+    expect(before.code, before.err).toBe(0);
+    expect(both.code, both.err).toBe(0);
+    for (const result of [before, both]) {
+      const json = JSON.parse(result.out) as { applications: Array<{ applicationName: string; status: string }> };
+      expect(json.applications.map((a) => [a.applicationName, a.status])).toEqual([
+        ['orders-enrichment', 'RUNNING'],
+        ['payments-aggregation', 'RUNNING'],
+      ]);
+    }
+    expect(cfn.commandCalls(DescribeStacksCommand).map((c) => c.args[0].input)).toEqual([
+      { StackName: 'wd' },
+      { StackName: 'wd' },
+    ]);
+  });
+
   it('asks for --watchdog (exit 64, listing the prefixes) when the stack holds two, and uses the one named', async () => {
     // Act
     const ambiguous = await run(['history', '--stack', 'two', '--region', emulator.region]);

@@ -332,6 +332,12 @@ describe('Function: runCli', () => {
     [['history', '--limit', '0', '--table', 't'], /--limit must be a positive integer, got 0/],
     [['history', '--watchdog', 'Blue', '--table', 't'], /--watchdog PREFIX chooses a watchdog of --stack NAME/],
     [['init', '--tag', 'nokey', '--out', '/nonexistent/x.json'], /--tag nokey: expected KEY=VALUE/],
+    // before the config is read (it does not exist) or anything is called
+    [['status', '--watchdog', 'Blue', '--config', '/nonexistent/c.json'], /--watchdog PREFIX chooses a watchdog/],
+    [['--watchdog', 'Blue', 'status', '--config', '/nonexistent/c.json'], /--watchdog PREFIX chooses a watchdog/],
+    [['--region', 'eu-west-1', 'validate', '--config', '/nonexistent/c.json'], /--region does not apply to validate/],
+    [['--output', 'text', 'drill', 'wrong-main-class'], /drill --output: expected table or json/],
+    [['drill', 'no-such-scenario'], /unknown scenario "no-such-scenario"; known scenarios: /],
   ])('exits 64 for the usage error of %j, saying what is wrong', async (argv, message) => {
     const { code, err } = await run(argv);
     expect(code).toBe(64);
