@@ -82,7 +82,22 @@ export const LAMBDA_BUILD_OPTIONS: BuildOptions = {
   logLevel: 'warning',
 };
 
-/** esbuild options shared by the CLI and the library: Node ESM, npm dependencies stay imports (they are dependencies). */
+/**
+ * esbuild options shared by the CLI and the library: Node ESM, npm dependencies stay imports (they are dependencies).
+ *
+ * The library is ESM, and a CommonJS app (what `cdk init app --language typescript` generates) loads it with
+ * `require()` through the `default` condition of `exports["."]`: Node 20.19+ and 22.12+ load ES modules with
+ * `require()`, but only a module graph without top-level `await` (else ERR_REQUIRE_ASYNC_MODULE). `dist/index.js` and
+ * the chunks it imports statically have none, and must keep it that way: code that needs an `await` at load goes
+ * behind a function or a dynamic `import()`. The package test requires the library from a CommonJS app.
+ *
+ * Source maps: built at the depth of `dist/` (see {@link build}), so `sources` are the repository's files relative to
+ * the map (`../shared/config/schema.ts` from `dist/index.js.map`, `../../shared/...` from a chunk's). The TypeScript
+ * sources are not shipped, so those paths resolve only in a clone; the maps embed the sources (`sourcesContent`),
+ * so a consumer's trace with `--enable-source-maps` names the original file and line (under
+ * `node_modules/flink-watchdog/`) and a debugger shows the code. (The Lambda bundles do not embed them: see
+ * {@link LAMBDA_BUILD_OPTIONS}.)
+ */
 const PACKAGE_BUILD_OPTIONS: BuildOptions = {
   bundle: true,
   platform: 'node',
@@ -90,6 +105,7 @@ const PACKAGE_BUILD_OPTIONS: BuildOptions = {
   target: 'node22',
   packages: 'external',
   sourcemap: true,
+  sourcesContent: true,
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   metafile: true,
@@ -131,7 +147,8 @@ export async function build(parts: BuildParts = {}): Promise<void> {
     mkdirSync(meta, { recursive: true });
     if (withLambda) await buildLambdas(join(staging, 'lambda'), meta);
     if (withPackage) {
-      await buildPackage(join(staging, 'package'), meta);
+      // Into the staging directory's root, the depth of dist/: the source maps' relative paths stay right after the move.
+      await buildPackage(staging, meta);
       buildDeclarations(join(staging, 'types'));
     }
     mkdirSync(join(DIST, 'meta'), { recursive: true });
@@ -141,8 +158,8 @@ export async function build(parts: BuildParts = {}): Promise<void> {
       for (const name of readdirSync(DIST)) {
         if (name === 'chunks' || /\.js(\.map)?$/.test(name)) rmSync(join(DIST, name), { recursive: true, force: true });
       }
-      for (const name of readdirSync(join(staging, 'package'))) {
-        renameSync(join(staging, 'package', name), join(DIST, name));
+      for (const name of readdirSync(staging)) {
+        if (name === 'chunks' || /\.js(\.map)?$/.test(name)) renameSync(join(staging, name), join(DIST, name));
       }
       chmodSync(join(DIST, 'cli.js'), 0o755);
     }

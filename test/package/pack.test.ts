@@ -1,7 +1,7 @@
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, LAMBDA_FUNCTIONS, ROOT } from '../../scripts/build.ts';
 import { consumerLock, type PackageLock, type PackedDependency } from './consumer-lock.ts';
@@ -10,7 +10,9 @@ import { consumerLock, type PackageLock, type PackedDependency } from './consume
  * The package as a new user gets it: `npm pack`, then a fresh CDK app in an empty directory that installs the tarball
  * (with aws-cdk-lib, constructs and TypeScript at the repository's versions) from the npm cache, type-checks
  * `new FlinkWatchdog(stack, 'Watchdog', { config })` against the shipped declarations, synthesizes it with the
- * shipped prebuilt Lambda code, and runs the shipped `flink-watchdog` command there.
+ * shipped prebuilt Lambda code, and runs the shipped `flink-watchdog` command there. The same app is also built as
+ * CommonJS, the way `cdk init app --language typescript` sets one up, in a subdirectory that shares the installed
+ * node_modules.
  *
  * Offline: the install is `npm ci --offline` on a lock made from the repository's own package-lock.json (see
  * consumer-lock.ts), so the packages come from the npm cache that the repository's `npm ci` filled. A package missing
@@ -72,8 +74,30 @@ const TSCONFIG_BUNDLER = {
   compilerOptions: { module: 'ESNext', moduleResolution: 'Bundler', noEmit: true },
 };
 
+/**
+ * A CommonJS app as `cdk init app --language typescript` generates it: a package.json without `"type"`, module
+ * NodeNext, so tsc compiles `import { FlinkWatchdog } from 'flink-watchdog'` to `require('flink-watchdog')`.
+ */
+const CJS_PACKAGE = { name: 'consumer-cjs', version: '0.0.0', private: true };
+const CJS_TSCONFIG = {
+  compilerOptions: {
+    target: 'ES2022',
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    lib: ['es2022'],
+    strict: true,
+    rootDir: 'bin',
+    outDir: 'build',
+    types: ['node'],
+    skipLibCheck: false,
+  },
+  include: ['bin'],
+};
+
 let work: string;
 let app: string;
+/** The CommonJS app: a subdirectory of `app`, so it resolves packages from the app's node_modules. */
+let cjsApp: string;
 
 function run(cmd: string, args: string[], cwd: string): SpawnSyncReturns<string> {
   return spawnSync(cmd, args, {
@@ -85,6 +109,27 @@ function run(cmd: string, args: string[], cwd: string): SpawnSyncReturns<string>
 
 function output(r: SpawnSyncReturns<string>): string {
   return `exit ${r.status}\n${r.stdout}\n${r.stderr}`;
+}
+
+/** Runs the consumer's TypeScript compiler on a project (a tsconfig file or a directory). */
+function tsc(project: string, cwd: string): SpawnSyncReturns<string> {
+  return run(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], cwd);
+}
+
+type Template = {
+  Resources: Record<string, { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> }>;
+};
+
+/** The watchdog functions of a synthesized template: those whose staged code asset holds a prebuilt `index.mjs`. */
+function watchdogFunctionAssets(outdir: string): string[] {
+  const template = JSON.parse(readFileSync(join(outdir, 'Consumer.template.json'), 'utf8')) as Template;
+  // A function's code asset is staged in the cloud assembly as asset.<hash>/, uploaded as <hash>.zip (Code.S3Key).
+  return Object.values(template.Resources)
+    .filter((r) => r.Type === 'AWS::Lambda::Function')
+    .map((f) => (f.Properties.Code as { S3Key?: unknown } | undefined)?.S3Key)
+    .filter((key): key is string => typeof key === 'string' && key.endsWith('.zip'))
+    .map((key) => join(outdir, `asset.${key.slice(0, -'.zip'.length)}`))
+    .filter((dir) => existsSync(join(dir, 'index.mjs')));
 }
 
 beforeAll(async () => {
@@ -121,6 +166,11 @@ beforeAll(async () => {
   writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
   writeFileSync(join(app, 'tsconfig.bundler.json'), JSON.stringify(TSCONFIG_BUNDLER, null, 2));
   writeFileSync(join(app, 'bin', 'app.ts'), APP_TS);
+  cjsApp = join(app, 'cjs');
+  mkdirSync(join(cjsApp, 'bin'), { recursive: true });
+  writeFileSync(join(cjsApp, 'package.json'), JSON.stringify(CJS_PACKAGE));
+  writeFileSync(join(cjsApp, 'tsconfig.json'), JSON.stringify(CJS_TSCONFIG, null, 2));
+  writeFileSync(join(cjsApp, 'bin', 'app.ts'), APP_TS);
   writeFileSync(join(app, 'good.json'), JSON.stringify(CONFIG));
   writeFileSync(
     join(app, 'bad.json'),
@@ -166,10 +216,8 @@ describe('Package: flink-watchdog installed from its tarball into a fresh CDK ap
 
   it('type-checks a consumer app against the shipped declarations (tsc, moduleResolution NodeNext and Bundler)', () => {
     // Act
-    const tsc = (project: string) =>
-      run(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], app);
-    const nodeNext = tsc('tsconfig.json');
-    const bundler = tsc('tsconfig.bundler.json');
+    const nodeNext = tsc('tsconfig.json', app);
+    const bundler = tsc('tsconfig.bundler.json', app);
 
     // Assess
     expect(nodeNext.status, output(nodeNext)).toBe(0);
@@ -197,7 +245,7 @@ describe('Package: flink-watchdog installed from its tarball into a fresh CDK ap
 
   it('synthesizes the app with the four functions deployed from the prebuilt code and the config beside it', () => {
     // Prepare: the app compiled by the previous test's configuration
-    const compile = run(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], app);
+    const compile = tsc('.', app);
     expect(compile.status, output(compile)).toBe(0);
     const outdir = join(work, 'cdk.out');
 
@@ -206,19 +254,9 @@ describe('Package: flink-watchdog installed from its tarball into a fresh CDK ap
 
     // Assess
     expect(synth.status, output(synth)).toBe(0);
-    const template = JSON.parse(readFileSync(join(outdir, 'Consumer.template.json'), 'utf8')) as {
-      Resources: Record<
-        string,
-        { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> }
-      >;
-    };
+    const template = JSON.parse(readFileSync(join(outdir, 'Consumer.template.json'), 'utf8')) as Template;
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    // A function's code asset is staged in the cloud assembly as asset.<hash>/, uploaded as <hash>.zip (Code.S3Key).
-    const watchdogAssets = functions
-      .map((f) => (f.Properties.Code as { S3Key?: unknown } | undefined)?.S3Key)
-      .filter((key): key is string => typeof key === 'string' && key.endsWith('.zip'))
-      .map((key) => join(outdir, `asset.${key.slice(0, -'.zip'.length)}`))
-      .filter((dir) => existsSync(join(dir, 'index.mjs')));
+    const watchdogAssets = watchdogFunctionAssets(outdir);
     expect(watchdogAssets).toHaveLength(Object.keys(LAMBDA_FUNCTIONS).length);
     for (const dir of watchdogAssets) {
       const config = JSON.parse(readFileSync(join(dir, 'watchdog.config.json'), 'utf8')) as { applications: unknown[] };
@@ -228,11 +266,56 @@ describe('Package: flink-watchdog installed from its tarball into a fresh CDK ap
     expect(handlers).toHaveLength(Object.keys(LAMBDA_FUNCTIONS).length);
   });
 
+  it('synthesizes a CommonJS app as `cdk init app --language typescript` makes it (require of the library)', () => {
+    // Prepare: tsc compiles the app's import to require() (package.json without "type", module NodeNext)
+    const compile = tsc('.', cjsApp);
+    expect(compile.status, output(compile)).toBe(0);
+    expect(readFileSync(join(cjsApp, 'build', 'app.js'), 'utf8')).toMatch(/require\("flink-watchdog"\)/);
+    const outdir = join(work, 'cdk.out.cjs');
+
+    // Act
+    const synth = run(process.execPath, [join(cjsApp, 'build', 'app.js'), outdir], cjsApp);
+
+    // Assess
+    expect(synth.status, output(synth)).toBe(0);
+    expect(watchdogFunctionAssets(outdir)).toHaveLength(Object.keys(LAMBDA_FUNCTIONS).length);
+  });
+
+  it("ships source maps of the library and the CLI whose sources are the repository's files, embedded", () => {
+    // Prepare
+    const installed = join(app, 'node_modules', 'flink-watchdog');
+    const maps = readdirSync(join(installed, 'dist'), { recursive: true, encoding: 'utf8' })
+      .map((f) => f.split('\\').join('/'))
+      .filter((f) => f.endsWith('.js.map') && !f.startsWith('lambda/'))
+      .map((f) => `dist/${f}`);
+    expect(maps).toEqual(expect.arrayContaining(['dist/index.js.map', 'dist/cli.js.map']));
+
+    for (const map of maps) {
+      // Act
+      const { sources, sourcesContent } = JSON.parse(readFileSync(join(installed, map), 'utf8')) as {
+        sources: string[];
+        sourcesContent?: (string | null)[];
+      };
+
+      // Assess: each source is a file of the repository at the same path relative to the map (so it resolves in a
+      // clone), inside the package's own directory once installed (never a sibling such as node_modules/shared),
+      // and its code is embedded (the TypeScript sources are not shipped)
+      if (map === 'dist/index.js.map' || map === 'dist/cli.js.map') expect(sources.length, map).toBeGreaterThan(0);
+      sources.forEach((source, i) => {
+        expect(existsSync(join(ROOT, dirname(map), source)), `${map}: ${source}`).toBe(true);
+        expect(relative(installed, join(installed, dirname(map), source)).startsWith('..'), `${map}: ${source}`).toBe(
+          false,
+        );
+        expect(sourcesContent?.[i]?.length ?? 0, `${map}: ${source} embedded`).toBeGreaterThan(0);
+      });
+    }
+  });
+
   it('refuses a config with a bad field at synth, naming the field', () => {
     // Prepare
     const bad = APP_TS.replace(JSON.stringify(CONFIG), JSON.stringify({ ...CONFIG, schemaVersion: 7 }));
     writeFileSync(join(app, 'bin', 'bad-app.ts'), bad.replace('const config: WatchdogConfigInput', 'const config'));
-    const compile = run(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], app);
+    const compile = tsc('.', app);
     expect(compile.status, output(compile)).toBe(0);
 
     // Act
