@@ -27,6 +27,7 @@ export function setColor(enabled: boolean): void {
 const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
 export const green = (s: string) => paint('32', s);
 export const red = (s: string) => paint('31', s);
+export const yellow = (s: string) => paint('33', s);
 export const dim = (s: string) => paint('2', s);
 export const bold = (s: string) => paint('1', s);
 

@@ -1,6 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
 import { parseConfig } from '#shared/config/schema.ts';
+import { isS3StateSource } from '#shared/config/warnings.ts';
 import type { TerraformReader } from '#shared/desired/sources.ts';
 import type { ApplicationStatus } from '#shared/domain/model.ts';
 import type { ApplicationSummary, MsfPort } from '#shared/ports/msf.ts';
@@ -30,7 +31,10 @@ const FLINK_RUNTIME = /^FLINK-\d+_\d+$/;
 
 /** Options of `flink-watchdog init` (commander's parsed flags). */
 export interface InitOptions extends OutputOptions, AwsOptions {
-  /** Terraform state sources (local paths, `s3://BUCKET/KEY`), written to `drift.terraformState` and read now. */
+  /**
+   * Terraform state sources, read now: local paths (a .tfstate, `terraform state pull` output) and `s3://BUCKET/KEY`;
+   * only the `s3://` ones are written to `drift.terraformState` (the deployed reconciler cannot read a local path).
+   */
   tfstate?: string[];
   /** `KEY=VALUE` filters: only applications carrying every one of these tags. */
   tag?: string[];
@@ -65,7 +69,10 @@ export interface InitApplication {
 export interface InitJson {
   /** The config file (relative to the working directory when below it). */
   file: string;
-  /** Whether the file was written (false when anything could not be read, or it exists without `--force`). */
+  /**
+   * Whether the file was written (false when anything could not be read, no Apache Flink application was found, or
+   * it exists without `--force`).
+   */
   written: boolean;
   /** The applications listed in the config, all in observe mode. */
   applications: InitApplication[];
@@ -73,7 +80,10 @@ export interface InitJson {
   skipped: Array<{ name: string; runtimeEnvironment: string; reason: string }>;
   /** Applications a Terraform state declares that are not in this account and Region. */
   terraformOnly: Array<{ name: string; address?: string; location: string }>;
-  /** What could not be read; non-empty means nothing was written and exit code 1 (64 for a bad option). */
+  /**
+   * What could not be read, or that no application was found; non-empty means nothing was written and exit code 1
+   * (64 for a bad option).
+   */
   problems: CliProblem[];
   /** Commands and checks to do next. */
   nextSteps: string[];
@@ -96,7 +106,8 @@ export function parseTagFilters(raw: readonly string[] | undefined): Record<stri
 /**
  * The config `init` writes: schemaVersion 1, `defaults.mode` observe, every application with its
  * `runtimeEnvironment` and an explicit `policy.mode` observe (the switch to review), and `drift.terraformState` when
- * states were given. Validated with parseConfig before it is returned.
+ * states were given (the caller passes only `s3://` sources: the deployed reconciler cannot read a local path).
+ * Validated with parseConfig before it is returned.
  * @throws ConfigError when an application name or runtime cannot be written (a bug: they come from MSF).
  */
 export function initialConfig(
@@ -117,15 +128,29 @@ export function initialConfig(
   return config;
 }
 
-function nextSteps(file: string, stateGiven: boolean): string[] {
+/** The message of the next step for `--tfstate` local paths (they are read now, not written). */
+export const LOCAL_TFSTATE_STEP =
+  'put your S3 backend key in drift.terraformState (s3://BUCKET/KEY) so the deployed reconciler can read it';
+
+/**
+ * What to do after `init` wrote `file`.
+ * @param s3States the `s3://` states written to `drift.terraformState`
+ * @param localStates the local `--tfstate` paths read now but not written
+ */
+function nextSteps(file: string, s3States: readonly string[], localStates: readonly string[]): string[] {
+  const drift =
+    s3States.length > 0
+      ? `flink-watchdog drift --config ${file}`
+      : `flink-watchdog drift --config ${file} --tfstate ${localStates.length > 0 ? localStates.join(' ') : 'terraform.tfstate'}`;
   return [
     `flink-watchdog validate --config ${file}`,
     `Review ${file}: every application is in observe mode, so the watchdog only reports what it would have done. Remove the applications you do not want watched; switch one to "policy": {"mode": "remediate"} only after its would-have notifications look right.`,
+    ...(localStates.length > 0
+      ? [`--tfstate ${localStates.join(' ')} was read now but not written to ${file}: ${LOCAL_TFSTATE_STEP}.`]
+      : []),
     `Deploy: new FlinkWatchdog(stack, 'Watchdog', { config }) with this file as config, then cdk deploy.`,
     'Then watch it: flink-watchdog status --stack STACK, flink-watchdog history --stack STACK',
-    stateGiven
-      ? `Compare with Terraform: flink-watchdog drift --config ${file}`
-      : `Compare with Terraform: flink-watchdog drift --config ${file} --tfstate terraform.tfstate`,
+    `Compare with Terraform: ${drift}`,
   ];
 }
 
@@ -134,11 +159,13 @@ function nextSteps(file: string, stateGiven: boolean): string[] {
  * [--output json|table|text]`: lists every MSF application of the account and Region (ListApplications, all pages)
  * and its tags (ListTagsForResource), keeps the Apache Flink ones carrying every `--tag`, reads the Terraform states
  * of `--tfstate` (which applications they declare), and writes a config ({@link initialConfig}: every application in
- * observe mode, its runtimeEnvironment, comment-free JSON that parseConfig accepts) to `--out`. It refuses to
- * overwrite an existing file without `--force`, and writes nothing when anything could not be read. Then prints what
+ * observe mode, its runtimeEnvironment, the `s3://` states in `drift.terraformState`, comment-free JSON that
+ * parseConfig accepts) to `--out`. It refuses to overwrite an existing file without `--force`, and writes nothing
+ * when anything could not be read or no Apache Flink application (carrying every `--tag`) was found. Then prints what
  * it found and what to do next; {@link InitJson} with `--output json`; with `--output text`, one
  * `NAME<TAB>RUNTIME<TAB>STATUS<TAB>TERRAFORM ADDRESS` line per listed application.
- * @returns 0 when written; 1 when the file exists (no `--force`), a call or a state failed; 64 for a bad `--tag`.
+ * @returns 0 when written; 1 when the file exists (no `--force`), a call or a state failed, or no application was
+ *   found; 64 for a bad `--tag`.
  */
 export async function initCommand(opts: InitOptions, deps: InitDeps = {}): Promise<number> {
   const output = resolveOutput(opts);
@@ -256,6 +283,20 @@ export async function initCommand(opts: InitOptions, deps: InitDeps = {}): Promi
       }
     }
   }
+  if (out.applications.length === 0 && out.problems.length === 0) {
+    const where =
+      aws.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'the Region of your profile';
+    const why =
+      summaries.length === 0
+        ? 'ListApplications returned none: check --region and --profile'
+        : `${summaries.length} application${summaries.length === 1 ? '' : 's'} skipped: ${[...new Set(out.skipped.map((k) => k.reason))].join('; ')}`;
+    out.problems.push({
+      kind: 'config',
+      location: out.file,
+      message: `no Flink applications found in ${where} (${why}): nothing written to ${out.file}`,
+    });
+    return finish();
+  }
   if (out.problems.length > 0) {
     out.problems.push({
       kind: 'config',
@@ -265,7 +306,9 @@ export async function initCommand(opts: InitOptions, deps: InitDeps = {}): Promi
     return finish();
   }
 
-  const config = initialConfig(out.applications, sources);
+  const s3States = sources.filter(isS3StateSource);
+  const localStates = sources.filter((source) => !isS3StateSource(source));
+  const config = initialConfig(out.applications, s3States);
   try {
     writeFileSync(outFile, `${JSON.stringify(config, null, 2)}\n`, { flag: opts.force ? 'w' : 'wx' });
   } catch (e) {
@@ -281,7 +324,7 @@ export async function initCommand(opts: InitOptions, deps: InitDeps = {}): Promi
     return finish();
   }
   out.written = true;
-  out.nextSteps = nextSteps(out.file, sources.length > 0);
+  out.nextSteps = nextSteps(out.file, s3States, localStates);
 
   if (output === 'table') {
     const region = aws.region ? ` in ${aws.region}` : '';
@@ -292,9 +335,6 @@ export async function initCommand(opts: InitOptions, deps: InitDeps = {}): Promi
     for (const a of out.applications) {
       const tf = sources.length === 0 ? '' : `  ${a.terraformAddress ?? dim('not in the Terraform state')}`;
       console.log(`  ${a.name.padEnd(width)}  ${a.runtimeEnvironment.padEnd(10)}  ${a.status.padEnd(14)}${tf}`);
-    }
-    if (out.applications.length === 0) {
-      console.log(dim('  (none found: the config lists no application; check --region, --profile and --tag)'));
     }
     for (const s of out.skipped) console.log(dim(`  skipped ${s.name}: ${s.reason}`));
     for (const t of out.terraformOnly) {

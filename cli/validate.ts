@@ -1,4 +1,5 @@
 import { ConfigError, mergePolicy, parseConfig, type WatchdogConfig } from '#shared/config/schema.ts';
+import { type ConfigWarning, configWarnings } from '#shared/config/warnings.ts';
 import {
   type CliProblem,
   EXIT_CODES,
@@ -8,7 +9,7 @@ import {
   resolveOutput,
   textLine,
 } from './context.ts';
-import { bold, dim, green } from './format.ts';
+import { bold, dim, green, yellow } from './format.ts';
 
 /** Options of `flink-watchdog validate` (commander's parsed flags). */
 export interface ValidateOptions extends OutputOptions {
@@ -47,6 +48,12 @@ export interface ValidateJson {
    * problem as cdk synth and the FlinkWatchdog construct print it.
    */
   problems: Array<{ location: string; message: string }>;
+  /**
+   * A valid config's warnings: what would not work once deployed, the same as cdk synth reports (code: the CDK
+   * annotation id, e.g. `flink-watchdog:terraform-state-local-path`); empty when none; absent when invalid. They do
+   * not change the exit code.
+   */
+  warnings?: ConfigWarning[];
 }
 
 /**
@@ -226,7 +233,10 @@ function summaryLines(config: WatchdogConfig): string[] {
  * FlinkWatchdog construct run, with the same messages. Prints `valid: N applications, M in remediate mode, K in
  * observe mode` (and what else the config turns on), or each problem on stderr; {@link ValidateJson} with
  * `--output json`; with `--output text`, `valid<TAB>N<TAB>M<TAB>K`, or one `LOCATION<TAB>MESSAGE` line per problem.
- * @returns 0 when valid, 1 when the file cannot be read, is not JSON or has invalid fields.
+ * A valid config's warnings (shared/config/warnings.ts, the ones cdk synth reports) go to stderr as
+ * `warning: MESSAGE` (in the JSON document as `warnings`).
+ * @returns 0 when valid (with or without warnings), 1 when the file cannot be read, is not JSON or has invalid
+ *   fields.
  */
 export async function validateCommand(opts: ValidateOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const output = resolveOutput(opts);
@@ -244,6 +254,7 @@ export async function validateCommand(opts: ValidateOptions, env: NodeJS.Process
       );
       if (config) for (const line of summaryLines(config)) console.log(dim(`  ${line}`));
     }
+    if (output !== 'json') for (const w of out.warnings ?? []) console.error(`${yellow('warning:')} ${w.message}`);
     if (output !== 'text' && !out.valid) {
       for (const line of summary) console.error(line);
     }
@@ -281,5 +292,6 @@ export async function validateCommand(opts: ValidateOptions, env: NodeJS.Process
   }
   out.valid = true;
   Object.assign(out, modeCounts(config));
+  out.warnings = configWarnings(config);
   return finish();
 }

@@ -56,6 +56,7 @@ import {
   type WatchdogConfig as WatchdogConfigSchema,
   type WatchedApplication,
 } from '#shared/config/schema.ts';
+import { memberAllowChangesNote, terraformStateLocalPathWarning } from '#shared/config/warnings.ts';
 import {
   CLOUDTRAIL_API_CALL_DETAIL_TYPE,
   MSF_CHANGE_EVENT_NAMES,
@@ -855,17 +856,8 @@ export class FlinkWatchdog extends Construct {
       );
     }
     // The member role changes nothing unless its stack says AllowChanges=true (observe by default).
-    const accountsOfFleet = config.fleet?.accounts ?? [];
-    const membersMayChange =
-      config.runbooks !== undefined ||
-      (tagged !== undefined && MUTATING_MODES.has(policyFor(config, '').mode)) ||
-      memberRemediate.length > 0;
-    if (accountsOfFleet.length > 0 && membersMayChange) {
-      Annotations.of(this).addInfoV2(
-        'flink-watchdog:member-allow-changes',
-        `this config may change applications in member accounts (${config.runbooks !== undefined ? 'runbooks' : 'remediate mode'}): deploy the member stacks of ${accountsOfFleet.map((a) => a.accountId).join(', ')} with AllowChanges=true (cdk deploy -c allowChanges=true, or the StackSet parameter), or those changes fail with AccessDenied.`,
-      );
-    }
+    const allowChangesNote = memberAllowChangesNote(config, memberRemediate.length > 0);
+    if (allowChangesNote) Annotations.of(this).addInfoV2(allowChangesNote.code, allowChangesNote.message);
     const mutable = mutableListedApplications(config, homeListed);
     this.grantOnApplications(
       this.remediation,
@@ -982,10 +974,8 @@ export class FlinkWatchdog extends Construct {
         );
       }
       if (!match) {
-        Annotations.of(this).addWarningV2(
-          'flink-watchdog:terraform-state-local-path',
-          `drift.terraformState "${source}" is a local path: the reconciler Lambda cannot read it (use the S3 backend object, s3://BUCKET/KEY). The CLI can.`,
-        );
+        const localPath = terraformStateLocalPathWarning(source);
+        if (localPath) Annotations.of(this).addWarningV2(localPath.code, localPath.message);
         continue;
       }
       objects.push(`arn:${Stack.of(this).partition}:s3:::${match[1]}/${match[2]}`);

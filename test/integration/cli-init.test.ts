@@ -130,8 +130,28 @@ describe('Command: init', { timeout: 60_000 }, () => {
     ]);
     expect(json.applications[0]?.tags).toEqual({ team: 'streaming', env: 'prod' });
     expect(json.skipped.filter((s) => s.reason === 'not tagged team=streaming')).toHaveLength(FILLER_APPS);
+    // A local path is read now, but only s3:// sources go to drift.terraformState (the reconciler Lambda reads those).
     const config = parseConfig(JSON.parse(readFileSync(join(cwd, 'streaming.json'), 'utf8')));
-    expect(config.drift?.terraformState).toEqual([TFSTATE]);
+    expect(config.drift).toBeUndefined();
+    expect(json.nextSteps).toContain(
+      `--tfstate ${TFSTATE} was read now but not written to streaming.json: put your S3 backend key in drift.terraformState (s3://BUCKET/KEY) so the deployed reconciler can read it.`,
+    );
+    expect(json.nextSteps).toContain(
+      `Compare with Terraform: flink-watchdog drift --config streaming.json --tfstate ${TFSTATE}`,
+    );
+  });
+
+  it('writes nothing and exits 1 when no Flink application carries the --tag, saying so (no "Deploy" step)', async () => {
+    // Act
+    const run = await cli(['init', '--region', emulator.region, '--tag', 'team=nobody', '--out', 'none.json']);
+
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `error: no Flink applications found in ${emulator.region} (${FILLER_APPS + 3} applications skipped: runtime SQL-1_0: the watchdog watches Apache Flink applications (FLINK-*); not tagged team=nobody): nothing written to none.json`,
+    );
+    expect(run.stdout).not.toContain('Deploy');
+    expect(() => readFileSync(join(cwd, 'none.json'))).toThrow(/ENOENT/);
   });
 
   it('refuses to overwrite an existing file without --force (exit 1, file unchanged), overwrites with it', async () => {
@@ -189,6 +209,36 @@ describe('Command: validate', { timeout: 60_000 }, () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('valid: 1 application, 0 in remediate mode, 1 in observe mode (checked.json)');
     expect(emulator.calls.length).toBe(callsBefore);
+  });
+
+  it('prints the warnings synth reports (a local Terraform state path) and still exits 0, in JSON as warnings', async () => {
+    // Prepare
+    writeFileSync(
+      join(cwd, 'local-state.json'),
+      JSON.stringify({
+        schemaVersion: 1,
+        applications: [{ name: 'a' }],
+        drift: { terraformState: ['s3://acme-state/flink.tfstate', 'local.tfstate'] },
+      }),
+    );
+    const expected =
+      'drift.terraformState "local.tfstate" is a local path: the reconciler Lambda cannot read it (use the S3 backend object, s3://BUCKET/KEY). The CLI can.';
+
+    // Act
+    const [table, json] = await Promise.all([
+      cli(['validate', '--config', 'local-state.json']),
+      cli(['validate', '--config', 'local-state.json', '--output', 'json']),
+    ]);
+
+    // Assess
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toContain('valid: 1 application');
+    expect(table.stderr).toBe(`warning: ${expected}\n`);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      valid: true,
+      warnings: [{ code: 'flink-watchdog:terraform-state-local-path', level: 'warning', message: expected }],
+    });
   });
 
   it('exits 1 with the JSON error line and column, or each invalid field as synth prints it', async () => {

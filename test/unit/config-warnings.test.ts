@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '#shared/config/schema.ts';
+import { configWarnings, isS3StateSource } from '#shared/config/warnings.ts';
+
+const MEMBER = '210987654321';
+
+describe('Function: configWarnings', () => {
+  it('warns about nothing for an observe-only config with S3 Terraform states', () => {
+    const config = parseConfig({
+      schemaVersion: 1,
+      applications: [{ name: 'orders' }],
+      drift: { terraformState: ['s3://acme-state/flink/terraform.tfstate'] },
+      fleet: { accounts: [{ accountId: MEMBER, externalId: 'ext-member-1' }] },
+    });
+    expect(configWarnings(config)).toEqual([]);
+  });
+
+  it('warns once per local Terraform state path, in the config order, naming the fix', () => {
+    const config = parseConfig({
+      schemaVersion: 1,
+      applications: [{ name: 'orders' }],
+      drift: { terraformState: ['./a.tfstate', 's3://acme-state/b.tfstate', '/srv/c.tfstate'] },
+    });
+    expect(configWarnings(config)).toEqual([
+      {
+        code: 'flink-watchdog:terraform-state-local-path',
+        level: 'warning',
+        message:
+          'drift.terraformState "./a.tfstate" is a local path: the reconciler Lambda cannot read it (use the S3 backend object, s3://BUCKET/KEY). The CLI can.',
+      },
+      expect.objectContaining({ message: expect.stringContaining('"/srv/c.tfstate" is a local path') }),
+    ]);
+  });
+
+  it('notes AllowChanges=true for member stacks when a member application is in remediate mode, not in observe mode', () => {
+    const remediate = parseConfig({
+      schemaVersion: 1,
+      applications: [{ name: 'orders', accountId: MEMBER, region: 'eu-west-1', policy: { mode: 'remediate' } }],
+      fleet: { accounts: [{ accountId: MEMBER, externalId: 'ext-member-1' }] },
+    });
+    const observe = parseConfig({
+      schemaVersion: 1,
+      applications: [{ name: 'orders', accountId: MEMBER, region: 'eu-west-1' }],
+      fleet: { accounts: [{ accountId: MEMBER, externalId: 'ext-member-1' }] },
+    });
+    expect(configWarnings(remediate)).toEqual([
+      {
+        code: 'flink-watchdog:member-allow-changes',
+        level: 'info',
+        message: `this config may change applications in member accounts (remediate mode): deploy the member stacks of ${MEMBER} with AllowChanges=true (cdk deploy -c allowChanges=true, or the StackSet parameter), or those changes fail with AccessDenied.`,
+      },
+    ]);
+    expect(configWarnings(observe)).toEqual([]);
+  });
+});
+
+describe('Function: isS3StateSource', () => {
+  it.each([
+    ['s3://bucket/key.tfstate', true],
+    ['s3://bucket/', false],
+    ['./s3://x', false],
+    ['terraform.tfstate', false],
+    ['-', false],
+  ])('%s → %s', (source, expected) => {
+    expect(isS3StateSource(source)).toBe(expected);
+  });
+});
