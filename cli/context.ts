@@ -22,7 +22,7 @@ import { red, setColor } from './format.ts';
 
 /**
  * Exit codes of every command: 0 success; 1 an error (a file, a setting, an AWS call); 2 the command found what it
- * looks for (drift found, a dry run the watchdog would reject); 64 a usage error (unknown command or option, a
+ * looks for (drift found, a dry run the watchdog would reject); 64 a usage error (unknown command, option or scenario, a
  * missing or bad option value), EX_USAGE of BSD sysexits. An error wins over "found", a usage error over both.
  */
 export const EXIT_CODES = { ok: 0, error: 1, found: 2, usage: 64 } as const;
@@ -34,7 +34,7 @@ Exit codes (the same for every command):
   0   success
   1   error: a file, a setting or an AWS call failed (stderr says which)
   2   found: drift found (drift), the dry run would be rejected (remediate)
-  64  usage error: unknown command or option, missing or bad option value
+  64  usage error: unknown command, option or scenario, missing or bad option value
 
 Global options of the commands that call AWS: --region, --profile, --output json|table|text
 (--json = --output json), --no-color (also NO_COLOR, and no colour when stdout is not a terminal), before or
