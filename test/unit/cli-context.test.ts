@@ -350,7 +350,10 @@ describe('Function: runCli', () => {
     expect(version).toMatchObject({ code: 0, out: `${pkg.version}\n` });
     const help = await run(['--help']);
     expect(help.code).toBe(0);
-    expect(help.out).toContain('64  usage error: unknown command or option, missing or bad option value');
+    expect(help.out).toContain('64  usage error: unknown command, option or scenario, missing or bad option value');
     expect(help.out).toContain('2   found: drift found (drift), the dry run would be rejected (remediate)');
+    // the global options, accepted before the command too
+    expect(help.out).toMatch(/--region <region> +AWS Region/);
+    expect(help.out).toContain('flink-watchdog --region eu-west-1 status = flink-watchdog status --region eu-west-1');
   });
 });
