@@ -6,7 +6,10 @@ import {
   DEFAULT_METRIC_HISTORY_MINUTES,
   DEFAULT_METRICS_DELAY_SECONDS,
 } from '#sandbox/emulator/metric-publisher.ts';
+import { ConfigError, configErrorMessage, didYouMean, formatConfigPath, parseConfig } from '#shared/config/schema.ts';
+import { APPLICATION_STATUSES } from '#shared/domain/model.ts';
 import { packageRoot } from '#shared/package-root.ts';
+import { MUTATING_MSF_OPERATIONS } from '#shared/ports/msf.ts';
 
 /**
  * Scenario files (sandbox/scenarios/*.json) describe a world for the emulator, a timeline of what people do in it,
@@ -23,39 +26,45 @@ const EnvironmentProperties = z.record(z.string(), z.record(z.string(), z.string
 /** What a Flink job does when a given application version is submitted. */
 export const JobBehaviour = z.discriminatedUnion('kind', [
   /** Runs; checkpoints succeed. */
-  z.object({ kind: z.literal('healthy') }),
+  z.object({ kind: z.literal('healthy') }).strict(),
   /**
    * Starts, then fails `failAfterSeconds` after each (re)start and is restarted by Flink's restart strategy
    * (MSF's default: exponential-delay from Flink 1.19, fixed-delay before): RUNNING in MSF, only the restart metrics
    * tell.
    */
-  z.object({
-    kind: z.literal('crash-loop'),
-    failAfterSeconds: z.number().positive().default(20),
-    error: z.string(),
-  }),
+  z
+    .object({
+      kind: z.literal('crash-loop'),
+      failAfterSeconds: z.number().positive().default(20),
+      error: z.string(),
+    })
+    .strict(),
   /** Job submission fails (e.g. wrong main class): the StartApplication/UpdateApplication operation FAILS. */
-  z.object({ kind: z.literal('fails-at-submit'), error: z.string() }),
+  z.object({ kind: z.literal('fails-at-submit'), error: z.string() }).strict(),
   /**
    * Saved state cannot be mapped onto the new job graph (an operator removed, or an operator UID changed):
    * restoring from a snapshot fails unless AllowNonRestoredState=true; SKIP_RESTORE_FROM_SNAPSHOT works.
    */
-  z.object({
-    kind: z.literal('incompatible-state'),
-    reason: z.enum(['removed-operator', 'changed-uid']),
-    error: z.string(),
-  }),
+  z
+    .object({
+      kind: z.literal('incompatible-state'),
+      reason: z.enum(['removed-operator', 'changed-uid']),
+      error: z.string(),
+    })
+    .strict(),
   /** The operation that submits this version never finishes: the application stays in its transient status. */
-  z.object({ kind: z.literal('hangs') }),
+  z.object({ kind: z.literal('hangs') }).strict(),
   /**
    * Runs without failing, but every checkpoint fails (e.g. the checkpoint storage refuses writes): one more
    * `numberOfFailedCheckpoints` every CheckpointInterval, `lastCheckpointDuration`/`lastCheckpointSize` stay at the
    * last completed checkpoint (-1 when none). What a checkpoint stall looks like from CloudWatch.
    */
-  z.object({
-    kind: z.literal('checkpoint-failing'),
-    error: z.string().default('org.apache.flink.runtime.checkpoint.CheckpointException: Checkpoint expired'),
-  }),
+  z
+    .object({
+      kind: z.literal('checkpoint-failing'),
+      error: z.string().default('org.apache.flink.runtime.checkpoint.CheckpointException: Checkpoint expired'),
+    })
+    .strict(),
 ]);
 export type JobBehaviour = z.infer<typeof JobBehaviour>;
 
@@ -64,32 +73,38 @@ export type JobBehaviour = z.infer<typeof JobBehaviour>;
  * the application's runtime applies (exponential-delay from FLINK-1_19, fixed-delay before; see
  * resolveRestartStrategy in sandbox/emulator/job.ts); `initialBackoffSeconds` is the fixed-delay delay too.
  */
-export const RestartStrategy = z.object({
-  type: z.enum(['exponential-delay', 'fixed-delay']).optional(),
-  initialBackoffSeconds: z.number().nonnegative().default(1),
-  maxBackoffSeconds: z.number().positive().default(60),
-  backoffMultiplier: z.number().min(1).default(1.5),
-  /** Time from restart decision to the job running again (scheduling, state restore). */
-  restartDurationSeconds: z.number().nonnegative().default(10),
-});
+export const RestartStrategy = z
+  .object({
+    type: z.enum(['exponential-delay', 'fixed-delay']).optional(),
+    initialBackoffSeconds: z.number().nonnegative().default(1),
+    maxBackoffSeconds: z.number().positive().default(60),
+    backoffMultiplier: z.number().min(1).default(1.5),
+    /** Time from restart decision to the job running again (scheduling, state restore). */
+    restartDurationSeconds: z.number().nonnegative().default(10),
+  })
+  .strict();
 export type RestartStrategy = z.infer<typeof RestartStrategy>;
 
 /** Matches an application version's configuration to a job behaviour. All given fields must match. */
-export const JobRule = z.object({
-  when: z.object({
-    application: z.string().optional(),
-    /** S3 FileKey of the application code. */
-    codeKey: z.string().optional(),
-    /** An environment property: group id, key and value. */
-    property: z.object({ group: z.string(), key: z.string(), value: z.string() }).optional(),
-    /**
-     * Only submissions made before this minute of the scenario: a transient problem (e.g. an update that hangs
-     * on an infrastructure fault that later clears).
-     */
-    submittedBeforeMinute: z.number().nonnegative().optional(),
-  }),
-  behaviour: JobBehaviour,
-});
+export const JobRule = z
+  .object({
+    when: z
+      .object({
+        application: z.string().optional(),
+        /** S3 FileKey of the application code. */
+        codeKey: z.string().optional(),
+        /** An environment property: group id, key and value. */
+        property: z.object({ group: z.string(), key: z.string(), value: z.string() }).strict().optional(),
+        /**
+         * Only submissions made before this minute of the scenario: a transient problem (e.g. an update that hangs
+         * on an infrastructure fault that later clears).
+         */
+        submittedBeforeMinute: z.number().nonnegative().optional(),
+      })
+      .strict(),
+    behaviour: JobBehaviour,
+  })
+  .strict();
 export type JobRule = z.infer<typeof JobRule>;
 
 /** One MSF application as it exists when the scenario starts (version 1 unless `initialVersion`). */
@@ -102,7 +117,7 @@ export const ScenarioApplication = z
      */
     accountId: AccountId.optional(),
     runtimeEnvironment: z.string().default('FLINK-1_20'),
-    code: z.object({ bucket: z.string(), fileKey: z.string(), objectVersion: z.string().optional() }),
+    code: z.object({ bucket: z.string(), fileKey: z.string(), objectVersion: z.string().optional() }).strict(),
     environmentProperties: EnvironmentProperties.default({}),
     parallelism: z.number().int().positive().default(1),
     parallelismPerKPU: z.number().int().positive().default(1),
@@ -159,7 +174,7 @@ export function groupApplicationNames(group: Pick<ApplicationGroup, 'namePrefix'
 /** Faults injected into the world, independent of any version. */
 export const Fault = z.discriminatedUnion('kind', [
   /** An external dependency (a stream, a database) is down: running jobs fail and restart until it is back. */
-  z.object({
+  z.strictObject({
     kind: z.literal('outage'),
     application: z.string(),
     fromMinute: z.number().nonnegative(),
@@ -176,7 +191,7 @@ export const Fault = z.discriminatedUnion('kind', [
    * `fails: true`: the scaling fails with `error`; with system rollback enabled MSF rolls the application back to the
    * version that was running, else the application ends READY.
    */
-  z.object({
+  z.strictObject({
     kind: z.literal('autoscale'),
     application: z.string(),
     atMinute: z.number().nonnegative(),
@@ -193,7 +208,7 @@ export const Fault = z.discriminatedUnion('kind', [
    * `durationSeconds`; AWS: "a downtime of 10 to 30 seconds"). Only a RUNNING application with no operation in
    * progress is maintained; otherwise the fault is skipped.
    */
-  z.object({
+  z.strictObject({
     kind: z.literal('maintenance'),
     application: z.string(),
     atMinute: z.number().nonnegative(),
@@ -203,7 +218,7 @@ export const Fault = z.discriminatedUnion('kind', [
    * The application's datapoints for the periods starting in [fromMinute, toMinute) reach CloudWatch
    * `extraDelaySeconds` later than the normal publication delay.
    */
-  z.object({
+  z.strictObject({
     kind: z.literal('metrics-delayed'),
     application: z.string(),
     fromMinute: z.number().nonnegative(),
@@ -214,7 +229,7 @@ export const Fault = z.discriminatedUnion('kind', [
    * The application's datapoints for the periods starting in [fromMinute, toMinute) are never published: all of them,
    * or only the named `metrics` (e.g. ["downtime"]).
    */
-  z.object({
+  z.strictObject({
     kind: z.literal('metrics-missing'),
     application: z.string(),
     fromMinute: z.number().nonnegative(),
@@ -331,9 +346,9 @@ export const ScenarioExpectation = z
     /** Application whose incident decides the scenario outcome (default: the first application). */
     application: z.string().optional(),
     /** Status the application must end in. */
-    finalStatus: z.string().optional(),
+    finalStatus: z.enum(APPLICATION_STATUSES).optional(),
     /** Mutating MSF calls the watchdog made, in order (operation names). Omit to not check. */
-    actions: z.array(z.string()).optional(),
+    actions: z.array(z.enum([...MUTATING_MSF_OPERATIONS] as [string, ...string[]])).optional(),
     /** Upper bound on mutating MSF calls made by the watchdog to any application. */
     maxMutatingCalls: z.number().int().nonnegative().optional(),
     /** Applications the watchdog must never call a mutating operation on. */
@@ -369,6 +384,8 @@ export type ScenarioExpectation = z.infer<typeof ScenarioExpectation>;
 
 export const Scenario = z
   .object({
+    /** Editor hint: the JSON Schema of this format (`./scenario.schema.json` beside the bundled scenarios); ignored. */
+    $schema: z.string().optional().describe('JSON Schema reference for editors; ignored by the drill.'),
     name: z.string().regex(/^[a-z0-9-]+$/, 'scenario names are kebab-case'),
     title: z.string(),
     description: z.string(),
@@ -490,7 +507,9 @@ export const Scenario = z
  * A scenario as the drill runs it (see {@link parseScenario}): `applications` holds every application of the start
  * (the groups expanded), and `faults` holds one fault per application (source outages expanded).
  */
-export type Scenario = Omit<z.output<typeof Scenario>, 'applicationGroups' | 'faults'> & { faults: Fault[] };
+export type Scenario = Omit<z.output<typeof Scenario>, '$schema' | 'applicationGroups' | 'faults'> & {
+  faults: Fault[];
+};
 
 /**
  * Every application a scenario knows of, with its definition: those of the start, then those its timeline creates
@@ -511,55 +530,333 @@ export function readsSource(app: Pick<ScenarioApplication, 'environmentPropertie
 }
 
 /**
- * Validates a scenario and expands it: groups into applications, source outages into per-application outages.
- * @throws Error naming `source` and every invalid field by its path (`applications.0.name: ...`), a name defined
- *   twice, a source outage that hits no application, a timeline entry or a fault on an unknown application, an
- *   application in an account that `accounts` does not list.
+ * A scenario that does not validate. `message` starts `scenario SOURCE:` and lists every problem, one per line when
+ * there are several; {@link issues} has them one by one as `path: problem and fix`, the path written like a JavaScript
+ * accessor (`timeline[2].application`).
+ */
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+  /**
+   * @param source where the scenario came from (a file path, a bundled name, `test`)
+   * @param issues one entry per problem, `path: problem`
+   */
+  constructor(
+    readonly source: string,
+    readonly issues: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(
+      issues.length === 1
+        ? `scenario ${source}: ${issues[0]}`
+        : `scenario ${source}: ${issues.length} problems:\n${issues.map((i) => `  ${i}`).join('\n')}`,
+      options,
+    );
+  }
+}
+
+/**
+ * The schema's problems with `raw`, as `path: problem`: unknown keys one by one with the key they were probably meant
+ * as and the allowed keys, a union (faults, job behaviours, timeline steps) reported by the variant it came closest to.
+ */
+function schemaIssues(raw: unknown): { data?: z.output<typeof Scenario>; issues: string[] } {
+  const parsed = Scenario.safeParse(raw, {
+    reportInput: true,
+    error: (issue) => {
+      // The object's allowed keys travel in the message (a JSON array), the only field zod keeps: each variant of a
+      // union sees the same input with its own keys.
+      if (issue.code === 'unrecognized_keys' && issue.inst instanceof z.ZodObject) {
+        return JSON.stringify(Object.keys(issue.inst.shape));
+      }
+      if (issue.code === 'invalid_union' && issue.note === 'No matching discriminator') {
+        // zod's raw issue for an unmatched discriminator carries the key and the allowed values beside the standard fields.
+        const { discriminator, options } = issue as { discriminator?: string; options?: readonly unknown[] };
+        const got = isObject(issue.input) && discriminator ? issue.input[discriminator] : undefined;
+        const allowed = (options ?? []).map((o) => JSON.stringify(o)).join(', ');
+        return `${got === undefined ? 'required: ' : ''}must be one of ${allowed}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
+      }
+      return configErrorMessage(issue);
+    },
+  });
+  if (parsed.success) return { data: parsed.data, issues: [] };
+  const issues: string[] = [];
+  const add = (issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]): void => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      // The variant with the fewest problems is the one the author meant.
+      const closest = [...issue.errors].sort((a, b) => weight(a) - weight(b))[0] ?? [];
+      for (const inner of closest) add(inner, path);
+      return;
+    }
+    if (issue.code !== 'unrecognized_keys') {
+      issues.push(`${formatConfigPath(path)}: ${issue.message}`);
+      return;
+    }
+    const allowed = allowedKeysOf(issue.message);
+    for (const key of issue.keys) {
+      const meant = didYouMean(key, allowed);
+      issues.push(
+        `${formatConfigPath([...path, key])}: unknown key${meant !== undefined ? ` (did you mean "${meant}"?)` : ''}${allowed.length > 0 ? `; allowed keys: ${allowed.join(', ')}` : ''}`,
+      );
+    }
+  };
+  for (const issue of parsed.error.issues) add(issue, []);
+  return { issues: [...new Set(issues)] };
+}
+
+/** The allowed keys the error map of {@link schemaIssues} put in an unknown-key issue's message; none if it did not. */
+function allowedKeysOf(message: string): string[] {
+  try {
+    const keys: unknown = JSON.parse(message);
+    return Array.isArray(keys) ? keys.map(String) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** How far a union variant was from the input: its problems, each unknown key counted. */
+function weight(issues: readonly z.core.$ZodIssue[]): number {
+  return issues.reduce((n, i) => n + (i.code === 'unrecognized_keys' ? i.keys.length : 1), 0);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `a, b, c`, or the first `max` names and how many more. */
+function nameList(names: readonly string[], max = 8): string {
+  if (names.length === 0) return '(none)';
+  const shown = names.slice(0, max).join(', ');
+  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
+}
+
+/** An application name known to the scenario: where it is defined and, for a timeline `create`, from which minute. */
+interface KnownApplication {
+  readonly path: string;
+  /** Minute of the `create` step; 0 for the applications of the start. */
+  readonly fromMinute: number;
+}
+
+/**
+ * Checks a schema-valid scenario against itself before anything runs: every name a timeline step, fault, job rule or
+ * expectation uses is an application of the scenario; times fall within `durationMinutes`; windows end after they
+ * start; accounts exist; the watchdog configuration validates. Returns every problem found (none: an empty list).
+ */
+function crossCheckIssues(s: z.output<typeof Scenario>, applications: readonly ScenarioApplication[]): string[] {
+  const issues: string[] = [];
+  const problem = (path: string, message: string) => issues.push(`${path}: ${message}`);
+  const duration = s.durationMinutes;
+
+  // Names: the start's applications, the groups' and those the timeline creates, each once.
+  const known = new Map<string, KnownApplication>();
+  const define = (name: string, where: KnownApplication) => {
+    const first = known.get(name);
+    if (first !== undefined) {
+      problem(where.path, `application "${name}" is already defined (${first.path}); names are unique in a scenario`);
+    } else known.set(name, where);
+  };
+  s.applications.forEach((a, i) => {
+    define(a.name, { path: `applications[${i}].name`, fromMinute: 0 });
+  });
+  s.applicationGroups.forEach((g, i) => {
+    for (const name of groupApplicationNames(g)) define(name, { path: `applicationGroups[${i}]`, fromMinute: 0 });
+  });
+  s.timeline.forEach((e, i) => {
+    if (e.action === 'create') define(e.application, { path: `timeline[${i}].application`, fromMinute: e.atMinute });
+  });
+  if (applications.length === 0) {
+    problem('applications', 'at least one application is needed (in applications or applicationGroups)');
+  }
+  const names = [...known.keys()];
+  const unknownApplication = (name: string) =>
+    `no application "${name}" in the scenario; known applications: ${nameList(names)}${
+      didYouMean(name, names) ? ` (did you mean "${didYouMean(name, names)}"?)` : ''
+    }`;
+
+  // Accounts.
+  const members = new Set<string>();
+  s.accounts.forEach((a, i) => {
+    if (members.has(a.accountId)) problem(`accounts[${i}].accountId`, `account ${a.accountId} is listed twice`);
+    members.add(a.accountId);
+  });
+  const checkAccount = (accountId: string | undefined, path: string) => {
+    if (accountId !== undefined && !members.has(accountId)) {
+      problem(
+        path,
+        `account ${accountId} is not among the scenario's accounts (${nameList([...members])}): add it to accounts or remove accountId`,
+      );
+    }
+  };
+  s.applications.forEach((a, i) => {
+    checkAccount(a.accountId, `applications[${i}].accountId`);
+  });
+  s.applicationGroups.forEach((g, i) => {
+    checkAccount(g.accountId, `applicationGroups[${i}].accountId`);
+  });
+  s.timeline.forEach((e, i) => {
+    if (e.action === 'create') checkAccount(e.definition.accountId, `timeline[${i}].definition.accountId`);
+  });
+
+  // Times.
+  const within = (minute: number, path: string) => {
+    if (minute > duration) {
+      problem(
+        path,
+        `minute ${minute} is after the scenario ends (durationMinutes ${duration}): lower it or raise durationMinutes`,
+      );
+    }
+  };
+  const window = (from: number, to: number | undefined, path: string) => {
+    within(from, `${path}.fromMinute`);
+    if (to !== undefined && to <= from) {
+      problem(
+        `${path}.toMinute`,
+        `must be after fromMinute ${from} (got ${to}); omit it for a window that lasts to the end`,
+      );
+    }
+  };
+
+  // Timeline: each step on an application that exists by then.
+  s.timeline.forEach((e, i) => {
+    const path = `timeline[${i}]`;
+    within(e.atMinute, `${path}.atMinute`);
+    if (e.action === 'create') return;
+    const app = known.get(e.application);
+    if (app === undefined) problem(`${path}.application`, unknownApplication(e.application));
+    else if (app.fromMinute > e.atMinute) {
+      problem(
+        `${path}.application`,
+        `"${e.application}" is created at minute ${app.fromMinute} (${app.path}), after this ${e.action} at minute ${e.atMinute}: move one of them`,
+      );
+    }
+  });
+
+  // Faults: on an application of the scenario, or on a source some application reads.
+  s.faults.forEach((f, i) => {
+    const path = `faults[${i}]`;
+    if ('source' in f) {
+      if (!applications.some((a) => readsSource(a, f.source)) && !createdReading(s, f.source)) {
+        problem(
+          `${path}.source`,
+          `no application's environment properties name "${f.source}": use a value of some application's environmentProperties`,
+        );
+      }
+    } else if (!known.has(f.application)) problem(`${path}.application`, unknownApplication(f.application));
+    if ('atMinute' in f) within(f.atMinute, `${path}.atMinute`);
+    else window(f.fromMinute, f.toMinute, path);
+  });
+
+  // Job rules: each names only what the scenario can submit, or it never matches.
+  const codeKeys = new Set<string>([
+    ...applications.map((a) => a.code.fileKey),
+    ...s.timeline.flatMap((e) =>
+      e.action === 'create'
+        ? [e.definition.code.fileKey]
+        : e.action === 'update' && e.change?.codeKey
+          ? [e.change.codeKey]
+          : [],
+    ),
+  ]);
+  const propertyValues = new Set<string>();
+  const addProperties = (props: Record<string, Record<string, string>> | undefined) => {
+    for (const [group, kv] of Object.entries(props ?? {})) {
+      for (const [key, value] of Object.entries(kv)) propertyValues.add(JSON.stringify([group, key, value]));
+    }
+  };
+  for (const a of applications) addProperties(a.environmentProperties);
+  for (const e of s.timeline) {
+    if (e.action === 'create') addProperties(e.definition.environmentProperties);
+    if (e.action === 'update') addProperties(e.change?.environmentProperties);
+  }
+  s.jobModel.forEach((rule, i) => {
+    const path = `jobModel[${i}].when`;
+    const { application, codeKey, property } = rule.when;
+    if (application !== undefined && !known.has(application)) {
+      problem(`${path}.application`, unknownApplication(application));
+    }
+    if (codeKey !== undefined && !codeKeys.has(codeKey)) {
+      problem(
+        `${path}.codeKey`,
+        `no application's code.fileKey and no timeline update's change.codeKey is "${codeKey}", so the rule never matches; known code keys: ${nameList([...codeKeys])}`,
+      );
+    }
+    if (property !== undefined && !propertyValues.has(JSON.stringify([property.group, property.key, property.value]))) {
+      problem(
+        `${path}.property`,
+        `no application and no timeline update sets ${property.group}.${property.key} to "${property.value}", so the rule never matches`,
+      );
+    }
+  });
+
+  // Expectations.
+  const exp = s.expected;
+  if (exp.application !== undefined && !known.has(exp.application)) {
+    problem('expected.application', unknownApplication(exp.application));
+  }
+  exp.untouched.forEach((name, i) => {
+    if (!known.has(name)) problem(`expected.untouched[${i}]`, unknownApplication(name));
+  });
+  exp.runningAtEnd.forEach((pattern, i) => {
+    const prefix = pattern.endsWith('*') ? pattern.slice(0, -1) : undefined;
+    const matches = prefix === undefined ? known.has(pattern) : names.some((n) => n.startsWith(prefix));
+    if (!matches) {
+      problem(
+        `expected.runningAtEnd[${i}]`,
+        `"${pattern}" matches no application; known applications: ${nameList(names)} (a prefix ends in *)`,
+      );
+    }
+  });
+
+  // Slack receiver outages.
+  s.slack.outages.forEach((o, i) => {
+    window(o.fromMinute, o.toMinute, `slack.outages[${i}]`);
+  });
+
+  // The watchdog configuration, as the drill will read it.
+  try {
+    parseConfig(s.watchdog, 'watchdog');
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    for (const issue of e.issues)
+      issues.push(issue.startsWith('(root)') ? `watchdog${issue.slice(6)}` : `watchdog.${issue}`);
+  }
+  return issues;
+}
+
+/** Whether an application created by the timeline reads `source`. */
+function createdReading(s: Pick<z.output<typeof Scenario>, 'timeline'>, source: string): boolean {
+  return s.timeline.some((e) => e.action === 'create' && readsSource(e.definition, source));
+}
+
+/**
+ * Validates a scenario and expands it: groups into applications, source outages into per-application outages. A
+ * top-level `$schema` (the editor's JSON Schema hint) is accepted and dropped.
+ *
+ * Two stages, each reporting every problem it finds: the schema (types, ranges, unknown keys by their path), then,
+ * for a scenario that passes it, the cross checks (names used by timeline steps, faults, job rules and expectations;
+ * times within `durationMinutes`; accounts; the `watchdog` configuration).
+ * @param source where the scenario came from, for the message (a file path, `test`)
+ * @throws ScenarioError listing every problem as `path: problem`, e.g.
+ *   `applications[0].parallelizm: unknown key (did you mean "parallelism"?); allowed keys: ...` or
+ *   `timeline[1].application: no application "order-enrichment" in the scenario; known applications: ...`.
  */
 export function parseScenario(raw: unknown, source: string): Scenario {
-  const parsed = Scenario.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new Error(`scenario ${source}: ${issues}`);
-  }
-  const { applicationGroups, faults, ...rest } = parsed.data;
-  const fail = (message: string): never => {
-    throw new Error(`scenario ${source}: ${message}`);
-  };
+  const { data, issues } = schemaIssues(raw);
+  if (data === undefined) throw new ScenarioError(source, issues);
+  const { $schema: _editorHint, applicationGroups, faults, ...rest } = data;
   const applications: ScenarioApplication[] = [
     ...rest.applications,
     ...applicationGroups.flatMap(({ namePrefix, count, ...app }) =>
       groupApplicationNames({ namePrefix, count }).map((name) => ({ ...app, name })),
     ),
   ];
-  if (applications.length === 0) fail('applications: at least one application (or applicationGroups) is needed');
+  const crossIssues = crossCheckIssues(data, applications);
+  if (crossIssues.length > 0) throw new ScenarioError(source, crossIssues);
   const expanded = { ...rest, applications };
   const all = scenarioApplications(expanded);
-  const seen = new Set<string>();
-  for (const app of all) {
-    if (seen.has(app.name)) fail(`application "${app.name}" is defined twice (names are unique in a scenario)`);
-    seen.add(app.name);
-  }
-  const members = new Set(rest.accounts.map((a) => a.accountId));
-  for (const app of all) {
-    if (app.accountId !== undefined && !members.has(app.accountId)) {
-      fail(`application "${app.name}": accountId ${app.accountId} is not among the scenario's accounts`);
-    }
-  }
-  rest.timeline.forEach((e, i) => {
-    if (e.action !== 'create' && !seen.has(e.application)) {
-      fail(`timeline.${i}.application: no application "${e.application}" in the scenario`);
-    }
-  });
-  const perApplication: Fault[] = faults.flatMap((f, i) => {
-    if (!('source' in f)) {
-      if (!seen.has(f.application)) fail(`faults.${i}.application: no application "${f.application}" in the scenario`);
-      return [f];
-    }
-    const hit = all.filter((app) => readsSource(app, f.source));
-    if (hit.length === 0) fail(`faults.${i}.source: no application's environment properties name "${f.source}"`);
-    const { source: _source, ...window } = f;
-    return hit.map((app) => ({ ...window, application: app.name }));
+  const perApplication: Fault[] = faults.flatMap((f) => {
+    if (!('source' in f)) return [f];
+    const { source: dependency, ...window } = f;
+    return all.filter((app) => readsSource(app, dependency)).map((app) => ({ ...window, application: app.name }));
   });
   return { ...expanded, faults: perApplication };
 }
@@ -572,8 +869,8 @@ export type ScenarioWorld = Pick<Scenario, 'applications' | 'jobModel' | 'faults
 export const SCENARIO_DIR = join(packageRoot(), 'sandbox', 'scenarios');
 
 /**
- * Reads and validates one scenario file.
- * @throws Error naming the file and the invalid field.
+ * Reads and validates one scenario file (see {@link parseScenario}); its `name` must be the file's name.
+ * @throws Error when the file is not readable JSON; ScenarioError naming the file and every problem.
  */
 export function loadScenarioFile(path: string): Scenario {
   let raw: unknown;
@@ -582,11 +879,13 @@ export function loadScenarioFile(path: string): Scenario {
   } catch (cause) {
     throw new Error(`scenario ${path}: not readable JSON (${(cause as Error).message})`, { cause });
   }
-  const scenario = parseScenario(raw, path);
-  if (scenario.name !== basename(path, '.json')) {
-    throw new Error(`scenario ${path}: name "${scenario.name}" must match the file name`);
+  const fileName = basename(path, '.json');
+  if (isObject(raw) && typeof raw.name === 'string' && raw.name !== fileName) {
+    throw new ScenarioError(path, [
+      `name: "${raw.name}" must match the file name: rename the file to ${raw.name}.json or set "name": "${fileName}"`,
+    ]);
   }
-  return scenario;
+  return parseScenario(raw, path);
 }
 
 /** Lists bundled scenarios (file names without `.json`), sorted. */

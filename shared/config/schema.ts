@@ -729,7 +729,7 @@ function quoteList(values: readonly unknown[]): string {
  * Parse-time messages that say what is wrong and what would be right. Schema-level messages (patterns, the Slack
  * check) win over these.
  */
-function configErrorMessage(issue: z.core.$ZodRawIssue): string | undefined {
+export function configErrorMessage(issue: z.core.$ZodRawIssue): string | undefined {
   const path = issue.path ?? [];
   if (path[0] === 'notifications' && issue.code !== 'unrecognized_keys' && containsSlackWebhook(issue.input)) {
     return SLACK_WEBHOOK_IN_CONFIG_MESSAGE;
@@ -773,7 +773,7 @@ function unit(origin: string): string {
  * The allowed key an unknown key was probably meant as: the same ignoring case, `-` and `_`, else the only one within
  * two edits of it (a typo, a plural).
  */
-function didYouMean(key: string, allowed: readonly string[]): string | undefined {
+export function didYouMean(key: string, allowed: readonly string[]): string | undefined {
   const norm = (k: string) => k.toLowerCase().replace(/[-_]/g, '');
   const exact = allowed.find((a) => norm(a) === norm(key));
   if (exact !== undefined) return exact;

@@ -173,7 +173,7 @@ describe('Function: parseScenario (fleet fields)', () => {
 
   it('refuses an unknown key with its path, a source nobody reads, and an account not among the accounts', () => {
     expect(() => parseScenario({ ...base, applications: [{ name: 'a', code, colour: 'red' }] }, 'f.json')).toThrow(
-      /scenario f\.json: applications\.0: Unrecognized key: "colour"/,
+      /scenario f\.json: applications\[0\]\.colour: unknown key/,
     );
     expect(() =>
       parseScenario(
@@ -184,9 +184,9 @@ describe('Function: parseScenario (fleet fields)', () => {
         },
         'f.json',
       ),
-    ).toThrow(/faults\.0\.source: no application's environment properties name "nowhere"/);
+    ).toThrow(/faults\[0\]\.source: no application's environment properties name "nowhere"/);
     expect(() =>
       parseScenario({ ...base, applications: [{ name: 'a', code, accountId: '222222222222' }] }, 'f.json'),
-    ).toThrow(/accountId 222222222222 is not among the scenario's accounts/);
+    ).toThrow(/applications\[0\]\.accountId: account 222222222222 is not among the scenario's accounts/);
   });
 });

@@ -1,0 +1,58 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { Scenario } from '#sandbox/scenario.ts';
+import { isMainModule, writeFormattedJson } from '#shared/json-schema-file.ts';
+
+/**
+ * The JSON Schema of drill scenario files (sandbox/scenarios/*.json), generated from the zod schema in `scenario.ts`
+ * so editors validate and complete a scenario while it is written. Every bundled scenario points its `"$schema"` at
+ * the committed file (`../scenario.schema.json`).
+ *
+ * Regenerate after changing `scenario.ts`: `npx tsx sandbox/scenario-json-schema.ts` (writes
+ * {@link SCENARIO_JSON_SCHEMA_FILE}). A unit test fails when the committed file is stale.
+ */
+
+/** Path of the committed, generated JSON Schema: `sandbox/scenario.schema.json`. */
+export const SCENARIO_JSON_SCHEMA_FILE = fileURLToPath(new URL('./scenario.schema.json', import.meta.url));
+
+/** `$id` of the generated schema: names the format, not a download location. */
+export const SCENARIO_JSON_SCHEMA_ID = 'urn:flink-watchdog:drill-scenario';
+
+/**
+ * The watchdog configuration's JSON Schema, relative to {@link SCENARIO_JSON_SCHEMA_FILE} (both ship in the package),
+ * so a scenario's `watchdog` object is completed and checked like a config file.
+ */
+export const WATCHDOG_CONFIG_SCHEMA_REF = '../shared/config/flink-watchdog.config.schema.json';
+
+/**
+ * The scenario format's JSON Schema (draft 2020-12) as a plain object, from the zod schema's input side (keys with
+ * defaults are optional). The cross checks `parseScenario` runs in code (names a timeline step, fault, job rule or
+ * expectation uses; times within `durationMinutes`) are not in it: the drill runs them before every scenario.
+ */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  const { $schema, ...rest } = z.toJSONSchema(Scenario, { io: 'input', target: 'draft-2020-12' });
+  const properties = rest.properties as Record<string, Record<string, unknown>> | undefined;
+  if (properties?.watchdog === undefined) throw new Error('generated JSON Schema has no properties.watchdog');
+  properties.watchdog = {
+    description: 'The watchdog configuration (the format of flink-watchdog.config.json), validated before the run.',
+    $ref: WATCHDOG_CONFIG_SCHEMA_REF,
+  };
+  return {
+    $schema,
+    $id: SCENARIO_JSON_SCHEMA_ID,
+    title: 'Flink Watchdog drill scenario',
+    description:
+      'A drill scenario: a world for the MSF and CloudWatch emulator, a timeline of what people do in it, the watchdog configuration and the expected outcome. Times are minutes after startTime.',
+    ...rest,
+  };
+}
+
+/** Writes {@link scenarioJsonSchema} to `file` as JSON laid out by Biome (see writeFormattedJson). */
+export function writeScenarioJsonSchema(file: string = SCENARIO_JSON_SCHEMA_FILE): void {
+  writeFormattedJson(file, scenarioJsonSchema());
+}
+
+if (isMainModule(import.meta.url)) {
+  writeScenarioJsonSchema();
+  console.log(`wrote ${SCENARIO_JSON_SCHEMA_FILE}`);
+}
