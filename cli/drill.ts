@@ -117,9 +117,11 @@ export function resolveScenario(nameOrPath: string): Scenario {
  * or JSON. Returns the exit code: 0 when every scenario met its expected outcome, 1 otherwise.
  * @throws UsageError for an unknown scenario name, before any scenario runs.
  */
-export async function drillCommand(names: string[], opts: { json?: boolean }): Promise<number> {
+export async function drillCommand(names: string[], opts: { json?: boolean; report?: string }): Promise<number> {
   const selected = names.length > 0 ? names : listScenarios();
   const scenarios = selected.map(resolveScenario);
+  const html = opts.report === undefined ? undefined : await import('./report-html.ts');
+  html?.checkReportPath(opts.report as string);
   const wallStart = performance.now();
   const reports: ScenarioReport[] = [];
   for (const s of scenarios) {
@@ -137,5 +139,9 @@ export async function drillCommand(names: string[], opts: { json?: boolean }): P
   const wallMs = performance.now() - wallStart;
   if (opts.json) console.log(JSON.stringify(toDrillJson(reports), null, 2));
   else console.log(`\n${formatSummary(reports, wallMs)}`);
+  if (html && opts.report) {
+    const bytes = html.writeDrillReport(opts.report, reports, scenarios);
+    console.error(`report: ${opts.report} (${Math.round(bytes / 1024)} kB)`);
+  }
   return reports.every((r) => r.passed) ? 0 : 1;
 }

@@ -159,13 +159,15 @@ function buildProgram(setCode: (code: number) => void): Command {
     .addOption(
       new Option('--no-color', 'no ANSI colours (also NO_COLOR=1, or stdout not a terminal)').helpGroup(GLOBAL),
     )
+    .option('--report <file>', 'also write a self-contained HTML report (summary, charts, notifications) to FILE')
     .action(
-      run(async (names: string[], opts: OutputOptions) => {
+      run(async (names: string[], opts: OutputOptions & { report?: string }) => {
         const output = applyOutputOptions(opts);
         if (output === 'text')
           throw new UsageError('drill --output: expected table or json (drill has no text output)');
         const { drillCommand } = await import('./drill.ts');
-        return drillCommand(names, output === 'json' ? { json: true } : {});
+        const report = opts.report === undefined ? {} : { report: opts.report };
+        return drillCommand(names, output === 'json' ? { json: true, ...report } : report);
       }),
     );
 

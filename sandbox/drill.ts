@@ -53,7 +53,7 @@ import {
   peerDetection,
 } from './peers.ts';
 import { type Outcome, type Scenario, scenarioApplications, type TimelineEntry } from './scenario.ts';
-import { startSlackReceiver } from './slack-receiver.ts';
+import { type ReceivedSlackMessage, startSlackReceiver } from './slack-receiver.ts';
 import { type LocalExecution, LocalWorkflow, type OnceResult, runOnce } from './workflow.ts';
 import { synthesizedSweepWorkflow, synthesizedWatchWorkflow, synthesizedWorkflow } from './workflow-definition.ts';
 
@@ -178,6 +178,14 @@ export interface ScenarioReport {
   sweeps: SweepRun[];
   /** Wall time the scenario took, ms. */
   wallMs: number;
+  /** The expected application (the scenario's `expected.application`, else its first): the figures are about it. */
+  application: string;
+  /** Expected application: its job's restart counter (count) each time it changed, seen at the 5-second tick. */
+  restartCounter: Array<{ atMs: number; restarts: number }>;
+  /** Expected application: each ApplicationStatus it entered and when (seen at the 5-second tick), in order. */
+  statusEntries: Array<{ status: string; atMs: number }>;
+  /** Every request the Slack receiver got (`{ text, blocks }`, retried attempts included) and its answer, in order. */
+  slackMessages: ReceivedSlackMessage[];
 }
 
 /** The watchdog's API calls in one account during a sweep, as the emulator answered them (counts). */
@@ -1253,6 +1261,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       pages: pages.length,
       sweeps,
       wallMs: Math.round(performance.now() - wallStart),
+      application: expectedApp,
+      restartCounter: counterSeen,
+      statusEntries,
+      slackMessages: slackReceiver.received,
     };
   } finally {
     await Promise.all([emulator.close(), table.close(), slackReceiver.close()]);
