@@ -37,6 +37,7 @@ export function scenarioJsonSchema(): Record<string, unknown> {
     description: 'The watchdog configuration (the format of flink-watchdog.config.json), validated before the run.',
     $ref: WATCHDOG_CONFIG_SCHEMA_REF,
   };
+  dropSafeIntegerBounds(rest);
   return {
     $schema,
     $id: SCENARIO_JSON_SCHEMA_ID,
@@ -45,6 +46,18 @@ export function scenarioJsonSchema(): Record<string, unknown> {
       'A drill scenario: a world for the MSF and CloudWatch emulator, a timeline of what people do in it, the watchdog configuration and the expected outcome. Times are minutes after startTime.',
     ...rest,
   };
+}
+
+/**
+ * Removes the bounds zod gives every integer (±Number.MAX_SAFE_INTEGER): they say nothing to a person writing a
+ * scenario, and JSON numbers beyond them are refused by the loader anyway. Mutates `node`.
+ */
+function dropSafeIntegerBounds(node: unknown): void {
+  if (typeof node !== 'object' || node === null) return;
+  const n = node as Record<string, unknown>;
+  if (n.minimum === Number.MIN_SAFE_INTEGER) delete n.minimum;
+  if (n.maximum === Number.MAX_SAFE_INTEGER) delete n.maximum;
+  for (const child of Object.values(n)) dropSafeIntegerBounds(child);
 }
 
 /** Writes {@link scenarioJsonSchema} to `file` as JSON laid out by Biome (see writeFormattedJson). */

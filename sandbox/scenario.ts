@@ -26,7 +26,10 @@ const EnvironmentProperties = z.record(z.string(), z.record(z.string(), z.string
 /** What a Flink job does when a given application version is submitted. */
 export const JobBehaviour = z.discriminatedUnion('kind', [
   /** Runs; checkpoints succeed. */
-  z.object({ kind: z.literal('healthy') }).strict(),
+  z
+    .object({ kind: z.literal('healthy') })
+    .strict()
+    .describe('Runs; checkpoints succeed.'),
   /**
    * Starts, then fails `failAfterSeconds` after each (re)start and is restarted by Flink's restart strategy
    * (MSF's default: exponential-delay from Flink 1.19, fixed-delay before): RUNNING in MSF, only the restart metrics
@@ -35,12 +38,23 @@ export const JobBehaviour = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('crash-loop'),
-      failAfterSeconds: z.number().positive().default(20),
-      error: z.string(),
+      failAfterSeconds: z.number().positive().default(20).describe('Seconds from each (re)start to the failure.'),
+      error: z.string().describe('The exception the job fails with, as the logs show it.'),
     })
-    .strict(),
+    .strict()
+    .describe(
+      "Starts, then fails failAfterSeconds after each (re)start and is restarted by Flink's restart strategy: RUNNING in MSF, only the restart metrics tell.",
+    ),
   /** Job submission fails (e.g. wrong main class): the StartApplication/UpdateApplication operation FAILS. */
-  z.object({ kind: z.literal('fails-at-submit'), error: z.string() }).strict(),
+  z
+    .object({
+      kind: z.literal('fails-at-submit'),
+      error: z.string().describe('The submission error, as the operation reports it.'),
+    })
+    .strict()
+    .describe(
+      'Job submission fails (e.g. wrong main class): the StartApplication or UpdateApplication operation FAILS.',
+    ),
   /**
    * Saved state cannot be mapped onto the new job graph (an operator removed, or an operator UID changed):
    * restoring from a snapshot fails unless AllowNonRestoredState=true; SKIP_RESTORE_FROM_SNAPSHOT works.
@@ -48,12 +62,20 @@ export const JobBehaviour = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('incompatible-state'),
-      reason: z.enum(['removed-operator', 'changed-uid']),
-      error: z.string(),
+      reason: z
+        .enum(['removed-operator', 'changed-uid'])
+        .describe('Why the saved state does not fit: an operator removed, or an operator UID changed.'),
+      error: z.string().describe('The restore error, as the logs show it.'),
     })
-    .strict(),
+    .strict()
+    .describe(
+      'Saved state cannot be mapped onto the new job graph: restoring from a snapshot fails unless AllowNonRestoredState=true; SKIP_RESTORE_FROM_SNAPSHOT works.',
+    ),
   /** The operation that submits this version never finishes: the application stays in its transient status. */
-  z.object({ kind: z.literal('hangs') }).strict(),
+  z
+    .object({ kind: z.literal('hangs') })
+    .strict()
+    .describe('The operation that submits this version never finishes: the application stays in its transient status.'),
   /**
    * Runs without failing, but every checkpoint fails (e.g. the checkpoint storage refuses writes): one more
    * `numberOfFailedCheckpoints` every CheckpointInterval, `lastCheckpointDuration`/`lastCheckpointSize` stay at the
@@ -62,9 +84,15 @@ export const JobBehaviour = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('checkpoint-failing'),
-      error: z.string().default('org.apache.flink.runtime.checkpoint.CheckpointException: Checkpoint expired'),
+      error: z
+        .string()
+        .default('org.apache.flink.runtime.checkpoint.CheckpointException: Checkpoint expired')
+        .describe('Why each checkpoint fails.'),
     })
-    .strict(),
+    .strict()
+    .describe(
+      'Runs without failing, but every checkpoint fails: one more numberOfFailedCheckpoints every checkpoint interval, lastCheckpointDuration and lastCheckpointSize stay at the last completed checkpoint (-1 when none).',
+    ),
 ]);
 export type JobBehaviour = z.infer<typeof JobBehaviour>;
 
@@ -75,12 +103,28 @@ export type JobBehaviour = z.infer<typeof JobBehaviour>;
  */
 export const RestartStrategy = z
   .object({
-    type: z.enum(['exponential-delay', 'fixed-delay']).optional(),
-    initialBackoffSeconds: z.number().nonnegative().default(1),
-    maxBackoffSeconds: z.number().positive().default(60),
-    backoffMultiplier: z.number().min(1).default(1.5),
-    /** Time from restart decision to the job running again (scheduling, state restore). */
-    restartDurationSeconds: z.number().nonnegative().default(10),
+    type: z
+      .enum(['exponential-delay', 'fixed-delay'])
+      .optional()
+      .describe(
+        "Flink's restart-strategy.type; omit for MSF's default for the runtime (exponential-delay from FLINK-1_19, fixed-delay before).",
+      ),
+    initialBackoffSeconds: z
+      .number()
+      .nonnegative()
+      .default(1)
+      .describe('First delay before a restart, seconds (the fixed-delay delay too).'),
+    maxBackoffSeconds: z.number().positive().default(60).describe('Longest delay of exponential-delay, seconds.'),
+    backoffMultiplier: z
+      .number()
+      .min(1)
+      .default(1.5)
+      .describe('Factor of exponential-delay between one delay and the next.'),
+    restartDurationSeconds: z
+      .number()
+      .nonnegative()
+      .default(10)
+      .describe('Time from the restart decision to the job running again (scheduling, state restore), seconds.'),
   })
   .strict();
 export type RestartStrategy = z.infer<typeof RestartStrategy>;
@@ -90,19 +134,33 @@ export const JobRule = z
   .object({
     when: z
       .object({
-        application: z.string().optional(),
-        /** S3 FileKey of the application code. */
-        codeKey: z.string().optional(),
-        /** An environment property: group id, key and value. */
-        property: z.object({ group: z.string(), key: z.string(), value: z.string() }).strict().optional(),
-        /**
-         * Only submissions made before this minute of the scenario: a transient problem (e.g. an update that hangs
-         * on an infrastructure fault that later clears).
-         */
-        submittedBeforeMinute: z.number().nonnegative().optional(),
+        application: z.string().optional().describe('The application submitting (a name of the scenario).'),
+        codeKey: z
+          .string()
+          .optional()
+          .describe(
+            "The S3 FileKey of the version's code (an application's code.fileKey or a timeline update's change.codeKey).",
+          ),
+        property: z
+          .object({
+            group: z.string().describe('Property group id.'),
+            key: z.string().describe('Property key.'),
+            value: z.string().describe('Property value, whole.'),
+          })
+          .strict()
+          .optional()
+          .describe('An environment property of the version: group id, key and value.'),
+        submittedBeforeMinute: z
+          .number()
+          .nonnegative()
+          .optional()
+          .describe(
+            'Only submissions made before this minute: a transient problem (e.g. an update that hangs on an infrastructure fault that later clears).',
+          ),
       })
-      .strict(),
-    behaviour: JobBehaviour,
+      .strict()
+      .describe('Conditions on the submitted application version; all given fields must match (none: every version).'),
+    behaviour: JobBehaviour.describe('What the job does when the rule matches (kind).'),
   })
   .strict();
 export type JobRule = z.infer<typeof JobRule>;
@@ -110,41 +168,83 @@ export type JobRule = z.infer<typeof JobRule>;
 /** One MSF application as it exists when the scenario starts (version 1 unless `initialVersion`). */
 export const ScenarioApplication = z
   .object({
-    name: z.string().min(1).max(128),
-    /**
-     * The AWS account the application lives in: a member account of `accounts` (the watchdog reaches it through the
-     * member role), or the emulator's home account (the watchdog's own) when omitted. 12 digits.
-     */
-    accountId: AccountId.optional(),
-    runtimeEnvironment: z.string().default('FLINK-1_20'),
-    code: z.object({ bucket: z.string(), fileKey: z.string(), objectVersion: z.string().optional() }).strict(),
-    environmentProperties: EnvironmentProperties.default({}),
-    parallelism: z.number().int().positive().default(1),
-    parallelismPerKPU: z.number().int().positive().default(1),
-    autoScalingEnabled: z.boolean().default(false),
-    snapshotsEnabled: z.boolean().default(true),
-    systemRollbackEnabled: z.boolean().default(false),
-    tags: z.record(z.string(), z.string()).default({}),
-    initialStatus: z.enum(['RUNNING', 'READY']).default('RUNNING'),
-    /** How many versions the application has already been through (the current one is this id). */
-    initialVersion: z.number().int().positive().default(1),
-    /** Minutes before the scenario start at which the current version was created (affects "recent change"). */
-    versionAgeMinutes: z.number().nonnegative().default(240),
-    /** @default MSF's default strategy for `runtimeEnvironment`, with Flink's default settings */
-    restartStrategy: RestartStrategy.optional(),
+    name: z.string().min(1).max(128).describe('The application name (MSF ApplicationName), unique in the scenario.'),
+    accountId: AccountId.optional().describe(
+      "The AWS account the application lives in: a member account listed in accounts, or the watchdog's own account when omitted.",
+    ),
+    runtimeEnvironment: z
+      .string()
+      .default('FLINK-1_20')
+      .describe('MSF RuntimeEnvironment, e.g. FLINK-1_20 (decides the default restart strategy).'),
+    code: z
+      .object({
+        bucket: z.string().describe('S3 bucket of the code (BucketARN name).'),
+        fileKey: z.string().describe('S3 FileKey of the code: what job rules match with codeKey.'),
+        objectVersion: z.string().optional().describe('S3 ObjectVersion.'),
+      })
+      .strict()
+      .describe("The application code's S3 location (CodeContent.S3ContentLocation)."),
+    environmentProperties: EnvironmentProperties.default({}).describe(
+      'Environment properties: property group id → key → value. Source outages hit the applications whose values name the source.',
+    ),
+    parallelism: z.number().int().positive().default(1).describe('ParallelismConfiguration.Parallelism.'),
+    parallelismPerKPU: z.number().int().positive().default(1).describe('ParallelismConfiguration.ParallelismPerKPU.'),
+    autoScalingEnabled: z.boolean().default(false).describe('ParallelismConfiguration.AutoScalingEnabled.'),
+    snapshotsEnabled: z.boolean().default(true).describe('ApplicationSnapshotConfiguration.SnapshotsEnabled.'),
+    systemRollbackEnabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        'ApplicationSystemRollbackConfiguration.RollbackEnabled: MSF rolls a failed update or scaling back itself.',
+      ),
+    tags: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe("The application's tags, key → value (tag opt-in reads them)."),
+    initialStatus: z
+      .enum(['RUNNING', 'READY'])
+      .default('RUNNING')
+      .describe('ApplicationStatus when the scenario starts.'),
+    initialVersion: z
+      .number()
+      .int()
+      .positive()
+      .default(1)
+      .describe('The application version id at the start (the versions before it exist, for rollback).'),
+    versionAgeMinutes: z
+      .number()
+      .nonnegative()
+      .default(240)
+      .describe(
+        'Minutes before the start at which the current version was created (a recent change makes a restart loop look like a bad deploy).',
+      ),
+    restartStrategy: RestartStrategy.optional().describe(
+      "The Flink job's restart strategy; omit for MSF's default for runtimeEnvironment with Flink's default settings.",
+    ),
     /**
      * The application's CheckpointConfiguration. ConfigurationType DEFAULT means checkpoints every 60000 ms whatever
      * the other fields say (API model, CheckpointConfiguration); CUSTOM uses them. Milliseconds.
      */
     checkpointConfiguration: z
       .object({
-        configurationType: z.enum(['DEFAULT', 'CUSTOM']).default('DEFAULT'),
-        checkpointingEnabled: z.boolean().default(true),
-        checkpointInterval: z.number().int().min(1).default(60_000),
-        minPauseBetweenCheckpoints: z.number().int().min(0).default(5_000),
+        configurationType: z
+          .enum(['DEFAULT', 'CUSTOM'])
+          .default('DEFAULT')
+          .describe(
+            'DEFAULT: checkpoints every 60000 ms whatever the other fields say; CUSTOM: the other fields apply.',
+          ),
+        checkpointingEnabled: z.boolean().default(true).describe('CheckpointingEnabled (CUSTOM only).'),
+        checkpointInterval: z.number().int().min(1).default(60_000).describe('CheckpointInterval, ms (CUSTOM only).'),
+        minPauseBetweenCheckpoints: z
+          .number()
+          .int()
+          .min(0)
+          .default(5_000)
+          .describe('MinPauseBetweenCheckpoints, ms (CUSTOM only).'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe("The application's CheckpointConfiguration."),
   })
   .strict();
 export type ScenarioApplication = z.infer<typeof ScenarioApplication>;
@@ -158,9 +258,11 @@ export const ApplicationGroup = ScenarioApplication.omit({ name: true })
   .extend({
     namePrefix: z
       .string()
-      .regex(/^[a-zA-Z0-9_.-]{1,120}$/, 'an application name prefix: 1-120 characters of [a-zA-Z0-9_.-]'),
-    /** Applications in the group, count. */
-    count: z.number().int().min(1).max(1000),
+      .regex(/^[a-zA-Z0-9_.-]{1,120}$/, 'an application name prefix: 1-120 characters of [a-zA-Z0-9_.-]')
+      .describe(
+        'The applications are named <namePrefix>-<n>, n from 1 zero-padded to the width of count (orders-01 … orders-40).',
+      ),
+    count: z.number().int().min(1).max(1000).describe('How many applications the group holds.'),
   })
   .strict();
 export type ApplicationGroup = z.infer<typeof ApplicationGroup>;
@@ -174,16 +276,24 @@ export function groupApplicationNames(group: Pick<ApplicationGroup, 'namePrefix'
 /** Faults injected into the world, independent of any version. */
 export const Fault = z.discriminatedUnion('kind', [
   /** An external dependency (a stream, a database) is down: running jobs fail and restart until it is back. */
-  z.strictObject({
-    kind: z.literal('outage'),
-    application: z.string(),
-    fromMinute: z.number().nonnegative(),
-    /** Omit for an outage that outlasts the scenario. */
-    toMinute: z.number().nonnegative().optional(),
-    error: z
-      .string()
-      .default('org.apache.kafka.common.errors.TimeoutException: Timed out waiting for a node assignment'),
-  }),
+  z
+    .strictObject({
+      kind: z.literal('outage'),
+      application: z.string().describe('The application hit (a name of the scenario).'),
+      fromMinute: z.number().nonnegative().describe('Minute the outage starts.'),
+      toMinute: z
+        .number()
+        .nonnegative()
+        .optional()
+        .describe('Minute it ends; omit for an outage that outlasts the scenario.'),
+      error: z
+        .string()
+        .default('org.apache.kafka.common.errors.TimeoutException: Timed out waiting for a node assignment')
+        .describe('The exception the job fails with during the outage.'),
+    })
+    .describe(
+      'An external dependency (a stream, a database) of one application is down: its running job fails and restarts until it is back.',
+    ),
   /**
    * MSF autoscaling moves the running job's parallelism: AUTOSCALING for `durationSeconds` (an operation in
    * ListApplicationOperations), then RUNNING with CurrentParallelism `toParallelism`. The declared Parallelism and the
@@ -191,51 +301,84 @@ export const Fault = z.discriminatedUnion('kind', [
    * `fails: true`: the scaling fails with `error`; with system rollback enabled MSF rolls the application back to the
    * version that was running, else the application ends READY.
    */
-  z.strictObject({
-    kind: z.literal('autoscale'),
-    application: z.string(),
-    atMinute: z.number().nonnegative(),
-    toParallelism: z.number().int().positive(),
-    durationSeconds: z.number().int().positive().default(60),
-    fails: z.boolean().default(false),
-    error: z
-      .string()
-      .default('org.apache.flink.runtime.JobException: Recovery is suppressed by NoRestartBackoffTimeStrategy'),
-  }),
+  z
+    .strictObject({
+      kind: z.literal('autoscale'),
+      application: z.string().describe('The application scaled.'),
+      atMinute: z.number().nonnegative().describe('Minute the scaling starts.'),
+      toParallelism: z.number().int().positive().describe('CurrentParallelism after the scaling.'),
+      durationSeconds: z.number().int().positive().default(60).describe('Seconds in AUTOSCALING.'),
+      fails: z
+        .boolean()
+        .default(false)
+        .describe('The scaling fails with error: rolled back with system rollback enabled, else READY.'),
+      error: z
+        .string()
+        .default('org.apache.flink.runtime.JobException: Recovery is suppressed by NoRestartBackoffTimeStrategy')
+        .describe('Why a failing scaling fails.'),
+    })
+    .describe(
+      "MSF autoscaling moves the running job's parallelism (AUTOSCALING, then RUNNING); the application version does not change: what a drift check must not mistake for drift.",
+    ),
   /**
    * MSF maintenance (OS and container patches): ApplicationStatus MAINTENANCE for `durationSeconds`, a `Maintenance`
    * operation in ListApplicationOperations, and the job restarted once (one more fullRestarts/numRestarts, down for
    * `durationSeconds`; AWS: "a downtime of 10 to 30 seconds"). Only a RUNNING application with no operation in
    * progress is maintained; otherwise the fault is skipped.
    */
-  z.strictObject({
-    kind: z.literal('maintenance'),
-    application: z.string(),
-    atMinute: z.number().nonnegative(),
-    durationSeconds: z.number().int().positive().default(30),
-  }),
+  z
+    .strictObject({
+      kind: z.literal('maintenance'),
+      application: z.string().describe('The application maintained.'),
+      atMinute: z.number().nonnegative().describe('Minute the maintenance starts.'),
+      durationSeconds: z
+        .number()
+        .int()
+        .positive()
+        .default(30)
+        .describe('Seconds in MAINTENANCE (the job is down as long).'),
+    })
+    .describe(
+      'MSF maintenance: MAINTENANCE for durationSeconds and one job restart; skipped unless the application is RUNNING with no operation in progress.',
+    ),
   /**
    * The application's datapoints for the periods starting in [fromMinute, toMinute) reach CloudWatch
    * `extraDelaySeconds` later than the normal publication delay.
    */
-  z.strictObject({
-    kind: z.literal('metrics-delayed'),
-    application: z.string(),
-    fromMinute: z.number().nonnegative(),
-    toMinute: z.number().nonnegative().optional(),
-    extraDelaySeconds: z.number().int().positive(),
-  }),
+  z
+    .strictObject({
+      kind: z.literal('metrics-delayed'),
+      application: z.string().describe('The application whose datapoints are late.'),
+      fromMinute: z.number().nonnegative().describe('First period affected, minute.'),
+      toMinute: z
+        .number()
+        .nonnegative()
+        .optional()
+        .describe('End of the window (exclusive), minute; omit for the rest of the scenario.'),
+      extraDelaySeconds: z.number().int().positive().describe('Seconds added to the normal publication delay.'),
+    })
+    .describe("The application's datapoints for the periods in [fromMinute, toMinute) reach CloudWatch late."),
   /**
    * The application's datapoints for the periods starting in [fromMinute, toMinute) are never published: all of them,
    * or only the named `metrics` (e.g. ["downtime"]).
    */
-  z.strictObject({
-    kind: z.literal('metrics-missing'),
-    application: z.string(),
-    fromMinute: z.number().nonnegative(),
-    toMinute: z.number().nonnegative().optional(),
-    metrics: z.array(z.string().min(1)).min(1).optional(),
-  }),
+  z
+    .strictObject({
+      kind: z.literal('metrics-missing'),
+      application: z.string().describe('The application whose datapoints are missing.'),
+      fromMinute: z.number().nonnegative().describe('First period affected, minute.'),
+      toMinute: z
+        .number()
+        .nonnegative()
+        .optional()
+        .describe('End of the window (exclusive), minute; omit for the rest of the scenario.'),
+      metrics: z
+        .array(z.string().min(1))
+        .min(1)
+        .optional()
+        .describe('Only these metric names (e.g. downtime); omit for all.'),
+    })
+    .describe("The application's datapoints for the periods in [fromMinute, toMinute) are never published."),
 ]);
 export type Fault = z.infer<typeof Fault>;
 
@@ -250,23 +393,35 @@ export type Fault = z.infer<typeof Fault>;
 export const SourceOutage = z
   .object({
     kind: z.literal('outage'),
-    /** The dependency's name as environment property values carry it, e.g. `kafka-orders`. */
-    source: z.string().min(1),
-    fromMinute: z.number().nonnegative(),
-    /** Omit for an outage that outlasts the scenario. */
-    toMinute: z.number().nonnegative().optional(),
+    source: z
+      .string()
+      .min(1)
+      .describe("The dependency's name as environment property values carry it, e.g. kafka-orders."),
+    fromMinute: z.number().nonnegative().describe('Minute the outage starts.'),
+    toMinute: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe('Minute it ends; omit for an outage that outlasts the scenario.'),
     error: z
       .string()
-      .default('org.apache.kafka.common.errors.TimeoutException: Timed out waiting for a node assignment'),
+      .default('org.apache.kafka.common.errors.TimeoutException: Timed out waiting for a node assignment')
+      .describe('The exception the jobs fail with during the outage.'),
   })
-  .strict();
+  .strict()
+  .describe(
+    'A shared dependency is down: an outage of every application whose environment properties name source (any group, any key, the whole value).',
+  );
 export type SourceOutage = z.infer<typeof SourceOutage>;
 
 const TimelineBase = {
-  atMinute: z.number().nonnegative(),
-  /** The application acted on (its account: the application's `accountId`). */
-  application: z.string().min(1).max(128),
-  note: z.string().optional(),
+  atMinute: z.number().nonnegative().describe('Minute of the step (at most durationMinutes).'),
+  application: z
+    .string()
+    .min(1)
+    .max(128)
+    .describe("The application acted on, in its own account (a name of the scenario; for create, the new one's)."),
+  note: z.string().optional().describe('Why, printed in the drill timeline.'),
 };
 
 /**
@@ -280,48 +435,61 @@ export const TimelineEntry = z.discriminatedUnion('action', [
     .object({
       ...TimelineBase,
       action: z.literal('update'),
-      /** What the deploy changes. */
       change: z
         .object({
-          codeKey: z.string().optional(),
-          environmentProperties: EnvironmentProperties.optional(),
-          parallelism: z.number().int().positive().optional(),
+          codeKey: z.string().optional().describe('New S3 FileKey of the code.'),
+          environmentProperties: EnvironmentProperties.optional().describe(
+            'New environment properties (all groups: they replace the old ones).',
+          ),
+          parallelism: z.number().int().positive().optional().describe('New Parallelism.'),
         })
         .strict()
-        .optional(),
+        .optional()
+        .describe('What the deploy changes.'),
     })
-    .strict(),
-  z.object({ ...TimelineBase, action: z.literal('start') }).strict(),
-  z.object({ ...TimelineBase, action: z.literal('stop') }).strict(),
+    .strict()
+    .describe('A deploy: UpdateApplication with change.'),
+  z
+    .object({ ...TimelineBase, action: z.literal('start') })
+    .strict()
+    .describe('StartApplication.'),
+  z
+    .object({ ...TimelineBase, action: z.literal('stop') })
+    .strict()
+    .describe('StopApplication.'),
   z
     .object({
       ...TimelineBase,
       action: z.literal('create'),
-      /** The new application (named `application`); created READY, then started by the same person. */
       definition: ScenarioApplication.omit({
         name: true,
         initialStatus: true,
         initialVersion: true,
         versionAgeMinutes: true,
-      }).strict(),
+      })
+        .strict()
+        .describe('The new application, with the fields of an application (named by application).'),
     })
-    .strict(),
+    .strict()
+    .describe('CreateApplication with definition (its tags in the request), then StartApplication by the same person.'),
   z
     .object({
       ...TimelineBase,
       action: z.literal('tag'),
-      /** Tags added (or overwritten), key → value. */
-      tags: z.record(z.string().min(1).max(128), z.string().max(256)),
+      tags: z
+        .record(z.string().min(1).max(128), z.string().max(256))
+        .describe('Tags added (or overwritten), key → value.'),
     })
-    .strict(),
+    .strict()
+    .describe("TagResource on the application's ARN."),
   z
     .object({
       ...TimelineBase,
       action: z.literal('untag'),
-      /** Tag keys removed. */
-      tagKeys: z.array(z.string().min(1).max(128)).min(1),
+      tagKeys: z.array(z.string().min(1).max(128)).min(1).describe('Tag keys removed.'),
     })
-    .strict(),
+    .strict()
+    .describe("UntagResource on the application's ARN."),
 ]);
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
@@ -342,42 +510,73 @@ export type Outcome = z.infer<typeof Outcome>;
 
 export const ScenarioExpectation = z
   .object({
-    outcome: Outcome,
-    /** Application whose incident decides the scenario outcome (default: the first application). */
-    application: z.string().optional(),
-    /** Status the application must end in. */
-    finalStatus: z.enum(APPLICATION_STATUSES).optional(),
-    /** Mutating MSF calls the watchdog made, in order (operation names). Omit to not check. */
-    actions: z.array(z.enum([...MUTATING_MSF_OPERATIONS] as [string, ...string[]])).optional(),
-    /** Upper bound on mutating MSF calls made by the watchdog to any application. */
-    maxMutatingCalls: z.number().int().nonnegative().optional(),
-    /** Applications the watchdog must never call a mutating operation on. */
-    untouched: z.array(z.string()).default([]),
-    /** Remediation workflow executions started in the whole scenario, exactly (count). Omit to not check. */
-    workflowExecutions: z.number().int().nonnegative().optional(),
-    /** Fleet incidents (correlated failures) opened in the whole scenario, exactly (count). Omit to not check. */
-    fleetIncidents: z.number().int().nonnegative().optional(),
-    /**
-     * Upper bound on the remediation workflow executions RUNNING at once, as observed at every drill tick (count).
-     * Omit to not check.
-     */
-    maxConcurrentRemediations: z.number().int().nonnegative().optional(),
-    /**
-     * The remediation workflow executions RUNNING at once at the busiest drill tick, exactly (count): with
-     * `maxConcurrentRemediations` at the same number, it shows the limit was reached, not merely never approached.
-     * Omit to not check.
-     */
-    peakConcurrentRemediations: z.number().int().nonnegative().optional(),
-    /**
-     * Pages in the whole scenario, exactly (count): notifications that ask a person to act (see `isPage` in
-     * sandbox/drill.ts), counted once per notification whatever the channels. Omit to not check.
-     */
-    pages: z.number().int().nonnegative().optional(),
-    /**
-     * Applications that must be RUNNING when the scenario ends: names, or a prefix ending in `*` (`orders-*`: every
-     * application whose name starts with `orders-`; `*`: all of them). A pattern that matches none is a failure.
-     */
-    runningAtEnd: z.array(z.string().min(1)).default([]),
+    outcome: Outcome.describe(
+      "The scenario's outcome, from the watchdog's point of view: RECOVERED (remediated and verified healthy), ESCALATED (stopped acting and paged), NOTIFIED (only a notification), OBSERVED (seen, not acted on: out of scope or observe mode), NO_INCIDENT.",
+    ),
+    application: z
+      .string()
+      .optional()
+      .describe('The application whose incident decides the outcome; omit for the first application.'),
+    finalStatus: z
+      .enum(APPLICATION_STATUSES)
+      .optional()
+      .describe('ApplicationStatus the application must end in; omit to not check.'),
+    actions: z
+      .array(z.enum([...MUTATING_MSF_OPERATIONS] as [string, ...string[]]))
+      .optional()
+      .describe('The mutating MSF calls the watchdog makes, in order (operation names); omit to not check.'),
+    maxMutatingCalls: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe('At most this many mutating MSF calls by the watchdog, to any application.'),
+    untouched: z
+      .array(z.string())
+      .default([])
+      .describe('Applications the watchdog must never call a mutating operation on.'),
+    workflowExecutions: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe('Remediation workflow executions started in the whole scenario, exactly; omit to not check.'),
+    fleetIncidents: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe('Fleet incidents (correlated failures) opened in the whole scenario, exactly; omit to not check.'),
+    maxConcurrentRemediations: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe(
+        'At most this many remediation workflow executions RUNNING at once, at every drill tick; omit to not check.',
+      ),
+    peakConcurrentRemediations: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe(
+        'Remediation workflow executions RUNNING at once at the busiest drill tick, exactly (with maxConcurrentRemediations at the same number: the limit was reached); omit to not check.',
+      ),
+    pages: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe(
+        'Pages in the whole scenario, exactly: notifications that ask a person to act, once per notification whatever the channels; omit to not check.',
+      ),
+    runningAtEnd: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Applications that must be RUNNING at the end: names, or a prefix ending in * (orders-*; * for all). Each must match an application.',
+      ),
   })
   .strict();
 export type ScenarioExpectation = z.infer<typeof ScenarioExpectation>;
@@ -386,21 +585,37 @@ export const Scenario = z
   .object({
     /** Editor hint: the JSON Schema of this format (`./scenario.schema.json` beside the bundled scenarios); ignored. */
     $schema: z.string().optional().describe('JSON Schema reference for editors; ignored by the drill.'),
-    name: z.string().regex(/^[a-z0-9-]+$/, 'scenario names are kebab-case'),
-    title: z.string(),
-    description: z.string(),
-    /** The failure mode(s) this file covers: the numbers in the README's drill scenario table. */
-    designScenario: z.number().int().optional(),
-    /** Virtual start, ISO-8601. */
-    startTime: z.string().datetime().default('2026-03-02T14:00:00Z'),
+    name: z
+      .string()
+      .regex(/^[a-z0-9-]+$/, 'scenario names are kebab-case: a-z, 0-9 and -')
+      .describe("The scenario's name, kebab-case; a file's name must be NAME.json."),
+    title: z.string().describe("One line, printed above the scenario's timeline."),
+    description: z.string().describe('What happens and what the watchdog should do, printed under the title.'),
+    designScenario: z
+      .number()
+      .int()
+      .optional()
+      .describe("The failure mode this file covers: its number in the README's drill scenario table."),
+    startTime: z
+      .string()
+      .datetime()
+      .default('2026-03-02T14:00:00Z')
+      .describe('Virtual start, ISO-8601 in UTC (Z); every minute of the scenario counts from it.'),
     durationMinutes: z
       .number()
       .positive()
-      .max(24 * 60),
-    /** Applications as they exist at the start; with `applicationGroups`, at least one application in all. */
-    applications: z.array(ScenarioApplication).default([]),
-    /** Many alike applications, expanded after `applications` (see {@link ApplicationGroup}). */
-    applicationGroups: z.array(ApplicationGroup).default([]),
+      .max(24 * 60)
+      .describe('Length of the run in virtual minutes; the drill stops there and checks expected.'),
+    applications: z
+      .array(ScenarioApplication)
+      .default([])
+      .describe(
+        'MSF applications as they exist at the start (with applicationGroups, at least one application in all).',
+      ),
+    applicationGroups: z
+      .array(ApplicationGroup)
+      .default([])
+      .describe('Many alike applications, each block expanded after applications into count applications.'),
     /**
      * Member accounts: the emulator holds one world per account and its STS lets the watchdog assume `roleName` in
      * each with `externalId` (the member stack's remediation role). The watchdog's config lists them in
@@ -410,18 +625,26 @@ export const Scenario = z
       .array(
         z
           .object({
-            accountId: AccountId,
-            /** @default 'FlinkWatchdogMember' (the member stack's role) */
+            accountId: AccountId.describe('The member account id, 12 digits.'),
             roleName: z
               .string()
               .regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name')
-              .default('FlinkWatchdogMember'),
-            /** The ExternalId the role's trust policy requires (sts:ExternalId). */
-            externalId: z.string().min(2).max(1224),
+              .default('FlinkWatchdogMember')
+              .describe("The role the watchdog assumes in it (the member stack's role)."),
+            externalId: z
+              .string()
+              .min(2)
+              .max(1224)
+              .describe(
+                "The ExternalId the role's trust policy requires (sts:ExternalId); the watchdog config's fleet.accounts carries the same.",
+              ),
           })
           .strict(),
       )
-      .default([]),
+      .default([])
+      .describe(
+        'Member accounts: the emulator holds one world per account, and its STS lets the watchdog assume roleName in each with externalId.',
+      ),
     /**
      * The emulator's request-rate limits per account and service (token buckets on the virtual clock, a
      * ThrottlingException beyond them; sandbox/emulator/throttle.ts): `ratePerSecond` requests per virtual second,
@@ -430,13 +653,33 @@ export const Scenario = z
     throttle: z
       .partialRecord(
         z.enum(['kinesisanalytics', 'cloudwatch', 'tagging', 'sts']),
-        z.object({ ratePerSecond: z.number().positive(), burst: z.number().int().min(1) }).strict(),
+        z
+          .object({
+            ratePerSecond: z.number().positive().describe('Requests per virtual second.'),
+            burst: z.number().int().min(1).describe('Requests at once.'),
+          })
+          .strict(),
       )
-      .optional(),
-    jobModel: z.array(JobRule).default([]),
-    /** Faults of one application (`application`), or of every application reading a source (`source`). */
-    faults: z.array(z.union([Fault, SourceOutage])).default([]),
-    timeline: z.array(TimelineEntry).default([]),
+      .optional()
+      .describe(
+        "The emulator's request-rate limits per service and account (token buckets on the virtual clock, ThrottlingException beyond them); a service without a limit is not throttled.",
+      ),
+    jobModel: z
+      .array(JobRule)
+      .default([])
+      .describe(
+        'What each submitted application version does: the first rule whose when matches decides, else the job is healthy.',
+      ),
+    faults: z
+      .array(z.union([Fault, SourceOutage]))
+      .default([])
+      .describe('Faults of one application (application), or of every application reading a source (source).'),
+    timeline: z
+      .array(TimelineEntry)
+      .default([])
+      .describe(
+        "What people (deploy pipelines, operators) do, through the real SDK, in the application's own account, by action.",
+      ),
     /**
      * CloudWatch timing in the emulator, whole seconds: MSF's datapoints for a minute are stored `metricsDelaySeconds`
      * after the minute ends; alarms are evaluated `alarmEvaluationOffsetSeconds` after each minute boundary; the
@@ -451,27 +694,47 @@ export const Scenario = z
           .int()
           .min(0)
           .max(60 * 60)
-          .default(DEFAULT_METRICS_DELAY_SECONDS),
-        alarmEvaluationOffsetSeconds: z.number().int().min(0).max(59).default(DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS),
+          .default(DEFAULT_METRICS_DELAY_SECONDS)
+          .describe('Seconds after a minute ends at which its MSF datapoints are stored.'),
+        alarmEvaluationOffsetSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(59)
+          .default(DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS)
+          .describe('Seconds after each minute boundary at which alarms are evaluated.'),
         metricHistoryMinutes: z
           .number()
           .int()
           .min(0)
           .max(24 * 60)
-          .default(DEFAULT_METRIC_HISTORY_MINUTES),
+          .default(DEFAULT_METRIC_HISTORY_MINUTES)
+          .describe('Minutes of datapoints the applications running at the start come with.'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('CloudWatch timing in the emulator, whole seconds.'),
     /**
      * How EventBridge delivers the alarm state change events to the detector. `alarmEventCopies`: every event is
      * delivered this many times at once (at-least-once delivery, failure mode 8), count.
      */
     delivery: z
-      .object({ alarmEventCopies: z.number().int().min(1).max(100).default(1) })
+      .object({
+        alarmEventCopies: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .default(1)
+          .describe(
+            "Every alarm state change event is delivered this many times at once (EventBridge's at-least-once delivery).",
+          ),
+      })
       .strict()
       .default({
         alarmEventCopies: 1,
-      }),
+      })
+      .describe('How EventBridge delivers the alarm state change events to the detector.'),
     /**
      * The local Slack receiver's outages, in scenario minutes: `http-500` answers 500, `timeout` never answers. The
      * watchdog must carry on, retry, and record the failed delivery on the incident.
@@ -482,24 +745,40 @@ export const Scenario = z
           .array(
             z
               .object({
-                fromMinute: z.number().nonnegative(),
-                toMinute: z.number().nonnegative().optional(),
-                mode: z.enum(['http-500', 'timeout']),
+                fromMinute: z.number().nonnegative().describe('Minute the outage starts.'),
+                toMinute: z
+                  .number()
+                  .nonnegative()
+                  .optional()
+                  .describe('Minute it ends; omit for the rest of the scenario.'),
+                mode: z.enum(['http-500', 'timeout']).describe('http-500 answers 500; timeout never answers.'),
               })
               .strict(),
           )
-          .default([]),
+          .default([])
+          .describe('Outages of the local Slack receiver.'),
       })
       .strict()
-      .default({ outages: [] }),
+      .default({ outages: [] })
+      .describe(
+        'The local Slack receiver: the watchdog must carry on, retry, and record a failed delivery on the incident.',
+      ),
     /**
      * Terraform state files the scenario provides, by name (format version 4 JSON). The watchdog config refers to them
      * by name in `drift.terraformState`, as it would to a path or an s3:// location.
      */
-    terraformStates: z.record(z.string(), z.unknown()).default({}),
-    /** The watchdog configuration (see shared/config), validated by the drill. */
-    watchdog: z.unknown(),
-    expected: ScenarioExpectation,
+    terraformStates: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe(
+        "Terraform state files (format version 4 JSON) by name; the watchdog config's drift.terraformState names them as it would a path or an s3:// location.",
+      ),
+    watchdog: z
+      .unknown()
+      .describe('The watchdog configuration (the format of flink-watchdog.config.json), validated before the run.'),
+    expected: ScenarioExpectation.describe(
+      'What must happen; the drill checks it at the end and the scenario passes or fails.',
+    ),
   })
   .strict();
 
@@ -880,12 +1159,20 @@ export function loadScenarioFile(path: string): Scenario {
     throw new Error(`scenario ${path}: not readable JSON (${(cause as Error).message})`, { cause });
   }
   const fileName = basename(path, '.json');
-  if (isObject(raw) && typeof raw.name === 'string' && raw.name !== fileName) {
-    throw new ScenarioError(path, [
-      `name: "${raw.name}" must match the file name: rename the file to ${raw.name}.json or set "name": "${fileName}"`,
-    ]);
+  const nameIssues =
+    isObject(raw) && typeof raw.name === 'string' && raw.name !== fileName
+      ? [
+          `name: "${raw.name}" must match the file name: rename the file to ${raw.name}.json or set "name": "${fileName}"`,
+        ]
+      : [];
+  try {
+    const scenario = parseScenario(raw, path);
+    if (nameIssues.length > 0) throw new ScenarioError(path, nameIssues);
+    return scenario;
+  } catch (e) {
+    if (!(e instanceof ScenarioError) || nameIssues.length === 0 || e.issues === nameIssues) throw e;
+    throw new ScenarioError(path, [...nameIssues, ...e.issues]);
   }
-  return parseScenario(raw, path);
 }
 
 /** Lists bundled scenarios (file names without `.json`), sorted. */

@@ -297,6 +297,37 @@ describe('Function: loadScenarioFile', () => {
     );
   });
 
+  it("reports the file name's problem with the scenario's others", () => {
+    // Arrange
+    const file = join(dir, 'renamed.json');
+    writeFileSync(file, JSON.stringify(scenario({ timeline: [{ atMinute: 1, action: 'stop', application: 'x' }] })));
+
+    // Act
+    const error = (() => {
+      try {
+        loadScenarioFile(file);
+      } catch (e) {
+        return e as ScenarioError;
+      }
+    })();
+
+    // Assess
+    expect(error).toBeInstanceOf(ScenarioError);
+    expect(error?.issues).toEqual([
+      'name: "my-scenario" must match the file name: rename the file to my-scenario.json or set "name": "renamed"',
+      'timeline[0].application: no application "x" in the scenario; known applications: orders',
+    ]);
+  });
+
+  it('refuses a file that is not JSON, naming it', () => {
+    // Arrange
+    const file = join(dir, 'broken.json');
+    writeFileSync(file, '{ "name": ');
+
+    // Act + Assess
+    expect(() => loadScenarioFile(file)).toThrow(new RegExp(`^scenario ${file}: not readable JSON`));
+  });
+
   it('loads a copied scenario with its $schema', () => {
     // Arrange
     const file = join(dir, 'my-scenario.json');
@@ -325,6 +356,25 @@ describe('File: sandbox/scenario.schema.json', () => {
   it("refers to the watchdog configuration's committed schema for the watchdog object", () => {
     // Assess
     expect(resolve(dirname(SCENARIO_JSON_SCHEMA_FILE), WATCHDOG_CONFIG_SCHEMA_REF)).toBe(CONFIG_JSON_SCHEMA_FILE);
+  });
+
+  it('describes every field for the editor (a variant discriminator excepted)', () => {
+    // Arrange
+    const bare: string[] = [];
+    const walk = (node: unknown, path: string): void => {
+      if (typeof node !== 'object' || node === null) return;
+      const n = node as Record<string, unknown>;
+      for (const [key, field] of Object.entries((n.properties ?? {}) as Record<string, Record<string, unknown>>)) {
+        if (field.description === undefined && field.const === undefined) bare.push(`${path}.${key}`);
+      }
+      for (const [k, v] of Object.entries(n)) walk(v, `${path}/${k}`);
+    };
+
+    // Act
+    walk(scenarioJsonSchema(), '#');
+
+    // Assess
+    expect(bare).toEqual([]);
   });
 
   it('refuses unknown keys in every object of the format', () => {
