@@ -12,6 +12,8 @@ import { relative, resolve } from 'node:path';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { STSClient } from '@aws-sdk/client-sts';
+import { systemClock } from '#shared/adapters/system-clock.ts';
+import type { Clock } from '#shared/clock.ts';
 import { ConfigError, parseConfig, type WatchdogConfig } from '#shared/config/schema.ts';
 import type { TerraformReader } from '#shared/desired/sources.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
@@ -269,6 +271,43 @@ export function terraformReader(aws: AwsClientConfig): TerraformReader {
     );
     return readTerraformState(source, { s3: await s3 });
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The clock
+
+/** The variable `flink-watchdog sandbox` exports: its clock's URL (`http://127.0.0.1:PORT/sandbox/clock`). */
+export const CLOCK_URL_VARIABLE = 'FLINK_WATCHDOG_CLOCK_URL';
+
+/**
+ * The clock a command reads "now" from: the wall clock, or, when FLINK_WATCHDOG_CLOCK_URL is set (the sandbox's
+ * export lines set it), the sandbox's virtual clock: read once with `GET` (body `{now: ISO-8601, speed}`), then run
+ * on at its speed (virtual seconds per wall second) from that reading. A clock moved by someone else meanwhile
+ * (`POST /sandbox/clock`) is not seen until the next command.
+ * @throws Error naming the variable when the sandbox clock cannot be read (sandbox stopped: unset the variable).
+ */
+export async function commandClock(env: NodeJS.ProcessEnv = process.env): Promise<Clock> {
+  const url = env[CLOCK_URL_VARIABLE];
+  if (url === undefined || url === '') return systemClock;
+  let state: { now?: unknown; speed?: unknown };
+  try {
+    const answer = await fetch(url);
+    state = (await answer.json()) as typeof state;
+  } catch (e) {
+    throw new Error(
+      `${CLOCK_URL_VARIABLE}=${url}: cannot read the sandbox clock (${(e as Error).message}); start \`flink-watchdog sandbox\` or unset ${CLOCK_URL_VARIABLE}`,
+      { cause: e },
+    );
+  }
+  const virtualMs = typeof state.now === 'string' ? Date.parse(state.now) : Number.NaN;
+  const speed = typeof state.speed === 'number' ? state.speed : Number.NaN;
+  if (!Number.isFinite(virtualMs) || !Number.isFinite(speed)) {
+    throw new Error(
+      `${CLOCK_URL_VARIABLE}=${url}: expected {"now": ISO-8601, "speed": number}, got ${JSON.stringify(state)}`,
+    );
+  }
+  const wallMs = performance.now();
+  return { now: () => virtualMs + Math.floor((performance.now() - wallMs) * speed) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -99,7 +99,8 @@ function applyGlobalOptions(program: Command, command: Command): void {
     }
   }
   const opts = command.opts();
-  if (opts.watchdog !== undefined && opts.stack === undefined) {
+  // A string: `--watchdog PREFIX` (sandbox's `--no-watchdog` is a boolean of the same name).
+  if (typeof opts.watchdog === 'string' && opts.stack === undefined) {
     command.error('error: --watchdog PREFIX chooses a watchdog of --stack NAME: pass --stack', {
       exitCode: EXIT_CODES.usage,
     });
@@ -173,7 +174,9 @@ function buildProgram(setCode: (code: number) => void): Command {
 
   program
     .command('sandbox')
-    .description('Run the MSF + CloudWatch emulator in the foreground, for any AWS SDK or CLI')
+    .description(
+      'Run the watchdog on the MSF + CloudWatch emulator in the foreground (with --scenario; its timeline replays in virtual time), for flink-watchdog, any AWS SDK or the AWS CLI',
+    )
     .option(
       '--scenario <name>',
       'load the applications and faults of a drill scenario (a name, or a path to its .json file)',
@@ -189,6 +192,8 @@ function buildProgram(setCode: (code: number) => void): Command {
     )
     .option('--metrics-delay <seconds>', 'MSF datapoints stored this long after each minute ends, 0 to 3600')
     .option('--alarm-evaluation-offset <seconds>', 'alarms evaluated this long after each minute boundary, 0 to 59')
+    .option('--no-watchdog', 'the emulator only: no watchdog, ledger, topics or timeline replay (with --scenario)')
+    .option('--log-requests', 'print each API call served: service, operation, HTTP status')
     .action(
       run(async (opts: SandboxOptions) => {
         const { sandboxCommand } = await import('./sandbox.ts');

@@ -33,7 +33,7 @@ export type ReportScenario = Omit<DrillJson['scenarios'][number], 'notifications
 /** The kinds of chart markers. */
 export type MarkerKind = 'alarm' | 'decision' | 'call' | 'onset' | 'detection' | 'recovery';
 
-/** The data of a drill report: what is embedded in the HTML file (`<script type="application/json" id="drill-data">`). */
+/** The data of a drill report (see {@link embeddedData} for what the HTML file embeds). */
 export interface ReportData {
   /** When the report was written (wall clock), ISO-8601. */
   generatedAt: string;
@@ -369,6 +369,17 @@ function uplotAssets(): { js: string; css: string } {
 }
 
 /**
+ * The data embedded in the page (`<script type="application/json" id="drill-data">`): the report data without the
+ * Slack messages, which the page carries as HTML already (they are most of the data's size).
+ */
+export function embeddedData(data: ReportData): { generatedAt: string; scenarios: EmbeddedScenario[] } {
+  return { generatedAt: data.generatedAt, scenarios: data.scenarios.map(({ slackMessages: _, ...rest }) => rest) };
+}
+
+/** A scenario as embedded in the page: {@link ReportScenario} without `slackMessages`. */
+export type EmbeddedScenario = Omit<ReportScenario, 'slackMessages'>;
+
+/**
  * The report as one self-contained HTML document: a summary table (per scenario: outcome, detection, first action
  * and recovery in virtual seconds, mutating MSF calls, notifications, pages), then per scenario its figures, a chart
  * (uPlot, inlined), its ApplicationStatus intervals, its events and the Slack messages as sent. No external resource:
@@ -391,7 +402,7 @@ export function renderReportHtml(data: ReportData): string {
 <p>${passed}/${data.scenarios.length} scenarios passed · written ${escapeHtml(data.generatedAt)} · times are virtual (T+mm:ss since each scenario's start); detection, first action and recovery are seconds after the onset.</p>
 ${summaryTable(data.scenarios)}
 ${data.scenarios.map(scenarioSection).join('\n')}
-<script type="application/json" id="drill-data">${scriptJson(data)}</script>
+<script type="application/json" id="drill-data">${scriptJson(embeddedData(data))}</script>
 <script>${js}</script>
 <script>${CHART_SCRIPT}</script>
 </body>

@@ -6,9 +6,73 @@ import {
   startEmulator,
 } from '#sandbox/emulator/index.ts';
 import { MAX_ADVANCE_SECONDS, SANDBOX_CLOCK_PATH } from '#sandbox/emulator/server.ts';
+import type { ServedRequest } from '#sandbox/live.ts';
+import type { Scenario } from '#sandbox/scenario.ts';
 import { parseConfig } from '#shared/config/schema.ts';
 import { UsageError } from './context.ts';
 import { resolveScenario } from './drill.ts';
+
+/** `--log-requests`: one line per API call served, `[time] service Operation → status[ ErrorType]`. */
+function requestLine(atMs: number, service: string, operation: string, status: number, errorType?: string): string {
+  return `[${new Date(atMs).toISOString()}] ${service} ${operation} → ${status}${errorType ? ` ${errorType}` : ''}`;
+}
+
+/** `T+mm:ss` since the scenario's start (minutes may exceed 59). */
+function elapsed(atMs: number, startMs: number): string {
+  const s = Math.max(0, Math.floor((atMs - startMs) / 1000));
+  return `T+${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/**
+ * The live sandbox: the scenario run by the whole watchdog (sandbox/live.ts) on one endpoint; prints the `export`
+ * lines, then each timeline line as it happens, until Ctrl-C.
+ */
+async function liveSandbox(scenario: Scenario, speed: number, logRequests: boolean): Promise<number> {
+  const { startLiveSandbox } = await import('#sandbox/live.ts');
+  const startMs = Date.parse(scenario.startTime);
+  const sandbox = await startLiveSandbox({
+    scenario,
+    speed,
+    onLine: (l) => console.log(`${elapsed(l.atMs, startMs)} ${l.actor.padEnd(8)} ${l.text}`),
+    ...(logRequests
+      ? {
+          onRequest: (r: ServedRequest) =>
+            console.log(
+              `${requestLine(r.atMs, r.service, r.operation, r.status, r.errorType)}${r.caller === 'watchdog' ? ' (watchdog)' : ''}`,
+            ),
+        }
+      : {}),
+    onRunbook: (out) => {
+      if (out instanceof Error) console.log(`runbook handler failed: ${out.message}`);
+      else if (out.status === 'REJECTED') console.log(`runbook event rejected: ${out.error ?? ''}`);
+    },
+  });
+  const clockUrl = `${sandbox.endpoint}${SANDBOX_CLOCK_PATH}`;
+  console.log(
+    `Flink Watchdog sandbox (the watchdog on the MSF + CloudWatch emulator) listening on ${sandbox.endpoint}`,
+  );
+  console.log(`  scenario: ${scenario.name} (${scenario.applications.map((a) => a.name).join(', ')})`);
+  console.log(
+    `  virtual time ${speed === 0 ? 'paused' : `runs ${speed}x`} at ${new Date(sandbox.clock.now()).toISOString()}; region ${sandbox.region}, account ${sandbox.accountId}`,
+  );
+  console.log('\nPoint flink-watchdog, the AWS CLI or any SDK at it:');
+  for (const [name, value] of sandbox.environment) console.log(`export ${name}=${value}`);
+  console.log('  flink-watchdog status; flink-watchdog history; aws kinesisanalyticsv2 list-applications');
+  console.log(`\nDrive the virtual clock (advanceSeconds up to ${MAX_ADVANCE_SECONDS}; speed 0 pauses):`);
+  console.log(`  curl -X POST ${clockUrl} -d '{"advanceSeconds": 60}'`);
+  console.log('\nCtrl-C to stop.');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  const stoppedAt = sandbox.clock.now();
+  const report = await sandbox.stop();
+  console.log(
+    `\nStopped at ${elapsed(stoppedAt, startMs)}: ${report.incidents.length} incident(s)${report.incidents.map((i) => ` ${i.id} ${i.status}`).join(',')}`,
+  );
+  return 0;
+}
 
 /** Options of {@link sandboxCommand}, as commander gives them. */
 export interface SandboxOptions {
@@ -31,6 +95,13 @@ export interface SandboxOptions {
    * @default the scenario's `cloudwatch.alarmEvaluationOffsetSeconds`, else DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS
    */
   readonly alarmEvaluationOffset?: string;
+  /**
+   * `--no-watchdog` (false): the emulator only, as before the live sandbox: no watchdog, ledger, topics or timeline.
+   * @default true: with a scenario, the whole watchdog runs on it (sandbox/live.ts)
+   */
+  readonly watchdog?: boolean;
+  /** `--log-requests`: print each API call served (service, operation, HTTP status). @default false */
+  readonly logRequests?: boolean;
 }
 
 /** A whole number of seconds from 0 to `max` typed on the command line, or the message that says how to fix it. */
@@ -45,10 +116,17 @@ function wholeSeconds(option: string, raw: string, max: number): number | string
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 /**
- * `flink-watchdog sandbox [--scenario NAME] [--speed N] [--start ISO-8601] [--metrics-delay S] [--alarm-evaluation-offset S]`: runs the emulator in the foreground and prints the
- * endpoint and the environment to point any AWS SDK or the AWS CLI at it. Virtual time runs `speed` times faster
- * than the wall clock; `--speed 0` starts it paused, to be driven with `POST /sandbox/clock` on the endpoint.
- * Stops on Ctrl-C.
+ * `flink-watchdog sandbox [--scenario NAME|FILE] [--speed N] [--no-watchdog] [--log-requests] [--start ISO-8601]
+ * [--metrics-delay S] [--alarm-evaluation-offset S]`, in the foreground until Ctrl-C.
+ *
+ * With a scenario (and without `--no-watchdog`): the whole watchdog runs live on it (sandbox/live.ts: alarms, sweep
+ * and reconciler schedules, detector, remediation workflow, ledger, topics, the scenario's timeline replayed), one
+ * endpoint serves MSF, CloudWatch, STS, Tagging, the ledger's DynamoDB API and SNS Publish to the command topic, and
+ * the `export NAME=VALUE` lines it prints (one per line) point every flink-watchdog command and the AWS CLI at it;
+ * then each timeline line as it happens (`T+mm:ss actor text`), and a summary on Ctrl-C.
+ * Otherwise the emulator only, with the environment for any AWS SDK or the AWS CLI.
+ * Virtual time runs `speed` times faster than the wall clock; `--speed 0` starts it paused, to be driven with
+ * `POST /sandbox/clock` on the endpoint. `--log-requests` prints each API call served (service, operation, status).
  * @returns the exit code: 0 after Ctrl-C.
  * @throws UsageError for an invalid option or an unknown scenario name (the message says which and how to fix it;
  *   the CLI prints `error: MESSAGE` and exits 64), before the emulator starts.
@@ -83,6 +161,14 @@ export async function sandboxCommand(opts: SandboxOptions): Promise<number> {
     timing[key] = seconds;
   }
   const scenario = opts.scenario ? resolveScenario(opts.scenario) : undefined;
+  if (scenario && opts.watchdog !== false) {
+    if (opts.metricsDelay !== undefined || opts.alarmEvaluationOffset !== undefined) {
+      throw new UsageError(
+        "--metrics-delay and --alarm-evaluation-offset apply to --no-watchdog only: with the watchdog, set the scenario's cloudwatch.metricsDelaySeconds and cloudwatch.alarmEvaluationOffsetSeconds",
+      );
+    }
+    return liveSandbox(scenario, speed, opts.logRequests === true);
+  }
   const start = scenario
     ? Date.parse(scenario.startTime)
     : opts.start !== undefined
@@ -112,7 +198,15 @@ export async function sandboxCommand(opts: SandboxOptions): Promise<number> {
     timing.alarmEvaluationOffsetSeconds ??
     scenario?.cloudwatch.alarmEvaluationOffsetSeconds ??
     DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS;
-  const tick = setInterval(() => emulator.advanceTo(clock.now()), 250);
+  let logged = 0;
+  const tick = setInterval(() => {
+    emulator.advanceTo(clock.now());
+    if (!opts.logRequests) return;
+    for (; logged < emulator.calls.length; logged++) {
+      const c = emulator.calls[logged];
+      if (c) console.log(requestLine(c.atMs, c.service, c.operation, c.errorType ? 400 : 200, c.errorType));
+    }
+  }, 250);
   emulator.onAlarmEvent((e) =>
     console.log(`[${e.time}] alarm ${e.detail.alarmName}: ${e.detail.previousState.value} → ${e.detail.state.value}`),
   );
@@ -128,9 +222,16 @@ export async function sandboxCommand(opts: SandboxOptions): Promise<number> {
     `  MSF metrics stored ${metricsDelay} s after each minute ends; alarms evaluated ${evaluationOffset} s after each minute`,
   );
   console.log('\nPoint the AWS CLI or any SDK at it:');
-  console.log(
-    `  export AWS_ENDPOINT_URL=${emulator.endpoint} AWS_REGION=${emulator.region} AWS_DEFAULT_REGION=${emulator.region} AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox`,
-  );
+  for (const [name, value] of [
+    ['AWS_ENDPOINT_URL', emulator.endpoint],
+    ['AWS_REGION', emulator.region],
+    ['AWS_DEFAULT_REGION', emulator.region],
+    ['AWS_ACCESS_KEY_ID', 'sandbox'],
+    ['AWS_SECRET_ACCESS_KEY', 'sandbox'],
+    ['FLINK_WATCHDOG_CLOCK_URL', clockUrl],
+  ]) {
+    console.log(`export ${name}=${value}`);
+  }
   console.log('  aws kinesisanalyticsv2 list-applications');
   console.log(`\nDrive the virtual clock (advanceSeconds up to ${MAX_ADVANCE_SECONDS}; speed 0 pauses):`);
   console.log(`  curl ${clockUrl}`);

@@ -1,6 +1,5 @@
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
-import { systemClock } from '#shared/adapters/system-clock.ts';
 import type { Clock } from '#shared/clock.ts';
 import { policyFor } from '#shared/config/schema.ts';
 import { countRestarts } from '#shared/domain/detect.ts';
@@ -15,6 +14,7 @@ import {
   awsClientConfig,
   awsProblem,
   type CliProblem,
+  commandClock,
   exitCodeOf,
   formatProblem,
   ledgerFor,
@@ -226,7 +226,7 @@ export function formatStatusText(lines: readonly StatusLine[]): string {
  */
 export async function statusCommand(opts: StatusOptions, deps: StatusDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
-  const clock = deps.clock ?? systemClock;
+  const clock = deps.clock ?? (await commandClock(env));
   const output = resolveOutput(opts);
   const aws = awsClientConfig(opts);
   const problems: CliProblem[] = [];

@@ -12,6 +12,7 @@ import {
 import { createDetectorHandler, type DetectorOutput } from '#functions/detector/handler.ts';
 import { createReconcilerHandler, reconcilerCellsOf } from '#functions/reconciler/handler.ts';
 import { createRemediationHandler } from '#functions/remediation/handler.ts';
+import { createRunbookHandler, type RunbookOutput } from '#functions/runbook/handler.ts';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { CloudWatchAlarms } from '#shared/adapters/cloudwatch-alarms.ts';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
@@ -38,7 +39,7 @@ import type { Log } from '#shared/ports/log.ts';
 import { MUTATING_MSF_OPERATIONS } from '#shared/ports/msf.ts';
 import type { Notification, Notifier } from '#shared/ports/notifier.ts';
 import { SWEEP_STATES } from '../infra/sweep-workflow.ts';
-import { startLedgerTable } from './dynalite.ts';
+import { type LocalLedgerTable, startLedgerTable } from './dynalite.ts';
 import { type Emulator, type EmulatorRole, startEmulator } from './emulator/index.ts';
 import { type CounterDatapoint, type RestartLoopFigures, restartLoopFigures } from './loop-figures.ts';
 import { type DetectionOnset, detectionOnset } from './onset.ts';
@@ -59,8 +60,8 @@ import { synthesizedSweepWorkflow, synthesizedWatchWorkflow, synthesizedWorkflow
 
 const SECOND_MS = 1000;
 const MINUTE_MS = 60 * SECOND_MS;
-/** Virtual time step of the drill loop, ms. */
-const TICK_MS = 5 * SECOND_MS;
+/** Virtual time step of the drill loop (and of a live run), ms. */
+export const TICK_MS = 5 * SECOND_MS;
 /** Period of the scheduled sweep (the EventBridge schedule in AWS), ms. */
 const SWEEP_MS = 5 * MINUTE_MS;
 /**
@@ -505,8 +506,44 @@ function describeAlarm(e: AlarmStateChangeEvent): string {
   return `${e.detail.alarmName} ${e.detail.previousState.value} → ${e.detail.state.value}`;
 }
 
+/** What a live run (`flink-watchdog sandbox --scenario`) serves besides the emulator, given to {@link LiveDrive.ready}. */
+export interface LiveHarness {
+  /** The MSF + CloudWatch + STS + Tagging emulator, on the drill's stepped virtual clock. */
+  readonly emulator: Emulator;
+  /** The ledger table on dynalite (DynamoDB on 127.0.0.1). */
+  readonly ledger: LocalLedgerTable;
+  /** The watchdog config the run uses (the scenario's, with its metrics delay). */
+  readonly config: WatchdogConfig;
+  /** ARN of the command topic the runbook handler accepts commands from (`arn:aws:sns:REGION:ACCOUNT:NAME`). */
+  readonly commandTopicArn: string;
+  /**
+   * Delivers an SNS Lambda event (`Records[].Sns`) of the command topic to the runbook handler, between two ticks of the
+   * run (never during one), as the topic's subscription does in AWS.
+   */
+  runbook(event: unknown): Promise<RunbookOutput>;
+}
+
+/**
+ * Drives a run in real time instead of as fast as possible: the run's virtual clock steps 5 s at a time, each step
+ * once {@link waitFor} says the driving clock (the sandbox's, see sandbox/live.ts) has reached it. A live run has no end
+ * of its own: it ends when `waitFor` resolves false, and then reports as a drill run does.
+ */
+export interface LiveDrive {
+  /** Called once the world is up (the sweep before the scenario done), before the first step. */
+  ready(harness: LiveHarness): void | Promise<void>;
+  /** Resolves true once the driving clock has reached `atMs` (epoch ms), false when the run must stop. */
+  waitFor(atMs: number): Promise<boolean>;
+  /** Called after each step, with the virtual time it brought the world to (epoch ms). */
+  stepped?(atMs: number): void;
+}
+
 /** Options of {@link runScenario}. */
 export interface RunOptions {
+  /**
+   * Run live: step the virtual clock as `live` says, with no end of its own, and also serve the command topic (the
+   * runbook handler). @default undefined: the scenario runs its `durationMinutes` at once (the drill)
+   */
+  live?: LiveDrive;
   /** Called with each timeline line as it happens (live output). */
   onLine?: (line: TimelineLine) => void;
   /**
@@ -533,7 +570,8 @@ export interface RunOptions {
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<ScenarioReport> {
   const wallStart = performance.now();
   const startMs = Date.parse(scenario.startTime);
-  const endMs = startMs + scenario.durationMinutes * MINUTE_MS;
+  const live = options.live;
+  let endMs = live ? Number.POSITIVE_INFINITY : startMs + scenario.durationMinutes * MINUTE_MS;
   const clock = new DrillClock(startMs);
   const parsedConfig: WatchdogConfig = parseConfig(scenario.watchdog, `scenario ${scenario.name} (watchdog)`);
   // The watchdog is told the scenario's metric delay (as a deployment would set `detection.metricsDelaySeconds`), so
@@ -720,6 +758,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     });
     const reportedExecutions = new Map<string, string>();
     const reportedWatches = new Map<string, string>();
+    /** Live runs: a runbook command waits for the step in progress (tick) to end, and the next one for it. */
+    let stepping: Promise<unknown> = Promise.resolve();
+    const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+      const run = stepping.then(fn);
+      stepping = run.catch(() => {});
+      return run;
+    };
 
     const alarmQueue: AlarmStateChangeEvent[] = [];
     // The watchdog's EventBridge rule matches its alarms by name prefix (infra/flink-watchdog.ts): a peer's never
@@ -906,7 +951,45 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     // The watchdog has been running: its last sweep before the scenario found the watched set and made their alarms.
     await sweep(startMs);
     let nextSweep = startMs + SWEEP_MS;
+    if (live) {
+      const commandTopicArn = `arn:aws:sns:${region}:${home.accountId}:flink-watchdog-${DRILL_INSTANCE}-commands`;
+      const runbook = createRunbookHandler({
+        ...deps,
+        msf: adapters.msf,
+        starter: workflow,
+        automation: ledger,
+        snapshots: adapters.msf,
+        commandTopicArn,
+      });
+      await live.ready({
+        emulator,
+        ledger: table,
+        config,
+        commandTopicArn,
+        runbook: (event) =>
+          exclusive(async () => {
+            const out = await runbook(event);
+            for (const r of out.results) {
+              line('runbook', `${r.command ?? 'command'} ${r.applicationName ?? ''}: ${r.status} — ${r.reason}`);
+            }
+            return out;
+          }),
+      });
+    }
     for (let t = startMs; t <= endMs; t += TICK_MS) {
+      let endStep: (() => void) | undefined;
+      if (live) {
+        if (!(await live.waitFor(t))) {
+          endMs = clock.now();
+          break;
+        }
+        // The step holds the lock until its end (below): a runbook command runs between two steps.
+        const previous = stepping;
+        stepping = new Promise<void>((resolve) => {
+          endStep = resolve;
+        });
+        await previous;
+      }
       clock.advanceTo(t);
       emulator.advanceTo(t);
 
@@ -1077,6 +1160,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         line('notify', `${n.event}: ${n.title}${channels.length ? `  [${channels.join(', ')}]` : ''}`);
         if (n.event === 'RESOLVED' || n.event === 'ESCALATED') line('', `  ${n.text}`);
         for (const step of n.nextSteps) line('', `  next: ${step}`);
+      }
+      if (endStep) {
+        endStep();
+        live?.stepped?.(t);
       }
     }
 

@@ -122,7 +122,7 @@ export interface SandboxErrorBody {
 }
 
 /** A sandbox route's answer, before it is written. */
-interface SandboxAnswer {
+export interface SandboxAnswer {
   readonly status: number;
   readonly body: SandboxClockState | SandboxErrorBody;
   readonly headers?: Record<string, string>;
@@ -204,7 +204,7 @@ function clockState(clock: DrivableClock): SandboxClockState {
  * `bringWorldToNow`, which runs every event due up to the new now in order (the emulator steps 1 s at a time).
  * An invalid body changes nothing.
  */
-function answerSandbox(
+export function answerSandbox(
   method: string,
   path: string,
   raw: string,

@@ -63,7 +63,12 @@ describe('Command: flink-watchdog sandbox', () => {
 
     // Assess
     expect(endpoint).toBeDefined();
-    expect(banner).toContain(`export AWS_ENDPOINT_URL=${endpoint} AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1`);
+    // One variable per line, each line beginning with `export `, for `eval "$(... | grep ^export)"`.
+    expect(banner).toContain(
+      `\nexport AWS_ENDPOINT_URL=${endpoint}\nexport AWS_REGION=eu-west-1\nexport AWS_DEFAULT_REGION=eu-west-1\n`,
+    );
+    expect(banner).toContain(`\nexport FLINK_WATCHDOG_CLOCK_URL=${endpoint}/sandbox/clock\n`);
+    expect(banner).not.toContain('LEDGER_TABLE_NAME');
     expect(banner).toContain('virtual time paused at 2026-03-02T14:00:00.000Z');
     expect(banner).toContain(
       `MSF metrics stored ${DEFAULT_METRICS_DELAY_SECONDS} s after each minute ends; alarms evaluated 10 s after each minute`,
@@ -75,6 +80,46 @@ describe('Command: flink-watchdog sandbox', () => {
     expect(code).toBe(0);
   });
 
+  it('with --scenario runs the watchdog: prints the exports, replays the timeline as the clock is driven, and stops on Ctrl-C', async () => {
+    // Prepare
+    const child = runSandbox(['--scenario', 'bad-config-change', '--speed', '0', '--log-requests']);
+    children.push(child);
+    const done = exited(child);
+    const banner = await waitForOutput(child, 'Ctrl-C to stop.');
+    const exports = banner.split('\n').filter((l) => l.startsWith('export '));
+    const env = Object.fromEntries(exports.map((l) => l.slice('export '.length).split(/=(.*)/s).slice(0, 2)));
+
+    // Act
+    const replayed = waitForOutput(child, 'sandbox POST /sandbox/clock → 200');
+    const advanced = await fetch(env.FLINK_WATCHDOG_CLOCK_URL, {
+      method: 'POST',
+      body: '{"advanceSeconds": 600}',
+    });
+    const output = await replayed;
+    child.kill('SIGINT');
+    const { code } = await done;
+
+    // Assess
+    expect(Object.keys(env)).toEqual([
+      'AWS_ENDPOINT_URL',
+      'AWS_REGION',
+      'AWS_DEFAULT_REGION',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'LEDGER_TABLE_NAME',
+      'COMMAND_TOPIC_ARN',
+      'WATCHDOG_CONFIG_PATH',
+      'FLINK_WATCHDOG_CLOCK_URL',
+    ]);
+    expect(env.FLINK_WATCHDOG_CLOCK_URL).toBe(`${env.AWS_ENDPOINT_URL}/sandbox/clock`);
+    expect(advanced.status).toBe(200);
+    expect(output).toMatch(/^T\+05:00 user +UpdateApplication orders-enrichment/m);
+    expect(output).toMatch(/^T\+\d\d:\d\d call +RollbackApplication/m);
+    expect(output).toMatch(/^\[2026-03-02T14:10:00\.000Z\] sandbox POST \/sandbox\/clock → 200$/m);
+    expect(output).toMatch(/kinesisanalyticsv2 RollbackApplication → 200 \(watchdog\)$/m);
+    expect(code).toBe(0);
+  }, 60_000);
+
   it.each([
     [['--speed', '-1'], /--speed must be a number from 0 \(paused\) to 3600/],
     [['--speed', 'fast'], /--speed must be a number from 0 \(paused\) to 3600/],
@@ -83,6 +128,7 @@ describe('Command: flink-watchdog sandbox', () => {
     [['--alarm-evaluation-offset', '60'], /--alarm-evaluation-offset must be a whole number of seconds from 0 to 59/],
     [['--metrics-delay', '1.5'], /--metrics-delay must be a whole number of seconds from 0 to 3600/],
     [['--scenario', 'nope'], /unknown scenario "nope"; known scenarios: autoscaling-not-drift, /],
+    [['--scenario', 'bad-config-change', '--metrics-delay', '30'], /apply to --no-watchdog only/],
   ])('refuses %j with exit code 64 (usage) and says how to fix it', async (args, message) => {
     // Prepare
     const child = runSandbox(args);
