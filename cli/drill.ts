@@ -2,7 +2,14 @@ import { type DetectionJson, detectionJson } from '#sandbox/detection-json.ts';
 import { runScenario, type ScenarioReport } from '#sandbox/drill.ts';
 import { listScenarios, loadScenario, loadScenarioFile, type Scenario } from '#sandbox/scenario.ts';
 import { UsageError } from './context.ts';
-import { bold, dim, formatLine, formatSummary, formatVerdict } from './format.ts';
+import {
+  compactTimeline,
+  formatHeading,
+  formatRow,
+  formatSummary,
+  formatVerboseLine,
+  formatVerdict,
+} from './drill-output.ts';
 
 /** The `--json` report of `flink-watchdog drill`. */
 export interface DrillJson {
@@ -113,11 +120,15 @@ export function resolveScenario(nameOrPath: string): Scenario {
 }
 
 /**
- * `flink-watchdog drill [SCENARIO...]`: runs scenarios by name or by path to a .json file (default: all bundled) and prints their timelines and a summary,
- * or JSON. Returns the exit code: 0 when every scenario met its expected outcome, 1 otherwise.
+ * `flink-watchdog drill [SCENARIO...]`: runs scenarios by name or by path to a .json file (default: all bundled) and
+ * prints per scenario the events that matter (one line each, at most 120 columns; `verbose`: the full timeline as it
+ * happens) and a summary, or JSON. Returns the exit code: 0 when every scenario met its expected outcome, 1 otherwise.
  * @throws UsageError for an unknown scenario name, before any scenario runs.
  */
-export async function drillCommand(names: string[], opts: { json?: boolean; report?: string }): Promise<number> {
+export async function drillCommand(
+  names: string[],
+  opts: { json?: boolean; report?: string; verbose?: boolean },
+): Promise<number> {
   const selected = names.length > 0 ? names : listScenarios();
   const scenarios = selected.map(resolveScenario);
   const html = opts.report === undefined ? undefined : await import('./report-html.ts');
@@ -125,15 +136,16 @@ export async function drillCommand(names: string[], opts: { json?: boolean; repo
   const wallStart = performance.now();
   const reports: ScenarioReport[] = [];
   for (const s of scenarios) {
-    if (!opts.json) {
-      console.log(
-        `\n${bold(`━━ ${s.name}`)} — ${s.title}${s.designScenario ? dim(` [failure mode ${s.designScenario}]`) : ''}`,
-      );
-      console.log(dim(`   ${s.description}`));
-    }
+    if (!opts.json) console.log(formatHeading(s, opts.verbose === true));
     const startMs = Date.parse(s.startTime);
-    const report = await runScenario(s, opts.json ? {} : { onLine: (l) => console.log(formatLine(l, startMs)) });
+    const live = !opts.json && opts.verbose;
+    const report = await runScenario(s, live ? { onLine: (l) => console.log(formatVerboseLine(l, startMs)) } : {});
     reports.push(report);
+    if (!opts.json) {
+      // --verbose printed the timeline as it happened; the recovery row (onset → RESOLVED) is the drill's own.
+      const rows = compactTimeline(report).filter((row) => !opts.verbose || row.actor === 'recovery');
+      for (const row of rows) console.log((opts.verbose ? formatVerboseLine : formatRow)(row, report.startMs));
+    }
     if (!opts.json) console.log(formatVerdict(report));
   }
   const wallMs = performance.now() - wallStart;

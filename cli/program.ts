@@ -161,13 +161,17 @@ function buildProgram(setCode: (code: number) => void): Command {
       new Option('--no-color', 'no ANSI colours (also NO_COLOR=1, or stdout not a terminal)').helpGroup(GLOBAL),
     )
     .option('--report <file>', 'also write a self-contained HTML report (summary, charts, notifications) to FILE')
+    .option('--verbose', "print each scenario's full timeline as it happens (default: one line per event that matters)")
     .action(
-      run(async (names: string[], opts: OutputOptions & { report?: string }) => {
+      run(async (names: string[], opts: OutputOptions & { report?: string; verbose?: boolean }) => {
         const output = applyOutputOptions(opts);
         if (output === 'text')
           throw new UsageError('drill --output: expected table or json (drill has no text output)');
         const { drillCommand } = await import('./drill.ts');
-        const report = opts.report === undefined ? {} : { report: opts.report };
+        const report = {
+          ...(opts.report === undefined ? {} : { report: opts.report }),
+          verbose: opts.verbose === true,
+        };
         return drillCommand(names, output === 'json' ? { json: true, ...report } : report);
       }),
     );

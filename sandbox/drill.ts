@@ -81,7 +81,10 @@ const USER_AGENT: [string, string] = ['drill-user', '1'];
 /** One line of a scenario's timeline, in virtual time. */
 export interface TimelineLine {
   atMs: number;
-  /** user, msf, job, alarm, detect, decide, call, notify, incident, error. */
+  /**
+   * user, msf, job, alarm, ignored (an alarm that led to no new decision, and the detector's reason), detect, decide,
+   * call, notify, incident, error.
+   */
   actor: string;
   text: string;
 }
@@ -824,8 +827,19 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         if (r.decision?.finding) line('detect', `${r.applicationName}: ${r.decision.finding.summary}`);
         line(
           'decide',
-          `${r.applicationName}: ${r.result}${r.incidentId ? ` [${r.incidentId}]` : ''} — ${r.decision?.reason ?? r.reason}`,
+          `${r.applicationName}: ${r.result}${r.incidentId ? ` [${r.incidentId}]` : ''} — ${r.result === 'DEFERRED' ? r.reason : (r.decision?.reason ?? r.reason)}`,
         );
+      }
+    };
+    /** An alarm that fired and led to no new decision: why (the detector's reason), as an `ignored` line. */
+    const explainQuiet = (out: DetectorOutput, alarmName: string) => {
+      for (const r of out.results) {
+        const quiet = r.result === 'HEALTHY' || r.result === 'IGNORED' || r.result === 'DUPLICATE';
+        if (quiet || (r.result === 'DEFERRED' && lastShown.get(r.applicationName) === 'DEFERRED'))
+          line(
+            'ignored',
+            `${alarmName} ${r.result}: ${r.reason}${r.watchesStarted?.length ? ` (watch started: ${r.watchesStarted.join(', ')})` : ''}`,
+          );
       }
     };
     const runDetector = async (event: unknown): Promise<DetectorOutput> => {
@@ -1052,13 +1066,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         const copies = scenario.delivery.alarmEventCopies;
         line('alarm', `${describeAlarm(e)}${copies > 1 ? ` (delivered ${copies} times at once)` : ''}`);
         if (copies === 1) {
-          echo(await runDetector(e));
+          const out = await runDetector(e);
+          explainQuiet(out, e.detail.alarmName);
+          echo(out);
           continue;
         }
         // At-least-once delivery: every copy runs at once; show the one that acted, then what the others found.
         const outs = await Promise.all(Array.from({ length: copies }, () => runDetector(e)));
         const results = outs.flatMap((o) => o.results);
         const acted = outs.find((o) => o.results.some((r) => r.result !== 'HEALTHY' && r.result !== 'DUPLICATE'));
+        for (const o of outs) if (o !== acted) explainQuiet(o, e.detail.alarmName);
         if (acted) echo(acted);
         const counts = new Map<string, number>();
         for (const r of results) counts.set(r.result, (counts.get(r.result) ?? 0) + 1);

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { compactTimeline, formatRow, MAX_WIDTH } from '#cli/drill-output.ts';
 import { runScenario, type ScenarioReport } from '#sandbox/drill.ts';
 import { listScenarios, loadScenario } from '#sandbox/scenario.ts';
 import { MUTATING_MSF_OPERATIONS } from '#shared/ports/msf.ts';
@@ -206,6 +207,26 @@ describe('Drill: what users see', () => {
     expect(r.peers.operatorHealthCheck).toMatchObject({ firedMs: null, detectionSeconds: null });
   });
 
+  it('says why an alarm that fired was ignored, and folds its repeats into one row per alarm', async () => {
+    // Prepare: the outage goes on after the escalation; the alarms keep firing on an application already escalated.
+    const r = await report('external-outage-escalates');
+
+    // Act
+    const rows = compactTimeline(r);
+
+    // Assess
+    const ignored = r.timeline.filter((l) => l.actor === 'ignored' && / DUPLICATE: /.test(l.text));
+    expect(ignored.length).toBeGreaterThan(2);
+    const folded = rows.filter((row) => row.actor === 'alarm' && / ×\d+ folded until T\+\d\d:\d\d — /.test(row.text));
+    expect(folded.map((row) => row.text.replace(/ ×.*/, ''))).toEqual([
+      'clickstream-sessions failed-checkpoints: OK → ALARM',
+      'clickstream-sessions restart-loop: OK → ALARM',
+    ]);
+    for (const row of folded) expect(row.text).toMatch(/ — ignored: its incident is already (REMEDIATING|ESCALATED)/);
+    expect(rows.length).toBeLessThan(r.timeline.length / 2);
+    for (const row of rows) expect([...formatRow(row, r.startMs)].length).toBeLessThanOrEqual(MAX_WIDTH);
+  });
+
   it('is deterministic: the same scenario gives the same timeline', async () => {
     const a = await runScenario(loadScenario('wrong-main-class'));
     const b = await runScenario(loadScenario('wrong-main-class'));
@@ -261,6 +282,30 @@ describe('CLI: flink-watchdog drill', () => {
       outcome: 'NOTIFIED',
       expected: 'RECOVERED',
     });
+  });
+
+  it('prints one line per event that matters, at most 120 columns, T+MM:SS, one recovery figure; --verbose all', async () => {
+    // Act
+    const { stdout } = await run('npx', [...cli, 'removed-operator', '--no-color']);
+    const verbose = await run('npx', [...cli, 'removed-operator', '--no-color', '--verbose']);
+
+    // Assess
+    const lines = stdout.split('\n');
+    for (const l of lines) expect([...l].length).toBeLessThanOrEqual(120);
+    const rows = lines.filter((l) => /^ {2}T\+\d\d:\d\d {2}/.test(l));
+    expect(rows.length).toBeGreaterThan(5);
+    expect(stdout).not.toMatch(/(^|\s)\+\d\d:\d\d/);
+    expect(stdout).not.toContain('recovered in');
+    const recovery = /recovery (\d+) s: onset T\+\d\d:\d\d \(failed-operation-end\) → RESOLVED T\+\d\d:\d\d/.exec(
+      stdout,
+    );
+    expect(recovery).not.toBeNull();
+    expect(stdout).toContain(`recovery ${recovery?.[1]} s, 1 mutating call(s)`);
+    expect(stdout).not.toMatch(/ watch /);
+    // --verbose: the full timeline as it happens, the clock time beside T+MM:SS, watches included.
+    expect(verbose.stdout).toMatch(/^ {2}14:07:05 T\+07:05 {2}decide /m);
+    expect(verbose.stdout).toMatch(/ watch {3}fraud-scoring: /);
+    expect(verbose.stdout.split('\n').length).toBeGreaterThan(lines.length);
   });
 
   it('names the known scenarios when asked for an unknown one (a usage error, exit 64)', async () => {
