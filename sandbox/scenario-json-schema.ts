@@ -15,9 +15,6 @@ import { isMainModule, writeFormattedJson } from '#shared/json-schema-file.ts';
 /** Path of the committed, generated JSON Schema: `sandbox/scenario.schema.json`. */
 export const SCENARIO_JSON_SCHEMA_FILE = fileURLToPath(new URL('./scenario.schema.json', import.meta.url));
 
-/** `$id` of the generated schema: names the format, not a download location. */
-export const SCENARIO_JSON_SCHEMA_ID = 'urn:flink-watchdog:drill-scenario';
-
 /**
  * The watchdog configuration's JSON Schema, relative to {@link SCENARIO_JSON_SCHEMA_FILE} (both ship in the package),
  * so a scenario's `watchdog` object is completed and checked like a config file.
@@ -25,7 +22,9 @@ export const SCENARIO_JSON_SCHEMA_ID = 'urn:flink-watchdog:drill-scenario';
 export const WATCHDOG_CONFIG_SCHEMA_REF = '../shared/config/flink-watchdog.config.schema.json';
 
 /**
- * The scenario format's JSON Schema (draft 2020-12) as a plain object, from the zod schema's input side (keys with
+ * The scenario format's JSON Schema (draft 2020-12) as a plain object, with no `$id`: the relative `$ref` of
+ * `watchdog` ({@link WATCHDOG_CONFIG_SCHEMA_REF}) resolves against the file's own location, as editors load it,
+ * which an `$id` would replace as the base URI. Built from the zod schema's input side (keys with
  * defaults are optional). The cross checks `parseScenario` runs in code (names a timeline step, fault, job rule or
  * expectation uses; times within `durationMinutes`) are not in it: the drill runs them before every scenario.
  */
@@ -40,7 +39,6 @@ export function scenarioJsonSchema(): Record<string, unknown> {
   dropSafeIntegerBounds(rest);
   return {
     $schema,
-    $id: SCENARIO_JSON_SCHEMA_ID,
     title: 'Flink Watchdog drill scenario',
     description:
       'A drill scenario: a world for the MSF and CloudWatch emulator, a timeline of what people do in it, the watchdog configuration and the expected outcome. Times are minutes after startTime.',

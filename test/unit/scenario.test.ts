@@ -347,9 +347,10 @@ describe('File: sandbox/scenario.schema.json', () => {
     const committed = readFileSync(SCENARIO_JSON_SCHEMA_FILE, 'utf8');
 
     // Assess
-    expect(JSON.parse(committed), 'sandbox/scenario.schema.json is stale: npm run schema').toEqual(
-      scenarioJsonSchema(),
-    );
+    expect(
+      JSON.parse(committed),
+      'sandbox/scenario.schema.json is stale: npm run schema (npx tsx sandbox/scenario-json-schema.ts)',
+    ).toEqual(scenarioJsonSchema());
     expect(committed.endsWith('}\n')).toBe(true);
   });
 
