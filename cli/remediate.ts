@@ -1,7 +1,6 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { MsfAdapter } from '#shared/adapters/msf.ts';
-import { systemClock } from '#shared/adapters/system-clock.ts';
 import type { Clock } from '#shared/clock.ts';
 import { policyFor, type WatchdogConfig } from '#shared/config/schema.ts';
 import { describeRemediation, type GuardResult, type RemediationAction } from '#shared/domain/decision.ts';
@@ -19,6 +18,7 @@ import {
   awsProblem,
   type CliProblem,
   callerIdentityArn,
+  commandClock,
   EXIT_CODES,
   exitCodeOf,
   formatProblem,
@@ -696,7 +696,7 @@ async function waitForOutcome(a: WaitArgs): Promise<RemediateProgress> {
  */
 export async function remediateCommand(app: string, opts: RemediateOptions, deps: RemediateDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
-  const clock = deps.clock ?? systemClock;
+  const clock = deps.clock ?? (await commandClock(env));
   const output = resolveOutput(opts);
   const aws: AwsClientConfig = awsClientConfig(opts);
   const out: RemediateJson = { application: app, command: opts.action, dryRun: !opts.execute, problems: [] };

@@ -1,4 +1,9 @@
 import { spawn } from 'node:child_process';
+import {
+  DescribeApplicationCommand,
+  KinesisAnalyticsV2Client,
+  UpdateApplicationCommand,
+} from '@aws-sdk/client-kinesis-analytics-v2';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveScenario } from '#cli/drill.ts';
@@ -98,6 +103,57 @@ describe('Function: startLiveSandbox', () => {
     );
   }, 120_000);
 
+  it('at --speed 60, an UpdateApplication sent by a person (as the AWS CLI sends it) to a missing stream ends in a rollback', async () => {
+    // Prepare: the scenario's world without its timeline: nobody but the test changes anything.
+    const lines: TimelineLine[] = [];
+    let rollbackCalled: (l: TimelineLine) => void = () => {};
+    const rolledBack = new Promise<TimelineLine>((resolve) => {
+      rollbackCalled = resolve;
+    });
+    sandbox = await startLiveSandbox({
+      scenario: { ...resolveScenario('bad-config-change'), timeline: [] },
+      speed: 60,
+      onLine: (l) => {
+        lines.push(l);
+        if (l.actor === 'call' && l.text.startsWith('RollbackApplication')) rollbackCalled(l);
+      },
+    });
+    const msf = new KinesisAnalyticsV2Client({
+      endpoint: sandbox.endpoint,
+      region: sandbox.region,
+      credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
+    });
+
+    // Act
+    const { ApplicationDetail } = await msf.send(
+      new DescribeApplicationCommand({ ApplicationName: 'orders-enrichment' }),
+    );
+    await msf.send(
+      new UpdateApplicationCommand({
+        ApplicationName: 'orders-enrichment',
+        ConditionalToken: ApplicationDetail?.ConditionalToken,
+        ApplicationConfigurationUpdate: {
+          EnvironmentPropertyUpdates: {
+            PropertyGroups: [
+              {
+                PropertyGroupId: 'FlinkApplicationProperties',
+                PropertyMap: { 'input.stream.name': 'orders-v2', 'output.stream.name': 'orders-enriched' },
+              },
+            ],
+          },
+        },
+      }),
+    );
+    msf.destroy();
+    const rollback = await rolledBack;
+
+    // Assess
+    expect(rollback.text).toContain('"ApplicationName":"orders-enrichment"');
+    expect(lines.some((l) => l.actor === 'user')).toBe(false);
+    const decided = lines.find((l) => l.actor === 'decide');
+    expect(decided?.text).toMatch(/orders-enrichment: REMEDIATING .*roll back to version/);
+  }, 120_000);
+
   it('counts restarts in virtual time: status shows the restart loop at T+9 min, as CloudWatch holds it', async () => {
     // Prepare
     sandbox = await startLiveSandbox({ scenario: resolveScenario('bad-config-change'), speed: 0 });
@@ -149,6 +205,11 @@ describe('Function: startLiveSandbox', () => {
     const refused = await sns.send(command(`${sandbox.commandTopicArn}-other`)).catch((e: Error) => e);
     await sandbox.caughtUp();
     await advance(env.FLINK_WATCHDOG_CLOCK_URL ?? '', 1, 1);
+    // What a person types: the CLI publishes to COMMAND_TOPIC_ARN on the endpoint and waits for the watchdog's answer.
+    const resumed = await cli(
+      ['remediate', 'orders-enrichment', '--action', 'resume-automation', '--reason', 'rehearsal', '--execute'],
+      env,
+    );
     const history = await cli(['history', '--output', 'json'], env);
     sns.destroy();
 
@@ -160,7 +221,14 @@ describe('Function: startLiveSandbox', () => {
     expect(lines.map((l) => `${l.actor} ${l.text}`)).toContainEqual(
       expect.stringMatching(/^runbook pause-automation orders-enrichment: DONE/),
     );
-    const incidents = JSON.parse(history.stdout).incidents as Array<{ trigger: { source: string } }>;
-    expect(incidents.map((i) => i.trigger.source)).toContain('runbook');
+    expect(resumed.stdout).toContain(`Published resume-automation for orders-enrichment to ${sandbox.commandTopicArn}`);
+    expect(lines.map((l) => `${l.actor} ${l.text}`)).toContainEqual(
+      expect.stringMatching(/^runbook resume-automation orders-enrichment: DONE/),
+    );
+    const incidents = JSON.parse(history.stdout).incidents as Array<{ trigger: { source: string }; status: string }>;
+    expect(incidents.filter((i) => i.trigger.source === 'runbook').map((i) => i.status)).toEqual([
+      'RESOLVED',
+      'RESOLVED',
+    ]);
   }, 120_000);
 });
