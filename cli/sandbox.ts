@@ -30,21 +30,24 @@ function elapsed(atMs: number, startMs: number): string {
 async function liveSandbox(scenario: Scenario, speed: number, logRequests: boolean): Promise<number> {
   const { startLiveSandbox } = await import('#sandbox/live.ts');
   const startMs = Date.parse(scenario.startTime);
+  // Lines of the sweep before the scenario come before the banner: held until it is printed.
+  let held: string[] | undefined = [];
+  const print = (text: string) => (held ? held.push(text) : console.log(text));
   const sandbox = await startLiveSandbox({
     scenario,
     speed,
-    onLine: (l) => console.log(`${elapsed(l.atMs, startMs)} ${l.actor.padEnd(8)} ${l.text}`),
+    onLine: (l) => print(`${elapsed(l.atMs, startMs)} ${l.actor.padEnd(8)} ${l.text}`),
     ...(logRequests
       ? {
           onRequest: (r: ServedRequest) =>
-            console.log(
+            print(
               `${requestLine(r.atMs, r.service, r.operation, r.status, r.errorType)}${r.caller === 'watchdog' ? ' (watchdog)' : ''}`,
             ),
         }
       : {}),
     onRunbook: (out) => {
-      if (out instanceof Error) console.log(`runbook handler failed: ${out.message}`);
-      else if (out.status === 'REJECTED') console.log(`runbook event rejected: ${out.error ?? ''}`);
+      if (out instanceof Error) print(`runbook handler failed: ${out.message}`);
+      else if (out.status === 'REJECTED') print(`runbook event rejected: ${out.error ?? ''}`);
     },
   });
   const clockUrl = `${sandbox.endpoint}${SANDBOX_CLOCK_PATH}`;
@@ -60,12 +63,23 @@ async function liveSandbox(scenario: Scenario, speed: number, logRequests: boole
   console.log('  flink-watchdog status; flink-watchdog history; aws kinesisanalyticsv2 list-applications');
   console.log(`\nDrive the virtual clock (advanceSeconds up to ${MAX_ADVANCE_SECONDS}; speed 0 pauses):`);
   console.log(`  curl -X POST ${clockUrl} -d '{"advanceSeconds": 60}'`);
-  console.log('\nCtrl-C to stop.');
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  console.log('\nCtrl-C to stop.\n');
+  for (const text of held) console.log(text);
+  held = undefined;
+  // Until Ctrl-C, or until the run fails (then the error, exit 1, as any command's unexpected error).
+  try {
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      }),
+      sandbox.ended,
+    ]);
+  } catch (e) {
+    await sandbox.stop().catch(() => {});
+    throw e;
+  }
   const stoppedAt = sandbox.clock.now();
   const report = await sandbox.stop();
   console.log(

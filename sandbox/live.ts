@@ -6,7 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunbookOutput } from '#functions/runbook/handler.ts';
 import { SandboxClock } from './clock.ts';
-import { type LiveHarness, type RunOptions, runScenario, type ScenarioReport, TICK_MS } from './drill.ts';
+import {
+  type LiveHarness,
+  type RunOptions,
+  runScenario,
+  type ScenarioReport,
+  TICK_MS,
+  type TimelineLine,
+} from './drill.ts';
 import type { RecordedCall } from './emulator/server.ts';
 import { answerSandbox, SANDBOX_CLOCK_PATH } from './emulator/server.ts';
 import type { Scenario } from './scenario.ts';
@@ -75,8 +82,26 @@ export interface LiveSandbox {
    * @throws the run's error when it failed.
    */
   caughtUp(): Promise<void>;
+  /**
+   * Settles when the run ends: after {@link stop} with its report, or rejected with the error that ended it (an error
+   * of the watchdog's harness, not of the watchdog: those are timeline lines).
+   */
+  readonly ended: Promise<ScenarioReport>;
   /** Stops the run (its last step finishes first) and the endpoint. @returns the run's report, as the drill's */
   stop(): Promise<ScenarioReport>;
+}
+
+/** Path of the run's timeline: `GET` answers {@link SandboxTimeline}. */
+export const SANDBOX_TIMELINE_PATH = '/sandbox/timeline';
+
+/** Body of `GET /sandbox/timeline`: the clock and every timeline line of the run so far, in order. */
+export interface SandboxTimeline {
+  /** Virtual now, ISO-8601 UTC with milliseconds. */
+  now: string;
+  /** Virtual seconds per wall-clock second; 0 = paused. */
+  speed: number;
+  /** `{atMs, actor, text}` as the drill prints them (atMs: virtual epoch ms). */
+  lines: TimelineLine[];
 }
 
 /** Name of the environment variable through which the CLI reads the sandbox's virtual clock (see cli/context.ts). */
@@ -183,6 +208,7 @@ export function snsLambdaEvent(form: URLSearchParams, messageId: string, atMs: n
  *   `flink-watchdog remediate --execute` works; any other SNS action or topic is an error;
  * - `/sandbox/clock`: GET reads the clock, POST `{"advanceSeconds": N}` / `{"speed": X}` moves it and answers once the
  *   run has stepped the world to the new now;
+ * - `GET /sandbox/timeline`: the run's timeline so far ({@link SandboxTimeline});
  * - every other AWS request (MSF, CloudWatch, STS, Tagging): the emulator.
  * The root path `/` without X-Amz-Target is left to a console (404 until there is one).
  * @throws the emulator's or dynalite's error when they cannot start.
@@ -212,13 +238,18 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
       wakers.push(done);
     });
   let watchdogCallsSeen = 0;
+  /** Every timeline line so far, for `GET /sandbox/timeline`. */
+  const timeline: TimelineLine[] = [];
   let harness: LiveHarness | undefined;
   let ready: (h: LiveHarness) => void = () => {};
   const started = new Promise<LiveHarness>((resolve) => {
     ready = resolve;
   });
   const run = runScenario(scenario, {
-    ...(options.onLine ? { onLine: options.onLine } : {}),
+    onLine: (l) => {
+      timeline.push(l);
+      options.onLine?.(l);
+    },
     live: {
       ready: (h) => {
         harness = h;
@@ -289,6 +320,13 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
         status,
         ...(errorType ? { errorType } : {}),
       });
+    if (target === '' && path === SANDBOX_TIMELINE_PATH && method === 'GET') {
+      const body: SandboxTimeline = { now: new Date(clock.now()).toISOString(), speed: clock.speed, lines: timeline };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+      report('sandbox', `${method} ${path}`, 200);
+      return;
+    }
     if (target === '' && path.startsWith('/sandbox/')) {
       const sandbox = answerSandbox(method, path, body.toString('utf8'), clock, wakeAll);
       if (sandbox.status === 200 && method === 'POST') {
@@ -390,6 +428,7 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
       [CLOCK_URL_VARIABLE, `${endpoint}${SANDBOX_CLOCK_PATH}`],
     ],
     caughtUp,
+    ended: run,
     stop: async () => {
       stopped = true;
       wakeAll();

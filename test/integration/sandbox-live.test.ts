@@ -72,6 +72,7 @@ describe('Function: startLiveSandbox', () => {
     const before = await cli(['history', '--output', 'json'], env);
     const after = await advance(clockUrl, 40);
     const history = await cli(['history', '--output', 'json'], env);
+    const timeline = await (await fetch(`${sandbox.endpoint}/sandbox/timeline`)).json();
 
     // Assess
     expect(Object.keys(env)).toEqual(
@@ -97,6 +98,7 @@ describe('Function: startLiveSandbox', () => {
     const at = (actor: string, text: string) => lines.find((l) => l.actor === actor && l.text.includes(text))?.atMs;
     expect(at('user', 'UpdateApplication orders-enrichment')).toBe(Date.parse('2026-03-02T14:05:00Z'));
     expect(at('call', 'RollbackApplication')).toBeGreaterThan(Date.parse('2026-03-02T14:05:00Z'));
+    expect(timeline).toEqual({ now: '2026-03-02T14:40:00.000Z', speed: 0, lines });
     // The CLI's ledger reads were served by the same endpoint (DynamoDB), and reported as requests.
     expect(served).toContainEqual(
       expect.objectContaining({ caller: 'client', service: 'dynamodb', operation: 'Scan', status: 200 }),
