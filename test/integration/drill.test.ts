@@ -41,7 +41,8 @@ describe('Drill: safety properties over every scenario', () => {
     '%s: every mutating call follows a fresh DescribeApplication of that application',
     async (name) => {
       const r = await report(name);
-      let describedSinceLastMutation = new Set<string>();
+      // Per application: concurrent remediations (remediation-slots) interleave their describe/mutate pairs.
+      const describedSinceLastMutation = new Set<string>();
       for (const c of r.watchdogCalls) {
         if (c.operation === 'DescribeApplication') describedSinceLastMutation.add(c.application);
         if (MUTATING_MSF_OPERATIONS.has(c.operation)) {
@@ -49,7 +50,7 @@ describe('Drill: safety properties over every scenario', () => {
             describedSinceLastMutation.has(c.application),
             `${c.operation} without a fresh DescribeApplication`,
           ).toBe(true);
-          describedSinceLastMutation = new Set();
+          describedSinceLastMutation.delete(c.application);
         }
       }
     },
