@@ -1,6 +1,6 @@
 import { DRILL_INSTANCE, runScenario, type SweepAccountCalls, type SweepRun } from '#sandbox/drill.ts';
 import type { Emulator } from '#sandbox/emulator/index.ts';
-import { parseScenario, type Scenario } from '#sandbox/scenario.ts';
+import { groupApplicationNames, parseScenario, type Scenario } from '#sandbox/scenario.ts';
 import { alarmPrefix } from '#shared/alarms.ts';
 import { type CostAssumptions, DEFAULT_COST_ASSUMPTIONS, type FleetCost, fleetMonthlyCost } from './cost-model.ts';
 
@@ -85,7 +85,12 @@ export function fleetBenchScenario(
         defaults: { mode: 'remediate' },
         fleet: { accounts: members.map((accountId) => ({ accountId, externalId: EXTERNAL_ID })) },
       },
-      expected: { outcome: 'NO_INCIDENT', application: 'acct00-001', runningAtEnd: ['*'] },
+      expected: {
+        outcome: 'NO_INCIDENT',
+        // The first application of the home account's group (acct00-001 for 1,000 per account, acct00-1 for 4).
+        application: groupApplicationNames(group(undefined, 0))[0],
+        runningAtEnd: ['*'],
+      },
     },
     'fleet-bench',
   );

@@ -37,7 +37,7 @@ export async function measureReconcile(count = 1000, changed = 10): Promise<Reco
       description: 'bench',
       durationMinutes: 60,
       applications: names.map((name) => ({ name, code: { bucket: 'bench', fileKey: `${name}.jar` } })),
-      watchdog: {},
+      watchdog: { schemaVersion: 1 },
       expected: { outcome: 'NO_INCIDENT' },
     },
     'bench-reconcile',

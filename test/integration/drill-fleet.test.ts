@@ -92,14 +92,12 @@ describe('Drill: the fleet scenarios', { timeout: 240_000 }, () => {
   it('counts pages once per notification and fails a scenario whose expectations the fleet does not meet', async () => {
     // Prepare: the bad deploy of tag-opt-in, expecting a fleet incident and a page that never come
     const base = loadScenario('tag-opt-in');
-    const scenario = parseScenario(
-      {
-        ...base,
-        applicationGroups: [],
-        expected: { ...base.expected, fleetIncidents: 1, pages: 1, runningAtEnd: ['nothing-*'] },
-      },
+    const parsed = parseScenario(
+      { ...base, applicationGroups: [], expected: { ...base.expected, fleetIncidents: 1, pages: 1 } },
       'test',
     );
+    // parseScenario refuses a runningAtEnd pattern that matches no application; the drill checks it again at the end.
+    const scenario = { ...parsed, expected: { ...parsed.expected, runningAtEnd: ['nothing-*'] } };
     // Act
     const r = await runScenario(scenario);
     // Assess
