@@ -206,6 +206,9 @@ describe('Package: flink-watchdog installed from its tarball into a fresh CDK ap
         'dist/index.js',
         'dist/types/infra/index.d.ts',
         'shared/config/flink-watchdog.config.schema.json',
+        // The $schema that scenario files (and users' own) point at.
+        'sandbox/scenario.schema.json',
+        'docs/scenarios.md',
         ...Object.keys(LAMBDA_FUNCTIONS).map((fn) => `dist/lambda/${fn}/index.mjs`),
       ]),
     );
