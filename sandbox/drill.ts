@@ -524,6 +524,8 @@ export interface LiveHarness {
    * run (never during one), as the topic's subscription does in AWS.
    */
   runbook(event: unknown): Promise<RunbookOutput>;
+  /** Every request the local Slack receiver got so far (`{ text, blocks }` as sent, retries included), in order. */
+  readonly slackMessages: readonly ReceivedSlackMessage[];
 }
 
 /**
@@ -980,6 +982,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         ledger: table,
         config,
         commandTopicArn,
+        slackMessages: slackReceiver.received,
         runbook: (event) =>
           exclusive(async () => {
             const out = await runbook(event);

@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunbookOutput } from '#functions/runbook/handler.ts';
 import { SandboxClock } from './clock.ts';
+import { consoleInjection, injectFailure } from './console-actions.ts';
+import { renderConsolePage, SANDBOX_ACTIONS_PATH } from './console-page.ts';
+import { type ConsoleSource, consoleSource, SANDBOX_STATE_PATH } from './console-state.ts';
 import {
   type LiveHarness,
   type RunOptions,
@@ -210,7 +213,8 @@ export function snsLambdaEvent(form: URLSearchParams, messageId: string, atMs: n
  *   run has stepped the world to the new now;
  * - `GET /sandbox/timeline`: the run's timeline so far ({@link SandboxTimeline});
  * - every other AWS request (MSF, CloudWatch, STS, Tagging): the emulator.
- * The root path `/` without X-Amz-Target is left to a console (404 until there is one).
+ * - `GET /`: the local console (sandbox/console-page.ts); `GET /sandbox/state`: its data (sandbox/console-state.ts);
+ *   `POST /sandbox/actions` `{"action": "inject-failure", "application": NAME}`: its failure injection.
  * @throws the emulator's or dynalite's error when they cannot start.
  */
 export async function startLiveSandbox(options: LiveSandboxOptions): Promise<LiveSandbox> {
@@ -241,6 +245,8 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
   /** Every timeline line so far, for `GET /sandbox/timeline`. */
   const timeline: TimelineLine[] = [];
   let harness: LiveHarness | undefined;
+  /** The console's data (GET /sandbox/state), sampled after every step. */
+  let consoleData: ConsoleSource | undefined;
   let ready: (h: LiveHarness) => void = () => {};
   const started = new Promise<LiveHarness>((resolve) => {
     ready = resolve;
@@ -253,6 +259,12 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
     live: {
       ready: (h) => {
         harness = h;
+        consoleData = consoleSource(
+          h,
+          scenario.name,
+          scenario.applications.map((a) => a.name),
+        );
+        consoleData.sample(clock.now());
         ready(h);
       },
       waitFor: async (atMs) => {
@@ -265,6 +277,7 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
       },
       stepped: (atMs) => {
         stepped = atMs;
+        consoleData?.sample(atMs);
         const calls = harness?.emulator.calls ?? [];
         for (; watchdogCallsSeen < calls.length; watchdogCallsSeen++) {
           const c = calls[watchdogCallsSeen] as RecordedCall;
@@ -327,6 +340,23 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
       report('sandbox', `${method} ${path}`, 200);
       return;
     }
+    if (target === '' && (path === '/' || path === SANDBOX_STATE_PATH) && method === 'GET') {
+      // The local console: the page, and the data it polls.
+      const page = path === '/';
+      const out = page
+        ? renderConsolePage({ scenario, ...(injection ? { injection } : {}) })
+        : JSON.stringify(await (consoleData as ConsoleSource).state(clock.now(), clock.speed));
+      res.writeHead(200, { 'content-type': page ? 'text/html; charset=utf-8' : 'application/json' });
+      res.end(out);
+      return;
+    }
+    if (target === '' && path === SANDBOX_ACTIONS_PATH && method === 'POST') {
+      const { status, body: out } = await act(body.toString('utf8'));
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(out));
+      report('sandbox', `${method} ${path}`, status);
+      return;
+    }
     if (target === '' && path.startsWith('/sandbox/')) {
       const sandbox = answerSandbox(method, path, body.toString('utf8'), clock, wakeAll);
       if (sandbox.status === 200 && method === 'POST') {
@@ -361,6 +391,51 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
     }
     const status = await forward(service === 'dynamodb' ? h.ledger.endpoint : h.emulator.endpoint, req, body, res);
     report(service, operation, status);
+  };
+
+  const injection = consoleInjection(scenario);
+  /** POST /sandbox/actions `{"action": "inject-failure", "application": NAME}`: the console's injection, sent as a person. */
+  const act = async (raw: string): Promise<{ status: number; body: unknown }> => {
+    let request: { action?: unknown; application?: unknown };
+    try {
+      request = JSON.parse(raw) as typeof request;
+    } catch {
+      return { status: 400, body: { error: 'InvalidRequest', message: 'the body must be a JSON object' } };
+    }
+    if (request.action !== 'inject-failure') {
+      return {
+        status: 400,
+        body: {
+          error: 'InvalidRequest',
+          message: `action ${JSON.stringify(request.action)}: the only action is "inject-failure"`,
+        },
+      };
+    }
+    if (!injection || request.application !== injection.application) {
+      return {
+        status: 400,
+        body: {
+          error: 'InvalidRequest',
+          message: injection
+            ? `application ${JSON.stringify(request.application)}: the failure this scenario can inject is on ${injection.application}`
+            : "this scenario's job model has no configuration that crash-loops: there is no failure to inject",
+        },
+      };
+    }
+    try {
+      const version = await injectFailure(
+        endpoint,
+        region,
+        { accessKeyId: SANDBOX_ACCESS_KEY_ID, secretAccessKey: SANDBOX_ACCESS_KEY_ID },
+        injection,
+      );
+      return {
+        status: 200,
+        body: { application: injection.application, applicationVersion: version, deployed: injection.description },
+      };
+    } catch (e) {
+      return { status: 409, body: { error: (e as Error).name, message: (e as Error).message } };
+    }
   };
 
   /** SNS Publish to the command topic: answered at once, delivered to the runbook handler (async, as SNS → Lambda). */

@@ -1,0 +1,91 @@
+import { existsSync } from 'node:fs';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolveScenario } from '#cli/drill.ts';
+import { type LiveSandbox, startLiveSandbox } from '#sandbox/live.ts';
+
+/** Debian's Chromium: the browser the console test drives (`.ci/run` installs it). */
+const CHROMIUM = '/usr/bin/chromium';
+
+let sandbox: LiveSandbox | undefined;
+let browser: Browser | undefined;
+
+afterEach(async () => {
+  await browser?.close();
+  browser = undefined;
+  await sandbox?.stop();
+  sandbox = undefined;
+});
+
+/** Clicks a control and waits until the page shows the virtual time `now` (ISO-8601) the click led to. */
+async function clickUntilNow(page: Page, selector: string, now: string): Promise<void> {
+  await page.click(selector);
+  // A string predicate: it runs in the page (the test's own types have no DOM).
+  await page.waitForFunction(
+    `document.getElementById('now').textContent.startsWith(${JSON.stringify(now)})`,
+    undefined,
+    {
+      timeout: 60_000,
+    },
+  );
+}
+
+describe('Console: the live sandbox page in a real browser', () => {
+  it('bad-config-change at speed 0: inject the bad configuration, advance, and the page shows the rollback RESOLVED with its Slack message', async () => {
+    // Prepare: the scenario's world without its timeline, so the console's injection is the only change.
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)`);
+    }
+    sandbox = await startLiveSandbox({ scenario: { ...resolveScenario('bad-config-change'), timeline: [] }, speed: 0 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    const page = await browser.newPage();
+    const external: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(sandbox?.endpoint ?? '-')) external.push(r.url());
+    });
+    const response = await page.goto(`${sandbox.endpoint}/`);
+    await page.waitForSelector('tr[data-application="orders-enrichment"]');
+    const before = {
+      now: await page.textContent('#now'),
+      status: await page.textContent('tr[data-application="orders-enrichment"] .app-status'),
+      row: await page.textContent('tr[data-application="orders-enrichment"]'),
+      incidents: await page.textContent('#incidents'),
+    };
+
+    // Act: inject the failure (an UpdateApplication to the crash-looping stream), then +5 min until RESOLVED.
+    await page.click('#inject');
+    await page.waitForFunction("!document.getElementById('inject').disabled", undefined, {
+      timeout: 60_000,
+    });
+    const pendingAfterInject = await page.textContent('#pending');
+    const start = Date.parse('2026-03-02T14:00:00Z');
+    let minutes = 0;
+    while (minutes < 60 && !(await page.$('.incident-status.status-RESOLVED'))) {
+      minutes += 5;
+      await clickUntilNow(page, 'button[data-advance="5"]', new Date(start + minutes * 60_000).toISOString());
+    }
+
+    // Assess
+    expect(response?.status()).toBe(200);
+    expect(response?.headers()['content-type']).toBe('text/html; charset=utf-8');
+    expect(external).toEqual([]);
+    expect(before.now).toBe('2026-03-02T14:00:00.000Z (paused)');
+    expect(before.status).toBe('RUNNING');
+    expect(before.row).toContain('RUNNING6');
+    expect(before.row).toContain('orders-enrichment');
+    expect(before.incidents).toBe('No incident.');
+    expect(pendingAfterInject).toBe('');
+    expect(minutes).toBeLessThan(60);
+    const incident = await page.textContent('.incident');
+    expect(incident).toContain('orders-enrichment — RESOLVED RESTART_LOOP');
+    expect(incident).toContain('RollbackApplication');
+    // The rollback made version 8 (the injection's update was version 7), RUNNING again.
+    expect(await page.textContent('tr[data-application="orders-enrichment"] .app-status')).toBe('RUNNING');
+    expect(await page.textContent('tr[data-application="orders-enrichment"] td:nth-child(3)')).toBe('8');
+    expect(await page.$$('#chart-orders-enrichment canvas')).toHaveLength(1);
+    const slack = await page.$$eval('#notifications .slack-body', (els) => els.map((e) => e.textContent ?? ''));
+    expect(slack.length).toBeGreaterThan(0);
+    expect(slack.some((t) => t.startsWith('orders-enrichment · OPENED'))).toBe(true);
+    expect(slack.some((t) => t.startsWith('orders-enrichment · RESOLVED'))).toBe(true);
+  }, 240_000);
+});

@@ -1,0 +1,111 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolveScenario } from '#cli/drill.ts';
+import { consoleInjection } from '#sandbox/console-actions.ts';
+import type { ConsoleState } from '#sandbox/console-state.ts';
+import { type LiveSandbox, startLiveSandbox } from '#sandbox/live.ts';
+
+let sandbox: LiveSandbox | undefined;
+
+afterEach(async () => {
+  await sandbox?.stop();
+  sandbox = undefined;
+});
+
+async function advanceMinutes(endpoint: string, minutes: number): Promise<void> {
+  const answer = await fetch(`${endpoint}/sandbox/clock`, {
+    method: 'POST',
+    body: JSON.stringify({ advanceSeconds: minutes * 60 }),
+  });
+  expect(answer.status).toBe(200);
+}
+
+async function state(endpoint: string): Promise<ConsoleState> {
+  const answer = await fetch(`${endpoint}/sandbox/state`);
+  expect(answer.headers.get('content-type')).toBe('application/json');
+  return (await answer.json()) as ConsoleState;
+}
+
+describe('GET /sandbox/state', () => {
+  it('bad-config-change: the restart loop in the metrics at T+9, then the incident RESOLVED with its timeline and the Slack messages as sent', async () => {
+    // Prepare
+    sandbox = await startLiveSandbox({ scenario: resolveScenario('bad-config-change'), speed: 0 });
+
+    // Act
+    await advanceMinutes(sandbox.endpoint, 9);
+    const looping = await state(sandbox.endpoint);
+    await advanceMinutes(sandbox.endpoint, 16);
+    const after = await state(sandbox.endpoint);
+
+    // Assess
+    expect(looping).toMatchObject({ now: '2026-03-02T14:09:00.000Z', speed: 0, scenario: 'bad-config-change' });
+    const [app] = looping.applications;
+    expect(app).toMatchObject({ name: 'orders-enrichment', status: 'RUNNING', versionId: 7 });
+    expect(Math.max(...(app?.restarts ?? []).map((p) => p.restarts))).toBeGreaterThanOrEqual(3);
+    expect(app?.restarts.every((p) => p.atMs >= Date.parse('2026-03-02T13:39:00Z'))).toBe(true);
+    expect(app?.statuses.map((s) => s.status)).toEqual(['RUNNING', 'UPDATING', 'RUNNING']);
+    expect(app?.alarms.map((a) => a.name)).toContain('flink-watchdog-drill-orders-enrichment-restart-loop');
+
+    const [incident] = after.incidents;
+    expect(after.incidents).toHaveLength(1);
+    expect(incident).toMatchObject({
+      applicationName: 'orders-enrichment',
+      status: 'RESOLVED',
+      finding: 'RESTART_LOOP',
+    });
+    expect(incident?.events.map((e) => e.kind)).toEqual(expect.arrayContaining(['OPENED', 'ACTION', 'RESOLVED']));
+    expect(after.applications[0]).toMatchObject({ status: 'RUNNING', versionId: 8 });
+    expect(after.applications[0]?.statuses.map((s) => s.status)).toContain('ROLLING_BACK');
+    const resolved = after.notifications.find((n) => n.html.includes('RESOLVED'));
+    expect(resolved?.answer).toBe(200);
+    expect(resolved?.html).toContain('orders-enrichment');
+  }, 120_000);
+});
+
+describe('GET / and POST /sandbox/actions', () => {
+  it('serves one self-contained page; a bad action is refused with its field named and deploys nothing', async () => {
+    // Prepare
+    sandbox = await startLiveSandbox({ scenario: { ...resolveScenario('bad-config-change'), timeline: [] }, speed: 0 });
+    const act = (body: unknown) =>
+      fetch(`${sandbox?.endpoint}/sandbox/actions`, { method: 'POST', body: JSON.stringify(body) });
+
+    // Act
+    const page = await (await fetch(`${sandbox.endpoint}/`)).text();
+    const unknownAction = await act({ action: 'delete-everything' });
+    const otherApplication = await act({ action: 'inject-failure', application: 'payments' });
+    const after = await state(sandbox.endpoint);
+
+    // Assess
+    expect(page).toMatch(/^<!doctype html>/);
+    expect(page).not.toMatch(/<(script|link)[^>]+(src|href)=/i);
+    expect(page).toContain('id="inject" data-application="orders-enrichment"');
+    expect(unknownAction.status).toBe(400);
+    expect(((await unknownAction.json()) as { message: string }).message).toBe(
+      'action "delete-everything": the only action is "inject-failure"',
+    );
+    expect(otherApplication.status).toBe(400);
+    expect(((await otherApplication.json()) as { message: string }).message).toBe(
+      'application "payments": the failure this scenario can inject is on orders-enrichment',
+    );
+    expect(after.applications[0]).toMatchObject({ status: 'RUNNING', versionId: 6 });
+  }, 60_000);
+});
+
+describe('consoleInjection', () => {
+  it('takes the property a crash-loop rule matches, and nothing when the job model has none', () => {
+    // Prepare
+    const scenario = resolveScenario('bad-config-change');
+
+    // Act
+    const injection = consoleInjection(scenario);
+    const none = consoleInjection({ ...scenario, jobModel: [] });
+
+    // Assess
+    expect(injection).toMatchObject({
+      application: 'orders-enrichment',
+      group: 'FlinkApplicationProperties',
+      key: 'input.stream.name',
+      value: 'orders-v2',
+    });
+    expect(none).toBeUndefined();
+  });
+});
