@@ -3,6 +3,9 @@ import {
   KinesisAnalyticsV2Client,
   UpdateApplicationCommand,
 } from '@aws-sdk/client-kinesis-analytics-v2';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SnsCommandPublisher } from '#cli/remediate.ts';
+import { RunbookCommand } from '#shared/events/runbook-command.ts';
 import type { Scenario } from './scenario.ts';
 
 /**
@@ -85,5 +88,121 @@ export async function injectFailure(
     return (detail?.ApplicationVersionId ?? 0) + 1;
   } finally {
     msf.destroy();
+  }
+}
+
+/** The runbook commands the console sends: pause and resume automatic remediation of one application. */
+export type ConsoleAutomationCommand = 'pause-automation' | 'resume-automation';
+
+/**
+ * Publishes a runbook command to the command topic through the sandbox's endpoint (SNS Publish, the message and
+ * attributes `flink-watchdog remediate --execute` publishes: `dryRun: false`, `requestedBy` "sandbox console"), so the
+ * runbook handler receives it as from the topic's subscription. The handler's answer (DONE or REJECTED) comes later:
+ * the application's `automationPaused` in GET /sandbox/state shows it.
+ * @returns the SNS MessageId
+ * @throws Error naming the field when the command is invalid (e.g. an ApplicationName MSF would refuse); the SNS error
+ */
+export async function publishAutomationCommand(
+  endpoint: string,
+  region: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  topicArn: string,
+  command: ConsoleAutomationCommand,
+  application: string,
+): Promise<string> {
+  const parsed = RunbookCommand.safeParse({
+    command,
+    application,
+    requestedBy: 'sandbox console',
+    reason: command === 'pause-automation' ? 'paused from the sandbox console' : 'resumed from the sandbox console',
+    dryRun: false,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${issue?.path.join('.') || 'command'}: ${issue?.message ?? 'invalid'}`);
+  }
+  const sns = new SNSClient({ endpoint, region, credentials, maxAttempts: 1 });
+  try {
+    return await new SnsCommandPublisher(sns).publish(topicArn, JSON.stringify(parsed.data), {
+      command: parsed.data.command,
+      application: parsed.data.application,
+    });
+  } finally {
+    sns.destroy();
+  }
+}
+
+/** Where {@link answerConsoleAction} sends a control's requests: the live sandbox's own endpoint. */
+export interface ConsoleActionContext {
+  /** `http://127.0.0.1:PORT` of the live sandbox. */
+  readonly endpoint: string;
+  readonly region: string;
+  readonly credentials: { accessKeyId: string; secretAccessKey: string };
+  /** The command topic (SNS TopicArn) runbook commands are published to. */
+  readonly commandTopicArn: string;
+  /** The scenario's applications (ApplicationName): the only ones a control acts on. */
+  readonly applications: readonly string[];
+  /** The failure the scenario allows to inject ({@link consoleInjection}); absent: none. */
+  readonly injection?: ConsoleInjection;
+}
+
+/** The controls of `POST /sandbox/actions` (`action` of its JSON body). */
+export const CONSOLE_ACTIONS = ['inject-failure', 'pause-automation', 'resume-automation'] as const;
+
+/**
+ * Answers `POST /sandbox/actions` with `{"action": A, "application": NAME}`: `inject-failure` ({@link injectFailure}),
+ * `pause-automation` / `resume-automation` ({@link publishAutomationCommand}). A bad body, action or application is
+ * refused (400) with the field named, before any request; an error of MSF or SNS answers 409 with its name and message.
+ * @returns the HTTP status and JSON body to answer
+ */
+export async function answerConsoleAction(
+  raw: string,
+  ctx: ConsoleActionContext,
+): Promise<{ status: number; body: unknown }> {
+  const refuse = (message: string) => ({ status: 400, body: { error: 'InvalidRequest', message } });
+  let request: { action?: unknown; application?: unknown };
+  try {
+    request = JSON.parse(raw) as typeof request;
+  } catch {
+    return refuse('the body must be a JSON object: {"action": ..., "application": ...}');
+  }
+  if (typeof request !== 'object' || request === null) {
+    return refuse('the body must be a JSON object: {"action": ..., "application": ...}');
+  }
+  const action = request.action;
+  if (!(CONSOLE_ACTIONS as readonly unknown[]).includes(action)) {
+    return refuse(`action ${JSON.stringify(action)}: expected one of ${CONSOLE_ACTIONS.join(', ')}`);
+  }
+  const application = request.application;
+  if (typeof application !== 'string' || !ctx.applications.includes(application)) {
+    return refuse(
+      `application ${JSON.stringify(application)}: expected an application of the scenario (${ctx.applications.join(', ')})`,
+    );
+  }
+  try {
+    if (action === 'inject-failure') {
+      const injection = ctx.injection;
+      if (!injection) {
+        return refuse("this scenario's job model has no configuration that crash-loops: there is no failure to inject");
+      }
+      if (application !== injection.application) {
+        return refuse(
+          `application ${JSON.stringify(application)}: the failure this scenario can inject is on ${injection.application}`,
+        );
+      }
+      const version = await injectFailure(ctx.endpoint, ctx.region, ctx.credentials, injection);
+      return { status: 200, body: { application, applicationVersion: version, deployed: injection.description } };
+    }
+    const messageId = await publishAutomationCommand(
+      ctx.endpoint,
+      ctx.region,
+      ctx.credentials,
+      ctx.commandTopicArn,
+      action as ConsoleAutomationCommand,
+      application,
+    );
+    return { status: 200, body: { application, command: action, messageId } };
+  } catch (e) {
+    return { status: 409, body: { error: (e as Error).name, message: (e as Error).message } };
   }
 }

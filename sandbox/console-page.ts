@@ -85,7 +85,11 @@ const SCRIPT = `
       tr.appendChild(el('td', {}, a.name)); tr.appendChild(el('td', { class: 'app-status' }, a.status));
       tr.appendChild(el('td', {}, a.versionId)); tr.appendChild(el('td', {}, last));
       var alarms = el('td', {}); a.alarms.forEach(function (al) { var d = el('div', { class: 'alarm-' + al.state, title: al.reason }, al.state + ' ' + al.name); alarms.appendChild(d); });
-      tr.appendChild(alarms); apps.appendChild(tr);
+      tr.appendChild(alarms);
+      var auto = el('td', { class: 'automation' }, a.automationPaused ? 'paused by ' + a.automationPaused.by + ': ' + a.automationPaused.reason + ' ' : 'on ');
+      var command = a.automationPaused ? 'resume-automation' : 'pause-automation';
+      auto.appendChild(el('button', { 'data-command': command, 'data-application': a.name }, a.automationPaused ? 'Resume automation' : 'Pause automation'));
+      tr.appendChild(auto); apps.appendChild(tr);
       chart(a, s.nowMs);
     });
     var inc = document.getElementById('incidents'); inc.textContent = '';
@@ -118,7 +122,7 @@ const SCRIPT = `
       .then(function () { busy = false; });
   }
   function post(path, body) {
-    var buttons = document.querySelectorAll('.controls button'); buttons.forEach(function (b) { b.disabled = true; });
+    var buttons = document.querySelectorAll('.controls button, #applications button'); buttons.forEach(function (b) { b.disabled = true; });
     document.getElementById('pending').textContent = 'working…';
     return fetch(path, { method: 'POST', body: JSON.stringify(body) }).then(function (r) { return r.json().then(function (j) {
         document.getElementById('pending').textContent = r.ok ? '' : (j.message || ('HTTP ' + r.status)); }); })
@@ -127,6 +131,9 @@ const SCRIPT = `
   }
   document.querySelectorAll('button[data-advance]').forEach(function (b) {
     b.addEventListener('click', function () { post(CLOCK, { advanceSeconds: Number(b.getAttribute('data-advance')) * 60 }); }); });
+  document.getElementById('applications').addEventListener('click', function (e) {
+    var b = e.target.closest('button[data-command]');
+    if (b) post(ACTIONS, { action: b.getAttribute('data-command'), application: b.getAttribute('data-application') }); });
   var inject = document.getElementById('inject');
   if (inject) inject.addEventListener('click', function () { post(ACTIONS, { action: 'inject-failure', application: inject.getAttribute('data-application') }); });
   poll(); setInterval(poll, 1000);
@@ -149,8 +156,9 @@ export interface ConsolePageOptions {
  * resource) that polls `GET /sandbox/state` every second: the applications (ApplicationStatus, application version,
  * restart counter, alarms), a chart per application of its restart counter and ApplicationStatus over the last 30
  * virtual minutes, the incidents with their timelines and the Slack messages as sent (Block Kit as HTML); buttons
- * advance the sandbox clock by 1, 5 or 15 virtual minutes (`POST /sandbox/clock`) and, when the scenario allows,
- * inject a failure. Scenario texts are escaped.
+ * advance the sandbox clock by 1, 5 or 15 virtual minutes (`POST /sandbox/clock`), pause or resume automation of an
+ * application (a runbook command published to the command topic, as `remediate --execute` does) and, when the
+ * scenario allows, inject a failure (`POST /sandbox/actions`). Scenario texts are escaped.
  */
 export function renderConsolePage(options: ConsolePageOptions): string {
   const { js, css } = uplotAssets();
@@ -168,7 +176,7 @@ export function renderConsolePage(options: ConsolePageOptions): string {
 <p class="controls">Advance the clock: <button data-advance="1">+1 min</button><button data-advance="5">+5 min</button><button data-advance="15">+15 min</button>${injectButton} <span id="pending" class="muted"></span></p>
 <p id="error" style="color:#c62828"></p>
 <h2>Applications</h2>
-<table><thead><tr><th>Application</th><th>ApplicationStatus</th><th>Application version</th><th>Restarts</th><th>Alarms</th></tr></thead>
+<table><thead><tr><th>Application</th><th>ApplicationStatus</th><th>Application version</th><th>Restarts</th><th>Alarms</th><th>Automation</th></tr></thead>
 <tbody id="applications"></tbody></table>
 <h2>Restarts and ApplicationStatus, last ${CONSOLE_WINDOW_MINUTES} virtual minutes</h2>
 <div id="charts"></div>

@@ -26,6 +26,8 @@ export interface ConsoleApplication {
   restarts: Array<{ atMs: number; restarts: number }>;
   /** Each ApplicationStatus the application entered within the window (seen at the run's 5-second step), oldest first. */
   statuses: Array<{ atMs: number; status: string }>;
+  /** The ledger's automation pause of the application (runbook `pause-automation`), or null when automation is on. */
+  automationPaused: { by: string; reason: string; atMs: number } | null;
   /** The CloudWatch alarms on the application (named after it or tagged with it), with their StateValue. */
   alarms: Array<{ name: string; state: string; reason: string }>;
 }
@@ -143,6 +145,7 @@ export function consoleSource(harness: LiveHarness, scenario: string, applicatio
         const entered = statuses.get(name) ?? [];
         // The status held at the window's start, then each change within it.
         const before = entered.filter((s) => s.atMs < fromMs).at(-1);
+        const pause = await ledger.automationPause(name);
         apps.push({
           name,
           status: seen.status,
@@ -152,6 +155,7 @@ export function consoleSource(harness: LiveHarness, scenario: string, applicatio
             ...(before ? [{ atMs: fromMs, status: before.status }] : []),
             ...entered.filter((s) => s.atMs >= fromMs),
           ],
+          automationPaused: pause ? { by: pause.pausedBy, reason: pause.reason, atMs: pause.atMs } : null,
           alarms: alarms
             .filter((a) => a.alarmName.includes(name) || Object.values(a.tags).includes(name))
             .map((a) => ({ name: a.alarmName, state: a.stateValue, reason: a.stateReason })),

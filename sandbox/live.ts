@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunbookOutput } from '#functions/runbook/handler.ts';
 import { SandboxClock } from './clock.ts';
-import { consoleInjection, injectFailure } from './console-actions.ts';
+import { answerConsoleAction, consoleInjection } from './console-actions.ts';
 import { renderConsolePage, SANDBOX_ACTIONS_PATH } from './console-page.ts';
 import { type ConsoleSource, consoleSource, SANDBOX_STATE_PATH } from './console-state.ts';
 import {
@@ -394,49 +394,16 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
   };
 
   const injection = consoleInjection(scenario);
-  /** POST /sandbox/actions `{"action": "inject-failure", "application": NAME}`: the console's injection, sent as a person. */
-  const act = async (raw: string): Promise<{ status: number; body: unknown }> => {
-    let request: { action?: unknown; application?: unknown };
-    try {
-      request = JSON.parse(raw) as typeof request;
-    } catch {
-      return { status: 400, body: { error: 'InvalidRequest', message: 'the body must be a JSON object' } };
-    }
-    if (request.action !== 'inject-failure') {
-      return {
-        status: 400,
-        body: {
-          error: 'InvalidRequest',
-          message: `action ${JSON.stringify(request.action)}: the only action is "inject-failure"`,
-        },
-      };
-    }
-    if (!injection || request.application !== injection.application) {
-      return {
-        status: 400,
-        body: {
-          error: 'InvalidRequest',
-          message: injection
-            ? `application ${JSON.stringify(request.application)}: the failure this scenario can inject is on ${injection.application}`
-            : "this scenario's job model has no configuration that crash-loops: there is no failure to inject",
-        },
-      };
-    }
-    try {
-      const version = await injectFailure(
-        endpoint,
-        region,
-        { accessKeyId: SANDBOX_ACCESS_KEY_ID, secretAccessKey: SANDBOX_ACCESS_KEY_ID },
-        injection,
-      );
-      return {
-        status: 200,
-        body: { application: injection.application, applicationVersion: version, deployed: injection.description },
-      };
-    } catch (e) {
-      return { status: 409, body: { error: (e as Error).name, message: (e as Error).message } };
-    }
-  };
+  /** POST /sandbox/actions: the console's controls, sent through this endpoint as a person's requests. */
+  const act = (raw: string) =>
+    answerConsoleAction(raw, {
+      endpoint,
+      region,
+      credentials: { accessKeyId: SANDBOX_ACCESS_KEY_ID, secretAccessKey: SANDBOX_ACCESS_KEY_ID },
+      commandTopicArn: h.commandTopicArn,
+      applications: scenario.applications.map((a) => a.name),
+      ...(injection ? { injection } : {}),
+    });
 
   /** SNS Publish to the command topic: answered at once, delivered to the runbook handler (async, as SNS → Lambda). */
   const publish = (form: URLSearchParams, action: string, res: ServerResponse): number => {

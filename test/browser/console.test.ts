@@ -88,4 +88,28 @@ describe('Console: the live sandbox page in a real browser', () => {
     expect(slack.some((t) => t.startsWith('orders-enrichment · OPENED'))).toBe(true);
     expect(slack.some((t) => t.startsWith('orders-enrichment · RESOLVED'))).toBe(true);
   }, 240_000);
+
+  it('Pause automation in an application row publishes the runbook command, and the row then shows the pause', async () => {
+    // Prepare
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)`);
+    }
+    sandbox = await startLiveSandbox({ scenario: resolveScenario('bad-config-change'), speed: 0 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    const page = await browser.newPage();
+    await page.goto(`${sandbox.endpoint}/`);
+    const row = 'tr[data-application="orders-enrichment"]';
+    await page.waitForSelector(`${row} button[data-command="pause-automation"]`);
+    const before = await page.textContent(`${row} .automation`);
+
+    // Act
+    await page.click(`${row} button[data-command="pause-automation"]`);
+    await page.waitForSelector(`${row} button[data-command="resume-automation"]`, { timeout: 60_000 });
+
+    // Assess
+    expect(before).toBe('on Pause automation');
+    expect(await page.textContent(`${row} .automation`)).toBe(
+      'paused by sandbox console: paused from the sandbox console Resume automation',
+    );
+  }, 120_000);
 });

@@ -80,14 +80,49 @@ describe('GET / and POST /sandbox/actions', () => {
     expect(page).toContain('id="inject" data-application="orders-enrichment"');
     expect(unknownAction.status).toBe(400);
     expect(((await unknownAction.json()) as { message: string }).message).toBe(
-      'action "delete-everything": the only action is "inject-failure"',
+      'action "delete-everything": expected one of inject-failure, pause-automation, resume-automation',
     );
     expect(otherApplication.status).toBe(400);
     expect(((await otherApplication.json()) as { message: string }).message).toBe(
-      'application "payments": the failure this scenario can inject is on orders-enrichment',
+      'application "payments": expected an application of the scenario (orders-enrichment)',
     );
     expect(after.applications[0]).toMatchObject({ status: 'RUNNING', versionId: 6 });
   }, 60_000);
+});
+
+describe('POST /sandbox/actions pause-automation', () => {
+  it('publishes the runbook command through the endpoint: the pause shows in the state, and the injected restart loop is not rolled back', async () => {
+    // Prepare
+    sandbox = await startLiveSandbox({ scenario: { ...resolveScenario('bad-config-change'), timeline: [] }, speed: 0 });
+    const endpoint = sandbox.endpoint;
+    const act = (body: unknown) => fetch(`${endpoint}/sandbox/actions`, { method: 'POST', body: JSON.stringify(body) });
+
+    // Act
+    const paused = await act({ action: 'pause-automation', application: 'orders-enrichment' });
+    let seen = await state(endpoint);
+    while (seen.applications[0]?.automationPaused === null) seen = await state(endpoint);
+    const injected = await act({ action: 'inject-failure', application: 'orders-enrichment' });
+    await advanceMinutes(endpoint, 20);
+    const after = await state(endpoint);
+
+    // Assess
+    expect(paused.status).toBe(200);
+    expect(seen.applications[0]?.automationPaused).toMatchObject({
+      by: 'sandbox console',
+      reason: 'paused from the sandbox console',
+    });
+    expect(injected.status).toBe(200);
+    expect(await injected.json()).toMatchObject({ application: 'orders-enrichment', applicationVersion: 7 });
+    expect(after.applications[0]).toMatchObject({ status: 'RUNNING', versionId: 7 });
+    expect(Math.max(...(after.applications[0]?.restarts ?? []).map((p) => p.restarts))).toBeGreaterThanOrEqual(3);
+    // The pause command's own record is RESOLVED (DONE); the restart loop's incident is held back, not resolved.
+    const loops = after.incidents.filter((i) => i.finding === 'RESTART_LOOP');
+    expect(loops.length).toBeGreaterThan(0);
+    expect(loops.map((i) => i.status)).not.toContain('RESOLVED');
+    expect(
+      after.incidents.flatMap((i) => i.events).some((e) => e.message.includes('automation paused by sandbox console')),
+    ).toBe(true);
+  }, 120_000);
 });
 
 describe('consoleInjection', () => {
