@@ -58,6 +58,9 @@ async function liveSandbox(scenario: Scenario, speed: number, logRequests: boole
   console.log(
     `  virtual time ${speed === 0 ? 'paused' : `runs ${speed}x`} at ${new Date(sandbox.clock.now()).toISOString()}; region ${sandbox.region}, account ${sandbox.accountId}`,
   );
+  console.log(
+    `  console: ${sandbox.endpoint}/ (applications, charts, incidents, notifications; advance the clock, inject a failure, pause automation)`,
+  );
   console.log('\nPoint flink-watchdog, the AWS CLI or any SDK at it:');
   for (const [name, value] of sandbox.environment) console.log(`export ${name}=${value}`);
   console.log('  flink-watchdog status; flink-watchdog history; aws kinesisanalyticsv2 list-applications');
