@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-kinesis-analytics-v2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SnsCommandPublisher } from '#cli/remediate.ts';
-import { RunbookCommand } from '#shared/events/runbook-command.ts';
+import { RUNBOOK_COMMANDS, RunbookCommand, type RunbookCommandName } from '#shared/events/runbook-command.ts';
 import type { Scenario } from './scenario.ts';
 
 /**
@@ -91,30 +91,38 @@ export async function injectFailure(
   }
 }
 
-/** The runbook commands the console sends: pause and resume automatic remediation of one application. */
-export type ConsoleAutomationCommand = 'pause-automation' | 'resume-automation';
+/**
+ * Why the console asks for each runbook command (`reason` of the message): what the handler records on the incident.
+ */
+function consoleReason(command: RunbookCommandName): string {
+  if (command === 'pause-automation') return 'paused from the sandbox console';
+  if (command === 'resume-automation') return 'resumed from the sandbox console';
+  return `${command} requested from the sandbox console`;
+}
 
 /**
  * Publishes a runbook command to the command topic through the sandbox's endpoint (SNS Publish, the message and
- * attributes `flink-watchdog remediate --execute` publishes: `dryRun: false`, `requestedBy` "sandbox console"), so the
- * runbook handler receives it as from the topic's subscription. The handler's answer (DONE or REJECTED) comes later:
- * the application's `automationPaused` in GET /sandbox/state shows it.
+ * attributes `flink-watchdog remediate --execute` publishes: `dryRun: false`, `requestedBy` "sandbox console";
+ * `restart-from-snapshot` with `snapshot` "latest", i.e. RESTORE_FROM_LATEST_SNAPSHOT), so the runbook handler
+ * receives it as from the topic's subscription. The handler's answer (DONE or REJECTED) comes later: the incidents of
+ * GET /sandbox/state show it (and the application's `automationPaused` for a pause).
  * @returns the SNS MessageId
  * @throws Error naming the field when the command is invalid (e.g. an ApplicationName MSF would refuse); the SNS error
  */
-export async function publishAutomationCommand(
+export async function publishRunbookCommand(
   endpoint: string,
   region: string,
   credentials: { accessKeyId: string; secretAccessKey: string },
   topicArn: string,
-  command: ConsoleAutomationCommand,
+  command: RunbookCommandName,
   application: string,
 ): Promise<string> {
   const parsed = RunbookCommand.safeParse({
     command,
     application,
+    ...(command === 'restart-from-snapshot' ? { snapshot: 'latest' } : {}),
     requestedBy: 'sandbox console',
-    reason: command === 'pause-automation' ? 'paused from the sandbox console' : 'resumed from the sandbox console',
+    reason: consoleReason(command),
     dryRun: false,
   });
   if (!parsed.success) {
@@ -146,12 +154,15 @@ export interface ConsoleActionContext {
   readonly injection?: ConsoleInjection;
 }
 
-/** The controls of `POST /sandbox/actions` (`action` of its JSON body). */
-export const CONSOLE_ACTIONS = ['inject-failure', 'pause-automation', 'resume-automation'] as const;
+/**
+ * The controls of `POST /sandbox/actions` (`action` of its JSON body): `inject-failure`, or a runbook command
+ * (shared/events/runbook-command.ts, the commands `remediate --execute` publishes).
+ */
+export const CONSOLE_ACTIONS = ['inject-failure', ...RUNBOOK_COMMANDS] as const;
 
 /**
  * Answers `POST /sandbox/actions` with `{"action": A, "application": NAME}`: `inject-failure` ({@link injectFailure}),
- * `pause-automation` / `resume-automation` ({@link publishAutomationCommand}). A bad body, action or application is
+ * or a runbook command such as `snapshot`, `force-stop` or `pause-automation` ({@link publishRunbookCommand}). A bad body, action or application is
  * refused (400) with the field named, before any request; an error of MSF or SNS answers 409 with its name and message.
  * @returns the HTTP status and JSON body to answer
  */
@@ -193,12 +204,12 @@ export async function answerConsoleAction(
       const version = await injectFailure(ctx.endpoint, ctx.region, ctx.credentials, injection);
       return { status: 200, body: { application, applicationVersion: version, deployed: injection.description } };
     }
-    const messageId = await publishAutomationCommand(
+    const messageId = await publishRunbookCommand(
       ctx.endpoint,
       ctx.region,
       ctx.credentials,
       ctx.commandTopicArn,
-      action as ConsoleAutomationCommand,
+      action as RunbookCommandName,
       application,
     );
     return { status: 200, body: { application, command: action, messageId } };

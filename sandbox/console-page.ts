@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { escapeHtml } from '#cli/report-html.ts';
+import { RUNBOOK_COMMANDS } from '#shared/events/runbook-command.ts';
 import { CONSOLE_WINDOW_MINUTES, SANDBOX_STATE_PATH } from './console-state.ts';
 import { SANDBOX_CLOCK_PATH } from './emulator/server.ts';
 
@@ -136,6 +137,8 @@ const SCRIPT = `
     if (b) post(ACTIONS, { action: b.getAttribute('data-command'), application: b.getAttribute('data-application') }); });
   var inject = document.getElementById('inject');
   if (inject) inject.addEventListener('click', function () { post(ACTIONS, { action: 'inject-failure', application: inject.getAttribute('data-application') }); });
+  document.getElementById('runbook-run').addEventListener('click', function () {
+    post(ACTIONS, { action: document.getElementById('runbook-command').value, application: document.getElementById('runbook-application').value }); });
   poll(); setInterval(poll, 1000);
 })();
 `;
@@ -144,6 +147,8 @@ const SCRIPT = `
 export interface ConsolePageOptions {
   /** The scenario's name and title, for the heading. */
   readonly scenario: { readonly name: string; readonly title: string };
+  /** The scenario's applications (ApplicationName): the choices of the "Run a runbook command" control. */
+  readonly applications: readonly string[];
   /**
    * The failure the "inject a failure" button deploys (an UpdateApplication a person would send), named for the
    * button; omitted when the scenario's job model has no configuration that crash-loops (no button then).
@@ -158,11 +163,15 @@ export interface ConsolePageOptions {
  * virtual minutes, the incidents with their timelines and the Slack messages as sent (Block Kit as HTML); buttons
  * advance the sandbox clock by 1, 5 or 15 virtual minutes (`POST /sandbox/clock`), pause or resume automation of an
  * application (a runbook command published to the command topic, as `remediate --execute` does) and, when the
- * scenario allows, inject a failure (`POST /sandbox/actions`). Scenario texts are escaped.
+ * scenario allows, inject a failure; "Run a runbook command" publishes any runbook command (force-stop,
+ * restart-from-snapshot with snapshot latest, rollback, start, stop, snapshot, pause-automation, resume-automation)
+ * for an application, as `remediate --execute` does (`POST /sandbox/actions`). Scenario texts are escaped.
  */
 export function renderConsolePage(options: ConsolePageOptions): string {
   const { js, css } = uplotAssets();
-  const { scenario, injection } = options;
+  const { scenario, injection, applications } = options;
+  const option = (value: string, label = value) => `<option value="${escapeHtml(value)}">${escapeHtml(label)}</option>`;
+  const runbook = `<p class="controls">Run a runbook command: <select id="runbook-application">${applications.map((a) => option(a)).join('')}</select> <select id="runbook-command">${RUNBOOK_COMMANDS.map((c) => option(c, c === 'restart-from-snapshot' ? 'restart-from-snapshot (latest)' : c)).join('')}</select> <button id="runbook-run">Run</button> <span class="muted">published to the command topic as remediate --execute does; the answer shows under Incidents</span></p>`;
   const injectButton = injection
     ? ` <button id="inject" data-application="${escapeHtml(injection.application)}" title="${escapeHtml(injection.description)}">Inject a failure (${escapeHtml(injection.application)})</button>`
     : '';
@@ -174,6 +183,7 @@ export function renderConsolePage(options: ConsolePageOptions): string {
 <p class="muted">${escapeHtml(scenario.title)}</p>
 <p>Virtual time: <b id="now">…</b></p>
 <p class="controls">Advance the clock: <button data-advance="1">+1 min</button><button data-advance="5">+5 min</button><button data-advance="15">+15 min</button>${injectButton} <span id="pending" class="muted"></span></p>
+${runbook}
 <p id="error" style="color:#c62828"></p>
 <h2>Applications</h2>
 <table><thead><tr><th>Application</th><th>ApplicationStatus</th><th>Application version</th><th>Restarts</th><th>Alarms</th><th>Automation</th></tr></thead>

@@ -344,7 +344,11 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
       // The local console: the page, and the data it polls.
       const page = path === '/';
       const out = page
-        ? renderConsolePage({ scenario, ...(injection ? { injection } : {}) })
+        ? renderConsolePage({
+            scenario,
+            applications: scenario.applications.map((a) => a.name),
+            ...(injection ? { injection } : {}),
+          })
         : JSON.stringify(await (consoleData as ConsoleSource).state(clock.now(), clock.speed));
       res.writeHead(200, { 'content-type': page ? 'text/html; charset=utf-8' : 'application/json' });
       res.end(out);

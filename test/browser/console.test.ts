@@ -112,4 +112,39 @@ describe('Console: the live sandbox page in a real browser', () => {
       'paused by sandbox console: paused from the sandbox console Resume automation',
     );
   }, 120_000);
+
+  it('Run a runbook command: snapshot chosen in the select and Run publishes it, and the incident shows the CreateApplicationSnapshot RESOLVED', async () => {
+    // Prepare
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)`);
+    }
+    sandbox = await startLiveSandbox({ scenario: { ...resolveScenario('bad-config-change'), timeline: [] }, speed: 0 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    const page = await browser.newPage();
+    await page.goto(`${sandbox.endpoint}/`);
+    await page.waitForSelector('tr[data-application="orders-enrichment"]');
+    const commands = await page.$$eval('#runbook-command option', (els) => els.map((e) => e.textContent ?? ''));
+
+    // Act
+    await page.selectOption('#runbook-application', 'orders-enrichment');
+    await page.selectOption('#runbook-command', 'snapshot');
+    await page.click('#runbook-run');
+    await page.waitForSelector('.incident .incident-status.status-RESOLVED', { timeout: 60_000 });
+
+    // Assess
+    expect(commands).toEqual([
+      'force-stop',
+      'restart-from-snapshot (latest)',
+      'rollback',
+      'start',
+      'stop',
+      'snapshot',
+      'pause-automation',
+      'resume-automation',
+    ]);
+    const incident = await page.textContent('.incident');
+    expect(incident).toContain('orders-enrichment — RESOLVED');
+    expect(incident).toContain('runbook: snapshot by sandbox console: snapshot requested from the sandbox console');
+    expect(incident).toContain('ACTION: CreateApplicationSnapshot');
+  }, 120_000);
 });

@@ -1,8 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KinesisAnalyticsV2Client, ListApplicationSnapshotsCommand } from '@aws-sdk/client-kinesis-analytics-v2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveScenario } from '#cli/drill.ts';
 import { consoleInjection } from '#sandbox/console-actions.ts';
 import type { ConsoleState } from '#sandbox/console-state.ts';
-import { type LiveSandbox, startLiveSandbox } from '#sandbox/live.ts';
+import { type LiveSandbox, SANDBOX_ACCESS_KEY_ID, startLiveSandbox } from '#sandbox/live.ts';
 
 let sandbox: LiveSandbox | undefined;
 
@@ -80,7 +82,7 @@ describe('GET / and POST /sandbox/actions', () => {
     expect(page).toContain('id="inject" data-application="orders-enrichment"');
     expect(unknownAction.status).toBe(400);
     expect(((await unknownAction.json()) as { message: string }).message).toBe(
-      'action "delete-everything": expected one of inject-failure, pause-automation, resume-automation',
+      'action "delete-everything": expected one of inject-failure, force-stop, restart-from-snapshot, rollback, start, stop, snapshot, pause-automation, resume-automation',
     );
     expect(otherApplication.status).toBe(400);
     expect(((await otherApplication.json()) as { message: string }).message).toBe(
@@ -122,6 +124,50 @@ describe('POST /sandbox/actions pause-automation', () => {
     expect(
       after.incidents.flatMap((i) => i.events).some((e) => e.message.includes('automation paused by sandbox console')),
     ).toBe(true);
+  }, 120_000);
+});
+
+describe('POST /sandbox/actions snapshot (Run a runbook command)', () => {
+  it('publishes the snapshot command as remediate --execute does: its incident shows the CreateApplicationSnapshot, and MSF has the snapshot READY', async () => {
+    // Prepare
+    sandbox = await startLiveSandbox({ scenario: { ...resolveScenario('bad-config-change'), timeline: [] }, speed: 0 });
+    const endpoint = sandbox.endpoint;
+    const msf = new KinesisAnalyticsV2Client({
+      endpoint,
+      region: sandbox.region,
+      credentials: { accessKeyId: SANDBOX_ACCESS_KEY_ID, secretAccessKey: SANDBOX_ACCESS_KEY_ID },
+      maxAttempts: 1,
+    });
+
+    // Act
+    const answer = await fetch(`${endpoint}/sandbox/actions`, {
+      method: 'POST',
+      body: JSON.stringify({ action: 'snapshot', application: 'orders-enrichment' }),
+    });
+    let seen = await state(endpoint);
+    while (seen.incidents.length === 0) {
+      await sleep(100);
+      seen = await state(endpoint);
+    }
+    await advanceMinutes(endpoint, 2);
+    const { SnapshotSummaries: snapshots } = await msf.send(
+      new ListApplicationSnapshotsCommand({ ApplicationName: 'orders-enrichment' }),
+    );
+    msf.destroy();
+
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ application: 'orders-enrichment', command: 'snapshot' });
+    const [incident] = seen.incidents;
+    expect(seen.incidents).toHaveLength(1);
+    expect(incident).toMatchObject({ applicationName: 'orders-enrichment', status: 'RESOLVED' });
+    expect(incident?.events[0]?.message).toBe(
+      'runbook: snapshot by sandbox console: snapshot requested from the sandbox console',
+    );
+    const action = incident?.events.find((e) => e.kind === 'ACTION')?.message ?? '';
+    const name = /"SnapshotName":"([^"]+)"/.exec(action)?.[1];
+    expect(action).toMatch(/^CreateApplicationSnapshot /);
+    expect(snapshots?.map((s) => [s.SnapshotName, s.SnapshotStatus])).toContainEqual([name, 'READY']);
   }, 120_000);
 });
 
