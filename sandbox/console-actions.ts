@@ -6,7 +6,8 @@ import {
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SnsCommandPublisher } from '#cli/remediate.ts';
 import { RUNBOOK_COMMANDS, RunbookCommand, type RunbookCommandName } from '#shared/events/runbook-command.ts';
-import type { Scenario } from './scenario.ts';
+import type { OutageWindow } from './emulator/job.ts';
+import { Fault, type Scenario } from './scenario.ts';
 
 /**
  * A bad configuration deploy the console can inject: the environment property a crash-loop rule of the scenario's job
@@ -140,6 +141,29 @@ export async function publishRunbookCommand(
   }
 }
 
+/** The exception a job fails with during an injected outage: the scenario `outage` fault's default. */
+export const CONSOLE_OUTAGE_ERROR: string = (() => {
+  const fault = Fault.parse({ kind: 'outage', application: 'any', fromMinute: 0 });
+  return fault.kind === 'outage' ? fault.error : '';
+})();
+
+/** Longest source outage the console injects, minutes (a day). */
+export const CONSOLE_OUTAGE_MAX_MINUTES = 1440;
+
+/**
+ * The sources (dependencies) each application of `scenario` reads, by ApplicationName: the values of its environment
+ * properties, as a scenario's source outage (`faults[].source`) finds the applications it hits (`readsSource`). Sorted,
+ * without duplicates.
+ */
+export function consoleSources(scenario: Pick<Scenario, 'applications'>): Record<string, string[]> {
+  return Object.fromEntries(
+    scenario.applications.map((a) => [
+      a.name,
+      [...new Set(Object.values(a.environmentProperties).flatMap((group) => Object.values(group)))].sort(),
+    ]),
+  );
+}
+
 /** Where {@link answerConsoleAction} sends a control's requests: the live sandbox's own endpoint. */
 export interface ConsoleActionContext {
   /** `http://127.0.0.1:PORT` of the live sandbox. */
@@ -152,16 +176,25 @@ export interface ConsoleActionContext {
   readonly applications: readonly string[];
   /** The failure the scenario allows to inject ({@link consoleInjection}); absent: none. */
   readonly injection?: ConsoleInjection;
+  /** The sources each application reads ({@link consoleSources}); absent: no source outage can be injected. */
+  readonly sources?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * The emulator's outage fault (Emulator.addOutage) and the virtual time (epoch ms) it starts at; absent: no source
+   * outage can be injected.
+   */
+  readonly outage?: { now(): number; add(application: string, window: OutageWindow): boolean };
 }
 
 /**
  * The controls of `POST /sandbox/actions` (`action` of its JSON body): `inject-failure`, or a runbook command
  * (shared/events/runbook-command.ts, the commands `remediate --execute` publishes).
  */
-export const CONSOLE_ACTIONS = ['inject-failure', ...RUNBOOK_COMMANDS] as const;
+export const CONSOLE_ACTIONS = ['inject-failure', 'inject-source-outage', ...RUNBOOK_COMMANDS] as const;
 
 /**
  * Answers `POST /sandbox/actions` with `{"action": A, "application": NAME}`: `inject-failure` ({@link injectFailure}),
+ * `inject-source-outage` with `"source"` (a source the application reads) and `"minutes"` (whole minutes, 1-1440): the
+ * scenario's source outage fault from the current virtual time, on every application of the scenario reading the source,
  * or a runbook command such as `snapshot`, `force-stop` or `pause-automation` ({@link publishRunbookCommand}). A bad body, action or application is
  * refused (400) with the field named, before any request; an error of MSF or SNS answers 409 with its name and message.
  * @returns the HTTP status and JSON body to answer
@@ -171,7 +204,7 @@ export async function answerConsoleAction(
   ctx: ConsoleActionContext,
 ): Promise<{ status: number; body: unknown }> {
   const refuse = (message: string) => ({ status: 400, body: { error: 'InvalidRequest', message } });
-  let request: { action?: unknown; application?: unknown };
+  let request: { action?: unknown; application?: unknown; source?: unknown; minutes?: unknown };
   try {
     request = JSON.parse(raw) as typeof request;
   } catch {
@@ -189,6 +222,41 @@ export async function answerConsoleAction(
     return refuse(
       `application ${JSON.stringify(application)}: expected an application of the scenario (${ctx.applications.join(', ')})`,
     );
+  }
+  if (action === 'inject-source-outage') {
+    const outage = ctx.outage;
+    const sources = ctx.sources?.[application] ?? [];
+    if (!outage || sources.length === 0) {
+      return refuse(`application ${JSON.stringify(application)}: it reads no source (no environment property value)`);
+    }
+    const { source, minutes } = request;
+    if (typeof source !== 'string' || !sources.includes(source)) {
+      return refuse(`source ${JSON.stringify(source)}: expected a source ${application} reads (${sources.join(', ')})`);
+    }
+    if (
+      typeof minutes !== 'number' ||
+      !Number.isInteger(minutes) ||
+      minutes < 1 ||
+      minutes > CONSOLE_OUTAGE_MAX_MINUTES
+    ) {
+      return refuse(
+        `minutes ${JSON.stringify(minutes)}: expected whole minutes from 1 to ${CONSOLE_OUTAGE_MAX_MINUTES}`,
+      );
+    }
+    const fromMs = outage.now();
+    const toMs = fromMs + minutes * 60_000;
+    const hit = ctx.applications.filter(
+      (a) => (ctx.sources?.[a] ?? []).includes(source) && outage.add(a, { fromMs, toMs, error: CONSOLE_OUTAGE_ERROR }),
+    );
+    return {
+      status: 200,
+      body: {
+        source,
+        applications: hit,
+        from: new Date(fromMs).toISOString(),
+        to: new Date(toMs).toISOString(),
+      },
+    };
   }
   try {
     if (action === 'inject-failure') {

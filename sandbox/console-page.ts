@@ -137,6 +137,11 @@ const SCRIPT = `
     if (b) post(ACTIONS, { action: b.getAttribute('data-command'), application: b.getAttribute('data-application') }); });
   var inject = document.getElementById('inject');
   if (inject) inject.addEventListener('click', function () { post(ACTIONS, { action: 'inject-failure', application: inject.getAttribute('data-application') }); });
+  var outage = document.getElementById('outage-inject');
+  if (outage) outage.addEventListener('click', function () {
+    var t = JSON.parse(document.getElementById('outage-target').value);
+    post(ACTIONS, { action: 'inject-source-outage', application: t.application, source: t.source,
+      minutes: Number(document.getElementById('outage-minutes').value) }); });
   document.getElementById('runbook-run').addEventListener('click', function () {
     post(ACTIONS, { action: document.getElementById('runbook-command').value, application: document.getElementById('runbook-application').value }); });
   poll(); setInterval(poll, 1000);
@@ -149,6 +154,11 @@ export interface ConsolePageOptions {
   readonly scenario: { readonly name: string; readonly title: string };
   /** The scenario's applications (ApplicationName): the choices of the "Run a runbook command" control. */
   readonly applications: readonly string[];
+  /**
+   * The sources each application reads (ApplicationName → values of its environment properties): the choices of the
+   * "Inject a source outage" control; no control when there is none.
+   */
+  readonly sources?: Readonly<Record<string, readonly string[]>>;
   /**
    * The failure the "inject a failure" button deploys (an UpdateApplication a person would send), named for the
    * button; omitted when the scenario's job model has no configuration that crash-loops (no button then).
@@ -165,16 +175,25 @@ export interface ConsolePageOptions {
  * application (a runbook command published to the command topic, as `remediate --execute` does) and, when the
  * scenario allows, inject a failure; "Run a runbook command" publishes any runbook command (force-stop,
  * restart-from-snapshot with snapshot latest, rollback, start, stop, snapshot, pause-automation, resume-automation)
- * for an application, as `remediate --execute` does (`POST /sandbox/actions`). Scenario texts are escaped.
+ * for an application, as `remediate --execute` does; "Inject a source outage" adds the scenario's source outage fault
+ * (every application reading the source fails and restarts) from the current virtual time for N minutes
+ * (`POST /sandbox/actions`). Scenario texts are escaped.
  */
 export function renderConsolePage(options: ConsolePageOptions): string {
   const { js, css } = uplotAssets();
-  const { scenario, injection, applications } = options;
+  const { scenario, injection, applications, sources = {} } = options;
   const option = (value: string, label = value) => `<option value="${escapeHtml(value)}">${escapeHtml(label)}</option>`;
   const runbook = `<p class="controls">Run a runbook command: <select id="runbook-application">${applications.map((a) => option(a)).join('')}</select> <select id="runbook-command">${RUNBOOK_COMMANDS.map((c) => option(c, c === 'restart-from-snapshot' ? 'restart-from-snapshot (latest)' : c)).join('')}</select> <button id="runbook-run">Run</button> <span class="muted">published to the command topic as remediate --execute does; the answer shows under Incidents</span></p>`;
   const injectButton = injection
     ? ` <button id="inject" data-application="${escapeHtml(injection.application)}" title="${escapeHtml(injection.description)}">Inject a failure (${escapeHtml(injection.application)})</button>`
     : '';
+  const targets = applications.flatMap((application) =>
+    (sources[application] ?? []).map((source) => ({ application, source })),
+  );
+  const outage =
+    targets.length === 0
+      ? ''
+      : `<p class="controls">Inject a source outage: <select id="outage-target">${targets.map((t) => option(JSON.stringify(t), `${t.source} (read by ${t.application})`)).join('')}</select> for <input id="outage-minutes" type="number" min="1" max="1440" value="10" style="width:5em"> virtual minutes <button id="outage-inject">Inject outage</button> <span class="muted">from now: every application reading the source fails and restarts until it is back</span></p>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>flink-watchdog sandbox — ${escapeHtml(scenario.name)}</title>
 <style>${css}</style><style>${STYLE}</style></head>
@@ -184,6 +203,7 @@ export function renderConsolePage(options: ConsolePageOptions): string {
 <p>Virtual time: <b id="now">…</b></p>
 <p class="controls">Advance the clock: <button data-advance="1">+1 min</button><button data-advance="5">+5 min</button><button data-advance="15">+15 min</button>${injectButton} <span id="pending" class="muted"></span></p>
 ${runbook}
+${outage}
 <p id="error" style="color:#c62828"></p>
 <h2>Applications</h2>
 <table><thead><tr><th>Application</th><th>ApplicationStatus</th><th>Application version</th><th>Restarts</th><th>Alarms</th><th>Automation</th></tr></thead>

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunbookOutput } from '#functions/runbook/handler.ts';
 import { SandboxClock } from './clock.ts';
-import { answerConsoleAction, consoleInjection } from './console-actions.ts';
+import { answerConsoleAction, consoleInjection, consoleSources } from './console-actions.ts';
 import { renderConsolePage, SANDBOX_ACTIONS_PATH } from './console-page.ts';
 import { type ConsoleSource, consoleSource, SANDBOX_STATE_PATH } from './console-state.ts';
 import {
@@ -347,6 +347,7 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
         ? renderConsolePage({
             scenario,
             applications: scenario.applications.map((a) => a.name),
+            sources,
             ...(injection ? { injection } : {}),
           })
         : JSON.stringify(await (consoleData as ConsoleSource).state(clock.now(), clock.speed));
@@ -398,6 +399,7 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
   };
 
   const injection = consoleInjection(scenario);
+  const sources = consoleSources(scenario);
   /** POST /sandbox/actions: the console's controls, sent through this endpoint as a person's requests. */
   const act = (raw: string) =>
     answerConsoleAction(raw, {
@@ -407,6 +409,12 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
       commandTopicArn: h.commandTopicArn,
       applications: scenario.applications.map((a) => a.name),
       ...(injection ? { injection } : {}),
+      sources,
+      outage: {
+        now: () => clock.now(),
+        add: (name, window) =>
+          h.emulator.addOutage(name, window, scenario.applications.find((a) => a.name === name)?.accountId),
+      },
     });
 
   /** SNS Publish to the command topic: answered at once, delivered to the runbook handler (async, as SNS → Lambda). */

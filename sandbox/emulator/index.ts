@@ -1,5 +1,6 @@
 import { CloudWatchEmulator } from '#sandbox/emulator/cloudwatch.ts';
 import { EmulatorServiceError } from '#sandbox/emulator/errors.ts';
+import type { OutageWindow } from '#sandbox/emulator/job.ts';
 import { type ApplicationInspection, MsfEmulator, type TransitionTimings } from '#sandbox/emulator/msf.ts';
 import { type RecordedCall, startEmulatorServer } from '#sandbox/emulator/server.ts';
 import { type Caller, type EmulatorRole, StsEmulator } from '#sandbox/emulator/sts.ts';
@@ -111,6 +112,11 @@ export interface Emulator {
   ):
     | { status: string; versionId: number; jobRunning: boolean; restarts: number; failedCheckpoints: number }
     | undefined;
+  /**
+   * Adds an outage fault to an application of `accountId` (@default home) while the world runs (MsfEmulator.addOutage):
+   * its job fails and restarts from `window.fromMs` (epoch ms) until `window.toMs`. false when it does not exist.
+   */
+  addOutage(applicationName: string, window: OutageWindow, accountId?: string): boolean;
   /** The tags of an application in `accountId` (@default home), key → value; undefined when it does not exist. */
   tagsOf(applicationName: string, accountId?: string): Record<string, string> | undefined;
   /** Stops the HTTP server. */
@@ -286,6 +292,8 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     },
     inspect: (applicationName, accountId): ApplicationInspection | undefined =>
       existingWorld(accountId)?.msf.inspect(applicationName),
+    addOutage: (applicationName, window, accountId) =>
+      existingWorld(accountId)?.msf.addOutage(applicationName, window) ?? false,
     tagsOf: (applicationName, accountId) => {
       const tags = existingWorld(accountId)?.msf.tagsOf(applicationName);
       return tags ? Object.fromEntries(tags) : undefined;

@@ -246,7 +246,8 @@ interface AppState {
   readonly operations: OperationRecord[];
   /** The scenario's restart strategy; its type may be left to the runtime's default (resolved at each submission). */
   readonly restartStrategy: RestartStrategy | undefined;
-  readonly outages: readonly OutageWindow[];
+  /** The scenario's outage faults, and those added since ({@link MsfEmulator.addOutage}); jobs read it as it grows. */
+  readonly outages: OutageWindow[];
   readonly publicationFaults: PublicationFaults;
   job?: FlinkJob;
   pending?: Pending;
@@ -342,6 +343,18 @@ export class MsfEmulator {
       this.#cursorMs += STEP_MS;
       this.#step(this.#cursorMs);
     }
+  }
+
+  /**
+   * Adds an outage fault (a scenario's `outage`, sandbox/scenario.ts) to an application while the world runs: its job,
+   * running or later submitted, fails and restarts while the window is active, as for the scenario's own outages.
+   * @returns false when the application does not exist
+   */
+  addOutage(applicationName: string, window: OutageWindow): boolean {
+    const app = this.#apps.get(applicationName);
+    if (!app) return false;
+    app.outages.push(window);
+    return true;
   }
 
   /**

@@ -82,7 +82,7 @@ describe('GET / and POST /sandbox/actions', () => {
     expect(page).toContain('id="inject" data-application="orders-enrichment"');
     expect(unknownAction.status).toBe(400);
     expect(((await unknownAction.json()) as { message: string }).message).toBe(
-      'action "delete-everything": expected one of inject-failure, force-stop, restart-from-snapshot, rollback, start, stop, snapshot, pause-automation, resume-automation',
+      'action "delete-everything": expected one of inject-failure, inject-source-outage, force-stop, restart-from-snapshot, rollback, start, stop, snapshot, pause-automation, resume-automation',
     );
     expect(otherApplication.status).toBe(400);
     expect(((await otherApplication.json()) as { message: string }).message).toBe(
@@ -168,6 +168,56 @@ describe('POST /sandbox/actions snapshot (Run a runbook command)', () => {
     const name = /"SnapshotName":"([^"]+)"/.exec(action)?.[1];
     expect(action).toMatch(/^CreateApplicationSnapshot /);
     expect(snapshots?.map((s) => [s.SnapshotName, s.SnapshotStatus])).toContainEqual([name, 'READY']);
+  }, 120_000);
+});
+
+describe('POST /sandbox/actions inject-source-outage', () => {
+  it('adds the outage fault from the current virtual time: the job restarts while the source is down, then stops restarting; a source the application does not read is refused', async () => {
+    // Prepare
+    sandbox = await startLiveSandbox({ scenario: { ...resolveScenario('bad-config-change'), timeline: [] }, speed: 0 });
+    const endpoint = sandbox.endpoint;
+    const act = (body: unknown) => fetch(`${endpoint}/sandbox/actions`, { method: 'POST', body: JSON.stringify(body) });
+    const restartsNow = (s: ConsoleState) => s.applications[0]?.restarts.at(-1)?.restarts ?? 0;
+    const restartsBefore = (s: ConsoleState, atMs: number) =>
+      s.applications[0]?.restarts.filter((p) => p.atMs <= atMs).at(-1)?.restarts ?? 0;
+
+    // Act
+    const unread = await act({
+      action: 'inject-source-outage',
+      application: 'orders-enrichment',
+      source: 'kafka-orders',
+      minutes: 10,
+    });
+    await advanceMinutes(endpoint, 2);
+    const before = await state(endpoint);
+    const injected = await act({
+      action: 'inject-source-outage',
+      application: 'orders-enrichment',
+      source: 'orders',
+      minutes: 10,
+    });
+    await advanceMinutes(endpoint, 10);
+    const during = await state(endpoint);
+    await advanceMinutes(endpoint, 10);
+    const after = await state(endpoint);
+
+    // Assess
+    expect(unread.status).toBe(400);
+    expect(((await unread.json()) as { message: string }).message).toBe(
+      'source "kafka-orders": expected a source orders-enrichment reads (orders, orders-enriched)',
+    );
+    expect(injected.status).toBe(200);
+    expect(await injected.json()).toEqual({
+      source: 'orders',
+      applications: ['orders-enrichment'],
+      from: '2026-03-02T14:02:00.000Z',
+      to: '2026-03-02T14:12:00.000Z',
+    });
+    expect(restartsNow(before)).toBe(0);
+    expect(restartsNow(during)).toBeGreaterThanOrEqual(2);
+    // Back after 14:12: the counter stands still from a few minutes after the outage ends.
+    expect(restartsNow(after)).toBe(restartsBefore(after, Date.parse('2026-03-02T14:16:00Z')));
+    expect(after.applications[0]).toMatchObject({ status: 'RUNNING', versionId: 6 });
   }, 120_000);
 });
 
