@@ -93,6 +93,81 @@ export async function injectFailure(
 }
 
 /**
+ * A stuck update the console can inject: a deploy of the code the scenario's job model says hangs (a `hangs` rule on
+ * `when.codeKey`), so the application sits in UPDATING with its operation IN_PROGRESS, as the stuck-updating scenario's
+ * routine deploy does.
+ */
+export interface ConsoleStuckUpdate {
+  /** ApplicationName the UpdateApplication targets. */
+  readonly application: string;
+  /** The S3 object key (FileKeyUpdate) of the code that hangs. */
+  readonly codeKey: string;
+  /** Only updates sent before this virtual minute of the scenario hang (`when.submittedBeforeMinute`); absent: any. */
+  readonly beforeMinute?: number;
+  /** "code sessions/session-windows-1.8.0.jar (the job model hangs on it)": for the button's title. */
+  readonly description: string;
+}
+
+/**
+ * The stuck update the console can inject for `scenario`: the first `hangs` rule of its job model that matches on a
+ * code key only (and, if it names one, an application of the scenario), on its application or else the scenario's
+ * first. undefined when there is none: the emulator has no other way to make an update hang, so no control then.
+ */
+export function consoleStuckUpdate(
+  scenario: Pick<Scenario, 'applications' | 'jobModel'>,
+): ConsoleStuckUpdate | undefined {
+  const names = scenario.applications.map((a) => a.name);
+  for (const rule of scenario.jobModel) {
+    const { property, application, codeKey, submittedBeforeMinute } = rule.when;
+    if (rule.behaviour.kind !== 'hangs' || codeKey === undefined || property !== undefined) continue;
+    const target = application ?? names[0];
+    if (target === undefined || !names.includes(target)) continue;
+    return {
+      application: target,
+      codeKey,
+      ...(submittedBeforeMinute === undefined ? {} : { beforeMinute: submittedBeforeMinute }),
+      description: `code ${codeKey} (the job model hangs on it${submittedBeforeMinute === undefined ? '' : ` before minute ${submittedBeforeMinute}`})`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Deploys the stuck update as a person would with the AWS CLI, through the sandbox's endpoint: DescribeApplication
+ * (its ConditionalToken), then UpdateApplication with
+ * ApplicationCodeConfigurationUpdate.CodeContentUpdate.S3ContentLocationUpdate.FileKeyUpdate = `codeKey`.
+ * @returns the application version the update asked for (ApplicationVersionId + 1)
+ * @throws the MSF error (e.g. ResourceInUseException while the application is UPDATING)
+ */
+export async function injectStuckUpdate(
+  endpoint: string,
+  region: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  stuck: ConsoleStuckUpdate,
+): Promise<number> {
+  const msf = new KinesisAnalyticsV2Client({ endpoint, region, credentials, maxAttempts: 1 });
+  try {
+    const { ApplicationDetail: detail } = await msf.send(
+      new DescribeApplicationCommand({ ApplicationName: stuck.application }),
+    );
+    await msf.send(
+      new UpdateApplicationCommand({
+        ApplicationName: stuck.application,
+        ConditionalToken: detail?.ConditionalToken,
+        ApplicationConfigurationUpdate: {
+          ApplicationCodeConfigurationUpdate: {
+            CodeContentUpdate: { S3ContentLocationUpdate: { FileKeyUpdate: stuck.codeKey } },
+          },
+        },
+      }),
+    );
+    return (detail?.ApplicationVersionId ?? 0) + 1;
+  } finally {
+    msf.destroy();
+  }
+}
+
+/**
  * Why the console asks for each runbook command (`reason` of the message): what the handler records on the incident.
  */
 function consoleReason(command: RunbookCommandName): string {
@@ -183,18 +258,30 @@ export interface ConsoleActionContext {
    * outage can be injected.
    */
   readonly outage?: { now(): number; add(application: string, window: OutageWindow): boolean };
+  /** The stuck update the scenario allows to inject ({@link consoleStuckUpdate}); absent: none. */
+  readonly stuckUpdate?: ConsoleStuckUpdate;
+  /** The scenario's startTime, epoch ms: the minute 0 of `stuckUpdate.beforeMinute`. */
+  readonly startMs?: number;
+  /** The sandbox's virtual time, epoch ms. */
+  readonly now?: () => number;
 }
 
 /**
  * The controls of `POST /sandbox/actions` (`action` of its JSON body): `inject-failure`, or a runbook command
  * (shared/events/runbook-command.ts, the commands `remediate --execute` publishes).
  */
-export const CONSOLE_ACTIONS = ['inject-failure', 'inject-source-outage', ...RUNBOOK_COMMANDS] as const;
+export const CONSOLE_ACTIONS = [
+  'inject-failure',
+  'inject-source-outage',
+  'inject-stuck-update',
+  ...RUNBOOK_COMMANDS,
+] as const;
 
 /**
  * Answers `POST /sandbox/actions` with `{"action": A, "application": NAME}`: `inject-failure` ({@link injectFailure}),
  * `inject-source-outage` with `"source"` (a source the application reads) and `"minutes"` (whole minutes, 1-1440): the
  * scenario's source outage fault from the current virtual time, on every application of the scenario reading the source,
+ * `inject-stuck-update` ({@link injectStuckUpdate}; refused at or after the rule's `submittedBeforeMinute`),
  * or a runbook command such as `snapshot`, `force-stop` or `pause-automation` ({@link publishRunbookCommand}). A bad body, action or application is
  * refused (400) with the field named, before any request; an error of MSF or SNS answers 409 with its name and message.
  * @returns the HTTP status and JSON body to answer
@@ -259,6 +346,28 @@ export async function answerConsoleAction(
     };
   }
   try {
+    if (action === 'inject-stuck-update') {
+      const stuck = ctx.stuckUpdate;
+      if (!stuck) {
+        return refuse("this scenario's job model has no code that hangs: there is no stuck update to inject");
+      }
+      if (application !== stuck.application) {
+        return refuse(
+          `application ${JSON.stringify(application)}: the stuck update this scenario can inject is on ${stuck.application}`,
+        );
+      }
+      const nowMs = ctx.now?.();
+      if (stuck.beforeMinute !== undefined && ctx.startMs !== undefined && nowMs !== undefined) {
+        const deadlineMs = ctx.startMs + stuck.beforeMinute * 60_000;
+        if (nowMs >= deadlineMs) {
+          return refuse(
+            `the job model hangs ${stuck.codeKey} only when submitted before minute ${stuck.beforeMinute} (${new Date(deadlineMs).toISOString()}): it is ${new Date(nowMs).toISOString()}`,
+          );
+        }
+      }
+      const version = await injectStuckUpdate(ctx.endpoint, ctx.region, ctx.credentials, stuck);
+      return { status: 200, body: { application, applicationVersion: version, deployed: stuck.description } };
+    }
     if (action === 'inject-failure') {
       const injection = ctx.injection;
       if (!injection) {

@@ -137,6 +137,8 @@ const SCRIPT = `
     if (b) post(ACTIONS, { action: b.getAttribute('data-command'), application: b.getAttribute('data-application') }); });
   var inject = document.getElementById('inject');
   if (inject) inject.addEventListener('click', function () { post(ACTIONS, { action: 'inject-failure', application: inject.getAttribute('data-application') }); });
+  var stuck = document.getElementById('inject-stuck');
+  if (stuck) stuck.addEventListener('click', function () { post(ACTIONS, { action: 'inject-stuck-update', application: stuck.getAttribute('data-application') }); });
   var outage = document.getElementById('outage-inject');
   if (outage) outage.addEventListener('click', function () {
     var t = JSON.parse(document.getElementById('outage-target').value);
@@ -159,6 +161,8 @@ export interface ConsolePageOptions {
    * "Inject a source outage" control; no control when there is none.
    */
   readonly sources?: Readonly<Record<string, readonly string[]>>;
+  /** The stuck update the "Inject a stuck update" button deploys; omitted when the job model has none (no button). */
+  readonly stuckUpdate?: { readonly application: string; readonly description: string };
   /**
    * The failure the "inject a failure" button deploys (an UpdateApplication a person would send), named for the
    * button; omitted when the scenario's job model has no configuration that crash-loops (no button then).
@@ -177,11 +181,15 @@ export interface ConsolePageOptions {
  * restart-from-snapshot with snapshot latest, rollback, start, stop, snapshot, pause-automation, resume-automation)
  * for an application, as `remediate --execute` does; "Inject a source outage" adds the scenario's source outage fault
  * (every application reading the source fails and restarts) from the current virtual time for N minutes
- * (`POST /sandbox/actions`). Scenario texts are escaped.
+ * and, when the scenario's job model has code that hangs, "Inject a stuck update" deploys it (`POST /sandbox/actions`).
+ * Scenario texts are escaped.
  */
 export function renderConsolePage(options: ConsolePageOptions): string {
   const { js, css } = uplotAssets();
-  const { scenario, injection, applications, sources = {} } = options;
+  const { scenario, injection, applications, sources = {}, stuckUpdate } = options;
+  const stuckButton = stuckUpdate
+    ? ` <button id="inject-stuck" data-application="${escapeHtml(stuckUpdate.application)}" title="${escapeHtml(stuckUpdate.description)}">Inject a stuck update (${escapeHtml(stuckUpdate.application)})</button>`
+    : '';
   const option = (value: string, label = value) => `<option value="${escapeHtml(value)}">${escapeHtml(label)}</option>`;
   const runbook = `<p class="controls">Run a runbook command: <select id="runbook-application">${applications.map((a) => option(a)).join('')}</select> <select id="runbook-command">${RUNBOOK_COMMANDS.map((c) => option(c, c === 'restart-from-snapshot' ? 'restart-from-snapshot (latest)' : c)).join('')}</select> <button id="runbook-run">Run</button> <span class="muted">published to the command topic as remediate --execute does; the answer shows under Incidents</span></p>`;
   const injectButton = injection
@@ -201,7 +209,7 @@ export function renderConsolePage(options: ConsolePageOptions): string {
 <h1>flink-watchdog sandbox: ${escapeHtml(scenario.name)}</h1>
 <p class="muted">${escapeHtml(scenario.title)}</p>
 <p>Virtual time: <b id="now">…</b></p>
-<p class="controls">Advance the clock: <button data-advance="1">+1 min</button><button data-advance="5">+5 min</button><button data-advance="15">+15 min</button>${injectButton} <span id="pending" class="muted"></span></p>
+<p class="controls">Advance the clock: <button data-advance="1">+1 min</button><button data-advance="5">+5 min</button><button data-advance="15">+15 min</button>${injectButton}${stuckButton} <span id="pending" class="muted"></span></p>
 ${runbook}
 ${outage}
 <p id="error" style="color:#c62828"></p>

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunbookOutput } from '#functions/runbook/handler.ts';
 import { SandboxClock } from './clock.ts';
-import { answerConsoleAction, consoleInjection, consoleSources } from './console-actions.ts';
+import { answerConsoleAction, consoleInjection, consoleSources, consoleStuckUpdate } from './console-actions.ts';
 import { renderConsolePage, SANDBOX_ACTIONS_PATH } from './console-page.ts';
 import { type ConsoleSource, consoleSource, SANDBOX_STATE_PATH } from './console-state.ts';
 import {
@@ -349,6 +349,7 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
             applications: scenario.applications.map((a) => a.name),
             sources,
             ...(injection ? { injection } : {}),
+            ...(stuckUpdate ? { stuckUpdate } : {}),
           })
         : JSON.stringify(await (consoleData as ConsoleSource).state(clock.now(), clock.speed));
       res.writeHead(200, { 'content-type': page ? 'text/html; charset=utf-8' : 'application/json' });
@@ -400,6 +401,7 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
 
   const injection = consoleInjection(scenario);
   const sources = consoleSources(scenario);
+  const stuckUpdate = consoleStuckUpdate(scenario);
   /** POST /sandbox/actions: the console's controls, sent through this endpoint as a person's requests. */
   const act = (raw: string) =>
     answerConsoleAction(raw, {
@@ -410,6 +412,8 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
       applications: scenario.applications.map((a) => a.name),
       ...(injection ? { injection } : {}),
       sources,
+      ...(stuckUpdate ? { stuckUpdate, startMs: Date.parse(scenario.startTime) } : {}),
+      now: () => clock.now(),
       outage: {
         now: () => clock.now(),
         add: (name, window) =>

@@ -82,7 +82,7 @@ describe('GET / and POST /sandbox/actions', () => {
     expect(page).toContain('id="inject" data-application="orders-enrichment"');
     expect(unknownAction.status).toBe(400);
     expect(((await unknownAction.json()) as { message: string }).message).toBe(
-      'action "delete-everything": expected one of inject-failure, inject-source-outage, force-stop, restart-from-snapshot, rollback, start, stop, snapshot, pause-automation, resume-automation',
+      'action "delete-everything": expected one of inject-failure, inject-source-outage, inject-stuck-update, force-stop, restart-from-snapshot, rollback, start, stop, snapshot, pause-automation, resume-automation',
     );
     expect(otherApplication.status).toBe(400);
     expect(((await otherApplication.json()) as { message: string }).message).toBe(
@@ -219,6 +219,64 @@ describe('POST /sandbox/actions inject-source-outage', () => {
     expect(restartsNow(after)).toBe(restartsBefore(after, Date.parse('2026-03-02T14:16:00Z')));
     expect(after.applications[0]).toMatchObject({ status: 'RUNNING', versionId: 6 });
   }, 120_000);
+});
+
+describe('POST /sandbox/actions inject-stuck-update', () => {
+  it('stuck-updating: deploys the code the job model hangs on; the application sits in UPDATING (a second update gets ResourceInUseException from MSF), and from minute 10 it is refused', async () => {
+    // Prepare
+    sandbox = await startLiveSandbox({ scenario: { ...resolveScenario('stuck-updating'), timeline: [] }, speed: 0 });
+    const endpoint = sandbox.endpoint;
+    const act = (body: unknown) => fetch(`${endpoint}/sandbox/actions`, { method: 'POST', body: JSON.stringify(body) });
+    const page = await (await fetch(`${endpoint}/`)).text();
+
+    // Act
+    await advanceMinutes(endpoint, 1);
+    const injected = await act({ action: 'inject-stuck-update', application: 'session-windows' });
+    await advanceMinutes(endpoint, 8);
+    const stuck = await state(endpoint);
+    const again = await act({ action: 'inject-stuck-update', application: 'session-windows' });
+    await advanceMinutes(endpoint, 2);
+    const late = await act({ action: 'inject-stuck-update', application: 'session-windows' });
+
+    // Assess
+    expect(page).toContain('id="inject-stuck" data-application="session-windows"');
+    expect(injected.status).toBe(200);
+    expect(await injected.json()).toEqual({
+      application: 'session-windows',
+      applicationVersion: 4,
+      deployed: 'code sessions/session-windows-1.8.0.jar (the job model hangs on it before minute 10)',
+    });
+    expect(stuck.now).toBe('2026-03-02T14:09:00.000Z');
+    expect(stuck.applications[0]).toMatchObject({ name: 'session-windows', status: 'UPDATING' });
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ error: 'ResourceInUseException' });
+    expect(late.status).toBe(400);
+    expect(((await late.json()) as { message: string }).message).toBe(
+      'the job model hangs sessions/session-windows-1.8.0.jar only when submitted before minute 10 (2026-03-02T14:10:00.000Z): it is 2026-03-02T14:11:00.000Z',
+    );
+  }, 120_000);
+
+  it('bad-config-change has no code that hangs: refused, nothing deployed, no button', async () => {
+    // Prepare
+    sandbox = await startLiveSandbox({ scenario: { ...resolveScenario('bad-config-change'), timeline: [] }, speed: 0 });
+    const endpoint = sandbox.endpoint;
+
+    // Act
+    const page = await (await fetch(`${endpoint}/`)).text();
+    const refused = await fetch(`${endpoint}/sandbox/actions`, {
+      method: 'POST',
+      body: JSON.stringify({ action: 'inject-stuck-update', application: 'orders-enrichment' }),
+    });
+    const after = await state(endpoint);
+
+    // Assess
+    expect(page).not.toContain('id="inject-stuck"');
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { message: string }).message).toBe(
+      "this scenario's job model has no code that hangs: there is no stuck update to inject",
+    );
+    expect(after.applications[0]).toMatchObject({ status: 'RUNNING', versionId: 6 });
+  }, 60_000);
 });
 
 describe('consoleInjection', () => {
