@@ -214,7 +214,8 @@ export function snsLambdaEvent(form: URLSearchParams, messageId: string, atMs: n
  * - `GET /sandbox/timeline`: the run's timeline so far ({@link SandboxTimeline});
  * - every other AWS request (MSF, CloudWatch, STS, Tagging): the emulator.
  * - `GET /`: the local console (sandbox/console-page.ts); `GET /sandbox/state`: its data (sandbox/console-state.ts);
- *   `POST /sandbox/actions` `{"action": "inject-failure", "application": NAME}`: its failure injection.
+ *   `POST /sandbox/actions` `{"action": A, "application": NAME, ...}`: its controls (inject-failure,
+ *   inject-source-outage, inject-stuck-update, and the runbook commands; sandbox/console-actions.ts).
  * @throws the emulator's or dynalite's error when they cannot start.
  */
 export async function startLiveSandbox(options: LiveSandboxOptions): Promise<LiveSandbox> {

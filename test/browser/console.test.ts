@@ -147,4 +147,39 @@ describe('Console: the live sandbox page in a real browser', () => {
     expect(incident).toContain('runbook: snapshot by sandbox console: snapshot requested from the sandbox console');
     expect(incident).toContain('ACTION: CreateApplicationSnapshot');
   }, 120_000);
+
+  it('Inject a source outage: the source chosen for 10 minutes makes the job restart, and the row counts the restarts', async () => {
+    // Prepare
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)`);
+    }
+    sandbox = await startLiveSandbox({ scenario: { ...resolveScenario('bad-config-change'), timeline: [] }, speed: 0 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    const page = await browser.newPage();
+    await page.goto(`${sandbox.endpoint}/`);
+    const restarts = 'tr[data-application="orders-enrichment"] td:nth-child(4)';
+    await page.waitForSelector(restarts);
+    const targets = await page.$$eval('#outage-target option', (els) => els.map((e) => e.textContent ?? ''));
+    const before = await page.textContent(restarts);
+
+    // Act
+    await page.selectOption('#outage-target', { label: 'orders (read by orders-enrichment)' });
+    await page.fill('#outage-minutes', '10');
+    await page.click('#outage-inject');
+    await page.waitForFunction("!document.getElementById('outage-inject').disabled", undefined, { timeout: 60_000 });
+    const pending = await page.textContent('#pending');
+    await clickUntilNow(page, 'button[data-advance="5"]', '2026-03-02T14:05:00.000Z');
+    await clickUntilNow(page, 'button[data-advance="5"]', '2026-03-02T14:10:00.000Z');
+    await page.waitForFunction(
+      `document.getElementById('now').textContent.startsWith('2026-03-02T14:10') && Number(document.querySelector(${JSON.stringify(restarts)}).textContent) > 0`,
+      undefined,
+      { timeout: 60_000 },
+    );
+
+    // Assess
+    expect(targets).toEqual(['orders (read by orders-enrichment)', 'orders-enriched (read by orders-enrichment)']);
+    expect(before).toBe('0');
+    expect(pending).toBe('');
+    expect(Number(await page.textContent(restarts))).toBeGreaterThanOrEqual(2);
+  }, 120_000);
 });
