@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { Scenario } from '#sandbox/scenario.ts';
+import { configJsonSchema } from '#shared/config/json-schema.ts';
 import { isMainModule, writeFormattedJson } from '#shared/json-schema-file.ts';
 
 /**
@@ -16,17 +17,18 @@ import { isMainModule, writeFormattedJson } from '#shared/json-schema-file.ts';
 export const SCENARIO_JSON_SCHEMA_FILE = fileURLToPath(new URL('./scenario.schema.json', import.meta.url));
 
 /**
- * The watchdog configuration's JSON Schema, relative to {@link SCENARIO_JSON_SCHEMA_FILE} (both ship in the package),
- * so a scenario's `watchdog` object is completed and checked like a config file.
+ * Where the watchdog configuration's JSON Schema sits inside the scenario schema: `$defs.WatchdogConfig`, a copy of
+ * the config file's schema (`configJsonSchema()`), so a scenario's `watchdog` object is completed and checked like a
+ * config file and the scenario schema stands alone (an editor needs no second file).
  */
-export const WATCHDOG_CONFIG_SCHEMA_REF = '../shared/config/flink-watchdog.config.schema.json';
+export const WATCHDOG_CONFIG_SCHEMA_REF = '#/$defs/WatchdogConfig';
 
 /**
- * The scenario format's JSON Schema (draft 2020-12) as a plain object, with no `$id`: the relative `$ref` of
- * `watchdog` ({@link WATCHDOG_CONFIG_SCHEMA_REF}) resolves against the file's own location, as editors load it,
- * which an `$id` would replace as the base URI. Built from the zod schema's input side (keys with
- * defaults are optional). The cross checks `parseScenario` runs in code (names a timeline step, fault, job rule or
- * expectation uses; times within `durationMinutes`) are not in it: the drill runs them before every scenario.
+ * The scenario format's JSON Schema (draft 2020-12) as a plain object. The watchdog configuration's schema is
+ * embedded under {@link WATCHDOG_CONFIG_SCHEMA_REF}, its own `#/$defs/…` references rewritten to point inside it.
+ * Built from the zod schema's input side (keys with defaults are optional). The cross checks `parseScenario` runs in
+ * code (names a timeline step, fault, job rule or expectation uses; times within `durationMinutes`) are not in it:
+ * the drill runs them before every scenario.
  */
 export function scenarioJsonSchema(): Record<string, unknown> {
   const { $schema, ...rest } = z.toJSONSchema(Scenario, { io: 'input', target: 'draft-2020-12' });
@@ -36,6 +38,11 @@ export function scenarioJsonSchema(): Record<string, unknown> {
     description: 'The watchdog configuration (the format of flink-watchdog.config.json), validated before the run.',
     $ref: WATCHDOG_CONFIG_SCHEMA_REF,
   };
+  const { $schema: _configDraft, $id: _configId, ...config } = configJsonSchema() as Record<string, unknown>;
+  rest.$defs = {
+    ...(rest.$defs as Record<string, unknown> | undefined),
+    WatchdogConfig: rebaseRefs(config) as typeof rest,
+  };
   dropSafeIntegerBounds(rest);
   return {
     $schema,
@@ -44,6 +51,20 @@ export function scenarioJsonSchema(): Record<string, unknown> {
       'A drill scenario: a world for the MSF and CloudWatch emulator, a timeline of what people do in it, the watchdog configuration and the expected outcome. Times are minutes after startTime.',
     ...rest,
   };
+}
+
+/** A copy of `node` whose `#/$defs/X` references point into `#/$defs/WatchdogConfig/$defs/X`. */
+function rebaseRefs(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(rebaseRefs);
+  if (typeof node !== 'object' || node === null) return node;
+  return Object.fromEntries(
+    Object.entries(node).map(([k, v]) => [
+      k,
+      k === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/')
+        ? `${WATCHDOG_CONFIG_SCHEMA_REF}/$defs/${v.slice('#/$defs/'.length)}`
+        : rebaseRefs(v),
+    ]),
+  );
 }
 
 /**

@@ -92,7 +92,7 @@ export const LAMBDA_BUILD_OPTIONS: BuildOptions = {
  * behind a function or a dynamic `import()`. The package test requires the library from a CommonJS app.
  *
  * Source maps: built at the depth of `dist/` (see {@link build}), so `sources` are the repository's files relative to
- * the map (`../shared/config/schema.ts` from `dist/index.js.map`, `../../shared/...` from a chunk's). The TypeScript
+ * the map (from `dist/index.js.map`, one level up to the repository's `shared/config/schema.ts`; two from a chunk's). The TypeScript
  * sources are not shipped, so those paths resolve only in a clone; the maps embed the sources (`sourcesContent`),
  * so a consumer's trace with `--enable-source-maps` names the original file and line (under
  * `node_modules/flink-watchdog/`) and a debugger shows the code. (The Lambda bundles do not embed them: see
@@ -323,7 +323,7 @@ const SUBPATH_IMPORTS: Readonly<Record<string, string>> = {
 
 /**
  * Rewrites the module specifiers of one emitted declaration file so that it resolves outside the repository: a
- * subpath import (`#shared/config/schema.ts`) becomes a relative path from the file (`../shared/config/schema.js`),
+ * subpath import (`#shared/config/schema.ts`) becomes a path relative to the declaration file, ending in `.js` (e.g. `shared/config/schema.js` one level up),
  * and a relative `.ts` specifier gets `.js`. Bare package specifiers (`aws-cdk-lib`) are left alone.
  * @param text the declaration file's content.
  * @param file its path relative to the declarations root, `/`-separated (e.g. `infra/index.d.ts`).

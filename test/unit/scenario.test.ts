@@ -16,7 +16,7 @@ import {
   scenarioJsonSchema,
   WATCHDOG_CONFIG_SCHEMA_REF,
 } from '#sandbox/scenario-json-schema.ts';
-import { CONFIG_JSON_SCHEMA_FILE, configJsonSchema } from '#shared/config/json-schema.ts';
+import { configJsonSchema } from '#shared/config/json-schema.ts';
 
 const code = { bucket: 'artifacts', fileKey: 'orders-v1.jar' };
 
@@ -354,9 +354,19 @@ describe('File: sandbox/scenario.schema.json', () => {
     expect(committed.endsWith('}\n')).toBe(true);
   });
 
-  it("refers to the watchdog configuration's committed schema for the watchdog object", () => {
+  it("carries the watchdog configuration's schema for the watchdog object, standing alone", () => {
+    // Act
+    const schema = scenarioJsonSchema() as {
+      properties: { watchdog: { $ref: string } };
+      $defs: { WatchdogConfig: { properties: unknown } };
+    };
+
     // Assess
-    expect(resolve(dirname(SCENARIO_JSON_SCHEMA_FILE), WATCHDOG_CONFIG_SCHEMA_REF)).toBe(CONFIG_JSON_SCHEMA_FILE);
+    expect(schema.properties.watchdog.$ref).toBe(WATCHDOG_CONFIG_SCHEMA_REF);
+    expect(Object.keys(schema.$defs.WatchdogConfig.properties as object)).toEqual(
+      Object.keys((configJsonSchema() as { properties: object }).properties),
+    );
+    expect(JSON.stringify(schema)).not.toMatch(/"\$ref":"(?!#)/);
   });
 
   it('describes every field for the editor (a variant discriminator excepted)', () => {
@@ -397,7 +407,6 @@ describe('File: sandbox/scenario.schema.json', () => {
 
   describe('bundled scenarios', () => {
     const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
-    ajv.addSchema(configJsonSchema(), CONFIG_JSON_SCHEMA_FILE);
     const validate = ajv.compile({ ...scenarioJsonSchema(), $id: SCENARIO_JSON_SCHEMA_FILE });
 
     it.each(listScenarios())('%s starts with its $schema, validates against it and passes the checks', (name) => {
