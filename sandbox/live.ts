@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import { type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import {
   type TimelineLine,
 } from './drill.ts';
 import type { RecordedCall } from './emulator/server.ts';
-import { answerSandbox, SANDBOX_CLOCK_PATH } from './emulator/server.ts';
+import { answerSandbox, listenLocal, SANDBOX_CLOCK_PATH } from './emulator/server.ts';
 import type { Scenario } from './scenario.ts';
 
 /** X-Amz-Target prefix of DynamoDB (awsJson1_0): the ledger's API, answered by dynalite. */
@@ -449,19 +449,7 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
     return 200;
   };
 
-  const server = createServer((req, res) => {
-    answer(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ __type: 'InternalFailure', message: String(error) }));
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const server = await listenLocal(answer);
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const region = h.emulator.region;
   // The scenario's watchdog config, for the commands that read one (status, drift, remediate): a file of its own.

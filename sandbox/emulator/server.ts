@@ -415,20 +415,7 @@ export async function startEmulatorServer(handlers: EmulatorServerHandlers): Pro
     }
   };
 
-  const server = createServer((req, res) => {
-    answer(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ __type: 'InternalFailure', message: String(error) }));
-    });
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const server = await listenLocal(answer);
   const { port } = server.address() as AddressInfo;
 
   return {
@@ -439,4 +426,28 @@ export async function startEmulatorServer(handlers: EmulatorServerHandlers): Pro
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * An HTTP server on 127.0.0.1 (a free port) that answers every request with `answer`; a rejected answer becomes a
+ * 500 `InternalFailure` JSON error. Resolves once listening (read the port from `server.address()`).
+ * @throws the listen error (e.g. no free port).
+ */
+export async function listenLocal(
+  answer: (req: IncomingMessage, res: ServerResponse) => Promise<unknown>,
+): Promise<ReturnType<typeof createServer>> {
+  const server = createServer((req, res) => {
+    answer(req, res).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ __type: 'InternalFailure', message: String(error) }));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
 }
