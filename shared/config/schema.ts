@@ -49,10 +49,24 @@ const stuckTransitionMinutesShape = z.strictObject(
 
 /** Policy fields without defaults: the shape of a per-application override. */
 const policyFields = {
-  /** `remediate` acts; `observe` only reports what it would have done. */
-  mode: z
-    .enum(['remediate', 'observe'])
-    .register(z.globalRegistry, { description: '`remediate` acts; `observe` only reports what it would have done.' }),
+  /**
+   * `remediate` acts; `approve` records the decision and asks people (Slack buttons, Amazon Q Developer, `flink-watchdog
+   * approve`), acting only once approved; `observe` only reports what it would have done.
+   */
+  mode: z.enum(['remediate', 'approve', 'observe']).register(z.globalRegistry, {
+    description:
+      '`remediate` acts; `approve` asks people first (Slack buttons, Amazon Q Developer custom action, `flink-watchdog approve INCIDENT`) and acts only once approved, after checking every guard again; `observe` only reports what it would have done.',
+  }),
+  /** approve mode: how long the workflow waits for an answer (Step Functions task token), minutes. */
+  approvalTimeoutMinutes: integer(1, 8 * 60).register(z.globalRegistry, {
+    description:
+      'approve mode: how long the workflow waits for an approval before `onApprovalTimeout` applies, minutes (default 30).',
+  }),
+  /** approve mode: what an unanswered request ends in: `escalate` (ESCALATED, no MSF call) or `proceed` (act). */
+  onApprovalTimeout: z.enum(['escalate', 'proceed']).register(z.globalRegistry, {
+    description:
+      'approve mode: what an unanswered approval request ends in: `escalate` (the default: ESCALATED, no MSF call) or `proceed` (act as if approved, every guard checked again first).',
+  }),
   /** Desired ApplicationStatus. Only RUNNING applications are restarted or started. */
   desiredStatus: z.enum(['RUNNING', 'READY']).register(z.globalRegistry, {
     description: 'Desired ApplicationStatus. Only RUNNING applications are restarted or started.',
@@ -171,6 +185,8 @@ const policyFields = {
 /** The defaults of every policy knob (README, "Configuration"). */
 export const DEFAULT_POLICY = {
   mode: 'observe',
+  approvalTimeoutMinutes: 30,
+  onApprovalTimeout: 'escalate',
   desiredStatus: 'RUNNING',
   restartLoop: { windowMinutes: 10, threshold: 3 },
   recentChangeMinutes: 30,
@@ -206,7 +222,11 @@ export type PolicyOverride = z.infer<typeof PolicyOverride>;
 
 /** The effective policy of one application: every knob set. */
 export interface PolicySettings {
-  mode: 'remediate' | 'observe';
+  mode: 'remediate' | 'approve' | 'observe';
+  /** approve mode: how long the workflow waits for an answer, minutes. */
+  approvalTimeoutMinutes: number;
+  /** approve mode: what an unanswered request ends in. */
+  onApprovalTimeout: 'escalate' | 'proceed';
   desiredStatus: 'RUNNING' | 'READY';
   restartLoop: { windowMinutes: number; threshold: number };
   recentChangeMinutes: number;
@@ -324,6 +344,16 @@ export const WatchedApplication = z
     region: z.optional(AwsRegion).register(z.globalRegistry, {
       description: "The application's Region when it is not the watchdog's own; required with accountId.",
     }),
+    /**
+     * The CloudWatch Logs log group the application logs to (its CloudWatchLoggingOptions), read for a restart loop's
+     * root cause; the watchdog's IAM allows reading this log group only. Default `/aws/kinesis-analytics/NAME`.
+     */
+    logGroupName: z
+      .optional(z.string().check(z.regex(/^[.\-_/#A-Za-z0-9]{1,512}$/, 'a CloudWatch Logs log group name')))
+      .register(z.globalRegistry, {
+        description:
+          "The CloudWatch Logs log group of the application's CloudWatchLoggingOptions, read (Logs Insights) for a restart loop's first exception; the watchdog may read only these log groups. Default /aws/kinesis-analytics/NAME.",
+      }),
     policy: z
       ._default(PolicyOverride, {})
       .register(z.globalRegistry, { description: "Overrides of the config's `defaults` for this application." }),
@@ -412,6 +442,26 @@ export const Notifications = z
       .register(z.globalRegistry, {
         description: 'Email addresses subscribed to the topic; each must confirm the subscription mail.',
       }),
+    /**
+     * Name of the Secrets Manager secret holding the Slack app's signing secret: creates the interactivity endpoint (a
+     * Lambda function URL) that takes the Approve / Reject buttons of approve mode. Its SecretString is the signing
+     * secret, or JSON {"signingSecret": ...}.
+     */
+    slackSigningSecretName: z
+      .optional(
+        z
+          .string()
+          .check(
+            z.regex(
+              /^[A-Za-z0-9/_+=.@-]{1,512}$/,
+              'expected a Secrets Manager secret name (1-512 of A-Z a-z 0-9 / _ + = . @ -), e.g. flink-watchdog/slack-signing-secret',
+            ),
+          ),
+      )
+      .register(z.globalRegistry, {
+        description:
+          'Name of the Secrets Manager secret holding the Slack app\'s signing secret (SecretString: the secret, or JSON {"signingSecret": ...}): creates the interactivity endpoint (Lambda function URL) for approve mode\'s Approve / Reject buttons.',
+      }),
     chatbot: z.optional(z.boolean()).register(z.globalRegistry, {
       description:
         'Create a topic for Amazon Q Developer in chat applications (custom-notification JSON, one thread per incident).',
@@ -461,6 +511,46 @@ export const WatchdogConfig = z
       .register(z.globalRegistry, { description: 'The applications watched by name.' }),
     /** Where notifications go (optional: without it, the stack creates an encrypted SNS topic and nothing else). */
     notifications: z.optional(Notifications),
+    /**
+     * Change freezes: while an AWS Systems Manager Change Calendar named here is CLOSED (GetCalendarState), the watchdog
+     * makes no automatic MSF call; the incident says what holds it, people are told once, and a human runbook command
+     * still runs.
+     */
+    changeFreeze: z
+      .optional(
+        z.strictObject({
+          calendars: z
+            .array(
+              z
+                .string()
+                .check(
+                  z.regex(
+                    /^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:document\/)?[A-Za-z0-9_.-]{3,128}$/,
+                    'an SSM Change Calendar document name or ARN, e.g. prod-change-freeze or arn:aws:ssm:eu-west-1:123456789012:document/prod-change-freeze',
+                  ),
+                ),
+            )
+            .check(z.minLength(1), z.maxLength(10))
+            .register(z.globalRegistry, {
+              description:
+                'Change Calendar documents (names or ARNs, at most 10, as GetCalendarState takes them): while one is CLOSED, automatic remediation waits.',
+            }),
+          recheckMinutes: optionalInteger(
+            1,
+            60,
+            'How often a held remediation looks again at the calendars and maintenance, minutes (default 5).',
+          ),
+          maxHoldMinutes: optionalInteger(
+            5,
+            11 * 60,
+            'Longest a remediation waits for a freeze or maintenance to end before it is ESCALATED, minutes (default 240).',
+          ),
+        }),
+      )
+      .register(z.globalRegistry, {
+        description:
+          'Change freezes: no automatic MSF call while an SSM Change Calendar named here is CLOSED (maintenance operations in progress hold it too).',
+      }),
     /**
      * Runbook commands over SNS (force-stop, restart-from-snapshot, rollback, …). Without it, no command topic exists.
      */
@@ -975,4 +1065,38 @@ export const MIN_CORRELATED_FAILURE_LIMIT = 2;
 export function correlatedFailureLimit(settings: FleetSettings, watched: number): number {
   const byShare = Math.max(MIN_CORRELATED_FAILURE_LIMIT, Math.ceil(settings.correlatedFailure.fraction * watched));
   return Math.min(settings.correlatedFailure.threshold, byShare);
+}
+
+/** Effective change-freeze settings ({@link WatchdogConfig} `changeFreeze`), with defaults. */
+export interface ChangeFreezeSettings {
+  /** SSM Change Calendar names or ARNs (GetCalendarState `CalendarNames`); empty when none is configured. */
+  calendars: string[];
+  /** How often a held remediation looks again, minutes. */
+  recheckMinutes: number;
+  /** Longest a remediation is held before it is ESCALATED, minutes. */
+  maxHoldMinutes: number;
+}
+
+/** The change-freeze settings of `config`: no calendar, re-check every 5 min, hold at most 240 min by default. */
+export function changeFreezeSettings(config: WatchdogConfig): ChangeFreezeSettings {
+  const c = config.changeFreeze;
+  return {
+    calendars: c?.calendars ?? [],
+    recheckMinutes: c?.recheckMinutes ?? 5,
+    maxHoldMinutes: c?.maxHoldMinutes ?? 240,
+  };
+}
+
+/** The log group MSF's console creates for an application by default (CloudWatchLoggingOptions). */
+export function defaultLogGroupName(applicationName: string): string {
+  return `/aws/kinesis-analytics/${applicationName}`;
+}
+
+/**
+ * The log group the watchdog may read for `applicationKey`'s root cause: the listed application's `logGroupName`, else
+ * {@link defaultLogGroupName} of its MSF ApplicationName.
+ */
+export function configuredLogGroupName(config: WatchdogConfig, applicationKey: string): string {
+  const listed = listedApplication(config, applicationKey);
+  return listed?.logGroupName ?? defaultLogGroupName(listed?.name ?? applicationKey.split('@')[0] ?? applicationKey);
 }

@@ -54,6 +54,12 @@ export interface IncidentEvent {
     | 'DUPLICATE'
     /** A detection held back because another incident holds the application's lock (see {@link LockDeferral}). */
     | 'DEFERRED'
+    /** approve mode: approval requested, answered (approved, rejected), timed out, or refused as stale. */
+    | 'APPROVAL'
+    /** Automatic remediation held by an MSF maintenance operation or a CLOSED change calendar, or released. */
+    | 'HELD'
+    /** The first failure's exception found in the application's logs (or why it was not). */
+    | 'ROOT_CAUSE'
     | 'ERROR';
   message: string;
 }
@@ -92,6 +98,72 @@ export interface Incident {
   slackThread?: { channel: string; ts: string };
   /** Set on a deferral record: detections of the application held back behind another incident's lock. */
   deferral?: LockDeferral;
+  /** approve mode: the request put to people and its answer. */
+  approval?: ApprovalRecord;
+  /** What holds (or held) automatic remediation: an MSF maintenance operation or a CLOSED change calendar. */
+  hold?: HoldRecord;
+  /** A restart loop's first failure, from the application's CloudWatch Logs. */
+  rootCause?: RootCause;
+  /** Why no root cause was found (log group unreadable, no exception near the onset), when none was. */
+  rootCauseNote?: string;
+}
+
+/** How people answered an approval request. */
+export type ApprovalChannel = 'slack' | 'amazon-q' | 'cli' | 'console';
+
+/**
+ * approve mode: the remediation people are asked to approve, the Step Functions task token the workflow waits on,
+ * and the answer. Times are epoch ms.
+ */
+export interface ApprovalRecord {
+  /** The remediation decided and put to people. */
+  action: RemediationAction;
+  requestedMs: number;
+  /** When an unanswered request times out (requestedMs + approvalTimeoutMinutes), ms. */
+  timeoutMs: number;
+  /** What an unanswered request ends in (policy `onApprovalTimeout`). */
+  onTimeout: 'escalate' | 'proceed';
+  /** The task token (`$$.Task.Token`) of the waiting `.waitForTaskToken` state; removed once answered. */
+  taskToken?: string;
+  /** PENDING until answered; STALE: approved, but the situation changed before acting (refused). */
+  state: 'PENDING' | 'APPROVED' | 'REJECTED' | 'TIMED_OUT' | 'STALE';
+  answer?: {
+    decision: 'APPROVED' | 'REJECTED';
+    /** Who answered: Slack user (`slack:U123 (name)`), IAM caller ARN, or the console. */
+    by: string;
+    via: ApprovalChannel;
+    atMs: number;
+    /** A rejection's reason, as given. */
+    reason?: string;
+  };
+}
+
+/** What holds automatic remediation of an application. Times are epoch ms. */
+export interface HoldRecord {
+  /** MAINTENANCE: an MSF maintenance operation IN_PROGRESS (ListApplicationOperations); CHANGE_FREEZE: a CLOSED calendar. */
+  kind: 'MAINTENANCE' | 'CHANGE_FREEZE';
+  /** e.g. "operation Maintenance op-1 IN_PROGRESS" or "change calendar prod-freeze is CLOSED until 2026-03-02T18:00Z". */
+  detail: string;
+  sinceMs: number;
+  lastCheckedMs: number;
+  /** When people were told (once per hold), ms. */
+  toldMs?: number;
+  /** When the hold ended, ms; absent while it holds. */
+  releasedMs?: number;
+}
+
+/** The first failure's exception at a restart loop's onset, read from the application's log group. */
+export interface RootCause {
+  /** e.g. `software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException`. */
+  exceptionClass: string;
+  message: string;
+  /** The top stack frames (`at ...` lines), at most 5. */
+  frames: string[];
+  logGroupName: string;
+  /** Timestamp of the log line with the exception, ms. */
+  atMs: number;
+  /** How it was found: a CloudWatch Logs Insights query (StartQuery/GetQueryResults) or FilterLogEvents. */
+  source: 'logs-insights' | 'filter-log-events';
 }
 
 /**

@@ -24,6 +24,9 @@ export const SEVERITY_BY_EVENT: Readonly<Record<NotificationEvent, Severity>> = 
   ESCALATED: 'critical',
   NOTIFIED: 'warning',
   OBSERVED: 'info',
+  APPROVAL_REQUESTED: 'warning',
+  APPROVAL_ANSWERED: 'warning',
+  HELD: 'warning',
 };
 
 /** Every lifecycle event, in lifecycle order (a `Record` keeps this list exhaustive at compile time). */
@@ -37,6 +40,9 @@ export const STATUS_LABEL: Readonly<Record<NotificationEvent, string>> = {
   ESCALATED: 'ESCALATED',
   NOTIFIED: 'NOTIFIED',
   OBSERVED: 'OBSERVED',
+  APPROVAL_REQUESTED: 'APPROVAL REQUESTED',
+  APPROVAL_ANSWERED: 'APPROVAL ANSWERED',
+  HELD: 'HELD',
 };
 
 /** Marker appended to anything cut to fit a limit. */

@@ -21,7 +21,10 @@ export const EVENT_SOURCE = 'flink-watchdog';
  * - ESCALATED → `Flink Watchdog Incident Escalated`: automation stopped, a human must act (detail has `nextSteps`);
  * - NOTIFIED → `Flink Watchdog Incident Notified`: nothing safe to do automatically; people are told;
  * - OBSERVED → `Flink Watchdog Incident Observed`: observe mode or out of scope; `detail.decision.wouldHave` says what
- *   would have been done.
+ *   would have been done;
+ * - APPROVAL_REQUESTED → `Flink Watchdog Approval Requested`: approve mode asks people (`detail.incident.approval`);
+ * - APPROVAL_ANSWERED → `Flink Watchdog Approval Answered`: approved, rejected, timed out, or refused as stale;
+ * - HELD → `Flink Watchdog Remediation Held`: a maintenance operation or a CLOSED change calendar holds automation.
  */
 export const DETAIL_TYPES: Readonly<Record<NotificationEvent, string>> = {
   OPENED: 'Flink Watchdog Incident Opened',
@@ -30,6 +33,9 @@ export const DETAIL_TYPES: Readonly<Record<NotificationEvent, string>> = {
   ESCALATED: 'Flink Watchdog Incident Escalated',
   NOTIFIED: 'Flink Watchdog Incident Notified',
   OBSERVED: 'Flink Watchdog Incident Observed',
+  APPROVAL_REQUESTED: 'Flink Watchdog Approval Requested',
+  APPROVAL_ANSWERED: 'Flink Watchdog Approval Answered',
+  HELD: 'Flink Watchdog Remediation Held',
 };
 
 /** Options of {@link renderEventBridge}. */

@@ -2,7 +2,19 @@ import type { FleetIncident } from '#shared/domain/fleet-incident.ts';
 import type { Incident } from '#shared/domain/incident.ts';
 
 /** Lifecycle events people are told about. */
-export type NotificationEvent = 'OPENED' | 'ACTION_TAKEN' | 'RESOLVED' | 'ESCALATED' | 'NOTIFIED' | 'OBSERVED';
+export type NotificationEvent =
+  | 'OPENED'
+  | 'ACTION_TAKEN'
+  | 'RESOLVED'
+  | 'ESCALATED'
+  | 'NOTIFIED'
+  | 'OBSERVED'
+  /** approve mode: people are asked to approve (Slack buttons, Amazon Q custom action, `flink-watchdog approve`). */
+  | 'APPROVAL_REQUESTED'
+  /** approve mode: approved, rejected, timed out, or an approval refused as stale. */
+  | 'APPROVAL_ANSWERED'
+  /** Automatic remediation held by maintenance or a change freeze (told once per hold). */
+  | 'HELD';
 
 export interface Notification {
   event: NotificationEvent;
