@@ -65,6 +65,11 @@ export interface Decision {
   guards: GuardResult[];
   /** Exact next steps for a human (AWS CLI commands), when notifying or escalating. */
   nextSteps: string[];
+  /**
+   * approve mode (policy `mode: approve`), with verdict REMEDIATE: people approve `remediation` before the workflow
+   * acts. `timeoutMinutes` is policy `approvalTimeoutMinutes`; `onTimeout` is policy `onApprovalTimeout`.
+   */
+  approval?: { timeoutMinutes: number; onTimeout: 'escalate' | 'proceed' };
 }
 
 /** A human description of a remediation, e.g. "force-stop, then start RESTORE_FROM_CUSTOM_SNAPSHOT (snap-1)". */

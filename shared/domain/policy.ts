@@ -345,7 +345,7 @@ function prescribe(finding: Finding, input: DecisionInput): Prescription {
  * Guards, checked in this order and all recorded: in scope; status actionable (no DELETING/MAINTENANCE); no foreign
  * operation IN_PROGRESS unless the finding is a stuck transition; lock free; attempts left (else ESCALATE);
  * cooldown passed; a snapshot exists where the action restores one (else ESCALATE); mode is remediate (else NONE
- * with `wouldHave`).
+ * with `wouldHave`), or approve: REMEDIATE with `approval` set, so the workflow asks people before acting.
  */
 export function decide(input: DecisionInput): Decision {
   const { observation: obs, findings, policy, history, scope, nowMs } = input;
@@ -454,6 +454,19 @@ export function decide(input: DecisionInput): Decision {
     }
   }
 
+  if (policy.mode === 'approve') {
+    // approve mode: the decision is the same as in remediate mode, but people approve it before the workflow acts.
+    guards.push({ name: 'mode-remediate', passed: true, detail: 'mode approve: people approve first' });
+    return {
+      verdict: 'REMEDIATE',
+      reason: p.reason,
+      finding,
+      remediation: action,
+      guards,
+      nextSteps: p.nextSteps,
+      approval: { timeoutMinutes: policy.approvalTimeoutMinutes, onTimeout: policy.onApprovalTimeout },
+    };
+  }
   const remediate = policy.mode === 'remediate';
   guards.push({ name: 'mode-remediate', passed: remediate, detail: `mode ${policy.mode}` });
   if (!remediate) return blocked('NONE', `Observe mode: ${p.reason}`);

@@ -1,2 +1,2 @@
-/** What the Step Functions starters load at their first start (sfn-execution.ts); see sns.ts. */
-export { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+/** What the Step Functions starters (sfn-execution.ts) and the task-token adapter load at first use; see sns.ts. */
+export { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
