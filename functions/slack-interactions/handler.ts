@@ -1,0 +1,296 @@
+/**
+ * The Slack interactivity endpoint (a Lambda function URL, auth NONE: Slack cannot sign with SigV4, so the request is
+ * authenticated by Slack's own signature instead). A click on an incident message's Approve / Reject button
+ * (shared/notify/slack.ts) arrives here as a `block_actions` interaction payload; the signature is verified with the
+ * Slack app's signing secret, then the answer is recorded on the incident and handed to the waiting remediation
+ * workflow ({@link answerApproval}: ledger write + SendTaskSuccess), and the clicker is told the outcome.
+ *
+ * Slack's rules followed here:
+ * - Verifying requests from Slack (https://api.slack.com/authentication/verifying-requests-from-slack):
+ *   `X-Slack-Signature` is `v0=` + hex HMAC-SHA256 of `v0:{X-Slack-Request-Timestamp}:{raw request body}` keyed with
+ *   the signing secret, compared in constant time; a timestamp more than five minutes from the local clock is refused
+ *   (replay protection).
+ * - Handling user interaction (https://api.slack.com/interactivity/handling): the payload is POSTed as
+ *   `application/x-www-form-urlencoded` with one `payload` parameter holding JSON; the app acknowledges with HTTP 200
+ *   within 3 seconds; for `block_actions` a message to the user is sent to the payload's `response_url`
+ *   (https://api.slack.com/interactivity/handling#message_responses: `response_type: ephemeral`,
+ *   `replace_original: false` keeps the incident message and shows the reply to the clicker only).
+ * - Lambda function URL payload format 2.0 (https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html):
+ *   header names in lower case, `body` base64-encoded when `isBase64Encoded` is true; the signature is checked over
+ *   the exact bytes Slack sent.
+ *
+ * Refused (nothing read from the ledger, nothing recorded, no SendTaskSuccess): anything but POST (405), a missing or
+ * wrong signature, a missing or old timestamp (401), a payload that is not a watchdog button click (400).
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '#shared/clock.ts';
+import type { AnswerResult, ApprovalAnswer } from '#shared/domain/approval.ts';
+import type { Log } from '#shared/ports/log.ts';
+import * as z from '#shared/zod.ts';
+
+/** The action_id of the Approve button on an approval request's Slack message (its `value` is the incident id). */
+export const SLACK_APPROVE_ACTION_ID = 'flink-watchdog-approve';
+/** The action_id of the Reject button on an approval request's Slack message (its `value` is the incident id). */
+export const SLACK_REJECT_ACTION_ID = 'flink-watchdog-reject';
+
+/** Slack's replay window: a request whose timestamp is further than this from the local clock is refused, ms (5 minutes). */
+export const SLACK_MAX_SKEW_MS = 5 * 60_000;
+
+/** The part of a Lambda function URL request (payload format 2.0) the endpoint reads. */
+export interface FunctionUrlRequest {
+  /** Request headers; Lambda gives their names in lower case (looked up case-insensitively anyway). */
+  headers?: Record<string, string | undefined>;
+  /** The raw request body, base64-encoded when `isBase64Encoded`. */
+  body?: string;
+  isBase64Encoded?: boolean;
+  requestContext?: { http?: { method?: string } };
+}
+
+/** What a function URL returns (Lambda maps it to the HTTP response). */
+export interface FunctionUrlResponse {
+  /** 200 acknowledged (the answer's outcome goes to `response_url`), 400 malformed, 401 not from Slack, 405 not POST. */
+  statusCode: number;
+  headers?: Record<string, string>;
+  body: string;
+}
+
+/** A reply to the clicker, POSTed to the interaction's `response_url`. */
+export interface SlackResponseMessage {
+  response_type: 'ephemeral';
+  replace_original: false;
+  text: string;
+}
+
+/** What {@link createSlackInteractionHandler} uses. */
+export interface SlackInteractionDeps {
+  /** The Slack app's signing secret (Basic Information → App Credentials); read once and cached by the caller. Never logged. */
+  signingSecret: () => Promise<string>;
+  /** Records the answer and hands it to the waiting workflow: {@link answerApproval} with its deps bound. */
+  answer: (incidentId: string, answer: ApprovalAnswer) => Promise<AnswerResult>;
+  clock: Clock;
+  log: Log;
+  /**
+   * Sends the reply for the clicker to the interaction's `response_url` (a Slack URL; an https POST of JSON).
+   * @default {@link postToResponseUrl}
+   */
+  respond?: (responseUrl: string, message: SlackResponseMessage) => Promise<void>;
+}
+
+/** The interaction payload fields the endpoint reads (https://api.slack.com/reference/interaction-payloads/block-actions). */
+const BlockActionsPayload = z.object({
+  type: z.literal('block_actions'),
+  user: z.object({
+    id: z.string().check(z.minLength(1)),
+    username: z.optional(z.string()),
+    name: z.optional(z.string()),
+  }),
+  team: z.optional(z.nullable(z.object({ id: z.optional(z.string()) }))),
+  response_url: z.optional(z.string()),
+  actions: z.array(z.object({ action_id: z.string(), value: z.optional(z.string()) })).check(z.minLength(1)),
+});
+
+/** An incident id as the watchdog makes them (shared/domain/incident.ts `incidentId`: ≤ 80 chars of [A-Za-z0-9-_]). */
+const INCIDENT_ID = /^[A-Za-z0-9_-]{1,80}$/;
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+function reply(statusCode: number, message: string): FunctionUrlResponse {
+  return { statusCode, headers: JSON_HEADERS, body: JSON.stringify({ message }) };
+}
+
+function header(request: FunctionUrlRequest, name: string): string | undefined {
+  const headers = request.headers ?? {};
+  const direct = headers[name];
+  if (direct !== undefined) return direct;
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  return key === undefined ? undefined : headers[key];
+}
+
+/**
+ * Whether `signature` is Slack's signature of `rawBody` sent at `timestamp` (seconds), checked in constant time.
+ * Pure apart from the HMAC.
+ */
+export function isSlackSignatureValid(secret: string, timestamp: string, rawBody: Buffer, signature: string): boolean {
+  const expected = Buffer.from(slackSignature(secret, timestamp, rawBody), 'utf8');
+  const given = Buffer.from(signature, 'utf8');
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+/** `v0=` + hex HMAC-SHA256(secret, `v0:{timestamp}:{raw body}`): Slack's request signature. */
+export function slackSignature(secret: string, timestamp: string, rawBody: Buffer | string): string {
+  const hmac = createHmac('sha256', secret);
+  hmac.update(`v0:${timestamp}:`, 'utf8');
+  hmac.update(rawBody);
+  return `v0=${hmac.digest('hex')}`;
+}
+
+/**
+ * POSTs `message` as JSON to a Slack `response_url` (https, a slack.com host), waiting at most `timeoutMs`.
+ * @throws Error when the URL is not a Slack https URL, or Slack answers other than 2xx, or the time runs out.
+ */
+export async function postToResponseUrl(
+  responseUrl: string,
+  message: SlackResponseMessage,
+  timeoutMs = 1500,
+): Promise<void> {
+  const url = new URL(responseUrl);
+  if (url.protocol !== 'https:' || !(url.hostname === 'slack.com' || url.hostname.endsWith('.slack.com'))) {
+    throw new Error(`response_url is not a Slack https URL (host ${url.hostname})`);
+  }
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: JSON_HEADERS,
+    body: JSON.stringify(message),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
+}
+
+/**
+ * The Slack interactivity endpoint as a function of a function URL request: verifies Slack's signature over the raw
+ * body, refuses forged and old requests with 401 before anything else is read, parses the `block_actions` payload,
+ * and for a click on {@link SLACK_APPROVE_ACTION_ID} / {@link SLACK_REJECT_ACTION_ID} calls `answer(incidentId,
+ * {decision, by: 'slack:<user.id> (<user.username>)', via: 'slack'})`, then tells the clicker the outcome through
+ * `response_url` (ephemeral) and acknowledges with 200 (empty body). A failed reply to `response_url` is logged: the
+ * answer stands. Throws only when `answer` throws (the ledger or Step Functions failed): Lambda answers 502 and Slack
+ * shows the click failed.
+ */
+export function createSlackInteractionHandler(
+  deps: SlackInteractionDeps,
+): (request: FunctionUrlRequest) => Promise<FunctionUrlResponse> {
+  const respond = deps.respond ?? ((url: string, message: SlackResponseMessage) => postToResponseUrl(url, message));
+  return async (request) => {
+    const method = request.requestContext?.http?.method;
+    if (method !== undefined && method.toUpperCase() !== 'POST') return reply(405, 'POST only');
+
+    const rawBody = Buffer.from(request.body ?? '', request.isBase64Encoded ? 'base64' : 'utf8');
+    const timestamp = header(request, 'x-slack-request-timestamp');
+    const signature = header(request, 'x-slack-signature');
+    if (timestamp === undefined || signature === undefined) {
+      deps.log.warn('slack interaction refused: no signature', {});
+      return reply(401, 'missing X-Slack-Signature or X-Slack-Request-Timestamp');
+    }
+    const sentMs = /^\d{1,12}$/.test(timestamp) ? Number(timestamp) * 1000 : Number.NaN;
+    if (!Number.isFinite(sentMs) || Math.abs(deps.clock.now() - sentMs) > SLACK_MAX_SKEW_MS) {
+      deps.log.warn('slack interaction refused: timestamp outside the 5-minute window', { timestamp });
+      return reply(401, 'X-Slack-Request-Timestamp is more than 5 minutes from now');
+    }
+    if (!isSlackSignatureValid(await deps.signingSecret(), timestamp, rawBody, signature)) {
+      deps.log.warn('slack interaction refused: bad signature', {});
+      return reply(401, 'X-Slack-Signature does not match');
+    }
+
+    const payloadJson = new URLSearchParams(rawBody.toString('utf8')).get('payload');
+    let raw: unknown;
+    try {
+      raw = payloadJson === null ? undefined : JSON.parse(payloadJson);
+    } catch {
+      raw = undefined;
+    }
+    const parsed = BlockActionsPayload.safeParse(raw);
+    if (!parsed.success) {
+      deps.log.warn('slack interaction ignored: not a block_actions payload', {});
+      return reply(400, 'expected a block_actions interaction payload in the form field "payload"');
+    }
+    const payload = parsed.data;
+    const action = payload.actions.find(
+      (a) => a.action_id === SLACK_APPROVE_ACTION_ID || a.action_id === SLACK_REJECT_ACTION_ID,
+    );
+    if (action === undefined) {
+      deps.log.warn('slack interaction ignored: not a watchdog button', {
+        actions: payload.actions.map((a) => a.action_id),
+      });
+      return reply(400, `expected action_id ${SLACK_APPROVE_ACTION_ID} or ${SLACK_REJECT_ACTION_ID}`);
+    }
+    const incidentId = action.value ?? '';
+    if (!INCIDENT_ID.test(incidentId)) {
+      return reply(400, 'the button value is not an incident id (1-80 characters of A-Z a-z 0-9 - _)');
+    }
+
+    const who = payload.user.username ?? payload.user.name;
+    const answer: ApprovalAnswer = {
+      decision: action.action_id === SLACK_APPROVE_ACTION_ID ? 'APPROVED' : 'REJECTED',
+      by: `slack:${payload.user.id}${who ? ` (${who})` : ''}`,
+      via: 'slack',
+      ...(action.action_id === SLACK_REJECT_ACTION_ID ? { reason: 'rejected in Slack' } : {}),
+    };
+    const result = await deps.answer(incidentId, answer);
+    deps.log.info('slack approval answer', {
+      incidentId,
+      decision: answer.decision,
+      by: answer.by,
+      accepted: result.accepted,
+      ...(payload.team?.id ? { team: payload.team.id } : {}),
+    });
+    if (payload.response_url) {
+      try {
+        await respond(payload.response_url, {
+          response_type: 'ephemeral',
+          replace_original: false,
+          text: result.message,
+        });
+      } catch (e) {
+        deps.log.warn('could not reply to the clicker through response_url', { error: (e as Error).message });
+      }
+    }
+    return { statusCode: 200, body: '' };
+  };
+}
+
+/** What {@link signedSlackRequest} builds a click from. */
+export interface SignedSlackRequestInput {
+  /** The Slack app's signing secret the endpoint verifies with. */
+  secret: string;
+  /** When Slack sends it, epoch ms (the timestamp header is its whole seconds). */
+  nowMs: number;
+  incidentId: string;
+  decision: 'APPROVED' | 'REJECTED';
+  /** Slack user id, e.g. `U0123ABC`. */
+  userId: string;
+  /** Slack username, e.g. `jane.doe`. */
+  userName: string;
+  /** Slack workspace id. @default `T0WATCHDOG` */
+  teamId?: string;
+  /** The payload's response_url. @default none (no reply is sent) */
+  responseUrl?: string;
+  /** Deliver the body base64-encoded, as a function URL may. @default false */
+  base64?: boolean;
+}
+
+/**
+ * A function URL request exactly as Slack sends a click on an approval message's Approve / Reject button: a
+ * `block_actions` payload form-encoded in `payload`, with `X-Slack-Request-Timestamp` and a valid `X-Slack-Signature`
+ * for `secret`. The drill and the tests click through the real endpoint with it.
+ */
+export function signedSlackRequest(input: SignedSlackRequestInput): FunctionUrlRequest {
+  const payload = {
+    type: 'block_actions',
+    user: { id: input.userId, username: input.userName, name: input.userName, team_id: input.teamId ?? 'T0WATCHDOG' },
+    api_app_id: 'A0WATCHDOG',
+    team: { id: input.teamId ?? 'T0WATCHDOG', domain: 'watchdog' },
+    container: { type: 'message' },
+    trigger_id: `${Math.floor(input.nowMs / 1000)}.trigger`,
+    ...(input.responseUrl ? { response_url: input.responseUrl } : {}),
+    actions: [
+      {
+        type: 'button',
+        action_id: input.decision === 'APPROVED' ? SLACK_APPROVE_ACTION_ID : SLACK_REJECT_ACTION_ID,
+        block_id: 'approval',
+        value: input.incidentId,
+        action_ts: `${(input.nowMs / 1000).toFixed(6)}`,
+      },
+    ],
+  };
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  const timestamp = String(Math.floor(input.nowMs / 1000));
+  return {
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': timestamp,
+      'x-slack-signature': slackSignature(input.secret, timestamp, body),
+    },
+    body: input.base64 ? Buffer.from(body, 'utf8').toString('base64') : body,
+    isBase64Encoded: input.base64 ?? false,
+    requestContext: { http: { method: 'POST' } },
+  };
+}

@@ -1,0 +1,356 @@
+/**
+ * The Slack interactivity endpoint (functions/slack-interactions/handler.ts): a signed click on Approve / Reject
+ * answers the incident's approval; a forged, tampered or old request is refused with 401 and changes nothing (the
+ * answer function, which records on the ledger and calls SendTaskSuccess, is never reached). Requests are built by
+ * signedSlackRequest, the same helper the drill clicks with. Nothing leaves the process.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  createSlackInteractionHandler,
+  type FunctionUrlRequest,
+  postToResponseUrl,
+  SLACK_APPROVE_ACTION_ID,
+  type SlackResponseMessage,
+  signedSlackRequest,
+  slackSignature,
+} from '#functions/slack-interactions/handler.ts';
+import { cachedSlackSigningSecret, slackSigningSecretFromSecret } from '#shared/adapters/slack-signing-secret.ts';
+import type { AnswerResult, ApprovalAnswer } from '#shared/domain/approval.ts';
+import { MIN, T0 } from '../support/builders.ts';
+import { CapturingLog } from '../support/fakes.ts';
+
+const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
+const INCIDENT = 'orders-enricher-0123456789abcdef';
+const RESPONSE_URL = 'https://hooks.slack.com/actions/T0/1/abc';
+
+function harness(options: { now?: number; result?: AnswerResult; respondFails?: boolean } = {}) {
+  const answers: Array<{ incidentId: string; answer: ApprovalAnswer }> = [];
+  const replies: Array<{ url: string; message: SlackResponseMessage }> = [];
+  let secretReads = 0;
+  const log = new CapturingLog();
+  const handle = createSlackInteractionHandler({
+    signingSecret: async () => {
+      secretReads++;
+      return SECRET;
+    },
+    answer: async (incidentId, answer) => {
+      answers.push({ incidentId, answer });
+      return options.result ?? { accepted: true, message: `Approved by ${answer.by}: the workflow acts now.` };
+    },
+    clock: { now: () => options.now ?? T0 },
+    log,
+    respond: async (url, message) => {
+      if (options.respondFails) throw new Error('Slack unreachable');
+      replies.push({ url, message });
+    },
+  });
+  return { handle, answers, replies, log, secretReads: () => secretReads };
+}
+
+const click = (overrides: Partial<Parameters<typeof signedSlackRequest>[0]> = {}): FunctionUrlRequest =>
+  signedSlackRequest({
+    secret: SECRET,
+    nowMs: T0,
+    incidentId: INCIDENT,
+    decision: 'APPROVED',
+    userId: 'U0123ABC',
+    userName: 'jane.doe',
+    responseUrl: RESPONSE_URL,
+    ...overrides,
+  });
+
+describe('Slack interactivity endpoint: signed clicks', () => {
+  it('an Approve click answers the approval as the Slack user and tells the clicker, ephemerally', async () => {
+    // Arrange
+    const h = harness();
+
+    // Act
+    const res = await h.handle(click());
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(h.answers).toEqual([
+      { incidentId: INCIDENT, answer: { decision: 'APPROVED', by: 'slack:U0123ABC (jane.doe)', via: 'slack' } },
+    ]);
+    expect(h.replies).toEqual([
+      {
+        url: RESPONSE_URL,
+        message: {
+          response_type: 'ephemeral',
+          replace_original: false,
+          text: 'Approved by slack:U0123ABC (jane.doe): the workflow acts now.',
+        },
+      },
+    ]);
+  });
+
+  it('a Reject click answers REJECTED with a reason', async () => {
+    // Arrange
+    const h = harness({ result: { accepted: true, message: 'Rejected.' } });
+
+    // Act
+    const res = await h.handle(click({ decision: 'REJECTED', userId: 'U9', userName: 'sre.bob' }));
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(h.answers).toEqual([
+      {
+        incidentId: INCIDENT,
+        answer: { decision: 'REJECTED', by: 'slack:U9 (sre.bob)', via: 'slack', reason: 'rejected in Slack' },
+      },
+    ]);
+  });
+
+  it('verifies a base64-encoded function URL body over the bytes Slack sent', async () => {
+    // Arrange
+    const h = harness();
+
+    // Act
+    const res = await h.handle(click({ base64: true }));
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(h.answers).toHaveLength(1);
+  });
+
+  it('accepts a request within 5 minutes of the local clock and reads the secret through the injected source', async () => {
+    // Arrange
+    const h = harness({ now: T0 + 5 * MIN });
+
+    // Act
+    const res = await h.handle(click());
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(h.secretReads()).toBe(1);
+  });
+
+  it('a refused answer (already answered, not awaiting approval) is still acknowledged and its reason told', async () => {
+    // Arrange
+    const h = harness({ result: { accepted: false, message: 'Already approved by slack:U1 (amy).' } });
+
+    // Act
+    const res = await h.handle(click());
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(h.replies.map((r) => r.message.text)).toEqual(['Already approved by slack:U1 (amy).']);
+  });
+
+  it('a reply that cannot be delivered to response_url is logged; the answer stands', async () => {
+    // Arrange
+    const h = harness({ respondFails: true });
+
+    // Act
+    const res = await h.handle(click());
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(h.answers).toHaveLength(1);
+    expect(h.log.lines.some((l) => l.level === 'warn' && l.message.includes('response_url'))).toBe(true);
+  });
+});
+
+describe('Slack interactivity endpoint: forged and old requests change nothing', () => {
+  const refused = async (request: FunctionUrlRequest, now = T0) => {
+    const h = harness({ now });
+    const res = await h.handle(request);
+    return { res, answers: h.answers, replies: h.replies };
+  };
+
+  it.each([
+    ['signed with another secret', () => click({ secret: 'not-the-signing-secret' })],
+    ['without X-Slack-Signature', () => withHeaders(click(), { 'x-slack-signature': undefined })],
+    ['without X-Slack-Request-Timestamp', () => withHeaders(click(), { 'x-slack-request-timestamp': undefined })],
+    ['with a signature of another body (another incident)', () => swapBody(click(), click({ incidentId: 'other-1' }))],
+    [
+      'with the signature of another timestamp',
+      () => withHeaders(click(), { 'x-slack-request-timestamp': `${T0 / 1000 + 1}` }),
+    ],
+    ['with a v1 signature', () => withHeaders(click(), { 'x-slack-signature': `v1=${'0'.repeat(64)}` })],
+    ['with a non-numeric timestamp', () => withHeaders(click(), { 'x-slack-request-timestamp': 'yesterday' })],
+  ])('refuses a request %s with 401', async (_, make) => {
+    // Act
+    const { res, answers, replies } = await refused(make());
+
+    // Assess
+    expect(res.statusCode).toBe(401);
+    expect(answers).toEqual([]);
+    expect(replies).toEqual([]);
+  });
+
+  it('refuses a correctly signed request older than 5 minutes (a replay) with 401', async () => {
+    // Act
+    const { res, answers } = await refused(click(), T0 + 5 * MIN + 1000);
+
+    // Assess
+    expect(res.statusCode).toBe(401);
+    expect(JSON.parse(res.body)).toEqual({ message: 'X-Slack-Request-Timestamp is more than 5 minutes from now' });
+    expect(answers).toEqual([]);
+  });
+
+  it('refuses a correctly signed request stamped more than 5 minutes ahead with 401', async () => {
+    // Act
+    const { res, answers } = await refused(click({ nowMs: T0 + 6 * MIN }));
+
+    // Assess
+    expect(res.statusCode).toBe(401);
+    expect(answers).toEqual([]);
+  });
+
+  it('refuses any change of a single byte of the body with 401', async () => {
+    const original = click();
+    const body = Buffer.from(original.body ?? '', 'utf8');
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: body.length - 1 }), fc.integer({ min: 1, max: 255 }), async (at, delta) => {
+        // Arrange
+        const tampered = Buffer.from(body);
+        tampered[at] = ((tampered[at] ?? 0) + delta) % 256;
+        const h = harness();
+
+        // Act
+        const res = await h.handle({ ...original, body: tampered.toString('base64'), isBase64Encoded: true });
+
+        // Assess
+        expect(res.statusCode).toBe(401);
+        expect(h.answers).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('answers 405 to anything but POST, before reading the secret', async () => {
+    // Arrange
+    const h = harness();
+
+    // Act
+    const res = await h.handle({ ...click(), requestContext: { http: { method: 'GET' } } });
+
+    // Assess
+    expect(res.statusCode).toBe(405);
+    expect(h.secretReads()).toBe(0);
+    expect(h.answers).toEqual([]);
+  });
+});
+
+describe('Slack interactivity endpoint: signed requests that are not a watchdog button click', () => {
+  const signed = (body: string): FunctionUrlRequest => {
+    const timestamp = String(T0 / 1000);
+    return {
+      headers: { 'x-slack-request-timestamp': timestamp, 'x-slack-signature': slackSignature(SECRET, timestamp, body) },
+      body,
+      isBase64Encoded: false,
+      requestContext: { http: { method: 'POST' } },
+    };
+  };
+  const payload = (p: unknown) => new URLSearchParams({ payload: JSON.stringify(p) }).toString();
+
+  it.each([
+    ['no payload field', 'token=x'],
+    ['a payload that is not JSON', 'payload=%7Bnot-json'],
+    ['a view_submission', payload({ type: 'view_submission', user: { id: 'U1' }, actions: [] })],
+    [
+      'another button of the app',
+      payload({ type: 'block_actions', user: { id: 'U1' }, actions: [{ action_id: 'other', value: INCIDENT }] }),
+    ],
+    [
+      'a button whose value is not an incident id',
+      payload({
+        type: 'block_actions',
+        user: { id: 'U1' },
+        actions: [{ action_id: SLACK_APPROVE_ACTION_ID, value: '../../etc' }],
+      }),
+    ],
+  ])('answers 400 to %s and answers no approval', async (_, body) => {
+    // Arrange
+    const h = harness();
+
+    // Act
+    const res = await h.handle(signed(body));
+
+    // Assess
+    expect(res.statusCode).toBe(400);
+    expect(h.answers).toEqual([]);
+  });
+});
+
+describe('Slack response_url replies', () => {
+  it('refuses to POST anywhere but Slack (no request is made)', async () => {
+    // Act / Assess
+    await expect(
+      postToResponseUrl('https://example.com/hook', { response_type: 'ephemeral', replace_original: false, text: 'x' }),
+    ).rejects.toThrow('response_url is not a Slack https URL (host example.com)');
+    await expect(
+      postToResponseUrl('http://hooks.slack.com/actions/1', {
+        response_type: 'ephemeral',
+        replace_original: false,
+        text: 'x',
+      }),
+    ).rejects.toThrow('not a Slack https URL');
+  });
+});
+
+describe('Slack signing secret from Secrets Manager', () => {
+  it.each([
+    ['the secret itself', `  ${SECRET}\n`],
+    ['JSON {"signingSecret": ...}', JSON.stringify({ signingSecret: SECRET })],
+  ])('reads %s', async (_, SecretString) => {
+    // Arrange
+    const sm = mockClient(SecretsManagerClient);
+    sm.on(GetSecretValueCommand, { SecretId: 'flink-watchdog/slack-signing' }).resolves({ SecretString });
+
+    // Act
+    const secret = await slackSigningSecretFromSecret('flink-watchdog/slack-signing', new SecretsManagerClient({}));
+
+    // Assess
+    expect(secret).toBe(SECRET);
+    sm.restore();
+  });
+
+  it.each([
+    ['empty', ''],
+    ['JSON without signingSecret', JSON.stringify({ url: 'https://hooks.slack.com/x' })],
+    ['two words', 'a b'],
+  ])('refuses a secret that is %s, naming the secret and not its value', async (_, SecretString) => {
+    // Arrange
+    const sm = mockClient(SecretsManagerClient);
+    sm.on(GetSecretValueCommand).resolves({ SecretString });
+
+    // Act / Assess
+    await expect(slackSigningSecretFromSecret('slack-signing', new SecretsManagerClient({}))).rejects.toThrow(
+      /^secret slack-signing: expected the Slack app's signing secret/,
+    );
+    sm.restore();
+  });
+
+  it('reads the secret once per container', async () => {
+    // Arrange
+    const sm = mockClient(SecretsManagerClient);
+    sm.on(GetSecretValueCommand).resolves({ SecretString: SECRET });
+    const secret = cachedSlackSigningSecret('slack-signing', new SecretsManagerClient({}));
+
+    // Act
+    const values = [await secret(), await secret(), await secret()];
+
+    // Assess
+    expect(values).toEqual([SECRET, SECRET, SECRET]);
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    sm.restore();
+  });
+});
+
+function withHeaders(request: FunctionUrlRequest, headers: Record<string, string | undefined>): FunctionUrlRequest {
+  const merged: Record<string, string | undefined> = { ...request.headers };
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) delete merged[k];
+    else merged[k] = v;
+  }
+  return { ...request, headers: merged };
+}
+
+function swapBody(signedFor: FunctionUrlRequest, bodyFrom: FunctionUrlRequest): FunctionUrlRequest {
+  return { ...signedFor, body: bodyFrom.body ?? '' };
+}
