@@ -94,6 +94,8 @@ export function toApplicationState(d: ApplicationDetail): ApplicationState {
     systemRollbackEnabled: cfg?.ApplicationSystemRollbackConfigurationDescription?.RollbackEnabled ?? false,
   };
   const optional: Partial<ApplicationState> = {
+    logStreamArns:
+      d.CloudWatchLoggingOptionDescriptions?.flatMap((o) => (o.LogStreamARN ? [o.LogStreamARN] : [])) ?? [],
     versionUpdatedFrom: d.ApplicationVersionUpdatedFrom,
     versionRolledBackFrom: d.ApplicationVersionRolledBackFrom,
     versionRolledBackTo: d.ApplicationVersionRolledBackTo,

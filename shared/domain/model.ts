@@ -72,6 +72,29 @@ export interface ApplicationState {
   allowNonRestoredState?: boolean;
   /** `FlinkApplicationConfigurationDescription.CheckpointConfigurationDescription`; undefined when not returned. */
   checkpointConfiguration?: CheckpointConfiguration;
+  /**
+   * `CloudWatchLoggingOptionDescriptions[].LogStreamARN` (ApplicationDetail): the log streams the application writes
+   * to, e.g. `arn:aws:logs:eu-west-1:123456789012:log-group:/aws/kinesis-analytics/orders:log-stream:kinesis-analytics-log-stream`.
+   * Empty when the application has no CloudWatch logging option; undefined when not read.
+   */
+  logStreamArns?: string[];
+}
+
+/** Log group and log stream of a CloudWatch Logs log stream ARN (`arn:aws:logs:REGION:ACCOUNT:log-group:GROUP:log-stream:STREAM`). */
+export interface LogStreamLocation {
+  logGroupName: string;
+  logStreamName: string;
+}
+
+/**
+ * Parses a log stream ARN (`LogStreamARN` of CloudWatchLoggingOptionDescription), whose form is
+ * `arn:PARTITION:logs:REGION:ACCOUNT:log-group:GROUP:log-stream:STREAM` (CloudWatch Logs resource types in the Service
+ * Authorization Reference, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html).
+ * @returns undefined when `arn` has another form.
+ */
+export function parseLogStreamArn(arn: string): LogStreamLocation | undefined {
+  const m = /^arn:[^:]+:logs:[^:]*:\d*:log-group:([^:]+):log-stream:(.+)$/.exec(arn);
+  return m?.[1] && m[2] ? { logGroupName: m[1], logStreamName: m[2] } : undefined;
 }
 
 /**

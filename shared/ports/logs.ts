@@ -26,12 +26,16 @@ export interface LogsPort {
   startQuery(logGroupName: string, startMs: number, endMs: number, queryString: string, limit: number): Promise<string>;
   /** GetQueryResults of `queryId`. */
   getQueryResults(queryId: string): Promise<LogsQueryResults>;
-  /** FilterLogEvents of `logGroupName` from `startMs` to `endMs` matching `filterPattern`, oldest first, at most `limit`. */
+  /**
+   * FilterLogEvents of `logGroupName` from `startMs` to `endMs` (epoch ms, as the API takes them) matching
+   * `filterPattern`, oldest first, at most `limit`; only `logStreamNames` when given.
+   */
   filterLogEvents(
     logGroupName: string,
     startMs: number,
     endMs: number,
     filterPattern: string,
     limit: number,
+    logStreamNames?: string[],
   ): Promise<LogEvent[]>;
 }

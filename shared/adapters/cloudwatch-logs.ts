@@ -1,0 +1,108 @@
+import type { CloudWatchLogsClient, CloudWatchLogsClientConfig } from '@aws-sdk/client-cloudwatch-logs';
+import type { LogEvent, LogsPort, LogsQueryResults } from '#shared/ports/logs.ts';
+import { onFirstUse } from './on-first-use.ts';
+
+/** Options of {@link CloudWatchLogsReader}. */
+export interface CloudWatchLogsReaderOptions {
+  /** A ready client (tests, the drill); else one is made with `clientConfig` at the first call. */
+  client?: CloudWatchLogsClient;
+  clientConfig?: CloudWatchLogsClientConfig;
+}
+
+/** Pages FilterLogEvents reads at most (each up to `limit` events): the search is bounded, never a full scan. */
+const MAX_FILTER_PAGES = 5;
+
+/**
+ * LogsPort over the CloudWatch Logs API (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/):
+ * StartQuery / GetQueryResults (CloudWatch Logs Insights) and FilterLogEvents. The client module is loaded at the
+ * first call, not at cold start: only a restart loop reads logs. Errors of the API are thrown as the SDK raises them
+ * (ResourceNotFoundException, AccessDeniedException, MalformedQueryException, …).
+ */
+export class CloudWatchLogsReader implements LogsPort {
+  readonly #client: () => Promise<CloudWatchLogsClient>;
+
+  constructor(options: CloudWatchLogsReaderOptions = {}) {
+    this.#client = onFirstUse(options.client, async () => {
+      const { CloudWatchLogsClient: Client } = await import('./lazy/cloudwatch-logs.ts');
+      return new Client(options.clientConfig ?? {});
+    });
+  }
+
+  /** StartQuery: `startTime`/`endTime` are epoch SECONDS in the API (StartQueryRequest), so ms are rounded outwards. */
+  async startQuery(
+    logGroupName: string,
+    startMs: number,
+    endMs: number,
+    queryString: string,
+    limit: number,
+  ): Promise<string> {
+    const { StartQueryCommand } = await import('./lazy/cloudwatch-logs.ts');
+    const out = await (await this.#client()).send(
+      new StartQueryCommand({
+        logGroupName,
+        startTime: Math.floor(startMs / 1000),
+        endTime: Math.ceil(endMs / 1000),
+        queryString,
+        limit,
+      }),
+    );
+    if (!out.queryId) throw new Error(`StartQuery on ${logGroupName} returned no queryId`);
+    return out.queryId;
+  }
+
+  /** GetQueryResults: each result row (a list of `field`/`value` pairs) becomes a field → value record. */
+  async getQueryResults(queryId: string): Promise<LogsQueryResults> {
+    const { GetQueryResultsCommand } = await import('./lazy/cloudwatch-logs.ts');
+    const out = await (await this.#client()).send(new GetQueryResultsCommand({ queryId }));
+    return {
+      status: out.status ?? 'Unknown',
+      results: (out.results ?? []).map((row) => {
+        const record: Record<string, string> = {};
+        for (const f of row) if (f.field !== undefined) record[f.field] = f.value ?? '';
+        return record;
+      }),
+    };
+  }
+
+  /**
+   * FilterLogEvents (`startTime`/`endTime` epoch ms), following `nextToken` until `limit` events or
+   * {@link MAX_FILTER_PAGES} pages; events oldest first.
+   */
+  async filterLogEvents(
+    logGroupName: string,
+    startMs: number,
+    endMs: number,
+    filterPattern: string,
+    limit: number,
+    logStreamNames?: string[],
+  ): Promise<LogEvent[]> {
+    const { FilterLogEventsCommand } = await import('./lazy/cloudwatch-logs.ts');
+    const client = await this.#client();
+    const events: LogEvent[] = [];
+    let nextToken: string | undefined;
+    for (let page = 0; page < MAX_FILTER_PAGES && events.length < limit; page++) {
+      const out = await client.send(
+        new FilterLogEventsCommand({
+          logGroupName,
+          startTime: startMs,
+          endTime: endMs,
+          filterPattern,
+          limit: limit - events.length,
+          ...(logStreamNames && logStreamNames.length > 0 ? { logStreamNames } : {}),
+          ...(nextToken ? { nextToken } : {}),
+        }),
+      );
+      for (const e of out.events ?? []) {
+        if (e.timestamp === undefined) continue;
+        events.push({
+          timestampMs: e.timestamp,
+          message: e.message ?? '',
+          ...(e.logStreamName ? { logStreamName: e.logStreamName } : {}),
+        });
+      }
+      nextToken = out.nextToken;
+      if (!nextToken) break;
+    }
+    return events.sort((a, b) => a.timestampMs - b.timestampMs).slice(0, limit);
+  }
+}
