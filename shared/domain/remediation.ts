@@ -1,6 +1,7 @@
 import type { Clock } from '#shared/clock.ts';
 import type { PolicySettings, WatchdogConfig } from '#shared/config/schema.ts';
 import { policyFor } from '#shared/config/schema.ts';
+import type { ChangeCalendarPort } from '#shared/ports/change-calendar.ts';
 import { type Ledger, saveOwnedIncident } from '#shared/ports/ledger.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { MetricsPort } from '#shared/ports/metrics.ts';
@@ -13,6 +14,7 @@ import { type CheckpointHealth, checkpointHealthSince } from './checkpoints.ts';
 import type { RemediationAction, StartOptions } from './decision.ts';
 import { describeRemediation } from './decision.ts';
 import { countRestarts, evaluate } from './detect.ts';
+import { holdBeforeAutomaticCall } from './holds.ts';
 import type { ActionRecord, Incident } from './incident.ts';
 import { addEvent, TERMINAL_STATUSES } from './incident.ts';
 import type { ApplicationOperation, ApplicationState, ApplicationStatus } from './model.ts';
@@ -195,6 +197,8 @@ export interface RemediationDeps {
   log: Log;
   /** The watchdog's own metrics (RemediationAction, IncidentResolved, IncidentEscalated, TimeToRecovery). */
   telemetry?: WatchdogMetrics;
+  /** SSM Change Calendar reader for `changeFreeze.calendars` (holds.ts); without it configured calendars hold (fail safe). */
+  calendars?: ChangeCalendarPort;
 }
 
 /** The first state of a remediation for an incident whose decision is REMEDIATE. */
@@ -243,7 +247,11 @@ export async function tell(
   }
 }
 
-async function finish(
+/**
+ * Records the outcome (RESOLVED or ESCALATED with `reason` and `nextSteps`), saves it, counts it, and moves on to
+ * RELEASE (or NOTIFY when `releaseLock` is false). Used by the phases here and by holds.ts.
+ */
+export async function finish(
   deps: RemediationDeps,
   state: RemediationState,
   incident: Incident,
@@ -1083,6 +1091,9 @@ async function stepOnce(state: RemediationState, deps: RemediationDeps): Promise
         escalateCommands(state.applicationName),
       );
     }
+    // MSF maintenance in progress or a CLOSED change calendar holds every automatic MSF call (holds.ts).
+    const held = await holdBeforeAutomaticCall(deps, state, incident, policy);
+    if (held) return held;
   }
   switch (state.phase) {
     case 'ACT':
