@@ -1,0 +1,251 @@
+import { describe, expect, it } from 'vitest';
+import {
+  findRootCause,
+  insightsTimestampMs,
+  parseException,
+  ROOT_CAUSE_LOOKBACK_MINUTES,
+  ROOT_CAUSE_POLLS,
+} from '#shared/domain/root-cause.ts';
+import type { LogEvent, LogsPort, LogsQueryResults } from '#shared/ports/logs.ts';
+import { MIN, T0 } from '../support/builders.ts';
+import { CapturingLog } from '../support/fakes.ts';
+
+const GROUP = '/aws/kinesis-analytics/orders';
+const STREAM_ARN = `arn:aws:logs:eu-west-1:123456789012:log-group:${GROUP}:log-stream:kinesis-analytics-log-stream`;
+const NOW = T0 + 10 * MIN;
+const ONSET = T0 + 4 * MIN;
+
+const MISSING_STREAM =
+  'software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException: Stream arn:aws:kinesis:eu-west-1:123456789012:stream/orders-v2 under account 123456789012 not found.';
+
+/** An MSF JSON log record, as the application's log stream holds it. */
+function msfRecord(message: string, throwable?: string[]): string {
+  return JSON.stringify({
+    locationInformation: 'org.apache.flink.runtime.executiongraph.ExecutionGraph.transitionState',
+    logger: 'org.apache.flink.runtime.executiongraph.ExecutionGraph',
+    message,
+    ...(throwable ? { throwableInformation: throwable } : {}),
+    threadName: 'flink-akka.actor.default-dispatcher-2',
+    applicationARN: 'arn:aws:kinesisanalytics:eu-west-1:123456789012:application/orders',
+    applicationVersionId: '3',
+    messageSchemaVersion: '1',
+    messageType: 'INFO',
+  });
+}
+
+/** Logs Insights `@timestamp` of an epoch ms. */
+const insightsTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+
+class FakeLogs implements LogsPort {
+  readonly calls: Array<{ op: string; args: unknown[] }> = [];
+  constructor(
+    readonly events: LogEvent[],
+    readonly statuses: string[] = ['Complete'],
+    readonly failWith?: Error,
+  ) {}
+  async startQuery(...args: [string, number, number, string, number]): Promise<string> {
+    this.calls.push({ op: 'StartQuery', args });
+    if (this.failWith) throw this.failWith;
+    return 'q-1';
+  }
+  async getQueryResults(queryId: string): Promise<LogsQueryResults> {
+    this.calls.push({ op: 'GetQueryResults', args: [queryId] });
+    const status = this.statuses.shift() ?? 'Running';
+    const [, startMs, endMs] = (this.calls[0]?.args ?? []) as [string, number, number];
+    return {
+      status,
+      results:
+        status === 'Complete'
+          ? this.events
+              .filter((e) => e.timestampMs >= startMs && e.timestampMs <= endMs)
+              .map((e) => ({ '@timestamp': insightsTime(e.timestampMs), '@message': e.message }))
+          : [],
+    };
+  }
+  async filterLogEvents(...args: [string, number, number, string, number, string[]?]): Promise<LogEvent[]> {
+    this.calls.push({ op: 'FilterLogEvents', args });
+    return this.events.filter((e) => e.timestampMs >= args[1] && e.timestampMs <= args[2]);
+  }
+}
+
+function deps(logs: LogsPort | undefined) {
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    log: new CapturingLog(),
+    value: {
+      ...(logs ? { logs } : {}),
+      clock: { now: () => NOW },
+      log: new CapturingLog(),
+      sleep: async (ms: number) => {
+        sleeps.push(ms);
+      },
+    },
+  };
+}
+
+const input = { applicationKey: 'orders', logGroupName: GROUP, logStreamArns: [STREAM_ARN], onsetMs: ONSET };
+
+describe('Function: parseException', () => {
+  it('takes the exception class and message of an MSF record whose throwableInformation holds the stack trace', () => {
+    // Act
+    const found = parseException(
+      msfRecord('Job orders switched from state RUNNING to RESTARTING.', [
+        MISSING_STREAM,
+        '\tat software.amazon.awssdk.core.internal.http.CombinedResponseHandler.handleErrorResponse(CombinedResponseHandler.java:125)',
+        '\tat org.apache.flink.streaming.runtime.tasks.StreamTask.invoke(StreamTask.java:950)',
+      ]),
+    );
+
+    // Assess
+    expect(found).toEqual({
+      exceptionClass: 'software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException',
+      message: 'Stream arn:aws:kinesis:eu-west-1:123456789012:stream/orders-v2 under account 123456789012 not found.',
+      frames: [
+        'at software.amazon.awssdk.core.internal.http.CombinedResponseHandler.handleErrorResponse(CombinedResponseHandler.java:125)',
+        'at org.apache.flink.streaming.runtime.tasks.StreamTask.invoke(StreamTask.java:950)',
+      ],
+    });
+  });
+
+  it('prefers the deepest Caused by of a chain, with its own frames, at most five', () => {
+    // Arrange
+    const trace = [
+      'org.apache.flink.runtime.JobException: Recovery is suppressed by NoRestartBackoffTimeStrategy',
+      '\tat org.apache.flink.runtime.executiongraph.failover.ExecutionFailureHandler.handleFailure(ExecutionFailureHandler.java:176)',
+      'Caused by: java.lang.RuntimeException: lookup failed',
+      '\tat com.acme.Enricher.map(Enricher.java:40)',
+      'Caused by: java.net.UnknownHostException: scoring-v4.internal: Name or service not known',
+      ...Array.from({ length: 7 }, (_, i) => `\tat java.net.InetAddress.getAllByName${i}(InetAddress.java:${i})`),
+      '\t... 12 more',
+    ].join('\n');
+
+    // Act
+    const found = parseException(trace);
+
+    // Assess
+    expect(found?.exceptionClass).toBe('java.net.UnknownHostException');
+    expect(found?.message).toBe('scoring-v4.internal: Name or service not known');
+    expect(found?.frames).toHaveLength(5);
+    expect(found?.frames[0]).toBe('at java.net.InetAddress.getAllByName0(InetAddress.java:0)');
+  });
+
+  it('names no exception for a line without one', () => {
+    // Act, Assess
+    expect(parseException(msfRecord('Checkpoint 12 of job orders completed.'))).toBeUndefined();
+    expect(parseException('Error count: 0')).toBeUndefined();
+  });
+
+  it('reads an exception named inside a plain message', () => {
+    // Act
+    const found = parseException('Source reader failed: java.io.IOException: disk full');
+
+    // Assess
+    expect(found).toEqual({ exceptionClass: 'java.io.IOException', message: 'disk full', frames: [] });
+  });
+});
+
+describe('Function: insightsTimestampMs', () => {
+  it('reads the Logs Insights @timestamp form as UTC', () => {
+    // Act, Assess
+    expect(insightsTimestampMs('2026-03-02 14:04:05.250')).toBe(Date.parse('2026-03-02T14:04:05.250Z'));
+    expect(insightsTimestampMs(undefined)).toBeNaN();
+  });
+});
+
+describe('Function: findRootCause', () => {
+  it("returns the earliest failure's exception near the onset from a Complete Logs Insights query", async () => {
+    // Arrange
+    const logs = new FakeLogs([
+      { timestampMs: ONSET + 3 * MIN, message: msfRecord('later', ['java.lang.IllegalStateException: side effect']) },
+      { timestampMs: ONSET - 30_000, message: msfRecord('Job orders switched', [MISSING_STREAM]) },
+    ]);
+    const d = deps(logs);
+
+    // Act
+    const outcome = await findRootCause(input, d.value);
+
+    // Assess
+    expect(outcome.note).toBeUndefined();
+    expect(outcome.rootCause).toMatchObject({
+      exceptionClass: 'software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException',
+      logGroupName: GROUP,
+      atMs: ONSET - 30_000,
+      source: 'logs-insights',
+    });
+    const [group, startMs, endMs, query] = logs.calls[0]?.args ?? [];
+    expect([group, startMs, endMs]).toEqual([GROUP, ONSET - ROOT_CAUSE_LOOKBACK_MINUTES * MIN, NOW]);
+    expect(query).toContain('filter @logStream = "kinesis-analytics-log-stream"');
+  });
+
+  it('falls back to FilterLogEvents when the query is still running after the last poll, without waiting longer', async () => {
+    // Arrange
+    const logs = new FakeLogs(
+      [{ timestampMs: ONSET, message: MISSING_STREAM }],
+      Array.from({ length: ROOT_CAUSE_POLLS }, () => 'Running'),
+    );
+    const d = deps(logs);
+
+    // Act
+    const outcome = await findRootCause(input, d.value);
+
+    // Assess
+    expect(outcome.rootCause?.source).toBe('filter-log-events');
+    expect(logs.calls.filter((c) => c.op === 'GetQueryResults')).toHaveLength(ROOT_CAUSE_POLLS);
+    expect(d.sleeps).toHaveLength(ROOT_CAUSE_POLLS - 1);
+    expect(logs.calls.at(-1)?.args[5]).toEqual(['kinesis-analytics-log-stream']);
+  });
+
+  it('says in a note when no exception is in the window', async () => {
+    // Act
+    const outcome = await findRootCause(input, deps(new FakeLogs([])).value);
+
+    // Assess
+    expect(outcome.rootCause).toBeUndefined();
+    expect(outcome.note).toMatch(/^No exception found in \/aws\/kinesis-analytics\/orders from /);
+  });
+
+  it('never throws: an error of CloudWatch Logs becomes the note', async () => {
+    // Arrange
+    const error = Object.assign(new Error('The specified log group does not exist.'), {
+      name: 'ResourceNotFoundException',
+    });
+
+    // Act
+    const outcome = await findRootCause(input, deps(new FakeLogs([], [], error)).value);
+
+    // Assess
+    expect(outcome.note).toBe(
+      'Root cause not read: ResourceNotFoundException: The specified log group does not exist..',
+    );
+  });
+
+  it('reads nothing when the application logs to a log group the watchdog may not read, and names the fix', async () => {
+    // Arrange
+    const logs = new FakeLogs([{ timestampMs: ONSET, message: MISSING_STREAM }]);
+    const elsewhere = 'arn:aws:logs:eu-west-1:123456789012:log-group:/flink/orders:log-stream:app';
+
+    // Act
+    const outcome = await findRootCause({ ...input, logStreamArns: [elsewhere] }, deps(logs).value);
+
+    // Assess
+    expect(logs.calls).toEqual([]);
+    expect(outcome.note).toContain('Set applications[].logGroupName to /flink/orders');
+  });
+
+  it('reads nothing for an application without logging option, nor without a logs client, nor in a member account', async () => {
+    // Arrange
+    const logs = new FakeLogs([{ timestampMs: ONSET, message: MISSING_STREAM }]);
+
+    // Act
+    const none = await findRootCause({ ...input, logStreamArns: [] }, deps(logs).value);
+    const noClient = await findRootCause(input, deps(undefined).value);
+    const member = await findRootCause({ ...input, applicationKey: 'orders@210987654321.eu-west-1' }, deps(logs).value);
+
+    // Assess
+    expect(logs.calls).toEqual([]);
+    expect(none.note).toContain('AddApplicationCloudWatchLoggingOption');
+    expect(noClient.note).toContain('no CloudWatch Logs client');
+    expect(member.note).toContain('own account only');
+  });
+});
