@@ -1,0 +1,313 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
+import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
+import { parseConfig } from '#shared/config/schema.ts';
+import type { RemediationAction, StartOptions } from '#shared/domain/decision.ts';
+import { checkHolds } from '#shared/domain/holds.ts';
+import type { Incident } from '#shared/domain/incident.ts';
+import type { ApplicationState } from '#shared/domain/model.ts';
+import {
+  initialRemediationState,
+  type RemediationDeps,
+  type RemediationState,
+  remediationStep,
+} from '#shared/domain/remediation.ts';
+import type { CalendarState, ChangeCalendarPort } from '#shared/ports/change-calendar.ts';
+import { MUTATING_MSF_OPERATIONS } from '#shared/ports/msf.ts';
+import { app, MIN, T0 } from '../support/builders.ts';
+import { CapturingLog, FakeMetrics, FakeMsf } from '../support/fakes.ts';
+
+const START: StartOptions = { restoreType: 'RESTORE_FROM_LATEST_SNAPSHOT', allowNonRestoredState: false };
+const ACTION: RemediationAction = { kind: 'FORCE_STOP_AND_RESTART', expectVersionId: 7, start: START };
+const ID = 'orders-0123456789abcdef';
+const OPENED_MS = T0 + 30 * MIN;
+
+/** A change calendar whose state a test sets; `error` makes GetCalendarState fail. */
+class FakeCalendars implements ChangeCalendarPort {
+  state: CalendarState = { state: 'OPEN' };
+  error: Error | undefined;
+  readonly asked: string[][] = [];
+  async getCalendarState(names: string[]): Promise<CalendarState> {
+    this.asked.push(names);
+    if (this.error) throw this.error;
+    return { ...this.state };
+  }
+}
+
+function config(changeFreeze?: Record<string, unknown>) {
+  return parseConfig({
+    schemaVersion: 1,
+    defaults: { mode: 'remediate' },
+    applications: [{ name: 'orders' }],
+    ...(changeFreeze ? { changeFreeze } : {}),
+  });
+}
+
+async function setup(
+  options: { source?: Incident['trigger']['source']; app?: Partial<ApplicationState>; calendars?: boolean } = {},
+) {
+  const ledger = new MemoryLedger();
+  const msf = new FakeMsf().setApp(app(options.app));
+  const notifier = new RecordingNotifier();
+  const calendars = new FakeCalendars();
+  const time = { t: OPENED_MS };
+  const deps: RemediationDeps = {
+    msf,
+    metrics: new FakeMetrics(),
+    ledger,
+    notifier,
+    log: new CapturingLog(),
+    config: config({ calendars: ['prod-freeze'], recheckMinutes: 5, maxHoldMinutes: 60 }),
+    clock: { now: () => time.t },
+    ...(options.calendars === false ? {} : { calendars }),
+  };
+  const incident: Incident = {
+    schemaVersion: 1,
+    id: ID,
+    applicationName: 'orders',
+    trigger: { source: options.source ?? 'alarm', detail: 'flink-watchdog-orders-restart-loop', atMs: OPENED_MS },
+    openedMs: OPENED_MS,
+    status: 'REMEDIATING',
+    decision: { verdict: 'REMEDIATE', reason: 'restart loop', remediation: ACTION, guards: [], nextSteps: [] },
+    remediation: ACTION,
+    attempts: 1,
+    actions: [],
+    events: [],
+  };
+  await ledger.createIncident(incident);
+  const step = async (state: RemediationState) => {
+    const next = await remediationStep(state, deps);
+    time.t += next.waitSeconds * 1000;
+    return next;
+  };
+  const stored = async () => {
+    const i = await ledger.getIncident(ID);
+    if (!i) throw new Error('incident vanished');
+    return i;
+  };
+  const mutating = () => msf.calls.filter((c) => MUTATING_MSF_OPERATIONS.has(c.split(' ')[0] ?? ''));
+  const held = () => notifier.sent.filter((n) => n.event === 'HELD');
+  return {
+    msf,
+    calendars,
+    deps,
+    step,
+    stored,
+    mutating,
+    held,
+    now: () => time.t,
+    initial: initialRemediationState(incident, ACTION),
+  };
+}
+
+describe('Function: checkHolds', () => {
+  const log = new CapturingLog();
+  const clock = { now: () => T0 };
+
+  it('finds nothing for a RUNNING application with no maintenance and no calendar configured', async () => {
+    // Prepare
+    const msf = new FakeMsf().setApp(app());
+    // Act
+    const hold = await checkHolds('orders', { msf, config: config(), clock, log });
+    // Assess
+    expect(hold).toBeUndefined();
+  });
+
+  it('holds for a Maintenance operation IN_PROGRESS, naming it', async () => {
+    // Prepare
+    const msf = new FakeMsf().setApp(app(), {
+      operations: [{ operationId: 'op-9', operation: 'Maintenance', status: 'IN_PROGRESS', startMs: T0 - MIN }],
+    });
+    // Act
+    const hold = await checkHolds('orders', { msf, config: config(), clock, log });
+    // Assess
+    expect(hold).toMatchObject({ kind: 'MAINTENANCE' });
+    expect(hold?.detail).toContain('Maintenance op-9 IN_PROGRESS');
+  });
+
+  it('does not hold for a finished Maintenance operation', async () => {
+    // Prepare
+    const msf = new FakeMsf().setApp(app(), {
+      operations: [{ operationId: 'op-9', operation: 'Maintenance', status: 'SUCCESSFUL', startMs: T0 - MIN }],
+    });
+    // Act
+    const hold = await checkHolds('orders', { msf, config: config(), clock, log });
+    // Assess
+    expect(hold).toBeUndefined();
+  });
+
+  it('holds for ApplicationStatus MAINTENANCE even when no operation is listed', async () => {
+    // Prepare
+    const msf = new FakeMsf().setApp(app({ status: 'MAINTENANCE' }));
+    // Act
+    const hold = await checkHolds('orders', { msf, config: config(), clock, log });
+    // Assess
+    expect(hold).toEqual({ kind: 'MAINTENANCE', detail: 'MSF maintenance: ApplicationStatus MAINTENANCE' });
+  });
+
+  it('holds while a configured calendar is CLOSED, until its NextTransitionTime', async () => {
+    // Prepare
+    const msf = new FakeMsf().setApp(app());
+    const calendars = new FakeCalendars();
+    calendars.state = { state: 'CLOSED', nextTransitionMs: T0 + 60 * MIN };
+    // Act
+    const hold = await checkHolds('orders', {
+      msf,
+      calendars,
+      config: config({ calendars: ['prod-freeze', 'payments-freeze'] }),
+      clock,
+      log,
+    });
+    // Assess
+    expect(calendars.asked).toEqual([['prod-freeze', 'payments-freeze']]);
+    expect(hold).toEqual({
+      kind: 'CHANGE_FREEZE',
+      detail: 'one of the change calendars prod-freeze, payments-freeze is CLOSED until 2026-03-02T15:00:00.000Z',
+      untilMs: T0 + 60 * MIN,
+    });
+  });
+
+  it('does not hold while the calendars are OPEN', async () => {
+    // Prepare
+    const msf = new FakeMsf().setApp(app());
+    const calendars = new FakeCalendars();
+    // Act
+    const hold = await checkHolds('orders', {
+      msf,
+      calendars,
+      config: config({ calendars: ['prod-freeze'] }),
+      clock,
+      log,
+    });
+    // Assess
+    expect(hold).toBeUndefined();
+  });
+
+  it('holds (fail safe) when the calendar cannot be read, naming the error and the fix', async () => {
+    // Prepare
+    const msf = new FakeMsf().setApp(app());
+    const calendars = new FakeCalendars();
+    calendars.error = Object.assign(new Error('The specified SSM document does not exist.'), {
+      name: 'InvalidDocument',
+    });
+    // Act
+    const hold = await checkHolds('orders', {
+      msf,
+      calendars,
+      config: config({ calendars: ['prod-freez'] }),
+      clock,
+      log,
+    });
+    // Assess
+    expect(hold?.kind).toBe('CHANGE_FREEZE');
+    expect(hold?.detail).toContain('change calendar prod-freez could not be read (InvalidDocument:');
+    expect(hold?.detail).toContain('changeFreeze.calendars');
+  });
+
+  it('holds (fail safe) when calendars are configured but no reader is wired', async () => {
+    // Prepare
+    const msf = new FakeMsf().setApp(app());
+    // Act
+    const hold = await checkHolds('orders', { msf, config: config({ calendars: ['prod-freeze'] }), clock, log });
+    // Assess
+    expect(hold?.kind).toBe('CHANGE_FREEZE');
+    expect(hold?.detail).toContain('could not be read');
+  });
+});
+
+describe('Remediation held before an automatic MSF call', () => {
+  it('makes no MSF call while the calendar is CLOSED, tells people once, and acts after it opens', async () => {
+    // Prepare
+    const s = await setup();
+    s.calendars.state = { state: 'CLOSED', nextTransitionMs: OPENED_MS + 12 * MIN };
+    // Act
+    const act = await s.step(s.initial); // LOCK
+    const first = await s.step(act);
+    const second = await s.step(first);
+    const third = await s.step(second);
+    const whileHeld = await s.stored();
+    s.calendars.state = { state: 'OPEN' };
+    const acted = await s.step(third);
+    // Assess
+    expect([first, second, third].map((x) => [x.phase, x.waitSeconds])).toEqual([
+      ['ACT', 300],
+      ['ACT', 300],
+      ['ACT', 300],
+    ]);
+    expect(whileHeld.hold).toMatchObject({ kind: 'CHANGE_FREEZE', sinceMs: OPENED_MS, toldMs: OPENED_MS });
+    expect(whileHeld.hold?.detail).toBe('change calendar prod-freeze is CLOSED until 2026-03-02T14:42:00.000Z');
+    expect(whileHeld.status).toBe('REMEDIATING');
+    expect(whileHeld.events.filter((e) => e.kind === 'HELD')).toHaveLength(1);
+    expect(acted.phase).toBe('AWAIT');
+    expect(s.mutating()).toEqual(['StopApplication orders']);
+    const after = await s.stored();
+    expect(after.hold?.releasedMs).toBe(OPENED_MS + 15 * MIN);
+    expect(after.events.filter((e) => e.kind === 'HELD').map((e) => e.message)[1]).toContain(
+      'Hold released after 15 min',
+    );
+    // Told once of the hold, once of its release.
+    expect(s.held().map((n) => n.title)).toEqual([
+      'orders: remediation held — change freeze',
+      'orders: hold released — remediation goes on',
+    ]);
+  });
+
+  it('escalates without acting once held for maxHoldMinutes, saying why', async () => {
+    // Prepare
+    const s = await setup();
+    s.calendars.state = { state: 'CLOSED' };
+    // Act
+    let state = await s.step(s.initial);
+    for (let i = 0; i < 20 && state.phase === 'ACT'; i++) state = await s.step(state);
+    // Assess
+    expect(state).toMatchObject({ phase: 'RELEASE', outcome: 'ESCALATED' });
+    const incident = await s.stored();
+    expect(incident.status).toBe('ESCALATED');
+    expect(incident.outcomeReason).toContain('Held for 60 min (changeFreeze.maxHoldMinutes 60)');
+    expect(incident.outcomeReason).toContain('without acting');
+    expect(incident.nextSteps).toContain('aws ssm get-calendar-state --calendar-names prod-freeze');
+    expect(s.mutating()).toEqual([]);
+    expect(s.held()).toHaveLength(1);
+  });
+
+  it('never holds a runbook command: a person decided', async () => {
+    // Prepare
+    const s = await setup({ source: 'runbook' });
+    s.calendars.state = { state: 'CLOSED' };
+    // Act
+    const act = await s.step(s.initial);
+    const next = await s.step(act);
+    // Assess
+    expect(next.phase).toBe('AWAIT');
+    expect(s.mutating()).toEqual(['StopApplication orders']);
+    expect(s.calendars.asked).toEqual([]);
+    expect((await s.stored()).hold).toBeUndefined();
+  });
+
+  it('waits out MSF maintenance, then checks the version on a fresh DescribeApplication before acting', async () => {
+    // Prepare
+    const s = await setup({ calendars: false });
+    s.deps.config = config();
+    s.msf.operations.set('orders', [
+      { operationId: 'op-m', operation: 'Maintenance', status: 'IN_PROGRESS', startMs: OPENED_MS },
+    ]);
+    const app = s.msf.apps.get('orders');
+    if (!app) throw new Error('no app');
+    app.status = 'MAINTENANCE';
+    // Act
+    const act = await s.step(s.initial);
+    const held = await s.step(act);
+    // Maintenance ends; meanwhile someone deployed version 8.
+    s.msf.operations.set('orders', [
+      { operationId: 'op-m', operation: 'Maintenance', status: 'SUCCESSFUL', startMs: OPENED_MS },
+    ]);
+    Object.assign(app, { status: 'RUNNING', versionId: 8 });
+    const after = await s.step(held);
+    // Assess
+    expect(held).toMatchObject({ phase: 'ACT', waitSeconds: 300 });
+    expect(s.held().map((n) => n.title)[0]).toBe('orders: remediation held — MSF maintenance');
+    expect(after).toMatchObject({ phase: 'RELEASE', outcome: 'ESCALATED' });
+    expect((await s.stored()).outcomeReason).toContain('at version 8, not 7');
+    expect(s.mutating()).toEqual([]);
+  });
+});
