@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { fleetAdaptersFromEnv } from '#shared/adapters/fleet-adapters.ts';
 import { PowertoolsWatchdogMetrics } from '#shared/adapters/powertools-metrics.ts';
+import { SsmChangeCalendar } from '#shared/adapters/ssm-change-calendar.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import { APPLICATION_KEY_MAX_LENGTH } from '#shared/domain/app-key.ts';
 import {
@@ -100,6 +101,8 @@ export async function handler(event: unknown): Promise<RemediationState> {
       clock: systemClock,
       log,
       telemetry,
+      // changeFreeze.calendars in the function's own account and Region (the SSM client is loaded at the first read).
+      calendars: new SsmChangeCalendar(),
     });
   }
   try {

@@ -24,6 +24,7 @@ const LAZY_PACKAGES = [
   '@aws-sdk/client-eventbridge',
   '@aws-sdk/client-sfn',
   '@aws-sdk/client-s3',
+  '@aws-sdk/client-ssm',
 ];
 
 function metafile(fn: string): Metafile {
