@@ -8,7 +8,13 @@ import { type Incident, TERMINAL_STATUSES } from '#shared/domain/incident.ts';
 import type { ApplicationObservation, ApplicationSnapshot, ApplicationStatus } from '#shared/domain/model.ts';
 import { planRunbookCommand, type RunbookHistory, runbookIncidentId } from '#shared/domain/runbook.ts';
 import { resolveScope } from '#shared/domain/scope.ts';
-import { RUNBOOK_COMMANDS, RunbookCommand, type RunbookCommandName } from '#shared/events/runbook-command.ts';
+import {
+  APPLICATION_COMMANDS,
+  type ApplicationCommand,
+  isApprovalCommandName,
+  RunbookCommand,
+  type RunbookCommandName,
+} from '#shared/events/runbook-command.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
 import { MsfApiError, type MsfPort } from '#shared/ports/msf.ts';
 import {
@@ -72,7 +78,7 @@ const TRANSITION_REQUIRED: ReadonlySet<RunbookCommandName> = new Set(['restart-f
 
 /** Options of `flink-watchdog remediate` (commander's parsed flags; numbers arrive as strings). */
 export interface RemediateOptions extends OutputOptions, AwsOptions, StackOptions {
-  /** One of {@link RUNBOOK_COMMANDS}. */
+  /** One of {@link APPLICATION_COMMANDS} (approve and reject have commands of their own). */
   action: string;
   /** Only with restart-from-snapshot: `latest`, `last-known-good` or a SnapshotName. @default the policy's restoreFrom */
   snapshot?: string;
@@ -153,7 +159,7 @@ export interface PublishedCommand {
   /** The ledger incident the watchdog records the command under (`runbookIncidentId(application, messageId)`). */
   incidentId: string;
   /** The message body (a {@link RunbookCommand} with `dryRun: false`). */
-  message: RunbookCommand;
+  message: ApplicationCommand;
   /** Message attributes `command` and `application` (String), for the topic's filter policies. */
   attributes: { command: string; application: string };
 }
@@ -267,12 +273,14 @@ function positive(raw: string | undefined, fallback: number, flag: string): numb
 export function buildCommand(
   app: string,
   opts: RemediateOptions,
-): { command: RunbookCommand } | { problems: CliProblem[] } {
+): { command: ApplicationCommand } | { problems: CliProblem[] } {
   const problems: CliProblem[] = [];
-  if (!(RUNBOOK_COMMANDS as readonly string[]).includes(opts.action)) {
+  if (!(APPLICATION_COMMANDS as readonly string[]).includes(opts.action)) {
     problems.push(
       optionProblem(
-        `--action ${JSON.stringify(opts.action)}: expected one of ${RUNBOOK_COMMANDS.join(', ')}`,
+        isApprovalCommandName(opts.action)
+          ? `--action ${opts.action}: approval requests are answered with flink-watchdog ${opts.action} INCIDENT${opts.action === 'reject' ? ' --reason TEXT' : ''}`
+          : `--action ${JSON.stringify(opts.action)}: expected one of ${APPLICATION_COMMANDS.join(', ')}`,
         '--action',
       ),
     );
@@ -302,7 +310,8 @@ export function buildCommand(
     reason: opts.reason ?? 'dry run',
     dryRun: !opts.execute,
   });
-  if (parsed.success) return { command: parsed.data };
+  // --action is an application command (checked above), so the message is one.
+  if (parsed.success) return { command: parsed.data as ApplicationCommand };
   for (const issue of parsed.error.issues) {
     const field = String(issue.path[0] ?? '');
     const flag = FLAG_OF[field] ?? (field || 'options');
@@ -347,12 +356,12 @@ export function resolveLastKnownGood(
 
 /** What {@link preflight} found: the plan and the command to publish (with last-known-good resolved to a name). */
 type Preflight =
-  | { plan: RemediatePlan; command: RunbookCommand; obs?: ApplicationObservation }
+  | { plan: RemediatePlan; command: ApplicationCommand; obs?: ApplicationObservation }
   | { problem: CliProblem };
 
 /** Reads MSF and the ledger as the runbook handler does, then plans with {@link planRunbookCommand}. */
 async function preflight(
-  requested: RunbookCommand,
+  requested: ApplicationCommand,
   config: WatchdogConfig,
   msf: MsfPort,
   ledger: Ledger | undefined,
@@ -565,7 +574,7 @@ function progressOn(stream: NodeJS.WriteStream): Progress {
 
 /** Everything {@link waitForOutcome} reads and reports to. */
 interface WaitArgs {
-  command: RunbookCommand;
+  command: ApplicationCommand;
   incidentId: string;
   initialStatus?: ApplicationStatus;
   initialVersionId?: number;
@@ -817,7 +826,7 @@ export async function remediateCommand(app: string, opts: RemediateOptions, deps
     return finish();
   }
 
-  const message: RunbookCommand = { ...command, dryRun: false };
+  const message: ApplicationCommand = { ...command, dryRun: false };
   const attributes = { command: command.command, application: command.application };
   const publisher = deps.publisher ?? new SnsCommandPublisher(new SNSClient(aws));
   let messageId: string;

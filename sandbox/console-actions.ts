@@ -5,7 +5,12 @@ import {
 } from '@aws-sdk/client-kinesis-analytics-v2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SnsCommandPublisher } from '#cli/remediate.ts';
-import { RUNBOOK_COMMANDS, RunbookCommand, type RunbookCommandName } from '#shared/events/runbook-command.ts';
+import {
+  APPLICATION_COMMANDS,
+  type ApplicationCommand,
+  type ApplicationCommandName,
+  RunbookCommand,
+} from '#shared/events/runbook-command.ts';
 import type { OutageWindow } from './emulator/job.ts';
 import { Fault, type Scenario } from './scenario.ts';
 
@@ -170,7 +175,7 @@ export async function injectStuckUpdate(
 /**
  * Why the console asks for each runbook command (`reason` of the message): what the handler records on the incident.
  */
-function consoleReason(command: RunbookCommandName): string {
+function consoleReason(command: ApplicationCommandName): string {
   if (command === 'pause-automation') return 'paused from the sandbox console';
   if (command === 'resume-automation') return 'resumed from the sandbox console';
   return `${command} requested from the sandbox console`;
@@ -190,7 +195,7 @@ export async function publishRunbookCommand(
   region: string,
   credentials: { accessKeyId: string; secretAccessKey: string },
   topicArn: string,
-  command: RunbookCommandName,
+  command: ApplicationCommandName,
   application: string,
 ): Promise<string> {
   const parsed = RunbookCommand.safeParse({
@@ -205,11 +210,12 @@ export async function publishRunbookCommand(
     const issue = parsed.error.issues[0];
     throw new Error(`${issue?.path.join('.') || 'command'}: ${issue?.message ?? 'invalid'}`);
   }
+  const message = parsed.data as ApplicationCommand; // an application command: `command` is one
   const sns = new SNSClient({ endpoint, region, credentials, maxAttempts: 1 });
   try {
-    return await new SnsCommandPublisher(sns).publish(topicArn, JSON.stringify(parsed.data), {
-      command: parsed.data.command,
-      application: parsed.data.application,
+    return await new SnsCommandPublisher(sns).publish(topicArn, JSON.stringify(message), {
+      command: message.command,
+      application: message.application,
     });
   } finally {
     sns.destroy();
@@ -274,7 +280,7 @@ export const CONSOLE_ACTIONS = [
   'inject-failure',
   'inject-source-outage',
   'inject-stuck-update',
-  ...RUNBOOK_COMMANDS,
+  ...APPLICATION_COMMANDS,
 ] as const;
 
 /**
@@ -386,7 +392,7 @@ export async function answerConsoleAction(
       ctx.region,
       ctx.credentials,
       ctx.commandTopicArn,
-      action as RunbookCommandName,
+      action as ApplicationCommandName,
       application,
     );
     return { status: 200, body: { application, command: action, messageId } };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { escapeHtml } from '#cli/report-html.ts';
-import { RUNBOOK_COMMANDS } from '#shared/events/runbook-command.ts';
+import { APPLICATION_COMMANDS } from '#shared/events/runbook-command.ts';
 import { CONSOLE_WINDOW_MINUTES, SANDBOX_STATE_PATH } from './console-state.ts';
 import { SANDBOX_CLOCK_PATH } from './emulator/server.ts';
 
@@ -191,7 +191,7 @@ export function renderConsolePage(options: ConsolePageOptions): string {
     ? ` <button id="inject-stuck" data-application="${escapeHtml(stuckUpdate.application)}" title="${escapeHtml(stuckUpdate.description)}">Inject a stuck update (${escapeHtml(stuckUpdate.application)})</button>`
     : '';
   const option = (value: string, label = value) => `<option value="${escapeHtml(value)}">${escapeHtml(label)}</option>`;
-  const runbook = `<p class="controls">Run a runbook command: <select id="runbook-application">${applications.map((a) => option(a)).join('')}</select> <select id="runbook-command">${RUNBOOK_COMMANDS.map((c) => option(c, c === 'restart-from-snapshot' ? 'restart-from-snapshot (latest)' : c)).join('')}</select> <button id="runbook-run">Run</button> <span class="muted">published to the command topic as remediate --execute does; the answer shows under Incidents</span></p>`;
+  const runbook = `<p class="controls">Run a runbook command: <select id="runbook-application">${applications.map((a) => option(a)).join('')}</select> <select id="runbook-command">${APPLICATION_COMMANDS.map((c) => option(c, c === 'restart-from-snapshot' ? 'restart-from-snapshot (latest)' : c)).join('')}</select> <button id="runbook-run">Run</button> <span class="muted">published to the command topic as remediate --execute does; the answer shows under Incidents</span></p>`;
   const injectButton = injection
     ? ` <button id="inject" data-application="${escapeHtml(injection.application)}" title="${escapeHtml(injection.description)}">Inject a failure (${escapeHtml(injection.application)})</button>`
     : '';

@@ -1,12 +1,20 @@
 import type { Clock } from '#shared/clock.ts';
 import type { PolicySettings, WatchdogConfig } from '#shared/config/schema.ts';
 import { policyFor } from '#shared/config/schema.ts';
-import type { RunbookCommand, RunbookCommandName } from '#shared/events/runbook-command.ts';
+import {
+  type ApplicationCommand,
+  type ApprovalCommand,
+  isApprovalCommand,
+  type RunbookCommand,
+  type RunbookCommandName,
+} from '#shared/events/runbook-command.ts';
 import { type Ledger, saveOwnedIncident } from '#shared/ports/ledger.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { MsfPort } from '#shared/ports/msf.ts';
 import type { NotificationEvent, Notifier } from '#shared/ports/notifier.ts';
 import type { RemediationStarter } from '#shared/ports/remediation-starter.ts';
+import type { TaskTokenPort } from '#shared/ports/task-tokens.ts';
+import { type AnswerResult, answerApproval } from './approval.ts';
 import type { AutomationPause } from './automation.ts';
 import type { Decision, GuardResult, RemediationAction, StartOptions } from './decision.ts';
 import type { ActionRecord, Incident, IncidentStatus } from './incident.ts';
@@ -61,6 +69,12 @@ export interface RunbookDeps {
    * @default undefined — `snapshot` is rejected as not supported.
    */
   snapshots?: SnapshotCreator;
+  /**
+   * Answers the remediation workflow's waiting `.waitForTaskToken` state (Step Functions SendTaskSuccess); the Lambda
+   * passes its Step Functions adapter.
+   * @default undefined — `approve` / `reject` are rejected as not supported.
+   */
+  tokens?: TaskTokenPort;
 }
 
 /** Where a command came from. Config-free: the caller passes the topics commands are accepted from. */
@@ -76,15 +90,20 @@ export interface RunbookContext {
 /**
  * The answer to one command:
  * - `REJECTED`: not authorised, out of scope, not supported, or a guard said no (`reason` says which); nothing changed;
+ *   for `approve` / `reject`: the incident is unknown, not awaiting approval, already answered or timed out;
  * - `DRY_RUN`: `dryRun` was true (the default): `reason` says what would have been done; nothing changed;
  * - `STARTED`: the remediation workflow was started for the recorded incident;
- * - `DONE`: carried out here (snapshot, pause-automation, resume-automation);
+ * - `DONE`: carried out here (snapshot, pause-automation, resume-automation; approve / reject: the answer is recorded
+ *   on the incident and handed to its waiting workflow);
  * - `DUPLICATE`: this message was handled before (SNS redelivery): nothing done again.
  */
 export interface RunbookResult {
   status: 'REJECTED' | 'DRY_RUN' | 'STARTED' | 'DONE' | 'DUPLICATE';
   reason: string;
-  /** The incident recording the command; absent when it was rejected before being recorded (not authorised). */
+  /**
+   * The incident recording the command; absent when it was rejected before being recorded (not authorised). For
+   * `approve` / `reject`: the incident answered (no incident of its own is recorded).
+   */
   incidentId?: string;
   applicationName?: string;
   command?: RunbookCommandName;
@@ -182,7 +201,7 @@ function currentVersionIsRollback(obs: ApplicationObservation): boolean {
  * decided.
  */
 export function planRunbookCommand(
-  command: RunbookCommand,
+  command: ApplicationCommand,
   obs: ApplicationObservation,
   policy: PolicySettings,
   history: RunbookHistory,
@@ -394,12 +413,16 @@ export function planRunbookCommand(
 
 /** The one-line account of a command, as every notification and the incident trigger carry it. */
 export function describeCommand(command: RunbookCommand): string {
+  if (isApprovalCommand(command)) {
+    const reason = command.reason ? `: ${command.reason}` : '';
+    return `runbook: ${command.command} incident ${command.incidentId} by ${command.requestedBy} via ${command.via ?? 'cli'}${reason}`;
+  }
   const snapshot = command.snapshot ? ` ${command.snapshot}` : '';
   return `runbook: ${command.command}${snapshot} by ${command.requestedBy}: ${command.reason}`;
 }
 
 /** Why a command cannot be carried out by this deployment, or undefined when it can. */
-function unsupported(command: RunbookCommand, deps: RunbookDeps): string | undefined {
+function unsupported(command: ApplicationCommand, deps: RunbookDeps): string | undefined {
   switch (command.command) {
     case 'snapshot':
       return deps.snapshots
@@ -417,7 +440,7 @@ function unsupported(command: RunbookCommand, deps: RunbookDeps): string | undef
 
 function newIncident(
   id: string,
-  command: RunbookCommand,
+  command: ApplicationCommand,
   nowMs: number,
   status: IncidentStatus,
   decision: Decision,
@@ -458,6 +481,17 @@ function newIncident(
  */
 export async function runCommand(
   command: RunbookCommand,
+  deps: RunbookDeps,
+  ctx: RunbookContext,
+): Promise<RunbookResult> {
+  return isApprovalCommand(command)
+    ? runApprovalCommand(command, deps, ctx)
+    : runApplicationCommand(command, deps, ctx);
+}
+
+/** An application command (everything but approve / reject): see {@link runCommand}. */
+async function runApplicationCommand(
+  command: ApplicationCommand,
   deps: RunbookDeps,
   ctx: RunbookContext,
 ): Promise<RunbookResult> {
@@ -619,6 +653,133 @@ export async function runCommand(
   return { ...base, status: 'STARTED', incidentId: id, reason, action };
 }
 
+/** Why incident `incident` cannot take an answer now, or undefined when its approval request is PENDING. */
+function notAwaitingApproval(incident: Incident, nowMs: number): string | undefined {
+  const approval = incident.approval;
+  const id = incident.id;
+  if (!approval)
+    return `incident ${id} (${incident.status}) has no approval request: its application is not in approve mode, or nothing was decided yet.`;
+  if (approval.state !== 'PENDING') {
+    const by = approval.answer ? ` by ${approval.answer.by} via ${approval.answer.via}` : '';
+    return `the approval request of incident ${id} is already ${approval.state}${by}: nothing to answer.`;
+  }
+  if (nowMs >= approval.timeoutMs) {
+    return `the approval request of incident ${id} timed out at ${new Date(approval.timeoutMs).toISOString()}: nothing to answer.`;
+  }
+  return undefined;
+}
+
+/** What an approval answer does, in words: "roll orders back to version 3" style detail from the approved action. */
+function approvalAction(incident: Incident): string {
+  const action = incident.approval?.action;
+  if (!action) return 'the remediation';
+  return action.kind === 'ROLLBACK'
+    ? `RollbackApplication of ${incident.applicationName} (version ${action.expectVersionId} to ${action.toVersionId})`
+    : `${action.kind} of ${incident.applicationName} (version ${action.expectVersionId})`;
+}
+
+/**
+ * approve / reject: answers the approval request of incident `command.incidentId` ({@link answerApproval}): authorised
+ * like every command (command topic, requestedBy), then the incident is read from the ledger; `application`, when
+ * given, must be the incident's. A dry run (the default) says whether the answer would be taken. Otherwise the answer
+ * (`by` = requestedBy, `via` = the command's `via`, else `cli`) is recorded on the incident and sent to the waiting
+ * workflow, which tells people (APPROVAL_ANSWERED) and, when approved, checks every guard again before acting. No MSF
+ * call and no lock here. A refusal or a dry run is told (NOTIFIED) on the incident; an unknown incident is only
+ * logged (there is nothing to tell it on). A redelivery of an answer already taken is a DUPLICATE.
+ */
+async function runApprovalCommand(
+  command: ApprovalCommand,
+  deps: RunbookDeps,
+  ctx: RunbookContext,
+): Promise<RunbookResult> {
+  const id = command.incidentId;
+  const base = {
+    command: command.command,
+    incidentId: id,
+    ...(command.application === undefined ? {} : { applicationName: command.application }),
+  };
+  const denied = authorise(command, ctx);
+  if (denied) {
+    deps.log.error('runbook command rejected', { incidentId: id, command: command.command, reason: denied });
+    return { ...base, status: 'REJECTED', reason: denied };
+  }
+  const incident = await deps.ledger.getIncident(id);
+  if (!incident) {
+    const reason = `incident ${id} is not in the ledger: nothing to ${command.command} (flink-watchdog history lists the incidents).`;
+    deps.log.error('runbook command rejected', { incidentId: id, command: command.command, reason });
+    return { ...base, status: 'REJECTED', reason };
+  }
+  const result = { ...base, applicationName: incident.applicationName };
+  const now = deps.clock.now();
+  const refuse = async (reason: string, nextSteps: string[] = []): Promise<RunbookResult> => {
+    deps.log.warn('runbook command rejected', {
+      incidentId: id,
+      command: command.command,
+      requestedBy: command.requestedBy,
+      reason,
+    });
+    await answer(deps, incident, command, 'REJECTED', reason, now, nextSteps);
+    return { ...result, status: 'REJECTED', reason };
+  };
+  if (command.application !== undefined && command.application !== incident.applicationName) {
+    return refuse(
+      `incident ${id} is about ${incident.applicationName}, not ${command.application}: nothing was answered.`,
+    );
+  }
+  const tokens = deps.tokens;
+  if (!tokens) {
+    return refuse(
+      `not supported: this deployment cannot answer approval requests (no access to the remediation workflow's task tokens).`,
+    );
+  }
+  const decision = command.command === 'approve' ? 'APPROVED' : 'REJECTED';
+  const via = command.via ?? 'cli';
+  const verb = command.command === 'approve' ? 'approved' : 'rejected';
+  if (command.dryRun) {
+    const why = notAwaitingApproval(incident, now);
+    if (why) return refuse(why);
+    const reason = `dry run: would have ${verb} ${approvalAction(incident)} for incident ${id}. Nothing was changed.`;
+    await answer(deps, incident, command, 'DRY_RUN', reason, now, [
+      'Send the same command with "dryRun": false to carry it out.',
+    ]);
+    return { ...result, status: 'DRY_RUN', reason };
+  }
+  let answered: AnswerResult;
+  try {
+    answered = await answerApproval(
+      id,
+      {
+        decision,
+        by: command.requestedBy,
+        via,
+        ...(command.reason === undefined ? {} : { reason: command.reason }),
+      },
+      { ledger: deps.ledger, tokens, clock: deps.clock, log: deps.log },
+    );
+  } catch (e) {
+    return refuse(`the answer could not be taken: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+  }
+  if (!answered.accepted) {
+    const taken = (answered.incident ?? incident).approval?.answer;
+    if (taken && taken.decision === decision && taken.by === command.requestedBy && taken.via === via) {
+      // The same answer, already taken: an SNS redelivery of this message (or the same person twice).
+      return {
+        ...result,
+        status: 'DUPLICATE',
+        reason: `incident ${id} was already ${verb} by ${command.requestedBy} via ${via}: nothing done again.`,
+      };
+    }
+    return refuse(answered.message);
+  }
+  deps.log.info(`approval ${verb}`, {
+    incidentId: id,
+    applicationName: incident.applicationName,
+    requestedBy: command.requestedBy,
+    via,
+  });
+  return { ...result, status: 'DONE', reason: answered.message };
+}
+
 type Close = (
   status: 'REJECTED' | 'DRY_RUN' | 'DONE',
   reason: string,
@@ -628,7 +789,7 @@ type Close = (
 
 /** pause-automation / resume-automation: flips the switch (or reports, on a dry run). */
 async function switchAutomation(
-  command: RunbookCommand,
+  command: ApplicationCommand,
   deps: RunbookDeps,
   scopeGuard: GuardResult,
   close: Close,
@@ -678,7 +839,7 @@ async function switchAutomation(
 
 /** snapshot: CreateApplicationSnapshot under the application's lock, recorded before and after the call. */
 async function takeSnapshot(
-  command: RunbookCommand,
+  command: ApplicationCommand,
   deps: RunbookDeps,
   id: string,
   now: number,
@@ -749,7 +910,7 @@ async function takeSnapshot(
   );
 }
 
-/** Tells people the answer to a command. */
+/** Tells people the answer to a command (on `incident`: the command's own, or the one an approval answer is for). */
 async function answer(
   deps: Pick<RunbookDeps, 'notifier' | 'log'>,
   incident: Incident,
@@ -759,18 +920,21 @@ async function answer(
   atMs: number,
   nextSteps: string[],
 ): Promise<void> {
-  const name = command.application;
+  const name = incident.applicationName;
   const head = `${name}: runbook ${command.command} by ${command.requestedBy}`;
   const event: NotificationEvent = status === 'STARTED' ? 'OPENED' : status === 'DONE' ? 'ACTION_TAKEN' : 'NOTIFIED';
+  // An approval answer refused is "refused": "reject ...: rejected" would read as the answer itself.
+  const refused = isApprovalCommand(command);
   const title =
     status === 'REJECTED'
-      ? `${head}: rejected`
+      ? `${head}: ${refused ? 'refused' : 'rejected'}`
       : status === 'DRY_RUN'
         ? `${head}: dry run`
         : status === 'STARTED'
           ? `${head}: started`
           : `${head}: done`;
-  const label = status === 'REJECTED' ? 'Rejected' : status === 'DRY_RUN' ? 'Would have' : 'Action';
+  const label =
+    status === 'REJECTED' ? (refused ? 'Refused' : 'Rejected') : status === 'DRY_RUN' ? 'Would have' : 'Action';
   const body = status === 'DRY_RUN' ? text.replace(/^dry run: would have /, '') : text;
   await tell(deps, incident, event, atMs, title, `${describeCommand(command)}\n${label}: ${body}`, nextSteps);
 }

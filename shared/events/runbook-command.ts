@@ -6,8 +6,8 @@ import * as z from '#shared/zod.ts';
  * MSF application through the same remediation workflow and guards as automatic remediation.
  */
 
-/** The commands the command topic accepts. */
-export const RUNBOOK_COMMANDS = [
+/** The commands that act on one MSF application (`application` names it). */
+export const APPLICATION_COMMANDS = [
   'force-stop',
   'restart-from-snapshot',
   'rollback',
@@ -17,7 +17,35 @@ export const RUNBOOK_COMMANDS = [
   'pause-automation',
   'resume-automation',
 ] as const;
+export type ApplicationCommandName = (typeof APPLICATION_COMMANDS)[number];
+
+/**
+ * The commands that answer an approval request (approve mode): they name the incident awaiting approval
+ * (`incidentId`), whose record names its application; they make no MSF call.
+ */
+export const APPROVAL_COMMANDS = ['approve', 'reject'] as const;
+export type ApprovalCommandName = (typeof APPROVAL_COMMANDS)[number];
+
+/** The commands the command topic accepts. */
+export const RUNBOOK_COMMANDS = [...APPLICATION_COMMANDS, ...APPROVAL_COMMANDS] as const;
 export type RunbookCommandName = (typeof RUNBOOK_COMMANDS)[number];
+
+/** Whether `name` answers an approval request (`approve`, `reject`). */
+export function isApprovalCommandName(name: string): name is ApprovalCommandName {
+  return (APPROVAL_COMMANDS as readonly string[]).includes(name);
+}
+
+/**
+ * An incident id as the ledger makes them (shared/domain/incident.ts `incidentId`): the ApplicationName with every
+ * character outside `[A-Za-z0-9-_]` replaced by `-`, cut to 50, then `-` and 16 lowercase hex digits.
+ */
+export const INCIDENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,50}-[0-9a-f]{16}$/;
+
+/** Who relayed an approval answer sent as a command: the CLI (`flink-watchdog approve`) or an Amazon Q custom action. */
+export const APPROVAL_COMMAND_CHANNELS = ['cli', 'amazon-q'] as const;
+
+/** Longest `reason`, characters as sent. */
+export const MAX_REASON_CHARS = 1024;
 
 /** `snapshot` keywords of `restart-from-snapshot`; any other value names a snapshot (`SnapshotName`). */
 export const SNAPSHOT_KEYWORDS = ['latest', 'last-known-good'] as const;
@@ -57,23 +85,28 @@ const SnapshotChoice = z
     z.regex(/^[a-zA-Z0-9_.-]+$/, 'MSF snapshot names use [a-zA-Z0-9_.-]'),
   );
 
-/**
- * One command message (the JSON `Message` of an SNS notification on the command topic). Strict: unknown keys are
- * rejected, so a misspelt `dryrun` can never silently fall back to a default.
- *
- * - `command`: what to do (see {@link RUNBOOK_COMMANDS}).
- * - `application`: the MSF `ApplicationName`.
- * - `snapshot`: only with `restart-from-snapshot`: `latest` (RESTORE_FROM_LATEST_SNAPSHOT), `last-known-good` (the
- *   newest READY snapshot of the running version), or a snapshot name (RESTORE_FROM_CUSTOM_SNAPSHOT; it must exist and
- *   be READY). A snapshot literally named `latest` or `last-known-good` is read as the keyword. When absent, the
- *   application's policy `restoreFrom` decides.
- * - `requestedBy`: who asks (at most 256 characters as sent, not blank), recorded on the incident and told in every
- *   notification.
- * - `reason`: why (at most 1024 characters as sent, not blank).
- * - `dryRun`: @default true — safe by default: a command that does not say `"dryRun": false` only reports what it
- *   would have done (after a fresh DescribeApplication and the same guards), and changes nothing.
- */
-export const RunbookCommand = z
+/** `requestedBy` and `reason` are trimmed after their length is checked: the limit counts what was sent. */
+const RequestedBy = z
+  .string({ error: expected('who requests the command (a string)') })
+  .check(z.maxLength(256, 'must be at most 256 characters'), z.trim(), z.minLength(1, 'must not be empty'));
+const Reason = z
+  .string({ error: expected('why the command is requested (a string)') })
+  .check(
+    z.maxLength(MAX_REASON_CHARS, `must be at most ${MAX_REASON_CHARS} characters`),
+    z.trim(),
+    z.minLength(1, 'must not be empty'),
+  );
+const IncidentId = z
+  .string({ error: expected('an incident id (a string)') })
+  .check(
+    z.regex(
+      INCIDENT_ID_PATTERN,
+      'expected an incident id as the watchdog gives them, e.g. orders-enrichment-0123456789abcdef (flink-watchdog history lists them)',
+    ),
+  );
+
+/** The message as parsed, before it is narrowed to {@link ApplicationCommand} or {@link ApprovalCommand}. */
+const CommandMessage = z
   .strictObject({
     command: z.enum(RUNBOOK_COMMANDS, {
       error: (issue) =>
@@ -81,30 +114,103 @@ export const RunbookCommand = z
           ? `required: one of ${RUNBOOK_COMMANDS.join(', ')}`
           : `unknown command ${JSON.stringify(issue.input)}: expected one of ${RUNBOOK_COMMANDS.join(', ')}`,
     }),
-    application: ApplicationName,
+    application: z.optional(ApplicationName),
+    incidentId: z.optional(IncidentId),
+    via: z.optional(
+      z.enum(APPROVAL_COMMAND_CHANNELS, { error: `expected one of ${APPROVAL_COMMAND_CHANNELS.join(', ')}` }),
+    ),
     snapshot: z.optional(SnapshotChoice),
-    requestedBy: z
-      .string({ error: expected('who requests the command (a string)') })
-      // The limit counts what was sent, blanks included; then blanks around it are dropped.
-      .check(z.maxLength(256, 'must be at most 256 characters'), z.trim(), z.minLength(1, 'must not be empty')),
-    reason: z
-      .string({ error: expected('why the command is requested (a string)') })
-      .check(z.maxLength(1024, 'must be at most 1024 characters'), z.trim(), z.minLength(1, 'must not be empty')),
+    requestedBy: RequestedBy,
+    reason: z.optional(Reason),
     dryRun: z._default(z.boolean({ error: expected('true or false') }), true),
   })
   .check(
     z.superRefine((c, ctx) => {
+      const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
       if (c.snapshot !== undefined && c.command !== 'restart-from-snapshot') {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['snapshot'],
-          message: `only allowed with command restart-from-snapshot (got command ${c.command})`,
-        });
+        issue('snapshot', `only allowed with command restart-from-snapshot (got command ${c.command})`);
+      }
+      if (isApprovalCommandName(c.command)) {
+        if (c.incidentId === undefined) {
+          issue('incidentId', `required with command ${c.command}: the id of the incident awaiting approval`);
+        }
+        if (c.command === 'reject' && c.reason === undefined) {
+          issue('reason', 'required with command reject: why the remediation is rejected');
+        }
+      } else {
+        if (c.application === undefined) issue('application', 'required');
+        if (c.reason === undefined) issue('reason', 'required');
+        if (c.incidentId !== undefined) {
+          issue('incidentId', `only allowed with command approve or reject (got command ${c.command})`);
+        }
+        if (c.via !== undefined) issue('via', `only allowed with command approve or reject (got command ${c.command})`);
       }
     }),
   );
+
+/** What every command carries. */
+interface CommandCommon {
+  /** Who asks (at most 256 characters as sent, not blank; trimmed), recorded on the incident and told. */
+  requestedBy: string;
+  /** Only report what would be done. @default true */
+  dryRun: boolean;
+}
+
+/** A command that acts on one application (see {@link APPLICATION_COMMANDS}). */
+export interface ApplicationCommand extends CommandCommon {
+  command: ApplicationCommandName;
+  /** The MSF `ApplicationName` (or `NAME@ACCOUNT.REGION`). */
+  application: string;
+  /** `restart-from-snapshot` only: `latest`, `last-known-good` or a `SnapshotName`. */
+  snapshot?: string;
+  /** Why (at most 1024 characters as sent, not blank; trimmed). */
+  reason: string;
+}
+
+/** An answer to an approval request (see {@link APPROVAL_COMMANDS}). */
+export interface ApprovalCommand extends CommandCommon {
+  command: ApprovalCommandName;
+  /** The incident awaiting approval (ledger incident id, {@link INCIDENT_ID_PATTERN}). */
+  incidentId: string;
+  /** When given, must be the incident's application: a check that the right incident is answered. */
+  application?: string;
+  /** Why; required to reject (at most 1024 characters as sent, not blank; trimmed). */
+  reason?: string;
+  /** Who relayed the answer. @default 'cli' */
+  via?: (typeof APPROVAL_COMMAND_CHANNELS)[number];
+}
+
+/**
+ * One command message (the JSON `Message` of an SNS notification on the command topic). Strict: unknown keys are
+ * rejected, so a misspelt `dryrun` can never silently fall back to a default.
+ *
+ * - `command`: what to do (see {@link RUNBOOK_COMMANDS}).
+ * - `application`: the MSF `ApplicationName`; required, except with `approve` / `reject` (the incident names its
+ *   application; when given it must be that one).
+ * - `incidentId`: only with `approve` / `reject`, and required there: the incident awaiting approval.
+ * - `via`: only with `approve` / `reject`: `cli` (the default) or `amazon-q` (an Amazon Q Developer custom action).
+ * - `snapshot`: only with `restart-from-snapshot`: `latest` (RESTORE_FROM_LATEST_SNAPSHOT), `last-known-good` (the
+ *   newest READY snapshot of the running version), or a snapshot name (RESTORE_FROM_CUSTOM_SNAPSHOT; it must exist and
+ *   be READY). A snapshot literally named `latest` or `last-known-good` is read as the keyword. When absent, the
+ *   application's policy `restoreFrom` decides.
+ * - `requestedBy`: who asks (at most 256 characters as sent, not blank), recorded on the incident and told in every
+ *   notification; for `approve` / `reject`, recorded as the approver.
+ * - `reason`: why (at most 1024 characters as sent, not blank); required, except with `approve` (optional there).
+ * - `dryRun`: @default true — safe by default: a command that does not say `"dryRun": false` only reports what it
+ *   would have done (after a fresh DescribeApplication and the same guards; for `approve` / `reject`, after reading
+ *   the incident), and changes nothing.
+ */
+export const RunbookCommand = z.pipe(
+  CommandMessage,
+  z.transform((c): RunbookCommand => c as RunbookCommand),
+);
 /** A validated command; `dryRun` is always set. */
-export type RunbookCommand = z.output<typeof RunbookCommand>;
+export type RunbookCommand = ApplicationCommand | ApprovalCommand;
+
+/** Whether `command` answers an approval request. */
+export function isApprovalCommand(command: RunbookCommand): command is ApprovalCommand {
+  return isApprovalCommandName(command.command);
+}
 
 /** One SNS message attribute as Lambda delivers it (`Sns.MessageAttributes`). */
 const SnsMessageAttribute = z.object({ Type: z.string(), Value: z.string() });
@@ -179,7 +285,11 @@ export function parseRunbookRecord(record: unknown, index = 0): ParsedRunbookRec
     return { ok: false, ...from, error: `${at}.Sns.Message: not JSON (${(e as Error).message})` };
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return { ok: false, ...from, error: `${at}.Sns.Message: expected a JSON object with command and application` };
+    return {
+      ok: false,
+      ...from,
+      error: `${at}.Sns.Message: expected a JSON object with command and application (or incidentId)`,
+    };
   }
   const c = RunbookCommand.safeParse(raw);
   if (!c.success) return { ok: false, ...from, error: formatIssues(c.error, `${at}.Sns.Message`) };
@@ -190,7 +300,7 @@ export function parseRunbookRecord(record: unknown, index = 0): ParsedRunbookRec
       return {
         ok: false,
         ...from,
-        error: `${at}.Sns.MessageAttributes.${name}: ${JSON.stringify(attribute.Value)} disagrees with the message's ${name} ${JSON.stringify(body)}`,
+        error: `${at}.Sns.MessageAttributes.${name}: ${JSON.stringify(attribute.Value)} disagrees with the message's ${name} ${body === undefined ? '(none)' : JSON.stringify(body)}`,
       };
     }
   }

@@ -15,7 +15,13 @@ import {
   runCommand,
   type SnapshotCreator,
 } from '#shared/domain/runbook.ts';
-import { parseRunbookEvent, RUNBOOK_COMMANDS, RunbookCommand } from '#shared/events/runbook-command.ts';
+import {
+  APPLICATION_COMMANDS,
+  type ApplicationCommand,
+  parseRunbookEvent,
+  RUNBOOK_COMMANDS,
+  RunbookCommand,
+} from '#shared/events/runbook-command.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
 import { MUTATING_MSF_OPERATIONS } from '#shared/ports/msf.ts';
 import { app, MIN, observation, op, policy, snapshot, T0 } from '../support/builders.ts';
@@ -283,7 +289,7 @@ describe('Function: authorise', () => {
 });
 
 describe('Function: planRunbookCommand', () => {
-  const cmd = (fields: Record<string, unknown>) => RunbookCommand.parse(command(fields));
+  const cmd = (fields: Record<string, unknown>) => RunbookCommand.parse(command(fields)) as ApplicationCommand;
 
   it('restores the newest READY snapshot of the running version for last-known-good', () => {
     // Prepare: the newest snapshot is of another version (taken before a rollback)
@@ -869,7 +875,7 @@ describe('Environment: RunbookEnv', () => {
 
 describe('Property: the runbook handler never acts on a bad command', () => {
   const validFields = {
-    command: fc.constantFrom(...RUNBOOK_COMMANDS),
+    command: fc.constantFrom(...APPLICATION_COMMANDS),
     requestedBy: fc.string({ minLength: 1, maxLength: 40 }).filter((s) => s.trim() !== ''),
     reason: fc.string({ minLength: 1, maxLength: 80 }).filter((s) => s.trim() !== ''),
   };
