@@ -605,6 +605,8 @@ export class FlinkWatchdog extends Construct {
         new SnsEventSource(this.commandTopic, { deadLetterQueue: this.eventsDeadLetterQueue }),
       );
       this.workflow.stateMachine.grantStartExecution(this.runbook);
+      // Runbook approve / reject answer the workflow's waiting approval state (SendTaskSuccess on its task token).
+      this.workflow.stateMachine.grantTaskResponse(this.runbook);
     }
     this.workflow.stateMachine.grantStartExecution(this.detector);
     this.workflow.stateMachine.grantStartExecution(this.reconciler);

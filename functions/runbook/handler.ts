@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { fleetAdaptersFromEnv } from '#shared/adapters/fleet-adapters.ts';
 import { StepFunctionsStarter } from '#shared/adapters/sfn-starter.ts';
+import { StepFunctionsTaskTokens } from '#shared/adapters/sfn-task-tokens.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import { type RunbookDeps, type RunbookResult, runCommand } from '#shared/domain/runbook.ts';
 import { parseRunbookEvent } from '#shared/events/runbook-command.ts';
@@ -68,7 +69,8 @@ let lambdaHandler: ((event: unknown) => Promise<RunbookOutput>) | undefined;
  * Lambda entry point (subscribed to the command topic), wired from the environment ({@link RunbookEnv}): the DynamoDB
  * ledger (also the automation pause flag the detector, reconciler and workflow read), MSF routed by application key
  * (shared/adapters/fleet-adapters.ts: the function's own account, or a member account of `fleet.accounts` through its
- * assumed member role; also the snapshot creator), the Step Functions remediation workflow, the SNS notification topic.
+ * assumed member role; also the snapshot creator), the Step Functions remediation workflow (StartExecution; and
+ * SendTaskSuccess for `approve` / `reject`, which answer its waiting approval state), the SNS notification topic.
  * @throws Error naming the variable when the environment is incomplete (the invocation fails; nothing is called).
  */
 export async function handler(event: unknown): Promise<RunbookOutput> {
@@ -88,6 +90,7 @@ export async function handler(event: unknown): Promise<RunbookOutput> {
       log,
       automation: ledger,
       snapshots: msf,
+      tokens: new StepFunctionsTaskTokens(),
       commandTopicArn: env.COMMAND_TOPIC_ARN,
     });
   }
