@@ -1,8 +1,10 @@
 import { CloudWatchEmulator } from '#sandbox/emulator/cloudwatch.ts';
 import { EmulatorServiceError } from '#sandbox/emulator/errors.ts';
 import type { OutageWindow } from '#sandbox/emulator/job.ts';
+import { LogsEmulator } from '#sandbox/emulator/logs.ts';
 import { type ApplicationInspection, MsfEmulator, type TransitionTimings } from '#sandbox/emulator/msf.ts';
 import { type RecordedCall, startEmulatorServer } from '#sandbox/emulator/server.ts';
+import { SsmEmulator } from '#sandbox/emulator/ssm.ts';
 import { type Caller, type EmulatorRole, StsEmulator } from '#sandbox/emulator/sts.ts';
 import { handleTagging } from '#sandbox/emulator/tagging.ts';
 import { RequestThrottle, type ThrottleOptions } from '#sandbox/emulator/throttle.ts';
@@ -69,12 +71,14 @@ interface AccountWorld {
   readonly accountId: string;
   readonly msf: MsfEmulator;
   readonly cloudwatch: CloudWatchEmulator;
+  /** CloudWatch Logs: the applications' log streams (a job's failures are written there). */
+  readonly logs: LogsEmulator;
 }
 
 /** Read-only view of one application (see {@link Emulator.inspect}). */
 export type { ApplicationInspection } from '#sandbox/emulator/msf.ts';
 
-/** A running local MSF + CloudWatch + Tagging API + STS emulator, one world per AWS account. */
+/** A running local MSF + CloudWatch + CloudWatch Logs + Tagging API + STS emulator, one world per AWS account. */
 export interface Emulator {
   /** Base URL for SDK v3 clients (`endpoint` option or AWS_ENDPOINT_URL), e.g. `http://127.0.0.1:41234`. */
   readonly endpoint: string;
@@ -85,6 +89,8 @@ export interface Emulator {
   readonly calls: readonly RecordedCall[];
   /** The CloudWatch half of the HOME account: metric store, alarms, alarm evaluation. */
   readonly cloudwatch: CloudWatchEmulator;
+  /** CloudWatch Logs of the HOME account: the log groups of its applications (sandbox/emulator/logs.ts). */
+  readonly logs: LogsEmulator;
   /** Accounts that have a world now, home first (the world's accounts, the roles' accounts, and any account called). */
   accounts(): string[];
   /**
@@ -172,6 +178,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const createWorld = (accountId: string): AccountWorld => {
     // SetAlarmState's event goes to the listeners at once, as CloudWatch puts it on the bus when the state changes.
     const cloudwatch = new CloudWatchEmulator({ clock, region, accountId, onAlarmEvent: emit });
+    const logs = new LogsEmulator({ clock, region, accountId });
     const accountWorld: ScenarioWorld | undefined = world
       ? {
           ...world,
@@ -198,11 +205,12 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
         ? {}
         : { metricHistoryMinutes: opts.cloudwatch.metricHistoryMinutes }),
       metrics: cloudwatch,
+      logs,
       onAlarmEvaluation: (atMs) => {
         for (const event of cloudwatch.evaluateAlarms(atMs)) emit(event);
       },
     });
-    const created = { accountId, msf, cloudwatch };
+    const created = { accountId, msf, cloudwatch, logs };
     worlds.set(accountId, created);
     return created;
   };
@@ -248,6 +256,18 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     );
   };
 
+  const startMs = world ? Date.parse(world.startTime) : clock.now();
+  const ssm = new SsmEmulator({
+    clock,
+    region,
+    accountId: home,
+    calendars: (world?.changeCalendars ?? []).map((c) => ({
+      name: c.name,
+      closed: c.closed.map((w) => ({ fromMs: startMs + w.fromMinute * 60_000, toMs: startMs + w.toMinute * 60_000 })),
+    })),
+  });
+  const noCalendars = new SsmEmulator({ clock, region, accountId: home });
+
   const calls: RecordedCall[] = [];
   const server = await startEmulatorServer({
     clock,
@@ -260,6 +280,9 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
       return msf.handle(operation, input);
     },
     cloudWatch: (operation, input, caller) => worldOf(caller.accountId).cloudwatch.handle(operation, input),
+    logs: (operation, input, caller) => worldOf(caller.accountId).logs.handle(operation, input),
+    // The scenario's change calendars live in the home account; another account has none (InvalidDocument).
+    ssm: (operation, input, caller) => (caller.accountId === home ? ssm : noCalendars).handle(operation, input),
     tagging: (operation, input, caller) =>
       handleTagging(operation, input, worldOf(caller.accountId).msf.taggableResources()),
     sts: (params, caller, requestId) => sts.handle(params, caller, requestId),
@@ -274,6 +297,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     accountId: home,
     calls,
     cloudwatch: worldOf(home).cloudwatch,
+    logs: worldOf(home).logs,
     accounts: () => [...worlds.keys()],
     cloudwatchOf(accountId) {
       if (!ACCOUNT_ID.test(accountId)) {

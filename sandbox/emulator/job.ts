@@ -203,6 +203,11 @@ export interface FlinkJobOptions {
    * every interval while the job runs, the first one an interval after it starts running. @default undefined
    */
   readonly checkpointIntervalMs?: number;
+  /**
+   * Told of each failure of the job (crash-loop behaviour or an outage; not an MSF maintenance restart), at the
+   * failure's time (epoch ms) with its exception: what the MSF emulator writes to the application's log stream.
+   */
+  readonly onFailure?: (atMs: number, error: string) => void;
 }
 
 /**
@@ -216,6 +221,7 @@ export class FlinkJob {
   readonly #strategy: ResolvedRestartStrategy;
   readonly #outages: readonly OutageWindow[];
   readonly #checkpointIntervalMs: number | undefined;
+  readonly #onFailure: ((atMs: number, error: string) => void) | undefined;
   #nowMs: number;
   #running = true;
   /** Start of the current phase: running since, or down since. */
@@ -236,6 +242,7 @@ export class FlinkJob {
     this.#strategy = opts.restartStrategy;
     this.#outages = opts.outages ?? [];
     this.#checkpointIntervalMs = opts.checkpointIntervalMs;
+    this.#onFailure = opts.onFailure;
     this.#nowMs = opts.submittedAtMs;
     this.#sinceMs = opts.submittedAtMs;
     this.#scheduleCheckpoint(opts.submittedAtMs);
@@ -349,6 +356,7 @@ export class FlinkJob {
     this.#lastError = error;
     this.#restartAtMs = atMs + restartDelayMs(this.#strategy, this.#failureIndex);
     this.#failureIndex += 1;
+    this.#onFailure?.(atMs, error);
   }
 
   #restart(atMs: number): void {

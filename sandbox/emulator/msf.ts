@@ -9,6 +9,7 @@ import {
   resolveJobBehaviour,
   resolveRestartStrategy,
 } from '#sandbox/emulator/job.ts';
+import type { ApplicationLogSink } from '#sandbox/emulator/logs.ts';
 import {
   DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS,
   DEFAULT_METRIC_HISTORY_MINUTES,
@@ -154,7 +155,32 @@ export interface MsfEmulatorOptions {
    * stored: the time to evaluate alarms.
    */
   readonly onAlarmEvaluation?: (atMs: number) => void;
+  /**
+   * The account's CloudWatch Logs: every scenario application gets a logging option to a log stream there, and a
+   * job's failures are written to the application's log streams (see {@link MsfEmulator}). @default no logs
+   */
+  readonly logs?: ApplicationLogSink;
 }
+
+/**
+ * The log stream MSF's console creates for an application ("Set up application logging",
+ * https://docs.aws.amazon.com/managed-flink/latest/java/cloudwatch-logs.html): log group
+ * `/aws/kinesis-analytics/NAME`, log stream `kinesis-analytics-log-stream`. Every scenario application logs there
+ * (assumption: applications are usually created with the console's default logging option).
+ */
+export const DEFAULT_LOG_STREAM_NAME = 'kinesis-analytics-log-stream';
+
+/**
+ * Frames the job model writes under a failure's exception: the Flink runtime frames every task failure runs through
+ * (StreamTask → Task → Thread). Assumption: the scenario gives only the exception line, a real trace also has the
+ * application's and the connector's frames; line numbers are left out rather than invented.
+ */
+export const FAILURE_FRAMES: readonly string[] = [
+  '\tat org.apache.flink.streaming.runtime.tasks.StreamTask.invoke(StreamTask.java)',
+  '\tat org.apache.flink.runtime.taskmanager.Task.doRun(Task.java)',
+  '\tat org.apache.flink.runtime.taskmanager.Task.run(Task.java)',
+  '\tat java.base/java.lang.Thread.run(Thread.java)',
+];
 
 /** Read-only view of one application for the drill and tests. */
 export interface ApplicationInspection {
@@ -234,6 +260,11 @@ type SystemEvent =
 interface AppState {
   readonly name: string;
   readonly arn: string;
+  /**
+   * CloudWatchLoggingOptions' LogStreamARNs. Assumption: kept per application, not per version (a logging option
+   * change makes a new application version in MSF; the watchdog reads only the current one).
+   */
+  logStreamArns: string[];
   readonly createdAtMs: number;
   lastUpdateMs: number;
   status: ApplicationStatus;
@@ -293,6 +324,7 @@ export class MsfEmulator {
   readonly #alarmOffsetMs: number;
   readonly #onAlarmEvaluation: ((atMs: number) => void) | undefined;
   readonly #apps = new Map<string, AppState>();
+  readonly #logs: ApplicationLogSink | undefined;
   /** Last simulated instant (a whole second), epoch ms. */
   #cursorMs: number;
 
@@ -300,6 +332,7 @@ export class MsfEmulator {
     this.region = opts.region;
     this.accountId = opts.accountId;
     this.#clock = opts.clock;
+    this.#logs = opts.logs;
     this.#timings = { ...DEFAULT_TRANSITION_TIMINGS, ...opts.timings };
     this.#rules = opts.world?.jobModel ?? [];
     this.#faults = opts.world?.faults ?? [];
@@ -479,6 +512,9 @@ export class MsfEmulator {
       allowNonRestoredState: false,
     };
     const app = this.#newApp(spec.name, versionCreatedMs(1), spec.restartStrategy);
+    const logGroup = `/aws/kinesis-analytics/${spec.name}`;
+    app.logStreamArns.push(this.#logStreamArn(logGroup, DEFAULT_LOG_STREAM_NAME));
+    this.#logs?.ensureStream(logGroup, DEFAULT_LOG_STREAM_NAME);
     for (const [key, value] of Object.entries(spec.tags)) app.tags.set(key, value);
     app.everTagged = app.tags.size > 0;
     for (let k = 1; k <= n; k++) {
@@ -572,7 +608,41 @@ export class MsfEmulator {
       restartStrategy: resolveRestartStrategy(config.runtimeEnvironment, app.restartStrategy),
       outages: app.outages,
       ...(intervalMs === undefined ? {} : { checkpointIntervalMs: intervalMs }),
+      onFailure: (failedAtMs, error) => this.#logFailure(app, failedAtMs, error, 'RESTARTING'),
     });
+  }
+
+  /** `arn:aws:logs:REGION:ACCOUNT:log-group:GROUP:log-stream:STREAM` in this account. */
+  #logStreamArn(group: string, stream: string): string {
+    return `arn:aws:logs:${this.region}:${this.accountId}:log-group:${group}:log-stream:${stream}`;
+  }
+
+  /**
+   * Writes a job failure to the application's log streams as MSF's JSON log record (fields of "Write custom messages
+   * to CloudWatch Logs", https://docs.aws.amazon.com/managed-flink/latest/java/cloudwatch-logs-writing.html:
+   * locationInformation, logger, message, threadName, applicationARN, applicationVersionId, messageSchemaVersion,
+   * messageType). The message is the one Flink's ExecutionGraph logs at INFO on a job status change ("Job NAME (ID)
+   * switched from state RUNNING to RESTARTING."). Assumption: `throwableInformation` holds the stack trace as an array
+   * of lines (the exception line, then {@link FAILURE_FRAMES}); AWS documents no record with a throwable.
+   */
+  #logFailure(app: AppState, atMs: number, error: string, to: 'RESTARTING' | 'FAILED'): void {
+    if (!this.#logs) return;
+    const jobId = hash(`${app.name}/${app.versionId}`, 32);
+    const record = JSON.stringify({
+      locationInformation: 'org.apache.flink.runtime.executiongraph.DefaultExecutionGraph.transitionState',
+      logger: 'org.apache.flink.runtime.executiongraph.ExecutionGraph',
+      message: `Job ${app.name} (${jobId}) switched from state RUNNING to ${to}.`,
+      throwableInformation: [error, ...FAILURE_FRAMES],
+      threadName: 'flink-pekko.actor.default-dispatcher-5',
+      applicationARN: app.arn,
+      applicationVersionId: String(app.versionId),
+      messageSchemaVersion: '1',
+      messageType: 'INFO',
+    });
+    for (const arn of app.logStreamArns) {
+      const m = /:log-group:([^:]+):log-stream:(.+)$/.exec(arn);
+      if (m?.[1] && m[2]) this.#logs.put(m[1], m[2], atMs, record);
+    }
   }
 
   #newApp(name: string, createdAtMs: number, restartStrategy: RestartStrategy | undefined): AppState {
@@ -632,6 +702,7 @@ export class MsfEmulator {
     return {
       name,
       arn: `arn:aws:kinesisanalytics:${this.region}:${this.accountId}:application/${name}`,
+      logStreamArns: [],
       createdAtMs,
       lastUpdateMs: createdAtMs,
       status: 'READY',
@@ -880,14 +951,20 @@ export class MsfEmulator {
   ): { kind: 'running' } | { kind: 'hangs' } | { kind: 'failed'; error: string } {
     const config = this.#config(app);
     const { behaviour, ruleIndex } = resolveJobBehaviour(this.#rules, this.#subject(app, config));
-    if (behaviour.kind === 'fails-at-submit') return { kind: 'failed', error: behaviour.error };
+    if (behaviour.kind === 'fails-at-submit') {
+      this.#logFailure(app, t, behaviour.error, 'FAILED');
+      return { kind: 'failed', error: behaviour.error };
+    }
     if (behaviour.kind === 'hangs') return { kind: 'hangs' };
     if (behaviour.kind === 'incompatible-state' && restoreFrom && !allowNonRestoredState) {
       const snapshotVersion = app.versions.get(restoreFrom.versionId);
       const sameGraph =
         snapshotVersion !== undefined &&
         resolveJobBehaviour(this.#rules, this.#subject(app, snapshotVersion.config)).ruleIndex === ruleIndex;
-      if (!sameGraph) return { kind: 'failed', error: behaviour.error };
+      if (!sameGraph) {
+        this.#logFailure(app, t, behaviour.error, 'FAILED');
+        return { kind: 'failed', error: behaviour.error };
+      }
     }
     app.job = this.#newJob(app, config, t, behaviour);
     return { kind: 'running' };
@@ -905,6 +982,14 @@ export class MsfEmulator {
     }
     const config = parseCreateConfig(body);
     const app = this.#newApp(name, now, undefined);
+    for (const option of optArray(body, 'CloudWatchLoggingOptions')) {
+      const arn = reqStr(asObj(option, 'CloudWatchLoggingOption'), 'LogStreamARN');
+      // LogStreamARN: an ARN of the form arn:PARTITION:logs:REGION:ACCOUNT:log-group:GROUP:log-stream:STREAM.
+      if (!/^arn:[^:]+:logs:[^:]*:\d{12}:log-group:[^:]+:log-stream:[^:*]+$/.test(arn)) {
+        invalidArgument(`CloudWatchLoggingOptions LogStreamARN ${arn} is not a CloudWatch Logs log stream ARN`);
+      }
+      app.logStreamArns.push(arn);
+    }
     for (const tag of optArray(body, 'Tags')) {
       const t = asObj(tag, 'Tag');
       app.tags.set(reqStr(t, 'Key'), optStr(t, 'Value') ?? '');
@@ -1555,6 +1640,10 @@ export class MsfEmulator {
       ...(v.rolledBackTo === undefined ? {} : { ApplicationVersionRolledBackTo: v.rolledBackTo }),
       ApplicationVersionCreateTimestamp: seconds(v.createdAtMs),
       ...(isCurrent ? { ConditionalToken: v.conditionalToken } : {}),
+      CloudWatchLoggingOptionDescriptions: app.logStreamArns.map((arn, i) => ({
+        CloudWatchLoggingOptionId: `${i + 1}.1`,
+        LogStreamARN: arn,
+      })),
       ApplicationMode: 'STREAMING',
     };
   }

@@ -4,6 +4,8 @@ import { gunzipSync } from 'node:zlib';
 import { type DrivableClock, isDrivableClock, isSandboxSpeed, MAX_SANDBOX_SPEED } from '#sandbox/clock.ts';
 import { cloudWatchQueryErrorCode } from '#sandbox/emulator/cloudwatch-wire.ts';
 import { EmulatorServiceError } from '#sandbox/emulator/errors.ts';
+import { LOGS_TARGET_PREFIX } from '#sandbox/emulator/logs.ts';
+import { SSM_TARGET_PREFIX } from '#sandbox/emulator/ssm.ts';
 import { accessKeyIdOf, type Caller, stsErrorXml } from '#sandbox/emulator/sts.ts';
 import { TAGGING_TARGET_PREFIX } from '#sandbox/emulator/tagging.ts';
 import type { ThrottledService } from '#sandbox/emulator/throttle.ts';
@@ -15,6 +17,8 @@ import type { Clock } from '#shared/clock.ts';
  * - `KinesisAnalytics_20180523.<Operation>`: Kinesis Analytics V2 (MSF), awsJson1_1;
  * - `GraniteServiceVersion20100801.<Operation>`: CloudWatch, awsJson1_0 in query-compatible mode;
  * - `ResourceGroupsTaggingAPI_20170126.<Operation>`: the Resource Groups Tagging API, awsJson1_1;
+ * - `Logs_20140328.<Operation>`: CloudWatch Logs, awsJson1_1 (logs.ts);
+ * - `AmazonSSM.<Operation>`: AWS Systems Manager (GetCalendarState only), awsJson1_1 (ssm.ts);
  * - no X-Amz-Target, `POST /` with a form-encoded body `Action=<Operation>&Version=2011-06-15`: STS (awsQuery, XML).
  * JSON errors are HTTP 400 (500 for ServiceUnavailableException and internal faults; the error's own status when it
  * has one) with a JSON body `{"__type": "<ExceptionName>", "message": "..."}`; CloudWatch errors also carry
@@ -42,7 +46,7 @@ export interface RecordedCall {
    * `kinesisanalytics` (MSF), `monitoring` (CloudWatch), `tagging` (Resource Groups Tagging API) or `sts`, as in
    * their endpoint prefixes.
    */
-  service: 'kinesisanalytics' | 'monitoring' | 'tagging' | 'sts';
+  service: 'kinesisanalytics' | 'monitoring' | 'tagging' | 'sts' | 'logs' | 'ssm';
   /** 12-digit account the request was answered in (the caller's); absent when the caller could not be resolved. */
   accountId?: string;
   /** Access key id of the request's SigV4 signature ('' when unsigned). */
@@ -71,6 +75,10 @@ export interface EmulatorServerHandlers {
   cloudWatch(operation: string, input: unknown, caller: Caller): unknown;
   /** Runs one Resource Groups Tagging API operation for `caller`. @default UnknownOperationException */
   tagging?(operation: string, input: unknown, caller: Caller): unknown;
+  /** Runs one CloudWatch Logs operation for `caller`. @default UnknownOperationException */
+  logs?(operation: string, input: unknown, caller: Caller): unknown;
+  /** Runs one AWS Systems Manager operation for `caller`. @default UnknownOperationException */
+  ssm?(operation: string, input: unknown, caller: Caller): unknown;
   /** Runs one STS action (awsQuery) for `caller`, returning the XML document. @default InvalidAction */
   sts?(params: URLSearchParams, caller: Caller, requestId: string): string;
   /**
@@ -321,6 +329,8 @@ export async function startEmulatorServer(handlers: EmulatorServerHandlers): Pro
     const isCloudWatch = target.startsWith(CLOUDWATCH_TARGET_PREFIX);
     const isMsf = target.startsWith(KINESIS_ANALYTICS_TARGET_PREFIX);
     const isTagging = target.startsWith(TAGGING_TARGET_PREFIX);
+    const isLogs = target.startsWith(LOGS_TARGET_PREFIX);
+    const isSsm = target.startsWith(SSM_TARGET_PREFIX);
     const isSts = target === '';
     const stsParams = isSts ? new URLSearchParams(raw) : undefined;
     const operation = isCloudWatch
@@ -329,9 +339,13 @@ export async function startEmulatorServer(handlers: EmulatorServerHandlers): Pro
         ? target.slice(KINESIS_ANALYTICS_TARGET_PREFIX.length)
         : isTagging
           ? target.slice(TAGGING_TARGET_PREFIX.length)
-          : isSts
-            ? (stsParams?.get('Action') ?? '')
-            : target;
+          : isLogs
+            ? target.slice(LOGS_TARGET_PREFIX.length)
+            : isSsm
+              ? target.slice(SSM_TARGET_PREFIX.length)
+              : isSts
+              ? (stsParams?.get('Action') ?? '')
+              : target;
     let input: unknown = {};
     let parseError: string | undefined;
     if (isSts) {
@@ -348,9 +362,13 @@ export async function startEmulatorServer(handlers: EmulatorServerHandlers): Pro
       ? 'monitoring'
       : isTagging
         ? 'tagging'
-        : isSts
-          ? 'sts'
-          : 'kinesisanalytics';
+        : isLogs
+          ? 'logs'
+          : isSsm
+            ? 'ssm'
+            : isSts
+            ? 'sts'
+            : 'kinesisanalytics';
     const call: RecordedCall = {
       atMs: handlers.clock.now(),
       service,
@@ -384,6 +402,8 @@ export async function startEmulatorServer(handlers: EmulatorServerHandlers): Pro
       if (isMsf) output = handlers.kinesisAnalytics(operation, input, caller);
       else if (isCloudWatch) output = handlers.cloudWatch(operation, input, caller);
       else if (isTagging && handlers.tagging) output = handlers.tagging(operation, input, caller);
+      else if (isLogs && handlers.logs) output = handlers.logs(operation, input, caller);
+      else if (isSsm && handlers.ssm) output = handlers.ssm(operation, input, caller);
       else throw new EmulatorServiceError('UnknownOperationException', `Unknown X-Amz-Target "${target}"`);
       res.writeHead(200, { 'content-type': contentType, 'x-amzn-requestid': requestId });
       res.end(JSON.stringify(output ?? {}));

@@ -23,7 +23,7 @@ export interface RateLimit {
 }
 
 /** The services the emulator can throttle, by their IAM/endpoint prefix. */
-export type ThrottledService = 'kinesisanalytics' | 'cloudwatch' | 'tagging' | 'sts';
+export type ThrottledService = 'kinesisanalytics' | 'cloudwatch' | 'tagging' | 'sts' | 'logs' | 'ssm';
 
 /** Limits per service; a service without a limit is never throttled. @default {} (nothing throttled) */
 export type ThrottleOptions = Partial<Record<ThrottledService, RateLimit>>;

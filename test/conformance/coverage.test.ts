@@ -37,6 +37,13 @@ const SERVICES = [
     suite: 'tagging.conformance.test.ts',
     contentType: 'application/x-amz-json-1.1',
   },
+  {
+    service: 'logs',
+    model: loadServiceModel(MODEL_FILES.logs),
+    sdkPackage: '@aws-sdk/client-cloudwatch-logs',
+    suite: 'logs.conformance.test.ts',
+    contentType: 'application/x-amz-json-1.1',
+  },
 ] as const;
 
 /** STS speaks awsQuery (a form-encoded `Action=<Operation>` POST), so it is probed and checked on its own. */
@@ -55,7 +62,8 @@ function sourceFiles(dir: string): string[] {
 /** Operations whose Command class a product file imports from `sdkPackage` (`import { XCommand } from '<pkg>'`). */
 function operationsCalledByTheWatchdog(sdkPackage: string): string[] {
   const found = new Set<string>();
-  const importRe = /import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'([^']+)'/g;
+  // Re-exports count too: the lazily loaded clients (shared/adapters/lazy/*.ts) re-export the Commands they call.
+  const importRe = /(?:import|export)\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'([^']+)'/g;
   for (const file of ['shared', 'cli', 'functions'].flatMap(sourceFiles)) {
     for (const match of readFileSync(file, 'utf8').matchAll(importRe)) {
       if (match[2] !== sdkPackage) continue;

@@ -74,6 +74,7 @@ export const MODEL_FILES = {
   cloudwatch: 'cloudwatch-2010-08-01.service-2.json.gz',
   resourcegroupstaggingapi: 'resourcegroupstaggingapi-2017-01-26.service-2.json.gz',
   sts: 'sts-2011-06-15.service-2.json.gz',
+  logs: 'logs-2014-03-28.service-2.json.gz',
 } as const;
 
 /** Directory of the vendored models. */
