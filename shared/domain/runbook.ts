@@ -18,7 +18,7 @@ import { type AnswerResult, answerApproval } from './approval.ts';
 import type { AutomationPause } from './automation.ts';
 import type { Decision, GuardResult, RemediationAction, StartOptions } from './decision.ts';
 import type { ActionRecord, Incident, IncidentStatus } from './incident.ts';
-import { addEvent, incidentId } from './incident.ts';
+import { addEvent, incidentId, TERMINAL_STATUSES } from './incident.ts';
 import type { ApplicationObservation, ApplicationSnapshot, ApplicationStatus } from './model.ts';
 import type { Scope } from './policy.ts';
 import { chooseRestore } from './policy.ts';
@@ -663,8 +663,12 @@ function notAwaitingApproval(incident: Incident, nowMs: number): string | undefi
     const by = approval.answer ? ` by ${approval.answer.by} via ${approval.answer.via}` : '';
     return `the approval request of incident ${id} is already ${approval.state}${by}: nothing to answer.`;
   }
-  if (nowMs >= approval.timeoutMs) {
+  if (TERMINAL_STATUSES.has(incident.status)) return `incident ${id} is already ${incident.status}: nothing to answer.`;
+  if (nowMs > approval.timeoutMs) {
     return `the approval request of incident ${id} timed out at ${new Date(approval.timeoutMs).toISOString()}: nothing to answer.`;
+  }
+  if (!approval.taskToken) {
+    return `the remediation workflow of incident ${id} is not waiting for an answer yet: try again in a moment.`;
   }
   return undefined;
 }
@@ -760,7 +764,8 @@ async function runApprovalCommand(
     return refuse(`the answer could not be taken: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
   }
   if (!answered.accepted) {
-    const taken = (answered.incident ?? incident).approval?.answer;
+    const approval = (answered.incident ?? incident).approval;
+    const taken = approval?.state === decision ? approval.answer : undefined;
     if (taken && taken.decision === decision && taken.by === command.requestedBy && taken.via === via) {
       // The same answer, already taken: an SNS redelivery of this message (or the same person twice).
       return {
