@@ -25,13 +25,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '#shared/clock.ts';
 import type { AnswerResult, ApprovalAnswer } from '#shared/domain/approval.ts';
+import { SLACK_APPROVE_ACTION_ID, SLACK_REJECT_ACTION_ID } from '#shared/notify/slack.ts';
 import type { Log } from '#shared/ports/log.ts';
 import * as z from '#shared/zod.ts';
 
-/** The action_id of the Approve button on an approval request's Slack message (its `value` is the incident id). */
-export const SLACK_APPROVE_ACTION_ID = 'flink-watchdog-approve';
-/** The action_id of the Reject button on an approval request's Slack message (its `value` is the incident id). */
-export const SLACK_REJECT_ACTION_ID = 'flink-watchdog-reject';
+export { SLACK_APPROVE_ACTION_ID, SLACK_REJECT_ACTION_ID };
 
 /** Slack's replay window: a request whose timestamp is further than this from the local clock is refused, ms (5 minutes). */
 export const SLACK_MAX_SKEW_MS = 5 * 60_000;

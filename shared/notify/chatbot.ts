@@ -2,13 +2,16 @@ import type { Notification } from '#shared/ports/notifier.ts';
 import * as z from '#shared/zod.ts';
 import {
   actionLine,
+  approvalSummary,
   escapeMrkdwn,
   extraText,
   findingOf,
   fleetSummary,
   formatDuration,
   headline,
+  holdSentence,
   isCommand,
+  rootCauseSummary,
   SEVERITY_BY_EVENT,
   timeToRecoverySeconds,
   truncate,
@@ -72,6 +75,26 @@ export const CHATBOT_LIMITS = {
   descriptionPart: 800,
 } as const;
 
+/**
+ * The Amazon Q Developer custom action that approves from the notification (infra/approval-endpoints.ts creates it):
+ * its button text, and the notification variables it reads, by name → path in the custom notification. The button is
+ * attached to a custom notification whose `metadata.additionalContext` has `approvalState` PENDING and an
+ * `incidentId` (renderChatbot sets both).
+ */
+export const CHATBOT_APPROVE_BUTTON = 'Approve';
+/** The Reject button of the custom action (rejects with a fixed reason: Amazon Q passes no free text). */
+export const CHATBOT_REJECT_BUTTON = 'Reject';
+/**
+ * Custom action variables (CustomActionAttachment `Variables`, at most 5): name → where in the notification its value
+ * is. The path form `event.metadata.additionalContext.<key>` is an assumption (see docs/slack-approvals.md): the API
+ * reference documents the map but not the path syntax.
+ */
+export const CHATBOT_ACTION_VARIABLES = {
+  incidentId: 'event.metadata.additionalContext.incidentId',
+  approvalState: 'event.metadata.additionalContext.approvalState',
+  event: 'event.metadata.additionalContext.event',
+} as const;
+
 /** Context of {@link renderChatbot}. */
 export interface ChatbotContext {
   /** AWS Region of the application, for console links. */
@@ -84,8 +107,10 @@ export interface ChatbotContext {
 
 /**
  * The custom notification of one lifecycle notification: title = headline (the "would have" in observe mode),
- * description = finding, decision and reason, explanation, time to recovery, actions with times, links; nextSteps =
- * the exact commands (as code); threadId = incident id, so every update of one incident lands in one thread.
+ * description = finding, decision and reason, explanation, time to recovery, what holds automation, the root cause,
+ * the approval request or answer, actions with times, links; nextSteps = the exact commands (as code; a pending
+ * approval's `flink-watchdog approve` / `reject` first); additionalContext carries `incidentId` and, with an approval,
+ * `approvalState` (the custom action's button shows on PENDING); threadId = incident id, so every update of one incident lands in one thread.
  * User-derived text is mrkdwn-escaped (&, <, >) and every field is capped ({@link CHATBOT_LIMITS}). Pure.
  */
 export function renderChatbot(n: Notification, ctx: ChatbotContext): ChatbotNotification {
@@ -112,6 +137,23 @@ export function renderChatbot(n: Notification, ctx: ChatbotContext): ChatbotNoti
   if (extra) head.push(part(extra));
   const ttr = timeToRecoverySeconds(n);
   if (ttr !== undefined) head.push(`*Time to recovery:* ${formatDuration(ttr)}`);
+  const hold = holdSentence(n);
+  if (hold) head.push(`*Held* ${part(hold)}`);
+  const cause = rootCauseSummary(n);
+  if (cause?.exception !== undefined) {
+    head.push(
+      `*Root cause* ${part(cause.exception)}`,
+      ...cause.frames.map((f) => `\`${truncateMrkdwn(escapeMrkdwn(f.replace(/`/g, "'")), 200)}\``),
+      `_${escapeMrkdwn(cause.source ?? '')}_`,
+    );
+  } else if (cause?.note !== undefined) {
+    head.push(`*Root cause* not found: ${part(cause.note)}`);
+  }
+  const approval = approvalSummary(n);
+  if (approval) {
+    head.push(`*Approval* ${part(approval.headline)}`, ...approval.lines.map((l) => part(l)));
+    if (approval.pending) head.push(`Approve with the *${CHATBOT_APPROVE_BUTTON}* button or a command below.`);
+  }
 
   // In mrkdwn a link's URL is escaped like any text (`&` → `&amp;`); Slack decodes it before following the link.
   const link = (url: string, label: string) => `<${escapeMrkdwn(url)}|${label}>`;
@@ -135,6 +177,8 @@ export function renderChatbot(n: Notification, ctx: ChatbotContext): ChatbotNoti
   const description = truncateMrkdwn([...head, ...actions, ...tail].join('\n'), CHATBOT_LIMITS.description);
 
   const title = headline(n);
+  // A pending approval's commands first (once), then the notification's own next steps.
+  const steps = [...(approval?.commands ?? []).filter((c) => !n.nextSteps.includes(c)), ...n.nextSteps];
   return {
     version: '1.0',
     source: 'custom',
@@ -144,11 +188,11 @@ export function renderChatbot(n: Notification, ctx: ChatbotContext): ChatbotNoti
       title: truncateMrkdwn(escapeMrkdwn(title), CHATBOT_LIMITS.title),
       description,
       nextSteps:
-        n.nextSteps.length <= CHATBOT_LIMITS.nextSteps
-          ? n.nextSteps.map(nextStep)
+        steps.length <= CHATBOT_LIMITS.nextSteps
+          ? steps.map(nextStep)
           : [
-              ...n.nextSteps.slice(0, CHATBOT_LIMITS.nextSteps - 1).map(nextStep),
-              `… ${n.nextSteps.length - CHATBOT_LIMITS.nextSteps + 1} more steps not shown (truncated)`,
+              ...steps.slice(0, CHATBOT_LIMITS.nextSteps - 1).map(nextStep),
+              `… ${steps.length - CHATBOT_LIMITS.nextSteps + 1} more steps not shown (truncated)`,
             ],
       keywords: [i.applicationName, n.event, ...(finding ? [finding.kind] : []), i.decision.verdict]
         .slice(0, CHATBOT_LIMITS.keywords)
@@ -168,6 +212,7 @@ export function renderChatbot(n: Notification, ctx: ChatbotContext): ChatbotNoti
         action: i.remediation?.kind ?? 'NONE',
         outcome: i.status,
         region: ctx.region,
+        ...(i.approval ? { approvalState: i.approval.state } : {}),
       },
     },
   };

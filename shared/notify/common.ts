@@ -11,7 +11,8 @@ import type { Notification, NotificationEvent } from '#shared/ports/notifier.ts'
 /**
  * Severity of a lifecycle event, for SNS filter policies and EventBridge rules:
  * - `critical`: ESCALATED — automation stopped and a human must act now;
- * - `warning`: OPENED, ACTION_TAKEN, NOTIFIED — something is wrong and is being handled, or needs a look;
+ * - `warning`: OPENED, ACTION_TAKEN, NOTIFIED, APPROVAL_REQUESTED, APPROVAL_ANSWERED, HELD — something is wrong and is
+ *   being handled, needs a look, or waits for a person or for a maintenance operation or change freeze to end;
  * - `info`: RESOLVED, OBSERVED — recovered, or only observed (observe mode, out of scope).
  */
 export type Severity = 'critical' | 'warning' | 'info';
@@ -233,4 +234,105 @@ export function fleetSummary(
         ? `automatic restarts of ${heldCount} application${heldCount === 1 ? '' : 's'} held`
         : `none now (${heldCount} application${heldCount === 1 ? ' was' : 's were'} held while it was open)`,
   };
+}
+
+/** The CLI command that approves incident `id` (through the command topic, with the caller's identity). */
+export function approveCommand(id: string): string {
+  return `flink-watchdog approve ${id}`;
+}
+
+/** The CLI command that rejects incident `id`; `TEXT` is for the person to fill in. */
+export function rejectCommand(id: string): string {
+  return `flink-watchdog reject ${id} --reason TEXT`;
+}
+
+/** Who may answer an approval request, whichever channel the request is read in. */
+export const APPROVAL_ANSWERERS =
+  'anyone in the incident’s Slack channel (Approve / Reject buttons), the Amazon Q Developer channel (custom action), or a command-topic publisher (CLI)';
+
+/**
+ * What every rendering shows of an approval request (`incident.approval`), as plain sentences (not escaped):
+ * - `pending`: true while the request waits for an answer (state PENDING): the renderings then show the commands and,
+ *   in Slack, the buttons;
+ * - `headline`: "Approval requested: <what will be done>" or the answer, e.g. "Approved by slack:U1 (jane) via slack at
+ *   14:07 UTC";
+ * - `lines`: who can answer and until when (pending), or the answer's reason / what the timeout led to;
+ * - `commands`: `flink-watchdog approve ID` and `flink-watchdog reject ID --reason TEXT` (pending only).
+ * Undefined when the incident has no approval record. Never includes the task token.
+ */
+export function approvalSummary(
+  n: Notification,
+): { pending: boolean; headline: string; lines: string[]; commands: string[] } | undefined {
+  const a = n.incident.approval;
+  if (!a) return undefined;
+  const what = describeRemediation(a.action);
+  const until = `${utcClock(a.timeoutMs)} (${isoTime(a.timeoutMs)})`;
+  const onTimeout =
+    a.onTimeout === 'proceed'
+      ? 'the watchdog acts without an answer, after checking every guard again'
+      : 'the incident is ESCALATED and nothing is done';
+  const answered = a.answer
+    ? `${a.answer.decision === 'APPROVED' ? 'Approved' : 'Rejected'} by ${a.answer.by} via ${a.answer.via} at ${utcClock(a.answer.atMs)}`
+    : undefined;
+  const reason = a.answer?.reason ? [`Reason: ${a.answer.reason}`] : [];
+  switch (a.state) {
+    case 'PENDING':
+      return {
+        pending: true,
+        headline: `Approval requested: ${what}`,
+        lines: [`Who can answer: ${APPROVAL_ANSWERERS}.`, `Until: ${until}; then ${onTimeout}.`],
+        commands: [approveCommand(n.incident.id), rejectCommand(n.incident.id)],
+      };
+    case 'APPROVED':
+      return { pending: false, headline: `${answered ?? 'Approved'}: ${what}`, lines: reason, commands: [] };
+    case 'REJECTED':
+      return { pending: false, headline: `${answered ?? 'Rejected'}: not done: ${what}`, lines: reason, commands: [] };
+    case 'TIMED_OUT':
+      return {
+        pending: false,
+        headline: `No answer by ${utcClock(a.timeoutMs)}: ${a.onTimeout === 'proceed' ? `proceeding: ${what}` : `escalated, not done: ${what}`}`,
+        lines: [],
+        commands: [],
+      };
+    case 'STALE':
+      return {
+        pending: false,
+        headline: `${answered ?? 'Approved'}, but refused as stale: the application changed before acting; not done: ${what}`,
+        lines: reason,
+        commands: [],
+      };
+  }
+}
+
+/**
+ * What holds (or held) automatic remediation (`incident.hold`) as one plain sentence, e.g. "Held by MSF
+ * maintenance since 14:02 UTC: operation Maintenance op-1 IN_PROGRESS" or "… (released 14:40 UTC)". Undefined when
+ * nothing holds it.
+ */
+export function holdSentence(n: Notification): string | undefined {
+  const h = n.incident.hold;
+  if (!h) return undefined;
+  const what = h.kind === 'MAINTENANCE' ? 'MSF maintenance' : 'a change freeze';
+  const released = h.releasedMs !== undefined ? ` (released ${utcClock(h.releasedMs)})` : '';
+  return `${h.releasedMs !== undefined ? 'Was held' : 'Held'} by ${what} since ${utcClock(h.sinceMs)}: ${h.detail}${released}`;
+}
+
+/**
+ * The restart loop's first failure (`incident.rootCause`) as plain text: `exception` ("<class>: <message>"),
+ * `frames` (top stack frames, at most 5), `source` ("log group /aws/kinesis-analytics/x at 13:52 UTC (CloudWatch Logs
+ * Insights)"); or only `note` (why none was found, `incident.rootCauseNote`). Undefined when neither is set.
+ */
+export function rootCauseSummary(
+  n: Notification,
+): { exception?: string; frames: string[]; source?: string; note?: string } | undefined {
+  const r = n.incident.rootCause;
+  if (r) {
+    return {
+      exception: `${r.exceptionClass}: ${r.message}`,
+      frames: r.frames.slice(0, 5),
+      source: `log group ${r.logGroupName} at ${utcClock(r.atMs)} (${r.source === 'logs-insights' ? 'CloudWatch Logs Insights' : 'FilterLogEvents'})`,
+    };
+  }
+  const note = n.incident.rootCauseNote;
+  return note ? { frames: [], note } : undefined;
 }

@@ -22,9 +22,12 @@ export const EVENT_SOURCE = 'flink-watchdog';
  * - NOTIFIED → `Flink Watchdog Incident Notified`: nothing safe to do automatically; people are told;
  * - OBSERVED → `Flink Watchdog Incident Observed`: observe mode or out of scope; `detail.decision.wouldHave` says what
  *   would have been done;
- * - APPROVAL_REQUESTED → `Flink Watchdog Approval Requested`: approve mode asks people (`detail.incident.approval`);
- * - APPROVAL_ANSWERED → `Flink Watchdog Approval Answered`: approved, rejected, timed out, or refused as stale;
- * - HELD → `Flink Watchdog Remediation Held`: a maintenance operation or a CLOSED change calendar holds automation.
+ * - APPROVAL_REQUESTED → `Flink Watchdog Approval Requested`: approve mode asks people (`detail.approval`, with the CLI
+ *   commands that answer);
+ * - APPROVAL_ANSWERED → `Flink Watchdog Approval Answered`: approved, rejected, timed out, or refused as stale
+ *   (`detail.approval.answer`);
+ * - HELD → `Flink Watchdog Remediation Held`: a maintenance operation or a CLOSED change calendar holds automation
+ *   (`detail.hold`). Every event of a restart loop carries `detail.rootCause` (or `detail.rootCauseNote`) once found.
  */
 export const DETAIL_TYPES: Readonly<Record<NotificationEvent, string>> = {
   OPENED: 'Flink Watchdog Incident Opened',

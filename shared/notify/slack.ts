@@ -2,15 +2,18 @@ import type { ActionsBlock, Button, ContextBlock, HeaderBlock, KnownBlock, Secti
 import type { Notification } from '#shared/ports/notifier.ts';
 import {
   actionLine,
+  approvalSummary,
   escapeMrkdwn,
   extraText,
   findingOf,
   fleetSummary,
   formatDuration,
   headline,
+  holdSentence,
   isCommand,
   isObserveMode,
   isoTime,
+  rootCauseSummary,
   STATUS_LABEL,
   TRUNCATED_SUFFIX,
   timeToRecoverySeconds,
@@ -30,6 +33,14 @@ import { type incidentLinks, notificationLinks } from './links.ts';
  */
 
 /**
+ * `action_id` of the Approve button on a message whose incident awaits approval; its `value` is the incident id. The
+ * Slack interactivity endpoint (functions/slack-interactions/handler.ts) answers the click.
+ */
+export const SLACK_APPROVE_ACTION_ID = 'flink-watchdog-approve';
+/** `action_id` of the Reject button (see {@link SLACK_APPROVE_ACTION_ID}). */
+export const SLACK_REJECT_ACTION_ID = 'flink-watchdog-reject';
+
+/**
  * Block Kit limits the rendering enforces. Sources: @slack/types 3.2 doc comments (Slack's Block Kit reference): header
  * text ≤ 150 characters, section text and mrkdwn/plain_text objects ≤ 3,000, button text ≤ 75, button url ≤ 3,000,
  * context elements ≤ 10, actions elements ≤ 25; Slack's blocks reference: ≤ 50 blocks in a message.
@@ -42,6 +53,11 @@ export const SLACK_LIMITS = {
   buttonUrl: 3_000,
   contextElements: 10,
   actionsElements: 25,
+  /** Confirmation dialog (`confirm` object): title ≤ 100, text ≤ 300, confirm and deny button texts ≤ 30. */
+  confirmTitle: 100,
+  confirmText: 300,
+  /** Button `value` ≤ 2,000 characters (the incident id, ≤ 80). */
+  buttonValue: 2_000,
   /**
    * The watchdog's own cap on the top-level `text` (Slack truncates it far later, at 40,000 characters): it is the
    * notification and fallback text, one line is enough.
@@ -83,8 +99,10 @@ export interface SlackMessage {
 /**
  * Renders a notification as Block Kit: header "<application> · <STATUS>", the headline (and, prominently, what would
  * have been done in observe mode), the finding, the decision and its reason, the explanation, time to recovery
- * (RESOLVED), the actions with their times, next steps (commands as code blocks), link buttons (MSF console,
- * CloudWatch metrics, the incident) and a context line with the incident id. Within {@link SLACK_LIMITS}: long texts
+ * (RESOLVED), what holds automation (maintenance, change freeze), the root cause (a restart loop's first exception), the
+ * approval request or its answer (with Approve / Reject buttons while it waits), the actions with their times, next
+ * steps (commands as code blocks), link buttons (MSF console, CloudWatch metrics, the incident) and a context line with
+ * the incident id. Within {@link SLACK_LIMITS}: long texts
  * end with "… (truncated)", actions that do not fit are counted. User-derived text is mrkdwn-escaped. Pure.
  */
 export function renderSlack(n: Notification, ctx: SlackContext): SlackMessage {
@@ -118,8 +136,25 @@ export function renderSlack(n: Notification, ctx: SlackContext): SlackMessage {
   if (extra) top.push(section(part(extra)));
   const ttr = timeToRecoverySeconds(n);
   if (ttr !== undefined) top.push(section(`*Time to recovery:* ${formatDuration(ttr)} (${ttr} s)`));
+  const hold = holdSentence(n);
+  if (hold) top.push(section(`*Held* ${part(hold)}`));
+  const cause = rootCauseSummary(n);
+  if (cause) top.push(section(rootCauseText(cause)));
+  const approval = approvalSummary(n);
+  if (approval) {
+    top.push(
+      section(
+        [
+          `*Approval* ${part(approval.headline)}`,
+          ...approval.lines.map((l) => part(l)),
+          ...(approval.commands.length > 0 ? [`\`\`\`${approval.commands.map(escapeMrkdwn).join('\n')}\`\`\``] : []),
+        ].join('\n'),
+      ),
+    );
+  }
 
   const bottom: KnownBlock[] = [];
+  if (approval?.pending) bottom.push(approvalButtons(i.id, approval.headline));
   if (n.nextSteps.length > 0) bottom.push(section(nextStepsText(n.nextSteps)));
   bottom.push(linkButtons(links));
   bottom.push(contextLine(`Incident \`${i.id}\` · ${n.event} at ${isoTime(n.atMs)} · \`${links.historyCommand}\``));
@@ -169,6 +204,51 @@ function linkButtons(links: ReturnType<typeof incidentLinks>): ActionsBlock {
     ...(links.incident ? [button('flink-watchdog-incident', 'Incident', links.incident)] : []),
   ].filter((b) => (b.url ?? '').length <= SLACK_LIMITS.buttonUrl);
   return { type: 'actions', elements: buttons.slice(0, SLACK_LIMITS.actionsElements) };
+}
+
+/**
+ * The Approve / Reject buttons of a pending approval request: `value` is the incident id, `action_id`
+ * {@link SLACK_APPROVE_ACTION_ID} / {@link SLACK_REJECT_ACTION_ID}; Approve asks for confirmation first (a Block Kit
+ * `confirm` dialog naming what will be done).
+ */
+function approvalButtons(incidentId: string, what: string): ActionsBlock {
+  const plain = (text: string, max: number) => ({ type: 'plain_text' as const, text: truncate(text, max) });
+  const approve: Button = {
+    type: 'button',
+    action_id: SLACK_APPROVE_ACTION_ID,
+    style: 'primary',
+    text: plain('Approve', SLACK_LIMITS.buttonText),
+    value: truncate(incidentId, SLACK_LIMITS.buttonValue),
+    confirm: {
+      title: plain('Approve this remediation?', SLACK_LIMITS.confirmTitle),
+      text: plain(
+        `${what.replace(/^Approval requested: /, '')}. Every guard is checked again before acting.`,
+        SLACK_LIMITS.confirmText,
+      ),
+      confirm: plain('Approve', 30),
+      deny: plain('Cancel', 30),
+    },
+  };
+  const reject: Button = {
+    type: 'button',
+    action_id: SLACK_REJECT_ACTION_ID,
+    style: 'danger',
+    text: plain('Reject', SLACK_LIMITS.buttonText),
+    value: truncate(incidentId, SLACK_LIMITS.buttonValue),
+  };
+  return { type: 'actions', block_id: 'flink-watchdog-approval', elements: [approve, reject] };
+}
+
+/** The root cause section: "*Root cause* `class`: message", the top frames as a code block, where it was read. */
+function rootCauseText(cause: NonNullable<ReturnType<typeof rootCauseSummary>>): string {
+  if (cause.exception === undefined)
+    return `*Root cause* not found: ${truncateMrkdwn(escapeMrkdwn(cause.note ?? ''), SLACK_LIMITS.partText)}`;
+  const frames = cause.frames.map((f) => truncateMrkdwn(escapeMrkdwn(f.replace(/```/g, "'''")), 300));
+  return [
+    `*Root cause* ${truncateMrkdwn(escapeMrkdwn(cause.exception), SLACK_LIMITS.partText)}`,
+    ...(frames.length > 0 ? [`\`\`\`${frames.join('\n')}\`\`\``] : []),
+    `_${escapeMrkdwn(cause.source ?? '')}_`,
+  ].join('\n');
 }
 
 /**
@@ -246,7 +326,14 @@ export function blockTextLength(block: KnownBlock): number {
     case 'context':
       return block.elements.reduce((s, e) => s + ('text' in e && typeof e.text === 'string' ? e.text.length : 0), 0);
     case 'actions':
-      return block.elements.reduce((s, e) => s + (e.type === 'button' ? e.text.text.length : 0), 0);
+      return block.elements.reduce(
+        (s, e) =>
+          s +
+          (e.type === 'button'
+            ? e.text.text.length + (e.confirm ? (e.confirm.title?.text.length ?? 0) + e.confirm.text.text.length : 0)
+            : 0),
+        0,
+      );
     default:
       return 0;
   }

@@ -1,14 +1,25 @@
 import { describeRemediation, type RemediationAction, type RemediationKind } from '#shared/domain/decision.ts';
 import type { FindingKind } from '#shared/domain/findings.ts';
 import type { FleetIncident } from '#shared/domain/fleet-incident.ts';
-import type { ActionRecord, IncidentStatus, IncidentTrigger } from '#shared/domain/incident.ts';
+import type {
+  ActionRecord,
+  ApprovalChannel,
+  ApprovalRecord,
+  HoldRecord,
+  Incident,
+  IncidentStatus,
+  IncidentTrigger,
+  RootCause,
+} from '#shared/domain/incident.ts';
 import type { Notification } from '#shared/ports/notifier.ts';
 import * as z from '#shared/zod.ts';
 import {
+  approveCommand,
   findingOf,
   headline,
   isoTime,
   NOTIFICATION_EVENTS,
+  rejectCommand,
   SEVERITY_BY_EVENT,
   type Severity,
   timeToRecoverySeconds,
@@ -62,6 +73,14 @@ const TRIGGER_SOURCES = keys<IncidentTrigger['source']>({
   runbook: true,
 });
 const SEVERITIES = keys<Severity>({ critical: true, warning: true, info: true });
+const APPROVAL_STATES = keys<ApprovalRecord['state']>({
+  PENDING: true,
+  APPROVED: true,
+  REJECTED: true,
+  TIMED_OUT: true,
+  STALE: true,
+});
+const APPROVAL_CHANNELS = keys<ApprovalChannel>({ slack: true, 'amazon-q': true, cli: true, console: true });
 
 const IsoTime = z.iso.datetime().check(z.describe('ISO 8601 UTC timestamp'));
 
@@ -86,7 +105,7 @@ export const WatchdogEventV1 = described(
     incidentId: z.string().check(z.minLength(1)),
     severity: described(
       z.enum(SEVERITIES),
-      'critical: ESCALATED; warning: OPENED, ACTION_TAKEN, NOTIFIED; info: RESOLVED, OBSERVED',
+      'critical: ESCALATED; warning: OPENED, ACTION_TAKEN, NOTIFIED, APPROVAL_REQUESTED, APPROVAL_ANSWERED, HELD; info: RESOLVED, OBSERVED',
     ),
     title: described(z.string(), 'One-line headline'),
     text: described(z.string(), 'The explanation, in the user’s terms'),
@@ -133,6 +152,62 @@ export const WatchdogEventV1 = described(
       z.optional(z.number().check(z.int(), z.nonnegative())),
       'RESOLVED only: seconds from the trigger to the incident closing',
     ),
+    approval: described(
+      z.optional(
+        z.object({
+          state: described(
+            z.enum(APPROVAL_STATES),
+            'PENDING until answered; STALE: approved, but the application changed before acting (refused)',
+          ),
+          remediation: described(RemediationRef, 'What is (or was) put to people'),
+          requestedAt: IsoTime,
+          timeoutAt: described(IsoTime, 'When an unanswered request times out'),
+          onTimeout: described(z.enum(['escalate', 'proceed']), 'What an unanswered request ends in'),
+          answer: z.optional(
+            z.object({
+              decision: z.enum(['APPROVED', 'REJECTED']),
+              by: described(z.string(), 'Who answered: slack:USER (name), an IAM caller ARN, or the console'),
+              via: z.enum(APPROVAL_CHANNELS),
+              at: IsoTime,
+              reason: z.optional(z.string()),
+            }),
+          ),
+          commands: described(
+            z.optional(z.object({ approve: z.string(), reject: z.string() })),
+            'PENDING only: the CLI commands that answer (reject: replace TEXT with the reason)',
+          ),
+        }),
+      ),
+      'approve mode: the approval request and its answer (never its task token)',
+    ),
+    hold: described(
+      z.optional(
+        z.object({
+          kind: described(
+            z.enum(['MAINTENANCE', 'CHANGE_FREEZE']),
+            'MAINTENANCE: an MSF maintenance operation in progress; CHANGE_FREEZE: a CLOSED SSM Change Calendar',
+          ),
+          detail: z.string(),
+          since: IsoTime,
+          releasedAt: described(z.optional(IsoTime), 'When the hold ended; absent while it holds'),
+        }),
+      ),
+      'What holds (or held) automatic remediation',
+    ),
+    rootCause: described(
+      z.optional(
+        z.object({
+          exceptionClass: z.string(),
+          message: z.string(),
+          frames: described(z.array(z.string()), 'Top stack frames, at most 5'),
+          logGroupName: z.string(),
+          at: described(IsoTime, 'Timestamp of the log line with the exception'),
+          source: z.enum(['logs-insights', 'filter-log-events']),
+        }),
+      ),
+      "A restart loop's first failure, from the application's CloudWatch Logs",
+    ),
+    rootCauseNote: described(z.optional(z.string()), 'Why no root cause was found, when none was'),
     fleet: described(
       z.optional(
         z.object({
@@ -258,7 +333,8 @@ export function renderSnsMessage(n: Notification, options: SnsRenderOptions = {}
     if (byteLength(JSON.stringify(message)) + attributeBytes <= SNS_MESSAGE_MAX_BYTES) break;
     message = watchdogEvent(n, options, actions, shrink);
   }
-  const subject = truncate(message.title.replace(/[^\x20-\x7e]/g, '-'), SNS_SUBJECT_MAX);
+  // Cut first, then make it printable ASCII: the truncation marker's "…" must not survive either.
+  const subject = truncate(message.title, SNS_SUBJECT_MAX).replace(/[^\x20-\x7e]/g, '-');
   return { message, subject, attributes };
 }
 
@@ -331,7 +407,58 @@ function watchdogEvent(
       ...(i.closedMs !== undefined ? { closedAt: isoTime(i.closedMs) } : {}),
     },
     ...(ttr !== undefined ? { timeToRecoverySeconds: ttr } : {}),
+    ...(i.approval ? { approval: approvalPart(i, i.approval, (t) => cap(t, SNS_FIELD_LIMITS.reason)) } : {}),
+    ...(i.hold ? { hold: holdPart(i.hold, (t) => cap(t, SNS_FIELD_LIMITS.reason)) } : {}),
+    ...(i.rootCause ? { rootCause: rootCausePart(i.rootCause, (t) => cap(t, SNS_FIELD_LIMITS.findingSummary)) } : {}),
+    ...(i.rootCauseNote !== undefined ? { rootCauseNote: cap(i.rootCauseNote, SNS_FIELD_LIMITS.reason) } : {}),
     ...(n.fleet ? { fleet: fleetPart(n.fleet) } : {}),
+  };
+}
+
+/** The `approval` part: state, what is put to people, times, the answer, the CLI commands while PENDING; no task token. */
+function approvalPart(
+  i: Incident,
+  a: ApprovalRecord,
+  cap: (text: string) => string,
+): NonNullable<WatchdogEventV1['approval']> {
+  return {
+    state: a.state,
+    remediation: { kind: a.action.kind, description: describeRemediation(a.action) },
+    requestedAt: isoTime(a.requestedMs),
+    timeoutAt: isoTime(a.timeoutMs),
+    onTimeout: a.onTimeout,
+    ...(a.answer
+      ? {
+          answer: {
+            decision: a.answer.decision,
+            by: cap(a.answer.by),
+            via: a.answer.via,
+            at: isoTime(a.answer.atMs),
+            ...(a.answer.reason !== undefined ? { reason: cap(a.answer.reason) } : {}),
+          },
+        }
+      : {}),
+    ...(a.state === 'PENDING' ? { commands: { approve: approveCommand(i.id), reject: rejectCommand(i.id) } } : {}),
+  };
+}
+
+function holdPart(h: HoldRecord, cap: (text: string) => string): NonNullable<WatchdogEventV1['hold']> {
+  return {
+    kind: h.kind,
+    detail: cap(h.detail),
+    since: isoTime(h.sinceMs),
+    ...(h.releasedMs !== undefined ? { releasedAt: isoTime(h.releasedMs) } : {}),
+  };
+}
+
+function rootCausePart(r: RootCause, cap: (text: string) => string): NonNullable<WatchdogEventV1['rootCause']> {
+  return {
+    exceptionClass: cap(r.exceptionClass),
+    message: cap(r.message),
+    frames: r.frames.slice(0, 5).map(cap),
+    logGroupName: r.logGroupName,
+    at: isoTime(r.atMs),
+    source: r.source,
   };
 }
 

@@ -21,12 +21,23 @@ import type {
   RolledBackFinding,
   StuckTransitionFinding,
 } from '#shared/domain/findings.ts';
-import type { ActionRecord, Incident } from '#shared/domain/incident.ts';
-import { CHATBOT_LIMITS, ChatbotNotification, renderChatbot } from '#shared/notify/chatbot.ts';
+import type { ActionRecord, ApprovalRecord, Incident, RootCause } from '#shared/domain/incident.ts';
+import {
+  CHATBOT_ACTION_VARIABLES,
+  CHATBOT_LIMITS,
+  ChatbotNotification,
+  renderChatbot,
+} from '#shared/notify/chatbot.ts';
 import { NOTIFICATION_EVENTS, SEVERITY_BY_EVENT, truncate, truncateMrkdwn } from '#shared/notify/common.ts';
 import { DETAIL_TYPES, EVENT_SOURCE, renderEventBridge } from '#shared/notify/eventbridge.ts';
 import { applicationArn, incidentLinks, metricsConsoleUrl, msfConsoleUrl } from '#shared/notify/links.ts';
-import { blockTextLength, renderSlack, SLACK_LIMITS } from '#shared/notify/slack.ts';
+import {
+  blockTextLength,
+  renderSlack,
+  SLACK_APPROVE_ACTION_ID,
+  SLACK_LIMITS,
+  SLACK_REJECT_ACTION_ID,
+} from '#shared/notify/slack.ts';
 import { renderSnsMessage, SNS_MESSAGE_MAX_BYTES, WatchdogEventV1 } from '#shared/notify/sns-message.ts';
 import { WATCHDOG_EVENT_JSON_SCHEMA_FILE, watchdogEventJsonSchema } from '#shared/notify/sns-message-schema.ts';
 import type { Notification, NotificationEvent } from '#shared/ports/notifier.ts';
@@ -124,6 +135,38 @@ const remediate: Decision = {
   guards: [...PASSED, { name: 'mode-remediate', passed: true, detail: 'mode remediate' }],
   nextSteps: [],
 };
+/** The loop's first failure, as the detector finds it in the application's log group. */
+const ROOT_CAUSE: RootCause = {
+  exceptionClass: 'software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException',
+  message: 'Stream orders-v2 under account 123456789012 not found. (Service: Kinesis, Status Code: 400)',
+  frames: [
+    'at software.amazon.awssdk.services.kinesis.DefaultKinesisClient.describeStream(DefaultKinesisClient.java:1234)',
+    'at org.apache.flink.connector.kinesis.source.proxy.KinesisStreamProxy.getShardList(KinesisStreamProxy.java:88)',
+    'at com.example.orders.OrdersJob.main(OrdersJob.java:42)',
+  ],
+  logGroupName: `/aws/kinesis-analytics/${APP}`,
+  atMs: T0 - 8 * MIN + 3 * SEC,
+  source: 'logs-insights',
+};
+/** A task token as Step Functions gives it: must never appear in any rendering. */
+const TASK_TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAT0pSecretTaskToken0123456789';
+const PENDING: ApprovalRecord = {
+  action: ROLLBACK,
+  requestedMs: T0,
+  timeoutMs: T0 + 30 * MIN,
+  onTimeout: 'escalate',
+  taskToken: TASK_TOKEN,
+  state: 'PENDING',
+};
+const approveMode: Decision = {
+  verdict: 'REMEDIATE',
+  reason: LOOP_REASON,
+  finding: LOOP,
+  remediation: ROLLBACK,
+  guards: [...PASSED, { name: 'mode-remediate', passed: true, detail: 'mode approve: a person approves first' }],
+  nextSteps: [],
+};
+
 const rollbackAction = action(1, 'RollbackApplication', T0 + MIN, {
   input: { ApplicationName: APP, CurrentApplicationVersionId: 7 },
   completedMs: T0 + MIN + 2 * SEC,
@@ -141,6 +184,7 @@ const NOTIFICATIONS: Record<NotificationEvent, Notification> = {
     incident: incident({
       status: 'REMEDIATING',
       finding: LOOP,
+      rootCause: ROOT_CAUSE,
       decision: remediate,
       remediation: ROLLBACK,
       attempts: 1,
@@ -155,6 +199,7 @@ const NOTIFICATIONS: Record<NotificationEvent, Notification> = {
     incident: incident({
       status: 'REMEDIATING',
       finding: LOOP,
+      rootCause: ROOT_CAUSE,
       decision: remediate,
       remediation: ROLLBACK,
       attempts: 1,
@@ -170,6 +215,7 @@ const NOTIFICATIONS: Record<NotificationEvent, Notification> = {
     incident: incident({
       status: 'RESOLVED',
       finding: LOOP,
+      rootCause: ROOT_CAUSE,
       decision: remediate,
       remediation: ROLLBACK,
       attempts: 1,
@@ -254,6 +300,7 @@ const NOTIFICATIONS: Record<NotificationEvent, Notification> = {
     incident: incident({
       status: 'OBSERVED',
       finding: LOOP,
+      rootCauseNote: `no exception in log group /aws/kinesis-analytics/${APP} between 13:47 and 13:57 UTC`,
       decision: {
         verdict: 'NONE',
         reason: `Observe mode: ${LOOP_REASON} Would have: roll back from version 7 to version 6 (RollbackApplication).`,
@@ -263,6 +310,62 @@ const NOTIFICATIONS: Record<NotificationEvent, Notification> = {
         nextSteps: [],
       },
       closedMs: T0,
+    }),
+  },
+  APPROVAL_REQUESTED: {
+    event: 'APPROVAL_REQUESTED',
+    atMs: T0,
+    title: `${APP}: RESTART_LOOP → approve roll back from version 7 to version 6 (RollbackApplication)?`,
+    text: `${LOOP.summary}\nDecision: ${LOOP_REASON}`,
+    nextSteps: [],
+    incident: incident({
+      status: 'REMEDIATING',
+      finding: LOOP,
+      rootCause: ROOT_CAUSE,
+      decision: approveMode,
+      remediation: ROLLBACK,
+      approval: PENDING,
+    }),
+  },
+  APPROVAL_ANSWERED: {
+    event: 'APPROVAL_ANSWERED',
+    atMs: T0 + 4 * MIN,
+    title: `${APP}: approved by slack:U0123ABC (jane.doe)`,
+    text: 'Approved: every guard is checked again on a fresh DescribeApplication before acting.',
+    nextSteps: [],
+    incident: incident({
+      status: 'REMEDIATING',
+      finding: LOOP,
+      rootCause: ROOT_CAUSE,
+      decision: approveMode,
+      remediation: ROLLBACK,
+      approval: {
+        ...PENDING,
+        taskToken: TASK_TOKEN,
+        state: 'APPROVED',
+        answer: { decision: 'APPROVED', by: 'slack:U0123ABC (jane.doe)', via: 'slack', atMs: T0 + 4 * MIN },
+      },
+    }),
+  },
+  HELD: {
+    event: 'HELD',
+    atMs: T0 + MIN,
+    title: `${APP}: remediation held by a change freeze`,
+    text: 'No automatic MSF call while change calendar prod-freeze is CLOSED; the watchdog looks again every 5 min.',
+    nextSteps: [],
+    incident: incident({
+      status: 'REMEDIATING',
+      finding: LOOP,
+      rootCause: ROOT_CAUSE,
+      decision: remediate,
+      remediation: ROLLBACK,
+      hold: {
+        kind: 'CHANGE_FREEZE',
+        detail: 'change calendar prod-freeze is CLOSED until 2026-03-02T18:00Z',
+        sinceMs: T0 + MIN,
+        lastCheckedMs: T0 + MIN,
+        toldMs: T0 + MIN,
+      },
     }),
   },
 };
@@ -746,5 +849,273 @@ describe('Rendering: links and helpers', () => {
     expect(truncate('abcdef', 6)).toBe('abcdef');
     expect(truncate('x'.repeat(50), 20)).toBe(`${'x'.repeat(7)}… (truncated)`);
     expect(truncateMrkdwn(`${'x'.repeat(5)}&amp;${'y'.repeat(30)}`, 21)).toBe('xxxxx… (truncated)');
+  });
+});
+
+describe('Rendering: approval, hold and root cause', () => {
+  const slackBlocks = (n: Notification) => renderSlack(n, { region: REGION }).blocks;
+  const approvalActions = (n: Notification) =>
+    slackBlocks(n).filter((b) => b.type === 'actions' && b.block_id === 'flink-watchdog-approval');
+
+  it('puts Approve (with a confirmation) and Reject buttons carrying the incident id on a pending request', () => {
+    // Act
+    const blocks = approvalActions(NOTIFICATIONS.APPROVAL_REQUESTED);
+
+    // Assess
+    expect(blocks).toEqual([
+      {
+        type: 'actions',
+        block_id: 'flink-watchdog-approval',
+        elements: [
+          {
+            type: 'button',
+            action_id: SLACK_APPROVE_ACTION_ID,
+            style: 'primary',
+            text: { type: 'plain_text', text: 'Approve' },
+            value: ID,
+            confirm: {
+              title: { type: 'plain_text', text: 'Approve this remediation?' },
+              text: {
+                type: 'plain_text',
+                text: 'roll back from version 7 to version 6 (RollbackApplication). Every guard is checked again before acting.',
+              },
+              confirm: { type: 'plain_text', text: 'Approve' },
+              deny: { type: 'plain_text', text: 'Cancel' },
+            },
+          },
+          {
+            type: 'button',
+            action_id: SLACK_REJECT_ACTION_ID,
+            style: 'danger',
+            text: { type: 'plain_text', text: 'Reject' },
+            value: ID,
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('shows no approval buttons once answered, nor on incidents without a request', () => {
+    for (const event of NOTIFICATION_EVENTS.filter((e) => e !== 'APPROVAL_REQUESTED')) {
+      // Act / Assess
+      expect(approvalActions(NOTIFICATIONS[event]), event).toEqual([]);
+    }
+  });
+
+  it('says what will be done, who can answer, until when and the CLI commands, in every rendering', () => {
+    // Arrange
+    const n = NOTIFICATIONS.APPROVAL_REQUESTED;
+
+    // Act
+    const slack = textsOf(slackBlocks(n)).join('\n');
+    const chatbot = renderChatbot(n, { region: REGION });
+    const { message } = renderSnsMessage(n);
+
+    // Assess
+    for (const text of [slack, chatbot.content.description]) {
+      expect(text).toContain(
+        'Approval* Approval requested: roll back from version 7 to version 6 (RollbackApplication)',
+      );
+      expect(text).toContain('Who can answer: anyone in the incident’s Slack channel');
+      expect(text).toContain(
+        'Until: 14:30 UTC (2026-03-02T14:30:00.000Z); then the incident is ESCALATED and nothing is done.',
+      );
+    }
+    expect(slack).toContain(`flink-watchdog approve ${ID}\nflink-watchdog reject ${ID} --reason TEXT`);
+    expect(chatbot.content.nextSteps?.slice(0, 2)).toEqual([
+      `\`flink-watchdog approve ${ID}\``,
+      `\`flink-watchdog reject ${ID} --reason TEXT\``,
+    ]);
+    expect(message.approval).toEqual({
+      state: 'PENDING',
+      remediation: { kind: 'ROLLBACK', description: 'roll back from version 7 to version 6 (RollbackApplication)' },
+      requestedAt: '2026-03-02T14:00:00.000Z',
+      timeoutAt: '2026-03-02T14:30:00.000Z',
+      onTimeout: 'escalate',
+      commands: { approve: `flink-watchdog approve ${ID}`, reject: `flink-watchdog reject ${ID} --reason TEXT` },
+    });
+  });
+
+  it('tells who answered and through what, without the commands', () => {
+    // Arrange
+    const n = NOTIFICATIONS.APPROVAL_ANSWERED;
+
+    // Act
+    const slack = textsOf(slackBlocks(n)).join('\n');
+    const { message } = renderSnsMessage(n);
+
+    // Assess
+    expect(slack).toContain(
+      '*Approval* Approved by slack:U0123ABC (jane.doe) via slack at 14:04 UTC: roll back from version 7 to version 6 (RollbackApplication)',
+    );
+    expect(slack).not.toContain('flink-watchdog approve');
+    expect(message.approval?.answer).toEqual({
+      decision: 'APPROVED',
+      by: 'slack:U0123ABC (jane.doe)',
+      via: 'slack',
+      at: '2026-03-02T14:04:00.000Z',
+    });
+    expect(message.approval?.commands).toBeUndefined();
+  });
+
+  it.each([
+    [
+      'REJECTED',
+      {
+        decision: 'REJECTED',
+        by: 'arn:aws:iam::123456789012:user/bob',
+        via: 'cli',
+        atMs: T0 + 2 * MIN,
+        reason: 'deploy window',
+      },
+      'Rejected by arn:aws:iam::123456789012:user/bob via cli at 14:02 UTC: not done: roll back',
+    ],
+    ['TIMED_OUT', undefined, 'No answer by 14:30 UTC: escalated, not done: roll back'],
+    [
+      'STALE',
+      { decision: 'APPROVED', by: 'slack:U1 (amy)', via: 'slack', atMs: T0 + 3 * MIN },
+      'Approved by slack:U1 (amy) via slack at 14:03 UTC, but refused as stale',
+    ],
+  ] as const)('words a %s approval', (state, answer, expected) => {
+    // Arrange
+    const base = NOTIFICATIONS.APPROVAL_ANSWERED;
+    const n: Notification = {
+      ...base,
+      incident: {
+        ...base.incident,
+        approval: { ...PENDING, state, ...(answer ? { answer: { ...answer } } : {}) },
+      },
+    };
+
+    // Act
+    const description = renderChatbot(n, { region: REGION }).content.description;
+
+    // Assess
+    expect(description).toContain(`*Approval* ${expected}`);
+    if (state === 'REJECTED') expect(description).toContain('Reason: deploy window');
+  });
+
+  it('never puts the task token in any rendering', () => {
+    for (const event of ['APPROVAL_REQUESTED', 'APPROVAL_ANSWERED'] as const) {
+      for (const [rendering, render] of Object.entries(RENDERINGS)) {
+        // Act / Assess
+        expect(JSON.stringify(render(NOTIFICATIONS[event])), `${rendering} ${event}`).not.toContain(TASK_TOKEN);
+      }
+    }
+  });
+
+  it('shows what holds automation in every rendering', () => {
+    // Arrange
+    const n = NOTIFICATIONS.HELD;
+    const sentence =
+      'Held by a change freeze since 14:01 UTC: change calendar prod-freeze is CLOSED until 2026-03-02T18:00Z';
+
+    // Act / Assess
+    expect(textsOf(slackBlocks(n)).join('\n')).toContain(`*Held* ${sentence}`);
+    expect(renderChatbot(n, { region: REGION }).content.description).toContain(`*Held* ${sentence}`);
+    expect(renderSnsMessage(n).message.hold).toEqual({
+      kind: 'CHANGE_FREEZE',
+      detail: 'change calendar prod-freeze is CLOSED until 2026-03-02T18:00Z',
+      since: '2026-03-02T14:01:00.000Z',
+    });
+    expect(JSON.parse(renderEventBridge(n).Detail ?? '{}').hold.kind).toBe('CHANGE_FREEZE');
+  });
+
+  it('says when a hold was released', () => {
+    // Arrange
+    const base = NOTIFICATIONS.HELD;
+    const n: Notification = {
+      ...base,
+      incident: {
+        ...base.incident,
+        hold: { ...(base.incident.hold as NonNullable<Incident['hold']>), releasedMs: T0 + 40 * MIN },
+      },
+    };
+
+    // Act / Assess
+    expect(renderChatbot(n, { region: REGION }).content.description).toContain(
+      '*Held* Was held by a change freeze since 14:01 UTC: change calendar prod-freeze is CLOSED until 2026-03-02T18:00Z (released 14:40 UTC)',
+    );
+  });
+
+  it('shows the root cause (exception class, message, top frames) in every notification of a restart loop', () => {
+    const loopEvents = NOTIFICATION_EVENTS.filter((e) => NOTIFICATIONS[e].incident.rootCause !== undefined);
+    expect(loopEvents).toEqual([
+      'OPENED',
+      'ACTION_TAKEN',
+      'RESOLVED',
+      'APPROVAL_REQUESTED',
+      'APPROVAL_ANSWERED',
+      'HELD',
+    ]);
+    for (const event of loopEvents) {
+      for (const [rendering, render] of Object.entries(RENDERINGS)) {
+        // Act
+        const rendered = JSON.stringify(wire(render(NOTIFICATIONS[event])));
+
+        // Assess
+        expect(rendered, `${rendering} ${event}`).toContain(ROOT_CAUSE.exceptionClass);
+        expect(rendered, `${rendering} ${event}`).toContain('Stream orders-v2 under account 123456789012 not found.');
+        expect(rendered, `${rendering} ${event}`).toContain('KinesisStreamProxy.getShardList');
+      }
+    }
+    expect(textsOf(slackBlocks(NOTIFICATIONS.OPENED)).join('\n')).toContain(
+      `*Root cause* ${ROOT_CAUSE.exceptionClass}: ${ROOT_CAUSE.message}\n\`\`\`${ROOT_CAUSE.frames.join('\n')}\`\`\`\n_log group /aws/kinesis-analytics/${APP} at 13:52 UTC (CloudWatch Logs Insights)_`,
+    );
+  });
+
+  it('says why no root cause was found when none was', () => {
+    // Arrange
+    const n = NOTIFICATIONS.OBSERVED;
+    const note = `no exception in log group /aws/kinesis-analytics/${APP} between 13:47 and 13:57 UTC`;
+
+    // Act / Assess
+    expect(textsOf(slackBlocks(n)).join('\n')).toContain(`*Root cause* not found: ${note}`);
+    expect(renderChatbot(n, { region: REGION }).content.description).toContain(`*Root cause* not found: ${note}`);
+    expect(renderSnsMessage(n).message.rootCauseNote).toBe(note);
+  });
+
+  it('gives the Amazon Q custom action the variables it reads: the incident id and a PENDING approval state', () => {
+    // Act
+    const pending = renderChatbot(NOTIFICATIONS.APPROVAL_REQUESTED, { region: REGION });
+    const answered = renderChatbot(NOTIFICATIONS.APPROVAL_ANSWERED, { region: REGION });
+    const opened = renderChatbot(NOTIFICATIONS.OPENED, { region: REGION });
+
+    // Assess
+    const read = (n: ChatbotNotification, path: string) =>
+      path
+        .replace(/^event\./, '')
+        .split('.')
+        .reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], n);
+    expect(
+      Object.fromEntries(Object.entries(CHATBOT_ACTION_VARIABLES).map(([name, path]) => [name, read(pending, path)])),
+    ).toEqual({ incidentId: ID, approvalState: 'PENDING', event: 'APPROVAL_REQUESTED' });
+    expect(read(answered, CHATBOT_ACTION_VARIABLES.approvalState)).toBe('APPROVED');
+    expect(read(opened, CHATBOT_ACTION_VARIABLES.approvalState)).toBeUndefined();
+  });
+
+  it('stays within Block Kit limits with a pending approval, a hold and a root cause on a huge incident', () => {
+    // Arrange
+    const huge = hugeNotification();
+    const n: Notification = {
+      ...huge,
+      incident: {
+        ...huge.incident,
+        approval: PENDING,
+        hold: NOTIFICATIONS.HELD.incident.hold,
+        rootCause: { ...ROOT_CAUSE, message: 'x'.repeat(5_000), frames: ROOT_CAUSE.frames.map((f) => f.repeat(20)) },
+      },
+    } as Notification;
+
+    // Act
+    const { blocks } = renderSlack(n, { region: REGION });
+
+    // Assess
+    expect(blocks.length).toBeLessThanOrEqual(SLACK_LIMITS.blocks);
+    for (const b of blocks) {
+      if (b.type === 'section') expect(b.text?.text.length ?? 0).toBeLessThanOrEqual(SLACK_LIMITS.sectionText);
+    }
+    expect(blocks.reduce((sum, b) => sum + blockTextLength(b), 0)).toBeLessThanOrEqual(SLACK_LIMITS.totalBlockText);
+    expect(approvalActions(n)).toHaveLength(1);
   });
 });
