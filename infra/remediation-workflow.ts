@@ -6,12 +6,15 @@ import {
   Condition,
   DefinitionBody,
   Fail,
+  IntegrationPattern,
+  JsonPath,
   LogLevel,
   Pass,
   Result,
   StateMachine,
   StateMachineType,
   Succeed,
+  TaskInput,
   type TaskStateBase,
   Timeout,
   Wait,
@@ -40,10 +43,20 @@ export const WORKFLOW_STATES = {
   lockNotReleased: 'LockNotReleased',
   closeFailed: 'CloseFailed',
   invalidPhase: 'InvalidPhase',
+  /** approve mode: the AwaitApproval wait timed out (States.Timeout): the answer becomes `{ decision: "TIMEOUT" }`. */
+  approvalTimedOut: 'ApprovalTimedOut',
+  /** approve mode: an answer (or the timeout) arrived: phase APPROVAL_ANSWERED. */
+  approvalReceived: 'ApprovalReceived',
 } as const;
 
-/** The Task state that runs each phase of the remediation step machine (shared/domain/remediation.ts). */
+/**
+ * The Task state that runs each phase of the remediation step machine (shared/domain/remediation.ts). APPROVAL's
+ * (AwaitApproval) is a `lambda:invoke.waitForTaskToken` Task: it invokes the step function with `{ state, taskToken }`
+ * and waits for the answer (SendTaskSuccess) or its timeout.
+ */
 export const PHASE_TASKS: Readonly<Record<Exclude<RemediationPhase, 'DONE'>, string>> = {
+  APPROVAL: 'AwaitApproval',
+  APPROVAL_ANSWERED: 'ApprovalAnswered',
   LOCK: 'Lock',
   ACT: 'Act',
   AWAIT: 'PollStatus',
@@ -98,7 +111,8 @@ export interface RemediationWorkflowProps {
  * shared/domain/remediation.ts. Each Task state invokes the step function with the state JSON and gets the next state
  * back; a Choice routes on `phase`, and a Wait state (`SecondsPath: $.waitSeconds`) does all the waiting, so no Lambda
  * ever sleeps. Lock → Act → PollStatus (Wait/poll) → VerifyHealthy (→ Redecide → Act …) → ReleaseLock → Notify →
- * Recovered | Duplicate | Escalated, all three SUCCEEDED executions (the output's `outcome` tells them apart). Any step failing after its retries is caught into `$.error` and escalated
+ * Recovered | Duplicate | Escalated, all three SUCCEEDED executions. In approve mode the run starts at AwaitApproval
+ * (a `.waitForTaskToken` Task timing out after `$.approvalTimeoutSeconds`) → ApprovalAnswered → Lock … (the output's `outcome` tells them apart). Any step failing after its retries is caught into `$.error` and escalated
  * (StepFailed → Escalate), which records why, releases the lock and notifies. A failed release still notifies
  * (ReleaseLock → LockNotReleased → Notify), saying that the lock is still held and how to release it by hand. Started by the detector with the
  * incident id as execution name, so a duplicate event cannot start a second run.
@@ -200,7 +214,51 @@ export class RemediationWorkflow extends Construct {
     );
     lockNotReleased.next(notify);
 
-    for (const task of [lock, act, poll, verify, redecide, escalate, release, notify]) task.next(route);
+    // approve mode. AwaitApproval invokes the step function with the state and the task token (it records the request
+    // and tells people, then returns: its return value is ignored) and waits, no Lambda running, until someone answers
+    // (SendTaskSuccess, the answer landing in $.approvalAnswer) or `$.approvalTimeoutSeconds` pass (States.Timeout →
+    // ApprovalTimedOut). Either way ApprovalAnswered decides: rejected or timed out → ESCALATED; approved → every guard
+    // again on a fresh DescribeApplication, then Lock → Act, or ESCALATED as stale. Any other failure → StepFailed.
+    // https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token
+    const awaitApproval = new LambdaInvoke(this, PHASE_TASKS.APPROVAL, {
+      lambdaFunction: props.stepFunction,
+      comment: 'Records the approval request with its task token, tells people, and waits for their answer',
+      integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: TaskInput.fromObject({ state: JsonPath.entirePayload, taskToken: JsonPath.taskToken }),
+      resultPath: '$.approvalAnswer',
+      retryOnServiceExceptions: true,
+      taskTimeout: Timeout.at('$.approvalTimeoutSeconds'),
+    });
+    awaitApproval.addRetry({
+      errors: [...RETRIED_STEP_ERRORS],
+      interval: Duration.seconds(5),
+      maxAttempts: 3,
+      backoffRate: 2,
+    });
+    const approvalReceived = new Pass(this, S.approvalReceived, {
+      comment: 'An answer or the timeout arrived: decide on it',
+      result: Result.fromString('APPROVAL_ANSWERED'),
+      resultPath: '$.phase',
+    });
+    const approvalTimedOut = new Pass(this, S.approvalTimedOut, {
+      comment: 'No answer within approvalTimeoutMinutes: onApprovalTimeout applies',
+      result: Result.fromObject({ decision: 'TIMEOUT' }),
+      resultPath: '$.approvalAnswer',
+    });
+    awaitApproval.addCatch(approvalTimedOut, { errors: ['States.Timeout'], resultPath: '$.approvalAnswer' });
+    catchInto(awaitApproval);
+    awaitApproval.next(approvalReceived);
+    approvalTimedOut.next(approvalReceived);
+    approvalReceived.next(route);
+    const approvalAnswered = catchInto(
+      step(
+        'APPROVAL_ANSWERED',
+        'Rejected or timed out: escalate; approved: every guard again on fresh state, then Lock',
+      ),
+    );
+
+    for (const task of [approvalAnswered, lock, act, poll, verify, redecide, escalate, release, notify])
+      task.next(route);
     markFailed.next(escalate);
     wait.next(dispatch);
     route
@@ -208,6 +266,8 @@ export class RemediationWorkflow extends Construct {
       .when(Condition.numberGreaterThan('$.waitSeconds', 0), wait)
       .otherwise(dispatch);
     const tasks: Record<Exclude<RemediationPhase, 'DONE'>, TaskStateBase> = {
+      APPROVAL: awaitApproval,
+      APPROVAL_ANSWERED: approvalAnswered,
       LOCK: lock,
       ACT: act,
       AWAIT: poll,

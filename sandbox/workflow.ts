@@ -1,6 +1,7 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { Clock } from '#shared/clock.ts';
 import type { RemediationState } from '#shared/domain/remediation.ts';
+import { TaskTokenGoneError, type TaskTokenPort } from '#shared/ports/task-tokens.ts';
 import type { SynthesizedWorkflow } from './workflow-definition.ts';
 
 // aws-local-stepfunctions calls Promise.withResolvers (Node 22); Node 20 lacks it.
@@ -64,6 +65,24 @@ export interface LocalWorkflowOptions<S extends WaitingState = RemediationState>
   nameOf?: (input: S) => string;
 }
 
+/** A `.waitForTaskToken` Task of a local execution waiting for its answer (see {@link LocalWorkflow.pendingTokens}). */
+export interface PendingTaskToken {
+  /** The token, `local-token-<execution>-<n>` (the n-th wait of that execution). */
+  token: string;
+  /** The execution name (for the remediation workflow, the incident id). */
+  execution: string;
+  /** The Task state waiting (e.g. AwaitApproval). */
+  state: string;
+  /** Virtual time the wait began (the Task's function returned), ms. */
+  sinceMs: number;
+  /** Virtual time the wait times out (States.Timeout), ms: `sinceMs` + the state's TimeoutSeconds(Path). */
+  timeoutMs: number;
+}
+
+interface Waiting extends PendingTaskToken {
+  answer: (output: Record<string, unknown>) => void;
+}
+
 interface Tracked<S extends WaitingState> {
   execution: LocalExecution<S>;
   /** Virtual time the last step returned, ms. */
@@ -73,6 +92,8 @@ interface Tracked<S extends WaitingState> {
   /** Stops the local run (see `stopAll`). */
   abort?: () => void;
   stopped?: boolean;
+  /** `.waitForTaskToken` waits so far, count (numbers the tokens). */
+  tokenWaits: number;
 }
 
 /** Longest `settle()` waits, in wall time, for executions to park or finish before declaring them stuck, ms. */
@@ -86,11 +107,21 @@ const SETTLE_TIMEOUT_MS = 30_000;
  * the execution has gone on). Implements the detector's RemediationStarter: the execution name is the
  * incident id (or `nameOf(input)`) and a second start with the same name is ignored, as Step Functions refuses it
  * (ExecutionAlreadyExists).
+ *
+ * A `.waitForTaskToken` Task (the remediation workflow's AwaitApproval, approve mode) runs its handler once with a
+ * token of its own in place of `$$.Task.Token` (`local-token-<execution>-<n>`), then parks until
+ * {@link sendTaskSuccess} answers the token (the answer is the Task's result, as in Step Functions) or the virtual
+ * clock passes the Task's TimeoutSeconds(Path) from then: the Task then fails with `States.Timeout`, which the
+ * definition's Catch handles. Implements TaskTokenPort for the drill and the sandbox.
  */
-export class LocalWorkflow<S extends WaitingState = RemediationState> {
+export class LocalWorkflow<S extends WaitingState = RemediationState> implements TaskTokenPort {
   readonly #machine: StateMachine;
   readonly #options: LocalWorkflowOptions<S>;
   readonly #tracked = new Map<string, Tracked<S>>();
+  /** The Task states that wait for a task token (`Resource` ending in `.waitForTaskToken`), with their timeout field. */
+  readonly #tokenTasks = new Map<string, { TimeoutSeconds?: number; TimeoutSecondsPath?: string }>();
+  /** Tokens waited on, by token. */
+  readonly #waiting = new Map<string, Waiting>();
   /** Starts refused because an execution of that name exists, count. */
   duplicateStarts = 0;
 
@@ -99,6 +130,39 @@ export class LocalWorkflow<S extends WaitingState = RemediationState> {
     this.#machine = new StateMachine(options.workflow.definition as unknown as Definition, {
       validationOptions: { checkPaths: true },
     });
+    const states = (options.workflow.definition as { States?: Record<string, Record<string, unknown>> }).States ?? {};
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type === 'Task' && String(state.Resource).endsWith('.waitForTaskToken')) {
+        this.#tokenTasks.set(name, {
+          ...(typeof state.TimeoutSeconds === 'number' ? { TimeoutSeconds: state.TimeoutSeconds } : {}),
+          ...(typeof state.TimeoutSecondsPath === 'string' ? { TimeoutSecondsPath: state.TimeoutSecondsPath } : {}),
+        });
+      }
+    }
+  }
+
+  /** The task tokens waited on now, oldest first; of one execution (an incident id) when `execution` is given. */
+  pendingTokens(execution?: string): PendingTaskToken[] {
+    return [...this.#waiting.values()]
+      .filter((w) => execution === undefined || w.execution === execution)
+      .map(({ answer: _, ...pending }) => pending);
+  }
+
+  /**
+   * Answers a waiting `.waitForTaskToken` Task with `output` (its result, as SendTaskSuccess gives it). The execution
+   * goes on at the next `settle()` (or on its own).
+   * @throws TaskTokenGoneError when no Task waits on `taskToken` (unknown, already answered, stopped), or its timeout
+   *   has passed on the virtual clock (it fails with States.Timeout at the next settle()), as Step Functions answers
+   *   TaskDoesNotExist / TaskTimedOut.
+   */
+  async sendTaskSuccess(taskToken: string, output: Record<string, unknown>): Promise<void> {
+    const waiting = this.#waiting.get(taskToken);
+    if (!waiting) throw new TaskTokenGoneError(`TaskDoesNotExist: no local task waits on ${taskToken}`);
+    if (this.#options.clock.now() > waiting.timeoutMs) {
+      throw new TaskTokenGoneError(`TaskTimedOut: the wait on ${taskToken} timed out`);
+    }
+    this.#waiting.delete(taskToken);
+    waiting.answer(structuredClone(output));
   }
 
   /** Every execution started so far, in start order. */
@@ -133,6 +197,7 @@ export class LocalWorkflow<S extends WaitingState = RemediationState> {
         path: [],
       },
       running: true,
+      tokenWaits: 0,
     };
     this.#tracked.set(name, tracked);
     const { workflow } = this.#options;
@@ -142,7 +207,10 @@ export class LocalWorkflow<S extends WaitingState = RemediationState> {
         taskResourceLocalHandlers: Object.fromEntries(
           workflow.taskStates.map((n) => [
             n,
-            async (input: unknown) => (await this.#invoke(tracked, input)) as unknown as RunInput,
+            async (input: unknown) =>
+              (this.#tokenTasks.has(n)
+                ? await this.#awaitToken(tracked, n, input)
+                : await this.#invoke(tracked, input)) as unknown as RunInput,
           ]),
         ),
         waitTimeOverrides: zero(workflow.waitStates),
@@ -154,6 +222,8 @@ export class LocalWorkflow<S extends WaitingState = RemediationState> {
           Input: state as unknown as RunInput,
           StartTime: new Date(this.#options.clock.now()).toISOString(),
         },
+        // `$$.Task.Token` resolves here; each wait gets a token of its own (see #awaitToken).
+        Task: { Token: `local-token-${name}` },
       },
     });
     void (async () => {
@@ -182,10 +252,66 @@ export class LocalWorkflow<S extends WaitingState = RemediationState> {
     return true;
   }
 
+  /**
+   * A `.waitForTaskToken` Task's invocation: the function is invoked once with the Payload (its token replaced by this
+   * wait's own), its return value ignored; the result is the answer given to {@link sendTaskSuccess}, or the error
+   * `States.Timeout` once the virtual clock passes the Task's timeout.
+   */
+  async #awaitToken(tracked: Tracked<S>, stateName: string, input: unknown): Promise<Record<string, unknown>> {
+    const raw = (input as { Payload?: { taskToken?: unknown; state?: unknown } }).Payload ?? {};
+    tracked.tokenWaits += 1;
+    const token = `local-token-${tracked.execution.name}-${tracked.tokenWaits}`;
+    const payload = { ...raw, taskToken: token };
+    // Invoked like any step (waits for its turn on the virtual clock; the payload's state carries waitSeconds).
+    await this.#invoke(tracked, { Payload: payload }, raw.state);
+    const timing = this.#tokenTasks.get(stateName) ?? {};
+    const path = timing.TimeoutSecondsPath?.replace(/^\$\./, '');
+    const seconds =
+      timing.TimeoutSeconds ??
+      (path ? Number((raw.state as Record<string, unknown> | undefined)?.[path] ?? Number.NaN) : Number.NaN);
+    if (!Number.isInteger(seconds) || seconds < 1) {
+      // Step Functions fails the execution: TimeoutSecondsPath must give a positive integer.
+      throw new Error(`States.Runtime: ${stateName} timeout ${seconds} is not a positive integer`);
+    }
+    const sinceMs = this.#options.clock.now();
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timeoutMs = sinceMs + seconds * 1000;
+      const timedOut = Object.assign(new Error(`${stateName} got no answer within ${seconds} s`), {
+        name: 'States.Timeout',
+      });
+      this.#waiting.set(token, {
+        token,
+        execution: tracked.execution.name,
+        state: stateName,
+        sinceMs,
+        timeoutMs,
+        answer: (output) => {
+          delete tracked.parked;
+          tracked.running = true;
+          resolve(output);
+        },
+      });
+      tracked.parked = {
+        dueMs: timeoutMs,
+        // Woken by settle() once the virtual clock passes the timeout: the Task fails with States.Timeout.
+        wake: () => {
+          this.#waiting.delete(token);
+          reject(timedOut);
+        },
+        cancel: (reason) => {
+          this.#waiting.delete(token);
+          reject(reason);
+        },
+      };
+      tracked.running = false;
+    });
+  }
+
   /** A Task state's invocation: `{ FunctionName, Payload }` in, `{ Payload }` out (the lambda:invoke integration). */
-  async #invoke(tracked: Tracked<S>, input: unknown): Promise<{ Payload: S }> {
+  async #invoke(tracked: Tracked<S>, input: unknown, timing?: unknown): Promise<{ Payload: S }> {
     const payload = (input as { Payload?: { waitSeconds?: unknown } }).Payload;
-    const waitMs = typeof payload?.waitSeconds === 'number' ? payload.waitSeconds * 1000 : 0;
+    const waitSecondsOf = (timing ?? payload) as { waitSeconds?: unknown } | undefined;
+    const waitMs = typeof waitSecondsOf?.waitSeconds === 'number' ? waitSecondsOf.waitSeconds * 1000 : 0;
     const dueMs = (tracked.lastStepMs ?? this.#options.clock.now()) + waitMs;
     // The first step always waits for the next settle(): an execution's first Task runs after the StartExecution
     // call has returned to its caller (in AWS, after Step Functions' start latency), never in the middle of it.

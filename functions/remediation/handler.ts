@@ -5,11 +5,13 @@ import { PowertoolsWatchdogMetrics } from '#shared/adapters/powertools-metrics.t
 import { SsmChangeCalendar } from '#shared/adapters/ssm-change-calendar.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import { APPLICATION_KEY_MAX_LENGTH } from '#shared/domain/app-key.ts';
+import { ANSWER_TEXT_MAX } from '#shared/domain/approval.ts';
 import {
   REMEDIATION_PHASES,
   type RemediationDeps,
   type RemediationState,
   remediationStep,
+  requestApproval,
 } from '#shared/domain/remediation.ts';
 import { noopWatchdogMetrics, type WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
 import * as z from '#shared/zod.ts';
@@ -53,6 +55,27 @@ export const RemediationStateSchema = z.object({
   waitSeconds: z.number().check(z.nonnegative()),
   outcome: z.optional(z.enum(['RECOVERED', 'ESCALATED', 'DUPLICATE'])),
   error: z.optional(z.object({ Error: z.string(), Cause: z.optional(z.string()) })),
+  /** approve mode: AwaitApproval's TimeoutSecondsPath, s (Step Functions wants a positive integer). */
+  approvalTimeoutSeconds: z.optional(z.number().check(z.int(), z.positive())),
+  /** approve mode: the SendTaskSuccess output (answerApproval), or `{ decision: "TIMEOUT" }` from the workflow. */
+  approvalAnswer: z.optional(
+    z.object({
+      decision: z.enum(['APPROVED', 'REJECTED', 'TIMEOUT']),
+      by: z.optional(z.string().check(z.maxLength(ANSWER_TEXT_MAX))),
+      via: z.optional(z.enum(['slack', 'amazon-q', 'cli', 'console'])),
+      reason: z.optional(z.string().check(z.maxLength(ANSWER_TEXT_MAX))),
+    }),
+  ),
+});
+
+/**
+ * What the AwaitApproval state (`lambda:invoke.waitForTaskToken`) invokes the step function with: the state and the
+ * task token Step Functions waits on (`$$.Task.Token`, 1–2048 characters as SendTaskSuccess takes it:
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskSuccess.html).
+ */
+export const ApprovalRequestSchema = z.object({
+  state: RemediationStateSchema,
+  taskToken: z.string().check(z.minLength(1), z.maxLength(2048)),
 });
 
 /** Raised for a malformed workflow state: a bug in the workflow definition, never acted on. */
@@ -60,9 +83,22 @@ export class InvalidRemediationStateError extends Error {
   override readonly name = 'InvalidRemediationStateError';
 }
 
-/** One remediation step: validate the state, run the step, return the next state. */
+/**
+ * One remediation step: validate the state, run the step, return the next state. An event `{ state, taskToken }` is
+ * AwaitApproval's (approve mode): the approval request is recorded with the token and told (requestApproval), and the
+ * state is returned unchanged (Step Functions ignores it and waits for the token's answer).
+ */
 export function createRemediationHandler(deps: RemediationDeps): (event: unknown) => Promise<RemediationState> {
   return async (event) => {
+    if (typeof event === 'object' && event !== null && 'taskToken' in event) {
+      const request = ApprovalRequestSchema.safeParse(event);
+      if (!request.success) {
+        const error = request.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+        deps.log.error('rejected approval request', { error });
+        throw new InvalidRemediationStateError(`invalid approval request: ${error}`);
+      }
+      return requestApproval(request.data.state as RemediationState, request.data.taskToken, deps);
+    }
     const parsed = RemediationStateSchema.safeParse(event);
     if (!parsed.success) {
       const error = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');

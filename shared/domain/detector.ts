@@ -1,8 +1,9 @@
 import type { Clock } from '#shared/clock.ts';
 import type { PolicySettings, WatchdogConfig } from '#shared/config/schema.ts';
-import { detectionSettings, policyFor } from '#shared/config/schema.ts';
+import { configuredLogGroupName, detectionSettings, policyFor } from '#shared/config/schema.ts';
 import { type Ledger, saveOwnedIncident } from '#shared/ports/ledger.ts';
 import type { Log } from '#shared/ports/log.ts';
+import type { LogsPort } from '#shared/ports/logs.ts';
 import type { MetricsPort } from '#shared/ports/metrics.ts';
 import type { MsfPort } from '#shared/ports/msf.ts';
 import type { Notifier } from '#shared/ports/notifier.ts';
@@ -23,6 +24,7 @@ import { observe } from './observe.ts';
 import type { Scope } from './policy.ts';
 import { decide } from './policy.ts';
 import { escalateCommands, initialRemediationState, tell } from './remediation.ts';
+import { recordRootCause } from './root-cause.ts';
 import { resolveScope } from './scope.ts';
 import {
   advanceWatch,
@@ -94,6 +96,11 @@ export interface DetectorDeps {
   telemetry?: WatchdogMetrics;
   /** Starts watches (the watch workflow). Default: none, detection then relies on alarms and the sweep alone. */
   watches?: WatchStarter;
+  /**
+   * CloudWatch Logs, read for a restart loop's root cause (shared/domain/root-cause.ts). Default: none, the incident's
+   * rootCauseNote then says so.
+   */
+  logs?: LogsPort;
 }
 
 /**
@@ -222,10 +229,15 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
 
   const open = await deps.ledger.openIncident(name);
   if (open) {
-    if (open.status === 'REMEDIATING' && open.remediation && open.actions.length === 0) {
+    // approve mode: an incident whose workflow recorded its task token, or whose request was answered, has a running
+    // workflow (waiting for people up to approvalTimeoutMinutes, or past the wait): no action yet is expected there.
+    const asked = open.approval && (open.approval.state !== 'PENDING' || open.approval.taskToken !== undefined);
+    if (open.status === 'REMEDIATING' && open.remediation && open.actions.length === 0 && !asked) {
       // Recorded but maybe never started (the invocation that recorded it died before StartExecution): start it.
       // Harmless if it runs: the execution name is the incident id, so Step Functions starts nothing twice.
-      await deps.starter.start(initialRemediationState(open, open.remediation));
+      await deps.starter.start(
+        initialRemediationState(open, open.remediation, { approval: open.approval !== undefined }),
+      );
     }
     return {
       applicationName: name,
@@ -343,8 +355,34 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
     }
   }
   if (decision.verdict !== 'REMEDIATE') incident.closedMs = now;
+  if (finding.kind === 'RESTART_LOOP') {
+    // The first failure's exception, before the incident is first saved and told (every page carries it).
+    const logStreamArns = obs.application?.logStreamArns;
+    await recordRootCause(
+      incident,
+      {
+        applicationKey: name,
+        logGroupName: configuredLogGroupName(deps.config, name),
+        ...(logStreamArns ? { logStreamArns } : {}),
+        onsetMs: finding.onsetMs,
+      },
+      deps,
+    );
+  }
   let slot: SlotOutcome | undefined;
-  if (decision.verdict === 'REMEDIATE') {
+  // approve mode: people are asked first; the fleet's remediation slot is taken after their approval (by the
+  // workflow's ApprovalAnswered step), so no slot is held while people decide.
+  const approval = decision.verdict === 'REMEDIATE' ? decision.approval : undefined;
+  if (approval && decision.remediation) {
+    incident.approval = {
+      action: decision.remediation,
+      requestedMs: now,
+      timeoutMs: now + approval.timeoutMinutes * MINUTE_MS,
+      onTimeout: approval.onTimeout,
+      state: 'PENDING',
+    };
+  }
+  if (decision.verdict === 'REMEDIATE' && !approval) {
     // Blast radius: a remediation slot is taken before the incident is recorded and its workflow started.
     slot = await takeRemediationSlot(deps, id, name, now);
     if (!slot.taken) {
@@ -391,7 +429,7 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
       if (!remediation) throw new Error('REMEDIATE decision without a remediation (bug)');
       // Start first, tell after: a slow notification must never leave a recorded incident without its workflow.
       try {
-        await deps.starter.start(initialRemediationState(incident, remediation));
+        await deps.starter.start(initialRemediationState(incident, remediation, { approval: approval !== undefined }));
       } catch (e) {
         // Nothing was done to the application. Close the incident (an open one would block every later incident of
         // this application) and tell people: the situation is real and no automation is handling it.
@@ -421,8 +459,12 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
         incident,
         'OPENED',
         now,
-        `${name}: ${finding.kind} → ${describeRemediation(remediation)}`,
-        `${finding.summary}\nDecision: ${decision.reason}`,
+        `${name}: ${finding.kind} → ${approval ? 'approval needed: ' : ''}${describeRemediation(remediation)}`,
+        `${finding.summary}\nDecision: ${decision.reason}${
+          approval
+            ? `\nApprove mode: nothing is done until someone approves (within ${approval.timeoutMinutes} min; unanswered: ${approval.onTimeout === 'proceed' ? 'act anyway, every guard checked again' : 'ESCALATED, no MSF call'}).`
+            : ''
+        }`,
       );
       return { applicationName: name, result: 'REMEDIATING', incidentId: id, decision, reason: decision.reason };
     }

@@ -8,10 +8,11 @@ import type { MetricsPort } from '#shared/ports/metrics.ts';
 import { MsfApiError, type MsfPort } from '#shared/ports/msf.ts';
 import type { NotificationEvent, Notifier } from '#shared/ports/notifier.ts';
 import type { WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
+import { describeAnswer, type WorkflowApprovalAnswer, whatChanged } from './approval.ts';
 import { describePause, holdWhilePaused } from './automation.ts';
-import { releaseRemediationSlot, renewRemediationSlot } from './blast-radius.ts';
+import { releaseRemediationSlot, renewRemediationSlot, takeRemediationSlot } from './blast-radius.ts';
 import { type CheckpointHealth, checkpointHealthSince } from './checkpoints.ts';
-import type { RemediationAction, StartOptions } from './decision.ts';
+import type { Decision, RemediationAction, StartOptions } from './decision.ts';
 import { describeRemediation } from './decision.ts';
 import { countRestarts, evaluate } from './detect.ts';
 import { holdBeforeAutomaticCall } from './holds.ts';
@@ -147,8 +148,8 @@ export interface RemediationState {
   incidentId: string;
   applicationName: string;
   /**
-   * LOCK → ACT → AWAIT → … → VERIFY (→ REDECIDE → ACT …) → RELEASE → NOTIFY → DONE. ESCALATE is entered only from the
-   * workflow's Catch path, with `error` set.
+   * (approve mode: APPROVAL → APPROVAL_ANSWERED →) LOCK → ACT → AWAIT → … → VERIFY (→ REDECIDE → ACT …) → RELEASE →
+   * NOTIFY → DONE. ESCALATE is entered only from the workflow's Catch path, with `error` set.
    */
   phase: RemediationPhase;
   steps: PlanStep[];
@@ -170,10 +171,22 @@ export interface RemediationState {
    * or `LockNotReleased` with the last error when RELEASE gave up, so NOTIFY says why the lock is still held.
    */
   error?: { Error: string; Cause?: string };
+  /**
+   * approve mode: how long the workflow's AwaitApproval state waits for an answer (Step Functions
+   * `TimeoutSecondsPath: $.approvalTimeoutSeconds`), s; policy `approvalTimeoutMinutes` × 60.
+   */
+  approvalTimeoutSeconds?: number;
+  /**
+   * approve mode: the answer AwaitApproval received (the SendTaskSuccess output, `ResultPath: $.approvalAnswer`), or
+   * `{ decision: "TIMEOUT" }` set by the workflow when the wait timed out (`States.Timeout`).
+   */
+  approvalAnswer?: WorkflowApprovalAnswer;
 }
 
 /** The phases of a remediation, in workflow order (see {@link remediationStep}). */
 export const REMEDIATION_PHASES = [
+  'APPROVAL',
+  'APPROVAL_ANSWERED',
   'LOCK',
   'ACT',
   'AWAIT',
@@ -201,9 +214,19 @@ export interface RemediationDeps {
   calendars?: ChangeCalendarPort;
 }
 
-/** The first state of a remediation for an incident whose decision is REMEDIATE. */
-export function initialRemediationState(incident: Incident, action: RemediationAction): RemediationState {
-  return {
+/**
+ * The first state of a remediation for an incident whose decision is REMEDIATE: phase LOCK, or with
+ * `options.approval` (approve mode) phase APPROVAL, whose AwaitApproval state waits `approvalTimeoutSeconds` (from the
+ * incident's approval request, else its decision's `approval.timeoutMinutes`) for people's answer.
+ * @throws Error when `options.approval` is set but the incident carries neither an approval request nor a decision
+ *   with `approval` (a bug).
+ */
+export function initialRemediationState(
+  incident: Incident,
+  action: RemediationAction,
+  options: { approval?: boolean } = {},
+): RemediationState {
+  const state: RemediationState = {
     incidentId: incident.id,
     applicationName: incident.applicationName,
     phase: 'LOCK',
@@ -214,6 +237,15 @@ export function initialRemediationState(incident: Incident, action: RemediationA
     retries: 0,
     waitSeconds: 0,
   };
+  if (!options.approval) return state;
+  const request = incident.approval;
+  const seconds = request
+    ? Math.ceil((request.timeoutMs - request.requestedMs) / 1000)
+    : incident.decision.approval && incident.decision.approval.timeoutMinutes * 60;
+  if (seconds === undefined) {
+    throw new Error(`incident ${incident.id}: approval asked for, but no approval timeout is known (a bug)`);
+  }
+  return { ...state, phase: 'APPROVAL', approvalTimeoutSeconds: Math.max(1, seconds) };
 }
 
 /** Raised when a remediation step is handed an incident that does not exist: a bug or a lost ledger. */
@@ -1045,6 +1077,11 @@ async function stepOnce(state: RemediationState, deps: RemediationDeps): Promise
   }
   const policy = policyFor(deps.config, state.applicationName);
   const now = deps.clock.now();
+  if (state.phase === 'APPROVAL') {
+    // Run by the AwaitApproval state with a task token ({@link requestApproval}), never as a plain step.
+    throw new Error('phase APPROVAL is run by the AwaitApproval state with its task token (requestApproval)');
+  }
+  if (state.phase === 'APPROVAL_ANSWERED') return approvalAnswered(deps, state, incident, policy);
   if (state.phase === 'LOCK') {
     const lock = await deps.ledger.acquireLock(state.applicationName, state.incidentId, now, LOCK_TTL_MS);
     if (!lock.acquired) {
@@ -1164,4 +1201,309 @@ export async function closeAbandonedIncident(
     incident.nextSteps,
   );
   return incident;
+}
+
+/** The commands that answer incident `id`'s approval request (CLI; Slack buttons and the console do the same). */
+export function approvalCommands(id: string): string[] {
+  return [`flink-watchdog approve ${id}`, `flink-watchdog reject ${id} --reason "WHY"`];
+}
+
+/**
+ * APPROVAL (approve mode), run by the workflow's AwaitApproval state (`lambda:invoke.waitForTaskToken`) with the task
+ * token Step Functions waits on: records the request on the incident (`approval`: PENDING, the action, `timeoutMs` =
+ * now + `approvalTimeoutSeconds`, `onTimeout`, the task token; event APPROVAL) and tells people
+ * (APPROVAL_REQUESTED, the incident's `approval` set so the renderers show Approve / Reject). The workflow then waits,
+ * no Lambda running, until {@link answerApproval} sends the answer (SendTaskSuccess) or the wait times out. The return
+ * value is ignored by Step Functions. A repeated invocation with the same token (a Lambda retry) asks nothing twice; an
+ * incident already closed, or whose request is already answered, is left as it is (the wait ends at its timeout and
+ * the next step stops without acting).
+ * @throws IncidentNotFoundError when the incident is not in the ledger; Error when it has no remediation (a bug).
+ */
+export async function requestApproval(
+  state: RemediationState,
+  taskToken: string,
+  deps: RemediationDeps,
+): Promise<RemediationState> {
+  const incident = await load(deps, state.incidentId);
+  const current = incident.approval;
+  if (TERMINAL_STATUSES.has(incident.status) || (current && current.state !== 'PENDING')) {
+    deps.log.warn('approval not requested: the incident is closed or its request answered', {
+      incidentId: incident.id,
+      status: incident.status,
+      approval: current?.state,
+    });
+    return state;
+  }
+  if (current?.taskToken === taskToken) return state;
+  const action = current?.action ?? incident.remediation;
+  if (!action) throw new Error(`incident ${incident.id} has no remediation to approve (a bug)`);
+  const policy = policyFor(deps.config, state.applicationName);
+  const now = deps.clock.now();
+  const seconds = state.approvalTimeoutSeconds ?? policy.approvalTimeoutMinutes * 60;
+  const onTimeout = current?.onTimeout ?? policy.onApprovalTimeout;
+  incident.approval = {
+    action,
+    requestedMs: now,
+    timeoutMs: now + seconds * 1000,
+    onTimeout,
+    state: 'PENDING',
+    taskToken,
+  };
+  const minutes = Math.round(seconds / 60);
+  const until = new Date(now + seconds * 1000).toISOString();
+  const then =
+    onTimeout === 'proceed'
+      ? 'the watchdog acts anyway, after checking every guard again (onApprovalTimeout: proceed)'
+      : 'the incident is ESCALATED and no MSF call is made (onApprovalTimeout: escalate)';
+  addEvent(
+    incident,
+    now,
+    'APPROVAL',
+    `Approval requested: ${describeRemediation(action)}. Unanswered by ${until} (${minutes} min): ${then}.`,
+  );
+  await saveOwnedIncident(deps.ledger, incident);
+  const finding = incident.finding ?? incident.decision.finding;
+  await tell(
+    deps,
+    incident,
+    'APPROVAL_REQUESTED',
+    now,
+    `${state.applicationName}: approve? ${describeRemediation(action)}`,
+    [
+      finding?.summary,
+      `Decision: ${incident.decision.reason}`,
+      `Approve or reject within ${minutes} min (by ${until}); unanswered, ${then}. After an approval every guard is checked again on a fresh DescribeApplication: if the situation changed, the watchdog does not act.`,
+    ]
+      .filter(Boolean)
+      .join('\n'),
+    approvalCommands(incident.id),
+  );
+  return state;
+}
+
+/** A fresh decision for `state`'s application, as the detector would take it now (scope, observation, history, pause). */
+async function decideAgain(
+  deps: RemediationDeps,
+  state: RemediationState,
+  policy: PolicySettings,
+  now: number,
+): Promise<{ scope: Scope; decision: Decision; pause?: string }> {
+  const scope = await resolveScope(state.applicationName, deps);
+  const obs = await observe(state.applicationName, deps, now, policy.restartLoop.windowMinutes, policy.checkpointStall);
+  const findings = evaluate(obs, policy, now);
+  const attempts = await deps.ledger.attemptsSince(
+    state.applicationName,
+    now - policy.attemptWindowMinutes * MINUTE_MS,
+  );
+  const lockedBy = await deps.ledger.lockHolder(state.applicationName, now);
+  const decision = decide({
+    observation: obs,
+    findings,
+    policy,
+    history: {
+      attemptsInWindow: attempts.count,
+      ...(attempts.lastMs === undefined ? {} : { lastAttemptMs: attempts.lastMs }),
+      ...(lockedBy === undefined || lockedBy === state.incidentId ? {} : { lockedBy }),
+    },
+    scope,
+    nowMs: now,
+  });
+  const pause = decision.verdict === 'REMEDIATE' ? await deps.ledger.automationPause(state.applicationName) : undefined;
+  return { scope, decision, ...(pause ? { pause: describePause(pause) } : {}) };
+}
+
+/**
+ * APPROVAL_ANSWERED (approve mode), after AwaitApproval got an answer or timed out:
+ * - REJECTED → ESCALATED ("rejected by X: reason"), no MSF call;
+ * - TIMEOUT → the request recorded TIMED_OUT; with `onApprovalTimeout: escalate` → ESCALATED, no MSF call; with
+ *   `proceed` → as approved;
+ * - APPROVED → decided again on a fresh observation (scope, DescribeApplication, metrics, operations, attempts, lock,
+ *   automation pause): the same remediation (kind, expected ApplicationVersionId, target) → a fleet remediation slot is
+ *   taken (none free: the step waits and checks everything again, up to `approvalTimeoutMinutes`, then ESCALATED) and
+ *   the run goes on to LOCK → ACT (which checks the application again before its call); anything else → the request is
+ *   recorded STALE and the incident ESCALATED saying what changed, no MSF call.
+ * Every answer, timeout and stale approval is recorded (event APPROVAL, `incident.approval`) and told
+ * (APPROVAL_ANSWERED).
+ */
+async function approvalAnswered(
+  deps: RemediationDeps,
+  state: RemediationState,
+  incident: Incident,
+  policy: PolicySettings,
+): Promise<RemediationState> {
+  const now = deps.clock.now();
+  const request = incident.approval;
+  const answer = state.approvalAnswer;
+  if (!request || !answer) {
+    return finish(
+      deps,
+      state,
+      incident,
+      'ESCALATED',
+      `The approval step found no ${request ? 'answer in the workflow state' : 'approval request on the incident'} (a bug): not acting.`,
+      escalateCommands(state.applicationName),
+    );
+  }
+  const { taskToken: _token, ...record } = request;
+  const action = record.action;
+  const app = state.applicationName;
+  // A re-run of this step (waiting for a remediation slot, or a retry) records and tells the answer only once.
+  const first = state.deadlineMs === undefined && state.retries === 0;
+  const minutes = Math.round((record.timeoutMs - record.requestedMs) / MINUTE_MS);
+  let who: string;
+  /** For titles: "approved by X", "rejected by X", "no answer". */
+  let short: string;
+  if (answer.decision === 'TIMEOUT') {
+    who = `not answered within ${minutes} min (onApprovalTimeout: ${record.onTimeout})`;
+    short = 'no answer';
+    if (first) {
+      incident.approval = { ...record, state: 'TIMED_OUT' };
+      addEvent(incident, now, 'APPROVAL', `Approval request timed out: ${who}.`);
+      await saveOwnedIncident(deps.ledger, incident);
+    }
+    if (record.onTimeout !== 'proceed') {
+      await tell(
+        deps,
+        incident,
+        'APPROVAL_ANSWERED',
+        now,
+        `${app}: approval timed out — not acting`,
+        `No one answered within ${minutes} min: the incident is escalated and no MSF call was made.`,
+      );
+      return finish(
+        deps,
+        state,
+        incident,
+        'ESCALATED',
+        `No one answered the approval request within ${minutes} min (onApprovalTimeout: escalate): no MSF call was made. Would have: ${describeRemediation(action)}.`,
+        escalateCommands(app),
+      );
+    }
+  } else {
+    // The answer recorded by answerApproval (before it reached the workflow) names who answered; the state's is the same.
+    const given = record.answer ?? {
+      decision: answer.decision,
+      by: answer.by ?? 'unknown',
+      via: answer.via ?? 'cli',
+      atMs: now,
+      ...(answer.reason ? { reason: answer.reason } : {}),
+    };
+    who = describeAnswer(given);
+    short = `${given.decision === 'APPROVED' ? 'approved' : 'rejected'} by ${given.by}`;
+    incident.approval = { ...record, state: answer.decision, answer: given };
+    if (answer.decision === 'REJECTED') {
+      await saveOwnedIncident(deps.ledger, incident);
+      await tell(
+        deps,
+        incident,
+        'APPROVAL_ANSWERED',
+        now,
+        `${app}: ${short} — not acting`,
+        `The remediation (${describeRemediation(action)}) was ${who}. The incident is escalated; no MSF call was made.`,
+      );
+      return finish(
+        deps,
+        state,
+        incident,
+        'ESCALATED',
+        `The remediation (${describeRemediation(action)}) was ${who}. No MSF call was made.`,
+        escalateCommands(app),
+      );
+    }
+  }
+  // Approved (or unanswered with onApprovalTimeout: proceed): every guard again, on a fresh observation.
+  let fresh: Awaited<ReturnType<typeof decideAgain>>;
+  try {
+    fresh = await decideAgain(deps, state, policy, now);
+  } catch (e) {
+    return retryOrEscalate(deps, state, incident, policy, e, 'checking the approved remediation again');
+  }
+  const { scope, decision, pause } = fresh;
+  const stale = !scope.inScope
+    ? `${app} is no longer watched (${scope.reason})`
+    : pause
+      ? pause
+      : decision.verdict !== 'REMEDIATE' || !decision.remediation
+        ? `deciding again on a fresh DescribeApplication gives ${decision.verdict}: ${decision.reason}`
+        : whatChanged(action, decision.remediation);
+  if (stale) {
+    incident.approval = { ...(incident.approval ?? record), state: 'STALE' };
+    incident.decision = decision;
+    addEvent(incident, now, 'DECISION', `${decision.verdict}: ${decision.reason}`);
+    addEvent(incident, now, 'APPROVAL', `Approval not acted on (${who}): ${stale}.`);
+    await saveOwnedIncident(deps.ledger, incident);
+    await tell(
+      deps,
+      incident,
+      'APPROVAL_ANSWERED',
+      now,
+      `${app}: approval is stale — not acting`,
+      `${describeRemediation(action)} was ${who}, but the situation changed: ${stale}. Not acting on a stale approval; no MSF call was made.`,
+    );
+    return finish(
+      deps,
+      state,
+      incident,
+      'ESCALATED',
+      `${describeRemediation(action)} was ${who}, but the situation changed before acting: ${stale}. Not acting on a stale approval; no MSF call was made.`,
+      decision.nextSteps.length ? decision.nextSteps : escalateCommands(app),
+    );
+  }
+  // The fleet's remediation slot is taken only now: no slot is held while people decide.
+  const slot = await takeRemediationSlot(deps, incident.id, app, now);
+  if (!slot.taken) {
+    const deadlineMs = state.deadlineMs ?? now + policy.approvalTimeoutMinutes * MINUTE_MS;
+    if (now >= deadlineMs) {
+      return finish(
+        deps,
+        state,
+        incident,
+        'ESCALATED',
+        `${describeRemediation(action)} was ${who}, but no fleet remediation slot came free within ${policy.approvalTimeoutMinutes} min (${slot.reason}): not acting.`,
+        escalateCommands(app),
+      );
+    }
+    if (state.deadlineMs === undefined) {
+      addEvent(incident, now, 'APPROVAL', `${who}; waiting for a remediation slot: ${slot.reason}.`);
+      await saveOwnedIncident(deps.ledger, incident);
+      await tell(
+        deps,
+        incident,
+        'APPROVAL_ANSWERED',
+        now,
+        `${app}: ${short} — waiting for a remediation slot`,
+        `${describeRemediation(action)} was ${who}. ${slot.reason}: the watchdog checks everything again when a slot is free (at most ${policy.approvalTimeoutMinutes} min).`,
+      );
+    }
+    return { ...state, deadlineMs, retries: 0, waitSeconds: policy.pollIntervalSeconds };
+  }
+  incident.decision = decision;
+  addEvent(incident, now, 'DECISION', `${decision.verdict}: ${decision.reason}`);
+  const seen = decision.guards.find((g) => g.name === 'status-actionable')?.detail ?? '';
+  addEvent(
+    incident,
+    now,
+    'APPROVAL',
+    `${who}: every guard passed again on a fresh DescribeApplication (${seen}, version ${action.expectVersionId}): acting.`,
+  );
+  await saveOwnedIncident(deps.ledger, incident);
+  await tell(
+    deps,
+    incident,
+    'APPROVAL_ANSWERED',
+    now,
+    `${app}: ${short} — acting`,
+    `${describeRemediation(action)} was ${who}. Every guard passed again on a fresh DescribeApplication (${seen}, version ${action.expectVersionId}): acting now.`,
+  );
+  const next: RemediationState = {
+    ...state,
+    phase: 'LOCK',
+    steps: planFor(action),
+    stepIndex: 0,
+    expectVersionId: action.expectVersionId,
+    retries: 0,
+    waitSeconds: 0,
+  };
+  delete next.deadlineMs;
+  return next;
 }

@@ -16,6 +16,7 @@ const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaExcep
 
 /** The Task states that escalate when they fail (their Catch goes to StepFailed). */
 const ESCALATING_TASKS = [
+  PHASE_TASKS.APPROVAL_ANSWERED,
   PHASE_TASKS.LOCK,
   PHASE_TASKS.ACT,
   PHASE_TASKS.AWAIT,
@@ -58,6 +59,7 @@ interface State {
   ResultPath?: string;
   Result?: unknown;
   SecondsPath?: string;
+  TimeoutSecondsPath?: string;
   Error?: string;
   Cause?: string;
 }
@@ -208,7 +210,8 @@ describe('Construct: RemediationWorkflow', () => {
   });
 
   describe('Task states', () => {
-    it.each(Object.entries(PHASE_TASKS))('%s: %s invokes the remediation function and returns to Route', (_, name) => {
+    const STEP_TASKS = Object.entries(PHASE_TASKS).filter(([phase]) => phase !== 'APPROVAL');
+    it.each(STEP_TASKS)('%s: %s invokes the remediation function and returns to Route', (_, name) => {
       // Prepare
       const fn = logicalIdOf(stack.watchdog.remediation);
 
@@ -293,14 +296,74 @@ describe('Construct: RemediationWorkflow', () => {
       });
     });
 
-    it('has every Task state catch every error', () => {
+    it('has every Task state catch every error (AwaitApproval first catches its timeout)', () => {
       // Assess
       for (const [name, state] of Object.entries(definition.States).filter(([, s]) => s.Type === 'Task')) {
         expect(
           state.Catch?.map((c) => c.ErrorEquals),
           name,
-        ).toEqual([['States.ALL']]);
+        ).toEqual(name === PHASE_TASKS.APPROVAL ? [['States.Timeout'], ['States.ALL']] : [['States.ALL']]);
       }
+    });
+  });
+
+  describe('approve mode: AwaitApproval', () => {
+    it('invokes the remediation function with the state and the task token, and waits for the token (no Lambda waiting)', () => {
+      // Prepare
+      const fn = logicalIdOf(stack.watchdog.remediation);
+
+      // Act
+      const task = stateOf(definition, PHASE_TASKS.APPROVAL);
+
+      // Assess
+      expect(task.Type).toBe('Task');
+      expect(task.Resource).toBe('arn:<AWS::Partition>:states:::lambda:invoke.waitForTaskToken');
+      expect(task.Parameters).toEqual({
+        FunctionName: `<${fn}.Arn>`,
+        Payload: { 'state.$': '$', 'taskToken.$': '$$.Task.Token' },
+      });
+      expect(task.ResultPath).toBe('$.approvalAnswer');
+      expect(task.OutputPath).toBeUndefined();
+    });
+
+    it('times out after $.approvalTimeoutSeconds into ApprovalTimedOut, which marks the answer TIMEOUT', () => {
+      // Act
+      const task = stateOf(definition, PHASE_TASKS.APPROVAL);
+      const timedOut = stateOf(definition, WORKFLOW_STATES.approvalTimedOut);
+
+      // Assess
+      expect(task.TimeoutSecondsPath).toBe('$.approvalTimeoutSeconds');
+      expect(task.Catch?.[0]).toEqual({
+        ErrorEquals: ['States.Timeout'],
+        ResultPath: '$.approvalAnswer',
+        Next: WORKFLOW_STATES.approvalTimedOut,
+      });
+      expect(task.Catch?.[1]).toEqual({
+        ErrorEquals: ['States.ALL'],
+        ResultPath: '$.error',
+        Next: WORKFLOW_STATES.stepFailed,
+      });
+      expect(timedOut).toMatchObject({
+        Type: 'Pass',
+        Result: { decision: 'TIMEOUT' },
+        ResultPath: '$.approvalAnswer',
+        Next: WORKFLOW_STATES.approvalReceived,
+      });
+    });
+
+    it('sends an answer and a timeout alike to ApprovalAnswered through Route', () => {
+      // Act
+      const task = stateOf(definition, PHASE_TASKS.APPROVAL);
+      const received = stateOf(definition, WORKFLOW_STATES.approvalReceived);
+
+      // Assess
+      expect(task.Next).toBe(WORKFLOW_STATES.approvalReceived);
+      expect(received).toMatchObject({
+        Type: 'Pass',
+        Result: 'APPROVAL_ANSWERED',
+        ResultPath: '$.phase',
+        Next: WORKFLOW_STATES.route,
+      });
     });
   });
 
