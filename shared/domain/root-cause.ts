@@ -1,7 +1,7 @@
 import type { Clock } from '#shared/clock.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { LogEvent, LogsPort } from '#shared/ports/logs.ts';
-import type { RootCause } from './incident.ts';
+import { addEvent, type Incident, type RootCause } from './incident.ts';
 import { parseLogStreamArn } from './model.ts';
 
 /**
@@ -235,4 +235,27 @@ function deepestException(text: string): Omit<RootCause, 'logGroupName' | 'atMs'
   // An exception named inside a sentence (e.g. "... failed: java.io.IOException: disk full"), without a stack trace.
   const inline = /((?:[a-zA-Z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable))(?::\s?([^\n]*))?/.exec(text);
   return inline?.[1] ? { exceptionClass: inline[1], message: (inline[2] ?? '').trim(), frames: [] } : undefined;
+}
+
+/**
+ * Looks for a restart loop's root cause ({@link findRootCause}) and records it on `incident` before it is first saved
+ * and told, so every notification of the incident carries it: `rootCause`, or `rootCauseNote` saying why none was
+ * found, and a ROOT_CAUSE timeline event either way. Never throws.
+ */
+export async function recordRootCause(incident: Incident, input: RootCauseInput, deps: RootCauseDeps): Promise<void> {
+  const outcome = await findRootCause(input, deps);
+  const now = deps.clock.now();
+  if (outcome.rootCause) {
+    incident.rootCause = outcome.rootCause;
+    addEvent(incident, now, 'ROOT_CAUSE', `${describeRootCause(outcome.rootCause)} (${outcome.rootCause.source})`);
+  } else {
+    incident.rootCauseNote = outcome.note ?? 'Root cause not found.';
+    addEvent(incident, now, 'ROOT_CAUSE', incident.rootCauseNote);
+  }
+}
+
+/** One line for people: `Class: message` (the message cut at 300 characters). */
+export function describeRootCause(rootCause: Pick<RootCause, 'exceptionClass' | 'message'>): string {
+  const message = rootCause.message.length > 300 ? `${rootCause.message.slice(0, 299)}…` : rootCause.message;
+  return message === '' ? rootCause.exceptionClass : `${rootCause.exceptionClass}: ${message}`;
 }
