@@ -47,6 +47,7 @@ import { DEFAULT_MEMBER_ROLE_NAME } from '#shared/adapters/accounts.ts';
 import { LEDGER_TABLE } from '#shared/adapters/ledger-table.ts';
 import { alarmPrefix, INSTANCE_PATTERN } from '#shared/alarms.ts';
 import {
+  changeFreezeSettings,
   fleetSettings,
   listedKey,
   parseConfig,
@@ -810,6 +811,22 @@ export class FlinkWatchdog extends Construct {
     this.remediation.addToRolePolicy(
       new PolicyStatement({ sid: 'CloudWatchMetrics', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
     );
+    // Change freezes: before every automatic MSF call the remediation step reads the configured Change Calendars
+    // (shared/domain/holds.ts). ssm:GetCalendarState is authorized on the calendars' SSM documents (resource type
+    // document, https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html): a name
+    // is a document of this account and Region, an ARN is granted as given.
+    const calendars = changeFreezeSettings(config).calendars;
+    if (calendars.length > 0) {
+      this.remediation.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'ChangeCalendarRead',
+          actions: ['ssm:GetCalendarState'],
+          resources: calendars.map((c) =>
+            c.startsWith('arn:') ? c : `arn:${stack.partition}:ssm:${stack.region}:${stack.account}:document/${c}`,
+          ),
+        }),
+      );
+    }
     this.detector.addToRolePolicy(
       new PolicyStatement({
         sid: 'SweepDiscovery',
