@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchAlarms } from '#shared/adapters/cloudwatch-alarms.ts';
+import { CloudWatchLogsReader } from '#shared/adapters/cloudwatch-logs.ts';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { type FleetAdapters, fleetAdaptersFromEnv } from '#shared/adapters/fleet-adapters.ts';
 import { type ApiCallCounter, MsfAdapter } from '#shared/adapters/msf.ts';
@@ -154,7 +155,8 @@ let telemetry: WatchdogMetrics = noopWatchdogMetrics;
  * Lambda entry point, wired from the environment ({@link DetectorEnv}): the DynamoDB ledger, the Step Functions
  * remediation workflow, the watch workflow (when `WATCH_STATE_MACHINE_ARN` is set), the SNS topic, Powertools metrics,
  * MSF and metrics routed by application key to every watched cell, the sweep's cells ({@link fleetWiring}), the
- * instance (`WATCHDOG_INSTANCE`, default `default`) and the home cell (`WATCHDOG_ACCOUNT_ID`, `AWS_REGION`).
+ * instance (`WATCHDOG_INSTANCE`, default `default`), the home cell (`WATCHDOG_ACCOUNT_ID`, `AWS_REGION`) and
+ * CloudWatch Logs for a restart loop's root cause.
  * @throws Error naming the variable when the environment is incomplete (the invocation fails; nothing is called).
  */
 export async function handler(event: unknown): Promise<DetectorOutput> {
@@ -179,6 +181,8 @@ export async function handler(event: unknown): Promise<DetectorOutput> {
       ...(env.WATCH_STATE_MACHINE_ARN
         ? { watches: new StepFunctionsWatchStarter({ stateMachineArn: env.WATCH_STATE_MACHINE_ARN, log }) }
         : {}),
+      // A restart loop's root cause: the home account's log groups (the client is loaded at the first loop).
+      logs: new CloudWatchLogsReader(),
       config,
       clock: systemClock,
       log,
