@@ -1,5 +1,6 @@
 import type { SSMClient, SSMClientConfig } from '@aws-sdk/client-ssm';
 import type { CalendarState, ChangeCalendarPort } from '#shared/ports/change-calendar.ts';
+import { WATCHDOG_USER_AGENT } from './msf.ts';
 import { onFirstUse } from './on-first-use.ts';
 
 /**
@@ -19,7 +20,7 @@ export class SsmChangeCalendar implements ChangeCalendarPort {
   constructor(options: { client?: SSMClient; clientConfig?: SSMClientConfig } = {}) {
     this.#client = onFirstUse(options.client, async () => {
       const { SSMClient: Client } = await import('./lazy/ssm.ts');
-      return new Client(options.clientConfig ?? {});
+      return new Client({ customUserAgent: [WATCHDOG_USER_AGENT], ...options.clientConfig });
     });
   }
 
