@@ -15,10 +15,11 @@ import { createRemediationHandler } from '#functions/remediation/handler.ts';
 import { createRunbookHandler, type RunbookOutput } from '#functions/runbook/handler.ts';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { CloudWatchAlarms } from '#shared/adapters/cloudwatch-alarms.ts';
+import { CloudWatchLogsReader } from '#shared/adapters/cloudwatch-logs.ts';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { FanOutNotifier, scrubSecrets, type UndeliveredNotification } from '#shared/adapters/fan-out-notifier.ts';
 import { fleetAdapters } from '#shared/adapters/fleet-adapters.ts';
-import { MsfAdapter } from '#shared/adapters/msf.ts';
+import { MsfAdapter, WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
 import { SlackWebhookNotifier } from '#shared/adapters/slack-notifier.ts';
 import { TaggingAdapter } from '#shared/adapters/tagging.ts';
@@ -743,6 +744,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...deps,
       fleet,
       home,
+      // A restart loop's root cause, from the emulator's CloudWatch Logs (the home account's log groups).
+      logs: new CloudWatchLogsReader({ clientConfig: { ...base, customUserAgent: [WATCHDOG_USER_AGENT] } }),
       starter: workflow,
       watches: {
         start: (input) => watchWorkflow.tryStart({ status: 'OK', results: [], ...input }),
