@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import pkg from '../package.json' with { type: 'json' };
+import type { ApproveOptions } from './approve.ts';
 import {
   type AwsOptions,
   applyOutputOptions,
@@ -316,6 +317,43 @@ function buildProgram(setCode: (code: number) => void): Command {
       return remediateCommand(app, opts);
     }),
   );
+
+  for (const name of ['approve', 'reject'] as const) {
+    const approve = name === 'approve';
+    stackOptions(
+      awsOptions(
+        program
+          .command(name)
+          .description(
+            `${approve ? 'Approve' : 'Reject'} the remediation an incident awaits (approve mode): publish ${name} to the watchdog ` +
+              `command topic with your identity${approve ? '; the watchdog checks every guard again before acting' : '; the incident is escalated, no MSF call'}. ` +
+              'Exit code 0: published, 1: refused or failed, 64: usage error',
+          )
+          .argument('<incident>', 'the incident id (in the Slack message, or flink-watchdog history)')
+          .option(
+            '--reason <text>',
+            approve ? 'why (optional), recorded on the incident' : 'why (required), recorded on the incident and told',
+          )
+          .option(
+            '--requested-by <who>',
+            'who answers, recorded as the approver (default: your identity, STS GetCallerIdentity Arn)',
+          )
+          .option('--topic <arn>', 'the watchdog SNS command topic (default: the stack’s, else $COMMAND_TOPIC_ARN)')
+          .option(
+            '--table <name>',
+            'the ledger DynamoDB table, to check the incident first and see the answer recorded (default: the stack’s, else $LEDGER_TABLE_NAME)',
+          )
+          .option('--wait-seconds <s>', 'how long to wait for the answer to be recorded, 0 to not wait', '30'),
+        'print {command, incidentId, application, action, published, outcome, approvalState, answeredBy, notes, problems}',
+      ),
+    ).action(
+      run(async (incident: string, opts: ApproveOptions) => {
+        applyOutputOptions(opts);
+        const { approveCommand } = await import('./approve.ts');
+        return approveCommand(name, incident, opts);
+      }),
+    );
+  }
 
   awsOptions(
     program
