@@ -7,10 +7,10 @@ import type { Clock } from '#shared/clock.ts';
  * (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetCalendarState.html):
  * - `CalendarNames` (required): names or document ARNs (`arn:aws:ssm:REGION:ACCOUNT:document/NAME`); an unknown one
  *   answers `InvalidDocument` (the model's error for "The SSM document doesn't exist or the document isn't available
- *   to the user"); a missing or empty list answers `ValidationError` (a common error of the SSM API,
- *   https://docs.aws.amazon.com/systems-manager/latest/APIReference/CommonErrors.html).
+ *   to the user"); a missing or empty list answers `ValidationException` (the model's shape of the common error
+ *   ValidationError, https://docs.aws.amazon.com/systems-manager/latest/APIReference/CommonErrors.html).
  * - `AtTime` (optional, ISO 8601): the instant asked about; default the emulator's clock. A value that is not a date
- *   answers `ValidationError`.
+ *   answers `ValidationException`.
  * - `State`: CLOSED when any calendar is CLOSED at that instant, else OPEN ("the command returns the status of OPEN
  *   only if all calendars in the request are open").
  * - `AtTime` in the answer: the instant used; `NextTransitionTime`: the next instant the combined state changes,
@@ -67,7 +67,7 @@ export class SsmEmulator {
 
   /**
    * Runs one SSM operation.
-   * @throws EmulatorServiceError (`InvalidDocument`, `ValidationError`, `UnknownOperationException`).
+   * @throws EmulatorServiceError (`InvalidDocument`, `ValidationException`, `UnknownOperationException`).
    */
   handle(operation: string, input: unknown): unknown {
     if (operation === 'GetCalendarState') return this.#getCalendarState(input);
@@ -92,7 +92,7 @@ export class SsmEmulator {
     const { CalendarNames: names, AtTime: atTime } = (input ?? {}) as { CalendarNames?: unknown; AtTime?: unknown };
     if (!Array.isArray(names) || names.length === 0 || names.some((n) => typeof n !== 'string')) {
       throw new EmulatorServiceError(
-        'ValidationError',
+        'ValidationException',
         '1 validation error detected: Value at calendarNames failed to satisfy constraint: Member must not be null or empty',
       );
     }
@@ -100,7 +100,7 @@ export class SsmEmulator {
     if (atTime !== undefined) {
       const parsed = typeof atTime === 'string' ? Date.parse(atTime) : Number.NaN;
       if (!Number.isFinite(parsed)) {
-        throw new EmulatorServiceError('ValidationError', `AtTime ${String(atTime)} is not an ISO 8601 time`);
+        throw new EmulatorServiceError('ValidationException', `AtTime ${String(atTime)} is not an ISO 8601 time`);
       }
       atMs = parsed;
     }

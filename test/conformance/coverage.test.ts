@@ -44,6 +44,13 @@ const SERVICES = [
     suite: 'logs.conformance.test.ts',
     contentType: 'application/x-amz-json-1.1',
   },
+  {
+    service: 'ssm',
+    model: loadServiceModel(MODEL_FILES.ssm),
+    sdkPackage: '@aws-sdk/client-ssm',
+    suite: 'ssm.conformance.test.ts',
+    contentType: 'application/x-amz-json-1.1',
+  },
 ] as const;
 
 /** STS speaks awsQuery (a form-encoded `Action=<Operation>` POST), so it is probed and checked on its own. */

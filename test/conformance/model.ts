@@ -75,6 +75,7 @@ export const MODEL_FILES = {
   resourcegroupstaggingapi: 'resourcegroupstaggingapi-2017-01-26.service-2.json.gz',
   sts: 'sts-2011-06-15.service-2.json.gz',
   logs: 'logs-2014-03-28.service-2.json.gz',
+  ssm: 'ssm-2014-11-06.service-2.json.gz',
 } as const;
 
 /** Directory of the vendored models. */
