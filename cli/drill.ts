@@ -1,6 +1,7 @@
 import { type DetectionJson, detectionJson } from '#sandbox/detection-json.ts';
 import { runScenario, type ScenarioReport } from '#sandbox/drill.ts';
 import { listScenarios, loadScenario, loadScenarioFile, type Scenario } from '#sandbox/scenario.ts';
+import type { Incident } from '#shared/domain/incident.ts';
 import { UsageError } from './context.ts';
 import {
   compactTimeline,
@@ -47,6 +48,20 @@ export interface DrillJson {
       pages: number;
       /** Remediation workflow executions RUNNING at once, the most seen at any tick, count. */
       maxConcurrentRemediations: number;
+      /**
+       * The first failure's exception of the scenario's restart loop (the detected incident's `rootCause`, else the
+       * first incident's that has one): class, message, top frames, how it was read and when it was logged; null when
+       * none was found.
+       */
+      rootCause: {
+        incidentId: string;
+        exceptionClass: string;
+        message: string;
+        frames: string[];
+        source: 'logs-insights' | 'filter-log-events';
+        logGroupName: string;
+        at: string;
+      } | null;
       /** Fleet incidents (correlated restart loops): their applications (keys), status and times. */
       fleetIncidents: Array<{
         id: string;
@@ -57,6 +72,27 @@ export interface DrillJson {
       }>;
     }
   >;
+}
+
+/** The root cause a scenario report shows: its detected incident's, else the first incident's that has one. */
+export function scenarioRootCause(r: Pick<ScenarioReport, 'incidents' | 'detectionOnset'>): Incident | undefined {
+  const decisive = r.incidents.find((i) => i.id === r.detectionOnset?.incidentId && i.rootCause);
+  return decisive ?? r.incidents.find((i) => i.rootCause !== undefined);
+}
+
+function rootCauseJson(r: ScenarioReport): DrillJson['scenarios'][number]['rootCause'] {
+  const incident = scenarioRootCause(r);
+  const rc = incident?.rootCause;
+  if (!incident || !rc) return null;
+  return {
+    incidentId: incident.id,
+    exceptionClass: rc.exceptionClass,
+    message: rc.message,
+    frames: rc.frames,
+    source: rc.source,
+    logGroupName: rc.logGroupName,
+    at: new Date(rc.atMs).toISOString(),
+  };
 }
 
 /** Turns reports into the documented JSON shape. */
@@ -92,6 +128,7 @@ export function toDrillJson(reports: ScenarioReport[]): DrillJson {
       })),
       pages: r.pages,
       maxConcurrentRemediations: r.maxConcurrentRemediations,
+      rootCause: rootCauseJson(r),
       fleetIncidents: r.fleetIncidents.map((f) => ({
         id: f.id,
         status: f.status,
