@@ -1427,10 +1427,11 @@ async function approvalAnswered(
         ? `deciding again on a fresh DescribeApplication gives ${decision.verdict}: ${decision.reason}`
         : whatChanged(action, decision.remediation);
   if (stale) {
+    const what = stale.replace(/\.$/, '');
     incident.approval = { ...(incident.approval ?? record), state: 'STALE' };
     incident.decision = decision;
     addEvent(incident, now, 'DECISION', `${decision.verdict}: ${decision.reason}`);
-    addEvent(incident, now, 'APPROVAL', `Approval not acted on (${who}): ${stale}.`);
+    addEvent(incident, now, 'APPROVAL', `Approval not acted on (${who}): ${what}.`);
     await saveOwnedIncident(deps.ledger, incident);
     await tell(
       deps,
@@ -1438,14 +1439,14 @@ async function approvalAnswered(
       'APPROVAL_ANSWERED',
       now,
       `${app}: approval is stale — not acting`,
-      `${describeRemediation(action)} was ${who}, but the situation changed: ${stale}. Not acting on a stale approval; no MSF call was made.`,
+      `${describeRemediation(action)} was ${who}, but the situation changed: ${what}. Not acting on a stale approval; no MSF call was made.`,
     );
     return finish(
       deps,
       state,
       incident,
       'ESCALATED',
-      `${describeRemediation(action)} was ${who}, but the situation changed before acting: ${stale}. Not acting on a stale approval; no MSF call was made.`,
+      `${describeRemediation(action)} was ${who}, but the situation changed before acting: ${what}. Not acting on a stale approval; no MSF call was made.`,
       decision.nextSteps.length ? decision.nextSteps : escalateCommands(app),
     );
   }
