@@ -20,6 +20,8 @@ import {
   AnyPrincipal,
   ArnPrincipal,
   Effect,
+  type Grant,
+  type IGrantable,
   ManagedPolicy,
   PolicyStatement,
   Role,
@@ -67,6 +69,7 @@ import {
   ABNORMAL_EXECUTION_STATUSES,
   EXECUTION_STATUS_CHANGE_DETAIL_TYPE,
 } from '#shared/events/execution-status-change.ts';
+import { ApprovalEndpoints, usesApproveMode } from './approval-endpoints.ts';
 import { WatchdogDashboard } from './dashboard.ts';
 import { FlinkWatchdogPropsError } from './errors.ts';
 import { type LambdaFunctionName, prebuiltCode } from './lambda-code.ts';
@@ -310,6 +313,8 @@ export class FlinkWatchdog extends Construct {
   readonly commandTopic?: Topic;
   /** The runbook command function, when `runbooks` is configured. */
   readonly runbook?: LambdaFunctionResource;
+  /** The Slack interactivity endpoint and the Amazon Q custom actions of approve mode, when configured. */
+  readonly approvalEndpoints?: ApprovalEndpoints;
 
   /** Every function of the watchdog. */
   functions(): LambdaFunctionResource[] {
@@ -611,6 +616,19 @@ export class FlinkWatchdog extends Construct {
     }
     this.workflow.stateMachine.grantStartExecution(this.detector);
     this.workflow.stateMachine.grantStartExecution(this.reconciler);
+    // approve mode from chat: the Slack interactivity endpoint and the Amazon Q custom actions (infra/approval-endpoints.ts).
+    if (notifications.slackSigningSecretName !== undefined || (notifications.chatbot && usesApproveMode(config))) {
+      this.approvalEndpoints = new ApprovalEndpoints(this, 'ApprovalEndpoints', {
+        config,
+        ledger: this.ledger,
+        ledgerActions: LEDGER_ACTIONS,
+        remediationStateMachine: this.workflow.stateMachine,
+        ...(this.commandTopic ? { commandTopic: this.commandTopic } : {}),
+        instanceId: this.instanceId,
+        outputPrefix: outputKeyPrefix(this.node.id),
+        createFunction: (scope, fnId, options) => watchdogFunction(scope, fnId, { ...fnDefaults, ...options }),
+      });
+    }
     this.grantTerraformState(config.drift?.terraformState ?? []);
     const defaultBus = `arn:${Stack.of(this).partition}:events:${Stack.of(this).region}:${Stack.of(this).account}:event-bus/default`;
     for (const fn of this.functions()) {
@@ -776,6 +794,16 @@ export class FlinkWatchdog extends Construct {
    * - runbook: CreateApplicationSnapshot the same way, on every listed application (a person decides).
    * @throws FlinkWatchdogPropsError when the listed ARNs do not fit the role's managed policies.
    */
+  /**
+   * Lets `grantee` answer approve mode's approval requests: `states:SendTaskSuccess` (with SendTaskFailure and
+   * SendTaskHeartbeat, as `StateMachine.grantTaskResponse` grants them) on the remediation state machine, whose
+   * AwaitApproval state waits on a task token (https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token).
+   * For the Slack interactivity function, the runbook function, or a role of your own that calls answerApproval.
+   */
+  grantApprovalAnswer(grantee: IGrantable): Grant {
+    return this.workflow.stateMachine.grantTaskResponse(grantee);
+  }
+
   private grantFleetIam(config: WatchdogConfig): void {
     const stack = Stack.of(this);
     const everyApplication = applicationArn(this, '*');
@@ -862,7 +890,7 @@ export class FlinkWatchdog extends Construct {
     const homeListed = config.applications.filter((a) => isHome(this, a));
     const tagged = config.optInTag;
     // The member role (infra/member-stack.ts) changes only applications carrying the opt-in tag: a listed member
-    // application in remediate mode without it would fail its remediation with AccessDenied.
+    // application in remediate or approve mode without it would fail its remediation with AccessDenied.
     const memberRemediate = config.applications
       .filter((a) => !isHome(this, a) && MUTATING_MODES.has(policyFor(config, listedKey(a)).mode))
       .map(listedKey);
@@ -871,7 +899,7 @@ export class FlinkWatchdog extends Construct {
       const more = memberRemediate.length > 10 ? ` and ${memberRemediate.length - 10} more` : '';
       Annotations.of(this).addWarningV2(
         'flink-watchdog:listed-member-remediate',
-        `applications in member accounts in remediate mode: ${shown}${more}. The member role changes only applications carrying the opt-in tag (${tagged ? `${tagged.key}=${tagged.value}` : "set optInTag, the same as the member stack's OptInTagKey and OptInTagValue"}): tag them too, and deploy their member stacks with AllowChanges=true, or their remediations fail with AccessDenied.`,
+        `applications in member accounts in remediate or approve mode: ${shown}${more}. The member role changes only applications carrying the opt-in tag (${tagged ? `${tagged.key}=${tagged.value}` : "set optInTag, the same as the member stack's OptInTagKey and OptInTagValue"}): tag them too, and deploy their member stacks with AllowChanges=true, or their remediations fail with AccessDenied.`,
       );
     }
     // The member role changes nothing unless its stack says AllowChanges=true (observe by default).
@@ -886,7 +914,7 @@ export class FlinkWatchdog extends Construct {
       mutable.tagged ? tagged : undefined,
       config.runbooks
         ? 'runbooks are configured: a person may command every listed application, whatever its mode'
-        : 'the listed applications in remediate mode',
+        : 'the listed applications in remediate or approve mode',
     );
     if (this.runbook) {
       // The `snapshot` command calls CreateApplicationSnapshot itself; every other command goes through the workflow.
@@ -1167,12 +1195,11 @@ function isHome(scope: Construct, app: WatchedApplication): boolean {
 }
 
 /**
- * The policy modes in which the watchdog changes an application by itself, so its role needs the MSF mutating actions
- * on it. The schema has `remediate` and `observe` (which only reports what it would have done). A mode in which a
- * person approves each action and the watchdog carries it out (`approve`) would need the same grants: add it here
- * when the schema gains it, and every grant below follows.
+ * The policy modes in which the watchdog changes an application, so its role needs the MSF mutating actions on it:
+ * `remediate` (acts by itself) and `approve` (acts once a person approves, or on timeout with
+ * `onApprovalTimeout: proceed`). `observe` only reports what it would have done: no mutating grant.
  */
-export const MUTATING_MODES: ReadonlySet<string> = new Set(['remediate']);
+export const MUTATING_MODES: ReadonlySet<string> = new Set(['remediate', 'approve']);
 
 /**
  * Which applications the remediation function may change (the IAM rule; observe mode is enforced by IAM, not only in
