@@ -1,5 +1,7 @@
 import type { ScenarioReport, TimelineLine } from '#sandbox/drill.ts';
 import type { Scenario } from '#sandbox/scenario.ts';
+import type { Incident } from '#shared/domain/incident.ts';
+import { describeRootCause } from '#shared/domain/root-cause.ts';
 import { bold, clockTime, dim, green, red, yellow } from './format.ts';
 
 /** The widest line the drill's default output prints, columns (code points; ANSI colours not counted). */
@@ -380,8 +382,18 @@ export function formatVerdict(r: ScenarioReport): string {
       `    ${dim(`fleet: ${r.fleetIncidents.length} fleet incident(s), ${r.pages} page(s), at most ${r.maxConcurrentRemediations} remediation(s) at once`)}`,
     );
   }
+  const rootCause = scenarioRootCause(r)?.rootCause;
+  if (rootCause) {
+    for (const l of wrap(`root cause: ${describeRootCause(rootCause)}`, MAX_WIDTH - 4, '  ')) lines.push(`    ${l}`);
+  }
   for (const f of r.failures) for (const l of wrap(f, MAX_WIDTH - 4, '  ')) lines.push(`    ${red(l)}`);
   return lines.join('\n');
+}
+
+/** The root cause a scenario report shows: its detected incident's, else the first incident's that has one. */
+export function scenarioRootCause(r: Pick<ScenarioReport, 'incidents' | 'detectionOnset'>): Incident | undefined {
+  const decisive = r.incidents.find((i) => i.id === r.detectionOnset?.incidentId && i.rootCause);
+  return decisive ?? r.incidents.find((i) => i.rootCause !== undefined);
 }
 
 /** The summary table after all scenarios (`recovery`: onset → RESOLVED, the same figure as each scenario's). */

@@ -1,7 +1,6 @@
 import { type DetectionJson, detectionJson } from '#sandbox/detection-json.ts';
 import { runScenario, type ScenarioReport } from '#sandbox/drill.ts';
 import { listScenarios, loadScenario, loadScenarioFile, type Scenario } from '#sandbox/scenario.ts';
-import type { Incident } from '#shared/domain/incident.ts';
 import { UsageError } from './context.ts';
 import {
   compactTimeline,
@@ -10,6 +9,7 @@ import {
   formatSummary,
   formatVerboseLine,
   formatVerdict,
+  scenarioRootCause,
 } from './drill-output.ts';
 
 /** The `--json` report of `flink-watchdog drill`. */
@@ -72,12 +72,6 @@ export interface DrillJson {
       }>;
     }
   >;
-}
-
-/** The root cause a scenario report shows: its detected incident's, else the first incident's that has one. */
-export function scenarioRootCause(r: Pick<ScenarioReport, 'incidents' | 'detectionOnset'>): Incident | undefined {
-  const decisive = r.incidents.find((i) => i.id === r.detectionOnset?.incidentId && i.rootCause);
-  return decisive ?? r.incidents.find((i) => i.rootCause !== undefined);
 }
 
 function rootCauseJson(r: ScenarioReport): DrillJson['scenarios'][number]['rootCause'] {
