@@ -5,10 +5,15 @@ import {
 } from '@aws-sdk/client-kinesis-analytics-v2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SnsCommandPublisher } from '#cli/remediate.ts';
+import type { AnswerResult, ApprovalAnswer } from '#shared/domain/approval.ts';
 import {
   APPLICATION_COMMANDS,
+  APPROVAL_COMMANDS,
   type ApplicationCommand,
   type ApplicationCommandName,
+  INCIDENT_ID_PATTERN,
+  isApprovalCommandName,
+  MAX_REASON_CHARS,
   RunbookCommand,
 } from '#shared/events/runbook-command.ts';
 import type { OutageWindow } from './emulator/job.ts';
@@ -270,17 +275,66 @@ export interface ConsoleActionContext {
   readonly startMs?: number;
   /** The sandbox's virtual time, epoch ms. */
   readonly now?: () => number;
+  /**
+   * Answers an incident's approval request (approve mode) as the watchdog's `answerApproval` does, with the run's
+   * ledger and remediation workflow (the live harness's `answerApproval`); absent: approve / reject are refused.
+   */
+  readonly answerApproval?: (incidentId: string, answer: ApprovalAnswer) => Promise<AnswerResult>;
+}
+
+/** Who the console's answers are recorded as (ApprovalAnswer `by`; `via` is `console`). */
+export const CONSOLE_APPROVER = 'sandbox console';
+
+/**
+ * Answers `{"action": "approve" | "reject", "incidentId": ID, "reason"?: TEXT}`: a bad incident id, or a reject
+ * without a reason (1-1024 characters, not blank), is refused (400) naming the field before anything is called; then
+ * `answerApproval` (by {@link CONSOLE_APPROVER}, via `console`): 200 `{incidentId, decision, message}` when the answer
+ * was recorded and handed to the waiting workflow, 409 `{error: "ApprovalRefused", message}` when it was refused
+ * (unknown incident, not awaiting approval, already answered, timed out).
+ */
+async function answerApprovalAction(
+  action: 'approve' | 'reject',
+  request: { incidentId?: unknown; reason?: unknown },
+  ctx: ConsoleActionContext,
+): Promise<{ status: number; body: unknown }> {
+  const refuse = (message: string) => ({ status: 400, body: { error: 'InvalidRequest', message } });
+  const { incidentId, reason } = request;
+  if (typeof incidentId !== 'string' || !INCIDENT_ID_PATTERN.test(incidentId)) {
+    return refuse(
+      `incidentId ${JSON.stringify(incidentId)}: expected the id of an incident awaiting approval (as the Incidents list shows it)`,
+    );
+  }
+  if (reason !== undefined && (typeof reason !== 'string' || reason.length > MAX_REASON_CHARS)) {
+    return refuse(`reason: expected text of at most ${MAX_REASON_CHARS} characters`);
+  }
+  const why = typeof reason === 'string' ? reason.trim() : '';
+  if (action === 'reject' && why === '') {
+    return refuse('reason: required to reject: say why the remediation is rejected');
+  }
+  if (!ctx.answerApproval) return refuse('this sandbox cannot answer approval requests');
+  const decision = action === 'approve' ? 'APPROVED' : 'REJECTED';
+  const result = await ctx.answerApproval(incidentId, {
+    decision,
+    by: CONSOLE_APPROVER,
+    via: 'console',
+    ...(why === '' ? {} : { reason: why }),
+  });
+  return result.accepted
+    ? { status: 200, body: { incidentId, decision, message: result.message } }
+    : { status: 409, body: { error: 'ApprovalRefused', message: result.message } };
 }
 
 /**
- * The controls of `POST /sandbox/actions` (`action` of its JSON body): `inject-failure`, or a runbook command
- * (shared/events/runbook-command.ts, the commands `remediate --execute` publishes).
+ * The controls of `POST /sandbox/actions` (`action` of its JSON body): `inject-failure`, a runbook command
+ * (shared/events/runbook-command.ts, the commands `remediate --execute` publishes), or `approve` / `reject` (an
+ * incident's approval request).
  */
 export const CONSOLE_ACTIONS = [
   'inject-failure',
   'inject-source-outage',
   'inject-stuck-update',
   ...APPLICATION_COMMANDS,
+  ...APPROVAL_COMMANDS,
 ] as const;
 
 /**
@@ -288,7 +342,9 @@ export const CONSOLE_ACTIONS = [
  * `inject-source-outage` with `"source"` (a source the application reads) and `"minutes"` (whole minutes, 1-1440): the
  * scenario's source outage fault from the current virtual time, on every application of the scenario reading the source,
  * `inject-stuck-update` ({@link injectStuckUpdate}; refused at or after the rule's `submittedBeforeMinute`),
- * or a runbook command such as `snapshot`, `force-stop` or `pause-automation` ({@link publishRunbookCommand}). A bad body, action or application is
+ * a runbook command such as `snapshot`, `force-stop` or `pause-automation` ({@link publishRunbookCommand}), or
+ * `{"action": "approve" | "reject", "incidentId": ID, "reason"?: TEXT}` ({@link answerApprovalAction}; no `application`:
+ * the incident names it). A bad body, action or application is
  * refused (400) with the field named, before any request; an error of MSF or SNS answers 409 with its name and message.
  * @returns the HTTP status and JSON body to answer
  */
@@ -297,7 +353,14 @@ export async function answerConsoleAction(
   ctx: ConsoleActionContext,
 ): Promise<{ status: number; body: unknown }> {
   const refuse = (message: string) => ({ status: 400, body: { error: 'InvalidRequest', message } });
-  let request: { action?: unknown; application?: unknown; source?: unknown; minutes?: unknown };
+  let request: {
+    action?: unknown;
+    application?: unknown;
+    source?: unknown;
+    minutes?: unknown;
+    incidentId?: unknown;
+    reason?: unknown;
+  };
   try {
     request = JSON.parse(raw) as typeof request;
   } catch {
@@ -309,6 +372,13 @@ export async function answerConsoleAction(
   const action = request.action;
   if (!(CONSOLE_ACTIONS as readonly unknown[]).includes(action)) {
     return refuse(`action ${JSON.stringify(action)}: expected one of ${CONSOLE_ACTIONS.join(', ')}`);
+  }
+  if (typeof action === 'string' && isApprovalCommandName(action)) {
+    try {
+      return await answerApprovalAction(action, request, ctx);
+    } catch (e) {
+      return { status: 409, body: { error: (e as Error).name, message: (e as Error).message } };
+    }
   }
   const application = request.application;
   if (typeof application !== 'string' || !ctx.applications.includes(application)) {

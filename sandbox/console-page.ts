@@ -28,6 +28,7 @@ th{background:#f4f4f4}.muted{color:#777}.controls button{margin-right:6px}
 .slack .meta{color:#888;font-size:11px}.slack pre{white-space:pre-wrap;background:#eee;padding:4px}
 .button{display:inline-block;border:1px solid #bbb;border-radius:4px;padding:1px 8px;margin:2px;font-size:12px}
 ol.events{margin:4px 0 12px;padding-left:20px}
+.approval{background:#fff8e1;border:1px solid #f9a825;padding:4px 8px;margin:4px 0}
 `;
 
 /**
@@ -101,6 +102,18 @@ const SCRIPT = `
       h.appendChild(el('span', { class: 'incident-status status-' + i.status }, i.status));
       h.appendChild(document.createTextNode(' ' + (i.finding || '') + ' (opened ' + hhmmss(i.openedMs) + (i.closedMs ? ', closed ' + hhmmss(i.closedMs) : '') + ')'));
       d.appendChild(h); if (i.outcomeReason) d.appendChild(el('p', {}, i.outcomeReason));
+      if (i.approval) {
+        var ap = el('p', { class: 'approval', 'data-approval-state': i.approval.state });
+        if (i.approval.state === 'PENDING') {
+          ap.appendChild(document.createTextNode('Awaiting approval: ' + i.approval.action + ' (until ' + hhmmss(i.approval.timeoutMs) + ', then ' + (i.approval.onTimeout === 'proceed' ? 'acting' : 'ESCALATED') + ') '));
+          ap.appendChild(el('button', { 'data-approval': 'approve', 'data-incident': i.id }, 'Approve'));
+          ap.appendChild(el('button', { 'data-approval': 'reject', 'data-incident': i.id }, 'Reject'));
+        } else {
+          var a = i.approval.answer;
+          ap.textContent = 'Approval ' + i.approval.state + ': ' + i.approval.action + (a ? ' — ' + a.decision.toLowerCase() + ' by ' + a.by + ' via ' + a.via + (a.reason ? ': ' + a.reason : '') : '');
+        }
+        d.appendChild(ap);
+      }
       var ol = el('ol', { class: 'events' });
       i.events.forEach(function (e) { ol.appendChild(el('li', {}, hhmmss(e.atMs) + ' ' + e.kind + ': ' + e.message)); });
       d.appendChild(ol); inc.appendChild(d);
@@ -123,7 +136,7 @@ const SCRIPT = `
       .then(function () { busy = false; });
   }
   function post(path, body) {
-    var buttons = document.querySelectorAll('.controls button, #applications button'); buttons.forEach(function (b) { b.disabled = true; });
+    var buttons = document.querySelectorAll('.controls button, #applications button, button[data-approval]'); buttons.forEach(function (b) { b.disabled = true; });
     document.getElementById('pending').textContent = 'working…';
     return fetch(path, { method: 'POST', body: JSON.stringify(body) }).then(function (r) { return r.json().then(function (j) {
         document.getElementById('pending').textContent = r.ok ? '' : (j.message || ('HTTP ' + r.status)); }); })
@@ -144,6 +157,19 @@ const SCRIPT = `
     var t = JSON.parse(document.getElementById('outage-target').value);
     post(ACTIONS, { action: 'inject-source-outage', application: t.application, source: t.source,
       minutes: Number(document.getElementById('outage-minutes').value) }); });
+  // Approve / Reject: on an incident awaiting approval, and on its Slack message (as Slack's interactivity would).
+  document.addEventListener('click', function (e) {
+    var b = e.target.closest('button[data-approval]');
+    if (!b) return;
+    var action = b.getAttribute('data-approval'), id = b.getAttribute('data-incident'), body = { action: action, incidentId: id };
+    if (action === 'reject') {
+      var reason = window.prompt('Why reject the remediation of incident ' + id + '? (required)');
+      if (reason === null) return;
+      if (!reason.trim()) { document.getElementById('pending').textContent = 'a reason is required to reject'; return; }
+      body.reason = reason;
+    }
+    post(ACTIONS, body);
+  });
   document.getElementById('runbook-run').addEventListener('click', function () {
     post(ACTIONS, { action: document.getElementById('runbook-command').value, application: document.getElementById('runbook-application').value }); });
   poll(); setInterval(poll, 1000);
@@ -182,6 +208,8 @@ export interface ConsolePageOptions {
  * for an application, as `remediate --execute` does; "Inject a source outage" adds the scenario's source outage fault
  * (every application reading the source fails and restarts) from the current virtual time for N minutes
  * and, when the scenario's job model has code that hangs, "Inject a stuck update" deploys it (`POST /sandbox/actions`).
+ * An incident awaiting approval (approve mode) shows what it would do, until when, and Approve / Reject buttons, as
+ * its Slack message does; Reject asks for a reason; both answer it (`POST /sandbox/actions` approve / reject).
  * Scenario texts are escaped.
  */
 export function renderConsolePage(options: ConsolePageOptions): string {

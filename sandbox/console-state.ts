@@ -1,6 +1,8 @@
-import { blocksHtml } from '#cli/report-html.ts';
+import { blocksHtml, escapeHtml } from '#cli/report-html.ts';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
-import type { Incident, IncidentEvent } from '#shared/domain/incident.ts';
+import { describeRemediation } from '#shared/domain/decision.ts';
+import type { ApprovalRecord, Incident, IncidentEvent } from '#shared/domain/incident.ts';
+import { SLACK_APPROVE_ACTION_ID, SLACK_REJECT_ACTION_ID } from '#shared/notify/slack.ts';
 import type { LiveHarness } from './drill.ts';
 import { MSF_NAMESPACE } from './emulator/metric-publisher.ts';
 
@@ -46,6 +48,19 @@ export interface ConsoleIncident {
   outcomeReason?: string;
   /** The incident's events (the ledger's record), oldest first. */
   events: Array<Pick<IncidentEvent, 'atMs' | 'kind' | 'message'>>;
+  /**
+   * approve mode: the remediation put to people (`action`, as `describeRemediation` words it), the request's state
+   * (PENDING until answered: the console then offers Approve / Reject), when it was asked and when it times out (epoch
+   * ms), and the answer once given.
+   */
+  approval?: {
+    state: ApprovalRecord['state'];
+    action: string;
+    requestedMs: number;
+    timeoutMs: number;
+    onTimeout: ApprovalRecord['onTimeout'];
+    answer?: NonNullable<ApprovalRecord['answer']>;
+  };
 }
 
 /** One Slack message as sent to the webhook, and as HTML rendered from its Block Kit blocks. */
@@ -54,7 +69,10 @@ export interface ConsoleNotification {
   atMs: number;
   /** The message's `text` (Slack's fallback). */
   text: string;
-  /** Block Kit blocks rendered as simple HTML (every text escaped; see cli/report-html.ts `blocksHtml`). */
+  /**
+   * Block Kit blocks rendered as simple HTML (every text escaped; see cli/report-html.ts `blocksHtml`); the Approve /
+   * Reject buttons of an approval request as working buttons ({@link slackBlocksHtml}).
+   */
   html: string;
   /** What the receiver answered: an HTTP status, or `timeout`. */
   answer: number | 'timeout';
@@ -165,7 +183,7 @@ export function consoleSource(harness: LiveHarness, scenario: string, applicatio
       const notifications = harness.slackMessages.map((m) => ({
         atMs: m.atMs,
         text: m.body.text ?? '',
-        html: blocksHtml(m.body.blocks ?? [], m.body.text ?? ''),
+        html: slackBlocksHtml(m.body.blocks ?? [], m.body.text ?? ''),
         answer: m.answer,
       }));
       return {
@@ -188,6 +206,41 @@ function toEpochMs(t: unknown): number {
   return Date.parse(String(t));
 }
 
+/** The console action of a Slack button's `action_id`: approve / reject an incident's approval request. */
+const APPROVAL_BUTTONS: Readonly<Record<string, 'approve' | 'reject'>> = {
+  [SLACK_APPROVE_ACTION_ID]: 'approve',
+  [SLACK_REJECT_ACTION_ID]: 'reject',
+};
+
+/**
+ * A Slack message's blocks as HTML for the console: as `blocksHtml` renders them, except an `actions` block's Approve /
+ * Reject buttons (`action_id` flink-watchdog-approve / flink-watchdog-reject, `value` the incident id), which become
+ * `<button data-approval="approve|reject" data-incident="ID">` that the console page answers as Slack's interactivity
+ * endpoint would (POST /sandbox/actions). Every text is escaped.
+ */
+export function slackBlocksHtml(blocks: unknown[], fallback: string): string {
+  if (blocks.length === 0) return blocksHtml([], fallback);
+  return blocks
+    .map((b) => {
+      const block = b as {
+        type?: string;
+        elements?: Array<{ action_id?: unknown; value?: unknown; text?: { text?: unknown } }>;
+      };
+      const elements = block.elements ?? [];
+      const approval = elements.filter((e) => typeof e.action_id === 'string' && APPROVAL_BUTTONS[e.action_id]);
+      if (block.type !== 'actions' || approval.length === 0) return blocksHtml([b], fallback);
+      const others = elements.filter((e) => !approval.includes(e));
+      const buttons = approval.map((e) => {
+        const action = APPROVAL_BUTTONS[e.action_id as string] ?? 'approve';
+        const label = typeof e.text?.text === 'string' ? e.text.text : action;
+        return `<button type="button" class="button slack-approval" data-approval="${action}" data-incident="${escapeHtml(String(e.value ?? ''))}">${escapeHtml(label)}</button>`;
+      });
+      const rest = others.length > 0 ? blocksHtml([{ ...block, elements: others }], fallback) : '';
+      return `<p class="actions">${buttons.join(' ')}</p>${rest}`;
+    })
+    .join('\n');
+}
+
 function consoleIncident(i: Incident): ConsoleIncident {
   return {
     id: i.id,
@@ -198,5 +251,17 @@ function consoleIncident(i: Incident): ConsoleIncident {
     ...(i.closedMs === undefined ? {} : { closedMs: i.closedMs }),
     ...(i.outcomeReason ? { outcomeReason: i.outcomeReason } : {}),
     events: i.events.map((e) => ({ atMs: e.atMs, kind: e.kind, message: e.message })),
+    ...(i.approval
+      ? {
+          approval: {
+            state: i.approval.state,
+            action: describeRemediation(i.approval.action),
+            requestedMs: i.approval.requestedMs,
+            timeoutMs: i.approval.timeoutMs,
+            onTimeout: i.approval.onTimeout,
+            ...(i.approval.answer ? { answer: i.approval.answer } : {}),
+          },
+        }
+      : {}),
   };
 }
