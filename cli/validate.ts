@@ -40,6 +40,8 @@ export interface ValidateJson {
   remediate?: number;
   /** Listed applications whose effective policy `mode` is `observe`, count. */
   observe?: number;
+  /** Listed applications whose effective policy `mode` is `approve` (people approve each action first), count. */
+  approve?: number;
   /** The JSON syntax error, when the file is not JSON. */
   syntax?: JsonSyntaxError;
   /**
@@ -195,12 +197,18 @@ export function parseJsonWithPosition(
 }
 
 /** Counts of a valid config: listed applications and their effective modes (defaults, then the application's policy). */
-export function modeCounts(config: WatchdogConfig): { applications: number; remediate: number; observe: number } {
+export function modeCounts(config: WatchdogConfig): {
+  applications: number;
+  remediate: number;
+  observe: number;
+  approve: number;
+} {
   const modes = config.applications.map((a) => mergePolicy(config.defaults, a.policy ?? {}).mode);
   return {
     applications: modes.length,
     remediate: modes.filter((m) => m === 'remediate').length,
     observe: modes.filter((m) => m === 'observe').length,
+    approve: modes.filter((m) => m === 'approve').length,
   };
 }
 
@@ -230,9 +238,9 @@ function summaryLines(config: WatchdogConfig): string[] {
 /**
  * `flink-watchdog validate [--config F] [--output json|table|text]`: checks a watchdog config offline (no AWS call):
  * the JSON syntax (with line and column), then every field with `parseConfig`, the validation cdk synth and the
- * FlinkWatchdog construct run, with the same messages. Prints `valid: N applications, M in remediate mode, K in
- * observe mode` (and what else the config turns on), or each problem on stderr; {@link ValidateJson} with
- * `--output json`; with `--output text`, `valid<TAB>N<TAB>M<TAB>K`, or one `LOCATION<TAB>MESSAGE` line per problem.
+ * FlinkWatchdog construct run, with the same messages. Prints `valid: N applications, M in remediate mode[, A in
+ * approve mode], K in observe mode` (and what else the config turns on), or each problem on stderr; {@link ValidateJson}
+ * with `--output json`; with `--output text`, `valid<TAB>N<TAB>M<TAB>K<TAB>A` (A: in approve mode), or one `LOCATION<TAB>MESSAGE` line per problem.
  * A valid config's warnings (shared/config/warnings.ts, the ones cdk synth reports) go to stderr as
  * `warning: MESSAGE` (in the JSON document as `warnings`).
  * @returns 0 when valid (with or without warnings), 1 when the file cannot be read, is not JSON or has invalid
@@ -246,11 +254,11 @@ export async function validateCommand(opts: ValidateOptions, env: NodeJS.Process
   const finish = (summary: string[] = []): number => {
     if (output === 'json') console.log(JSON.stringify(out, null, 2));
     else if (output === 'text') {
-      if (out.valid) console.log(textLine(['valid', out.applications, out.remediate, out.observe]));
+      if (out.valid) console.log(textLine(['valid', out.applications, out.remediate, out.observe, out.approve]));
       else for (const p of out.problems) console.log(textLine([p.location, p.message]));
     } else if (out.valid) {
       console.log(
-        `${green('✓')} ${bold('valid:')} ${plural(out.applications ?? 0, 'application')}, ${out.remediate} in remediate mode, ${out.observe} in observe mode ${dim(`(${out.source})`)}`,
+        `${green('✓')} ${bold('valid:')} ${plural(out.applications ?? 0, 'application')}, ${out.remediate} in remediate mode, ${out.approve ? `${out.approve} in approve mode, ` : ''}${out.observe} in observe mode ${dim(`(${out.source})`)}`,
       );
       if (config) for (const line of summaryLines(config)) console.log(dim(`  ${line}`));
     }

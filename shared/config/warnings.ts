@@ -33,23 +33,26 @@ export function terraformStateLocalPathWarning(source: string): ConfigWarning | 
   };
 }
 
+/** The modes in which the watchdog may change an application: by itself (remediate) or once approved (approve). */
+const MAY_CHANGE: ReadonlySet<string> = new Set(['remediate', 'approve']);
+
 /**
  * The note that the member stacks need AllowChanges=true (the member role changes nothing otherwise), when the
  * config has `fleet.accounts` and may change member applications.
- * @param memberRemediate whether a listed application of a member account is in remediate mode (the construct
+ * @param memberRemediate whether a listed application of a member account is in remediate or approve mode (the construct
  *   knows its own account; {@link configWarnings} counts the applications of the accounts in `fleet.accounts`)
  */
 export function memberAllowChangesNote(config: WatchdogConfig, memberRemediate: boolean): ConfigWarning | undefined {
   const accounts = config.fleet?.accounts ?? [];
   const membersMayChange =
     config.runbooks !== undefined ||
-    (config.optInTag !== undefined && policyFor(config, '').mode === 'remediate') ||
+    (config.optInTag !== undefined && MAY_CHANGE.has(policyFor(config, '').mode)) ||
     memberRemediate;
   if (accounts.length === 0 || !membersMayChange) return undefined;
   return {
     code: 'flink-watchdog:member-allow-changes',
     level: 'info',
-    message: `this config may change applications in member accounts (${config.runbooks !== undefined ? 'runbooks' : 'remediate mode'}): deploy the member stacks of ${accounts.map((a) => a.accountId).join(', ')} with AllowChanges=true (cdk deploy -c allowChanges=true, or the StackSet parameter), or those changes fail with AccessDenied.`,
+    message: `this config may change applications in member accounts (${config.runbooks !== undefined ? 'runbooks' : 'remediate or approve mode'}): deploy the member stacks of ${accounts.map((a) => a.accountId).join(', ')} with AllowChanges=true (cdk deploy -c allowChanges=true, or the StackSet parameter), or those changes fail with AccessDenied.`,
   };
 }
 
@@ -65,7 +68,7 @@ export function configWarnings(config: WatchdogConfig): ConfigWarning[] {
     (a) =>
       a.accountId !== undefined &&
       memberAccounts.has(a.accountId) &&
-      policyFor(config, listedKey(a)).mode === 'remediate',
+      MAY_CHANGE.has(policyFor(config, listedKey(a)).mode),
   );
   return [
     ...(config.drift?.terraformState ?? []).map(terraformStateLocalPathWarning),

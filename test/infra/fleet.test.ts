@@ -149,7 +149,7 @@ describe('Construct: FlinkWatchdog, for a fleet', () => {
       FlinkWatchdogPropsError,
     );
     expect(() => new WatchdogStack(testApp(), 'Fleet', { config: fleetConfig(1000, 1000) })).toThrow(
-      /1000 listed applications need MSF mutating permissions by ARN on the Remediation role \(the listed applications in remediate mode\), but only \d+ of them fit.*optInTag/,
+      /1000 listed applications need MSF mutating permissions by ARN on the Remediation role \(the listed applications in remediate or approve mode\), but only \d+ of them fit.*optInTag/,
     );
   });
 
@@ -248,7 +248,7 @@ describe('Construct: FlinkWatchdog, for a fleet', () => {
       // Assess
       const warnings = Annotations.fromStack(stack).findWarning(
         '*',
-        Match.stringLikeRegexp('applications in member accounts in remediate mode'),
+        Match.stringLikeRegexp('applications in member accounts in remediate or approve mode'),
       );
       expect(warnings).toHaveLength(1);
       const message = String(warnings[0]?.entry.data);
@@ -274,7 +274,7 @@ describe('Construct: FlinkWatchdog, for a fleet', () => {
       const central = new WatchdogStack(testApp(), 'Tagged', { config: withTag });
       const warnings = Annotations.fromStack(central).findWarning(
         '*',
-        Match.stringLikeRegexp('applications in member accounts in remediate mode'),
+        Match.stringLikeRegexp('applications in member accounts in remediate or approve mode'),
       );
 
       // Assess

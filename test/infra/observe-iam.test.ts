@@ -108,6 +108,10 @@ describe('IAM: observe mode', () => {
     ],
     ['tag opt-in in remediate mode (the defaults)', { defaults: { mode: 'remediate' } }],
     [
+      'one listed application in approve mode (it acts once people approve)',
+      { applications: [{ name: 'orders-enrichment', policy: { mode: 'approve' } }] },
+    ],
+    [
       'runbooks (people command any watched application)',
       { runbooks: { publishers: ['arn:aws:iam::123456789012:role/oncall'] } },
     ],

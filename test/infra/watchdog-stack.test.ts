@@ -1870,7 +1870,7 @@ describe('Construct: FlinkWatchdog', () => {
         expect([...new Set(snapshotters.flatMap((s) => s.roles))]).toEqual([logicalIdOf(runbook.role)]);
       });
 
-      it('lets the runbook start executions of the workflow and do nothing else in Step Functions', () => {
+      it('lets the runbook start executions of the workflow and answer its approval wait, nothing else in Step Functions', () => {
         // Prepare
         const stateMachine = { Ref: logicalIdOf(withRunbooks.watchdog.workflow.stateMachine) };
 
@@ -1885,7 +1885,15 @@ describe('Construct: FlinkWatchdog', () => {
         );
 
         // Assess
-        expect(states).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: stateMachine }]);
+        expect(states).toEqual([
+          { Effect: 'Allow', Action: 'states:StartExecution', Resource: stateMachine },
+          // approve / reject: SendTaskSuccess on the AwaitApproval task token (grantTaskResponse), this state machine only.
+          {
+            Effect: 'Allow',
+            Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+            Resource: stateMachine,
+          },
+        ]);
         expect(starters.flatMap((s) => s.roles).sort()).toEqual(
           [withRunbooks.watchdog.detector, withRunbooks.watchdog.reconciler, runbook]
             .map((fn) => logicalIdOf(fn.role))

@@ -209,9 +209,14 @@ describe('Function: modeCounts', () => {
     const config = parseConfig({
       schemaVersion: 1,
       defaults: { mode: 'remediate' },
-      applications: [{ name: 'a' }, { name: 'b', policy: { mode: 'observe' } }, { name: 'c' }],
+      applications: [
+        { name: 'a' },
+        { name: 'b', policy: { mode: 'observe' } },
+        { name: 'c' },
+        { name: 'd', policy: { mode: 'approve' } },
+      ],
     });
-    expect(modeCounts(config)).toEqual({ applications: 3, remediate: 2, observe: 1 });
+    expect(modeCounts(config)).toEqual({ applications: 4, remediate: 2, observe: 1, approve: 1 });
   });
 });
 
@@ -237,7 +242,7 @@ describe('Function: initialConfig', () => {
       ['s3://state-bucket/streaming.tfstate'],
     );
     const parsed = parseConfig(config);
-    expect(modeCounts(parsed)).toEqual({ applications: 2, remediate: 0, observe: 2 });
+    expect(modeCounts(parsed)).toEqual({ applications: 2, remediate: 0, observe: 2, approve: 0 });
     expect(parsed.applications.map((a) => a.runtimeEnvironment)).toEqual(['FLINK-1_20', 'FLINK-2_2']);
     expect(parsed.drift?.terraformState).toEqual(['s3://state-bucket/streaming.tfstate']);
   });

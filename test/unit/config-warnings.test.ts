@@ -47,10 +47,19 @@ describe('Function: configWarnings', () => {
       {
         code: 'flink-watchdog:member-allow-changes',
         level: 'info',
-        message: `this config may change applications in member accounts (remediate mode): deploy the member stacks of ${MEMBER} with AllowChanges=true (cdk deploy -c allowChanges=true, or the StackSet parameter), or those changes fail with AccessDenied.`,
+        message: `this config may change applications in member accounts (remediate or approve mode): deploy the member stacks of ${MEMBER} with AllowChanges=true (cdk deploy -c allowChanges=true, or the StackSet parameter), or those changes fail with AccessDenied.`,
       },
     ]);
     expect(configWarnings(observe)).toEqual([]);
+  });
+
+  it('notes AllowChanges=true for a member application in approve mode too: it acts once approved', () => {
+    const approve = parseConfig({
+      schemaVersion: 1,
+      applications: [{ name: 'orders', accountId: MEMBER, region: 'eu-west-1', policy: { mode: 'approve' } }],
+      fleet: { accounts: [{ accountId: MEMBER, externalId: 'ext-member-1' }] },
+    });
+    expect(configWarnings(approve).map((w) => w.code)).toEqual(['flink-watchdog:member-allow-changes']);
   });
 });
 
