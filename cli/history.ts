@@ -1,6 +1,7 @@
 import { describeRemediation } from '#shared/domain/decision.ts';
 import type { ActionRecord, Incident } from '#shared/domain/incident.ts';
 import { TERMINAL_STATUSES } from '#shared/domain/incident.ts';
+import { describeRootCause } from '#shared/domain/root-cause.ts';
 import type { Ledger } from '#shared/ports/ledger.ts';
 import {
   type AwsOptions,
@@ -19,7 +20,7 @@ import {
   textLine,
   usageProblem,
 } from './context.ts';
-import { bold, dim, green, red, utcTime } from './format.ts';
+import { bold, dim, green, red, utcTime, yellow } from './format.ts';
 
 /** Incidents shown when `--limit` is not given. */
 export const DEFAULT_HISTORY_LIMIT = 20;
@@ -96,13 +97,16 @@ export function maskActionInput(input: Record<string, unknown>): Record<string, 
 }
 
 /**
- * A copy of the incident safe to print: each action's `input` masked by {@link maskActionInput}, and wherever the
+ * A copy of the incident safe to print: the approval's task token masked, each action's `input` masked by
+ * {@link maskActionInput}, and wherever the
  * incident's texts (timeline events, decision and outcome reasons) quote an action's input as JSON (the workflow logs
  * `StopApplication {"Force":true} accepted`), the quote is replaced by the masked JSON. Nothing else changes.
  */
 export function redactIncident(incident: Incident): Incident {
   const copy = structuredClone(incident);
   const quotes: Array<[string, string]> = [];
+  // The task token answers the waiting workflow (SendTaskSuccess): never printed.
+  if (copy.approval?.taskToken !== undefined) copy.approval.taskToken = MASK;
   copy.actions = copy.actions.map((a: ActionRecord) => {
     const masked = maskActionInput(a.input ?? {});
     const original = JSON.stringify(a.input ?? {});
@@ -140,7 +144,8 @@ function formatAction(a: ActionRecord, openedMs: number): string {
 
 /**
  * A readable block for one incident: a header line (opened time UTC, application, id, status, trigger, finding
- * kind), the decision and its reason (with the failed guards and the remediation), each recorded action (seq, MSF
+ * kind), the decision and its reason (with the failed guards and the remediation), the root cause, approval and hold
+ * ({@link formatRootCause}, {@link formatApproval}, {@link formatHold}), each recorded action (seq, MSF
  * call, state, recorded/completed times, operation id, error, and the `input` keys only, never values), the outcome
  * reason and the next steps. Pass a {@link redactIncident} copy: the reasons are printed as stored.
  */
@@ -155,6 +160,7 @@ export function formatIncident(i: Incident): string {
   const action = i.remediation ?? i.decision.remediation;
   if (action) lines.push(`   remediation: ${describeRemediation(action)}`);
   else if (i.decision.wouldHave) lines.push(`   would have: ${describeRemediation(i.decision.wouldHave)}`);
+  lines.push(...formatRootCause(i), ...formatApproval(i), ...formatHold(i));
   if (i.actions.length === 0) lines.push(dim('   no MSF call recorded'));
   for (const a of [...i.actions].sort((x, y) => x.seq - y.seq)) lines.push(formatAction(a, i.openedMs));
   if (i.outcomeReason) {
@@ -169,6 +175,62 @@ export function formatIncident(i: Incident): string {
     for (const step of next) lines.push(`     ${step}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * A restart loop's root cause: `root cause: Class: message` with where and when it was logged, then its top frames;
+ * or the note saying why none was found. Nothing for an incident without either.
+ */
+export function formatRootCause(i: Incident): string[] {
+  const rc = i.rootCause;
+  if (!rc) return i.rootCauseNote ? [dim(`   root cause: ${i.rootCauseNote}`)] : [];
+  return [
+    `   root cause: ${bold(describeRootCause(rc))}`,
+    dim(`     logged ${shortTime(rc.atMs, i.openedMs)} in ${rc.logGroupName} (${rc.source})`),
+    ...rc.frames.map((f) => dim(`     ${f}`)),
+  ];
+}
+
+/**
+ * approve mode: `approval: awaiting approval of ACTION until T (then: escalate|proceed)`, `approved by X via Y at T`,
+ * `rejected by X via Y at T: reason`, `timed out at T (then: …)` or `stale: approved by X, refused …`.
+ */
+export function formatApproval(i: Incident): string[] {
+  const a = i.approval;
+  if (!a) return [];
+  const action = describeRemediation(a.action);
+  const by = a.answer ? `${a.answer.by} via ${a.answer.via} at ${shortTime(a.answer.atMs, i.openedMs)}` : '';
+  const reason = a.answer?.reason ? `: ${a.answer.reason}` : '';
+  switch (a.state) {
+    case 'PENDING':
+      return [
+        `   approval: ${yellow('awaiting approval')} of ${action} until ${shortTime(a.timeoutMs, i.openedMs)} (then: ${a.onTimeout})`,
+      ];
+    case 'APPROVED':
+      return [`   approval: ${green('approved')} ${action} by ${by}${reason}`];
+    case 'REJECTED':
+      return [`   approval: ${red('rejected')} ${action} by ${by}${reason}`];
+    case 'TIMED_OUT':
+      return [
+        `   approval: ${red('timed out')} at ${shortTime(a.timeoutMs, i.openedMs)}, unanswered (then: ${a.onTimeout})`,
+      ];
+    case 'STALE':
+      return [
+        `   approval: ${red('stale')} — ${action}${by ? ` approved by ${by}` : ''}, refused: the situation changed before acting`,
+      ];
+  }
+}
+
+/** A hold: `held: CHANGE_FREEZE — detail (since T[, released T][, told T])`. */
+export function formatHold(i: Incident): string[] {
+  const h = i.hold;
+  if (!h) return [];
+  const times = [
+    `since ${shortTime(h.sinceMs, i.openedMs)}`,
+    ...(h.releasedMs === undefined ? ['still held'] : [`released ${shortTime(h.releasedMs, i.openedMs)}`]),
+    ...(h.toldMs === undefined ? [] : [`told ${shortTime(h.toldMs, i.openedMs)}`]),
+  ];
+  return [`   held: ${bold(h.kind)} — ${h.detail} (${times.join(', ')})`];
 }
 
 /** `--limit` as a positive integer, or a usage problem naming the flag. */
