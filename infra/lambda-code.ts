@@ -8,7 +8,7 @@ import { PACKAGE_NAME, packageRoot } from '#shared/package-root.ts';
 import { FlinkWatchdogPropsError } from './errors.ts';
 
 /** The watchdog's Lambda functions, each built into `dist/lambda/<name>/index.mjs` by `npm run build`. */
-export const LAMBDA_FUNCTIONS = ['detector', 'remediation', 'reconciler', 'runbook'] as const;
+export const LAMBDA_FUNCTIONS = ['detector', 'remediation', 'reconciler', 'runbook', 'slack-interactions'] as const;
 /** One of {@link LAMBDA_FUNCTIONS}. */
 export type LambdaFunctionName = (typeof LAMBDA_FUNCTIONS)[number];
 

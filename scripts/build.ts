@@ -49,6 +49,7 @@ export const LAMBDA_FUNCTIONS = {
   remediation: 'functions/remediation/handler.ts',
   reconciler: 'functions/reconciler/handler.ts',
   runbook: 'functions/runbook/handler.ts',
+  'slack-interactions': 'functions/slack-interactions/handler.ts',
 } as const;
 
 /** A Lambda function's name: a key of {@link LAMBDA_FUNCTIONS}. */

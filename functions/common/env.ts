@@ -111,6 +111,19 @@ export const RemediationEnv = z
 export type RemediationEnv = z.infer<typeof RemediationEnv>;
 
 /**
+ * Environment of the Slack interactivity function (functions/slack-interactions/handler.ts): no watchdog config, the
+ * incident names everything an answer needs.
+ */
+export const SlackInteractionsEnv = z.object({
+  AWS_REGION: z.optional(z.string().check(z.minLength(1))),
+  /** Name of the ledger's DynamoDB table (the incidents whose approval is answered). */
+  LEDGER_TABLE_NAME: z.string().check(z.minLength(3)),
+  /** Name of the Secrets Manager secret holding the Slack app's signing secret (`notifications.slackSigningSecretName`). */
+  SLACK_SIGNING_SECRET_NAME: z.string().check(z.minLength(1)),
+});
+export type SlackInteractionsEnv = z.infer<typeof SlackInteractionsEnv>;
+
+/**
  * Validates a function's environment against its schema.
  * @throws Error naming each missing or malformed variable.
  */

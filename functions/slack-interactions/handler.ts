@@ -23,13 +23,20 @@
  * wrong signature, a missing or old timestamp (401), a payload that is not a watchdog button click (400).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
+import { StepFunctionsTaskTokens } from '#shared/adapters/sfn-task-tokens.ts';
+import { cachedSlackSigningSecret } from '#shared/adapters/slack-signing-secret.ts';
+import { systemClock } from '#shared/adapters/system-clock.ts';
 import type { Clock } from '#shared/clock.ts';
-import type { AnswerResult, ApprovalAnswer } from '#shared/domain/approval.ts';
+import { type AnswerResult, type ApprovalAnswer, answerApproval } from '#shared/domain/approval.ts';
+import { INCIDENT_ID_PATTERN } from '#shared/events/runbook-command.ts';
 import { SLACK_APPROVE_ACTION_ID, SLACK_REJECT_ACTION_ID } from '#shared/notify/slack.ts';
 import type { Log } from '#shared/ports/log.ts';
 import * as z from '#shared/zod.ts';
+import { readEnv, SlackInteractionsEnv } from '../common/env.ts';
 
-export { SLACK_APPROVE_ACTION_ID, SLACK_REJECT_ACTION_ID };
+export { SLACK_APPROVE_ACTION_ID, SLACK_REJECT_ACTION_ID, SlackInteractionsEnv };
 
 /** Slack's replay window: a request whose timestamp is further than this from the local clock is refused, ms (5 minutes). */
 export const SLACK_MAX_SKEW_MS = 5 * 60_000;
@@ -86,9 +93,6 @@ const BlockActionsPayload = z.object({
   response_url: z.optional(z.string()),
   actions: z.array(z.object({ action_id: z.string(), value: z.optional(z.string()) })).check(z.minLength(1)),
 });
-
-/** An incident id as the watchdog makes them (shared/domain/incident.ts `incidentId`: ≤ 80 chars of [A-Za-z0-9-_]). */
-const INCIDENT_ID = /^[A-Za-z0-9_-]{1,80}$/;
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -201,8 +205,8 @@ export function createSlackInteractionHandler(
       return reply(400, `expected action_id ${SLACK_APPROVE_ACTION_ID} or ${SLACK_REJECT_ACTION_ID}`);
     }
     const incidentId = action.value ?? '';
-    if (!INCIDENT_ID.test(incidentId)) {
-      return reply(400, 'the button value is not an incident id (1-80 characters of A-Z a-z 0-9 - _)');
+    if (!INCIDENT_ID_PATTERN.test(incidentId)) {
+      return reply(400, 'the button value is not an incident id (NAME-0123456789abcdef)');
     }
 
     const who = payload.user.username ?? payload.user.name;
@@ -291,4 +295,33 @@ export function signedSlackRequest(input: SignedSlackRequestInput): FunctionUrlR
     isBase64Encoded: input.base64 ?? false,
     requestContext: { http: { method: 'POST' } },
   };
+}
+
+let lambdaHandler: ((request: FunctionUrlRequest) => Promise<FunctionUrlResponse>) | undefined;
+
+/**
+ * Lambda entry point (the function URL Slack's Interactivity Request URL points at), wired from the environment
+ * ({@link SlackInteractionsEnv}): the signing secret read from Secrets Manager once per container, the DynamoDB ledger,
+ * Step Functions SendTaskSuccess for the waiting remediation workflow. Reads no watchdog config: the incident names
+ * everything the answer needs.
+ * @throws Error naming the variable when the environment is incomplete (Lambda answers 502; nothing is changed).
+ */
+export async function handler(request: FunctionUrlRequest): Promise<FunctionUrlResponse> {
+  if (!lambdaHandler) {
+    const env = readEnv(SlackInteractionsEnv);
+    const log = new Logger({ serviceName: 'flink-watchdog-slack-interactions' });
+    const deps = {
+      ledger: new DynamoDbLedger({ tableName: env.LEDGER_TABLE_NAME }),
+      tokens: new StepFunctionsTaskTokens(),
+      clock: systemClock,
+      log,
+    };
+    lambdaHandler = createSlackInteractionHandler({
+      signingSecret: cachedSlackSigningSecret(env.SLACK_SIGNING_SECRET_NAME),
+      answer: (incidentId, answer) => answerApproval(incidentId, answer, deps),
+      clock: systemClock,
+      log,
+    });
+  }
+  return lambdaHandler(request);
 }

@@ -10,7 +10,7 @@ import type { Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
-const FUNCTIONS = ['detector', 'remediation', 'reconciler', 'runbook'] as const;
+const FUNCTIONS = ['detector', 'remediation', 'reconciler', 'runbook', 'slack-interactions'] as const;
 
 /** Packages (and their node_modules path prefix) loaded only when first used: none may be imported at cold start. */
 const LAZY_PACKAGES = [
