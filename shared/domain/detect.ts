@@ -2,8 +2,8 @@ import { type PolicySettings, stuckLimitMinutes } from '#shared/config/schema.ts
 import { checkpointCompletions, checkpointWindow, currentRunStartMs } from './checkpoints.ts';
 import { countRestarts, type RestartCount, sliceWithBaseline } from './counters.ts';
 import type { CheckpointStallFinding, DeployFailureCause, Finding, RestartLoopFinding } from './findings.ts';
-import type { ApplicationObservation, ApplicationOperation } from './model.ts';
-import { isTransient } from './model.ts';
+import type { ApplicationObservation, ApplicationOperation, MetricSeries } from './model.ts';
+import { isMaintenanceOperation, isTransient } from './model.ts';
 
 export { countRestarts, type RestartCount } from './counters.ts';
 
@@ -61,10 +61,53 @@ function currentVersionOrigin(obs: ApplicationObservation): {
 }
 
 /**
+ * The restart counter without the restarts MSF's own maintenance made. MSF restarts the job to patch it ("Restarts
+ * can occur during internal maintenance", https://docs.aws.amazon.com/managed-flink/latest/java/maintenance.html:
+ * "a downtime of 10 to 30 seconds"), and maintenance shows as an operation in ListApplicationOperations (see
+ * isMaintenanceOperation). Each maintenance operation explains one restart: the first increase in a period that
+ * overlaps the operation (from its StartTime to its EndTime, or now while IN_PROGRESS, widened by one period on each
+ * side: a restart at a period boundary may be counted in either period's datapoint); that increase and every later value are lowered by one (until the counter resets with a new
+ * submission). Other restarts, in or out of maintenance, still count: a job that keeps failing is still a loop.
+ */
+export function withoutMaintenanceRestarts(
+  series: MetricSeries | undefined,
+  operations: readonly ApplicationOperation[],
+  nowMs: number,
+): MetricSeries | undefined {
+  if (!series) return undefined;
+  const periodMs = series.periodSeconds * 1000;
+  const windows = operations
+    .filter((o) => isMaintenanceOperation(o.operation) && o.startMs !== undefined)
+    .map((o) => ({ fromMs: o.startMs ?? 0, toMs: o.endMs ?? nowMs, used: false }));
+  if (windows.length === 0) return series;
+  let prev: number | undefined;
+  let offset = 0;
+  const points = series.points.map((p) => {
+    if (!Number.isFinite(p.value) || p.value < 0) return p;
+    const reset = prev !== undefined && p.value < prev;
+    if (reset) offset = 0;
+    const delta = prev === undefined ? 0 : reset ? p.value : p.value - prev;
+    prev = p.value;
+    if (delta > 0) {
+      const w = windows.find(
+        (m) => !m.used && p.timestampMs < m.toMs + periodMs && p.timestampMs + 2 * periodMs > m.fromMs,
+      );
+      if (w) {
+        w.used = true;
+        offset += 1;
+      }
+    }
+    return offset === 0 ? p : { ...p, value: p.value - offset };
+  });
+  return { ...series, points };
+}
+
+/**
  * Restarts of the running version within the policy's restart-loop window ending at `nowMs` (counted exactly from
  * the cumulative counter, see {@link countRestarts}); undefined when the observation has no restart series. When a
  * new version replaced the job inside the window, counting starts at that change: the old job's restarts say nothing
- * about the new one. Used by the RESTART_LOOP rule and by the watches that look again below the threshold.
+ * about the new one. A restart MSF's maintenance made is not counted ({@link withoutMaintenanceRestarts}). Used by the
+ * RESTART_LOOP rule and by the watches that look again below the threshold.
  */
 export function runningVersionRestarts(
   obs: ApplicationObservation,
@@ -72,7 +115,7 @@ export function runningVersionRestarts(
   nowMs: number,
 ): RestartCount | undefined {
   const windowStart = nowMs - policy.restartLoop.windowMinutes * MINUTE_MS;
-  const series = obs.restarts;
+  const series = withoutMaintenanceRestarts(obs.restarts, obs.operations, nowMs);
   if (!series) return undefined;
   const origin = currentVersionOrigin(obs);
   // Only the running version's restarts count: when a new version replaced a looping one inside the window (someone

@@ -6,23 +6,14 @@ import type { Log } from '#shared/ports/log.ts';
 import type { MsfPort } from '#shared/ports/msf.ts';
 import type { HoldRecord, Incident } from './incident.ts';
 import { addEvent } from './incident.ts';
-import type { ApplicationOperation } from './model.ts';
+import { type ApplicationOperation, isMaintenanceOperation } from './model.ts';
 import { escalateCommands, finish, type RemediationDeps, type RemediationState, tell } from './remediation.ts';
 
 const MINUTE_MS = 60_000;
 
-/**
- * `Operation` values of ListApplicationOperations that are MSF's own maintenance. The developer guide says maintenance
- * shows there ("You can find out if Managed Service for Apache Flink has performed a maintenance action on your
- * application using the ListApplicationOperations API", https://docs.aws.amazon.com/managed-flink/latest/java/maintenance.html)
- * but names no value, and the API model types `Operation` as a free string: any operation whose name contains
- * "maintenance" (case-insensitive) counts. Assumption, recorded in docs/emulator-fidelity.md.
- */
-export const MAINTENANCE_OPERATION_PATTERN = /maintenance/i;
-
 /** Whether `op` is an MSF maintenance operation still IN_PROGRESS. */
 export function isMaintenanceInProgress(op: ApplicationOperation): boolean {
-  return op.status === 'IN_PROGRESS' && MAINTENANCE_OPERATION_PATTERN.test(op.operation);
+  return op.status === 'IN_PROGRESS' && isMaintenanceOperation(op.operation);
 }
 
 /** What holds automatic remediation of an application now (see {@link checkHolds}). */
@@ -57,7 +48,7 @@ function calendarsLabel(names: readonly string[]): string {
 /**
  * What holds automatic MSF calls on `applicationName` now, or undefined when nothing does. Checked in this order:
  * 1. MSF maintenance: DescribeApplication `ApplicationStatus` MAINTENANCE, or a ListApplicationOperations operation
- *    named like maintenance ({@link MAINTENANCE_OPERATION_PATTERN}) IN_PROGRESS. A failed read is not a hold: the
+ *    named like maintenance (isMaintenanceOperation, model.ts) IN_PROGRESS. A failed read is not a hold: the
  *    remediation's own fresh DescribeApplication before acting handles (and retries) MSF errors, and MSF refuses every
  *    call while MAINTENANCE anyway.
  * 2. The change calendars of `changeFreeze.calendars` (GetCalendarState, one call for all of them: CLOSED when any is

@@ -114,6 +114,19 @@ export interface CheckpointConfiguration {
 /** Operation names as MSF reports them in ListApplicationOperations (`Operation`). */
 export type OperationName = string;
 
+/**
+ * Whether a ListApplicationOperations `Operation` is MSF's own maintenance. The developer guide says maintenance shows
+ * there ("You can find out if Managed Service for Apache Flink has performed a maintenance action on your application
+ * using the ListApplicationOperations API", https://docs.aws.amazon.com/managed-flink/latest/java/maintenance.html) but
+ * names no value, and the API model types `Operation` as a free string. Assumption (docs/emulator-fidelity.md): an
+ * operation whose name contains "maintenance" (any case), except the customer's own API call that moves the
+ * maintenance window, UpdateApplicationMaintenanceConfiguration
+ * (https://docs.aws.amazon.com/managed-flink/latest/apiv2/API_UpdateApplicationMaintenanceConfiguration.html).
+ */
+export function isMaintenanceOperation(operation: OperationName): boolean {
+  return /maintenance/i.test(operation) && operation !== 'UpdateApplicationMaintenanceConfiguration';
+}
+
 /** `OperationStatus`. */
 export type OperationStatus = 'IN_PROGRESS' | 'CANCELLED' | 'SUCCESSFUL' | 'FAILED';
 

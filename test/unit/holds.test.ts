@@ -3,6 +3,7 @@ import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
 import { parseConfig } from '#shared/config/schema.ts';
 import type { RemediationAction, StartOptions } from '#shared/domain/decision.ts';
+import { evaluate } from '#shared/domain/detect.ts';
 import { checkHolds } from '#shared/domain/holds.ts';
 import type { Incident } from '#shared/domain/incident.ts';
 import type { ApplicationState } from '#shared/domain/model.ts';
@@ -14,7 +15,7 @@ import {
 } from '#shared/domain/remediation.ts';
 import type { CalendarState, ChangeCalendarPort } from '#shared/ports/change-calendar.ts';
 import { MUTATING_MSF_OPERATIONS } from '#shared/ports/msf.ts';
-import { app, MIN, T0 } from '../support/builders.ts';
+import { app, counter, MIN, observation, op, policy, T0 } from '../support/builders.ts';
 import { CapturingLog, FakeMetrics, FakeMsf } from '../support/fakes.ts';
 
 const START: StartOptions = { restoreType: 'RESTORE_FROM_LATEST_SNAPSHOT', allowNonRestoredState: false };
@@ -123,6 +124,19 @@ describe('Function: checkHolds', () => {
     // Assess
     expect(hold).toMatchObject({ kind: 'MAINTENANCE' });
     expect(hold?.detail).toContain('Maintenance op-9 IN_PROGRESS');
+  });
+
+  it('does not hold for the customer moving the maintenance window (UpdateApplicationMaintenanceConfiguration)', async () => {
+    // Prepare
+    const msf = new FakeMsf().setApp(app(), {
+      operations: [
+        { operationId: 'op-8', operation: 'UpdateApplicationMaintenanceConfiguration', status: 'IN_PROGRESS' },
+      ],
+    });
+    // Act
+    const hold = await checkHolds('orders', { msf, config: config(), clock, log });
+    // Assess
+    expect(hold).toBeUndefined();
   });
 
   it('does not hold for a finished Maintenance operation', async () => {
@@ -309,5 +323,48 @@ describe('Remediation held before an automatic MSF call', () => {
     expect(after).toMatchObject({ phase: 'RELEASE', outcome: 'ESCALATED' });
     expect((await s.stored()).outcomeReason).toContain('at version 8, not 7');
     expect(s.mutating()).toEqual([]);
+  });
+});
+
+describe('Detection: a restart made by MSF maintenance is not a restart loop', () => {
+  // A strict policy: one restart in 10 minutes is a loop.
+  const strict = policy({ restartLoop: { threshold: 1, windowMinutes: 10 } });
+  const NOW = T0 + 10 * MIN;
+  /** The job restarted once at minute 7 (counter 0 → 1), and `more` further restarts at minutes 8 and 9. */
+  const restarts = (more: number) => ({
+    metricName: 'fullRestarts',
+    periodSeconds: 60,
+    points: counter(T0, [0, 0, 0, 0, 0, 0, 0, 1, 1 + Math.min(more, 1), 1 + more]),
+  });
+  const maintenance = op({
+    operation: 'Maintenance',
+    status: 'SUCCESSFUL',
+    startMs: T0 + 7 * MIN,
+    endMs: T0 + 7.5 * MIN,
+  });
+
+  it('finds no restart loop when the only restart falls in a Maintenance operation', () => {
+    // Act
+    const findings = evaluate(observation({ restarts: restarts(0), operations: [maintenance] }, NOW), strict, NOW);
+    // Assess
+    expect(findings.map((f) => f.kind)).toEqual([]);
+  });
+
+  it('still finds the loop without the maintenance operation', () => {
+    // Act
+    const findings = evaluate(observation({ restarts: restarts(0), operations: [] }, NOW), strict, NOW);
+    // Assess
+    expect(findings.map((f) => f.kind)).toEqual(['RESTART_LOOP']);
+  });
+
+  it('counts every restart beyond the one maintenance explains', () => {
+    // Act
+    const findings = evaluate(
+      observation({ restarts: restarts(2), operations: [maintenance] }, NOW),
+      policy({ restartLoop: { threshold: 2, windowMinutes: 10 } }),
+      NOW,
+    );
+    // Assess
+    expect(findings).toMatchObject([{ kind: 'RESTART_LOOP', restarts: 2 }]);
   });
 });
