@@ -182,4 +182,59 @@ describe('Console: the live sandbox page in a real browser', () => {
     expect(pending).toBe('');
     expect(Number(await page.textContent(restarts))).toBeGreaterThanOrEqual(2);
   }, 120_000);
+  it('approve mode: the looping application’s Slack message shows Approve / Reject; Approve there leads to RollbackApplication, RESOLVED', async () => {
+    // Prepare: approval-granted without its scripted answer: the click in the console is the only one.
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)`);
+    }
+    const scenario = resolveScenario('approval-granted');
+    sandbox = await startLiveSandbox({
+      scenario: { ...scenario, timeline: scenario.timeline.filter((step) => step.action === 'update') },
+      speed: 0,
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    const page = await browser.newPage();
+    await page.goto(`${sandbox.endpoint}/`);
+    await page.waitForSelector('tr[data-application="orders-enrichment"]');
+    const start = Date.parse('2026-03-02T14:00:00Z');
+    let minutes = 0;
+    const slackApprove = '#notifications button[data-approval="approve"]';
+    while (minutes < 30 && !(await page.$(slackApprove))) {
+      minutes += 5;
+      await clickUntilNow(page, 'button[data-advance="5"]', new Date(start + minutes * 60_000).toISOString());
+    }
+    const asked = {
+      slackButtons: await page.$$eval('#notifications button[data-approval]', (els) =>
+        els.map((e) => `${e.textContent} ${e.getAttribute('data-approval')}`),
+      ),
+      incident: await page.textContent('.incident'),
+      incidentButtons: await page.$$eval('.incident button[data-approval]', (els) => els.map((e) => e.textContent)),
+    };
+    // Reject asks for a reason; dismissing the question sends nothing.
+    page.once('dialog', (d) => void d.dismiss());
+    await page.click('.incident button[data-approval="reject"]');
+    const stillPending = await page.getAttribute('.incident .approval', 'data-approval-state');
+
+    // Act: Approve on the Slack message, then advance until the incident is RESOLVED.
+    await page.click(slackApprove);
+    await page.waitForSelector('.incident .approval[data-approval-state="APPROVED"]', { timeout: 60_000 });
+    const pendingAfterApprove = await page.textContent('#pending');
+    while (minutes < 60 && !(await page.$('.incident-status.status-RESOLVED'))) {
+      minutes += 5;
+      await clickUntilNow(page, 'button[data-advance="5"]', new Date(start + minutes * 60_000).toISOString());
+    }
+
+    // Assess
+    expect(minutes).toBeLessThan(60);
+    expect(asked.slackButtons).toEqual(['Approve approve', 'Reject reject']);
+    expect(asked.incident).toContain('Awaiting approval: ');
+    expect(asked.incidentButtons).toEqual(['Approve', 'Reject']);
+    expect(stillPending).toBe('PENDING');
+    expect(pendingAfterApprove).toBe('');
+    const incident = await page.textContent('.incident');
+    expect(incident).toContain('orders-enrichment — RESOLVED RESTART_LOOP');
+    expect(incident).toContain('approved by sandbox console via console');
+    expect(incident).toContain('RollbackApplication');
+    expect(await page.textContent('tr[data-application="orders-enrichment"] .app-status')).toBe('RUNNING');
+  }, 240_000);
 });
