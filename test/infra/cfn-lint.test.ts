@@ -23,18 +23,22 @@ const EXAMPLE_CONFIG = JSON.parse(
   readFileSync(new URL('../../flink-watchdog.config.example.json', import.meta.url), 'utf8'),
 );
 
-/** A config using every feature that adds resources: member accounts, runbooks, Terraform state in S3, chat, remediate. */
+/**
+ * A config using every feature that adds resources: member accounts, runbooks, Terraform state in S3, chat, remediate,
+ * approve mode with the Slack interactivity endpoint and the Amazon Q custom actions.
+ */
 const FLEET_CONFIG = {
   schemaVersion: 1,
   optInTag: { key: 'flink-watchdog', value: 'enabled' },
   defaults: { mode: 'remediate' },
   applications: [
     { name: 'orders-enrichment', policy: { mode: 'remediate' } },
-    { name: 'payments-aggregation', runtimeEnvironment: 'FLINK-2_2' },
+    { name: 'payments-aggregation', runtimeEnvironment: 'FLINK-2_2', policy: { mode: 'approve' } },
     { name: 'fraud-scoring', accountId: '111122223333', region: 'eu-west-1' },
   ],
   notifications: {
     slackWebhookSecretName: 'flink-watchdog/slack-webhook',
+    slackSigningSecretName: 'flink-watchdog/slack-signing',
     emailSubscriptions: ['flink-oncall@example.com'],
     chatbot: true,
   },
