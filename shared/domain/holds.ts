@@ -22,6 +22,8 @@ export interface Hold {
   kind: HoldRecord['kind'];
   /** What holds it, in the user's terms, e.g. "change calendar prod-freeze is CLOSED until 2026-03-02T15:00:00.000Z". */
   detail: string;
+  /** What a person can do about it, when the hold is a fault to fix (an unreadable calendar); one sentence. */
+  fix?: string;
   /** When the hold is expected to end (GetCalendarState `NextTransitionTime`), epoch ms; absent when not known. */
   untilMs?: number;
 }
@@ -54,7 +56,7 @@ function calendarsLabel(names: readonly string[]): string {
  * 2. The change calendars of `changeFreeze.calendars` (GetCalendarState, one call for all of them: CLOSED when any is
  *    CLOSED, https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetCalendarState.html). A calendar
  *    that cannot be read (InvalidDocument for a missing document, AccessDeniedException, throttling, no reader wired)
- *    holds too: fail safe, a freeze nobody can see is still a freeze; the detail names the error and the fix.
+ *    holds too: fail safe, a freeze nobody can see is still a freeze; the detail names the error, `fix` what to check.
  * Never throws.
  */
 export async function checkHolds(applicationName: string, deps: HoldCheckDeps): Promise<Hold | undefined> {
@@ -84,7 +86,8 @@ export async function checkHolds(applicationName: string, deps: HoldCheckDeps): 
   if (!deps.calendars) {
     return {
       kind: 'CHANGE_FREEZE',
-      detail: `${label} could not be read (no SSM Change Calendar reader is wired in this function): held to be safe`,
+      detail: `${label} could not be read (no SSM Change Calendar reader is wired in this function), so it is taken as CLOSED`,
+      fix: 'Wire the SSM Change Calendar reader (RemediationDeps.calendars) into the remediation function.',
     };
   }
   try {
@@ -102,7 +105,8 @@ export async function checkHolds(applicationName: string, deps: HoldCheckDeps): 
     deps.log.warn('could not read the change calendars: held to be safe', { applicationName, calendars, error });
     return {
       kind: 'CHANGE_FREEZE',
-      detail: `${label} could not be read (${error}): held to be safe until it can be — check the calendar names in changeFreeze.calendars and the ssm:GetCalendarState permission`,
+      detail: `${label} could not be read (${error}), so it is taken as CLOSED`,
+      fix: `Check the names in changeFreeze.calendars (aws ssm get-calendar-state --calendar-names ${calendars.join(' ')}) and the remediation function's ssm:GetCalendarState permission.`,
     };
   }
 }
@@ -180,7 +184,7 @@ export async function holdBeforeAutomaticCall(
       state,
       incident,
       'ESCALATED',
-      `Held for ${heldMinutes} min (changeFreeze.maxHoldMinutes ${settings.maxHoldMinutes}) by ${hold.detail}: automation stopped before ${nextCall}${incident.actions.length ? ` (after ${incident.actions.map((a) => a.call).join(', ')})` : ' without acting'}; a human decides whether to act.`,
+      `Held for ${heldMinutes} min (changeFreeze.maxHoldMinutes ${settings.maxHoldMinutes}): ${hold.detail}. Automation stopped before ${nextCall}${incident.actions.length ? ` (after ${incident.actions.map((a) => a.call).join(', ')})` : ' without acting'}; a human decides whether to act.${hold.fix ? ` ${hold.fix}` : ''}`,
       [...escalateCommands(state.applicationName), ...calendarCheck],
     );
   }
@@ -194,7 +198,7 @@ export async function holdBeforeAutomaticCall(
       'HELD',
       now,
       `${state.applicationName}: remediation held — ${hold.kind === 'MAINTENANCE' ? 'MSF maintenance' : 'change freeze'}`,
-      `${incident.remediation ? `Decided: ${nextCall}. ` : ''}Held before ${nextCall}: ${hold.detail}. The watchdog makes no automatic MSF call until it ends and looks again every ${settings.recheckMinutes} min; after ${settings.maxHoldMinutes} min held it escalates. A runbook command still acts.`,
+      `${incident.remediation ? `Decided: ${nextCall}. ` : ''}Held before ${nextCall}: ${hold.detail}. The watchdog makes no automatic MSF call until it ends and looks again every ${settings.recheckMinutes} min; after ${settings.maxHoldMinutes} min held it escalates. A runbook command still acts.${hold.fix ? ` ${hold.fix}` : ''}`,
     );
     await saveOwnedIncident(deps.ledger, incident);
   }

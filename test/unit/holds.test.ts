@@ -215,7 +215,7 @@ describe('Function: checkHolds', () => {
     // Assess
     expect(hold?.kind).toBe('CHANGE_FREEZE');
     expect(hold?.detail).toContain('change calendar prod-freez could not be read (InvalidDocument:');
-    expect(hold?.detail).toContain('changeFreeze.calendars');
+    expect(hold?.fix).toContain('changeFreeze.calendars');
   });
 
   it('holds (fail safe) when calendars are configured but no reader is wired', async () => {
@@ -277,7 +277,7 @@ describe('Remediation held before an automatic MSF call', () => {
     expect(state).toMatchObject({ phase: 'RELEASE', outcome: 'ESCALATED' });
     const incident = await s.stored();
     expect(incident.status).toBe('ESCALATED');
-    expect(incident.outcomeReason).toContain('Held for 60 min (changeFreeze.maxHoldMinutes 60)');
+    expect(incident.outcomeReason).toContain('Held for 60 min (changeFreeze.maxHoldMinutes 60): change calendar prod-freeze is CLOSED.');
     expect(incident.outcomeReason).toContain('without acting');
     expect(incident.nextSteps).toContain('aws ssm get-calendar-state --calendar-names prod-freeze');
     expect(s.mutating()).toEqual([]);
