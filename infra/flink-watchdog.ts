@@ -50,6 +50,8 @@ import { LEDGER_TABLE } from '#shared/adapters/ledger-table.ts';
 import { alarmPrefix, INSTANCE_PATTERN } from '#shared/alarms.ts';
 import {
   changeFreezeSettings,
+  DEFAULT_LOG_GROUP_PREFIX,
+  defaultLogGroupName,
   fleetSettings,
   listedKey,
   parseConfig,
@@ -804,6 +806,59 @@ export class FlinkWatchdog extends Construct {
     return this.workflow.stateMachine.grantTaskResponse(grantee);
   }
 
+  /**
+   * Root cause (shared/domain/root-cause.ts): the detector reads a looping application's log group with
+   * `logs:StartQuery` and `logs:FilterLogEvents` on the log groups of the listed applications of its own account and
+   * Region only (`applications[].logGroupName`, default `/aws/kinesis-analytics/NAME`), both authorized on the
+   * `log-group` resource (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html),
+   * granted on the group ARN and `GROUP:*`. With `optInTag`, tagged applications are not known at synth: their
+   * default-named groups (`/aws/kinesis-analytics/*`) are granted. More than {@link MAX_LOG_GROUP_GRANTS} groups: the
+   * default-named ones collapse into that pattern. `logs:GetQueryResults` supports no resource-level permission (`*`).
+   */
+  private grantRootCauseLogs(config: WatchdogConfig): void {
+    const stack = Stack.of(this);
+    const groups = [
+      ...new Set(
+        config.applications.filter((a) => isHome(this, a)).map((a) => a.logGroupName ?? defaultLogGroupName(a.name)),
+      ),
+    ];
+    const pattern = `${DEFAULT_LOG_GROUP_PREFIX}*`;
+    const collapse = config.optInTag !== undefined || groups.length > MAX_LOG_GROUP_GRANTS;
+    const granted = collapse ? [pattern, ...groups.filter((g) => !g.startsWith(DEFAULT_LOG_GROUP_PREFIX))] : groups;
+    if (granted.length === 0) return;
+    const groupArn = (g: string) => `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${g}`;
+    this.detector.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'RootCauseLogs',
+        actions: ['logs:StartQuery', 'logs:FilterLogEvents'],
+        resources: granted.flatMap((g) => [groupArn(g), `${groupArn(g)}:*`]),
+      }),
+    );
+    this.detector.addToRolePolicy(
+      new PolicyStatement({ sid: 'RootCauseQueryResults', actions: ['logs:GetQueryResults'], resources: ['*'] }),
+    );
+    Validations.of(this.detector.role ?? this.detector).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'logs:GetQueryResults supports no resource-level permission (Service Authorization Reference, CloudWatch Logs); it reads only the results of queries this function started on its granted log groups.',
+      },
+      ...granted.map((g) => ({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${g}:*]`,
+        reason: `The log streams of ${g} (CloudWatch Logs actions on a log group are granted on GROUP:*): the detector reads a looping application's first exception there.`,
+      })),
+      ...(collapse
+        ? [
+            {
+              id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${pattern}]`,
+              reason:
+                'The default-named log groups of MSF applications: tag opt-in finds applications at runtime (or too many are listed for one statement); the detector reads only the log group of an application it watches (checked in code).',
+            },
+          ]
+        : []),
+    );
+  }
+
   private grantFleetIam(config: WatchdogConfig): void {
     const stack = Stack.of(this);
     const everyApplication = applicationArn(this, '*');
@@ -886,6 +941,8 @@ export class FlinkWatchdog extends Construct {
       reason:
         "The alarm manager creates, tags and deletes this instance's alarms, named under its own prefix (one per application and kind, created at runtime).",
     });
+
+    this.grantRootCauseLogs(config);
 
     const homeListed = config.applications.filter((a) => isHome(this, a));
     const tagged = config.optInTag;
@@ -1183,6 +1240,9 @@ function defaultInstanceId(stackName: string): string {
  * Whether a listed application is in the stack's own account and Region (its policy then belongs in this stack).
  * An application naming another account is the member stack's business (the member role grants on it).
  */
+/** Log groups the detector is granted one by one at most; beyond, default-named groups share one pattern. */
+export const MAX_LOG_GROUP_GRANTS = 20;
+
 function isHome(scope: Construct, app: WatchedApplication): boolean {
   if (app.accountId === undefined) return true;
   const stack = Stack.of(scope);

@@ -1087,9 +1087,12 @@ export function changeFreezeSettings(config: WatchdogConfig): ChangeFreezeSettin
   };
 }
 
+/** Prefix of the log groups MSF's console creates (`/aws/kinesis-analytics/NAME`). */
+export const DEFAULT_LOG_GROUP_PREFIX = '/aws/kinesis-analytics/';
+
 /** The log group MSF's console creates for an application by default (CloudWatchLoggingOptions). */
 export function defaultLogGroupName(applicationName: string): string {
-  return `/aws/kinesis-analytics/${applicationName}`;
+  return `${DEFAULT_LOG_GROUP_PREFIX}${applicationName}`;
 }
 
 /**

@@ -156,6 +156,7 @@ const RESOURCELESS_ACTIONS = [
   'logs:PutResourcePolicy',
   'logs:DescribeResourcePolicies',
   'logs:DescribeLogGroups',
+  'logs:GetQueryResults',
 ];
 
 /**
