@@ -841,7 +841,7 @@ export class FlinkWatchdog extends Construct {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'logs:GetQueryResults supports no resource-level permission (Service Authorization Reference, CloudWatch Logs); it reads only the results of queries this function started on its granted log groups.',
+          'cloudwatch:GetMetricData, cloudwatch:DescribeAlarms, kinesisanalytics:ListApplications, tag:GetResources, the X-Ray tracing actions (xray:PutTraceSegments, xray:PutTelemetryRecords) and logs:GetQueryResults support no resource-level permissions (GetQueryResults reads only the results of queries the detector started on its granted log groups).',
       },
       ...granted.map((g) => ({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${g}:*]`,
