@@ -17,8 +17,11 @@ import {
   signedSlackRequest,
   slackSignature,
 } from '#functions/slack-interactions/handler.ts';
+import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
 import { cachedSlackSigningSecret, slackSigningSecretFromSecret } from '#shared/adapters/slack-signing-secret.ts';
-import type { AnswerResult, ApprovalAnswer } from '#shared/domain/approval.ts';
+import { type AnswerResult, type ApprovalAnswer, answerApproval } from '#shared/domain/approval.ts';
+import type { Incident } from '#shared/domain/incident.ts';
+import type { TaskTokenPort } from '#shared/ports/task-tokens.ts';
 import { MIN, T0 } from '../support/builders.ts';
 import { CapturingLog } from '../support/fakes.ts';
 
@@ -354,3 +357,89 @@ function withHeaders(request: FunctionUrlRequest, headers: Record<string, string
 function swapBody(signedFor: FunctionUrlRequest, bodyFrom: FunctionUrlRequest): FunctionUrlRequest {
   return { ...signedFor, body: bodyFrom.body ?? '' };
 }
+
+describe('Slack interactivity endpoint with answerApproval and the ledger', () => {
+  const TOKEN = 'task-token-of-the-approval-wait';
+  const ROLLBACK = { kind: 'ROLLBACK', expectVersionId: 7, toVersionId: 6 } as const;
+
+  /** A ledger holding one incident awaiting approval, a token port recording each SendTaskSuccess, the endpoint. */
+  async function world() {
+    const ledger = new MemoryLedger();
+    const pending: Incident = {
+      schemaVersion: 1,
+      id: INCIDENT,
+      applicationName: 'orders-enricher',
+      trigger: { source: 'alarm', detail: 'flink-watchdog-orders-enricher-restart-loop', atMs: T0 - MIN },
+      openedMs: T0 - MIN,
+      status: 'REMEDIATING',
+      decision: {
+        verdict: 'REMEDIATE',
+        reason: 'restart loop after the update to version 7',
+        guards: [],
+        nextSteps: [],
+      },
+      remediation: ROLLBACK,
+      attempts: 0,
+      actions: [],
+      events: [],
+      approval: {
+        action: ROLLBACK,
+        requestedMs: T0 - MIN,
+        timeoutMs: T0 + 29 * MIN,
+        onTimeout: 'escalate',
+        taskToken: TOKEN,
+        state: 'PENDING',
+      },
+    };
+    await ledger.createIncident(pending);
+    const before = await ledger.getIncident(INCIDENT);
+    const sent: Array<{ token: string; output: Record<string, unknown> }> = [];
+    const tokens: TaskTokenPort = { sendTaskSuccess: async (token, output) => void sent.push({ token, output }) };
+    const clock = { now: () => T0 };
+    const log = new CapturingLog();
+    const handle = createSlackInteractionHandler({
+      signingSecret: async () => SECRET,
+      answer: (incidentId, answer) => answerApproval(incidentId, answer, { ledger, tokens, clock, log }),
+      clock,
+      log,
+      respond: async () => {},
+    });
+    return { ledger, before, sent, handle };
+  }
+
+  it('a signed Approve click records the Slack user on the incident and answers the waiting workflow', async () => {
+    // Arrange
+    const w = await world();
+
+    // Act
+    const res = await w.handle(click());
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    const after = await w.ledger.getIncident(INCIDENT);
+    expect(after?.approval).toMatchObject({
+      state: 'APPROVED',
+      answer: { decision: 'APPROVED', by: 'slack:U0123ABC (jane.doe)', via: 'slack', atMs: T0 },
+    });
+    expect(after?.approval?.taskToken).toBeUndefined();
+    expect(w.sent).toEqual([
+      { token: TOKEN, output: { decision: 'APPROVED', by: 'slack:U0123ABC (jane.doe)', via: 'slack' } },
+    ]);
+  });
+
+  it.each([
+    ['a forged signature', () => click({ secret: 'forged' }), T0],
+    ['an old timestamp (a replayed click)', () => click({ nowMs: T0 - 6 * MIN }), T0],
+  ])('a click with %s is refused with 401: the incident and the workflow are untouched', async (_, make) => {
+    // Arrange
+    const w = await world();
+
+    // Act
+    const res = await w.handle(make());
+
+    // Assess
+    expect(res.statusCode).toBe(401);
+    expect(await w.ledger.getIncident(INCIDENT)).toEqual(w.before);
+    expect(w.sent).toEqual([]);
+  });
+});
