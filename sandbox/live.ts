@@ -498,3 +498,5 @@ const PREFIX_OF: Record<Exclude<RecordedCall['service'], 'sts'>, string> = {
   monitoring: 'GraniteServiceVersion20100801.',
   tagging: 'ResourceGroupsTaggingAPI_20170126.',
 };
+  logs: 'Logs_20140328.',
+  ssm: 'AmazonSSM.',
