@@ -497,6 +497,6 @@ const PREFIX_OF: Record<Exclude<RecordedCall['service'], 'sts'>, string> = {
   kinesisanalytics: 'KinesisAnalytics_20180523.',
   monitoring: 'GraniteServiceVersion20100801.',
   tagging: 'ResourceGroupsTaggingAPI_20170126.',
-};
   logs: 'Logs_20140328.',
   ssm: 'AmazonSSM.',
+};
