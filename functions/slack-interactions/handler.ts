@@ -127,13 +127,14 @@ export function slackSignature(secret: string, timestamp: string, rawBody: Buffe
 }
 
 /**
- * POSTs `message` as JSON to a Slack `response_url` (https, a slack.com host), waiting at most `timeoutMs`.
+ * POSTs `message` as JSON to a Slack `response_url` (https, a slack.com host), waiting at most `timeoutMs` (the whole
+ * click must be acknowledged within Slack's 3 s).
  * @throws Error when the URL is not a Slack https URL, or Slack answers other than 2xx, or the time runs out.
  */
 export async function postToResponseUrl(
   responseUrl: string,
   message: SlackResponseMessage,
-  timeoutMs = 1500,
+  timeoutMs = 1000,
 ): Promise<void> {
   const url = new URL(responseUrl);
   if (url.protocol !== 'https:' || !(url.hostname === 'slack.com' || url.hostname.endsWith('.slack.com'))) {
