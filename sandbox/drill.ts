@@ -22,6 +22,7 @@ import { fleetAdapters } from '#shared/adapters/fleet-adapters.ts';
 import { MsfAdapter, WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
 import { RecordingNotifier } from '#shared/adapters/recording-notifier.ts';
 import { SlackWebhookNotifier } from '#shared/adapters/slack-notifier.ts';
+import { SsmChangeCalendar } from '#shared/adapters/ssm-change-calendar.ts';
 import { TaggingAdapter } from '#shared/adapters/tagging.ts';
 import { alarmPrefix } from '#shared/alarms.ts';
 import type { Clock } from '#shared/clock.ts';
@@ -727,7 +728,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       clock,
       log,
     };
-    const remediation = createRemediationHandler(deps);
+    // The watchdog's change calendars (changeFreeze.calendars) are read from the emulator's SSM, in the home account.
+    const calendars = new SsmChangeCalendar({
+      clientConfig: { ...base, customUserAgent: [WATCHDOG_USER_AGENT] },
+    });
+    const remediation = createRemediationHandler({ ...deps, calendars });
     const workflow = new LocalWorkflow({ workflow: workflowDefinition, step: remediation, clock });
     // Watches (Step Functions in AWS): the synthesized watch workflow, its Check Task bound to the detector.
     const watchWorkflow = new LocalWorkflow<DetectorOutput & WatchInput>({
@@ -1292,6 +1297,15 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       const got = actions.filter(ofExpected).map((a) => a.operation);
       if (JSON.stringify(got) !== JSON.stringify(exp.actions))
         failures.push(`actions [${got.join(', ')}], expected [${exp.actions.join(', ')}]`);
+    }
+    const early =
+      exp.noActionBeforeMinute === undefined
+        ? []
+        : actions.filter((a) => a.atMs < startMs + (exp.noActionBeforeMinute ?? 0) * MINUTE_MS);
+    if (early.length > 0) {
+      failures.push(
+        `${early.map((a) => `${a.operation} at T+${Math.round((a.atMs - startMs) / 1000)} s`).join(', ')}, expected no mutating call before minute ${exp.noActionBeforeMinute}`,
+      );
     }
     if (exp.maxMutatingCalls !== undefined && actions.length > exp.maxMutatingCalls) {
       failures.push(`${actions.length} mutating calls, expected at most ${exp.maxMutatingCalls}`);

@@ -525,6 +525,13 @@ export const ScenarioExpectation = z
       .array(z.enum([...MUTATING_MSF_OPERATIONS] as [string, ...string[]]))
       .optional()
       .describe('The mutating MSF calls the watchdog makes, in order (operation names); omit to not check.'),
+    noActionBeforeMinute: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe(
+        'No mutating MSF call by the watchdog before this minute (e.g. while a change calendar is CLOSED); omit to not check.',
+      ),
     maxMutatingCalls: z
       .number()
       .int()
@@ -773,6 +780,37 @@ export const Scenario = z
       .describe(
         "Terraform state files (format version 4 JSON) by name; the watchdog config's drift.terraformState names them as it would a path or an s3:// location.",
       ),
+    /**
+     * AWS Systems Manager Change Calendars the emulator serves (GetCalendarState, sandbox/emulator/ssm.ts), in the home
+     * account: each a DEFAULT_OPEN calendar that is CLOSED during its `closed` windows, [fromMinute, toMinute). The
+     * watchdog config names them in `changeFreeze.calendars`; a name not defined here answers InvalidDocument.
+     */
+    changeCalendars: z
+      .array(
+        z
+          .object({
+            name: z
+              .string()
+              .regex(/^[A-Za-z0-9_.-]{3,128}$/, 'an SSM document name: 3 to 128 of A-Z a-z 0-9 _ . -')
+              .describe('The calendar document name (changeFreeze.calendars names it, or its ARN).'),
+            closed: z
+              .array(
+                z
+                  .object({
+                    fromMinute: z.number().nonnegative().describe('Minute the calendar closes.'),
+                    toMinute: z.number().nonnegative().describe('Minute it opens again (after fromMinute).'),
+                  })
+                  .strict(),
+              )
+              .default([])
+              .describe('When the calendar is CLOSED (events of a DEFAULT_OPEN calendar), in scenario minutes.'),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe(
+        'SSM Change Calendars the emulator serves (GetCalendarState), each OPEN except during its closed windows; the watchdog config names them in changeFreeze.calendars.',
+      ),
     watchdog: z
       .unknown()
       .describe('The watchdog configuration (the format of flink-watchdog.config.json), validated before the run.'),
@@ -1009,6 +1047,14 @@ function crossCheckIssues(s: z.output<typeof Scenario>, applications: readonly S
     }
   });
 
+  // Change calendars: each defined once, each closed window a real window.
+  const calendarNames = new Set<string>();
+  s.changeCalendars.forEach((c, i) => {
+    if (calendarNames.has(c.name)) problem(`changeCalendars[${i}].name`, `calendar ${c.name} is defined twice`);
+    calendarNames.add(c.name);
+    c.closed.forEach((w, j) => window(w.fromMinute, w.toMinute, `changeCalendars[${i}].closed[${j}]`));
+  });
+
   // Faults: on an application of the scenario, or on a source some application reads.
   s.faults.forEach((f, i) => {
     const path = `faults[${i}]`;
@@ -1142,7 +1188,7 @@ export function parseScenario(raw: unknown, source: string): Scenario {
 
 /** The part of a scenario the emulator needs. */
 export type ScenarioWorld = Pick<Scenario, 'applications' | 'jobModel' | 'faults' | 'startTime'> &
-  Partial<Pick<Scenario, 'cloudwatch'>>;
+  Partial<Pick<Scenario, 'cloudwatch' | 'changeCalendars'>>;
 
 /** Folder holding the bundled scenarios: `sandbox/scenarios/` of the package (found from the sources and from dist/). */
 export const SCENARIO_DIR = join(packageRoot(), 'sandbox', 'scenarios');
