@@ -215,7 +215,9 @@ export function snsLambdaEvent(form: URLSearchParams, messageId: string, atMs: n
  * - every other AWS request (MSF, CloudWatch, STS, Tagging): the emulator.
  * - `GET /`: the local console (sandbox/console-page.ts); `GET /sandbox/state`: its data (sandbox/console-state.ts);
  *   `POST /sandbox/actions` `{"action": A, "application": NAME, ...}`: its controls (inject-failure,
- *   inject-source-outage, inject-stuck-update, and the runbook commands; sandbox/console-actions.ts).
+ *   inject-source-outage, inject-stuck-update, and the runbook commands; sandbox/console-actions.ts), and
+ *   `{"action": "approve" | "reject", "incidentId": ID, "reason"?: TEXT}`: an answer to an incident's approval request
+ *   (the harness's `answerApproval`, by `sandbox console` via `console`).
  * @throws the emulator's or dynalite's error when they cannot start.
  */
 export async function startLiveSandbox(options: LiveSandboxOptions): Promise<LiveSandbox> {
@@ -415,6 +417,7 @@ export async function startLiveSandbox(options: LiveSandboxOptions): Promise<Liv
       sources,
       ...(stuckUpdate ? { stuckUpdate, startMs: Date.parse(scenario.startTime) } : {}),
       now: () => clock.now(),
+      answerApproval: (incidentId, answer) => h.answerApproval(incidentId, answer),
       outage: {
         now: () => clock.now(),
         add: (name, window) =>
