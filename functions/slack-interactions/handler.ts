@@ -155,8 +155,9 @@ export async function postToResponseUrl(
  * and for a click on {@link SLACK_APPROVE_ACTION_ID} / {@link SLACK_REJECT_ACTION_ID} calls `answer(incidentId,
  * {decision, by: 'slack:<user.id> (<user.username>)', via: 'slack'})`, then tells the clicker the outcome through
  * `response_url` (ephemeral) and acknowledges with 200 (empty body). A failed reply to `response_url` is logged: the
- * answer stands. Throws only when `answer` throws (the ledger or Step Functions failed): Lambda answers 502 and Slack
- * shows the click failed.
+ * answer stands. When `answer` throws (the ledger failed), the error is logged, the clicker told to try again, and the
+ * answer is 500.
+ * @throws the signing secret's read error (Secrets Manager): Lambda answers 502, nothing is changed.
  */
 export function createSlackInteractionHandler(
   deps: SlackInteractionDeps,
@@ -217,7 +218,26 @@ export function createSlackInteractionHandler(
       via: 'slack',
       ...(action.action_id === SLACK_REJECT_ACTION_ID ? { reason: 'rejected in Slack' } : {}),
     };
-    const result = await deps.answer(incidentId, answer);
+    const tell = async (text: string): Promise<void> => {
+      if (!payload.response_url) return;
+      try {
+        await respond(payload.response_url, { response_type: 'ephemeral', replace_original: false, text });
+      } catch (e) {
+        deps.log.warn('could not reply to the clicker through response_url', { error: (e as Error).message });
+      }
+    };
+    let result: AnswerResult;
+    try {
+      result = await deps.answer(incidentId, answer);
+    } catch (e) {
+      // The ledger (or Step Functions) failed: nothing was taken. The clicker is told to try again.
+      const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      deps.log.error('slack approval answer failed', { incidentId, decision: answer.decision, by: answer.by, error });
+      await tell(
+        `Your ${answer.decision === 'APPROVED' ? 'approval' : 'rejection'} of incident ${incidentId} could not be recorded (${error}): try again, or use flink-watchdog ${answer.decision === 'APPROVED' ? 'approve' : 'reject'} ${incidentId}.`,
+      );
+      return reply(500, 'the answer could not be recorded: try again');
+    }
     deps.log.info('slack approval answer', {
       incidentId,
       decision: answer.decision,
@@ -225,17 +245,7 @@ export function createSlackInteractionHandler(
       accepted: result.accepted,
       ...(payload.team?.id ? { team: payload.team.id } : {}),
     });
-    if (payload.response_url) {
-      try {
-        await respond(payload.response_url, {
-          response_type: 'ephemeral',
-          replace_original: false,
-          text: result.message,
-        });
-      } catch (e) {
-        deps.log.warn('could not reply to the clicker through response_url', { error: (e as Error).message });
-      }
-    }
+    await tell(result.message);
     return { statusCode: 200, body: '' };
   };
 }

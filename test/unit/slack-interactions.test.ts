@@ -157,6 +157,35 @@ describe('Slack interactivity endpoint: signed clicks', () => {
   });
 });
 
+describe('Slack interactivity endpoint: a failing ledger', () => {
+  it('answers 500 and tells the clicker to try again when the answer cannot be recorded', async () => {
+    // Arrange
+    const replies: string[] = [];
+    const log = new CapturingLog();
+    const handle = createSlackInteractionHandler({
+      signingSecret: async () => SECRET,
+      answer: async () => {
+        throw new Error('ProvisionedThroughputExceededException: rate exceeded');
+      },
+      clock: { now: () => T0 },
+      log,
+      respond: async (_url, message) => void replies.push(message.text),
+    });
+
+    // Act
+    const res = await handle(click());
+
+    // Assess
+    expect(res.statusCode).toBe(500);
+    expect(replies).toEqual([
+      `Your approval of incident ${INCIDENT} could not be recorded (Error: ProvisionedThroughputExceededException: rate exceeded): try again, or use flink-watchdog approve ${INCIDENT}.`,
+    ]);
+    expect(log.lines.filter((l) => l.level === 'error').map((l) => l.message)).toEqual([
+      'slack approval answer failed',
+    ]);
+  });
+});
+
 describe('Slack interactivity endpoint: forged and old requests change nothing', () => {
   const refused = async (request: FunctionUrlRequest, now = T0) => {
     const h = harness({ now });
