@@ -53,7 +53,10 @@ export interface FunctionUrlRequest {
 
 /** What a function URL returns (Lambda maps it to the HTTP response). */
 export interface FunctionUrlResponse {
-  /** 200 acknowledged (the answer's outcome goes to `response_url`), 400 malformed, 401 not from Slack, 405 not POST. */
+  /**
+   * 200 acknowledged (the answer's outcome goes to `response_url`), 400 malformed, 401 not from Slack, 405 not POST,
+   * 500 the answer could not be recorded.
+   */
   statusCode: number;
   headers?: Record<string, string>;
   body: string;
