@@ -82,7 +82,7 @@ describe('GET / and POST /sandbox/actions', () => {
     expect(page).toContain('id="inject" data-application="orders-enrichment"');
     expect(unknownAction.status).toBe(400);
     expect(((await unknownAction.json()) as { message: string }).message).toBe(
-      'action "delete-everything": expected one of inject-failure, inject-source-outage, inject-stuck-update, force-stop, restart-from-snapshot, rollback, start, stop, snapshot, pause-automation, resume-automation',
+      'action "delete-everything": expected one of inject-failure, inject-source-outage, inject-stuck-update, force-stop, restart-from-snapshot, rollback, start, stop, snapshot, pause-automation, resume-automation, approve, reject',
     );
     expect(otherApplication.status).toBe(400);
     expect(((await otherApplication.json()) as { message: string }).message).toBe(
