@@ -99,6 +99,9 @@ interface Tracked<S extends WaitingState> {
 /** Longest `settle()` waits, in wall time, for executions to park or finish before declaring them stuck, ms. */
 const SETTLE_TIMEOUT_MS = 30_000;
 
+/** The local engine's wall-clock bound on a `.waitForTaskToken` Task (its timeout runs on the virtual clock), s (~23 days). */
+const LOCAL_TOKEN_TASK_WALL_TIMEOUT_SECONDS = 2_000_000;
+
 /**
  * Runs a synthesized workflow locally with aws-local-stepfunctions: the definition's Task states are bound to the
  * real handler (`taskResourceLocalHandlers`), Retry pauses are cut to 0 ms, and the Wait state is cut to 0 ms with
@@ -127,18 +130,28 @@ export class LocalWorkflow<S extends WaitingState = RemediationState> implements
 
   constructor(options: LocalWorkflowOptions<S>) {
     this.#options = options;
-    this.#machine = new StateMachine(options.workflow.definition as unknown as Definition, {
-      validationOptions: { checkPaths: true },
-    });
-    const states = (options.workflow.definition as { States?: Record<string, Record<string, unknown>> }).States ?? {};
-    for (const [name, state] of Object.entries(states)) {
+    const definition = structuredClone(options.workflow.definition) as {
+      States?: Record<string, Record<string, unknown>>;
+    };
+    for (const [name, state] of Object.entries(definition.States ?? {})) {
       if (state.Type === 'Task' && String(state.Resource).endsWith('.waitForTaskToken')) {
         this.#tokenTasks.set(name, {
           ...(typeof state.TimeoutSeconds === 'number' ? { TimeoutSeconds: state.TimeoutSeconds } : {}),
           ...(typeof state.TimeoutSecondsPath === 'string' ? { TimeoutSecondsPath: state.TimeoutSecondsPath } : {}),
         });
+        // The timeout is kept on the virtual clock by #awaitToken. aws-local-stepfunctions would race the Task against
+        // a wall-clock timer (60 s by default) and evaluates TimeoutSecondsPath against the input after Parameters
+        // (Step Functions: "from the state input using a reference path",
+        // https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html), which fails the execution
+        // (States.Runtime): the local engine gets a wall-clock bound it never reaches instead (below setTimeout's
+        // 2^31-1 ms limit).
+        delete state.TimeoutSecondsPath;
+        state.TimeoutSeconds = LOCAL_TOKEN_TASK_WALL_TIMEOUT_SECONDS;
       }
     }
+    this.#machine = new StateMachine(definition as unknown as Definition, {
+      validationOptions: { checkPaths: true },
+    });
   }
 
   /** The task tokens waited on now, oldest first; of one execution (an incident id) when `execution` is given. */
