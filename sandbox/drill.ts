@@ -13,6 +13,13 @@ import { createDetectorHandler, type DetectorOutput } from '#functions/detector/
 import { createReconcilerHandler, reconcilerCellsOf } from '#functions/reconciler/handler.ts';
 import { createRemediationHandler } from '#functions/remediation/handler.ts';
 import { createRunbookHandler, type RunbookOutput } from '#functions/runbook/handler.ts';
+import {
+  createSlackInteractionHandler,
+  type FunctionUrlResponse,
+  SLACK_APPROVE_ACTION_ID,
+  SLACK_REJECT_ACTION_ID,
+  signedSlackRequest,
+} from '#functions/slack-interactions/handler.ts';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { CloudWatchAlarms } from '#shared/adapters/cloudwatch-alarms.ts';
 import { CloudWatchLogsReader } from '#shared/adapters/cloudwatch-logs.ts';
@@ -30,6 +37,7 @@ import { parseConfig, policyFor, stuckLimitMinutes, type WatchdogConfig } from '
 import { loadDesiredStates } from '#shared/desired/sources.ts';
 import { parseTerraformState } from '#shared/desired/terraform.ts';
 import { applicationKey } from '#shared/domain/app-key.ts';
+import { type AnswerResult, type ApprovalAnswer, answerApproval } from '#shared/domain/approval.ts';
 import type { FleetIncident } from '#shared/domain/fleet-incident.ts';
 import type { Incident } from '#shared/domain/incident.ts';
 import { restartMetricName } from '#shared/domain/model.ts';
@@ -55,7 +63,14 @@ import {
   type PeerReport,
   peerDetection,
 } from './peers.ts';
-import { type Outcome, type Scenario, scenarioApplications, type TimelineEntry } from './scenario.ts';
+import {
+  type ApprovalStep,
+  type Outcome,
+  type Scenario,
+  SLACK_USER_PATTERN,
+  scenarioApplications,
+  type TimelineEntry,
+} from './scenario.ts';
 import { type ReceivedSlackMessage, startSlackReceiver } from './slack-receiver.ts';
 import { type LocalExecution, LocalWorkflow, type OnceResult, runOnce } from './workflow.ts';
 import { synthesizedSweepWorkflow, synthesizedWatchWorkflow, synthesizedWorkflow } from './workflow-definition.ts';
@@ -79,6 +94,17 @@ export const HOME_ACCOUNT_ID = '123456789012';
 export const DRILL_INSTANCE = 'drill';
 /** User agent of the drill's "people" (deploy pipelines): their calls are not the watchdog's. */
 const USER_AGENT: [string, string] = ['drill-user', '1'];
+/**
+ * The Slack app signing secret of the drill's and the sandbox's Slack interactivity handler: local only, never a real
+ * app's. The drill's Approve / Reject clicks are signed with it (as Slack signs them) and the handler verifies them.
+ */
+export const DRILL_SLACK_SIGNING_SECRET = 'drill-local-slack-signing-secret';
+/** Who answers an approval step via slack when the step names nobody: a Slack user ID and username. */
+export const DRILL_SLACK_USER = 'U0DRILL01 (drill.oncall)';
+/** Who answers an approval step via cli when the step names nobody: the caller the CLI would send (`requestedBy`). */
+export const DRILL_CLI_CALLER = `arn:aws:iam::${HOME_ACCOUNT_ID}:user/drill-oncall`;
+/** The `response_url` of the drill's Slack clicks: the handler's reply to the clicker is captured, never sent. */
+const DRILL_SLACK_RESPONSE_URL = 'https://hooks.slack.com/actions/T0WATCHDOG/drill/response';
 
 /** One line of a scenario's timeline, in virtual time. */
 export interface TimelineLine {
@@ -245,11 +271,12 @@ export interface SweepRun {
 /**
  * Whether a notification is a page: it asks a person to act. ESCALATED (the watchdog gave up, or a fleet incident
  * opened: many applications failing together, their automatic restarts held; its notification carries `fleet`) and
- * NOTIFIED (policy says tell, or nothing safe to do) do. OPENED, ACTION_TAKEN, RESOLVED and OBSERVED only inform.
+ * NOTIFIED (policy says tell, or nothing safe to do) and APPROVAL_REQUESTED (approve mode asks people to approve or
+ * reject the action) do. OPENED, ACTION_TAKEN, RESOLVED, OBSERVED, APPROVAL_ANSWERED and HELD only inform.
  * The drill's `pages` expectation counts these, once per notification whatever the channels.
  */
 export function isPage(n: Pick<Notification, 'event'>): boolean {
-  return n.event === 'ESCALATED' || n.event === 'NOTIFIED';
+  return n.event === 'ESCALATED' || n.event === 'NOTIFIED' || n.event === 'APPROVAL_REQUESTED';
 }
 
 /**
@@ -419,7 +446,11 @@ function createApplicationInput(
 type CreateDefinition = Extract<TimelineEntry, { action: 'create' }>['definition'];
 
 /** What a person does (a timeline entry), with the SDK client of the application's account; the timeline's text. */
-async function userAction(msf: KinesisAnalyticsV2Client, entry: TimelineEntry, accountId: string): Promise<string> {
+async function userAction(
+  msf: KinesisAnalyticsV2Client,
+  entry: Exclude<TimelineEntry, ApprovalStep>,
+  accountId: string,
+): Promise<string> {
   const name = entry.application;
   const note = entry.note ? ` (${entry.note})` : '';
   switch (entry.action) {
@@ -434,8 +465,8 @@ async function userAction(msf: KinesisAnalyticsV2Client, entry: TimelineEntry, a
       );
       return `StartApplication ${name}${note}`;
     case 'stop':
-      await msf.send(new StopApplicationCommand({ ApplicationName: name }));
-      return `StopApplication ${name}${note}`;
+      await msf.send(new StopApplicationCommand({ ApplicationName: name, ...(entry.force ? { Force: true } : {}) }));
+      return `StopApplication ${name}${entry.force ? ' (Force)' : ''}${note}`;
     case 'create': {
       await msf.send(new CreateApplicationCommand(createApplicationInput(name, entry.definition, accountId)));
       // A new application has no snapshot to restore from.
@@ -507,6 +538,48 @@ async function counterDatapoints(
   return (series[metricName]?.points ?? []).map((p) => ({ periodStartMs: p.timestampMs, value: p.value }));
 }
 
+/** The interactive elements (buttons) in a Slack message's blocks, at any depth: their `action_id` and `value`. */
+function slackButtons(blocks: unknown): Array<{ action_id: string; value: string }> {
+  const found: Array<{ action_id: string; value: string }> = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) for (const n of node) visit(n);
+    else if (typeof node === 'object' && node !== null) {
+      const o = node as Record<string, unknown>;
+      if (typeof o.action_id === 'string' && typeof o.value === 'string') {
+        found.push({ action_id: o.action_id, value: o.value });
+      }
+      for (const v of Object.values(o)) visit(v);
+    }
+  };
+  visit(blocks);
+  return found;
+}
+
+/**
+ * The SNS Lambda event of one message published to the command topic (https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html),
+ * with the `command` message attribute the CLI sets: what the runbook handler gets from the topic's subscription.
+ */
+function snsCommandEvent(topicArn: string, message: { command: string }, messageId: string, atMs: number): unknown {
+  return {
+    Records: [
+      {
+        EventSource: 'aws:sns',
+        EventVersion: '1.0',
+        EventSubscriptionArn: `${topicArn}:${messageId}`,
+        Sns: {
+          Type: 'Notification',
+          MessageId: messageId,
+          TopicArn: topicArn,
+          Subject: null,
+          Message: JSON.stringify(message),
+          Timestamp: new Date(atMs).toISOString(),
+          MessageAttributes: { command: { Type: 'String', Value: message.command } },
+        },
+      },
+    ],
+  };
+}
+
 function describeAlarm(e: AlarmStateChangeEvent): string {
   return `${e.detail.alarmName} ${e.detail.previousState.value} → ${e.detail.state.value}`;
 }
@@ -526,6 +599,19 @@ export interface LiveHarness {
    * run (never during one), as the topic's subscription does in AWS.
    */
   runbook(event: unknown): Promise<RunbookOutput>;
+  /**
+   * Answers incident `incidentId`'s approval request (approve mode) as the sandbox console does
+   * ({@link answerApproval} with the run's ledger and its remediation workflow's task tokens), between two ticks of the
+   * run (never during one), and puts the answer on the run's timeline.
+   */
+  answerApproval(incidentId: string, answer: ApprovalAnswer): Promise<AnswerResult>;
+  /**
+   * Delivers a request to the run's Slack interactivity endpoint (the real handler, verifying with
+   * {@link DRILL_SLACK_SIGNING_SECRET}; see `signedSlackRequest`), between two ticks of the run.
+   */
+  slackInteraction(
+    request: Parameters<ReturnType<typeof createSlackInteractionHandler>>[0],
+  ): Promise<FunctionUrlResponse>;
   /** Every request the local Slack receiver got so far (`{ text, blocks }` as sent, retries included), in order. */
   readonly slackMessages: readonly ReceivedSlackMessage[];
 }
@@ -734,6 +820,26 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     });
     const remediation = createRemediationHandler({ ...deps, calendars });
     const workflow = new LocalWorkflow({ workflow: workflowDefinition, step: remediation, clock });
+    // Approve mode: an answer is recorded on the incident and handed to the waiting remediation workflow, whose local
+    // runner takes the task token (Step Functions' SendTaskSuccess in AWS).
+    const answerDeps = { ledger, tokens: workflow, clock, log, notifier };
+    /** The last answer's result (the Slack handler tells it to the clicker only). */
+    let lastAnswer: AnswerResult | undefined;
+    const answer = async (incidentId: string, a: ApprovalAnswer): Promise<AnswerResult> => {
+      lastAnswer = await answerApproval(incidentId, a, answerDeps);
+      return lastAnswer;
+    };
+    /** The result of the last answer given since `lastAnswer` was cleared (read through a call: set in `answer`). */
+    const answered = (): AnswerResult | undefined => lastAnswer;
+    /** The handler's replies to the clicker (what Slack would show them), captured at the response_url. */
+    const slackReplies: string[] = [];
+    const slackInteraction = createSlackInteractionHandler({
+      signingSecret: async () => DRILL_SLACK_SIGNING_SECRET,
+      answer,
+      clock,
+      log,
+      respond: async (_url, message) => void slackReplies.push(message.text),
+    });
     // Watches (Step Functions in AWS): the synthesized watch workflow, its Check Task bound to the detector.
     const watchWorkflow = new LocalWorkflow<DetectorOutput & WatchInput>({
       workflow: watchDefinition,
@@ -972,32 +1078,153 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       });
     };
     const sweeps: SweepRun[] = [];
+    // The command topic's subscriber: the runbook handler (approval steps via cli; the live run's SNS endpoint).
+    const commandTopicArn = `arn:aws:sns:${region}:${home.accountId}:flink-watchdog-${DRILL_INSTANCE}-commands`;
+    const runbook = createRunbookHandler({
+      ...deps,
+      msf: adapters.msf,
+      starter: workflow,
+      automation: ledger,
+      snapshots: adapters.msf,
+      tokens: workflow,
+      commandTopicArn,
+    });
+    /** Runs a runbook command event and puts each record's result on the timeline. */
+    const runRunbook = async (event: unknown): Promise<RunbookOutput> => {
+      const out = await runbook(event);
+      for (const r of out.results) {
+        line('runbook', `${r.command ?? 'command'} ${r.applicationName ?? ''}: ${r.status} — ${r.reason}`);
+      }
+      return out;
+    };
+    let commandsPublished = 0;
+
+    /**
+     * The incident an approval step of `application` answers: its newest one awaiting approval, else its newest with
+     * an approval request (answered, timed out: answerApproval says why it refuses), else its open incident.
+     */
+    const approvalTarget = async (application: string): Promise<Incident | undefined> => {
+      const incidents = await ledger.listIncidents({ applicationName: keyOf(application) });
+      const asked = incidents
+        .filter((i) => i.approval !== undefined)
+        .sort((a, b) => (a.approval?.requestedMs ?? 0) - (b.approval?.requestedMs ?? 0));
+      return (
+        asked.filter((i) => i.approval?.state === 'PENDING').at(-1) ??
+        asked.at(-1) ??
+        incidents.filter((i) => i.status === 'REMEDIATING').at(-1)
+      );
+    };
+
+    /**
+     * An approval step (`approve` / `reject`): a person answers the application's incident awaiting approval through
+     * Slack (a click signed with the drill's signing secret, to the real interactivity handler), the CLI (the runbook
+     * command `flink-watchdog approve` / `reject` publishes, delivered to the runbook handler as the topic's
+     * subscription does) or the sandbox console ({@link answerApproval}). Never throws for a refused answer: the
+     * timeline says why. @returns the timeline's text
+     */
+    const approvalStep = async (entry: ApprovalStep): Promise<string> => {
+      const decision = entry.action === 'approve' ? 'APPROVED' : 'REJECTED';
+      const by =
+        entry.via === 'console'
+          ? 'sandbox console'
+          : (entry.by ?? (entry.via === 'slack' ? DRILL_SLACK_USER : DRILL_CLI_CALLER));
+      const note = entry.note ? ` (${entry.note})` : '';
+      const head = `${entry.action} ${entry.application} via ${entry.via} by ${by}`;
+      const incident = await approvalTarget(entry.application);
+      if (!incident) return `${head}: refused — ${entry.application} has no incident awaiting approval${note}`;
+      const told = (r: AnswerResult | undefined, how = '') =>
+        `${head}: ${r ? (r.accepted ? 'accepted' : 'refused') : 'not answered'}${how} — ${r?.message ?? ''}${note}`;
+      lastAnswer = undefined;
+      switch (entry.via) {
+        case 'console':
+          return told(
+            await answer(incident.id, {
+              decision,
+              by,
+              via: 'console',
+              ...(entry.action === 'reject' && entry.reason ? { reason: entry.reason } : {}),
+            }),
+          );
+        case 'slack': {
+          // The person clicks the button on the incident's Slack message as the local Slack receiver got it.
+          const actionId = decision === 'APPROVED' ? SLACK_APPROVE_ACTION_ID : SLACK_REJECT_ACTION_ID;
+          const button = slackReceiver.received
+            .flatMap((m) => slackButtons(m.body.blocks))
+            .find((b) => b.action_id === actionId && b.value === incident.id);
+          if (!button) {
+            return `${head}: refused — no Slack message of incident ${incident.id} has a${decision === 'APPROVED' ? 'n Approve' : ' Reject'} button to click${note}`;
+          }
+          const user = SLACK_USER_PATTERN.exec(by);
+          const userId = user?.[1] ?? by;
+          const replies = slackReplies.length;
+          const res = await slackInteraction(
+            signedSlackRequest({
+              secret: DRILL_SLACK_SIGNING_SECRET,
+              nowMs: clock.now(),
+              incidentId: button.value,
+              decision,
+              userId,
+              userName: user?.[2] ?? userId,
+              responseUrl: DRILL_SLACK_RESPONSE_URL,
+            }),
+          );
+          if (res.statusCode !== 200) {
+            line('error', `the Slack interactivity endpoint answered HTTP ${res.statusCode}: ${res.body}`);
+          }
+          const reply = slackReplies.slice(replies).join(' ');
+          const result = answered();
+          return `${told(result, ` (HTTP ${res.statusCode})`)}${reply && reply !== result?.message ? `; Slack shows: ${reply}` : ''}`;
+        }
+        case 'cli': {
+          const message = {
+            command: entry.action,
+            incidentId: incident.id,
+            via: 'cli',
+            requestedBy: by,
+            ...(entry.action === 'reject' && entry.reason ? { reason: entry.reason } : {}),
+            dryRun: false,
+          };
+          commandsPublished += 1;
+          // The runbook handler answers through answerApproval itself; its result (DONE: the answer was taken) is told.
+          const out = await runbook(
+            snsCommandEvent(commandTopicArn, message, `drill-command-${commandsPublished}`, clock.now()),
+          );
+          if (out.status === 'REJECTED') line('error', `runbook handler rejected the event: ${out.error}`);
+          const result = out.results[0];
+          return told(
+            result ? { accepted: result.status === 'DONE', message: result.reason } : undefined,
+            ` (runbook command: ${result?.status ?? 'no result'})`,
+          );
+        }
+      }
+    };
+
     // The watchdog has been running: its last sweep before the scenario found the watched set and made their alarms.
     await sweep(startMs);
     let nextSweep = startMs + SWEEP_MS;
     if (live) {
-      const commandTopicArn = `arn:aws:sns:${region}:${home.accountId}:flink-watchdog-${DRILL_INSTANCE}-commands`;
-      const runbook = createRunbookHandler({
-        ...deps,
-        msf: adapters.msf,
-        starter: workflow,
-        automation: ledger,
-        snapshots: adapters.msf,
-        commandTopicArn,
-      });
       await live.ready({
         emulator,
         ledger: table,
         config,
         commandTopicArn,
         slackMessages: slackReceiver.received,
-        runbook: (event) =>
+        runbook: (event) => exclusive(() => runRunbook(event)),
+        answerApproval: (incidentId, a) =>
           exclusive(async () => {
-            const out = await runbook(event);
-            for (const r of out.results) {
-              line('runbook', `${r.command ?? 'command'} ${r.applicationName ?? ''}: ${r.status} — ${r.reason}`);
-            }
-            return out;
+            const r = await answer(incidentId, a);
+            line(
+              'approval',
+              `${a.decision === 'APPROVED' ? 'approve' : 'reject'} [${incidentId}] via ${a.via} by ${a.by}: ${r.accepted ? 'accepted' : 'refused'} — ${r.message}`,
+            );
+            return r;
+          }),
+        slackInteraction: (request) =>
+          exclusive(async () => {
+            const res = await slackInteraction(request);
+            if (res.statusCode !== 200)
+              line('approval', `Slack interactivity endpoint: HTTP ${res.statusCode} ${res.body}`);
+            return res;
           }),
       });
     }
@@ -1059,6 +1286,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       // People act.
       while (pendingTimeline.length > 0 && startMs + (pendingTimeline[0]?.atMinute ?? 0) * MINUTE_MS <= t) {
         const entry = pendingTimeline.shift() as TimelineEntry;
+        if (entry.action === 'approve' || entry.action === 'reject') {
+          line('approval', await approvalStep(entry));
+          continue;
+        }
         try {
           const account = accountOf.get(entry.application) ?? emulator.accountId;
           line('user', await userAction(userMsfIn(account), entry, account));
@@ -1347,6 +1578,20 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         failures.push(
           `not RUNNING at the end: ${notRunning.map((a) => `${a.name} ${a.status ?? 'absent'}`).join(', ')}`,
         );
+      }
+    }
+    if (exp.approval) {
+      const asked = decisive?.approval;
+      const want = exp.approval;
+      if (!asked) failures.push(`no approval request on the deciding incident, expected one ${want.state}`);
+      else {
+        if (asked.state !== want.state) failures.push(`approval ${asked.state}, expected ${want.state}`);
+        if (want.by !== undefined && !asked.answer?.by.includes(want.by)) {
+          failures.push(`approval answered by ${asked.answer?.by ?? 'nobody'}, expected by ${want.by}`);
+        }
+        if (want.via !== undefined && asked.answer?.via !== want.via) {
+          failures.push(`approval answered via ${asked.answer?.via ?? 'nothing'}, expected via ${want.via}`);
+        }
       }
     }
     if (timeline.some((l) => l.actor === 'error')) failures.push('errors were logged (see timeline)');

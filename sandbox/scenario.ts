@@ -6,7 +6,15 @@ import {
   DEFAULT_METRIC_HISTORY_MINUTES,
   DEFAULT_METRICS_DELAY_SECONDS,
 } from '#sandbox/emulator/metric-publisher.ts';
-import { ConfigError, configErrorMessage, didYouMean, formatConfigPath, parseConfig } from '#shared/config/schema.ts';
+import {
+  ConfigError,
+  configErrorMessage,
+  didYouMean,
+  formatConfigPath,
+  parseConfig,
+  policyFor,
+  type WatchdogConfig,
+} from '#shared/config/schema.ts';
 import { APPLICATION_STATUSES } from '#shared/domain/model.ts';
 import { packageRoot } from '#shared/package-root.ts';
 import { MUTATING_MSF_OPERATIONS } from '#shared/ports/msf.ts';
@@ -424,11 +432,30 @@ const TimelineBase = {
   note: z.string().optional().describe('Why, printed in the drill timeline.'),
 };
 
+/** How an approval step answers (approve mode's channels, as the drill and the sandbox reach them). */
+const ApprovalVia = z
+  .enum(['slack', 'cli', 'console'])
+  .default('slack')
+  .describe(
+    'slack: a signed block_actions request (the Approve / Reject button) to the Slack interactivity handler; cli: the approve or reject runbook command published to the command topic, as flink-watchdog approve does; console: the sandbox console.',
+  );
+
+/** Who answers an approval step; the default depends on `via`. */
+const ApprovalBy = z
+  .string()
+  .min(1)
+  .max(256)
+  .optional()
+  .describe(
+    'Who answers: with slack a Slack user as USERID (username), e.g. U024BE7LH (jane.doe); with cli the caller (an IAM ARN); with console ignored (sandbox console). Default: U0DRILL01 (drill.oncall), arn:aws:iam::123456789012:user/drill-oncall.',
+  );
+
 /**
  * What people (deploy pipelines, operators) do during the scenario, through the real SDK, in the application's own
  * account. `update`: a deploy (UpdateApplication with `change`); `start` / `stop`; `create`: CreateApplication with
  * `definition` (its tags in the request), then StartApplication; `tag` / `untag`: TagResource / UntagResource on the
- * application's ARN.
+ * application's ARN; `approve` / `reject`: answer the application's incident awaiting approval (approve mode) through
+ * Slack, the CLI's command topic or the sandbox console.
  */
 export const TimelineEntry = z.discriminatedUnion('action', [
   z
@@ -454,9 +481,18 @@ export const TimelineEntry = z.discriminatedUnion('action', [
     .strict()
     .describe('StartApplication.'),
   z
-    .object({ ...TimelineBase, action: z.literal('stop') })
+    .object({
+      ...TimelineBase,
+      action: z.literal('stop'),
+      force: z
+        .boolean()
+        .default(false)
+        .describe(
+          'StopApplication Force=true: stops at once without a snapshot (how a job that cannot take one, e.g. a looping job, is stopped).',
+        ),
+    })
     .strict()
-    .describe('StopApplication.'),
+    .describe('StopApplication (Force with force).'),
   z
     .object({
       ...TimelineBase,
@@ -490,8 +526,47 @@ export const TimelineEntry = z.discriminatedUnion('action', [
     })
     .strict()
     .describe("UntagResource on the application's ARN."),
+  z
+    .object({
+      ...TimelineBase,
+      action: z.literal('approve'),
+      via: ApprovalVia,
+      by: ApprovalBy,
+    })
+    .strict()
+    .describe(
+      "Approves the application's incident awaiting approval (approve mode), via slack (a signed Approve click to the Slack interactivity handler), cli (flink-watchdog approve through the command topic) or console (the sandbox console); refused, and said so, when none awaits approval.",
+    ),
+  z
+    .object({
+      ...TimelineBase,
+      action: z.literal('reject'),
+      via: ApprovalVia,
+      by: ApprovalBy,
+      reason: z
+        .string()
+        .min(1)
+        .max(1024)
+        .optional()
+        .describe(
+          'Why the action is rejected, recorded on the incident and told; required with cli and console (a Slack button carries none: Slack records rejected in Slack).',
+        ),
+    })
+    .strict()
+    .describe(
+      "Rejects the application's incident awaiting approval (approve mode): the workflow ends ESCALATED without an MSF call; refused, and said so, when none awaits approval.",
+    ),
 ]);
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
+
+/** A timeline step that answers an approval request (`approve` or `reject`). */
+export type ApprovalStep = Extract<TimelineEntry, { action: 'approve' | 'reject' }>;
+
+/**
+ * A Slack user as a step's `by` names it: the user ID (`U…` or `W…`, Slack's user IDs) and, in parentheses, the
+ * username: `U024BE7LH (jane.doe)`. Groups: 1 the user ID, 2 the username (optional).
+ */
+export const SLACK_USER_PATTERN = /^([UW][A-Z0-9]{2,})(?: \(([^()]+)\))?$/;
 
 /** Outcome of an incident or of a scenario, from the watchdog's point of view. */
 export const Outcome = z.enum([
@@ -583,6 +658,28 @@ export const ScenarioExpectation = z
       .default([])
       .describe(
         'Applications that must be RUNNING at the end: names, or a prefix ending in * (orders-*; * for all). Each must match an application.',
+      ),
+    approval: z
+      .object({
+        state: z
+          .enum(['PENDING', 'APPROVED', 'REJECTED', 'TIMED_OUT', 'STALE'])
+          .describe(
+            "The approval request's state on the deciding incident at the end: PENDING (unanswered), APPROVED, REJECTED, TIMED_OUT (nobody answered within approvalTimeoutMinutes), STALE (approved, but the situation changed before acting: refused).",
+          ),
+        by: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("Text the recorded answer's by must contain, e.g. the Slack user ID U024BE7LH; omit to not check."),
+        via: z
+          .enum(['slack', 'amazon-q', 'cli', 'console'])
+          .optional()
+          .describe('The channel the recorded answer came through; omit to not check.'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        "approve mode: the deciding incident's approval request (its state, who answered and through what); omit to not check.",
       ),
   })
   .strict();
@@ -1044,6 +1141,37 @@ function crossCheckIssues(s: z.output<typeof Scenario>, applications: readonly S
         `${path}.application`,
         `"${e.application}" is created at minute ${app.fromMinute} (${app.path}), after this ${e.action} at minute ${e.atMinute}: move one of them`,
       );
+    }
+  });
+
+  // Approval steps: a Slack user written as Slack sends it; an application in approve mode (else nothing asks).
+  let approvalConfig: WatchdogConfig | undefined;
+  try {
+    approvalConfig = parseConfig(s.watchdog, 'watchdog');
+  } catch {
+    // Reported with the watchdog configuration's own issues below.
+  }
+  s.timeline.forEach((e, i) => {
+    if (e.action !== 'approve' && e.action !== 'reject') return;
+    if (e.via === 'slack' && e.by !== undefined && !SLACK_USER_PATTERN.test(e.by)) {
+      problem(
+        `timeline[${i}].by`,
+        `"${e.by}" is not a Slack user: write the user ID and the username, e.g. "U024BE7LH (jane.doe)", or use via cli or console`,
+      );
+    }
+    if (e.action === 'reject' && e.via !== 'slack' && e.reason === undefined) {
+      problem(`timeline[${i}].reason`, `required: a reject via ${e.via} says why (recorded on the incident and told)`);
+    }
+    // Applications of the home account are known to the config by their name (a member account's by NAME@ACCOUNT.REGION).
+    const app = s.applications.find((a) => a.name === e.application);
+    if (approvalConfig && app && app.accountId === undefined) {
+      const mode = policyFor(approvalConfig, e.application).mode;
+      if (mode !== 'approve') {
+        problem(
+          `timeline[${i}].action`,
+          `"${e.application}" is in ${mode} mode, so nothing asks for approval and this ${e.action} is always refused: set "mode": "approve" in its policy (or in watchdog.defaults)`,
+        );
+      }
     }
   });
 
