@@ -4,6 +4,11 @@ import {
   GetQueryResultsCommand,
   StartQueryCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CreateApplicationCommand,
+  DescribeApplicationCommand,
+  KinesisAnalyticsV2Client,
+} from '@aws-sdk/client-kinesis-analytics-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '#sandbox/clock.ts';
 import { type Emulator, startEmulator } from '#sandbox/emulator/index.ts';
@@ -160,5 +165,48 @@ describe('Conformance: CloudWatch Logs responses match the API model', () => {
     await expectConformingError(MODEL, wire, 'FilterLogEvents', 'InvalidParameterException', () =>
       logs.send(new FilterLogEventsCommand({ logGroupName: GROUP, logStreamNames: ['a'], logStreamNamePrefix: 'a' })),
     );
+  });
+});
+
+describe('MSF emulator: CloudWatchLoggingOptionDescriptions', () => {
+  it("a scenario application logs to the console's default stream; a created one to the options it was created with", async () => {
+    // Arrange
+    const msf = new KinesisAnalyticsV2Client({
+      endpoint: emulator.endpoint,
+      region: emulator.region,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    const arn = 'arn:aws:logs:eu-west-1:123456789012:log-group:/flink/created:log-stream:app';
+    const create = (name: string, options?: Array<{ LogStreamARN: string }>) =>
+      msf.send(
+        new CreateApplicationCommand({
+          ApplicationName: name,
+          RuntimeEnvironment: 'FLINK-1_20',
+          ServiceExecutionRole: 'arn:aws:iam::123456789012:role/created-msf-role',
+          ApplicationConfiguration: {
+            ApplicationCodeConfiguration: {
+              CodeContentType: 'ZIPFILE',
+              CodeContent: { S3ContentLocation: { BucketARN: 'arn:aws:s3:::artifacts', FileKey: 'c-1.jar' } },
+            },
+          },
+          ...(options ? { CloudWatchLoggingOptions: options } : {}),
+        }),
+      );
+
+    // Act
+    const seeded = await msf.send(new DescribeApplicationCommand({ ApplicationName: 'orders' }));
+    const created = await create('created-logged', [{ LogStreamARN: arn }]);
+    const silent = await create('created-silent');
+    const invalid = create('created-invalid', [{ LogStreamARN: 'arn:aws:s3:::not-a-log-stream' }]);
+
+    // Assess
+    expect(seeded.ApplicationDetail?.CloudWatchLoggingOptionDescriptions?.map((o) => o.LogStreamARN)).toEqual([
+      `arn:aws:logs:eu-west-1:123456789012:log-group:${GROUP}:log-stream:kinesis-analytics-log-stream`,
+    ]);
+    expect(created.ApplicationDetail?.CloudWatchLoggingOptionDescriptions?.map((o) => o.LogStreamARN)).toEqual([arn]);
+    expect(silent.ApplicationDetail?.CloudWatchLoggingOptionDescriptions ?? []).toEqual([]);
+    await expect(invalid).rejects.toMatchObject({ name: 'InvalidArgumentException' });
+    msf.destroy();
   });
 });

@@ -1,10 +1,15 @@
+import type { ApplicationDetail } from '@aws-sdk/client-kinesis-analytics-v2';
 import { describe, expect, it } from 'vitest';
+import { toApplicationState } from '#shared/adapters/msf.ts';
+import type { Incident } from '#shared/domain/incident.ts';
+import { parseLogStreamArn } from '#shared/domain/model.ts';
 import {
   findRootCause,
   insightsTimestampMs,
   parseException,
   ROOT_CAUSE_LOOKBACK_MINUTES,
   ROOT_CAUSE_POLLS,
+  recordRootCause,
 } from '#shared/domain/root-cause.ts';
 import type { LogEvent, LogsPort, LogsQueryResults } from '#shared/ports/logs.ts';
 import { MIN, T0 } from '../support/builders.ts';
@@ -247,5 +252,71 @@ describe('Function: findRootCause', () => {
     expect(none.note).toContain('AddApplicationCloudWatchLoggingOption');
     expect(noClient.note).toContain('no CloudWatch Logs client');
     expect(member.note).toContain('own account only');
+  });
+});
+
+describe('Function: recordRootCause', () => {
+  const bare = () => ({ events: [] }) as unknown as Incident;
+
+  it('puts the root cause and a ROOT_CAUSE event on the incident', async () => {
+    // Arrange
+    const incident = bare();
+
+    // Act
+    await recordRootCause(incident, input, deps(new FakeLogs([{ timestampMs: ONSET, message: MISSING_STREAM }])).value);
+
+    // Assess
+    expect(incident.rootCause?.exceptionClass).toBe(
+      'software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException',
+    );
+    expect(incident.rootCauseNote).toBeUndefined();
+    expect(incident.events).toEqual([{ atMs: NOW, kind: 'ROOT_CAUSE', message: `${MISSING_STREAM} (logs-insights)` }]);
+  });
+
+  it('puts the note on the incident when none is found', async () => {
+    // Arrange
+    const incident = bare();
+
+    // Act
+    await recordRootCause(incident, input, deps(new FakeLogs([])).value);
+
+    // Assess
+    expect(incident.rootCause).toBeUndefined();
+    expect(incident.rootCauseNote).toMatch(/^No exception found/);
+    expect(incident.events[0]?.kind).toBe('ROOT_CAUSE');
+  });
+});
+
+describe('Log stream ARNs (CloudWatchLoggingOptionDescriptions)', () => {
+  it('maps DescribeApplication logging options onto ApplicationState.logStreamArns; none is []', () => {
+    // Arrange
+    const detail = (extra: Partial<ApplicationDetail>) =>
+      ({
+        ApplicationARN: 'arn:aws:kinesisanalytics:eu-west-1:123456789012:application/orders',
+        ApplicationName: 'orders',
+        RuntimeEnvironment: 'FLINK-1_20',
+        ApplicationStatus: 'RUNNING',
+        ApplicationVersionId: 3,
+        ...extra,
+      }) as ApplicationDetail;
+
+    // Act
+    const logged = toApplicationState(
+      detail({ CloudWatchLoggingOptionDescriptions: [{ CloudWatchLoggingOptionId: '1.1', LogStreamARN: STREAM_ARN }] }),
+    );
+    const silent = toApplicationState(detail({}));
+
+    // Assess
+    expect(logged.logStreamArns).toEqual([STREAM_ARN]);
+    expect(silent.logStreamArns).toEqual([]);
+  });
+
+  it('reads the log group and stream of a log stream ARN, and nothing of another ARN', () => {
+    // Act, Assess
+    expect(parseLogStreamArn(STREAM_ARN)).toEqual({
+      logGroupName: GROUP,
+      logStreamName: 'kinesis-analytics-log-stream',
+    });
+    expect(parseLogStreamArn('arn:aws:logs:eu-west-1:123456789012:log-group:/x')).toBeUndefined();
   });
 });
