@@ -453,6 +453,7 @@ async function decideDrift(deps: ReconcilerDeps, c: DriftContext): Promise<Recon
  * Status drift with `onDrift.status: reconcile`: desired RUNNING, found READY, and the last operation did not fail (a
  * failed deploy is the detector's business) → start from the latest snapshot through the remediation workflow, in
  * remediate mode, with no other incident open. Returns undefined when it does not apply (then the drift is reported).
+ * In approve mode nothing is started and no approval is asked: a NOTIFIED incident says what to start and how.
  *
  * While automation of the application is paused (runbook `pause-automation`), nothing is started: an OBSERVED incident
  * says "automation paused by X: reason — would have started it …" (once per pause and drift episode), and the
@@ -493,19 +494,32 @@ async function reconcileStatus(deps: ReconcilerDeps, c: DriftContext, fp: string
   const release = async () => {
     if (admission?.admitted && !admission.reentered) await releaseRemediationSlot(deps, id);
   };
+  // approve mode: the reconciler asks no one (approval requests are the detector's, for restart loops and failed
+  // operations); it tells people what it would start and how, and leaves the start to them (NOTIFIED).
+  const approve = policy.mode === 'approve';
+  const startCommand = `aws kinesisanalyticsv2 start-application --application-name ${name} --run-configuration '{"ApplicationRestoreConfiguration":{"ApplicationRestoreType":"RESTORE_FROM_LATEST_SNAPSHOT"}}'`;
   const reason = remediate
     ? `${c.report.summary} Reconciling by policy (onDrift.status: reconcile): start from the latest snapshot.`
-    : `${c.report.summary} Would have started it from the latest snapshot (observe mode).`;
-  const incident = driftIncident(id, c, remediate ? 'REMEDIATING' : 'OBSERVED', {
-    verdict: remediate ? 'REMEDIATE' : 'NONE',
+    : approve
+      ? `${c.report.summary} Approve mode: the reconciler does not start it by itself; start it from the latest snapshot if it should run (runbook \`start\`, or the AWS CLI).`
+      : `${c.report.summary} Would have started it from the latest snapshot (observe mode).`;
+  const incident = driftIncident(id, c, remediate ? 'REMEDIATING' : approve ? 'NOTIFIED' : 'OBSERVED', {
+    verdict: remediate ? 'REMEDIATE' : approve ? 'NOTIFY' : 'NONE',
     reason,
-    ...(remediate ? { remediation: action } : {}),
+    ...(remediate ? { remediation: action } : approve ? { wouldHave: action } : {}),
   });
+  if (approve) incident.nextSteps = [startCommand];
   if (remediate) incident.remediation = action;
   c.entry.reportedFingerprint = fp;
   if (!(await deps.ledger.createIncident(incident))) {
     await release();
     return { applicationName: name, verdict: 'ALREADY_REPORTED', report: c.report, incidentId: id };
+  }
+  if (approve) {
+    await tell(deps, incident, 'NOTIFIED', c.now, `${name}: stopped out of band (approve mode)`, reason, [
+      startCommand,
+    ]);
+    return { applicationName: name, verdict: 'REPORTED', report: c.report, incidentId: id };
   }
   if (!remediate) {
     await tell(deps, incident, 'OBSERVED', c.now, `${name}: stopped out of band (observe mode)`, reason);

@@ -450,6 +450,27 @@ describe('Function: reconcile', () => {
       expect(s.notifier.sent.map((n) => n.event)).toEqual(['OBSERVED']);
     });
 
+    it('in approve mode starts nothing and asks no one: tells people what to start and how (NOTIFIED)', async () => {
+      // Prepare
+      const s = setup({ defaults: { mode: 'approve', onDrift: { status: 'reconcile' } } });
+      s.change('orders', { status: 'READY' });
+      // Act
+      const result = await s.cycle();
+      // Assess
+      expect(line(result).verdict).toBe('REPORTED');
+      expect(s.starter.started).toEqual([]);
+      expect(s.msf.mutations).toEqual([]);
+      const incidents = await s.ledger.listIncidents({ applicationName: 'orders' });
+      expect(incidents).toHaveLength(1);
+      expect(incidents[0]?.status).toBe('NOTIFIED');
+      expect(incidents[0]?.approval).toBeUndefined();
+      expect(incidents[0]?.decision.reason).toContain('Approve mode: the reconciler does not start it by itself');
+      expect(s.notifier.sent.map((n) => n.event)).toEqual(['NOTIFIED']);
+      expect(s.notifier.sent[0]?.nextSteps[0]).toContain(
+        'aws kinesisanalyticsv2 start-application --application-name orders',
+      );
+    });
+
     it('does not start an application while its automation is paused: it reports, then starts it once resumed', async () => {
       // Prepare
       const s = setup({ defaults: { mode: 'remediate', onDrift: { status: 'reconcile' } } });
