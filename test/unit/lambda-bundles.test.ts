@@ -25,6 +25,7 @@ const LAZY_PACKAGES = [
   '@aws-sdk/client-sfn',
   '@aws-sdk/client-s3',
   '@aws-sdk/client-ssm',
+  '@aws-sdk/client-cloudwatch-logs',
 ];
 
 function metafile(fn: string): Metafile {
