@@ -80,7 +80,16 @@ export function scenarioReference(schema: Node): string {
   const required = (name: string) => schema.required?.includes(name) ?? false;
   // The watchdog object is the configuration format, documented in configuration.md: shown as one object row.
   const { $ref: _configSchema, ...watchdog } = need('watchdog');
-  const sections = ['applications', 'applicationGroups', 'accounts', 'throttle', 'cloudwatch', 'delivery', 'slack'];
+  const sections = [
+    'applications',
+    'applicationGroups',
+    'accounts',
+    'throttle',
+    'cloudwatch',
+    'delivery',
+    'slack',
+    'changeCalendars',
+  ];
   // One row per top-level field; a field with fields of its own has its own table below.
   const topLevel = Object.entries(properties).map(([name, node]): FieldRow => {
     const row = rows(name === 'watchdog' ? { ...watchdog, type: 'object' } : node, name, required(name))[0] as FieldRow;
