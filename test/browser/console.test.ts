@@ -204,9 +204,20 @@ describe('Console: the live sandbox page in a real browser', () => {
       await clickUntilNow(page, 'button[data-advance="5"]', new Date(start + minutes * 60_000).toISOString());
     }
     const asked = {
-      slackButtons: await page.$$eval('#notifications button[data-approval]', (els) =>
-        els.map((e) => `${e.textContent} ${e.getAttribute('data-approval')}`),
+      // Per Slack message with buttons: their labels and what they answer.
+      slackButtons: await page.$$eval('#notifications .slack', (els) =>
+        els
+          .map((m) =>
+            Array.from(m.querySelectorAll('button[data-approval]')).map(
+              (b) => `${b.textContent} ${b.getAttribute('data-approval')} ${b.getAttribute('data-incident')}`,
+            ),
+          )
+          .filter((buttons) => buttons.length > 0),
       ),
+      slackTexts: await page.$$eval('#notifications .slack', (els) =>
+        els.filter((m) => m.querySelector('button[data-approval]')).map((m) => m.textContent ?? ''),
+      ),
+      incidentId: await page.getAttribute('.incident', 'data-incident'),
       incident: await page.textContent('.incident'),
       incidentButtons: await page.$$eval('.incident button[data-approval]', (els) => els.map((e) => e.textContent)),
     };
@@ -226,7 +237,11 @@ describe('Console: the live sandbox page in a real browser', () => {
 
     // Assess
     expect(minutes).toBeLessThan(60);
-    expect(asked.slackButtons).toEqual(['Approve approve', 'Reject reject']);
+    expect(asked.slackButtons.length).toBeGreaterThan(0);
+    for (const buttons of asked.slackButtons) {
+      expect(buttons).toEqual([`Approve approve ${asked.incidentId}`, `Reject reject ${asked.incidentId}`]);
+    }
+    expect(asked.slackTexts.every((t) => t.includes('orders-enrichment'))).toBe(true);
     expect(asked.incident).toContain('Awaiting approval: ');
     expect(asked.incidentButtons).toEqual(['Approve', 'Reject']);
     expect(stillPending).toBe('PENDING');
