@@ -4,6 +4,7 @@ import type { ChangeCalendarPort } from '#shared/ports/change-calendar.ts';
 import { saveOwnedIncident } from '#shared/ports/ledger.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { MsfPort } from '#shared/ports/msf.ts';
+import { describeRemediation } from './decision.ts';
 import type { HoldRecord, Incident } from './incident.ts';
 import { addEvent } from './incident.ts';
 import { type ApplicationOperation, isMaintenanceOperation } from './model.ts';
@@ -135,12 +136,17 @@ export async function holdBeforeAutomaticCall(
   incident: Incident,
   _policy: PolicySettings,
 ): Promise<RemediationState | undefined> {
+  const step = state.steps[state.stepIndex];
+  // No call left (the ACT phase only moves on to VERIFY): nothing to hold.
+  if (!step) return undefined;
   const settings = changeFreezeSettings(deps.config);
   const hold = await checkHolds(state.applicationName, deps);
   const now = deps.clock.now();
   const current = incident.hold && incident.hold.releasedMs === undefined ? incident.hold : undefined;
-  const step = state.steps[state.stepIndex];
-  const nextCall = step?.call ?? 'its next call';
+  const nextCall = step.call;
+  // A hold can fall between two calls of a plan (after StopApplication, before StartApplication): say so.
+  const done = incident.actions.filter((a) => a.state === 'SUCCEEDED').map((a) => a.call);
+  const after = done.length ? ` (after ${done.join(', ')}: the application stays as it is until then)` : '';
   if (!hold) {
     if (!current) return undefined;
     current.releasedMs = now;
@@ -162,7 +168,7 @@ export async function holdBeforeAutomaticCall(
       incident,
       now,
       'HELD',
-      `Held before ${nextCall}: ${hold.detail}. No automatic MSF call until it ends; looking again every ${settings.recheckMinutes} min, at most ${settings.maxHoldMinutes} min.`,
+      `Held before ${nextCall}${after}: ${hold.detail}. No automatic MSF call until it ends; looking again every ${settings.recheckMinutes} min, at most ${settings.maxHoldMinutes} min.`,
     );
   } else {
     if (record.kind !== hold.kind) {
@@ -198,7 +204,7 @@ export async function holdBeforeAutomaticCall(
       'HELD',
       now,
       `${state.applicationName}: remediation held — ${hold.kind === 'MAINTENANCE' ? 'MSF maintenance' : 'change freeze'}`,
-      `${incident.remediation ? `Decided: ${nextCall}. ` : ''}Held before ${nextCall}: ${hold.detail}. The watchdog makes no automatic MSF call until it ends and looks again every ${settings.recheckMinutes} min; after ${settings.maxHoldMinutes} min held it escalates. A runbook command still acts.${hold.fix ? ` ${hold.fix}` : ''}`,
+      `${incident.remediation ? `Decided: ${describeRemediation(incident.remediation)}. ` : ''}Held before ${nextCall}${after}: ${hold.detail}. The watchdog makes no automatic MSF call until it ends and looks again every ${settings.recheckMinutes} min; after ${settings.maxHoldMinutes} min held it escalates. A runbook command still acts.${hold.fix ? ` ${hold.fix}` : ''}`,
     );
     await saveOwnedIncident(deps.ledger, incident);
   }

@@ -266,6 +266,27 @@ describe('Remediation held before an automatic MSF call', () => {
     ]);
   });
 
+  it('holds between two calls of a plan and says the application stays as it is (stopped) until then', async () => {
+    // Prepare
+    const s = await setup();
+    // Act
+    const act = await s.step(s.initial); // LOCK
+    const awaiting = await s.step(act); // StopApplication, calendar OPEN
+    s.msf.operations.set('orders', [{ operationId: 'stop-1', operation: 'StopApplication', status: 'SUCCESSFUL' }]);
+    const app = s.msf.apps.get('orders');
+    if (!app) throw new Error('no app');
+    app.status = 'READY';
+    const startAct = await s.step(awaiting); // READY → ACT (StartApplication)
+    s.calendars.state = { state: 'CLOSED' };
+    const held = await s.step(startAct);
+    // Assess
+    expect(held).toMatchObject({ phase: 'ACT', stepIndex: 1, waitSeconds: 300 });
+    expect(s.mutating()).toEqual(['StopApplication orders']);
+    expect(s.held()[0]?.text).toContain(
+      'Held before StartApplication (after StopApplication: the application stays as it is until then)',
+    );
+  });
+
   it('escalates without acting once held for maxHoldMinutes, saying why', async () => {
     // Prepare
     const s = await setup();
@@ -277,7 +298,9 @@ describe('Remediation held before an automatic MSF call', () => {
     expect(state).toMatchObject({ phase: 'RELEASE', outcome: 'ESCALATED' });
     const incident = await s.stored();
     expect(incident.status).toBe('ESCALATED');
-    expect(incident.outcomeReason).toContain('Held for 60 min (changeFreeze.maxHoldMinutes 60): change calendar prod-freeze is CLOSED.');
+    expect(incident.outcomeReason).toContain(
+      'Held for 60 min (changeFreeze.maxHoldMinutes 60): change calendar prod-freeze is CLOSED.',
+    );
     expect(incident.outcomeReason).toContain('without acting');
     expect(incident.nextSteps).toContain('aws ssm get-calendar-state --calendar-names prod-freeze');
     expect(s.mutating()).toEqual([]);
