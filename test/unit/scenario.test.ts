@@ -85,8 +85,8 @@ describe('Function: parseScenario', () => {
       ],
       [
         'a timeline step',
-        { timeline: [{ atMinute: 5, action: 'stop', application: 'orders', force: true }] },
-        'timeline[0].force: unknown key; allowed keys: atMinute, application, note, action',
+        { timeline: [{ atMinute: 5, action: 'stop', application: 'orders', forced: true }] },
+        'timeline[0].forced: unknown key (did you mean "force"?); allowed keys: atMinute, application, note, action, force',
       ],
       [
         'the expectation',
