@@ -287,6 +287,22 @@ describe('Remediation held before an automatic MSF call', () => {
     );
   });
 
+  it('stops a held remediation and frees the lock when a person pauses automation, so their own command can act', async () => {
+    // Prepare
+    const s = await setup();
+    s.calendars.state = { state: 'CLOSED' };
+    const held = await s.step(await s.step(s.initial));
+    // Act
+    await s.deps.ledger.pauseAutomation('orders', 'alice@example.com', 'start it by hand during the freeze', s.now());
+    let state = await s.step(held);
+    for (let i = 0; i < 3 && state.phase !== 'DONE'; i++) state = await s.step(state);
+    // Assess
+    expect(state).toMatchObject({ phase: 'DONE', outcome: 'ESCALATED' });
+    expect((await s.stored()).outcomeReason).toContain('automation paused by alice@example.com');
+    expect(await s.deps.ledger.lockHolder('orders', s.now())).toBeUndefined();
+    expect(s.mutating()).toEqual([]);
+  });
+
   it('escalates without acting once held for maxHoldMinutes, saying why', async () => {
     // Prepare
     const s = await setup();
