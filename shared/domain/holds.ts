@@ -204,7 +204,7 @@ export async function holdBeforeAutomaticCall(
       'HELD',
       now,
       `${state.applicationName}: remediation held — ${hold.kind === 'MAINTENANCE' ? 'MSF maintenance' : 'change freeze'}`,
-      `${incident.remediation ? `Decided: ${describeRemediation(incident.remediation)}. ` : ''}Held before ${nextCall}${after}: ${hold.detail}. The watchdog makes no automatic MSF call until it ends and looks again every ${settings.recheckMinutes} min; after ${settings.maxHoldMinutes} min held it escalates. A runbook command still acts.${hold.fix ? ` ${hold.fix}` : ''}`,
+      `${incident.remediation ? `Decided: ${describeRemediation(incident.remediation)}. ` : ''}Held before ${nextCall}${after}: ${hold.detail}. The watchdog makes no automatic MSF call until it ends and looks again every ${settings.recheckMinutes} min; after ${settings.maxHoldMinutes} min held it escalates. To act yourself: pause automation of ${state.applicationName} (runbook command pause-automation; this remediation then stops and frees its lock), then run your runbook command.${hold.fix ? ` ${hold.fix}` : ''}`,
     );
     await saveOwnedIncident(deps.ledger, incident);
   }
