@@ -162,6 +162,8 @@ const SCRIPT = `
     var b = e.target.closest('button[data-approval]');
     if (!b) return;
     var action = b.getAttribute('data-approval'), id = b.getAttribute('data-incident'), body = { action: action, incidentId: id };
+    var question = b.getAttribute('data-confirm');
+    if (question && !window.confirm(question)) return;
     if (action === 'reject') {
       var reason = window.prompt('Why reject the remediation of incident ' + id + '? (required)');
       if (reason === null) return;

@@ -216,7 +216,8 @@ const APPROVAL_BUTTONS: Readonly<Record<string, 'approve' | 'reject'>> = {
  * A Slack message's blocks as HTML for the console: as `blocksHtml` renders them, except an `actions` block's Approve /
  * Reject buttons (`action_id` flink-watchdog-approve / flink-watchdog-reject, `value` the incident id), which become
  * `<button data-approval="approve|reject" data-incident="ID">` that the console page answers as Slack's interactivity
- * endpoint would (POST /sandbox/actions). Every text is escaped.
+ * endpoint would (POST /sandbox/actions); a button's Block Kit `confirm` dialog becomes `data-confirm` (its title and
+ * text), which the page asks first. Every text is escaped.
  */
 export function slackBlocksHtml(blocks: unknown[], fallback: string): string {
   if (blocks.length === 0) return blocksHtml([], fallback);
@@ -224,7 +225,12 @@ export function slackBlocksHtml(blocks: unknown[], fallback: string): string {
     .map((b) => {
       const block = b as {
         type?: string;
-        elements?: Array<{ action_id?: unknown; value?: unknown; text?: { text?: unknown } }>;
+        elements?: Array<{
+          action_id?: unknown;
+          value?: unknown;
+          text?: { text?: unknown };
+          confirm?: { title?: { text?: unknown }; text?: { text?: unknown } };
+        }>;
       };
       const elements = block.elements ?? [];
       const approval = elements.filter((e) => typeof e.action_id === 'string' && APPROVAL_BUTTONS[e.action_id]);
@@ -233,7 +239,12 @@ export function slackBlocksHtml(blocks: unknown[], fallback: string): string {
       const buttons = approval.map((e) => {
         const action = APPROVAL_BUTTONS[e.action_id as string] ?? 'approve';
         const label = typeof e.text?.text === 'string' ? e.text.text : action;
-        return `<button type="button" class="button slack-approval" data-approval="${action}" data-incident="${escapeHtml(String(e.value ?? ''))}">${escapeHtml(label)}</button>`;
+        // A Block Kit `confirm` dialog: the page asks it (window.confirm) before answering, as Slack does.
+        const question = [e.confirm?.title?.text, e.confirm?.text?.text]
+          .filter((t) => typeof t === 'string')
+          .join('\n');
+        const confirm = question ? ` data-confirm="${escapeHtml(question)}"` : '';
+        return `<button type="button" class="button slack-approval" data-approval="${action}" data-incident="${escapeHtml(String(e.value ?? ''))}"${confirm}>${escapeHtml(label)}</button>`;
       });
       const rest = others.length > 0 ? blocksHtml([{ ...block, elements: others }], fallback) : '';
       return `<p class="actions">${buttons.join(' ')}</p>${rest}`;

@@ -208,7 +208,7 @@ describe('Console: the live sandbox page in a real browser', () => {
       slackButtons: await page.$$eval('#notifications .slack', (els) =>
         els
           .map((m) =>
-            Array.from(m.querySelectorAll('button[data-approval]')).map(
+            (Array.from(m.querySelectorAll('button[data-approval]')) as Array<typeof m>).map(
               (b) => `${b.textContent} ${b.getAttribute('data-approval')} ${b.getAttribute('data-incident')}`,
             ),
           )
@@ -226,7 +226,12 @@ describe('Console: the live sandbox page in a real browser', () => {
     await page.click('.incident button[data-approval="reject"]');
     const stillPending = await page.getAttribute('.incident .approval', 'data-approval-state');
 
-    // Act: Approve on the Slack message, then advance until the incident is RESOLVED.
+    // Act: Approve on the Slack message (it asks its confirm dialog first, as Slack does), then advance until RESOLVED.
+    const confirmations: string[] = [];
+    page.once('dialog', (d) => {
+      confirmations.push(d.message());
+      void d.accept();
+    });
     await page.click(slackApprove);
     await page.waitForSelector('.incident .approval[data-approval-state="APPROVED"]', { timeout: 60_000 });
     const pendingAfterApprove = await page.textContent('#pending');
@@ -246,6 +251,7 @@ describe('Console: the live sandbox page in a real browser', () => {
     expect(asked.incidentButtons).toEqual(['Approve', 'Reject']);
     expect(stillPending).toBe('PENDING');
     expect(pendingAfterApprove).toBe('');
+    expect(confirmations).toEqual([expect.stringContaining('Approve this remediation?')]);
     const incident = await page.textContent('.incident');
     expect(incident).toContain('orders-enrichment — RESOLVED RESTART_LOOP');
     expect(incident).toContain('approved by sandbox console via console');

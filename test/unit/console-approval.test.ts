@@ -102,6 +102,27 @@ describe('Function: slackBlocksHtml', () => {
     expect(html).toContain('data-approval="reject" data-incident="&#34;&#62;&#60;x"');
     expect(html).toContain('<a class="button" href="https://console.aws.amazon.com/"');
     expect(html).not.toContain('<b>');
+    const confirmed = slackBlocksHtml(
+      [
+        {
+          type: 'actions',
+          elements: [
+            {
+              type: 'button',
+              action_id: 'flink-watchdog-approve',
+              text: { type: 'plain_text', text: 'Approve' },
+              value: ID,
+              confirm: {
+                title: { type: 'plain_text', text: 'Approve?' },
+                text: { type: 'plain_text', text: 'Roll <back>' },
+              },
+            },
+          ],
+        },
+      ],
+      '',
+    );
+    expect(confirmed).toContain('data-confirm="Approve?\nRoll &#60;back&#62;"');
   });
 
   it('remediate --action approve points to the approve command', () => {
