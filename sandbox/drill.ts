@@ -393,6 +393,7 @@ function createApplicationInput(
   name: string,
   definition: CreateDefinition,
   accountId: string,
+  region: string,
 ): CreateApplicationCommandInput {
   const groups = Object.entries(definition.environmentProperties).map(([PropertyGroupId, PropertyMap]) => ({
     PropertyGroupId,
@@ -437,6 +438,13 @@ function createApplicationInput(
       ApplicationSnapshotConfiguration: { SnapshotsEnabled: definition.snapshotsEnabled },
       ApplicationSystemRollbackConfiguration: { RollbackEnabled: definition.systemRollbackEnabled },
     },
+    // The console's default logging option: log group /aws/kinesis-analytics/NAME, stream kinesis-analytics-log-stream
+    // (https://docs.aws.amazon.com/managed-flink/latest/java/cloudwatch-logs.html).
+    CloudWatchLoggingOptions: [
+      {
+        LogStreamARN: `arn:aws:logs:${region}:${accountId}:log-group:/aws/kinesis-analytics/${name}:log-stream:kinesis-analytics-log-stream`,
+      },
+    ],
     ...(Object.keys(definition.tags).length
       ? { Tags: Object.entries(definition.tags).map(([Key, Value]) => ({ Key, Value })) }
       : {}),
@@ -468,7 +476,8 @@ async function userAction(
       await msf.send(new StopApplicationCommand({ ApplicationName: name, ...(entry.force ? { Force: true } : {}) }));
       return `StopApplication ${name}${entry.force ? ' (Force)' : ''}${note}`;
     case 'create': {
-      await msf.send(new CreateApplicationCommand(createApplicationInput(name, entry.definition, accountId)));
+      const region = await msf.config.region();
+      await msf.send(new CreateApplicationCommand(createApplicationInput(name, entry.definition, accountId, region)));
       // A new application has no snapshot to restore from.
       await msf.send(
         new StartApplicationCommand({

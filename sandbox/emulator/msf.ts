@@ -989,6 +989,10 @@ export class MsfEmulator {
         invalidArgument(`CloudWatchLoggingOptions LogStreamARN ${arn} is not a CloudWatch Logs log stream ARN`);
       }
       app.logStreamArns.push(arn);
+      // Assumption: the emulator serves no CreateLogGroup / CreateLogStream, so the group and stream of a logging
+      // option exist from CreateApplication on (as the console creates them for its default option).
+      const m = /:log-group:([^:]+):log-stream:(.+)$/.exec(arn);
+      if (m?.[1] && m[2]) this.#logs?.ensureStream(m[1], m[2]);
     }
     for (const tag of optArray(body, 'Tags')) {
       const t = asObj(tag, 'Tag');
