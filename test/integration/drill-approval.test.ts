@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SLACK_APPROVE_ACTION_ID } from '#functions/slack-interactions/handler.ts';
+import { SLACK_APPROVE_ACTION_ID, signedSlackRequest } from '#functions/slack-interactions/handler.ts';
 import { type LiveHarness, runScenario, type ScenarioReport } from '#sandbox/drill.ts';
 import { loadScenario, loadScenarioFile, type Scenario } from '#sandbox/scenario.ts';
 import type { Incident } from '#shared/domain/incident.ts';
@@ -177,13 +177,14 @@ describe('Drill: approval steps that find nothing to answer', () => {
 });
 
 describe('Drill: LiveHarness.answerApproval (the sandbox console)', () => {
-  it('approving from the console between two steps leads to the rollback', async () => {
+  it('a forged Slack click is refused with 401 and changes nothing; approving from the console between two steps leads to the rollback', async () => {
     // Prepare: approval-granted without its Slack step; the "console" answers once the Approve button was sent.
     const base = loadScenario('approval-granted');
     const scenario: Scenario = { ...base, timeline: base.timeline.filter((e) => e.action !== 'approve') };
     const endMs = Date.parse(scenario.startTime) + 40 * MINUTE_MS;
     let harness: LiveHarness | undefined;
     let answered: Promise<unknown> | undefined;
+    let forged: Promise<{ statusCode: number }> | undefined;
 
     // Act
     const r = await runScenario(scenario, {
@@ -192,21 +193,36 @@ describe('Drill: LiveHarness.answerApproval (the sandbox console)', () => {
           harness = h;
         },
         waitFor: async (atMs) => atMs <= endMs,
-        stepped: () => {
+        stepped: (atMs) => {
           const h = harness;
           if (!h || answered) return;
           const button = buttons({ slackMessages: [...h.slackMessages] }).find(
             (b) => b.action_id === SLACK_APPROVE_ACTION_ID,
           );
-          // Not awaited: the answer waits for this step to end, as the console's request does.
+          // Not awaited: each waits for this step to end, as the console's request does.
           if (button) {
-            answered = h.answerApproval(button.value, { decision: 'APPROVED', by: 'sandbox console', via: 'console' });
+            forged = h.slackInteraction(
+              signedSlackRequest({
+                // Sent now (within Slack's 5-minute window), signed with another secret.
+                secret: 'not-the-signing-secret',
+                nowMs: atMs,
+                incidentId: button.value,
+                decision: 'APPROVED',
+                userId: 'U0FORGED1',
+                userName: 'mallory',
+              }),
+            );
+            answered = forged.then(() =>
+              h.answerApproval(button.value, { decision: 'APPROVED', by: 'sandbox console', via: 'console' }),
+            );
           }
         },
       },
     });
 
     // Assess
+    expect((await forged)?.statusCode).toBe(401);
+    // The forged click recorded nothing: the console's answer, after it, was the one taken.
     expect(await answered).toMatchObject({ accepted: true });
     expect(r.outcome).toBe('RECOVERED');
     expect(mutating(r).map((c) => c.operation)).toEqual(['RollbackApplication']);
