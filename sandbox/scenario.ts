@@ -1180,7 +1180,9 @@ function crossCheckIssues(s: z.output<typeof Scenario>, applications: readonly S
   s.changeCalendars.forEach((c, i) => {
     if (calendarNames.has(c.name)) problem(`changeCalendars[${i}].name`, `calendar ${c.name} is defined twice`);
     calendarNames.add(c.name);
-    c.closed.forEach((w, j) => window(w.fromMinute, w.toMinute, `changeCalendars[${i}].closed[${j}]`));
+    c.closed.forEach((w, j) => {
+      window(w.fromMinute, w.toMinute, `changeCalendars[${i}].closed[${j}]`);
+    });
   });
 
   // Faults: on an application of the scenario, or on a source some application reads.
