@@ -386,6 +386,22 @@ export function formatVerdict(r: ScenarioReport): string {
   if (rootCause) {
     for (const l of wrap(`root cause: ${describeRootCause(rootCause)}`, MAX_WIDTH - 4, '  ')) lines.push(`    ${l}`);
   }
+  // approve mode: the request's end, who answered through what, and how long after the request (virtual seconds).
+  const approval = r.incidents.find((i) => i.approval && i.id === r.detectionOnset?.incidentId)?.approval;
+  if (approval) {
+    const a = approval.answer;
+    const who = a
+      ? `by ${a.by} via ${a.via}, ${Math.round((a.atMs - approval.requestedMs) / 1000)} s after the request`
+      : '';
+    const text = {
+      APPROVED: `APPROVED ${who}`,
+      REJECTED: `REJECTED ${who}${a?.reason ? `: ${a.reason}` : ''}`,
+      STALE: `STALE: approved ${who}, refused because the situation changed`,
+      TIMED_OUT: `TIMED_OUT: no answer within ${(approval.timeoutMs - approval.requestedMs) / 60_000} min`,
+      PENDING: 'PENDING: no answer by the end',
+    }[approval.state];
+    for (const l of wrap(`approval: ${text}`, MAX_WIDTH - 4, '  ')) lines.push(`    ${l}`);
+  }
   for (const f of r.failures) for (const l of wrap(f, MAX_WIDTH - 4, '  ')) lines.push(`    ${red(l)}`);
   return lines.join('\n');
 }

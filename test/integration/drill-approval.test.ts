@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { formatVerdict } from '#cli/drill-output.ts';
 import { SLACK_APPROVE_ACTION_ID, signedSlackRequest } from '#functions/slack-interactions/handler.ts';
 import { type LiveHarness, runScenario, type ScenarioReport } from '#sandbox/drill.ts';
 import { loadScenario, loadScenarioFile, type Scenario } from '#sandbox/scenario.ts';
@@ -85,6 +86,9 @@ describe('Drill: approve mode', () => {
       ),
     ).toBe(true);
     expect(r.timeline.some((l) => l.actor === 'notify' && l.text.startsWith('APPROVAL_REQUESTED'))).toBe(true);
+    expect(formatVerdict(r)).toContain(
+      `approval: APPROVED by slack:U024BE7LH (jane.doe) via slack, ${Math.round((answeredMs - approval.requestedMs) / 1000)} s after the request`,
+    );
   }, 240_000);
 
   it('approval-timeout: nobody answers → TIMED_OUT after approvalTimeoutMinutes, ESCALATED, zero mutating MSF calls', async () => {
@@ -104,6 +108,7 @@ describe('Drill: approve mode', () => {
     expect(approval.timeoutMs - approval.requestedMs).toBe(15 * MINUTE_MS);
     // Escalated once the timeout passed, not before.
     expect(incident.closedMs ?? 0).toBeGreaterThanOrEqual(approval.timeoutMs);
+    expect(formatVerdict(r)).toContain('approval: TIMED_OUT: no answer within 15 min');
   }, 240_000);
 
   it('a rejection through flink-watchdog reject ends ESCALATED with the reason and no MSF call; a later Approve click is refused', async () => {
