@@ -126,7 +126,19 @@ export const MEMBER_UNSCOPED_ACTIONS = [
   'tag:GetResources',
   'cloudwatch:GetMetricData',
   'cloudwatch:DescribeAlarms',
+  'logs:GetQueryResults',
 ] as const;
+
+/**
+ * CloudWatch Logs actions the central watchdog reads a looping application's first exception with (root cause,
+ * shared/domain/root-cause.ts), on the log groups MSF's console creates (`/aws/kinesis-analytics/NAME`): both are
+ * authorized on the `log-group` resource
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html).
+ */
+export const MEMBER_LOG_READ_ACTIONS = ['logs:StartQuery', 'logs:FilterLogEvents'] as const;
+
+/** The log groups the member role may read: those MSF's console creates for an application. */
+export const MEMBER_LOG_GROUP_PATTERN = '/aws/kinesis-analytics/*';
 
 /** Props of {@link FlinkWatchdogMember} that cannot work as given. */
 export class FlinkWatchdogMemberPropsError extends Error {
@@ -262,6 +274,7 @@ export class FlinkWatchdogMember extends Construct {
     const account = Aws.ACCOUNT_ID;
     const applications = `arn:${partition}:kinesisanalytics:*:${account}:application/*`;
     const alarms = `arn:${partition}:cloudwatch:*:${account}:alarm:${alarmPrefix}*`;
+    const logGroups = `arn:${partition}:logs:*:${account}:log-group:${MEMBER_LOG_GROUP_PATTERN}`;
     this.role = new Role(this, 'Role', {
       roleName: props.roleName ?? DEFAULT_MEMBER_ROLE_NAME,
       description: `Flink Watchdog member: the central watchdog (instance ${props.instance}) reads MSF applications; when changes are allowed, it changes only those tagged ${props.optInTagKeyParameter ?? props.optInTagKey}=${props.optInTagValue}`,
@@ -285,6 +298,11 @@ export class FlinkWatchdogMember extends Construct {
               resources: [alarms],
             }),
             new PolicyStatement({ sid: 'Unscoped', actions: [...MEMBER_UNSCOPED_ACTIONS], resources: ['*'] }),
+            new PolicyStatement({
+              sid: 'RootCauseLogs',
+              actions: [...MEMBER_LOG_READ_ACTIONS],
+              resources: [logGroups, `${logGroups}:*`],
+            }),
           ],
         }),
       },
@@ -335,7 +353,17 @@ export class FlinkWatchdogMember extends Construct {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'kinesisanalytics:ListApplications, tag:GetResources and cloudwatch:GetMetricData support no resource-level permissions; cloudwatch:DescribeAlarms (read-only) lists by name prefix, for which the API reference documents the * scope.',
+          'kinesisanalytics:ListApplications, tag:GetResources, cloudwatch:GetMetricData and logs:GetQueryResults support no resource-level permissions; cloudwatch:DescribeAlarms (read-only) lists by name prefix, for which the API reference documents the * scope.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:${MEMBER_LOG_GROUP_PATTERN}]`,
+        reason:
+          "The log groups MSF's console creates for its applications (/aws/kinesis-analytics/NAME), read only (StartQuery, FilterLogEvents) for a looping application's first exception; any Region: one role serves every Region of the account.",
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:${MEMBER_LOG_GROUP_PATTERN}:*]`,
+        reason:
+          "The log streams of the log groups MSF's console creates (CloudWatch Logs actions on a log group are granted on GROUP:*), read only.",
       },
       {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:*:<AWS::AccountId>:alarm:${alarmPattern(props.instance, stack)}*]`,

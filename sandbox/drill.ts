@@ -22,7 +22,7 @@ import {
 } from '#functions/slack-interactions/handler.ts';
 import { CloudWatchMetrics } from '#shared/adapters/cloudwatch.ts';
 import { CloudWatchAlarms } from '#shared/adapters/cloudwatch-alarms.ts';
-import { CloudWatchLogsReader } from '#shared/adapters/cloudwatch-logs.ts';
+import { CloudWatchLogsReader, logsReadersByCell } from '#shared/adapters/cloudwatch-logs.ts';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { FanOutNotifier, scrubSecrets, type UndeliveredNotification } from '#shared/adapters/fan-out-notifier.ts';
 import { fleetAdapters } from '#shared/adapters/fleet-adapters.ts';
@@ -864,8 +864,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       ...deps,
       fleet,
       home,
-      // A restart loop's root cause, from the emulator's CloudWatch Logs (the home account's log groups).
-      logs: new CloudWatchLogsReader({ clientConfig: { ...base, customUserAgent: [WATCHDOG_USER_AGENT] } }),
+      // A restart loop's root cause, from the emulator's CloudWatch Logs: the home account's with the watchdog's own
+      // credentials, a member account's through its member role (STS AssumeRole).
+      logsFor: logsReadersByCell(
+        adapters.cells,
+        adapters.clients,
+        new CloudWatchLogsReader({ clientConfig: { ...base, customUserAgent: [WATCHDOG_USER_AGENT] } }),
+        { endpoint: emulator.endpoint, maxAttempts: 1, customUserAgent: [WATCHDOG_USER_AGENT] },
+      ),
       starter: workflow,
       watches: {
         start: (input) => watchWorkflow.tryStart({ status: 'OK', results: [], ...input }),

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchAlarms } from '#shared/adapters/cloudwatch-alarms.ts';
-import { CloudWatchLogsReader } from '#shared/adapters/cloudwatch-logs.ts';
+import { CloudWatchLogsReader, logsReadersByCell } from '#shared/adapters/cloudwatch-logs.ts';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { type FleetAdapters, fleetAdaptersFromEnv } from '#shared/adapters/fleet-adapters.ts';
 import { type ApiCallCounter, MsfAdapter } from '#shared/adapters/msf.ts';
@@ -181,8 +181,8 @@ export async function handler(event: unknown): Promise<DetectorOutput> {
       ...(env.WATCH_STATE_MACHINE_ARN
         ? { watches: new StepFunctionsWatchStarter({ stateMachineArn: env.WATCH_STATE_MACHINE_ARN, log }) }
         : {}),
-      // A restart loop's root cause: the home account's log groups (the client is loaded at the first loop).
-      logs: new CloudWatchLogsReader(),
+      // A restart loop's root cause: each account's log groups, a member's through its role (clients made at first use).
+      logsFor: logsReadersByCell(adapters.cells, adapters.clients, new CloudWatchLogsReader()),
       config,
       clock: systemClock,
       log,

@@ -1,5 +1,6 @@
 import type { CloudWatchLogsClient, CloudWatchLogsClientConfig } from '@aws-sdk/client-cloudwatch-logs';
 import type { LogEvent, LogsPort, LogsQueryResults } from '#shared/ports/logs.ts';
+import { type Cell, type CellClients, cellId, type FleetCells } from './accounts.ts';
 import { onFirstUse } from './on-first-use.ts';
 
 /** Options of {@link CloudWatchLogsReader}. */
@@ -105,4 +106,40 @@ export class CloudWatchLogsReader implements LogsPort {
     }
     return events.sort((a, b) => a.timestampMs - b.timestampMs).slice(0, limit);
   }
+}
+
+/**
+ * The CloudWatch Logs reader of each watched cell, by application key (`logsFor` of the detector): the home cell with
+ * `home` (the function's own credentials), a member account's application through its member role (the credentials
+ * of `clients.credentialsFor(cell)`, STS AssumeRole), in the cell's Region. One reader per cell, made at its first
+ * use. A key of a cell that is not watched has no reader (undefined).
+ * @param base client settings of every reader (the sandbox's endpoint, attempts, user agent); credentials and Region
+ *   come from the cell.
+ */
+export function logsReadersByCell(
+  cells: Pick<FleetCells, 'cellOf' | 'isHome'>,
+  clients: Pick<CellClients, 'credentialsFor'>,
+  home: LogsPort,
+  base: CloudWatchLogsClientConfig = {},
+): (applicationKey: string) => LogsPort | undefined {
+  const readers = new Map<string, LogsPort>();
+  return (applicationKey) => {
+    let cell: Cell;
+    try {
+      cell = cells.cellOf(applicationKey);
+    } catch {
+      return undefined;
+    }
+    if (cells.isHome(cell)) return home;
+    const id = cellId(cell);
+    let reader = readers.get(id);
+    if (!reader) {
+      const credentials = clients.credentialsFor(cell);
+      reader = new CloudWatchLogsReader({
+        clientConfig: { ...base, region: cell.region, ...(credentials !== undefined ? { credentials } : {}) },
+      });
+      readers.set(id, reader);
+    }
+    return reader;
+  };
 }

@@ -101,6 +101,11 @@ export interface DetectorDeps {
    * rootCauseNote then says so.
    */
   logs?: LogsPort;
+  /**
+   * CloudWatch Logs by application key (each account's, a member account's through its member role); when set, used
+   * instead of `logs`. Default: `logs` for every application.
+   */
+  logsFor?: (applicationKey: string) => LogsPort | undefined;
 }
 
 /**
@@ -358,6 +363,7 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
   if (finding.kind === 'RESTART_LOOP') {
     // The first failure's exception, before the incident is first saved and told (every page carries it).
     const logStreamArns = obs.application?.logStreamArns;
+    const logs = deps.logsFor ? deps.logsFor(name) : deps.logs;
     await recordRootCause(
       incident,
       {
@@ -366,7 +372,7 @@ export async function detect(signal: Signal, deps: DetectorDeps): Promise<Detect
         ...(logStreamArns ? { logStreamArns } : {}),
         onsetMs: finding.onsetMs,
       },
-      deps,
+      { clock: deps.clock, log: deps.log, ...(logs ? { logs } : {}) },
     );
   }
   let slot: SlotOutcome | undefined;

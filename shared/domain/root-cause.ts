@@ -91,12 +91,11 @@ export async function findRootCause(input: RootCauseInput, deps: RootCauseDeps):
 
 async function search(input: RootCauseInput, deps: RootCauseDeps): Promise<RootCauseOutcome> {
   const group = input.logGroupName;
-  if (input.applicationKey.includes('@')) {
+  if (!deps.logs) {
     return {
-      note: 'Root cause not read: the watchdog reads the logs of applications in its own account only (this application is in a member account); see its log group there.',
+      note: `Root cause not read: this watchdog has no CloudWatch Logs client for the account of ${input.applicationKey}.`,
     };
   }
-  if (!deps.logs) return { note: 'Root cause not read: this watchdog has no CloudWatch Logs client.' };
   const streams = (input.logStreamArns ?? []).map(parseLogStreamArn).filter((s) => s !== undefined);
   if (input.logStreamArns !== undefined && input.logStreamArns.length === 0) {
     return {

@@ -196,7 +196,7 @@ describe('Class: FlinkWatchdogMemberStack', () => {
         .flatMap(actionsOf);
       for (const action of unconditioned) {
         expect(action, action).toMatch(
-          /^(kinesisanalytics:(Describe|List)\w+|tag:GetResources|cloudwatch:(GetMetricData|DescribeAlarms|PutMetricAlarm|DeleteAlarms|TagResource|ListTagsForResource)|events:PutEvents)$/,
+          /^(kinesisanalytics:(Describe|List)\w+|tag:GetResources|cloudwatch:(GetMetricData|DescribeAlarms|PutMetricAlarm|DeleteAlarms|TagResource|ListTagsForResource)|logs:(StartQuery|FilterLogEvents|GetQueryResults)|events:PutEvents)$/,
         );
       }
       expect(unconditioned).not.toContain('kinesisanalytics:StopApplication');

@@ -36,6 +36,7 @@ function scenario(over: Partial<ReportScenario> = {}): ReportScenario {
       awsDowntimeAlarm: { rule: 'aws', firedAt: null, detectionSeconds: null },
     },
     restartLoop: null,
+    rootCause: null,
     actions: [],
     mutatingCalls: 1,
     workflowExecutions: [],

@@ -1,5 +1,6 @@
 import type { ApplicationDetail } from '@aws-sdk/client-kinesis-analytics-v2';
 import { describe, expect, it } from 'vitest';
+import { CloudWatchLogsReader, logsReadersByCell } from '#shared/adapters/cloudwatch-logs.ts';
 import { toApplicationState } from '#shared/adapters/msf.ts';
 import type { Incident } from '#shared/domain/incident.ts';
 import { parseLogStreamArn } from '#shared/domain/model.ts';
@@ -238,20 +239,23 @@ describe('Function: findRootCause', () => {
     expect(outcome.note).toContain('Set applications[].logGroupName to /flink/orders');
   });
 
-  it('reads nothing for an application without logging option, nor without a logs client, nor in a member account', async () => {
+  it('reads nothing for an application without logging option, nor without a logs client for its account', async () => {
     // Arrange
     const logs = new FakeLogs([{ timestampMs: ONSET, message: MISSING_STREAM }]);
 
     // Act
     const none = await findRootCause({ ...input, logStreamArns: [] }, deps(logs).value);
-    const noClient = await findRootCause(input, deps(undefined).value);
-    const member = await findRootCause({ ...input, applicationKey: 'orders@210987654321.eu-west-1' }, deps(logs).value);
+    const noClient = await findRootCause(
+      { ...input, applicationKey: 'orders@210987654321.eu-west-1' },
+      deps(undefined).value,
+    );
 
     // Assess
     expect(logs.calls).toEqual([]);
     expect(none.note).toContain('AddApplicationCloudWatchLoggingOption');
-    expect(noClient.note).toContain('no CloudWatch Logs client');
-    expect(member.note).toContain('own account only');
+    expect(noClient.note).toBe(
+      'Root cause not read: this watchdog has no CloudWatch Logs client for the account of orders@210987654321.eu-west-1.',
+    );
   });
 });
 
@@ -318,5 +322,44 @@ describe('Log stream ARNs (CloudWatchLoggingOptionDescriptions)', () => {
       logStreamName: 'kinesis-analytics-log-stream',
     });
     expect(parseLogStreamArn('arn:aws:logs:eu-west-1:123456789012:log-group:/x')).toBeUndefined();
+  });
+});
+
+describe('Function: logsReadersByCell', () => {
+  it("gives the home reader for a home application, one reader per member cell (its role's credentials), none for an unwatched cell", () => {
+    // Arrange
+    const home = new FakeLogs([]);
+    const member = { accountId: '210987654321', region: 'eu-west-1' };
+    const asked: unknown[] = [];
+    const readers = logsReadersByCell(
+      {
+        cellOf: (key: string) => {
+          if (!key.includes('@')) return { accountId: '123456789012', region: 'eu-west-1' };
+          if (key.endsWith('@210987654321.eu-west-1')) return member;
+          throw new Error(`${key}: cell not watched`);
+        },
+        isHome: (cell) => cell.accountId === '123456789012',
+      },
+      {
+        credentialsFor: (cell) => {
+          asked.push(cell);
+          return { accessKeyId: 'ASIAMEMBER', secretAccessKey: 'x' };
+        },
+      },
+      home,
+    );
+
+    // Act
+    const own = readers('orders');
+    const first = readers('clicks@210987654321.eu-west-1');
+    const second = readers('views@210987654321.eu-west-1');
+    const unwatched = readers('x@999999999999.eu-west-1');
+
+    // Assess
+    expect(own).toBe(home);
+    expect(first).toBeInstanceOf(CloudWatchLogsReader);
+    expect(second).toBe(first);
+    expect(asked).toEqual([member]);
+    expect(unwatched).toBeUndefined();
   });
 });
