@@ -475,6 +475,9 @@ function newIncident(
  * (DRY_RUN), NOTIFIED with the reason (REJECTED), ESCALATED when the workflow cannot be started. Unauthorised
  * commands are only logged: nothing is recorded, read or told. Pausing automation does not block human commands.
  *
+ * `approve` / `reject` take another path ({@link runApprovalCommand}): they answer an existing incident's approval
+ * request (no incident of their own, no MSF call, no lock).
+ *
  * Never makes a mutating MSF call itself, except CreateApplicationSnapshot through `deps.snapshots`.
  * @throws only for infrastructure faults of the ledger (the SNS delivery is then retried; the MessageId makes the
  *   retry safe).
