@@ -73,7 +73,9 @@ describe('Construct: FlinkWatchdog', () => {
       expect(thrown).toBeInstanceOf(ConfigError);
       const error = thrown as ConfigError;
       expect(error.issues).toEqual(validationError(bad).issues);
-      expect(error.issues).toContain('applications[0].policy.mode: must be one of "remediate", "observe" (got "fix")');
+      expect(error.issues).toContain(
+        'applications[0].policy.mode: must be one of "remediate", "approve", "observe" (got "fix")',
+      );
       expect(error.message).toContain('Consumer/Watchdog');
       expect(Template.fromStack(stack).toJSON().Resources ?? {}).toEqual({});
     });

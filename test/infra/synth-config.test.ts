@@ -64,7 +64,11 @@ describe('CDK app: synth with a config file', () => {
   describe.concurrent('fails, naming the field, on a bad config', () => {
     it.each([
       ['unknown-policy-key.json', 'applications[0].policy.restartloop', 'unknown key (did you mean "restartLoop"?)'],
-      ['unknown-mode.json', 'applications[0].policy.mode', 'must be one of "remediate", "observe" (got "aggressive")'],
+      [
+        'unknown-mode.json',
+        'applications[0].policy.mode',
+        'must be one of "remediate", "approve", "observe" (got "aggressive")',
+      ],
       ['negative-threshold.json', 'applications[0].policy.restartLoop.threshold', 'must be at least 1 (got -1)'],
       ['duplicate-application.json', 'applications[1].name', 'duplicate application "orders-enrichment"'],
       ['slack-url-in-config.json', 'notifications.slackWebhookUrl', 'Secrets Manager'],

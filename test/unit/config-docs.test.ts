@@ -85,7 +85,7 @@ describe('Script: config-docs', () => {
       expect(rowOf(doc, 'schemaVersion')[2]).toBe('**required**');
       expect(rowOf(doc, 'fleet.accounts[].externalId')[2]).toBe('**required**');
       expect(rowOf(doc, 'runbooks')[2]).toBe('–');
-      expect(rowOf(doc, 'policy.mode').slice(2, 4)).toEqual(['`observe`', '`remediate`, `observe`']);
+      expect(rowOf(doc, 'policy.mode').slice(2, 4)).toEqual(['`observe`', '`remediate`, `approve`, `observe`']);
     });
 
     it('keeps a pattern holding a pipe inside its cell', () => {

@@ -74,7 +74,10 @@ describe('Config: parseConfig', () => {
 
     it.each([
       ['unknown-policy-key.json', 'applications[0].policy.restartloop: unknown key (did you mean "restartLoop"?)'],
-      ['unknown-mode.json', 'applications[0].policy.mode: must be one of "remediate", "observe" (got "aggressive")'],
+      [
+        'unknown-mode.json',
+        'applications[0].policy.mode: must be one of "remediate", "approve", "observe" (got "aggressive")',
+      ],
       ['negative-threshold.json', 'applications[0].policy.restartLoop.threshold: must be at least 1 (got -1)'],
       ['duplicate-application.json', 'applications[1].name: duplicate application "orders-enrichment"'],
       ['slack-url-in-config.json', `notifications.slackWebhookUrl: ${SLACK_WEBHOOK_IN_CONFIG_MESSAGE}`],
@@ -251,7 +254,7 @@ describe('Config: parseConfig', () => {
     it('lists the allowed values for an unknown enum value', () => {
       // Assess
       expect(issuesOf({ schemaVersion: 1, defaults: { mode: 'aggressive', onRestartLoop: 'ROLLBACK' } })).toEqual([
-        'defaults.mode: must be one of "remediate", "observe" (got "aggressive")',
+        'defaults.mode: must be one of "remediate", "approve", "observe" (got "aggressive")',
         'defaults.onRestartLoop: must be one of "FORCE_STOP_AND_RESTART", "NOTIFY" (got "ROLLBACK")',
       ]);
     });
@@ -290,7 +293,7 @@ describe('Config: parseConfig', () => {
 
       // Assess
       expect(issues).toEqual([
-        'applications[1].policy.mode: must be one of "remediate", "observe" (got "aggressive")',
+        'applications[1].policy.mode: must be one of "remediate", "approve", "observe" (got "aggressive")',
         'applications[1].name: duplicate application "a" (also applications[0]): list each application once and merge their policies',
       ]);
     });
@@ -326,7 +329,7 @@ describe('Config: parseConfig', () => {
       expect(thrown).toBeInstanceOf(ConfigError);
       expect((thrown as ConfigError).message).toBe(
         'invalid watchdog configuration in my/config.json: schemaVersion: must be 1 (got 2); ' +
-          'defaults.mode: must be one of "remediate", "observe" (got "x")',
+          'defaults.mode: must be one of "remediate", "approve", "observe" (got "x")',
       );
     });
 
