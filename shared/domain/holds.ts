@@ -151,6 +151,20 @@ export async function holdBeforeAutomaticCall(
     if (!current) return undefined;
     current.releasedMs = now;
     current.lastCheckedMs = now;
+    // The lock was free while held, so people could act (runbook commands): an attempt recorded since the hold began
+    // is theirs, and the decision made before the hold no longer stands.
+    // (This remediation's own attempt is recorded at LOCK or REDECIDE, at the latest in the same ms the hold began.)
+    const theirs = await deps.ledger.attemptsSince(state.applicationName, current.sinceMs + 1);
+    if (theirs.count > 0) {
+      return finish(
+        deps,
+        state,
+        incident,
+        'ESCALATED',
+        `Hold released after ${minutesBetween(current.sinceMs, now)} min (${current.detail}), but ${theirs.count} remediation attempt(s) were made on ${state.applicationName} during the hold (runbook commands): the decision made before the hold no longer stands, so the watchdog does not act on it${incident.actions.length ? ` (after ${incident.actions.map((a) => a.call).join(', ')})` : ''}. Check the application before acting.`,
+        escalateCommands(state.applicationName),
+      );
+    }
     const message = `Hold released after ${minutesBetween(current.sinceMs, now)} min (${current.detail}): the remediation goes on with ${nextCall}.`;
     addEvent(incident, now, 'HELD', message);
     await saveOwnedIncident(deps.ledger, incident);
@@ -204,9 +218,20 @@ export async function holdBeforeAutomaticCall(
       'HELD',
       now,
       `${state.applicationName}: remediation held — ${hold.kind === 'MAINTENANCE' ? 'MSF maintenance' : 'change freeze'}`,
-      `${incident.remediation ? `Decided: ${describeRemediation(incident.remediation)}. ` : ''}Held before ${nextCall}${after}: ${hold.detail}. The watchdog makes no automatic MSF call until it ends and looks again every ${settings.recheckMinutes} min; after ${settings.maxHoldMinutes} min held it escalates. To act yourself: pause automation of ${state.applicationName} (runbook command pause-automation; this remediation then stops and frees its lock), then run your runbook command.${hold.fix ? ` ${hold.fix}` : ''}`,
+      `${incident.remediation ? `Decided: ${describeRemediation(incident.remediation)}. ` : ''}Held before ${nextCall}${after}: ${hold.detail}. The watchdog makes no automatic MSF call until it ends and looks again every ${settings.recheckMinutes} min; after ${settings.maxHoldMinutes} min held it escalates. Runbook commands still run meanwhile (the lock is free between looks); if you act, the watchdog does not act on its earlier decision when the hold ends.${hold.fix ? ` ${hold.fix}` : ''}`,
     );
     await saveOwnedIncident(deps.ledger, incident);
+  }
+  // While held, the lock is left free so that people can act (a runbook command takes the lock; automation never
+  // acts meanwhile). The next step takes the lock again before looking; if a runbook command holds it then, this
+  // remediation stops without acting (see remediationStep), and an attempt made during the hold escalates above.
+  try {
+    await deps.ledger.releaseLock(state.applicationName, state.incidentId);
+  } catch (e) {
+    deps.log.warn('could not free the lock while held; runbook commands wait until the next look', {
+      incidentId: incident.id,
+      error: (e as Error).message,
+    });
   }
   return { ...state, phase: 'ACT', retries: 0, waitSeconds: settings.recheckMinutes * 60 };
 }

@@ -303,6 +303,44 @@ describe('Remediation held before an automatic MSF call', () => {
     expect(s.mutating()).toEqual([]);
   });
 
+  it('leaves the lock free while held, so a runbook command can act, and then does not act on its earlier decision', async () => {
+    // Prepare
+    const s = await setup();
+    s.calendars.state = { state: 'CLOSED' };
+    const held = await s.step(await s.step(s.initial)); // LOCK, then held in ACT
+    // Act: a person's runbook command takes the lock and acts during the freeze, then frees it.
+    const freeWhileHeld = await s.deps.ledger.lockHolder('orders', s.now());
+    const person = await s.deps.ledger.acquireLock('orders', 'orders-runbook-1', s.now(), 60 * MIN);
+    await s.deps.ledger.recordAttempt('orders', 'orders-runbook-1', s.now());
+    await s.deps.ledger.releaseLock('orders', 'orders-runbook-1');
+    s.calendars.state = { state: 'OPEN' };
+    let state = await s.step(held);
+    for (let i = 0; i < 3 && state.phase !== 'DONE'; i++) state = await s.step(state);
+    // Assess
+    expect(freeWhileHeld).toBeUndefined();
+    expect(person.acquired).toBe(true);
+    expect(state).toMatchObject({ phase: 'DONE', outcome: 'ESCALATED' });
+    expect((await s.stored()).outcomeReason).toContain('1 remediation attempt(s) were made on orders during the hold');
+    expect(s.mutating()).toEqual([]);
+  });
+
+  it('stops without acting when a runbook command holds the lock as the hold is looked at again', async () => {
+    // Prepare
+    const s = await setup();
+    s.calendars.state = { state: 'CLOSED' };
+    const held = await s.step(await s.step(s.initial));
+    // Act
+    await s.deps.ledger.acquireLock('orders', 'orders-runbook-2', s.now(), 60 * MIN);
+    s.calendars.state = { state: 'OPEN' };
+    let state = await s.step(held);
+    for (let i = 0; i < 3 && state.phase !== 'DONE'; i++) state = await s.step(state);
+    // Assess
+    expect(state).toMatchObject({ phase: 'DONE', outcome: 'ESCALATED' });
+    expect((await s.stored()).outcomeReason).toContain('Incident orders-runbook-2 holds the lock');
+    expect(await s.deps.ledger.lockHolder('orders', s.now())).toBe('orders-runbook-2');
+    expect(s.mutating()).toEqual([]);
+  });
+
   it('escalates without acting once held for maxHoldMinutes, saying why', async () => {
     // Prepare
     const s = await setup();
