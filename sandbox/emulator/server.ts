@@ -344,8 +344,8 @@ export async function startEmulatorServer(handlers: EmulatorServerHandlers): Pro
             : isSsm
               ? target.slice(SSM_TARGET_PREFIX.length)
               : isSts
-              ? (stsParams?.get('Action') ?? '')
-              : target;
+                ? (stsParams?.get('Action') ?? '')
+                : target;
     let input: unknown = {};
     let parseError: string | undefined;
     if (isSts) {
@@ -367,8 +367,8 @@ export async function startEmulatorServer(handlers: EmulatorServerHandlers): Pro
           : isSsm
             ? 'ssm'
             : isSts
-            ? 'sts'
-            : 'kinesisanalytics';
+              ? 'sts'
+              : 'kinesisanalytics';
     const call: RecordedCall = {
       atMs: handlers.clock.now(),
       service,
