@@ -264,7 +264,7 @@ describe('Command: validate', { timeout: 60_000 }, () => {
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toContain('invalid watchdog configuration in invalid.json:');
     expect(invalid.stderr).toContain(
-      '  - applications[0].policy.mode: must be one of "remediate", "observe" (got "fix")',
+      '  - applications[0].policy.mode: must be one of "remediate", "approve", "observe" (got "fix")',
     );
   });
 });

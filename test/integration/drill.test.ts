@@ -316,7 +316,7 @@ describe('CLI: flink-watchdog drill', () => {
     );
     expect(failed?.code).toBe(64);
     expect(failed?.stderr).toContain(
-      'error: unknown scenario "no-such-scenario"; known scenarios: autoscaling-not-drift, bad-config-change',
+      'error: unknown scenario "no-such-scenario"; known scenarios: approval-granted, approval-timeout, autoscaling-not-drift, bad-config-change',
     );
   });
 });

@@ -195,7 +195,7 @@ describe('Config: parseConfig', () => {
       [
         'an unknown key',
         { slackChannel: '#flink' },
-        /^notifications\.slackChannel: unknown key; allowed keys: snsTopicArn, slackWebhookSecretName, emailSubscriptions, chatbot$/,
+        /^notifications\.slackChannel: unknown key; allowed keys: snsTopicArn, slackWebhookSecretName, emailSubscriptions, slackSigningSecretName, chatbot$/,
       ],
     ])('rejects a bad %s with a message naming the fix', (_, notifications, expected) => {
       // Act
@@ -247,7 +247,7 @@ describe('Config: parseConfig', () => {
       expect(issues).toEqual([
         'defaults.restartLoop.window_minutes: unknown key (did you mean "windowMinutes"?); allowed keys: windowMinutes, threshold',
         'defaults.stuckTransitionMinutes.RUNNING: unknown key; allowed keys: STARTING, UPDATING, STOPPING, FORCE_STOPPING, ROLLING_BACK, AUTOSCALING',
-        'application: unknown key (did you mean "applications"?); allowed keys: $schema, schemaVersion, optInTag, defaults, applications, notifications, runbooks, drift, detection, fleet',
+        'application: unknown key (did you mean "applications"?); allowed keys: $schema, schemaVersion, optInTag, defaults, applications, notifications, changeFreeze, runbooks, drift, detection, fleet',
       ]);
     });
 
@@ -400,6 +400,7 @@ describe('Config: JSON Schema', () => {
       'defaults',
       'applications',
       'notifications',
+      'changeFreeze',
       'runbooks',
       'drift',
       'detection',
