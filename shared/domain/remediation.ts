@@ -961,6 +961,11 @@ async function redecide(
       escalateCommands(state.applicationName),
     );
   }
+  if (decision.verdict === 'REMEDIATE' && decision.remediation && decision.approval) {
+    // approve mode: people approved one action; the next one is asked for again (a new approval request), never taken
+    // on the earlier answer. Lock and fleet slot are freed while people decide, as for the first request.
+    return askAgain(deps, state, incident, decision.remediation, decision.approval.timeoutMinutes, now);
+  }
   if (decision.verdict === 'REMEDIATE' && decision.remediation) {
     incident.remediation = decision.remediation;
     incident.attempts += 1;
@@ -1016,11 +1021,67 @@ async function redecide(
 }
 
 /**
+ * REDECIDE in approve mode, when deciding again gives another remediation: the earlier approval covered only the
+ * action it named, so a new approval request is made for `action` (phase APPROVAL, `approvalTimeoutSeconds` =
+ * `timeoutMinutes` × 60). The earlier request and its answer stay in the incident's events (event APPROVAL); the
+ * incident's `approval` is cleared so {@link requestApproval} records the new request. The application's lock and the
+ * fleet remediation slot are released while people decide (taken again after an approval, by APPROVAL_ANSWERED and
+ * LOCK); the attempt is recorded in the ledger only if it is acted on (LOCK).
+ */
+async function askAgain(
+  deps: RemediationDeps,
+  state: RemediationState,
+  incident: Incident,
+  action: RemediationAction,
+  timeoutMinutes: number,
+  now: number,
+): Promise<RemediationState> {
+  const earlier = incident.approval;
+  const answered = earlier?.answer ? describeAnswer(earlier.answer) : earlier ? earlier.state.toLowerCase() : undefined;
+  addEvent(
+    incident,
+    now,
+    'APPROVAL',
+    `The approved remediation${earlier ? ` (${describeRemediation(earlier.action)}${answered ? `, ${answered}` : ''})` : ''} did not hold: approve mode does not act again on that answer; asking again for ${describeRemediation(action)}.`,
+  );
+  delete incident.approval;
+  incident.remediation = action;
+  incident.attempts += 1;
+  await saveOwnedIncident(deps.ledger, incident);
+  await releaseRemediationSlot(deps, state.incidentId);
+  try {
+    await deps.ledger.releaseLock(state.applicationName, state.incidentId);
+  } catch (e) {
+    // ACT takes the lock again (acquireLock) after an approval; an unreleased lock expires on its own.
+    deps.log.warn('could not release the lock while asking for a new approval; it expires on its own', {
+      incidentId: incident.id,
+      error: (e as Error).message,
+    });
+  }
+  const next: RemediationState = {
+    ...state,
+    phase: 'APPROVAL',
+    steps: planFor(action),
+    stepIndex: 0,
+    expectVersionId: action.expectVersionId,
+    approvalTimeoutSeconds: Math.max(1, Math.round(timeoutMinutes * 60)),
+    retries: 0,
+    waitSeconds: 0,
+  };
+  delete next.deadlineMs;
+  delete next.verifyFromMs;
+  delete next.approvalAnswer;
+  delete next.error;
+  return next;
+}
+
+/**
  * Runs one step of a remediation and returns the next state; the caller waits `waitSeconds` and calls again until
  * `phase` is DONE. Phases: LOCK (take the application's lock; a held lock ends the run as DUPLICATE) → ACT (fresh
  * DescribeApplication, guard, record, call) → AWAIT (poll status and operation until the target status; escalate on
  * FAILED or timeout) → next ACT … → VERIFY (no restart for `verifyMinutes`) → RECOVERED, or REDECIDE (attempts,
- * cooldown; an application whose automation is paused escalates) → ACT again or ESCALATED. Once the outcome is
+ * cooldown; an application whose automation is paused escalates) → ACT again (approve mode: APPROVAL again, a new
+ * approval request for the new remediation) or ESCALATED. Once the outcome is
  * recorded: RELEASE (free the lock; idempotent, retried with backoff) → NOTIFY (tell people, and if the lock is still
  * held, say so with the command to release it by hand) → DONE. An ACT whose previous try got no answer from MSF first
  * looks for that call's own operation or transition, and waits for it as the watchdog's own instead of acting again. ESCALATE is the Step Functions Catch path: it
@@ -1216,7 +1277,8 @@ export function approvalCommands(id: string): string[] {
  * no Lambda running, until {@link answerApproval} sends the answer (SendTaskSuccess) or the wait times out. The return
  * value is ignored by Step Functions. A repeated invocation with the same token (a Lambda retry) asks nothing twice; an
  * incident already closed, or whose request is already answered, is left as it is (the wait ends at its timeout and
- * the next step stops without acting).
+ * the next step stops without acting). A second request in the same run (REDECIDE after an approved remediation did
+ * not hold) finds the earlier request cleared (its answer kept in the events) and is recorded like the first.
  * @throws IncidentNotFoundError when the incident is not in the ledger; Error when it has no remediation (a bug).
  */
 export async function requestApproval(

@@ -102,12 +102,26 @@ function world(policy: Record<string, unknown> = {}, fleet?: Record<string, unkn
     detectorDeps,
     answerDeps,
     handler,
+    stepDeps,
     asked,
     answered,
   };
 }
 
 const mutating = (msf: FakeMsf) => msf.mutations.map((m) => m.call);
+
+/** MSF finishes the last mutating call at once: its operation SUCCESSFUL, the application READY after a stop, else RUNNING. */
+function settle(msf: FakeMsf): void {
+  const n = msf.mutations.length;
+  const call = msf.mutations[n - 1]?.call ?? '';
+  const id = `${{ StopApplication: 'stop', StartApplication: 'start', RollbackApplication: 'rollback' }[call] ?? 'update'}-${n}`;
+  msf.operations.set('orders', [
+    { operationId: id, operation: call, status: 'SUCCESSFUL' },
+    ...(msf.operations.get('orders') ?? []).filter((o) => o.operationId !== id),
+  ]);
+  const a = msf.apps.get('orders');
+  if (a) a.status = call === 'StopApplication' ? 'READY' : 'RUNNING';
+}
 
 describe('Approve mode: the decision', () => {
   it('decides REMEDIATE with the approval settings, opens the incident with a pending request, and starts at APPROVAL', async () => {
@@ -536,6 +550,64 @@ describe('Approve mode: the answer (ApprovalAnswered)', () => {
     expect(ended.outcome).toBe('ESCALATED');
     expect((await w.ledger.getIncident(id))?.outcomeReason).toContain('no fleet remediation slot came free');
     expect(mutating(w.msf)).toEqual([]);
+  });
+});
+
+describe('Approve mode: an approved remediation that did not hold (REDECIDE)', () => {
+  it('asks again for the next remediation: no further MSF mutation without a second answer', async () => {
+    // Prepare: approved remediation, run until VERIFY finds the loop still going
+    const w = world();
+    const { id, state } = await w.asked();
+    w.time.t += 2 * MIN;
+    w.loopNow();
+    await answerApproval(id, { decision: 'APPROVED', by: 'slack:U1 (jane)', via: 'slack' }, w.answerDeps);
+    let next = await w.answered(state, { decision: 'APPROVED', by: 'slack:U1 (jane)', via: 'slack' });
+    for (let i = 0; i < 200 && next.phase !== 'REDECIDE' && next.phase !== 'DONE'; i++) {
+      w.time.t += Math.max(1, next.waitSeconds) * 1000;
+      w.loopNow();
+      const before = w.msf.mutations.length;
+      next = await remediationStep(next, w.stepDeps);
+      if (w.msf.mutations.length > before) settle(w.msf);
+    }
+    expect(next.phase, (await w.ledger.getIncident(id))?.outcomeReason).toBe('REDECIDE');
+    const first = mutating(w.msf);
+    expect(first.length).toBeGreaterThan(0);
+
+    // Act
+    const asking = await remediationStep(next, w.stepDeps);
+
+    // Assess: a new request, nothing done, lock and slot free while people decide, the earlier answer kept
+    expect(asking.phase).toBe('APPROVAL');
+    expect(asking.approvalTimeoutSeconds).toBe(30 * 60);
+    expect(asking.approvalAnswer).toBeUndefined();
+    expect(mutating(w.msf)).toEqual(first);
+    expect(await w.ledger.lockHolder('orders', w.time.t)).toBeUndefined();
+    expect(await w.ledger.remediationSlots(w.time.t)).toEqual([]);
+    const between = await w.ledger.getIncident(id);
+    expect(between?.status).toBe('REMEDIATING');
+    expect(between?.approval).toBeUndefined();
+    expect(
+      between?.events.some(
+        (e) =>
+          e.kind === 'APPROVAL' &&
+          /approved by slack:U1 \(jane\) via slack\) did not hold: .*asking again/.test(e.message),
+      ),
+    ).toBe(true);
+
+    // the workflow's AwaitApproval records the second request with its own token
+    await w.handler({ state: asking, taskToken: 'second-token' });
+    const second = await w.ledger.getIncident(id);
+    expect(second?.approval?.state).toBe('PENDING');
+    expect(second?.approval?.taskToken).toBe('second-token');
+    expect(second?.approval?.action).toEqual(second?.remediation);
+    expect(w.notifier.sent.filter((n) => n.event === 'APPROVAL_REQUESTED')).toHaveLength(2);
+
+    // nobody answers the second request: escalated, still the one rollback
+    w.time.t += 30 * MIN;
+    let end = await w.answered(asking, { decision: 'TIMEOUT' });
+    for (let i = 0; i < 10 && end.phase !== 'DONE'; i++) end = await remediationStep(end, w.stepDeps);
+    expect(end.outcome).toBe('ESCALATED');
+    expect(mutating(w.msf)).toEqual(first);
   });
 });
 
