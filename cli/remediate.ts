@@ -6,7 +6,12 @@ import { policyFor, type WatchdogConfig } from '#shared/config/schema.ts';
 import { describeRemediation, type GuardResult, type RemediationAction } from '#shared/domain/decision.ts';
 import { type Incident, TERMINAL_STATUSES } from '#shared/domain/incident.ts';
 import type { ApplicationObservation, ApplicationSnapshot, ApplicationStatus } from '#shared/domain/model.ts';
-import { planRunbookCommand, type RunbookHistory, runbookIncidentId } from '#shared/domain/runbook.ts';
+import {
+  planRunbookCommand,
+  type RunbookHistory,
+  runbookIncidentId,
+  waitingNotActing,
+} from '#shared/domain/runbook.ts';
 import { resolveScope } from '#shared/domain/scope.ts';
 import {
   APPLICATION_COMMANDS,
@@ -434,6 +439,8 @@ async function preflight(
       const [lockedBy, open] = await Promise.all([ledger.lockHolder(name, nowMs), ledger.openIncident(name)]);
       if (lockedBy !== undefined) history.lockedBy = lockedBy;
       if (open !== undefined) history.openIncidentId = open.id;
+      const waiting = open ? waitingNotActing(open) : undefined;
+      if (waiting !== undefined) history.openIncidentWaiting = waiting;
     } catch (e) {
       return { problem: awsProblem('ledger', name, e) };
     }

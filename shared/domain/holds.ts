@@ -117,8 +117,12 @@ function minutesBetween(fromMs: number, toMs: number): number {
 }
 
 /**
- * The remediation's hold before an automatic MSF call (ACT phase; a runbook command is never held: the caller skips
- * this for `trigger.source` 'runbook'). Uses {@link checkHolds}:
+ * The remediation's hold before the first automatic MSF call of a plan (ACT phase, `stepIndex` 0; a runbook command
+ * is never held: the caller skips this for `trigger.source` 'runbook'). Once the plan has begun (`stepIndex` > 0, e.g.
+ * StartApplication after the watchdog's own StopApplication) it is finished without looking: undefined. Uses
+ * {@link checkHolds}:
+ * - while held, a remediation attempt recorded on the application since the hold began (a person's runbook command:
+ *   the lock is free between looks) ends the incident ESCALATED without acting on the decision made before the hold;
  * - nothing holds, and nothing held: undefined (act now);
  * - nothing holds any more after a hold: the hold is marked released (`releasedMs`, a HELD event), people are told once
  *   more when they were told of the hold, and undefined is returned: the ACT phase goes on with its own fresh
@@ -139,32 +143,39 @@ export async function holdBeforeAutomaticCall(
   const step = state.steps[state.stepIndex];
   // No call left (the ACT phase only moves on to VERIFY): nothing to hold.
   if (!step) return undefined;
-  const settings = changeFreezeSettings(deps.config);
-  const hold = await checkHolds(state.applicationName, deps);
-  const now = deps.clock.now();
   const current = incident.hold && incident.hold.releasedMs === undefined ? incident.hold : undefined;
+  // Holds are checked only before the first call of a plan: once the watchdog's own plan has begun (a call of it made
+  // and its transition finished, e.g. StopApplication of a stop-and-restart), it is finished, so a freeze that starts
+  // mid-plan never leaves the application stopped by the watchdog. The fresh DescribeApplication and version/status
+  // checks of the ACT phase still apply, and MSF refuses calls while MAINTENANCE anyway.
+  if (state.stepIndex > 0 && !current) return undefined;
+  const settings = changeFreezeSettings(deps.config);
+  const now = deps.clock.now();
   const nextCall = step.call;
-  // A hold can fall between two calls of a plan (after StopApplication, before StartApplication): say so.
-  const done = incident.actions.filter((a) => a.state === 'SUCCEEDED').map((a) => a.call);
-  const after = done.length ? ` (after ${done.join(', ')}: the application stays as it is until then)` : '';
-  if (!hold) {
-    if (!current) return undefined;
-    current.releasedMs = now;
-    current.lastCheckedMs = now;
+  if (current) {
     // The lock was free while held, so people could act (runbook commands): an attempt recorded since the hold began
-    // is theirs, and the decision made before the hold no longer stands.
+    // is theirs, and the decision made before the hold no longer stands. Looked at on every look, so the held
+    // remediation stops as soon as it sees it rather than when the hold ends.
     // (This remediation's own attempt is recorded at LOCK or REDECIDE, at the latest in the same ms the hold began.)
     const theirs = await deps.ledger.attemptsSince(state.applicationName, current.sinceMs + 1);
     if (theirs.count > 0) {
+      current.releasedMs = now;
+      current.lastCheckedMs = now;
       return finish(
         deps,
         state,
         incident,
         'ESCALATED',
-        `Hold released after ${minutesBetween(current.sinceMs, now)} min (${current.detail}), but ${theirs.count} remediation attempt(s) were made on ${state.applicationName} during the hold (runbook commands): the decision made before the hold no longer stands, so the watchdog does not act on it${incident.actions.length ? ` (after ${incident.actions.map((a) => a.call).join(', ')})` : ''}. Check the application before acting.`,
+        `Held ${minutesBetween(current.sinceMs, now)} min (${current.detail}), and ${theirs.count} remediation attempt(s) were made on ${state.applicationName} meanwhile (runbook commands): the decision made before the hold no longer stands, so the watchdog does not act on it${incident.actions.length ? ` (after ${incident.actions.map((a) => a.call).join(', ')})` : ''}. Check the application before acting.`,
         escalateCommands(state.applicationName),
       );
     }
+  }
+  const hold = await checkHolds(state.applicationName, deps);
+  if (!hold) {
+    if (!current) return undefined;
+    current.releasedMs = now;
+    current.lastCheckedMs = now;
     const message = `Hold released after ${minutesBetween(current.sinceMs, now)} min (${current.detail}): the remediation goes on with ${nextCall}.`;
     addEvent(incident, now, 'HELD', message);
     await saveOwnedIncident(deps.ledger, incident);
@@ -182,7 +193,7 @@ export async function holdBeforeAutomaticCall(
       incident,
       now,
       'HELD',
-      `Held before ${nextCall}${after}: ${hold.detail}. No automatic MSF call until it ends; looking again every ${settings.recheckMinutes} min, at most ${settings.maxHoldMinutes} min.`,
+      `Held before ${nextCall}: ${hold.detail}. No automatic MSF call until it ends; looking again every ${settings.recheckMinutes} min, at most ${settings.maxHoldMinutes} min.`,
     );
   } else {
     if (record.kind !== hold.kind) {
@@ -218,13 +229,14 @@ export async function holdBeforeAutomaticCall(
       'HELD',
       now,
       `${state.applicationName}: remediation held — ${hold.kind === 'MAINTENANCE' ? 'MSF maintenance' : 'change freeze'}`,
-      `${incident.remediation ? `Decided: ${describeRemediation(incident.remediation)}. ` : ''}Held before ${nextCall}${after}: ${hold.detail}. The watchdog makes no automatic MSF call until it ends and looks again every ${settings.recheckMinutes} min; after ${settings.maxHoldMinutes} min held it escalates. Runbook commands still run meanwhile (the lock is free between looks); if you act, the watchdog does not act on its earlier decision when the hold ends.${hold.fix ? ` ${hold.fix}` : ''}`,
+      `${incident.remediation ? `Decided: ${describeRemediation(incident.remediation)}. ` : ''}Held before ${nextCall}: ${hold.detail}. The watchdog makes no automatic MSF call until it ends and looks again every ${settings.recheckMinutes} min; after ${settings.maxHoldMinutes} min held it escalates. Runbook commands still run meanwhile (flink-watchdog remediate ${state.applicationName} --action …); if you act, this remediation stops without acting on its earlier decision.${hold.fix ? ` ${hold.fix}` : ''}`,
     );
     await saveOwnedIncident(deps.ledger, incident);
   }
   // While held, the lock is left free so that people can act (a runbook command takes the lock; automation never
-  // acts meanwhile). The next step takes the lock again before looking; if a runbook command holds it then, this
-  // remediation stops without acting (see remediationStep), and an attempt made during the hold escalates above.
+  // acts meanwhile; runbook.ts lets a command through past a held incident). The next step takes the lock again
+  // before looking; if a runbook command holds it then, this remediation stops without acting (see remediationStep),
+  // and an attempt made during the hold stops it at the next look (above).
   try {
     await deps.ledger.releaseLock(state.applicationName, state.incidentId);
   } catch (e) {

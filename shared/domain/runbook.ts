@@ -150,6 +150,25 @@ export interface RunbookHistory {
   lockedBy?: string;
   /** The application's open (non-terminal) incident, e.g. an automatic remediation about to take the lock. */
   openIncidentId?: string;
+  /**
+   * Why the open incident is waiting rather than acting, from {@link waitingNotActing} (held by a change freeze or MSF
+   * maintenance, or awaiting approval): a person's command then goes through (the issue's "a human runbook command
+   * still runs"), and the waiting incident does not act on its earlier decision afterwards.
+   */
+  openIncidentWaiting?: string;
+}
+
+/**
+ * Why the open incident `incident` is waiting and not acting, in words, or undefined when it may be acting (or about
+ * to): held (`hold` set and not released: a CLOSED change calendar or MSF maintenance; the lock is free between its
+ * looks, holds.ts), or awaiting approval (approval `state` PENDING: no lock is held until it is answered). Pure.
+ */
+export function waitingNotActing(incident: Incident): string | undefined {
+  if (incident.hold && incident.hold.releasedMs === undefined) return `held: ${incident.hold.detail}`;
+  if (incident.approval?.state === 'PENDING') {
+    return `awaiting approval until ${new Date(incident.approval.timeoutMs).toISOString()}`;
+  }
+  return undefined;
 }
 
 /** A command planned against a fresh observation. */
@@ -269,7 +288,10 @@ export function planRunbookCommand(
     );
   }
 
-  const other = history.lockedBy ?? history.openIncidentId;
+  // An open incident that is held or awaiting approval is not acting: a person's command goes through (the lock is
+  // free then); one holding the lock, or about to take it, is.
+  const waiting = history.openIncidentWaiting;
+  const other = history.lockedBy ?? (waiting === undefined ? history.openIncidentId : undefined);
   guards.push({
     name: 'lock-free',
     passed: other === undefined,
@@ -277,10 +299,15 @@ export function planRunbookCommand(
       history.lockedBy !== undefined
         ? `held by incident ${history.lockedBy}`
         : history.openIncidentId !== undefined
-          ? `incident ${history.openIncidentId} is open`
+          ? `incident ${history.openIncidentId} is open${waiting === undefined ? '' : ` but not acting (${waiting}); it will not act on its earlier decision after this command`}`
           : 'free',
   });
   if (other !== undefined) {
+    if (waiting !== undefined && other === history.openIncidentId) {
+      return reject(
+        `incident ${other} (${waiting}) is looking again at ${name} right now and holds its lock for that moment: send the command again in a minute.`,
+      );
+    }
     return reject(`incident ${other} is already acting on ${name}: not acting twice. Wait for it to finish.`);
   }
   guards.push(
@@ -419,6 +446,39 @@ export function describeCommand(command: RunbookCommand): string {
   }
   const snapshot = command.snapshot ? ` ${command.snapshot}` : '';
   return `runbook: ${command.command}${snapshot} by ${command.requestedBy}: ${command.reason}`;
+}
+
+/**
+ * Records on the waiting incident `waitingIncident` (held, or awaiting approval: see {@link waitingNotActing}) that a
+ * person's runbook command (`command`, recorded as incident `personId`) acts on its application now, before that command's workflow
+ * starts: a HELD event on a held incident, an APPROVAL event on one awaiting approval. The held remediation stops at
+ * its next look without acting on its earlier decision (the command's attempt is counted, holds.ts); an approval
+ * answered later is checked again against the changed application before anything is done (remediation.ts). Never
+ * throws: the person's command goes on when the note cannot be saved (logged).
+ */
+async function tellWaitingIncident(
+  deps: RunbookDeps,
+  waitingIncident: Incident,
+  waiting: string,
+  command: ApplicationCommand,
+  personId: string,
+  now: number,
+): Promise<void> {
+  const kind = waitingIncident.hold && waitingIncident.hold.releasedMs === undefined ? 'HELD' : 'APPROVAL';
+  const message = `A person acted on ${command.application} while this incident was ${waiting}: runbook command ${command.command} by ${command.requestedBy} (incident ${personId}). The decision made before no longer stands: this incident does not act on it.`;
+  try {
+    await deps.ledger.updateIncident(waitingIncident.id, (stored) => {
+      if (TERMINAL_STATUSES.has(stored.status)) return undefined;
+      addEvent(stored, now, kind, message);
+      return stored;
+    });
+  } catch (e) {
+    deps.log.warn('could not record the runbook command on the waiting incident', {
+      incidentId: waitingIncident.id,
+      runbookIncidentId: personId,
+      error: (e as Error).message,
+    });
+  }
 }
 
 /** Why a command cannot be carried out by this deployment, or undefined when it can. */
@@ -595,6 +655,7 @@ async function runApplicationCommand(
   }
   const lockedBy = await deps.ledger.lockHolder(name, now);
   const open = await deps.ledger.openIncident(name);
+  const waiting = open ? waitingNotActing(open) : undefined;
   const plan = planRunbookCommand(
     command,
     obs,
@@ -602,6 +663,7 @@ async function runApplicationCommand(
     {
       ...(lockedBy === undefined ? {} : { lockedBy }),
       ...(open === undefined ? {} : { openIncidentId: open.id }),
+      ...(waiting === undefined ? {} : { openIncidentWaiting: waiting }),
     },
     `runbook-${id}`,
   );
@@ -621,6 +683,7 @@ async function runApplicationCommand(
   const decision: Decision = { verdict: 'REMEDIATE', reason, remediation: action, guards, nextSteps: [] };
   const incident = newIncident(id, command, now, 'REMEDIATING', decision);
   if (!(await deps.ledger.createIncident(incident))) return duplicate();
+  if (open && waiting !== undefined) await tellWaitingIncident(deps, open, waiting, command, id, now);
   // Start first, answer after: a slow notification must never leave a recorded command without its workflow.
   try {
     await deps.starter.start(initialRemediationState(incident, action));

@@ -13,6 +13,8 @@ import {
   type RemediationState,
   remediationStep,
 } from '#shared/domain/remediation.ts';
+import { type RunbookDeps, runCommand } from '#shared/domain/runbook.ts';
+import { RunbookCommand } from '#shared/events/runbook-command.ts';
 import type { CalendarState, ChangeCalendarPort } from '#shared/ports/change-calendar.ts';
 import { MUTATING_MSF_OPERATIONS } from '#shared/ports/msf.ts';
 import { app, counter, MIN, observation, op, policy, T0 } from '../support/builders.ts';
@@ -22,6 +24,7 @@ const START: StartOptions = { restoreType: 'RESTORE_FROM_LATEST_SNAPSHOT', allow
 const ACTION: RemediationAction = { kind: 'FORCE_STOP_AND_RESTART', expectVersionId: 7, start: START };
 const ID = 'orders-0123456789abcdef';
 const OPENED_MS = T0 + 30 * MIN;
+const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:flink-watchdog-commands';
 
 /** A change calendar whose state a test sets; `error` makes GetCalendarState fail. */
 class FakeCalendars implements ChangeCalendarPort {
@@ -88,7 +91,25 @@ async function setup(
   };
   const mutating = () => msf.calls.filter((c) => MUTATING_MSF_OPERATIONS.has(c.split(' ')[0] ?? ''));
   const held = () => notifier.sent.filter((n) => n.event === 'HELD');
+  // A person's runbook command, through the real runbook path; the workflows it starts are kept in `started`.
+  const started: RemediationState[] = [];
+  const runbookDeps: RunbookDeps = { ...deps, starter: { start: async (st) => void started.push(st) } };
+  let messages = 0;
+  const runbook = (cmd: string) =>
+    runCommand(
+      RunbookCommand.parse({
+        command: cmd,
+        application: 'orders',
+        requestedBy: 'alice@example.com',
+        reason: 'stop it by hand during the freeze',
+        dryRun: false,
+      }),
+      runbookDeps,
+      { topicArn: TOPIC, authorizedTopics: [TOPIC], messageId: `m-${++messages}` },
+    );
   return {
+    started,
+    runbook,
     msf,
     calendars,
     deps,
@@ -266,7 +287,7 @@ describe('Remediation held before an automatic MSF call', () => {
     ]);
   });
 
-  it('holds between two calls of a plan and says the application stays as it is (stopped) until then', async () => {
+  it('finishes its own plan once begun: StartApplication is still made when the calendar CLOSES after StopApplication', async () => {
     // Prepare
     const s = await setup();
     // Act
@@ -278,13 +299,14 @@ describe('Remediation held before an automatic MSF call', () => {
     app.status = 'READY';
     const startAct = await s.step(awaiting); // READY → ACT (StartApplication)
     s.calendars.state = { state: 'CLOSED' };
-    const held = await s.step(startAct);
-    // Assess
-    expect(held).toMatchObject({ phase: 'ACT', stepIndex: 1, waitSeconds: 300 });
-    expect(s.mutating()).toEqual(['StopApplication orders']);
-    expect(s.held()[0]?.text).toContain(
-      'Held before StartApplication (after StopApplication: the application stays as it is until then)',
-    );
+    const asked = s.calendars.asked.length;
+    const started = await s.step(startAct);
+    // Assess: not held, so the application the watchdog stopped is not left stopped for the freeze.
+    expect(started).toMatchObject({ phase: 'AWAIT', stepIndex: 1 });
+    expect(s.mutating()).toEqual(['StopApplication orders', 'StartApplication orders']);
+    expect(s.calendars.asked).toHaveLength(asked);
+    expect((await s.stored()).hold).toBeUndefined();
+    expect(s.held()).toEqual([]);
   });
 
   it('stops a held remediation and frees the lock when a person pauses automation, so their own command can act', async () => {
@@ -303,42 +325,73 @@ describe('Remediation held before an automatic MSF call', () => {
     expect(s.mutating()).toEqual([]);
   });
 
-  it('leaves the lock free while held, so a runbook command can act, and then does not act on its earlier decision', async () => {
+  it('lets a runbook command act while held (calendar CLOSED), and the held remediation then stops without acting', async () => {
     // Prepare
     const s = await setup();
     s.calendars.state = { state: 'CLOSED' };
     const held = await s.step(await s.step(s.initial)); // LOCK, then held in ACT
-    // Act: a person's runbook command takes the lock and acts during the freeze, then frees it.
-    const freeWhileHeld = await s.deps.ledger.lockHolder('orders', s.now());
-    const person = await s.deps.ledger.acquireLock('orders', 'orders-runbook-1', s.now(), 60 * MIN);
-    await s.deps.ledger.recordAttempt('orders', 'orders-runbook-1', s.now());
-    await s.deps.ledger.releaseLock('orders', 'orders-runbook-1');
-    s.calendars.state = { state: 'OPEN' };
-    let state = await s.step(held);
+    // Act: a person sends force-stop through the runbook path (SNS → runCommand → remediation workflow).
+    const result = await s.runbook('force-stop');
+    const person = s.started[0];
+    if (!person) throw new Error('no workflow started for the runbook command');
+    const personAct = await s.step(person); // LOCK (the person's attempt)
+    const personAwait = await s.step(personAct); // StopApplication Force=true, not held: a person decided
+    let state = await s.step(held); // the held remediation looks again while the person's workflow holds the lock
     for (let i = 0; i < 3 && state.phase !== 'DONE'; i++) state = await s.step(state);
     // Assess
-    expect(freeWhileHeld).toBeUndefined();
-    expect(person.acquired).toBe(true);
+    expect(result).toMatchObject({ status: 'STARTED' });
+    expect(result.reason).toContain('force-stop orders');
+    expect(personAwait.phase).toBe('AWAIT');
+    expect(s.mutating()).toEqual(['StopApplication orders']);
     expect(state).toMatchObject({ phase: 'DONE', outcome: 'ESCALATED' });
-    expect((await s.stored()).outcomeReason).toContain('1 remediation attempt(s) were made on orders during the hold');
-    expect(s.mutating()).toEqual([]);
+    const incident = await s.stored();
+    expect(incident.status).toBe('ESCALATED');
+    expect(incident.outcomeReason).toContain(`Incident ${result.incidentId} holds the lock on orders`);
+    expect(incident.events.filter((e) => e.kind === 'HELD').map((e) => e.message)).toContainEqual(
+      expect.stringContaining(
+        `A person acted on orders while this incident was held: change calendar prod-freeze is CLOSED: runbook command force-stop by alice@example.com (incident ${result.incidentId})`,
+      ),
+    );
+    expect(await s.deps.ledger.lockHolder('orders', s.now())).toBe(result.incidentId);
   });
 
-  it('stops without acting when a runbook command holds the lock as the hold is looked at again', async () => {
+  it('stops a held remediation at its next look, calendar still CLOSED, when a person acted and freed the lock meanwhile', async () => {
     // Prepare
     const s = await setup();
     s.calendars.state = { state: 'CLOSED' };
     const held = await s.step(await s.step(s.initial));
+    const result = await s.runbook('force-stop');
+    const person = s.started[0];
+    if (!person) throw new Error('no workflow started for the runbook command');
+    await s.step(person); // LOCK: the person's attempt is counted
+    // The person's workflow ends (here: its lock is freed as its RELEASE phase does).
+    await s.deps.ledger.releaseLock('orders', result.incidentId ?? '');
     // Act
-    await s.deps.ledger.acquireLock('orders', 'orders-runbook-2', s.now(), 60 * MIN);
-    s.calendars.state = { state: 'OPEN' };
     let state = await s.step(held);
     for (let i = 0; i < 3 && state.phase !== 'DONE'; i++) state = await s.step(state);
     // Assess
     expect(state).toMatchObject({ phase: 'DONE', outcome: 'ESCALATED' });
-    expect((await s.stored()).outcomeReason).toContain('Incident orders-runbook-2 holds the lock');
-    expect(await s.deps.ledger.lockHolder('orders', s.now())).toBe('orders-runbook-2');
+    const incident = await s.stored();
+    expect(incident.outcomeReason).toContain(
+      '1 remediation attempt(s) were made on orders meanwhile (runbook commands)',
+    );
+    expect(incident.outcomeReason).toContain('does not act on it');
     expect(s.mutating()).toEqual([]);
+    expect(await s.deps.ledger.lockHolder('orders', s.now())).toBeUndefined();
+  });
+
+  it('refuses a runbook command for the moment the held remediation holds the lock to look again', async () => {
+    // Prepare
+    const s = await setup();
+    s.calendars.state = { state: 'CLOSED' };
+    await s.step(await s.step(s.initial));
+    await s.deps.ledger.acquireLock('orders', ID, s.now(), 60 * MIN); // as during a look
+    // Act
+    const result = await s.runbook('force-stop');
+    // Assess
+    expect(result.status).toBe('REJECTED');
+    expect(result.reason).toContain('is looking again at orders right now');
+    expect(s.started).toEqual([]);
   });
 
   it('escalates without acting once held for maxHoldMinutes, saying why', async () => {

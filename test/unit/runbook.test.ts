@@ -758,6 +758,51 @@ describe('Function: runCommand (through the runbook handler)', () => {
       expect(f.started).toHaveLength(1);
     });
 
+    it('acts past an incident awaiting approval (no lock held then), and records on it that a person acted', async () => {
+      // Prepare: an approve-mode incident waits for its answer (status REMEDIATING, approval PENDING, no lock)
+      const f = setup();
+      const action = { kind: 'ROLLBACK' as const, expectVersionId: 7, toVersionId: 6 };
+      await f.ledger.createIncident({
+        schemaVersion: 1,
+        id: 'orders-awaiting',
+        applicationName: 'orders',
+        trigger: { source: 'alarm', detail: 'flink-watchdog-orders-restart-loop', atMs: now - 5 * MIN },
+        openedMs: now - 5 * MIN,
+        status: 'REMEDIATING',
+        decision: { verdict: 'REMEDIATE', reason: 'restart loop', remediation: action, guards: [], nextSteps: [] },
+        remediation: action,
+        attempts: 0,
+        actions: [],
+        events: [],
+        approval: {
+          action,
+          requestedMs: now - 5 * MIN,
+          timeoutMs: now + 25 * MIN,
+          onTimeout: 'escalate',
+          taskToken: 'token-1',
+          state: 'PENDING',
+        },
+      });
+      // Act
+      const result = await run(f);
+      // Assess
+      expect(result.status).toBe('STARTED');
+      const mine = await f.ledger.getIncident(result.incidentId ?? '?');
+      expect(mine?.decision?.guards.find((g) => g.name === 'lock-free')).toMatchObject({
+        passed: true,
+        detail: expect.stringContaining('incident orders-awaiting is open but not acting (awaiting approval until'),
+      });
+      expect(f.started).toHaveLength(1);
+      const waiting = await f.ledger.getIncident('orders-awaiting');
+      expect(waiting?.events.at(-1)).toMatchObject({
+        kind: 'APPROVAL',
+        message: expect.stringContaining(
+          `runbook command force-stop by alice@example.com (incident ${result.incidentId}). The decision made before no longer stands`,
+        ),
+      });
+      expect(waiting?.status).toBe('REMEDIATING');
+    });
+
     it('is not blocked by exhausted attempts or the cooldown: a human decides', async () => {
       const f = setup();
       for (let i = 0; i < 5; i++) await f.ledger.recordAttempt('orders', `orders-earlier-${i}`, now - MIN);
