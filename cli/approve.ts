@@ -45,8 +45,6 @@ const SNS_TOPIC_ARN = /^arn:[^:]+:sns:[^:]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 export interface ApproveOptions extends OutputOptions, AwsOptions, StackOptions {
   /** Why; required to reject (1-1024 characters), optional to approve. */
   reason?: string;
-  /** Who answers, recorded as the approver. @default STS GetCallerIdentity `Arn` with `--region` / `--profile` */
-  requestedBy?: string;
   /** The command topic. @default the `--stack`'s CommandTopicArn Output, else env COMMAND_TOPIC_ARN */
   topic?: string;
   /**
@@ -97,7 +95,7 @@ export interface ApproveDeps {
   /** @default a DynamoDbLedger on `--table` / the stack's Output / LEDGER_TABLE_NAME, when one is known */
   ledger?: Ledger;
   publisher?: CommandPublisher;
-  /** For the default `--requested-by` (GetCallerIdentity). */
+  /** STS, for the approver recorded: always the caller's GetCallerIdentity `Arn` (there is no `--requested-by`). */
   sts?: STSClient;
   clock?: Clock;
   /** Waits `ms` milliseconds. @default setTimeout */
@@ -109,7 +107,7 @@ export interface ApproveDeps {
 const FLAG_OF: Record<string, string> = {
   incidentId: 'INCIDENT',
   reason: '--reason',
-  requestedBy: '--requested-by',
+  requestedBy: 'your identity (STS GetCallerIdentity Arn)',
   application: 'INCIDENT',
 };
 
@@ -164,7 +162,8 @@ export function notAwaitingApproval(incident: Incident, nowMs: number): string |
 /**
  * `flink-watchdog approve INCIDENT [--reason TEXT]` / `flink-watchdog reject INCIDENT --reason TEXT`: answers the
  * approval request of an incident (approve mode) by publishing an `approve` / `reject` runbook command (`dryRun:
- * false`, `via: cli`, `requestedBy` defaulting to the caller's STS identity ARN) to the command topic (`--topic`, else
+ * false`, `via: cli`, `requestedBy` always the caller's STS identity ARN: an approval names who allowed a production
+ * change, so it cannot be given by hand) to the command topic (`--topic`, else
  * the stack's CommandTopicArn, else COMMAND_TOPIC_ARN), exactly as `remediate --execute` publishes; the watchdog's
  * runbook function records the answer and hands it to the waiting remediation workflow, which, when approved, checks
  * every guard again on a fresh DescribeApplication before acting. This CLI makes no MSF call.
@@ -226,7 +225,7 @@ export async function approveCommand(
     command,
     INCIDENT_ID_PATTERN.test(incidentId) ? incidentId : 'x-0000000000000000',
     {
-      requestedBy: opts.requestedBy ?? 'caller identity',
+      requestedBy: 'caller identity',
       ...(opts.reason === undefined ? {} : { reason: opts.reason }),
     },
   );
@@ -302,18 +301,17 @@ export async function approveCommand(
     }
   }
 
-  let requestedBy = opts.requestedBy;
-  if (requestedBy === undefined) {
-    try {
-      requestedBy = await callerIdentityArn(aws, deps.sts);
-    } catch (e) {
-      const p = awsProblem('sts', undefined, e);
-      out.problems.push({
-        ...p,
-        message: `--requested-by: your identity could not be looked up (STS GetCallerIdentity: ${p.message}); pass --requested-by WHO`,
-      });
-      return finish();
-    }
+  // The approver recorded is always the caller's own identity, never a name given by hand.
+  let requestedBy: string;
+  try {
+    requestedBy = await callerIdentityArn(aws, deps.sts);
+  } catch (e) {
+    const p = awsProblem('sts', undefined, e);
+    out.problems.push({
+      ...p,
+      message: `your identity could not be looked up (STS GetCallerIdentity: ${p.message}): the approver recorded is always your own AWS identity, so nothing was published. Check your credentials, --profile and --region.`,
+    });
+    return finish();
   }
   const built = buildApprovalCommand(command, incidentId, {
     requestedBy,
@@ -345,7 +343,9 @@ export async function approveCommand(
   }
   out.published = { topicArn, messageId, message, attributes };
   const follow = incident ? `flink-watchdog history --app ${incident.applicationName}` : 'flink-watchdog history';
-  say(`Published ${command} to ${topicArn} (MessageId ${messageId}); follow the incident with: ${follow}`);
+  say(
+    `Published ${command} to ${topicArn} (MessageId ${messageId}: recorded with the answer, to match CloudTrail's record of your Publish); follow the incident with: ${follow}`,
+  );
 
   if (!ledger) {
     out.outcome = 'unknown';

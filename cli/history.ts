@@ -193,13 +193,16 @@ export function formatRootCause(i: Incident): string[] {
 
 /**
  * approve mode: `approval: awaiting approval of ACTION until T (then: escalate|proceed)`, `approved by X via Y at T`,
- * `rejected by X via Y at T: reason`, `timed out at T (then: …)` or `stale: approved by X, refused …`.
+ * `rejected by X via Y at T: reason` (an answer by a runbook command adds `(SNS MessageId M)`), `timed out at T
+ * (then: …)` or `stale: approved by X, refused …`.
  */
 export function formatApproval(i: Incident): string[] {
   const a = i.approval;
   if (!a) return [];
   const action = describeRemediation(a.action);
-  const by = a.answer ? `${a.answer.by} via ${a.answer.via} at ${shortTime(a.answer.atMs, i.openedMs)}` : '';
+  // The SNS MessageId (CLI, Amazon Q): CloudTrail's sns:Publish of it names who published the answer.
+  const message = a.answer?.messageId ? ` (SNS MessageId ${a.answer.messageId})` : '';
+  const by = a.answer ? `${a.answer.by} via ${a.answer.via} at ${shortTime(a.answer.atMs, i.openedMs)}${message}` : '';
   const reason = a.answer?.reason ? `: ${a.answer.reason}` : '';
   switch (a.state) {
     case 'PENDING':

@@ -326,17 +326,14 @@ function buildProgram(setCode: (code: number) => void): Command {
           .command(name)
           .description(
             `${approve ? 'Approve' : 'Reject'} the remediation an incident awaits (approve mode): publish ${name} to the watchdog ` +
-              `command topic with your identity${approve ? '; the watchdog checks every guard again before acting' : '; the incident is escalated, no MSF call'}. ` +
+              `command topic as yourself: the approver recorded is always your STS caller identity (GetCallerIdentity Arn; ` +
+              `there is no --requested-by), with the SNS MessageId${approve ? '; the watchdog checks every guard again before acting' : '; the incident is escalated, no MSF call'}. ` +
               'Exit code 0: published, 1: refused or failed, 64: usage error',
           )
           .argument('<incident>', 'the incident id (in the Slack message, or flink-watchdog history)')
           .option(
             '--reason <text>',
             approve ? 'why (optional), recorded on the incident' : 'why (required), recorded on the incident and told',
-          )
-          .option(
-            '--requested-by <who>',
-            'who answers, recorded as the approver (default: your identity, STS GetCallerIdentity Arn)',
           )
           .option('--topic <arn>', 'the watchdog SNS command topic (default: the stack’s, else $COMMAND_TOPIC_ARN)')
           .option(

@@ -15,6 +15,8 @@ export interface ApprovalAnswer {
   via: ApprovalChannel;
   /** Why (a rejection's reason, as given). */
   reason?: string;
+  /** The SNS `MessageId` of the runbook command that carried the answer (CLI, Amazon Q), recorded with it. */
+  messageId?: string;
 }
 
 /** What {@link answerApproval} did. */
@@ -125,6 +127,7 @@ export async function answerApproval(
     via: answer.via,
     atMs: now,
     ...(reason ? { reason } : {}),
+    ...(answer.messageId ? { messageId: answer.messageId.slice(0, ANSWER_TEXT_MAX) } : {}),
   };
   const stored = await deps.ledger.updateIncident(incidentId, (current) => {
     // Runs again on a conflict: only the last run counts.

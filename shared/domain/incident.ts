@@ -135,6 +135,11 @@ export interface ApprovalRecord {
     atMs: number;
     /** A rejection's reason, as given. */
     reason?: string;
+    /**
+     * The SNS `MessageId` of the runbook command that carried the answer (CLI, Amazon Q): the CloudTrail record of that
+     * sns:Publish names the IAM principal who published it, whatever `by` says. Absent for Slack and the console.
+     */
+    messageId?: string;
   };
 }
 

@@ -823,6 +823,8 @@ async function runApprovalCommand(
         by: command.requestedBy,
         via,
         ...(command.reason === undefined ? {} : { reason: command.reason }),
+        // The SNS MessageId: CloudTrail's sns:Publish of the command names who published it (`by` is the body's).
+        messageId: ctx.messageId,
       },
       { ledger: deps.ledger, tokens, clock: deps.clock, log: deps.log },
     );

@@ -1,3 +1,4 @@
+import type { STSClient } from '@aws-sdk/client-sts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type ApproveJson, approveCommand } from '#cli/approve.ts';
 import type { CommandPublisher } from '#cli/remediate.ts';
@@ -10,6 +11,20 @@ const now = T0 + 30 * MIN;
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:flink-watchdog-commands';
 const ID = incidentId('orders', 'restart-loop:7');
 const ENV = { COMMAND_TOPIC_ARN: TOPIC, LEDGER_TABLE_NAME: 'ledger' };
+const ALICE = 'arn:aws:sts::123456789012:assumed-role/OnCall/alice';
+
+/** STS answering GetCallerIdentity with `arn`, or failing with `error`; counts the calls. */
+function fakeSts(arn: string | Error = ALICE) {
+  const sts = {
+    calls: 0,
+    send: async () => {
+      sts.calls++;
+      if (arn instanceof Error) throw arn;
+      return { Arn: arn, Account: '123456789012', UserId: 'AROAEXAMPLE:alice' };
+    },
+  };
+  return sts;
+}
 
 /** Records each Publish; the fake watchdog may answer it on the ledger. */
 class FakePublisher implements CommandPublisher {
@@ -56,7 +71,11 @@ async function run(
   command: 'approve' | 'reject',
   id: string,
   opts: Record<string, unknown>,
-  setup: { incident?: Incident; answer?: (ledger: MemoryLedger) => Promise<void> } = {},
+  setup: {
+    incident?: Incident;
+    answer?: (ledger: MemoryLedger) => Promise<void>;
+    sts?: ReturnType<typeof fakeSts>;
+  } = {},
 ) {
   const ledger = new MemoryLedger();
   if (setup.incident) await ledger.createIncident(setup.incident);
@@ -69,8 +88,15 @@ async function run(
   const code = await approveCommand(
     command,
     id,
-    { output: 'json', requestedBy: 'arn:aws:iam::123456789012:user/alice', ...opts },
-    { ledger, publisher, clock: { now: () => now }, sleep: async () => {}, env: ENV },
+    { output: 'json', ...opts },
+    {
+      ledger,
+      publisher,
+      sts: (setup.sts ?? fakeSts()) as unknown as STSClient,
+      clock: { now: () => now },
+      sleep: async () => {},
+      env: ENV,
+    },
   );
   const json = stdout.length > 0 ? (JSON.parse(stdout.join('\n')) as ApproveJson) : undefined;
   return { code, json, stderr: stderr.join('\n'), publisher, ledger };
@@ -93,7 +119,7 @@ describe('CLI: approveCommand', () => {
             i.approval = {
               ...(i.approval as NonNullable<Incident['approval']>),
               state: 'APPROVED',
-              answer: { decision: 'APPROVED', by: 'arn:aws:iam::123456789012:user/alice', via: 'cli', atMs: now },
+              answer: { decision: 'APPROVED', by: ALICE, via: 'cli', atMs: now, messageId: 'msg-1' },
             };
             return i;
           });
@@ -108,7 +134,7 @@ describe('CLI: approveCommand', () => {
           command: 'approve',
           incidentId: ID,
           application: 'orders',
-          requestedBy: 'arn:aws:iam::123456789012:user/alice',
+          requestedBy: ALICE,
           via: 'cli',
           dryRun: false,
         },
@@ -117,6 +143,21 @@ describe('CLI: approveCommand', () => {
     ]);
     expect(r.json).toMatchObject({ outcome: 'recorded', approvalState: 'APPROVED', application: 'orders' });
     expect(r.json?.action).toMatch(/roll ?back/i);
+  });
+
+  it('records the caller’s STS identity, never a name given by hand, and refuses when it cannot be looked up', async () => {
+    // A programmatic caller passing a requestedBy option (there is no --requested-by flag) does not change who is recorded.
+    const given = await run('approve', ID, { requestedBy: 'someone-else' }, { incident: pending() });
+    expect(given.publisher.published[0]?.message.requestedBy).toBe(ALICE);
+    const sts = fakeSts(new Error('ExpiredToken: the security token included in the request is expired'));
+    const noIdentity = await run('approve', ID, {}, { incident: pending(), sts });
+    expect(sts.calls).toBe(1);
+    expect(noIdentity.code).toBe(1);
+    expect(noIdentity.json?.problems[0]?.message).toContain(
+      'your identity could not be looked up (STS GetCallerIdentity',
+    );
+    expect(noIdentity.json?.problems[0]?.message).toContain('nothing was published');
+    expect(noIdentity.publisher.published).toEqual([]);
   });
 
   it('reject without --reason, or a malformed incident id, is a usage error: nothing read or published', async () => {
@@ -197,7 +238,7 @@ describe('CLI: approveCommand', () => {
     const code = await approveCommand(
       'approve',
       ID,
-      { requestedBy: 'alice' },
+      {},
       { ledger, publisher: new FakePublisher(), clock: { now: () => now }, env: {} },
     );
     expect(code).toBe(64);

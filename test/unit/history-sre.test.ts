@@ -106,9 +106,31 @@ describe('Function: formatIncident (root cause, approval, hold)', () => {
       ),
     );
 
+    const approvedByCli = plain(
+      formatIncident(
+        incident({
+          approval: {
+            ...approval,
+            state: 'APPROVED',
+            answer: {
+              decision: 'APPROVED',
+              by: 'arn:aws:sts::123456789012:assumed-role/OnCall/ana',
+              via: 'cli',
+              atMs: T0 + 3 * MIN,
+              messageId: '95df01b4-ee98-5cb9-9903-4c221d41eb5e',
+            },
+          },
+        }),
+      ),
+    );
+
     // Assess
     expect(pending).toMatch(/approval: awaiting approval of .+ until 14:30:00Z \(then: escalate\)/);
     expect(rejected).toMatch(/approval: rejected .+ by slack:U123 \(ana\) via slack at 14:04:00Z: deploy fix/);
+    // A runbook command's answer names its SNS MessageId, to find who published it in CloudTrail.
+    expect(approvedByCli).toContain(
+      'by arn:aws:sts::123456789012:assumed-role/OnCall/ana via cli at 14:03:00Z (SNS MessageId 95df01b4-ee98-5cb9-9903-4c221d41eb5e)',
+    );
   });
 
   it('shows a hold: what holds it, since when, and whether it still holds', () => {

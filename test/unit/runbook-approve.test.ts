@@ -183,9 +183,10 @@ describe('Function: runCommand approve / reject (through the runbook handler)', 
     expect(r).toMatchObject({ status: 'DONE', command: 'approve', incidentId: ID, applicationName: 'orders' });
     expect(f.tokens.sent).toEqual([{ token: TOKEN, output: { decision: 'APPROVED', by: ALICE, via: 'cli' } }]);
     const stored = await f.ledger.getIncident(ID);
+    // With the SNS MessageId of the command, to match CloudTrail's record of who published it.
     expect(stored?.approval).toMatchObject({
       state: 'APPROVED',
-      answer: { decision: 'APPROVED', by: ALICE, via: 'cli' },
+      answer: { decision: 'APPROVED', by: ALICE, via: 'cli', messageId: 'm-1' },
     });
     expect(stored?.approval?.taskToken).toBeUndefined();
     expectNoMsfCall(f);
