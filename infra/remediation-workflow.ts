@@ -47,7 +47,22 @@ export const WORKFLOW_STATES = {
   approvalTimedOut: 'ApprovalTimedOut',
   /** approve mode: an answer (or the timeout) arrived: phase APPROVAL_ANSWERED. */
   approvalReceived: 'ApprovalReceived',
+  /**
+   * approve mode, before AwaitApproval: copies `$.approvalTimeoutSeconds` to `$.Payload.approvalTimeoutSeconds`, so
+   * AwaitApproval's TimeoutSecondsPath resolves whether Step Functions reads it from the state input or from the
+   * input after Parameters (`{FunctionName, Payload}`); see {@link APPROVAL_TIMEOUT_PATH}.
+   */
+  approvalTimeout: 'ApprovalTimeout',
 } as const;
+
+/**
+ * AwaitApproval's `TimeoutSecondsPath`. The Step Functions guide says the path is read "from the state input"
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html) without saying whether before or after
+ * `Parameters`; aws-local-stepfunctions reads it after. The path resolves to the same value under both readings: the
+ * ApprovalTimeout Pass state puts it in the state input at `$.Payload.approvalTimeoutSeconds`, and the Lambda payload
+ * (the input after Parameters is `{FunctionName, Payload}`) carries it at the same path.
+ */
+export const APPROVAL_TIMEOUT_PATH = '$.Payload.approvalTimeoutSeconds';
 
 /**
  * The Task state that runs each phase of the remediation step machine (shared/domain/remediation.ts). APPROVAL's
@@ -224,11 +239,22 @@ export class RemediationWorkflow extends Construct {
       lambdaFunction: props.stepFunction,
       comment: 'Records the approval request with its task token, tells people, and waits for their answer',
       integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-      payload: TaskInput.fromObject({ state: JsonPath.entirePayload, taskToken: JsonPath.taskToken }),
+      payload: TaskInput.fromObject({
+        state: JsonPath.entirePayload,
+        taskToken: JsonPath.taskToken,
+        approvalTimeoutSeconds: JsonPath.numberAt('$.approvalTimeoutSeconds'),
+      }),
       resultPath: '$.approvalAnswer',
       retryOnServiceExceptions: true,
-      taskTimeout: Timeout.at('$.approvalTimeoutSeconds'),
+      taskTimeout: Timeout.at(APPROVAL_TIMEOUT_PATH),
     });
+    // The handler's state schema drops the extra `Payload` key; each later step's output replaces the state.
+    const approvalTimeout = new Pass(this, S.approvalTimeout, {
+      comment: 'Puts approvalTimeoutSeconds where AwaitApproval TimeoutSecondsPath finds it under either reading',
+      parameters: { approvalTimeoutSeconds: JsonPath.numberAt('$.approvalTimeoutSeconds') },
+      resultPath: '$.Payload',
+    });
+    approvalTimeout.next(awaitApproval);
     awaitApproval.addRetry({
       errors: [...RETRIED_STEP_ERRORS],
       interval: Duration.seconds(5),
@@ -277,7 +303,8 @@ export class RemediationWorkflow extends Construct {
       RELEASE: release,
       NOTIFY: notify,
     };
-    for (const [phase, task] of Object.entries(tasks)) dispatch.when(Condition.stringEquals('$.phase', phase), task);
+    for (const [phase, task] of Object.entries(tasks))
+      dispatch.when(Condition.stringEquals('$.phase', phase), task === awaitApproval ? approvalTimeout : task);
     dispatch.otherwise(
       new Fail(this, S.invalidPhase, { error: 'INVALID_PHASE', cause: 'The state has no known phase: a bug.' }),
     );

@@ -96,6 +96,31 @@ interface Tracked<S extends WaitingState> {
   tokenWaits: number;
 }
 
+/**
+ * A `States.Runtime` error: Step Functions fails the execution with it, no Retry or Catch applies
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html); aws-local-stepfunctions reads
+ * `isCatchable` / `isRetryable` on a task's error.
+ */
+function statesRuntime(message: string): Error {
+  return Object.assign(new Error(`States.Runtime: ${message}`), {
+    name: 'States.Runtime',
+    isCatchable: false,
+    isRetryable: false,
+  });
+}
+
+/** The value at a simple reference path (`$.a.b`) in `value`, or undefined. */
+function atPath(value: unknown, path: string): unknown {
+  let at = value;
+  for (const key of path
+    .replace(/^\$\.?/, '')
+    .split('.')
+    .filter(Boolean)) {
+    at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined;
+  }
+  return at;
+}
+
 /** Longest `settle()` waits, in wall time, for executions to park or finish before declaring them stuck, ms. */
 const SETTLE_TIMEOUT_MS = 30_000;
 
@@ -139,12 +164,11 @@ export class LocalWorkflow<S extends WaitingState = RemediationState> implements
           ...(typeof state.TimeoutSeconds === 'number' ? { TimeoutSeconds: state.TimeoutSeconds } : {}),
           ...(typeof state.TimeoutSecondsPath === 'string' ? { TimeoutSecondsPath: state.TimeoutSecondsPath } : {}),
         });
-        // The timeout is kept on the virtual clock by #awaitToken. aws-local-stepfunctions would race the Task against
-        // a wall-clock timer (60 s by default) and evaluates TimeoutSecondsPath against the input after Parameters
-        // (Step Functions: "from the state input using a reference path",
-        // https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html), which fails the execution
-        // (States.Runtime): the local engine gets a wall-clock bound it never reaches instead (below setTimeout's
-        // 2^31-1 ms limit).
+        // The only change to the definition as deployed: the timeout runs on the virtual clock (#awaitToken), not on
+        // aws-local-stepfunctions' wall-clock timer, which gets a bound it never reaches (below setTimeout's 2^31-1 ms
+        // limit). The library uses TimeoutSeconds before TimeoutSecondsPath, so #awaitToken evaluates the path itself,
+        // under both readings of Step Functions ("from the state input",
+        // https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html: before or after Parameters).
         delete state.TimeoutSecondsPath;
         state.TimeoutSeconds = LOCAL_TOKEN_TASK_WALL_TIMEOUT_SECONDS;
       }
@@ -278,13 +302,22 @@ export class LocalWorkflow<S extends WaitingState = RemediationState> implements
     // Invoked like any step (waits for its turn on the virtual clock; the payload's state carries waitSeconds).
     await this.#invoke(tracked, { Payload: payload }, raw.state);
     const timing = this.#tokenTasks.get(stateName) ?? {};
-    const path = timing.TimeoutSecondsPath?.replace(/^\$\./, '');
-    const seconds =
-      timing.TimeoutSeconds ??
-      (path ? Number((raw.state as Record<string, unknown> | undefined)?.[path] ?? Number.NaN) : Number.NaN);
+    let seconds = timing.TimeoutSeconds ?? Number.NaN;
+    if (timing.TimeoutSecondsPath !== undefined) {
+      // Both readings must give the same positive integer: the state input (what Parameters' `$` saw, the payload's
+      // `state`) and the input after Parameters (the library's reading).
+      const before = atPath(raw.state, timing.TimeoutSecondsPath);
+      const after = atPath(input, timing.TimeoutSecondsPath);
+      seconds = before === after ? Number(before) : Number.NaN;
+      if (!Number.isInteger(seconds) || seconds < 1) {
+        // Step Functions fails the execution: TimeoutSecondsPath must give a positive integer.
+        throw statesRuntime(
+          `${stateName} TimeoutSecondsPath ${timing.TimeoutSecondsPath} gives ${String(before)} from the state input and ${String(after)} after Parameters: it must give the same positive integer under both`,
+        );
+      }
+    }
     if (!Number.isInteger(seconds) || seconds < 1) {
-      // Step Functions fails the execution: TimeoutSecondsPath must give a positive integer.
-      throw new Error(`States.Runtime: ${stateName} timeout ${seconds} is not a positive integer`);
+      throw statesRuntime(`${stateName} timeout ${seconds} is not a positive integer`);
     }
     const sinceMs = this.#options.clock.now();
     return new Promise<Record<string, unknown>>((resolve, reject) => {

@@ -320,7 +320,11 @@ describe('Construct: RemediationWorkflow', () => {
       expect(task.Resource).toBe('arn:<AWS::Partition>:states:::lambda:invoke.waitForTaskToken');
       expect(task.Parameters).toEqual({
         FunctionName: `<${fn}.Arn>`,
-        Payload: { 'state.$': '$', 'taskToken.$': '$$.Task.Token' },
+        Payload: {
+          'state.$': '$',
+          'taskToken.$': '$$.Task.Token',
+          'approvalTimeoutSeconds.$': '$.approvalTimeoutSeconds',
+        },
       });
       expect(task.ResultPath).toBe('$.approvalAnswer');
       expect(task.OutputPath).toBeUndefined();
@@ -332,7 +336,15 @@ describe('Construct: RemediationWorkflow', () => {
       const timedOut = stateOf(definition, WORKFLOW_STATES.approvalTimedOut);
 
       // Assess
-      expect(task.TimeoutSecondsPath).toBe('$.approvalTimeoutSeconds');
+      // Resolves under both readings of TimeoutSecondsPath: the state input (ApprovalTimeout puts it there) and the
+      // input after Parameters ({FunctionName, Payload}).
+      expect(task.TimeoutSecondsPath).toBe('$.Payload.approvalTimeoutSeconds');
+      expect(stateOf(definition, WORKFLOW_STATES.approvalTimeout)).toMatchObject({
+        Type: 'Pass',
+        Parameters: { 'approvalTimeoutSeconds.$': '$.approvalTimeoutSeconds' },
+        ResultPath: '$.Payload',
+        Next: PHASE_TASKS.APPROVAL,
+      });
       expect(task.Catch?.[0]).toEqual({
         ErrorEquals: ['States.Timeout'],
         ResultPath: '$.approvalAnswer',
@@ -389,14 +401,18 @@ describe('Construct: RemediationWorkflow', () => {
       });
     });
 
-    it('NextStep sends each phase to its Task state, an unknown phase to InvalidPhase', () => {
+    it('NextStep sends each phase to its Task state (APPROVAL through ApprovalTimeout), an unknown phase to InvalidPhase', () => {
       // Act
       const dispatch = stateOf(definition, WORKFLOW_STATES.dispatch);
 
       // Assess
       expect(dispatch.Type).toBe('Choice');
       expect(dispatch.Choices).toEqual(
-        Object.entries(PHASE_TASKS).map(([phase, task]) => ({ Variable: '$.phase', StringEquals: phase, Next: task })),
+        Object.entries(PHASE_TASKS).map(([phase, task]) => ({
+          Variable: '$.phase',
+          StringEquals: phase,
+          Next: phase === 'APPROVAL' ? WORKFLOW_STATES.approvalTimeout : task,
+        })),
       );
       expect(dispatch.Default).toBe(WORKFLOW_STATES.invalidPhase);
       expect(stateOf(definition, WORKFLOW_STATES.invalidPhase)).toMatchObject({ Type: 'Fail', Error: 'INVALID_PHASE' });

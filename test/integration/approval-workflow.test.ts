@@ -16,7 +16,10 @@ import { CapturingLog, FakeMetrics, FakeMsf } from '../support/fakes.ts';
  * the real detector and remediation handler over fakes, in approve mode: the AwaitApproval `.waitForTaskToken` state
  * waits for answerApproval (LocalWorkflow as the TaskTokenPort) or times out on the virtual clock.
  */
-function world(policy: Record<string, unknown> = {}) {
+function world(
+  policy: Record<string, unknown> = {},
+  options: { rollbackHolds?: boolean; definition?: (d: Record<string, unknown>) => void } = {},
+) {
   const time = { t: T0 };
   const clock = { now: () => time.t };
   // Version 7 replaced version 6 ten minutes ago and loops since: the decision is a rollback to version 6.
@@ -44,7 +47,9 @@ function world(policy: Record<string, unknown> = {}) {
     applications: [{ name: 'orders' }],
   });
   const step = createRemediationHandler({ msf, metrics, ledger, notifier, config, clock, log });
-  const workflow = new LocalWorkflow({ workflow: synthesizedWorkflow(config), step, clock });
+  const synthesized = synthesizedWorkflow(config);
+  options.definition?.(synthesized.definition as Record<string, unknown>);
+  const workflow = new LocalWorkflow({ workflow: synthesized, step, clock });
   const alarm: Signal = {
     source: 'alarm',
     applicationName: 'orders',
@@ -61,12 +66,13 @@ function world(policy: Record<string, unknown> = {}) {
     msf.operations.set('orders', [
       op({ operationId: 'rollback-1', operation: 'RollbackApplication', status: 'SUCCESSFUL', startMs: time.t }),
     ]);
-    metrics.set('orders', { metricName: 'fullRestarts', periodSeconds: 60, points: counter(time.t, [0]) });
+    if (options.rollbackHolds !== false)
+      metrics.set('orders', { metricName: 'fullRestarts', periodSeconds: 60, points: counter(time.t, [0]) });
   };
   /** Advances the virtual clock a minute at a time (the loop going on until the rollback), letting the run go on. */
   const run = async (minutes: number) => {
     for (let i = 0; i < minutes; i++) {
-      if (!msf.mutations.length) metrics.set('orders', loopingRestarts(time.t));
+      if (!msf.mutations.length || options.rollbackHolds === false) metrics.set('orders', loopingRestarts(time.t));
       rolledBack();
       await workflow.settle();
       time.t += MIN;
@@ -104,7 +110,7 @@ describe('Workflow in approve mode: the synthesized state machine, run locally',
     expect(answer.accepted).toBe(true);
     const x = w.workflow.executions[0];
     expect(x?.status).toBe('SUCCEEDED');
-    expect(x?.path.slice(0, 4)).toEqual(['Route', 'NextStep', 'AwaitApproval', 'ApprovalReceived']);
+    expect(x?.path.slice(0, 5)).toEqual(['Route', 'NextStep', 'ApprovalTimeout', 'AwaitApproval', 'ApprovalReceived']);
     expect(x?.path).toContain('ApprovalAnswered');
     expect(x?.path.indexOf('Lock')).toBeGreaterThan(x?.path.indexOf('ApprovalAnswered') ?? 0);
     expect(x?.path.at(-1)).toBe('Recovered');
@@ -176,5 +182,67 @@ describe('Workflow in approve mode: the synthesized state machine, run locally',
     expect(w.workflow.executions[0]?.path.at(-1)).toBe('Escalated');
     expect(w.msf.mutations).toEqual([]);
     expect((await w.ledger.getIncident(id))?.outcomeReason).toContain('release freeze');
+  });
+  it('approved rollback that does not hold: asks again, and makes no second MSF call without a second answer', async () => {
+    // Prepare
+    const w = world({}, { rollbackHolds: false });
+    current = w;
+    const id = (await w.detected()).incidentId ?? '';
+    await w.run(2);
+    await answerApproval(
+      id,
+      { decision: 'APPROVED', by: 'slack:U1 (jane)', via: 'slack' },
+      { ledger: w.ledger, tokens: w.workflow, clock: { now: () => w.time.t }, log: new CapturingLog() },
+    );
+
+    // Act: the rollback is made, the job keeps restarting, the verify window fails
+    await w.run(15);
+
+    // Assess: a second request waits at AwaitApproval; nothing more was done
+    expect(w.msf.mutations.map((m) => m.call)).toEqual(['RollbackApplication']);
+    const pending = w.workflow.pendingTokens(id);
+    expect(pending).toHaveLength(1);
+    expect(pending[0]?.token).toMatch(/-2$/);
+    const x = w.workflow.executions[0];
+    expect(x?.path).toContain('Redecide');
+    expect(x?.path.filter((p) => p === 'AwaitApproval')).toHaveLength(2);
+    const incident = await w.ledger.getIncident(id);
+    expect(incident?.status).toBe('REMEDIATING');
+    expect(incident?.approval).toMatchObject({ state: 'PENDING', action: incident?.remediation });
+    expect(incident?.events.some((e) => /approved by slack:U1 \(jane\) via slack\) did not hold/.test(e.message))).toBe(
+      true,
+    );
+    expect(await w.ledger.lockHolder('orders', w.time.t)).toBeUndefined();
+    expect(w.notifier.sent.filter((n) => n.event === 'APPROVAL_REQUESTED')).toHaveLength(2);
+
+    // nobody answers the second request (escalate): ESCALATED, still the one rollback
+    await w.run(35);
+    expect(x?.path.at(-1)).toBe('Escalated');
+    expect(w.msf.mutations.map((m) => m.call)).toEqual(['RollbackApplication']);
+    expect((await w.ledger.getIncident(id))?.status).toBe('ESCALATED');
+  });
+  it('fails the execution (States.Runtime, not caught) when the approval timeout resolves under only one reading of TimeoutSecondsPath', async () => {
+    // Prepare: a payload without approvalTimeoutSeconds, as if Step Functions read the path after Parameters
+    const w = world(
+      {},
+      {
+        definition: (d) => {
+          const states = d.States as Record<string, { Parameters?: { Payload?: Record<string, unknown> } }>;
+          delete states.AwaitApproval?.Parameters?.Payload?.['approvalTimeoutSeconds.$'];
+        },
+      },
+    );
+    current = w;
+
+    // Act
+    await w.detected();
+    await w.run(2);
+
+    // Assess
+    const x = w.workflow.executions[0];
+    expect(x?.status).toBe('FAILED');
+    expect(x?.path).not.toContain('StepFailed');
+    expect(w.workflow.pendingTokens()).toEqual([]);
+    expect(w.msf.mutations).toEqual([]);
   });
 });
