@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_QUERY_RUNNING_POLLS } from '#sandbox/emulator/logs.ts';
 import {
   DEFAULT_ALARM_EVALUATION_OFFSET_SECONDS,
   DEFAULT_METRIC_HISTORY_MINUTES,
@@ -819,6 +820,26 @@ export const Scenario = z
       .prefault({})
       .describe('CloudWatch timing in the emulator, whole seconds.'),
     /**
+     * The emulator's CloudWatch Logs: `queryRunningPolls`, GetQueryResults calls of each Logs Insights query that
+     * answer Running before it is Complete (count). A scenario can set it past the watchdog's polls to show the
+     * FilterLogEvents fallback of the root-cause read.
+     */
+    cloudwatchLogs: z
+      .object({
+        queryRunningPolls: z
+          .number()
+          .int()
+          .min(0)
+          .max(100)
+          .default(DEFAULT_QUERY_RUNNING_POLLS)
+          .describe(
+            'GetQueryResults calls of each Logs Insights query that answer Running before it is Complete (1 by default: about a second, as in AWS for a small window).',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe("The emulator's CloudWatch Logs (the root-cause read)."),
+    /**
      * How EventBridge delivers the alarm state change events to the detector. `alarmEventCopies`: every event is
      * delivered this many times at once (at-least-once delivery, failure mode 8), count.
      */
@@ -1318,7 +1339,7 @@ export function parseScenario(raw: unknown, source: string): Scenario {
 
 /** The part of a scenario the emulator needs. */
 export type ScenarioWorld = Pick<Scenario, 'applications' | 'jobModel' | 'faults' | 'startTime'> &
-  Partial<Pick<Scenario, 'cloudwatch' | 'changeCalendars'>>;
+  Partial<Pick<Scenario, 'cloudwatch' | 'changeCalendars' | 'cloudwatchLogs'>>;
 
 /** Folder holding the bundled scenarios: `sandbox/scenarios/` of the package (found from the sources and from dist/). */
 export const SCENARIO_DIR = join(packageRoot(), 'sandbox', 'scenarios');

@@ -86,6 +86,7 @@ export function scenarioReference(schema: Node): string {
     'accounts',
     'throttle',
     'cloudwatch',
+    'cloudwatchLogs',
     'delivery',
     'slack',
     'changeCalendars',

@@ -178,7 +178,12 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const createWorld = (accountId: string): AccountWorld => {
     // SetAlarmState's event goes to the listeners at once, as CloudWatch puts it on the bus when the state changes.
     const cloudwatch = new CloudWatchEmulator({ clock, region, accountId, onAlarmEvent: emit });
-    const logs = new LogsEmulator({ clock, region, accountId });
+    const logs = new LogsEmulator({
+      clock,
+      region,
+      accountId,
+      ...(world?.cloudwatchLogs ? { queryRunningPolls: world.cloudwatchLogs.queryRunningPolls } : {}),
+    });
     const accountWorld: ScenarioWorld | undefined = world
       ? {
           ...world,

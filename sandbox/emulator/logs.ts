@@ -9,10 +9,13 @@ import type { Clock } from '#shared/clock.ts';
  * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/.
  *
  * Assumptions (docs/emulator-fidelity.md, "CloudWatch Logs"):
- * - a query is run when StartQuery is called and is `Complete` at the first GetQueryResults (AWS runs it
- *   asynchronously, typically for a second or more);
- * - Logs Insights is a subset: `fields`, `filter` (`FIELD like /regex/`, `FIELD like "text"`, `FIELD = "text"`),
- *   `sort FIELD asc|desc` and `limit N`; any other command is a MalformedQueryException;
+ * - a query is run when StartQuery is called; its first `queryRunningPolls` GetQueryResults (default
+ *   {@link DEFAULT_QUERY_RUNNING_POLLS}) answer `Running` with no results, the next ones `Complete` (AWS runs it
+ *   asynchronously, typically for a second or more; while Running it "returns only partial results");
+ * - Logs Insights is a subset: `fields`, `filter` (terms joined by `or`: `FIELD like /regex/`, `FIELD like "text"`,
+ *   `FIELD = "text"`, `ispresent(FIELD)`), `sort FIELD asc|desc` and `limit N`; any other command is a
+ *   MalformedQueryException; a JSON message's fields are discovered (nested objects as `a.b`, arrays as `a.0`), values
+ *   as text;
  * - FilterLogEvents' filter pattern is a subset of the unstructured-log syntax: terms (all must appear), `?term`s (one
  *   must appear) and `"quoted phrases"`, case-sensitive; a JSON (`{ … }`) or space-delimited (`[ … ]`) pattern is an
  *   InvalidParameterException naming the limitation;
@@ -47,6 +50,8 @@ interface LogGroup {
 }
 
 interface QueryRecord {
+  /** GetQueryResults calls that still answer Running. */
+  runningPolls: number;
   readonly results: Array<Array<{ field: string; value: string }>>;
   readonly statistics: { recordsMatched: number; recordsScanned: number; bytesScanned: number };
 }
@@ -54,7 +59,7 @@ interface QueryRecord {
 /** One parsed Logs Insights command of the supported subset. */
 type Command =
   | { kind: 'fields'; fields: string[] }
-  | { kind: 'filter'; field: string; test: (value: string) => boolean }
+  | { kind: 'filter'; test: (row: Record<string, string>) => boolean }
   | { kind: 'sort'; field: string; descending: boolean }
   | { kind: 'limit'; n: number };
 
@@ -63,6 +68,13 @@ type Obj = Record<string, unknown>;
 /** Most events one FilterLogEvents or GetQueryResults returns: EventsLimit max 10000 (model). */
 const MAX_EVENTS = 10_000;
 
+/**
+ * GetQueryResults calls that answer `Running` before a query is `Complete`, by default: one, so a reader that polls
+ * is exercised as in AWS, where a query over a few minutes of one log group typically completes in about a second
+ * (assumption, docs/emulator-fidelity.md).
+ */
+export const DEFAULT_QUERY_RUNNING_POLLS = 1;
+
 /** CloudWatch Logs of one account. */
 export class LogsEmulator implements ApplicationLogSink {
   readonly #clock: Clock;
@@ -70,12 +82,23 @@ export class LogsEmulator implements ApplicationLogSink {
   readonly #accountId: string;
   readonly #groups = new Map<string, LogGroup>();
   readonly #queries = new Map<string, QueryRecord>();
+  readonly #queryRunningPolls: number;
   #seq = 0;
 
-  constructor(opts: { clock: Clock; region: string; accountId: string }) {
+  /**
+   * @param opts.queryRunningPolls GetQueryResults calls of each query that answer `Running` before it is `Complete`
+   *   (count, 0 = Complete at once). @default {@link DEFAULT_QUERY_RUNNING_POLLS}
+   * @throws RangeError when queryRunningPolls is not a whole number ≥ 0.
+   */
+  constructor(opts: { clock: Clock; region: string; accountId: string; queryRunningPolls?: number }) {
     this.#clock = opts.clock;
     this.#region = opts.region;
     this.#accountId = opts.accountId;
+    const polls = opts.queryRunningPolls ?? DEFAULT_QUERY_RUNNING_POLLS;
+    if (!Number.isInteger(polls) || polls < 0) {
+      throw new RangeError(`queryRunningPolls must be a whole number of 0 or more (got ${polls})`);
+    }
+    this.#queryRunningPolls = polls;
   }
 
   ensureStream(logGroupName: string, logStreamName: string): void {
@@ -157,7 +180,7 @@ export class LogsEmulator implements ApplicationLogSink {
     let max = limit ?? MAX_EVENTS;
     for (const c of commands) {
       if (c.kind === 'fields') shown = [...(shown ?? []), ...c.fields];
-      else if (c.kind === 'filter') rows = rows.filter((r) => c.test(r[c.field] ?? ''));
+      else if (c.kind === 'filter') rows = rows.filter((r) => c.test(r));
       else if (c.kind === 'sort') rows = [...rows].sort((a, b) => compareField(a, b, c.field, c.descending));
       else max = Math.min(max, c.n);
     }
@@ -169,6 +192,7 @@ export class LogsEmulator implements ApplicationLogSink {
     this.#seq += 1;
     const queryId = `${String(this.#seq).padStart(8, '0')}-emulator-query-${this.#clock.now().toString(16)}`;
     this.#queries.set(queryId, {
+      runningPolls: this.#queryRunningPolls,
       results,
       statistics: {
         recordsMatched: matched,
@@ -204,12 +228,22 @@ export class LogsEmulator implements ApplicationLogSink {
   /**
    * GetQueryResults (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetQueryResults.html):
    * `results` (rows of field/value pairs), `statistics`, `status`. An unknown queryId is ResourceNotFoundException.
+   * While the query is Running, no rows yet (the API returns "only partial results" then).
    */
   #getQueryResults(body: Obj): unknown {
     const queryId = body.queryId;
     if (typeof queryId !== 'string' || queryId === '') invalidParameter('queryId is required');
     const query = this.#queries.get(queryId);
     if (!query) throw new EmulatorServiceError('ResourceNotFoundException', `Query ${queryId} does not exist.`);
+    if (query.runningPolls > 0) {
+      query.runningPolls -= 1;
+      return {
+        queryLanguage: 'CWLI',
+        results: [],
+        statistics: { recordsMatched: 0, recordsScanned: 0, bytesScanned: 0 },
+        status: 'Running',
+      };
+    }
     return { queryLanguage: 'CWLI', results: query.results, statistics: query.statistics, status: 'Complete' };
   }
 
@@ -275,11 +309,13 @@ export class LogsEmulator implements ApplicationLogSink {
   /**
    * The discovered fields of an event (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_AnalyzeLogData-discoverable-fields.html):
    * `@timestamp` as `yyyy-MM-dd HH:mm:ss.SSS` (UTC, as GetQueryResults shows it), `@message`, `@logStream`,
-   * `@log` (`ACCOUNT:GROUP`), `@ingestionTime`, `@ptr`.
+   * `@log` (`ACCOUNT:GROUP`), `@ingestionTime`, `@ptr`; and, of a JSON message, its fields (nested objects flattened
+   * with dots, arrays with their index: `a.b`, `a.0`), values as text.
    */
   #fieldsOf(groupName: string, e: StoredEvent): Record<string, string> {
     const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
     return {
+      ...jsonFields(e.message),
       '@timestamp': time(e.timestamp),
       '@message': e.message,
       '@logStream': e.logStreamName,
@@ -288,6 +324,27 @@ export class LogsEmulator implements ApplicationLogSink {
       '@ptr': Buffer.from(`${this.#region}/${groupName}/${e.eventId}`).toString('base64'),
     };
   }
+}
+
+/** The discovered fields of a JSON object message, flattened (`a.b`, `a.0`); {} for any other message. */
+function jsonFields(message: string): Record<string, string> {
+  if (!message.trimStart().startsWith('{')) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(message);
+  } catch {
+    return {};
+  }
+  const out: Record<string, string> = {};
+  const walk = (v: unknown, path: string) => {
+    if (Array.isArray(v)) {
+      for (const [i, item] of v.entries()) walk(item, `${path}.${i}`);
+    } else if (typeof v === 'object' && v !== null) {
+      for (const [k, item] of Object.entries(v)) walk(item, path === '' ? k : `${path}.${k}`);
+    } else if (path !== '') out[path] = v === null ? '' : String(v);
+  };
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) walk(value, '');
+  return out;
 }
 
 function invalidParameter(message: string): never {
@@ -371,22 +428,10 @@ export function parseQuery(query: string): Command[] {
       if (fields.some((f) => !new RegExp(`^${FIELD}$`).test(f))) malformed(`unsupported fields list: ${text}`);
       return { kind: 'fields', fields };
     }
-    m = new RegExp(`^filter\\s+(${FIELD})\\s+like\\s+/(.*)/([i]?)$`, 's').exec(text);
-    if (m?.[1] && m[2] !== undefined) {
-      let re: RegExp;
-      try {
-        re = new RegExp(m[2], m[3] ?? '');
-      } catch (e) {
-        malformed(`invalid regular expression in ${text}: ${(e as Error).message}`);
-      }
-      return { kind: 'filter', field: m[1], test: (v) => re.test(v) };
-    }
-    m = new RegExp(`^filter\\s+(${FIELD})\\s+(like|=)\\s+(?:"([^"]*)"|'([^']*)')$`, 's').exec(text);
+    m = /^filter\s+(.+)$/s.exec(text);
     if (m?.[1]) {
-      const value = m[3] ?? m[4] ?? '';
-      return m[2] === 'like'
-        ? { kind: 'filter', field: m[1], test: (v) => v.includes(value) }
-        : { kind: 'filter', field: m[1], test: (v) => v === value };
+      const terms = splitOr(m[1]).map((term) => filterTerm(term, text));
+      return { kind: 'filter', test: (row) => terms.some((t) => t(row)) };
     }
     m = new RegExp(`^sort\\s+(${FIELD})(?:\\s+(asc|desc))?$`, 'i').exec(text);
     if (m?.[1]) return { kind: 'sort', field: m[1], descending: (m[2] ?? 'desc').toLowerCase() === 'desc' };
@@ -397,9 +442,67 @@ export function parseQuery(query: string): Command[] {
       return { kind: 'limit', n };
     }
     return malformed(
-      `the emulator's Logs Insights supports fields, filter (like /regex/, like "text", = "text"), sort and limit; not: ${text}`,
+      `the emulator's Logs Insights supports fields, filter (like /regex/, like "text", = "text", ispresent(FIELD), or), sort and limit; not: ${text}`,
     );
   });
+}
+
+/** Splits a filter's expression on ` or ` outside `/regex/`, `"strings"` and parentheses. */
+function splitOr(expression: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  let quote: string | undefined;
+  let depth = 0;
+  for (let i = 0; i < expression.length; i++) {
+    const ch = expression[i] as string;
+    if (quote) {
+      if (ch === quote) quote = undefined;
+    } else if (ch === '"' || ch === "'" || ch === '/') {
+      quote = ch;
+    } else if (ch === '(') {
+      depth += 1;
+    } else if (ch === ')') {
+      depth -= 1;
+    } else if (depth === 0 && /^\s+or\s+/i.test(expression.slice(i)) && /\s/.test(ch)) {
+      const sep = /^\s+or\s+/i.exec(expression.slice(i))?.[0] ?? ' ';
+      parts.push(current.trim());
+      current = '';
+      i += sep.length - 1;
+      continue;
+    }
+    current += ch;
+  }
+  parts.push(current.trim());
+  return parts;
+}
+
+/** One term of a filter: `FIELD like /re/`, `FIELD like "text"`, `FIELD = "text"` or `ispresent(FIELD)`. */
+function filterTerm(term: string, command: string): (row: Record<string, string>) => boolean {
+  let m = new RegExp(`^(${FIELD})\\s+like\\s+/(.*)/([i]?)$`, 's').exec(term);
+  if (m?.[1] && m[2] !== undefined) {
+    const field = m[1];
+    let re: RegExp;
+    try {
+      re = new RegExp(m[2], m[3] ?? '');
+    } catch (e) {
+      malformed(`invalid regular expression in ${command}: ${(e as Error).message}`);
+    }
+    return (row) => re.test(row[field] ?? '');
+  }
+  m = new RegExp(`^(${FIELD})\\s+(like|=)\\s+(?:"([^"]*)"|'([^']*)')$`, 's').exec(term);
+  if (m?.[1]) {
+    const field = m[1];
+    const value = m[3] ?? m[4] ?? '';
+    return m[2] === 'like' ? (row) => (row[field] ?? '').includes(value) : (row) => row[field] === value;
+  }
+  m = new RegExp(`^ispresent\\(\\s*(${FIELD})\\s*\\)$`, 'i').exec(term);
+  if (m?.[1]) {
+    const field = m[1];
+    return (row) => row[field] !== undefined;
+  }
+  return malformed(
+    `the emulator's Logs Insights supports filter terms like /regex/, like "text", = "text" and ispresent(FIELD), joined by or; not: ${command}`,
+  );
 }
 
 /**

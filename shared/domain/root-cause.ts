@@ -14,30 +14,51 @@ import { parseLogStreamArn } from './model.ts';
 
 /** Minutes before the loop's onset the search starts: the failure precedes the restart it causes (restart backoff). */
 export const ROOT_CAUSE_LOOKBACK_MINUTES = 2;
-/** Log lines read at most (Logs Insights `limit`, FilterLogEvents `limit`). */
-export const ROOT_CAUSE_LIMIT = 20;
-/** GetQueryResults polls at most, {@link ROOT_CAUSE_POLL_INTERVAL_MS} apart: about 3 s in all, then FilterLogEvents. */
-export const ROOT_CAUSE_POLLS = 4;
+/**
+ * Log lines read at most (Logs Insights `limit`, FilterLogEvents `limit` over its pages): the lines are already the
+ * failure records (see {@link rootCauseQuery}), so a few dozen leave room for ERROR noise before the failure.
+ */
+export const ROOT_CAUSE_LIMIT = 50;
+/**
+ * The whole root-cause read's wall-clock budget, ms: every CloudWatch Logs call is cancelled (AbortSignal) when it is
+ * spent, and the incident is recorded without a root cause (the note says so). The read sits before the incident is
+ * first saved, so it must never hold detection up for long.
+ */
+export const ROOT_CAUSE_BUDGET_MS = 4_000;
+/**
+ * The Logs Insights part of {@link ROOT_CAUSE_BUDGET_MS}, ms: StartQuery and the GetQueryResults polls; past it the
+ * query is given up and FilterLogEvents reads the same window with what is left of the budget.
+ */
+export const ROOT_CAUSE_INSIGHTS_BUDGET_MS = 2_500;
+/** GetQueryResults polls at most, {@link ROOT_CAUSE_POLL_INTERVAL_MS} apart (within {@link ROOT_CAUSE_INSIGHTS_BUDGET_MS}). */
+export const ROOT_CAUSE_POLLS = 3;
 /** Wait between two GetQueryResults polls, ms. */
 export const ROOT_CAUSE_POLL_INTERVAL_MS = 1_000;
 /** Stack frames kept, at most (RootCause.frames). */
 export const ROOT_CAUSE_MAX_FRAMES = 5;
 
 /**
- * The Logs Insights query: the log lines that carry an exception, oldest first. `@logStream` narrows it to the
- * application's own stream when several applications share a log group. Query syntax:
- * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax.html.
+ * The Logs Insights query: MSF's log records of a failure, oldest first. MSF writes JSON records
+ * (https://docs.aws.amazon.com/managed-flink/latest/java/cloudwatch-logs-writing.html) whose fields Logs Insights
+ * discovers (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_AnalyzeLogData-discoverable-fields.html; a
+ * JSON array is flattened to `field.0`, `field.1`, …): a record is a failure when its `messageType` is ERROR or it
+ * carries a stack trace (`throwableInformation`, a string or an array) — Flink logs a job's failure at INFO with the
+ * throwable, so the level alone would miss it. WARN/INFO lines that merely name an exception are not read.
+ * `@logStream` narrows it to the application's own stream when several applications share a log group. Query syntax:
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax.html (`ispresent`:
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-operations-functions.html).
  */
 export function rootCauseQuery(logStreamName?: string): string {
   const stream = logStreamName === undefined ? '' : ` | filter @logStream = ${JSON.stringify(logStreamName)}`;
-  return `fields @timestamp, @message, @logStream${stream} | filter @message like /Exception|Error|Throwable/ | sort @timestamp asc | limit ${ROOT_CAUSE_LIMIT}`;
+  return `fields @timestamp, @message, @logStream${stream} | filter messageType = "ERROR" or ispresent(throwableInformation) or ispresent(throwableInformation.0) | sort @timestamp asc | limit ${ROOT_CAUSE_LIMIT}`;
 }
 
 /**
- * The FilterLogEvents pattern of the fallback: any of the terms (`?term`, unstructured-log filter pattern syntax,
- * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html).
+ * The FilterLogEvents pattern of the fallback: a record at ERROR or one with a stack trace (`?term`s, unstructured-log
+ * filter pattern syntax, https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html). The
+ * terms also match other lines that contain them; {@link isFailureRecord} drops those before an exception is taken.
  */
-export const ROOT_CAUSE_FILTER_PATTERN = '?Exception ?Error ?Throwable';
+export const ROOT_CAUSE_FILTER_PATTERN = '?ERROR ?throwableInformation';
 
 /** What {@link findRootCause} looks at. Times are epoch ms. */
 export interface RootCauseInput {
@@ -60,8 +81,18 @@ export interface RootCauseDeps {
   logs?: LogsPort;
   clock: Clock;
   log: Log;
-  /** Waits between GetQueryResults polls. @default setTimeout (real time; the polls last about 3 s at most) */
-  sleep?: (ms: number) => Promise<void>;
+  /**
+   * Waits between GetQueryResults polls: `ms` of wall-clock time, or rejects with the signal's reason once `signal` is
+   * aborted. @default {@link abortableSleep} (setTimeout)
+   */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Resolves when a budget of `ms` is spent (wall clock), or rejects once `signal` is aborted (the read is over).
+   * @default {@link abortableSleep} (setTimeout)
+   */
+  deadline?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The whole read's wall-clock budget, ms. @default {@link ROOT_CAUSE_BUDGET_MS} */
+  budgetMs?: number;
 }
 
 /** The root cause found, or a note saying why none was. Exactly one of the two is set. */
@@ -72,24 +103,82 @@ export interface RootCauseOutcome {
 
 /**
  * Finds a restart loop's first failure's exception in the application's log group, from
- * {@link ROOT_CAUSE_LOOKBACK_MINUTES} before `onsetMs` to now: a Logs Insights query (StartQuery, then GetQueryResults
- * polled {@link ROOT_CAUSE_POLLS} times at most); when it is not Complete by then (or fails to start), FilterLogEvents
- * over the same window. The earliest line with an exception wins; see {@link parseException} for what is taken.
+ * {@link ROOT_CAUSE_LOOKBACK_MINUTES} before `onsetMs` to now, within one wall-clock budget
+ * ({@link ROOT_CAUSE_BUDGET_MS}): a Logs Insights query (StartQuery, then GetQueryResults polled
+ * {@link ROOT_CAUSE_POLLS} times at most, all within {@link ROOT_CAUSE_INSIGHTS_BUDGET_MS}); when it is not Complete by
+ * then (or fails to start), FilterLogEvents over the same window with the rest of the budget. The earliest failure
+ * record with an exception wins; see {@link isFailureRecord} and {@link parseException} for what is taken.
  *
- * Never throws: an error of CloudWatch Logs, a log group the watchdog may not read, no exception in the window: each
- * becomes the outcome's `note`, so detection goes on.
+ * Never throws and never takes longer than the budget: an error of CloudWatch Logs, a log group the watchdog may not
+ * read, no exception in the window, the budget spent (every call still running is aborted): each becomes the
+ * outcome's `note`, so detection goes on.
  */
 export async function findRootCause(input: RootCauseInput, deps: RootCauseDeps): Promise<RootCauseOutcome> {
+  const budgetMs = deps.budgetMs ?? ROOT_CAUSE_BUDGET_MS;
+  const searchDeps: SearchDeps = {
+    ...deps,
+    sleep: deps.sleep ?? abortableSleep,
+    deadline: deps.deadline ?? abortableSleep,
+  };
+  const done = new AbortController();
   try {
-    return await search(input, deps);
+    const outcome = await Promise.race([
+      search(input, searchDeps, done.signal),
+      searchDeps.deadline(budgetMs, done.signal).then((): typeof TIMED_OUT => TIMED_OUT),
+    ]);
+    if (outcome !== TIMED_OUT) return outcome;
+    deps.log.warn('root cause not read within its budget', {
+      applicationName: input.applicationKey,
+      budgetMs,
+    });
+    return {
+      note: `Root cause not read: CloudWatch Logs did not answer within ${budgetMs / 1000} s, and the watchdog does not hold the incident up for it. Look in ${input.logGroupName} around ${new Date(input.onsetMs).toISOString()}.`,
+    };
   } catch (e) {
     const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     deps.log.warn('root cause not read', { applicationName: input.applicationKey, error: message });
     return { note: `Root cause not read: ${message}.` };
+  } finally {
+    // Cancels the budget's timer, and every CloudWatch Logs call still running after the budget (abortSignal).
+    done.abort(new RootCauseBudgetError(budgetMs));
   }
 }
 
-async function search(input: RootCauseInput, deps: RootCauseDeps): Promise<RootCauseOutcome> {
+const TIMED_OUT = Symbol('timed out');
+
+/** The reason a root-cause read's calls are aborted with: its budget is spent (or the read is over). */
+export class RootCauseBudgetError extends Error {
+  constructor(budgetMs: number) {
+    super(`the root-cause read's ${budgetMs} ms budget is over`);
+    this.name = 'RootCauseBudgetError';
+  }
+}
+
+/**
+ * Waits `ms` of wall-clock time (setTimeout); rejects with `signal.reason` as soon as `signal` is aborted (the timer
+ * is then cleared, so nothing keeps the process alive).
+ */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+type SearchDeps = RootCauseDeps & Required<Pick<RootCauseDeps, 'sleep' | 'deadline'>>;
+
+async function search(input: RootCauseInput, deps: SearchDeps, signal: AbortSignal): Promise<RootCauseOutcome> {
   const group = input.logGroupName;
   if (!deps.logs) {
     return {
@@ -112,27 +201,70 @@ async function search(input: RootCauseInput, deps: RootCauseDeps): Promise<RootC
   const now = deps.clock.now();
   const startMs = Math.min(input.onsetMs - ROOT_CAUSE_LOOKBACK_MINUTES * 60_000, now);
   const window = `${new Date(startMs).toISOString()} to ${new Date(now).toISOString()}`;
-  const fromInsights = await queryInsights(deps.logs, group, startMs, now, own?.logStreamName, deps);
+  const logs = deps.logs;
+  const stream = own?.logStreamName;
+  const fromInsights = await withinBudget(
+    ROOT_CAUSE_INSIGHTS_BUDGET_MS,
+    signal,
+    deps,
+    (insights) => queryInsights(logs, group, startMs, now, stream, deps, insights),
+    () => {
+      deps.log.info('Logs Insights query not complete within its budget; reading FilterLogEvents', {
+        logGroupName: group,
+        budgetMs: ROOT_CAUSE_INSIGHTS_BUDGET_MS,
+      });
+      return undefined;
+    },
+  );
   const lines =
     fromInsights ??
     (
-      await deps.logs.filterLogEvents(
+      await logs.filterLogEvents(
         group,
         startMs,
         now,
         ROOT_CAUSE_FILTER_PATTERN,
         ROOT_CAUSE_LIMIT,
-        own ? [own.logStreamName] : undefined,
+        stream ? [stream] : undefined,
+        { abortSignal: signal },
       )
     ).sort((a, b) => a.timestampMs - b.timestampMs);
   const source: RootCause['source'] = fromInsights ? 'logs-insights' : 'filter-log-events';
+  // Every line is looked at: a line that is not a failure record, or names no exception class, does not end the search.
   for (const line of lines) {
+    if (!isFailureRecord(line.message)) continue;
     const found = parseException(line.message);
     if (found) {
       return { rootCause: { ...found, logGroupName: group, atMs: line.timestampMs, source } };
     }
   }
   return { note: `No exception found in ${group} from ${window} (${source}).` };
+}
+
+/**
+ * Runs `work` with a signal aborted after `ms` (or when `outer` is aborted); past `ms`, `onTimeout`'s value is
+ * returned and `work`'s calls are aborted.
+ */
+async function withinBudget<T>(
+  ms: number,
+  outer: AbortSignal,
+  deps: SearchDeps,
+  work: (signal: AbortSignal) => Promise<T>,
+  onTimeout: () => T,
+): Promise<T> {
+  const phase = new AbortController();
+  const stop = () => phase.abort(outer.reason);
+  outer.addEventListener('abort', stop, { once: true });
+  try {
+    const out = await Promise.race([
+      work(phase.signal),
+      deps.deadline(ms, phase.signal).then((): typeof TIMED_OUT => TIMED_OUT),
+    ]);
+    return out === TIMED_OUT ? onTimeout() : (out as T);
+  } finally {
+    outer.removeEventListener('abort', stop);
+    phase.abort(new RootCauseBudgetError(ms));
+  }
 }
 
 /**
@@ -145,13 +277,14 @@ async function queryInsights(
   startMs: number,
   endMs: number,
   stream: string | undefined,
-  deps: RootCauseDeps,
+  deps: SearchDeps,
+  signal: AbortSignal,
 ): Promise<LogEvent[] | undefined> {
-  const queryId = await logs.startQuery(group, startMs, endMs, rootCauseQuery(stream), ROOT_CAUSE_LIMIT);
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const call = { abortSignal: signal };
+  const queryId = await logs.startQuery(group, startMs, endMs, rootCauseQuery(stream), ROOT_CAUSE_LIMIT, call);
   for (let poll = 0; poll < ROOT_CAUSE_POLLS; poll++) {
-    if (poll > 0) await sleep(ROOT_CAUSE_POLL_INTERVAL_MS);
-    const out = await logs.getQueryResults(queryId);
+    if (poll > 0) await deps.sleep(ROOT_CAUSE_POLL_INTERVAL_MS, signal);
+    const out = await logs.getQueryResults(queryId, call);
     if (out.status === 'Complete') {
       return out.results
         .map((row) => ({ timestampMs: insightsTimestampMs(row['@timestamp']), message: row['@message'] ?? '' }))
@@ -164,6 +297,18 @@ async function queryInsights(
   }
   deps.log.info('Logs Insights query still running; reading FilterLogEvents', { queryId });
   return undefined;
+}
+
+/**
+ * Whether a log line may hold the failure: an MSF JSON record whose `messageType` is ERROR or that carries
+ * `throwableInformation`; any line that is not such a JSON record (a plain-text line, a record cut short) is looked at
+ * too, by {@link parseException}. A WARN/INFO record without a stack trace is not (a handled exception, a class named
+ * `…ErrorHandler`).
+ */
+export function isFailureRecord(line: string): boolean {
+  const record = parseJson(line);
+  if (!record || typeof record.messageType !== 'string') return true;
+  return record.messageType === 'ERROR' || record.throwableInformation !== undefined;
 }
 
 /**

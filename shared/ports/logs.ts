@@ -13,6 +13,12 @@ export interface LogsQueryResults {
   results: Record<string, string>[];
 }
 
+/** Per-call options of {@link LogsPort}. */
+export interface LogsCallOptions {
+  /** Aborts the call (the SDK's `abortSignal`): the root-cause read's budget is spent. */
+  abortSignal?: AbortSignal;
+}
+
 /**
  * Reads an application's CloudWatch Logs (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/):
  * CloudWatch Logs Insights (StartQuery, GetQueryResults) and FilterLogEvents.
@@ -23,9 +29,16 @@ export interface LogsPort {
    * @returns the `queryId`.
    * @throws Error from CloudWatch Logs (ResourceNotFoundException for a missing log group, AccessDeniedException, …).
    */
-  startQuery(logGroupName: string, startMs: number, endMs: number, queryString: string, limit: number): Promise<string>;
+  startQuery(
+    logGroupName: string,
+    startMs: number,
+    endMs: number,
+    queryString: string,
+    limit: number,
+    options?: LogsCallOptions,
+  ): Promise<string>;
   /** GetQueryResults of `queryId`. */
-  getQueryResults(queryId: string): Promise<LogsQueryResults>;
+  getQueryResults(queryId: string, options?: LogsCallOptions): Promise<LogsQueryResults>;
   /**
    * FilterLogEvents of `logGroupName` from `startMs` to `endMs` (epoch ms, as the API takes them) matching
    * `filterPattern`, oldest first, at most `limit`; only `logStreamNames` when given.
@@ -37,5 +50,6 @@ export interface LogsPort {
     filterPattern: string,
     limit: number,
     logStreamNames?: string[],
+    options?: LogsCallOptions,
   ): Promise<LogEvent[]>;
 }

@@ -12,7 +12,9 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '#sandbox/clock.ts';
 import { type Emulator, startEmulator } from '#sandbox/emulator/index.ts';
+import { DEFAULT_QUERY_RUNNING_POLLS, LogsEmulator } from '#sandbox/emulator/logs.ts';
 import { JobRule, ScenarioApplication } from '#sandbox/scenario.ts';
+import { ROOT_CAUSE_FILTER_PATTERN, rootCauseQuery } from '#shared/domain/root-cause.ts';
 import { loadServiceModel, MODEL_FILES } from './model.ts';
 import { type CapturedResponse, captureResponses, expectConformingError, expectConformingOutput } from './wire.ts';
 
@@ -84,9 +86,14 @@ describe('Conformance: CloudWatch Logs responses match the API model', () => {
     );
     expectConformingOutput(MODEL, wire, 'StartQuery');
     await logs.send(new GetQueryResultsCommand({ queryId: String(queryId) }));
+    const running = expectConformingOutput(MODEL, wire, 'GetQueryResults');
+    await logs.send(new GetQueryResultsCommand({ queryId: String(queryId) }));
     const out = expectConformingOutput(MODEL, wire, 'GetQueryResults');
 
-    // Assess
+    // Assess: Running at the first poll (DEFAULT_QUERY_RUNNING_POLLS), no rows yet; then Complete.
+    expect(DEFAULT_QUERY_RUNNING_POLLS).toBe(1);
+    expect(running.status).toBe('Running');
+    expect(running.results).toEqual([]);
     expect(out.status).toBe('Complete');
     const rows = out.results as Array<Array<{ field: string; value: string }>>;
     expect(rows).toHaveLength(3);
@@ -131,6 +138,79 @@ describe('Conformance: CloudWatch Logs responses match the API model', () => {
     expect(events[0]?.message).toContain(MISSING_STREAM);
     expect((rest.events as unknown[]).length).toBeGreaterThan(1);
     expect(healthy.events).toEqual([]);
+  });
+
+  it("the watchdog's query and pattern read MSF's structured fields: ERROR records and stack traces, not lines naming an error", async () => {
+    // Arrange: noise in the application's stream just before the job model's failures.
+    const stream = 'kinesis-analytics-log-stream';
+    const record = (message: string, messageType: string) =>
+      JSON.stringify({ logger: 'com.acme.Orders', message, messageSchemaVersion: '1', messageType });
+    emulator.logs.put(GROUP, stream, T0 - 90_000, record('Retrying after java.net.SocketTimeoutException: x', 'WARN'));
+    emulator.logs.put(GROUP, stream, T0 - 89_000, record('Registered com.acme.DeadLetterErrorHandler', 'INFO'));
+    emulator.logs.put(GROUP, stream, T0 - 88_000, record('Checkpoint 3 expired before completing.', 'ERROR'));
+
+    // Act
+    const { queryId } = await logs.send(
+      new StartQueryCommand({
+        logGroupName: GROUP,
+        startTime: seconds(T0 - 120_000),
+        endTime: seconds(clock.now()),
+        queryString: rootCauseQuery(stream),
+      }),
+    );
+    await logs.send(new GetQueryResultsCommand({ queryId: String(queryId) }));
+    const out = await logs.send(new GetQueryResultsCommand({ queryId: String(queryId) }));
+    const filtered = await logs.send(
+      new FilterLogEventsCommand({
+        logGroupName: GROUP,
+        startTime: T0 - 120_000,
+        endTime: clock.now(),
+        filterPattern: ROOT_CAUSE_FILTER_PATTERN,
+        logStreamNames: [stream],
+      }),
+    );
+
+    // Assess: the ERROR record and the job's failures (INFO with throwableInformation); not the WARN nor the INFO.
+    const messages = (out.results ?? []).map((row) => row.find((f) => f.field === '@message')?.value ?? '');
+    expect(out.status).toBe('Complete');
+    expect(messages.filter((m) => m.includes('Checkpoint 3 expired'))).toHaveLength(1);
+    expect(messages.filter((m) => m.includes(MISSING_STREAM)).length).toBe(messages.length - 1);
+    expect(messages.some((m) => m.includes('SocketTimeoutException') || m.includes('DeadLetterErrorHandler'))).toBe(
+      false,
+    );
+    const filteredMessages = (filtered.events ?? []).map((e) => e.message ?? '');
+    expect(filteredMessages.filter((m) => m.includes('Checkpoint 3 expired'))).toHaveLength(1);
+    expect(filteredMessages.some((m) => m.includes('SocketTimeoutException') || m.includes('DeadLetter'))).toBe(false);
+  });
+
+  it('a query stays Running for queryRunningPolls GetQueryResults, then Complete', () => {
+    // Arrange
+    const logsEmulator = new LogsEmulator({
+      clock,
+      region: 'eu-west-1',
+      accountId: '123456789012',
+      queryRunningPolls: 3,
+    });
+    logsEmulator.ensureStream('/g', 's');
+    logsEmulator.put('/g', 's', T0, 'hello');
+    const { queryId } = logsEmulator.handle('StartQuery', {
+      logGroupName: '/g',
+      startTime: seconds(T0),
+      endTime: seconds(T0),
+      queryString: 'fields @message',
+    }) as { queryId: string };
+
+    // Act
+    const statuses = Array.from(
+      { length: 4 },
+      () => (logsEmulator.handle('GetQueryResults', { queryId }) as { status: string }).status,
+    );
+
+    // Assess
+    expect(statuses).toEqual(['Running', 'Running', 'Running', 'Complete']);
+    expect(() => new LogsEmulator({ clock, region: 'eu-west-1', accountId: '1', queryRunningPolls: -1 })).toThrow(
+      /queryRunningPolls must be a whole number/,
+    );
   });
 
   it('StartQuery errors: ResourceNotFoundException, MalformedQueryException, InvalidParameterException', async () => {

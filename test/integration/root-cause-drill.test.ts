@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { toDrillJson } from '#cli/drill.ts';
 import { runScenario } from '#sandbox/drill.ts';
 import { loadScenario } from '#sandbox/scenario.ts';
+import { ROOT_CAUSE_POLLS } from '#shared/domain/root-cause.ts';
 
 /**
  * The root cause end to end: in the drill, the detector reads the emulator's CloudWatch Logs (the job model writes
@@ -34,5 +35,26 @@ describe('Drill: root cause of a restart loop', () => {
     expect(JSON.stringify(firstPage)).toContain(
       'software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException',
     );
+  });
+
+  it('bad-config-change with a Logs Insights query that stays Running: the same exception, from FilterLogEvents', async () => {
+    // Arrange: the query answers Running to more GetQueryResults than the watchdog makes (ROOT_CAUSE_POLLS).
+    const scenario = loadScenario('bad-config-change');
+    const slow = { ...scenario, cloudwatchLogs: { queryRunningPolls: ROOT_CAUSE_POLLS + 5 } };
+
+    // Act
+    const report = await runScenario(slow);
+    const json = toDrillJson([report]).scenarios[0];
+
+    // Assess
+    expect(report.passed).toBe(true);
+    expect(json?.rootCause).toMatchObject({
+      exceptionClass: 'software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException',
+      source: 'filter-log-events',
+      logGroupName: '/aws/kinesis-analytics/orders-enrichment',
+    });
+    const incident = report.incidents.find((i) => i.id === json?.rootCause?.incidentId);
+    const event = incident?.events.find((e) => e.kind === 'ROOT_CAUSE');
+    expect(event?.message).toMatch(/ResourceNotFoundException: Stream .+ \(filter-log-events\)$/);
   });
 });

@@ -1,5 +1,5 @@
 import type { ApplicationDetail } from '@aws-sdk/client-kinesis-analytics-v2';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CloudWatchLogsReader, logsReadersByCell } from '#shared/adapters/cloudwatch-logs.ts';
 import { toApplicationState } from '#shared/adapters/msf.ts';
 import type { Incident } from '#shared/domain/incident.ts';
@@ -7,12 +7,17 @@ import { parseLogStreamArn } from '#shared/domain/model.ts';
 import {
   findRootCause,
   insightsTimestampMs,
+  isFailureRecord,
   parseException,
+  ROOT_CAUSE_BUDGET_MS,
+  ROOT_CAUSE_FILTER_PATTERN,
+  ROOT_CAUSE_INSIGHTS_BUDGET_MS,
   ROOT_CAUSE_LOOKBACK_MINUTES,
   ROOT_CAUSE_POLLS,
   recordRootCause,
+  rootCauseQuery,
 } from '#shared/domain/root-cause.ts';
-import type { LogEvent, LogsPort, LogsQueryResults } from '#shared/ports/logs.ts';
+import type { LogEvent, LogsCallOptions, LogsPort, LogsQueryResults } from '#shared/ports/logs.ts';
 import { MIN, T0 } from '../support/builders.ts';
 import { CapturingLog } from '../support/fakes.ts';
 
@@ -25,7 +30,7 @@ const MISSING_STREAM =
   'software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException: Stream arn:aws:kinesis:eu-west-1:123456789012:stream/orders-v2 under account 123456789012 not found.';
 
 /** An MSF JSON log record, as the application's log stream holds it. */
-function msfRecord(message: string, throwable?: string[]): string {
+function msfRecord(message: string, throwable?: string[], messageType = 'INFO'): string {
   return JSON.stringify({
     locationInformation: 'org.apache.flink.runtime.executiongraph.ExecutionGraph.transitionState',
     logger: 'org.apache.flink.runtime.executiongraph.ExecutionGraph',
@@ -35,7 +40,7 @@ function msfRecord(message: string, throwable?: string[]): string {
     applicationARN: 'arn:aws:kinesisanalytics:eu-west-1:123456789012:application/orders',
     applicationVersionId: '3',
     messageSchemaVersion: '1',
-    messageType: 'INFO',
+    messageType,
   });
 }
 
@@ -256,6 +261,172 @@ describe('Function: findRootCause', () => {
     expect(noClient.note).toBe(
       'Root cause not read: this watchdog has no CloudWatch Logs client for the account of orders@210987654321.eu-west-1.',
     );
+  });
+});
+
+/**
+ * A LogsPort whose calls never answer until aborted (a CloudWatch Logs endpoint that hangs), except the operations
+ * listed in `answers`; records each call's abort signal.
+ */
+class HangingLogs implements LogsPort {
+  readonly signals: Array<{ op: string; signal: AbortSignal | undefined }> = [];
+  constructor(readonly answers: { filterLogEvents?: LogEvent[] } = {}) {}
+  #hang<T>(op: string, options: LogsCallOptions | undefined): Promise<T> {
+    this.signals.push({ op, signal: options?.abortSignal });
+    return new Promise<T>((_, reject) => {
+      options?.abortSignal?.addEventListener('abort', () => reject(options.abortSignal?.reason), { once: true });
+    });
+  }
+  startQuery(_g: string, _s: number, _e: number, _q: string, _l: number, options?: LogsCallOptions): Promise<string> {
+    return this.#hang('StartQuery', options);
+  }
+  getQueryResults(_id: string, options?: LogsCallOptions): Promise<LogsQueryResults> {
+    return this.#hang('GetQueryResults', options);
+  }
+  async filterLogEvents(
+    _g: string,
+    _s: number,
+    _e: number,
+    _p: string,
+    _l: number,
+    _streams?: string[],
+    options?: LogsCallOptions,
+  ): Promise<LogEvent[]> {
+    if (this.answers.filterLogEvents) {
+      this.signals.push({ op: 'FilterLogEvents', signal: options?.abortSignal });
+      return this.answers.filterLogEvents;
+    }
+    return this.#hang('FilterLogEvents', options);
+  }
+}
+
+/** Settles `promise` into a box, so a test can see whether it has settled yet. */
+function watch<T>(promise: Promise<T>): { settled: boolean; value?: T } {
+  const box: { settled: boolean; value?: T } = { settled: false };
+  void promise.then((value) => {
+    box.settled = true;
+    box.value = value;
+  });
+  return box;
+}
+
+describe('Root cause read: one wall-clock budget (fake timers)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const timedDeps = (logs: LogsPort) => ({ logs, clock: { now: () => NOW }, log: new CapturingLog() });
+
+  it('a hanging CloudWatch Logs does not hold the read past the budget: a note, and every call aborted', async () => {
+    // Arrange
+    vi.useFakeTimers();
+    const logs = new HangingLogs();
+
+    // Act
+    const outcome = watch(findRootCause(input, timedDeps(logs)));
+    await vi.advanceTimersByTimeAsync(ROOT_CAUSE_BUDGET_MS - 1);
+    const beforeBudget = outcome.settled;
+    await vi.advanceTimersByTimeAsync(1);
+
+    // Assess
+    expect(beforeBudget).toBe(false);
+    expect(outcome.settled).toBe(true);
+    expect(outcome.value?.rootCause).toBeUndefined();
+    expect(outcome.value?.note).toMatch(/^Root cause not read: CloudWatch Logs did not answer within 4 s/);
+    // StartQuery hung past the Logs Insights budget, then FilterLogEvents hung past the whole budget.
+    expect(logs.signals.map((s) => s.op)).toEqual(['StartQuery', 'FilterLogEvents']);
+    expect(logs.signals.every((s) => s.signal?.aborted === true)).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a hanging Logs Insights query gives way to FilterLogEvents at its own budget, within the whole budget', async () => {
+    // Arrange
+    vi.useFakeTimers();
+    const logs = new HangingLogs({
+      filterLogEvents: [{ timestampMs: ONSET, message: msfRecord('Job orders switched', [MISSING_STREAM]) }],
+    });
+
+    // Act
+    const outcome = watch(findRootCause(input, timedDeps(logs)));
+    await vi.advanceTimersByTimeAsync(ROOT_CAUSE_INSIGHTS_BUDGET_MS);
+
+    // Assess
+    expect(outcome.settled).toBe(true);
+    expect(outcome.value?.rootCause).toMatchObject({ source: 'filter-log-events', atMs: ONSET });
+    expect(logs.signals[0]).toMatchObject({ op: 'StartQuery' });
+    expect(logs.signals[0]?.signal?.aborted).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('the incident gets its ROOT_CAUSE note at the budget when CloudWatch Logs hangs (what the detector awaits)', async () => {
+    // Arrange
+    vi.useFakeTimers();
+    const incident = { events: [] } as unknown as Incident;
+
+    // Act
+    const done = watch(recordRootCause(incident, input, timedDeps(new HangingLogs())));
+    await vi.advanceTimersByTimeAsync(ROOT_CAUSE_BUDGET_MS);
+
+    // Assess
+    expect(done.settled).toBe(true);
+    expect(incident.rootCauseNote).toMatch(/did not answer within 4 s.*Look in \/aws\/kinesis-analytics\/orders/);
+    expect(incident.events.map((e) => e.kind)).toEqual(['ROOT_CAUSE']);
+  });
+});
+
+describe('Root cause read: MSF structured fields, past noise', () => {
+  /** 25 lines before the failure that are not it: handled exceptions at WARN, an ErrorHandler at INFO, cut records, an ERROR without exception. */
+  const noise: LogEvent[] = Array.from({ length: 25 }, (_, i) => {
+    const at = ONSET - 60_000 + i * 1_000;
+    const kinds = [
+      msfRecord('Retrying after java.net.SocketTimeoutException: Read timed out', undefined, 'WARN'),
+      msfRecord('Registered com.acme.orders.DeadLetterErrorHandler for sink orders-out'),
+      '{"message":"Job orders switched from state RUNNING to FAILING","messageType":"ERR',
+      msfRecord('Checkpoint 12 of job orders expired before completing.', undefined, 'ERROR'),
+      msfRecord('Metric numRecordsOutErrors registered', undefined, 'INFO'),
+    ];
+    return { timestampMs: at, message: kinds[i % kinds.length] ?? '' };
+  });
+  const failure = { timestampMs: ONSET - 30_000 + 1, message: msfRecord('Job orders switched', [MISSING_STREAM]) };
+
+  it('the query and the pattern ask for ERROR records or a stack trace, not any line naming an error', () => {
+    // Act, Assess
+    expect(rootCauseQuery('s')).toContain(
+      '| filter messageType = "ERROR" or ispresent(throwableInformation) or ispresent(throwableInformation.0) |',
+    );
+    expect(rootCauseQuery('s')).not.toMatch(/@message like/);
+    expect(ROOT_CAUSE_FILTER_PATTERN).toBe('?ERROR ?throwableInformation');
+    expect(isFailureRecord(msfRecord('Retrying after java.io.IOException: x', undefined, 'WARN'))).toBe(false);
+    expect(isFailureRecord(msfRecord('x', undefined, 'ERROR'))).toBe(true);
+    expect(isFailureRecord(msfRecord('x', ['java.io.IOException: y'], 'INFO'))).toBe(true);
+    expect(isFailureRecord('java.io.IOException: y')).toBe(true);
+  });
+
+  it('Logs Insights: 25 noise lines before the failure, the failure is still found', async () => {
+    // Arrange
+    const logs = new FakeLogs([...noise, failure]);
+
+    // Act
+    const outcome = await findRootCause(input, deps(logs).value);
+
+    // Assess
+    expect(outcome.rootCause).toMatchObject({
+      exceptionClass: 'software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException',
+      atMs: failure.timestampMs,
+      source: 'logs-insights',
+    });
+  });
+
+  it('FilterLogEvents: 25 noise lines before the failure, the failure is still found', async () => {
+    // Arrange
+    const logs = new FakeLogs([...noise, failure], ['Failed']);
+
+    // Act
+    const outcome = await findRootCause(input, deps(logs).value);
+
+    // Assess
+    expect(outcome.rootCause).toMatchObject({ atMs: failure.timestampMs, source: 'filter-log-events' });
+    expect(logs.calls.at(-1)?.args[3]).toBe(ROOT_CAUSE_FILTER_PATTERN);
   });
 });
 
