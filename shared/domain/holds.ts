@@ -8,7 +8,8 @@ import { describeRemediation } from './decision.ts';
 import type { HoldRecord, Incident } from './incident.ts';
 import { addEvent } from './incident.ts';
 import { type ApplicationOperation, isMaintenanceOperation } from './model.ts';
-import { escalateCommands, finish, type RemediationDeps, type RemediationState, tell } from './remediation.ts';
+import type { RemediationDeps, RemediationState } from './remediation.ts';
+import { escalateCommands, finish, tell } from './remediation-core.ts';
 
 const MINUTE_MS = 60_000;
 

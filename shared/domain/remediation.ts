@@ -6,7 +6,7 @@ import { type Ledger, saveOwnedIncident } from '#shared/ports/ledger.ts';
 import type { Log } from '#shared/ports/log.ts';
 import type { MetricsPort } from '#shared/ports/metrics.ts';
 import { MsfApiError, type MsfPort } from '#shared/ports/msf.ts';
-import type { NotificationEvent, Notifier } from '#shared/ports/notifier.ts';
+import type { Notifier } from '#shared/ports/notifier.ts';
 import type { WatchdogMetrics } from '#shared/ports/watchdog-metrics.ts';
 import { describeAnswer, type WorkflowApprovalAnswer, whatChanged } from './approval.ts';
 import { describePause, holdWhilePaused } from './automation.ts';
@@ -22,7 +22,11 @@ import type { ApplicationOperation, ApplicationState, ApplicationStatus } from '
 import { restartMetricName } from './model.ts';
 import { observe } from './observe.ts';
 import { decide, type Scope } from './policy.ts';
+import { escalateCommands, finish, tell } from './remediation-core.ts';
 import { resolveScope } from './scope.ts';
+
+// Defined in remediation-core.ts (so holds.ts needs no import of this module at run time); exported from here too.
+export { escalateCommands, finish, tell };
 
 const MINUTE_MS = 60_000;
 /** Lock lifetime, renewed at every step (LOCK, ACT, AWAIT, VERIFY, REDECIDE): a crashed workflow frees the application after this, ms. */
@@ -262,54 +266,6 @@ async function load(deps: RemediationDeps, id: string): Promise<Incident> {
   return incident;
 }
 
-/** Sends a notification; a failure to deliver never affects the remediation. */
-export async function tell(
-  deps: Pick<RemediationDeps, 'notifier' | 'log'>,
-  incident: Incident,
-  event: NotificationEvent,
-  atMs: number,
-  title: string,
-  text: string,
-  nextSteps: string[] = [],
-): Promise<void> {
-  try {
-    await deps.notifier.notify({ event, atMs, title, text, nextSteps, incident });
-  } catch (e) {
-    deps.log.warn('notification failed', { incidentId: incident.id, event, error: (e as Error).message });
-  }
-}
-
-/**
- * Records the outcome (RESOLVED or ESCALATED with `reason` and `nextSteps`), saves it, counts it, and moves on to
- * RELEASE (or NOTIFY when `releaseLock` is false). Used by the phases here and by holds.ts.
- */
-export async function finish(
-  deps: RemediationDeps,
-  state: RemediationState,
-  incident: Incident,
-  outcome: 'RECOVERED' | 'ESCALATED',
-  reason: string,
-  nextSteps: string[] = [],
-  options: { releaseLock: boolean } = { releaseLock: true },
-): Promise<RemediationState> {
-  const now = deps.clock.now();
-  incident.status = outcome === 'RECOVERED' ? 'RESOLVED' : 'ESCALATED';
-  incident.closedMs = now;
-  incident.outcomeReason = reason;
-  incident.nextSteps = nextSteps;
-  addEvent(incident, now, outcome === 'RECOVERED' ? 'RESOLVED' : 'ESCALATED', reason);
-  await saveOwnedIncident(deps.ledger, incident);
-  deps.log.info(`incident ${outcome === 'RECOVERED' ? 'resolved' : 'escalated'}`, { incidentId: incident.id, reason });
-  if (outcome === 'RECOVERED') {
-    deps.telemetry?.count('IncidentResolved', state.applicationName);
-    deps.telemetry?.count('TimeToRecovery', state.applicationName, Math.round((now - incident.trigger.atMs) / 1000));
-  } else {
-    deps.telemetry?.count('IncidentEscalated', state.applicationName);
-  }
-  // The outcome is recorded; releasing the lock and telling people are the workflow's next two states.
-  return { ...state, phase: options.releaseLock ? 'RELEASE' : 'NOTIFY', outcome, waitSeconds: 0 };
-}
-
 /** Wait before the next try after `retries` failed ones, s: the poll interval doubled each time, at most 5 min. */
 function backoffSeconds(policy: PolicySettings, retries: number): number {
   return Math.min(300, policy.pollIntervalSeconds * 2 ** retries);
@@ -452,14 +408,6 @@ export function describeWorkflowError(error: RemediationState['error']): string 
     return `${error.Error}: ${error.Cause}`;
   }
   return error.Error;
-}
-
-/** The AWS CLI commands a human should run first when automation stops on `app`. */
-export function escalateCommands(app: string): string[] {
-  return [
-    `aws kinesisanalyticsv2 describe-application --application-name ${app}`,
-    `aws kinesisanalyticsv2 list-application-operations --application-name ${app}`,
-  ];
 }
 
 /** After a rollback: what the infrastructure-as-code now says that MSF no longer runs. */
