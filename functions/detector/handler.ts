@@ -181,7 +181,8 @@ export async function handler(event: unknown): Promise<DetectorOutput> {
       ...(env.WATCH_STATE_MACHINE_ARN
         ? { watches: new StepFunctionsWatchStarter({ stateMachineArn: env.WATCH_STATE_MACHINE_ARN, log }) }
         : {}),
-      // A restart loop's root cause: each account's log groups, a member's through its role (clients made at first use).
+      // A restart loop's root cause: each account's log groups, a member's through its role (clients made at first use,
+      // every one with logsClientConfig: 1.5 s request / 0.5 s connection timeouts, 2 attempts, the watchdog's user agent).
       logsFor: logsReadersByCell(adapters.cells, adapters.clients, new CloudWatchLogsReader()),
       config,
       clock: systemClock,

@@ -1,7 +1,14 @@
 import type { ApplicationDetail } from '@aws-sdk/client-kinesis-analytics-v2';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CloudWatchLogsReader, logsReadersByCell } from '#shared/adapters/cloudwatch-logs.ts';
-import { toApplicationState } from '#shared/adapters/msf.ts';
+import {
+  CloudWatchLogsReader,
+  LOGS_CONNECTION_TIMEOUT_MS,
+  LOGS_MAX_ATTEMPTS,
+  LOGS_REQUEST_TIMEOUT_MS,
+  logsClientConfig,
+  logsReadersByCell,
+} from '#shared/adapters/cloudwatch-logs.ts';
+import { toApplicationState, WATCHDOG_USER_AGENT } from '#shared/adapters/msf.ts';
 import type { Incident } from '#shared/domain/incident.ts';
 import { parseLogStreamArn } from '#shared/domain/model.ts';
 import {
@@ -532,5 +539,23 @@ describe('Function: logsReadersByCell', () => {
     expect(second).toBe(first);
     expect(asked).toEqual([member]);
     expect(unwatched).toBeUndefined();
+  });
+});
+
+describe('Function: logsClientConfig', () => {
+  it('gives every CloudWatch Logs client timeouts and attempts that fit the budget, and the watchdog user agent', () => {
+    // Act
+    const plain = logsClientConfig();
+    const member = logsClientConfig({ region: 'eu-central-1', endpoint: 'http://127.0.0.1:1' });
+
+    // Assess
+    expect(plain).toEqual({
+      customUserAgent: [WATCHDOG_USER_AGENT],
+      maxAttempts: 2,
+      requestHandler: { requestTimeout: 1_500, connectionTimeout: 500 },
+    });
+    expect([LOGS_MAX_ATTEMPTS, LOGS_REQUEST_TIMEOUT_MS, LOGS_CONNECTION_TIMEOUT_MS]).toEqual([2, 1_500, 500]);
+    expect(LOGS_MAX_ATTEMPTS * LOGS_REQUEST_TIMEOUT_MS).toBeLessThan(ROOT_CAUSE_BUDGET_MS);
+    expect(member).toMatchObject({ ...plain, region: 'eu-central-1', endpoint: 'http://127.0.0.1:1' });
   });
 });
