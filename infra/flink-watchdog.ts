@@ -613,8 +613,8 @@ export class FlinkWatchdog extends Construct {
         new SnsEventSource(this.commandTopic, { deadLetterQueue: this.eventsDeadLetterQueue }),
       );
       this.workflow.stateMachine.grantStartExecution(this.runbook);
-      // Runbook approve / reject answer the workflow's waiting approval state (SendTaskSuccess on its task token).
-      this.workflow.stateMachine.grantTaskResponse(this.runbook);
+      // Runbook approve / reject answer the workflow's waiting approval state (SendTaskSuccess on its task token only).
+      this.workflow.stateMachine.grant(this.runbook, 'states:SendTaskSuccess');
     }
     this.workflow.stateMachine.grantStartExecution(this.detector);
     this.workflow.stateMachine.grantStartExecution(this.reconciler);
@@ -623,7 +623,6 @@ export class FlinkWatchdog extends Construct {
       this.approvalEndpoints = new ApprovalEndpoints(this, 'ApprovalEndpoints', {
         config,
         ledger: this.ledger,
-        ledgerActions: LEDGER_ACTIONS,
         remediationStateMachine: this.workflow.stateMachine,
         ...(this.commandTopic ? { commandTopic: this.commandTopic } : {}),
         instanceId: this.instanceId,
@@ -633,6 +632,10 @@ export class FlinkWatchdog extends Construct {
     }
     this.grantTerraformState(config.drift?.terraformState ?? []);
     const defaultBus = `arn:${Stack.of(this).partition}:events:${Stack.of(this).region}:${Stack.of(this).account}:event-bus/default`;
+    // Amazon Q custom actions: a pending request's chat notification carries the command topic they publish to.
+    if (this.commandTopic && (this.approvalEndpoints?.customActions.length ?? 0) > 0) {
+      for (const fn of this.functions()) fn.addEnvironment('CHATBOT_COMMAND_TOPIC_ARN', this.commandTopic.topicArn);
+    }
     for (const fn of this.functions()) {
       // Exactly the calls DynamoDbLedger makes (shared/adapters/dynamodb-ledger.ts), on the table and its index.
       this.ledger.grant(fn, ...LEDGER_ACTIONS);
@@ -797,13 +800,13 @@ export class FlinkWatchdog extends Construct {
    * @throws FlinkWatchdogPropsError when the listed ARNs do not fit the role's managed policies.
    */
   /**
-   * Lets `grantee` answer approve mode's approval requests: `states:SendTaskSuccess` (with SendTaskFailure and
-   * SendTaskHeartbeat, as `StateMachine.grantTaskResponse` grants them) on the remediation state machine, whose
-   * AwaitApproval state waits on a task token (https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token).
-   * For the Slack interactivity function, the runbook function, or a role of your own that calls answerApproval.
+   * Lets `grantee` answer approve mode's approval requests: `states:SendTaskSuccess` only (not SendTaskFailure or
+   * SendTaskHeartbeat) on the remediation state machine, whose AwaitApproval state waits on a task token
+   * (https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token). For a role of
+   * your own that calls answerApproval (it also needs GetItem and PutItem on the ledger table).
    */
   grantApprovalAnswer(grantee: IGrantable): Grant {
-    return this.workflow.stateMachine.grantTaskResponse(grantee);
+    return this.workflow.stateMachine.grant(grantee, 'states:SendTaskSuccess');
   }
 
   /**

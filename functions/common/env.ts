@@ -48,6 +48,11 @@ const notificationVariables = {
   SLACK_WEBHOOK_SECRET_NAME: z.optional(z.string().check(z.minLength(1))),
   /** ARN of the topic Amazon Q Developer in chat applications subscribes to (custom-notification JSON). */
   CHATBOT_TOPIC_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
+  /**
+   * ARN of the runbook command topic, when Amazon Q custom actions answer approvals: the chat notifications of a
+   * pending request carry it for the custom actions' `sns publish` (shared/notify/chatbot.ts).
+   */
+  CHATBOT_COMMAND_TOPIC_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
   /** EventBridge bus for the watchdog's custom events (absent: the account's default bus). */
   EVENT_BUS_NAME: z.optional(z.string().check(z.minLength(1))),
   /** URL of the SQS queue undelivered notifications go to (an alarm watches it). */

@@ -13,6 +13,7 @@ export interface NotificationEnv {
   NOTIFICATION_TOPIC_ARN: string;
   SLACK_WEBHOOK_SECRET_NAME?: string | undefined;
   CHATBOT_TOPIC_ARN?: string | undefined;
+  CHATBOT_COMMAND_TOPIC_ARN?: string | undefined;
   EVENT_BUS_NAME?: string | undefined;
   NOTIFICATION_DLQ_URL?: string | undefined;
 }
@@ -33,7 +34,14 @@ export function notifierFromEnv(env: NotificationEnv, deps: { ledger: Ledger; lo
     },
   ];
   if (env.CHATBOT_TOPIC_ARN) {
-    channels.push({ name: 'chatbot', notifier: new ChatbotNotifier({ topicArn: env.CHATBOT_TOPIC_ARN, region }) });
+    channels.push({
+      name: 'chatbot',
+      notifier: new ChatbotNotifier({
+        topicArn: env.CHATBOT_TOPIC_ARN,
+        region,
+        ...(env.CHATBOT_COMMAND_TOPIC_ARN ? { commandTopicArn: env.CHATBOT_COMMAND_TOPIC_ARN } : {}),
+      }),
+    });
   }
   const secretName = env.SLACK_WEBHOOK_SECRET_NAME;
   if (secretName) {

@@ -19,14 +19,22 @@
  *   header names in lower case, `body` base64-encoded when `isBase64Encoded` is true; the signature is checked over
  *   the exact bytes Slack sent.
  *
- * Refused (nothing read from the ledger, nothing recorded, no SendTaskSuccess): anything but POST (405), a missing or
- * wrong signature, a missing or old timestamp (401), a payload that is not a watchdog button click (400).
+ * Refused (nothing read from the ledger, nothing recorded, no SendTaskSuccess): anything but POST (405), a body larger
+ * than {@link SLACK_MAX_BODY_BYTES} (413, before any hashing or secret read), a missing or wrong signature, a missing or
+ * old timestamp (401), a payload that is not a watchdog button click (400).
+ *
+ * The 3-second budget: Slack shows the clicker an error when the 200 takes longer than 3 s. The answer (ledger GetItem
+ * + conditional PutItem, SendTaskSuccess) is made first; the reply to `response_url` (≤ 1 s) is skipped when less than
+ * {@link SLACK_REPLY_MIN_REMAINING_MS} of the budget remains (the outcome is then in the HTTP body, which Slack
+ * ignores, and in the APPROVAL_ANSWERED notification the channel gets). The budget is counted from the handler's
+ * start: a cold start's initialisation before it (and the signing secret's first read) is not seen, so a cold click
+ * can still exceed 3 s; the answer stands and a second click is told it was already answered.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDbLedger } from '#shared/adapters/dynamodb-ledger.ts';
 import { StepFunctionsTaskTokens } from '#shared/adapters/sfn-task-tokens.ts';
-import { cachedSlackSigningSecret } from '#shared/adapters/slack-signing-secret.ts';
+import { cachedSlackSigningSecret, type SigningSecretSource } from '#shared/adapters/slack-signing-secret.ts';
 import { systemClock } from '#shared/adapters/system-clock.ts';
 import type { Clock } from '#shared/clock.ts';
 import { type AnswerResult, type ApprovalAnswer, answerApproval } from '#shared/domain/approval.ts';
@@ -40,6 +48,18 @@ export { SLACK_APPROVE_ACTION_ID, SLACK_REJECT_ACTION_ID, SlackInteractionsEnv }
 
 /** Slack's replay window: a request whose timestamp is further than this from the local clock is refused, ms (5 minutes). */
 export const SLACK_MAX_SKEW_MS = 5 * 60_000;
+
+/**
+ * Largest request body taken, bytes (256 KiB; checked before hashing): a `block_actions` payload carries the clicked
+ * message (Block Kit, at most 50 blocks) form-encoded, far below this; anything larger is not a click.
+ */
+export const SLACK_MAX_BODY_BYTES = 256 * 1024;
+
+/** Slack's acknowledgement budget, ms (https://api.slack.com/interactivity/handling: 200 within 3 seconds). */
+export const SLACK_ACK_BUDGET_MS = 3_000;
+
+/** Least time left of {@link SLACK_ACK_BUDGET_MS} to still reply to `response_url`, ms (the reply waits ≤ 1 s). */
+export const SLACK_REPLY_MIN_REMAINING_MS = 1_200;
 
 /** The part of a Lambda function URL request (payload format 2.0) the endpoint reads. */
 export interface FunctionUrlRequest {
@@ -55,7 +75,7 @@ export interface FunctionUrlRequest {
 export interface FunctionUrlResponse {
   /**
    * 200 acknowledged (the answer's outcome goes to `response_url`), 400 malformed, 401 not from Slack, 405 not POST,
-   * 500 the answer could not be recorded.
+   * 413 body too large, 500 the answer could not be recorded.
    */
   statusCode: number;
   headers?: Record<string, string>;
@@ -71,8 +91,11 @@ export interface SlackResponseMessage {
 
 /** What {@link createSlackInteractionHandler} uses. */
 export interface SlackInteractionDeps {
-  /** The Slack app's signing secret (Basic Information → App Credentials); read once and cached by the caller. Never logged. */
-  signingSecret: () => Promise<string>;
+  /**
+   * The Slack app's signing secret (Basic Information → App Credentials), cached by the caller; called again with
+   * `refresh: true` once when a signature does not match (the secret may have been rotated). Never logged.
+   */
+  signingSecret: SigningSecretSource;
   /** Records the answer and hands it to the waiting workflow: {@link answerApproval} with its deps bound. */
   answer: (incidentId: string, answer: ApprovalAnswer) => Promise<AnswerResult>;
   clock: Clock;
@@ -157,7 +180,8 @@ export async function postToResponseUrl(
  * body, refuses forged and old requests with 401 before anything else is read, parses the `block_actions` payload,
  * and for a click on {@link SLACK_APPROVE_ACTION_ID} / {@link SLACK_REJECT_ACTION_ID} calls `answer(incidentId,
  * {decision, by: 'slack:<user.id> (<user.username>)', via: 'slack'})`, then tells the clicker the outcome through
- * `response_url` (ephemeral) and acknowledges with 200 (empty body). A failed reply to `response_url` is logged: the
+ * `response_url` (ephemeral) and acknowledges with 200 (empty body; the outcome as JSON `{message}` when the reply was
+ * skipped: no `response_url`, or too little of the 3 s budget left). A failed reply to `response_url` is logged: the
  * answer stands. When `answer` throws (the ledger failed), the error is logged, the clicker told to try again, and the
  * answer is 500.
  * @throws the signing secret's read error (Secrets Manager): Lambda answers 502, nothing is changed.
@@ -167,10 +191,20 @@ export function createSlackInteractionHandler(
 ): (request: FunctionUrlRequest) => Promise<FunctionUrlResponse> {
   const respond = deps.respond ?? ((url: string, message: SlackResponseMessage) => postToResponseUrl(url, message));
   return async (request) => {
+    const startMs = deps.clock.now();
     const method = request.requestContext?.http?.method;
     if (method !== undefined && method.toUpperCase() !== 'POST') return reply(405, 'POST only');
 
+    // Not even decoded when surely too large (a character is at most 4 bytes of UTF-8; base64 decodes smaller).
+    if ((request.body ?? '').length > 4 * SLACK_MAX_BODY_BYTES) {
+      deps.log.warn('slack interaction refused: body too large', { characters: (request.body ?? '').length });
+      return reply(413, `request body larger than ${SLACK_MAX_BODY_BYTES} bytes`);
+    }
     const rawBody = Buffer.from(request.body ?? '', request.isBase64Encoded ? 'base64' : 'utf8');
+    if (rawBody.length > SLACK_MAX_BODY_BYTES) {
+      deps.log.warn('slack interaction refused: body too large', { bytes: rawBody.length });
+      return reply(413, `request body larger than ${SLACK_MAX_BODY_BYTES} bytes`);
+    }
     const timestamp = header(request, 'x-slack-request-timestamp');
     const signature = header(request, 'x-slack-signature');
     if (timestamp === undefined || signature === undefined) {
@@ -182,9 +216,14 @@ export function createSlackInteractionHandler(
       deps.log.warn('slack interaction refused: timestamp outside the 5-minute window', { timestamp });
       return reply(401, 'X-Slack-Request-Timestamp is more than 5 minutes from now');
     }
-    if (!isSlackSignatureValid(await deps.signingSecret(), timestamp, rawBody, signature)) {
-      deps.log.warn('slack interaction refused: bad signature', {});
-      return reply(401, 'X-Slack-Signature does not match');
+    const secret = await deps.signingSecret();
+    if (!isSlackSignatureValid(secret, timestamp, rawBody, signature)) {
+      // The secret may have been rotated: re-read it (the source limits how often) and check once more.
+      const fresh = await deps.signingSecret({ refresh: true });
+      if (fresh === secret || !isSlackSignatureValid(fresh, timestamp, rawBody, signature)) {
+        deps.log.warn('slack interaction refused: bad signature', {});
+        return reply(401, 'X-Slack-Signature does not match');
+      }
     }
 
     const payloadJson = new URLSearchParams(rawBody.toString('utf8')).get('payload');
@@ -221,13 +260,22 @@ export function createSlackInteractionHandler(
       via: 'slack',
       ...(action.action_id === SLACK_REJECT_ACTION_ID ? { reason: 'rejected in Slack' } : {}),
     };
-    const tell = async (text: string): Promise<void> => {
-      if (!payload.response_url) return;
+    /** Replies to the clicker through response_url; false when skipped (no URL, or too little of the 3 s left). */
+    const tell = async (text: string): Promise<boolean> => {
+      if (!payload.response_url) return false;
+      const remainingMs = SLACK_ACK_BUDGET_MS - (deps.clock.now() - startMs);
+      if (remainingMs < SLACK_REPLY_MIN_REMAINING_MS) {
+        deps.log.warn('no reply through response_url: too little of the 3 s acknowledgement budget left', {
+          remainingMs,
+        });
+        return false;
+      }
       try {
         await respond(payload.response_url, { response_type: 'ephemeral', replace_original: false, text });
       } catch (e) {
         deps.log.warn('could not reply to the clicker through response_url', { error: (e as Error).message });
       }
+      return true;
     };
     let result: AnswerResult;
     try {
@@ -248,8 +296,9 @@ export function createSlackInteractionHandler(
       accepted: result.accepted,
       ...(payload.team?.id ? { team: payload.team.id } : {}),
     });
-    await tell(result.message);
-    return { statusCode: 200, body: '' };
+    if (await tell(result.message)) return { statusCode: 200, body: '' };
+    // Slack ignores a block_actions acknowledgement's body; it keeps the outcome visible in the function URL's logs.
+    return { statusCode: 200, headers: JSON_HEADERS, body: JSON.stringify({ message: result.message }) };
   };
 }
 
@@ -315,7 +364,8 @@ let lambdaHandler: ((request: FunctionUrlRequest) => Promise<FunctionUrlResponse
 
 /**
  * Lambda entry point (the function URL Slack's Interactivity Request URL points at), wired from the environment
- * ({@link SlackInteractionsEnv}): the signing secret read from Secrets Manager once per container, the DynamoDB ledger,
+ * ({@link SlackInteractionsEnv}): the signing secret read from Secrets Manager and cached (5 minutes; re-read on a
+ * signature mismatch, at most once a minute), the DynamoDB ledger,
  * Step Functions SendTaskSuccess for the waiting remediation workflow. Reads no watchdog config: the incident names
  * everything the answer needs.
  * @throws Error naming the variable when the environment is incomplete (Lambda answers 502; nothing is changed).

@@ -68,17 +68,29 @@ export class ChatbotNotifier implements Notifier {
   readonly #client: () => Promise<SNSClient>;
   readonly #topicArn: string;
   readonly #region: string;
+  readonly #commandTopicArn: string | undefined;
 
-  constructor(options: SnsNotifierOptions & { region: string }) {
+  /**
+   * @param options.region the Region of the console links
+   * @param options.commandTopicArn the runbook command topic the Amazon Q custom actions publish approve / reject to
+   *   (carried by a pending request's notification); absent: no Approve / Reject buttons in Amazon Q
+   */
+  constructor(options: SnsNotifierOptions & { region: string; commandTopicArn?: string }) {
     this.#client = snsClient(options);
     this.#topicArn = options.topicArn;
     this.#region = options.region;
+    this.#commandTopicArn = options.commandTopicArn;
   }
 
   async notify(n: Notification): Promise<void> {
     await publish(this.#client, {
       TopicArn: this.#topicArn,
-      Message: JSON.stringify(renderChatbot(n, { region: this.#region })),
+      Message: JSON.stringify(
+        renderChatbot(n, {
+          region: this.#region,
+          ...(this.#commandTopicArn ? { commandTopicArn: this.#commandTopicArn } : {}),
+        }),
+      ),
     });
   }
 }

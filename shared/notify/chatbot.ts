@@ -78,22 +78,70 @@ export const CHATBOT_LIMITS = {
 /**
  * The Amazon Q Developer custom action that approves from the notification (infra/approval-endpoints.ts creates it):
  * its button text, and the notification variables it reads, by name → path in the custom notification. The button is
- * attached to a custom notification whose `metadata.additionalContext` has `approvalState` PENDING and an
- * `incidentId` (renderChatbot sets both).
+ * attached to a custom notification whose `metadata.additionalContext` has `approvalState` PENDING and the command
+ * variables (renderChatbot sets them only while the workflow waits for an answer).
  */
 export const CHATBOT_APPROVE_BUTTON = 'Approve';
 /** The Reject button of the custom action (rejects with a fixed reason: Amazon Q passes no free text). */
 export const CHATBOT_REJECT_BUTTON = 'Reject';
+
+/** The approval commands an Amazon Q custom action can send. */
+export type ChatbotApprovalCommand = 'approve' | 'reject';
+
 /**
- * Custom action variables (CustomActionAttachment `Variables`, at most 5): name → where in the notification its value
- * is. The path form `event.metadata.additionalContext.<key>` is an assumption (see docs/slack-approvals.md): the API
- * reference documents the map but not the path syntax.
+ * The longest custom action `CommandText` the Amazon Q Developer API accepts, characters: the API model
+ * (`CustomActionDefinitionCommandTextString`: min 1, max 100) and the API reference
+ * (https://docs.aws.amazon.com/chatbot/latest/APIReference/API_CustomActionDefinition.html). The CloudFormation
+ * reference of AWS::Chatbot::CustomAction says 5,000; the watchdog keeps to the smaller (docs/slack-approvals.md).
  */
-export const CHATBOT_ACTION_VARIABLES = {
-  incidentId: 'event.metadata.additionalContext.incidentId',
-  approvalState: 'event.metadata.additionalContext.approvalState',
-  event: 'event.metadata.additionalContext.event',
-} as const;
+export const CHATBOT_COMMAND_TEXT_MAX = 100;
+
+/** The `additionalContext` key holding the runbook command message of `command` (a pending, answerable request). */
+export function chatbotCommandKey(command: ChatbotApprovalCommand): 'approveCommand' | 'rejectCommand' {
+  return command === 'approve' ? 'approveCommand' : 'rejectCommand';
+}
+
+/**
+ * The custom action's `CommandText`: an AWS CLI command (without the leading `aws`) whose every long part is a
+ * notification variable, so the text stays within {@link CHATBOT_COMMAND_TEXT_MAX} whatever the topic's ARN or the
+ * incident id: `sns publish --topic-arn $commandTopicArn --region $commandRegion --message '$approveCommand'` (92
+ * characters; the reject one 91). The message is single-quoted so that it stays one argument.
+ */
+export function chatbotCommandText(command: ChatbotApprovalCommand): string {
+  return `sns publish --topic-arn $commandTopicArn --region $commandRegion --message '$${chatbotCommandKey(command)}'`;
+}
+
+/**
+ * The runbook command message (shared/events/runbook-command.ts) an Amazon Q button publishes to the command topic:
+ * compact JSON without spaces, e.g. `{"command":"approve","incidentId":"orders-0123456789abcdef","via":"amazon-q",
+ * "requestedBy":"amazon-q-custom-action","dryRun":false}`; reject carries the fixed reason
+ * `rejected-in-Amazon-Q-Developer` (Amazon Q passes no free text). Pure.
+ */
+export function chatbotCommandMessage(command: ChatbotApprovalCommand, incidentId: string): string {
+  return JSON.stringify({
+    command,
+    incidentId,
+    via: 'amazon-q',
+    requestedBy: 'amazon-q-custom-action',
+    ...(command === 'reject' ? { reason: 'rejected-in-Amazon-Q-Developer' } : {}),
+    dryRun: false,
+  });
+}
+
+/**
+ * Custom action variables (CustomActionAttachment `Variables`, at most 5) of the `command` button: name → where in
+ * the notification its value is. The path form `event.metadata.additionalContext.<key>` is an assumption (see
+ * docs/slack-approvals.md): the API reference documents the map but not the path syntax.
+ */
+export function chatbotActionVariables(command: ChatbotApprovalCommand): Record<string, string> {
+  const key = chatbotCommandKey(command);
+  return {
+    approvalState: 'event.metadata.additionalContext.approvalState',
+    commandTopicArn: 'event.metadata.additionalContext.commandTopicArn',
+    commandRegion: 'event.metadata.additionalContext.commandRegion',
+    [key]: `event.metadata.additionalContext.${key}`,
+  };
+}
 
 /** Context of {@link renderChatbot}. */
 export interface ChatbotContext {
@@ -103,6 +151,11 @@ export interface ChatbotContext {
   applicationArn?: string;
   /** Ledger table name, for the incident's console link. */
   ledgerTableName?: string;
+  /**
+   * ARN of the runbook command topic (`runbooks` configured): with it, a request the workflow waits on carries the
+   * Amazon Q custom actions' variables (`commandTopicArn`, `commandRegion`, `approveCommand`, `rejectCommand`).
+   */
+  commandTopicArn?: string;
 }
 
 /**
@@ -110,7 +163,8 @@ export interface ChatbotContext {
  * description = finding, decision and reason, explanation, time to recovery, what holds automation, the root cause,
  * the approval request or answer, actions with times, links; nextSteps = the exact commands (as code; a pending
  * approval's `flink-watchdog approve` / `reject` first); additionalContext carries `incidentId` and, with an approval,
- * `approvalState` (the custom action's button shows on PENDING); threadId = incident id, so every update of one incident lands in one thread.
+ * `approvalState` (REQUESTED while the workflow is not waiting yet) and, while the workflow waits and
+ * `ctx.commandTopicArn` is known, the custom actions' variables (their buttons show on PENDING); threadId = incident id, so every update of one incident lands in one thread.
  * User-derived text is mrkdwn-escaped (&, <, >) and every field is capped ({@link CHATBOT_LIMITS}). Pure.
  */
 export function renderChatbot(n: Notification, ctx: ChatbotContext): ChatbotNotification {
@@ -152,7 +206,13 @@ export function renderChatbot(n: Notification, ctx: ChatbotContext): ChatbotNoti
   const approval = approvalSummary(n);
   if (approval) {
     head.push(`*Approval* ${part(approval.headline)}`, ...approval.lines.map((l) => part(l)));
-    if (approval.pending) head.push(`Approve with the *${CHATBOT_APPROVE_BUTTON}* button or a command below.`);
+    if (approval.answerable) {
+      head.push(
+        ctx.commandTopicArn
+          ? `Approve with the *${CHATBOT_APPROVE_BUTTON}* button or a command below.`
+          : 'Approve or reject with a command below.',
+      );
+    }
   }
 
   // In mrkdwn a link's URL is escaped like any text (`&` → `&amp;`); Slack decodes it before following the link.
@@ -212,9 +272,30 @@ export function renderChatbot(n: Notification, ctx: ChatbotContext): ChatbotNoti
         action: i.remediation?.kind ?? 'NONE',
         outcome: i.status,
         region: ctx.region,
-        ...(i.approval ? { approvalState: i.approval.state } : {}),
+        ...(i.approval ? { approvalState: chatbotApprovalState(i.approval.state, approval?.answerable ?? false) } : {}),
+        ...(approval?.answerable && ctx.commandTopicArn ? commandVariables(i.id, ctx.commandTopicArn) : {}),
       },
     },
+  };
+}
+
+/**
+ * `approvalState` in `additionalContext`: the incident's approval state, except `REQUESTED` for a PENDING request the
+ * workflow does not wait on yet (the detector's OPENED message), so the custom actions (criteria `approvalState`
+ * EQUALS PENDING) show only where an answer can be taken.
+ */
+function chatbotApprovalState(state: string, answerable: boolean): string {
+  return state === 'PENDING' && !answerable ? 'REQUESTED' : state;
+}
+
+/** The custom actions' variables of an answerable request: the command topic, its Region, the two messages. */
+function commandVariables(incidentId: string, commandTopicArn: string): Record<string, string> {
+  return {
+    commandTopicArn,
+    // arn:PARTITION:sns:REGION:ACCOUNT:NAME
+    commandRegion: commandTopicArn.split(':')[3] ?? '',
+    approveCommand: chatbotCommandMessage('approve', incidentId),
+    rejectCommand: chatbotCommandMessage('reject', incidentId),
   };
 }
 

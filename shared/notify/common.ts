@@ -252,8 +252,10 @@ export const APPROVAL_ANSWERERS =
 
 /**
  * What every rendering shows of an approval request (`incident.approval`), as plain sentences (not escaped):
- * - `pending`: true while the request waits for an answer (state PENDING): the renderings then show the commands and,
- *   in Slack, the buttons;
+ * - `pending`: true while the request waits for an answer (state PENDING): the renderings then show the commands;
+ * - `answerable`: pending and the workflow already waits on it (the request has its task token, i.e. from
+ *   APPROVAL_REQUESTED on): only then do Slack's buttons and the Amazon Q custom actions show. The detector's OPENED
+ *   message records the request before the workflow reaches its approval step, and an answer then is refused;
  * - `headline`: "Approval requested: <what will be done>" or the answer, e.g. "Approved by slack:U1 (jane) via slack at
  *   14:07 UTC";
  * - `lines`: who can answer and until when (pending), or the answer's reason / what the timeout led to;
@@ -262,7 +264,7 @@ export const APPROVAL_ANSWERERS =
  */
 export function approvalSummary(
   n: Notification,
-): { pending: boolean; headline: string; lines: string[]; commands: string[] } | undefined {
+): { pending: boolean; answerable: boolean; headline: string; lines: string[]; commands: string[] } | undefined {
   const a = n.incident.approval;
   if (!a) return undefined;
   const what = describeRemediation(a.action);
@@ -279,17 +281,31 @@ export function approvalSummary(
     case 'PENDING':
       return {
         pending: true,
+        answerable: a.taskToken !== undefined,
         headline: `Approval requested: ${what}`,
         lines: [`Who can answer: ${APPROVAL_ANSWERERS}.`, `Until: ${until}; then ${onTimeout}.`],
         commands: [approveCommand(n.incident.id), rejectCommand(n.incident.id)],
       };
     case 'APPROVED':
-      return { pending: false, headline: `${answered ?? 'Approved'}: ${what}`, lines: reason, commands: [] };
+      return {
+        pending: false,
+        answerable: false,
+        headline: `${answered ?? 'Approved'}: ${what}`,
+        lines: reason,
+        commands: [],
+      };
     case 'REJECTED':
-      return { pending: false, headline: `${answered ?? 'Rejected'}: not done: ${what}`, lines: reason, commands: [] };
+      return {
+        pending: false,
+        answerable: false,
+        headline: `${answered ?? 'Rejected'}: not done: ${what}`,
+        lines: reason,
+        commands: [],
+      };
     case 'TIMED_OUT':
       return {
         pending: false,
+        answerable: false,
         headline: `No answer by ${utcClock(a.timeoutMs)}: ${a.onTimeout === 'proceed' ? `proceeding: ${what}` : `escalated, not done: ${what}`}`,
         lines: [],
         commands: [],
@@ -297,6 +313,7 @@ export function approvalSummary(
     case 'STALE':
       return {
         pending: false,
+        answerable: false,
         headline: `${answered ?? 'Approved'}, but refused as stale: the application changed before acting; not done: ${what}`,
         lines: reason,
         commands: [],

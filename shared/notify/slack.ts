@@ -100,7 +100,8 @@ export interface SlackMessage {
  * Renders a notification as Block Kit: header "<application> · <STATUS>", the headline (and, prominently, what would
  * have been done in observe mode), the finding, the decision and its reason, the explanation, time to recovery
  * (RESOLVED), what holds automation (maintenance, change freeze), the root cause (a restart loop's first exception), the
- * approval request or its answer (with Approve / Reject buttons while it waits), the actions with their times, next
+ * approval request or its answer (with Approve / Reject buttons while the workflow waits on it: from
+ * APPROVAL_REQUESTED on, not on the detector's OPENED message), the actions with their times, next
  * steps (commands as code blocks), link buttons (MSF console, CloudWatch metrics, the incident) and a context line with
  * the incident id. Within {@link SLACK_LIMITS}: long texts
  * end with "… (truncated)", actions that do not fit are counted. User-derived text is mrkdwn-escaped. Pure.
@@ -154,7 +155,7 @@ export function renderSlack(n: Notification, ctx: SlackContext): SlackMessage {
   }
 
   const bottom: KnownBlock[] = [];
-  if (approval?.pending) bottom.push(approvalButtons(i.id, approval.headline));
+  if (approval?.answerable) bottom.push(approvalButtons(i.id, approval.headline));
   if (n.nextSteps.length > 0) bottom.push(section(nextStepsText(n.nextSteps)));
   bottom.push(linkButtons(links));
   bottom.push(contextLine(`Incident \`${i.id}\` · ${n.event} at ${isoTime(n.atMs)} · \`${links.historyCommand}\``));
@@ -207,7 +208,7 @@ function linkButtons(links: ReturnType<typeof incidentLinks>): ActionsBlock {
 }
 
 /**
- * The Approve / Reject buttons of a pending approval request: `value` is the incident id, `action_id`
+ * The Approve / Reject buttons of a pending approval request the workflow waits on: `value` is the incident id, `action_id`
  * {@link SLACK_APPROVE_ACTION_ID} / {@link SLACK_REJECT_ACTION_ID}; Approve asks for confirmation first (a Block Kit
  * `confirm` dialog naming what will be done).
  */

@@ -2,13 +2,15 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { SLACK_INTERACTIVITY_URL_OUTPUT } from '../../infra/approval-endpoints.ts';
+import { CHATBOT_COMMAND_TEXT_MAX, chatbotCommandText } from '#shared/notify/chatbot.ts';
+import { SLACK_INTERACTIVITY_URL_OUTPUT, SLACK_RESERVED_CONCURRENCY } from '../../infra/approval-endpoints.ts';
 import { WatchdogStack } from '../../infra/watchdog-stack.ts';
 
 // approve mode from chat: the Slack interactivity endpoint (function URL, auth NONE, Slack signature checked in code)
-// exists only with notifications.slackSigningSecretName and may read its secret, the ledger and answer the remediation
-// workflow's task tokens, nothing else; the Amazon Q Developer custom actions exist only with chat, approve mode and a
-// command topic, and publish approve / reject runbook commands to that topic.
+// exists only with notifications.slackSigningSecretName and may read its secret, GetItem / PutItem on the ledger table
+// and SendTaskSuccess on the remediation workflow, nothing else, with a reserved concurrency; the Amazon Q Developer
+// custom actions exist only with chat, approve mode and a command topic, and publish approve / reject runbook commands
+// to that topic, their CommandText within the API's 100 characters.
 
 const SECRET = 'flink-watchdog/slack-signing';
 const PUBLISHER = 'arn:aws:iam::123456789012:role/flink-oncall';
@@ -19,11 +21,16 @@ const BASE = {
 };
 
 /** The stack of `config`; with `nag`, environment-agnostic as the CDK app synthesizes it, cdk-nag checking it. */
-function synth(config: unknown, nag = false): { template: Template; app: App } {
+function synth(
+  config: unknown,
+  nag = false,
+  options: { region?: string; instanceId?: string } = {},
+): { template: Template; app: App } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
   const stack = new WatchdogStack(app, 'FlinkWatchdog', {
     config: config as Record<string, unknown>,
-    ...(nag ? {} : { env: { account: '123456789012', region: 'eu-west-1' } }),
+    ...(nag ? {} : { env: { account: '123456789012', region: options.region ?? 'eu-west-1' } }),
+    ...(options.instanceId ? { instanceId: options.instanceId } : {}),
   });
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { template: Template.fromStack(stack), app };
@@ -82,7 +89,14 @@ describe('Slack interactivity endpoint (infra)', () => {
     );
   });
 
-  it('lets it read the signing secret, the ledger and answer the remediation workflow, nothing else', () => {
+  it('caps its concurrency, so requests to the public URL cannot take the other functions’ concurrency', () => {
+    // Assess
+    expect(fn?.Properties.ReservedConcurrentExecutions).toBe(SLACK_RESERVED_CONCURRENCY);
+    const others = Object.entries(functions).filter(([id]) => !id.includes('SlackInteractions'));
+    expect(others.map(([, f]) => f.Properties.ReservedConcurrentExecutions).filter((c) => c !== undefined)).toEqual([]);
+  });
+
+  it('lets it read the signing secret, get and put the incident and answer the task token, nothing else', () => {
     // Act
     const statements = statementsOf(template, 'FlinkWatchdogApprovalEndpointsSlackInteractionsRole');
     const actions = statements.flatMap((s) => s.actions).sort();
@@ -90,19 +104,14 @@ describe('Slack interactivity endpoint (infra)', () => {
     // Assess
     expect(actions).toEqual(
       [
-        'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
-        'dynamodb:Query',
-        'dynamodb:Scan',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
         // The invocation dead-letter queue every watchdog function has.
         'sqs:SendMessage',
-        'states:SendTaskFailure',
-        'states:SendTaskHeartbeat',
         'states:SendTaskSuccess',
         'xray:PutTelemetryRecords',
         'xray:PutTraceSegments',
@@ -114,6 +123,19 @@ describe('Slack interactivity endpoint (infra)', () => {
     ]);
     const task = statements.find((s) => s.actions.includes('states:SendTaskSuccess'));
     expect(task?.resources).toEqual([expect.stringMatching(/^<FlinkWatchdogRemediationWorkflow.*StateMachine/)]);
+    const ledger = statements.find((s) => s.actions.includes('dynamodb:GetItem'));
+    expect(ledger?.actions.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(ledger?.resources).toEqual([expect.stringMatching(/^<FlinkWatchdogLedger[A-Z0-9]+\.Arn>$/)]);
+  });
+
+  it('lets the runbook function answer task tokens with SendTaskSuccess only', () => {
+    // Act
+    const { template: withRunbooks } = synth({ ...BASE, runbooks: { publishers: [PUBLISHER] } });
+    const actions = statementsOf(withRunbooks, 'FlinkWatchdogRunbook').flatMap((s) => s.actions);
+
+    // Assess
+    expect(actions).toContain('states:SendTaskSuccess');
+    expect(actions.filter((a) => a === 'states:SendTaskFailure' || a === 'states:SendTaskHeartbeat')).toEqual([]);
   });
 
   it('passes the cdk-nag AwsSolutions checks (each exception acknowledged with its reason)', () => {
@@ -151,7 +173,7 @@ describe('Amazon Q Developer custom actions (infra)', () => {
     runbooks: { publishers: [PUBLISHER] },
   };
 
-  it('publishes approve and reject runbook commands for the notification’s incident to the command topic', () => {
+  it('publishes approve and reject runbook commands, the topic and the message taken from the notification', () => {
     // Act
     const { template } = synth(CHAT);
     const actions = Object.values(template.findResources('AWS::Chatbot::CustomAction')).map((r) => r.Properties);
@@ -162,38 +184,59 @@ describe('Amazon Q Developer custom actions (infra)', () => {
       'flink-watchdog-FlinkWatchdog-reject',
     ]);
     const [approve, reject] = actions;
-    expect(text(approve?.Definition.CommandText)).toMatch(
-      /^sns publish --topic-arn <FlinkWatchdogCommandTopic[A-Z0-9]+> --region eu-west-1 --message '(.+)'$/,
+    expect(approve?.Definition.CommandText).toBe(
+      "sns publish --topic-arn $commandTopicArn --region $commandRegion --message '$approveCommand'",
     );
-    const message = (a: typeof approve) =>
-      JSON.parse(/--message '(.+)'$/.exec(text(a?.Definition.CommandText))?.[1] ?? '');
-    expect(message(approve)).toEqual({
-      command: 'approve',
-      incidentId: '$incidentId',
-      via: 'amazon-q',
-      requestedBy: 'amazon-q-custom-action',
-      dryRun: false,
-    });
-    expect(message(reject)).toMatchObject({
-      command: 'reject',
-      reason: 'rejected in Amazon Q Developer',
-      dryRun: false,
-    });
+    expect(reject?.Definition.CommandText).toBe(
+      "sns publish --topic-arn $commandTopicArn --region $commandRegion --message '$rejectCommand'",
+    );
     expect(approve?.Attachments).toEqual([
       {
         NotificationType: 'Custom',
         ButtonText: 'Approve',
         Variables: {
-          incidentId: 'event.metadata.additionalContext.incidentId',
           approvalState: 'event.metadata.additionalContext.approvalState',
-          event: 'event.metadata.additionalContext.event',
+          commandTopicArn: 'event.metadata.additionalContext.commandTopicArn',
+          commandRegion: 'event.metadata.additionalContext.commandRegion',
+          approveCommand: 'event.metadata.additionalContext.approveCommand',
         },
         Criteria: [
-          { Operator: 'HAS_VALUE', VariableName: 'incidentId' },
+          { Operator: 'HAS_VALUE', VariableName: 'approveCommand' },
           { Operator: 'EQUALS', VariableName: 'approvalState', Value: 'PENDING' },
         ],
       },
     ]);
+    expect(reject?.Attachments[0].Variables.rejectCommand).toBe('event.metadata.additionalContext.rejectCommand');
+  });
+
+  it('tells the notifying functions the command topic, so a pending request’s chat message carries it', () => {
+    // Act
+    const { template } = synth(CHAT);
+    const functions = Object.entries(template.findResources('AWS::Lambda::Function'));
+    const withTopic = functions
+      .filter(([, f]) => f.Properties.Environment?.Variables?.CHATBOT_COMMAND_TOPIC_ARN !== undefined)
+      .map(([id, f]) => [
+        id.replace(/[A-F0-9]{8}$/, ''),
+        text(f.Properties.Environment.Variables.CHATBOT_COMMAND_TOPIC_ARN),
+      ]);
+
+    // Assess
+    expect(withTopic.map(([id]) => id).sort()).toEqual(
+      ['FlinkWatchdogDetector', 'FlinkWatchdogReconciler', 'FlinkWatchdogRemediation', 'FlinkWatchdogRunbook'].sort(),
+    );
+    for (const [, arn] of withTopic) expect(arn).toMatch(/^<FlinkWatchdogCommandTopic[A-Z0-9]+>$/);
+  });
+
+  it('keeps CommandText within the API limit (100 characters) for the longest instance id and Region', () => {
+    // Act
+    const { template } = synth(CHAT, false, { region: 'ap-southeast-2', instanceId: 'W'.repeat(32) });
+    const texts = Object.values(template.findResources('AWS::Chatbot::CustomAction')).map((r) =>
+      text(r.Properties.Definition.CommandText),
+    );
+
+    // Assess
+    expect(texts).toEqual([chatbotCommandText('approve'), chatbotCommandText('reject')]);
+    for (const t of texts) expect(t.length).toBeLessThanOrEqual(CHATBOT_COMMAND_TEXT_MAX);
   });
 
   it.each([

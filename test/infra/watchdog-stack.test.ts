@@ -1888,12 +1888,8 @@ describe('Construct: FlinkWatchdog', () => {
         // Assess
         expect(states).toEqual([
           { Effect: 'Allow', Action: 'states:StartExecution', Resource: stateMachine },
-          // approve / reject: SendTaskSuccess on the AwaitApproval task token (grantTaskResponse), this state machine only.
-          {
-            Effect: 'Allow',
-            Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
-            Resource: stateMachine,
-          },
+          // approve / reject: SendTaskSuccess (only) on the AwaitApproval task token, this state machine only.
+          { Effect: 'Allow', Action: 'states:SendTaskSuccess', Resource: stateMachine },
         ]);
         expect(starters.flatMap((s) => s.roles).sort()).toEqual(
           [withRunbooks.watchdog.detector, withRunbooks.watchdog.reconciler, runbook]

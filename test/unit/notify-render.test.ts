@@ -22,10 +22,13 @@ import type {
   StuckTransitionFinding,
 } from '#shared/domain/findings.ts';
 import type { ActionRecord, ApprovalRecord, Incident, RootCause } from '#shared/domain/incident.ts';
+import { RunbookCommand } from '#shared/events/runbook-command.ts';
 import {
-  CHATBOT_ACTION_VARIABLES,
+  CHATBOT_COMMAND_TEXT_MAX,
   CHATBOT_LIMITS,
   ChatbotNotification,
+  chatbotActionVariables,
+  chatbotCommandText,
   renderChatbot,
 } from '#shared/notify/chatbot.ts';
 import { NOTIFICATION_EVENTS, SEVERITY_BY_EVENT, truncate, truncateMrkdwn } from '#shared/notify/common.ts';
@@ -52,6 +55,7 @@ const REGION = 'eu-west-1';
 const APP = 'orders-enrichment';
 const ARN = applicationArn(REGION, '123456789012', APP);
 const LEDGER_TABLE = 'flink-watchdog-ledger';
+const COMMAND_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:Watchdog-CommandTopic7A1F2C3D-AbCdEfGhIjKl';
 const THREAD_TS = '1772460000.000100';
 const ID = 'orders-enrichment-3f9c2a7b1d4e5f60';
 
@@ -377,7 +381,13 @@ const RENDERINGS: Record<string, (n: Notification) => unknown> = {
       ledgerTableName: LEDGER_TABLE,
       ...(n.event === 'OPENED' ? {} : { threadTs: THREAD_TS }),
     }),
-  chatbot: (n) => renderChatbot(n, { region: REGION, applicationArn: ARN, ledgerTableName: LEDGER_TABLE }),
+  chatbot: (n) =>
+    renderChatbot(n, {
+      region: REGION,
+      applicationArn: ARN,
+      ledgerTableName: LEDGER_TABLE,
+      commandTopicArn: COMMAND_TOPIC,
+    }),
   sns: (n) => renderSnsMessage(n, { applicationArn: ARN }),
   eventbridge: (n) => renderEventBridge(n, { eventBusName: 'flink-watchdog', applicationArn: ARN }),
 };
@@ -1075,23 +1085,75 @@ describe('Rendering: approval, hold and root cause', () => {
     expect(renderSnsMessage(n).message.rootCauseNote).toBe(note);
   });
 
-  it('gives the Amazon Q custom action the variables it reads: the incident id and a PENDING approval state', () => {
+  /** The value a custom action variable's path (`event.metadata.additionalContext.KEY`) names in a notification. */
+  const read = (n: ChatbotNotification, path: string) =>
+    path
+      .replace(/^event\./, '')
+      .split('.')
+      .reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], n);
+  /** What the custom action of `command` would run on `n`: its CommandText with the variables put in. */
+  const commandRun = (n: ChatbotNotification, command: 'approve' | 'reject') =>
+    Object.entries(chatbotActionVariables(command)).reduce(
+      (text, [name, path]) => text.replaceAll(`$${name}`, String(read(n, path))),
+      chatbotCommandText(command),
+    );
+
+  it('gives the Amazon Q custom actions what they publish: the command topic, its Region and the runbook command', () => {
     // Act
-    const pending = renderChatbot(NOTIFICATIONS.APPROVAL_REQUESTED, { region: REGION });
-    const answered = renderChatbot(NOTIFICATIONS.APPROVAL_ANSWERED, { region: REGION });
-    const opened = renderChatbot(NOTIFICATIONS.OPENED, { region: REGION });
+    const pending = renderChatbot(NOTIFICATIONS.APPROVAL_REQUESTED, { region: REGION, commandTopicArn: COMMAND_TOPIC });
+    const answered = renderChatbot(NOTIFICATIONS.APPROVAL_ANSWERED, { region: REGION, commandTopicArn: COMMAND_TOPIC });
 
     // Assess
-    const read = (n: ChatbotNotification, path: string) =>
-      path
-        .replace(/^event\./, '')
-        .split('.')
-        .reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], n);
-    expect(
-      Object.fromEntries(Object.entries(CHATBOT_ACTION_VARIABLES).map(([name, path]) => [name, read(pending, path)])),
-    ).toEqual({ incidentId: ID, approvalState: 'PENDING', event: 'APPROVAL_REQUESTED' });
-    expect(read(answered, CHATBOT_ACTION_VARIABLES.approvalState)).toBe('APPROVED');
-    expect(read(opened, CHATBOT_ACTION_VARIABLES.approvalState)).toBeUndefined();
+    expect(commandRun(pending, 'approve')).toBe(
+      `sns publish --topic-arn ${COMMAND_TOPIC} --region eu-west-1 --message '{"command":"approve","incidentId":"${ID}","via":"amazon-q","requestedBy":"amazon-q-custom-action","dryRun":false}'`,
+    );
+    const reject = /--message '(.+)'$/.exec(commandRun(pending, 'reject'))?.[1] ?? '';
+    expect(RunbookCommand.parse(JSON.parse(reject))).toMatchObject({
+      command: 'reject',
+      incidentId: ID,
+      via: 'amazon-q',
+      reason: 'rejected-in-Amazon-Q-Developer',
+      dryRun: false,
+    });
+    expect(read(pending, chatbotActionVariables('approve').approvalState ?? '')).toBe('PENDING');
+    expect(read(answered, chatbotActionVariables('approve').approvalState ?? '')).toBe('APPROVED');
+    expect(answered.metadata?.additionalContext?.approveCommand).toBeUndefined();
+  });
+
+  it('keeps every custom action CommandText within the API limit of 100 characters', () => {
+    for (const command of ['approve', 'reject'] as const) {
+      expect(chatbotCommandText(command).length, command).toBeLessThanOrEqual(CHATBOT_COMMAND_TEXT_MAX);
+      expect(Object.keys(chatbotActionVariables(command)).length, command).toBeLessThanOrEqual(5);
+    }
+  });
+
+  it('offers no Approve / Reject before the workflow waits on the request (the detector OPENED message)', () => {
+    // Arrange: the detector records the request before the workflow reaches AwaitApproval (no task token yet).
+    const { taskToken: _, ...requested } = PENDING;
+    const opened: Notification = {
+      ...NOTIFICATIONS.OPENED,
+      incident: { ...NOTIFICATIONS.OPENED.incident, approval: requested },
+    };
+
+    // Act
+    const chat = renderChatbot(opened, { region: REGION, commandTopicArn: COMMAND_TOPIC });
+
+    // Assess
+    expect(approvalActions(opened)).toEqual([]);
+    expect(chat.metadata?.additionalContext?.approvalState).toBe('REQUESTED');
+    expect(chat.metadata?.additionalContext?.approveCommand).toBeUndefined();
+    expect(chat.content.description).not.toContain('*Approve* button');
+    expect(approvalActions(NOTIFICATIONS.APPROVAL_REQUESTED)).toHaveLength(1);
+  });
+
+  it('leaves the Amazon Q buttons out when the command topic is not known', () => {
+    // Act
+    const chat = renderChatbot(NOTIFICATIONS.APPROVAL_REQUESTED, { region: REGION });
+
+    // Assess
+    expect(chat.metadata?.additionalContext?.approvalState).toBe('PENDING');
+    expect(chat.metadata?.additionalContext?.commandTopicArn).toBeUndefined();
+    expect(chat.content.description).toContain('Approve or reject with a command below.');
   });
 
   it('stays within Block Kit limits with a pending approval, a hold and a root cause on a huge incident', () => {

@@ -12,13 +12,21 @@ import {
   createSlackInteractionHandler,
   type FunctionUrlRequest,
   postToResponseUrl,
+  SLACK_ACK_BUDGET_MS,
   SLACK_APPROVE_ACTION_ID,
+  SLACK_MAX_BODY_BYTES,
+  SLACK_REPLY_MIN_REMAINING_MS,
   type SlackResponseMessage,
   signedSlackRequest,
   slackSignature,
 } from '#functions/slack-interactions/handler.ts';
 import { MemoryLedger } from '#shared/adapters/memory-ledger.ts';
-import { cachedSlackSigningSecret, slackSigningSecretFromSecret } from '#shared/adapters/slack-signing-secret.ts';
+import {
+  cachedSlackSigningSecret,
+  SIGNING_SECRET_MIN_REFRESH_MS,
+  SIGNING_SECRET_TTL_MS,
+  slackSigningSecretFromSecret,
+} from '#shared/adapters/slack-signing-secret.ts';
 import { type AnswerResult, type ApprovalAnswer, answerApproval } from '#shared/domain/approval.ts';
 import type { Incident } from '#shared/domain/incident.ts';
 import type { TaskTokenPort } from '#shared/ports/task-tokens.ts';
@@ -29,28 +37,43 @@ const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 const INCIDENT = 'orders-enricher-0123456789abcdef';
 const RESPONSE_URL = 'https://hooks.slack.com/actions/T0/1/abc';
 
-function harness(options: { now?: number; result?: AnswerResult; respondFails?: boolean } = {}) {
+function harness(
+  options: {
+    now?: number;
+    result?: AnswerResult;
+    respondFails?: boolean;
+    /** The secret a plain read gives, and the one a `refresh: true` read gives (rotation). @default SECRET, both */
+    secret?: string;
+    refreshedSecret?: string;
+    /** How long the answer (ledger + SendTaskSuccess) takes on the clock, ms. @default 0 */
+    answerTakesMs?: number;
+  } = {},
+) {
   const answers: Array<{ incidentId: string; answer: ApprovalAnswer }> = [];
   const replies: Array<{ url: string; message: SlackResponseMessage }> = [];
   let secretReads = 0;
+  let refreshes = 0;
+  let nowMs = options.now ?? T0;
   const log = new CapturingLog();
   const handle = createSlackInteractionHandler({
-    signingSecret: async () => {
+    signingSecret: async ({ refresh = false } = {}) => {
       secretReads++;
-      return SECRET;
+      if (refresh) refreshes++;
+      return refresh ? (options.refreshedSecret ?? options.secret ?? SECRET) : (options.secret ?? SECRET);
     },
     answer: async (incidentId, answer) => {
       answers.push({ incidentId, answer });
+      nowMs += options.answerTakesMs ?? 0;
       return options.result ?? { accepted: true, message: `Approved by ${answer.by}: the workflow acts now.` };
     },
-    clock: { now: () => options.now ?? T0 },
+    clock: { now: () => nowMs },
     log,
     respond: async (url, message) => {
       if (options.respondFails) throw new Error('Slack unreachable');
       replies.push({ url, message });
     },
   });
-  return { handle, answers, replies, log, secretReads: () => secretReads };
+  return { handle, answers, replies, log, secretReads: () => secretReads, refreshes: () => refreshes };
 }
 
 const click = (overrides: Partial<Parameters<typeof signedSlackRequest>[0]> = {}): FunctionUrlRequest =>
@@ -129,6 +152,45 @@ describe('Slack interactivity endpoint: signed clicks', () => {
     // Assess
     expect(res.statusCode).toBe(200);
     expect(h.secretReads()).toBe(1);
+  });
+
+  it('takes a click signed with a rotated secret: re-reads the secret on the mismatch', async () => {
+    // Arrange: the container still holds the old secret; Slack signs with the new one.
+    const h = harness({ secret: 'the-old-signing-secret', refreshedSecret: SECRET });
+
+    // Act
+    const res = await h.handle(click());
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(h.refreshes()).toBe(1);
+    expect(h.answers).toHaveLength(1);
+  });
+
+  it('skips the response_url reply when too little of the 3 s budget is left, the outcome in the 200 body', async () => {
+    // Arrange: the answer (ledger + SendTaskSuccess) took 2 s.
+    const h = harness({ answerTakesMs: SLACK_ACK_BUDGET_MS - SLACK_REPLY_MIN_REMAINING_MS + 200 });
+
+    // Act
+    const res = await h.handle(click());
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(h.answers).toHaveLength(1);
+    expect(h.replies).toEqual([]);
+    expect(JSON.parse(res.body)).toEqual({ message: 'Approved by slack:U0123ABC (jane.doe): the workflow acts now.' });
+  });
+
+  it('still replies through response_url when enough of the budget is left', async () => {
+    // Arrange
+    const h = harness({ answerTakesMs: SLACK_ACK_BUDGET_MS - SLACK_REPLY_MIN_REMAINING_MS - 200 });
+
+    // Act
+    const res = await h.handle(click());
+
+    // Assess
+    expect(res).toEqual({ statusCode: 200, body: '' });
+    expect(h.replies).toHaveLength(1);
   });
 
   it('a refused answer (already answered, not awaiting approval) is still acknowledged and its reason told', async () => {
@@ -254,6 +316,41 @@ describe('Slack interactivity endpoint: forged and old requests change nothing',
     );
   });
 
+  it.each([
+    ['plain', false],
+    ['base64', true],
+  ])('answers 413 to a %s body larger than 256 KiB, before reading the secret or hashing', async (_, base64) => {
+    // Arrange
+    const h = harness();
+    const big = `payload=${'x'.repeat(SLACK_MAX_BODY_BYTES)}`;
+    const request = {
+      ...click(),
+      body: base64 ? Buffer.from(big, 'utf8').toString('base64') : big,
+      isBase64Encoded: base64,
+    };
+
+    // Act
+    const res = await h.handle(request);
+
+    // Assess
+    expect(res.statusCode).toBe(413);
+    expect(h.secretReads()).toBe(0);
+    expect(h.answers).toEqual([]);
+  });
+
+  it('re-reads the secret once on a mismatch and still refuses a forged request', async () => {
+    // Arrange
+    const h = harness();
+
+    // Act
+    const res = await h.handle(click({ secret: 'not-the-signing-secret' }));
+
+    // Assess
+    expect(res.statusCode).toBe(401);
+    expect(h.refreshes()).toBe(1);
+    expect(h.answers).toEqual([]);
+  });
+
   it('answers 405 to anything but POST, before reading the secret', async () => {
     // Arrange
     const h = harness();
@@ -358,18 +455,48 @@ describe('Slack signing secret from Secrets Manager', () => {
     sm.restore();
   });
 
-  it('reads the secret once per container', async () => {
+  it('reads the secret once while it is fresh (5 minutes), then again', async () => {
     // Arrange
     const sm = mockClient(SecretsManagerClient);
-    sm.on(GetSecretValueCommand).resolves({ SecretString: SECRET });
-    const secret = cachedSlackSigningSecret('slack-signing', new SecretsManagerClient({}));
+    sm.on(GetSecretValueCommand).resolvesOnce({ SecretString: SECRET }).resolves({ SecretString: 'rotated-secret' });
+    let now = T0;
+    const secret = cachedSlackSigningSecret('slack-signing', new SecretsManagerClient({}), { now: () => now });
 
     // Act
-    const values = [await secret(), await secret(), await secret()];
+    const fresh = [await secret(), await secret(), await secret()];
+    now += SIGNING_SECRET_TTL_MS;
+    const later = await secret();
 
     // Assess
-    expect(values).toEqual([SECRET, SECRET, SECRET]);
-    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    expect(fresh).toEqual([SECRET, SECRET, SECRET]);
+    expect(later).toBe('rotated-secret');
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    sm.restore();
+  });
+
+  it('re-reads on request (a signature mismatch) at most once a minute, keeping the old value if the re-read fails', async () => {
+    // Arrange
+    const sm = mockClient(SecretsManagerClient);
+    sm.on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: SECRET })
+      .rejectsOnce(new Error('throttled'))
+      .resolves({ SecretString: 'rotated-secret' });
+    let now = T0;
+    const secret = cachedSlackSigningSecret('slack-signing', new SecretsManagerClient({}), { now: () => now });
+    await secret();
+
+    // Act
+    const tooSoon = await secret({ refresh: true });
+    now += SIGNING_SECRET_MIN_REFRESH_MS;
+    const failed = await secret({ refresh: true });
+    now += SIGNING_SECRET_MIN_REFRESH_MS - 1;
+    const stillTooSoon = await secret({ refresh: true });
+    now += 1;
+    const rotated = await secret({ refresh: true });
+
+    // Assess
+    expect([tooSoon, failed, stillTooSoon, rotated]).toEqual([SECRET, SECRET, SECRET, 'rotated-secret']);
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(3);
     sm.restore();
   });
 });
