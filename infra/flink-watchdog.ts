@@ -1,5 +1,6 @@
 import {
   Annotations,
+  Aspects,
   Aws,
   type CfnElement,
   CfnOutput,
@@ -61,7 +62,12 @@ import {
   type WatchdogConfig as WatchdogConfigSchema,
   type WatchedApplication,
 } from '#shared/config/schema.ts';
-import { memberAllowChangesNote, terraformStateLocalPathWarning } from '#shared/config/warnings.ts';
+import {
+  approvalUnanswerableWarning,
+  memberAllowChangesNote,
+  remediationTimeoutWarning,
+  terraformStateLocalPathWarning,
+} from '#shared/config/warnings.ts';
 import {
   CLOUDTRAIL_API_CALL_DETAIL_TYPE,
   MSF_CHANGE_EVENT_NAMES,
@@ -334,6 +340,8 @@ export class FlinkWatchdog extends Construct {
   readonly listedGrantPolicies: ManagedPolicy[] = [];
   /** The validated configuration (`parseConfig` of `props.config`, defaults filled in), as bundled with the functions. */
   readonly config: WatchdogConfig;
+  /** Whether {@link grantApprovalAnswer} gave a role of the user's own a way to answer approval requests. */
+  #approvalAnswerGranted = false;
 
   /**
    * @throws ConfigError when `props.config` does not validate; its `issues` name each bad field and the fix.
@@ -504,6 +512,12 @@ export class FlinkWatchdog extends Construct {
       timeout: Duration.minutes(1),
       environment: functionEnvironment(RemediationEnv, common),
     });
+    // The execution timeout must cover approve mode's waits and a hold (worstCaseRemediationMinutes).
+    const timeoutWarning = remediationTimeoutWarning(
+      config,
+      (props.remediationTimeout ?? Duration.hours(12)).toSeconds({ integral: false }) / 60,
+    );
+    if (timeoutWarning) Annotations.of(this).addWarningV2(timeoutWarning.code, timeoutWarning.message);
     this.workflow = new RemediationWorkflow(this, 'RemediationWorkflow', {
       stepFunction: this.remediation,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -787,25 +801,13 @@ export class FlinkWatchdog extends Construct {
   }
 
   /**
-   * MSF, CloudWatch, tagging and STS permissions, sized for a fleet of 1,000 applications:
-   * - every function: the MSF read actions on `application/*` of the account and Region (which applications are
-   *   watched is enforced in code: listed, or carrying the opt-in tag), and sts:AssumeRole on the member roles;
-   * - detector: ListApplications, tag:GetResources, GetMetricData and DescribeAlarms (none supports resource-level
-   *   permissions), and PutMetricAlarm, DeleteAlarms, TagResource, ListTagsForResource on its instance's alarms only;
-   * - remediation: GetMetricData (the verify step), the MSF mutating actions on the listed applications it may
-   *   change by ARN (see
-   *   {@link mutableListedApplications}) and, when tagged applications may be changed, on `application/*` with the
-   *   opt-in tag (aws:ResourceTag condition);
-   * - runbook: CreateApplicationSnapshot the same way, on every listed application (a person decides).
-   * @throws FlinkWatchdogPropsError when the listed ARNs do not fit the role's managed policies.
-   */
-  /**
    * Lets `grantee` answer approve mode's approval requests: `states:SendTaskSuccess` only (not SendTaskFailure or
    * SendTaskHeartbeat) on the remediation state machine, whose AwaitApproval state waits on a task token
    * (https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token). For a role of
    * your own that calls answerApproval (it also needs GetItem and PutItem on the ledger table).
    */
   grantApprovalAnswer(grantee: IGrantable): Grant {
+    this.#approvalAnswerGranted = true;
     return this.workflow.stateMachine.grant(grantee, 'states:SendTaskSuccess');
   }
 
@@ -862,6 +864,19 @@ export class FlinkWatchdog extends Construct {
     );
   }
 
+  /**
+   * MSF, CloudWatch, tagging and STS permissions, sized for a fleet of 1,000 applications:
+   * - every function: the MSF read actions on `application/*` of the account and Region (which applications are
+   *   watched is enforced in code: listed, or carrying the opt-in tag), and sts:AssumeRole on the member roles;
+   * - detector: ListApplications, tag:GetResources, GetMetricData and DescribeAlarms (none supports resource-level
+   *   permissions), and PutMetricAlarm, DeleteAlarms, TagResource, ListTagsForResource on its instance's alarms only;
+   * - remediation: GetMetricData (the verify step), the MSF mutating actions on the listed applications it may
+   *   change by ARN (see
+   *   {@link mutableListedApplications}) and, when tagged applications may be changed, on `application/*` with the
+   *   opt-in tag (aws:ResourceTag condition);
+   * - runbook: CreateApplicationSnapshot the same way, on every listed application (a person decides).
+   * @throws FlinkWatchdogPropsError when the listed ARNs do not fit the role's managed policies.
+   */
   private grantFleetIam(config: WatchdogConfig): void {
     const stack = Stack.of(this);
     const everyApplication = applicationArn(this, '*');
@@ -965,6 +980,14 @@ export class FlinkWatchdog extends Construct {
     // The member role changes nothing unless its stack says AllowChanges=true (observe by default).
     const allowChangesNote = memberAllowChangesNote(config, memberRemediate.length > 0);
     if (allowChangesNote) Annotations.of(this).addInfoV2(allowChangesNote.code, allowChangesNote.message);
+    // approve mode with no way to answer: checked at synth (an aspect), after any grantApprovalAnswer call.
+    Aspects.of(this).add({
+      visit: (node) => {
+        if (node !== this) return;
+        const unanswerable = approvalUnanswerableWarning(config, this.#approvalAnswerGranted);
+        if (unanswerable) Annotations.of(this).addWarningV2(unanswerable.code, unanswerable.message);
+      },
+    });
     const mutable = mutableListedApplications(config, homeListed);
     this.grantOnApplications(
       this.remediation,
@@ -1239,13 +1262,13 @@ function defaultInstanceId(stackName: string): string {
   return Token.isUnresolved(stackName) ? '' : stackName.replace(/[^A-Za-z0-9]/g, '').slice(0, 32);
 }
 
+/** Log groups the detector is granted one by one at most; beyond, default-named groups share one pattern. */
+export const MAX_LOG_GROUP_GRANTS = 20;
+
 /**
  * Whether a listed application is in the stack's own account and Region (its policy then belongs in this stack).
  * An application naming another account is the member stack's business (the member role grants on it).
  */
-/** Log groups the detector is granted one by one at most; beyond, default-named groups share one pattern. */
-export const MAX_LOG_GROUP_GRANTS = 20;
-
 function isHome(scope: Construct, app: WatchedApplication): boolean {
   if (app.accountId === undefined) return true;
   const stack = Stack.of(scope);

@@ -58,8 +58,43 @@ describe('Function: configWarnings', () => {
       schemaVersion: 1,
       applications: [{ name: 'orders', accountId: MEMBER, region: 'eu-west-1', policy: { mode: 'approve' } }],
       fleet: { accounts: [{ accountId: MEMBER, externalId: 'ext-member-1' }] },
+      notifications: { slackSigningSecretName: 'flink-watchdog/slack-signing' },
     });
     expect(configWarnings(approve).map((w) => w.code)).toEqual(['flink-watchdog:member-allow-changes']);
+  });
+  it('warns when applications are in approve mode and nothing can answer, naming the fields and the fix', () => {
+    // Prepare
+    const approve = { schemaVersion: 1, defaults: { mode: 'approve' }, applications: [{ name: 'orders' }] };
+    const oneApp = {
+      schemaVersion: 1,
+      applications: [{ name: 'orders' }, { name: 'payments', policy: { mode: 'approve' } }],
+    };
+
+    // Act
+    const none = configWarnings(parseConfig(approve));
+    const listed = configWarnings(parseConfig(oneApp));
+    const slack = configWarnings(
+      parseConfig({ ...approve, notifications: { slackSigningSecretName: 'flink-watchdog/slack-signing' } }),
+    );
+    const runbooks = configWarnings(
+      parseConfig({ ...approve, runbooks: { publishers: ['arn:aws:iam::123456789012:role/oncall'] } }),
+    );
+    const remediate = configWarnings(parseConfig({ ...approve, defaults: { mode: 'remediate' } }));
+
+    // Assess
+    expect(none).toEqual([
+      {
+        code: 'flink-watchdog:approval-unanswerable',
+        level: 'warning',
+        message: expect.stringMatching(
+          /^applications in approve mode \(defaults\.mode \/ applications\[i\]\.policy\.mode\) but no way to answer.*`runbooks`.*`notifications\.slackSigningSecretName`.*grantApprovalAnswer\(role\)/,
+        ),
+      },
+    ]);
+    expect(listed.map((w) => w.code)).toEqual(['flink-watchdog:approval-unanswerable']);
+    expect(slack).toEqual([]);
+    expect(runbooks).toEqual([]);
+    expect(remediate).toEqual([]);
   });
 });
 
