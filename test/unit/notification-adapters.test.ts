@@ -176,6 +176,50 @@ describe('Class: ChatbotNotifier', () => {
       metadata: { threadId: INCIDENT.id },
     });
   });
+
+  it('puts the command topic into a waiting approval request, for the Amazon Q custom actions', async () => {
+    // Arrange
+    sns.on(PublishCommand).resolves({ MessageId: 'm-4' });
+    const commandTopic = 'arn:aws:sns:eu-central-1:123456789012:flink-watchdog-commands';
+    const notifier = new ChatbotNotifier({
+      topicArn: CHAT_TOPIC,
+      region: 'eu-west-1',
+      commandTopicArn: commandTopic,
+      clientConfig: { region: 'eu-west-1' },
+    });
+    const action = { kind: 'ROLLBACK', expectVersionId: 7, toVersionId: 6 } as const;
+    const waiting: Notification = {
+      ...NOTIFICATION,
+      event: 'APPROVAL_REQUESTED',
+      incident: {
+        ...INCIDENT,
+        status: 'REMEDIATING',
+        approval: {
+          action,
+          requestedMs: T0,
+          timeoutMs: T0 + 1_800_000,
+          onTimeout: 'escalate',
+          state: 'PENDING',
+          taskToken: 't',
+        },
+      },
+    };
+
+    // Act
+    await notifier.notify(waiting);
+
+    // Assess
+    const message = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '');
+    expect(message.metadata.additionalContext).toMatchObject({
+      approvalState: 'PENDING',
+      commandTopicArn: commandTopic,
+      commandRegion: 'eu-central-1',
+    });
+    expect(JSON.parse(message.metadata.additionalContext.approveCommand)).toMatchObject({
+      command: 'approve',
+      incidentId: INCIDENT.id,
+    });
+  });
 });
 
 describe('Class: EventBridgeNotifier', () => {
