@@ -13,6 +13,17 @@ import { escalateCommands, finish, tell } from './remediation-core.ts';
 
 const MINUTE_MS = 60_000;
 
+/**
+ * How the event starts that a runbook command leaves on a held (or approval-awaiting) incident when a person acts on
+ * its application meanwhile (runbook.ts): "A person acted on APP while this incident was …".
+ */
+export const PERSON_ACTED = 'A person acted on ';
+
+/** Whether a person's runbook command was recorded on `incident` (a {@link PERSON_ACTED} event) at or after `sinceMs`. */
+export function personActedSince(incident: Incident, sinceMs: number): boolean {
+  return incident.events.some((e) => e.atMs >= sinceMs && e.message.startsWith(PERSON_ACTED));
+}
+
 /** Whether `op` is an MSF maintenance operation still IN_PROGRESS. */
 export function isMaintenanceInProgress(op: ApplicationOperation): boolean {
   return op.status === 'IN_PROGRESS' && isMaintenanceOperation(op.operation);
@@ -158,16 +169,23 @@ export async function holdBeforeAutomaticCall(
     // is theirs, and the decision made before the hold no longer stands. Looked at on every look, so the held
     // remediation stops as soon as it sees it rather than when the hold ends.
     // (This remediation's own attempt is recorded at LOCK or REDECIDE, at the latest in the same ms the hold began.)
+    // A runbook command also leaves an event here before its workflow starts: that counts even when its workflow never
+    // got as far as its attempt (e.g. it found this remediation holding the lock for a look, and stopped).
     const theirs = await deps.ledger.attemptsSince(state.applicationName, current.sinceMs + 1);
-    if (theirs.count > 0) {
+    const noted = personActedSince(incident, current.sinceMs);
+    if (theirs.count > 0 || noted) {
       current.releasedMs = now;
       current.lastCheckedMs = now;
+      const what =
+        theirs.count > 0
+          ? `${theirs.count} remediation attempt(s) were made on ${state.applicationName} meanwhile (runbook commands)`
+          : `a person sent a runbook command for ${state.applicationName} meanwhile`;
       return finish(
         deps,
         state,
         incident,
         'ESCALATED',
-        `Held ${minutesBetween(current.sinceMs, now)} min (${current.detail}), and ${theirs.count} remediation attempt(s) were made on ${state.applicationName} meanwhile (runbook commands): the decision made before the hold no longer stands, so the watchdog does not act on it${incident.actions.length ? ` (after ${incident.actions.map((a) => a.call).join(', ')})` : ''}. Check the application before acting.`,
+        `Held ${minutesBetween(current.sinceMs, now)} min (${current.detail}), and ${what}: the decision made before the hold no longer stands, so the watchdog does not act on it${incident.actions.length ? ` (after ${incident.actions.map((a) => a.call).join(', ')})` : ''}. Check the application before acting.`,
         escalateCommands(state.applicationName),
       );
     }

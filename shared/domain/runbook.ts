@@ -17,6 +17,7 @@ import type { TaskTokenPort } from '#shared/ports/task-tokens.ts';
 import { type AnswerResult, answerApproval } from './approval.ts';
 import type { AutomationPause } from './automation.ts';
 import type { Decision, GuardResult, RemediationAction, StartOptions } from './decision.ts';
+import { PERSON_ACTED } from './holds.ts';
 import type { ActionRecord, Incident, IncidentStatus } from './incident.ts';
 import { addEvent, incidentId, TERMINAL_STATUSES } from './incident.ts';
 import type { ApplicationObservation, ApplicationSnapshot, ApplicationStatus } from './model.ts';
@@ -465,7 +466,7 @@ async function tellWaitingIncident(
   now: number,
 ): Promise<void> {
   const kind = waitingIncident.hold && waitingIncident.hold.releasedMs === undefined ? 'HELD' : 'APPROVAL';
-  const message = `A person acted on ${command.application} while this incident was ${waiting}: runbook command ${command.command} by ${command.requestedBy} (incident ${personId}). The decision made before no longer stands: this incident does not act on it.`;
+  const message = `${PERSON_ACTED}${command.application} while this incident was ${waiting}: runbook command ${command.command} by ${command.requestedBy} (incident ${personId}). The decision made before no longer stands: this incident does not act on it.`;
   try {
     await deps.ledger.updateIncident(waitingIncident.id, (stored) => {
       if (TERMINAL_STATUSES.has(stored.status)) return undefined;

@@ -380,6 +380,30 @@ describe('Remediation held before an automatic MSF call', () => {
     expect(await s.deps.ledger.lockHolder('orders', s.now())).toBeUndefined();
   });
 
+  it('stops a held remediation even when the person’s workflow lost the lock to one of its looks and made no attempt', async () => {
+    // Prepare
+    const s = await setup();
+    s.calendars.state = { state: 'CLOSED' };
+    const held = await s.step(await s.step(s.initial));
+    const result = await s.runbook('force-stop');
+    const person = s.started[0];
+    if (!person) throw new Error('no workflow started for the runbook command');
+    // The held remediation looks again just as the person's workflow starts: the person's LOCK finds it taken.
+    await s.deps.ledger.acquireLock('orders', ID, s.now(), 60 * MIN);
+    const lost = await s.step(person);
+    await s.deps.ledger.releaseLock('orders', ID);
+    // Act
+    let state = await s.step(held);
+    for (let i = 0; i < 3 && state.phase !== 'DONE'; i++) state = await s.step(state);
+    // Assess
+    expect(result.status).toBe('STARTED');
+    expect(lost).toMatchObject({ phase: 'DONE', outcome: 'DUPLICATE' });
+    expect((await s.deps.ledger.attemptsSince('orders', OPENED_MS + 1)).count).toBe(0);
+    expect(state).toMatchObject({ phase: 'DONE', outcome: 'ESCALATED' });
+    expect((await s.stored()).outcomeReason).toContain('a person sent a runbook command for orders meanwhile');
+    expect(s.mutating()).toEqual([]);
+  });
+
   it('refuses a runbook command for the moment the held remediation holds the lock to look again', async () => {
     // Prepare
     const s = await setup();
