@@ -194,7 +194,9 @@ export interface ApprovalCommand extends CommandCommon {
  *   be READY). A snapshot literally named `latest` or `last-known-good` is read as the keyword. When absent, the
  *   application's policy `restoreFrom` decides.
  * - `requestedBy`: who asks (at most 256 characters as sent, not blank), recorded on the incident and told in every
- *   notification; for `approve` / `reject`, recorded as the approver.
+ *   notification; for `approve` / `reject`, recorded as the approver, with the message's SNS `MessageId`. It is what
+ *   the publisher wrote (SNS does not tell the subscriber who published): `flink-watchdog approve` / `reject` always
+ *   write the caller's STS identity, and CloudTrail's record of the Publish names the real publisher.
  * - `reason`: why (at most 1024 characters as sent, not blank); required, except with `approve` (optional there).
  * - `dryRun`: @default true — safe by default: a command that does not say `"dryRun": false` only reports what it
  *   would have done (after a fresh DescribeApplication and the same guards; for `approve` / `reject`, after reading
