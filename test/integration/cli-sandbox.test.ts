@@ -127,7 +127,10 @@ describe('Command: flink-watchdog sandbox', () => {
     [['--start', '2026-03-02T14:00:00Z', '--scenario', 'bad-config-change'], /--start cannot be combined/],
     [['--alarm-evaluation-offset', '60'], /--alarm-evaluation-offset must be a whole number of seconds from 0 to 59/],
     [['--metrics-delay', '1.5'], /--metrics-delay must be a whole number of seconds from 0 to 3600/],
-    [['--scenario', 'nope'], /unknown scenario "nope"; known scenarios: approval-granted, approval-timeout, autoscaling-not-drift, /],
+    [
+      ['--scenario', 'nope'],
+      /unknown scenario "nope"; known scenarios: approval-granted, approval-timeout, autoscaling-not-drift, /,
+    ],
     [['--scenario', 'bad-config-change', '--metrics-delay', '30'], /apply to --no-watchdog only/],
   ])('refuses %j with exit code 64 (usage) and says how to fix it', async (args, message) => {
     // Prepare
