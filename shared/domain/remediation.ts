@@ -1423,19 +1423,25 @@ async function approvalAnswered(
   }
   // Approved (or unanswered with onApprovalTimeout: proceed): every guard again, on a fresh observation.
   let fresh: Awaited<ReturnType<typeof decideAgain>>;
+  let actedSince: { count: number };
   try {
     fresh = await decideAgain(deps, state, policy, now);
+    // A remediation attempt recorded since the request was put to people is someone else's (a person's runbook
+    // command: this incident records its own at LOCK, after the answer).
+    actedSince = await deps.ledger.attemptsSince(app, record.requestedMs + 1);
   } catch (e) {
     return retryOrEscalate(deps, state, incident, policy, e, 'checking the approved remediation again');
   }
   const { scope, decision, pause } = fresh;
   const stale = !scope.inScope
     ? `${app} is no longer watched (${scope.reason})`
-    : pause
-      ? pause
-      : decision.verdict !== 'REMEDIATE' || !decision.remediation
-        ? `deciding again on a fresh DescribeApplication gives ${decision.verdict}: ${decision.reason}`
-        : whatChanged(action, decision.remediation);
+    : actedSince.count > 0
+      ? `${actedSince.count} remediation attempt(s) were made on ${app} since the request (a person's runbook command), so the decision put to people no longer stands`
+      : pause
+        ? pause
+        : decision.verdict !== 'REMEDIATE' || !decision.remediation
+          ? `deciding again on a fresh DescribeApplication gives ${decision.verdict}: ${decision.reason}`
+          : whatChanged(action, decision.remediation);
   if (stale) {
     const what = stale.replace(/\.$/, '');
     incident.approval = { ...(incident.approval ?? record), state: 'STALE' };

@@ -441,6 +441,25 @@ describe('Approve mode: the answer (ApprovalAnswered)', () => {
     expect(mutating(w.msf)).toEqual([]);
   });
 
+  it('approved, but a person acted on the application since the request (a runbook command): STALE, no MSF call', async () => {
+    // Prepare
+    const w = world();
+    const { id, state } = await w.asked();
+    w.time.t += 1000;
+    await w.ledger.recordAttempt('orders', 'orders-runbook-person', w.time.t);
+    await answerApproval(id, { decision: 'APPROVED', by: 'me', via: 'cli' }, w.answerDeps);
+
+    // Act
+    const next = await w.answered(state, { decision: 'APPROVED', by: 'me', via: 'cli' });
+
+    // Assess
+    expect(next.outcome).toBe('ESCALATED');
+    const incident = await w.ledger.getIncident(id);
+    expect(incident?.approval?.state).toBe('STALE');
+    expect(incident?.outcomeReason).toContain('1 remediation attempt(s) were made on orders since the request');
+    expect(mutating(w.msf)).toEqual([]);
+  });
+
   it('approved, but the application can no longer be described (deleted): STALE, no MSF call', async () => {
     // Prepare
     const w = world();
