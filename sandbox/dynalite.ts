@@ -4,6 +4,9 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { ledgerCreateTableInput } from '#shared/adapters/ledger-table.ts';
 
+/** How long a closing ledger waits for requests being served before cutting their connections, ms. */
+const CLOSE_GRACE_MS = 5_000;
+
 /** Name of the table `startLedgerTable` creates unless told otherwise. */
 export const DEFAULT_LOCAL_LEDGER_TABLE = 'flink-watchdog-ledger';
 
@@ -47,8 +50,18 @@ export async function startLedgerTable(options: { tableName?: string } = {}): Pr
   const close = (): Promise<void> => {
     closed ??= new Promise<void>((resolve, reject) => {
       client.destroy();
-      server.close((err) => (err ? reject(err) : resolve()));
-      server.closeAllConnections();
+      // dynalite's close stops accepting requests, waits for the HTTP server to close, then closes its database. A
+      // request still being served must finish first: cutting its connection leaves dynalite working on it against a
+      // closed database, which throws outside any promise (LEVEL_DATABASE_NOT_OPEN) and ends the process. So the
+      // idle connections are closed now (Node's server.close does) and the busy ones get a moment to answer.
+      const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+      force.unref();
+      server.close((err) => {
+        clearTimeout(force);
+        if (err) reject(err);
+        else resolve();
+      });
+      server.closeIdleConnections();
     });
     return closed;
   };
