@@ -9,7 +9,7 @@ import type { HoldRecord, Incident } from './incident.ts';
 import { addEvent } from './incident.ts';
 import { type ApplicationOperation, isMaintenanceOperation } from './model.ts';
 import type { RemediationDeps, RemediationState } from './remediation.ts';
-import { escalateCommands, finish, tell } from './remediation-core.ts';
+import { escalateCommands, finish, releaseLockOrLog, tell } from './remediation-core.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -256,13 +256,11 @@ export async function holdBeforeAutomaticCall(
   // acts meanwhile; runbook.ts lets a command through past a held incident). The next step takes the lock again
   // before looking; if a runbook command holds it then, this remediation stops without acting (see remediationStep),
   // and an attempt made during the hold stops it at the next look (above).
-  try {
-    await deps.ledger.releaseLock(state.applicationName, state.incidentId);
-  } catch (e) {
-    deps.log.warn('could not free the lock while held; runbook commands wait until the next look', {
-      incidentId: incident.id,
-      error: (e as Error).message,
-    });
-  }
+  await releaseLockOrLog(
+    deps,
+    state.applicationName,
+    state.incidentId,
+    'could not free the lock while held; runbook commands wait until the next look',
+  );
   return { ...state, phase: 'ACT', retries: 0, waitSeconds: settings.recheckMinutes * 60 };
 }

@@ -64,3 +64,25 @@ export function escalateCommands(app: string): string[] {
     `aws kinesisanalyticsv2 list-application-operations --application-name ${app}`,
   ];
 }
+
+/**
+ * Frees the application's lock if incident `incidentId` holds it, when the run no longer needs it (waiting for people
+ * or for a hold to end, or stopping on an incident closed elsewhere). A failure is logged with `warning` and the command
+ * to release the lock by hand, never thrown: the lock expires on its own (`LOCK_TTL_MS` after its last renewal).
+ */
+export async function releaseLockOrLog(
+  deps: Pick<RemediationDeps, 'ledger' | 'log'>,
+  applicationName: string,
+  incidentId: string,
+  warning: string,
+): Promise<void> {
+  try {
+    await deps.ledger.releaseLock(applicationName, incidentId);
+  } catch (e) {
+    deps.log.warn(warning, {
+      incidentId,
+      error: (e as Error).message,
+      release: deps.ledger.manualLockRelease(applicationName, incidentId),
+    });
+  }
+}

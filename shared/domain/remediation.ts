@@ -22,7 +22,7 @@ import type { ApplicationOperation, ApplicationState, ApplicationStatus } from '
 import { restartMetricName } from './model.ts';
 import { observe } from './observe.ts';
 import { decide, type Scope } from './policy.ts';
-import { escalateCommands, finish, tell } from './remediation-core.ts';
+import { escalateCommands, finish, releaseLockOrLog, tell } from './remediation-core.ts';
 import { resolveScope } from './scope.ts';
 
 // Defined in remediation-core.ts (so holds.ts needs no import of this module at run time); exported from here too.
@@ -997,15 +997,13 @@ async function askAgain(
   incident.attempts += 1;
   await saveOwnedIncident(deps.ledger, incident);
   await releaseRemediationSlot(deps, state.incidentId);
-  try {
-    await deps.ledger.releaseLock(state.applicationName, state.incidentId);
-  } catch (e) {
-    // ACT takes the lock again (acquireLock) after an approval; an unreleased lock expires on its own.
-    deps.log.warn('could not release the lock while asking for a new approval; it expires on its own', {
-      incidentId: incident.id,
-      error: (e as Error).message,
-    });
-  }
+  // ACT takes the lock again (acquireLock) after an approval.
+  await releaseLockOrLog(
+    deps,
+    state.applicationName,
+    state.incidentId,
+    'could not release the lock while asking for a new approval; it expires on its own',
+  );
   const next: RemediationState = {
     ...state,
     phase: 'APPROVAL',
@@ -1064,15 +1062,12 @@ async function stepOnce(state: RemediationState, deps: RemediationDeps): Promise
     // Closed elsewhere (e.g. the detector could not tell whether StartExecution went through and escalated): never
     // act on an incident people were told is closed. Free the lock if this run holds it, and stop.
     await releaseRemediationSlot(deps, state.incidentId);
-    try {
-      await deps.ledger.releaseLock(state.applicationName, state.incidentId);
-    } catch (e) {
-      deps.log.warn('could not release the lock of an incident closed elsewhere; it expires on its own', {
-        incidentId: incident.id,
-        error: (e as Error).message,
-        release: deps.ledger.manualLockRelease(state.applicationName, state.incidentId),
-      });
-    }
+    await releaseLockOrLog(
+      deps,
+      state.applicationName,
+      state.incidentId,
+      'could not release the lock of an incident closed elsewhere; it expires on its own',
+    );
     deps.log.warn('incident already closed: the workflow stops without acting', {
       incidentId: incident.id,
       status: incident.status,
